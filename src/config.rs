@@ -1,0 +1,113 @@
+//! Configuration: Rocket's figment (`Rocket.toml`, `ROCKET_*`) plus berth's own `BERTH_*`
+//! settings, extracted once, validated against the profile, and injected as managed state.
+
+use chrono::Duration;
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
+use serde::Deserialize;
+
+/// The default database in the debug profile: an embedded SQLite file, created on first use.
+pub const DEBUG_DATABASE_URL: &str = "sqlite://data/berth.db";
+
+/// berth's settings. Every field maps to `BERTH_<NAME>` in the environment or `<name>` in
+/// `Rocket.toml`; the README's configuration table lists them all.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppConfig {
+    /// `sqlite://path` or `mysql://user:pass@host:port/db`. Required in release.
+    #[serde(default)]
+    database_url: Option<String>,
+    #[serde(default = "defaults::database_max_connections")]
+    pub database_max_connections: u32,
+    #[serde(default = "defaults::hold_ttl_seconds")]
+    pub hold_ttl_seconds: u32,
+    #[serde(default = "defaults::schedule_horizon_days")]
+    pub schedule_horizon_days: u32,
+    /// Seed demo data into an empty database; defaults to on in debug, off in release.
+    #[serde(default)]
+    demo: Option<bool>,
+    /// Run the background workers (hold expiry, schedule horizon) in this process.
+    #[serde(default = "defaults::background_workers")]
+    pub background_workers: bool,
+    #[serde(skip)]
+    profile: String,
+}
+
+mod defaults {
+    pub fn database_max_connections() -> u32 {
+        16
+    }
+    pub fn hold_ttl_seconds() -> u32 {
+        900
+    }
+    pub fn schedule_horizon_days() -> u32 {
+        180
+    }
+    pub fn background_workers() -> bool {
+        true
+    }
+}
+
+/// Rocket's own figment, with berth's defaults underneath and `BERTH_*` on top.
+pub fn figment() -> Figment {
+    Figment::from(rocket::Config::default())
+        // Rocket trusts X-Real-IP by default; berth is not behind a proxy unless configured to be.
+        .merge(Serialized::default("ip_header", false))
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .merge(Env::prefixed("BERTH_").global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
+
+impl AppConfig {
+    /// Extracts and validates the settings; the error names the setting, never a secret value.
+    pub fn from_figment(figment: &Figment) -> Result<AppConfig, String> {
+        let mut config: AppConfig = figment
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.profile = figment.profile().as_str().to_string();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn is_release(&self) -> bool {
+        self.profile == rocket::Config::RELEASE_PROFILE.as_str().as_str()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.is_release() && self.database_url.as_deref().is_none_or(str::is_empty) {
+            return Err("BERTH_DATABASE_URL must be set in the release profile".into());
+        }
+        if !(60..=86_400).contains(&self.hold_ttl_seconds) {
+            return Err("BERTH_HOLD_TTL_SECONDS must be between 60 and 86400".into());
+        }
+        if !(1..=730).contains(&self.schedule_horizon_days) {
+            return Err("BERTH_SCHEDULE_HORIZON_DAYS must be between 1 and 730".into());
+        }
+        if !(1..=1000).contains(&self.database_max_connections) {
+            return Err("BERTH_DATABASE_MAX_CONNECTIONS must be between 1 and 1000".into());
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.as_deref().unwrap_or(DEBUG_DATABASE_URL)
+    }
+
+    pub fn demo(&self) -> bool {
+        self.demo.unwrap_or(!self.is_release())
+    }
+
+    pub fn hold_ttl(&self) -> Duration {
+        Duration::seconds(i64::from(self.hold_ttl_seconds))
+    }
+
+    pub fn pool_settings(&self) -> crate::storage::PoolSettings {
+        crate::storage::PoolSettings {
+            max_connections: self.database_max_connections,
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The booking state machine: one transition function, one stored spelling per state.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a booking is in its life. Only `Held`, `Confirmed` and `CheckedIn` occupy seats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BookingStatus {
+    Held,
+    Confirmed,
+    CheckedIn,
+    Expired,
+    Cancelled,
+}
+
+/// Something that happens to a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingEvent {
+    Confirm,
+    CheckIn,
+    Expire,
+    Cancel,
+}
+
+impl BookingEvent {
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirmed",
+            Self::CheckIn => "checked in",
+            Self::Expire => "expired",
+            Self::Cancel => "cancelled",
+        }
+    }
+}
+
+impl BookingStatus {
+    /// The only place that decides which transitions exist; storage writes what this returns.
+    pub fn apply(
+        self,
+        event: BookingEvent,
+    ) -> Result<BookingStatus, (BookingStatus, BookingEvent)> {
+        use {BookingEvent as E, BookingStatus as S};
+        match (self, event) {
+            (S::Held, E::Confirm) => Ok(S::Confirmed),
+            (S::Held, E::Expire) => Ok(S::Expired),
+            (S::Confirmed, E::CheckIn) => Ok(S::CheckedIn),
+            (S::Held | S::Confirmed, E::Cancel) => Ok(S::Cancelled),
+            (from, event) => Err((from, event)),
+        }
+    }
+
+    /// Whether a booking in this state counts toward the occurrence's `seats_taken`.
+    pub const fn occupies_seats(self) -> bool {
+        matches!(self, Self::Held | Self::Confirmed | Self::CheckedIn)
+    }
+
+    /// The spelling stored in the database and shown in the API; never change an existing one.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Confirmed => "confirmed",
+            Self::CheckedIn => "checked_in",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub const ALL: [BookingStatus; 5] = [
+        Self::Held,
+        Self::Confirmed,
+        Self::CheckedIn,
+        Self::Expired,
+        Self::Cancelled,
+    ];
+}
+
+impl FromStr for BookingStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| format!("unknown booking status {text:?}"))
+    }
+}
+
+impl fmt::Display for BookingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BookingEvent as E;
+    use BookingStatus as S;
+
+    #[test]
+    fn the_documented_transitions_and_no_others_exist() {
+        let allowed = [
+            (S::Held, E::Confirm, S::Confirmed),
+            (S::Held, E::Expire, S::Expired),
+            (S::Held, E::Cancel, S::Cancelled),
+            (S::Confirmed, E::Cancel, S::Cancelled),
+            (S::Confirmed, E::CheckIn, S::CheckedIn),
+        ];
+        for from in S::ALL {
+            for event in [E::Confirm, E::CheckIn, E::Expire, E::Cancel] {
+                let expected = allowed
+                    .iter()
+                    .find(|(f, e, _)| *f == from && *e == event)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(from.apply(event).ok(), expected, "{from} + {event:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn stored_spellings_round_trip() {
+        for status in S::ALL {
+            assert_eq!(status.as_str().parse::<S>(), Ok(status));
+        }
+        assert!("HELD".parse::<S>().is_err());
+    }
+
+    #[test]
+    fn only_live_bookings_occupy_seats() {
+        let occupying: Vec<_> = S::ALL.into_iter().filter(|s| s.occupies_seats()).collect();
+        assert_eq!(occupying, [S::Held, S::Confirmed, S::CheckedIn]);
+    }
+}

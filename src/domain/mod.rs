@@ -1,0 +1,13 @@
+//! The rules of berth, as pure functions over plain types: no I/O, no clock reads (time is a
+//! parameter), no Rocket or sqlx.
+
+pub mod booking;
+pub mod capacity;
+pub mod customer;
+pub mod ids;
+pub mod money;
+pub mod pricing;
+pub mod records;
+pub mod schedule;
+pub mod schedule_draft;
+pub mod tour;

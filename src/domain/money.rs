@@ -1,0 +1,78 @@
+//! Money is an integer amount of minor units (cents) in an ISO 4217 currency. No floats anywhere.
+
+use std::fmt;
+
+/// Active ISO 4217 codes. A typo such as `EUR ` or `EU` must not become a tour's currency.
+const ISO_4217: &str =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB \
+BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR \
+FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES \
+KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR \
+MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR \
+SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH \
+UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
+
+/// An ISO 4217 currency code, upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Self, String> {
+        let known = code.len() == 3 && ISO_4217.split_ascii_whitespace().any(|c| c == code);
+        if !known {
+            return Err("must be an ISO 4217 currency code such as EUR or USD".into());
+        }
+        let bytes = code.as_bytes();
+        Ok(Self([bytes[0], bytes[1], bytes[2]]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ever built from an entry of ISO_4217, which is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The most a single unit may cost, in minor units (10 million in a two-decimal currency).
+pub const MAX_UNIT_PRICE: i64 = 1_000_000_000;
+
+/// Validates a unit price in minor units.
+pub fn parse_price(minor: i64) -> Result<i64, String> {
+    if (0..=MAX_UNIT_PRICE).contains(&minor) {
+        Ok(minor)
+    } else {
+        Err(format!(
+            "must be between 0 and {MAX_UNIT_PRICE} minor units"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_codes_parse_and_others_do_not() {
+        assert_eq!(
+            Currency::parse("EUR").map(|c| c.to_string()),
+            Ok("EUR".to_owned())
+        );
+        assert!(Currency::parse("JPY").is_ok());
+        for bad in ["eur", "EU", "EURO", "XXX", "", "E R", "ABC"] {
+            assert!(Currency::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn prices_are_bounded() {
+        assert_eq!(parse_price(0), Ok(0));
+        assert_eq!(parse_price(3500), Ok(3500));
+        assert!(parse_price(-1).is_err());
+        assert!(parse_price(MAX_UNIT_PRICE + 1).is_err());
+    }
+}

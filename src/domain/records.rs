@@ -1,0 +1,97 @@
+//! What berth knows about stored entities, as loaded by `storage` and used by `service`.
+
+use chrono::{DateTime, Utc};
+
+use super::booking::BookingStatus;
+use super::capacity::Departure;
+use super::ids::{BookingId, BookingRef, OccurrenceId, OperatorId, ScheduleId, TourId};
+use super::pricing::QuoteLine;
+use super::tour::Tour;
+
+#[derive(Debug, Clone)]
+pub struct TourRecord {
+    pub id: TourId,
+    pub operator_id: OperatorId,
+    pub tour: Tour,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OccurrenceRecord {
+    pub id: OccurrenceId,
+    pub tour_id: TourId,
+    pub schedule_id: Option<ScheduleId>,
+    pub departure: Departure,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleRecord {
+    pub id: ScheduleId,
+    pub tour_id: TourId,
+    pub rrule: String,
+    pub start_date: String,
+    pub until: Option<String>,
+    pub times: Vec<String>,
+    pub exceptions: Vec<String>,
+    pub capacity: u32,
+    pub materialized_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BookingRecord {
+    pub id: BookingId,
+    pub reference: BookingRef,
+    /// SHA-256 of the traveler's access token; never leaves the service layer.
+    pub access_token_hash: String,
+    pub occurrence_id: OccurrenceId,
+    pub tour_id: TourId,
+    pub operator_id: OperatorId,
+    pub status: BookingStatus,
+    pub seats: u32,
+    pub total: i64,
+    pub currency: String,
+    pub customer: Customer,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Empty when loaded only for a state change.
+    pub items: Vec<QuoteLine>,
+}
+
+impl BookingRecord {
+    /// A hold whose time is up occupies no seat, even before the expiry worker marks it.
+    pub fn is_lapsed_hold(&self, now: DateTime<Utc>) -> bool {
+        self.status == BookingStatus::Held && self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// The status a reader should see: a lapsed hold reads as `expired` straight away.
+    pub fn effective_status(&self, now: DateTime<Utc>) -> BookingStatus {
+        if self.is_lapsed_hold(now) {
+            BookingStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+/// A released or cancelled booking's reference and the seats it gave back.
+#[derive(Debug, Clone)]
+pub struct ReleasedSeats {
+    pub reference: BookingRef,
+    pub seats: u32,
+}
+
+/// One broken seat invariant, as reported by `berth check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub occurrence_id: String,
+    pub detail: String,
+}

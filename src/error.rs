@@ -1,0 +1,118 @@
+//! `AppError`: everything that can go wrong, in domain terms. The mapping to HTTP statuses and
+//! stable error codes lives in one place, `http::responder`.
+
+use std::collections::BTreeMap;
+
+use crate::domain::booking::{BookingEvent, BookingStatus};
+
+/// Field name → human message, for 422 `validation_failed`.
+pub type FieldErrors = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is well-formed JSON but some fields break the rules.
+    #[error("{}", summarize(.0))]
+    Validation(FieldErrors),
+    /// The request could not be understood at all (malformed JSON, wrong types, bad query).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    /// Also answered for another tenant's object, so existence never leaks.
+    #[error("not found")]
+    NotFound,
+    #[error("not enough seats left: {available} available")]
+    SoldOut { available: u32 },
+    #[error("sales are closed for this departure: {reason}")]
+    SalesClosed { reason: &'static str },
+    #[error("the booking is {from} and cannot be {}", .event.past_tense())]
+    InvalidTransition {
+        from: BookingStatus,
+        event: BookingEvent,
+    },
+    #[error("the hold expired before it was confirmed; its seats were released")]
+    HoldExpired,
+    #[error("the departure has started; the booking can no longer be cancelled by the traveler")]
+    CancellationClosed,
+    #[error("the departure is already cancelled")]
+    OccurrenceCancelled,
+    #[error("capacity cannot go below the {taken} seats already taken")]
+    CapacityBelowTaken { taken: u32 },
+    /// Deadlock, lock wait timeout or SQLite busy, still failing after bounded retries.
+    #[error("the database is busy, try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn summarize(fields: &FieldErrors) -> String {
+    match fields.iter().next() {
+        Some((field, message)) if fields.len() == 1 => format!("{field}: {message}"),
+        Some((field, message)) => {
+            format!(
+                "{field}: {message} (and {} more problems)",
+                fields.len() - 1
+            )
+        }
+        None => "invalid request".to_owned(),
+    }
+}
+
+impl AppError {
+    /// A single-field validation error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.insert(field.into(), message.into());
+        Self::Validation(fields)
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects validation problems across a whole request so the client sees them all at once.
+#[derive(Debug, Default)]
+pub struct Problems(FieldErrors);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
+    }
+
+    /// Records the error of `result` under `field` and returns its value, if any.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.add(field, error.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

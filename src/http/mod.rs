@@ -1,0 +1,80 @@
+//! Rocket only: routes, guards, response bodies and catchers. No SQL and no business rules.
+
+use rocket::fairing::{AdHoc, Fairing, Info, Kind};
+use rocket::http::Header;
+use rocket::{catchers, routes, Request, Response};
+
+pub mod bookings;
+pub mod catalogue;
+pub mod guards;
+pub mod health;
+pub mod operator;
+pub mod responder;
+pub mod views;
+
+/// Mounts every route and JSON catcher, and adds the security headers.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("HTTP", |rocket| async {
+        rocket
+            .mount(
+                "/",
+                routes![
+                    health::health,
+                    health::ready,
+                    catalogue::get_tour,
+                    catalogue::availability,
+                    catalogue::get_occurrence,
+                    bookings::place_hold,
+                    bookings::get_booking,
+                    bookings::confirm,
+                    bookings::cancel,
+                    operator::create_tour,
+                    operator::list_tours,
+                    operator::update_tour,
+                    operator::create_schedule,
+                    operator::list_schedules,
+                    operator::create_occurrence,
+                    operator::update_occurrence,
+                    operator::cancel_occurrence,
+                    operator::manifest,
+                    operator::check_in,
+                ],
+            )
+            .register(
+                "/",
+                catchers![
+                    responder::bad_request,
+                    responder::unauthorized,
+                    responder::not_found,
+                    responder::payload_too_large,
+                    responder::unprocessable,
+                    responder::internal,
+                    responder::other,
+                ],
+            )
+            .attach(SecurityHeaders)
+    })
+}
+
+/// Headers every response carries; the request id ties a client report to the server log.
+struct SecurityHeaders;
+
+#[rocket::async_trait]
+impl Fairing for SecurityHeaders {
+    fn info(&self) -> Info {
+        Info {
+            name: "Security headers",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let request_id = request.local_cache(guards::RequestId::generate);
+        response.set_header(Header::new("X-Request-Id", request_id.0.clone()));
+        response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        response.set_header(Header::new("X-Frame-Options", "DENY"));
+        response.set_header(Header::new("Referrer-Policy", "no-referrer"));
+        response.set_header(Header::new("Cache-Control", "no-store"));
+        response.remove_header("Server");
+    }
+}

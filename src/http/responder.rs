@@ -1,0 +1,173 @@
+//! THE mapping from [`AppError`] to an HTTP status and a stable `code`, and the JSON catchers
+//! that give Rocket's own errors (unknown route, oversized body, …) the same shape.
+
+use rocket::http::{Header, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::{self, Json};
+use rocket::{catch, Request};
+use serde_json::{json, Value};
+
+use super::guards::RequestId;
+use crate::error::AppError;
+
+impl AppError {
+    /// The only place an error becomes an HTTP status and a machine-readable code.
+    pub fn status_and_code(&self) -> (Status, &'static str) {
+        match self {
+            Self::Validation(_) => (Status::UnprocessableEntity, "validation_failed"),
+            Self::BadRequest { code, .. } => (Status::BadRequest, code),
+            Self::PayloadTooLarge => (Status::PayloadTooLarge, "payload_too_large"),
+            Self::Unauthorized => (Status::Unauthorized, "unauthorized"),
+            Self::NotFound => (Status::NotFound, "not_found"),
+            Self::SoldOut { .. } => (Status::Conflict, "sold_out"),
+            Self::SalesClosed { .. } => (Status::Conflict, "sales_closed"),
+            Self::InvalidTransition { .. } => (Status::Conflict, "invalid_transition"),
+            Self::HoldExpired => (Status::Conflict, "hold_expired"),
+            Self::CancellationClosed => (Status::Conflict, "cancellation_closed"),
+            Self::OccurrenceCancelled => (Status::Conflict, "occurrence_cancelled"),
+            Self::CapacityBelowTaken { .. } => (Status::Conflict, "capacity_below_taken"),
+            Self::Busy => (Status::ServiceUnavailable, "busy"),
+            Self::Internal(_) => (Status::InternalServerError, "internal"),
+        }
+    }
+
+    /// Turns a failed JSON body into a client error: broken JSON is 400, JSON of the wrong
+    /// shape (types, missing or unknown fields) is 422, and a body over the limit is 413.
+    pub fn from_json(error: json::Error<'_>) -> AppError {
+        match error {
+            json::Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                AppError::PayloadTooLarge
+            }
+            json::Error::Io(_) => {
+                AppError::bad_request("malformed_json", "the request body could not be read")
+            }
+            json::Error::Parse(_, e) => match e.classify() {
+                serde_json::error::Category::Data => AppError::invalid("body", e.to_string()),
+                _ => AppError::bad_request(
+                    "malformed_json",
+                    format!("the request body is not valid JSON: {e}"),
+                ),
+            },
+        }
+    }
+}
+
+/// Body of every error: `{"error": {"code", "message", "fields"?, "available"?, "request_id"}}`.
+fn error_body(
+    code: &str,
+    message: String,
+    request_id: &str,
+    extra: Option<(&str, Value)>,
+) -> Value {
+    let mut error = json!({ "code": code, "message": message, "request_id": request_id });
+    if let (Some((key, value)), Some(object)) = (extra, error.as_object_mut()) {
+        object.insert(key.to_owned(), value);
+    }
+    json!({ "error": error })
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let (status, code) = self.status_and_code();
+        let request_id = request.local_cache(RequestId::generate).0.clone();
+        let message = if status.code >= 500 && !matches!(self, AppError::Busy) {
+            // Logged once, here, with the request id the client sees; the client gets no detail.
+            tracing::error!(%request_id, error = ?self, "request failed");
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        let extra = match &self {
+            AppError::Validation(fields) => Some(("fields", json!(fields))),
+            AppError::SoldOut { available } => Some(("available", json!(available))),
+            AppError::CapacityBelowTaken { taken } => Some(("seats_taken", json!(taken))),
+            _ => None,
+        };
+        let body = error_body(code, message, &request_id, extra);
+        let mut response = (status, Json(body)).respond_to(request)?;
+        if matches!(self, AppError::Busy) {
+            response.set_header(Header::new("Retry-After", "1"));
+        }
+        Ok(response)
+    }
+}
+
+fn caught(
+    status: Status,
+    code: &str,
+    message: &str,
+    request: &Request<'_>,
+) -> (Status, Json<Value>) {
+    let request_id = request.local_cache(RequestId::generate).0.clone();
+    (
+        status,
+        Json(error_body(code, message.to_owned(), &request_id, None)),
+    )
+}
+
+#[catch(400)]
+pub fn bad_request(request: &Request<'_>) -> (Status, Json<Value>) {
+    caught(
+        Status::BadRequest,
+        "bad_request",
+        "the request could not be understood",
+        request,
+    )
+}
+
+#[catch(401)]
+pub fn unauthorized(request: &Request<'_>) -> (Status, Json<Value>) {
+    caught(
+        Status::Unauthorized,
+        "unauthorized",
+        "missing or invalid credentials",
+        request,
+    )
+}
+
+#[catch(404)]
+pub fn not_found(request: &Request<'_>) -> (Status, Json<Value>) {
+    caught(Status::NotFound, "not_found", "not found", request)
+}
+
+#[catch(413)]
+pub fn payload_too_large(request: &Request<'_>) -> (Status, Json<Value>) {
+    caught(
+        Status::PayloadTooLarge,
+        "payload_too_large",
+        "the request body is too large",
+        request,
+    )
+}
+
+#[catch(422)]
+pub fn unprocessable(request: &Request<'_>) -> (Status, Json<Value>) {
+    caught(
+        Status::UnprocessableEntity,
+        "validation_failed",
+        "the request is not valid",
+        request,
+    )
+}
+
+#[catch(500)]
+pub fn internal(request: &Request<'_>) -> (Status, Json<Value>) {
+    caught(
+        Status::InternalServerError,
+        "internal",
+        "internal error",
+        request,
+    )
+}
+
+#[catch(default)]
+pub fn other(status: Status, request: &Request<'_>) -> (Status, Json<Value>) {
+    let code = match status.code {
+        405 => "method_not_allowed",
+        415 => "unsupported_media_type",
+        503 => "unavailable",
+        400..=499 => "bad_request",
+        _ => "internal",
+    };
+    caught(status, code, status.reason_lossy(), request)
+}

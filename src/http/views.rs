@@ -1,0 +1,297 @@
+//! Response bodies. Field names here are the public API contract.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::domain::records::{BookingRecord, OccurrenceRecord, ScheduleRecord, TourRecord};
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+#[derive(Serialize)]
+pub struct UnitView {
+    pub code: String,
+    pub label: String,
+    pub price: i64,
+}
+
+#[derive(Serialize)]
+pub struct TourView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub meeting_point: String,
+    pub timezone: String,
+    pub duration_minutes: u32,
+    pub currency: String,
+    pub cutoff_minutes: u32,
+    pub min_per_booking: u32,
+    pub max_per_booking: u32,
+    pub units: Vec<UnitView>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&TourRecord> for TourView {
+    fn from(record: &TourRecord) -> Self {
+        let tour = &record.tour;
+        TourView {
+            id: record.id.to_string(),
+            name: tour.name.clone(),
+            description: tour.description.clone(),
+            meeting_point: tour.meeting_point.clone(),
+            timezone: tour.timezone.name().to_owned(),
+            duration_minutes: tour.duration_minutes,
+            currency: tour.currency.to_string(),
+            cutoff_minutes: tour.cutoff_minutes,
+            min_per_booking: tour.min_per_booking,
+            max_per_booking: tour.max_per_booking,
+            units: tour
+                .units
+                .iter()
+                .map(|u| UnitView {
+                    code: u.code.clone(),
+                    label: u.label.clone(),
+                    price: u.price,
+                })
+                .collect(),
+            created_at: rfc3339(record.created_at),
+            updated_at: rfc3339(record.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PriceView {
+    pub unit: String,
+    pub label: String,
+    pub price: i64,
+}
+
+#[derive(Serialize)]
+pub struct OccurrenceView {
+    pub id: String,
+    pub tour_id: String,
+    pub starts_at: String,
+    /// The start in the tour's time zone, with its UTC offset.
+    pub local_starts_at: String,
+    pub timezone: String,
+    pub capacity: u32,
+    pub available: u32,
+    pub status: &'static str,
+    pub prices: Vec<PriceView>,
+    pub currency: String,
+}
+
+impl OccurrenceView {
+    pub fn new(tour: &TourRecord, occurrence: &OccurrenceRecord, now: DateTime<Utc>) -> Self {
+        let departure = &occurrence.departure;
+        let tz = tour.tour.timezone;
+        OccurrenceView {
+            id: occurrence.id.to_string(),
+            tour_id: tour.id.to_string(),
+            starts_at: rfc3339(departure.starts_at),
+            local_starts_at: departure
+                .starts_at
+                .with_timezone(&tz)
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+            timezone: tz.name().to_owned(),
+            capacity: departure.capacity,
+            available: departure.available(),
+            status: departure
+                .sales_status(tour.tour.cutoff_minutes, now)
+                .as_str(),
+            prices: tour
+                .tour
+                .units
+                .iter()
+                .map(|u| PriceView {
+                    unit: u.code.clone(),
+                    label: u.label.clone(),
+                    price: u.price,
+                })
+                .collect(),
+            currency: tour.tour.currency.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AvailabilityView {
+    pub tour_id: String,
+    pub timezone: String,
+    pub occurrences: Vec<OccurrenceView>,
+}
+
+#[derive(Serialize)]
+pub struct ItemView {
+    pub unit: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+}
+
+#[derive(Serialize)]
+pub struct CustomerView {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct BookingView {
+    pub reference: String,
+    /// Present only in the response that created the booking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    pub status: &'static str,
+    pub expires_at: Option<String>,
+    pub occurrence_id: String,
+    pub tour_id: String,
+    pub items: Vec<ItemView>,
+    pub seats: u32,
+    pub total: i64,
+    pub currency: String,
+    pub customer: CustomerView,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl BookingView {
+    pub fn new(booking: &BookingRecord, now: DateTime<Utc>) -> Self {
+        let status = booking.effective_status(now);
+        BookingView {
+            reference: booking.reference.to_string(),
+            access_token: None,
+            status: status.as_str(),
+            expires_at: booking
+                .expires_at
+                .filter(|_| status == crate::domain::booking::BookingStatus::Held)
+                .map(rfc3339),
+            occurrence_id: booking.occurrence_id.to_string(),
+            tour_id: booking.tour_id.to_string(),
+            items: booking
+                .items
+                .iter()
+                .map(|i| ItemView {
+                    unit: i.unit.clone(),
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                })
+                .collect(),
+            seats: booking.seats,
+            total: booking.total,
+            currency: booking.currency.clone(),
+            customer: CustomerView {
+                name: booking.customer.name.clone(),
+                email: booking.customer.email.clone(),
+                phone: booking.customer.phone.clone(),
+            },
+            created_at: rfc3339(booking.created_at),
+            updated_at: rfc3339(booking.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ScheduleView {
+    pub id: String,
+    pub tour_id: String,
+    pub rrule: String,
+    pub start_date: String,
+    pub until: Option<String>,
+    pub times: Vec<String>,
+    pub exceptions: Vec<String>,
+    pub capacity: u32,
+    pub materialized_until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurrences_created: Option<usize>,
+}
+
+impl ScheduleView {
+    pub fn new(schedule: &ScheduleRecord, created: Option<usize>) -> Self {
+        ScheduleView {
+            id: schedule.id.to_string(),
+            tour_id: schedule.tour_id.to_string(),
+            rrule: schedule.rrule.clone(),
+            start_date: schedule.start_date.clone(),
+            until: schedule.until.clone(),
+            times: schedule.times.clone(),
+            exceptions: schedule.exceptions.clone(),
+            capacity: schedule.capacity,
+            materialized_until: schedule.materialized_until.map(rfc3339),
+            occurrences_created: created,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ManifestEntryView {
+    pub reference: String,
+    pub status: &'static str,
+    pub seats: u32,
+    pub items: Vec<ItemView>,
+    pub total: i64,
+    pub currency: String,
+    pub customer: CustomerView,
+}
+
+#[derive(Serialize)]
+pub struct ManifestView {
+    pub occurrence: OccurrenceView,
+    pub seats_taken: u32,
+    pub bookings: Vec<ManifestEntryView>,
+}
+
+impl ManifestEntryView {
+    pub fn new(booking: &BookingRecord, now: DateTime<Utc>) -> Self {
+        let view = BookingView::new(booking, now);
+        ManifestEntryView {
+            reference: view.reference,
+            status: view.status,
+            seats: view.seats,
+            items: view.items,
+            total: view.total,
+            currency: view.currency,
+            customer: view.customer,
+        }
+    }
+}
+
+/// One manifest as CSV for printing. Cells that a spreadsheet would run as a formula are
+/// prefixed with `'` (CSV injection).
+pub fn manifest_csv(bookings: &[BookingRecord], now: DateTime<Utc>) -> String {
+    fn cell(value: &str) -> String {
+        let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{value}")
+        } else {
+            value.to_owned()
+        };
+        if value.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", value.replace('"', "\"\""))
+        } else {
+            value
+        }
+    }
+    let mut out = String::from("reference,status,seats,items,name,email,phone\r\n");
+    for booking in bookings {
+        let items: Vec<String> = booking
+            .items
+            .iter()
+            .map(|i| format!("{} x{}", i.unit, i.quantity))
+            .collect();
+        let row = [
+            booking.reference.to_string(),
+            booking.effective_status(now).as_str().to_owned(),
+            booking.seats.to_string(),
+            items.join("; "),
+            booking.customer.name.clone(),
+            booking.customer.email.clone(),
+            booking.customer.phone.clone().unwrap_or_default(),
+        ];
+        let cells: Vec<String> = row.iter().map(|v| cell(v)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}

@@ -1,0 +1,101 @@
+//! berth: a seat reservation engine for tours and scheduled activities that never overbooks.
+//!
+//! - `domain`: the rules, pure.
+//! - `service`: use cases, each owning its transaction.
+//! - `storage`: all SQL, for SQLite and MySQL.
+//! - `http`: Rocket routes, guards, views, catchers.
+//! - `workers`: hold expiry and schedule horizon.
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod secrets;
+pub mod service;
+pub mod storage;
+pub mod workers;
+
+use clock::Clock;
+use config::AppConfig;
+use storage::Store;
+
+/// The application, configured from `figment` (see [`config::figment`]), on the system clock.
+pub fn rocket(figment: Figment) -> Rocket<Build> {
+    rocket_with_clock(figment, Clock::system())
+}
+
+/// The application with an injected clock (tests move it forward to expire holds).
+pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
+    rocket::custom(figment)
+        .manage(clock)
+        .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
+            match prepare(&rocket).await {
+                Ok((config, store)) => Ok(rocket.manage(config).manage(store)),
+                Err(error) => {
+                    tracing::error!("{error}");
+                    eprintln!("berth cannot start: {error}");
+                    Err(rocket)
+                }
+            }
+        }))
+        .attach(http::stage())
+        .attach(workers::stage())
+}
+
+/// Validates the configuration, connects, migrates and (on an empty database, when enabled)
+/// seeds the demo data. Any failure aborts launch.
+async fn prepare(rocket: &Rocket<Build>) -> Result<(AppConfig, Store), String> {
+    let config = AppConfig::from_figment(rocket.figment())?;
+    let store = open_store(&config).await?;
+    if config.demo() {
+        let clock = rocket.state::<Clock>().cloned().unwrap_or_default();
+        let rocket_config: rocket::Config =
+            rocket.figment().extract().map_err(|e| e.to_string())?;
+        let (address, port) = (rocket_config.address, rocket_config.port);
+        match service::demo::seed_if_empty(&store, clock.now(), config.schedule_horizon_days).await
+        {
+            Ok(Some(demo)) => print_demo_banner(&demo, &format!("http://{address}:{port}")),
+            Ok(None) => {}
+            Err(error) => return Err(format!("could not seed demo data: {error}")),
+        }
+    }
+    Ok((config, store))
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn open_store(config: &AppConfig) -> Result<Store, String> {
+    let store = Store::connect(config.database_url(), &config.pool_settings())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("database migration failed: {e}"))?;
+    tracing::info!(backend = store.backend_name(), "database ready");
+    Ok(store)
+}
+
+fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
+    let tour = &demo.tour_id;
+    let occurrence = demo
+        .first_occurrence
+        .as_ref()
+        .map(|o| o.to_string())
+        .unwrap_or_else(|| "OCCURRENCE_ID".into());
+    println!(
+        "\n=== berth demo data ===\n\
+         Demo operator API token (shown once): {token}\n\n\
+         1. See availability:\n   curl -s '{base}/v1/tours/{tour}/availability'\n\n\
+         2. Hold two adult seats on the next departure:\n   curl -s -X POST {base}/v1/bookings -H 'Content-Type: application/json' \\\n     \
+         -d '{{\"occurrence_id\":\"{occurrence}\",\"items\":[{{\"unit\":\"adult\",\"quantity\":2}}],\"customer\":{{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}}}}'\n\n\
+         3. Confirm it with the reference and access_token from step 2:\n   curl -s -X POST {base}/v1/bookings/REFERENCE/confirm -H 'X-Booking-Token: ACCESS_TOKEN'\n\n\
+         Then run step 1 again, or: curl -s {base}/v1/occurrences/{occurrence}\n\
+         Operators: curl -s {base}/v1/occurrences/{occurrence}/manifest -H 'Authorization: Bearer {token}'\n",
+        token = demo.token,
+    );
+}

@@ -1,0 +1,163 @@
+//! A booking after it is placed: reading it, confirming, cancelling, checking in.
+
+use chrono::{DateTime, Utc};
+
+use super::catalogue::release_lapsed;
+use super::{finish, with_retry};
+use crate::domain::booking::{BookingEvent, BookingStatus};
+use crate::domain::ids::{BookingRef, OperatorId};
+use crate::domain::records::BookingRecord;
+use crate::error::AppError;
+use crate::secrets;
+use crate::storage::{bookings, occurrences, Store};
+
+/// Who is asking. A traveler proves it with the booking's access token; an operator with a
+/// bearer token, and only for bookings on their own tours.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub access_token: Option<String>,
+    pub operator: Option<OperatorId>,
+}
+
+impl Caller {
+    fn is_traveler_of(&self, booking: &BookingRecord) -> bool {
+        self.access_token.as_deref().is_some_and(|token| {
+            secrets::constant_time_eq(&secrets::hash_token(token), &booking.access_token_hash)
+        })
+    }
+
+    fn is_operator_of(&self, booking: &BookingRecord) -> bool {
+        self.operator.as_ref() == Some(&booking.operator_id)
+    }
+}
+
+/// Finds a booking the caller may see; anything else (unknown, malformed, foreign, wrong
+/// token) is the same "not found".
+async fn accessible(
+    store: &Store,
+    reference: &str,
+    caller: &Caller,
+) -> Result<BookingRecord, AppError> {
+    let reference = BookingRef::parse(reference).ok_or(AppError::NotFound)?;
+    let booking = bookings::find_by_reference(store, &reference)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if caller.is_traveler_of(&booking) || caller.is_operator_of(&booking) {
+        Ok(booking)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn get(
+    store: &Store,
+    reference: &str,
+    caller: &Caller,
+) -> Result<BookingRecord, AppError> {
+    accessible(store, reference, caller).await
+}
+
+/// The traveler confirms a hold (pay on arrival); an operator may too.
+pub async fn confirm(
+    store: &Store,
+    now: DateTime<Utc>,
+    reference: &str,
+    caller: &Caller,
+) -> Result<BookingRecord, AppError> {
+    transition(store, now, reference, caller, BookingEvent::Confirm).await
+}
+
+pub async fn cancel(
+    store: &Store,
+    now: DateTime<Utc>,
+    reference: &str,
+    caller: &Caller,
+) -> Result<BookingRecord, AppError> {
+    transition(store, now, reference, caller, BookingEvent::Cancel).await
+}
+
+/// Operators only: the traveler showed up.
+pub async fn check_in(
+    store: &Store,
+    now: DateTime<Utc>,
+    reference: &str,
+    operator: &OperatorId,
+) -> Result<BookingRecord, AppError> {
+    let caller = Caller {
+        access_token: None,
+        operator: Some(operator.clone()),
+    };
+    transition(store, now, reference, &caller, BookingEvent::CheckIn).await
+}
+
+enum Outcome {
+    Changed,
+    Lapsed,
+}
+
+/// Applies `event` to a booking under its occurrence's lock. The seat counter moves exactly
+/// when the state machine moves a booking into or out of a seat-occupying state.
+async fn transition(
+    store: &Store,
+    now: DateTime<Utc>,
+    reference: &str,
+    caller: &Caller,
+    event: BookingEvent,
+) -> Result<BookingRecord, AppError> {
+    let booking = accessible(store, reference, caller).await?;
+    let by_traveler = !caller.is_operator_of(&booking);
+    if event == BookingEvent::CheckIn && by_traveler {
+        return Err(AppError::NotFound);
+    }
+    let outcome = with_retry(|| async {
+        let mut tx = store.begin_write().await?;
+        let result = async {
+            let occurrence = occurrences::lock(&mut tx, &booking.occurrence_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let current = bookings::lock(&mut tx, &booking.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            if current.is_lapsed_hold(now) {
+                release_lapsed(&mut tx, now, &booking.occurrence_id).await?;
+                return Ok(Outcome::Lapsed);
+            }
+            if event == BookingEvent::Cancel && by_traveler && now >= occurrence.departure.starts_at
+            {
+                return Err(AppError::CancellationClosed);
+            }
+            let next = current
+                .status
+                .apply(event)
+                .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
+            bookings::set_status(&mut tx, &current.id, current.status, next, now).await?;
+            let delta = match (current.status.occupies_seats(), next.occupies_seats()) {
+                (true, false) => -i64::from(current.seats),
+                (false, true) => i64::from(current.seats),
+                _ => 0,
+            };
+            occurrences::add_seats(&mut tx, &booking.occurrence_id, delta, now).await?;
+            Ok(Outcome::Changed)
+        }
+        .await;
+        finish(tx, result).await
+    })
+    .await?;
+    match outcome {
+        Outcome::Lapsed if event == BookingEvent::Confirm => Err(AppError::HoldExpired),
+        Outcome::Lapsed => Err(AppError::InvalidTransition {
+            from: BookingStatus::Expired,
+            event,
+        }),
+        Outcome::Changed => {
+            let updated = bookings::find_by_reference(store, &booking.reference)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            tracing::info!(
+                booking = %updated.reference, status = %updated.status,
+                by = if by_traveler { "traveler" } else { "operator" }, "booking {}", event.past_tense()
+            );
+            Ok(updated)
+        }
+    }
+}

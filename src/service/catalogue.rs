@@ -1,0 +1,422 @@
+//! Tours, schedules and departures: what operators set up and travelers browse.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::{finish, with_retry};
+use crate::domain::capacity::{parse_capacity, OccurrenceStatus};
+use crate::domain::ids::{OccurrenceId, OperatorId, ScheduleId, TourId};
+use crate::domain::records::{
+    BookingRecord, OccurrenceRecord, ReleasedSeats, ScheduleRecord, TourRecord,
+};
+use crate::domain::schedule::parse_date;
+use crate::domain::schedule_draft::ScheduleDraft;
+use crate::domain::tour::{TourDraft, TourPatch};
+use crate::error::{AppError, Problems};
+use crate::storage::{bookings, catalogue, occurrences, Store};
+
+/// Longest availability window one request may ask for, in days (about a quarter).
+pub const MAX_RANGE_DAYS: i64 = 93;
+/// Most departures one schedule materialization may create at once.
+const MAX_MATERIALIZED: usize = 20_000;
+
+pub async fn create_tour(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    draft: TourDraft,
+) -> Result<TourRecord, AppError> {
+    let tour = draft.validate()?;
+    let id = TourId::generate();
+    let mut tx = store.begin_write().await?;
+    let result = catalogue::insert_tour(&mut tx, &id, operator, &tour, now)
+        .await
+        .map_err(AppError::from);
+    finish(tx, result).await?;
+    tracing::info!(tour = %id, operator = %operator, "tour created");
+    Ok(TourRecord {
+        id,
+        operator_id: operator.clone(),
+        tour,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub async fn update_tour(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &TourId,
+    patch: TourPatch,
+) -> Result<TourRecord, AppError> {
+    let mut record = own_tour(store, operator, id).await?;
+    record.tour = record.tour.patched(patch)?;
+    record.updated_at = now;
+    let mut tx = store.begin_write().await?;
+    let result = catalogue::update_tour(&mut tx, id, &record.tour, now)
+        .await
+        .map_err(AppError::from);
+    finish(tx, result).await?;
+    tracing::info!(tour = %id, operator = %operator, "tour updated");
+    Ok(record)
+}
+
+/// Any tour, for the public catalogue.
+pub async fn tour(store: &Store, id: &TourId) -> Result<TourRecord, AppError> {
+    catalogue::get_tour(store, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A tour of this operator; another operator's tour is "not found".
+pub async fn own_tour(
+    store: &Store,
+    operator: &OperatorId,
+    id: &TourId,
+) -> Result<TourRecord, AppError> {
+    let record = tour(store, id).await?;
+    if &record.operator_id != operator {
+        return Err(AppError::NotFound);
+    }
+    Ok(record)
+}
+
+pub async fn list_tours(store: &Store, operator: &OperatorId) -> Result<Vec<TourRecord>, AppError> {
+    Ok(catalogue::list_tours(store, operator).await?)
+}
+
+/// Creates a recurring schedule and materializes its departures up to the horizon.
+pub async fn create_schedule(
+    store: &Store,
+    now: DateTime<Utc>,
+    horizon_days: u32,
+    operator: &OperatorId,
+    tour_id: &TourId,
+    draft: ScheduleDraft,
+) -> Result<(ScheduleRecord, usize), AppError> {
+    let tour = own_tour(store, operator, tour_id).await?;
+    let valid = draft.validate(tour.tour.timezone)?;
+    let record = ScheduleRecord {
+        id: ScheduleId::generate(),
+        tour_id: tour_id.clone(),
+        rrule: valid.schedule.recurrence.to_string(),
+        start_date: valid.schedule.start_date.to_string(),
+        until: valid.schedule.until.map(|d| d.to_string()),
+        times: valid
+            .schedule
+            .times
+            .iter()
+            .map(|t| t.format("%H:%M").to_string())
+            .collect(),
+        exceptions: valid
+            .schedule
+            .exceptions
+            .iter()
+            .map(|d| d.to_string())
+            .collect(),
+        capacity: valid.capacity,
+        materialized_until: None,
+    };
+    let mut tx = store.begin_write().await?;
+    let result = catalogue::insert_schedule(&mut tx, &record, now)
+        .await
+        .map_err(AppError::from);
+    finish(tx, result).await?;
+    let created = materialize(store, now, horizon_days, &tour, &record).await?;
+    tracing::info!(schedule = %record.id, tour = %tour_id, created, "schedule created");
+    Ok((record, created))
+}
+
+pub async fn list_schedules(
+    store: &Store,
+    operator: &OperatorId,
+    tour_id: &TourId,
+) -> Result<Vec<ScheduleRecord>, AppError> {
+    own_tour(store, operator, tour_id).await?;
+    Ok(catalogue::list_schedules_for_tour(store, tour_id).await?)
+}
+
+/// Creates the schedule's departures from now up to `now + horizon_days`. Idempotent: a
+/// departure that already exists (even one since cancelled or resized) is left alone.
+pub async fn materialize(
+    store: &Store,
+    now: DateTime<Utc>,
+    horizon_days: u32,
+    tour: &TourRecord,
+    schedule: &ScheduleRecord,
+) -> Result<usize, AppError> {
+    let draft = ScheduleDraft {
+        rrule: schedule.rrule.clone(),
+        start_date: schedule.start_date.clone(),
+        until: schedule.until.clone(),
+        times: schedule.times.clone(),
+        capacity: i64::from(schedule.capacity),
+        exceptions: schedule.exceptions.clone(),
+    };
+    let valid = draft.validate(tour.tour.timezone)?;
+    let horizon = now + Duration::days(i64::from(horizon_days));
+    let mut starts = valid.schedule.occurrences_between(now, horizon);
+    starts.truncate(MAX_MATERIALIZED);
+    let mut tx = store.begin_write().await?;
+    let result = async {
+        let mut created = 0;
+        for starts_at in starts {
+            let occurrence = occurrences::NewOccurrence {
+                id: OccurrenceId::generate(),
+                tour_id: &tour.id,
+                schedule_id: Some(&schedule.id),
+                starts_at,
+                capacity: valid.capacity,
+            };
+            if occurrences::insert(&mut tx, &occurrence, now).await? {
+                created += 1;
+            }
+        }
+        catalogue::set_materialized_until(&mut tx, &schedule.id, horizon).await?;
+        Ok(created)
+    }
+    .await;
+    finish(tx, result).await
+}
+
+/// `POST /v1/tours/{id}/occurrences`: a one-off departure.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OccurrenceDraft {
+    pub starts_at: String,
+    pub capacity: i64,
+}
+
+pub async fn create_occurrence(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    tour_id: &TourId,
+    draft: OccurrenceDraft,
+) -> Result<(TourRecord, OccurrenceRecord), AppError> {
+    let tour = own_tour(store, operator, tour_id).await?;
+    let mut p = Problems::new();
+    let starts_at = p.check(
+        "starts_at",
+        DateTime::parse_from_rfc3339(&draft.starts_at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| "must be an RFC 3339 time such as 2027-05-01T09:00:00Z"),
+    );
+    if starts_at.is_some_and(|t| t <= now) {
+        p.add("starts_at", "must be in the future");
+    }
+    let capacity = p.check("capacity", parse_capacity(draft.capacity, false));
+    p.into_result()?;
+    let (Some(starts_at), Some(capacity)) = (starts_at, capacity) else {
+        return Err(AppError::invalid("occurrence", "is invalid"));
+    };
+    let id = OccurrenceId::generate();
+    let new = occurrences::NewOccurrence {
+        id: id.clone(),
+        tour_id,
+        schedule_id: None,
+        starts_at,
+        capacity,
+    };
+    let mut tx = store.begin_write().await?;
+    let result = occurrences::insert(&mut tx, &new, now)
+        .await
+        .map_err(AppError::from);
+    finish(tx, result).await?;
+    tracing::info!(occurrence = %id, tour = %tour_id, capacity, "occurrence created");
+    let occurrence = occurrences::get(store, &id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((tour, occurrence))
+}
+
+/// A departure with its tour, for the public catalogue.
+pub async fn occurrence(
+    store: &Store,
+    now: DateTime<Utc>,
+    id: &OccurrenceId,
+) -> Result<(TourRecord, OccurrenceRecord), AppError> {
+    let occurrence = occurrences::get(store, id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tour = tour(store, &occurrence.tour_id).await?;
+    Ok((tour, occurrence))
+}
+
+async fn own_occurrence(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &OccurrenceId,
+) -> Result<(TourRecord, OccurrenceRecord), AppError> {
+    let (tour, occurrence) = occurrence(store, now, id).await?;
+    if &tour.operator_id != operator {
+        return Err(AppError::NotFound);
+    }
+    Ok((tour, occurrence))
+}
+
+/// Parsed `?from=&to=` of an availability request: local dates in the tour's zone.
+pub struct DateRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl DateRange {
+    /// Defaults: from today (tour-local) for 31 days.
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<DateRange, AppError> {
+        let mut p = Problems::new();
+        let from = match from {
+            Some(text) => p.check("from", parse_date(text)),
+            None => Some(today),
+        };
+        let to = match (to, from) {
+            (Some(text), _) => p.check("to", parse_date(text)),
+            (None, Some(from)) => from.checked_add_signed(Duration::days(30)),
+            (None, None) => None,
+        };
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                p.add("from", "must not be after to");
+            } else if (to - from).num_days() >= MAX_RANGE_DAYS {
+                p.add(
+                    "to",
+                    format!("the range may cover at most {MAX_RANGE_DAYS} days"),
+                );
+            }
+        }
+        p.into_result()?;
+        match (from, to) {
+            (Some(from), Some(to)) => Ok(DateRange { from, to }),
+            _ => Err(AppError::invalid("from", "is invalid")),
+        }
+    }
+}
+
+/// Departures of a tour on the local dates `from..=to`.
+pub async fn availability(
+    store: &Store,
+    now: DateTime<Utc>,
+    tour_id: &TourId,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(TourRecord, Vec<OccurrenceRecord>), AppError> {
+    let tour = tour(store, tour_id).await?;
+    let tz = tour.tour.timezone;
+    let range = DateRange::parse(from, to, now.with_timezone(&tz).date_naive())?;
+    let midnight = chrono::NaiveTime::MIN;
+    let start = crate::domain::schedule::resolve_local(tz, range.from, midnight);
+    let end_date = range
+        .to
+        .succ_opt()
+        .ok_or_else(|| AppError::invalid("to", "is out of range"))?;
+    let end = crate::domain::schedule::resolve_local(tz, end_date, midnight);
+    let list = occurrences::list_for_tour(store, tour_id, start, end, now).await?;
+    Ok((tour, list))
+}
+
+pub async fn set_capacity(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &OccurrenceId,
+    capacity: i64,
+) -> Result<(TourRecord, OccurrenceRecord), AppError> {
+    let capacity = parse_capacity(capacity, true).map_err(|m| AppError::invalid("capacity", m))?;
+    let (tour, _) = own_occurrence(store, now, operator, id).await?;
+    with_retry(|| async {
+        let mut tx = store.begin_write().await?;
+        let result = async {
+            let occurrence = occurrences::lock(&mut tx, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let mut departure = occurrence.departure;
+            let released = release_lapsed(&mut tx, now, id).await?;
+            departure.seats_taken -= released;
+            departure.check_capacity(capacity)?;
+            occurrences::set_capacity(&mut tx, id, capacity, now).await?;
+            Ok(())
+        }
+        .await;
+        finish(tx, result).await
+    })
+    .await?;
+    tracing::info!(occurrence = %id, operator = %operator, capacity, "capacity changed");
+    let occurrence = occurrences::get(store, id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((tour, occurrence))
+}
+
+/// Releases the lapsed holds of a locked occurrence, updating its counter; returns the seats freed.
+pub(crate) async fn release_lapsed(
+    tx: &mut crate::storage::WriteTx,
+    now: DateTime<Utc>,
+    id: &OccurrenceId,
+) -> Result<u32, AppError> {
+    let released = bookings::release_lapsed_holds(tx, id, now).await?;
+    let seats = total_seats(&released);
+    occurrences::add_seats(tx, id, -i64::from(seats), now).await?;
+    for hold in &released {
+        tracing::info!(booking = %hold.reference, occurrence = %id, seats = hold.seats, "hold expired");
+    }
+    Ok(seats)
+}
+
+pub(crate) fn total_seats(released: &[ReleasedSeats]) -> u32 {
+    released.iter().map(|r| r.seats).sum()
+}
+
+/// Cancels a departure and every held or confirmed booking on it, releasing their seats.
+pub async fn cancel_occurrence(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &OccurrenceId,
+) -> Result<(TourRecord, OccurrenceRecord, Vec<ReleasedSeats>), AppError> {
+    let (tour, _) = own_occurrence(store, now, operator, id).await?;
+    let cancelled = with_retry(|| async {
+        let mut tx = store.begin_write().await?;
+        let result = async {
+            let occurrence = occurrences::lock(&mut tx, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            if occurrence.departure.status == OccurrenceStatus::Cancelled {
+                return Err(AppError::OccurrenceCancelled);
+            }
+            release_lapsed(&mut tx, now, id).await?;
+            let cancelled = bookings::cancel_live(&mut tx, id, now).await?;
+            occurrences::add_seats(&mut tx, id, -i64::from(total_seats(&cancelled)), now).await?;
+            occurrences::set_status(&mut tx, id, OccurrenceStatus::Cancelled, now).await?;
+            Ok(cancelled)
+        }
+        .await;
+        finish(tx, result).await
+    })
+    .await?;
+    tracing::info!(occurrence = %id, operator = %operator, bookings = cancelled.len(), "occurrence cancelled");
+    for booking in &cancelled {
+        tracing::info!(booking = %booking.reference, occurrence = %id, "booking cancelled with its departure");
+    }
+    let occurrence = occurrences::get(store, id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((tour, occurrence, cancelled))
+}
+
+/// Who is on a departure: every booking holding seats, with items and contact details.
+pub async fn manifest(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &OccurrenceId,
+) -> Result<(TourRecord, OccurrenceRecord, Vec<BookingRecord>), AppError> {
+    let (tour, occurrence) = own_occurrence(store, now, operator, id).await?;
+    let bookings = bookings::manifest(store, id, now).await?;
+    Ok((tour, occurrence, bookings))
+}

@@ -1,0 +1,78 @@
+//! Demo data for a first `cargo run`: one operator, one tour, a daily schedule.
+
+use chrono::{DateTime, Utc};
+
+use super::{catalogue, operators};
+use crate::domain::ids::{OccurrenceId, TourId};
+use crate::domain::schedule_draft::ScheduleDraft;
+use crate::domain::tour::{TourDraft, UnitDraft};
+use crate::error::AppError;
+use crate::storage::Store;
+
+/// What was seeded, for the start-up banner.
+pub struct DemoData {
+    pub token: String,
+    pub tour_id: TourId,
+    pub first_occurrence: Option<OccurrenceId>,
+}
+
+/// Seeds the demo operator, tour and schedule, but only into an empty database.
+pub async fn seed_if_empty(
+    store: &Store,
+    now: DateTime<Utc>,
+    horizon_days: u32,
+) -> Result<Option<DemoData>, AppError> {
+    if crate::storage::catalogue::count_operators(store).await? > 0 {
+        return Ok(None);
+    }
+    let (operator, token) =
+        operators::create_operator(store, now, "Demo Tours", "demo@example.com").await?;
+    let draft = TourDraft {
+        name: "Lisbon harbour sunset cruise".into(),
+        description: "Ninety minutes along the Tagus at golden hour.".into(),
+        meeting_point: "Cais do Sodré, pier 2".into(),
+        timezone: "Europe/Lisbon".into(),
+        duration_minutes: 90,
+        currency: "EUR".into(),
+        cutoff_minutes: 30,
+        min_per_booking: 1,
+        max_per_booking: 8,
+        units: vec![
+            UnitDraft {
+                code: "adult".into(),
+                label: "Adult".into(),
+                price: 3500,
+            },
+            UnitDraft {
+                code: "child".into(),
+                label: "Child (4-12)".into(),
+                price: 1500,
+            },
+        ],
+    };
+    let tour = catalogue::create_tour(store, now, &operator, draft).await?;
+    let today = now.with_timezone(&tour.tour.timezone).date_naive();
+    let schedule = ScheduleDraft {
+        rrule: "FREQ=DAILY".into(),
+        start_date: today.to_string(),
+        until: None,
+        times: vec!["10:00".into(), "17:30".into()],
+        capacity: 20,
+        exceptions: Vec::new(),
+    };
+    catalogue::create_schedule(store, now, horizon_days, &operator, &tour.id, schedule).await?;
+    let (_, upcoming) = catalogue::availability(store, now, &tour.id, None, None).await?;
+    let first_occurrence = upcoming
+        .into_iter()
+        .find(|o| {
+            o.departure
+                .check_hold(1, tour.tour.cutoff_minutes, now)
+                .is_ok()
+        })
+        .map(|o| o.id);
+    Ok(Some(DemoData {
+        token,
+        tour_id: tour.id,
+        first_occurrence,
+    }))
+}

@@ -1,0 +1,168 @@
+//! Taking seats: placing a hold, and releasing holds whose time is up.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use super::catalogue::release_lapsed;
+use super::{finish, with_retry};
+use crate::domain::booking::BookingStatus;
+use crate::domain::customer::{CustomerName, Email, Phone};
+use crate::domain::ids::{BookingId, BookingRef, OccurrenceId};
+use crate::domain::pricing::{quote, ItemRequest};
+use crate::domain::records::{BookingRecord, Customer};
+use crate::error::{AppError, Problems};
+use crate::secrets;
+use crate::storage::{bookings, occurrences, StorageError, Store};
+
+/// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
+/// server's to compute.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    pub occurrence_id: String,
+    pub items: Vec<ItemRequest>,
+    pub customer: CustomerRequest,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRequest {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A new hold and the traveler's access token, which exists only in this value.
+pub struct PlacedHold {
+    pub booking: BookingRecord,
+    pub access_token: String,
+}
+
+fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
+    let mut p = Problems::new();
+    let name = p.check("customer.name", CustomerName::parse(&request.name));
+    let email = p.check("customer.email", Email::parse(&request.email));
+    let phone = match request
+        .phone
+        .as_deref()
+        .filter(|phone| !phone.trim().is_empty())
+    {
+        Some(text) => p.check("customer.phone", Phone::parse(text)).map(Some),
+        None => Some(None),
+    };
+    p.into_result()?;
+    match (name, email, phone) {
+        (Some(name), Some(email), Some(phone)) => Ok(Customer {
+            name: name.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            phone: phone.map(|p| p.as_str().to_owned()),
+        }),
+        _ => Err(AppError::invalid("customer", "is invalid")),
+    }
+}
+
+/// Holds seats on a departure for `hold_ttl`. Everything that can be computed without the lock
+/// (validation, the price, ids, the token) is, so the locked section is four statements.
+pub async fn place_hold(
+    store: &Store,
+    now: DateTime<Utc>,
+    hold_ttl: Duration,
+    request: HoldRequest,
+) -> Result<PlacedHold, AppError> {
+    let occurrence_id = OccurrenceId::parse(&request.occurrence_id)
+        .ok_or_else(|| AppError::invalid("occurrence_id", "is not a departure id"))?;
+    let customer = parse_customer(&request.customer)?;
+    let occurrence = occurrences::get(store, &occurrence_id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tour = super::catalogue::tour(store, &occurrence.tour_id).await?;
+    let quote = quote(&tour.tour, &request.items)?;
+    let (access_token, access_token_hash) = secrets::generate_token("bkt_");
+    let cutoff = tour.tour.cutoff_minutes;
+
+    let booking = with_retry(|| async {
+        let booking = BookingRecord {
+            id: BookingId::generate(),
+            // Fresh per attempt: a (very rare) reference collision is retried like contention.
+            reference: BookingRef::generate(),
+            access_token_hash: access_token_hash.clone(),
+            occurrence_id: occurrence_id.clone(),
+            tour_id: tour.id.clone(),
+            operator_id: tour.operator_id.clone(),
+            status: BookingStatus::Held,
+            seats: quote.seats,
+            total: quote.total,
+            currency: tour.tour.currency.to_string(),
+            customer: customer.clone(),
+            expires_at: Some(now + hold_ttl),
+            created_at: now,
+            updated_at: now,
+            items: quote.lines.clone(),
+        };
+        let mut tx = store.begin_write().await?;
+        let result = async {
+            let locked = occurrences::lock(&mut tx, &occurrence_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let mut departure = locked.departure;
+            if let Err(AppError::SoldOut { .. }) = departure.check_hold(quote.seats, cutoff, now) {
+                // Only a request that does not fit pays for looking at lapsed holds.
+                departure.seats_taken -= release_lapsed(&mut tx, now, &occurrence_id).await?;
+            }
+            departure.check_hold(quote.seats, cutoff, now)?;
+            bookings::insert(&mut tx, &booking)
+                .await
+                .map_err(|error| match error {
+                    StorageError::Duplicate => AppError::Busy,
+                    other => other.into(),
+                })?;
+            occurrences::add_seats(&mut tx, &occurrence_id, i64::from(quote.seats), now).await?;
+            Ok(())
+        }
+        .await;
+        // Seats released from lapsed holds stay released even when this request is refused.
+        match result {
+            Err(error @ (AppError::SoldOut { .. } | AppError::SalesClosed { .. })) => {
+                tx.commit().await?;
+                Err(error)
+            }
+            other => finish(tx, other).await,
+        }
+        .map(|()| booking)
+    })
+    .await?;
+    tracing::info!(
+        booking = %booking.reference, occurrence = %occurrence_id, seats = booking.seats,
+        customer = %crate::domain::customer::mask_email(&booking.customer.email), "booking held"
+    );
+    Ok(PlacedHold {
+        booking,
+        access_token,
+    })
+}
+
+/// Releases lapsed holds everywhere; returns how many departures were processed. Safe on
+/// several instances at once: each occurrence is locked (MySQL: skipped if another instance
+/// holds it) and only holds still `held` under that lock are released.
+pub async fn release_expired_holds(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let candidates = bookings::occurrences_with_lapsed_holds(store, now, 500).await?;
+    let mut processed = 0;
+    for id in candidates {
+        let done = with_retry(|| async {
+            let mut tx = store.begin_write().await?;
+            let result = async {
+                if occurrences::try_lock(&mut tx, &id).await?.is_none() {
+                    return Ok(false);
+                }
+                release_lapsed(&mut tx, now, &id).await?;
+                Ok(true)
+            }
+            .await;
+            finish(tx, result).await
+        })
+        .await?;
+        processed += usize::from(done);
+    }
+    Ok(processed)
+}

@@ -1,0 +1,64 @@
+//! Use cases. Each owns its transaction boundary, keeps it short, and never spans a network
+//! call. Shared by the HTTP handlers, the workers and the command line.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::error::AppError;
+use crate::storage::WriteTx;
+
+pub mod bookings;
+pub mod catalogue;
+pub mod check;
+pub mod demo;
+pub mod holds;
+pub mod operators;
+
+/// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
+/// before the client gets 503.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` again while it fails with [`AppError::Busy`], backing off with jitter so
+/// racing transactions do not collide again in lockstep.
+pub(crate) async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, AppError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(AppError::Busy) if tries < MAX_ATTEMPTS => {
+                let base = 5u64 << tries;
+                let jitter = rand::thread_rng().gen_range(0..=base);
+                tracing::debug!(tries, "transaction busy, retrying");
+                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+            }
+            Err(AppError::Busy) => {
+                tracing::warn!(tries, "transaction still busy after retries; answering 503");
+                return Err(AppError::Busy);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Commits on success; rolls back explicitly on failure so a SQLite write lock is released
+/// before the next writer needs it.
+pub(crate) async fn finish<T>(tx: WriteTx, result: Result<T, AppError>) -> Result<T, AppError> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Operators (tenants) and their API tokens.
+
+use chrono::{DateTime, Utc};
+
+use super::finish;
+use crate::domain::customer::Email;
+use crate::domain::ids::{OperatorId, TokenId};
+use crate::error::{AppError, Problems};
+use crate::secrets;
+use crate::storage::{catalogue, Store};
+
+/// The prefix of operator API tokens (`brt_` + 64 hex digits).
+pub const TOKEN_PREFIX: &str = "brt_";
+
+/// Creates an operator with one API token; the token is returned here and never again.
+pub async fn create_operator(
+    store: &Store,
+    now: DateTime<Utc>,
+    name: &str,
+    email: &str,
+) -> Result<(OperatorId, String), AppError> {
+    let mut p = Problems::new();
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        p.add("name", "must be 1 to 200 characters");
+    }
+    let email = p.check("email", Email::parse(email));
+    p.into_result()?;
+    let email = email.ok_or_else(|| AppError::invalid("email", "is invalid"))?;
+    let id = OperatorId::generate();
+    let (token, hash) = secrets::generate_token(TOKEN_PREFIX);
+    let mut tx = store.begin_write().await?;
+    let result = async {
+        catalogue::insert_operator(&mut tx, &id, name, email.as_str(), now).await?;
+        catalogue::insert_token(&mut tx, &TokenId::generate(), &id, &hash, "initial", now).await?;
+        Ok(())
+    }
+    .await;
+    finish(tx, result).await?;
+    tracing::info!(operator = %id, "operator created");
+    Ok((id, token))
+}
+
+/// The operator a bearer token belongs to, if it is known and not revoked.
+pub async fn authenticate(store: &Store, token: &str) -> Result<Option<OperatorId>, AppError> {
+    if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+        return Ok(None);
+    }
+    Ok(catalogue::operator_for_token(store, &secrets::hash_token(token)).await?)
+}

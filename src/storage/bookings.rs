@@ -1,0 +1,210 @@
+//! Bookings and their items.
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{BookingRow, ItemRow, BOOKING_COLUMNS};
+use super::{on_pool, on_tx, StorageError, Store, WriteTx};
+use crate::domain::booking::BookingStatus;
+use crate::domain::ids::{BookingId, BookingRef, OccurrenceId};
+use crate::domain::pricing::QuoteLine;
+use crate::domain::records::{BookingRecord, ReleasedSeats};
+
+/// Writes a booking and its items; `seats_taken` is the caller's to update under the same lock.
+pub async fn insert(tx: &mut WriteTx, booking: &BookingRecord) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO bookings (id, reference, access_token_hash, occurrence_id, tour_id, operator_id, status, \
+         seats, total, currency, customer_name, customer_email, customer_phone, expires_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(booking.id.as_str()).bind(booking.reference.as_str()).bind(&booking.access_token_hash)
+        .bind(booking.occurrence_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
+        .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
+        .bind(&booking.currency).bind(&booking.customer.name).bind(&booking.customer.email)
+        .bind(booking.customer.phone.as_deref()).bind(booking.expires_at)
+        .bind(booking.created_at).bind(booking.updated_at)
+        .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+    // One statement for all items: a booking has at most a handful, and every round trip here
+    // is spent holding the occurrence lock.
+    let placeholders = vec!["(?, ?, ?, ?)"; booking.items.len()].join(", ");
+    let sql = format!("INSERT INTO booking_items (booking_id, unit_code, quantity, unit_price) VALUES {placeholders}");
+    on_tx!(tx, conn => {
+        let mut query = sqlx::query(&sql);
+        for item in &booking.items {
+            query = query.bind(booking.id.as_str()).bind(&item.unit).bind(i64::from(item.quantity)).bind(item.unit_price);
+        }
+        query.execute(conn).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+fn attach_items(
+    mut bookings: Vec<BookingRecord>,
+    items: Vec<ItemRow>,
+) -> Result<Vec<BookingRecord>, StorageError> {
+    for row in items {
+        let booking_id = row.booking_id.clone();
+        let line = QuoteLine::try_from(row)?;
+        if let Some(booking) = bookings.iter_mut().find(|b| b.id.as_str() == booking_id) {
+            booking.items.push(line);
+        }
+    }
+    Ok(bookings)
+}
+
+/// A booking with its items.
+pub async fn find_by_reference(
+    store: &Store,
+    reference: &BookingRef,
+) -> Result<Option<BookingRecord>, StorageError> {
+    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.reference = ?");
+    let row: Option<BookingRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(reference.as_str()).fetch_optional(pool).await)?;
+    let Some(booking) = row.map(BookingRecord::try_from).transpose()? else {
+        return Ok(None);
+    };
+    let items: Vec<ItemRow> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items WHERE booking_id = ? ORDER BY unit_code")
+        .bind(booking.id.as_str()).fetch_all(pool).await)?;
+    Ok(attach_items(vec![booking], items)?.pop())
+}
+
+/// Locks a booking row (MySQL) and reads it, without items. Call after locking its occurrence.
+pub async fn lock(tx: &mut WriteTx, id: &BookingId) -> Result<Option<BookingRecord>, StorageError> {
+    let sqlite = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");
+    let mysql = format!("{sqlite} FOR UPDATE");
+    let sql = if matches!(tx, WriteTx::Sqlite(..)) {
+        sqlite
+    } else {
+        mysql
+    };
+    let row: Option<BookingRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    row.map(BookingRecord::try_from).transpose()
+}
+
+/// Moves a locked booking from `from` to `to`; the domain state machine chose `to`.
+pub async fn set_status(
+    tx: &mut WriteTx,
+    id: &BookingId,
+    from: BookingStatus,
+    to: BookingStatus,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let result = on_tx!(tx, conn => sqlx::query(
+        "UPDATE bookings SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
+        .bind(to.as_str()).bind(now).bind(id.as_str()).bind(from.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    if result != 1 {
+        return Err(StorageError::Corrupt(format!(
+            "booking {id} changed while locked"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct SeatsRow {
+    reference: String,
+    seats: i64,
+}
+
+fn released(rows: Vec<SeatsRow>) -> Result<Vec<ReleasedSeats>, StorageError> {
+    rows.into_iter()
+        .map(|row| {
+            let seats = u32::try_from(row.seats).map_err(|_| {
+                StorageError::Corrupt(format!("booking {} seats out of range", row.reference))
+            })?;
+            Ok(ReleasedSeats {
+                reference: BookingRef::from_stored(row.reference),
+                seats,
+            })
+        })
+        .collect()
+}
+
+/// Marks every lapsed hold of a locked occurrence `expired` and returns what each gave back.
+/// The caller subtracts the seats from the occurrence in the same transaction.
+pub async fn release_lapsed_holds(
+    tx: &mut WriteTx,
+    occurrence: &OccurrenceId,
+    now: DateTime<Utc>,
+) -> Result<Vec<ReleasedSeats>, StorageError> {
+    // A locking read on MySQL: under READ COMMITTED a plain read could see a snapshot older
+    // than the UPDATE below, and the seats subtracted would not match the rows changed.
+    let sql = tx.pick(
+        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ?",
+        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ? FOR UPDATE",
+    );
+    let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(occurrence.as_str()).bind(now).fetch_all(conn).await)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let result = on_tx!(tx, conn => sqlx::query(
+        "UPDATE bookings SET status = 'expired', updated_at = ? WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ?")
+        .bind(now).bind(occurrence.as_str()).bind(now).execute(conn).await.map(|r| r.rows_affected()))?;
+    if result != rows.len() as u64 {
+        return Err(StorageError::Corrupt(format!(
+            "lapsed holds of {occurrence} changed while locked"
+        )));
+    }
+    released(rows)
+}
+
+/// Cancels every held or confirmed booking of a locked occurrence (the departure is cancelled).
+pub async fn cancel_live(
+    tx: &mut WriteTx,
+    occurrence: &OccurrenceId,
+    now: DateTime<Utc>,
+) -> Result<Vec<ReleasedSeats>, StorageError> {
+    let sql = tx.pick(
+        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed')",
+        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed') FOR UPDATE",
+    );
+    let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(occurrence.as_str()).fetch_all(conn).await)?;
+    let result = on_tx!(tx, conn => sqlx::query(
+        "UPDATE bookings SET status = 'cancelled', updated_at = ? WHERE occurrence_id = ? AND status IN ('held', 'confirmed')")
+        .bind(now).bind(occurrence.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    if result != rows.len() as u64 {
+        return Err(StorageError::Corrupt(format!(
+            "bookings of {occurrence} changed while locked"
+        )));
+    }
+    released(rows)
+}
+
+/// The bookings holding seats on an occurrence right now (lapsed holds excluded), with items.
+pub async fn manifest(
+    store: &Store,
+    occurrence: &OccurrenceId,
+    now: DateTime<Utc>,
+) -> Result<Vec<BookingRecord>, StorageError> {
+    let live = "b.occurrence_id = ? AND (b.status IN ('confirmed', 'checked_in') OR (b.status = 'held' AND b.expires_at > ?))";
+    let sql = format!(
+        "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE {live} ORDER BY b.created_at, b.id"
+    );
+    let rows: Vec<BookingRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(occurrence.as_str()).bind(now).fetch_all(pool).await)?;
+    let bookings = rows
+        .into_iter()
+        .map(BookingRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let sql = format!(
+        "SELECT i.booking_id, i.unit_code, i.quantity, i.unit_price FROM booking_items i \
+         JOIN bookings b ON b.id = i.booking_id WHERE {live} ORDER BY i.booking_id, i.unit_code"
+    );
+    let items: Vec<ItemRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(occurrence.as_str()).bind(now).fetch_all(pool).await)?;
+    attach_items(bookings, items)
+}
+
+/// Occurrences that have holds past their expiry, for the expiry worker.
+pub async fn occurrences_with_lapsed_holds(
+    store: &Store,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<OccurrenceId>, StorageError> {
+    let ids: Vec<String> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT DISTINCT occurrence_id FROM bookings WHERE status = 'held' AND expires_at <= ? LIMIT ?")
+        .bind(now).bind(limit).fetch_all(pool).await)?;
+    Ok(ids.into_iter().map(OccurrenceId::from_stored).collect())
+}

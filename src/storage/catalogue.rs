@@ -1,0 +1,167 @@
+//! Operators, API tokens, tours and schedules.
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{ScheduleRow, TourRow, SCHEDULE_COLUMNS, TOUR_COLUMNS};
+use super::{on_pool, on_tx, rows, StorageError, Store, WriteTx};
+use crate::domain::ids::{OperatorId, ScheduleId, TokenId, TourId};
+use crate::domain::records::{ScheduleRecord, TourRecord};
+use crate::domain::tour::Tour;
+
+pub async fn insert_operator(
+    tx: &mut WriteTx,
+    id: &OperatorId,
+    name: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("INSERT INTO operators (id, name, email, created_at) VALUES (?, ?, ?, ?)")
+        .bind(id.as_str()).bind(name).bind(email).bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn count_operators(store: &Store) -> Result<i64, StorageError> {
+    let count: i64 = on_pool!(store, pool => sqlx::query_scalar("SELECT COUNT(*) FROM operators")
+        .fetch_one(pool).await)?;
+    Ok(count)
+}
+
+/// Stores the SHA-256 hash of a new API token.
+pub async fn insert_token(
+    tx: &mut WriteTx,
+    id: &TokenId,
+    operator: &OperatorId,
+    token_hash: &str,
+    label: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO api_tokens (id, operator_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(id.as_str()).bind(operator.as_str()).bind(token_hash).bind(label).bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The operator owning an unrevoked token with this hash.
+pub async fn operator_for_token(
+    store: &Store,
+    token_hash: &str,
+) -> Result<Option<OperatorId>, StorageError> {
+    let id: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT operator_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
+        .bind(token_hash).fetch_optional(pool).await)?;
+    Ok(id.map(OperatorId::from_stored))
+}
+
+pub async fn insert_tour(
+    tx: &mut WriteTx,
+    id: &TourId,
+    operator: &OperatorId,
+    tour: &Tour,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let units = rows::units_json(tour);
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO tours (id, operator_id, name, description, meeting_point, timezone, duration_minutes, \
+         currency, cutoff_minutes, min_per_booking, max_per_booking, units, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(id.as_str()).bind(operator.as_str()).bind(&tour.name).bind(&tour.description)
+        .bind(&tour.meeting_point).bind(tour.timezone.name()).bind(i64::from(tour.duration_minutes))
+        .bind(tour.currency.as_str()).bind(i64::from(tour.cutoff_minutes))
+        .bind(i64::from(tour.min_per_booking)).bind(i64::from(tour.max_per_booking))
+        .bind(&units).bind(now).bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Rewrites the mutable fields of a tour (time zone and currency never change).
+pub async fn update_tour(
+    tx: &mut WriteTx,
+    id: &TourId,
+    tour: &Tour,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let units = rows::units_json(tour);
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE tours SET name = ?, description = ?, meeting_point = ?, duration_minutes = ?, \
+         cutoff_minutes = ?, min_per_booking = ?, max_per_booking = ?, units = ?, updated_at = ? WHERE id = ?")
+        .bind(&tour.name).bind(&tour.description).bind(&tour.meeting_point)
+        .bind(i64::from(tour.duration_minutes)).bind(i64::from(tour.cutoff_minutes))
+        .bind(i64::from(tour.min_per_booking)).bind(i64::from(tour.max_per_booking))
+        .bind(&units).bind(now).bind(id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn get_tour(store: &Store, id: &TourId) -> Result<Option<TourRecord>, StorageError> {
+    let sql = format!("SELECT {TOUR_COLUMNS} FROM tours WHERE id = ?");
+    let row: Option<TourRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(id.as_str()).fetch_optional(pool).await)?;
+    row.map(TourRecord::try_from).transpose()
+}
+
+pub async fn list_tours(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<Vec<TourRecord>, StorageError> {
+    let sql =
+        format!("SELECT {TOUR_COLUMNS} FROM tours WHERE operator_id = ? ORDER BY id LIMIT 1000");
+    let rows: Vec<TourRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(operator.as_str()).fetch_all(pool).await)?;
+    rows.into_iter().map(TourRecord::try_from).collect()
+}
+
+pub async fn insert_schedule(
+    tx: &mut WriteTx,
+    schedule: &ScheduleRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let times =
+        serde_json::to_string(&schedule.times).map_err(|e| StorageError::Other(e.into()))?;
+    let exceptions =
+        serde_json::to_string(&schedule.exceptions).map_err(|e| StorageError::Other(e.into()))?;
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO schedules (id, tour_id, rrule, start_date, until_date, times, exceptions, capacity, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(schedule.id.as_str()).bind(schedule.tour_id.as_str()).bind(&schedule.rrule)
+        .bind(&schedule.start_date).bind(schedule.until.as_deref()).bind(&times).bind(&exceptions)
+        .bind(i64::from(schedule.capacity)).bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records how far a schedule's departures have been created.
+pub async fn set_materialized_until(
+    tx: &mut WriteTx,
+    id: &ScheduleId,
+    until: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE schedules SET materialized_until = ? WHERE id = ?")
+        .bind(until).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn list_schedules_for_tour(
+    store: &Store,
+    tour: &TourId,
+) -> Result<Vec<ScheduleRecord>, StorageError> {
+    let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE tour_id = ? ORDER BY id");
+    let rows: Vec<ScheduleRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(tour.as_str()).fetch_all(pool).await)?;
+    rows.into_iter().map(ScheduleRecord::try_from).collect()
+}
+
+/// Schedules whose departures are created only up to before `horizon`, oldest first.
+pub async fn schedules_behind(
+    store: &Store,
+    horizon: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ScheduleRecord>, StorageError> {
+    let sql = format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE materialized_until IS NULL OR materialized_until < ? \
+         ORDER BY id LIMIT ?");
+    let rows: Vec<ScheduleRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(horizon).bind(limit).fetch_all(pool).await)?;
+    rows.into_iter().map(ScheduleRecord::try_from).collect()
+}

@@ -1,0 +1,205 @@
+//! Departures and their seat counters. Every change to `seats_taken` happens in a [`WriteTx`]
+//! that first called [`lock`] on the occurrence.
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{OccurrenceRow, OCCURRENCE_COLUMNS};
+use super::{on_pool, on_tx, StorageError, Store, WriteTx};
+use crate::domain::capacity::OccurrenceStatus;
+use crate::domain::ids::{OccurrenceId, ScheduleId, TourId};
+use crate::domain::records::{OccurrenceRecord, Violation};
+
+/// Most departures one availability query returns (93 days of a busy schedule fit easily).
+const MAX_LISTED: i64 = 5000;
+
+pub async fn get(
+    store: &Store,
+    id: &OccurrenceId,
+    now: DateTime<Utc>,
+) -> Result<Option<OccurrenceRecord>, StorageError> {
+    let sql = format!("SELECT {OCCURRENCE_COLUMNS} FROM occurrences o WHERE o.id = ?");
+    let row: Option<OccurrenceRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(now).bind(id.as_str()).fetch_optional(pool).await)?;
+    row.map(OccurrenceRecord::try_from).transpose()
+}
+
+/// Departures of a tour starting in `[from, to)`, in start order.
+pub async fn list_for_tour(
+    store: &Store,
+    tour: &TourId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<OccurrenceRecord>, StorageError> {
+    let sql = format!(
+        "SELECT {OCCURRENCE_COLUMNS} FROM occurrences o \
+         WHERE o.tour_id = ? AND o.starts_at >= ? AND o.starts_at < ? ORDER BY o.starts_at, o.id LIMIT ?");
+    let rows: Vec<OccurrenceRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(now).bind(tour.as_str()).bind(from).bind(to).bind(MAX_LISTED).fetch_all(pool).await)?;
+    rows.into_iter().map(OccurrenceRecord::try_from).collect()
+}
+
+/// Locks the occurrence row for the rest of the transaction and reads it. On MySQL this is
+/// `SELECT … FOR UPDATE`; on SQLite the transaction already holds the database write lock.
+///
+/// `seats_expired` is left at 0: under the lock, callers release lapsed holds for real
+/// (`bookings::release_lapsed_holds`) instead of reasoning about them.
+pub async fn lock(
+    tx: &mut WriteTx,
+    id: &OccurrenceId,
+) -> Result<Option<OccurrenceRecord>, StorageError> {
+    let sql = tx.pick(
+        "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
+         0 AS seats_expired FROM occurrences o WHERE o.id = ?",
+        "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
+         CAST(0 AS SIGNED) AS seats_expired FROM occurrences o WHERE o.id = ? FOR UPDATE",
+    );
+    let row: Option<OccurrenceRow> = on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    row.map(OccurrenceRecord::try_from).transpose()
+}
+
+/// Like [`lock`], but skips (returns `None` for) a row another transaction holds, so several
+/// expiry workers never queue behind each other. SQLite has one writer, so nothing to skip.
+pub async fn try_lock(
+    tx: &mut WriteTx,
+    id: &OccurrenceId,
+) -> Result<Option<OccurrenceRecord>, StorageError> {
+    let sql = tx.pick(
+        "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
+         0 AS seats_expired FROM occurrences o WHERE o.id = ?",
+        "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
+         CAST(0 AS SIGNED) AS seats_expired FROM occurrences o WHERE o.id = ? FOR UPDATE SKIP LOCKED",
+    );
+    let row: Option<OccurrenceRow> = on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    row.map(OccurrenceRecord::try_from).transpose()
+}
+
+/// Adds `delta` (negative to release) to a locked occurrence's `seats_taken`.
+pub async fn add_seats(
+    tx: &mut WriteTx,
+    id: &OccurrenceId,
+    delta: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let result = on_tx!(tx, conn => sqlx::query(
+        "UPDATE occurrences SET seats_taken = seats_taken + ?, updated_at = ? WHERE id = ?")
+        .bind(delta).bind(now).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    if result != 1 {
+        return Err(StorageError::Corrupt(format!(
+            "occurrence {id} vanished while locked"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn set_capacity(
+    tx: &mut WriteTx,
+    id: &OccurrenceId,
+    capacity: u32,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE occurrences SET capacity = ?, updated_at = ? WHERE id = ?")
+        .bind(i64::from(capacity)).bind(now).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_status(
+    tx: &mut WriteTx,
+    id: &OccurrenceId,
+    status: OccurrenceStatus,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE occurrences SET status = ?, updated_at = ? WHERE id = ?")
+        .bind(status.as_str()).bind(now).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A new departure with no seats taken.
+pub struct NewOccurrence<'a> {
+    pub id: OccurrenceId,
+    pub tour_id: &'a TourId,
+    pub schedule_id: Option<&'a ScheduleId>,
+    pub starts_at: DateTime<Utc>,
+    pub capacity: u32,
+}
+
+/// Inserts a departure unless its schedule already has one at that instant; returns whether a
+/// row was created. This is what makes materializing a schedule idempotent.
+pub async fn insert(
+    tx: &mut WriteTx,
+    occurrence: &NewOccurrence<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let sql = tx.pick(
+        "INSERT INTO occurrences (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, 0, 'scheduled', ?, ?) ON CONFLICT (schedule_id, starts_at) DO NOTHING",
+        "INSERT INTO occurrences (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, 0, 'scheduled', ?, ?) ON DUPLICATE KEY UPDATE id = id",
+    );
+    let result = on_tx!(tx, conn => sqlx::query(sql)
+        .bind(occurrence.id.as_str()).bind(occurrence.tour_id.as_str())
+        .bind(occurrence.schedule_id.map(|id| id.as_str())).bind(occurrence.starts_at)
+        .bind(i64::from(occurrence.capacity)).bind(now).bind(now)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(result == 1)
+}
+
+#[derive(sqlx::FromRow)]
+struct SeatAudit {
+    id: String,
+    capacity: i64,
+    seats_taken: i64,
+    booked: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemAudit {
+    reference: String,
+    occurrence_id: String,
+    seats: i64,
+    item_seats: i64,
+}
+
+/// Every occurrence whose counter disagrees with its bookings or exceeds its capacity, and every
+/// booking whose seats disagree with its items.
+pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
+    let seats: Vec<SeatAudit> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT o.id, o.capacity, o.seats_taken, \
+         CAST(COALESCE(SUM(b.seats), 0) AS SIGNED) AS booked \
+         FROM occurrences o LEFT JOIN bookings b ON b.occurrence_id = o.id \
+         AND b.status IN ('held', 'confirmed', 'checked_in') \
+         GROUP BY o.id, o.capacity, o.seats_taken \
+         HAVING o.seats_taken <> CAST(COALESCE(SUM(b.seats), 0) AS SIGNED) OR o.seats_taken > o.capacity \
+         OR o.seats_taken < 0 ORDER BY o.id")
+        .fetch_all(pool).await)?;
+    let items: Vec<ItemAudit> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT b.reference, b.occurrence_id, b.seats, \
+         CAST(COALESCE(SUM(i.quantity), 0) AS SIGNED) AS item_seats \
+         FROM bookings b LEFT JOIN booking_items i ON i.booking_id = b.id \
+         GROUP BY b.id, b.reference, b.occurrence_id, b.seats \
+         HAVING b.seats <> CAST(COALESCE(SUM(i.quantity), 0) AS SIGNED) ORDER BY b.reference")
+        .fetch_all(pool).await)?;
+    let mut violations: Vec<Violation> = seats
+        .into_iter()
+        .map(|row| Violation {
+            detail: format!(
+                "seats_taken {} but live bookings hold {} (capacity {})",
+                row.seats_taken, row.booked, row.capacity
+            ),
+            occurrence_id: row.id,
+        })
+        .collect();
+    violations.extend(items.into_iter().map(|row| Violation {
+        detail: format!(
+            "booking {} records {} seats but its items add up to {}",
+            row.reference, row.seats, row.item_seats
+        ),
+        occurrence_id: row.occurrence_id,
+    }));
+    Ok(violations)
+}

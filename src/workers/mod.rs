@@ -1,0 +1,77 @@
+//! Background workers: spawned on liftoff, stopped on shutdown. Each exposes `run_once` so tests
+//! drive it directly instead of sleeping.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rocket::fairing::AdHoc;
+use rocket::Shutdown;
+
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::storage::Store;
+
+pub mod hold_expiry;
+pub mod horizon;
+
+/// Starts the workers when `workers` is on (the default).
+pub fn stage() -> AdHoc {
+    AdHoc::on_liftoff("Workers", |rocket| {
+        Box::pin(async move {
+            let (Some(store), Some(clock), Some(config)) = (
+                rocket.state::<Store>(),
+                rocket.state::<Clock>(),
+                rocket.state::<AppConfig>(),
+            ) else {
+                return;
+            };
+            if !config.background_workers {
+                return;
+            }
+            let shutdown = rocket.shutdown();
+            let (store, clock, horizon_days) =
+                (store.clone(), clock.clone(), config.schedule_horizon_days);
+            spawn_loop("hold expiry", Duration::from_secs(5), shutdown.clone(), {
+                let (store, clock) = (store.clone(), clock.clone());
+                move || {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    async move { hold_expiry::run_once(&store, clock.now()).await.map(|_| ()) }
+                }
+            });
+            spawn_loop(
+                "schedule horizon",
+                Duration::from_secs(3600),
+                shutdown,
+                move || {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    async move {
+                        horizon::run_once(&store, clock.now(), horizon_days)
+                            .await
+                            .map(|_| ())
+                    }
+                },
+            );
+        })
+    })
+}
+
+/// Runs `work` every `period` until shutdown; a failed round is logged and retried next period.
+fn spawn_loop<F, Fut>(name: &'static str, period: Duration, mut shutdown: Shutdown, mut work: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), crate::error::AppError>> + Send,
+{
+    rocket::tokio::spawn(async move {
+        let mut ticker = rocket::tokio::time::interval(period);
+        loop {
+            rocket::tokio::select! {
+                _ = &mut shutdown => break,
+                _ = ticker.tick() => {
+                    if let Err(error) = work().await {
+                        tracing::warn!(worker = name, %error, "worker round failed");
+                    }
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,12 @@
+//! berth's integration tests: one binary, every storage-touching test on SQLite and MySQL.
+
+mod support;
+
+mod bookings;
+mod catalogue;
+mod cli;
+mod concurrency;
+mod errors;
+mod invariant;
+mod operator;
+mod schedules;

@@ -1,0 +1,406 @@
+//! `TestApp::spawn(backend)`: berth on a real port with a fresh database, plus request helpers.
+
+#![allow(dead_code)]
+
+pub mod mysql_server;
+
+use std::time::Duration;
+
+use berth::clock::Clock;
+use berth::storage::Store;
+use reqwest::{Method, StatusCode};
+use rocket::fairing::AdHoc;
+use rocket::figment::providers::Serialized;
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+}
+
+/// Instantiates an `async fn name(backend: Backend)` test once per backend:
+/// `name::sqlite` and `name::mysql`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn mysql() {
+                super::$name($crate::support::Backend::MySql).await;
+            }
+        }
+    )+};
+}
+
+/// A response: status and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn str(&self, key: &str) -> String {
+        self.body[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {key} in {}", self.text))
+            .to_owned()
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected error code; body: {}",
+            self.text
+        );
+        assert!(self.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        self
+    }
+}
+
+/// Where the database of one test lives; dropped (MySQL) or deleted (SQLite) afterwards.
+enum TestDb {
+    Sqlite(tempfile::TempDir),
+    MySql { base: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::MySql { base, name } = self {
+            let (base, name) = (base.clone(), name.clone());
+            // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async {
+                        if let Ok(mut conn) = sqlx::MySqlConnection::connect(&base).await {
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                                .execute(&mut conn)
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub backend: Backend,
+    pub database_url: String,
+    pub store: Store,
+    pub clock: Clock,
+    pub client: reqwest::Client,
+    shutdown: rocket::Shutdown,
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
+impl TestApp {
+    /// Berth on a free port with a fresh database; `None` when the backend is unavailable (the
+    /// MySQL suite then reports itself skipped, or fails under BERTH_REQUIRE_MYSQL=1).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    pub async fn spawn_with(backend: Backend, settings: &[(&str, Value)]) -> Option<TestApp> {
+        // Server-side errors show up in a failing test's captured output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(std::env::var("BERTH_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .try_init();
+        let (db, database_url) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/berth.db", dir.path().display());
+                (TestDb::Sqlite(dir), url)
+            }
+            Backend::MySql => {
+                let base = mysql_server::url_or_skip()?.to_owned();
+                let name = format!(
+                    "berth_test_{}",
+                    ulid::Ulid::new().to_string().to_lowercase()
+                );
+                let mut conn = sqlx::MySqlConnection::connect(&base)
+                    .await
+                    .expect("connect to MySQL");
+                sqlx::query(&format!("CREATE DATABASE `{name}`"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                conn.close().await.ok();
+                let url = format!("{base}/{name}");
+                (TestDb::MySql { base, name }, url)
+            }
+        };
+        let mut figment = berth::config::figment()
+            .merge(Serialized::global("port", 0))
+            .merge(Serialized::global("address", "127.0.0.1"))
+            .merge(Serialized::global("database_url", &database_url))
+            .merge(Serialized::global("demo", false))
+            .merge(Serialized::global("background_workers", false))
+            .merge(Serialized::global("log_level", "off"))
+            .merge(Serialized::global("database_max_connections", 32));
+        for (key, value) in settings {
+            figment = figment.merge(Serialized::global(key, value));
+        }
+        let clock = Clock::adjustable();
+        let (port_tx, port_rx) = tokio::sync::oneshot::channel();
+        let port_tx = std::sync::Mutex::new(Some(port_tx));
+        let rocket = berth::rocket_with_clock(figment, clock.clone())
+            .attach(AdHoc::on_liftoff("test port", move |rocket| {
+                let port = rocket.config().port;
+                Box::pin(async move {
+                    if let Some(tx) = port_tx.lock().unwrap().take() {
+                        let _ = tx.send(port);
+                    }
+                })
+            }))
+            .ignite()
+            .await
+            .expect("berth ignites");
+        let store = rocket.state::<Store>().expect("store managed").clone();
+        let shutdown = rocket.shutdown();
+        tokio::spawn(rocket.launch());
+        let port = tokio::time::timeout(Duration::from_secs(30), port_rx)
+            .await
+            .expect("berth lifts off")
+            .expect("port reported");
+        Some(TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            backend,
+            database_url,
+            store,
+            clock,
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .unwrap(),
+            shutdown,
+            _db: db,
+        })
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::reply(request).await
+    }
+
+    pub async fn reply(request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None, None).await
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch_as(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// A POST with the traveler's booking token.
+    pub async fn post_with_booking_token(&self, path: &str, access_token: &str) -> Reply {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("X-Booking-Token", access_token);
+        Self::reply(request).await
+    }
+
+    pub async fn get_with_booking_token(&self, path: &str, access_token: &str) -> Reply {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("X-Booking-Token", access_token);
+        Self::reply(request).await
+    }
+
+    /// A new operator; returns its API token.
+    pub async fn operator(&self, name: &str) -> String {
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+        let (_, token) =
+            berth::service::operators::create_operator(&self.store, self.clock.now(), name, &email)
+                .await
+                .expect("operator created");
+        token
+    }
+
+    /// A tour with adult (3500) and child (1500) units; returns its id.
+    pub async fn tour(&self, token: &str, changes: Value) -> String {
+        let mut body = json!({
+            "name": "Harbour cruise",
+            "description": "Around the bay",
+            "meeting_point": "Pier 3",
+            "timezone": "Europe/Lisbon",
+            "duration_minutes": 90,
+            "currency": "EUR",
+            "cutoff_minutes": 30,
+            "min_per_booking": 1,
+            "max_per_booking": 8,
+            "units": [
+                {"code": "adult", "label": "Adult", "price": 3500},
+                {"code": "child", "label": "Child", "price": 1500}
+            ]
+        });
+        merge(&mut body, changes);
+        let reply = self.post_as(token, "/v1/tours", body).await;
+        reply.expect(201);
+        reply.str("id")
+    }
+
+    /// A one-off departure `hours_ahead` from now; returns its id.
+    pub async fn occurrence(
+        &self,
+        token: &str,
+        tour: &str,
+        capacity: i64,
+        hours_ahead: i64,
+    ) -> String {
+        let starts_at = (self.clock.now() + chrono::Duration::hours(hours_ahead)).to_rfc3339();
+        let reply = self
+            .post_as(
+                token,
+                &format!("/v1/tours/{tour}/occurrences"),
+                json!({"starts_at": starts_at, "capacity": capacity}),
+            )
+            .await;
+        reply.expect(201);
+        reply.str("id")
+    }
+
+    /// An operator, a tour and a departure of `capacity` two days out: (token, tour, occurrence).
+    pub async fn departure(&self, capacity: i64) -> (String, String, String) {
+        let token = self.operator("Acme Tours").await;
+        let tour = self.tour(&token, json!({})).await;
+        let occurrence = self.occurrence(&token, &tour, capacity, 48).await;
+        (token, tour, occurrence)
+    }
+
+    pub async fn hold(&self, occurrence: &str, items: Value) -> Reply {
+        self.post(
+            "/v1/bookings",
+            json!({
+                "occurrence_id": occurrence,
+                "items": items,
+                "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+351 912 345 678"}
+            }),
+        )
+        .await
+    }
+
+    /// Seats still available on a departure, read through the public API.
+    pub async fn available(&self, occurrence: &str) -> i64 {
+        let reply = self.get(&format!("/v1/occurrences/{occurrence}")).await;
+        reply.expect(200);
+        reply.body["available"].as_i64().expect("available")
+    }
+
+    /// The seat invariant over the whole database, as `berth check` verifies it.
+    pub async fn assert_seat_invariant(&self) {
+        let violations = berth::service::check::seat_invariant(&self.store)
+            .await
+            .expect("check runs");
+        assert!(
+            violations.is_empty(),
+            "seat invariant violated: {violations:?}"
+        );
+    }
+
+    /// Runs a SQL statement directly (to set up corrupt or edge-case states).
+    pub async fn execute_sql(&self, sql: &str) {
+        if self.backend == Backend::Sqlite {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        } else {
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+}
+
+/// Overlays `changes` onto `body` (top-level keys).
+pub fn merge(body: &mut Value, changes: Value) {
+    if let (Some(body), Value::Object(changes)) = (body.as_object_mut(), changes) {
+        for (key, value) in changes {
+            body.insert(key, value);
+        }
+    }
+}
