@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use chrono::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 use chrono::{
     DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Utc,
     Weekday,
@@ -17,15 +18,8 @@ use chrono::{
 use chrono_tz::Tz;
 
 const MAX_RULE_LEN: usize = 500;
-const WEEKDAYS: [(Weekday, &str); 7] = [
-    (Weekday::Mon, "MO"),
-    (Weekday::Tue, "TU"),
-    (Weekday::Wed, "WE"),
-    (Weekday::Thu, "TH"),
-    (Weekday::Fri, "FR"),
-    (Weekday::Sat, "SA"),
-    (Weekday::Sun, "SU"),
-];
+const DAYS: [Weekday; 7] = [Mon, Tue, Wed, Thu, Fri, Sat, Sun];
+const CODES: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
 /// How often the rule repeats (RRULE `FREQ`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +79,9 @@ fn idx(day: Weekday) -> usize {
 }
 
 fn days_in(mask: [bool; 7]) -> impl Iterator<Item = (Weekday, &'static str)> {
-    WEEKDAYS.into_iter().filter(move |(d, _)| mask[idx(*d)])
+    DAYS.into_iter()
+        .zip(CODES)
+        .filter(move |(d, _)| mask[idx(*d)])
 }
 
 /// Strict unsigned decimal: `u32::from_str` alone would accept a leading `+`.
@@ -109,17 +105,18 @@ fn weekday_mask(days: &[Weekday]) -> [bool; 7] {
 }
 
 fn parse_number(key: &str, value: &str, max: u32) -> Result<u32, RecurrenceError> {
-    num(value).filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+    let msg = || {
         err(format!(
-            "{key} must be a whole number from 1 to {max}, got '{value}'"
+            "{key} must be a number from 1 to {max}, not '{value}'"
         ))
-    })
+    };
+    num(value).filter(|n| (1..=max).contains(n)).ok_or_else(msg)
 }
 
 fn parse_by_day(value: &str) -> Result<Vec<Weekday>, RecurrenceError> {
     let mut seen = [false; 7];
     for item in value.split(',') {
-        let Some(&(day, _)) = WEEKDAYS.iter().find(|(_, code)| *code == item) else {
+        let Some(day) = CODES.iter().position(|code| *code == item).map(|i| DAYS[i]) else {
             if item.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-') {
                 bail!("BYDAY '{item}': numeric prefixes are not supported");
             }
@@ -142,11 +139,12 @@ fn parse_until(value: &str) -> Result<Until, RecurrenceError> {
         }
         _ => None,
     };
-    parsed.ok_or_else(|| {
+    let msg = || {
         err(format!(
-            "UNTIL '{value}' must be YYYYMMDD or YYYYMMDDTHHMMSSZ"
+            "UNTIL '{value}' is not YYYYMMDD or YYYYMMDDTHHMMSSZ"
         ))
-    })
+    };
+    parsed.ok_or_else(msg)
 }
 
 impl Recurrence {
@@ -261,41 +259,35 @@ impl Schedule {
             return out;
         }
         let rule = &self.recurrence;
-        let until_instant = match rule.until {
-            Some(Until::Instant(i)) => Some(i),
-            _ => None,
+        let (until_date, until_instant) = match rule.until {
+            Some(Until::Date(d)) => (Some(d), None),
+            Some(Until::Instant(i)) => (None, Some(i)),
+            None => (None, None),
         };
         // Offsets stay within ±14h and gaps only shift forward, so a local date two days past
         // an instant's UTC date starts after it (and two days before, ends before it).
-        let bound = |i: DateTime<Utc>| {
-            i.date_naive()
-                .checked_add_days(Days::new(2))
-                .unwrap_or(NaiveDate::MAX)
-        };
-        let mut last = bound(not_after);
-        if let Some(i) = until_instant {
-            last = last.min(bound(i));
-        }
-        if let Some(Until::Date(d)) = rule.until {
-            last = last.min(d);
-        }
-        if let Some(d) = self.until {
-            last = last.min(d);
-        }
+        let near =
+            |i: DateTime<Utc>, days| i.date_naive().checked_add_signed(TimeDelta::days(days));
+        let bounds = [
+            near(not_after, 2),
+            until_instant.and_then(|i| near(i, 2)),
+            until_date,
+            self.until,
+        ];
+        let last = bounds.into_iter().flatten().min().unwrap_or(NaiveDate::MAX);
         // COUNT is defined from start_date, so with it no date may be skipped.
         let first = match rule.count {
             Some(_) => self.start_date,
-            None => not_before
-                .date_naive()
-                .checked_sub_days(Days::new(2))
-                .unwrap_or(NaiveDate::MIN),
+            None => near(not_before, -2).unwrap_or(NaiveDate::MIN),
         };
         let mut produced = 0u32;
         self.for_each_rule_date(first, last, |date| {
-            if rule.count.is_some_and(|c| produced >= c) {
-                return false;
+            if let Some(count) = rule.count {
+                if produced >= count {
+                    return false;
+                }
+                produced += 1;
             }
-            produced += 1;
             if !self.exceptions.contains(&date) {
                 for &time in &self.times {
                     let at = resolve_local(self.timezone, date, time);
@@ -400,4 +392,258 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, RecurrenceError> {
         .then(|| date_from(s.get(0..4), s.get(5..7), s.get(8..10)))
         .flatten()
         .ok_or_else(|| err(format!("date '{s}' must be a valid YYYY-MM-DD date")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::{America::New_York, Australia::Sydney, Europe::Lisbon, Pacific, UTC};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        parse_date(s).unwrap()
+    }
+
+    fn sched(rule: &str, start: &str, times: &str, timezone: Tz) -> Schedule {
+        Schedule {
+            recurrence: Recurrence::parse(rule).unwrap(),
+            start_date: date(start),
+            until: None,
+            times: times.split(' ').map(|t| parse_time(t).unwrap()).collect(),
+            exceptions: BTreeSet::new(),
+            timezone,
+        }
+    }
+
+    /// Departures from `from` 00:00Z through `to` 23:59:59Z (2026), as "MM-DD HH:MM" in UTC.
+    fn run(s: &Schedule, from: &str, to: &str) -> String {
+        let from = utc(&format!("2026-{from}T00:00:00Z"));
+        let to = utc(&format!("2026-{to}T23:59:59Z"));
+        let got = s.occurrences_between(from, to).into_iter();
+        got.map(|d| d.format("%m-%d %H:%M").to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    #[test]
+    fn parse_accepts_supported_forms() {
+        let r = Recurrence::parse("RRULE:freq=weekly;Interval=2;byday=th,mo;count=10").unwrap();
+        let by_day = vec![Weekday::Mon, Weekday::Thu];
+        let want = Recurrence {
+            frequency: Frequency::Weekly,
+            interval: 2,
+            by_day,
+            count: Some(10),
+            until: None,
+        };
+        assert_eq!(r, want);
+        let r = Recurrence::parse("FREQ=DAILY;UNTIL=20261231").unwrap();
+        let want = (
+            Frequency::Daily,
+            1,
+            0,
+            Some(Until::Date(date("2026-12-31"))),
+        );
+        assert_eq!((r.frequency, r.interval, r.by_day.len(), r.until), want);
+        let r = Recurrence::parse("FREQ=DAILY;UNTIL=20261231T235959Z").unwrap();
+        assert_eq!(r.until, Some(Until::Instant(utc("2026-12-31T23:59:59Z"))));
+    }
+
+    #[test]
+    fn parse_rejects_bad_rules() {
+        let long = format!("FREQ=DAILY{}", ";INTERVAL=1".repeat(50));
+        let cases = [
+            ("FREQ=MONTHLY", "not supported"),
+            ("FREQ=DAILY;COUNT=3;UNTIL=20261231", "COUNT and UNTIL"),
+            ("FREQ=WEEKLY;BYDAY=1MO", "numeric"),
+            ("FREQ=WEEKLY;BYDAY=MO,XX", "'XX'"),
+            ("FREQ=WEEKLY;BYDAY=MO,MO", "more than once"),
+            ("FREQ=DAILY;BYMONTH=3", "BYMONTH"),
+            ("FREQ=DAILY;WKST=MO", "WKST"),
+            ("FREQ=DAILY;INTERVAL=0", "INTERVAL"),
+            ("FREQ=DAILY;INTERVAL=366", "INTERVAL"),
+            ("FREQ=DAILY;INTERVAL=+2", "INTERVAL"),
+            ("FREQ=DAILY;COUNT=10001", "COUNT"),
+            ("FREQ=DAILY;freq=WEEKLY", "FREQ is given more than once"),
+            ("FREQ=DAILY;COUNT=", "empty value"),
+            ("FREQ=DAILY;;COUNT=2", "empty part"),
+            ("FREQ=DAILY;UNTIL=2026-12-31", "UNTIL"),
+            ("FREQ=DAILY;UNTIL=20261231T240000Z", "UNTIL"),
+            ("INTERVAL=2", "FREQ is required"),
+            ("garbage", "'garbage'"),
+            ("", "empty"),
+            ("RRULE:", "empty"),
+            (&long, "longer than 500"),
+        ];
+        for (rule, needle) in cases {
+            let e = Recurrence::parse(rule).expect_err(rule);
+            assert!(e.to_string().contains(needle), "{rule}: {e}");
+        }
+    }
+
+    #[test]
+    fn display_is_canonical_and_round_trips() {
+        let r = Recurrence::parse("rrule:byday=we,mo;freq=weekly;count=10").unwrap();
+        assert_eq!(r.to_string(), "FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE;COUNT=10");
+        for rule in [
+            "FREQ=DAILY;INTERVAL=3",
+            "FREQ=DAILY;INTERVAL=1;BYDAY=SA,SU;UNTIL=20261231",
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20261231T235959Z",
+        ] {
+            let r = Recurrence::parse(rule).unwrap();
+            assert_eq!(r.to_string(), rule);
+            assert_eq!(Recurrence::parse(&r.to_string()).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn strict_time_and_date_parsing() {
+        assert_eq!(parse_time("23:59").unwrap().to_string(), "23:59:00");
+        assert_eq!(parse_date("2026-03-29").unwrap().ordinal(), 88);
+        assert!(parse_time("00:00").is_ok());
+        for bad in "9:00 24:00 12:60 12:5 12-00 +1:00 12:00:00 １2:00 1é:00".split(' ') {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+        for bad in "2026-3-29 2026-02-30 20260329 2026/03/29 +026-03-29 2026-03-2é".split(' ') {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert!(parse_time("").is_err() && parse_date("").is_err());
+    }
+
+    #[test]
+    fn nine_oclock_keeps_local_time_across_dst() {
+        let s = sched("FREQ=DAILY", "2026-01-01", "09:00", Lisbon);
+        let want = "03-28 09:00, 03-29 08:00, 03-30 08:00";
+        assert_eq!(run(&s, "03-28", "03-30"), want);
+        let want = "10-24 08:00, 10-25 09:00, 10-26 09:00";
+        assert_eq!(run(&s, "10-24", "10-26"), want);
+        let all = s.occurrences_between(utc("2026-01-01T00:00:00Z"), utc("2026-12-31T00:00:00Z"));
+        let local = |d: &DateTime<Utc>| d.with_timezone(&Lisbon).format("%H:%M").to_string();
+        assert_eq!(
+            (all.len(), all.iter().all(|d| local(d) == "09:00")),
+            (364, true)
+        );
+        let s = sched("FREQ=DAILY", "2026-01-01", "09:00", New_York);
+        assert_eq!(run(&s, "03-07", "03-08"), "03-07 14:00, 03-08 13:00");
+        assert_eq!(run(&s, "10-31", "11-01"), "10-31 13:00, 11-01 14:00");
+    }
+
+    #[test]
+    fn gaps_shift_forward_and_ambiguous_times_take_the_first_instant() {
+        let s = sched("FREQ=DAILY", "2026-01-01", "01:30", Lisbon);
+        assert_eq!(run(&s, "03-29", "03-29"), "03-29 01:30");
+        assert_eq!(run(&s, "10-25", "10-25"), "10-25 00:30");
+        let s = sched("FREQ=DAILY", "2026-01-01", "02:30", New_York);
+        assert_eq!(run(&s, "03-08", "03-08"), "03-08 07:30");
+        let s = sched("FREQ=DAILY", "2026-01-01", "01:30", New_York);
+        assert_eq!(run(&s, "11-01", "11-01"), "11-01 05:30");
+        let resolve = |tz, d, t| resolve_local(tz, date(d), parse_time(t).unwrap());
+        let gap = resolve(Lisbon, "2026-03-29", "01:30").with_timezone(&Lisbon);
+        assert_eq!(gap.format("%H:%M %Z").to_string(), "02:30 WEST");
+        // East of UTC+6 a 6h look-back would already see the post-transition offset.
+        let sydney = resolve(Sydney, "2026-10-04", "02:30");
+        assert_eq!(sydney, utc("2026-10-03T16:30:00Z"));
+        // Samoa skipped all of 2011-12-30 (UTC-10 to UTC+14): shifted by the whole day.
+        let apia = resolve(Pacific::Apia, "2011-12-30", "09:00");
+        assert_eq!(apia, utc("2011-12-30T19:00:00Z"));
+    }
+
+    #[test]
+    fn weekly_and_daily_intervals_keep_their_phase() {
+        let s = sched(
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+            "2026-01-07",
+            "10:00",
+            UTC,
+        );
+        let want = "01-08 10:00, 01-19 10:00, 01-22 10:00, 02-02 10:00, 02-05 10:00, 02-16 10:00";
+        assert_eq!(run(&s, "01-01", "02-17"), want);
+        // Late windows jump ahead without walking from start_date; the phase must survive.
+        let want = "03-02 10:00, 03-05 10:00, 03-16 10:00";
+        assert_eq!(run(&s, "03-01", "03-16"), want);
+        let s = sched("FREQ=WEEKLY", "2026-01-07", "10:00", UTC);
+        assert_eq!(run(&s, "01-01", "01-14"), "01-07 10:00, 01-14 10:00");
+        let s = sched("FREQ=DAILY;INTERVAL=3", "2026-01-01", "10:00", UTC);
+        let want = "02-03 10:00, 02-06 10:00, 02-09 10:00";
+        assert_eq!(run(&s, "02-01", "02-10"), want);
+        let s = sched(
+            "FREQ=DAILY;INTERVAL=2;BYDAY=SA,SU",
+            "2026-01-01",
+            "10:00",
+            UTC,
+        );
+        let want = "01-03 10:00, 01-11 10:00, 01-17 10:00, 01-25 10:00";
+        assert_eq!(run(&s, "01-01", "01-30"), want);
+    }
+
+    #[test]
+    fn count_is_taken_from_start_date_before_exceptions() {
+        let mut s = sched("FREQ=DAILY;COUNT=5", "2026-05-01", "10:00", UTC);
+        assert_eq!(run(&s, "05-04", "12-31"), "05-04 10:00, 05-05 10:00");
+        s.exceptions = [date("2026-05-02"), date("2026-05-04")].into();
+        let want = "05-01 10:00, 05-03 10:00, 05-05 10:00";
+        assert_eq!(run(&s, "01-01", "12-31"), want);
+        let s = sched(
+            "FREQ=WEEKLY;BYDAY=MO,FR;COUNT=2",
+            "2026-05-06",
+            "15:00 09:00",
+            UTC,
+        );
+        let want = "05-08 09:00, 05-08 15:00, 05-11 09:00, 05-11 15:00";
+        assert_eq!(run(&s, "01-01", "12-31"), want);
+    }
+
+    #[test]
+    fn until_bounds() {
+        let mut s = sched("FREQ=DAILY;UNTIL=20260503", "2026-05-01", "10:00", UTC);
+        let want = "05-01 10:00, 05-02 10:00, 05-03 10:00";
+        assert_eq!(run(&s, "01-01", "12-31"), want);
+        s.until = Some(date("2026-06-30"));
+        assert_eq!(run(&s, "01-01", "12-31"), want);
+        s.until = Some(date("2026-05-02"));
+        assert_eq!(run(&s, "01-01", "12-31"), "05-01 10:00, 05-02 10:00");
+        // 09:00 and 10:00 Lisbon in May are 08:00Z and 09:00Z.
+        let rule = "FREQ=DAILY;UNTIL=20260502T080000Z";
+        let s = sched(rule, "2026-05-01", "09:00 10:00", Lisbon);
+        let want = "05-01 08:00, 05-01 09:00, 05-02 08:00";
+        assert_eq!(run(&s, "01-01", "12-31"), want);
+    }
+
+    #[test]
+    fn window_is_inclusive_sorted_and_unique() {
+        let s = sched("FREQ=DAILY", "2026-06-01", "18:00 09:00 09:00", Lisbon);
+        let (from, to) = (utc("2026-06-10T08:00:00Z"), utc("2026-06-12T17:00:00Z"));
+        let got = s.occurrences_between(from, to);
+        assert_eq!((got.len(), got[0], got[5]), (6, from, to));
+        assert!(got.windows(2).all(|w| w[0] < w[1]));
+        let second = TimeDelta::seconds(1);
+        assert_eq!(s.occurrences_between(from + second, to - second).len(), 4);
+        assert!(s.occurrences_between(to, from).is_empty());
+        // 01:30 and 02:30 both land on 01:30Z on Lisbon's spring-forward day.
+        let s = sched("FREQ=DAILY", "2026-03-29", "01:30 02:30", Lisbon);
+        assert_eq!(run(&s, "03-29", "03-29"), "03-29 01:30");
+    }
+
+    #[test]
+    fn extremes_do_not_panic() {
+        let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        for tz in [Pacific::Kiritimati, Pacific::Pago_Pago] {
+            for rule in ["FREQ=DAILY", "FREQ=WEEKLY;INTERVAL=365;BYDAY=MO,SU"] {
+                let mut s = sched(rule, "2026-01-01", "00:00 23:59", tz);
+                s.start_date = NaiveDate::MAX - Days::new(3);
+                let got = s.occurrences_between(min, max);
+                assert!(!got.is_empty() && got.windows(2).all(|w| w[0] < w[1]));
+            }
+            resolve_local(tz, NaiveDate::MIN, NaiveTime::MIN);
+        }
+        let mut s = sched("FREQ=DAILY;COUNT=3", "2026-01-01", "10:00", UTC);
+        s.recurrence.interval = 0;
+        assert_eq!(
+            run(&s, "01-01", "12-31"),
+            "01-01 10:00, 01-02 10:00, 01-03 10:00"
+        );
+    }
 }

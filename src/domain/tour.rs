@@ -210,7 +210,7 @@ impl TourDraft {
                     format!("units[{i}].code"),
                     "must be 1 to 32 characters of a-z, 0-9, _ or -",
                 );
-            } else if units.iter().any(|u: &Unit| u.code == unit.code) {
+            } else if self.units[..i].iter().any(|u| u.code == unit.code) {
                 p.add(format!("units[{i}].code"), "is listed twice");
             }
             let label = p.check(

@@ -112,7 +112,7 @@ async fn racing_cancels_and_holds_keep_the_counter_exact(backend: Backend) {
     }
     let mut racers = JoinSet::new();
     // Each booking is cancelled twice at once (exactly one must win) while new holds race in.
-    for (reference, token) in held.iter().cloned() {
+    for (reference, token) in held.clone() {
         for _ in 0..2 {
             let (app, reference, token) = (app.clone(), reference.clone(), token.clone());
             racers.spawn(async move {

@@ -20,15 +20,16 @@ const HOW_TO_ENABLE: &str = "set BERTH_TEST_MYSQL_URL=mysql://user:pass@host:por
      or install mariadb-server (apt-get install -y mariadb-server)";
 
 /// `sh -c WATCHDOG name TEST_PID DIR mariadbd ARGS...`: polls the test process every second; once
-/// it is gone TERMs, then KILLs, the server and deletes DIR (it just exits if DIR was already
-/// removed because start-up failed). The server is `exec`ed, so the spawned child *is* mariadbd.
-/// The watchdog's stdio is /dev/null so it never holds the test harness's pipes open.
+/// it is gone (zombies count as gone) TERMs the server, KILLs it after 5 s and deletes DIR; if DIR
+/// was already removed (start-up failed) it just exits. The server is `exec`ed, so the spawned
+/// child *is* mariadbd. The watchdog's stdio is /dev/null: it never holds the harness's pipes open.
 const WATCHDOG: &str = r#"ppid=$1; dir=$2; shift 2; srv=$$
+alive() { kill -0 "$1" 2>/dev/null && ! grep -qs '^State:.*Z' "/proc/$1/status"; }
 ( trap '' INT HUP
-  while kill -0 "$ppid" 2>/dev/null && [ -d "$dir" ]; do sleep 1; done
+  while alive "$ppid" && [ -d "$dir" ]; do sleep 1; done
   [ -d "$dir" ] || exit 0
   kill -TERM "$srv" 2>/dev/null
-  i=0; while kill -0 "$srv" 2>/dev/null && [ "$i" -lt 20 ]; do sleep 0.25; i=$((i+1)); done
+  i=0; while alive "$srv" && [ "$i" -lt 20 ]; do sleep 0.25; i=$((i+1)); done
   kill -KILL "$srv" 2>/dev/null; sleep 0.2; rm -rf "$dir"
 ) </dev/null >/dev/null 2>&1 &
 exec "$@""#;
@@ -110,18 +111,15 @@ fn base_url(url: &str) -> String {
 /// then `names[1]`, ...
 fn find_bin(names: &[&str], near: Option<&Path>) -> Option<PathBuf> {
     let mut dirs = Vec::from_iter(near.and_then(Path::parent).map(PathBuf::from));
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    dirs.extend(std::env::split_paths(&path));
     dirs.extend(["/usr/sbin", "/usr/libexec", "/usr/bin"].map(PathBuf::from));
     let exe = |p: &PathBuf| {
         p.metadata()
             .is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
     };
-    let mut candidates = names
-        .iter()
-        .flat_map(|n| dirs.iter().map(move |d| d.join(n)));
-    candidates.find(exe)
+    let all = |name| dirs.iter().map(move |d: &PathBuf| d.join(name));
+    names.iter().flat_map(all).find(exe)
 }
 
 fn is_root() -> bool {
@@ -159,15 +157,10 @@ fn start_throwaway(server: &Path) -> Result<String, String> {
     let install = find_bin(&["mariadb-install-db", "mysql_install_db"], Some(server))
         .ok_or("no mariadb-install-db / mysql_install_db found")?;
     // A short base: the unix socket path must stay under ~107 bytes.
-    let tmp = std::env::temp_dir();
-    let base = if tmp.as_os_str().len() > 60 {
-        "/tmp".into()
-    } else {
-        tmp
-    };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let base = Some(std::env::temp_dir()).filter(|t| t.as_os_str().len() <= 60);
+    let base = base.unwrap_or_else(|| "/tmp".into());
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
+    let nanos = since_epoch.map_or(0, |d| d.subsec_nanos());
     let dir = base.join(format!("berth-mysql-{}-{nanos:x}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let result = init_and_run(server, &install, &dir);
@@ -185,13 +178,7 @@ fn init_and_run(server: &Path, install: &Path, dir: &Path) -> Result<String, Str
     cmd.arg("--no-defaults").arg(opt("--datadir=", &data));
     match cmd.args(INSTALL_FLAGS).args(as_root).status() {
         Ok(s) if s.success() => {}
-        Ok(s) => {
-            return Err(format!(
-                "{} {s}:\n{}",
-                install.display(),
-                tail(&install_log)
-            ))
-        }
+        Ok(s) => return Err(format!("install-db {s}:\n{}", tail(&install_log))),
         Err(e) => return Err(format!("run {}: {e}", install.display())),
     }
 
@@ -203,10 +190,10 @@ fn init_and_run(server: &Path, install: &Path, dir: &Path) -> Result<String, Str
     cmd.args(["-c", WATCHDOG, "berth-mysql-watchdog"]);
     cmd.arg(std::process::id().to_string()).arg(dir).arg(server);
     cmd.arg("--no-defaults").arg(opt("--datadir=", &data)); // --no-defaults must come first
-    cmd.arg(opt("--socket=", dir.join("sock")))
-        .arg(opt("--pid-file=", &pid_file));
-    cmd.arg(opt("--log-error=", &err_log))
-        .arg(format!("--port={port}"));
+    cmd.arg(opt("--socket=", dir.join("sock")));
+    cmd.arg(opt("--pid-file=", &pid_file));
+    cmd.arg(opt("--log-error=", &err_log));
+    cmd.arg(format!("--port={port}"));
     // Own process group: a terminal Ctrl-C reaches only the tests; the watchdog then cleans up.
     cmd.args(SERVER_FLAGS).args(as_root).process_group(0);
     let mut child = cmd.spawn().map_err(|e| format!("spawn sh: {e}"))?;
@@ -250,15 +237,14 @@ fn answers(port: u16, admin: Option<&Path>) -> bool {
     drop(stream);
     admin.is_none_or(|admin| {
         let mut cmd = Command::new(admin);
-        cmd.args([
+        let args = [
             "--no-defaults",
             "-h127.0.0.1",
             "-uroot",
             "--connect-timeout=2",
-        ]);
-        cmd.arg(format!("-P{port}"))
-            .arg("ping")
-            .stdin(Stdio::null());
+        ];
+        cmd.args(args).arg(format!("-P{port}")).arg("ping");
+        cmd.stdin(Stdio::null());
         let quiet = cmd.stdout(Stdio::null()).stderr(Stdio::null());
         quiet.status().is_ok_and(|s| s.success())
     })
