@@ -262,7 +262,11 @@ impl ManifestEntryView {
 /// prefixed with `'` (CSV injection).
 pub fn manifest_csv(bookings: &[BookingRecord], now: DateTime<Utc>) -> String {
     fn cell(value: &str) -> String {
-        let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        // `+` then digits only is an E.164 phone number, which a spreadsheet shows as a number.
+        let phone = value
+            .strip_prefix('+')
+            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
+        let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !phone {
             format!("'{value}")
         } else {
             value.to_owned()

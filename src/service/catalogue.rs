@@ -160,8 +160,9 @@ pub async fn materialize(
     starts.truncate(MAX_MATERIALIZED);
     let mut tx = store.begin_write().await?;
     let result = async {
+        let existing = occurrences::scheduled_starts(&mut tx, &schedule.id, now, horizon).await?;
         let mut created = 0;
-        for starts_at in starts {
+        for starts_at in starts.into_iter().filter(|s| !existing.contains(s)) {
             let occurrence = occurrences::NewOccurrence {
                 id: OccurrenceId::generate(),
                 tour_id: &tour.id,
@@ -169,9 +170,8 @@ pub async fn materialize(
                 starts_at,
                 capacity: valid.capacity,
             };
-            if occurrences::insert(&mut tx, &occurrence, now).await? {
-                created += 1;
-            }
+            occurrences::insert(&mut tx, &occurrence, now).await?;
+            created += 1;
         }
         catalogue::set_materialized_until(&mut tx, &schedule.id, horizon).await?;
         Ok(created)

@@ -128,25 +128,39 @@ pub struct NewOccurrence<'a> {
     pub capacity: u32,
 }
 
-/// Inserts a departure unless its schedule already has one at that instant; returns whether a
-/// row was created. This is what makes materializing a schedule idempotent.
+/// The start instants a schedule already has in `[from, to]`.
+pub async fn scheduled_starts(
+    tx: &mut WriteTx,
+    schedule: &ScheduleId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, StorageError> {
+    let starts: Vec<DateTime<Utc>> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT starts_at FROM occurrences WHERE schedule_id = ? AND starts_at >= ? AND starts_at <= ?")
+        .bind(schedule.as_str()).bind(from).bind(to).fetch_all(conn).await)?;
+    Ok(starts)
+}
+
+/// Inserts a departure unless its schedule already has one at that instant (the unique key on
+/// `(schedule_id, starts_at)` decides, so two instances materializing at once stay correct).
+/// No "created" flag: with FOUND_ROWS (which sqlx sets) MySQL counts a duplicate as affected.
 pub async fn insert(
     tx: &mut WriteTx,
     occurrence: &NewOccurrence<'_>,
     now: DateTime<Utc>,
-) -> Result<bool, StorageError> {
+) -> Result<(), StorageError> {
     let sql = tx.pick(
         "INSERT INTO occurrences (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, 0, 'scheduled', ?, ?) ON CONFLICT (schedule_id, starts_at) DO NOTHING",
         "INSERT INTO occurrences (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, 0, 'scheduled', ?, ?) ON DUPLICATE KEY UPDATE id = id",
     );
-    let result = on_tx!(tx, conn => sqlx::query(sql)
+    on_tx!(tx, conn => sqlx::query(sql)
         .bind(occurrence.id.as_str()).bind(occurrence.tour_id.as_str())
         .bind(occurrence.schedule_id.map(|id| id.as_str())).bind(occurrence.starts_at)
         .bind(i64::from(occurrence.capacity)).bind(now).bind(now)
         .execute(conn).await.map(|r| r.rows_affected()))?;
-    Ok(result == 1)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,1 +1,319 @@
-//! placeholder
+//! Operator endpoints: tours, departures, capacity, cancellation, manifests, tenant isolation.
+
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp};
+
+on_both_backends!(
+    operators_create_list_and_patch_their_own_tours,
+    another_operators_objects_are_not_found,
+    capacity_never_drops_below_the_seats_taken,
+    cancelling_a_departure_cancels_its_bookings_and_frees_the_seats,
+    sales_close_at_the_booking_cutoff,
+    the_manifest_lists_who_holds_seats_as_json_and_csv,
+);
+
+async fn operators_create_list_and_patch_their_own_tours(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.operator("Acme Tours").await;
+    let other = app.operator("Other Tours").await;
+    let tour = app
+        .tour(
+            &token,
+            json!({"name": "Castle walk", "timezone": "America/New_York", "currency": "USD"}),
+        )
+        .await;
+    app.tour(&other, json!({"name": "Not mine"})).await;
+
+    let public = app.get(&format!("/v1/tours/{tour}")).await;
+    public.expect(200);
+    assert_eq!(public.body["name"], "Castle walk");
+    assert_eq!(public.body["timezone"], "America/New_York");
+    assert_eq!(
+        public.body["units"][0],
+        json!({"code": "adult", "label": "Adult", "price": 3500})
+    );
+
+    let listed = app.get_as(&token, "/v1/tours").await;
+    listed.expect(200);
+    let names: Vec<_> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Castle walk"]);
+
+    let patched = app
+        .patch_as(
+            &token,
+            &format!("/v1/tours/{tour}"),
+            json!({"name": "Castle night walk", "units": [
+                {"code": "adult", "label": "Adult", "price": 4200}
+            ]}),
+        )
+        .await;
+    patched.expect(200);
+    assert_eq!(patched.body["name"], "Castle night walk");
+    assert_eq!(patched.body["units"].as_array().unwrap().len(), 1);
+    assert_eq!(patched.body["currency"], "USD");
+    // New prices apply to new bookings.
+    let occurrence = app.occurrence(&token, &tour, 5, 24).await;
+    let hold = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    hold.expect(201);
+    assert_eq!(hold.body["total"], 8400);
+    assert_eq!(hold.body["currency"], "USD");
+
+    app.patch_as(
+        &token,
+        &format!("/v1/tours/{tour}"),
+        json!({"currency": "EUR"}),
+    )
+    .await
+    .expect_error(422, "validation_failed");
+    app.get("/v1/tours").await.expect_error(401, "unauthorized");
+}
+
+async fn another_operators_objects_are_not_found(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (owner, tour, occurrence) = app.departure(10).await;
+    let intruder = app.operator("Intruder").await;
+    let hold = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await;
+    let reference = hold.str("reference");
+
+    for reply in [
+        app.patch_as(&intruder, &format!("/v1/tours/{tour}"), json!({"name": "Pwned"})).await,
+        app.post_as(&intruder, &format!("/v1/tours/{tour}/occurrences"),
+            json!({"starts_at": "2099-01-01T10:00:00Z", "capacity": 5})).await,
+        app.post_as(&intruder, &format!("/v1/tours/{tour}/schedules"),
+            json!({"rrule": "FREQ=DAILY", "start_date": "2099-01-01", "times": ["10:00"], "capacity": 5})).await,
+        app.get_as(&intruder, &format!("/v1/tours/{tour}/schedules")).await,
+        app.patch_as(&intruder, &format!("/v1/occurrences/{occurrence}"), json!({"capacity": 1})).await,
+        app.post_as(&intruder, &format!("/v1/occurrences/{occurrence}/cancel"), json!({})).await,
+        app.get_as(&intruder, &format!("/v1/occurrences/{occurrence}/manifest")).await,
+        app.post_as(&intruder, &format!("/v1/bookings/{reference}/cancel"), json!({})).await,
+        app.post_as(&intruder, &format!("/v1/bookings/{reference}/check-in"), json!({})).await,
+        app.get_as(&intruder, &format!("/v1/bookings/{reference}")).await,
+    ] {
+        reply.expect_error(404, "not_found");
+    }
+    // Nothing changed.
+    assert_eq!(
+        app.get(&format!("/v1/tours/{tour}")).await.body["name"],
+        "Harbour cruise"
+    );
+    let view = app.get(&format!("/v1/occurrences/{occurrence}")).await;
+    assert_eq!(
+        (
+            view.body["capacity"].as_i64(),
+            view.body["available"].as_i64()
+        ),
+        (Some(10), Some(9))
+    );
+    assert_eq!(view.body["status"], "open");
+    let mine = app
+        .get_as(&owner, &format!("/v1/bookings/{reference}"))
+        .await;
+    assert_eq!(mine.body["status"], "held");
+}
+
+async fn capacity_never_drops_below_the_seats_taken(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 6}]))
+        .await
+        .expect(201);
+    let path = format!("/v1/occurrences/{occurrence}");
+    let refused = app.patch_as(&token, &path, json!({"capacity": 5})).await;
+    refused.expect_error(409, "capacity_below_taken");
+    assert_eq!(refused.body["error"]["seats_taken"], 6);
+    let resized = app.patch_as(&token, &path, json!({"capacity": 6})).await;
+    resized.expect(200);
+    assert_eq!(
+        (
+            resized.body["capacity"].as_i64(),
+            resized.body["available"].as_i64()
+        ),
+        (Some(6), Some(0))
+    );
+    assert_eq!(resized.body["status"], "sold_out");
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect_error(409, "sold_out");
+    let grown = app.patch_as(&token, &path, json!({"capacity": 12})).await;
+    assert_eq!(grown.body["available"], 6);
+    app.patch_as(&token, &path, json!({"capacity": -1}))
+        .await
+        .expect_error(422, "validation_failed");
+    app.assert_seat_invariant().await;
+}
+
+async fn cancelling_a_departure_cancels_its_bookings_and_frees_the_seats(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let held = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    let confirmed = app
+        .hold(&occurrence, json!([{"unit": "child", "quantity": 3}]))
+        .await;
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/confirm", confirmed.str("reference")),
+        &confirmed.str("access_token"),
+    )
+    .await
+    .expect(200);
+
+    let cancel = app
+        .post_as(
+            &token,
+            &format!("/v1/occurrences/{occurrence}/cancel"),
+            json!({}),
+        )
+        .await;
+    cancel.expect(200);
+    assert_eq!(cancel.body["occurrence"]["status"], "cancelled");
+    assert_eq!(cancel.body["occurrence"]["available"], 10);
+    let mut cancelled: Vec<_> = cancel.body["cancelled_bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    cancelled.sort();
+    let mut expected = vec![held.str("reference"), confirmed.str("reference")];
+    expected.sort();
+    assert_eq!(cancelled, expected);
+    for booking in [&held, &confirmed] {
+        let read = app
+            .get_with_booking_token(
+                &format!("/v1/bookings/{}", booking.str("reference")),
+                &booking.str("access_token"),
+            )
+            .await;
+        assert_eq!(read.body["status"], "cancelled");
+    }
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect_error(409, "sales_closed");
+    app.post_as(
+        &token,
+        &format!("/v1/occurrences/{occurrence}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect_error(409, "occurrence_cancelled");
+    app.assert_seat_invariant().await;
+}
+
+async fn sales_close_at_the_booking_cutoff(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.operator("Acme").await;
+    let tour = app.tour(&token, json!({"cutoff_minutes": 120})).await;
+    let occurrence = app.occurrence(&token, &tour, 10, 3).await;
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect(201);
+    app.clock.advance(chrono::Duration::minutes(61));
+    let view = app.get(&format!("/v1/occurrences/{occurrence}")).await;
+    assert_eq!(view.body["status"], "closed");
+    let refused = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await;
+    refused.expect_error(409, "sales_closed");
+    app.assert_seat_invariant().await;
+}
+
+async fn the_manifest_lists_who_holds_seats_as_json_and_csv(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let first = app
+        .hold(
+            &occurrence,
+            json!([{"unit": "adult", "quantity": 2}, {"unit": "child", "quantity": 1}]),
+        )
+        .await;
+    let tricky = app
+        .post(
+            "/v1/bookings",
+            json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+                   "customer": {"name": "=HYPERLINK(\"http://evil\"), \"Bob\"", "email": "bob@example.com"}}),
+        )
+        .await;
+    tricky.expect(201);
+    let gone = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await;
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/cancel", gone.str("reference")),
+        &gone.str("access_token"),
+    )
+    .await
+    .expect(200);
+
+    let manifest = app
+        .get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest"))
+        .await;
+    manifest.expect(200);
+    assert_eq!(manifest.body["occurrence"]["id"], occurrence.as_str());
+    assert_eq!(manifest.body["seats_taken"], 4);
+    let bookings = manifest.body["bookings"].as_array().unwrap();
+    assert_eq!(
+        bookings.len(),
+        2,
+        "cancelled bookings are not on the manifest"
+    );
+    assert_eq!(bookings[0]["reference"], first.str("reference").as_str());
+    assert_eq!(bookings[0]["items"][0]["unit"], "adult");
+    assert_eq!(bookings[0]["items"][0]["quantity"], 2);
+    assert_eq!(bookings[0]["customer"]["email"], "ada@example.com");
+    let seats: i64 = bookings.iter().map(|b| b["seats"].as_i64().unwrap()).sum();
+    assert_eq!(seats, 10 - app.available(&occurrence).await);
+
+    let csv = app
+        .get_as(
+            &token,
+            &format!("/v1/occurrences/{occurrence}/manifest?format=csv"),
+        )
+        .await;
+    csv.expect(200);
+    assert!(csv.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines[0], "reference,status,seats,items,name,email,phone");
+    assert!(lines[1].starts_with(&format!(
+        "{},held,3,adult x2; child x1,Ada Lovelace,ada@example.com,+351912345678",
+        first.str("reference")
+    )));
+    assert!(
+        lines[2].contains("\"'=HYPERLINK(\"\"http://evil\"\"), \"\"Bob\"\"\""),
+        "formula neutralized: {}",
+        lines[2]
+    );
+    app.get_as(
+        &token,
+        &format!("/v1/occurrences/{occurrence}/manifest?format=pdf"),
+    )
+    .await
+    .expect_error(422, "validation_failed");
+}
