@@ -95,7 +95,7 @@ impl OccurrenceView {
             local_starts_at: departure
                 .starts_at
                 .with_timezone(&tz)
-                .to_rfc3339_opts(SecondsFormat::Secs, true),
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
             timezone: tz.name().to_owned(),
             capacity: departure.capacity,
             available: departure.available(),

@@ -1,1 +1,234 @@
-//! placeholder
+//! The `berth` binary itself: `operator create`, `check`, `migrate`, and the demo start-up that
+//! the README's first command shows a newcomer.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp};
+
+on_both_backends!(
+    operator_create_prints_a_working_token_last,
+    berth_check_detects_a_corrupted_departure,
+    the_demo_start_prints_commands_that_book_seats,
+);
+
+fn berth(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
+    command
+        .env("BERTH_DATABASE_URL", database_url)
+        .env("ROCKET_PROFILE", "debug")
+        .env("BERTH_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+async fn operator_create_prints_a_working_token_last(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let output = berth(&app.database_url)
+        .args([
+            "operator",
+            "create",
+            "--name",
+            "Harbour Tours",
+            "--email",
+            "ops@harbour.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(token.starts_with("brt_"), "{stdout}");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains(&token),
+        "the token is never logged"
+    );
+    app.post_as(&token, "/v1/tours", json!({}))
+        .await
+        .expect_error(422, "validation_failed");
+    app.get_as(&token, "/v1/tours").await.expect(200);
+
+    let invalid = berth(&app.database_url)
+        .args(["operator", "create", "--name", "X", "--email", "nope"])
+        .output()
+        .unwrap();
+    assert!(!invalid.status.success());
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("email"));
+}
+
+async fn berth_check_detects_a_corrupted_departure(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+        .await
+        .expect(201);
+    let healthy = berth(&app.database_url).arg("check").output().unwrap();
+    assert_eq!(
+        healthy.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&healthy.stdout)
+    );
+
+    app.execute_sql(&format!(
+        "UPDATE occurrences SET seats_taken = seats_taken + 2 WHERE id = '{occurrence}'"
+    ))
+    .await;
+    let corrupt = berth(&app.database_url).arg("check").output().unwrap();
+    let stdout = String::from_utf8_lossy(&corrupt.stdout);
+    assert_eq!(corrupt.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "VIOLATION occurrence {occurrence}: seats_taken 5 but live bookings hold 3"
+        )),
+        "{stdout}"
+    );
+
+    let migrate = berth(&app.database_url).arg("migrate").output().unwrap();
+    assert!(migrate.status.success());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `berth serve` and collects its stdout until Rocket reports lift-off.
+fn serve(database_url: &str, port: u16) -> (std::process::Child, String) {
+    let mut child = berth(database_url)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .env("ROCKET_CLI_COLORS", "false")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if line.contains("Rocket has launched") {
+            break;
+        }
+    }
+    assert!(
+        stdout.contains("Rocket has launched"),
+        "berth did not start: {stdout}"
+    );
+    // Keep reading: Rocket logs every request to stdout, and a closed pipe would kill it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, stdout)
+}
+
+fn after<'a>(text: &'a str, marker: &str) -> &'a str {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} not in {text}"))
+        + marker.len();
+    text[start..]
+        .split(['\'', '/', ' ', '"', '\n'])
+        .next()
+        .unwrap()
+}
+
+async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, stdout) = serve(&app.database_url, port);
+    let token = after(&stdout, "API token (shown once): ").to_owned();
+    let tour = after(&stdout, "/v1/tours/").to_owned();
+    let occurrence = after(&stdout, "\"occurrence_id\":\"").to_owned();
+    assert!(
+        stdout.contains(&format!("curl -s '{base}/v1/tours/{tour}/availability'")),
+        "{stdout}"
+    );
+
+    let client = reqwest::Client::new();
+    let availability = |client: reqwest::Client, url: String| async move {
+        let body: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        body
+    };
+    let before = availability(
+        client.clone(),
+        format!("{base}/v1/tours/{tour}/availability"),
+    )
+    .await;
+    let listed = before["occurrences"].as_array().unwrap();
+    let first = listed
+        .iter()
+        .find(|o| o["id"] == occurrence.as_str())
+        .expect("the printed departure is listed");
+    assert_eq!(first["available"], 20);
+
+    let hold: serde_json::Value = client
+        .post(format!("{base}/v1/bookings"))
+        .json(
+            &json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
+                      "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hold["total"], 7000);
+    let confirmed: serde_json::Value = client
+        .post(format!(
+            "{base}/v1/bookings/{}/confirm",
+            hold["reference"].as_str().unwrap()
+        ))
+        .header("X-Booking-Token", hold["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(confirmed["status"], "confirmed");
+    let after_booking: serde_json::Value = client
+        .get(format!("{base}/v1/occurrences/{occurrence}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after_booking["available"], 18);
+    let manifest = client
+        .get(format!("{base}/v1/occurrences/{occurrence}/manifest"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manifest.status(), 200);
+    server.kill().ok();
+    server.wait().ok();
+
+    // A second start on the same database seeds nothing and shows no token.
+    let (mut again, stdout) = serve(&app.database_url, free_port());
+    again.kill().ok();
+    again.wait().ok();
+    assert!(!stdout.contains("API token"), "{stdout}");
+}

@@ -68,24 +68,53 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 let reply = app.hold(&occurrence, json!(items)).await;
                 if reply.status == 201 {
-                    bookings.push(Booking { reference: reply.str("reference"), token: reply.str("access_token") });
+                    bookings.push(Booking {
+                        reference: reply.str("reference"),
+                        token: reply.str("access_token"),
+                    });
                 }
                 Some(reply)
             }
             Op::Confirm(i) => match pick(*i) {
-                Some(b) => Some(app.post_with_booking_token(&format!("/v1/bookings/{}/confirm", b.reference), &b.token).await),
+                Some(b) => Some(
+                    app.post_with_booking_token(
+                        &format!("/v1/bookings/{}/confirm", b.reference),
+                        &b.token,
+                    )
+                    .await,
+                ),
                 None => None,
             },
             Op::CancelByTraveler(i) => match pick(*i) {
-                Some(b) => Some(app.post_with_booking_token(&format!("/v1/bookings/{}/cancel", b.reference), &b.token).await),
+                Some(b) => Some(
+                    app.post_with_booking_token(
+                        &format!("/v1/bookings/{}/cancel", b.reference),
+                        &b.token,
+                    )
+                    .await,
+                ),
                 None => None,
             },
             Op::CancelByOperator(i) => match pick(*i) {
-                Some(b) => Some(app.post_as(&token, &format!("/v1/bookings/{}/cancel", b.reference), json!({})).await),
+                Some(b) => Some(
+                    app.post_as(
+                        &token,
+                        &format!("/v1/bookings/{}/cancel", b.reference),
+                        json!({}),
+                    )
+                    .await,
+                ),
                 None => None,
             },
             Op::CheckIn(i) => match pick(*i) {
-                Some(b) => Some(app.post_as(&token, &format!("/v1/bookings/{}/check-in", b.reference), json!({})).await),
+                Some(b) => Some(
+                    app.post_as(
+                        &token,
+                        &format!("/v1/bookings/{}/check-in", b.reference),
+                        json!({}),
+                    )
+                    .await,
+                ),
                 None => None,
             },
             Op::AdvanceMinutes(minutes) => {
@@ -98,19 +127,42 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     .map_err(|e| TestCaseError::fail(format!("worker failed: {e}")))?;
                 None
             }
-            Op::SetCapacity(capacity) => {
-                Some(app.patch_as(&token, &format!("/v1/occurrences/{occurrence}"), json!({"capacity": capacity})).await)
-            }
-            Op::CancelDeparture => Some(app.post_as(&token, &format!("/v1/occurrences/{occurrence}/cancel"), json!({})).await),
+            Op::SetCapacity(capacity) => Some(
+                app.patch_as(
+                    &token,
+                    &format!("/v1/occurrences/{occurrence}"),
+                    json!({"capacity": capacity}),
+                )
+                .await,
+            ),
+            Op::CancelDeparture => Some(
+                app.post_as(
+                    &token,
+                    &format!("/v1/occurrences/{occurrence}/cancel"),
+                    json!({}),
+                )
+                .await,
+            ),
         };
         if let Some(reply) = reply {
             let status = reply.status.as_u16();
-            check(status < 500, format!("step {step} {op:?}: {status} {}", reply.text))?;
+            check(
+                status < 500,
+                format!("step {step} {op:?}: {status} {}", reply.text),
+            )?;
             let allowed = [
-                "validation_failed", "sold_out", "sales_closed", "invalid_transition", "hold_expired",
-                "capacity_below_taken", "occurrence_cancelled",
+                "validation_failed",
+                "sold_out",
+                "sales_closed",
+                "invalid_transition",
+                "hold_expired",
+                "capacity_below_taken",
+                "occurrence_cancelled",
             ];
-            check(status < 400 || allowed.contains(&reply.code()), format!("step {step} {op:?}: {}", reply.text))?;
+            check(
+                status < 400 || allowed.contains(&reply.code()),
+                format!("step {step} {op:?}: {}", reply.text),
+            )?;
         }
 
         // Scoped to this case's departure, so shrinking is not misled by an earlier case.
@@ -120,10 +172,20 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
             .into_iter()
             .filter(|v| v.occurrence_id == occurrence)
             .collect();
-        check(violations.is_empty(), format!("step {step} {op:?}: {violations:?}"))?;
+        check(
+            violations.is_empty(),
+            format!("step {step} {op:?}: {violations:?}"),
+        )?;
         let view = app.get(&format!("/v1/occurrences/{occurrence}")).await;
-        let manifest = app.get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest")).await;
-        let on_manifest: i64 = manifest.body["bookings"].as_array().unwrap().iter().map(|b| b["seats"].as_i64().unwrap()).sum();
+        let manifest = app
+            .get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest"))
+            .await;
+        let on_manifest: i64 = manifest.body["bookings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["seats"].as_i64().unwrap())
+            .sum();
         let capacity = view.body["capacity"].as_i64().unwrap();
         let available = view.body["available"].as_i64().unwrap();
         check(
@@ -135,9 +197,18 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 async fn the_seat_invariant_holds_after_every_step(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
-    let cases = std::env::var("BERTH_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let cases = std::env::var("BERTH_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
     let handle = tokio::runtime::Handle::current();
     let result = runner.run(&proptest::collection::vec(op(), 1..30), |ops| {
         tokio::task::block_in_place(|| handle.block_on(run_case(&app, ops)))
