@@ -18,6 +18,8 @@ pub struct AppConfig {
     database_url: Option<String>,
     #[serde(default = "defaults::database_max_connections")]
     pub database_max_connections: u32,
+    #[serde(default = "defaults::database_lock_timeout_seconds")]
+    pub database_lock_timeout_seconds: u32,
     #[serde(default = "defaults::hold_ttl_seconds")]
     pub hold_ttl_seconds: u32,
     #[serde(default = "defaults::schedule_horizon_days")]
@@ -35,6 +37,9 @@ pub struct AppConfig {
 mod defaults {
     pub fn database_max_connections() -> u32 {
         16
+    }
+    pub fn database_lock_timeout_seconds() -> u32 {
+        5
     }
     pub fn hold_ttl_seconds() -> u32 {
         900
@@ -86,6 +91,9 @@ impl AppConfig {
         if !(1..=730).contains(&self.schedule_horizon_days) {
             return Err("BERTH_SCHEDULE_HORIZON_DAYS must be between 1 and 730".into());
         }
+        if !(1..=120).contains(&self.database_lock_timeout_seconds) {
+            return Err("BERTH_DATABASE_LOCK_TIMEOUT_SECONDS must be between 1 and 120".into());
+        }
         if !(1..=1000).contains(&self.database_max_connections) {
             return Err("BERTH_DATABASE_MAX_CONNECTIONS must be between 1 and 1000".into());
         }
@@ -107,6 +115,7 @@ impl AppConfig {
     pub fn pool_settings(&self) -> crate::storage::PoolSettings {
         crate::storage::PoolSettings {
             max_connections: self.database_max_connections,
+            lock_timeout: std::time::Duration::from_secs(u64::from(self.database_lock_timeout_seconds)),
             ..Default::default()
         }
     }

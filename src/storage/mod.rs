@@ -86,6 +86,9 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a request waits for a free connection before it is answered 503.
     pub acquire_timeout: Duration,
+    /// How long one statement waits for a lock (MySQL `innodb_lock_wait_timeout`, SQLite
+    /// `busy_timeout`) before the transaction is retried.
+    pub lock_timeout: Duration,
 }
 
 impl Default for PoolSettings {
@@ -93,6 +96,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -107,7 +111,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(settings.lock_timeout);
             if let Some(folder) = options.get_filename().parent() {
                 if !folder.as_os_str().is_empty() {
                     std::fs::create_dir_all(folder).map_err(|e| StorageError::Other(e.into()))?;
@@ -125,17 +129,19 @@ impl Store {
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             let url = url.replacen("mariadb:", "mysql:", 1);
             let options = MySqlConnectOptions::from_str(&url)?;
+            let lock_wait = format!("SET SESSION innodb_lock_wait_timeout = {}", settings.lock_timeout.as_secs().max(1));
             let pool = MySqlPoolOptions::new()
                 .max_connections(settings.max_connections.max(1))
                 .acquire_timeout(settings.acquire_timeout)
-                .after_connect(|conn, _meta| {
+                .after_connect(move |conn, _meta| {
+                    let lock_wait = lock_wait.clone();
                     Box::pin(async move {
                         // READ COMMITTED: the booking path reads what it locks anyway, and it
                         // takes no gap locks, which removes most deadlocks between inserts.
                         // A short lock wait turns a stuck request into a retry, then a 503.
                         conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
                             .await?;
-                        conn.execute("SET SESSION innodb_lock_wait_timeout = 5")
+                        conn.execute(lock_wait.as_str())
                             .await?;
                         Ok(())
                     })

@@ -12,6 +12,7 @@ on_both_backends!(
     two_hundred_clients_never_oversell_fifty_seats,
     the_last_seat_is_sold_exactly_once,
     racing_cancels_and_holds_keep_the_counter_exact,
+    a_departure_locked_too_long_answers_503_with_retry_after,
 );
 
 async fn two_hundred_clients_never_oversell_fifty_seats(backend: Backend) {
@@ -146,5 +147,38 @@ async fn racing_cancels_and_holds_keep_the_counter_exact(backend: Backend) {
     }
     assert_eq!(cancels, 10, "each booking is cancelled exactly once");
     assert_eq!(app.available(&occurrence).await, 20 - holds);
+    app.assert_seat_invariant().await;
+}
+
+async fn a_departure_locked_too_long_answers_503_with_retry_after(backend: Backend) {
+    use sqlx::Connection;
+    let settings = [("database_lock_timeout_seconds", json!(1))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else { return };
+    let (_, _, occurrence) = app.departure(10).await;
+    // Another client holds the lock a booking needs, longer than berth waits and retries.
+    let blocker: Box<dyn std::any::Any + Send> = match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
+            Box::new(conn)
+        }
+        Backend::MySql => {
+            let mut conn = sqlx::MySqlConnection::connect(&app.database_url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
+                .bind(&occurrence)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Box::new(conn)
+        }
+    };
+    let reply = app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}])).await;
+    reply.expect_error(503, "busy");
+    assert_eq!(reply.headers["retry-after"], "1");
+    // Reads are not blocked, and nothing was taken.
+    assert_eq!(app.available(&occurrence).await, 10);
+    drop(blocker);
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}])).await.expect(201);
     app.assert_seat_invariant().await;
 }
