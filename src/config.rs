@@ -115,7 +115,9 @@ impl AppConfig {
     pub fn pool_settings(&self) -> crate::storage::PoolSettings {
         crate::storage::PoolSettings {
             max_connections: self.database_max_connections,
-            lock_timeout: std::time::Duration::from_secs(u64::from(self.database_lock_timeout_seconds)),
+            lock_timeout: std::time::Duration::from_secs(u64::from(
+                self.database_lock_timeout_seconds,
+            )),
             ..Default::default()
         }
     }

@@ -10,6 +10,7 @@ pub mod guards;
 pub mod health;
 pub mod operator;
 pub mod responder;
+pub mod tokens;
 pub mod views;
 
 /// Mounts every route and JSON catcher, and adds the security headers.
@@ -38,6 +39,9 @@ pub fn stage() -> AdHoc {
                     operator::cancel_occurrence,
                     operator::manifest,
                     operator::check_in,
+                    tokens::create_token,
+                    tokens::list_tokens,
+                    tokens::revoke_token,
                 ],
             )
             .register(

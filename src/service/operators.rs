@@ -48,3 +48,51 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Option<OperatorI
     }
     Ok(catalogue::operator_for_token(store, &secrets::hash_token(token)).await?)
 }
+
+/// A new API token for an operator; returned here and never again.
+pub async fn create_token(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    label: &str,
+) -> Result<(TokenId, String), AppError> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
+        return Err(AppError::invalid("label", "must be 1 to 100 characters"));
+    }
+    let id = TokenId::generate();
+    let (token, hash) = secrets::generate_token(TOKEN_PREFIX);
+    let mut tx = store.begin_write().await?;
+    let result = catalogue::insert_token(&mut tx, &id, operator, &hash, label, now)
+        .await
+        .map_err(AppError::from);
+    finish(tx, result).await?;
+    tracing::info!(operator = %operator, token = %id, "api token created");
+    Ok((id, token))
+}
+
+pub async fn list_tokens(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<Vec<catalogue::TokenRow>, AppError> {
+    Ok(catalogue::list_tokens(store, operator).await?)
+}
+
+/// Revokes a token of this operator at once; another operator's token is "not found".
+pub async fn revoke_token(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &str,
+) -> Result<(), AppError> {
+    let id = TokenId::parse(id).ok_or(AppError::NotFound)?;
+    let mut tx = store.begin_write().await?;
+    let result = catalogue::revoke_token(&mut tx, operator, &id, now)
+        .await
+        .map_err(AppError::from);
+    if !finish(tx, result).await? {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(operator = %operator, token = %id, "api token revoked");
+    Ok(())
+}

@@ -165,3 +165,36 @@ pub async fn schedules_behind(
         .bind(horizon).bind(limit).fetch_all(pool).await)?;
     rows.into_iter().map(ScheduleRecord::try_from).collect()
 }
+
+/// An API token as listed to its operator (never the token itself).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn list_tokens(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<Vec<TokenRow>, StorageError> {
+    let rows: Vec<TokenRow> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT id, label, created_at, revoked_at FROM api_tokens WHERE operator_id = ? ORDER BY id")
+        .bind(operator.as_str()).fetch_all(pool).await)?;
+    Ok(rows)
+}
+
+/// Revokes one of the operator's tokens; false when it has no such token.
+pub async fn revoke_token(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    id: &TokenId,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let sql = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND operator_id = ?";
+    let affected = on_tx!(tx, conn => sqlx::query(sql)
+        .bind(now).bind(id.as_str()).bind(operator.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}

@@ -129,7 +129,10 @@ impl Store {
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             let url = url.replacen("mariadb:", "mysql:", 1);
             let options = MySqlConnectOptions::from_str(&url)?;
-            let lock_wait = format!("SET SESSION innodb_lock_wait_timeout = {}", settings.lock_timeout.as_secs().max(1));
+            let lock_wait = format!(
+                "SET SESSION innodb_lock_wait_timeout = {}",
+                settings.lock_timeout.as_secs().max(1)
+            );
             let pool = MySqlPoolOptions::new()
                 .max_connections(settings.max_connections.max(1))
                 .acquire_timeout(settings.acquire_timeout)
@@ -141,8 +144,7 @@ impl Store {
                         // A short lock wait turns a stuck request into a retry, then a 503.
                         conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
                             .await?;
-                        conn.execute(lock_wait.as_str())
-                            .await?;
+                        conn.execute(lock_wait.as_str()).await?;
                         Ok(())
                     })
                 })

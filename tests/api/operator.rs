@@ -12,6 +12,7 @@ on_both_backends!(
     cancelling_a_departure_cancels_its_bookings_and_frees_the_seats,
     sales_close_at_the_booking_cutoff,
     the_manifest_lists_who_holds_seats_as_json_and_csv,
+    api_tokens_are_created_listed_and_revoked,
 );
 
 async fn operators_create_list_and_patch_their_own_tours(backend: Backend) {
@@ -316,4 +317,66 @@ async fn the_manifest_lists_who_holds_seats_as_json_and_csv(backend: Backend) {
     )
     .await
     .expect_error(422, "validation_failed");
+}
+
+async fn api_tokens_are_created_listed_and_revoked(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let first = app.operator("Acme").await;
+    let other = app.operator("Other").await;
+    let created = app
+        .post_as(&first, "/v1/tokens", json!({"label": "booking widget"}))
+        .await;
+    created.expect(201);
+    let second = created.str("token");
+    let second_id = created.str("id");
+    assert!(second.starts_with("brt_") && second != first);
+    app.get_as(&second, "/v1/tours").await.expect(200);
+
+    let listed = app.get_as(&first, "/v1/tokens").await;
+    listed.expect(200);
+    let tokens = listed.body.as_array().unwrap();
+    assert_eq!(tokens.len(), 2);
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.get("token").is_none() && !listed.text.contains(&second)),
+        "never shown again"
+    );
+
+    // Another operator cannot revoke it; its owner can, and it stops working at once.
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/v1/tokens/{second_id}"),
+        Some(&other),
+        None,
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.get_as(&second, "/v1/tours").await.expect(200);
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/v1/tokens/{second_id}"),
+        Some(&first),
+        None,
+    )
+    .await
+    .expect(204);
+    app.get_as(&second, "/v1/tours")
+        .await
+        .expect_error(401, "unauthorized");
+    app.get_as(&first, "/v1/tours").await.expect(200);
+    let listed = app.get_as(&first, "/v1/tokens").await;
+    let revoked = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == second_id.as_str())
+        .unwrap();
+    assert!(revoked["revoked_at"].is_string());
+    app.post_as(&first, "/v1/tokens", json!({"label": ""}))
+        .await
+        .expect_error(422, "validation_failed");
 }
