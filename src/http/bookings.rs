@@ -1,7 +1,9 @@
 //! The traveler's side: holding seats, reading, confirming and cancelling a booking.
 
 use rocket::response::status::Created;
-use rocket::serde::json::{self, Json};
+use rocket::serde::json::Json;
+
+use super::responder::{parse_body, JsonBody};
 use rocket::{get, post, State};
 
 use super::guards::BookingCaller;
@@ -15,12 +17,12 @@ use crate::storage::Store;
 /// Holds seats; the response carries the access token the traveler needs for everything else.
 #[post("/v1/bookings", data = "<body>")]
 pub async fn place_hold(
-    body: Result<Json<holds::HoldRequest>, json::Error<'_>>,
+    body: JsonBody<'_>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<Created<Json<BookingView>>, AppError> {
-    let request = body.map_err(AppError::from_json)?.into_inner();
+    let request: holds::HoldRequest = parse_body(body)?;
     let now = clock.now();
     let placed = holds::place_hold(store, now, config.hold_ttl(), request).await?;
     let mut view = BookingView::new(&placed.booking, now);

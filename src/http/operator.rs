@@ -2,7 +2,9 @@
 
 use rocket::http::ContentType;
 use rocket::response::status::Created;
-use rocket::serde::json::{self, Json};
+use rocket::serde::json::Json;
+
+use super::responder::{parse_body, JsonBody};
 use rocket::{get, patch, post, Responder, State};
 use serde::Deserialize;
 
@@ -33,12 +35,12 @@ fn occurrence_id(id: &str) -> Result<OccurrenceId, AppError> {
 #[post("/v1/tours", data = "<body>")]
 pub async fn create_tour(
     auth: Auth,
-    body: Result<Json<TourDraft>, json::Error<'_>>,
+    body: JsonBody<'_>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Created<Json<TourView>>, AppError> {
     let operator = auth?.0;
-    let draft = body.map_err(AppError::from_json)?.into_inner();
+    let draft: TourDraft = parse_body(body)?;
     let tour = catalogue::create_tour(store, clock.now(), &operator, draft).await?;
     Ok(Created::new(format!("/v1/tours/{}", tour.id)).body(Json(TourView::from(&tour))))
 }
@@ -53,12 +55,12 @@ pub async fn list_tours(auth: Auth, store: &State<Store>) -> Result<Json<Vec<Tou
 pub async fn update_tour(
     id: &str,
     auth: Auth,
-    body: Result<Json<TourPatch>, json::Error<'_>>,
+    body: JsonBody<'_>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Json<TourView>, AppError> {
     let operator = auth?.0;
-    let patch = body.map_err(AppError::from_json)?.into_inner();
+    let patch: TourPatch = parse_body(body)?;
     let tour = catalogue::update_tour(store, clock.now(), &operator, &tour_id(id)?, patch).await?;
     Ok(Json(TourView::from(&tour)))
 }
@@ -67,13 +69,13 @@ pub async fn update_tour(
 pub async fn create_schedule(
     id: &str,
     auth: Auth,
-    body: Result<Json<ScheduleDraft>, json::Error<'_>>,
+    body: JsonBody<'_>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<Created<Json<ScheduleView>>, AppError> {
     let operator = auth?.0;
-    let draft = body.map_err(AppError::from_json)?.into_inner();
+    let draft: ScheduleDraft = parse_body(body)?;
     let (schedule, created) = catalogue::create_schedule(
         store,
         clock.now(),
@@ -106,12 +108,12 @@ pub async fn list_schedules(
 pub async fn create_occurrence(
     id: &str,
     auth: Auth,
-    body: Result<Json<catalogue::OccurrenceDraft>, json::Error<'_>>,
+    body: JsonBody<'_>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Created<Json<OccurrenceView>>, AppError> {
     let operator = auth?.0;
-    let draft = body.map_err(AppError::from_json)?.into_inner();
+    let draft: catalogue::OccurrenceDraft = parse_body(body)?;
     let now = clock.now();
     let (tour, occurrence) =
         catalogue::create_occurrence(store, now, &operator, &tour_id(id)?, draft).await?;
@@ -134,12 +136,12 @@ pub struct OccurrencePatch {
 pub async fn update_occurrence(
     id: &str,
     auth: Auth,
-    body: Result<Json<OccurrencePatch>, json::Error<'_>>,
+    body: JsonBody<'_>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Json<OccurrenceView>, AppError> {
     let operator = auth?.0;
-    let patch = body.map_err(AppError::from_json)?.into_inner();
+    let patch: OccurrencePatch = parse_body(body)?;
     let now = clock.now();
     let (tour, occurrence) =
         catalogue::set_capacity(store, now, &operator, &occurrence_id(id)?, patch.capacity).await?;

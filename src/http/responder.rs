@@ -53,6 +53,26 @@ impl AppError {
 }
 
 /// Body of every error: `{"error": {"code", "message", "fields"?, "available"?, "request_id"}}`.
+/// A request body before it is parsed: every handler takes this and calls [`parse_body`].
+pub type JsonBody<'r> = Result<Json<Box<serde_json::value::RawValue>>, json::Error<'r>>;
+
+/// Parses a JSON body that must be an object, straight from its text so that duplicate keys and
+/// unknown fields are refused. (Deserializing `T` alone would also accept `[a, b, c]` as a
+/// positional struct at the top level, which no client means to send.)
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: JsonBody<'_>) -> Result<T, AppError> {
+    let raw = body.map_err(AppError::from_json)?.into_inner();
+    if !raw.get().trim_start().starts_with('{') {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
+    serde_json::from_str(raw.get()).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => AppError::invalid("body", e.to_string()),
+        _ => AppError::bad_request(
+            "malformed_json",
+            format!("the request body is not valid JSON: {e}"),
+        ),
+    })
+}
+
 fn error_body(
     code: &str,
     message: String,

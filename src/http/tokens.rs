@@ -2,7 +2,9 @@
 
 use rocket::http::Status;
 use rocket::response::status::Created;
-use rocket::serde::json::{self, Json};
+use rocket::serde::json::Json;
+
+use super::responder::{parse_body, JsonBody};
 use rocket::{delete, get, post, State};
 use serde::{Deserialize, Serialize};
 
@@ -32,12 +34,12 @@ pub struct TokenView {
 #[post("/v1/tokens", data = "<body>")]
 pub async fn create_token(
     auth: Result<OperatorAuth, AppError>,
-    body: Result<Json<TokenRequest>, json::Error<'_>>,
+    body: JsonBody<'_>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Created<Json<TokenView>>, AppError> {
     let operator = auth?.0;
-    let request = body.map_err(AppError::from_json)?.into_inner();
+    let request: TokenRequest = parse_body(body)?;
     let now = clock.now();
     let (id, token) = operators::create_token(store, now, &operator, &request.label).await?;
     Ok(

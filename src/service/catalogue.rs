@@ -17,6 +17,9 @@ use crate::storage::{bookings, catalogue, occurrences, Store};
 
 /// Longest availability window one request may ask for, in days (about a quarter).
 pub const MAX_RANGE_DAYS: i64 = 93;
+/// How far ahead a one-off departure may be scheduled (ten years): a sanity bound that also
+/// keeps every instant inside what both databases store.
+pub const MAX_DAYS_AHEAD: i64 = 3653;
 /// Most departures one schedule materialization may create at once.
 const MAX_MATERIALIZED: usize = 20_000;
 
@@ -205,6 +208,11 @@ pub async fn create_occurrence(
     );
     if starts_at.is_some_and(|t| t <= now) {
         p.add("starts_at", "must be in the future");
+    } else if starts_at.is_some_and(|t| t > now + Duration::days(MAX_DAYS_AHEAD)) {
+        p.add(
+            "starts_at",
+            format!("must be within {MAX_DAYS_AHEAD} days from now"),
+        );
     }
     let capacity = p.check("capacity", parse_capacity(draft.capacity, false));
     p.into_result()?;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::at;
 use super::rows::{BookingRow, ItemRow, BOOKING_COLUMNS};
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::booking::BookingStatus;
@@ -19,8 +20,8 @@ pub async fn insert(tx: &mut WriteTx, booking: &BookingRecord) -> Result<(), Sto
         .bind(booking.occurrence_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
         .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
         .bind(&booking.currency).bind(&booking.customer.name).bind(&booking.customer.email)
-        .bind(booking.customer.phone.as_deref()).bind(booking.expires_at)
-        .bind(booking.created_at).bind(booking.updated_at)
+        .bind(booking.customer.phone.as_deref()).bind(booking.expires_at.map(at))
+        .bind(at(booking.created_at)).bind(at(booking.updated_at))
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     // One statement for all items: a booking has at most a handful, and every round trip here
     // is spent holding the occurrence lock.
@@ -91,7 +92,7 @@ pub async fn set_status(
 ) -> Result<(), StorageError> {
     let result = on_tx!(tx, conn => sqlx::query(
         "UPDATE bookings SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
-        .bind(to.as_str()).bind(now).bind(id.as_str()).bind(from.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(to.as_str()).bind(at(now)).bind(id.as_str()).bind(from.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != 1 {
         return Err(StorageError::Corrupt(format!(
             "booking {id} changed while locked"
@@ -134,13 +135,13 @@ pub async fn release_lapsed_holds(
         "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ? FOR UPDATE",
     );
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
-        .bind(occurrence.as_str()).bind(now).fetch_all(conn).await)?;
+        .bind(occurrence.as_str()).bind(at(now)).fetch_all(conn).await)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let result = on_tx!(tx, conn => sqlx::query(
         "UPDATE bookings SET status = 'expired', updated_at = ? WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ?")
-        .bind(now).bind(occurrence.as_str()).bind(now).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(at(now)).bind(occurrence.as_str()).bind(at(now)).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != rows.len() as u64 {
         return Err(StorageError::Corrupt(format!(
             "lapsed holds of {occurrence} changed while locked"
@@ -163,7 +164,7 @@ pub async fn cancel_live(
         .bind(occurrence.as_str()).fetch_all(conn).await)?;
     let result = on_tx!(tx, conn => sqlx::query(
         "UPDATE bookings SET status = 'cancelled', updated_at = ? WHERE occurrence_id = ? AND status IN ('held', 'confirmed')")
-        .bind(now).bind(occurrence.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(at(now)).bind(occurrence.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != rows.len() as u64 {
         return Err(StorageError::Corrupt(format!(
             "bookings of {occurrence} changed while locked"
@@ -183,7 +184,7 @@ pub async fn manifest(
         "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE {live} ORDER BY b.created_at, b.id"
     );
     let rows: Vec<BookingRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(occurrence.as_str()).bind(now).fetch_all(pool).await)?;
+        .bind(occurrence.as_str()).bind(at(now)).fetch_all(pool).await)?;
     let bookings = rows
         .into_iter()
         .map(BookingRecord::try_from)
@@ -193,7 +194,7 @@ pub async fn manifest(
          JOIN bookings b ON b.id = i.booking_id WHERE {live} ORDER BY i.booking_id, i.unit_code"
     );
     let items: Vec<ItemRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(occurrence.as_str()).bind(now).fetch_all(pool).await)?;
+        .bind(occurrence.as_str()).bind(at(now)).fetch_all(pool).await)?;
     attach_items(bookings, items)
 }
 
@@ -205,6 +206,6 @@ pub async fn occurrences_with_lapsed_holds(
 ) -> Result<Vec<OccurrenceId>, StorageError> {
     let ids: Vec<String> = on_pool!(store, pool => sqlx::query_scalar(
         "SELECT DISTINCT occurrence_id FROM bookings WHERE status = 'held' AND expires_at <= ? LIMIT ?")
-        .bind(now).bind(limit).fetch_all(pool).await)?;
+        .bind(at(now)).bind(limit).fetch_all(pool).await)?;
     Ok(ids.into_iter().map(OccurrenceId::from_stored).collect())
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::at;
 use super::rows::{ScheduleRow, TourRow, SCHEDULE_COLUMNS, TOUR_COLUMNS};
 use super::{on_pool, on_tx, rows, StorageError, Store, WriteTx};
 use crate::domain::ids::{OperatorId, ScheduleId, TokenId, TourId};
@@ -16,7 +17,7 @@ pub async fn insert_operator(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("INSERT INTO operators (id, name, email, created_at) VALUES (?, ?, ?, ?)")
-        .bind(id.as_str()).bind(name).bind(email).bind(now)
+        .bind(id.as_str()).bind(name).bind(email).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -38,7 +39,7 @@ pub async fn insert_token(
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
         "INSERT INTO api_tokens (id, operator_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(id.as_str()).bind(operator.as_str()).bind(token_hash).bind(label).bind(now)
+        .bind(id.as_str()).bind(operator.as_str()).bind(token_hash).bind(label).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -70,7 +71,7 @@ pub async fn insert_tour(
         .bind(&tour.meeting_point).bind(tour.timezone.name()).bind(i64::from(tour.duration_minutes))
         .bind(tour.currency.as_str()).bind(i64::from(tour.cutoff_minutes))
         .bind(i64::from(tour.min_per_booking)).bind(i64::from(tour.max_per_booking))
-        .bind(&units).bind(now).bind(now)
+        .bind(&units).bind(at(now)).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -89,7 +90,7 @@ pub async fn update_tour(
         .bind(&tour.name).bind(&tour.description).bind(&tour.meeting_point)
         .bind(i64::from(tour.duration_minutes)).bind(i64::from(tour.cutoff_minutes))
         .bind(i64::from(tour.min_per_booking)).bind(i64::from(tour.max_per_booking))
-        .bind(&units).bind(now).bind(id.as_str())
+        .bind(&units).bind(at(now)).bind(id.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -126,7 +127,7 @@ pub async fn insert_schedule(
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(schedule.id.as_str()).bind(schedule.tour_id.as_str()).bind(&schedule.rrule)
         .bind(&schedule.start_date).bind(schedule.until.as_deref()).bind(&times).bind(&exceptions)
-        .bind(i64::from(schedule.capacity)).bind(now)
+        .bind(i64::from(schedule.capacity)).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -138,7 +139,7 @@ pub async fn set_materialized_until(
     until: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("UPDATE schedules SET materialized_until = ? WHERE id = ?")
-        .bind(until).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(at(until)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -162,7 +163,7 @@ pub async fn schedules_behind(
         "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE materialized_until IS NULL OR materialized_until < ? \
          ORDER BY id LIMIT ?");
     let rows: Vec<ScheduleRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(horizon).bind(limit).fetch_all(pool).await)?;
+        .bind(at(horizon)).bind(limit).fetch_all(pool).await)?;
     rows.into_iter().map(ScheduleRecord::try_from).collect()
 }
 
@@ -194,7 +195,7 @@ pub async fn revoke_token(
 ) -> Result<bool, StorageError> {
     let sql = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND operator_id = ?";
     let affected = on_tx!(tx, conn => sqlx::query(sql)
-        .bind(now).bind(id.as_str()).bind(operator.as_str())
+        .bind(at(now)).bind(id.as_str()).bind(operator.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)
 }

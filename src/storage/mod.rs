@@ -224,3 +224,11 @@ impl WriteTx {
         Ok(())
     }
 }
+
+/// Every instant is bound as a naive UTC date-time. sqlx sends a `DateTime<Utc>` to MySQL as a
+/// TIMESTAMP, which MariaDB turns into NULL after 2038-01-19 even for a DATETIME column; the
+/// connection's time zone is UTC, so the naive value is exact. On SQLite it is stored as
+/// `YYYY-MM-DD HH:MM:SS.fff`, one format throughout, so text comparison orders instants.
+pub(crate) fn at(instant: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    instant.naive_utc()
+}

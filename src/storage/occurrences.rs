@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::at;
 use super::rows::{OccurrenceRow, OCCURRENCE_COLUMNS};
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::capacity::OccurrenceStatus;
@@ -19,7 +20,7 @@ pub async fn get(
 ) -> Result<Option<OccurrenceRecord>, StorageError> {
     let sql = format!("SELECT {OCCURRENCE_COLUMNS} FROM occurrences o WHERE o.id = ?");
     let row: Option<OccurrenceRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(now).bind(id.as_str()).fetch_optional(pool).await)?;
+        .bind(at(now)).bind(id.as_str()).fetch_optional(pool).await)?;
     row.map(OccurrenceRecord::try_from).transpose()
 }
 
@@ -35,7 +36,7 @@ pub async fn list_for_tour(
         "SELECT {OCCURRENCE_COLUMNS} FROM occurrences o \
          WHERE o.tour_id = ? AND o.starts_at >= ? AND o.starts_at < ? ORDER BY o.starts_at, o.id LIMIT ?");
     let rows: Vec<OccurrenceRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(now).bind(tour.as_str()).bind(from).bind(to).bind(MAX_LISTED).fetch_all(pool).await)?;
+        .bind(at(now)).bind(tour.as_str()).bind(at(from)).bind(at(to)).bind(MAX_LISTED).fetch_all(pool).await)?;
     rows.into_iter().map(OccurrenceRecord::try_from).collect()
 }
 
@@ -88,7 +89,7 @@ pub async fn add_seats(
     }
     let result = on_tx!(tx, conn => sqlx::query(
         "UPDATE occurrences SET seats_taken = seats_taken + ?, updated_at = ? WHERE id = ?")
-        .bind(delta).bind(now).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(delta).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != 1 {
         return Err(StorageError::Corrupt(format!(
             "occurrence {id} vanished while locked"
@@ -104,7 +105,7 @@ pub async fn set_capacity(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("UPDATE occurrences SET capacity = ?, updated_at = ? WHERE id = ?")
-        .bind(i64::from(capacity)).bind(now).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(i64::from(capacity)).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -115,7 +116,7 @@ pub async fn set_status(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("UPDATE occurrences SET status = ?, updated_at = ? WHERE id = ?")
-        .bind(status.as_str()).bind(now).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+        .bind(status.as_str()).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -137,7 +138,7 @@ pub async fn scheduled_starts(
 ) -> Result<Vec<DateTime<Utc>>, StorageError> {
     let starts: Vec<DateTime<Utc>> = on_tx!(tx, conn => sqlx::query_scalar(
         "SELECT starts_at FROM occurrences WHERE schedule_id = ? AND starts_at >= ? AND starts_at <= ?")
-        .bind(schedule.as_str()).bind(from).bind(to).fetch_all(conn).await)?;
+        .bind(schedule.as_str()).bind(at(from)).bind(at(to)).fetch_all(conn).await)?;
     Ok(starts)
 }
 
@@ -157,8 +158,8 @@ pub async fn insert(
     );
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(occurrence.id.as_str()).bind(occurrence.tour_id.as_str())
-        .bind(occurrence.schedule_id.map(|id| id.as_str())).bind(occurrence.starts_at)
-        .bind(i64::from(occurrence.capacity)).bind(now).bind(now)
+        .bind(occurrence.schedule_id.map(|id| id.as_str())).bind(at(occurrence.starts_at))
+        .bind(i64::from(occurrence.capacity)).bind(at(now)).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -153,17 +153,26 @@ async fn racing_cancels_and_holds_keep_the_counter_exact(backend: Backend) {
 async fn a_departure_locked_too_long_answers_503_with_retry_after(backend: Backend) {
     use sqlx::Connection;
     let settings = [("database_lock_timeout_seconds", json!(1))];
-    let Some(app) = TestApp::spawn_with(backend, &settings).await else { return };
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
     let (_, _, occurrence) = app.departure(10).await;
     // Another client holds the lock a booking needs, longer than berth waits and retries.
     let blocker: Box<dyn std::any::Any + Send> = match backend {
         Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.unwrap();
-            sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await.unwrap();
+            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+                .await
+                .unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
             Box::new(conn)
         }
         Backend::MySql => {
-            let mut conn = sqlx::MySqlConnection::connect(&app.database_url).await.unwrap();
+            let mut conn = sqlx::MySqlConnection::connect(&app.database_url)
+                .await
+                .unwrap();
             sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
             sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
                 .bind(&occurrence)
@@ -173,12 +182,16 @@ async fn a_departure_locked_too_long_answers_503_with_retry_after(backend: Backe
             Box::new(conn)
         }
     };
-    let reply = app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}])).await;
+    let reply = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await;
     reply.expect_error(503, "busy");
     assert_eq!(reply.headers["retry-after"], "1");
     // Reads are not blocked, and nothing was taken.
     assert_eq!(app.available(&occurrence).await, 10);
     drop(blocker);
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}])).await.expect(201);
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect(201);
     app.assert_seat_invariant().await;
 }

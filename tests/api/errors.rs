@@ -1,21 +1,24 @@
 //! Bad input: a clear 4xx JSON error with a stable code and a human message, never a 5xx, never
 //! internals, and the server keeps serving.
 
-use reqwest::Method;
+use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
-use crate::support::{merge, Backend, Reply, TestApp};
+use crate::support::{Backend, Reply, TestApp};
 
 on_both_backends!(
     malformed_json_is_a_400_malformed_json,
     json_of_the_wrong_shape_is_a_422_naming_the_body,
+    a_json_array_is_not_accepted_in_place_of_an_object,
+    a_duplicated_key_is_refused_rather_than_silently_overwritten,
     client_sent_prices_and_totals_are_refused_and_book_nothing,
     bad_items_are_refused_with_the_offending_field,
     bad_customer_details_are_refused_by_field,
     a_hold_on_a_malformed_or_unknown_departure_is_refused,
     invalid_tours_are_refused_by_field_and_create_nothing,
     invalid_departures_and_capacities_are_refused_by_field,
+    departures_after_2038_are_stored_like_any_other,
     invalid_schedules_are_refused_by_field_and_create_nothing,
     availability_refuses_bad_date_ranges,
     unknown_and_malformed_ids_are_not_found,
@@ -31,60 +34,196 @@ on_both_backends!(
 const LEAKS: [&str; 6] = ["sqlx", "SELECT", "INSERT", "/src/", "panicked", ".rs:"];
 /// A well-formed ULID that names nothing.
 const UNKNOWN_ULID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+/// A key set to this in [`with`] is removed.
+const ABSENT: &str = "<absent>";
 
-/// Sends `body` verbatim as `application/json`, with an optional bearer token.
-async fn send(
+// Rows `"field <- changes"` for [`refuses_rows`]: the changes (top-level keys, or a whole
+// non-object body) break a valid request, and 422 `fields` must name the field.
+
+const WRONG_SHAPE_HOLDS: &[&str] = &[
+    r#"body <- {"items": [{"unit": "adult", "quantity": "2"}]}"#,
+    r#"body <- {"items": {"unit": "adult", "quantity": 2}}"#,
+    r#"body <- {"items": [{"unit": "adult", "quantity": 2.5}]}"#,
+    r#"body <- {"items": [{"unit": "adult"}]}"#,
+    r#"body <- {"items": "<absent>"}"#,
+    r#"body <- {"occurrence_id": "<absent>"}"#,
+    r#"body <- {"occurrence_id": 42}"#,
+    r#"body <- {"customer": {"name": "Ada"}}"#,
+    r#"body <- null"#,
+    r#"body <- "hold please""#,
+];
+/// In the order of [`PRICE_KEYS`].
+const PRICED_HOLDS: &[&str] = &[
+    r#"body <- {"items": [{"unit": "adult", "quantity": 2, "price": 1}]}"#,
+    r#"body <- {"items": [{"unit": "adult", "quantity": 2, "unit_price": 1}]}"#,
+    r#"body <- {"total": 1}"#,
+    r#"body <- {"amount": 1}"#,
+];
+const PRICE_KEYS: [&str; 4] = ["price", "unit_price", "total", "amount"];
+/// On a tour with units adult and child and at most 8 seats per booking.
+const BAD_ITEMS: &[&str] = &[
+    r#"items[0].unit <- {"items": [{"unit": "senior", "quantity": 1}]}"#,
+    r#"items[1].unit <- {"items": [{"unit": "adult", "quantity": 1}, {"unit": "ADULT", "quantity": 1}]}"#,
+    r#"items[1].unit <- {"items": [{"unit": "adult", "quantity": 1}, {"unit": "adult", "quantity": 1}]}"#,
+    r#"items[0].quantity <- {"items": [{"unit": "adult", "quantity": 0}]}"#,
+    r#"items[0].quantity <- {"items": [{"unit": "adult", "quantity": -1}]}"#,
+    r#"items[0].quantity <- {"items": [{"unit": "adult", "quantity": 9223372036854775807}]}"#,
+    r#"items[0].quantity <- {"items": [{"unit": "adult", "quantity": 9}]}"#,
+    r#"items[1].quantity <- {"items": [{"unit": "child", "quantity": 1}, {"unit": "adult", "quantity": 9}]}"#,
+    r#"items <- {"items": [{"unit": "adult", "quantity": 5}, {"unit": "child", "quantity": 4}]}"#,
+    r#"items <- {"items": []}"#,
+    r#"body <- {"items": [{"unit": "adult", "quantity": 1e20}]}"#,
+    r#"body <- {"items": [{"unit": "adult", "quantity": 18446744073709551616}]}"#,
+];
+const BAD_CUSTOMERS: &[&str] = &[
+    r#"customer.email <- {"customer": {"name": "Ada", "email": "not-an-email"}}"#,
+    r#"customer.email <- {"customer": {"name": "Ada", "email": "ada@example"}}"#,
+    r#"customer.phone <- {"customer": {"name": "Ada", "email": "a@b.co", "phone": "12345"}}"#,
+    r#"customer.phone <- {"customer": {"name": "Ada", "email": "a@b.co", "phone": "+351 91x 345"}}"#,
+    r#"customer.name <- {"customer": {"name": "", "email": "a@b.co"}}"#,
+    r#"customer.name <- {"customer": {"name": "   ", "email": "a@b.co"}}"#,
+    r#"customer.name <- {"customer": {"name": "Ada\u0000", "email": "a@b.co"}}"#,
+];
+const BAD_OCCURRENCE_IDS: &[&str] = &[
+    r#"occurrence_id <- {"occurrence_id": "abc"}"#,
+    r#"occurrence_id <- {"occurrence_id": ""}"#,
+    r#"occurrence_id <- {"occurrence_id": "' OR '1'='1"}"#,
+    r#"occurrence_id <- {"occurrence_id": "../../etc/passwd"}"#,
+    r#"occurrence_id <- {"occurrence_id": "01ARZ3NDEKTSV4RRFFQ69G5FA"}"#,
+];
+const WRONG_SHAPE_TOURS: &[&str] = &[
+    r#"body <- {"units": [{"code": "adult", "label": "Adult", "price": "35.00"}]}"#,
+    r#"body <- {"duration_minutes": "90"}"#,
+    r#"body <- {"units": null}"#,
+    r#"body <- {"timezone": "<absent>"}"#,
+];
+const BAD_TOURS: &[&str] = &[
+    r#"timezone <- {"timezone": "Mars/Olympus"}"#,
+    r#"timezone <- {"timezone": ""}"#,
+    r#"currency <- {"currency": "EURO"}"#,
+    r#"currency <- {"currency": "eur"}"#,
+    r#"units <- {"units": []}"#,
+    r#"units[0].code <- {"units": [{"code": "Adult!", "label": "A", "price": 1}]}"#,
+    r#"units[1].code <- {"units": [{"code": "a", "label": "A", "price": 1}, {"code": "a", "label": "B", "price": 2}]}"#,
+    r#"units[0].price <- {"units": [{"code": "a", "label": "A", "price": -1}]}"#,
+    r#"units[0].label <- {"units": [{"code": "a", "label": "", "price": 1}]}"#,
+    r#"min_per_booking <- {"min_per_booking": 5, "max_per_booking": 2}"#,
+    r#"max_per_booking <- {"max_per_booking": 101}"#,
+    r#"duration_minutes <- {"duration_minutes": 0}"#,
+    r#"name <- {"name": ""}"#,
+];
+const BAD_SCHEDULES: &[&str] = &[
+    r#"rrule <- {"rrule": "FREQ=HOURLY"}"#,
+    r#"rrule <- {"rrule": "FREQ=DAILY;COUNT=3;UNTIL=20991231"}"#,
+    r#"rrule <- {"rrule": "every tuesday, please"}"#,
+    r#"rrule <- {"rrule": ""}"#,
+    r#"rrule <- {"rrule": "FREQ=WEEKLY;BYDAY=XX"}"#,
+    r#"rrule <- {"rrule": "FREQ=DAILY;INTERVAL=0"}"#,
+    r#"times[0] <- {"times": ["25:00"]}"#,
+    r#"times[0] <- {"times": ["09:60"]}"#,
+    r#"times[0] <- {"times": ["9am"]}"#,
+    r#"times[1] <- {"times": ["09:00", "09:00"]}"#,
+    r#"times <- {"times": []}"#,
+    r#"start_date <- {"start_date": "2099-02-30"}"#,
+    r#"start_date <- {"start_date": "01/06/2099"}"#,
+    r#"until <- {"until": "2099-13-01"}"#,
+    r#"until <- {"until": "2099-05-01"}"#,
+    r#"exceptions[0] <- {"exceptions": ["not-a-date"]}"#,
+    r#"capacity <- {"capacity": 0}"#,
+];
+
+/// A request whose body is sent verbatim as `application/json`.
+fn raw(
     app: &TestApp,
     method: Method,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> RequestBuilder {
+    let request = app.client.request(method, format!("{}{path}", app.base));
+    request
+        .header("Content-Type", "application/json")
+        .body(body)
+}
+
+/// POSTs `body` verbatim, with an optional bearer token.
+async fn post_raw(
+    app: &TestApp,
     path: &str,
     token: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> Reply {
-    let mut request = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .header("Content-Type", "application/json")
-        .body(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    let request = raw(app, Method::POST, path, body);
+    TestApp::reply(match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    })
+    .await
+}
+
+/// `base` with the top-level keys of the JSON `changes` (a non-object `changes` replaces it).
+fn with(mut base: Value, changes: &str) -> Value {
+    let changes: Value = serde_json::from_str(changes).expect("test JSON");
+    let (Some(fields), Some(changes)) = (base.as_object_mut(), changes.as_object()) else {
+        return changes;
+    };
+    for (key, value) in changes {
+        match value.as_str() {
+            Some(ABSENT) => fields.remove(key),
+            _ => fields.insert(key.clone(), value.clone()),
+        };
     }
-    TestApp::reply(request).await
+    base
+}
+
+fn hold_body(occurrence: &str) -> Value {
+    json!({
+        "occurrence_id": occurrence,
+        "items": [{"unit": "adult", "quantity": 1}],
+        "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}
+    })
+}
+
+fn tour_body() -> Value {
+    json!({
+        "name": "Harbour cruise", "timezone": "Europe/Lisbon", "duration_minutes": 90,
+        "currency": "EUR", "min_per_booking": 1, "max_per_booking": 8,
+        "units": [{"code": "adult", "label": "Adult", "price": 3500}]
+    })
+}
+
+fn schedule_body() -> Value {
+    json!({
+        "rrule": "FREQ=DAILY;COUNT=3", "start_date": "2099-06-01", "times": ["09:00"],
+        "capacity": 10
+    })
 }
 
 fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
-    reply
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+    let value = reply.headers.get(name).and_then(|v| v.to_str().ok());
+    value.unwrap_or("")
 }
 
-/// A well-formed error body with matching request id, security headers and no internals.
+/// A 4xx with a well-formed JSON error, its request id in the header, the security headers and
+/// nothing of the implementation.
 #[track_caller]
 fn assert_clean_error(reply: &Reply) {
-    let body = &reply.text;
+    let (status, text) = (reply.status, &reply.text);
     assert!(
-        reply.status.is_client_error(),
-        "expected a 4xx, got {}: {body}",
-        reply.status
+        status.is_client_error(),
+        "expected a 4xx, got {status}: {text}"
     );
-    assert!(
-        header(reply, "content-type").starts_with("application/json"),
-        "not JSON: {:?} {body}",
-        reply.headers
-    );
+    let json = header(reply, "content-type").starts_with("application/json");
+    assert!(json, "not JSON: {text}");
     let error = &reply.body["error"];
     for key in ["code", "message", "request_id"] {
-        assert!(
-            error[key].as_str().is_some_and(|s| !s.is_empty()),
-            "error.{key} missing: {body}"
-        );
+        let present = error[key].as_str().is_some_and(|s| !s.is_empty());
+        assert!(present, "no error.{key}: {text}");
     }
-    assert_eq!(header(reply, "x-request-id"), error["request_id"], "{body}");
+    assert_eq!(header(reply, "x-request-id"), error["request_id"], "{text}");
     assert_eq!(header(reply, "x-content-type-options"), "nosniff");
     assert_eq!(header(reply, "x-frame-options"), "DENY");
     for leak in LEAKS {
-        assert!(!body.contains(leak), "error leaks {leak:?}: {body}");
+        assert!(!text.contains(leak), "error leaks {leak:?}: {text}");
     }
 }
 
@@ -98,46 +237,39 @@ fn refused(reply: &Reply, status: u16, code: &str) {
 #[track_caller]
 fn invalid(reply: &Reply, field: &str) {
     refused(reply, 422, "validation_failed");
-    assert!(
-        reply.body["error"]["fields"][field]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "no fields.{field}: {}",
-        reply.text
-    );
+    let message = reply.body["error"]["fields"][field].as_str();
+    let named = message.is_some_and(|m| !m.is_empty());
+    assert!(named, "no fields.{field}: {}", reply.text);
+}
+
+/// Where [`refuses_rows`] posts: a path, an optional bearer token and a valid body.
+type Target<'a> = (&'a str, Option<&'a str>, Value);
+
+fn split(row: &str) -> (&str, &str) {
+    row.split_once(" <- ").expect("a row is `field <- changes`")
+}
+
+/// POSTs the target's body changed by each row; expects 422 naming the row's field.
+async fn refuses_rows(app: &TestApp, (path, token, base): &Target<'_>, rows: &[&str]) {
+    for row in rows {
+        let (field, changes) = split(row);
+        let body = with(base.clone(), changes).to_string();
+        let reply = post_raw(app, path, *token, body).await;
+        let outcome = (reply.status.as_u16(), reply.code());
+        assert_eq!(outcome, (422, "validation_failed"), "{row}: {}", reply.text);
+        invalid(&reply, field);
+    }
 }
 
 fn field_names(reply: &Reply) -> Vec<String> {
-    reply.body["error"]["fields"]
-        .as_object()
+    let fields = reply.body["error"]["fields"].as_object();
+    fields
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default()
 }
 
-fn hold_body(occurrence: &str, items: Value) -> Value {
-    json!({
-        "occurrence_id": occurrence,
-        "items": items,
-        "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}
-    })
-}
-
-fn tour_body(changes: Value) -> Value {
-    let mut body = json!({
-        "name": "Harbour cruise", "timezone": "Europe/Lisbon", "duration_minutes": 90,
-        "currency": "EUR", "min_per_booking": 1, "max_per_booking": 8,
-        "units": [{"code": "adult", "label": "Adult", "price": 3500}]
-    });
-    merge(&mut body, changes);
-    body
-}
-
-fn schedule_body(changes: Value) -> Value {
-    let mut body = json!({
-        "rrule": "FREQ=DAILY;COUNT=3", "start_date": "2099-06-01", "times": ["09:00"], "capacity": 10
-    });
-    merge(&mut body, changes);
-    body
+fn count(list: &Value) -> Option<usize> {
+    list.as_array().map(Vec::len)
 }
 
 async fn malformed_json_is_a_400_malformed_json(backend: Backend) {
@@ -145,32 +277,30 @@ async fn malformed_json_is_a_400_malformed_json(backend: Backend) {
         return;
     };
     let (token, _, occurrence) = app.departure(10).await;
-    let valid = hold_body(&occurrence, json!([{"unit": "adult", "quantity": 1}])).to_string();
-    let bodies: Vec<Vec<u8>> = vec![
-        b"{\"occurrence_id\": }".to_vec(),
-        valid.as_bytes()[..valid.len() / 2].to_vec(),
-        Vec::new(),
-        b"   ".to_vec(),
-        b"not json".to_vec(),
-        b"{'occurrence_id': 'x'}".to_vec(),
-        format!("{valid} trailing").into_bytes(),
-        vec![b'"', 0xff, 0xfe, b'"'],
+    let cases = [
+        ("/v1/bookings", hold_body(&occurrence)),
+        ("/v1/tours", tour_body()),
     ];
-    for body in bodies {
-        let reply = send(&app, Method::POST, "/v1/bookings", None, body.clone()).await;
-        refused(&reply, 400, "malformed_json");
-        let reply = send(&app, Method::POST, "/v1/tours", Some(&token), body).await;
-        refused(&reply, 400, "malformed_json");
+    for (path, valid) in cases {
+        let valid = valid.to_string();
+        let bodies: Vec<Vec<u8>> = vec![
+            valid.replacen(':', ": ,", 1).into_bytes(),
+            valid.as_bytes()[..valid.len() / 2].to_vec(),
+            Vec::new(),
+            b"   ".to_vec(),
+            b"not json".to_vec(),
+            valid.replace('"', "'").into_bytes(),
+            format!("{valid} trailing").into_bytes(),
+            vec![b'"', 0xff, 0xfe, b'"'],
+        ];
+        for body in bodies {
+            let reply = post_raw(&app, path, Some(&token), body).await;
+            refused(&reply, 400, "malformed_json");
+        }
     }
     assert_eq!(app.available(&occurrence).await, 10);
-    assert_eq!(
-        app.get_as(&token, "/v1/tours")
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    let tours = app.get_as(&token, "/v1/tours").await;
+    assert_eq!(count(&tours.body), Some(1));
 }
 
 async fn json_of_the_wrong_shape_is_a_422_naming_the_body(backend: Backend) {
@@ -178,46 +308,50 @@ async fn json_of_the_wrong_shape_is_a_422_naming_the_body(backend: Backend) {
         return;
     };
     let (token, _, occurrence) = app.departure(10).await;
-    let customer = json!({"name": "Ada", "email": "ada@example.com"});
-    let adult = json!([{"unit": "adult", "quantity": 1}]);
-    let bookings = [
-        json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": "2"}], "customer": customer}),
-        json!({"occurrence_id": occurrence, "items": {"unit": "adult", "quantity": 2}, "customer": customer}),
-        json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2.5}], "customer": customer}),
-        json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": null}], "customer": customer}),
-        json!({"occurrence_id": occurrence, "items": [{"unit": "adult"}], "customer": customer}),
-        json!({"occurrence_id": occurrence, "customer": customer}),
-        json!({"occurrence_id": occurrence, "items": adult}),
-        json!({"items": adult, "customer": customer}),
-        json!({"occurrence_id": 42, "items": adult, "customer": customer}),
-        json!({"occurrence_id": occurrence, "items": adult, "customer": "Ada"}),
-        json!({"occurrence_id": occurrence, "items": adult, "customer": {"name": "Ada"}}),
-        json!([occurrence, adult, customer]),
-        json!(null),
-        json!("hold please"),
-    ];
-    for body in bookings {
-        invalid(
-            &send(&app, Method::POST, "/v1/bookings", None, body.to_string()).await,
-            "body",
-        );
-    }
-    let duplicate = format!(
-        r#"{{"occurrence_id":"{occurrence}","occurrence_id":"{occurrence}","items":{adult},"customer":{customer}}}"#
-    );
-    invalid(
-        &send(&app, Method::POST, "/v1/bookings", None, duplicate).await,
-        "body",
-    );
-    let tours = [
-        tour_body(json!({"units": [{"code": "adult", "label": "Adult", "price": "35.00"}]})),
-        tour_body(json!({"duration_minutes": "90"})),
-        tour_body(json!({"units": null})),
-        json!({"name": "No units or zone"}),
-    ];
-    for body in tours {
-        invalid(&app.post_as(&token, "/v1/tours", body).await, "body");
-    }
+    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    refuses_rows(&app, &holds, WRONG_SHAPE_HOLDS).await;
+    let tours = ("/v1/tours", Some(token.as_str()), tour_body());
+    refuses_rows(&app, &tours, WRONG_SHAPE_TOURS).await;
+    assert_eq!(app.available(&occurrence).await, 10);
+    let listed = app.get_as(&token, "/v1/tours").await;
+    assert_eq!(count(&listed.body), Some(1));
+}
+
+/// The README documents objects; serde derives would also take a struct written as an array.
+async fn a_json_array_is_not_accepted_in_place_of_an_object(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let item = r#"{"unit": "adult", "quantity": 1}"#;
+    let customer = r#"{"name": "Ada", "email": "ada@example.com"}"#;
+    let whole = format!("body <- [{occurrence:?}, [{item}], {customer}]");
+    // Only the top level is checked: serde still reads a nested struct written as an array
+    // (e.g. `"items": [["adult", 1]]`) by field order. Known, harmless leniency.
+    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    refuses_rows(&app, &holds, &[whole.as_str()]).await;
+    let tour = r#"body <- ["Walk", "", "", "UTC", 90, "EUR", 0, 1, 8,
+        [{"code": "adult", "label": "Adult", "price": 3500}]]"#;
+    let tours = ("/v1/tours", Some(token.as_str()), tour_body());
+    refuses_rows(&app, &tours, &[tour]).await;
+    assert_eq!(app.available(&occurrence).await, 10);
+    let listed = app.get_as(&token, "/v1/tours").await;
+    assert_eq!(count(&listed.body), Some(1));
+}
+
+/// Which of two values a parser keeps is parser-specific; berth must not pick one silently.
+async fn a_duplicated_key_is_refused_rather_than_silently_overwritten(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let body = hold_body(&occurrence).to_string();
+    let duplicate = body.replacen('{', r#"{"occurrence_id":"x","#, 1);
+    let reply = post_raw(&app, "/v1/bookings", None, duplicate).await;
+    invalid(&reply, "body");
+    let items = r#"{"items": [{"unit": "adult", "quantity": 8}], "#;
+    let reply = post_raw(&app, "/v1/bookings", None, body.replacen('{', items, 1)).await;
+    invalid(&reply, "body");
     assert_eq!(app.available(&occurrence).await, 10);
 }
 
@@ -226,48 +360,20 @@ async fn client_sent_prices_and_totals_are_refused_and_book_nothing(backend: Bac
         return;
     };
     let (token, _, occurrence) = app.departure(10).await;
-    let customer = json!({"name": "Ada", "email": "ada@example.com"});
-    let adult = json!([{"unit": "adult", "quantity": 2}]);
-    let cases = [
-        (
-            "price",
-            json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2, "price": 1}], "customer": customer}),
-        ),
-        (
-            "unit_price",
-            json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2, "unit_price": 1}], "customer": customer}),
-        ),
-        (
-            "total",
-            json!({"occurrence_id": occurrence, "items": adult, "customer": customer, "total": 2}),
-        ),
-        (
-            "amount",
-            json!({"occurrence_id": occurrence, "items": adult, "customer": customer, "amount": 2}),
-        ),
-    ];
-    for (key, body) in cases {
+    for (row, key) in PRICED_HOLDS.iter().zip(PRICE_KEYS) {
+        let body = with(hold_body(&occurrence), split(row).1);
         let reply = app.post("/v1/bookings", body).await;
         invalid(&reply, "body");
-        assert!(
-            reply.body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(key),
-            "{}",
-            reply.text
-        );
+        let message = reply.body["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains(key), "{}", reply.text);
     }
     assert_eq!(app.available(&occurrence).await, 10);
-    let manifest = app
-        .get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest"))
-        .await;
-    manifest.expect(200);
-    assert_eq!(manifest.body["bookings"], json!([]));
-    // Without the price, the same request books at the server's price.
-    let held = app
-        .post("/v1/bookings", hold_body(&occurrence, adult))
-        .await;
+    let manifest = format!("/v1/occurrences/{occurrence}/manifest");
+    let manifest = app.get_as(&token, &manifest).await;
+    assert_eq!(manifest.body["bookings"], json!([]), "{}", manifest.text);
+    // Without the price the same request books, at the server's price.
+    let items = json!([{"unit": "adult", "quantity": 2}]);
+    let held = app.hold(&occurrence, items).await;
     held.expect(201);
     assert_eq!(held.body["total"], 7000);
 }
@@ -276,43 +382,12 @@ async fn bad_items_are_refused_with_the_offending_field(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await; // max_per_booking 8
-    let item = |unit: &str, quantity: Value| json!({"unit": unit, "quantity": quantity});
-    let cases = [
-        (json!([item("senior", json!(1))]), "items[0].unit"),
-        (json!([item("", json!(1))]), "items[0].unit"),
-        (
-            json!([item("adult", json!(1)), item("ADULT", json!(1))]),
-            "items[1].unit",
-        ),
-        (
-            json!([item("adult", json!(1)), item("adult", json!(1))]),
-            "items[1].unit",
-        ),
-        (json!([item("adult", json!(0))]), "items[0].quantity"),
-        (json!([item("adult", json!(-1))]), "items[0].quantity"),
-        (json!([item("adult", json!(i64::MIN))]), "items[0].quantity"),
-        (json!([item("adult", json!(i64::MAX))]), "items[0].quantity"),
-        (
-            json!([item("child", json!(1)), item("adult", json!(9))]),
-            "items[1].quantity",
-        ),
-        (
-            json!([item("adult", json!(5)), item("child", json!(4))]),
-            "items",
-        ),
-        (json!([]), "items"),
-        (Value::Array(vec![item("adult", json!(1)); 21]), "items"),
-        (json!([item("adult", json!(1e20))]), "body"),
-        (json!([item("adult", json!(u64::MAX))]), "body"),
-    ];
-    for (items, field) in cases {
-        invalid(
-            &app.post("/v1/bookings", hold_body(&occurrence, items))
-                .await,
-            field,
-        );
-    }
+    let (_, _, occurrence) = app.departure(10).await;
+    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    refuses_rows(&app, &holds, BAD_ITEMS).await;
+    let many = vec![json!({"unit": "adult", "quantity": 1}); 21];
+    let too_many = format!("items <- {}", json!({ "items": many }));
+    refuses_rows(&app, &holds, &[&too_many]).await;
     assert_eq!(app.available(&occurrence).await, 10);
 }
 
@@ -321,55 +396,16 @@ async fn bad_customer_details_are_refused_by_field(backend: Backend) {
         return;
     };
     let (_, _, occurrence) = app.departure(10).await;
-    let long_name = "x".repeat(201);
-    let cases = [
-        (
-            json!({"name": "Ada", "email": "not-an-email"}),
-            "customer.email",
-        ),
-        (
-            json!({"name": "Ada", "email": "ada@example"}),
-            "customer.email",
-        ),
-        (json!({"name": "Ada", "email": ""}), "customer.email"),
-        (
-            json!({"name": "Ada", "email": "ada@example.com", "phone": "12345"}),
-            "customer.phone",
-        ),
-        (
-            json!({"name": "Ada", "email": "ada@example.com", "phone": "+351 91x 345 678"}),
-            "customer.phone",
-        ),
-        (
-            json!({"name": "", "email": "ada@example.com"}),
-            "customer.name",
-        ),
-        (
-            json!({"name": "   ", "email": "ada@example.com"}),
-            "customer.name",
-        ),
-        (
-            json!({"name": long_name, "email": "ada@example.com"}),
-            "customer.name",
-        ),
-    ];
-    let items = json!([{"unit": "adult", "quantity": 1}]);
-    for (customer, field) in cases {
-        let body = json!({"occurrence_id": occurrence, "items": items, "customer": customer});
-        invalid(&app.post("/v1/bookings", body).await, field);
-    }
-    let all_bad = json!({"name": "", "email": "nope", "phone": "0"});
-    let reply = app
-        .post(
-            "/v1/bookings",
-            json!({"occurrence_id": occurrence, "items": items, "customer": all_bad}),
-        )
-        .await;
+    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    refuses_rows(&app, &holds, BAD_CUSTOMERS).await;
+    let long = json!({"customer": {"name": "x".repeat(201), "email": "a@b.co"}});
+    refuses_rows(&app, &holds, &[&format!("customer.name <- {long}")]).await;
+    let all_bad = r#"{"customer": {"name": "", "email": "nope", "phone": "0"}}"#;
+    let body = with(hold_body(&occurrence), all_bad);
+    let reply = app.post("/v1/bookings", body).await;
     invalid(&reply, "customer.name");
-    assert_eq!(
-        field_names(&reply),
-        ["customer.email", "customer.name", "customer.phone"]
-    );
+    let expected = ["customer.email", "customer.name", "customer.phone"];
+    assert_eq!(field_names(&reply), expected);
     assert_eq!(app.available(&occurrence).await, 10);
 }
 
@@ -378,27 +414,11 @@ async fn a_hold_on_a_malformed_or_unknown_departure_is_refused(backend: Backend)
         return;
     };
     let (_, tour, occurrence) = app.departure(10).await;
-    let items = json!([{"unit": "adult", "quantity": 1}]);
-    for bad in [
-        "abc",
-        "",
-        "' OR '1'='1",
-        "../../etc/passwd",
-        "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
-    ] {
-        invalid(
-            &app.post("/v1/bookings", hold_body(bad, items.clone()))
-                .await,
-            "occurrence_id",
-        );
-    }
+    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    refuses_rows(&app, &holds, BAD_OCCURRENCE_IDS).await;
     for unknown in [UNKNOWN_ULID, tour.as_str()] {
-        refused(
-            &app.post("/v1/bookings", hold_body(unknown, items.clone()))
-                .await,
-            404,
-            "not_found",
-        );
+        let reply = app.post("/v1/bookings", hold_body(unknown)).await;
+        refused(&reply, 404, "not_found");
     }
     assert_eq!(app.available(&occurrence).await, 10);
 }
@@ -408,59 +428,18 @@ async fn invalid_tours_are_refused_by_field_and_create_nothing(backend: Backend)
         return;
     };
     let token = app.operator("Acme Tours").await;
-    let unit = |code: &str, label: &str, price: Value| json!({"code": code, "label": label, "price": price});
-    let cases = [
-        (json!({"timezone": "Mars/Olympus"}), "timezone"),
-        (json!({"timezone": ""}), "timezone"),
-        (json!({"currency": "EURO"}), "currency"),
-        (json!({"currency": "eur"}), "currency"),
-        (json!({"units": []}), "units"),
-        (
-            json!({"units": [unit("Adult!", "Adult", json!(1))]}),
-            "units[0].code",
-        ),
-        (
-            json!({"units": [unit("adult", "A", json!(1)), unit("adult", "B", json!(2))]}),
-            "units[1].code",
-        ),
-        (
-            json!({"units": [unit("adult", "Adult", json!(-1))]}),
-            "units[0].price",
-        ),
-        (
-            json!({"units": [unit("adult", "Adult", json!(i64::MAX))]}),
-            "units[0].price",
-        ),
-        (
-            json!({"units": [unit("adult", "", json!(1))]}),
-            "units[0].label",
-        ),
-        (
-            json!({"min_per_booking": 5, "max_per_booking": 2}),
-            "min_per_booking",
-        ),
-        (json!({"max_per_booking": 101}), "max_per_booking"),
-        (json!({"duration_minutes": 0}), "duration_minutes"),
-        (json!({"name": ""}), "name"),
-    ];
-    for (changes, field) in cases {
-        invalid(
-            &app.post_as(&token, "/v1/tours", tour_body(changes)).await,
-            field,
-        );
-    }
+    let tours = ("/v1/tours", Some(token.as_str()), tour_body());
+    refuses_rows(&app, &tours, BAD_TOURS).await;
     let all_bad =
-        json!({"timezone": "Nowhere", "currency": "XYZ", "min_per_booking": 9, "units": []});
-    let reply = app.post_as(&token, "/v1/tours", tour_body(all_bad)).await;
+        r#"{"timezone": "Nowhere", "currency": "XYZ", "min_per_booking": 9, "units": []}"#;
+    let body = with(tour_body(), all_bad);
+    let reply = app.post_as(&token, "/v1/tours", body).await;
     invalid(&reply, "timezone");
-    assert_eq!(
-        field_names(&reply),
-        ["currency", "min_per_booking", "timezone", "units"]
-    );
-    assert_eq!(app.get_as(&token, "/v1/tours").await.body, json!([]));
-    app.post_as(&token, "/v1/tours", tour_body(json!({})))
-        .await
-        .expect(201);
+    let expected = ["currency", "min_per_booking", "timezone", "units"];
+    assert_eq!(field_names(&reply), expected);
+    assert_eq!(count(&app.get_as(&token, "/v1/tours").await.body), Some(0));
+    let created = app.post_as(&token, "/v1/tours", tour_body()).await;
+    created.expect(201);
 }
 
 async fn invalid_departures_and_capacities_are_refused_by_field(backend: Backend) {
@@ -468,78 +447,73 @@ async fn invalid_departures_and_capacities_are_refused_by_field(backend: Backend
         return;
     };
     let (token, tour, occurrence) = app.departure(10).await;
-    let path = format!("/v1/tours/{tour}/occurrences");
     let past = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
-    let cases = [
-        (
-            json!({"starts_at": "tomorrow", "capacity": 10}),
-            "starts_at",
-        ),
-        (
-            json!({"starts_at": "2099-02-30T09:00:00Z", "capacity": 10}),
-            "starts_at",
-        ),
-        (json!({"starts_at": past, "capacity": 10}), "starts_at"),
-        (
-            json!({"starts_at": "2099-06-01T09:00:00Z", "capacity": 0}),
-            "capacity",
-        ),
-        (
-            json!({"starts_at": "2099-06-01T09:00:00Z", "capacity": i64::MAX}),
-            "capacity",
-        ),
+    let past = format!(r#"starts_at <- {{"starts_at": "{past}"}}"#);
+    let rows = [
+        r#"starts_at <- {"starts_at": "tomorrow"}"#,
+        r#"starts_at <- {"starts_at": "2030-02-30T09:00:00Z"}"#,
+        r#"starts_at <- {"starts_at": "2030-06-01 09:00"}"#,
+        &past,
+        r#"capacity <- {"capacity": 0}"#,
+        r#"capacity <- {"capacity": 9223372036854775807}"#,
     ];
-    for (body, field) in cases {
-        invalid(&app.post_as(&token, &path, body).await, field);
-    }
-    let far = app
-        .post_as(
-            &token,
-            &path,
-            json!({"starts_at": "9999-12-31T23:00:00-05:00", "capacity": 5}),
-        )
-        .await;
-    assert!(
-        far.status == 201 || far.status == 422,
-        "{} {}",
-        far.status,
-        far.text
-    );
-    let patch = format!("/v1/occurrences/{occurrence}");
-    for capacity in [json!(-1), json!(i64::MAX)] {
-        invalid(
-            &app.patch_as(&token, &patch, json!({"capacity": capacity}))
-                .await,
-            "capacity",
-        );
-    }
-    invalid(
-        &app.patch_as(&token, &patch, json!({"capacity": "ten"}))
-            .await,
-        "body",
-    );
+    let path = format!("/v1/tours/{tour}/occurrences");
+    let soon = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
+    let base = json!({"starts_at": soon, "capacity": 10});
+    refuses_rows(&app, &(path.as_str(), Some(token.as_str()), base), &rows).await;
+    let departure = format!("/v1/occurrences/{occurrence}");
     let tour_path = format!("/v1/tours/{tour}");
-    invalid(
-        &app.patch_as(&token, &tour_path, json!({"timezone": "Europe/Paris"}))
-            .await,
-        "timezone",
-    );
-    invalid(
-        &app.patch_as(&token, &tour_path, json!({"max_per_booking": 0}))
-            .await,
-        "max_per_booking",
-    );
-    let manifest = format!("/v1/occurrences/{occurrence}/manifest?format=xml");
-    invalid(&app.get_as(&token, &manifest).await, "format");
-    let departure = app.get(&patch).await;
+    let patches = [
+        (&departure, json!({"capacity": -1}), "capacity"),
+        (&departure, json!({"capacity": i64::MAX}), "capacity"),
+        (&departure, json!({"capacity": "ten"}), "body"),
+        (&tour_path, json!({"timezone": "Europe/Paris"}), "timezone"),
+        (&tour_path, json!({"max_per_booking": 0}), "max_per_booking"),
+    ];
+    for (path, body, field) in patches {
+        invalid(&app.patch_as(&token, path, body).await, field);
+    }
+    let csv = format!("{departure}/manifest?format=xml");
+    invalid(&app.get_as(&token, &csv).await, "format");
+    assert_eq!(app.get(&departure).await.body["capacity"], 10);
+    let read = app.get(&tour_path).await.body;
     assert_eq!(
-        (
-            departure.body["capacity"].as_i64(),
-            app.available(&occurrence).await
-        ),
-        (Some(10), 10)
+        (&read["timezone"], &read["max_per_booking"]),
+        (&json!("Europe/Lisbon"), &json!(8))
     );
-    assert_eq!(app.get(&tour_path).await.body["timezone"], "Europe/Lisbon");
+    let listed = app.get(&format!("{tour_path}/availability")).await;
+    assert_eq!(count(&listed.body["occurrences"]), Some(1));
+}
+
+/// Same behaviour on both backends: any instant inside the allowed ten years is a departure,
+/// including those after 2038-01-19 (the end of MySQL's TIMESTAMP range).
+async fn departures_after_2038_are_stored_like_any_other(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.operator("Acme Tours").await;
+    let tour = app.tour(&token, json!({})).await;
+    let path = format!("/v1/tours/{tour}/occurrences");
+    // Ten years past 2029-01-01 reaches beyond 2038.
+    let new_year = chrono::DateTime::parse_from_rfc3339("2029-01-01T00:00:00Z").unwrap();
+    let ahead = new_year.to_utc() - app.clock.now();
+    app.clock.advance(ahead.max(chrono::Duration::zero()));
+    for starts_at in ["2038-01-19T03:14:08Z", "2038-06-01T09:00:00Z"] {
+        let body = json!({"starts_at": starts_at, "capacity": 5});
+        let created = app.post_as(&token, &path, body).await;
+        created.expect(201);
+        let read = format!("/v1/occurrences/{}", created.str("id"));
+        let read = app.get(&read).await;
+        read.expect(200);
+        assert_eq!(read.body["starts_at"], starts_at);
+    }
+    let day = format!("/v1/tours/{tour}/availability?from=2038-06-01&to=2038-06-01");
+    assert_eq!(count(&app.get(&day).await.body["occurrences"]), Some(1));
+    // Beyond ten years, and past the year 9999 in UTC: refused, never a 500.
+    for starts_at in ["2099-06-01T09:00:00Z", "9999-12-31T23:00:00-05:00"] {
+        let body = json!({"starts_at": starts_at, "capacity": 5});
+        invalid(&app.post_as(&token, &path, body).await, "starts_at");
+    }
 }
 
 async fn invalid_schedules_are_refused_by_field_and_create_nothing(backend: Backend) {
@@ -549,46 +523,12 @@ async fn invalid_schedules_are_refused_by_field_and_create_nothing(backend: Back
     let token = app.operator("Acme Tours").await;
     let tour = app.tour(&token, json!({})).await;
     let path = format!("/v1/tours/{tour}/schedules");
-    let cases = [
-        (json!({"rrule": "FREQ=HOURLY"}), "rrule"),
-        (
-            json!({"rrule": "FREQ=DAILY;COUNT=3;UNTIL=20991231"}),
-            "rrule",
-        ),
-        (json!({"rrule": "every tuesday, please"}), "rrule"),
-        (json!({"rrule": ""}), "rrule"),
-        (json!({"rrule": "FREQ=WEEKLY;BYDAY=XX"}), "rrule"),
-        (json!({"rrule": "FREQ=DAILY;INTERVAL=0"}), "rrule"),
-        (json!({"times": ["25:00"]}), "times[0]"),
-        (json!({"times": ["09:60"]}), "times[0]"),
-        (json!({"times": ["9am"]}), "times[0]"),
-        (json!({"times": ["09:00", "09:00"]}), "times[1]"),
-        (json!({"times": []}), "times"),
-        (json!({"start_date": "2099-02-30"}), "start_date"),
-        (json!({"start_date": "01/06/2099"}), "start_date"),
-        (json!({"until": "2099-13-01"}), "until"),
-        (json!({"until": "2099-05-01"}), "until"),
-        (json!({"exceptions": ["not-a-date"]}), "exceptions[0]"),
-        (json!({"capacity": 0}), "capacity"),
-    ];
-    for (changes, field) in cases {
-        invalid(
-            &app.post_as(&token, &path, schedule_body(changes)).await,
-            field,
-        );
-    }
-    assert_eq!(app.get_as(&token, &path).await.body, json!([]));
-    app.post_as(&token, &path, schedule_body(json!({})))
-        .await
-        .expect(201);
-    assert_eq!(
-        app.get_as(&token, &path)
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    let schedules = (path.as_str(), Some(token.as_str()), schedule_body());
+    refuses_rows(&app, &schedules, BAD_SCHEDULES).await;
+    assert_eq!(count(&app.get_as(&token, &path).await.body), Some(0));
+    let created = app.post_as(&token, &path, schedule_body()).await;
+    created.expect(201);
+    assert_eq!(count(&app.get_as(&token, &path).await.body), Some(1));
 }
 
 async fn availability_refuses_bad_date_ranges(backend: Backend) {
@@ -596,6 +536,7 @@ async fn availability_refuses_bad_date_ranges(backend: Backend) {
         return;
     };
     let (_, tour, _) = app.departure(10).await;
+    let availability = format!("/v1/tours/{tour}/availability");
     let cases = [
         ("from=2027-03-10&to=2027-03-01", "from"),
         ("from=2027-01-01&to=2027-04-04", "to"),
@@ -607,31 +548,18 @@ async fn availability_refuses_bad_date_ranges(backend: Backend) {
         ("to=tomorrow", "to"),
     ];
     for (query, field) in cases {
-        invalid(
-            &app.get(&format!("/v1/tours/{tour}/availability?{query}"))
-                .await,
-            field,
-        );
+        invalid(&app.get(&format!("{availability}?{query}")).await, field);
     }
     // 93 dates is the most one request may ask for.
-    app.get(&format!(
-        "/v1/tours/{tour}/availability?from=2027-01-01&to=2027-04-03"
-    ))
-    .await
-    .expect(200);
+    let widest = format!("{availability}?from=2027-01-01&to=2027-04-03");
+    app.get(&widest).await.expect(200);
     for query in [
         "from=9999-12-30&to=9999-12-31",
         "from=0000-01-01&to=0000-01-02",
     ] {
-        let reply = app
-            .get(&format!("/v1/tours/{tour}/availability?{query}"))
-            .await;
-        assert!(
-            reply.status == 200 || reply.status == 422,
-            "{query}: {} {}",
-            reply.status,
-            reply.text
-        );
+        let reply = app.get(&format!("{availability}?{query}")).await;
+        let status = reply.status.as_u16();
+        assert!(matches!(status, 200 | 422), "{query}: {}", reply.text);
     }
 }
 
@@ -640,9 +568,7 @@ async fn unknown_and_malformed_ids_are_not_found(backend: Backend) {
         return;
     };
     let (_, _, occurrence) = app.departure(10).await;
-    let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
-        .await;
+    let hold = app.post("/v1/bookings", hold_body(&occurrence)).await;
     let access_token = hold.str("access_token");
     let ids = [
         "abc",
@@ -654,27 +580,23 @@ async fn unknown_and_malformed_ids_are_not_found(backend: Backend) {
         "x%27%3B%20DROP%20TABLE%20bookings%3B%20--",
         "%00",
     ];
+    let paths = [
+        "/v1/tours/{}",
+        "/v1/tours/{}/availability",
+        "/v1/occurrences/{}",
+    ];
     for id in ids {
-        for path in [
-            format!("/v1/tours/{id}"),
-            format!("/v1/tours/{id}/availability"),
-            format!("/v1/occurrences/{id}"),
-        ] {
-            refused(&app.get(&path).await, 404, "not_found");
+        for path in paths {
+            let reply = app.get(&path.replace("{}", id)).await;
+            refused(&reply, 404, "not_found");
         }
         let booking = format!("/v1/bookings/{id}");
         refused(&app.get(&booking).await, 404, "not_found");
-        refused(
-            &app.get_with_booking_token(&booking, &access_token).await,
-            404,
-            "not_found",
-        );
-        refused(
-            &app.post_with_booking_token(&format!("{booking}/confirm"), &access_token)
-                .await,
-            404,
-            "not_found",
-        );
+        let read = app.get_with_booking_token(&booking, &access_token).await;
+        refused(&read, 404, "not_found");
+        let confirm = format!("{booking}/confirm");
+        let confirm = app.post_with_booking_token(&confirm, &access_token).await;
+        refused(&confirm, 404, "not_found");
     }
     assert_eq!(app.available(&occurrence).await, 9);
 }
@@ -684,29 +606,22 @@ async fn an_oversized_body_is_413_payload_too_large(backend: Backend) {
         return;
     };
     let (token, _, occurrence) = app.departure(10).await;
-    let with_name = |name: String| {
-        json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
-               "customer": {"name": name, "email": "ada@example.com"}})
+    let named = |size: usize| {
+        let mut body = hold_body(&occurrence);
+        body["customer"]["name"] = json!("x".repeat(size));
+        body
     };
-    let big = app
-        .post("/v1/bookings", with_name("x".repeat(80 * 1024)))
-        .await;
-    refused(&big, 413, "payload_too_large");
-    let big_tour = app
-        .post_as(
-            &token,
-            "/v1/tours",
-            tour_body(json!({"description": "x".repeat(80 * 1024)})),
-        )
-        .await;
-    refused(&big_tour, 413, "payload_too_large");
+    let reply = app.post("/v1/bookings", named(80 * 1024)).await;
+    refused(&reply, 413, "payload_too_large");
+    let mut big_tour = tour_body();
+    big_tour["description"] = json!("x".repeat(80 * 1024));
+    let reply = app.post_as(&token, "/v1/tours", big_tour).await;
+    refused(&reply, 413, "payload_too_large");
     // Just under the limit the body is read, and refused for what it says.
-    invalid(
-        &app.post("/v1/bookings", with_name("x".repeat(60 * 1024)))
-            .await,
-        "customer.name",
-    );
+    let reply = app.post("/v1/bookings", named(60 * 1024)).await;
+    invalid(&reply, "customer.name");
     assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(count(&app.get_as(&token, "/v1/tours").await.body), Some(1));
 }
 
 async fn unknown_routes_and_wrong_methods_answer_json_not_found(backend: Backend) {
@@ -726,13 +641,14 @@ async fn unknown_routes_and_wrong_methods_answer_json_not_found(backend: Backend
         (Method::POST, "/health".to_owned()),
     ];
     for (method, path) in cases {
-        refused(
-            &send(&app, method, &path, Some(&token), "{}").await,
-            404,
-            "not_found",
-        );
+        let request = raw(&app, method, &path, "{}").bearer_auth(&token);
+        refused(&TestApp::reply(request).await, 404, "not_found");
     }
-    assert_eq!(app.get(&format!("/v1/tours/{tour}")).await.status, 200);
+    app.get(&format!("/v1/tours/{tour}")).await.expect(200);
+    assert_eq!(
+        app.get(&format!("/v1/occurrences/{occurrence}")).await.body["status"],
+        "open"
+    );
 }
 
 async fn operator_endpoints_refuse_missing_or_bad_bearer_tokens(backend: Backend) {
@@ -741,110 +657,65 @@ async fn operator_endpoints_refuse_missing_or_bad_bearer_tokens(backend: Backend
     };
     let (token, tour, occurrence) = app.departure(10).await;
     let reference = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .post("/v1/bookings", hold_body(&occurrence))
         .await
         .str("reference");
-    let too_long = format!("Bearer brt_{}", "a".repeat(200));
-    let (wrong_scheme, altered) = (format!("Token {token}"), format!("Bearer {token}x"));
+    let long = format!("Bearer brt_{}", "a".repeat(200));
+    let (scheme, altered) = (format!("Token {token}"), format!("Bearer {token}x"));
     let authorizations = [
         None,
         Some("Bearer"),
         Some("Bearer garbage"),
         Some("Bearer brt_00000000000000000000000000000000"),
         Some("Basic dXNlcjpwYXNz"),
-        Some(wrong_scheme.as_str()),
+        Some(scheme.as_str()),
         Some(altered.as_str()),
-        Some(too_long.as_str()),
+        Some(long.as_str()),
     ];
+    let t = format!("/v1/tours/{tour}");
+    let o = format!("/v1/occurrences/{occurrence}");
+    let soon = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
+    let one_off = json!({"starts_at": soon, "capacity": 5}).to_string();
+    let (tour_json, schedule_json) = (tour_body().to_string(), schedule_body().to_string());
     let endpoints = [
+        (Method::POST, "/v1/tours".to_owned(), tour_json.as_str()),
+        (Method::POST, "/v1/tours".to_owned(), "{"),
+        (Method::GET, "/v1/tours".to_owned(), ""),
+        (Method::PATCH, t.clone(), r#"{"name": "Hijacked"}"#),
         (
             Method::POST,
-            "/v1/tours".to_owned(),
-            tour_body(json!({})).to_string(),
+            format!("{t}/schedules"),
+            schedule_json.as_str(),
         ),
-        (Method::POST, "/v1/tours".to_owned(), "{".to_owned()),
-        (Method::GET, "/v1/tours".to_owned(), String::new()),
-        (
-            Method::PATCH,
-            format!("/v1/tours/{tour}"),
-            r#"{"name": "Hijacked"}"#.to_owned(),
-        ),
-        (
-            Method::POST,
-            format!("/v1/tours/{tour}/schedules"),
-            schedule_body(json!({})).to_string(),
-        ),
-        (
-            Method::GET,
-            format!("/v1/tours/{tour}/schedules"),
-            String::new(),
-        ),
-        (
-            Method::POST,
-            format!("/v1/tours/{tour}/occurrences"),
-            r#"{"starts_at": "2099-01-01T09:00:00Z", "capacity": 5}"#.to_owned(),
-        ),
-        (
-            Method::PATCH,
-            format!("/v1/occurrences/{occurrence}"),
-            r#"{"capacity": 2}"#.to_owned(),
-        ),
-        (
-            Method::POST,
-            format!("/v1/occurrences/{occurrence}/cancel"),
-            String::new(),
-        ),
-        (
-            Method::GET,
-            format!("/v1/occurrences/{occurrence}/manifest"),
-            String::new(),
-        ),
+        (Method::GET, format!("{t}/schedules"), ""),
+        (Method::POST, format!("{t}/occurrences"), one_off.as_str()),
+        (Method::PATCH, o.clone(), r#"{"capacity": 2}"#),
+        (Method::POST, format!("{o}/cancel"), ""),
+        (Method::GET, format!("{o}/manifest"), ""),
         (
             Method::POST,
             format!("/v1/bookings/{reference}/check-in"),
-            String::new(),
+            "",
         ),
     ];
     for authorization in authorizations {
         for (method, path, body) in &endpoints {
-            let mut request = app
-                .client
-                .request(method.clone(), format!("{}{path}", app.base))
-                .header("Content-Type", "application/json")
-                .body(body.clone());
+            let mut request = raw(&app, method.clone(), path, body.to_string());
             if let Some(value) = authorization {
                 request = request.header("Authorization", value);
             }
-            let reply = TestApp::reply(request).await;
-            refused(&reply, 401, "unauthorized");
+            refused(&TestApp::reply(request).await, 401, "unauthorized");
         }
     }
-    assert_eq!(
-        app.get(&format!("/v1/tours/{tour}")).await.body["name"],
-        "Harbour cruise"
-    );
-    let departure = app.get(&format!("/v1/occurrences/{occurrence}")).await;
-    assert_eq!(
-        (
-            departure.body["capacity"].as_i64(),
-            departure.body["status"].as_str()
-        ),
-        (Some(10), Some("open"))
-    );
-    assert_eq!(
-        app.get_as(&token, "/v1/tours")
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
-    assert_eq!(
-        app.get_as(&token, &format!("/v1/bookings/{reference}"))
-            .await
-            .body["status"],
-        "held"
-    );
+    assert_eq!(app.get(&t).await.body["name"], "Harbour cruise");
+    let departure = app.get(&o).await.body;
+    let expected = (&json!(10), &json!("open"));
+    assert_eq!((&departure["capacity"], &departure["status"]), expected);
+    assert_eq!(count(&app.get_as(&token, "/v1/tours").await.body), Some(1));
+    let schedules = app.get_as(&token, &format!("{t}/schedules")).await;
+    assert_eq!(count(&schedules.body), Some(0));
+    let booking = format!("/v1/bookings/{reference}");
+    assert_eq!(app.get_as(&token, &booking).await.body["status"], "held");
 }
 
 async fn another_operators_objects_are_not_found_and_stay_unchanged(backend: Backend) {
@@ -853,95 +724,46 @@ async fn another_operators_objects_are_not_found_and_stay_unchanged(backend: Bac
     };
     let (owner, tour, occurrence) = app.departure(10).await;
     let stranger = app.operator("Other Tours").await;
-    let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+    let items = json!([{"unit": "adult", "quantity": 2}]);
+    let hold = app.hold(&occurrence, items).await;
+    let b = format!("/v1/bookings/{}", hold.str("reference"));
+    let confirm = format!("{b}/confirm");
+    let confirmed = app
+        .post_with_booking_token(&confirm, &hold.str("access_token"))
         .await;
-    let reference = hold.str("reference");
-    app.post_with_booking_token(
-        &format!("/v1/bookings/{reference}/confirm"),
-        &hold.str("access_token"),
-    )
-    .await
-    .expect(200);
-    let starts_at = "2099-01-01T09:00:00Z";
+    confirmed.expect(200);
+    let t = format!("/v1/tours/{tour}");
+    let o = format!("/v1/occurrences/{occurrence}");
+    let soon = app.clock.now() + chrono::Duration::days(30);
+    let one_off = json!({"starts_at": soon.to_rfc3339(), "capacity": 5});
+    let s = &stranger;
     let attempts = [
-        app.patch_as(
-            &stranger,
-            &format!("/v1/tours/{tour}"),
-            json!({"name": "Hijacked"}),
-        )
-        .await,
-        app.post_as(
-            &stranger,
-            &format!("/v1/tours/{tour}/schedules"),
-            schedule_body(json!({})),
-        )
-        .await,
-        app.get_as(&stranger, &format!("/v1/tours/{tour}/schedules"))
+        app.patch_as(s, &t, json!({"name": "Hijacked"})).await,
+        app.post_as(s, &format!("{t}/schedules"), schedule_body())
             .await,
-        app.post_as(
-            &stranger,
-            &format!("/v1/tours/{tour}/occurrences"),
-            json!({"starts_at": starts_at, "capacity": 5}),
-        )
-        .await,
-        app.patch_as(
-            &stranger,
-            &format!("/v1/occurrences/{occurrence}"),
-            json!({"capacity": 2}),
-        )
-        .await,
-        app.post_as(
-            &stranger,
-            &format!("/v1/occurrences/{occurrence}/cancel"),
-            json!({}),
-        )
-        .await,
-        app.get_as(&stranger, &format!("/v1/occurrences/{occurrence}/manifest"))
-            .await,
-        app.post_as(
-            &stranger,
-            &format!("/v1/bookings/{reference}/check-in"),
-            json!({}),
-        )
-        .await,
-        app.get_as(&stranger, &format!("/v1/bookings/{reference}"))
-            .await,
+        app.get_as(s, &format!("{t}/schedules")).await,
+        app.post_as(s, &format!("{t}/occurrences"), one_off).await,
+        app.patch_as(s, &o, json!({"capacity": 2})).await,
+        app.post_as(s, &format!("{o}/cancel"), json!({})).await,
+        app.get_as(s, &format!("{o}/manifest")).await,
+        app.post_as(s, &format!("{b}/check-in"), json!({})).await,
+        app.post_as(s, &format!("{b}/cancel"), json!({})).await,
+        app.get_as(s, &b).await,
     ];
     for reply in &attempts {
         refused(reply, 404, "not_found");
     }
-    assert_eq!(
-        app.get(&format!("/v1/tours/{tour}")).await.body["name"],
-        "Harbour cruise"
-    );
-    let departure = app.get(&format!("/v1/occurrences/{occurrence}")).await;
-    assert_eq!(
-        (
-            departure.body["capacity"].as_i64(),
-            departure.body["status"].as_str()
-        ),
-        (Some(10), Some("open"))
-    );
+    assert_eq!(app.get(&t).await.body["name"], "Harbour cruise");
+    let departure = app.get(&o).await.body;
+    let expected = (&json!(10), &json!("open"));
+    assert_eq!((&departure["capacity"], &departure["status"]), expected);
     assert_eq!(app.available(&occurrence).await, 8);
-    assert_eq!(
-        app.get_as(&owner, &format!("/v1/tours/{tour}/schedules"))
-            .await
-            .body,
-        json!([])
-    );
-    assert_eq!(
-        app.get_as(&owner, &format!("/v1/bookings/{reference}"))
-            .await
-            .body["status"],
-        "confirmed"
-    );
-    let availability = app
-        .get(&format!(
-            "/v1/tours/{tour}/availability?from=2098-12-31&to=2099-01-02"
-        ))
-        .await;
-    assert_eq!(availability.body["occurrences"], json!([]));
+    let schedules = app.get_as(&owner, &format!("{t}/schedules")).await;
+    assert_eq!(count(&schedules.body), Some(0));
+    assert_eq!(app.get_as(&owner, &b).await.body["status"], "confirmed");
+    let (from, to) = (soon.date_naive().pred_opt(), soon.date_naive().succ_opt());
+    let around = format!("{t}/availability?from={}&to={}", from.unwrap(), to.unwrap());
+    assert_eq!(app.get(&around).await.body["occurrences"], json!([]));
 }
 
 async fn every_error_carries_its_request_id_and_the_security_headers(backend: Backend) {
@@ -949,53 +771,35 @@ async fn every_error_carries_its_request_id_and_the_security_headers(backend: Ba
         return;
     };
     let (token, _, occurrence) = app.departure(1).await;
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
-        .await
-        .expect(201);
+    let hold = hold_body(&occurrence);
+    app.post("/v1/bookings", hold.clone()).await.expect(201);
+    let huge = vec![b' '; 70 * 1024];
     let replies = [
-        (
-            400,
-            "malformed_json",
-            send(&app, Method::POST, "/v1/bookings", None, "{").await,
-        ),
-        (401, "unauthorized", app.get("/v1/tours").await),
-        (404, "not_found", app.get("/v1/tours/abc").await),
-        (404, "not_found", app.get("/no/such/route").await),
-        (
-            409,
-            "sold_out",
-            app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
-                .await,
-        ),
-        (
-            413,
-            "payload_too_large",
-            send(
-                &app,
-                Method::POST,
-                "/v1/tours",
-                Some(&token),
-                vec![b' '; 70 * 1024],
-            )
-            .await,
-        ),
-        (422, "validation_failed", app.hold("abc", json!([])).await),
+        (400, post_raw(&app, "/v1/bookings", None, "{").await),
+        (401, app.get("/v1/tours").await),
+        (404, app.get("/v1/tours/abc").await),
+        (404, app.get("/no/such/route").await),
+        (409, app.post("/v1/bookings", hold).await),
+        (413, post_raw(&app, "/v1/tours", Some(&token), huge).await),
+        (422, app.post("/v1/bookings", hold_body("abc")).await),
+    ];
+    let codes = [
+        "malformed_json",
+        "unauthorized",
+        "not_found",
+        "not_found",
+        "sold_out",
+        "payload_too_large",
+        "validation_failed",
     ];
     let mut ids = std::collections::HashSet::new();
-    for (status, code, reply) in &replies {
+    for ((status, reply), code) in replies.iter().zip(codes) {
         refused(reply, *status, code);
-        assert_eq!(
-            reply.body["error"]["request_id"].as_str().map(str::len),
-            Some(26),
-            "{}",
-            reply.text
-        );
-        assert!(
-            ids.insert(reply.body["error"]["request_id"].to_string()),
-            "request id reused"
-        );
+        let id = reply.body["error"]["request_id"].as_str().unwrap_or("");
+        assert_eq!(id.len(), 26, "{}", reply.text);
+        assert!(ids.insert(id.to_owned()), "request id {id} reused");
     }
-    assert_eq!(replies[4].2.body["error"]["available"], 0);
+    assert_eq!(replies[4].1.body["error"]["available"], 0);
 }
 
 async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend) {
@@ -1003,102 +807,54 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
         return;
     };
     let (token, tour, occurrence) = app.departure(10).await;
-    let hold = |items: Value| hold_body(&occurrence, items).to_string();
-    let deep = format!("{{\"occurrence_id\": {}", "[".repeat(20_000));
-    let posts: Vec<(&str, String)> = vec![
-        ("/v1/bookings", "{\"occurrence_id\": }".to_owned()),
-        ("/v1/bookings", String::new()),
-        ("/v1/bookings", deep.clone()),
-        ("/v1/bookings", "[".repeat(20_000)),
-        (
-            "/v1/bookings",
-            hold(json!([{"unit": "adult", "quantity": "2"}])),
-        ),
-        ("/v1/bookings", hold(json!({"unit": "adult"}))),
-        (
-            "/v1/bookings",
-            hold(json!([{"unit": "adult", "quantity": 2, "price": 0}])),
-        ),
-        (
-            "/v1/bookings",
-            hold(json!([{"unit": "senior", "quantity": 1}])),
-        ),
-        (
-            "/v1/bookings",
-            hold(json!([{"unit": "adult", "quantity": i64::MAX}])),
-        ),
-        (
-            "/v1/bookings",
-            hold(json!([{"unit": "adult", "quantity": 1e20}])),
-        ),
-        (
-            "/v1/bookings",
-            hold(Value::Array(vec![
-                json!({"unit": "adult", "quantity": 1});
-                21
-            ])),
-        ),
-        (
-            "/v1/bookings",
-            hold_body(UNKNOWN_ULID, json!([{"unit": "adult", "quantity": 1}])).to_string(),
-        ),
-        (
-            "/v1/bookings",
-            hold_body("' OR 1=1 --", json!([])).to_string(),
-        ),
-        (
-            "/v1/bookings",
-            format!("{{\"x\": \"{}\"}}", "x".repeat(80 * 1024)),
-        ),
-        ("/v1/tours", deep),
+    let post = |path: &str, body: String| raw(&app, Method::POST, path, body).bearer_auth(&token);
+    let schedules = format!("/v1/tours/{tour}/schedules");
+    let holds = [
+        WRONG_SHAPE_HOLDS,
+        PRICED_HOLDS,
+        BAD_ITEMS,
+        BAD_CUSTOMERS,
+        BAD_OCCURRENCE_IDS,
+    ];
+    let tables = [
+        ("/v1/bookings", hold_body(&occurrence), holds.concat()),
         (
             "/v1/tours",
-            tour_body(json!({"timezone": "Mars/Olympus"})).to_string(),
+            tour_body(),
+            [WRONG_SHAPE_TOURS, BAD_TOURS].concat(),
         ),
-        ("/v1/tours", "{".to_owned()),
+        (schedules.as_str(), schedule_body(), BAD_SCHEDULES.to_vec()),
     ];
-    let mut requests: Vec<reqwest::RequestBuilder> = Vec::new();
-    for (path, body) in posts {
-        let url = format!("{}{path}", app.base);
-        requests.push(
-            app.client
-                .post(url)
-                .header("Content-Type", "application/json")
-                .bearer_auth(&token)
-                .body(body),
-        );
+    let mut requests = Vec::new();
+    for (path, base, rows) in &tables {
+        for row in rows {
+            let body = with(base.clone(), split(row).1).to_string();
+            requests.push(post(path, body));
+        }
     }
-    let schedules = format!("{}/v1/tours/{tour}/schedules", app.base);
-    for rrule in [
-        "FREQ=HOURLY",
-        "FREQ=DAILY;COUNT=2;UNTIL=20991231",
-        "garbage",
-    ] {
-        requests.push(
-            app.client
-                .post(&schedules)
-                .bearer_auth(&token)
-                .json(&schedule_body(json!({"rrule": rrule}))),
-        );
+    let deep = format!("{{\"occurrence_id\": {}", "[".repeat(20_000));
+    let oversized = format!("{{\"x\": \"{}\"}}", "x".repeat(80 * 1024));
+    let brackets = "[".repeat(20_000);
+    for body in ["", "{", "not json", &deep, &brackets, &oversized] {
+        requests.push(post("/v1/bookings", body.to_owned()));
+        requests.push(post("/v1/tours", body.to_owned()));
     }
-    for path in [
+    let gets = [
         format!("/v1/tours/{tour}/availability?from=2027-03-10&to=2027-03-01"),
         format!("/v1/tours/{tour}/availability?from=2027-01-01&to=2028-01-01"),
         "/v1/tours/..%2F..%2Fetc%2Fpasswd".to_owned(),
         "/v1/occurrences/1%27%20OR%20%271%27%3D%271".to_owned(),
         "/v1/bookings/abc".to_owned(),
         "/definitely/not/here".to_owned(),
-    ] {
+    ];
+    for path in gets {
         requests.push(app.client.get(format!("{}{path}", app.base)));
     }
-    requests.push(
-        app.client
-            .get(format!("{}/v1/tours", app.base))
-            .bearer_auth("garbage"),
-    );
+    let unauthorized = app.client.get(format!("{}/v1/tours", app.base));
+    requests.push(unauthorized.bearer_auth("garbage"));
+    // All at once.
     let tasks: Vec<_> = requests
         .into_iter()
-        .flat_map(|r| [r.try_clone().expect("clonable"), r])
         .map(|r| tokio::spawn(TestApp::reply(r)))
         .collect();
     for task in tasks {
@@ -1113,5 +869,7 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
     held.expect(201);
     assert_eq!(held.body["total"], 3 * 3500);
     assert_eq!(app.available(&occurrence).await, 7);
+    assert_eq!(count(&app.get_as(&token, "/v1/tours").await.body), Some(1));
+    assert_eq!(count(&app.get_as(&token, &schedules).await.body), Some(0));
     app.assert_seat_invariant().await;
 }
