@@ -232,3 +232,23 @@ impl WriteTx {
 pub(crate) fn at(instant: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
     instant.naive_utc()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Both backends must evolve in lockstep: the same versions with the same names.
+    #[test]
+    fn both_migration_trees_list_the_same_versions() {
+        let names = |backend: &str| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .expect("migrations folder")
+                .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        let sqlite = names("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names("mysql"));
+    }
+}

@@ -49,15 +49,7 @@ pub async fn lock(
     tx: &mut WriteTx,
     id: &OccurrenceId,
 ) -> Result<Option<OccurrenceRecord>, StorageError> {
-    let sql = tx.pick(
-        "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
-         0 AS seats_expired FROM occurrences o WHERE o.id = ?",
-        "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
-         CAST(0 AS SIGNED) AS seats_expired FROM occurrences o WHERE o.id = ? FOR UPDATE",
-    );
-    let row: Option<OccurrenceRow> = on_tx!(tx, conn => sqlx::query_as(sql)
-        .bind(id.as_str()).fetch_optional(conn).await)?;
-    row.map(OccurrenceRecord::try_from).transpose()
+    locked_read(tx, id, "FOR UPDATE").await
 }
 
 /// Like [`lock`], but skips (returns `None` for) a row another transaction holds, so several
@@ -66,13 +58,22 @@ pub async fn try_lock(
     tx: &mut WriteTx,
     id: &OccurrenceId,
 ) -> Result<Option<OccurrenceRecord>, StorageError> {
-    let sql = tx.pick(
+    locked_read(tx, id, "FOR UPDATE SKIP LOCKED").await
+}
+
+async fn locked_read(
+    tx: &mut WriteTx,
+    id: &OccurrenceId,
+    mysql_lock: &str,
+) -> Result<Option<OccurrenceRecord>, StorageError> {
+    let select =
         "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
-         0 AS seats_expired FROM occurrences o WHERE o.id = ?",
-        "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
-         CAST(0 AS SIGNED) AS seats_expired FROM occurrences o WHERE o.id = ? FOR UPDATE SKIP LOCKED",
-    );
-    let row: Option<OccurrenceRow> = on_tx!(tx, conn => sqlx::query_as(sql)
+        CAST(0 AS SIGNED) AS seats_expired FROM occurrences o WHERE o.id = ?";
+    let sql = match tx {
+        WriteTx::Sqlite(..) => select.to_owned(),
+        WriteTx::MySql(_) => format!("{select} {mysql_lock}"),
+    };
+    let row: Option<OccurrenceRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(id.as_str()).fetch_optional(conn).await)?;
     row.map(OccurrenceRecord::try_from).transpose()
 }
