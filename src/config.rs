@@ -20,6 +20,8 @@ pub struct AppConfig {
     pub database_max_connections: u32,
     #[serde(default = "defaults::database_lock_timeout_seconds")]
     pub database_lock_timeout_seconds: u32,
+    #[serde(default = "defaults::idempotency_ttl_hours")]
+    pub idempotency_ttl_hours: u32,
     #[serde(default = "defaults::hold_ttl_seconds")]
     pub hold_ttl_seconds: u32,
     #[serde(default = "defaults::schedule_horizon_days")]
@@ -40,6 +42,9 @@ mod defaults {
     }
     pub fn database_lock_timeout_seconds() -> u32 {
         5
+    }
+    pub fn idempotency_ttl_hours() -> u32 {
+        24
     }
     pub fn hold_ttl_seconds() -> u32 {
         900
@@ -94,6 +99,9 @@ impl AppConfig {
         if !(1..=120).contains(&self.database_lock_timeout_seconds) {
             return Err("BERTH_DATABASE_LOCK_TIMEOUT_SECONDS must be between 1 and 120".into());
         }
+        if !(1..=720).contains(&self.idempotency_ttl_hours) {
+            return Err("BERTH_IDEMPOTENCY_TTL_HOURS must be between 1 and 720".into());
+        }
         if !(1..=1000).contains(&self.database_max_connections) {
             return Err("BERTH_DATABASE_MAX_CONNECTIONS must be between 1 and 1000".into());
         }
@@ -106,6 +114,11 @@ impl AppConfig {
 
     pub fn demo(&self) -> bool {
         self.demo.unwrap_or(!self.is_release())
+    }
+
+    /// How long an idempotency key and its stored response are kept.
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::hours(i64::from(self.idempotency_ttl_hours))
     }
 
     pub fn hold_ttl(&self) -> Duration {

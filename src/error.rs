@@ -40,6 +40,10 @@ pub enum AppError {
     OccurrenceCancelled,
     #[error("capacity cannot go below the {taken} seats already taken")]
     CapacityBelowTaken { taken: u32 },
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
+    IdempotencyInProgress,
     /// Deadlock, lock wait timeout or SQLite busy, still failing after bounded retries.
     #[error("the database is busy, try again shortly")]
     Busy,

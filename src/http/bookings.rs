@@ -1,16 +1,17 @@
 //! The traveler's side: holding seats, reading, confirming and cancelling a booking.
 
-use rocket::response::status::Created;
 use rocket::serde::json::Json;
-
-use super::responder::{parse_body, JsonBody};
 use rocket::{get, post, State};
 
 use super::guards::BookingCaller;
+use super::idempotency::{operator_scope, ApiResponse, Idempotency, PUBLIC_BOOKINGS_SCOPE};
+use super::responder::{body_text, parse_text, JsonBody};
 use super::views::BookingView;
 use crate::clock::Clock;
 use crate::config::AppConfig;
+use crate::domain::records::BookingRecord;
 use crate::error::AppError;
+use crate::service::bookings::Caller;
 use crate::service::{bookings, holds};
 use crate::storage::Store;
 
@@ -18,16 +19,42 @@ use crate::storage::Store;
 #[post("/v1/bookings", data = "<body>")]
 pub async fn place_hold(
     body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
-) -> Result<Created<Json<BookingView>>, AppError> {
-    let request: holds::HoldRequest = parse_body(body)?;
-    let now = clock.now();
-    let placed = holds::place_hold(store, now, config.hold_ttl(), request).await?;
-    let mut view = BookingView::new(&placed.booking, now);
-    view.access_token = Some(placed.access_token);
-    Ok(Created::new(format!("/v1/bookings/{}", view.reference)).body(Json(view)))
+) -> Result<ApiResponse, AppError> {
+    let text = body_text(body)?;
+    let text = text.as_str();
+    let scope = PUBLIC_BOOKINGS_SCOPE.to_owned();
+    idempotency?
+        .run(store, clock, config, scope, text, |claim| async move {
+            let request: holds::HoldRequest = parse_text(text)?;
+            let now = clock.now();
+            let render = |booking: &BookingRecord, token: &str| {
+                let response = created(booking, token, now);
+                (response.status.code, response.body)
+            };
+            let claim = claim
+                .as_ref()
+                .map(|claim| (claim, &render as holds::RenderHold<'_>));
+            let stored = claim.is_some();
+            let placed = holds::place_hold(store, now, config.hold_ttl(), request, claim).await?;
+            let mut response = created(&placed.booking, &placed.access_token, now);
+            response.stored = stored;
+            Ok(response)
+        })
+        .await
+}
+
+fn created(
+    booking: &BookingRecord,
+    access_token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResponse {
+    let mut view = BookingView::new(booking, now);
+    view.access_token = Some(access_token.to_owned());
+    ApiResponse::created(format!("/v1/bookings/{}", view.reference), &view)
 }
 
 #[get("/v1/bookings/<reference>")]
@@ -41,26 +68,49 @@ pub async fn get_booking(
     Ok(Json(BookingView::new(&booking, clock.now())))
 }
 
+/// Travelers' actions are scoped with the public bookings; an operator's with the operator.
+fn scope_of(caller: &Caller) -> String {
+    caller
+        .operator
+        .as_ref()
+        .map(operator_scope)
+        .unwrap_or_else(|| PUBLIC_BOOKINGS_SCOPE.to_owned())
+}
+
 #[post("/v1/bookings/<reference>/confirm")]
 pub async fn confirm(
     reference: &str,
     caller: Result<BookingCaller, AppError>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Json<BookingView>, AppError> {
-    let now = clock.now();
-    let booking = bookings::confirm(store, now, reference, &caller?.0).await?;
-    Ok(Json(BookingView::new(&booking, now)))
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
+    let caller = caller?.0;
+    idempotency?
+        .run(store, clock, config, scope_of(&caller), "", |_| async {
+            let now = clock.now();
+            let booking = bookings::confirm(store, now, reference, &caller).await?;
+            Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
+        })
+        .await
 }
 
 #[post("/v1/bookings/<reference>/cancel")]
 pub async fn cancel(
     reference: &str,
     caller: Result<BookingCaller, AppError>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Json<BookingView>, AppError> {
-    let now = clock.now();
-    let booking = bookings::cancel(store, now, reference, &caller?.0).await?;
-    Ok(Json(BookingView::new(&booking, now)))
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
+    let caller = caller?.0;
+    idempotency?
+        .run(store, clock, config, scope_of(&caller), "", |_| async {
+            let now = clock.now();
+            let booking = bookings::cancel(store, now, reference, &caller).await?;
+            Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
+        })
+        .await
 }

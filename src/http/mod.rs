@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod catalogue;
 pub mod guards;
 pub mod health;
+pub mod idempotency;
 pub mod operator;
 pub mod responder;
 pub mod tokens;

@@ -1,10 +1,10 @@
 //! Operator endpoints (`Authorization: Bearer <token>`). Another operator's objects answer 404.
 
 use rocket::http::ContentType;
-use rocket::response::status::Created;
 use rocket::serde::json::Json;
 
-use super::responder::{parse_body, JsonBody};
+use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::responder::{body_text, parse_text, JsonBody};
 use rocket::{get, patch, post, Responder, State};
 use serde::Deserialize;
 
@@ -36,13 +36,30 @@ fn occurrence_id(id: &str) -> Result<OccurrenceId, AppError> {
 pub async fn create_tour(
     auth: Auth,
     body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Created<Json<TourView>>, AppError> {
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let draft: TourDraft = parse_body(body)?;
-    let tour = catalogue::create_tour(store, clock.now(), &operator, draft).await?;
-    Ok(Created::new(format!("/v1/tours/{}", tour.id)).body(Json(TourView::from(&tour))))
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let draft: TourDraft = parse_text(&text)?;
+                let tour = catalogue::create_tour(store, clock.now(), &operator, draft).await?;
+                Ok(ApiResponse::created(
+                    format!("/v1/tours/{}", tour.id),
+                    &TourView::from(&tour),
+                ))
+            },
+        )
+        .await
 }
 
 #[get("/v1/tours")]
@@ -56,13 +73,29 @@ pub async fn update_tour(
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Json<TourView>, AppError> {
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let patch: TourPatch = parse_body(body)?;
-    let tour = catalogue::update_tour(store, clock.now(), &operator, &tour_id(id)?, patch).await?;
-    Ok(Json(TourView::from(&tour)))
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let patch: TourPatch = parse_text(&text)?;
+                let tour =
+                    catalogue::update_tour(store, clock.now(), &operator, &tour_id(id)?, patch)
+                        .await?;
+                Ok(ApiResponse::ok(&TourView::from(&tour)))
+            },
+        )
+        .await
 }
 
 #[post("/v1/tours/<id>/schedules", data = "<body>")]
@@ -70,23 +103,39 @@ pub async fn create_schedule(
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
-) -> Result<Created<Json<ScheduleView>>, AppError> {
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let draft: ScheduleDraft = parse_body(body)?;
-    let (schedule, created) = catalogue::create_schedule(
-        store,
-        clock.now(),
-        config.schedule_horizon_days,
-        &operator,
-        &tour_id(id)?,
-        draft,
-    )
-    .await?;
-    Ok(Created::new(format!("/v1/tours/{id}/schedules"))
-        .body(Json(ScheduleView::new(&schedule, Some(created)))))
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let draft: ScheduleDraft = parse_text(&text)?;
+                let horizon = config.schedule_horizon_days;
+                let (schedule, created) = catalogue::create_schedule(
+                    store,
+                    clock.now(),
+                    horizon,
+                    &operator,
+                    &tour_id(id)?,
+                    draft,
+                )
+                .await?;
+                Ok(ApiResponse::created(
+                    format!("/v1/tours/{id}/schedules"),
+                    &ScheduleView::new(&schedule, Some(created)),
+                ))
+            },
+        )
+        .await
 }
 
 #[get("/v1/tours/<id>/schedules")]
@@ -109,21 +158,34 @@ pub async fn create_occurrence(
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Created<Json<OccurrenceView>>, AppError> {
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let draft: catalogue::OccurrenceDraft = parse_body(body)?;
-    let now = clock.now();
-    let (tour, occurrence) =
-        catalogue::create_occurrence(store, now, &operator, &tour_id(id)?, draft).await?;
-    Ok(
-        Created::new(format!("/v1/occurrences/{}", occurrence.id)).body(Json(OccurrenceView::new(
-            &tour,
-            &occurrence,
-            now,
-        ))),
-    )
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let draft: catalogue::OccurrenceDraft = parse_text(&text)?;
+                let now = clock.now();
+                let (tour, occurrence) =
+                    catalogue::create_occurrence(store, now, &operator, &tour_id(id)?, draft)
+                        .await?;
+                let view = OccurrenceView::new(&tour, &occurrence, now);
+                Ok(ApiResponse::created(
+                    format!("/v1/occurrences/{}", occurrence.id),
+                    &view,
+                ))
+            },
+        )
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,15 +199,39 @@ pub async fn update_occurrence(
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Json<OccurrenceView>, AppError> {
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let patch: OccurrencePatch = parse_body(body)?;
-    let now = clock.now();
-    let (tour, occurrence) =
-        catalogue::set_capacity(store, now, &operator, &occurrence_id(id)?, patch.capacity).await?;
-    Ok(Json(OccurrenceView::new(&tour, &occurrence, now)))
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let patch: OccurrencePatch = parse_text(&text)?;
+                let now = clock.now();
+                let (tour, occurrence) = catalogue::set_capacity(
+                    store,
+                    now,
+                    &operator,
+                    &occurrence_id(id)?,
+                    patch.capacity,
+                )
+                .await?;
+                Ok(ApiResponse::ok(&OccurrenceView::new(
+                    &tour,
+                    &occurrence,
+                    now,
+                )))
+            },
+        )
+        .await
 }
 
 #[derive(serde::Serialize)]
@@ -158,17 +244,31 @@ pub struct CancelledOccurrenceView {
 pub async fn cancel_occurrence(
     id: &str,
     auth: Auth,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Json<CancelledOccurrenceView>, AppError> {
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let now = clock.now();
-    let (tour, occurrence, cancelled) =
-        catalogue::cancel_occurrence(store, now, &operator, &occurrence_id(id)?).await?;
-    Ok(Json(CancelledOccurrenceView {
-        occurrence: OccurrenceView::new(&tour, &occurrence, now),
-        cancelled_bookings: cancelled.iter().map(|c| c.reference.to_string()).collect(),
-    }))
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            "",
+            |_| async {
+                let now = clock.now();
+                let (tour, occurrence, cancelled) =
+                    catalogue::cancel_occurrence(store, now, &operator, &occurrence_id(id)?)
+                        .await?;
+                Ok(ApiResponse::ok(&CancelledOccurrenceView {
+                    occurrence: OccurrenceView::new(&tour, &occurrence, now),
+                    cancelled_bookings: cancelled.iter().map(|c| c.reference.to_string()).collect(),
+                }))
+            },
+        )
+        .await
 }
 
 #[derive(Responder)]
@@ -214,11 +314,24 @@ pub async fn manifest(
 pub async fn check_in(
     reference: &str,
     auth: Auth,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Json<BookingView>, AppError> {
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let now = clock.now();
-    let booking = bookings::check_in(store, now, reference, &operator).await?;
-    Ok(Json(BookingView::new(&booking, now)))
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            "",
+            |_| async {
+                let now = clock.now();
+                let booking = bookings::check_in(store, now, reference, &operator).await?;
+                Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
+            },
+        )
+        .await
 }

@@ -26,6 +26,8 @@ impl AppError {
             Self::CancellationClosed => (Status::Conflict, "cancellation_closed"),
             Self::OccurrenceCancelled => (Status::Conflict, "occurrence_cancelled"),
             Self::CapacityBelowTaken { .. } => (Status::Conflict, "capacity_below_taken"),
+            Self::IdempotencyKeyReused => (Status::UnprocessableEntity, "idempotency_key_reused"),
+            Self::IdempotencyInProgress => (Status::Conflict, "idempotency_in_progress"),
             Self::Busy => (Status::ServiceUnavailable, "busy"),
             Self::Internal(_) => (Status::InternalServerError, "internal"),
         }
@@ -56,15 +58,19 @@ impl AppError {
 /// A request body before it is parsed: every handler takes this and calls [`parse_body`].
 pub type JsonBody<'r> = Result<Json<Box<serde_json::value::RawValue>>, json::Error<'r>>;
 
-/// Parses a JSON body that must be an object, straight from its text so that duplicate keys and
-/// unknown fields are refused. (Deserializing `T` alone would also accept `[a, b, c]` as a
-/// positional struct at the top level, which no client means to send.)
-pub fn parse_body<T: serde::de::DeserializeOwned>(body: JsonBody<'_>) -> Result<T, AppError> {
+/// Reads a JSON body's text, refusing anything but an object. (Deserializing `T` alone would
+/// accept `[a, b, c]` as a positional struct at the top level, which no client means to send.)
+pub fn body_text(body: JsonBody<'_>) -> Result<String, AppError> {
     let raw = body.map_err(AppError::from_json)?.into_inner();
     if !raw.get().trim_start().starts_with('{') {
         return Err(AppError::invalid("body", "must be a JSON object"));
     }
-    serde_json::from_str(raw.get()).map_err(|e| match e.classify() {
+    Ok(raw.get().to_owned())
+}
+
+/// Parses a body's text straight into `T`, so duplicate keys and unknown fields are refused.
+pub fn parse_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> {
+    serde_json::from_str(text).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => AppError::invalid("body", e.to_string()),
         _ => AppError::bad_request(
             "malformed_json",
@@ -86,27 +92,39 @@ fn error_body(
     json!({ "error": error })
 }
 
-impl<'r> Responder<'r, 'static> for AppError {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+impl AppError {
+    /// The status and JSON body of this error, as sent and as stored for idempotent replay.
+    /// Server-side failures are logged here, once, with the request id the client sees.
+    pub fn to_response(&self, request_id: &str) -> (Status, Value) {
         let (status, code) = self.status_and_code();
-        let request_id = request.local_cache(RequestId::generate).0.clone();
         let message = if status.code >= 500 && !matches!(self, AppError::Busy) {
-            // Logged once, here, with the request id the client sees; the client gets no detail.
             tracing::error!(%request_id, error = ?self, "request failed");
             "internal error".to_owned()
         } else {
             self.to_string()
         };
-        let extra = match &self {
+        let extra = match self {
             AppError::Validation(fields) => Some(("fields", json!(fields))),
             AppError::SoldOut { available } => Some(("available", json!(available))),
             AppError::CapacityBelowTaken { taken } => Some(("seats_taken", json!(taken))),
             _ => None,
         };
-        let body = error_body(code, message, &request_id, extra);
+        (status, error_body(code, message, request_id, extra))
+    }
+
+    /// Errors the client should retry after a pause carry `Retry-After`.
+    pub fn retry_after(&self) -> Option<&'static str> {
+        matches!(self, AppError::Busy | AppError::IdempotencyInProgress).then_some("1")
+    }
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let request_id = request.local_cache(RequestId::generate).0.clone();
+        let (status, body) = self.to_response(&request_id);
         let mut response = (status, Json(body)).respond_to(request)?;
-        if matches!(self, AppError::Busy) {
-            response.set_header(Header::new("Retry-After", "1"));
+        if let Some(seconds) = self.retry_after() {
+            response.set_header(Header::new("Retry-After", seconds));
         }
         Ok(response)
     }

@@ -1,10 +1,10 @@
 //! An operator's API tokens: create (shown once), list, revoke.
 
-use rocket::http::Status;
-use rocket::response::status::Created;
 use rocket::serde::json::Json;
 
-use super::responder::{parse_body, JsonBody};
+use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::responder::{body_text, parse_text, JsonBody};
+use crate::config::AppConfig;
 use rocket::{delete, get, post, State};
 use serde::{Deserialize, Serialize};
 
@@ -35,22 +35,36 @@ pub struct TokenView {
 pub async fn create_token(
     auth: Result<OperatorAuth, AppError>,
     body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Created<Json<TokenView>>, AppError> {
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
     let operator = auth?.0;
-    let request: TokenRequest = parse_body(body)?;
-    let now = clock.now();
-    let (id, token) = operators::create_token(store, now, &operator, &request.label).await?;
-    Ok(
-        Created::new(format!("/v1/tokens/{id}")).body(Json(TokenView {
-            id: id.to_string(),
-            label: request.label.trim().to_owned(),
-            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            revoked_at: None,
-            token: Some(token),
-        })),
-    )
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let request: TokenRequest = parse_text(&text)?;
+                let now = clock.now();
+                let (id, token) =
+                    operators::create_token(store, now, &operator, &request.label).await?;
+                let view = TokenView {
+                    id: id.to_string(),
+                    label: request.label.trim().to_owned(),
+                    created_at: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                    revoked_at: None,
+                    token: Some(token),
+                };
+                Ok(ApiResponse::created(format!("/v1/tokens/{id}"), &view))
+            },
+        )
+        .await
 }
 
 #[get("/v1/tokens")]
@@ -79,9 +93,23 @@ pub async fn list_tokens(
 pub async fn revoke_token(
     id: &str,
     auth: Result<OperatorAuth, AppError>,
+    idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Status, AppError> {
-    operators::revoke_token(store, clock.now(), &auth?.0, id).await?;
-    Ok(Status::NoContent)
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
+    let operator = auth?.0;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            "",
+            |_| async {
+                operators::revoke_token(store, clock.now(), &operator, id).await?;
+                Ok(ApiResponse::no_content())
+            },
+        )
+        .await
 }

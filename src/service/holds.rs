@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::catalogue::release_lapsed;
+use super::idempotency::{self, Claim};
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
@@ -32,6 +33,10 @@ pub struct CustomerRequest {
     #[serde(default)]
     pub phone: Option<String>,
 }
+
+/// Renders the HTTP response of a new hold, so it can be stored under an idempotency key in the
+/// hold's own transaction.
+pub type RenderHold<'a> = &'a (dyn Fn(&BookingRecord, &str) -> (u16, String) + Send + Sync);
 
 /// A new hold and the traveler's access token, which exists only in this value.
 pub struct PlacedHold {
@@ -64,11 +69,15 @@ fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
 
 /// Holds seats on a departure for `hold_ttl`. Everything that can be computed without the lock
 /// (validation, the price, ids, the token) is, so the locked section is four statements.
+///
+/// With an idempotency claim, the rendered response is stored in the same transaction as the
+/// booking: a retry after a crash finds both or neither.
 pub async fn place_hold(
     store: &Store,
     now: DateTime<Utc>,
     hold_ttl: Duration,
     request: HoldRequest,
+    idempotent: Option<(&Claim, RenderHold<'_>)>,
 ) -> Result<PlacedHold, AppError> {
     let occurrence_id = OccurrenceId::parse(&request.occurrence_id)
         .ok_or_else(|| AppError::invalid("occurrence_id", "is not a departure id"))?;
@@ -118,6 +127,10 @@ pub async fn place_hold(
                     other => other.into(),
                 })?;
             occurrences::add_seats(&mut tx, &occurrence_id, i64::from(quote.seats), now).await?;
+            if let Some((claim, render)) = idempotent {
+                let (status, body) = render(&booking, &access_token);
+                idempotency::complete_in(&mut tx, claim, status, &body).await?;
+            }
             Ok(())
         }
         .await;

@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod check;
 pub mod demo;
 pub mod holds;
+pub mod idempotency;
 pub mod operators;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs

@@ -22,6 +22,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub mod bookings;
 pub mod catalogue;
 pub mod error;
+pub mod idempotency;
 pub mod occurrences;
 mod rows;
 
@@ -239,10 +240,18 @@ mod tests {
     #[test]
     fn both_migration_trees_list_the_same_versions() {
         let names = |backend: &str| {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
             let mut names: Vec<String> = std::fs::read_dir(dir)
                 .expect("migrations folder")
-                .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+                .map(|entry| {
+                    entry
+                        .expect("entry")
+                        .file_name()
+                        .to_string_lossy()
+                        .into_owned()
+                })
                 .collect();
             names.sort();
             names

@@ -13,6 +13,7 @@ use crate::storage::Store;
 
 pub mod hold_expiry;
 pub mod horizon;
+pub mod idempotency_purge;
 
 /// Starts the workers when `workers` is on (the default).
 pub fn stage() -> AdHoc {

@@ -7,6 +7,7 @@ mod catalogue;
 mod cli;
 mod concurrency;
 mod errors;
+mod idempotency;
 mod invariant;
 mod operator;
 mod schedules;

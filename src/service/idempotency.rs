@@ -1,0 +1,198 @@
+//! Incoming `Idempotency-Key`s: claim a key, replay its stored response, or refuse a reuse.
+//!
+//! The contract: the same key with the same request replays the first response (status and
+//! body) and does nothing again; the same key with a different request is 422
+//! `idempotency_key_reused`; a duplicate that arrives while the first is still running is 409
+//! `idempotency_in_progress`. A request that failed on our side (5xx) releases its key, so the
+//! retry runs again. Where the work is one local transaction (placing a hold), the response is
+//! stored in that same transaction: a crash can never leave the work done but the key open.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::storage::{idempotency, StorageError, Store, WriteTx};
+
+/// A claim held by a claim that went quiet for this long is taken over by the next retry: its
+/// holder crashed or was cut off before finishing (its work, if local, rolled back).
+const STALE_AFTER_SECONDS: i64 = 60;
+
+/// A key this request holds until its response is stored.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub scope: String,
+    pub key: String,
+}
+
+pub enum Begin {
+    /// Do the work; then store the response under the claim.
+    Proceed(Claim),
+    /// Done before: send this again.
+    Replay { status: u16, body: String },
+}
+
+/// Checks the header value: 1–255 printable ASCII characters.
+pub fn validate_key(key: &str) -> Result<(), AppError> {
+    if (1..=255).contains(&key.len()) && key.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+        ))
+    }
+}
+
+/// What makes two requests "the same": method, path and body, with JSON bodies compared by
+/// content (key order and whitespace do not matter).
+pub fn fingerprint(method: &str, path: &str, body: &str) -> String {
+    let canonical = serde_json::from_str::<Value>(body)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| body.to_owned());
+    let mut hash = Sha256::new();
+    for part in [method, "\n", path, "\n", &canonical] {
+        hash.update(part.as_bytes());
+    }
+    hex::encode(hash.finalize())
+}
+
+/// Claims `key` in `scope` for a request with this fingerprint, or says what to do instead.
+pub async fn begin(
+    store: &Store,
+    now: DateTime<Utc>,
+    ttl: Duration,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Begin, AppError> {
+    let claim = Claim {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+    };
+    // A few rounds at most: each lost race means another request changed the row under us.
+    for _ in 0..3 {
+        let mut tx = store.begin_write().await?;
+        match idempotency::insert_claim(&mut tx, scope, key, fingerprint, now, now + ttl).await {
+            Ok(()) => {
+                tx.commit().await?;
+                return Ok(Begin::Proceed(claim));
+            }
+            Err(StorageError::Duplicate) => tx.rollback().await?,
+            Err(other) => {
+                tx.rollback().await.ok();
+                return Err(other.into());
+            }
+        }
+        let Some(row) = idempotency::get(store, scope, key).await? else {
+            continue;
+        };
+        if row.expires_at <= now {
+            let mut tx = store.begin_write().await?;
+            idempotency::delete_expired(&mut tx, scope, key, now).await?;
+            tx.commit().await?;
+            continue;
+        }
+        if row.fingerprint != fingerprint {
+            return Err(AppError::IdempotencyKeyReused);
+        }
+        if row.state == "done" {
+            let status = row
+                .response_status
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(200);
+            return Ok(Begin::Replay {
+                status,
+                body: row.response_body.unwrap_or_default(),
+            });
+        }
+        if row.locked_at > now - Duration::seconds(STALE_AFTER_SECONDS) {
+            return Err(AppError::IdempotencyInProgress);
+        }
+        let mut tx = store.begin_write().await?;
+        let won = idempotency::take_over(&mut tx, scope, key, row.locked_at, now).await?;
+        tx.commit().await?;
+        if won {
+            tracing::info!(scope, "idempotency claim taken over from a stalled request");
+            return Ok(Begin::Proceed(claim));
+        }
+    }
+    Err(AppError::IdempotencyInProgress)
+}
+
+/// Stores the response inside the caller's transaction (work and key commit together).
+pub async fn complete_in(
+    tx: &mut WriteTx,
+    claim: &Claim,
+    status: u16,
+    body: &str,
+) -> Result<(), AppError> {
+    Ok(idempotency::complete(tx, &claim.scope, &claim.key, status, body).await?)
+}
+
+/// Stores the response (`Some`) or releases the key for a retry (`None`, after a 5xx).
+pub async fn finish(
+    store: &Store,
+    claim: &Claim,
+    response: Option<(u16, &str)>,
+) -> Result<(), AppError> {
+    let mut tx = store.begin_write().await?;
+    let result = match response {
+        Some((status, body)) => {
+            idempotency::complete(&mut tx, &claim.scope, &claim.key, status, body).await
+        }
+        None => idempotency::release(&mut tx, &claim.scope, &claim.key).await,
+    };
+    super::finish(tx, result.map_err(AppError::from)).await
+}
+
+/// Deletes expired keys in small batches; returns how many were purged.
+pub async fn purge_expired(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let mut purged = 0;
+    loop {
+        let mut tx = store.begin_write().await?;
+        let result = idempotency::purge_expired(&mut tx, now, 500)
+            .await
+            .map_err(AppError::from);
+        let batch = super::finish(tx, result).await?;
+        purged += batch;
+        if batch < 500 {
+            return Ok(purged);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_json_formatting_but_not_content() {
+        let a = fingerprint("POST", "/v1/bookings", r#"{"a": 1, "b": [1, 2]}"#);
+        assert_eq!(
+            a,
+            fingerprint("POST", "/v1/bookings", r#"{"b":[1,2],"a":1}"#)
+        );
+        assert_ne!(
+            a,
+            fingerprint("POST", "/v1/bookings", r#"{"a": 2, "b": [1, 2]}"#)
+        );
+        assert_ne!(
+            a,
+            fingerprint("POST", "/v1/tours", r#"{"a": 1, "b": [1, 2]}"#)
+        );
+        assert_ne!(
+            a,
+            fingerprint("PATCH", "/v1/bookings", r#"{"a": 1, "b": [1, 2]}"#)
+        );
+    }
+
+    #[test]
+    fn keys_are_printable_ascii_up_to_255() {
+        assert!(validate_key("4f6c-11ee-b962").is_ok());
+        assert!(validate_key(&"k".repeat(255)).is_ok());
+        for bad in ["", "tab\tkey", "ключ", &"k".repeat(256)] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Forgets idempotency keys (and their stored responses) once they expire.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::AppError;
+use crate::service::idempotency;
+use crate::storage::Store;
+
+/// One pass; returns the number of keys purged.
+pub async fn run_once(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let purged = idempotency::purge_expired(store, now).await?;
+    if purged > 0 {
+        tracing::info!(purged, "expired idempotency keys purged");
+    }
+    Ok(purged)
+}

@@ -1,0 +1,433 @@
+//! `Idempotency-Key` on mutating endpoints: replay, reuse, concurrent duplicates, failures that
+//! do not poison a key, and expiry.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+
+use crate::on_both_backends;
+use crate::support::{Backend, Reply, TestApp};
+
+on_both_backends!(
+    a_replayed_booking_request_books_once_and_answers_the_same,
+    a_key_reused_for_a_different_request_is_refused,
+    fifty_concurrent_retries_make_one_booking,
+    operator_endpoints_replay_instead_of_acting_twice,
+    a_failed_request_does_not_poison_its_key,
+    keys_expire_and_are_purged,
+    keys_are_scoped_per_operator,
+);
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .header("Idempotency-Key", key);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    TestApp::reply(request).await
+}
+
+fn hold_body(occurrence: &str, quantity: u32) -> Value {
+    json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": quantity}],
+           "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}})
+}
+
+async fn a_replayed_booking_request_books_once_and_answers_the_same(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let first = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "order-1",
+        None,
+        Some(hold_body(&occurrence, 3)),
+    )
+    .await;
+    first.expect(201);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    // The same request with its keys in another order and other whitespace is the same request.
+    let reordered: Value = serde_json::from_str(&format!(
+        r#"{{"customer": {{"email": "ada@example.com", "name": "Ada Lovelace"}}, "items": [{{"quantity": 3, "unit": "adult"}}], "occurrence_id": "{occurrence}"}}"#
+    ))
+    .unwrap();
+    let again = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "order-1",
+        None,
+        Some(reordered),
+    )
+    .await;
+    again.expect(201);
+    assert_eq!(
+        again.text, first.text,
+        "same status, same body (access token included)"
+    );
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(app.available(&occurrence).await, 7, "booked once");
+    app.assert_seat_invariant().await;
+
+    // A request without a key is not deduplicated.
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+        .await
+        .expect(201);
+    assert_eq!(app.available(&occurrence).await, 4);
+
+    // Keys must be printable ASCII, 1–255 characters.
+    let bad = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        &"k".repeat(256),
+        None,
+        Some(hold_body(&occurrence, 1)),
+    )
+    .await;
+    bad.expect_error(400, "invalid_idempotency_key");
+    assert_eq!(app.available(&occurrence).await, 4);
+}
+
+async fn a_key_reused_for_a_different_request_is_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "k-1",
+        None,
+        Some(hold_body(&occurrence, 2)),
+    )
+    .await
+    .expect(201);
+    send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "k-1",
+        None,
+        Some(hold_body(&occurrence, 3)),
+    )
+    .await
+    .expect_error(422, "idempotency_key_reused");
+    assert_eq!(app.available(&occurrence).await, 8);
+    // 4xx answers are stored too: the retry of a refused request is refused the same way.
+    let refused = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "k-2",
+        None,
+        Some(hold_body(&occurrence, 9)),
+    )
+    .await;
+    refused.expect_error(422, "validation_failed");
+    let replay = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "k-2",
+        None,
+        Some(hold_body(&occurrence, 9)),
+    )
+    .await;
+    assert_eq!(
+        (replay.status, replay.text.as_str()),
+        (refused.status, refused.text.as_str())
+    );
+}
+
+async fn fifty_concurrent_retries_make_one_booking(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(10).await;
+    let mut retries = JoinSet::new();
+    for _ in 0..50 {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        retries.spawn(async move {
+            send(
+                &app,
+                Method::POST,
+                "/v1/bookings",
+                "double-click",
+                None,
+                Some(hold_body(&occurrence, 2)),
+            )
+            .await
+        });
+    }
+    let mut bodies = Vec::new();
+    while let Some(reply) = retries.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status.as_u16() {
+            201 => bodies.push(reply.text),
+            409 => {
+                assert_eq!(reply.code(), "idempotency_in_progress");
+                assert_eq!(reply.headers["retry-after"], "1");
+            }
+            other => panic!("unexpected {other}: {}", reply.text),
+        }
+    }
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies.iter().all(|b| *b == bodies[0]),
+        "every success is the same booking"
+    );
+    let last = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "double-click",
+        None,
+        Some(hold_body(&occurrence, 2)),
+    )
+    .await;
+    assert_eq!(last.text, bodies[0]);
+    assert_eq!(
+        app.available(&occurrence).await,
+        8,
+        "one booking of two seats"
+    );
+    app.assert_seat_invariant().await;
+}
+
+async fn operator_endpoints_replay_instead_of_acting_twice(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, tour, occurrence) = app.departure(10).await;
+    let tour_body = json!({"name": "Night walk", "timezone": "UTC", "duration_minutes": 60, "currency": "EUR",
+                           "units": [{"code": "adult", "label": "Adult", "price": 1000}]});
+    let a = send(
+        &app,
+        Method::POST,
+        "/v1/tours",
+        "tour-1",
+        Some(&token),
+        Some(tour_body.clone()),
+    )
+    .await;
+    let b = send(
+        &app,
+        Method::POST,
+        "/v1/tours",
+        "tour-1",
+        Some(&token),
+        Some(tour_body),
+    )
+    .await;
+    a.expect(201);
+    assert_eq!(a.text, b.text);
+    assert_eq!(
+        app.get_as(&token, "/v1/tours")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "one new tour, not two"
+    );
+
+    let path = format!("/v1/tours/{tour}/occurrences");
+    let body =
+        json!({"starts_at": (app.clock.now() + Duration::days(3)).to_rfc3339(), "capacity": 4});
+    let first = send(
+        &app,
+        Method::POST,
+        &path,
+        "dep-1",
+        Some(&token),
+        Some(body.clone()),
+    )
+    .await;
+    let second = send(&app, Method::POST, &path, "dep-1", Some(&token), Some(body)).await;
+    assert_eq!(
+        (first.status.as_u16(), first.text.clone()),
+        (201, second.text)
+    );
+
+    let hold = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    let confirm = format!("/v1/bookings/{}/confirm", hold.str("reference"));
+    let with_token = |key: &'static str| {
+        app.client
+            .post(format!("{}{confirm}", app.base))
+            .header("X-Booking-Token", hold.str("access_token"))
+            .header("Idempotency-Key", key)
+    };
+    let confirmed = TestApp::reply(with_token("confirm-1")).await;
+    confirmed.expect(200);
+    let replayed = TestApp::reply(with_token("confirm-1")).await;
+    assert_eq!(
+        (replayed.status.as_u16(), replayed.text.as_str()),
+        (200, confirmed.text.as_str()),
+        "a replay, not a 409"
+    );
+    TestApp::reply(with_token("confirm-2"))
+        .await
+        .expect_error(409, "invalid_transition");
+
+    let cancel = format!("/v1/occurrences/{occurrence}/cancel");
+    let once = send(&app, Method::POST, &cancel, "cancel-1", Some(&token), None).await;
+    let twice = send(&app, Method::POST, &cancel, "cancel-1", Some(&token), None).await;
+    once.expect(200);
+    assert_eq!(once.text, twice.text);
+    app.assert_seat_invariant().await;
+}
+
+async fn a_failed_request_does_not_poison_its_key(backend: Backend) {
+    use sqlx::Connection;
+    let Some(app) =
+        TestApp::spawn_with(backend, &[("database_lock_timeout_seconds", json!(1))]).await
+    else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let blocker: Box<dyn std::any::Any + Send> = match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+                .await
+                .unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Box::new(conn)
+        }
+        Backend::MySql => {
+            let mut conn = sqlx::MySqlConnection::connect(&app.database_url)
+                .await
+                .unwrap();
+            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
+                .bind(&occurrence)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Box::new(conn)
+        }
+    };
+    // On SQLite even the claim cannot be written while another process holds the write lock.
+    let failed = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "retry-me",
+        None,
+        Some(hold_body(&occurrence, 1)),
+    )
+    .await;
+    failed.expect_error(503, "busy");
+    drop(blocker);
+    let retried = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "retry-me",
+        None,
+        Some(hold_body(&occurrence, 1)),
+    )
+    .await;
+    retried.expect(201);
+    assert!(
+        retried.headers.get("idempotent-replayed").is_none(),
+        "the retry ran again"
+    );
+    assert_eq!(app.available(&occurrence).await, 9);
+}
+
+async fn keys_expire_and_are_purged(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "old-key",
+        None,
+        Some(hold_body(&occurrence, 1)),
+    )
+    .await
+    .expect(201);
+    let purge = berth::workers::idempotency_purge::run_once;
+    assert_eq!(
+        purge(&app.store, app.clock.now()).await.unwrap(),
+        0,
+        "not yet expired"
+    );
+    app.clock.advance(Duration::hours(25));
+    assert_eq!(purge(&app.store, app.clock.now()).await.unwrap(), 1);
+    // After expiry the key is free for a new request.
+    let fresh = send(
+        &app,
+        Method::POST,
+        "/v1/bookings",
+        "old-key",
+        None,
+        Some(hold_body(&occurrence, 2)),
+    )
+    .await;
+    fresh.expect(201);
+    assert!(fresh.headers.get("idempotent-replayed").is_none());
+}
+
+async fn keys_are_scoped_per_operator(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let first = app.operator("First").await;
+    let second = app.operator("Second").await;
+    let body = json!({"label": "widget"});
+    let a = send(
+        &app,
+        Method::POST,
+        "/v1/tokens",
+        "same-key",
+        Some(&first),
+        Some(body.clone()),
+    )
+    .await;
+    let b = send(
+        &app,
+        Method::POST,
+        "/v1/tokens",
+        "same-key",
+        Some(&second),
+        Some(body),
+    )
+    .await;
+    a.expect(201);
+    b.expect(201);
+    assert_ne!(
+        a.str("token"),
+        b.str("token"),
+        "another operator's key is another key"
+    );
+}
