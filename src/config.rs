@@ -32,8 +32,28 @@ pub struct AppConfig {
     /// Run the background workers (hold expiry, schedule horizon) in this process.
     #[serde(default = "defaults::background_workers")]
     pub background_workers: bool,
+    /// Bearer token that `GET /metrics` requires; without one, metrics are served only in debug.
+    #[serde(default)]
+    pub metrics_token: Option<Secret>,
     #[serde(skip)]
     profile: String,
+}
+
+/// A secret setting: never printed, not even by `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 mod defaults {
@@ -90,6 +110,13 @@ impl AppConfig {
         if self.is_release() && self.database_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_DATABASE_URL must be set in the release profile".into());
         }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            return Err("BERTH_METRICS_TOKEN must be at least 16 characters".into());
+        }
         if !(60..=86_400).contains(&self.hold_ttl_seconds) {
             return Err("BERTH_HOLD_TTL_SECONDS must be between 60 and 86400".into());
         }
@@ -106,6 +133,11 @@ impl AppConfig {
             return Err("BERTH_DATABASE_MAX_CONNECTIONS must be between 1 and 1000".into());
         }
         Ok(())
+    }
+
+    /// Whether `GET /metrics` is served without a token (debug profile only).
+    pub fn metrics_open(&self) -> bool {
+        self.metrics_token.is_none() && !self.is_release()
     }
 
     pub fn database_url(&self) -> &str {

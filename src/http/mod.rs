@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod guards;
 pub mod health;
 pub mod idempotency;
+pub mod metrics;
 pub mod operator;
 pub mod responder;
 pub mod tokens;
@@ -23,6 +24,7 @@ pub fn stage() -> AdHoc {
                 routes![
                     health::health,
                     health::ready,
+                    metrics::metrics,
                     catalogue::get_tour,
                     catalogue::availability,
                     catalogue::get_occurrence,
@@ -58,6 +60,7 @@ pub fn stage() -> AdHoc {
                 ],
             )
             .attach(SecurityHeaders)
+            .attach(metrics::RequestMetrics)
     })
 }
 

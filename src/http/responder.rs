@@ -121,6 +121,13 @@ impl AppError {
 impl<'r> Responder<'r, 'static> for AppError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let request_id = request.local_cache(RequestId::generate).0.clone();
+        if let Some(store) = request.rocket().state::<crate::storage::Store>() {
+            match self {
+                AppError::SoldOut { .. } => store.metrics().sold_out_rejections.inc(),
+                AppError::Busy => store.metrics().busy_responses.inc(),
+                _ => {}
+            }
+        }
         let (status, body) = self.to_response(&request_id);
         let mut response = (status, Json(body)).respond_to(request)?;
         if let Some(seconds) = self.retry_after() {

@@ -109,7 +109,7 @@ async fn transition(
     if event == BookingEvent::CheckIn && by_traveler {
         return Err(AppError::NotFound);
     }
-    let outcome = with_retry(|| async {
+    let outcome = with_retry(store, || async {
         let mut tx = store.begin_write().await?;
         let result = async {
             let occurrence = occurrences::lock(&mut tx, &booking.occurrence_id)

@@ -337,7 +337,7 @@ pub async fn set_capacity(
 ) -> Result<(TourRecord, OccurrenceRecord), AppError> {
     let capacity = parse_capacity(capacity, true).map_err(|m| AppError::invalid("capacity", m))?;
     let (tour, _) = own_occurrence(store, now, operator, id).await?;
-    with_retry(|| async {
+    with_retry(store, || async {
         let mut tx = store.begin_write().await?;
         let result = async {
             let occurrence = occurrences::lock(&mut tx, id)
@@ -388,7 +388,7 @@ pub async fn cancel_occurrence(
     id: &OccurrenceId,
 ) -> Result<(TourRecord, OccurrenceRecord, Vec<ReleasedSeats>), AppError> {
     let (tour, _) = own_occurrence(store, now, operator, id).await?;
-    let cancelled = with_retry(|| async {
+    let cancelled = with_retry(store, || async {
         let mut tx = store.begin_write().await?;
         let result = async {
             let occurrence = occurrences::lock(&mut tx, id)

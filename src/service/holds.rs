@@ -90,7 +90,7 @@ pub async fn place_hold(
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
 
-    let booking = with_retry(|| async {
+    let booking = with_retry(store, || async {
         let booking = BookingRecord {
             id: BookingId::generate(),
             // Fresh per attempt: a (very rare) reference collision is retried like contention.
@@ -162,7 +162,7 @@ pub async fn release_expired_holds(store: &Store, now: DateTime<Utc>) -> Result<
     let candidates = bookings::occurrences_with_lapsed_holds(store, now, 500).await?;
     let mut processed = 0;
     for id in candidates {
-        let done = with_retry(|| async {
+        let done = with_retry(store, || async {
             let mut tx = store.begin_write().await?;
             let result = async {
                 if occurrences::try_lock(&mut tx, &id).await?.is_none() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use crate::error::AppError;
-use crate::storage::WriteTx;
+use crate::storage::{Store, WriteTx};
 
 pub mod bookings;
 pub mod catalogue;
@@ -23,7 +23,7 @@ const MAX_ATTEMPTS: u32 = 5;
 
 /// Runs `attempt` again while it fails with [`AppError::Busy`], backing off with jitter so
 /// racing transactions do not collide again in lockstep.
-pub(crate) async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, AppError>
+pub(crate) async fn with_retry<T, F, Fut>(store: &Store, mut attempt: F) -> Result<T, AppError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
@@ -36,6 +36,7 @@ where
                 let base = 5u64 << tries;
                 let jitter = rand::thread_rng().gen_range(0..=base);
                 tracing::debug!(tries, "transaction busy, retrying");
+                store.metrics().transaction_retries.inc();
                 tokio::time::sleep(Duration::from_millis(base + jitter)).await;
             }
             Err(AppError::Busy) => {

@@ -34,6 +34,8 @@ pub async fn insert(tx: &mut WriteTx, booking: &BookingRecord) -> Result<(), Sto
         }
         query.execute(conn).await.map(|r| r.rows_affected())
     })?;
+    tx.count(booking.status.as_str(), 1);
+    tx.count("seats_held", u64::from(booking.seats));
     Ok(())
 }
 
@@ -72,11 +74,7 @@ pub async fn find_by_reference(
 pub async fn lock(tx: &mut WriteTx, id: &BookingId) -> Result<Option<BookingRecord>, StorageError> {
     let sqlite = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");
     let mysql = format!("{sqlite} FOR UPDATE");
-    let sql = if matches!(tx, WriteTx::Sqlite(..)) {
-        sqlite
-    } else {
-        mysql
-    };
+    let sql = if tx.is_sqlite() { sqlite } else { mysql };
     let row: Option<BookingRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(id.as_str()).fetch_optional(conn).await)?;
     row.map(BookingRecord::try_from).transpose()
@@ -98,6 +96,7 @@ pub async fn set_status(
             "booking {id} changed while locked"
         )));
     }
+    tx.count(to.as_str(), 1);
     Ok(())
 }
 
@@ -147,6 +146,7 @@ pub async fn release_lapsed_holds(
             "lapsed holds of {occurrence} changed while locked"
         )));
     }
+    tx.count("expired", result);
     released(rows)
 }
 
@@ -170,6 +170,7 @@ pub async fn cancel_live(
             "bookings of {occurrence} changed while locked"
         )));
     }
+    tx.count("cancelled", result);
     released(rows)
 }
 

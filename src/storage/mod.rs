@@ -19,6 +19,8 @@ use sqlx::sqlite::{
 use sqlx::{Executor, MySql, Sqlite, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::metrics::Metrics;
+
 pub mod bookings;
 pub mod catalogue;
 pub mod error;
@@ -31,12 +33,12 @@ pub use error::StorageError;
 /// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once per backend.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::storage::Store::Sqlite(sqlite) => {
+        match &$store.db {
+            $crate::storage::Db::Sqlite(sqlite) => {
                 let $pool = &sqlite.pool;
                 $body
             }
-            $crate::storage::Store::MySql($pool) => $body,
+            $crate::storage::Db::MySql($pool) => $body,
         }
     };
 }
@@ -44,12 +46,12 @@ macro_rules! on_pool {
 /// Runs `$body` with `$conn` bound to the transaction's connection, once per backend.
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            $crate::storage::WriteTx::Sqlite(tx, _) => {
+        match &mut $tx.conn {
+            $crate::storage::TxConn::Sqlite(tx, _) => {
                 let $conn = &mut **tx;
                 $body
             }
-            $crate::storage::WriteTx::MySql(tx) => {
+            $crate::storage::TxConn::MySql(tx) => {
                 let $conn = &mut **tx;
                 $body
             }
@@ -59,9 +61,17 @@ macro_rules! on_tx {
 
 pub(crate) use {on_pool, on_tx};
 
-/// Which database berth talks to. Cheap to clone into handlers and workers.
+/// The database berth talks to, and the metrics of what happens in it. Cheap to clone into
+/// handlers and workers.
 #[derive(Clone, Debug)]
-pub enum Store {
+pub struct Store {
+    pub(crate) db: Db,
+    metrics: Arc<Metrics>,
+}
+
+/// Which backend, chosen once at start-up from `database_url`.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
     Sqlite(SqliteStore),
     MySql(MySqlPool),
 }
@@ -76,7 +86,16 @@ pub struct SqliteStore {
 
 /// A write transaction. On SQLite it holds the database's single write lock from `BEGIN
 /// IMMEDIATE`; on MySQL, rows are locked by the statements that need them (`FOR UPDATE`).
-pub enum WriteTx {
+///
+/// Booking transitions are [`counted`](WriteTx::count) on the transaction and reach the metrics
+/// only if it commits, so a retried or rolled-back attempt is never counted.
+pub struct WriteTx {
+    pub(crate) conn: TxConn,
+    metrics: Arc<Metrics>,
+    pending: Vec<(&'static str, u64)>,
+}
+
+pub(crate) enum TxConn {
     Sqlite(Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
     MySql(Transaction<'static, MySql>),
 }
@@ -103,6 +122,25 @@ impl Default for PoolSettings {
 }
 
 impl Store {
+    fn new(db: Db) -> Store {
+        Store {
+            db,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    /// The counters of this berth instance (one registry per `Store`, so tests do not share).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Refreshes the pool gauges; called when metrics are scraped.
+    pub fn observe_pool(&self) {
+        let (size, idle) = on_pool!(self, pool => (pool.size(), pool.num_idle()));
+        self.metrics.pool_connections.set(i64::from(size));
+        self.metrics.pool_idle.set(idle as i64);
+    }
+
     /// Connects to `url` (`sqlite://path` or `mysql://user:pass@host:port/db`). A SQLite file and
     /// its folder are created when missing.
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StorageError> {
@@ -123,10 +161,10 @@ impl Store {
                 .acquire_timeout(settings.acquire_timeout)
                 .connect_with(options)
                 .await?;
-            Ok(Store::Sqlite(SqliteStore {
+            Ok(Store::new(Db::Sqlite(SqliteStore {
                 pool,
                 writer: Arc::new(Mutex::new(())),
-            }))
+            })))
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             let url = url.replacen("mariadb:", "mysql:", 1);
             let options = MySqlConnectOptions::from_str(&url)?;
@@ -151,7 +189,7 @@ impl Store {
                 })
                 .connect_with(options)
                 .await?;
-            Ok(Store::MySql(pool))
+            Ok(Store::new(Db::MySql(pool)))
         } else {
             Err(StorageError::Config(
                 "database_url must start with sqlite:// or mysql://".to_owned(),
@@ -161,29 +199,37 @@ impl Store {
 
     /// Applies the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        match self {
-            Store::Sqlite(s) => sqlx::migrate!("migrations/sqlite").run(&s.pool).await?,
-            Store::MySql(pool) => sqlx::migrate!("migrations/mysql").run(pool).await?,
+        match &self.db {
+            Db::Sqlite(s) => sqlx::migrate!("migrations/sqlite").run(&s.pool).await?,
+            Db::MySql(pool) => sqlx::migrate!("migrations/mysql").run(pool).await?,
         }
         Ok(())
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::MySql(_) => "mysql",
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::MySql(_) => "mysql",
+        }
+    }
+
+    fn write_tx(&self, conn: TxConn) -> WriteTx {
+        WriteTx {
+            conn,
+            metrics: self.metrics.clone(),
+            pending: Vec::new(),
         }
     }
 
     /// Starts a write transaction (see [`WriteTx`]).
     pub async fn begin_write(&self) -> Result<WriteTx, StorageError> {
-        match self {
-            Store::Sqlite(s) => {
+        match &self.db {
+            Db::Sqlite(s) => {
                 let guard = s.writer.clone().lock_owned().await;
                 let tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx::Sqlite(tx, guard))
+                Ok(self.write_tx(TxConn::Sqlite(tx, guard)))
             }
-            Store::MySql(pool) => Ok(WriteTx::MySql(pool.begin().await?)),
+            Db::MySql(pool) => Ok(self.write_tx(TxConn::MySql(pool.begin().await?))),
         }
     }
 
@@ -199,28 +245,48 @@ impl Store {
 }
 
 impl WriteTx {
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self.conn, TxConn::Sqlite(..))
+    }
+
     /// Chooses the spelling of a statement whose dialects differ.
     pub(crate) fn pick(&self, sqlite: &'static str, mysql: &'static str) -> &'static str {
-        match self {
-            WriteTx::Sqlite(..) => sqlite,
-            WriteTx::MySql(_) => mysql,
+        if self.is_sqlite() {
+            sqlite
+        } else {
+            mysql
+        }
+    }
+
+    /// Counts `n` events of `what` (a booking transition, or `seats_held`) if this commits.
+    pub fn count(&mut self, what: &'static str, n: u64) {
+        if n > 0 {
+            self.pending.push((what, n));
         }
     }
 
     pub async fn commit(self) -> Result<(), StorageError> {
-        match self {
-            WriteTx::Sqlite(tx, _guard) => tx.commit().await?,
-            WriteTx::MySql(tx) => tx.commit().await?,
+        match self.conn {
+            TxConn::Sqlite(tx, _guard) => tx.commit().await?,
+            TxConn::MySql(tx) => tx.commit().await?,
+        }
+        for (what, n) in self.pending {
+            match what {
+                "seats_held" => self.metrics.seats_held.inc_by(n),
+                transition => self
+                    .metrics
+                    .bookings
+                    .with_label_values(&[transition])
+                    .inc_by(n),
+            }
         }
         Ok(())
     }
-}
 
-impl WriteTx {
     pub async fn rollback(self) -> Result<(), StorageError> {
-        match self {
-            WriteTx::Sqlite(tx, _guard) => tx.rollback().await?,
-            WriteTx::MySql(tx) => tx.rollback().await?,
+        match self.conn {
+            TxConn::Sqlite(tx, _guard) => tx.rollback().await?,
+            TxConn::MySql(tx) => tx.rollback().await?,
         }
         Ok(())
     }

@@ -69,9 +69,10 @@ async fn locked_read(
     let select =
         "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
         CAST(0 AS SIGNED) AS seats_expired FROM occurrences o WHERE o.id = ?";
-    let sql = match tx {
-        WriteTx::Sqlite(..) => select.to_owned(),
-        WriteTx::MySql(_) => format!("{select} {mysql_lock}"),
+    let sql = if tx.is_sqlite() {
+        select.to_owned()
+    } else {
+        format!("{select} {mysql_lock}")
     };
     let row: Option<OccurrenceRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(id.as_str()).fetch_optional(conn).await)?;

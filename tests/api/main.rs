@@ -9,5 +9,6 @@ mod concurrency;
 mod errors;
 mod idempotency;
 mod invariant;
+mod metrics;
 mod operator;
 mod schedules;

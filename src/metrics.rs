@@ -1,0 +1,132 @@
+//! Prometheus metrics: one registry per running berth, rendered by `GET /metrics`.
+
+use prometheus::core::Collector;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Everything berth counts. Cheap to update from any task.
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    /// Booking state changes: held, confirmed, cancelled, expired, checked_in.
+    pub bookings: IntCounterVec,
+    pub seats_held: IntCounter,
+    pub sold_out_rejections: IntCounter,
+    /// Transactions run again after a deadlock, lock wait timeout or busy database.
+    pub transaction_retries: IntCounter,
+    /// Requests answered 503 because the database stayed busy after retries.
+    pub busy_responses: IntCounter,
+    pub pool_connections: IntGauge,
+    pub pool_idle: IntGauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Registers a collector; the definitions below are literals, so failure is a programming error.
+fn registered<C: Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: prometheus::Result<C>,
+) -> C {
+    let collector = collector.expect("valid metric definition");
+    registry
+        .register(Box::new(collector.clone()))
+        .expect("unique metric name");
+    collector
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new_custom(Some("berth".into()), None).expect("valid prefix");
+        let r = &registry;
+        Metrics {
+            http_requests: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new("http_requests_total", "HTTP requests by route and status"),
+                    &["route", "method", "status"],
+                ),
+            ),
+            http_duration: registered(
+                r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "http_request_duration_seconds",
+                        "HTTP request latency by route",
+                    )
+                    .buckets(vec![
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    ]),
+                    &["route", "method"],
+                ),
+            ),
+            bookings: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new("booking_transitions_total", "Booking state changes"),
+                    &["transition"],
+                ),
+            ),
+            seats_held: registered(
+                r,
+                IntCounter::new("seats_held_total", "Seats taken by new holds"),
+            ),
+            sold_out_rejections: registered(
+                r,
+                IntCounter::new(
+                    "sold_out_rejections_total",
+                    "Hold requests refused for lack of seats",
+                ),
+            ),
+            transaction_retries: registered(
+                r,
+                IntCounter::new(
+                    "transaction_retries_total",
+                    "Transactions retried after a deadlock, lock wait or busy database",
+                ),
+            ),
+            busy_responses: registered(
+                r,
+                IntCounter::new(
+                    "busy_responses_total",
+                    "Requests answered 503 after retries",
+                ),
+            ),
+            pool_connections: registered(
+                r,
+                IntGauge::new("db_pool_connections", "Open database connections"),
+            ),
+            pool_idle: registered(
+                r,
+                IntGauge::new("db_pool_idle_connections", "Idle database connections"),
+            ),
+            registry,
+        }
+    }
+
+    /// Counts one booking state change.
+    pub fn booking(&self, transition: &str) {
+        self.bookings.with_label_values(&[transition]).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::warn!(%error, "metrics encoding failed");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
