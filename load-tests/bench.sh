@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# The berth benchmark: on this machine, in one run, berth `rush` and `spread` on SQLite and on the
+# local MariaDB, next to the database floor (berth's reservation transaction through the service
+# layer, no HTTP) and the HTTP ceiling (the same load tool against GET /health). Prints the ratio
+# table and writes load-tests/RESULTS.md; the "Analysis" section of an existing RESULTS.md is kept.
+#
+# Knobs (environment): BENCH_SECONDS (per run, default 15), BENCH_CONCURRENCY (default 32),
+# BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306; a fresh database is created and dropped),
+# BENCH_BACKENDS (default "sqlite mysql").
+# Every run is bounded by its duration; all traffic goes to 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECS="${BENCH_SECONDS:-15}"
+CONC="${BENCH_CONCURRENCY:-32}"
+MYSQL_BASE="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
+BACKENDS="${BENCH_BACKENDS:-sqlite mysql}"
+SPREAD_OCCURRENCES=50
+# Room for every hold of a run (1 seat each): the rush stays contended for its whole duration
+# instead of selling out in the first second and measuring sold-out answers.
+CAPACITY=100000
+
+echo "== building (release)"
+cargo build --release -p berth -p berth-load --features berth-load/floor
+BIN="${CARGO_TARGET_DIR:-target}/release"
+
+WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
+BERTH_PID=""
+MYSQL_DBS=()
+STAMP="$(date -u +%Y%m%d%H%M%S)"
+
+mysql_exec() {
+  local hostport="${MYSQL_BASE#*@}" user="${MYSQL_BASE#mysql://}"
+  user="${user%@*}"
+  mariadb --no-defaults -h"${hostport%:*}" -P"${hostport#*:}" -u"${user%%:*}" -e "$1"
+}
+
+cleanup() {
+  if [ -n "$BERTH_PID" ]; then kill "$BERTH_PID" 2>/dev/null || true; wait "$BERTH_PID" 2>/dev/null || true; fi
+  for db in "${MYSQL_DBS[@]}"; do mysql_exec "DROP DATABASE IF EXISTS \`$db\`" || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# database_url for a fresh database named $2 on backend $1
+fresh_db() {
+  if [ "$1" = sqlite ]; then
+    echo "sqlite://$WORK/$2.db"
+  else
+    local name="berth_bench_${STAMP}_$2"
+    mysql_exec "CREATE DATABASE \`$name\`"
+    MYSQL_DBS+=("$name")
+    echo "$MYSQL_BASE/$name"
+  fi
+}
+
+# start_berth URL: berth (release profile) on a free port; sets BASE and TOKEN
+start_berth() {
+  local url="$1" port
+  port="$(free_port)"
+  export BERTH_DATABASE_URL="$url" ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 \
+    ROCKET_PORT="$port" BERTH_DEMO=false BERTH_LOG=warn
+  TOKEN="$("$BIN/berth" operator create --name "bench" --email bench@example.com | tail -n 1)"
+  "$BIN/berth" serve >"$WORK/berth-$port.log" 2>&1 &
+  BERTH_PID=$!
+  BASE="http://127.0.0.1:$port"
+  for _ in $(seq 1 150); do
+    if curl -fs "$BASE/ready" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "berth did not become ready:"; cat "$WORK/berth-$port.log"; exit 1
+}
+
+stop_berth() {
+  kill "$BERTH_PID" 2>/dev/null || true
+  wait "$BERTH_PID" 2>/dev/null || true
+  BERTH_PID=""
+  unset BERTH_DATABASE_URL ROCKET_PROFILE ROCKET_ADDRESS ROCKET_PORT BERTH_DEMO BERTH_LOG
+}
+
+# load NAME SCENARIO ARGS...: berth-load, result in $WORK/NAME.json; a failed run is recorded,
+# not fatal (its verification and 5xx count go into the table)
+load() {
+  local name="$1"; shift
+  echo "== $name"
+  "$BIN/berth-load" --target "$BASE" --token "$TOKEN" "$@" \
+    --concurrency "$CONC" --duration "${SECS}s" --requests 10000000 --quiet \
+    --json "$WORK/$name.json" | grep -E '^(rush|spread|ceiling|successful|hold |ceiling |status|errors|  PASSED|  FAILED|RESULT)' || true
+}
+
+floor() {
+  local name="$1" backend="$2"; shift 2
+  echo "== $name"
+  "$BIN/berth-floor" --database-url "$(fresh_db "$backend" "$name")" --concurrency "$CONC" \
+    --seconds "$SECS" --capacity "$CAPACITY" --max-quantity 1 --json "$WORK/$name.json" "$@"
+}
+
+for backend in $BACKENDS; do
+  start_berth "$(fresh_db "$backend" berth)"
+  load "$backend-rush" rush --capacity "$CAPACITY" --max-quantity 1
+  load "$backend-spread" spread --occurrences "$SPREAD_OCCURRENCES" --capacity "$CAPACITY" --max-quantity 1
+  load "$backend-ceiling" ceiling --path /health
+  stop_berth
+  floor "$backend-floor-rush" "$backend" --occurrences 1
+  floor "$backend-floor-spread" "$backend" --occurrences "$SPREAD_OCCURRENCES"
+done
+
+CORES="$(nproc)" SECS="$SECS" CONC="$CONC" BACKENDS="$BACKENDS" WORK="$WORK" \
+  MYSQL_VERSION="$(mysql_exec 'SELECT VERSION()' 2>/dev/null | tail -n 1 || echo unknown)" \
+  python3 - load-tests/RESULTS.md <<'PY'
+import json, os, sys, datetime
+
+work, out = os.environ["WORK"], sys.argv[1]
+def load(name):
+    try:
+        with open(os.path.join(work, name + ".json")) as f:
+            return json.load(f)
+    except OSError:
+        return None
+
+def tool(name):
+    r = load(name)
+    if r is None:
+        return None
+    s = r["summary"]
+    kind = s["kinds"].get("hold") or s["kinds"].get("ceiling") or {}
+    lat = kind.get("latency_ms", {})
+    ok = s["bookings_per_s"] if "hold" in s["kinds"] else s["successes_per_s"]
+    v = r.get("verification")
+    return {"rate": ok, "p50": lat.get("p50"), "p99": lat.get("p99"), "5xx": s["server_errors"],
+            "verified": None if v is None else v["passed"], "passed": r["passed"]}
+
+def floor(name):
+    r = load(name)
+    if r is None:
+        return None
+    return {"rate": r["bookings_per_s"], "p50": r["latency_ms"]["p50"], "p99": r["latency_ms"]["p99"],
+            "outcomes": r["outcomes"]}
+
+def f(x, d=0):
+    return "–" if x is None else f"{x:,.{d}f}"
+
+rows, targets = [], []
+for b in os.environ["BACKENDS"].split():
+    rush, spread, ceil = tool(f"{b}-rush"), tool(f"{b}-spread"), tool(f"{b}-ceiling")
+    frush, fspread = floor(f"{b}-floor-rush"), floor(f"{b}-floor-spread")
+    def ratio(a, c):
+        return None if not a or not c or not c["rate"] else a["rate"] / c["rate"]
+    for label, run, fl in (("rush", rush, frush), ("spread", spread, fspread)):
+        if run is None:
+            continue
+        rf, rc = ratio(run, fl), ratio(run, ceil)
+        rows.append(f"| {b} | {label} | {f(run['rate'])} | {f(run['p50'],2)} / {f(run['p99'],2)} | "
+                    f"{f(fl and fl['rate'])} | {f(ceil and ceil['rate'])} | {f(rf and rf*100)} % | "
+                    f"{f(rc and rc*100)} % | {run['5xx']} | {'yes' if run['verified'] else 'NO'} |")
+        if b == "mysql":
+            if label == "rush":
+                targets.append(("MySQL rush ≥ 60 % of the database floor", rf, 0.60))
+            else:
+                lower = min(x for x in (fl and fl["rate"], ceil and ceil["rate"]) if x) if (fl or ceil) else None
+                targets.append(("MySQL spread ≥ 50 % of min(HTTP ceiling, floor)",
+                                run["rate"] / lower if lower else None, 0.50))
+        if label == "spread":
+            pass
+    if ceil:
+        rows.append(f"| {b} | ceiling (GET /health) | {f(ceil['rate'])} | {f(ceil['p50'],2)} / {f(ceil['p99'],2)} | | | | | {ceil['5xx']} | |")
+    for label, fl in (("floor rush", frush), ("floor spread", fspread)):
+        if fl:
+            rows.append(f"| {b} | {label} (no HTTP) | {f(fl['rate'])} | {f(fl['p50'],2)} / {f(fl['p99'],2)} | | | | | | {fl['outcomes']} |")
+
+fivexx = sum((tool(f"{b}-{s}") or {}).get("5xx", 0) for b in os.environ["BACKENDS"].split() for s in ("rush", "spread"))
+lines = [
+    "# berth benchmark results",
+    "",
+    f"Written by `load-tests/bench.sh` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}: "
+    f"{os.environ['CORES']} cores, {os.environ['SECS']} s per run, concurrency {os.environ['CONC']}, "
+    f"berth in the release profile with its default pool (16 connections), MariaDB {os.environ['MYSQL_VERSION']} "
+    "(the local server, fresh database), SQLite in a temp file. berth, the load tool and the database share the machine.",
+    "",
+    "Throughput is successful bookings (201 holds of 1 seat) per second; the ceiling counts 200s. "
+    "Latency is per hold request, p50 / p99 in ms, measured by the client. `rush` is one departure "
+    f"(capacity {100000:,}, so it stays contended for the whole run); `spread` is 50 departures. "
+    "The floor is `berth-floor`: `berth::service::holds::place_hold` in a loop on the same pool size "
+    "and concurrency, no HTTP, no JSON on the wire.",
+    "",
+    "| backend | scenario | per s | p50 / p99 ms | floor per s | ceiling per s | ÷ floor | ÷ ceiling | 5xx | verified |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    *rows,
+    "",
+    "## Targets (issue 3, MySQL, ratios from this run)",
+    "",
+]
+for name, value, goal in targets:
+    verdict = "–" if value is None else ("met" if value >= goal else "MISSED")
+    lines.append(f"- {name}: {f(value and value*100)} % → **{verdict}**")
+lines.append(f"- zero 5xx in rush and spread: {fivexx} → **{'met' if fivexx == 0 else 'MISSED'}**")
+lines.append("")
+table = "\n".join(lines)
+print(table)
+
+marker = "<!-- analysis: written by hand, kept by bench.sh -->"
+analysis = marker + "\n## Analysis\n\n(none yet)\n"
+try:
+    with open(out) as f:
+        old = f.read()
+    if marker in old:
+        analysis = old[old.index(marker):]
+except OSError:
+    pass
+with open(out, "w") as f:
+    f.write(table + "\n" + analysis)
+print(f"wrote {out}")
+PY

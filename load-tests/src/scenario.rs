@@ -1,0 +1,275 @@
+//! The traffic. Closed-model scenarios (`rush`, `spread`, `ceiling`) run `concurrency` workers
+//! that each send the next request as soon as the last one is answered; `mixed` is an open
+//! model: arrivals are scheduled at the target rate whether or not earlier ones were answered.
+//! Every scenario stops at `requests` or at the wall-clock limit, whichever comes first.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use crate::api::{Api, Outcome};
+use crate::fixtures::Fixtures;
+use crate::ledger::{Entry, Ledger, State};
+use crate::stats::Recorder;
+
+/// What every scenario gets.
+pub struct Context {
+    pub api: Api,
+    pub recorder: Arc<Recorder>,
+    pub ledger: Arc<Ledger>,
+    pub fixtures: Option<Arc<Fixtures>>,
+    pub concurrency: usize,
+    pub requests: u64,
+    pub deadline: Instant,
+    pub seed: u64,
+}
+
+/// A random booking request: 1..=max seats split over the fixture's units.
+pub fn hold_body(rng: &mut StdRng, fixtures: &Fixtures, occurrence: &str, n: u64) -> (Value, u64) {
+    let quantity = rng.gen_range(1..=u64::from(fixtures.max_quantity.max(1)));
+    let first = rng.gen_range(0..=quantity);
+    let items: Vec<Value> = fixtures
+        .units
+        .iter()
+        .zip([first, quantity - first])
+        .filter(|(_, q)| *q > 0)
+        .map(|(unit, q)| json!({"unit": unit, "quantity": q}))
+        .collect();
+    let body = json!({
+        "occurrence_id": occurrence,
+        "items": items,
+        "customer": {"name": format!("Load Tester {n}"), "email": format!("load+{n}@example.com")}
+    });
+    (body, quantity)
+}
+
+/// Sends one hold and records it in the stats and, on 201, in the ledger. Returns the booking's
+/// reference and access token when it was created.
+pub async fn hold(
+    ctx: &Context,
+    rng: &mut StdRng,
+    occurrence: &str,
+    n: u64,
+) -> Option<(String, String)> {
+    let fixtures = ctx.fixtures.as_deref()?;
+    let (body, quantity) = hold_body(rng, fixtures, occurrence, n);
+    let (outcome, latency) = Api::send(ctx.api.hold(&body)).await;
+    let created = matches!(&outcome, Ok(r) if r.status == 201);
+    ctx.recorder.record("hold", &outcome, latency, created);
+    match outcome {
+        Ok(reply) if created => {
+            let reference = reply.str("reference").unwrap_or("").to_owned();
+            let token = reply.str("access_token").unwrap_or("").to_owned();
+            let seats = reply.u64("seats").unwrap_or(0);
+            if seats != quantity || reference.is_empty() {
+                ctx.ledger.wrong_seats(format!(
+                    "hold on {occurrence}: asked for {quantity} seats, 201 with seats {seats} and reference {reference:?}"
+                ));
+            }
+            ctx.ledger.held(Entry {
+                reference: reference.clone(),
+                occurrence_id: occurrence.to_owned(),
+                seats,
+                state: State::Held,
+                uncertain: false,
+            });
+            Some((reference, token))
+        }
+        Ok(_) => None,
+        Err(_) => {
+            ctx.ledger.unanswered_hold(occurrence);
+            None
+        }
+    }
+}
+
+/// Runs `concurrency` closed-loop workers; each calls `step(worker, request number)` until the
+/// request budget or the deadline is used up.
+async fn closed_loop<F, Fut>(ctx: Arc<Context>, step: F)
+where
+    F: Fn(Arc<Context>, usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicU64::new(0));
+    let step = Arc::new(step);
+    let workers: Vec<_> = (0..ctx.concurrency)
+        .map(|worker| {
+            let (ctx, next, step) = (ctx.clone(), next.clone(), step.clone());
+            tokio::spawn(async move {
+                loop {
+                    if Instant::now() >= ctx.deadline {
+                        break;
+                    }
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= ctx.requests {
+                        break;
+                    }
+                    step(ctx.clone(), worker, n).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.await;
+    }
+}
+
+fn worker_rng(seed: u64, worker: usize, n: u64) -> StdRng {
+    StdRng::seed_from_u64(
+        seed ^ (worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.rotate_left(32),
+    )
+}
+
+/// One departure, every client racing for it.
+pub async fn rush(ctx: Arc<Context>) {
+    closed_loop(ctx, |ctx, worker, n| async move {
+        let mut rng = worker_rng(ctx.seed, worker, n);
+        if let Some(occurrence) = ctx.fixtures.as_ref().map(|f| f.occurrences[0].id.clone()) {
+            hold(&ctx, &mut rng, &occurrence, n).await;
+        }
+    })
+    .await;
+}
+
+/// Requests spread at random over many departures: the uncontended path.
+pub async fn spread(ctx: Arc<Context>) {
+    closed_loop(ctx, |ctx, worker, n| async move {
+        let mut rng = worker_rng(ctx.seed, worker, n);
+        let Some(fixtures) = ctx.fixtures.clone() else {
+            return;
+        };
+        let occurrence = &fixtures.occurrences[rng.gen_range(0..fixtures.occurrences.len())].id;
+        hold(&ctx, &mut rng, occurrence, n).await;
+    })
+    .await;
+}
+
+/// The HTTP ceiling: the same client, a route that touches nothing.
+pub async fn ceiling(ctx: Arc<Context>, path: String) {
+    let path = Arc::new(path);
+    closed_loop(ctx, move |ctx, _, _| {
+        let path = path.clone();
+        async move {
+            let (outcome, latency) = Api::send(ctx.api.get(&path)).await;
+            ctx.recorder.record("ceiling", &outcome, latency, false);
+        }
+    })
+    .await;
+}
+
+/// Bookings the mixed scenario can still confirm or cancel.
+#[derive(Default)]
+struct Pools {
+    held: Vec<(String, String)>,
+    confirmed: Vec<(String, String)>,
+}
+
+/// Realistic traffic at `rate` arrivals per second (open model): 50 % reads (a departure or a
+/// tour's availability), 30 % holds, 10 % confirms, 10 % cancels. Holds that are never confirmed
+/// or cancelled expire after the server's hold TTL, when the run is longer than that.
+pub async fn mixed(ctx: Arc<Context>, rate: f64) {
+    let in_flight = Arc::new(Semaphore::new(ctx.concurrency.max(1)));
+    let pools = Arc::new(Mutex::new(Pools::default()));
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let start = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..ctx.requests {
+        let at = start + interval.mul_f64(n as f64);
+        if at.into_std() >= ctx.deadline {
+            break;
+        }
+        tokio::time::sleep_until(at).await;
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            ctx.recorder.record_dropped();
+            continue;
+        };
+        let (ctx, pools) = (ctx.clone(), pools.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            let mut rng = worker_rng(ctx.seed, 0, n);
+            mixed_step(&ctx, &pools, &mut rng, n).await;
+        });
+        // Reap finished tasks as we go so the set stays small.
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn mixed_step(ctx: &Context, pools: &Mutex<Pools>, rng: &mut StdRng, n: u64) {
+    let Some(fixtures) = ctx.fixtures.clone() else {
+        return;
+    };
+    let occurrence = fixtures.occurrences[rng.gen_range(0..fixtures.occurrences.len())]
+        .id
+        .clone();
+    let roll = rng.gen_range(0..100);
+    let lock = || pools.lock().unwrap_or_else(|p| p.into_inner());
+    if roll < 50 {
+        let request = if roll < 25 {
+            ctx.api.occurrence(&occurrence)
+        } else {
+            ctx.api.availability(&fixtures.tour_id)
+        };
+        let (outcome, latency) = Api::send(request).await;
+        ctx.recorder.record("read", &outcome, latency, false);
+        return;
+    }
+    if roll >= 80 {
+        let picked = {
+            let mut pools = lock();
+            if roll < 90 {
+                take_random(&mut pools.held, rng).map(|b| (b, true))
+            } else {
+                let from_held = rng.gen_bool(0.5) && !pools.held.is_empty();
+                let list = if from_held || pools.confirmed.is_empty() {
+                    &mut pools.held
+                } else {
+                    &mut pools.confirmed
+                };
+                take_random(list, rng).map(|b| (b, false))
+            }
+        };
+        if let Some(((reference, token), confirm)) = picked {
+            if confirm {
+                let (outcome, latency) = Api::send(ctx.api.confirm(&reference, &token)).await;
+                ctx.recorder.record("confirm", &outcome, latency, false);
+                after_change(ctx, &outcome, &reference, State::Confirmed);
+                if matches!(&outcome, Ok(r) if r.status == 200) {
+                    lock().confirmed.push((reference, token));
+                }
+            } else {
+                let (outcome, latency) = Api::send(ctx.api.cancel(&reference, &token)).await;
+                ctx.recorder.record("cancel", &outcome, latency, false);
+                after_change(ctx, &outcome, &reference, State::Cancelled);
+            }
+            return;
+        }
+    }
+    if let Some(booking) = hold(ctx, rng, &occurrence, n).await {
+        lock().held.push(booking);
+    }
+}
+
+/// Updates the ledger after a confirm or cancel: 200 moves the state, no response makes it
+/// uncertain (the verifier then asks berth), any other answer leaves it as it was.
+fn after_change(ctx: &Context, outcome: &Outcome, reference: &str, to: State) {
+    match outcome {
+        Ok(reply) if reply.status == 200 => ctx.ledger.set_state(reference, to),
+        Ok(_) => {}
+        Err(_) => ctx.ledger.set_uncertain(reference),
+    }
+}
+
+fn take_random<T>(list: &mut Vec<T>, rng: &mut StdRng) -> Option<T> {
+    if list.is_empty() {
+        None
+    } else {
+        let i = rng.gen_range(0..list.len());
+        Some(list.swap_remove(i))
+    }
+}

@@ -1,0 +1,198 @@
+//! The CI-sized load test: berth in-process on both backends, the tool's `run` against it, and
+//! proof that the verifier catches what it must. No test here asserts a duration.
+
+mod support;
+
+use std::time::Duration;
+
+use berth_load::api::Api;
+use berth_load::ledger::{Entry, State};
+use berth_load::{Config, RunError, RunResult, Scenario};
+use support::{Backend, Berth};
+
+async fn small_rush(berth: &Berth, capacity: u32, requests: u64) -> RunResult {
+    let mut config = Config::new(&berth.base, Some(berth.token.clone()), Scenario::Rush);
+    config.capacity = Some(capacity);
+    config.requests = requests;
+    config.concurrency = 32;
+    config.max_quantity = 4;
+    config.seed = 7;
+    // A bound so the test always ends, far above what 500 requests take.
+    config.duration = Duration::from_secs(120);
+    berth_load::run(&config).await.expect("the run happens")
+}
+
+fn api(berth: &Berth) -> Api {
+    Api::new(
+        &berth.base,
+        Some(berth.token.clone()),
+        Duration::from_secs(30),
+        4,
+    )
+    .unwrap()
+}
+
+/// 500 clients' worth of requests race for 50 seats: every seat is sold exactly once.
+async fn a_rush_sells_every_seat_exactly_once(backend: Backend) {
+    let Some(berth) = Berth::spawn(backend).await else {
+        return;
+    };
+    let result = small_rush(&berth, 50, 500).await;
+    let report = berth_load::report::text(&result);
+    assert!(result.passed, "the run failed:\n{report}");
+    assert_eq!(result.summary.server_errors, 0, "{report}");
+    assert_eq!(result.summary.requests, 500, "{report}");
+    let verification = result.verification.as_ref().expect("verified");
+    assert!(verification.violations.is_empty(), "{report}");
+    let departure = &verification.occurrences[0];
+    assert_eq!(departure.capacity, 50);
+    assert_eq!(departure.sold, 50, "{report}");
+    assert_eq!(departure.manifest_seats, 50, "{report}");
+    let ledger = departure
+        .ledger
+        .as_ref()
+        .expect("checked against the ledger");
+    assert_eq!(ledger.booked_seats, 50, "{report}");
+    assert_eq!(result.ledger.entries.len() as u64, result.summary.bookings);
+    // Only 201s and sold-out 409s.
+    let statuses: Vec<&str> = result.summary.statuses.keys().map(String::as_str).collect();
+    assert_eq!(statuses, ["201", "409"], "{report}");
+    assert!(
+        result.summary.errors.keys().all(|code| code == "sold_out"),
+        "{report}"
+    );
+    // And berth's own audit agrees.
+    let violations = berth::service::check::seat_invariant(&berth.store)
+        .await
+        .unwrap();
+    assert!(violations.is_empty(), "{violations:?}");
+    // The HTML report is self-contained.
+    let html = berth_load::report::html(&result);
+    assert!(html.contains("<svg") && !html.contains("http://cdn") && !html.contains("<script"));
+}
+
+/// A seat count changed behind berth's back no longer matches the manifest: the verifier says so.
+async fn the_verifier_catches_a_corrupted_seat_count(backend: Backend) {
+    let Some(berth) = Berth::spawn(backend).await else {
+        return;
+    };
+    let result = small_rush(&berth, 10, 60).await;
+    assert!(result.passed, "{}", berth_load::report::text(&result));
+    let fixtures = result.fixtures.as_ref().unwrap();
+    let id = &fixtures.occurrences[0].id;
+    berth
+        .execute_sql(&format!(
+            "UPDATE occurrences SET seats_taken = seats_taken - 1 WHERE id = '{id}'"
+        ))
+        .await;
+    let verification =
+        berth_load::verify::verify(&api(&berth), fixtures, Some(&result.ledger), None)
+            .await
+            .unwrap();
+    assert!(!verification.passed);
+    assert!(
+        verification
+            .violations
+            .iter()
+            .any(|v| v.contains("but capacity 10 - available")),
+        "{:?}",
+        verification.violations
+    );
+}
+
+/// A ledger that disagrees with berth (a 201 berth never gave, a 201 the tool forgot) fails.
+async fn the_verifier_catches_a_ledger_that_disagrees(backend: Backend) {
+    let Some(berth) = Berth::spawn(backend).await else {
+        return;
+    };
+    let result = small_rush(&berth, 10, 60).await;
+    assert!(result.passed, "{}", berth_load::report::text(&result));
+    let fixtures = result.fixtures.as_ref().unwrap();
+    let api = api(&berth);
+
+    let mut invented = result.ledger.clone();
+    invented.entries.push(Entry {
+        reference: "BKZZZZZZZZ".to_owned(),
+        occurrence_id: fixtures.occurrences[0].id.clone(),
+        seats: 3,
+        state: State::Held,
+        uncertain: false,
+    });
+    let verification = berth_load::verify::verify(&api, fixtures, Some(&invented), None)
+        .await
+        .unwrap();
+    assert!(!verification.passed);
+    assert!(
+        verification
+            .violations
+            .iter()
+            .any(|v| v.contains("BKZZZZZZZZ")),
+        "{:?}",
+        verification.violations
+    );
+
+    let mut forgotten = result.ledger.clone();
+    let dropped = forgotten.entries.pop().expect("at least one booking");
+    let verification = berth_load::verify::verify(&api, fixtures, Some(&forgotten), None)
+        .await
+        .unwrap();
+    assert!(!verification.passed);
+    assert!(
+        verification
+            .violations
+            .iter()
+            .any(|v| v.contains(&dropped.reference) && v.contains("never answered 201")),
+        "{:?}",
+        verification.violations
+    );
+
+    // Without a ledger, a wrong total reported by another tool fails too.
+    let verification = berth_load::verify::verify(&api, fixtures, None, Some(9))
+        .await
+        .unwrap();
+    assert!(!verification.passed, "{:?}", verification);
+    let verification = berth_load::verify::verify(&api, fixtures, None, Some(10))
+        .await
+        .unwrap();
+    assert!(verification.passed, "{:?}", verification.violations);
+}
+
+/// Reads, holds, confirms and cancels at a set rate: the ledger still balances.
+async fn mixed_traffic_balances(backend: Backend) {
+    let Some(berth) = Berth::spawn(backend).await else {
+        return;
+    };
+    let mut config = Config::new(&berth.base, Some(berth.token.clone()), Scenario::Mixed);
+    config.rate = 150.0;
+    config.requests = 300;
+    config.occurrences = Some(3);
+    config.capacity = Some(20);
+    config.seed = 11;
+    config.duration = Duration::from_secs(60);
+    let result = berth_load::run(&config).await.expect("the run happens");
+    let report = berth_load::report::text(&result);
+    assert!(result.passed, "{report}");
+    assert!(result.summary.kinds.contains_key("confirm"), "{report}");
+    assert!(result.summary.kinds.contains_key("cancel"), "{report}");
+    assert!(result
+        .ledger
+        .entries
+        .iter()
+        .any(|e| e.state == State::Cancelled));
+}
+
+on_both_backends!(
+    a_rush_sells_every_seat_exactly_once,
+    the_verifier_catches_a_corrupted_seat_count,
+    the_verifier_catches_a_ledger_that_disagrees,
+    mixed_traffic_balances,
+);
+
+#[tokio::test]
+async fn the_retry_scenario_says_it_needs_idempotency_keys() {
+    let config = Config::new("http://127.0.0.1:9", Some("brt_x".into()), Scenario::Retry);
+    match berth_load::run(&config).await {
+        Err(RunError::Unsupported(why)) => assert!(why.contains("issue 4"), "{why}"),
+        other => panic!("expected Unsupported, got {:?}", other.map(|r| r.passed)),
+    }
+}

@@ -1,0 +1,181 @@
+//! berth in-process on a free port with a fresh database (SQLite file or MySQL database), and an
+//! operator token: what a load test needs, nothing more.
+
+pub mod mysql_server;
+
+use std::time::Duration;
+
+use berth::clock::Clock;
+use berth::storage::Store;
+use rocket::fairing::AdHoc;
+use rocket::figment::providers::Serialized;
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+}
+
+/// Instantiates an `async fn name(backend: Backend)` test as `name::sqlite` and `name::mysql`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn mysql() {
+                super::$name($crate::support::Backend::MySql).await;
+            }
+        }
+    )+};
+}
+
+enum TestDb {
+    Sqlite(
+        #[expect(dead_code, reason = "held so the directory outlives the server")]
+        tempfile::TempDir,
+    ),
+    MySql {
+        base: String,
+        name: String,
+    },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::MySql { base, name } = self {
+            let (base, name) = (base.clone(), name.clone());
+            // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async {
+                        if let Ok(mut conn) = sqlx::MySqlConnection::connect(&base).await {
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                                .execute(&mut conn)
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub struct Berth {
+    pub base: String,
+    pub backend: Backend,
+    pub database_url: String,
+    pub store: Store,
+    pub token: String,
+    shutdown: rocket::Shutdown,
+    _db: TestDb,
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
+impl Berth {
+    /// berth on 127.0.0.1 with a fresh database and one operator; `None` when the MySQL suite
+    /// is skipped (it fails instead under BERTH_REQUIRE_MYSQL=1).
+    pub async fn spawn(backend: Backend) -> Option<Berth> {
+        let (db, database_url) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/berth.db", dir.path().display());
+                (TestDb::Sqlite(dir), url)
+            }
+            Backend::MySql => {
+                let base = mysql_server::url_or_skip()?.to_owned();
+                let name = format!(
+                    "berth_load_{}",
+                    ulid::Ulid::new().to_string().to_lowercase()
+                );
+                let mut conn = sqlx::MySqlConnection::connect(&base)
+                    .await
+                    .expect("connect to MySQL");
+                sqlx::query(&format!("CREATE DATABASE `{name}`"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                conn.close().await.ok();
+                let url = format!("{base}/{name}");
+                (TestDb::MySql { base, name }, url)
+            }
+        };
+        let figment = berth::config::figment()
+            .merge(Serialized::global("port", 0))
+            .merge(Serialized::global("address", "127.0.0.1"))
+            .merge(Serialized::global("database_url", &database_url))
+            .merge(Serialized::global("demo", false))
+            .merge(Serialized::global("background_workers", false))
+            .merge(Serialized::global("log_level", "off"));
+        let (port_tx, port_rx) = tokio::sync::oneshot::channel();
+        let port_tx = std::sync::Mutex::new(Some(port_tx));
+        let rocket = berth::rocket_with_clock(figment, Clock::system())
+            .attach(AdHoc::on_liftoff("test port", move |rocket| {
+                let port = rocket.config().port;
+                Box::pin(async move {
+                    if let Some(tx) = port_tx.lock().unwrap().take() {
+                        let _ = tx.send(port);
+                    }
+                })
+            }))
+            .ignite()
+            .await
+            .expect("berth ignites");
+        let store = rocket.state::<Store>().expect("store managed").clone();
+        let shutdown = rocket.shutdown();
+        tokio::spawn(rocket.launch());
+        let port = tokio::time::timeout(Duration::from_secs(30), port_rx)
+            .await
+            .expect("berth lifts off")
+            .expect("port reported");
+        let (_, token) = berth::service::operators::create_operator(
+            &store,
+            Clock::system().now(),
+            "Load Testers",
+            "load@example.com",
+        )
+        .await
+        .expect("operator created");
+        Some(Berth {
+            base: format!("http://127.0.0.1:{port}"),
+            backend,
+            database_url,
+            store,
+            token,
+            shutdown,
+            _db: db,
+        })
+    }
+
+    /// Runs a SQL statement behind berth's back (to corrupt what the verifier must catch).
+    pub async fn execute_sql(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+            Backend::MySql => {
+                let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query(sql).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
