@@ -7,7 +7,7 @@ use super::tour::{Tour, MAX_UNITS};
 use crate::error::{AppError, Problems};
 
 /// One line of a booking request: a unit code and how many seats of it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemRequest {
     pub unit: String,

@@ -15,7 +15,7 @@ pub const MAX_TIMES: usize = 24;
 pub const MAX_EXCEPTIONS: usize = 366;
 
 /// `POST /v1/tours/{id}/schedules`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleDraft {
     pub rrule: String,

@@ -12,7 +12,7 @@ pub const MAX_UNITS: usize = 20;
 pub const MAX_SEATS_PER_BOOKING: i64 = 100;
 
 /// A tour as an operator sends it (`POST /v1/tours`); all rules are checked by [`TourDraft::validate`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TourDraft {
     pub name: String,
@@ -39,7 +39,7 @@ fn ten() -> i64 {
     10
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitDraft {
     pub code: String,
@@ -49,7 +49,7 @@ pub struct UnitDraft {
 
 /// Changes to a tour (`PATCH /v1/tours/{id}`). Time zone and currency are fixed at creation:
 /// changing them would move existing departures or re-price existing bookings.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TourPatch {
     pub name: Option<String>,

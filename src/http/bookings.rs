@@ -5,6 +5,7 @@ use rocket::{get, post, State};
 
 use super::guards::BookingCaller;
 use super::idempotency::{operator_scope, ApiResponse, Idempotency, PUBLIC_BOOKINGS_SCOPE};
+use super::responder::ErrorResponse;
 use super::responder::{body_text, parse_text, JsonBody};
 use super::views::BookingView;
 use crate::clock::Clock;
@@ -16,6 +17,15 @@ use crate::service::{bookings, holds};
 use crate::storage::Store;
 
 /// Holds seats; the response carries the access token the traveler needs for everything else.
+#[utoipa::path(
+    post,
+    path = "/v1/bookings",
+    tag = "bookings",
+    summary = "Hold seats (prices computed by the server)",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = holds::HoldRequest,
+    responses((status = 201, description = "Held; `access_token` appears only here", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse))
+)]
 #[post("/v1/bookings", data = "<body>")]
 pub async fn place_hold(
     body: JsonBody<'_>,
@@ -57,6 +67,15 @@ fn created(
     ApiResponse::created(format!("/v1/bookings/{}", view.reference), &view)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/bookings/{reference}",
+    tag = "bookings",
+    summary = "A booking (traveler token or the operator)",
+    params(("reference" = String, Path, description = "Booking reference")),
+    responses((status = 200, description = "The booking", body = BookingView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse)),
+    security(("booking_token" = []), ("operator_token" = []))
+)]
 #[get("/v1/bookings/<reference>")]
 pub async fn get_booking(
     reference: &str,
@@ -77,6 +96,15 @@ fn scope_of(caller: &Caller) -> String {
         .unwrap_or_else(|| PUBLIC_BOOKINGS_SCOPE.to_owned())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{reference}/confirm",
+    tag = "bookings",
+    summary = "Confirm a hold (pay on arrival)",
+    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "Confirmed", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `hold_expired`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("booking_token" = []), ("operator_token" = []))
+)]
 #[post("/v1/bookings/<reference>/confirm")]
 pub async fn confirm(
     reference: &str,
@@ -96,6 +124,15 @@ pub async fn confirm(
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{reference}/cancel",
+    tag = "bookings",
+    summary = "Cancel a booking",
+    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "Cancelled", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("booking_token" = []), ("operator_token" = []))
+)]
 #[post("/v1/bookings/<reference>/cancel")]
 pub async fn cancel(
     reference: &str,

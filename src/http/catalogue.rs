@@ -3,6 +3,7 @@
 use rocket::serde::json::Json;
 use rocket::{get, State};
 
+use super::responder::ErrorResponse;
 use super::views::{AvailabilityView, OccurrenceView, TourView};
 use crate::clock::Clock;
 use crate::domain::ids::{OccurrenceId, TourId};
@@ -10,6 +11,14 @@ use crate::error::AppError;
 use crate::service::catalogue;
 use crate::storage::Store;
 
+#[utoipa::path(
+    get,
+    path = "/v1/tours/{id}",
+    tag = "catalogue",
+    summary = "A tour with its units and prices",
+    params(("id" = String, Path, description = "Tour id")),
+    responses((status = 200, description = "The tour", body = TourView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse))
+)]
 #[get("/v1/tours/<id>")]
 pub async fn get_tour(id: &str, store: &State<Store>) -> Result<Json<TourView>, AppError> {
     let id = TourId::parse(id).ok_or(AppError::NotFound)?;
@@ -18,6 +27,14 @@ pub async fn get_tour(id: &str, store: &State<Store>) -> Result<Json<TourView>, 
 }
 
 /// Departures on the tour-local dates `from..=to` (default: the next 31 days).
+#[utoipa::path(
+    get,
+    path = "/v1/tours/{id}/availability",
+    tag = "catalogue",
+    summary = "Departures on tour-local dates from..=to",
+    params(("id" = String, Path, description = "Tour id"), ("from" = Option<String>, Query, description = "YYYY-MM-DD, tour-local; default today"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, tour-local; default from + 30 days; at most 93 days")),
+    responses((status = 200, description = "Departures with seats and prices", body = AvailabilityView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse))
+)]
 #[get("/v1/tours/<id>/availability?<from>&<to>")]
 pub async fn availability(
     id: &str,
@@ -39,6 +56,14 @@ pub async fn availability(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/occurrences/{id}",
+    tag = "catalogue",
+    summary = "One departure",
+    params(("id" = String, Path, description = "Occurrence id")),
+    responses((status = 200, description = "The departure", body = OccurrenceView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse))
+)]
 #[get("/v1/occurrences/<id>")]
 pub async fn get_occurrence(
     id: &str,

@@ -7,11 +7,25 @@ use serde_json::{json, Value};
 
 use crate::storage::Store;
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    summary = "The process is up",
+    responses((status = 200, description = "Up", body = serde_json::Value))
+)]
 #[get("/health")]
 pub fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    summary = "The database answers",
+    responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "Database unreachable", body = serde_json::Value))
+)]
 #[get("/ready")]
 pub async fn ready(store: &State<Store>) -> (Status, Json<Value>) {
     match store.ping().await {

@@ -6,6 +6,7 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::ContentType;
 use rocket::{get, Data, Request, Response, State};
 
+use super::responder::ErrorResponse;
 use crate::config::AppConfig;
 use crate::error::AppError;
 use crate::secrets::constant_time_eq;
@@ -13,6 +14,14 @@ use crate::storage::Store;
 
 /// Metrics need `Authorization: Bearer <BERTH_METRICS_TOKEN>`; without a configured token they
 /// are open in the debug profile and absent (404) in release.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse)),
+    security(("metrics_token" = []))
+)]
 #[get("/metrics")]
 pub fn metrics(
     request_auth: MetricsAuth,

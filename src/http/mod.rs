@@ -10,6 +10,7 @@ pub mod guards;
 pub mod health;
 pub mod idempotency;
 pub mod metrics;
+pub mod openapi;
 pub mod operator;
 pub mod responder;
 pub mod tokens;
@@ -25,6 +26,8 @@ pub fn stage() -> AdHoc {
                     health::health,
                     health::ready,
                     metrics::metrics,
+                    openapi::openapi_json,
+                    openapi::docs,
                     catalogue::get_tour,
                     catalogue::availability,
                     catalogue::get_occurrence,

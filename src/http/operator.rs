@@ -9,6 +9,7 @@ use rocket::{get, patch, post, Responder, State};
 use serde::Deserialize;
 
 use super::guards::OperatorAuth;
+use super::responder::ErrorResponse;
 use super::views::{
     manifest_csv, BookingView, ManifestEntryView, ManifestView, OccurrenceView, ScheduleView,
     TourView,
@@ -32,6 +33,16 @@ fn occurrence_id(id: &str) -> Result<OccurrenceId, AppError> {
     OccurrenceId::parse(id).ok_or(AppError::NotFound)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tours",
+    tag = "operator",
+    summary = "Create a tour",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = TourDraft,
+    responses((status = 201, description = "Created", body = TourView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[post("/v1/tours", data = "<body>")]
 pub async fn create_tour(
     auth: Auth,
@@ -62,12 +73,30 @@ pub async fn create_tour(
         .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tours",
+    tag = "operator",
+    summary = "The operator's tours",
+    responses((status = 200, description = "Tours", body = Vec<TourView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[get("/v1/tours")]
 pub async fn list_tours(auth: Auth, store: &State<Store>) -> Result<Json<Vec<TourView>>, AppError> {
     let tours = catalogue::list_tours(store, &auth?.0).await?;
     Ok(Json(tours.iter().map(TourView::from).collect()))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/tours/{id}",
+    tag = "operator",
+    summary = "Change a tour (not its time zone or currency)",
+    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = TourPatch,
+    responses((status = 200, description = "Updated", body = TourView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[patch("/v1/tours/<id>", data = "<body>")]
 pub async fn update_tour(
     id: &str,
@@ -98,6 +127,16 @@ pub async fn update_tour(
         .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tours/{id}/schedules",
+    tag = "operator",
+    summary = "Create a recurring schedule and materialize its departures",
+    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = ScheduleDraft,
+    responses((status = 201, description = "Created", body = ScheduleView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[post("/v1/tours/<id>/schedules", data = "<body>")]
 pub async fn create_schedule(
     id: &str,
@@ -138,6 +177,15 @@ pub async fn create_schedule(
         .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tours/{id}/schedules",
+    tag = "operator",
+    summary = "A tour's schedules",
+    params(("id" = String, Path, description = "Tour id")),
+    responses((status = 200, description = "Schedules", body = Vec<ScheduleView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[get("/v1/tours/<id>/schedules")]
 pub async fn list_schedules(
     id: &str,
@@ -153,6 +201,16 @@ pub async fn list_schedules(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tours/{id}/occurrences",
+    tag = "operator",
+    summary = "Create a one-off departure",
+    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = catalogue::OccurrenceDraft,
+    responses((status = 201, description = "Created", body = OccurrenceView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[post("/v1/tours/<id>/occurrences", data = "<body>")]
 pub async fn create_occurrence(
     id: &str,
@@ -188,12 +246,22 @@ pub async fn create_occurrence(
         .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OccurrencePatch {
     capacity: i64,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/occurrences/{id}",
+    tag = "operator",
+    summary = "Change a departure's capacity",
+    params(("id" = String, Path, description = "Occurrence id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = OccurrencePatch,
+    responses((status = 200, description = "Updated", body = OccurrenceView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `capacity_below_taken`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[patch("/v1/occurrences/<id>", data = "<body>")]
 pub async fn update_occurrence(
     id: &str,
@@ -234,12 +302,21 @@ pub async fn update_occurrence(
         .await
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct CancelledOccurrenceView {
     occurrence: OccurrenceView,
     cancelled_bookings: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/occurrences/{id}/cancel",
+    tag = "operator",
+    summary = "Cancel a departure and its bookings",
+    params(("id" = String, Path, description = "Occurrence id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "Cancelled", body = CancelledOccurrenceView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `occurrence_cancelled`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[post("/v1/occurrences/<id>/cancel")]
 pub async fn cancel_occurrence(
     id: &str,
@@ -277,6 +354,15 @@ pub enum Manifest {
     Csv((ContentType, String)),
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/occurrences/{id}/manifest",
+    tag = "operator",
+    summary = "Who holds seats on a departure",
+    params(("id" = String, Path, description = "Occurrence id"), ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "The manifest (JSON, or CSV with format=csv)", body = ManifestView, content_type = "application/json"), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[get("/v1/occurrences/<id>/manifest?<format>")]
 pub async fn manifest(
     id: &str,
@@ -310,6 +396,15 @@ pub async fn manifest(
     })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{reference}/check-in",
+    tag = "operator",
+    summary = "Check in a confirmed booking",
+    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "Checked in", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[post("/v1/bookings/<reference>/check-in")]
 pub async fn check_in(
     reference: &str,

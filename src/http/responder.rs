@@ -5,7 +5,11 @@ use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
 use rocket::serde::json::{self, Json};
 use rocket::{catch, Request};
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::guards::RequestId;
 use crate::error::AppError;
@@ -54,8 +58,7 @@ impl AppError {
     }
 }
 
-/// Body of every error: `{"error": {"code", "message", "fields"?, "available"?, "request_id"}}`.
-/// A request body before it is parsed: every handler takes this and calls [`parse_body`].
+/// A request body before it is parsed: every handler takes this and calls [`body_text`].
 pub type JsonBody<'r> = Result<Json<Box<serde_json::value::RawValue>>, json::Error<'r>>;
 
 /// Reads a JSON body's text, refusing anything but an object. (Deserializing `T` alone would
@@ -79,17 +82,44 @@ pub fn parse_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppEr
     })
 }
 
-fn error_body(
-    code: &str,
-    message: String,
-    request_id: &str,
-    extra: Option<(&str, Value)>,
-) -> Value {
-    let mut error = json!({ "code": code, "message": message, "request_id": request_id });
-    if let (Some((key, value)), Some(object)) = (extra, error.as_object_mut()) {
-        object.insert(key.to_owned(), value);
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `validation_failed`, `sold_out`, `not_found`, `busy`, …
+    pub code: String,
+    /// For people; may change between versions.
+    pub message: String,
+    /// Matches the server log and the `X-Request-Id` header.
+    pub request_id: String,
+    /// `validation_failed`: field → problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+    /// `sold_out`: seats still available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<u32>,
+    /// `capacity_below_taken`: seats held by live bookings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seats_taken: Option<u32>,
+}
+
+fn error_body(code: &str, message: String, request_id: &str) -> ErrorDetail {
+    ErrorDetail {
+        code: code.to_owned(),
+        message,
+        request_id: request_id.to_owned(),
+        fields: None,
+        available: None,
+        seats_taken: None,
     }
-    json!({ "error": error })
+}
+
+fn to_json(detail: ErrorDetail) -> Value {
+    serde_json::to_value(ErrorResponse { error: detail }).unwrap_or(Value::Null)
 }
 
 impl AppError {
@@ -103,13 +133,14 @@ impl AppError {
         } else {
             self.to_string()
         };
-        let extra = match self {
-            AppError::Validation(fields) => Some(("fields", json!(fields))),
-            AppError::SoldOut { available } => Some(("available", json!(available))),
-            AppError::CapacityBelowTaken { taken } => Some(("seats_taken", json!(taken))),
-            _ => None,
-        };
-        (status, error_body(code, message, request_id, extra))
+        let mut detail = error_body(code, message, request_id);
+        match self {
+            AppError::Validation(fields) => detail.fields = Some(fields.clone()),
+            AppError::SoldOut { available } => detail.available = Some(*available),
+            AppError::CapacityBelowTaken { taken } => detail.seats_taken = Some(*taken),
+            _ => {}
+        }
+        (status, to_json(detail))
     }
 
     /// Errors the client should retry after a pause carry `Retry-After`.
@@ -146,7 +177,7 @@ fn caught(
     let request_id = request.local_cache(RequestId::generate).0.clone();
     (
         status,
-        Json(error_body(code, message.to_owned(), &request_id, None)),
+        Json(to_json(error_body(code, message.to_owned(), &request_id))),
     )
 }
 

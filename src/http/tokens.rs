@@ -3,6 +3,7 @@
 use rocket::serde::json::Json;
 
 use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::responder::ErrorResponse;
 use super::responder::{body_text, parse_text, JsonBody};
 use crate::config::AppConfig;
 use rocket::{delete, get, post, State};
@@ -14,13 +15,13 @@ use crate::error::AppError;
 use crate::service::operators;
 use crate::storage::Store;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     label: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     id: String,
     label: String,
@@ -31,6 +32,16 @@ pub struct TokenView {
     token: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    tag = "operator",
+    summary = "Create an API token (shown once)",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = TokenRequest,
+    responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[post("/v1/tokens", data = "<body>")]
 pub async fn create_token(
     auth: Result<OperatorAuth, AppError>,
@@ -67,6 +78,14 @@ pub async fn create_token(
         .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tokens",
+    tag = "operator",
+    summary = "The operator's API tokens",
+    responses((status = 200, description = "Tokens (never the secret)", body = Vec<TokenView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[get("/v1/tokens")]
 pub async fn list_tokens(
     auth: Result<OperatorAuth, AppError>,
@@ -89,6 +108,15 @@ pub async fn list_tokens(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    tag = "operator",
+    summary = "Revoke an API token",
+    params(("id" = String, Path, description = "Token id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 204, description = "Revoked"), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
 #[delete("/v1/tokens/<id>")]
 pub async fn revoke_token(
     id: &str,

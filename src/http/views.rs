@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::records::{BookingRecord, OccurrenceRecord, ScheduleRecord, TourRecord};
 
@@ -9,14 +10,14 @@ fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UnitView {
     pub code: String,
     pub label: String,
     pub price: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TourView {
     pub id: String,
     pub name: String,
@@ -62,14 +63,14 @@ impl From<&TourRecord> for TourView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PriceView {
     pub unit: String,
     pub label: String,
     pub price: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OccurrenceView {
     pub id: String,
     pub tour_id: String,
@@ -117,28 +118,28 @@ impl OccurrenceView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AvailabilityView {
     pub tour_id: String,
     pub timezone: String,
     pub occurrences: Vec<OccurrenceView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ItemView {
     pub unit: String,
     pub quantity: u32,
     pub unit_price: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CustomerView {
     pub name: String,
     pub email: String,
     pub phone: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct BookingView {
     pub reference: String,
     /// Present only in the response that created the booking.
@@ -193,7 +194,7 @@ impl BookingView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ScheduleView {
     pub id: String,
     pub tour_id: String,
@@ -225,7 +226,7 @@ impl ScheduleView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ManifestEntryView {
     pub reference: String,
     pub status: &'static str,
@@ -236,7 +237,7 @@ pub struct ManifestEntryView {
     pub customer: CustomerView,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ManifestView {
     pub occurrence: OccurrenceView,
     pub seats_taken: u32,

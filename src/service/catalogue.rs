@@ -184,7 +184,7 @@ pub async fn materialize(
 }
 
 /// `POST /v1/tours/{id}/occurrences`: a one-off departure.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OccurrenceDraft {
     pub starts_at: String,

@@ -17,7 +17,7 @@ use crate::storage::{bookings, occurrences, StorageError, Store};
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
 /// server's to compute.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
     pub occurrence_id: String,
@@ -25,7 +25,7 @@ pub struct HoldRequest {
     pub customer: CustomerRequest,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerRequest {
     pub name: String,

@@ -10,5 +10,6 @@ mod errors;
 mod idempotency;
 mod invariant;
 mod metrics;
+mod openapi;
 mod operator;
 mod schedules;

@@ -124,6 +124,8 @@ pub struct TestApp {
     pub store: Store,
     pub clock: Clock,
     pub client: reqwest::Client,
+    /// Every mounted route as (method, path template), e.g. ("GET", "/v1/tours/<id>").
+    pub routes: Vec<(String, String)>,
     shutdown: rocket::Shutdown,
     _db: TestDb,
 }
@@ -198,6 +200,10 @@ impl TestApp {
             .await
             .expect("berth ignites");
         let store = rocket.state::<Store>().expect("store managed").clone();
+        let routes = rocket
+            .routes()
+            .map(|r| (r.method.as_str().to_owned(), r.uri.path().to_string()))
+            .collect();
         let shutdown = rocket.shutdown();
         tokio::spawn(rocket.launch());
         let port = tokio::time::timeout(Duration::from_secs(30), port_rx)
@@ -210,6 +216,7 @@ impl TestApp {
             database_url,
             store,
             clock,
+            routes,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
                 .build()

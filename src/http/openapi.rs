@@ -1,0 +1,80 @@
+//! `GET /openapi.json` (OpenAPI 3.1, generated from the handlers' annotations so it cannot drift)
+//! and `GET /docs`, a self-contained page that renders it (no CDN, works offline).
+
+use rocket::get;
+use rocket::http::ContentType;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{bookings, catalogue, health, metrics, operator, tokens};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "berth",
+        description = "Seat reservation engine for tours and scheduled activities that never overbooks. \
+            Money is integer minor units with an ISO 4217 currency; times are RFC 3339 (UTC, plus the tour's local time).",
+    ),
+    paths(
+        health::health, health::ready, metrics::metrics,
+        catalogue::get_tour, catalogue::availability, catalogue::get_occurrence,
+        bookings::place_hold, bookings::get_booking, bookings::confirm, bookings::cancel,
+        operator::create_tour, operator::list_tours, operator::update_tour,
+        operator::create_schedule, operator::list_schedules, operator::create_occurrence,
+        operator::update_occurrence, operator::cancel_occurrence, operator::manifest, operator::check_in,
+        tokens::create_token, tokens::list_tokens, tokens::revoke_token,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "catalogue", description = "Public: tours, departures, availability"),
+        (name = "bookings", description = "Travelers: hold, confirm, cancel"),
+        (name = "operator", description = "Operators (bearer token): tours, schedules, departures, manifests"),
+        (name = "health", description = "Liveness, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("brt_…")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "booking_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Booking-Token",
+                "The access_token returned when the booking was created",
+            ))),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document as JSON text.
+pub fn document() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[get("/openapi.json")]
+pub fn openapi_json() -> (ContentType, String) {
+    (ContentType::JSON, document())
+}
+
+#[get("/docs")]
+pub fn docs() -> (ContentType, &'static str) {
+    (ContentType::HTML, include_str!("docs.html"))
+}
