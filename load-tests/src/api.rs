@@ -12,6 +12,8 @@ pub struct Reply {
     pub status: u16,
     pub code: Option<String>,
     pub body: Value,
+    /// `Idempotent-Replayed: true`: berth replayed a stored response.
+    pub replayed: bool,
 }
 
 impl Reply {
@@ -111,10 +113,19 @@ impl Api {
         let outcome = async {
             let response = request.send().await.map_err(classify)?;
             let status = response.status().as_u16();
+            let replayed = response
+                .headers()
+                .get("idempotent-replayed")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
             let bytes = response.bytes().await.map_err(classify)?;
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let code = body["error"]["code"].as_str().map(str::to_owned);
-            Ok(Reply { status, code, body })
+            Ok(Reply {
+                status,
+                code,
+                body,
+                replayed,
+            })
         }
         .await;
         (outcome, started.elapsed())

@@ -42,6 +42,14 @@ pub struct Snapshot {
     pub unanswered_holds: BTreeMap<String, u64>,
     /// 201s whose seats differ from what was asked for.
     pub wrong_seats: Vec<String>,
+    /// `retry`: Idempotency-Keys answered 201 with more than one booking, or not replayed.
+    #[serde(default)]
+    pub idempotency_violations: Vec<String>,
+    /// `retry`: keys sent, and keys that produced a booking.
+    #[serde(default)]
+    pub keys: u64,
+    #[serde(default)]
+    pub keys_booked: u64,
 }
 
 impl Snapshot {
@@ -79,6 +87,9 @@ struct Inner {
     duplicates: Vec<String>,
     unanswered: BTreeMap<String, u64>,
     wrong_seats: Vec<String>,
+    idempotency_violations: Vec<String>,
+    keys: u64,
+    keys_booked: u64,
 }
 
 impl Ledger {
@@ -99,6 +110,14 @@ impl Ledger {
 
     pub fn wrong_seats(&self, evidence: String) {
         self.lock().wrong_seats.push(evidence);
+    }
+
+    /// One Idempotency-Key done: whether it booked, and what went wrong with it, if anything.
+    pub fn key_done(&self, booked: bool, violation: Option<String>) {
+        let mut inner = self.lock();
+        inner.keys += 1;
+        inner.keys_booked += u64::from(booked);
+        inner.idempotency_violations.extend(violation);
     }
 
     pub fn unanswered_hold(&self, occurrence: &str) {
@@ -132,6 +151,9 @@ impl Ledger {
             duplicate_references: inner.duplicates.clone(),
             unanswered_holds: inner.unanswered.clone(),
             wrong_seats: inner.wrong_seats.clone(),
+            idempotency_violations: inner.idempotency_violations.clone(),
+            keys: inner.keys,
+            keys_booked: inner.keys_booked,
         }
     }
 }

@@ -27,11 +27,6 @@ use ledger::Ledger;
 use stats::{Recorder, Summary};
 use verify::Verification;
 
-/// The issue the `retry` scenario waits for.
-pub const RETRY_NEEDS: &str = "the retry scenario needs Idempotency-Key support (issue 4), which \
-     berth does not have yet: without it, a booking sent twice is two bookings, and there is \
-     nothing to verify but that";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Scenario {
@@ -41,7 +36,7 @@ pub enum Scenario {
     Spread,
     /// Reads, holds, confirms, cancels (and expiries) at --rate arrivals/s, open model.
     Mixed,
-    /// Every booking sent several times with one Idempotency-Key (needs issue 4).
+    /// Every booking sent --copies times at once with one Idempotency-Key, then once more.
     Retry,
     /// GET --path (default /health) as fast as possible: the HTTP ceiling, no fixtures.
     Ceiling,
@@ -82,6 +77,8 @@ pub struct Config {
     pub timeout: Duration,
     /// Path for `ceiling`.
     pub path: String,
+    /// Concurrent copies of each booking (`retry`).
+    pub copies: usize,
     /// Print a progress line every second (stderr).
     pub progress: bool,
 }
@@ -104,6 +101,7 @@ impl Config {
             allow_5xx: false,
             timeout: Duration::from_secs(10),
             path: "/health".to_owned(),
+            copies: 3,
             progress: false,
         }
     }
@@ -150,8 +148,6 @@ pub struct RunResult {
 /// Why a run could not happen at all (as opposed to a run that found violations).
 #[derive(Debug)]
 pub enum RunError {
-    /// The scenario needs something berth does not offer yet.
-    Unsupported(String),
     /// Fixtures or the client could not be set up.
     Setup(String),
 }
@@ -159,7 +155,6 @@ pub enum RunError {
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RunError::Unsupported(why) => write!(f, "unsupported: {why}"),
             RunError::Setup(why) => write!(f, "setup failed: {why}"),
         }
     }
@@ -167,9 +162,6 @@ impl std::fmt::Display for RunError {
 
 /// Sets up fixtures, runs the scenario, verifies, and judges the run.
 pub async fn run(config: &Config) -> Result<RunResult, RunError> {
-    if config.scenario == Scenario::Retry {
-        return Err(RunError::Unsupported(RETRY_NEEDS.to_owned()));
-    }
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let api = Api::new(
         &config.target,
@@ -221,7 +213,7 @@ pub async fn run(config: &Config) -> Result<RunResult, RunError> {
         Scenario::Spread => scenario::spread(ctx).await,
         Scenario::Mixed => scenario::mixed(ctx, config.rate).await,
         Scenario::Ceiling => scenario::ceiling(ctx, config.path.clone()).await,
-        Scenario::Retry => {}
+        Scenario::Retry => scenario::retry(ctx, config.copies).await,
     }
     let elapsed = started.elapsed();
     if let Some(progress) = progress {

@@ -1,6 +1,5 @@
 //! The `berth-load` command line. Exit status: 0 passed, 1 the run failed (violations, 5xx,
-//! unexpected answers), 2 bad usage, 3 the run could not happen (setup failed, scenario not
-//! supported by this berth).
+//! unexpected answers), 2 bad usage, 3 the run could not happen (fixtures or client setup).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,7 +22,7 @@ const DEFAULT_TARGET: &str = "http://127.0.0.1:8000";
 /// 201 for minus what the tool cancelled and what expired; every reference is unique.
 ///
 /// Exit status: 0 passed, 1 failed (violations, 5xx without --allow-5xx, unexpected 4xx),
-/// 2 bad usage, 3 could not run (setup failed, or the scenario needs a feature berth lacks).
+/// 2 bad usage, 3 could not run (fixtures or client setup failed).
 #[derive(Parser)]
 #[command(name = "berth-load", version)]
 struct Cli {
@@ -54,8 +53,10 @@ enum Command {
     /// after the server's hold TTL when the run lasts longer than it. --concurrency caps the
     /// requests in flight.
     Mixed(RunArgs),
-    /// Every booking sent several times, concurrently, with one Idempotency-Key. Needs
-    /// Idempotency-Key support (issue 4): until berth has it, this says so and exits 3.
+    /// Every booking sent --copies times at once with one Idempotency-Key, then once more after
+    /// all were answered: each key must make exactly one booking (or none), every 201 of a key
+    /// must carry the same reference, and the late copy must replay the first answer. One
+    /// departure of --capacity seats (default 50), like rush.
     Retry(RunArgs),
     /// GET --path (default /health) as fast as possible: the HTTP ceiling of the deployment and
     /// this client. No fixtures, no verification.
@@ -98,6 +99,9 @@ struct RunArgs {
     /// Path for the ceiling scenario.
     #[arg(long, default_value = "/health")]
     path: String,
+    /// Concurrent copies of each booking (retry).
+    #[arg(long, default_value_t = 3)]
+    copies: usize,
     /// Write the full result as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<String>,
@@ -222,12 +226,11 @@ async fn run(
     config.allow_5xx = args.allow_5xx;
     config.timeout = timeout;
     config.path = args.path;
+    config.copies = args.copies.clamp(1, 100);
     config.progress = !args.quiet;
     let result = match berth_load::run(&config).await {
         Ok(result) => result,
-        Err(error @ RunError::Unsupported(_)) | Err(error @ RunError::Setup(_)) => {
-            return Err(error.to_string())
-        }
+        Err(error @ RunError::Setup(_)) => return Err(error.to_string()),
     };
     print!("{}", report::text(&result));
     if let Some(path) = &args.json {

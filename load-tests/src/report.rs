@@ -35,16 +35,26 @@ pub fn text(result: &RunResult) -> String {
             s.bookings, s.bookings_per_s
         );
     }
+    if result.ledger.keys > 0 {
+        let _ = writeln!(
+            out,
+            "idempotency keys: {} sent ({} copies each + 1 late), {} made a booking, {} misbehaved",
+            result.ledger.keys,
+            result.config.copies,
+            result.ledger.keys_booked,
+            result.ledger.idempotency_violations.len()
+        );
+    }
     let _ = writeln!(
         out,
-        "\n{:<10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "\n{:<11} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "kind", "count", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s"
     );
     for (kind, k) in &s.kinds {
         let l = &k.latency_ms;
         let _ = writeln!(
             out,
-            "{kind:<10} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.0}",
+            "{kind:<11} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.0}",
             k.count, l.p50, l.p90, l.p99, l.max, k.per_second
         );
     }

@@ -273,3 +273,127 @@ fn take_random<T>(list: &mut Vec<T>, rng: &mut StdRng) -> Option<T> {
         Some(list.swap_remove(i))
     }
 }
+
+/// Every booking sent `copies` times at once with one Idempotency-Key, then once more after all
+/// were answered. One key must make at most one booking, every 201 among the copies must carry
+/// the same reference, and the late copy must replay the first answer.
+pub async fn retry(ctx: Arc<Context>, copies: usize) {
+    closed_loop(ctx, move |ctx, worker, n| async move {
+        let mut rng = worker_rng(ctx.seed, worker, n);
+        let Some(fixtures) = ctx.fixtures.clone() else {
+            return;
+        };
+        let occurrence = fixtures.occurrences[rng.gen_range(0..fixtures.occurrences.len())]
+            .id
+            .clone();
+        let (body, quantity) = hold_body(&mut rng, &fixtures, &occurrence, n);
+        let key = format!("berth-load-{}-{:032x}", fixtures.run_id, rng.gen::<u128>());
+        let sends: Vec<_> = (0..copies.max(1))
+            .map(|_| {
+                let request = ctx.api.hold(&body).header("Idempotency-Key", &key);
+                tokio::spawn(Api::send(request))
+            })
+            .collect();
+        let mut answers = Vec::with_capacity(sends.len());
+        for (i, send) in sends.into_iter().enumerate() {
+            let Ok((outcome, latency)) = send.await else {
+                continue;
+            };
+            let kind = if i == 0 { "hold" } else { "hold_retry" };
+            ctx.recorder.record(kind, &outcome, latency, false);
+            answers.push(outcome);
+        }
+        let (late, latency) = Api::send(ctx.api.hold(&body).header("Idempotency-Key", &key)).await;
+        ctx.recorder.record("hold_replay", &late, latency, false);
+        let verdict = judge_key(&key, &answers, &late);
+        for (reference, seats) in &verdict.bookings {
+            ctx.recorder.record_booking();
+            if *seats != quantity {
+                ctx.ledger.wrong_seats(format!(
+                    "hold on {occurrence} (key {key}): asked for {quantity} seats, 201 with {seats}"
+                ));
+            }
+            ctx.ledger.held(Entry {
+                reference: reference.clone(),
+                occurrence_id: occurrence.clone(),
+                seats: *seats,
+                state: State::Held,
+                uncertain: false,
+            });
+        }
+        if verdict.unanswered && verdict.bookings.is_empty() {
+            ctx.ledger.unanswered_hold(&occurrence);
+        }
+        ctx.ledger
+            .key_done(!verdict.bookings.is_empty(), verdict.violation);
+    })
+    .await;
+}
+
+/// What one Idempotency-Key's answers add up to.
+pub struct KeyVerdict {
+    /// Distinct bookings (reference, seats) the key's copies were answered 201 with.
+    pub bookings: Vec<(String, u64)>,
+    /// Some copy got no answer at all.
+    pub unanswered: bool,
+    pub violation: Option<String>,
+}
+
+/// Judges the concurrent copies and the late copy of one key. Allowed: 201 (all with one
+/// reference), `409 idempotency_in_progress` while the first runs, 5xx (which releases the key).
+/// The late copy must replay the final answer: the same 201 (marked replayed), or the same 4xx.
+pub fn judge_key(key: &str, answers: &[Outcome], late: &Outcome) -> KeyVerdict {
+    let mut bookings: Vec<(String, u64)> = Vec::new();
+    let mut unanswered = false;
+    let mut final_refusal: Option<String> = None;
+    for outcome in answers.iter().chain(std::iter::once(late)) {
+        match outcome {
+            Ok(reply) if reply.status == 201 => {
+                let reference = reply.str("reference").unwrap_or("").to_owned();
+                if !bookings.iter().any(|(r, _)| *r == reference) {
+                    bookings.push((reference, reply.u64("seats").unwrap_or(0)));
+                }
+            }
+            Ok(reply) if reply.code.as_deref() == Some("idempotency_in_progress") => {}
+            Ok(reply) if (400..500).contains(&reply.status) => {
+                final_refusal.get_or_insert_with(|| reply.describe());
+            }
+            Ok(_) => {}
+            Err(_) => unanswered = true,
+        }
+    }
+    let violation = if bookings.len() > 1 {
+        let refs: Vec<&str> = bookings.iter().map(|(r, _)| r.as_str()).collect();
+        Some(format!(
+            "Idempotency-Key {key} produced {} bookings: {}",
+            bookings.len(),
+            refs.join(", ")
+        ))
+    } else if let (Some((reference, _)), Some(refusal)) = (bookings.first(), &final_refusal) {
+        Some(format!(
+            "Idempotency-Key {key} was answered both 201 ({reference}) and {refusal}"
+        ))
+    } else {
+        match (late, bookings.first()) {
+            (Ok(reply), Some((reference, _))) if reply.status == 201 && !reply.replayed => {
+                Some(format!(
+                    "Idempotency-Key {key}: the late copy was answered 201 ({reference}) without \
+                     Idempotent-Replayed: true"
+                ))
+            }
+            (Ok(reply), Some((reference, _))) if reply.status < 500 && reply.status != 201 => {
+                Some(format!(
+                    "Idempotency-Key {key}: booking {reference} was made, but the late copy was \
+                     answered {} instead of the replayed 201",
+                    reply.describe()
+                ))
+            }
+            _ => None,
+        }
+    };
+    KeyVerdict {
+        bookings,
+        unanswered,
+        violation,
+    }
+}

@@ -126,6 +126,17 @@ impl Recorder {
         bucket.latency.saturating_record(micros);
     }
 
+    /// A booking counted apart from a request (`retry`: one per key, whichever copy made it).
+    pub fn record_booking(&self) {
+        self.bookings.fetch_add(1, Ordering::Relaxed);
+        let second = self.started.elapsed().as_secs() as usize;
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        while inner.seconds.len() <= second {
+            inner.seconds.push(Second::new());
+        }
+        inner.seconds[second].bookings += 1;
+    }
+
     /// An arrival of the open model that found every in-flight slot taken: offered, not sent.
     pub fn record_dropped(&self) {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).dropped += 1;

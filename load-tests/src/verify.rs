@@ -122,6 +122,7 @@ pub async fn verify(
             ));
         }
         violations.extend(ledger.wrong_seats.iter().cloned());
+        violations.extend(ledger.idempotency_violations.iter().cloned());
         let fixture_ids: HashSet<&str> =
             fixtures.occurrences.iter().map(|o| o.id.as_str()).collect();
         let strays = ledger

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use berth_load::api::Api;
 use berth_load::ledger::{Entry, State};
-use berth_load::{Config, RunError, RunResult, Scenario};
+use berth_load::{Config, RunResult, Scenario};
 use support::{Backend, Berth};
 
 async fn small_rush(berth: &Berth, capacity: u32, requests: u64) -> RunResult {
@@ -181,18 +181,70 @@ async fn mixed_traffic_balances(backend: Backend) {
         .any(|e| e.state == State::Cancelled));
 }
 
+/// Each booking sent three times at once with one Idempotency-Key, then once more: one booking
+/// per key, the late copy replays it, and the seats still add up.
+async fn every_idempotency_key_makes_one_booking(backend: Backend) {
+    let Some(berth) = Berth::spawn(backend).await else {
+        return;
+    };
+    let mut config = Config::new(&berth.base, Some(berth.token.clone()), Scenario::Retry);
+    config.capacity = Some(30);
+    config.requests = 100;
+    config.copies = 3;
+    config.seed = 5;
+    config.duration = Duration::from_secs(120);
+    let result = berth_load::run(&config).await.expect("the run happens");
+    let report = berth_load::report::text(&result);
+    assert!(result.passed, "{report}");
+    assert_eq!(result.ledger.keys, 100, "{report}");
+    assert!(result.ledger.idempotency_violations.is_empty(), "{report}");
+    assert_eq!(
+        result.ledger.keys_booked,
+        result.ledger.entries.len() as u64
+    );
+    let verification = result.verification.as_ref().unwrap();
+    assert_eq!(verification.occurrences[0].manifest_seats, 30, "{report}");
+    let replays = &result.summary.kinds["hold_replay"];
+    assert_eq!(replays.count, 100, "{report}");
+}
+
+/// Copies of one key answered with two different bookings are caught.
+#[test]
+fn a_key_answered_with_two_bookings_is_a_violation() {
+    use berth_load::api::Reply;
+    let created = |reference: &str, replayed: bool| -> berth_load::api::Outcome {
+        Ok(Reply {
+            status: 201,
+            code: None,
+            body: serde_json::json!({"reference": reference, "seats": 2}),
+            replayed,
+        })
+    };
+    let judge = berth_load::scenario::judge_key;
+    let fine = judge(
+        "k",
+        &[created("BK1", false), created("BK1", true)],
+        &created("BK1", true),
+    );
+    assert!(fine.violation.is_none());
+    assert_eq!(fine.bookings.len(), 1);
+    let twice = judge(
+        "k",
+        &[created("BK1", false), created("BK2", false)],
+        &created("BK1", true),
+    );
+    assert!(twice.violation.unwrap().contains("produced 2 bookings"));
+    let not_replayed = judge("k", &[created("BK1", false)], &created("BK1", false));
+    assert!(not_replayed
+        .violation
+        .unwrap()
+        .contains("Idempotent-Replayed"));
+}
+
 on_both_backends!(
     a_rush_sells_every_seat_exactly_once,
     the_verifier_catches_a_corrupted_seat_count,
     the_verifier_catches_a_ledger_that_disagrees,
     mixed_traffic_balances,
+    every_idempotency_key_makes_one_booking,
 );
-
-#[tokio::test]
-async fn the_retry_scenario_says_it_needs_idempotency_keys() {
-    let config = Config::new("http://127.0.0.1:9", Some("brt_x".into()), Scenario::Retry);
-    match berth_load::run(&config).await {
-        Err(RunError::Unsupported(why)) => assert!(why.contains("issue 4"), "{why}"),
-        other => panic!("expected Unsupported, got {:?}", other.map(|r| r.passed)),
-    }
-}
