@@ -87,13 +87,14 @@ pub async fn get_booking(
     Ok(Json(BookingView::new(&booking, clock.now())))
 }
 
-/// Travelers' actions are scoped with the public bookings; an operator's with the operator.
+/// An operator's keys live with the operator; a traveler's with their access token, so a key
+/// replays only to the holder of the token that made the first request.
 fn scope_of(caller: &Caller) -> String {
-    caller
-        .operator
-        .as_ref()
-        .map(operator_scope)
-        .unwrap_or_else(|| PUBLIC_BOOKINGS_SCOPE.to_owned())
+    match (&caller.operator, &caller.access_token) {
+        (Some(operator), _) => operator_scope(operator),
+        (None, Some(token)) => format!("traveler:{}", &crate::secrets::hash_token(token)[..48]),
+        (None, None) => PUBLIC_BOOKINGS_SCOPE.to_owned(),
+    }
 }
 
 #[utoipa::path(

@@ -91,7 +91,7 @@ pub async fn check_in(
 }
 
 enum Outcome {
-    Changed,
+    Changed(BookingStatus),
     Lapsed,
 }
 
@@ -122,9 +122,14 @@ async fn transition(
                 release_lapsed(&mut tx, now, &booking.occurrence_id).await?;
                 return Ok(Outcome::Lapsed);
             }
-            if event == BookingEvent::Cancel && by_traveler && now >= occurrence.departure.starts_at
-            {
+            let started = now >= occurrence.departure.starts_at;
+            if event == BookingEvent::Cancel && by_traveler && started {
                 return Err(AppError::CancellationClosed);
+            }
+            if event == BookingEvent::Confirm && started {
+                return Err(AppError::SalesClosed {
+                    reason: "the departure has started",
+                });
             }
             let next = current
                 .status
@@ -137,7 +142,7 @@ async fn transition(
                 _ => 0,
             };
             occurrences::add_seats(&mut tx, &booking.occurrence_id, delta, now).await?;
-            Ok(Outcome::Changed)
+            Ok(Outcome::Changed(next))
         }
         .await;
         finish(tx, result).await
@@ -149,10 +154,14 @@ async fn transition(
             from: BookingStatus::Expired,
             event,
         }),
-        Outcome::Changed => {
-            let updated = bookings::find_by_reference(store, &booking.reference)
-                .await?
-                .ok_or(AppError::NotFound)?;
+        Outcome::Changed(status) => {
+            // Built from what was read and written, not re-read: a failed read after the
+            // commit would answer 5xx for a change that happened.
+            let updated = BookingRecord {
+                status,
+                updated_at: now,
+                ..booking
+            };
             tracing::info!(
                 booking = %updated.reference, status = %updated.status,
                 by = if by_traveler { "traveler" } else { "operator" }, "booking {}", event.past_tense()

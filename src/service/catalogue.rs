@@ -1,9 +1,11 @@
 //! Tours, schedules and departures: what operators set up and travelers browse.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::{finish, with_retry};
+use std::collections::HashSet;
+
+use crate::domain::capacity::Departure;
 use crate::domain::capacity::{parse_capacity, OccurrenceStatus};
 use crate::domain::ids::{OccurrenceId, OperatorId, ScheduleId, TourId};
 use crate::domain::records::{
@@ -13,7 +15,7 @@ use crate::domain::schedule::parse_date;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::{AppError, Problems};
-use crate::storage::{bookings, catalogue, occurrences, Store};
+use crate::storage::{bookings, catalogue, occurrences, Store, WriteTx};
 
 /// Longest availability window one request may ask for, in days (about a quarter).
 pub const MAX_RANGE_DAYS: i64 = 93;
@@ -31,11 +33,10 @@ pub async fn create_tour(
 ) -> Result<TourRecord, AppError> {
     let tour = draft.validate()?;
     let id = TourId::generate();
-    let mut tx = store.begin_write().await?;
-    let result = catalogue::insert_tour(&mut tx, &id, operator, &tour, now)
-        .await
-        .map_err(AppError::from);
-    finish(tx, result).await?;
+    transaction!(store, |tx| {
+        Ok(catalogue::insert_tour(&mut tx, &id, operator, &tour, now).await?)
+    })
+    .await?;
     tracing::info!(tour = %id, operator = %operator, "tour created");
     Ok(TourRecord {
         id,
@@ -56,11 +57,10 @@ pub async fn update_tour(
     let mut record = own_tour(store, operator, id).await?;
     record.tour = record.tour.patched(patch)?;
     record.updated_at = now;
-    let mut tx = store.begin_write().await?;
-    let result = catalogue::update_tour(&mut tx, id, &record.tour, now)
-        .await
-        .map_err(AppError::from);
-    finish(tx, result).await?;
+    transaction!(store, |tx| {
+        Ok(catalogue::update_tour(&mut tx, id, &record.tour, now).await?)
+    })
+    .await?;
     tracing::info!(tour = %id, operator = %operator, "tour updated");
     Ok(record)
 }
@@ -121,12 +121,13 @@ pub async fn create_schedule(
         capacity: valid.capacity,
         materialized_until: None,
     };
-    let mut tx = store.begin_write().await?;
-    let result = catalogue::insert_schedule(&mut tx, &record, now)
-        .await
-        .map_err(AppError::from);
-    finish(tx, result).await?;
-    let created = materialize(store, now, horizon_days, &tour, &record).await?;
+    // The schedule and its departures commit together: a retry after a failure never finds a
+    // schedule without departures, nor creates a second one.
+    let created = transaction!(store, |tx| {
+        catalogue::insert_schedule(&mut tx, &record, now).await?;
+        materialize_in(&mut tx, now, horizon_days, &tour, &record).await
+    })
+    .await?;
     tracing::info!(schedule = %record.id, tour = %tour_id, created, "schedule created");
     Ok((record, created))
 }
@@ -149,6 +150,19 @@ pub async fn materialize(
     tour: &TourRecord,
     schedule: &ScheduleRecord,
 ) -> Result<usize, AppError> {
+    transaction!(store, |tx| {
+        materialize_in(&mut tx, now, horizon_days, tour, schedule).await
+    })
+    .await
+}
+
+async fn materialize_in(
+    tx: &mut WriteTx,
+    now: DateTime<Utc>,
+    horizon_days: u32,
+    tour: &TourRecord,
+    schedule: &ScheduleRecord,
+) -> Result<usize, AppError> {
     let draft = ScheduleDraft {
         rrule: schedule.rrule.clone(),
         start_date: schedule.start_date.clone(),
@@ -161,26 +175,25 @@ pub async fn materialize(
     let horizon = now + Duration::days(i64::from(horizon_days));
     let mut starts = valid.schedule.occurrences_between(now, horizon);
     starts.truncate(MAX_MATERIALIZED);
-    let mut tx = store.begin_write().await?;
-    let result = async {
-        let existing = occurrences::scheduled_starts(&mut tx, &schedule.id, now, horizon).await?;
-        let mut created = 0;
-        for starts_at in starts.into_iter().filter(|s| !existing.contains(s)) {
-            let occurrence = occurrences::NewOccurrence {
-                id: OccurrenceId::generate(),
-                tour_id: &tour.id,
-                schedule_id: Some(&schedule.id),
-                starts_at,
-                capacity: valid.capacity,
-            };
-            occurrences::insert(&mut tx, &occurrence, now).await?;
-            created += 1;
-        }
-        catalogue::set_materialized_until(&mut tx, &schedule.id, horizon).await?;
-        Ok(created)
+    let existing: HashSet<DateTime<Utc>> =
+        occurrences::scheduled_starts(tx, &schedule.id, now, horizon)
+            .await?
+            .into_iter()
+            .collect();
+    let mut created = 0;
+    for starts_at in starts.into_iter().filter(|s| !existing.contains(s)) {
+        let occurrence = occurrences::NewOccurrence {
+            id: OccurrenceId::generate(),
+            tour_id: &tour.id,
+            schedule_id: Some(&schedule.id),
+            starts_at,
+            capacity: valid.capacity,
+        };
+        occurrences::insert(tx, &occurrence, now).await?;
+        created += 1;
     }
-    .await;
-    finish(tx, result).await
+    catalogue::set_materialized_until(tx, &schedule.id, horizon).await?;
+    Ok(created)
 }
 
 /// `POST /v1/tours/{id}/occurrences`: a one-off departure.
@@ -227,16 +240,27 @@ pub async fn create_occurrence(
         starts_at,
         capacity,
     };
-    let mut tx = store.begin_write().await?;
-    let result = occurrences::insert(&mut tx, &new, now)
-        .await
-        .map_err(AppError::from);
-    finish(tx, result).await?;
+    transaction!(store, |tx| {
+        Ok(occurrences::insert(&mut tx, &new, now).await?)
+    })
+    .await?;
     tracing::info!(occurrence = %id, tour = %tour_id, capacity, "occurrence created");
-    let occurrence = occurrences::get(store, &id, now)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((tour, occurrence))
+    let departure = Departure {
+        starts_at,
+        status: OccurrenceStatus::Scheduled,
+        capacity,
+        seats_taken: 0,
+        seats_expired: 0,
+    };
+    Ok((
+        tour,
+        OccurrenceRecord {
+            id,
+            tour_id: tour_id.clone(),
+            schedule_id: None,
+            departure,
+        },
+    ))
 }
 
 /// A departure with its tour, for the public catalogue.
@@ -289,7 +313,10 @@ impl DateRange {
             (None, None) => None,
         };
         if let (Some(from), Some(to)) = (from, to) {
-            if from > to {
+            // Far outside any departure, and beyond what MySQL's DATETIME can hold.
+            if from.year() < 1970 || to.year() > 9998 {
+                p.add("from", "dates must lie between 1970 and 9998");
+            } else if from > to {
                 p.add("from", "must not be after to");
             } else if (to - from).num_days() >= MAX_RANGE_DAYS {
                 p.add(
@@ -337,33 +364,26 @@ pub async fn set_capacity(
 ) -> Result<(TourRecord, OccurrenceRecord), AppError> {
     let capacity = parse_capacity(capacity, true).map_err(|m| AppError::invalid("capacity", m))?;
     let (tour, _) = own_occurrence(store, now, operator, id).await?;
-    with_retry(store, || async {
-        let mut tx = store.begin_write().await?;
-        let result = async {
-            let occurrence = occurrences::lock(&mut tx, id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let mut departure = occurrence.departure;
-            let released = release_lapsed(&mut tx, now, id).await?;
-            departure.seats_taken -= released;
-            departure.check_capacity(capacity)?;
-            occurrences::set_capacity(&mut tx, id, capacity, now).await?;
-            Ok(())
-        }
-        .await;
-        finish(tx, result).await
+    let occurrence = transaction!(store, |tx| {
+        let mut occurrence = occurrences::lock(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let released = release_lapsed(&mut tx, now, id).await?;
+        let departure = &mut occurrence.departure;
+        departure.seats_taken = departure.seats_taken.saturating_sub(released);
+        departure.check_capacity(capacity)?;
+        occurrences::set_capacity(&mut tx, id, capacity, now).await?;
+        departure.capacity = capacity;
+        Ok(occurrence)
     })
     .await?;
     tracing::info!(occurrence = %id, operator = %operator, capacity, "capacity changed");
-    let occurrence = occurrences::get(store, id, now)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok((tour, occurrence))
 }
 
 /// Releases the lapsed holds of a locked occurrence, updating its counter; returns the seats freed.
 pub(crate) async fn release_lapsed(
-    tx: &mut crate::storage::WriteTx,
+    tx: &mut WriteTx,
     now: DateTime<Utc>,
     id: &OccurrenceId,
 ) -> Result<u32, AppError> {
@@ -388,32 +408,28 @@ pub async fn cancel_occurrence(
     id: &OccurrenceId,
 ) -> Result<(TourRecord, OccurrenceRecord, Vec<ReleasedSeats>), AppError> {
     let (tour, _) = own_occurrence(store, now, operator, id).await?;
-    let cancelled = with_retry(store, || async {
-        let mut tx = store.begin_write().await?;
-        let result = async {
-            let occurrence = occurrences::lock(&mut tx, id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            if occurrence.departure.status == OccurrenceStatus::Cancelled {
-                return Err(AppError::OccurrenceCancelled);
-            }
-            release_lapsed(&mut tx, now, id).await?;
-            let cancelled = bookings::cancel_live(&mut tx, id, now).await?;
-            occurrences::add_seats(&mut tx, id, -i64::from(total_seats(&cancelled)), now).await?;
-            occurrences::set_status(&mut tx, id, OccurrenceStatus::Cancelled, now).await?;
-            Ok(cancelled)
+    let (occurrence, cancelled) = transaction!(store, |tx| {
+        let mut occurrence = occurrences::lock(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if occurrence.departure.status == OccurrenceStatus::Cancelled {
+            return Err(AppError::OccurrenceCancelled);
         }
-        .await;
-        finish(tx, result).await
+        let lapsed = release_lapsed(&mut tx, now, id).await?;
+        let cancelled = bookings::cancel_live(&mut tx, id, now).await?;
+        let seats = total_seats(&cancelled);
+        occurrences::add_seats(&mut tx, id, -i64::from(seats), now).await?;
+        occurrences::set_status(&mut tx, id, OccurrenceStatus::Cancelled, now).await?;
+        let departure = &mut occurrence.departure;
+        departure.seats_taken = departure.seats_taken.saturating_sub(lapsed + seats);
+        departure.status = OccurrenceStatus::Cancelled;
+        Ok((occurrence, cancelled))
     })
     .await?;
     tracing::info!(occurrence = %id, operator = %operator, bookings = cancelled.len(), "occurrence cancelled");
     for booking in &cancelled {
         tracing::info!(booking = %booking.reference, occurrence = %id, "booking cancelled with its departure");
     }
-    let occurrence = occurrences::get(store, id, now)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok((tour, occurrence, cancelled))
 }
 

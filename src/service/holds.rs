@@ -117,7 +117,8 @@ pub async fn place_hold(
             let mut departure = locked.departure;
             if let Err(AppError::SoldOut { .. }) = departure.check_hold(quote.seats, cutoff, now) {
                 // Only a request that does not fit pays for looking at lapsed holds.
-                departure.seats_taken -= release_lapsed(&mut tx, now, &occurrence_id).await?;
+                let released = release_lapsed(&mut tx, now, &occurrence_id).await?;
+                departure.seats_taken = departure.seats_taken.saturating_sub(released);
             }
             departure.check_hold(quote.seats, cutoff, now)?;
             bookings::insert(&mut tx, &booking)
@@ -162,20 +163,21 @@ pub async fn release_expired_holds(store: &Store, now: DateTime<Utc>) -> Result<
     let candidates = bookings::occurrences_with_lapsed_holds(store, now, 500).await?;
     let mut processed = 0;
     for id in candidates {
-        let done = with_retry(store, || async {
-            let mut tx = store.begin_write().await?;
-            let result = async {
-                if occurrences::try_lock(&mut tx, &id).await?.is_none() {
-                    return Ok(false);
-                }
-                release_lapsed(&mut tx, now, &id).await?;
-                Ok(true)
+        let done = transaction!(store, |tx| {
+            if occurrences::try_lock(&mut tx, &id).await?.is_none() {
+                return Ok(false);
             }
-            .await;
-            finish(tx, result).await
+            release_lapsed(&mut tx, now, &id).await?;
+            Ok(true)
         })
-        .await?;
-        processed += usize::from(done);
+        .await;
+        // One departure that fails must not stop the others from being released.
+        match done {
+            Ok(done) => processed += usize::from(done),
+            Err(error) => {
+                tracing::warn!(occurrence = %id, %error, "could not release lapsed holds")
+            }
+        }
     }
     Ok(processed)
 }

@@ -23,6 +23,9 @@ const STALE_AFTER_SECONDS: i64 = 60;
 pub struct Claim {
     pub scope: String,
     pub key: String,
+    /// When this request claimed or took over the key: its owner token. A request whose claim
+    /// was taken over can neither complete nor release it.
+    locked_at: DateTime<Utc>,
 }
 
 pub enum Begin {
@@ -69,6 +72,7 @@ pub async fn begin(
     let claim = Claim {
         scope: scope.to_owned(),
         key: key.to_owned(),
+        locked_at: now,
     };
     // A few rounds at most: each lost race means another request changed the row under us.
     for _ in 0..3 {
@@ -120,30 +124,46 @@ pub async fn begin(
     Err(AppError::IdempotencyInProgress)
 }
 
-/// Stores the response inside the caller's transaction (work and key commit together).
+/// Stores the response inside the caller's transaction (work and key commit together). If a
+/// retry took the claim over meanwhile, the work must not commit: that retry does it instead.
 pub async fn complete_in(
     tx: &mut WriteTx,
     claim: &Claim,
     status: u16,
     body: &str,
 ) -> Result<(), AppError> {
-    Ok(idempotency::complete(tx, &claim.scope, &claim.key, status, body).await?)
+    if idempotency::complete(tx, &claim.scope, &claim.key, claim.locked_at, status, body).await? {
+        Ok(())
+    } else {
+        Err(AppError::IdempotencyInProgress)
+    }
 }
 
-/// Stores the response (`Some`) or releases the key for a retry (`None`, after a 5xx).
+/// Stores the response (`Some`) or releases the key for a retry (`None`, after a 5xx). Both are
+/// no-ops when a retry took the claim over.
 pub async fn finish(
     store: &Store,
     claim: &Claim,
     response: Option<(u16, &str)>,
 ) -> Result<(), AppError> {
-    let mut tx = store.begin_write().await?;
-    let result = match response {
-        Some((status, body)) => {
-            idempotency::complete(&mut tx, &claim.scope, &claim.key, status, body).await
-        }
-        None => idempotency::release(&mut tx, &claim.scope, &claim.key).await,
-    };
-    super::finish(tx, result.map_err(AppError::from)).await
+    super::with_retry(store, || async {
+        let mut tx = store.begin_write().await?;
+        let result = match response {
+            Some((status, body)) => idempotency::complete(
+                &mut tx,
+                &claim.scope,
+                &claim.key,
+                claim.locked_at,
+                status,
+                body,
+            )
+            .await
+            .map(|_| ()),
+            None => idempotency::release(&mut tx, &claim.scope, &claim.key, claim.locked_at).await,
+        };
+        super::finish(tx, result.map_err(AppError::from)).await
+    })
+    .await
 }
 
 /// Deletes expired keys in small batches; returns how many were purged.

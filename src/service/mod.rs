@@ -9,6 +9,18 @@ use rand::Rng;
 use crate::error::AppError;
 use crate::storage::{Store, WriteTx};
 
+/// Runs `$body` in a write transaction on `$store`, committing on `Ok` and rolling back on
+/// `Err`, and runs it again (bounded) when the database is busy.
+macro_rules! transaction {
+    ($store:expr, |$tx:ident| $body:block) => {
+        $crate::service::with_retry($store, || async {
+            let mut $tx = $store.begin_write().await?;
+            let result = async { $body }.await;
+            $crate::service::finish($tx, result).await
+        })
+    };
+}
+
 pub mod bookings;
 pub mod catalogue;
 pub mod check;

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::finish;
 use crate::domain::customer::Email;
 use crate::domain::ids::{OperatorId, TokenId};
 use crate::error::{AppError, Problems};
@@ -29,14 +28,12 @@ pub async fn create_operator(
     let email = email.ok_or_else(|| AppError::invalid("email", "is invalid"))?;
     let id = OperatorId::generate();
     let (token, hash) = secrets::generate_token(TOKEN_PREFIX);
-    let mut tx = store.begin_write().await?;
-    let result = async {
+    transaction!(store, |tx| {
         catalogue::insert_operator(&mut tx, &id, name, email.as_str(), now).await?;
         catalogue::insert_token(&mut tx, &TokenId::generate(), &id, &hash, "initial", now).await?;
         Ok(())
-    }
-    .await;
-    finish(tx, result).await?;
+    })
+    .await?;
     tracing::info!(operator = %id, "operator created");
     Ok((id, token))
 }
@@ -62,11 +59,10 @@ pub async fn create_token(
     }
     let id = TokenId::generate();
     let (token, hash) = secrets::generate_token(TOKEN_PREFIX);
-    let mut tx = store.begin_write().await?;
-    let result = catalogue::insert_token(&mut tx, &id, operator, &hash, label, now)
-        .await
-        .map_err(AppError::from);
-    finish(tx, result).await?;
+    transaction!(store, |tx| {
+        Ok(catalogue::insert_token(&mut tx, &id, operator, &hash, label, now).await?)
+    })
+    .await?;
     tracing::info!(operator = %operator, token = %id, "api token created");
     Ok((id, token))
 }
@@ -86,11 +82,11 @@ pub async fn revoke_token(
     id: &str,
 ) -> Result<(), AppError> {
     let id = TokenId::parse(id).ok_or(AppError::NotFound)?;
-    let mut tx = store.begin_write().await?;
-    let result = catalogue::revoke_token(&mut tx, operator, &id, now)
-        .await
-        .map_err(AppError::from);
-    if !finish(tx, result).await? {
+    let revoked = transaction!(store, |tx| {
+        Ok(catalogue::revoke_token(&mut tx, operator, &id, now).await?)
+    })
+    .await?;
+    if !revoked {
         return Err(AppError::NotFound);
     }
     tracing::info!(operator = %operator, token = %id, "api token revoked");

@@ -58,27 +58,34 @@ pub async fn take_over(
     Ok(affected == 1)
 }
 
-/// Stores the response of a claimed key; in the work's own transaction where it is local.
+/// Stores the response of a claim this request still owns (`locked_at` is its owner token);
+/// false when another request took the claim over meanwhile.
 pub async fn complete(
     tx: &mut WriteTx,
     scope: &str,
     key: &str,
+    locked_at: DateTime<Utc>,
     status: u16,
     body: &str,
-) -> Result<(), StorageError> {
-    on_tx!(tx, conn => sqlx::query(
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
         "UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ? \
-         WHERE scope = ? AND idem_key = ?")
-        .bind(i64::from(status)).bind(body).bind(scope).bind(key)
+         WHERE scope = ? AND idem_key = ? AND state = 'in_flight' AND locked_at = ?")
+        .bind(i64::from(status)).bind(body).bind(scope).bind(key).bind(at(locked_at))
         .execute(conn).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(affected == 1)
 }
 
-/// Forgets a claim whose request failed on our side, so the client's retry runs again.
-pub async fn release(tx: &mut WriteTx, scope: &str, key: &str) -> Result<(), StorageError> {
+/// Forgets a claim this request still owns, so the client's retry runs again.
+pub async fn release(
+    tx: &mut WriteTx,
+    scope: &str,
+    key: &str,
+    locked_at: DateTime<Utc>,
+) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'in_flight'")
-        .bind(scope).bind(key).execute(conn).await.map(|r| r.rows_affected()))?;
+        "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'in_flight' AND locked_at = ?")
+        .bind(scope).bind(key).bind(at(locked_at)).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -82,6 +82,7 @@ pub struct SqliteStore {
     /// SQLite has one writer at a time. Queuing writers here, in the process, is fair and cheap;
     /// `BEGIN IMMEDIATE` plus `busy_timeout` still cover other processes (`berth check`, …).
     writer: Arc<Mutex<()>>,
+    lock_timeout: Duration,
 }
 
 /// A write transaction. On SQLite it holds the database's single write lock from `BEGIN
@@ -164,6 +165,7 @@ impl Store {
             Ok(Store::new(Db::Sqlite(SqliteStore {
                 pool,
                 writer: Arc::new(Mutex::new(())),
+                lock_timeout: settings.lock_timeout,
             })))
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             let url = url.replacen("mariadb:", "mysql:", 1);
@@ -225,7 +227,9 @@ impl Store {
     pub async fn begin_write(&self) -> Result<WriteTx, StorageError> {
         match &self.db {
             Db::Sqlite(s) => {
-                let guard = s.writer.clone().lock_owned().await;
+                // Waiting in this queue counts against the same lock timeout as waiting in SQLite.
+                let queued = tokio::time::timeout(s.lock_timeout, s.writer.clone().lock_owned());
+                let guard = queued.await.map_err(|_| StorageError::Busy)?;
                 let tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
                 Ok(self.write_tx(TxConn::Sqlite(tx, guard)))
             }

@@ -40,6 +40,22 @@ pub fn stage() -> AdHoc {
                 }
             });
             spawn_loop(
+                "idempotency purge",
+                Duration::from_secs(600),
+                shutdown.clone(),
+                {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    move || {
+                        let (store, clock) = (store.clone(), clock.clone());
+                        async move {
+                            idempotency_purge::run_once(&store, clock.now())
+                                .await
+                                .map(|_| ())
+                        }
+                    }
+                },
+            );
+            spawn_loop(
                 "schedule horizon",
                 Duration::from_secs(3600),
                 shutdown,

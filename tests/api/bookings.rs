@@ -16,6 +16,7 @@ on_both_backends!(
     invalid_transitions_are_conflicts,
     travelers_cannot_cancel_after_departure,
     the_hold_expiry_worker_releases_every_lapsed_hold,
+    the_background_worker_expires_holds_without_being_asked,
 );
 
 async fn a_hold_takes_seats_at_server_prices(backend: Backend) {
@@ -318,4 +319,29 @@ async fn the_hold_expiry_worker_releases_every_lapsed_hold(backend: Backend) {
         )
         .await;
     assert_eq!(read.body["status"], "held");
+}
+
+async fn the_background_worker_expires_holds_without_being_asked(backend: Backend) {
+    let settings = [("background_workers", json!(true))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(4).await;
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+        .await
+        .expect(201);
+    app.clock.advance(Duration::minutes(16));
+    // The worker runs every 5 seconds; its committed expiries show in the metrics.
+    let expired = r#"berth_booking_transitions_total{transition="expired"} 1"#;
+    let mut seen = false;
+    for _ in 0..60 {
+        if app.get("/metrics").await.text.contains(expired) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(seen, "the hold-expiry worker did not run");
+    app.assert_seat_invariant().await;
+    assert_eq!(app.available(&occurrence).await, 4);
 }

@@ -19,6 +19,8 @@ on_both_backends!(
     a_failed_request_does_not_poison_its_key,
     keys_expire_and_are_purged,
     keys_are_scoped_per_operator,
+    a_traveler_key_replays_only_to_the_same_token,
+    a_claim_taken_over_by_a_retry_cannot_complete_or_release,
 );
 
 async fn send(
@@ -430,4 +432,93 @@ async fn keys_are_scoped_per_operator(backend: Backend) {
         b.str("token"),
         "another operator's key is another key"
     );
+}
+
+async fn a_traveler_key_replays_only_to_the_same_token(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let hold = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    let other = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await;
+    let confirm = format!("{}/v1/bookings/{}/confirm", app.base, hold.str("reference"));
+    let attempt = |token: Option<String>| {
+        let mut request = app
+            .client
+            .post(&confirm)
+            .header("Idempotency-Key", "confirm-it");
+        if let Some(token) = token {
+            request = request.header("X-Booking-Token", token);
+        }
+        TestApp::reply(request)
+    };
+    attempt(Some(hold.str("access_token"))).await.expect(200);
+    // Someone who learns the key but lacks the token gets nothing, not a replay with the
+    // traveler's details.
+    let stranger = attempt(None).await;
+    stranger.expect_error(404, "not_found");
+    assert!(!stranger.text.contains("ada@example.com"));
+    attempt(Some(other.str("access_token")))
+        .await
+        .expect_error(404, "not_found");
+    let replay = attempt(Some(hold.str("access_token"))).await;
+    replay.expect(200);
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+}
+
+async fn a_claim_taken_over_by_a_retry_cannot_complete_or_release(backend: Backend) {
+    use berth::service::idempotency::{begin, complete_in, finish, Begin};
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let ttl = Duration::hours(24);
+    let print = "f".repeat(64);
+    let claim = |outcome: Begin| match outcome {
+        Begin::Proceed(claim) => claim,
+        Begin::Replay { .. } => panic!("expected a claim"),
+    };
+    let stalled = claim(
+        begin(&app.store, app.clock.now(), ttl, "scope", "key", &print)
+            .await
+            .unwrap(),
+    );
+    // While the first request runs, a retry is told to wait…
+    assert!(matches!(
+        begin(&app.store, app.clock.now(), ttl, "scope", "key", &print).await,
+        Err(berth::error::AppError::IdempotencyInProgress)
+    ));
+    // …but once the first has gone quiet for a minute, the retry takes the claim over.
+    app.clock.advance(Duration::seconds(61));
+    let retry = claim(
+        begin(&app.store, app.clock.now(), ttl, "scope", "key", &print)
+            .await
+            .unwrap(),
+    );
+    // The stalled request wakes up: it can neither release the retry's claim nor commit work.
+    finish(&app.store, &stalled, None).await.unwrap();
+    let mut tx = app.store.begin_write().await.unwrap();
+    assert!(matches!(
+        complete_in(&mut tx, &stalled, 201, "{\"stale\":true}").await,
+        Err(berth::error::AppError::IdempotencyInProgress)
+    ));
+    tx.rollback().await.unwrap();
+    finish(&app.store, &stalled, Some((201, "{\"stale\":true}")))
+        .await
+        .unwrap();
+    finish(&app.store, &retry, Some((201, "{\"fresh\":true}")))
+        .await
+        .unwrap();
+    match begin(&app.store, app.clock.now(), ttl, "scope", "key", &print)
+        .await
+        .unwrap()
+    {
+        Begin::Replay { status, body } => {
+            assert_eq!((status, body.as_str()), (201, "{\"fresh\":true}"))
+        }
+        Begin::Proceed(_) => panic!("the retry's response was stored"),
+    }
 }
