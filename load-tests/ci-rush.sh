@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# CI's small rush: the built `berth` binary on SQLite and on MySQL, `berth-load rush --capacity 50
+# --requests 500` against each, failing on any verification error or 5xx. Uses the debug binaries
+# that `cargo test --workspace` leaves in $CARGO_TARGET_DIR/debug (builds them if missing).
+#
+# MySQL, in order: BERTH_TEST_MYSQL_URL (a fresh database is created and dropped), else a
+# throwaway mariadbd started here in a temp dir on a free port, else skipped loudly;
+# BERTH_REQUIRE_MYSQL=1 turns the skip into a failure. Every run is bounded (60 s wall clock).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+BIN="$TARGET_DIR/debug"
+if [ ! -x "$BIN/berth" ] || [ ! -x "$BIN/berth-load" ]; then
+  cargo build --locked -p berth -p berth-load --bins
+fi
+
+WORK="$(mktemp -d /tmp/berth-ci-rush.XXXXXX)"
+PIDS=()
+DROP_DB=""
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [ -n "$DROP_DB" ]; then mysql_exec "DROP DATABASE IF EXISTS \`$DROP_DB\`" || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+MYSQL_BASE=""
+mysql_exec() {
+  local rest="${MYSQL_BASE#mysql://}" user hostport
+  user="${rest%@*}"; hostport="${rest#*@}"
+  mariadb --no-defaults -h"${hostport%:*}" -P"${hostport#*:}" -u"${user%%:*}" -e "$1"
+}
+
+find_bin() { for b in "$@"; do command -v "$b" 2>/dev/null && return 0; [ -x "/usr/sbin/$b" ] && { echo "/usr/sbin/$b"; return 0; }; done; return 1; }
+
+start_throwaway_mariadb() {
+  local server install port dir="$WORK/mysql"
+  server="$(find_bin mariadbd mysqld)" || return 1
+  install="$(find_bin mariadb-install-db mysql_install_db)" || return 1
+  mkdir -p "$dir"
+  local as_root=()
+  [ "$(id -u)" = 0 ] && as_root=(--user=root)
+  "$install" --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
+    --skip-test-db "${as_root[@]}" >"$dir/install.log" 2>&1 || { cat "$dir/install.log"; return 1; }
+  port="$(free_port)"
+  "$server" --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port="$port" \
+    --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=128M \
+    --innodb-flush-log-at-trx-commit=2 --character-set-server=utf8mb4 "${as_root[@]}" \
+    >"$dir/server.log" 2>&1 &
+  PIDS+=($!)
+  MYSQL_BASE="mysql://root@127.0.0.1:$port"
+  for _ in $(seq 1 150); do
+    if mysql_exec "SELECT 1" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  tail -20 "$dir/server.log"; return 1
+}
+
+# rush BACKEND DATABASE_URL
+rush() {
+  local backend="$1" url="$2" port token pid
+  port="$(free_port)"
+  export BERTH_DATABASE_URL="$url" ROCKET_PORT="$port" ROCKET_ADDRESS=127.0.0.1 \
+    BERTH_DEMO=false BERTH_LOG=warn
+  token="$("$BIN/berth" operator create --name "CI rush" --email ci@example.com | tail -n 1)"
+  "$BIN/berth" serve >"$WORK/berth-$backend.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 150); do
+    curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  echo "== rush on $backend: capacity 50, 500 requests, concurrency 32"
+  local status=0
+  "$BIN/berth-load" --target "http://127.0.0.1:$port" --token "$token" rush \
+    --capacity 50 --requests 500 --concurrency 32 --duration 60s --quiet || status=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset BERTH_DATABASE_URL ROCKET_PORT ROCKET_ADDRESS BERTH_DEMO BERTH_LOG
+  if [ "$status" != 0 ]; then
+    echo "rush on $backend FAILED (exit $status); berth's log:"; tail -50 "$WORK/berth-$backend.log"
+    exit 1
+  fi
+}
+
+rush sqlite "sqlite://$WORK/berth.db"
+
+if [ -n "${BERTH_TEST_MYSQL_URL:-}" ]; then
+  MYSQL_BASE="${BERTH_TEST_MYSQL_URL%/}"
+elif ! start_throwaway_mariadb; then
+  if [ "${BERTH_REQUIRE_MYSQL:-}" = 1 ]; then
+    echo "BERTH_REQUIRE_MYSQL=1 but no MySQL: set BERTH_TEST_MYSQL_URL or install mariadb-server"
+    exit 1
+  fi
+  echo "*** SKIPPED the MySQL rush: set BERTH_TEST_MYSQL_URL or install mariadb-server ***"
+  exit 0
+fi
+DROP_DB="berth_ci_rush_$(date +%s)_$$"
+mysql_exec "CREATE DATABASE \`$DROP_DB\`"
+rush mysql "$MYSQL_BASE/$DROP_DB"
+echo "== CI rush passed on both backends"
