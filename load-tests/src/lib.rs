@@ -63,6 +63,7 @@ pub struct Config {
     pub scenario: Scenario,
     pub concurrency: usize,
     pub requests: u64,
+    #[serde(serialize_with = "seconds")]
     pub duration: Duration,
     /// Arrivals per second (`mixed`).
     pub rate: f64,
@@ -74,6 +75,7 @@ pub struct Config {
     pub max_quantity: u32,
     pub seed: u64,
     pub allow_5xx: bool,
+    #[serde(serialize_with = "seconds")]
     pub timeout: Duration,
     /// Path for `ceiling`.
     pub path: String,
@@ -81,6 +83,11 @@ pub struct Config {
     pub copies: usize,
     /// Print a progress line every second (stderr).
     pub progress: bool,
+}
+
+/// Durations in the JSON result are seconds.
+fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
 }
 
 impl Config {

@@ -218,9 +218,15 @@ fn format_number(v: f64) -> String {
 /// verification. Everything inline.
 pub fn html(result: &RunResult) -> String {
     let s = &result.summary;
-    let timeline = &s.timeline;
-    let col =
-        |f: fn(&crate::stats::TimelinePoint) -> f64| timeline.iter().map(f).collect::<Vec<f64>>();
+    // The last second is usually a sliver (answers arriving after the deadline): leave it out
+    // of the charts rather than draw a cliff.
+    let whole = |p: &&crate::stats::TimelinePoint| {
+        p.second == 0 || (p.second + 1) as f64 <= s.duration_s + 0.1
+    };
+    let timeline: Vec<&crate::stats::TimelinePoint> = s.timeline.iter().filter(whole).collect();
+    let col = |f: fn(&crate::stats::TimelinePoint) -> f64| {
+        timeline.iter().copied().map(f).collect::<Vec<f64>>()
+    };
     let throughput = line_chart(
         "Throughput",
         "per second",
