@@ -201,9 +201,68 @@ pub fn unauthorized(request: &Request<'_>) -> (Status, Json<Value>) {
     )
 }
 
+/// A caught error, with the `Allow` header when the path exists under other methods.
+pub struct Caught {
+    reply: (Status, Json<Value>),
+    allow: Option<String>,
+}
+
+impl<'r> Responder<'r, 'static> for Caught {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = self.reply.respond_to(request)?;
+        if let Some(allow) = self.allow {
+            response.set_header(Header::new("Allow", allow));
+        }
+        Ok(response)
+    }
+}
+
+/// The methods of the mounted routes whose path template matches this request's path.
+fn allowed_methods(request: &Request<'_>) -> Vec<&'static str> {
+    let path: Vec<&str> = request.uri().path().segments().collect();
+    let mut methods: Vec<&'static str> = request
+        .rocket()
+        .routes()
+        .filter(|route| {
+            let template: Vec<&str> = route
+                .uri
+                .path()
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect();
+            template.len() == path.len()
+                && template
+                    .iter()
+                    .zip(&path)
+                    .all(|(t, p)| t.starts_with('<') || t == p)
+        })
+        .map(|route| route.method.as_str())
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// Unknown path: 404. Known path, other method: 405 with `Allow`.
 #[catch(404)]
-pub fn not_found(request: &Request<'_>) -> (Status, Json<Value>) {
-    caught(Status::NotFound, "not_found", "not found", request)
+pub fn not_found(request: &Request<'_>) -> Caught {
+    let allowed = allowed_methods(request);
+    if allowed.is_empty() {
+        return Caught {
+            reply: caught(Status::NotFound, "not_found", "not found", request),
+            allow: None,
+        };
+    }
+    let message = format!("this path allows {}", allowed.join(", "));
+    Caught {
+        reply: caught(
+            Status::MethodNotAllowed,
+            "method_not_allowed",
+            &message,
+            request,
+        ),
+        allow: Some(allowed.join(", ")),
+    }
 }
 
 #[catch(413)]

@@ -629,20 +629,33 @@ async fn unknown_routes_and_wrong_methods_answer_json_not_found(backend: Backend
         return;
     };
     let (token, tour, occurrence) = app.departure(10).await;
-    let cases = [
+    let unknown = [
         (Method::GET, "/nope".to_owned()),
         (Method::GET, "/v1".to_owned()),
         (Method::GET, "/v2/tours".to_owned()),
-        (Method::GET, "/v1/bookings".to_owned()),
         (Method::POST, format!("/v1/tours/{tour}/nope")),
-        (Method::DELETE, format!("/v1/tours/{tour}")),
-        (Method::PUT, "/v1/bookings".to_owned()),
-        (Method::DELETE, format!("/v1/occurrences/{occurrence}")),
-        (Method::POST, "/health".to_owned()),
     ];
-    for (method, path) in cases {
+    for (method, path) in unknown {
         let request = raw(&app, method, &path, "{}").bearer_auth(&token);
         refused(&TestApp::reply(request).await, 404, "not_found");
+    }
+    // A known path under a method it does not have: 405 with the methods it does have.
+    let wrong_method = [
+        (Method::GET, "/v1/bookings".to_owned(), "POST"),
+        (Method::DELETE, format!("/v1/tours/{tour}"), "GET, PATCH"),
+        (Method::PUT, "/v1/bookings".to_owned(), "POST"),
+        (
+            Method::DELETE,
+            format!("/v1/occurrences/{occurrence}"),
+            "GET, PATCH",
+        ),
+        (Method::POST, "/health".to_owned(), "GET"),
+    ];
+    for (method, path, allow) in wrong_method {
+        let request = raw(&app, method, &path, "{}").bearer_auth(&token);
+        let reply = TestApp::reply(request).await;
+        refused(&reply, 405, "method_not_allowed");
+        assert_eq!(reply.headers["allow"], allow, "{path}");
     }
     app.get(&format!("/v1/tours/{tour}")).await.expect(200);
     assert_eq!(
