@@ -16,12 +16,38 @@ command -v st >/dev/null 2>&1 || pip install -q schemathesis
 
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-export BERTH_DATABASE_URL="sqlite://$work/berth.db" BERTH_DEMO=false ROCKET_PORT="$port" ROCKET_LOG_LEVEL=off
+# SQLite by default; with BERTH_FUZZ_MYSQL_URL (a server URL without a database, e.g.
+# mysql://root@127.0.0.1:3306) a fresh database on that server instead.
+database_url="sqlite://$work/berth.db"
+mysql_exec() {
+  python3 - "$BERTH_FUZZ_MYSQL_URL" "$1" <<'PYTHON'
+import subprocess, sys, urllib.parse
+url, statement = urllib.parse.urlparse(sys.argv[1]), sys.argv[2]
+command = ["mariadb", "--no-defaults", "-h", url.hostname or "127.0.0.1", "-P", str(url.port or 3306), "-u", url.username or "root"]
+if url.password:
+    command.append("-p" + urllib.parse.unquote(url.password))
+subprocess.run(command + ["-e", statement], check=True)
+PYTHON
+}
+database=""
+server=""
+cleanup() {
+  [ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; }
+  [ -z "$database" ] || mysql_exec "DROP DATABASE IF EXISTS \`$database\`" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [ -n "${BERTH_FUZZ_MYSQL_URL:-}" ]; then
+  database="berth_fuzz_$(date +%s)_$$"
+  mysql_exec "CREATE DATABASE \`$database\`"
+  database_url="${BERTH_FUZZ_MYSQL_URL%/}/$database"
+fi
+echo "fuzz: berth on ${database_url%%://*}"
+export BERTH_DATABASE_URL="$database_url" BERTH_DEMO=false ROCKET_PORT="$port" ROCKET_LOG_LEVEL=off
 export ROCKET_PROFILE=debug BERTH_LOG=warn
 token="$("$bin" operator create --name "Fuzz Tours" --email fuzz@example.com | tail -n 1)"
 "$bin" >"$work/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do
   curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
   sleep 0.2
