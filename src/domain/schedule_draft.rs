@@ -17,6 +17,7 @@ pub const MAX_EXCEPTIONS: usize = 366;
 /// `POST /v1/tours/{id}/schedules`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"rrule": "FREQ=WEEKLY;BYDAY=MO,WE,FR", "start_date": "2027-04-01", "until": "2027-10-31", "times": ["10:00", "17:30"], "capacity": 20, "exceptions": ["2027-04-25"]}))]
 pub struct ScheduleDraft {
     pub rrule: String,
     pub start_date: String,

@@ -14,6 +14,7 @@ pub const MAX_SEATS_PER_BOOKING: i64 = 100;
 /// A tour as an operator sends it (`POST /v1/tours`); all rules are checked by [`TourDraft::validate`].
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Lisbon harbour sunset cruise", "description": "Ninety minutes along the Tagus.", "meeting_point": "Cais do Sodré, pier 2", "timezone": "Europe/Lisbon", "duration_minutes": 90, "currency": "EUR", "cutoff_minutes": 30, "min_per_booking": 1, "max_per_booking": 8, "units": [{"code": "adult", "label": "Adult", "price": 3500}, {"code": "child", "label": "Child (4-12)", "price": 1500}]}))]
 pub struct TourDraft {
     pub name: String,
     #[serde(default)]

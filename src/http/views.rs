@@ -140,6 +140,7 @@ pub struct CustomerView {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"reference": "K7M2Q9PX", "access_token": "bkt_…", "status": "held", "expires_at": "2027-05-01T08:15:00Z", "occurrence_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "tour_id": "01JD3Z7M2K8P4R6T9V0B1C3D5F", "items": [{"unit": "adult", "quantity": 2, "unit_price": 3500}], "seats": 2, "total": 7000, "currency": "EUR", "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": null}, "created_at": "2027-05-01T08:00:00Z", "updated_at": "2027-05-01T08:00:00Z"}))]
 pub struct BookingView {
     pub reference: String,
     /// Present only in the response that created the booking.

@@ -199,6 +199,7 @@ async fn materialize_in(
 /// `POST /v1/tours/{id}/occurrences`: a one-off departure.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"starts_at": "2027-05-01T09:00:00Z", "capacity": 12}))]
 pub struct OccurrenceDraft {
     pub starts_at: String,
     pub capacity: i64,

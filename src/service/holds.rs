@@ -19,6 +19,7 @@ use crate::storage::{bookings, occurrences, StorageError, Store};
 /// server's to compute.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"occurrence_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "items": [{"unit": "adult", "quantity": 2}, {"unit": "child", "quantity": 1}], "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+351912345678"}}))]
 pub struct HoldRequest {
     pub occurrence_id: String,
     pub items: Vec<ItemRequest>,
