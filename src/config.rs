@@ -32,6 +32,35 @@ pub struct AppConfig {
     /// Run the background workers (hold expiry, schedule horizon) in this process.
     #[serde(default = "defaults::background_workers")]
     pub background_workers: bool,
+    /// `file` (`.eml` files under `mail_dir`) or `smtp` (`smtp_url`).
+    #[serde(default = "defaults::file")]
+    pub mail_transport: String,
+    #[serde(default)]
+    pub smtp_url: Option<Secret>,
+    #[serde(default = "defaults::mail_from")]
+    pub mail_from: String,
+    #[serde(default = "defaults::mail_dir")]
+    pub mail_dir: String,
+    /// `file` (JSON lines under `sms_dir`) or `twilio`.
+    #[serde(default = "defaults::file")]
+    pub sms_transport: String,
+    #[serde(default = "defaults::sms_dir")]
+    pub sms_dir: String,
+    #[serde(default)]
+    pub twilio_account_sid: Option<String>,
+    #[serde(default)]
+    pub twilio_auth_token: Option<Secret>,
+    /// A sending number in E.164, or a messaging service SID (`MG…`).
+    #[serde(default)]
+    pub twilio_from: Option<String>,
+    #[serde(default = "defaults::twilio_api_base")]
+    pub twilio_api_base: String,
+    /// Where travelers manage bookings; links in messages point here.
+    #[serde(default = "defaults::public_url")]
+    pub public_url: String,
+    /// Sends of one message before it is given up as `dead`.
+    #[serde(default = "defaults::outbox_max_attempts")]
+    pub outbox_max_attempts: u32,
     /// Bearer token that `GET /metrics` requires; without one, metrics are served only in debug.
     #[serde(default)]
     pub metrics_token: Option<Secret>,
@@ -59,6 +88,27 @@ impl std::fmt::Debug for Secret {
 mod defaults {
     pub fn database_max_connections() -> u32 {
         16
+    }
+    pub fn file() -> String {
+        "file".into()
+    }
+    pub fn mail_from() -> String {
+        "berth <no-reply@localhost>".into()
+    }
+    pub fn mail_dir() -> String {
+        "data/mail".into()
+    }
+    pub fn sms_dir() -> String {
+        "data/sms".into()
+    }
+    pub fn twilio_api_base() -> String {
+        "https://api.twilio.com".into()
+    }
+    pub fn public_url() -> String {
+        "http://127.0.0.1:8000".into()
+    }
+    pub fn outbox_max_attempts() -> u32 {
+        8
     }
     pub fn database_lock_timeout_seconds() -> u32 {
         5
@@ -117,6 +167,32 @@ impl AppConfig {
         {
             return Err("BERTH_METRICS_TOKEN must be at least 16 characters".into());
         }
+        match self.mail_transport.as_str() {
+            "file" => {}
+            "smtp" if self.smtp_url.is_some() => {}
+            "smtp" => {
+                return Err("BERTH_SMTP_URL must be set when BERTH_MAIL_TRANSPORT=smtp".into())
+            }
+            _ => return Err("BERTH_MAIL_TRANSPORT must be file or smtp".into()),
+        }
+        match self.sms_transport.as_str() {
+            "file" => {}
+            "twilio" => {
+                if self.twilio_account_sid.is_none()
+                    || self.twilio_auth_token.is_none()
+                    || self.twilio_from.is_none()
+                {
+                    return Err(
+                        "BERTH_TWILIO_ACCOUNT_SID, BERTH_TWILIO_AUTH_TOKEN and BERTH_TWILIO_FROM must be set when BERTH_SMS_TRANSPORT=twilio"
+                            .into(),
+                    );
+                }
+            }
+            _ => return Err("BERTH_SMS_TRANSPORT must be file or twilio".into()),
+        }
+        if !(1..=50).contains(&self.outbox_max_attempts) {
+            return Err("BERTH_OUTBOX_MAX_ATTEMPTS must be between 1 and 50".into());
+        }
         if !(60..=86_400).contains(&self.hold_ttl_seconds) {
             return Err("BERTH_HOLD_TTL_SECONDS must be between 60 and 86400".into());
         }
@@ -165,5 +241,40 @@ impl AppConfig {
             )),
             ..Default::default()
         }
+    }
+}
+
+impl AppConfig {
+    /// The email and SMS transports this configuration selects.
+    pub fn transports(&self) -> Result<crate::service::notifications::Transports, String> {
+        use crate::integrations::email::Mailer;
+        use crate::integrations::sms::{SmsSender, Twilio};
+        let mailer = match (self.mail_transport.as_str(), &self.smtp_url) {
+            ("smtp", Some(url)) => Mailer::smtp(url.expose(), &self.mail_from)?,
+            _ => Mailer::file(self.mail_dir.clone().into(), &self.mail_from)?,
+        };
+        let sms = match (
+            self.sms_transport.as_str(),
+            &self.twilio_account_sid,
+            &self.twilio_auth_token,
+            &self.twilio_from,
+        ) {
+            ("twilio", Some(sid), Some(token), Some(from)) => SmsSender::Twilio(Twilio::new(
+                &self.twilio_api_base,
+                sid,
+                token.clone(),
+                from,
+                None,
+            )?),
+            _ => SmsSender::File {
+                dir: self.sms_dir.clone().into(),
+            },
+        };
+        Ok(crate::service::notifications::Transports {
+            mailer,
+            sms,
+            public_url: self.public_url.trim_end_matches('/').to_owned(),
+            max_attempts: self.outbox_max_attempts,
+        })
     }
 }

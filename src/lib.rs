@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod integrations;
 pub mod metrics;
 pub mod secrets;
 pub mod service;
@@ -36,7 +37,10 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
         .manage(clock)
         .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
             match prepare(&rocket).await {
-                Ok((config, store)) => Ok(rocket.manage(config).manage(store)),
+                Ok((config, store, transports)) => Ok(rocket
+                    .manage(config)
+                    .manage(store)
+                    .manage(std::sync::Arc::new(transports))),
                 Err(error) => {
                     tracing::error!("{error}");
                     eprintln!("berth cannot start: {error}");
@@ -50,8 +54,11 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
 
 /// Validates the configuration, connects, migrates and (on an empty database, when enabled)
 /// seeds the demo data. Any failure aborts launch.
-async fn prepare(rocket: &Rocket<Build>) -> Result<(AppConfig, Store), String> {
+async fn prepare(
+    rocket: &Rocket<Build>,
+) -> Result<(AppConfig, Store, service::notifications::Transports), String> {
     let config = AppConfig::from_figment(rocket.figment())?;
+    let transports = config.transports()?;
     let store = open_store(&config).await?;
     if config.demo() {
         let clock = rocket.state::<Clock>().cloned().unwrap_or_default();
@@ -65,7 +72,7 @@ async fn prepare(rocket: &Rocket<Build>) -> Result<(AppConfig, Store), String> {
             Err(error) => return Err(format!("could not seed demo data: {error}")),
         }
     }
-    Ok((config, store))
+    Ok((config, store, transports))
 }
 
 /// Connects to the configured database and applies migrations.

@@ -5,6 +5,7 @@ pub mod booking;
 pub mod capacity;
 pub mod customer;
 pub mod ids;
+pub mod message;
 pub mod money;
 pub mod pricing;
 pub mod records;

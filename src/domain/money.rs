@@ -76,3 +76,48 @@ mod tests {
         assert!(parse_price(MAX_UNIT_PRICE + 1).is_err());
     }
 }
+
+/// Digits after the decimal point in a currency's major unit (ISO 4217 "minor unit").
+pub fn minor_digits(currency: &str) -> u32 {
+    const ZERO: &[&str] = &[
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+        "XAF", "XOF", "XPF",
+    ];
+    const THREE: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+    if ZERO.contains(&currency) {
+        0
+    } else if THREE.contains(&currency) {
+        3
+    } else {
+        2
+    }
+}
+
+/// `7000, "EUR"` → `70.00 EUR`; `1500, "JPY"` → `1500 JPY`.
+pub fn format_amount(minor: i64, currency: &str) -> String {
+    let digits = minor_digits(currency);
+    if digits == 0 {
+        return format!("{minor} {currency}");
+    }
+    let scale = 10i64.pow(digits);
+    let sign = if minor < 0 { "-" } else { "" };
+    let (major, fraction) = (minor.abs() / scale, minor.abs() % scale);
+    format!(
+        "{sign}{major}.{fraction:0width$} {currency}",
+        width = digits as usize
+    )
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_use_the_currency_minor_unit() {
+        assert_eq!(format_amount(7000, "EUR"), "70.00 EUR");
+        assert_eq!(format_amount(5, "EUR"), "0.05 EUR");
+        assert_eq!(format_amount(1500, "JPY"), "1500 JPY");
+        assert_eq!(format_amount(12345, "KWD"), "12.345 KWD");
+        assert_eq!(format_amount(-250, "USD"), "-2.50 USD");
+    }
+}

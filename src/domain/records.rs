@@ -85,6 +85,7 @@ impl BookingRecord {
 /// A released or cancelled booking's reference and the seats it gave back.
 #[derive(Debug, Clone)]
 pub struct ReleasedSeats {
+    pub booking_id: BookingId,
     pub reference: BookingRef,
     pub seats: u32,
 }

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod guards;
 pub mod health;
 pub mod idempotency;
+pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
@@ -45,6 +46,8 @@ pub fn stage() -> AdHoc {
                     operator::cancel_occurrence,
                     operator::manifest,
                     operator::check_in,
+                    messages::list_messages,
+                    messages::retry_message,
                     tokens::create_token,
                     tokens::list_tokens,
                     tokens::revoke_token,

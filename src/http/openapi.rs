@@ -6,7 +6,7 @@ use rocket::http::ContentType;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{bookings, catalogue, health, metrics, operator, tokens};
+use super::{bookings, catalogue, health, messages, metrics, operator, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,7 @@ use super::{bookings, catalogue, health, metrics, operator, tokens};
         operator::create_schedule, operator::list_schedules, operator::create_occurrence,
         operator::update_occurrence, operator::cancel_occurrence, operator::manifest, operator::check_in,
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
+        messages::list_messages, messages::retry_message,
     ),
     modifiers(&SecuritySchemes),
     tags(

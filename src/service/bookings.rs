@@ -3,9 +3,11 @@
 use chrono::{DateTime, Utc};
 
 use super::catalogue::release_lapsed;
+use super::notifications;
 use super::{finish, with_retry};
 use crate::domain::booking::{BookingEvent, BookingStatus};
 use crate::domain::ids::{BookingRef, OperatorId};
+use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::secrets;
@@ -136,6 +138,15 @@ async fn transition(
                 .apply(event)
                 .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
             bookings::set_status(&mut tx, &current.id, current.status, next, now).await?;
+            // The traveler hears about it through the outbox, committed with the change.
+            let message = match next {
+                BookingStatus::Confirmed => Some(MessageKind::BookingConfirmed),
+                BookingStatus::Cancelled => Some(MessageKind::BookingCancelled),
+                _ => None,
+            };
+            if let Some(kind) = message {
+                notifications::enqueue(&mut tx, &current.id, kind, now).await?;
+            }
             let delta = match (current.status.occupies_seats(), next.occupies_seats()) {
                 (true, false) => -i64::from(current.seats),
                 (false, true) => i64::from(current.seats),

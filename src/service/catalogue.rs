@@ -5,9 +5,11 @@ use serde::Deserialize;
 
 use std::collections::HashSet;
 
+use super::notifications;
 use crate::domain::capacity::Departure;
 use crate::domain::capacity::{parse_capacity, OccurrenceStatus};
 use crate::domain::ids::{OccurrenceId, OperatorId, ScheduleId, TourId};
+use crate::domain::message::MessageKind;
 use crate::domain::records::{
     BookingRecord, OccurrenceRecord, ReleasedSeats, ScheduleRecord, TourRecord,
 };
@@ -418,6 +420,15 @@ pub async fn cancel_occurrence(
         }
         let lapsed = release_lapsed(&mut tx, now, id).await?;
         let cancelled = bookings::cancel_live(&mut tx, id, now).await?;
+        for booking in &cancelled {
+            notifications::enqueue(
+                &mut tx,
+                &booking.booking_id,
+                MessageKind::OccurrenceCancelled,
+                now,
+            )
+            .await?;
+        }
         let seats = total_seats(&cancelled);
         occurrences::add_seats(&mut tx, id, -i64::from(seats), now).await?;
         occurrences::set_status(&mut tx, id, OccurrenceStatus::Cancelled, now).await?;

@@ -27,6 +27,7 @@ pub mod check;
 pub mod demo;
 pub mod holds;
 pub mod idempotency;
+pub mod notifications;
 pub mod operators;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs

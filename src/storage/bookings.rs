@@ -70,6 +70,20 @@ pub async fn find_by_reference(
     Ok(attach_items(vec![booking], items)?.pop())
 }
 
+/// A booking with its items, by id (for the message dispatcher).
+pub async fn find_by_id(store: &Store, id: &str) -> Result<Option<BookingRecord>, StorageError> {
+    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");
+    let row: Option<BookingRow> =
+        on_pool!(store, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+    let Some(booking) = row.map(BookingRecord::try_from).transpose()? else {
+        return Ok(None);
+    };
+    let items: Vec<ItemRow> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items WHERE booking_id = ? ORDER BY unit_code")
+        .bind(booking.id.as_str()).fetch_all(pool).await)?;
+    Ok(attach_items(vec![booking], items)?.pop())
+}
+
 /// Locks a booking row (MySQL) and reads it, without items. Call after locking its occurrence.
 pub async fn lock(tx: &mut WriteTx, id: &BookingId) -> Result<Option<BookingRecord>, StorageError> {
     let sqlite = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");
@@ -102,6 +116,7 @@ pub async fn set_status(
 
 #[derive(sqlx::FromRow)]
 struct SeatsRow {
+    id: String,
     reference: String,
     seats: i64,
 }
@@ -113,6 +128,7 @@ fn released(rows: Vec<SeatsRow>) -> Result<Vec<ReleasedSeats>, StorageError> {
                 StorageError::Corrupt(format!("booking {} seats out of range", row.reference))
             })?;
             Ok(ReleasedSeats {
+                booking_id: BookingId::from_stored(row.id),
                 reference: BookingRef::from_stored(row.reference),
                 seats,
             })
@@ -130,8 +146,8 @@ pub async fn release_lapsed_holds(
     // A locking read on MySQL: under READ COMMITTED a plain read could see a snapshot older
     // than the UPDATE below, and the seats subtracted would not match the rows changed.
     let sql = tx.pick(
-        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ?",
-        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ? FOR UPDATE",
+        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ?",
+        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ? FOR UPDATE",
     );
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
         .bind(occurrence.as_str()).bind(at(now)).fetch_all(conn).await)?;
@@ -157,8 +173,8 @@ pub async fn cancel_live(
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleasedSeats>, StorageError> {
     let sql = tx.pick(
-        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed')",
-        "SELECT reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed') FOR UPDATE",
+        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed')",
+        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed') FOR UPDATE",
     );
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
         .bind(occurrence.as_str()).fetch_all(conn).await)?;

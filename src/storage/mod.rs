@@ -26,6 +26,7 @@ pub mod catalogue;
 pub mod error;
 pub mod idempotency;
 pub mod occurrences;
+pub mod outbox;
 mod rows;
 
 pub use error::StorageError;

@@ -7,13 +7,17 @@ use std::time::Duration;
 use rocket::fairing::AdHoc;
 use rocket::Shutdown;
 
+use std::sync::Arc;
+
 use crate::clock::Clock;
 use crate::config::AppConfig;
+use crate::service::notifications::Transports;
 use crate::storage::Store;
 
 pub mod hold_expiry;
 pub mod horizon;
 pub mod idempotency_purge;
+pub mod outbox;
 
 /// Starts the workers when `workers` is on (the default).
 pub fn stage() -> AdHoc {
@@ -55,6 +59,23 @@ pub fn stage() -> AdHoc {
                     }
                 },
             );
+            if let Some(transports) = rocket.state::<Arc<Transports>>() {
+                let (store, clock, transports) = (store.clone(), clock.clone(), transports.clone());
+                spawn_loop(
+                    "outbox",
+                    Duration::from_secs(2),
+                    shutdown.clone(),
+                    move || {
+                        let (store, clock, transports) =
+                            (store.clone(), clock.clone(), transports.clone());
+                        async move {
+                            outbox::run_once(&store, &transports, clock.now())
+                                .await
+                                .map(|_| ())
+                        }
+                    },
+                );
+            }
             spawn_loop(
                 "schedule horizon",
                 Duration::from_secs(3600),

@@ -10,6 +10,7 @@ mod errors;
 mod idempotency;
 mod invariant;
 mod metrics;
+mod notifications;
 mod openapi;
 mod operator;
 mod schedules;

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_twilio;
 pub mod mysql_server;
 
 use std::time::Duration;
@@ -126,6 +127,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Every mounted route as (method, path template), e.g. ("GET", "/v1/tours/<id>").
     pub routes: Vec<(String, String)>,
+    /// The email and SMS transports the outbox dispatcher sends with.
+    pub transports: std::sync::Arc<berth::service::notifications::Transports>,
+    /// Where the file transports write: `mail/*.eml` and `sms/sms.jsonl`.
+    pub files: tempfile::TempDir,
     shutdown: rocket::Shutdown,
     _db: TestDb,
 }
@@ -173,7 +178,10 @@ impl TestApp {
                 (TestDb::MySql { base, name }, url)
             }
         };
+        let files = tempfile::tempdir().expect("temp dir");
         let mut figment = berth::config::figment()
+            .merge(Serialized::global("mail_dir", files.path().join("mail")))
+            .merge(Serialized::global("sms_dir", files.path().join("sms")))
             .merge(Serialized::global("port", 0))
             .merge(Serialized::global("address", "127.0.0.1"))
             .merge(Serialized::global("database_url", &database_url))
@@ -200,6 +208,10 @@ impl TestApp {
             .await
             .expect("berth ignites");
         let store = rocket.state::<Store>().expect("store managed").clone();
+        let transports = rocket
+            .state::<std::sync::Arc<berth::service::notifications::Transports>>()
+            .expect("transports managed")
+            .clone();
         let routes = rocket
             .routes()
             .map(|r| (r.method.as_str().to_owned(), r.uri.path().to_string()))
@@ -217,6 +229,8 @@ impl TestApp {
             store,
             clock,
             routes,
+            transports,
+            files,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
                 .build()

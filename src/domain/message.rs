@@ -1,0 +1,99 @@
+//! Messages to travelers: what kinds exist, on which channels, and how failed sends back off.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// Why a traveler hears from berth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    BookingConfirmed,
+    BookingCancelled,
+    OccurrenceCancelled,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 3] = [
+        Self::BookingConfirmed,
+        Self::BookingCancelled,
+        Self::OccurrenceCancelled,
+    ];
+
+    /// Stored spelling; also the template name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BookingConfirmed => "booking_confirmed",
+            Self::BookingCancelled => "booking_cancelled",
+            Self::OccurrenceCancelled => "occurrence_cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MessageKind> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        [Self::Email, Self::Sms]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
+}
+
+/// Where a message is: every message ends `sent`, `failed` (permanent error) or `dead` (gave up
+/// after retries); none is ever dropped.
+pub const STATUSES: [&str; 5] = ["pending", "sending", "sent", "failed", "dead"];
+
+/// One event enqueues one message per channel, however often it is replayed.
+pub fn dedupe_key(booking_id: &str, kind: MessageKind, channel: Channel) -> String {
+    format!("{booking_id}:{}:{}", kind.as_str(), channel.as_str())
+}
+
+/// When to try again after `attempts` failed sends: 30 s doubling per attempt (capped at six
+/// hours), plus up to half again of jitter (`jitter` in 0..1) so a recovered server is not hit by
+/// every message at once.
+pub fn next_attempt(now: DateTime<Utc>, attempts: u32, jitter: f64) -> DateTime<Utc> {
+    let base = 30i64.saturating_mul(1i64 << attempts.min(20)).min(6 * 3600);
+    let spread = (base as f64 * jitter.clamp(0.0, 1.0) / 2.0) as i64;
+    now + Duration::seconds(base + spread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let now = Utc::now();
+        let delay = |attempts, jitter| (next_attempt(now, attempts, jitter) - now).num_seconds();
+        assert_eq!(delay(0, 0.0), 30);
+        assert_eq!(delay(1, 0.0), 60);
+        assert_eq!(delay(3, 0.0), 240);
+        assert_eq!(delay(3, 1.0), 360);
+        assert_eq!(delay(30, 0.0), 6 * 3600);
+    }
+
+    #[test]
+    fn spellings_round_trip() {
+        for kind in MessageKind::ALL {
+            assert_eq!(MessageKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Channel::parse("sms"), Some(Channel::Sms));
+        assert_eq!(
+            dedupe_key("B1", MessageKind::BookingConfirmed, Channel::Email),
+            "B1:booking_confirmed:email"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! An operator's outbox: what was sent to travelers, what failed, and retrying it.
+
+use rocket::serde::json::Json;
+use rocket::{get, post, State};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::guards::OperatorAuth;
+use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::responder::ErrorResponse;
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::error::AppError;
+use crate::service::notifications;
+use crate::storage::outbox::OutboxRow;
+use crate::storage::Store;
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    id: String,
+    booking_id: String,
+    /// booking_confirmed, booking_cancelled or occurrence_cancelled.
+    kind: String,
+    /// email or sms.
+    channel: String,
+    /// pending, sending, sent, failed (permanent error) or dead (gave up after retries).
+    status: String,
+    attempts: i64,
+    next_attempt_at: String,
+    /// The last error, without personal data.
+    last_error: Option<String>,
+    created_at: String,
+    sent_at: Option<String>,
+}
+
+impl From<&OutboxRow> for MessageView {
+    fn from(row: &OutboxRow) -> Self {
+        let rfc3339 = |at: chrono::DateTime<chrono::Utc>| {
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        };
+        MessageView {
+            id: row.id.clone(),
+            booking_id: row.booking_id.clone(),
+            kind: row.kind.clone(),
+            channel: row.channel.clone(),
+            status: row.status.clone(),
+            attempts: row.attempts,
+            next_attempt_at: rfc3339(row.next_attempt_at),
+            last_error: row.last_error.clone(),
+            created_at: rfc3339(row.created_at),
+            sent_at: row.sent_at.map(rfc3339),
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/messages",
+    tag = "operator",
+    summary = "Messages to travelers (newest first)",
+    params(("status" = Option<String>, Query, description = "pending, sending, sent, failed or dead")),
+    responses(
+        (status = 200, description = "Messages", body = Vec<MessageView>),
+        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
+        (status = 422, description = "Unknown status (`validation_failed`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[get("/v1/messages?<status>")]
+pub async fn list_messages(
+    status: Option<&str>,
+    auth: Result<OperatorAuth, AppError>,
+    store: &State<Store>,
+) -> Result<Json<Vec<MessageView>>, AppError> {
+    let messages = notifications::list(store, &auth?.0, status).await?;
+    Ok(Json(messages.iter().map(MessageView::from).collect()))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/messages/{id}/retry",
+    tag = "operator",
+    summary = "Send a failed or dead message again",
+    params(
+        ("id" = String, Path, description = "Message id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")
+    ),
+    responses(
+        (status = 200, description = "Queued again", body = MessageView),
+        (status = 400, description = "Not failed or dead (`message_not_retryable`), or a bad Idempotency-Key", body = ErrorResponse),
+        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
+        (status = 404, description = "Unknown or another operator's message (`not_found`)", body = ErrorResponse),
+        (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse),
+        (status = 422, description = "`idempotency_key_reused`", body = ErrorResponse),
+        (status = 503, description = "Database busy after retries (`busy`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[post("/v1/messages/<id>/retry")]
+pub async fn retry_message(
+    id: &str,
+    auth: Result<OperatorAuth, AppError>,
+    idempotency: Result<Idempotency, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
+    let operator = auth?.0;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            "",
+            |_| async {
+                let message = notifications::retry(store, clock.now(), &operator, id).await?;
+                Ok(ApiResponse::ok(&MessageView::from(&message)))
+            },
+        )
+        .await
+}

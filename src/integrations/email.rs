@@ -1,0 +1,121 @@
+//! Email: `.eml` files under a folder (debug default) or SMTP through lettre (STARTTLS/TLS via
+//! rustls, pooled connections, timeouts).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::SendError;
+
+/// A rendered email.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// An iCalendar attachment (`booking.ics`), for confirmations.
+    pub ics: Option<String>,
+}
+
+pub enum Mailer {
+    File {
+        dir: PathBuf,
+        from: Mailbox,
+    },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+}
+
+impl Mailer {
+    pub fn file(dir: PathBuf, from: &str) -> Result<Mailer, String> {
+        Ok(Mailer::File {
+            dir,
+            from: parse_from(from)?,
+        })
+    }
+
+    /// `smtp://host:587?tls=required`, `smtps://user:pass@host:465`, …
+    pub fn smtp(url: &str, from: &str) -> Result<Mailer, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|_| "BERTH_SMTP_URL is not a valid smtp:// or smtps:// URL".to_owned())?
+            .timeout(Some(Duration::from_secs(15)))
+            .build();
+        Ok(Mailer::Smtp {
+            transport,
+            from: parse_from(from)?,
+        })
+    }
+
+    /// Sends one email; `id` names the file for the file transport.
+    pub async fn send(&self, id: &str, email: &Email) -> Result<(), SendError> {
+        let from = match self {
+            Mailer::File { from, .. } | Mailer::Smtp { from, .. } => from.clone(),
+        };
+        let message = build(from, email)?;
+        match self {
+            Mailer::File { dir, .. } => {
+                let write = async {
+                    tokio::fs::create_dir_all(dir).await?;
+                    tokio::fs::write(dir.join(format!("{id}.eml")), message.formatted()).await
+                };
+                write
+                    .await
+                    .map_err(|e| SendError::Transient(format!("mail folder: {}", e.kind())))
+            }
+            Mailer::Smtp { transport, .. } => match transport.send(message).await {
+                Ok(_) => Ok(()),
+                Err(error) if error.is_permanent() => {
+                    Err(SendError::Permanent(super::scrub(&error.to_string())))
+                }
+                Err(error) => Err(SendError::Transient(super::scrub(&error.to_string()))),
+            },
+        }
+    }
+}
+
+fn parse_from(from: &str) -> Result<Mailbox, String> {
+    from.parse().map_err(|_| {
+        "BERTH_MAIL_FROM is not a valid mailbox such as \"Tours <tours@example.com>\"".to_owned()
+    })
+}
+
+fn build(from: Mailbox, email: &Email) -> Result<Message, SendError> {
+    let to: Mailbox = email
+        .to
+        .parse()
+        .map_err(|_| SendError::Permanent("invalid recipient address".into()))?;
+    let alternative = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.text.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(email.html.clone()),
+        );
+    let body = match &email.ics {
+        Some(ics) => {
+            let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                .map_err(|e| SendError::Permanent(e.to_string()))?;
+            MultiPart::mixed()
+                .multipart(alternative)
+                .singlepart(Attachment::new("booking.ics".to_owned()).body(ics.clone(), calendar))
+        }
+        None => alternative,
+    };
+    Message::builder()
+        .from(from.clone())
+        .reply_to(from)
+        .to(to)
+        .subject(email.subject.clone())
+        .multipart(body)
+        .map_err(|e| SendError::Permanent(e.to_string()))
+}

@@ -1,0 +1,374 @@
+//! Telling travelers: messages are enqueued in the outbox with the change that causes them (see
+//! [`enqueue`]), then rendered and sent by [`dispatch_once`], outside any transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use minijinja::{context, Environment};
+use rand::Rng;
+
+use crate::domain::ids::{BookingId, OperatorId};
+use crate::domain::message::{next_attempt, Channel, MessageKind};
+use crate::domain::money::format_amount;
+use crate::domain::records::{BookingRecord, OccurrenceRecord, TourRecord};
+use crate::error::AppError;
+use crate::integrations::email::{Email, Mailer};
+use crate::integrations::sms::SmsSender;
+use crate::integrations::SendError;
+use crate::storage::outbox::{self, OutboxRow};
+use crate::storage::{bookings, catalogue, occurrences, Store, WriteTx};
+
+/// The transports and settings the dispatcher sends with.
+pub struct Transports {
+    pub mailer: Mailer,
+    pub sms: SmsSender,
+    /// Base of the traveler's manage link.
+    pub public_url: String,
+    pub max_attempts: u32,
+}
+
+/// How long a claimed message is this dispatcher's before another may take it over.
+const LEASE: i64 = 300;
+/// Messages claimed per round.
+const BATCH: i64 = 20;
+
+/// Enqueues `kind` for a booking in the caller's transaction (email, and SMS with a phone).
+pub async fn enqueue(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+    kind: MessageKind,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    Ok(outbox::enqueue(tx, booking, kind, now).await?)
+}
+
+/// Sends due messages until none is left; returns how many were attempted.
+pub async fn dispatch_once(
+    store: &Store,
+    transports: &Transports,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let mut attempted = 0;
+    loop {
+        let claimed = transaction!(store, |tx| {
+            Ok(outbox::claim_due(&mut tx, now, now + Duration::seconds(LEASE), BATCH).await?)
+        })
+        .await?;
+        if claimed.is_empty() {
+            return Ok(attempted);
+        }
+        for message in &claimed {
+            let outcome = send(store, transports, message, now).await;
+            settle(store, transports, message, outcome, now).await?;
+        }
+        attempted += claimed.len();
+    }
+}
+
+async fn settle(
+    store: &Store,
+    transports: &Transports,
+    message: &OutboxRow,
+    outcome: Result<(), SendError>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    // `attempts` was counted when the message was claimed.
+    let attempts = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
+    let (status, retry_at, error) = match &outcome {
+        Ok(()) => ("sent", now, None),
+        Err(SendError::Permanent(error)) => ("failed", now, Some(error.as_str())),
+        Err(SendError::Transient(error)) if attempts >= transports.max_attempts => {
+            ("dead", now, Some(error.as_str()))
+        }
+        Err(SendError::Transient(error)) => (
+            "pending",
+            next_attempt(now, attempts - 1, rand::thread_rng().gen()),
+            Some(error.as_str()),
+        ),
+    };
+    transaction!(store, |tx| {
+        Ok(outbox::settle(&mut tx, &message.id, status, retry_at, error, now).await?)
+    })
+    .await?;
+    tracing::info!(message = %message.id, kind = %message.kind, channel = %message.channel, status, attempts, "message processed");
+    Ok(())
+}
+
+/// Renders and sends one message. Content is rendered now, from the booking as it stands.
+async fn send(
+    store: &Store,
+    transports: &Transports,
+    message: &OutboxRow,
+    now: DateTime<Utc>,
+) -> Result<(), SendError> {
+    let kind = MessageKind::parse(&message.kind)
+        .ok_or_else(|| SendError::Permanent("unknown message kind".into()))?;
+    let channel = Channel::parse(&message.channel)
+        .ok_or_else(|| SendError::Permanent("unknown channel".into()))?;
+    let (booking, tour, occurrence) = load(store, &message.booking_id, now)
+        .await
+        .map_err(|_| SendError::Transient("booking could not be loaded".into()))?;
+    let content = Content::new(&booking, &tour, &occurrence, &transports.public_url);
+    match channel {
+        Channel::Email => {
+            let email = content
+                .email(kind, now)
+                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
+            transports.mailer.send(&message.id, &email).await
+        }
+        Channel::Sms => {
+            let phone = booking
+                .customer
+                .phone
+                .as_deref()
+                .ok_or_else(|| SendError::Permanent("no phone number".into()))?;
+            let text = content
+                .sms(kind)
+                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
+            transports.sms.send(&message.id, phone, &text).await
+        }
+    }
+}
+
+async fn load(
+    store: &Store,
+    booking_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(BookingRecord, TourRecord, OccurrenceRecord), AppError> {
+    let booking = bookings::find_by_id(store, booking_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tour = catalogue::get_tour(store, &booking.tour_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let occurrence = occurrences::get(store, &booking.occurrence_id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((booking, tour, occurrence))
+}
+
+/// Everything a template may show.
+struct Content<'a> {
+    booking: &'a BookingRecord,
+    tour: &'a TourRecord,
+    occurrence: &'a OccurrenceRecord,
+    manage_link: String,
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    let templates: [(&str, &str); 9] = [
+        (
+            "email/booking_confirmed.txt",
+            include_str!("../../templates/email/booking_confirmed.txt"),
+        ),
+        (
+            "email/booking_confirmed.html",
+            include_str!("../../templates/email/booking_confirmed.html"),
+        ),
+        (
+            "email/booking_cancelled.txt",
+            include_str!("../../templates/email/booking_cancelled.txt"),
+        ),
+        (
+            "email/booking_cancelled.html",
+            include_str!("../../templates/email/booking_cancelled.html"),
+        ),
+        (
+            "email/occurrence_cancelled.txt",
+            include_str!("../../templates/email/occurrence_cancelled.txt"),
+        ),
+        (
+            "email/occurrence_cancelled.html",
+            include_str!("../../templates/email/occurrence_cancelled.html"),
+        ),
+        (
+            "sms/booking_confirmed.txt",
+            include_str!("../../templates/sms/booking_confirmed.txt"),
+        ),
+        (
+            "sms/booking_cancelled.txt",
+            include_str!("../../templates/sms/booking_cancelled.txt"),
+        ),
+        (
+            "sms/occurrence_cancelled.txt",
+            include_str!("../../templates/sms/occurrence_cancelled.txt"),
+        ),
+    ];
+    for (name, source) in templates {
+        // The sources are compiled in; a syntax error is caught by the tests, not at run time.
+        let _ = env.add_template(name, source);
+    }
+    // HTML templates escape; text templates must not.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env
+}
+
+impl<'a> Content<'a> {
+    fn new(
+        booking: &'a BookingRecord,
+        tour: &'a TourRecord,
+        occurrence: &'a OccurrenceRecord,
+        public_url: &str,
+    ) -> Self {
+        let manage_link = format!("{public_url}/bookings/{}", booking.reference);
+        Content {
+            booking,
+            tour,
+            occurrence,
+            manage_link,
+        }
+    }
+
+    fn context(&self) -> minijinja::Value {
+        let tz = self.tour.tour.timezone;
+        let local = self.occurrence.departure.starts_at.with_timezone(&tz);
+        let items: Vec<minijinja::Value> = self
+            .booking
+            .items
+            .iter()
+            .map(|item| {
+                let label = self
+                    .tour
+                    .tour
+                    .unit(&item.unit)
+                    .map(|u| u.label.clone())
+                    .unwrap_or_else(|| item.unit.clone());
+                context! { label => label, quantity => item.quantity }
+            })
+            .collect();
+        context! {
+            customer_name => self.booking.customer.name,
+            reference => self.booking.reference.to_string(),
+            tour_name => self.tour.tour.name,
+            meeting_point => self.tour.tour.meeting_point,
+            local_start => format!("{} ({})", local.format("%a %-d %b %Y, %H:%M"), tz.name()),
+            local_start_short => local.format("%-d %b %H:%M").to_string(),
+            items => items,
+            total => format_amount(self.booking.total, &self.booking.currency),
+            manage_link => self.manage_link,
+        }
+    }
+
+    fn email(&self, kind: MessageKind, now: DateTime<Utc>) -> Result<Email, minijinja::Error> {
+        let env = environment();
+        let context = self.context();
+        let name = kind.as_str();
+        let text = env
+            .get_template(&format!("email/{name}.txt"))?
+            .render(&context)?;
+        let html = env
+            .get_template(&format!("email/{name}.html"))?
+            .render(&context)?;
+        let (tour, reference) = (&self.tour.tour.name, &self.booking.reference);
+        let subject = match kind {
+            MessageKind::BookingConfirmed => format!("Booking {reference} confirmed: {tour}"),
+            MessageKind::BookingCancelled => format!("Booking {reference} cancelled: {tour}"),
+            MessageKind::OccurrenceCancelled => {
+                format!("Departure cancelled: {tour} (booking {reference})")
+            }
+        };
+        let ics = (kind == MessageKind::BookingConfirmed).then(|| self.ics(now));
+        Ok(Email {
+            to: self.booking.customer.email.clone(),
+            subject,
+            text,
+            html,
+            ics,
+        })
+    }
+
+    fn sms(&self, kind: MessageKind) -> Result<String, minijinja::Error> {
+        environment()
+            .get_template(&format!("sms/{}.txt", kind.as_str()))?
+            .render(self.context())
+    }
+
+    /// The departure as an iCalendar event, in UTC; the UID is stable per booking so a calendar
+    /// updates the same entry.
+    fn ics(&self, now: DateTime<Utc>) -> String {
+        fn text(value: &str) -> String {
+            value
+                .replace('\\', "\\\\")
+                .replace(';', "\\;")
+                .replace(',', "\\,")
+                .replace('\n', "\\n")
+        }
+        let stamp = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
+        let start = self.occurrence.departure.starts_at;
+        let end = start + Duration::minutes(i64::from(self.tour.tour.duration_minutes));
+        [
+            "BEGIN:VCALENDAR".to_owned(),
+            "VERSION:2.0".to_owned(),
+            "PRODID:-//berth//bookings//EN".to_owned(),
+            "METHOD:PUBLISH".to_owned(),
+            "BEGIN:VEVENT".to_owned(),
+            format!("UID:{}@berth", self.booking.id),
+            format!("DTSTAMP:{}", stamp(now)),
+            format!("DTSTART:{}", stamp(start)),
+            format!("DTEND:{}", stamp(end)),
+            format!("SUMMARY:{}", text(&self.tour.tour.name)),
+            format!("LOCATION:{}", text(&self.tour.tour.meeting_point)),
+            format!(
+                "DESCRIPTION:{}",
+                text(&format!(
+                    "Booking {}: {}",
+                    self.booking.reference, self.manage_link
+                ))
+            ),
+            "END:VEVENT".to_owned(),
+            "END:VCALENDAR".to_owned(),
+        ]
+        .join("\r\n")
+            + "\r\n"
+    }
+}
+
+/// An operator's messages, newest first.
+pub async fn list(
+    store: &Store,
+    operator: &OperatorId,
+    status: Option<&str>,
+) -> Result<Vec<OutboxRow>, AppError> {
+    if let Some(status) = status {
+        if !crate::domain::message::STATUSES.contains(&status) {
+            return Err(AppError::invalid(
+                "status",
+                "must be pending, sending, sent, failed or dead",
+            ));
+        }
+    }
+    Ok(outbox::list(store, operator, status, 500).await?)
+}
+
+/// Queues a failed or dead message again.
+pub async fn retry(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &str,
+) -> Result<OutboxRow, AppError> {
+    let existing = outbox::get(store, operator, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let requeued = transaction!(store, |tx| {
+        Ok(outbox::retry(&mut tx, operator, id, now).await?)
+    })
+    .await?;
+    if !requeued {
+        return Err(AppError::bad_request(
+            "message_not_retryable",
+            format!(
+                "the message is {}; only failed or dead messages can be retried",
+                existing.status
+            ),
+        ));
+    }
+    outbox::get(store, operator, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}

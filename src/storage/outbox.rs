@@ -1,0 +1,151 @@
+//! The outbox: messages enqueued with the change that causes them, claimed by dispatchers.
+
+use chrono::{DateTime, Utc};
+
+use super::{at, on_pool, on_tx, StorageError, Store, WriteTx};
+use crate::domain::ids::{BookingId, OperatorId};
+use crate::domain::message::{dedupe_key, Channel, MessageKind};
+
+/// A message row as the dispatcher and the operator API see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: String,
+    pub operator_id: String,
+    pub booking_id: String,
+    pub kind: String,
+    pub channel: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str =
+    "id, operator_id, booking_id, kind, channel, status, attempts, next_attempt_at, \
+    last_error, created_at, sent_at";
+
+/// Enqueues `kind` for a booking: an email always, an SMS when the booking has a phone number.
+/// A second enqueue of the same event is ignored (unique `dedupe_key`).
+pub async fn enqueue(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+    kind: MessageKind,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    for channel in [Channel::Email, Channel::Sms] {
+        let phone_filter = if channel == Channel::Sms {
+            " AND customer_phone IS NOT NULL"
+        } else {
+            ""
+        };
+        let select = format!(
+            "SELECT ?, operator_id, id, ?, ?, ?, 'pending', 0, ?, ? FROM bookings WHERE id = ?{phone_filter}"
+        );
+        let insert = "INSERT INTO outbox (id, operator_id, booking_id, kind, channel, dedupe_key, status, attempts, \
+             next_attempt_at, created_at)";
+        let sql = if tx.is_sqlite() {
+            format!("{insert} {select} ON CONFLICT (dedupe_key) DO NOTHING")
+        } else {
+            format!("{insert} {select} ON DUPLICATE KEY UPDATE outbox.id = outbox.id")
+        };
+        let key = dedupe_key(booking.as_str(), kind, channel);
+        on_tx!(tx, conn => sqlx::query(&sql)
+            .bind(ulid::Ulid::new().to_string()).bind(kind.as_str()).bind(channel.as_str()).bind(&key)
+            .bind(at(now)).bind(at(now)).bind(booking.as_str())
+            .execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Claims up to `limit` due messages for this dispatcher until `lease_until`: pending ones whose
+/// time has come, and sending ones whose dispatcher died (lease expired). On MySQL rows another
+/// dispatcher is claiming are skipped, so several berth instances can dispatch at once.
+pub async fn claim_due(
+    tx: &mut WriteTx,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StorageError> {
+    let due = "(status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until <= ?)";
+    let sql = if tx.is_sqlite() {
+        format!("SELECT {COLUMNS} FROM outbox WHERE {due} ORDER BY next_attempt_at LIMIT ?")
+    } else {
+        format!("SELECT {COLUMNS} FROM outbox WHERE {due} ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED")
+    };
+    let rows: Vec<OutboxRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(at(now)).bind(at(now)).bind(limit).fetch_all(&mut *conn).await)?;
+    for row in &rows {
+        on_tx!(tx, conn => sqlx::query(
+            "UPDATE outbox SET status = 'sending', locked_until = ?, attempts = attempts + 1 WHERE id = ?")
+            .bind(at(lease_until)).bind(&row.id).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(rows)
+}
+
+/// Records the outcome of one send; only a message still `sending` changes.
+pub async fn settle(
+    tx: &mut WriteTx,
+    id: &str,
+    status: &str,
+    next_attempt_at: DateTime<Utc>,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let sent_at = (status == "sent").then(|| at(now));
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE outbox SET status = ?, next_attempt_at = ?, locked_until = NULL, last_error = ?, sent_at = ? \
+         WHERE id = ? AND status = 'sending'")
+        .bind(status).bind(at(next_attempt_at)).bind(error).bind(sent_at).bind(id)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn list(
+    store: &Store,
+    operator: &OperatorId,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, StorageError> {
+    let filter = if status.is_some() {
+        " AND status = ?"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE operator_id = ?{filter} ORDER BY created_at DESC, id LIMIT ?");
+    let rows: Vec<OutboxRow> = on_pool!(store, pool => {
+        let mut query = sqlx::query_as(&sql).bind(operator.as_str());
+        if let Some(status) = status {
+            query = query.bind(status);
+        }
+        query.bind(limit).fetch_all(pool).await
+    })?;
+    Ok(rows)
+}
+
+/// Puts a failed or dead message of this operator back in the queue; false when there is none.
+pub async fn retry(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL \
+         WHERE id = ? AND operator_id = ? AND status IN ('failed', 'dead')")
+        .bind(at(now)).bind(id).bind(operator.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}
+
+pub async fn get(
+    store: &Store,
+    operator: &OperatorId,
+    id: &str,
+) -> Result<Option<OutboxRow>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = ? AND operator_id = ?");
+    let row: Option<OutboxRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(id).bind(operator.as_str()).fetch_optional(pool).await)?;
+    Ok(row)
+}

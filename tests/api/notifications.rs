@@ -1,0 +1,480 @@
+//! Confirmations by email and SMS through the transactional outbox: file transports, a real SMTP
+//! server process, a fake Twilio speaking its wire format, outages, retries and no duplicates.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::fake_twilio::FakeTwilio;
+use crate::support::{Backend, TestApp};
+
+on_both_backends!(
+    a_confirmation_sends_one_email_with_a_calendar_entry_and_one_sms,
+    a_cancelled_departure_tells_every_traveler,
+    smtp_delivers_to_a_real_server_and_an_outage_loses_nothing,
+    twilio_failures_retry_with_backoff_and_never_duplicate,
+    permanent_failures_stop_and_operators_can_retry_them,
+    two_dispatchers_never_send_a_message_twice,
+);
+
+async fn dispatch(app: &TestApp) -> usize {
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch")
+}
+
+async fn confirmed_booking(
+    app: &TestApp,
+    occurrence: &str,
+    phone: Option<&str>,
+) -> (String, String) {
+    let mut customer = json!({"name": "Ada Lovelace", "email": "ada@example.com"});
+    if let Some(phone) = phone {
+        customer["phone"] = json!(phone);
+    }
+    let hold = app
+        .post("/v1/bookings", json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}], "customer": customer}))
+        .await;
+    hold.expect(201);
+    let (reference, token) = (hold.str("reference"), hold.str("access_token"));
+    app.post_with_booking_token(&format!("/v1/bookings/{reference}/confirm"), &token)
+        .await
+        .expect(200);
+    (reference, token)
+}
+
+fn mail_files(app: &TestApp) -> Vec<String> {
+    let dir = app.files.path().join("mail");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+fn sms_lines(app: &TestApp) -> Vec<Value> {
+    std::fs::read_to_string(app.files.path().join("sms").join("sms.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+async fn messages(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let reply = app.get_as(token, &format!("/v1/messages{query}")).await;
+    reply.expect(200);
+    reply.body.as_array().unwrap().clone()
+}
+
+async fn a_confirmation_sends_one_email_with_a_calendar_entry_and_one_sms(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let (reference, access) = confirmed_booking(&app, &occurrence, Some("+351 912 345 678")).await;
+    // A replayed confirmation (same key) and a second confirm attempt enqueue nothing more.
+    let replay = app
+        .client
+        .post(format!("{}/v1/bookings/{reference}/confirm", app.base))
+        .header("X-Booking-Token", &access);
+    TestApp::reply(replay)
+        .await
+        .expect_error(409, "invalid_transition");
+    // A booking without a phone gets email only.
+    confirmed_booking(&app, &occurrence, None).await;
+
+    let queued = messages(&app, &token, "?status=pending").await;
+    assert_eq!(queued.len(), 3, "two emails and one SMS: {queued:?}");
+    assert_eq!(dispatch(&app).await, 3);
+    assert_eq!(dispatch(&app).await, 0, "nothing is sent twice");
+
+    let mails = mail_files(&app);
+    assert_eq!(mails.len(), 2);
+    let mail = mails
+        .iter()
+        .find(|m| m.contains(&reference))
+        .expect("the confirmation");
+    assert!(
+        mail.contains(&format!(
+            "Subject: Booking {reference} confirmed: Harbour cruise"
+        )),
+        "{mail}"
+    );
+    assert!(mail.contains("To: ada@example.com"));
+    assert!(mail.contains("Content-Type: text/plain") && mail.contains("Content-Type: text/html"));
+    assert!(
+        mail.contains("BEGIN:VCALENDAR") && mail.contains("filename=\"booking.ics\""),
+        "{mail}"
+    );
+    let starts_at = app.get(&format!("/v1/occurrences/{occurrence}")).await.body["starts_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dtstart = chrono::DateTime::parse_from_rfc3339(&starts_at)
+        .unwrap()
+        .format("DTSTART:%Y%m%dT%H%M%SZ")
+        .to_string();
+    assert!(mail.contains(&dtstart), "{dtstart} in {mail}");
+
+    let sms = sms_lines(&app);
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0]["to"], "+351912345678");
+    let body = sms[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains(&reference) && body.contains("Harbour cruise") && body.chars().count() <= 160,
+        "{body}"
+    );
+
+    let sent = messages(&app, &token, "?status=sent").await;
+    assert_eq!(sent.len(), 3);
+    assert!(sent
+        .iter()
+        .all(|m| m["kind"] == "booking_confirmed" && m["attempts"] == 1));
+    app.get_as(&token, "/v1/messages?status=lost")
+        .await
+        .expect_error(422, "validation_failed");
+    let stranger = app.operator("Stranger").await;
+    assert!(
+        messages(&app, &stranger, "").await.is_empty(),
+        "another operator sees none of them"
+    );
+}
+
+async fn a_cancelled_departure_tells_every_traveler(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    confirmed_booking(&app, &occurrence, None).await;
+    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect(201);
+    app.post_as(
+        &token,
+        &format!("/v1/occurrences/{occurrence}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    dispatch(&app).await;
+    let kinds: Vec<String> = messages(&app, &token, "?status=sent")
+        .await
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "occurrence_cancelled")
+            .count(),
+        3,
+        "two emails and the held booking's SMS: {kinds:?}"
+    );
+    assert!(
+        mail_files(&app)
+            .iter()
+            .filter(|m| m.contains("Subject: Departure cancelled"))
+            .count()
+            == 2
+    );
+}
+
+/// A real SMTP server process (aiosmtpd) writing each message into a Maildir.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn available() -> bool {
+        let ok = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok && std::env::var("BERTH_REQUIRE_SMTP").as_deref() == Ok("1") {
+            panic!("BERTH_REQUIRE_SMTP=1 but aiosmtpd is missing (pip install aiosmtpd)");
+        }
+        if !ok {
+            eprintln!(
+                "SMTP test SKIPPED: pip install aiosmtpd to run it against a real SMTP server"
+            );
+        }
+        ok
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    async fn start(port: u16) -> SmtpServer {
+        let maildir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir.path().join("box"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        SmtpServer {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    fn received(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.path().join("box").join("new")) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn smtp_delivers_to_a_real_server_and_an_outage_loses_nothing(backend: Backend) {
+    if !SmtpServer::available() {
+        return;
+    }
+    let port = SmtpServer::free_port();
+    let settings = [
+        ("mail_transport", json!("smtp")),
+        ("smtp_url", json!(format!("smtp://127.0.0.1:{port}"))),
+    ];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (token, _, occurrence) = app.departure(50).await;
+    // The mail server is down while 20 bookings are confirmed.
+    for _ in 0..20 {
+        confirmed_booking(&app, &occurrence, None).await;
+    }
+    assert_eq!(dispatch(&app).await, 20);
+    let waiting = messages(&app, &token, "?status=pending").await;
+    assert_eq!(waiting.len(), 20, "a connection refused is transient");
+    assert!(waiting
+        .iter()
+        .all(|m| m["attempts"] == 1 && m["last_error"].is_string()));
+    assert_eq!(dispatch(&app).await, 0, "retries wait for their backoff");
+
+    let server = SmtpServer::start(port).await;
+    app.clock.advance(Duration::minutes(5));
+    assert_eq!(dispatch(&app).await, 20);
+    assert_eq!(dispatch(&app).await, 0);
+    let received = server.received();
+    assert_eq!(received.len(), 20, "every message delivered exactly once");
+    let first = &received[0];
+    assert!(
+        first.contains("To: ada@example.com") && first.contains("Subject: Booking "),
+        "{first}"
+    );
+    assert!(
+        first.contains("text/plain")
+            && first.contains("text/html")
+            && first.contains("BEGIN:VCALENDAR")
+    );
+    assert_eq!(messages(&app, &token, "?status=sent").await.len(), 20);
+    let _ = server.port;
+}
+
+fn twilio_settings(fake: &FakeTwilio) -> Vec<(&'static str, Value)> {
+    vec![
+        ("sms_transport", json!("twilio")),
+        (
+            "twilio_account_sid",
+            json!("AC0123456789abcdef0123456789abcdef"),
+        ),
+        ("twilio_auth_token", json!("twilio-secret-token")),
+        ("twilio_from", json!("+15005550006")),
+        ("twilio_api_base", json!(fake.base)),
+    ]
+}
+
+async fn twilio_failures_retry_with_backoff_and_never_duplicate(backend: Backend) {
+    let fake = FakeTwilio::start(vec![429, 500]).await;
+    let Some(app) = TestApp::spawn_with(backend, &twilio_settings(&fake)).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let (reference, _) = confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+
+    dispatch(&app).await;
+    assert_eq!(fake.count(), 1, "429: try later");
+    let sms = |all: Vec<Value>| all.into_iter().find(|m| m["channel"] == "sms").unwrap();
+    let first = sms(messages(&app, &token, "").await);
+    assert_eq!(
+        (first["status"].as_str(), first["attempts"].as_i64()),
+        (Some("pending"), Some(1))
+    );
+    assert!(first["last_error"].as_str().unwrap().contains("429"));
+    dispatch(&app).await;
+    assert_eq!(fake.count(), 1, "not before the backoff");
+
+    app.clock.advance(Duration::minutes(2));
+    dispatch(&app).await;
+    assert_eq!(fake.count(), 2, "500: try later");
+    app.clock.advance(Duration::minutes(5));
+    dispatch(&app).await;
+    assert_eq!(fake.count(), 3);
+    app.clock.advance(Duration::hours(1));
+    dispatch(&app).await;
+    assert_eq!(fake.count(), 3, "sent once, never again");
+    assert_eq!(sms(messages(&app, &token, "").await)["status"], "sent");
+
+    let request = fake.requests.lock().unwrap()[2].clone();
+    assert_eq!(request.method, "POST");
+    assert_eq!(
+        request.path,
+        "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
+    );
+    use base64_check::encode;
+    assert_eq!(
+        request.authorization,
+        format!(
+            "Basic {}",
+            encode("AC0123456789abcdef0123456789abcdef:twilio-secret-token")
+        )
+    );
+    let field = |name: &str| {
+        request
+            .form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(field("To"), "+351912345678");
+    assert_eq!(field("From"), "+15005550006");
+    assert!(field("Body").contains(&reference));
+}
+
+/// Standard base64, enough to check a Basic authorization header.
+mod base64_check {
+    pub fn encode(text: &str) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let bytes = text.as_bytes();
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = (u32::from(chunk[0]) << 16)
+                | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*chunk.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+async fn permanent_failures_stop_and_operators_can_retry_them(backend: Backend) {
+    let fake = FakeTwilio::start(vec![400]).await;
+    let mut settings = twilio_settings(&fake);
+    settings.push(("outbox_max_attempts", json!(2)));
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    dispatch(&app).await;
+    let failed = messages(&app, &token, "?status=failed").await;
+    assert_eq!(failed.len(), 1, "an invalid number fails at once");
+    let error = failed[0]["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("21211") && !error.contains("912345678"),
+        "no personal data: {error}"
+    );
+
+    // After repeated transient failures a message is given up as dead, not dropped.
+    fake.script(vec![500, 500]);
+    let id = failed[0]["id"].as_str().unwrap().to_owned();
+    let retried = app
+        .post_as(&token, &format!("/v1/messages/{id}/retry"), json!({}))
+        .await;
+    retried.expect(200);
+    assert_eq!(retried.body["status"], "pending");
+    dispatch(&app).await;
+    app.clock.advance(Duration::minutes(5));
+    dispatch(&app).await;
+    let dead = messages(&app, &token, "?status=dead").await;
+    assert_eq!(dead.len(), 1);
+    app.post_as(&token, &format!("/v1/messages/{id}/retry"), json!({}))
+        .await
+        .expect(200);
+    dispatch(&app).await;
+    assert_eq!(
+        messages(&app, &token, "?status=sent")
+            .await
+            .iter()
+            .filter(|m| m["channel"] == "sms")
+            .count(),
+        1
+    );
+    app.post_as(&token, &format!("/v1/messages/{id}/retry"), json!({}))
+        .await
+        .expect_error(400, "message_not_retryable");
+    let stranger = app.operator("Stranger").await;
+    app.post_as(&stranger, &format!("/v1/messages/{id}/retry"), json!({}))
+        .await
+        .expect_error(404, "not_found");
+}
+
+async fn two_dispatchers_never_send_a_message_twice(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(50).await;
+    for _ in 0..15 {
+        confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    }
+    let (a, b) = (app.clone(), app.clone());
+    let (sent_a, sent_b) = tokio::join!(async move { dispatch(&a).await }, async move {
+        dispatch(&b).await
+    },);
+    assert_eq!(sent_a + sent_b, 30);
+    let lines = sms_lines(&app);
+    assert_eq!(lines.len(), 15);
+    let mut ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 15, "no message sent twice");
+    assert_eq!(mail_files(&app).len(), 15);
+}

@@ -1,0 +1,137 @@
+//! A fake Twilio Messages API on a real local port: it records every request and answers with
+//! the scripted statuses, in Twilio's JSON shapes.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub authorization: String,
+    pub form: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+pub struct FakeTwilio {
+    pub base: String,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+    /// Statuses to answer, in order; when empty, 201.
+    script: Arc<Mutex<Vec<u16>>>,
+}
+
+impl FakeTwilio {
+    pub async fn start(script: Vec<u16>) -> FakeTwilio {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let fake = FakeTwilio {
+            base,
+            requests: Arc::default(),
+            script: Arc::new(Mutex::new(script)),
+        };
+        let server = fake.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let _ = server.serve(stream).await;
+                });
+            }
+        });
+        fake
+    }
+
+    pub fn script(&self, statuses: Vec<u16>) {
+        *self.script.lock().unwrap() = statuses;
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
+        let mut reader = BufReader::new(stream);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).await?;
+        let mut parts = request_line.split_whitespace();
+        let (method, path) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
+        let (mut length, mut authorization) = (0usize, String::new());
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).await?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "authorization" => authorization = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).await?;
+        let form = form_urlencoded(&String::from_utf8_lossy(&body));
+        self.requests.lock().unwrap().push(Recorded {
+            method,
+            path,
+            authorization,
+            form,
+        });
+        let status = {
+            let mut script = self.script.lock().unwrap();
+            if script.is_empty() {
+                201
+            } else {
+                script.remove(0)
+            }
+        };
+        let (reason, json) = match status {
+            201 => ("Created", r#"{"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued"}"#.to_owned()),
+            400 => ("Bad Request", r#"{"code": 21211, "message": "The 'To' number is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}"#.to_owned()),
+            429 => ("Too Many Requests", r#"{"code": 20429, "message": "Too Many Requests", "status": 429}"#.to_owned()),
+            other => ("Internal Server Error", format!(r#"{{"code": 20500, "message": "Internal Server Error", "status": {other}}}"#)),
+        };
+        let response = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        );
+        reader.get_mut().write_all(response.as_bytes()).await
+    }
+}
+
+fn form_urlencoded(body: &str) -> Vec<(String, String)> {
+    fn decode(text: &str) -> String {
+        let bytes = text.replace('+', " ").into_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                if let Ok(byte) =
+                    u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16)
+                {
+                    out.push(byte);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    body.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
