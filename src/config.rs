@@ -58,6 +58,9 @@ pub struct AppConfig {
     /// Where travelers manage bookings; links in messages point here.
     #[serde(default = "defaults::public_url")]
     pub public_url: String,
+    /// Hours before departure a reminder goes out (0: no reminders).
+    #[serde(default = "defaults::reminder_hours")]
+    pub reminder_hours: u32,
     /// Sends of one message before it is given up as `dead`.
     #[serde(default = "defaults::outbox_max_attempts")]
     pub outbox_max_attempts: u32,
@@ -106,6 +109,9 @@ mod defaults {
     }
     pub fn public_url() -> String {
         "http://127.0.0.1:8000".into()
+    }
+    pub fn reminder_hours() -> u32 {
+        24
     }
     pub fn outbox_max_attempts() -> u32 {
         8
@@ -189,6 +195,9 @@ impl AppConfig {
                 }
             }
             _ => return Err("BERTH_SMS_TRANSPORT must be file or twilio".into()),
+        }
+        if self.reminder_hours > 720 {
+            return Err("BERTH_REMINDER_HOURS must be between 0 and 720".into());
         }
         if !(1..=50).contains(&self.outbox_max_attempts) {
             return Err("BERTH_OUTBOX_MAX_ATTEMPTS must be between 1 and 50".into());

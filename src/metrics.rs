@@ -2,8 +2,8 @@
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Everything berth counts. Cheap to update from any task.
@@ -20,6 +20,8 @@ pub struct Metrics {
     /// Requests answered 503 because the database stayed busy after retries.
     pub busy_responses: IntCounter,
     pub pool_connections: IntGauge,
+    /// Outbox messages by channel and status, refreshed at scrape time.
+    pub outbox_messages: IntGaugeVec,
     pub pool_idle: IntGauge,
 }
 
@@ -107,6 +109,13 @@ impl Metrics {
             pool_connections: registered(
                 r,
                 IntGauge::new("db_pool_connections", "Open database connections"),
+            ),
+            outbox_messages: registered(
+                r,
+                IntGaugeVec::new(
+                    Opts::new("outbox_messages", "Outbox messages by channel and status"),
+                    &["channel", "status"],
+                ),
             ),
             pool_idle: registered(
                 r,

@@ -8,13 +8,16 @@ pub enum MessageKind {
     BookingConfirmed,
     BookingCancelled,
     OccurrenceCancelled,
+    /// Sent a fixed time before departure to travelers who booked before then.
+    Reminder,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 3] = [
+    pub const ALL: [MessageKind; 4] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::OccurrenceCancelled,
+        Self::Reminder,
     ];
 
     /// Stored spelling; also the template name.
@@ -23,6 +26,7 @@ impl MessageKind {
             Self::BookingConfirmed => "booking_confirmed",
             Self::BookingCancelled => "booking_cancelled",
             Self::OccurrenceCancelled => "occurrence_cancelled",
+            Self::Reminder => "reminder",
         }
     }
 

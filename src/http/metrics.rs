@@ -23,12 +23,27 @@ use crate::storage::Store;
     security(("metrics_token" = []))
 )]
 #[get("/metrics")]
-pub fn metrics(
+pub async fn metrics(
     request_auth: MetricsAuth,
     store: &State<Store>,
 ) -> Result<(ContentType, String), AppError> {
     request_auth.0?;
     store.observe_pool();
+    let metrics = store.metrics();
+    for channel in ["email", "sms"] {
+        for status in crate::domain::message::STATUSES {
+            metrics
+                .outbox_messages
+                .with_label_values(&[channel, status])
+                .set(0);
+        }
+    }
+    for (channel, status, count) in crate::storage::outbox::backlog(store).await? {
+        metrics
+            .outbox_messages
+            .with_label_values(&[&channel, &status])
+            .set(count);
+    }
     let text_plain =
         ContentType::new("text", "plain").with_params([("version", "0.0.4"), ("charset", "utf-8")]);
     Ok((text_plain, store.metrics().render()))

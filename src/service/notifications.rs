@@ -40,6 +40,28 @@ pub async fn enqueue(
     Ok(outbox::enqueue(tx, booking, kind, now).await?)
 }
 
+/// Enqueues the reminder of every confirmed booking departing within `before`, unless it was
+/// made after its reminder time. Idempotent (dedupe key), so it runs as often as it likes.
+pub async fn enqueue_reminders(
+    store: &Store,
+    now: DateTime<Utc>,
+    before: Duration,
+) -> Result<usize, AppError> {
+    let due = bookings::confirmed_departing_between(store, now, now + before).await?;
+    let mut enqueued = 0;
+    for (booking, created_at, starts_at) in due {
+        if created_at > starts_at - before {
+            continue;
+        }
+        transaction!(store, |tx| {
+            Ok(outbox::enqueue(&mut tx, &booking, MessageKind::Reminder, now).await?)
+        })
+        .await?;
+        enqueued += 1;
+    }
+    Ok(enqueued)
+}
+
 /// Sends due messages until none is left; returns how many were attempted.
 pub async fn dispatch_once(
     store: &Store,
@@ -106,6 +128,14 @@ async fn send(
     let (booking, tour, occurrence) = load(store, &message.booking_id, now)
         .await
         .map_err(|_| SendError::Transient("booking could not be loaded".into()))?;
+    if kind == MessageKind::Reminder
+        && booking.status != crate::domain::booking::BookingStatus::Confirmed
+    {
+        return Err(SendError::Permanent(format!(
+            "not sent: the booking is {}",
+            booking.status
+        )));
+    }
     let content = Content::new(&booking, &tour, &occurrence, &transports.public_url);
     match channel {
         Channel::Email => {
@@ -155,7 +185,19 @@ struct Content<'a> {
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 9] = [
+    let templates: [(&str, &str); 12] = [
+        (
+            "email/reminder.txt",
+            include_str!("../../templates/email/reminder.txt"),
+        ),
+        (
+            "email/reminder.html",
+            include_str!("../../templates/email/reminder.html"),
+        ),
+        (
+            "sms/reminder.txt",
+            include_str!("../../templates/sms/reminder.txt"),
+        ),
         (
             "email/booking_confirmed.txt",
             include_str!("../../templates/email/booking_confirmed.txt"),
@@ -270,6 +312,9 @@ impl<'a> Content<'a> {
             MessageKind::BookingCancelled => format!("Booking {reference} cancelled: {tour}"),
             MessageKind::OccurrenceCancelled => {
                 format!("Departure cancelled: {tour} (booking {reference})")
+            }
+            MessageKind::Reminder => {
+                format!("Reminder: {tour} (booking {reference})")
             }
         };
         let ics = (kind == MessageKind::BookingConfirmed).then(|| self.ics(now));

@@ -70,6 +70,23 @@ pub async fn find_by_reference(
     Ok(attach_items(vec![booking], items)?.pop())
 }
 
+/// Confirmed bookings whose departure starts in `(from, to]`, with when each was made and when it
+/// departs (for reminders).
+pub async fn confirmed_departing_between(
+    store: &Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(BookingId, DateTime<Utc>, DateTime<Utc>)>, StorageError> {
+    let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT b.id, b.created_at, o.starts_at FROM bookings b JOIN occurrences o ON o.id = b.occurrence_id \
+         WHERE b.status = 'confirmed' AND o.status = 'scheduled' AND o.starts_at > ? AND o.starts_at <= ? LIMIT 5000")
+        .bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, created, starts)| (BookingId::from_stored(id), created, starts))
+        .collect())
+}
+
 /// A booking with its items, by id (for the message dispatcher).
 pub async fn find_by_id(store: &Store, id: &str) -> Result<Option<BookingRecord>, StorageError> {
     let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");

@@ -149,3 +149,11 @@ pub async fn get(
         .bind(id).bind(operator.as_str()).fetch_optional(pool).await)?;
     Ok(row)
 }
+
+/// How many messages each (channel, status) holds.
+pub async fn backlog(store: &Store) -> Result<Vec<(String, String, i64)>, StorageError> {
+    let rows: Vec<(String, String, i64)> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT channel, status, COUNT(*) FROM outbox GROUP BY channel, status")
+        .fetch_all(pool).await)?;
+    Ok(rows)
+}

@@ -18,6 +18,7 @@ pub mod hold_expiry;
 pub mod horizon;
 pub mod idempotency_purge;
 pub mod outbox;
+pub mod reminders;
 
 /// Starts the workers when `workers` is on (the default).
 pub fn stage() -> AdHoc {
@@ -59,6 +60,20 @@ pub fn stage() -> AdHoc {
                     }
                 },
             );
+            if config.reminder_hours > 0 {
+                let before = chrono::Duration::hours(i64::from(config.reminder_hours));
+                spawn_loop("reminders", Duration::from_secs(60), shutdown.clone(), {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    move || {
+                        let (store, clock) = (store.clone(), clock.clone());
+                        async move {
+                            reminders::run_once(&store, clock.now(), before)
+                                .await
+                                .map(|_| ())
+                        }
+                    }
+                });
+            }
             if let Some(transports) = rocket.state::<Arc<Transports>>() {
                 let (store, clock, transports) = (store.clone(), clock.clone(), transports.clone());
                 spawn_loop(

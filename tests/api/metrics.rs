@@ -117,6 +117,28 @@ async fn metrics_count_a_booking_flow(backend: Backend) {
         4.0
     );
     assert!(sample(text, "berth_db_pool_connections") >= 1.0);
+    // One confirmation and one cancellation, each an email and an SMS, wait in the outbox.
+    assert_eq!(
+        sample(
+            text,
+            r#"berth_outbox_messages{channel="email",status="pending"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            text,
+            r#"berth_outbox_messages{channel="sms",status="pending"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            text,
+            r#"berth_outbox_messages{channel="sms",status="sent"}"#
+        ),
+        0.0
+    );
 }
 
 async fn metrics_require_the_configured_token(backend: Backend) {

@@ -18,6 +18,7 @@ on_both_backends!(
     twilio_failures_retry_with_backoff_and_never_duplicate,
     permanent_failures_stop_and_operators_can_retry_them,
     two_dispatchers_never_send_a_message_twice,
+    reminders_go_out_a_day_before_even_across_dst,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -477,4 +478,78 @@ async fn two_dispatchers_never_send_a_message_twice(backend: Backend) {
     ids.dedup();
     assert_eq!(ids.len(), 15, "no message sent twice");
     assert_eq!(mail_files(&app).len(), 15);
+}
+
+async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.operator("Acme").await;
+    let tour = app.tour(&token, json!({"timezone": "Europe/Lisbon"})).await;
+    // 09:00 in Lisbon on the first day of summer time: 08:00 UTC. The reminder is due 24 hours
+    // earlier, at 2027-03-27T08:00Z, although that day still runs on winter time.
+    let reply = app
+        .post_as(
+            &token,
+            &format!("/v1/tours/{tour}/occurrences"),
+            json!({"starts_at": "2027-03-28T09:00:00+01:00", "capacity": 10}),
+        )
+        .await;
+    let occurrence = reply.str("id");
+    let (early, _) = confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    let (_, cancelled_access) = confirmed_booking(&app, &occurrence, None).await;
+    let cancelled = app
+        .get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest"))
+        .await
+        .body["bookings"][1]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{cancelled}/cancel"),
+        &cancelled_access,
+    )
+    .await
+    .expect(200);
+    dispatch(&app).await;
+
+    let reminders = berth::workers::reminders::run_once;
+    let day = Duration::hours(24);
+    let due = chrono::DateTime::parse_from_rfc3339("2027-03-27T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    app.clock
+        .advance(due - app.clock.now() - Duration::minutes(1));
+    reminders(&app.store, app.clock.now(), day).await.unwrap();
+    let count = |all: &[Value]| all.iter().filter(|m| m["kind"] == "reminder").count();
+    assert_eq!(
+        count(&messages(&app, &token, "").await),
+        0,
+        "not a minute early"
+    );
+
+    // Someone who books after the reminder time gets no reminder.
+    app.clock.advance(Duration::minutes(2));
+    let (late, _) = confirmed_booking(&app, &occurrence, None).await;
+    reminders(&app.store, app.clock.now(), day).await.unwrap();
+    reminders(&app.store, app.clock.now(), day).await.unwrap();
+    let all = messages(&app, &token, "").await;
+    assert_eq!(
+        count(&all),
+        2,
+        "email and SMS for the early booking only, once: {all:?}"
+    );
+    dispatch(&app).await;
+    let mail = mail_files(&app)
+        .into_iter()
+        .find(|m| m.contains("Subject: Reminder"))
+        .expect("reminder email");
+    assert!(mail.contains(&early) && !mail.contains(&late));
+    assert!(
+        mail.contains("09:00 (Europe/Lisbon)"),
+        "local time in the tour's zone: {mail}"
+    );
+    assert!(sms_lines(&app)
+        .iter()
+        .any(|l| l["body"].as_str().unwrap().starts_with("Reminder:")));
 }
