@@ -268,13 +268,20 @@ impl AppConfig {
             &self.twilio_auth_token,
             &self.twilio_from,
         ) {
-            ("twilio", Some(sid), Some(token), Some(from)) => SmsSender::Twilio(Twilio::new(
-                &self.twilio_api_base,
-                sid,
-                token.clone(),
-                from,
-                None,
-            )?),
+            ("twilio", Some(sid), Some(token), Some(from)) => {
+                let callback = format!(
+                    "{}{}",
+                    self.public_url.trim_end_matches('/'),
+                    crate::http::webhooks::TWILIO_STATUS_PATH
+                );
+                SmsSender::Twilio(Twilio::new(
+                    &self.twilio_api_base,
+                    sid,
+                    token.clone(),
+                    from,
+                    Some(callback),
+                )?)
+            }
             _ => SmsSender::File {
                 dir: self.sms_dir.clone().into(),
             },

@@ -13,7 +13,10 @@ CREATE TABLE outbox (
     locked_until     TEXT,
     last_error       TEXT,
     created_at       TEXT NOT NULL,
-    sent_at          TEXT
+    sent_at          TEXT,
+    provider_id      TEXT,
+    delivery_status  TEXT
 );
+CREATE INDEX outbox_provider ON outbox (provider_id);
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_operator ON outbox (operator_id, status, created_at);

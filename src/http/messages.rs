@@ -31,6 +31,8 @@ pub struct MessageView {
     last_error: Option<String>,
     created_at: String,
     sent_at: Option<String>,
+    /// The provider's last delivery report (SMS via Twilio: sent, delivered, undelivered, failed).
+    delivery_status: Option<String>,
 }
 
 impl From<&OutboxRow> for MessageView {
@@ -49,6 +51,7 @@ impl From<&OutboxRow> for MessageView {
             last_error: row.last_error.clone(),
             created_at: rfc3339(row.created_at),
             sent_at: row.sent_at.map(rfc3339),
+            delivery_status: row.delivery_status.clone(),
         }
     }
 }

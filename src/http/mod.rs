@@ -16,6 +16,7 @@ pub mod operator;
 pub mod responder;
 pub mod tokens;
 pub mod views;
+pub mod webhooks;
 
 /// Mounts every route and JSON catcher, and adds the security headers.
 pub fn stage() -> AdHoc {
@@ -47,6 +48,7 @@ pub fn stage() -> AdHoc {
                     operator::manifest,
                     operator::check_in,
                     messages::list_messages,
+                    webhooks::twilio_status,
                     messages::retry_message,
                     tokens::create_token,
                     tokens::list_tokens,

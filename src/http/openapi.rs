@@ -6,7 +6,7 @@ use rocket::http::ContentType;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{bookings, catalogue, health, messages, metrics, operator, tokens};
+use super::{bookings, catalogue, health, messages, metrics, operator, tokens, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +23,7 @@ use super::{bookings, catalogue, health, messages, metrics, operator, tokens};
         operator::create_schedule, operator::list_schedules, operator::create_occurrence,
         operator::update_occurrence, operator::cancel_occurrence, operator::manifest, operator::check_in,
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
-        messages::list_messages, messages::retry_message,
+        messages::list_messages, messages::retry_message, webhooks::twilio_status,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -31,6 +31,7 @@ use super::{bookings, catalogue, health, messages, metrics, operator, tokens};
         (name = "bookings", description = "Travelers: hold, confirm, cancel"),
         (name = "operator", description = "Operators (bearer token): tours, schedules, departures, manifests"),
         (name = "health", description = "Liveness, readiness, metrics"),
+        (name = "webhooks", description = "Provider callbacks, verified by signature"),
     )
 )]
 pub struct ApiDoc;
@@ -54,6 +55,13 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-Booking-Token",
                 "The access_token returned when the booking was created",
+            ))),
+        );
+        components.add_security_scheme(
+            "twilio_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Twilio-Signature",
+                "Twilio's request signature, verified with the account's auth token",
             ))),
         );
         components.add_security_scheme(

@@ -30,6 +30,70 @@ struct TwilioError {
     code: Option<i64>,
 }
 
+/// Twilio's message resource: `{"sid": "SM…", "status": "queued", …}`.
+#[derive(Deserialize)]
+struct TwilioMessage {
+    sid: Option<String>,
+}
+
+/// Checks `X-Twilio-Signature`: base64 of HMAC-SHA1, keyed with the auth token, over the full
+/// callback URL followed by every POST parameter name and value, sorted by name.
+pub fn valid_signature(
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+    signature: &str,
+) -> bool {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()) else {
+        return false;
+    };
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    let Ok(presented) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    // `verify_slice` compares in constant time.
+    mac.verify_slice(&presented).is_ok()
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body.
+pub fn parse_form(body: &str) -> Vec<(String, String)> {
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                },
+                byte => out.push(byte),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    body.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
 impl Twilio {
     pub fn new(
         api_base: &str,
@@ -53,7 +117,11 @@ impl Twilio {
         })
     }
 
-    async fn send(&self, to: &str, body: &str) -> Result<(), SendError> {
+    pub fn auth_token(&self) -> &str {
+        self.auth_token.expose()
+    }
+
+    async fn send(&self, to: &str, body: &str) -> Result<Option<String>, SendError> {
         let url = format!(
             "{}/2010-04-01/Accounts/{}/Messages.json",
             self.api_base, self.account_sid
@@ -83,7 +151,12 @@ impl Twilio {
             })?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            let sid = response
+                .json::<TwilioMessage>()
+                .await
+                .ok()
+                .and_then(|m| m.sid);
+            return Ok(sid);
         }
         let code = response
             .json::<TwilioError>()
@@ -104,7 +177,8 @@ impl Twilio {
 }
 
 impl SmsSender {
-    pub async fn send(&self, id: &str, to: &str, body: &str) -> Result<(), SendError> {
+    /// Sends one SMS; returns the provider's id for it, when there is one.
+    pub async fn send(&self, id: &str, to: &str, body: &str) -> Result<Option<String>, SendError> {
         match self {
             SmsSender::Twilio(twilio) => twilio.send(to, body).await,
             SmsSender::File { dir } => {
@@ -121,6 +195,7 @@ impl SmsSender {
                 };
                 write
                     .await
+                    .map(|()| None)
                     .map_err(|e| SendError::Transient(format!("sms folder: {}", e.kind())))
             }
         }

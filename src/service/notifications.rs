@@ -89,13 +89,13 @@ async fn settle(
     store: &Store,
     transports: &Transports,
     message: &OutboxRow,
-    outcome: Result<(), SendError>,
+    outcome: Result<Option<String>, SendError>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     // `attempts` was counted when the message was claimed.
     let attempts = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
     let (status, retry_at, error) = match &outcome {
-        Ok(()) => ("sent", now, None),
+        Ok(_) => ("sent", now, None),
         Err(SendError::Permanent(error)) => ("failed", now, Some(error.as_str())),
         Err(SendError::Transient(error)) if attempts >= transports.max_attempts => {
             ("dead", now, Some(error.as_str()))
@@ -107,7 +107,17 @@ async fn settle(
         ),
     };
     transaction!(store, |tx| {
-        Ok(outbox::settle(&mut tx, &message.id, status, retry_at, error, now).await?)
+        let provider_id = outcome.as_ref().ok().and_then(Option::as_deref);
+        Ok(outbox::settle(
+            &mut tx,
+            &message.id,
+            status,
+            retry_at,
+            error,
+            provider_id,
+            now,
+        )
+        .await?)
     })
     .await?;
     tracing::info!(message = %message.id, kind = %message.kind, channel = %message.channel, status, attempts, "message processed");
@@ -120,7 +130,7 @@ async fn send(
     transports: &Transports,
     message: &OutboxRow,
     now: DateTime<Utc>,
-) -> Result<(), SendError> {
+) -> Result<Option<String>, SendError> {
     let kind = MessageKind::parse(&message.kind)
         .ok_or_else(|| SendError::Permanent("unknown message kind".into()))?;
     let channel = Channel::parse(&message.channel)
@@ -142,7 +152,11 @@ async fn send(
             let email = content
                 .email(kind, now)
                 .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
-            transports.mailer.send(&message.id, &email).await
+            transports
+                .mailer
+                .send(&message.id, &email)
+                .await
+                .map(|()| None)
         }
         Channel::Sms => {
             let phone = booking
@@ -416,4 +430,16 @@ pub async fn retry(
     outbox::get(store, operator, id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Applies a provider's delivery report (already authenticated by the caller).
+pub async fn record_delivery(
+    store: &Store,
+    provider_id: &str,
+    delivery_status: &str,
+) -> Result<bool, AppError> {
+    transaction!(store, |tx| {
+        Ok(outbox::record_delivery(&mut tx, provider_id, delivery_status).await?)
+    })
+    .await
 }

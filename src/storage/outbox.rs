@@ -20,11 +20,13 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// What the provider last reported (Twilio: queued, sent, delivered, undelivered, failed).
+    pub delivery_status: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, operator_id, booking_id, kind, channel, status, attempts, next_attempt_at, \
-    last_error, created_at, sent_at";
+    last_error, created_at, sent_at, delivery_status";
 
 /// Enqueues `kind` for a booking: an email always, an SMS when the booking has a phone number.
 /// A second enqueue of the same event is ignored (unique `dedupe_key`).
@@ -91,15 +93,27 @@ pub async fn settle(
     status: &str,
     next_attempt_at: DateTime<Utc>,
     error: Option<&str>,
+    provider_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     let sent_at = (status == "sent").then(|| at(now));
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE outbox SET status = ?, next_attempt_at = ?, locked_until = NULL, last_error = ?, sent_at = ? \
-         WHERE id = ? AND status = 'sending'")
-        .bind(status).bind(at(next_attempt_at)).bind(error).bind(sent_at).bind(id)
+        "UPDATE outbox SET status = ?, next_attempt_at = ?, locked_until = NULL, last_error = ?, sent_at = ?, \
+         provider_id = COALESCE(?, provider_id) WHERE id = ? AND status = 'sending'")
+        .bind(status).bind(at(next_attempt_at)).bind(error).bind(sent_at).bind(provider_id).bind(id)
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Records a provider's delivery report for the message it knows as `provider_id`.
+pub async fn record_delivery(
+    tx: &mut WriteTx,
+    provider_id: &str,
+    delivery_status: &str,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query("UPDATE outbox SET delivery_status = ? WHERE provider_id = ?")
+        .bind(delivery_status).bind(provider_id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected > 0)
 }
 
 pub async fn list(

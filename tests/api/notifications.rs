@@ -19,6 +19,7 @@ on_both_backends!(
     permanent_failures_stop_and_operators_can_retry_them,
     two_dispatchers_never_send_a_message_twice,
     reminders_go_out_a_day_before_even_across_dst,
+    twilio_delivery_reports_need_a_valid_signature,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -552,4 +553,109 @@ async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {
     assert!(sms_lines(&app)
         .iter()
         .any(|l| l["body"].as_str().unwrap().starts_with("Reminder:")));
+}
+
+fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+async fn twilio_delivery_reports_need_a_valid_signature(backend: Backend) {
+    let fake = FakeTwilio::start(vec![]).await;
+    let Some(app) = TestApp::spawn_with(backend, &twilio_settings(&fake)).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    dispatch(&app).await;
+    let callback = fake.requests.lock().unwrap()[0]
+        .form
+        .iter()
+        .find(|(k, _)| k == "StatusCallback")
+        .map(|(_, v)| v.clone());
+    let url = "http://127.0.0.1:8000/v1/webhooks/twilio/status";
+    assert_eq!(
+        callback.as_deref(),
+        Some(url),
+        "every SMS asks for delivery reports"
+    );
+
+    let sid = "SM0123456789abcdef0123456789abcdef";
+    let params = [
+        ("MessageSid", sid),
+        ("MessageStatus", "delivered"),
+        ("To", "+351912345678"),
+        ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+    ];
+    let body = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B")))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let post = |signature: Option<String>, body: String| {
+        let mut request = app
+            .client
+            .post(format!("{}/v1/webhooks/twilio/status", app.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("X-Twilio-Signature", signature);
+        }
+        TestApp::reply(request)
+    };
+    let sms_status = || async {
+        messages(&app, &token, "")
+            .await
+            .into_iter()
+            .find(|m| m["channel"] == "sms")
+            .unwrap()["delivery_status"]
+            .clone()
+    };
+    let forged = twilio_signature("not-the-token", url, &params);
+    post(Some(forged), body(&params))
+        .await
+        .expect_error(400, "invalid_signature");
+    let wrong_url = twilio_signature(
+        "twilio-secret-token",
+        "http://127.0.0.1:8000/elsewhere",
+        &params,
+    );
+    post(Some(wrong_url), body(&params))
+        .await
+        .expect_error(400, "invalid_signature");
+    post(None, body(&params))
+        .await
+        .expect_error(400, "invalid_signature");
+    let valid = twilio_signature("twilio-secret-token", url, &params);
+    let tampered = params.map(|(k, v)| {
+        if k == "MessageStatus" {
+            (k, "failed")
+        } else {
+            (k, v)
+        }
+    });
+    post(Some(valid.clone()), body(&tampered))
+        .await
+        .expect_error(400, "invalid_signature");
+    assert!(
+        sms_status().await.is_null(),
+        "nothing changed by a refused report"
+    );
+
+    // The same parameters in another order carry the same signature.
+    let mut reordered = params.to_vec();
+    reordered.reverse();
+    post(Some(valid), body(&reordered)).await.expect(204);
+    assert_eq!(sms_status().await, "delivered");
 }
