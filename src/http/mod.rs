@@ -4,6 +4,7 @@ use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{catchers, routes, Request, Response};
 
+pub mod account;
 pub mod bookings;
 pub mod catalogue;
 pub mod guards;
@@ -47,6 +48,8 @@ pub fn stage() -> AdHoc {
                     operator::cancel_occurrence,
                     operator::manifest,
                     operator::check_in,
+                    account::get_operator,
+                    account::update_operator,
                     messages::list_messages,
                     webhooks::twilio_status,
                     messages::retry_message,

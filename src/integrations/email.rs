@@ -21,6 +21,18 @@ pub struct Email {
     pub ics: Option<String>,
 }
 
+/// Who an email comes from, per operator; `None` uses the global default.
+#[derive(Debug, Clone, Default)]
+pub struct Sender {
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+/// Checks a mailbox such as `Harbour Tours <tours@harbour.example>`.
+pub fn valid_mailbox(text: &str) -> bool {
+    text.len() <= 320 && text.parse::<Mailbox>().is_ok()
+}
+
 pub enum Mailer {
     File {
         dir: PathBuf,
@@ -52,12 +64,23 @@ impl Mailer {
         })
     }
 
-    /// Sends one email; `id` names the file for the file transport.
-    pub async fn send(&self, id: &str, email: &Email) -> Result<(), SendError> {
-        let from = match self {
+    /// Sends one email; `id` names the file for the file transport. The operator's own sender
+    /// and reply-to, when set, replace the global `BERTH_MAIL_FROM`.
+    pub async fn send(&self, id: &str, email: &Email, sender: &Sender) -> Result<(), SendError> {
+        let default = match self {
             Mailer::File { from, .. } | Mailer::Smtp { from, .. } => from.clone(),
         };
-        let message = build(from, email)?;
+        let from = sender
+            .from
+            .as_deref()
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(default);
+        let reply_to = sender
+            .reply_to
+            .as_deref()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or_else(|| from.clone());
+        let message = build(from, reply_to, email)?;
         match self {
             Mailer::File { dir, .. } => {
                 let write = async {
@@ -85,7 +108,7 @@ fn parse_from(from: &str) -> Result<Mailbox, String> {
     })
 }
 
-fn build(from: Mailbox, email: &Email) -> Result<Message, SendError> {
+fn build(from: Mailbox, reply_to: Mailbox, email: &Email) -> Result<Message, SendError> {
     let to: Mailbox = email
         .to
         .parse()
@@ -112,8 +135,8 @@ fn build(from: Mailbox, email: &Email) -> Result<Message, SendError> {
         None => alternative,
     };
     Message::builder()
-        .from(from.clone())
-        .reply_to(from)
+        .from(from)
+        .reply_to(reply_to)
         .to(to)
         .subject(email.subject.clone())
         .multipart(body)

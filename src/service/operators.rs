@@ -92,3 +92,38 @@ pub async fn revoke_token(
     tracing::info!(operator = %operator, token = %id, "api token revoked");
     Ok(())
 }
+
+/// The operator's profile as the API shows it.
+pub async fn profile(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<catalogue::OperatorRow, AppError> {
+    catalogue::get_operator(store, operator.as_str())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Sets (or, with `None`, clears) who traveler emails come from and where replies go.
+pub async fn set_mail_identity(
+    store: &Store,
+    operator: &OperatorId,
+    mail_from: Option<&str>,
+    reply_to: Option<&str>,
+) -> Result<catalogue::OperatorRow, AppError> {
+    let mut p = Problems::new();
+    for (field, value) in [("mail_from", mail_from), ("reply_to", reply_to)] {
+        if value.is_some_and(|v| !crate::integrations::email::valid_mailbox(v)) {
+            p.add(
+                field,
+                "must be an address such as \"Harbour Tours <tours@harbour.example>\"",
+            );
+        }
+    }
+    p.into_result()?;
+    transaction!(store, |tx| {
+        Ok(catalogue::set_mail_identity(&mut tx, operator, mail_from, reply_to).await?)
+    })
+    .await?;
+    tracing::info!(operator = %operator, "mail identity changed");
+    profile(store, operator).await
+}

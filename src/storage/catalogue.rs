@@ -199,3 +199,32 @@ pub async fn revoke_token(
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)
 }
+
+/// An operator's profile and email identity.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperatorRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub mail_from: Option<String>,
+    pub reply_to: Option<String>,
+}
+
+pub async fn get_operator(store: &Store, id: &str) -> Result<Option<OperatorRow>, StorageError> {
+    let row: Option<OperatorRow> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT id, name, email, mail_from, reply_to FROM operators WHERE id = ?")
+        .bind(id).fetch_optional(pool).await)?;
+    Ok(row)
+}
+
+pub async fn set_mail_identity(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    mail_from: Option<&str>,
+    reply_to: Option<&str>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE operators SET mail_from = ?, reply_to = ? WHERE id = ?")
+        .bind(mail_from).bind(reply_to).bind(operator.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The calling operator's own profile: name, contact, and who traveler emails come from.
+
+use rocket::serde::json::Json;
+use rocket::{get, patch, State};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::guards::OperatorAuth;
+use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::error::AppError;
+use crate::service::operators;
+use crate::storage::catalogue::OperatorRow;
+use crate::storage::Store;
+
+#[derive(Serialize, ToSchema)]
+pub struct OperatorView {
+    id: String,
+    name: String,
+    email: String,
+    /// Sender of traveler emails; null uses the server's default.
+    mail_from: Option<String>,
+    /// Where travelers' replies go; null uses the sender.
+    reply_to: Option<String>,
+}
+
+impl From<OperatorRow> for OperatorView {
+    fn from(row: OperatorRow) -> Self {
+        OperatorView {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            mail_from: row.mail_from,
+            reply_to: row.reply_to,
+        }
+    }
+}
+
+/// A field left out keeps its value; `null` clears it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"mail_from": "Harbour Tours <tours@harbour.example>", "reply_to": null}))]
+pub struct OperatorPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    mail_from: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    reply_to: Option<Value>,
+}
+
+/// A key that is present is `Some`, even with a `null` value (plain `Option` would read `null`
+/// as absent, so a field could never be cleared).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+fn merged(
+    patched: Option<&Value>,
+    current: Option<String>,
+    field: &str,
+) -> Result<Option<String>, AppError> {
+    match patched {
+        None => Ok(current),
+        Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.trim().to_owned())),
+        Some(_) => Err(AppError::invalid(field, "must be a string or null")),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/operator",
+    tag = "operator",
+    summary = "The calling operator's profile",
+    responses(
+        (status = 200, description = "Profile", body = OperatorView),
+        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[get("/v1/operator")]
+pub async fn get_operator(
+    auth: Result<OperatorAuth, AppError>,
+    store: &State<Store>,
+) -> Result<Json<OperatorView>, AppError> {
+    Ok(Json(operators::profile(store, &auth?.0).await?.into()))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v1/operator",
+    tag = "operator",
+    summary = "Set who traveler emails come from",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = OperatorPatch,
+    responses(
+        (status = 200, description = "Updated", body = OperatorView),
+        (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse),
+        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
+        (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse),
+        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Not a valid mailbox (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse),
+        (status = 503, description = "Database busy after retries (`busy`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[patch("/v1/operator", data = "<body>")]
+pub async fn update_operator(
+    auth: Result<OperatorAuth, AppError>,
+    body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
+    let operator = auth?.0;
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let patch: OperatorPatch = parse_text(&text)?;
+                let current = operators::profile(store, &operator).await?;
+                let mail_from = merged(patch.mail_from.as_ref(), current.mail_from, "mail_from")?;
+                let reply_to = merged(patch.reply_to.as_ref(), current.reply_to, "reply_to")?;
+                let updated = operators::set_mail_identity(
+                    store,
+                    &operator,
+                    mail_from.as_deref(),
+                    reply_to.as_deref(),
+                )
+                .await?;
+                Ok(ApiResponse::ok(&OperatorView::from(updated)))
+            },
+        )
+        .await
+}
