@@ -61,6 +61,9 @@ pub struct AppConfig {
     /// Hours before departure a reminder goes out (0: no reminders).
     #[serde(default = "defaults::reminder_hours")]
     pub reminder_hours: u32,
+    /// Email travelers whose hold expired before they confirmed.
+    #[serde(default)]
+    pub hold_expired_email: bool,
     /// Sends of one message before it is given up as `dead`.
     #[serde(default = "defaults::outbox_max_attempts")]
     pub outbox_max_attempts: u32,

@@ -10,14 +10,17 @@ pub enum MessageKind {
     OccurrenceCancelled,
     /// Sent a fixed time before departure to travelers who booked before then.
     Reminder,
+    /// Email only, and only when the operator of the server turned it on.
+    HoldExpired,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 4] = [
+    pub const ALL: [MessageKind; 5] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::OccurrenceCancelled,
         Self::Reminder,
+        Self::HoldExpired,
     ];
 
     /// Stored spelling; also the template name.
@@ -27,6 +30,7 @@ impl MessageKind {
             Self::BookingCancelled => "booking_cancelled",
             Self::OccurrenceCancelled => "occurrence_cancelled",
             Self::Reminder => "reminder",
+            Self::HoldExpired => "hold_expired",
         }
     }
 

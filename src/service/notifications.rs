@@ -62,6 +62,19 @@ pub async fn enqueue_reminders(
     Ok(enqueued)
 }
 
+/// Enqueues a "your hold expired" email for every hold released in the last two hours (the
+/// dedupe key makes repeats harmless). Only called when `BERTH_HOLD_EXPIRED_EMAIL` is on.
+pub async fn enqueue_hold_expired(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let expired = bookings::expired_since(store, now - Duration::hours(2)).await?;
+    for booking in &expired {
+        transaction!(store, |tx| {
+            Ok(outbox::enqueue(&mut tx, booking, MessageKind::HoldExpired, now).await?)
+        })
+        .await?;
+    }
+    Ok(expired.len())
+}
+
 /// Sends due messages until none is left; returns how many were attempted.
 pub async fn dispatch_once(
     store: &Store,
@@ -206,7 +219,15 @@ struct Content<'a> {
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 12] = [
+    let templates: [(&str, &str); 14] = [
+        (
+            "email/hold_expired.txt",
+            include_str!("../../templates/email/hold_expired.txt"),
+        ),
+        (
+            "email/hold_expired.html",
+            include_str!("../../templates/email/hold_expired.html"),
+        ),
         (
             "email/reminder.txt",
             include_str!("../../templates/email/reminder.txt"),
@@ -334,6 +355,7 @@ impl<'a> Content<'a> {
             MessageKind::OccurrenceCancelled => {
                 format!("Departure cancelled: {tour} (booking {reference})")
             }
+            MessageKind::HoldExpired => format!("Your hold {reference} on {tour} expired"),
             MessageKind::Reminder => {
                 format!("Reminder: {tour} (booking {reference})")
             }

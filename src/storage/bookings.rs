@@ -87,6 +87,17 @@ pub async fn confirmed_departing_between(
         .collect())
 }
 
+/// Bookings whose hold lapsed and was released since `since`.
+pub async fn expired_since(
+    store: &Store,
+    since: DateTime<Utc>,
+) -> Result<Vec<BookingId>, StorageError> {
+    let ids: Vec<String> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT id FROM bookings WHERE status = 'expired' AND updated_at > ? LIMIT 5000")
+        .bind(at(since)).fetch_all(pool).await)?;
+    Ok(ids.into_iter().map(BookingId::from_stored).collect())
+}
+
 /// A booking with its items, by id (for the message dispatcher).
 pub async fn find_by_id(store: &Store, id: &str) -> Result<Option<BookingRecord>, StorageError> {
     let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");

@@ -28,15 +28,21 @@ const COLUMNS: &str =
     "id, operator_id, booking_id, kind, channel, status, attempts, next_attempt_at, \
     last_error, created_at, sent_at, delivery_status";
 
-/// Enqueues `kind` for a booking: an email always, an SMS when the booking has a phone number.
-/// A second enqueue of the same event is ignored (unique `dedupe_key`).
+/// Enqueues `kind` for a booking: an email always, an SMS when the booking has a phone number
+/// (except for a lapsed hold: email only). A second enqueue of the same event is ignored
+/// (unique `dedupe_key`).
 pub async fn enqueue(
     tx: &mut WriteTx,
     booking: &BookingId,
     kind: MessageKind,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    for channel in [Channel::Email, Channel::Sms] {
+    let channels: &[Channel] = if kind == MessageKind::HoldExpired {
+        &[Channel::Email]
+    } else {
+        &[Channel::Email, Channel::Sms]
+    };
+    for &channel in channels {
         let phone_filter = if channel == Channel::Sms {
             " AND customer_phone IS NOT NULL"
         } else {

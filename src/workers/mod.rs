@@ -74,6 +74,27 @@ pub fn stage() -> AdHoc {
                     }
                 });
             }
+            if config.hold_expired_email {
+                spawn_loop(
+                    "hold-expired emails",
+                    Duration::from_secs(60),
+                    shutdown.clone(),
+                    {
+                        let (store, clock) = (store.clone(), clock.clone());
+                        move || {
+                            let (store, clock) = (store.clone(), clock.clone());
+                            async move {
+                                crate::service::notifications::enqueue_hold_expired(
+                                    &store,
+                                    clock.now(),
+                                )
+                                .await
+                                .map(|_| ())
+                            }
+                        }
+                    },
+                );
+            }
             if let Some(transports) = rocket.state::<Arc<Transports>>() {
                 let (store, clock, transports) = (store.clone(), clock.clone(), transports.clone());
                 spawn_loop(

@@ -21,6 +21,7 @@ on_both_backends!(
     reminders_go_out_a_day_before_even_across_dst,
     twilio_delivery_reports_need_a_valid_signature,
     operators_send_from_their_own_address,
+    an_expired_hold_can_be_told_by_email,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -725,4 +726,38 @@ async fn operators_send_from_their_own_address(backend: Backend) {
         mail_files(&app).iter().any(from_default),
         "the default sender again: {froms:?}"
     );
+}
+
+async fn an_expired_hold_can_be_told_by_email(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let hold = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    app.clock.advance(Duration::minutes(16));
+    berth::workers::hold_expiry::run_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    let enqueue = berth::service::notifications::enqueue_hold_expired;
+    assert_eq!(enqueue(&app.store, app.clock.now()).await.unwrap(), 1);
+    enqueue(&app.store, app.clock.now()).await.unwrap();
+    let queued = messages(&app, &token, "").await;
+    assert_eq!(
+        queued.len(),
+        1,
+        "email only, once, though the booking has a phone: {queued:?}"
+    );
+    assert_eq!(queued[0]["kind"], "hold_expired");
+    dispatch(&app).await;
+    let mail = mail_files(&app).pop().unwrap();
+    assert!(
+        mail.contains(&format!(
+            "Subject: Your hold {} on Harbour cruise expired",
+            hold.str("reference")
+        )),
+        "{mail}"
+    );
+    assert!(sms_lines(&app).is_empty());
 }
