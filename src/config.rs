@@ -55,6 +55,9 @@ pub struct AppConfig {
     pub twilio_from: Option<String>,
     #[serde(default = "defaults::twilio_api_base")]
     pub twilio_api_base: String,
+    /// How long one call to Twilio may take before it counts as a transient failure.
+    #[serde(default = "defaults::twilio_timeout_seconds")]
+    pub twilio_timeout_seconds: u32,
     /// Where travelers manage bookings; links in messages point here.
     #[serde(default = "defaults::public_url")]
     pub public_url: String,
@@ -109,6 +112,9 @@ mod defaults {
     }
     pub fn twilio_api_base() -> String {
         "https://api.twilio.com".into()
+    }
+    pub fn twilio_timeout_seconds() -> u32 {
+        15
     }
     pub fn public_url() -> String {
         "http://127.0.0.1:8000".into()
@@ -277,12 +283,16 @@ impl AppConfig {
                     self.public_url.trim_end_matches('/'),
                     crate::http::webhooks::TWILIO_STATUS_PATH
                 );
+                let timeout = std::time::Duration::from_secs(u64::from(
+                    self.twilio_timeout_seconds.clamp(1, 120),
+                ));
                 SmsSender::Twilio(Twilio::new(
                     &self.twilio_api_base,
                     sid,
                     token.clone(),
                     from,
                     Some(callback),
+                    timeout,
                 )?)
             }
             _ => SmsSender::File {

@@ -101,9 +101,10 @@ impl Twilio {
         auth_token: Secret,
         from: &str,
         status_callback: Option<String>,
+        timeout: Duration,
     ) -> Result<Twilio, String> {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;

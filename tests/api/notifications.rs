@@ -325,11 +325,12 @@ fn twilio_settings(fake: &FakeTwilio) -> Vec<(&'static str, Value)> {
         ("twilio_auth_token", json!("twilio-secret-token")),
         ("twilio_from", json!("+15005550006")),
         ("twilio_api_base", json!(fake.base)),
+        ("twilio_timeout_seconds", json!(1)),
     ]
 }
 
 async fn twilio_failures_retry_with_backoff_and_never_duplicate(backend: Backend) {
-    let fake = FakeTwilio::start(vec![429, 500]).await;
+    let fake = FakeTwilio::start(vec![429, 500, 0]).await;
     let Some(app) = TestApp::spawn_with(backend, &twilio_settings(&fake)).await else {
         return;
     };
@@ -353,13 +354,24 @@ async fn twilio_failures_retry_with_backoff_and_never_duplicate(backend: Backend
     assert_eq!(fake.count(), 2, "500: try later");
     app.clock.advance(Duration::minutes(5));
     dispatch(&app).await;
-    assert_eq!(fake.count(), 3);
+    assert_eq!(fake.count(), 3, "a timeout: try later");
+    let timed_out = sms(messages(&app, &token, "").await);
+    assert!(
+        timed_out["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{timed_out}"
+    );
+    app.clock.advance(Duration::minutes(10));
+    dispatch(&app).await;
+    assert_eq!(fake.count(), 4);
     app.clock.advance(Duration::hours(1));
     dispatch(&app).await;
-    assert_eq!(fake.count(), 3, "sent once, never again");
+    assert_eq!(fake.count(), 4, "sent once, never again");
     assert_eq!(sms(messages(&app, &token, "").await)["status"], "sent");
 
-    let request = fake.requests.lock().unwrap()[2].clone();
+    let request = fake.requests.lock().unwrap()[3].clone();
     assert_eq!(request.method, "POST");
     assert_eq!(
         request.path,

@@ -18,7 +18,7 @@ pub struct Recorded {
 pub struct FakeTwilio {
     pub base: String,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
-    /// Statuses to answer, in order; when empty, 201.
+    /// Statuses to answer, in order; when empty, 201. 0 means: take the request and never answer.
     script: Arc<Mutex<Vec<u16>>>,
 }
 
@@ -93,6 +93,10 @@ impl FakeTwilio {
                 script.remove(0)
             }
         };
+        if status == 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            return Ok(());
+        }
         let (reason, json) = match status {
             201 => ("Created", r#"{"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued"}"#.to_owned()),
             400 => ("Bad Request", r#"{"code": 21211, "message": "The 'To' number is not a valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400}"#.to_owned()),
