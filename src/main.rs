@@ -92,11 +92,11 @@ async fn run_tool(
             ExitCode::SUCCESS
         }
         Command::Check => {
-            let violations = service::check::seat_invariant(&store)
+            let violations = service::check::all(&store)
                 .await
                 .map_err(|e| e.to_string())?;
             if violations.is_empty() {
-                println!("seat invariant holds on every departure");
+                println!("seat invariant holds on every departure; every booking's ledger matches its status");
                 ExitCode::SUCCESS
             } else {
                 for v in &violations {

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod reports;
 pub mod responder;
 pub mod tokens;
 pub mod views;
@@ -50,6 +51,7 @@ pub fn stage() -> AdHoc {
                     operator::check_in,
                     account::get_operator,
                     account::update_operator,
+                    reports::revenue,
                     messages::list_messages,
                     webhooks::twilio_status,
                     messages::retry_message,

@@ -6,7 +6,9 @@ use rocket::http::ContentType;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, bookings, catalogue, health, messages, metrics, operator, tokens, webhooks};
+use super::{
+    account, bookings, catalogue, health, messages, metrics, operator, reports, tokens, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,7 +26,7 @@ use super::{account, bookings, catalogue, health, messages, metrics, operator, t
         operator::update_occurrence, operator::cancel_occurrence, operator::manifest, operator::check_in,
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         messages::list_messages, messages::retry_message, webhooks::twilio_status,
-        account::get_operator, account::update_operator,
+        account::get_operator, account::update_operator, reports::revenue,
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -11,7 +11,7 @@ use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::secrets;
-use crate::storage::{bookings, occurrences, Store};
+use crate::storage::{bookings, ledger, occurrences, Store};
 
 /// Who is asking. A traveler proves it with the booking's access token; an operator with a
 /// bearer token, and only for bookings on their own tours.
@@ -146,6 +146,19 @@ async fn transition(
             };
             if let Some(kind) = message {
                 notifications::enqueue(&mut tx, &current.id, kind, now).await?;
+            }
+            // Pay on arrival: checking in is when the money changes hands.
+            if next == BookingStatus::CheckedIn {
+                let entry = ledger::NewEntry {
+                    operator: &current.operator_id,
+                    booking: &current.id,
+                    kind: "payment",
+                    amount: current.total,
+                    currency: &current.currency,
+                    provider: "offline",
+                    provider_reference: None,
+                };
+                ledger::append(&mut tx, &entry, now).await?;
             }
             let delta = match (current.status.occupies_seats(), next.occupies_seats()) {
                 (true, false) => -i64::from(current.seats),

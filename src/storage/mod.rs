@@ -25,6 +25,7 @@ pub mod bookings;
 pub mod catalogue;
 pub mod error;
 pub mod idempotency;
+pub mod ledger;
 pub mod occurrences;
 pub mod outbox;
 mod rows;

@@ -9,6 +9,7 @@ mod concurrency;
 mod errors;
 mod idempotency;
 mod invariant;
+mod ledger;
 mod metrics;
 mod notifications;
 mod openapi;

@@ -1,0 +1,82 @@
+//! The ledger: append-only money movements. There is deliberately no update or delete here.
+
+use chrono::{DateTime, Utc};
+
+use super::{at, on_pool, on_tx, StorageError, Store, WriteTx};
+use crate::domain::ids::{BookingId, OperatorId};
+use crate::domain::records::Violation;
+
+/// A new money movement.
+pub struct NewEntry<'a> {
+    pub operator: &'a OperatorId,
+    pub booking: &'a BookingId,
+    /// `payment`, `refund` or `fee`.
+    pub kind: &'static str,
+    /// Signed minor units: payments positive, refunds negative.
+    pub amount: i64,
+    pub currency: &'a str,
+    /// `offline` (paid on arrival) or `stripe`.
+    pub provider: &'static str,
+    pub provider_reference: Option<&'a str>,
+}
+
+pub async fn append(
+    tx: &mut WriteTx,
+    entry: &NewEntry<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO ledger_entries (id, operator_id, booking_id, kind, amount, currency, provider, provider_reference, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(ulid::Ulid::new().to_string()).bind(entry.operator.as_str()).bind(entry.booking.as_str())
+        .bind(entry.kind).bind(entry.amount).bind(entry.currency).bind(entry.provider)
+        .bind(entry.provider_reference).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Totals per currency and kind over `[from, to)`: (currency, kind, sum, count).
+pub async fn totals(
+    store: &Store,
+    operator: &OperatorId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, String, i64, i64)>, StorageError> {
+    let rows: Vec<(String, String, i64, i64)> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT currency, kind, CAST(COALESCE(SUM(amount), 0) AS SIGNED), COUNT(*) FROM ledger_entries \
+         WHERE operator_id = ? AND created_at >= ? AND created_at < ? GROUP BY currency, kind ORDER BY currency, kind")
+        .bind(operator.as_str()).bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
+    Ok(rows)
+}
+
+#[derive(sqlx::FromRow)]
+struct Mismatch {
+    occurrence_id: String,
+    reference: String,
+    status: String,
+    total: i64,
+    paid: i64,
+}
+
+/// Bookings whose ledger disagrees with their payment status: a checked-in (paid on arrival)
+/// booking must have been paid its total, and any other booking must net to zero.
+pub async fn violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
+    let rows: Vec<Mismatch> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT b.occurrence_id, b.reference, b.status, b.total, \
+         CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) AS paid \
+         FROM bookings b LEFT JOIN ledger_entries l ON l.booking_id = b.id \
+         GROUP BY b.id, b.occurrence_id, b.reference, b.status, b.total \
+         HAVING (b.status = 'checked_in' AND CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) <> b.total) \
+         OR (b.status <> 'checked_in' AND CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) <> 0) ORDER BY b.reference")
+        .fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Violation {
+            occurrence_id: row.occurrence_id,
+            detail: format!(
+                "booking {} is {} with total {} but its ledger sums to {}",
+                row.reference, row.status, row.total, row.paid
+            ),
+        })
+        .collect())
+}
