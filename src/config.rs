@@ -70,6 +70,12 @@ pub struct AppConfig {
     /// Sends of one message before it is given up as `dead`.
     #[serde(default = "defaults::outbox_max_attempts")]
     pub outbox_max_attempts: u32,
+    /// Origins allowed to call berth from a browser, comma-separated (`https://tours.example`).
+    #[serde(default)]
+    pub cors_origins: String,
+    /// Send `Strict-Transport-Security`; defaults to on in release.
+    #[serde(default)]
+    hsts: Option<bool>,
     /// Bearer token that `GET /metrics` requires; without one, metrics are served only in debug.
     #[serde(default)]
     pub metrics_token: Option<Secret>,
@@ -175,6 +181,18 @@ impl AppConfig {
         if self.is_release() && self.database_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_DATABASE_URL must be set in the release profile".into());
         }
+        if self.is_release() && self.cors_list().any(|origin| origin == "*") {
+            return Err(
+                "BERTH_CORS_ORIGINS must list origins explicitly; a wildcard is refused in release"
+                    .into(),
+            );
+        }
+        if let Some(bad) = self
+            .cors_list()
+            .find(|o| *o != "*" && !(o.starts_with("https://") || o.starts_with("http://")))
+        {
+            return Err(format!("BERTH_CORS_ORIGINS entries must be origins such as https://tours.example, not {bad:?}"));
+        }
         if self
             .metrics_token
             .as_ref()
@@ -227,6 +245,23 @@ impl AppConfig {
             return Err("BERTH_DATABASE_MAX_CONNECTIONS must be between 1 and 1000".into());
         }
         Ok(())
+    }
+
+    fn cors_list(&self) -> impl Iterator<Item = &str> {
+        self.cors_origins
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/'))
+            .filter(|o| !o.is_empty())
+    }
+
+    /// Whether a browser page from `origin` may read berth's responses.
+    pub fn cors_allows(&self, origin: &str) -> bool {
+        self.cors_list()
+            .any(|allowed| allowed == "*" || allowed == origin)
+    }
+
+    pub fn hsts(&self) -> bool {
+        self.hsts.unwrap_or(self.is_release())
     }
 
     /// Whether `GET /metrics` is served without a token (debug profile only).

@@ -7,6 +7,7 @@ use rocket::{catchers, routes, Request, Response};
 pub mod account;
 pub mod bookings;
 pub mod catalogue;
+pub mod cors;
 pub mod guards;
 pub mod health;
 pub mod idempotency;
@@ -28,6 +29,7 @@ pub fn stage() -> AdHoc {
                 "/",
                 routes![
                     health::health,
+                    cors::preflight,
                     health::ready,
                     metrics::metrics,
                     openapi::openapi_json,
@@ -96,6 +98,19 @@ impl Fairing for SecurityHeaders {
         response.set_header(Header::new("X-Frame-Options", "DENY"));
         response.set_header(Header::new("Referrer-Policy", "no-referrer"));
         response.set_header(Header::new("Cache-Control", "no-store"));
+        response.set_header(Header::new(
+            "Content-Security-Policy",
+            "frame-ancestors 'none'",
+        ));
         response.remove_header("Server");
+        if let Some(config) = request.rocket().state::<crate::config::AppConfig>() {
+            if config.hsts() {
+                response.set_header(Header::new(
+                    "Strict-Transport-Security",
+                    "max-age=31536000; includeSubDomains",
+                ));
+            }
+        }
+        cors::apply(request, response);
     }
 }

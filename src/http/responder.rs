@@ -223,6 +223,7 @@ fn allowed_methods(request: &Request<'_>) -> Vec<&'static str> {
     let mut methods: Vec<&'static str> = request
         .rocket()
         .routes()
+        .filter(|route| route.method != rocket::http::Method::Options)
         .filter(|route| {
             let template: Vec<&str> = route
                 .uri

@@ -14,6 +14,7 @@ on_both_backends!(
     operator_create_prints_a_working_token_last,
     berth_check_detects_a_corrupted_departure,
     the_demo_start_prints_commands_that_book_seats,
+    the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets,
 );
 
 fn berth(database_url: &str) -> Command {
@@ -231,4 +232,171 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
     again.kill().ok();
     again.wait().ok();
     assert!(!stdout.contains("API token"), "{stdout}");
+}
+
+async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let created = berth(&app.database_url)
+        .args([
+            "operator",
+            "create",
+            "--name",
+            "Leak Check Tours",
+            "--email",
+            "ops@leakcheck.example",
+        ])
+        .output()
+        .unwrap();
+    let operator_token = String::from_utf8(created.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let logs = tempfile::tempdir().unwrap();
+    let (out, err) = (
+        logs.path().join("stdout.log"),
+        logs.path().join("stderr.log"),
+    );
+    let port = free_port();
+    let mut server = berth(&app.database_url)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .env("BERTH_LOG", "debug")
+        .env("BERTH_MAIL_DIR", logs.path().join("mail"))
+        .env("BERTH_SMS_DIR", logs.path().join("sms"))
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (email, phone, name) = (
+        "ada.leakwell@example.com",
+        "+351 912 345 678",
+        "Ada Leakwell",
+    );
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response
+                .json::<serde_json::Value>()
+                .await
+                .unwrap_or_default(),
+        )
+    };
+    let (_, tour) = send(client.post(format!("{base}/v1/tours")).bearer_auth(&operator_token).json(&json!({
+        "name": "Leak check walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR",
+        "units": [{"code": "adult", "label": "Adult", "price": 2000}]}))).await;
+    let starts_at = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let (_, occurrence) = send(
+        client
+            .post(format!(
+                "{base}/v1/tours/{}/occurrences",
+                tour["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&operator_token)
+            .json(&json!({"starts_at": starts_at, "capacity": 5})),
+    )
+    .await;
+    let (status, hold) = send(client.post(format!("{base}/v1/bookings")).header("Idempotency-Key", "leak-check-key-123")
+        .json(&json!({"occurrence_id": occurrence["id"], "items": [{"unit": "adult", "quantity": 1}],
+                      "customer": {"name": name, "email": email, "phone": phone}}))).await;
+    assert_eq!(status, 201, "{hold}");
+    let (reference, access) = (
+        hold["reference"].as_str().unwrap(),
+        hold["access_token"].as_str().unwrap().to_owned(),
+    );
+    let booking = format!("{base}/v1/bookings/{reference}");
+    assert_eq!(
+        send(
+            client
+                .post(format!("{booking}/confirm"))
+                .header("X-Booking-Token", &access)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        send(client.get(&booking).header("X-Booking-Token", &access))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        send(
+            client
+                .get(&booking)
+                .header("X-Booking-Token", "bkt_wrong-token-in-logs")
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        send(
+            client
+                .get(format!("{base}/v1/tours"))
+                .bearer_auth("brt_wrong-token-in-logs")
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        send(
+            client
+                .post(format!("{booking}/cancel"))
+                .header("X-Booking-Token", &access)
+        )
+        .await
+        .0,
+        200
+    );
+    // Let the outbox dispatcher (every 2 s) send the confirmation and cancellation.
+    for _ in 0..100 {
+        if std::fs::read_dir(logs.path().join("mail"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            >= 2
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().ok();
+    server.wait().ok();
+    let text = std::fs::read_to_string(&out).unwrap() + &std::fs::read_to_string(&err).unwrap();
+    assert!(
+        text.contains("booking held") && text.contains("message processed"),
+        "the flow was logged:\n{text}"
+    );
+    for secret in [
+        email,
+        "912345678",
+        "912 345 678",
+        name,
+        &operator_token,
+        &access,
+        "bkt_wrong-token-in-logs",
+        "brt_wrong-token-in-logs",
+        "leak-check-key-123",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} appears in the logs:\n{text}"
+        );
+    }
 }

@@ -15,3 +15,4 @@ mod notifications;
 mod openapi;
 mod operator;
 mod schedules;
+mod security;

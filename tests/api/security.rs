@@ -1,0 +1,159 @@
+//! Transport and header safety: CORS allowlist (preflight too), security headers on every kind
+//! of response, HSTS, and start-up refusals in release.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp};
+
+on_both_backends!(
+    cors_answers_listed_origins_only,
+    security_headers_are_on_every_response
+);
+
+async fn cors_answers_listed_origins_only(backend: Backend) {
+    let settings = [(
+        "cors_origins",
+        json!("https://tours.example, https://widget.example/"),
+    )];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (_, tour, _) = app.departure(5).await;
+    let get = |origin: &'static str| {
+        TestApp::reply(
+            app.client
+                .get(format!("{}/v1/tours/{tour}/availability", app.base))
+                .header("Origin", origin),
+        )
+    };
+    let allowed = get("https://widget.example").await;
+    allowed.expect(200);
+    assert_eq!(
+        allowed.headers["access-control-allow-origin"],
+        "https://widget.example"
+    );
+    assert_eq!(allowed.headers["vary"], "Origin");
+    assert!(allowed.headers["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .contains("X-Request-Id"));
+    let refused = get("https://evil.example").await;
+    refused.expect(200);
+    assert!(
+        refused.headers.get("access-control-allow-origin").is_none(),
+        "no CORS grant for an unlisted origin"
+    );
+
+    let preflight = |origin: &'static str| {
+        TestApp::reply(
+            app.client
+                .request(Method::OPTIONS, format!("{}/v1/bookings", app.base))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "content-type, idempotency-key",
+                ),
+        )
+    };
+    let ok = preflight("https://tours.example").await;
+    ok.expect(204);
+    assert_eq!(
+        ok.headers["access-control-allow-origin"],
+        "https://tours.example"
+    );
+    assert!(ok.headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    assert!(ok.headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("Idempotency-Key"));
+    let denied = preflight("https://evil.example").await;
+    assert!(denied.headers.get("access-control-allow-origin").is_none());
+    assert!(denied.headers.get("access-control-allow-methods").is_none());
+}
+
+async fn security_headers_are_on_every_response(backend: Backend) {
+    let Some(plain) = TestApp::spawn(backend).await else {
+        return;
+    };
+    assert!(
+        plain
+            .get("/health")
+            .await
+            .headers
+            .get("strict-transport-security")
+            .is_none(),
+        "no HSTS in debug by default"
+    );
+    drop(plain);
+    let Some(app) = TestApp::spawn_with(backend, &[("hsts", json!(true))]).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(5).await;
+    let replies = [
+        app.get("/health").await,
+        app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            .await,
+        app.get("/v1/nope").await,
+        app.hold(&occurrence, json!([{"unit": "adult", "quantity": 0}]))
+            .await,
+        app.get("/v1/tours").await,
+    ];
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses, [200, 201, 404, 422, 401]);
+    for reply in &replies {
+        let header = |name: &str| {
+            reply
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("x-frame-options"), "DENY");
+        assert_eq!(header("content-security-policy"), "frame-ancestors 'none'");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert!(header("strict-transport-security").starts_with("max-age="));
+        assert_eq!(header("x-request-id").len(), 26);
+        assert!(header("server").is_empty(), "no server banner");
+    }
+}
+
+/// Release refuses a wildcard CORS origin and names the setting.
+#[test]
+fn release_refuses_a_wildcard_cors_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("migrate")
+        .env("ROCKET_PROFILE", "release")
+        .env(
+            "BERTH_DATABASE_URL",
+            format!("sqlite://{}/berth.db", dir.path().display()),
+        )
+        .env("BERTH_CORS_ORIGINS", "*")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BERTH_CORS_ORIGINS"), "{stderr}");
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("migrate")
+        .env("ROCKET_PROFILE", "release")
+        .env(
+            "BERTH_DATABASE_URL",
+            format!("sqlite://{}/berth.db", dir.path().display()),
+        )
+        .env("BERTH_CORS_ORIGINS", "https://tours.example")
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+}
