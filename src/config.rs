@@ -70,6 +70,13 @@ pub struct AppConfig {
     /// Sends of one message before it is given up as `dead`.
     #[serde(default = "defaults::outbox_max_attempts")]
     pub outbox_max_attempts: u32,
+    /// `off`, or limits per bucket: `bookings=30/min,writes=300/min,reads=1200/min`. Default: off
+    /// in debug, those values in release.
+    #[serde(default)]
+    rate_limits: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed, comma-separated IP addresses.
+    #[serde(default)]
+    pub trusted_proxies: String,
     /// Origins allowed to call berth from a browser, comma-separated (`https://tours.example`).
     #[serde(default)]
     pub cors_origins: String,
@@ -181,6 +188,7 @@ impl AppConfig {
         if self.is_release() && self.database_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_DATABASE_URL must be set in the release profile".into());
         }
+        self.rate_limits()?;
         if self.is_release() && self.cors_list().any(|origin| origin == "*") {
             return Err(
                 "BERTH_CORS_ORIGINS must list origins explicitly; a wildcard is refused in release"
@@ -258,6 +266,19 @@ impl AppConfig {
     pub fn cors_allows(&self, origin: &str) -> bool {
         self.cors_list()
             .any(|allowed| allowed == "*" || allowed == origin)
+    }
+
+    /// The rate limiters this configuration asks for.
+    pub fn rate_limits(&self) -> Result<crate::http::rate_limit::RateLimits, String> {
+        let default = if self.is_release() {
+            "bookings=30/min,writes=300/min,reads=1200/min"
+        } else {
+            "off"
+        };
+        crate::http::rate_limit::RateLimits::parse(
+            self.rate_limits.as_deref().unwrap_or(default),
+            &self.trusted_proxies,
+        )
     }
 
     pub fn hsts(&self) -> bool {

@@ -37,10 +37,11 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
         .manage(clock)
         .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
             match prepare(&rocket).await {
-                Ok((config, store, transports)) => Ok(rocket
+                Ok((config, store, transports, limits)) => Ok(rocket
                     .manage(config)
                     .manage(store)
-                    .manage(std::sync::Arc::new(transports))),
+                    .manage(std::sync::Arc::new(transports))
+                    .manage(limits)),
                 Err(error) => {
                     tracing::error!("{error}");
                     eprintln!("berth cannot start: {error}");
@@ -56,9 +57,18 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
 /// seeds the demo data. Any failure aborts launch.
 async fn prepare(
     rocket: &Rocket<Build>,
-) -> Result<(AppConfig, Store, service::notifications::Transports), String> {
+) -> Result<
+    (
+        AppConfig,
+        Store,
+        service::notifications::Transports,
+        http::rate_limit::RateLimits,
+    ),
+    String,
+> {
     let config = AppConfig::from_figment(rocket.figment())?;
     let transports = config.transports()?;
+    let limits = config.rate_limits()?;
     let store = open_store(&config).await?;
     if config.demo() {
         let clock = rocket.state::<Clock>().cloned().unwrap_or_default();
@@ -72,7 +82,7 @@ async fn prepare(
             Err(error) => return Err(format!("could not seed demo data: {error}")),
         }
     }
-    Ok((config, store, transports))
+    Ok((config, store, transports, limits))
 }
 
 /// Connects to the configured database and applies migrations.

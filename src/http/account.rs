@@ -1,5 +1,6 @@
 //! The calling operator's own profile: name, contact, and who traveler emails come from.
 
+use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 use rocket::{get, patch, State};
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,7 @@ fn merged(
 )]
 #[get("/v1/operator")]
 pub async fn get_operator(
+    _rate: RateLimited,
     auth: Result<OperatorAuth, AppError>,
     store: &State<Store>,
 ) -> Result<Json<OperatorView>, AppError> {
@@ -110,6 +112,7 @@ pub async fn get_operator(
 )]
 #[patch("/v1/operator", data = "<body>")]
 pub async fn update_operator(
+    _rate: RateLimited,
     auth: Result<OperatorAuth, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,

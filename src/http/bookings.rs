@@ -1,5 +1,6 @@
 //! The traveler's side: holding seats, reading, confirming and cancelling a booking.
 
+use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
 
@@ -28,6 +29,7 @@ use crate::storage::Store;
 )]
 #[post("/v1/bookings", data = "<body>")]
 pub async fn place_hold(
+    _rate: RateLimited,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
@@ -78,6 +80,7 @@ fn created(
 )]
 #[get("/v1/bookings/<reference>")]
 pub async fn get_booking(
+    _rate: RateLimited,
     reference: &str,
     caller: Result<BookingCaller, AppError>,
     store: &State<Store>,
@@ -108,6 +111,7 @@ fn scope_of(caller: &Caller) -> String {
 )]
 #[post("/v1/bookings/<reference>/confirm")]
 pub async fn confirm(
+    _rate: RateLimited,
     reference: &str,
     caller: Result<BookingCaller, AppError>,
     idempotency: Result<Idempotency, AppError>,
@@ -136,6 +140,7 @@ pub async fn confirm(
 )]
 #[post("/v1/bookings/<reference>/cancel")]
 pub async fn cancel(
+    _rate: RateLimited,
     reference: &str,
     caller: Result<BookingCaller, AppError>,
     idempotency: Result<Idempotency, AppError>,

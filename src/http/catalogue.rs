@@ -1,5 +1,6 @@
 //! Public catalogue: tours, departures and availability. No authentication.
 
+use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 use rocket::{get, State};
 
@@ -20,7 +21,11 @@ use crate::storage::Store;
     responses((status = 200, description = "The tour", body = TourView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse))
 )]
 #[get("/v1/tours/<id>")]
-pub async fn get_tour(id: &str, store: &State<Store>) -> Result<Json<TourView>, AppError> {
+pub async fn get_tour(
+    _rate: RateLimited,
+    id: &str,
+    store: &State<Store>,
+) -> Result<Json<TourView>, AppError> {
     let id = TourId::parse(id).ok_or(AppError::NotFound)?;
     let tour = catalogue::tour(store, &id).await?;
     Ok(Json(TourView::from(&tour)))
@@ -37,6 +42,7 @@ pub async fn get_tour(id: &str, store: &State<Store>) -> Result<Json<TourView>, 
 )]
 #[get("/v1/tours/<id>/availability?<from>&<to>")]
 pub async fn availability(
+    _rate: RateLimited,
     id: &str,
     from: Option<&str>,
     to: Option<&str>,
@@ -66,6 +72,7 @@ pub async fn availability(
 )]
 #[get("/v1/occurrences/<id>")]
 pub async fn get_occurrence(
+    _rate: RateLimited,
     id: &str,
     store: &State<Store>,
     clock: &State<Clock>,

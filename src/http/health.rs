@@ -1,5 +1,6 @@
 //! Liveness and readiness, for load balancers. No authentication, no details.
 
+use super::rate_limit::RateLimited;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{get, State};
@@ -15,7 +16,7 @@ use crate::storage::Store;
     responses((status = 200, description = "Up", body = serde_json::Value))
 )]
 #[get("/health")]
-pub fn health() -> Json<Value> {
+pub fn health(_rate: RateLimited) -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
@@ -27,7 +28,7 @@ pub fn health() -> Json<Value> {
     responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "Database unreachable", body = serde_json::Value))
 )]
 #[get("/ready")]
-pub async fn ready(store: &State<Store>) -> (Status, Json<Value>) {
+pub async fn ready(_rate: RateLimited, store: &State<Store>) -> (Status, Json<Value>) {
     match store.ping().await {
         Ok(()) => (Status::Ok, Json(json!({ "status": "ready" }))),
         Err(error) => {

@@ -1,5 +1,6 @@
 //! An operator's outbox: what was sent to travelers, what failed, and retrying it.
 
+use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
 use serde::Serialize;
@@ -71,6 +72,7 @@ impl From<&OutboxRow> for MessageView {
 )]
 #[get("/v1/messages?<status>")]
 pub async fn list_messages(
+    _rate: RateLimited,
     status: Option<&str>,
     auth: Result<OperatorAuth, AppError>,
     store: &State<Store>,
@@ -101,6 +103,7 @@ pub async fn list_messages(
 )]
 #[post("/v1/messages/<id>/retry")]
 pub async fn retry_message(
+    _rate: RateLimited,
     id: &str,
     auth: Result<OperatorAuth, AppError>,
     idempotency: Result<Idempotency, AppError>,

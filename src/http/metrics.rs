@@ -1,5 +1,6 @@
 //! `GET /metrics` (Prometheus text format) and the fairing that times every request.
 
+use super::rate_limit::RateLimited;
 use std::time::Instant;
 
 use rocket::fairing::{Fairing, Info, Kind};
@@ -24,6 +25,7 @@ use crate::storage::Store;
 )]
 #[get("/metrics")]
 pub async fn metrics(
+    _rate: RateLimited,
     request_auth: MetricsAuth,
     store: &State<Store>,
 ) -> Result<(ContentType, String), AppError> {

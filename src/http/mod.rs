@@ -15,6 +15,7 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod rate_limit;
 pub mod reports;
 pub mod responder;
 pub mod tokens;
@@ -69,6 +70,7 @@ pub fn stage() -> AdHoc {
                     responder::unauthorized,
                     responder::not_found,
                     responder::payload_too_large,
+                    responder::too_many_requests,
                     responder::unprocessable,
                     responder::internal,
                     responder::other,

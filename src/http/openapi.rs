@@ -1,6 +1,7 @@
 //! `GET /openapi.json` (OpenAPI 3.1, generated from the handlers' annotations so it cannot drift)
 //! and `GET /docs`, a self-contained page that renders it (no CDN, works offline).
 
+use super::rate_limit::RateLimited;
 use rocket::get;
 use rocket::http::ContentType;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -82,11 +83,11 @@ pub fn document() -> String {
 }
 
 #[get("/openapi.json")]
-pub fn openapi_json() -> (ContentType, String) {
+pub fn openapi_json(_rate: RateLimited) -> (ContentType, String) {
     (ContentType::JSON, document())
 }
 
 #[get("/docs")]
-pub fn docs() -> (ContentType, &'static str) {
+pub fn docs(_rate: RateLimited) -> (ContentType, &'static str) {
     (ContentType::HTML, include_str!("docs.html"))
 }

@@ -1,5 +1,6 @@
 //! Operator endpoints (`Authorization: Bearer <token>`). Another operator's objects answer 404.
 
+use super::rate_limit::RateLimited;
 use rocket::http::ContentType;
 use rocket::serde::json::Json;
 
@@ -45,6 +46,7 @@ fn occurrence_id(id: &str) -> Result<OccurrenceId, AppError> {
 )]
 #[post("/v1/tours", data = "<body>")]
 pub async fn create_tour(
+    _rate: RateLimited,
     auth: Auth,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
@@ -82,7 +84,11 @@ pub async fn create_tour(
     security(("operator_token" = []))
 )]
 #[get("/v1/tours")]
-pub async fn list_tours(auth: Auth, store: &State<Store>) -> Result<Json<Vec<TourView>>, AppError> {
+pub async fn list_tours(
+    _rate: RateLimited,
+    auth: Auth,
+    store: &State<Store>,
+) -> Result<Json<Vec<TourView>>, AppError> {
     let tours = catalogue::list_tours(store, &auth?.0).await?;
     Ok(Json(tours.iter().map(TourView::from).collect()))
 }
@@ -99,6 +105,7 @@ pub async fn list_tours(auth: Auth, store: &State<Store>) -> Result<Json<Vec<Tou
 )]
 #[patch("/v1/tours/<id>", data = "<body>")]
 pub async fn update_tour(
+    _rate: RateLimited,
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
@@ -139,6 +146,7 @@ pub async fn update_tour(
 )]
 #[post("/v1/tours/<id>/schedules", data = "<body>")]
 pub async fn create_schedule(
+    _rate: RateLimited,
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
@@ -188,6 +196,7 @@ pub async fn create_schedule(
 )]
 #[get("/v1/tours/<id>/schedules")]
 pub async fn list_schedules(
+    _rate: RateLimited,
     id: &str,
     auth: Auth,
     store: &State<Store>,
@@ -213,6 +222,7 @@ pub async fn list_schedules(
 )]
 #[post("/v1/tours/<id>/occurrences", data = "<body>")]
 pub async fn create_occurrence(
+    _rate: RateLimited,
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
@@ -264,6 +274,7 @@ pub struct OccurrencePatch {
 )]
 #[patch("/v1/occurrences/<id>", data = "<body>")]
 pub async fn update_occurrence(
+    _rate: RateLimited,
     id: &str,
     auth: Auth,
     body: JsonBody<'_>,
@@ -319,6 +330,7 @@ pub struct CancelledOccurrenceView {
 )]
 #[post("/v1/occurrences/<id>/cancel")]
 pub async fn cancel_occurrence(
+    _rate: RateLimited,
     id: &str,
     auth: Auth,
     idempotency: Result<Idempotency, AppError>,
@@ -365,6 +377,7 @@ pub enum Manifest {
 )]
 #[get("/v1/occurrences/<id>/manifest?<format>")]
 pub async fn manifest(
+    _rate: RateLimited,
     id: &str,
     format: Option<&str>,
     auth: Auth,
@@ -407,6 +420,7 @@ pub async fn manifest(
 )]
 #[post("/v1/bookings/<reference>/check-in")]
 pub async fn check_in(
+    _rate: RateLimited,
     reference: &str,
     auth: Auth,
     idempotency: Result<Idempotency, AppError>,

@@ -1,5 +1,6 @@
 //! Operator reports, derived from the ledger.
 
+use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 use rocket::{get, State};
 use serde::Serialize;
@@ -49,6 +50,7 @@ pub struct RevenueView {
 )]
 #[get("/v1/reports/revenue?<from>&<to>")]
 pub async fn revenue(
+    _rate: RateLimited,
     from: Option<&str>,
     to: Option<&str>,
     auth: Result<OperatorAuth, AppError>,

@@ -205,6 +205,7 @@ pub fn unauthorized(request: &Request<'_>) -> (Status, Json<Value>) {
 pub struct Caught {
     reply: (Status, Json<Value>),
     allow: Option<String>,
+    retry_after: Option<String>,
 }
 
 impl<'r> Responder<'r, 'static> for Caught {
@@ -212,6 +213,9 @@ impl<'r> Responder<'r, 'static> for Caught {
         let mut response = self.reply.respond_to(request)?;
         if let Some(allow) = self.allow {
             response.set_header(Header::new("Allow", allow));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.set_header(Header::new("Retry-After", seconds));
         }
         Ok(response)
     }
@@ -252,6 +256,7 @@ pub fn not_found(request: &Request<'_>) -> Caught {
         return Caught {
             reply: caught(Status::NotFound, "not_found", "not found", request),
             allow: None,
+            retry_after: None,
         };
     }
     let message = format!("this path allows {}", allowed.join(", "));
@@ -263,6 +268,7 @@ pub fn not_found(request: &Request<'_>) -> Caught {
             request,
         ),
         allow: Some(allowed.join(", ")),
+        retry_after: None,
     }
 }
 
@@ -274,6 +280,22 @@ pub fn payload_too_large(request: &Request<'_>) -> (Status, Json<Value>) {
         "the request body is too large",
         request,
     )
+}
+
+/// Over a rate limit (see `http::rate_limit`): 429 with `Retry-After`.
+#[catch(429)]
+pub fn too_many_requests(request: &Request<'_>) -> Caught {
+    let wait = request.local_cache(|| super::rate_limit::RetryAfter(1)).0;
+    Caught {
+        reply: caught(
+            Status::TooManyRequests,
+            "rate_limited",
+            "too many requests; retry later",
+            request,
+        ),
+        allow: None,
+        retry_after: Some(wait.to_string()),
+    }
 }
 
 #[catch(422)]

@@ -1,5 +1,6 @@
 //! An operator's API tokens: create (shown once), list, revoke.
 
+use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 
 use super::idempotency::{operator_scope, ApiResponse, Idempotency};
@@ -44,6 +45,7 @@ pub struct TokenView {
 )]
 #[post("/v1/tokens", data = "<body>")]
 pub async fn create_token(
+    _rate: RateLimited,
     auth: Result<OperatorAuth, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
@@ -88,6 +90,7 @@ pub async fn create_token(
 )]
 #[get("/v1/tokens")]
 pub async fn list_tokens(
+    _rate: RateLimited,
     auth: Result<OperatorAuth, AppError>,
     store: &State<Store>,
 ) -> Result<Json<Vec<TokenView>>, AppError> {
@@ -119,6 +122,7 @@ pub async fn list_tokens(
 )]
 #[delete("/v1/tokens/<id>")]
 pub async fn revoke_token(
+    _rate: RateLimited,
     id: &str,
     auth: Result<OperatorAuth, AppError>,
     idempotency: Result<Idempotency, AppError>,

@@ -1,5 +1,6 @@
 //! Provider callbacks. The signature is verified before anything in the body is used.
 
+use super::rate_limit::RateLimited;
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::Status;
 use rocket::{post, Request, State};
@@ -51,6 +52,7 @@ impl<'r> rocket::request::FromRequest<'r> for TwilioSignature {
 )]
 #[post("/v1/webhooks/twilio/status", data = "<body>")]
 pub async fn twilio_status(
+    _rate: RateLimited,
     signature: TwilioSignature,
     body: Data<'_>,
     store: &State<Store>,

@@ -9,7 +9,8 @@ use crate::support::{Backend, TestApp};
 
 on_both_backends!(
     cors_answers_listed_origins_only,
-    security_headers_are_on_every_response
+    security_headers_are_on_every_response,
+    rate_limits_answer_429_with_retry_after,
 );
 
 async fn cors_answers_listed_origins_only(backend: Backend) {
@@ -155,5 +156,46 @@ fn release_refuses_a_wildcard_cors_origin() {
         listed.status.success(),
         "{}",
         String::from_utf8_lossy(&listed.stderr)
+    );
+}
+
+async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
+    let settings = [
+        ("rate_limits", json!("bookings=3/min,reads=1000/min")),
+        ("trusted_proxies", json!("127.0.0.1")),
+    ];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(50).await;
+    let hold = |forwarded: &'static str| {
+        TestApp::reply(
+            app.client
+                .post(format!("{}/v1/bookings", app.base))
+                .header("X-Forwarded-For", forwarded)
+                .json(&json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Ada", "email": "ada@example.com"}})),
+        )
+    };
+    for _ in 0..3 {
+        hold("203.0.113.7").await.expect(201);
+    }
+    let limited = hold("203.0.113.7").await;
+    limited.expect_error(429, "rate_limited");
+    let wait: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    // Another client behind the same trusted proxy has its own bucket; reads have theirs.
+    hold("198.51.100.9").await.expect(201);
+    app.get(&format!("/v1/occurrences/{occurrence}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        app.available(&occurrence).await,
+        46,
+        "the refused request took nothing"
     );
 }
