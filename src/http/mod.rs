@@ -1,5 +1,9 @@
 //! Rocket only: routes, guards, response bodies and catchers. No SQL and no business rules.
 
+// Rocket handlers take one argument per request guard; eight is the shape of a mutating
+// operator endpoint (rate limit, path, auth, body, idempotency, store, clock, config).
+#![allow(clippy::too_many_arguments)]
+
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{catchers, routes, Request, Response};
