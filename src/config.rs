@@ -189,6 +189,9 @@ impl AppConfig {
             return Err("BERTH_DATABASE_URL must be set in the release profile".into());
         }
         self.rate_limits()?;
+        if self.is_release() && self.public_url.starts_with("http://127.0.0.1") {
+            return Err("BERTH_PUBLIC_URL must be set in the release profile (links in messages and the Twilio callback use it)".into());
+        }
         if self.is_release() && self.cors_list().any(|origin| origin == "*") {
             return Err(
                 "BERTH_CORS_ORIGINS must list origins explicitly; a wildcard is refused in release"

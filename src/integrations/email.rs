@@ -93,7 +93,14 @@ impl Mailer {
             }
             Mailer::Smtp { transport, .. } => match transport.send(message).await {
                 Ok(_) => Ok(()),
-                Err(error) if error.is_permanent() => {
+                // Permanent only when the recipient is refused (550, 551, 553); a 5xx about us
+                // (authentication, TLS, relaying) is configuration to fix, so it waits and retries.
+                Err(error)
+                    if error.is_permanent()
+                        && error.status().is_some_and(|code| {
+                            matches!(code.to_string().as_str(), "550" | "551" | "553")
+                        }) =>
+                {
                     Err(SendError::Permanent(super::scrub(&error.to_string())))
                 }
                 Err(error) => Err(SendError::Transient(super::scrub(&error.to_string()))),

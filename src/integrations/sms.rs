@@ -63,25 +63,39 @@ pub fn valid_signature(
     mac.verify_slice(&presented).is_ok()
 }
 
-/// Decodes an `application/x-www-form-urlencoded` body.
+/// Decodes an `application/x-www-form-urlencoded` body. Works on bytes: a `%` followed by
+/// anything but two hex digits is kept as it is, and no input can split a character.
 pub fn parse_form(body: &str) -> Vec<(String, String)> {
+    fn hex(byte: u8) -> Option<u8> {
+        match byte {
+            b'0'..=b'9' => Some(byte - b'0'),
+            b'a'..=b'f' => Some(byte - b'a' + 10),
+            b'A'..=b'F' => Some(byte - b'A' + 10),
+            _ => None,
+        }
+    }
     fn decode(text: &str) -> String {
         let bytes = text.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
         while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    Ok(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                },
-                byte => out.push(byte),
+            let escaped = (bytes[i] == b'%')
+                .then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?)))
+                .flatten();
+            match (bytes[i], escaped) {
+                (_, Some((high, low))) => {
+                    out.push(high << 4 | low);
+                    i += 3;
+                }
+                (b'+', None) => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                (byte, None) => {
+                    out.push(byte);
+                    i += 1;
+                }
             }
-            i += 1;
         }
         String::from_utf8_lossy(&out).into_owned()
     }
@@ -144,11 +158,16 @@ impl Twilio {
             .send()
             .await
             .map_err(|e| {
-                SendError::Transient(if e.is_timeout() {
-                    "Twilio timed out".into()
+                if e.is_connect() {
+                    SendError::Transient("Twilio unreachable".into())
                 } else {
-                    "Twilio unreachable".into()
-                })
+                    // The request may have reached Twilio, which has no idempotency key for
+                    // sending: retrying could text the traveler twice. An operator decides.
+                    SendError::Permanent(
+                        "outcome unknown: Twilio did not answer in time; check before retrying"
+                            .into(),
+                    )
+                }
             })?;
         let status = response.status();
         if status.is_success() {
@@ -169,10 +188,13 @@ impl Twilio {
             status.as_u16(),
             code.map(|c| format!(" (code {c})")).unwrap_or_default()
         );
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::Transient(detail))
-        } else {
+        // Only errors about the recipient are permanent; credentials or account trouble (401,
+        // 403, 404) is ours to fix, so those messages wait and retry until they are dead.
+        const RECIPIENT_ERRORS: [i64; 5] = [21211, 21408, 21610, 21612, 21614];
+        if status.as_u16() == 400 && code.is_some_and(|c| RECIPIENT_ERRORS.contains(&c)) {
             Err(SendError::Permanent(detail))
+        } else {
+            Err(SendError::Transient(detail))
         }
     }
 }
@@ -200,5 +222,60 @@ impl SmsSender {
                     .map_err(|e| SendError::Transient(format!("sms folder: {}", e.kind())))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_decode_without_panicking_on_any_input() {
+        assert_eq!(
+            parse_form("To=%2B351912345678&Body=caf%C3%A9+ok&x"),
+            [
+                ("To".into(), "+351912345678".into()),
+                ("Body".into(), "café ok".into()),
+                ("x".into(), String::new())
+            ]
+        );
+        for hostile in ["a=%xé", "a=%", "a=%e", "%%%=%zz", "a=%C3", "é=%+1"] {
+            let _ = parse_form(hostile);
+        }
+        assert_eq!(parse_form("a=%+1"), [("a".into(), "% 1".into())]);
+    }
+
+    /// The example from Twilio's documentation on validating requests.
+    #[test]
+    fn signatures_match_twilios_published_example() {
+        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        let params: Vec<(String, String)> = [
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Caller", "+12349013030"),
+            ("Digits", "1234"),
+            ("From", "+12349013030"),
+            ("To", "+18005551212"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert!(valid_signature(
+            "12345",
+            url,
+            &params,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!valid_signature(
+            "12345",
+            url,
+            &params,
+            "1/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
+        assert!(!valid_signature(
+            "54321",
+            url,
+            &params,
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+        ));
     }
 }

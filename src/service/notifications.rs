@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use minijinja::{context, Environment};
 use rand::Rng;
 
+use crate::domain::booking::BookingStatus;
 use crate::domain::ids::{BookingId, OperatorId};
 use crate::domain::message::{next_attempt, Channel, MessageKind};
 use crate::domain::money::format_amount;
@@ -26,9 +27,9 @@ pub struct Transports {
 }
 
 /// How long a claimed message is this dispatcher's before another may take it over.
-const LEASE: i64 = 300;
+const LEASE: i64 = 900;
 /// Messages claimed per round.
-const BATCH: i64 = 20;
+const BATCH: i64 = 10;
 
 /// Enqueues `kind` for a booking in the caller's transaction (email, and SMS with a phone).
 pub async fn enqueue(
@@ -82,17 +83,27 @@ pub async fn dispatch_once(
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let mut attempted = 0;
+    let started = std::time::Instant::now();
+    // Time moves on while this round sends; leases and outcomes use the time they happen at.
+    // Whole milliseconds, the precision both databases store: the lease is compared for equality.
+    let at = || {
+        let elapsed =
+            Duration::milliseconds(started.elapsed().as_millis().try_into().unwrap_or(i64::MAX));
+        now + elapsed
+    };
     loop {
+        let claimed_at = at();
+        let lease = claimed_at + Duration::seconds(LEASE);
         let claimed = transaction!(store, |tx| {
-            Ok(outbox::claim_due(&mut tx, now, now + Duration::seconds(LEASE), BATCH).await?)
+            Ok(outbox::claim_due(&mut tx, claimed_at, lease, BATCH).await?)
         })
         .await?;
         if claimed.is_empty() {
             return Ok(attempted);
         }
         for message in &claimed {
-            let outcome = send(store, transports, message, now).await;
-            settle(store, transports, message, outcome, now).await?;
+            let outcome = send(store, transports, message, at()).await;
+            settle(store, transports, message, lease, outcome, at()).await?;
         }
         attempted += claimed.len();
     }
@@ -102,6 +113,7 @@ async fn settle(
     store: &Store,
     transports: &Transports,
     message: &OutboxRow,
+    lease: DateTime<Utc>,
     outcome: Result<Option<String>, SendError>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -119,11 +131,12 @@ async fn settle(
             Some(error.as_str()),
         ),
     };
-    transaction!(store, |tx| {
+    let owned = transaction!(store, |tx| {
         let provider_id = outcome.as_ref().ok().and_then(Option::as_deref);
         Ok(outbox::settle(
             &mut tx,
             &message.id,
+            lease,
             status,
             retry_at,
             error,
@@ -133,6 +146,9 @@ async fn settle(
         .await?)
     })
     .await?;
+    if !owned {
+        tracing::warn!(message = %message.id, "message lease expired before its outcome was recorded");
+    }
     tracing::info!(message = %message.id, kind = %message.kind, channel = %message.channel, status, attempts, "message processed");
     Ok(())
 }
@@ -151,11 +167,21 @@ async fn send(
     let (booking, tour, occurrence) = load(store, &message.booking_id, now)
         .await
         .map_err(|_| SendError::Transient("booking could not be loaded".into()))?;
-    if kind == MessageKind::Reminder
-        && booking.status != crate::domain::booking::BookingStatus::Confirmed
-    {
+    // A message about a state the booking has left (a confirmation delayed past a
+    // cancellation, a reminder for a cancelled booking) is not sent.
+    let current = match kind {
+        MessageKind::BookingConfirmed => matches!(
+            booking.status,
+            BookingStatus::Confirmed | BookingStatus::CheckedIn
+        ),
+        MessageKind::Reminder => {
+            booking.status == BookingStatus::Confirmed && occurrence.departure.starts_at > now
+        }
+        _ => true,
+    };
+    if !current {
         return Err(SendError::Permanent(format!(
-            "not sent: the booking is {}",
+            "not sent: the booking is now {}",
             booking.status
         )));
     }
@@ -277,11 +303,8 @@ fn environment() -> Environment<'static> {
             include_str!("../../templates/sms/occurrence_cancelled.txt"),
         ),
     ];
-    for (name, source) in templates {
-        // The sources are compiled in; a syntax error is caught by the tests, not at run time.
-        let _ = env.add_template(name, source);
-    }
-    // HTML templates escape; text templates must not.
+    // HTML templates escape; text templates must not. Set before adding: minijinja decides a
+    // template's escaping when it is added.
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
             minijinja::AutoEscape::Html
@@ -289,6 +312,10 @@ fn environment() -> Environment<'static> {
             minijinja::AutoEscape::None
         }
     });
+    for (name, source) in templates {
+        // The sources are compiled in; a syntax error is caught by the tests, not at run time.
+        let _ = env.add_template(name, source);
+    }
     env
 }
 

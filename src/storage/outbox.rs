@@ -93,22 +93,26 @@ pub async fn claim_due(
 }
 
 /// Records the outcome of one send; only a message still `sending` changes.
+/// `lease` is the claim's own `locked_until`: a dispatcher whose lease expired and was taken
+/// over records nothing (returns false).
+#[expect(clippy::too_many_arguments, reason = "one UPDATE's worth of columns")]
 pub async fn settle(
     tx: &mut WriteTx,
     id: &str,
+    lease: DateTime<Utc>,
     status: &str,
     next_attempt_at: DateTime<Utc>,
     error: Option<&str>,
     provider_id: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), StorageError> {
+) -> Result<bool, StorageError> {
     let sent_at = (status == "sent").then(|| at(now));
-    on_tx!(tx, conn => sqlx::query(
+    let affected = on_tx!(tx, conn => sqlx::query(
         "UPDATE outbox SET status = ?, next_attempt_at = ?, locked_until = NULL, last_error = ?, sent_at = ?, \
-         provider_id = COALESCE(?, provider_id) WHERE id = ? AND status = 'sending'")
-        .bind(status).bind(at(next_attempt_at)).bind(error).bind(sent_at).bind(provider_id).bind(id)
+         provider_id = COALESCE(?, provider_id) WHERE id = ? AND status = 'sending' AND locked_until = ?")
+        .bind(status).bind(at(next_attempt_at)).bind(error).bind(sent_at).bind(provider_id).bind(id).bind(at(lease))
         .execute(conn).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(affected == 1)
 }
 
 /// Records a provider's delivery report for the message it knows as `provider_id`.
@@ -117,8 +121,29 @@ pub async fn record_delivery(
     provider_id: &str,
     delivery_status: &str,
 ) -> Result<bool, StorageError> {
-    let affected = on_tx!(tx, conn => sqlx::query("UPDATE outbox SET delivery_status = ? WHERE provider_id = ?")
-        .bind(delivery_status).bind(provider_id).execute(conn).await.map(|r| r.rows_affected()))?;
+    // Reports arrive out of order and may be replayed: a status only moves forward, and a final
+    // one (delivered, undelivered, failed) never changes.
+    let earlier: &[&str] = match delivery_status {
+        "delivered" | "undelivered" | "failed" => &["queued", "accepted", "sending", "sent"],
+        "sent" => &["queued", "accepted", "sending"],
+        "sending" => &["queued", "accepted"],
+        _ => &[],
+    };
+    let placeholders = vec!["?"; earlier.len()].join(", ");
+    let condition = if earlier.is_empty() {
+        "delivery_status IS NULL".to_owned()
+    } else {
+        format!("(delivery_status IS NULL OR delivery_status IN ({placeholders}))")
+    };
+    let sql =
+        format!("UPDATE outbox SET delivery_status = ? WHERE provider_id = ? AND {condition}");
+    let affected = on_tx!(tx, conn => {
+        let mut query = sqlx::query(&sql).bind(delivery_status).bind(provider_id);
+        for status in earlier {
+            query = query.bind(*status);
+        }
+        query.execute(conn).await.map(|r| r.rows_affected())
+    })?;
     Ok(affected > 0)
 }
 

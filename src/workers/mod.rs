@@ -133,7 +133,7 @@ pub fn stage() -> AdHoc {
 fn spawn_loop<F, Fut>(name: &'static str, period: Duration, mut shutdown: Shutdown, mut work: F)
 where
     F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), crate::error::AppError>> + Send,
+    Fut: Future<Output = Result<(), crate::error::AppError>> + Send + 'static,
 {
     rocket::tokio::spawn(async move {
         let mut ticker = rocket::tokio::time::interval(period);
@@ -141,8 +141,11 @@ where
             rocket::tokio::select! {
                 _ = &mut shutdown => break,
                 _ = ticker.tick() => {
-                    if let Err(error) = work().await {
-                        tracing::warn!(worker = name, %error, "worker round failed");
+                    // Each round in its own task: a panic ends that round, not the worker.
+                    match rocket::tokio::spawn(work()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => tracing::warn!(worker = name, %error, "worker round failed"),
+                        Err(panic) => tracing::error!(worker = name, %panic, "worker round panicked"),
                     }
                 }
             }

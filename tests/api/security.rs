@@ -137,6 +137,7 @@ fn release_refuses_a_wildcard_cors_origin() {
             format!("sqlite://{}/berth.db", dir.path().display()),
         )
         .env("BERTH_CORS_ORIGINS", "*")
+        .env("BERTH_PUBLIC_URL", "https://book.tours.example")
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -150,6 +151,7 @@ fn release_refuses_a_wildcard_cors_origin() {
             format!("sqlite://{}/berth.db", dir.path().display()),
         )
         .env("BERTH_CORS_ORIGINS", "https://tours.example")
+        .env("BERTH_PUBLIC_URL", "https://book.tours.example")
         .output()
         .unwrap();
     assert!(
