@@ -39,6 +39,10 @@ pub struct AppConfig {
     pub smtp_url: Option<Secret>,
     #[serde(default = "defaults::mail_from")]
     pub mail_from: String,
+    /// Domains operators may send traveler email from, comma-separated; none: operators keep
+    /// the server's sender and may only set a reply-to address.
+    #[serde(default)]
+    pub mail_from_domains: String,
     #[serde(default = "defaults::mail_dir")]
     pub mail_dir: String,
     /// `file` (JSON lines under `sms_dir`) or `twilio`.
@@ -282,6 +286,14 @@ impl AppConfig {
             self.rate_limits.as_deref().unwrap_or(default),
             &self.trusted_proxies,
         )
+    }
+
+    pub fn mail_from_domains(&self) -> Vec<String> {
+        self.mail_from_domains
+            .split(',')
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .collect()
     }
 
     pub fn hsts(&self) -> bool {

@@ -134,11 +134,13 @@ pub async fn update_operator(
                 let current = operators::profile(store, &operator).await?;
                 let mail_from = merged(patch.mail_from.as_ref(), current.mail_from, "mail_from")?;
                 let reply_to = merged(patch.reply_to.as_ref(), current.reply_to, "reply_to")?;
+                let domains = config.mail_from_domains();
                 let updated = operators::set_mail_identity(
                     store,
                     &operator,
                     mail_from.as_deref(),
                     reply_to.as_deref(),
+                    &domains,
                 )
                 .await?;
                 Ok(ApiResponse::ok(&OperatorView::from(updated)))

@@ -28,6 +28,14 @@ pub struct Sender {
     pub reply_to: Option<String>,
 }
 
+/// The domain of a mailbox (`Tours <a@b.example>` → `b.example`); empty when it has none.
+pub fn domain_of(mailbox: &str) -> String {
+    mailbox
+        .parse::<Mailbox>()
+        .map(|m| m.email.domain().to_owned())
+        .unwrap_or_default()
+}
+
 /// Checks a mailbox such as `Harbour Tours <tours@harbour.example>`.
 pub fn valid_mailbox(text: &str) -> bool {
     text.len() <= 320 && text.parse::<Mailbox>().is_ok()

@@ -406,12 +406,30 @@ impl<'a> Content<'a> {
     /// The departure as an iCalendar event, in UTC; the UID is stable per booking so a calendar
     /// updates the same entry.
     fn ics(&self, now: DateTime<Utc>) -> String {
+        /// TEXT values (RFC 5545 §3.3.11): line breaks of any kind become `\n`, and the
+        /// separators are escaped, so operator text cannot start a property of its own.
         fn text(value: &str) -> String {
             value
+                .replace("\r\n", "\n")
+                .replace('\r', "\n")
                 .replace('\\', "\\\\")
                 .replace(';', "\\;")
                 .replace(',', "\\,")
                 .replace('\n', "\\n")
+        }
+        /// Content lines are folded at 75 octets (§3.1), never inside a character.
+        fn fold(line: String) -> String {
+            let mut out = String::with_capacity(line.len() + line.len() / 70 * 3);
+            let mut width = 0;
+            for ch in line.chars() {
+                if width + ch.len_utf8() > 75 {
+                    out.push_str("\r\n ");
+                    width = 1;
+                }
+                out.push(ch);
+                width += ch.len_utf8();
+            }
+            out
         }
         let stamp = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
         let start = self.occurrence.departure.starts_at;
@@ -438,6 +456,9 @@ impl<'a> Content<'a> {
             "END:VEVENT".to_owned(),
             "END:VCALENDAR".to_owned(),
         ]
+        .into_iter()
+        .map(fold)
+        .collect::<Vec<_>>()
         .join("\r\n")
             + "\r\n"
     }
@@ -498,4 +519,99 @@ pub async fn record_delivery(
         Ok(outbox::record_delivery(&mut tx, provider_id, delivery_status).await?)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::capacity::{Departure, OccurrenceStatus};
+    use crate::domain::ids::{BookingRef, OccurrenceId, TourId};
+    use crate::domain::records::Customer;
+    use crate::domain::tour::{TourDraft, UnitDraft};
+
+    #[test]
+    fn the_calendar_entry_is_folded_escaped_and_stable() {
+        let tour = TourDraft {
+            name: "Sunset, wine; and a very long name that goes on and on well past the line limit"
+                .into(),
+            description: String::new(),
+            meeting_point: "Pier 3".into(),
+            timezone: "Europe/Lisbon".into(),
+            duration_minutes: 90,
+            currency: "EUR".into(),
+            cutoff_minutes: 0,
+            min_per_booking: 1,
+            max_per_booking: 8,
+            units: vec![UnitDraft {
+                code: "adult".into(),
+                label: "Adult".into(),
+                price: 3500,
+            }],
+        }
+        .validate();
+        // The meeting point's control characters are refused at validation; build it directly.
+        let mut tour = tour.unwrap_or_else(|_| panic!("valid tour"));
+        tour.meeting_point = "Pier 3\r\nX-INJECTED:1".into();
+        let now = Utc::now();
+        let tour = TourRecord {
+            id: TourId::generate(),
+            operator_id: OperatorId::generate(),
+            tour,
+            created_at: now,
+            updated_at: now,
+        };
+        let starts_at = "2027-03-28T08:00:00Z".parse().unwrap();
+        let occurrence = OccurrenceRecord {
+            id: OccurrenceId::generate(),
+            tour_id: tour.id.clone(),
+            schedule_id: None,
+            departure: Departure {
+                starts_at,
+                status: OccurrenceStatus::Scheduled,
+                capacity: 5,
+                seats_taken: 1,
+                seats_expired: 0,
+            },
+        };
+        let booking = BookingRecord {
+            id: BookingId::generate(),
+            reference: BookingRef::generate(),
+            access_token_hash: String::new(),
+            occurrence_id: occurrence.id.clone(),
+            tour_id: tour.id.clone(),
+            operator_id: tour.operator_id.clone(),
+            status: BookingStatus::Confirmed,
+            seats: 1,
+            total: 3500,
+            currency: "EUR".into(),
+            customer: Customer {
+                name: "Ada".into(),
+                email: "ada@example.com".into(),
+                phone: None,
+            },
+            expires_at: None,
+            created_at: now,
+            updated_at: now,
+            items: Vec::new(),
+        };
+        let content = Content::new(&booking, &tour, &occurrence, "https://book.example");
+        let ics = content.ics(now);
+        assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        assert!(ics.split("\r\n").all(|line| line.len() <= 75), "{ics}");
+        assert!(
+            !ics.split("\r\n").any(|line| line.starts_with("X-INJECTED")),
+            "{ics}"
+        );
+        assert!(ics.contains("LOCATION:Pier 3\\nX-INJECTED:1"));
+        assert!(ics.contains("SUMMARY:Sunset\\, wine\\; and"));
+        assert!(ics.contains(&format!("UID:{}@berth", booking.id)));
+        assert!(ics.contains("DTSTART:20270328T080000Z") && ics.contains("DTEND:20270328T093000Z"));
+        let unfolded = ics.replace("\r\n ", "");
+        assert!(unfolded.contains("well past the line limit"));
+        assert_eq!(
+            ics,
+            content.ics(now),
+            "the same booking renders the same entry"
+        );
+    }
 }

@@ -109,8 +109,23 @@ pub async fn set_mail_identity(
     operator: &OperatorId,
     mail_from: Option<&str>,
     reply_to: Option<&str>,
+    allowed_domains: &[String],
 ) -> Result<catalogue::OperatorRow, AppError> {
     let mut p = Problems::new();
+    // Sending as any domain through the shared relay would let a tenant phish in someone else's
+    // name and spoil the relay's reputation: the sender's domain must be one the server allows.
+    if let Some(from) = mail_from.filter(|f| crate::integrations::email::valid_mailbox(f)) {
+        let domain = crate::integrations::email::domain_of(from);
+        if !allowed_domains
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(&domain))
+        {
+            p.add(
+                "mail_from",
+                "its domain is not one this server sends for (BERTH_MAIL_FROM_DOMAINS)",
+            );
+        }
+    }
     for (field, value) in [("mail_from", mail_from), ("reply_to", reply_to)] {
         if value.is_some_and(|v| !crate::integrations::email::valid_mailbox(v)) {
             p.add(

@@ -79,7 +79,9 @@ pub async fn confirmed_departing_between(
 ) -> Result<Vec<(BookingId, DateTime<Utc>, DateTime<Utc>)>, StorageError> {
     let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = on_pool!(store, pool => sqlx::query_as(
         "SELECT b.id, b.created_at, o.starts_at FROM bookings b JOIN occurrences o ON o.id = b.occurrence_id \
-         WHERE b.status = 'confirmed' AND o.status = 'scheduled' AND o.starts_at > ? AND o.starts_at <= ? LIMIT 5000")
+         WHERE b.status = 'confirmed' AND o.status = 'scheduled' AND o.starts_at > ? AND o.starts_at <= ? \
+         AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.booking_id = b.id AND x.kind = 'reminder') \
+         ORDER BY o.starts_at LIMIT 5000")
         .bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
     Ok(rows
         .into_iter()

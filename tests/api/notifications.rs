@@ -699,10 +699,24 @@ async fn twilio_delivery_reports_need_a_valid_signature(backend: Backend) {
 }
 
 async fn operators_send_from_their_own_address(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let settings = [("mail_from_domains", json!("harbour.example, other.example"))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
     let (token, _, occurrence) = app.departure(10).await;
+    // A domain the server does not send for is refused: no tenant sends as someone else.
+    let spoof = app
+        .patch_as(
+            &token,
+            "/v1/operator",
+            json!({"mail_from": "PayPal <service@paypal.com>"}),
+        )
+        .await;
+    spoof.expect_error(422, "validation_failed");
+    assert!(spoof.body["error"]["fields"]["mail_from"]
+        .as_str()
+        .unwrap()
+        .contains("BERTH_MAIL_FROM_DOMAINS"));
     let identity = json!({"mail_from": "Harbour Tours <tours@harbour.example>", "reply_to": "help@harbour.example"});
     let updated = app.patch_as(&token, "/v1/operator", identity).await;
     updated.expect(200);
