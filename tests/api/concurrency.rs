@@ -151,37 +151,13 @@ async fn racing_cancels_and_holds_keep_the_counter_exact(backend: Backend) {
 }
 
 async fn a_departure_locked_too_long_answers_503_with_retry_after(backend: Backend) {
-    use sqlx::Connection;
     let settings = [("database_lock_timeout_seconds", json!(1))];
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
     let (_, _, occurrence) = app.departure(10).await;
     // Another client holds the lock a booking needs, longer than berth waits and retries.
-    let blocker: Box<dyn std::any::Any + Send> = match backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query("BEGIN IMMEDIATE")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            Box::new(conn)
-        }
-        Backend::MySql => {
-            let mut conn = sqlx::MySqlConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-            sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
-                .bind(&occurrence)
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            Box::new(conn)
-        }
-    };
+    let blocker = app.lock_departure_elsewhere(&occurrence).await;
     let reply = app
         .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
         .await;

@@ -303,37 +303,13 @@ async fn operator_endpoints_replay_instead_of_acting_twice(backend: Backend) {
 }
 
 async fn a_failed_request_does_not_poison_its_key(backend: Backend) {
-    use sqlx::Connection;
     let Some(app) =
         TestApp::spawn_with(backend, &[("database_lock_timeout_seconds", json!(1))]).await
     else {
         return;
     };
     let (_, _, occurrence) = app.departure(10).await;
-    let blocker: Box<dyn std::any::Any + Send> = match backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query("BEGIN IMMEDIATE")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            Box::new(conn)
-        }
-        Backend::MySql => {
-            let mut conn = sqlx::MySqlConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-            sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
-                .bind(&occurrence)
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            Box::new(conn)
-        }
-    };
+    let blocker = app.lock_departure_elsewhere(&occurrence).await;
     // On SQLite even the claim cannot be written while another process holds the write lock.
     let failed = send(
         &app,

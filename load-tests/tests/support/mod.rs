@@ -1,6 +1,8 @@
 //! berth in-process on a free port with a fresh database (SQLite file or MySQL database), and an
 //! operator token: what a load test needs, nothing more.
 
+// The same MySQL source as berth's own test suite: one file, not a copy.
+#[path = "../../../tests/api/support/mysql_server.rs"]
 pub mod mysql_server;
 
 use std::time::Duration;

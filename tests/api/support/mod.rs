@@ -401,6 +401,35 @@ impl TestApp {
         );
     }
 
+    /// Takes, from another connection, the lock a booking on `occurrence` needs (SQLite: the
+    /// database write lock; MySQL: the occurrence row), until the returned value is dropped.
+    pub async fn lock_departure_elsewhere(
+        &self,
+        occurrence: &str,
+    ) -> Box<dyn std::any::Any + Send> {
+        if self.backend == Backend::Sqlite {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Box::new(conn)
+        } else {
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
+                .bind(occurrence)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Box::new(conn)
+        }
+    }
+
     /// Runs a SQL statement directly (to set up corrupt or edge-case states).
     pub async fn execute_sql(&self, sql: &str) {
         if self.backend == Backend::Sqlite {
