@@ -88,7 +88,7 @@ impl Mailer {
             .as_deref()
             .and_then(|r| r.parse().ok())
             .unwrap_or_else(|| from.clone());
-        let message = build(from, reply_to, email)?;
+        let message = build(id, from, reply_to, email)?;
         match self {
             Mailer::File { dir, .. } => {
                 let write = async {
@@ -123,7 +123,7 @@ fn parse_from(from: &str) -> Result<Mailbox, String> {
     })
 }
 
-fn build(from: Mailbox, reply_to: Mailbox, email: &Email) -> Result<Message, SendError> {
+fn build(id: &str, from: Mailbox, reply_to: Mailbox, email: &Email) -> Result<Message, SendError> {
     let to: Mailbox = email
         .to
         .parse()
@@ -149,7 +149,11 @@ fn build(from: Mailbox, reply_to: Mailbox, email: &Email) -> Result<Message, Sen
         }
         None => alternative,
     };
+    // A Message-ID derived from the outbox id: if a crash makes the dispatcher send again,
+    // receiving systems can recognise the second copy as the same message.
+    let message_id = format!("<{id}@{}>", from.email.domain());
     Message::builder()
+        .message_id(Some(message_id))
         .from(from)
         .reply_to(reply_to)
         .to(to)

@@ -63,6 +63,25 @@ pub async fn enqueue_reminders(
     Ok(enqueued)
 }
 
+/// How long sent messages are kept (for operators' history) before they are purged.
+pub const SENT_RETENTION_DAYS: i64 = 30;
+
+/// Purges messages sent more than [`SENT_RETENTION_DAYS`] ago; returns how many.
+pub async fn purge_sent(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let before = now - Duration::days(SENT_RETENTION_DAYS);
+    let mut purged = 0;
+    loop {
+        let batch = transaction!(store, |tx| {
+            Ok(outbox::purge_sent(&mut tx, before, 500).await?)
+        })
+        .await?;
+        purged += batch;
+        if batch < 500 {
+            return Ok(purged);
+        }
+    }
+}
+
 /// Enqueues a "your hold expired" email for every hold released in the last two hours (the
 /// dedupe key makes repeats harmless). Only called when `BERTH_HOLD_EXPIRED_EMAIL` is on.
 pub async fn enqueue_hold_expired(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {

@@ -202,3 +202,19 @@ pub async fn backlog(store: &Store) -> Result<Vec<(String, String, i64)>, Storag
         .fetch_all(pool).await)?;
     Ok(rows)
 }
+
+/// Deletes up to `limit` messages sent before `before`; failed and dead ones are kept for
+/// operators to see. Returns how many went.
+pub async fn purge_sent(
+    tx: &mut WriteTx,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<u64, StorageError> {
+    let sql = tx.pick(
+        "DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox WHERE status = 'sent' AND sent_at < ? LIMIT ?)",
+        "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ? ORDER BY sent_at LIMIT ?",
+    );
+    let affected = on_tx!(tx, conn => sqlx::query(sql)
+        .bind(at(before)).bind(limit).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected)
+}

@@ -136,6 +136,15 @@ async fn a_confirmation_sends_one_email_with_a_calendar_entry_and_one_sms(backen
 
     let sent = messages(&app, &token, "?status=sent").await;
     assert_eq!(sent.len(), 3);
+    let email_id = sent
+        .iter()
+        .find(|m| m["channel"] == "email" && mail.contains(m["id"].as_str().unwrap()))
+        .map(|m| m["id"].as_str().unwrap().to_owned());
+    let email_id = email_id.expect("the email's outbox id is in its Message-ID");
+    assert!(
+        mail.contains(&format!("Message-ID: <{email_id}@localhost>")),
+        "{mail}"
+    );
     assert!(sent
         .iter()
         .all(|m| m["kind"] == "booking_confirmed" && m["attempts"] == 1));
@@ -147,6 +156,17 @@ async fn a_confirmation_sends_one_email_with_a_calendar_entry_and_one_sms(backen
         messages(&app, &stranger, "").await.is_empty(),
         "another operator sees none of them"
     );
+    // Sent messages are kept 30 days for the operator's history, then purged.
+    app.clock.advance(Duration::days(29));
+    berth::workers::idempotency_purge::run_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(messages(&app, &token, "?status=sent").await.len(), 3);
+    app.clock.advance(Duration::days(2));
+    berth::workers::idempotency_purge::run_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert!(messages(&app, &token, "?status=sent").await.is_empty());
 }
 
 async fn a_cancelled_departure_tells_every_traveler(backend: Backend) {
