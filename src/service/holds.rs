@@ -112,23 +112,40 @@ pub async fn place_hold(
         };
         let mut tx = store.begin_write().await?;
         let result = async {
-            let locked = occurrences::lock(&mut tx, &occurrence_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let mut departure = locked.departure;
-            if let Err(AppError::SoldOut { .. }) = departure.check_hold(quote.seats, cutoff, now) {
-                // Only a request that does not fit pays for looking at lapsed holds.
-                let released = release_lapsed(&mut tx, now, &occurrence_id).await?;
-                departure.seats_taken = departure.seats_taken.saturating_sub(released);
+            // Fast path: one conditional UPDATE takes the seats (and the row lock) when they are
+            // plainly free. It states the same rule as `Departure::check_hold`, which stays the
+            // authority below for everything else.
+            let sales_open_until = now + Duration::minutes(i64::from(cutoff));
+            if !occurrences::take_seats_if_free(
+                &mut tx,
+                &occurrence_id,
+                quote.seats,
+                sales_open_until,
+                now,
+            )
+            .await?
+            {
+                let locked = occurrences::lock(&mut tx, &occurrence_id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let mut departure = locked.departure;
+                if let Err(AppError::SoldOut { .. }) =
+                    departure.check_hold(quote.seats, cutoff, now)
+                {
+                    // Only a request that does not fit pays for looking at lapsed holds.
+                    let released = release_lapsed(&mut tx, now, &occurrence_id).await?;
+                    departure.seats_taken = departure.seats_taken.saturating_sub(released);
+                }
+                departure.check_hold(quote.seats, cutoff, now)?;
+                occurrences::add_seats(&mut tx, &occurrence_id, i64::from(quote.seats), now)
+                    .await?;
             }
-            departure.check_hold(quote.seats, cutoff, now)?;
             bookings::insert(&mut tx, &booking)
                 .await
                 .map_err(|error| match error {
                     StorageError::Duplicate => AppError::Busy,
                     other => other.into(),
                 })?;
-            occurrences::add_seats(&mut tx, &occurrence_id, i64::from(quote.seats), now).await?;
             if let Some((claim, render)) = idempotent {
                 let (status, body) = render(&booking, &access_token);
                 idempotency::complete_in(&mut tx, claim, status, &body).await?;
