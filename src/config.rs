@@ -63,8 +63,8 @@ pub struct AppConfig {
     #[serde(default = "defaults::twilio_timeout_seconds")]
     pub twilio_timeout_seconds: u32,
     /// Where travelers manage bookings; links in messages point here.
-    #[serde(default = "defaults::public_url")]
-    pub public_url: String,
+    #[serde(default)]
+    public_url: Option<String>,
     /// Hours before departure a reminder goes out (0: no reminders).
     #[serde(default = "defaults::reminder_hours")]
     pub reminder_hours: u32,
@@ -133,9 +133,6 @@ mod defaults {
     pub fn twilio_timeout_seconds() -> u32 {
         15
     }
-    pub fn public_url() -> String {
-        "http://127.0.0.1:8000".into()
-    }
     pub fn reminder_hours() -> u32 {
         24
     }
@@ -193,7 +190,7 @@ impl AppConfig {
             return Err("BERTH_DATABASE_URL must be set in the release profile".into());
         }
         self.rate_limits()?;
-        if self.is_release() && self.public_url.starts_with("http://127.0.0.1") {
+        if self.is_release() && self.public_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_PUBLIC_URL must be set in the release profile (links in messages and the Twilio callback use it)".into());
         }
         if self.is_release() && self.cors_list().any(|origin| origin == "*") {
@@ -296,6 +293,13 @@ impl AppConfig {
             .collect()
     }
 
+    /// Where travelers reach berth (links in messages, the Twilio callback); required in release.
+    pub fn public_url(&self) -> &str {
+        self.public_url
+            .as_deref()
+            .unwrap_or("http://127.0.0.1:8000")
+    }
+
     pub fn hsts(&self) -> bool {
         self.hsts.unwrap_or(self.is_release())
     }
@@ -351,7 +355,7 @@ impl AppConfig {
             ("twilio", Some(sid), Some(token), Some(from)) => {
                 let callback = format!(
                     "{}{}",
-                    self.public_url.trim_end_matches('/'),
+                    self.public_url().trim_end_matches('/'),
                     crate::http::webhooks::TWILIO_STATUS_PATH
                 );
                 let timeout = std::time::Duration::from_secs(u64::from(
@@ -373,7 +377,7 @@ impl AppConfig {
         Ok(crate::service::notifications::Transports {
             mailer,
             sms,
-            public_url: self.public_url.trim_end_matches('/').to_owned(),
+            public_url: self.public_url().trim_end_matches('/').to_owned(),
             max_attempts: self.outbox_max_attempts,
         })
     }

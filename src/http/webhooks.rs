@@ -73,7 +73,7 @@ pub async fn twilio_status(
     let params = parse_form(&raw);
     let url = format!(
         "{}{TWILIO_STATUS_PATH}",
-        config.public_url.trim_end_matches('/')
+        config.public_url().trim_end_matches('/')
     );
     let verified = signature
         .signature
