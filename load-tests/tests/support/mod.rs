@@ -4,6 +4,10 @@
 // The same MySQL source as berth's own test suite: one file, not a copy.
 #[path = "../../../tests/api/support/mysql_server.rs"]
 pub mod mysql_server;
+#[path = "../../../tests/api/support/test_db.rs"]
+pub mod test_db;
+
+pub use test_db::{Backend, TestDb};
 
 use std::time::Duration;
 
@@ -12,12 +16,6 @@ use berth::storage::Store;
 use rocket::fairing::AdHoc;
 use rocket::figment::providers::Serialized;
 use sqlx::Connection;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    MySql,
-}
 
 /// Instantiates an `async fn name(backend: Backend)` test as `name::sqlite` and `name::mysql`.
 #[macro_export]
@@ -35,41 +33,6 @@ macro_rules! on_both_backends {
             }
         }
     )+};
-}
-
-enum TestDb {
-    Sqlite(
-        #[expect(dead_code, reason = "held so the directory outlives the server")]
-        tempfile::TempDir,
-    ),
-    MySql {
-        base: String,
-        name: String,
-    },
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::MySql { base, name } = self {
-            let (base, name) = (base.clone(), name.clone());
-            // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(runtime) = runtime {
-                    runtime.block_on(async {
-                        if let Ok(mut conn) = sqlx::MySqlConnection::connect(&base).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                                .execute(&mut conn)
-                                .await;
-                        }
-                    });
-                }
-            })
-            .join();
-        }
-    }
 }
 
 pub struct Berth {
@@ -92,30 +55,7 @@ impl Berth {
     /// berth on 127.0.0.1 with a fresh database and one operator; `None` when the MySQL suite
     /// is skipped (it fails instead under BERTH_REQUIRE_MYSQL=1).
     pub async fn spawn(backend: Backend) -> Option<Berth> {
-        let (db, database_url) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}/berth.db", dir.path().display());
-                (TestDb::Sqlite(dir), url)
-            }
-            Backend::MySql => {
-                let base = mysql_server::url_or_skip()?.to_owned();
-                let name = format!(
-                    "berth_load_{}",
-                    ulid::Ulid::new().to_string().to_lowercase()
-                );
-                let mut conn = sqlx::MySqlConnection::connect(&base)
-                    .await
-                    .expect("connect to MySQL");
-                sqlx::query(&format!("CREATE DATABASE `{name}`"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create database");
-                conn.close().await.ok();
-                let url = format!("{base}/{name}");
-                (TestDb::MySql { base, name }, url)
-            }
-        };
+        let (db, database_url) = TestDb::create(backend, "berth_load").await?;
         let figment = berth::config::figment()
             .merge(Serialized::global("port", 0))
             .merge(Serialized::global("address", "127.0.0.1"))

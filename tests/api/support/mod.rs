@@ -4,6 +4,9 @@
 
 pub mod fake_twilio;
 pub mod mysql_server;
+pub mod test_db;
+
+pub use test_db::{Backend, TestDb};
 
 use std::time::Duration;
 
@@ -14,12 +17,6 @@ use rocket::fairing::AdHoc;
 use rocket::figment::providers::Serialized;
 use serde_json::{json, Value};
 use sqlx::Connection;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    MySql,
-}
 
 /// Instantiates an `async fn name(backend: Backend)` test once per backend:
 /// `name::sqlite` and `name::mysql`.
@@ -88,36 +85,6 @@ impl Reply {
     }
 }
 
-/// Where the database of one test lives; dropped (MySQL) or deleted (SQLite) afterwards.
-enum TestDb {
-    Sqlite(tempfile::TempDir),
-    MySql { base: String, name: String },
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::MySql { base, name } = self {
-            let (base, name) = (base.clone(), name.clone());
-            // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(runtime) = runtime {
-                    runtime.block_on(async {
-                        if let Ok(mut conn) = sqlx::MySqlConnection::connect(&base).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
-                                .execute(&mut conn)
-                                .await;
-                        }
-                    });
-                }
-            })
-            .join();
-        }
-    }
-}
-
 pub struct TestApp {
     pub base: String,
     pub backend: Backend,
@@ -154,30 +121,7 @@ impl TestApp {
             .with_test_writer()
             .with_env_filter(std::env::var("BERTH_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .try_init();
-        let (db, database_url) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}/berth.db", dir.path().display());
-                (TestDb::Sqlite(dir), url)
-            }
-            Backend::MySql => {
-                let base = mysql_server::url_or_skip()?.to_owned();
-                let name = format!(
-                    "berth_test_{}",
-                    ulid::Ulid::new().to_string().to_lowercase()
-                );
-                let mut conn = sqlx::MySqlConnection::connect(&base)
-                    .await
-                    .expect("connect to MySQL");
-                sqlx::query(&format!("CREATE DATABASE `{name}`"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create database");
-                conn.close().await.ok();
-                let url = format!("{base}/{name}");
-                (TestDb::MySql { base, name }, url)
-            }
-        };
+        let (db, database_url) = TestDb::create(backend, "berth_test").await?;
         let files = tempfile::tempdir().expect("temp dir");
         let mut figment = berth::config::figment()
             .merge(Serialized::global("mail_dir", files.path().join("mail")))
