@@ -26,18 +26,23 @@ BIN="${CARGO_TARGET_DIR:-target}/release"
 
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
 BERTH_PID=""
-MYSQL_DBS=()
 STAMP="$(date -u +%Y%m%d%H%M%S)"
 
 mysql_exec() {
   local hostport="${MYSQL_BASE#*@}" user="${MYSQL_BASE#mysql://}"
   user="${user%@*}"
-  mariadb --no-defaults -h"${hostport%:*}" -P"${hostport#*:}" -u"${user%%:*}" -e "$1"
+  mariadb --no-defaults -h"${hostport%:*}" -P"${hostport#*:}" -u"${user%%:*}" -e "$1" "${@:2}"
 }
 
 cleanup() {
   if [ -n "$BERTH_PID" ]; then kill "$BERTH_PID" 2>/dev/null || true; wait "$BERTH_PID" 2>/dev/null || true; fi
-  for db in "${MYSQL_DBS[@]}"; do mysql_exec "DROP DATABASE IF EXISTS \`$db\`" || true; done
+  # fresh_db runs in a command substitution (a subshell), so it cannot record what it made:
+  # drop every database of this run by its name prefix instead.
+  if [ -n "${MYSQL_BASE:-}" ]; then
+    for db in $(mysql_exec "SHOW DATABASES LIKE 'berth\\_bench\\_${STAMP}\\_%'" -N 2>/dev/null); do
+      mysql_exec "DROP DATABASE IF EXISTS \`$db\`" || true
+    done
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -53,7 +58,6 @@ fresh_db() {
   else
     local name="berth_bench_${STAMP}_$2"
     mysql_exec "CREATE DATABASE \`$name\`"
-    MYSQL_DBS+=("$name")
     echo "$MYSQL_BASE/$name"
   fi
 }
