@@ -94,7 +94,7 @@ pub async fn get_booking(
 /// replays only to the holder of the token that made the first request.
 fn scope_of(caller: &Caller) -> String {
     match (&caller.operator, &caller.access_token) {
-        (Some(operator), _) => operator_scope(operator),
+        (Some(operator), _) => operator_scope(&operator.operator),
         (None, Some(token)) => format!("traveler:{}", &crate::secrets::hash_token(token)[..48]),
         (None, None) => PUBLIC_BOOKINGS_SCOPE.to_owned(),
     }
