@@ -79,9 +79,11 @@ impl RateLimits {
                 "bookings" => limits.bookings = limiter,
                 "writes" => limits.writes = limiter,
                 "reads" => limits.reads = limiter,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "BERTH_RATE_LIMITS: unknown bucket {other:?} (auth, bookings, writes, reads)"
-                )),
+                ))
+                }
             }
         }
         Ok(limits)
