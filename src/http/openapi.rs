@@ -8,7 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, bookings, catalogue, health, messages, metrics, operator, reports, tokens, webhooks,
+    account, bookings, catalogue, health, messages, metrics, operator, payments, reports, tokens,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +29,7 @@ use super::{
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         messages::list_messages, messages::retry_message, webhooks::twilio_status,
         account::get_operator, account::update_operator, reports::revenue,
+        payments::stripe_webhook, payments::create_refund,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -66,6 +68,13 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-Twilio-Signature",
                 "Twilio's request signature, verified with the account's auth token",
+            ))),
+        );
+        components.add_security_scheme(
+            "stripe_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Stripe-Signature",
+                "Stripe's webhook signature, verified with the endpoint's signing secret",
             ))),
         );
         components.add_security_scheme(

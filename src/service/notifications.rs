@@ -566,6 +566,7 @@ mod tests {
                 label: "Adult".into(),
                 price: 3500,
             }],
+            cancellation_policy: Vec::new(),
         }
         .validate();
         // The meeting point's control characters are refused at validation; build it directly.
@@ -609,6 +610,7 @@ mod tests {
                 phone: None,
             },
             expires_at: None,
+            cancel_reason: None,
             created_at: now,
             updated_at: now,
             items: Vec::new(),

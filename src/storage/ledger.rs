@@ -35,6 +35,40 @@ pub async fn append(
     Ok(())
 }
 
+/// What a booking's ledger sums to: paid minus refunded.
+pub async fn net(tx: &mut WriteTx, booking: &BookingId) -> Result<i64, StorageError> {
+    let sum: i64 = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS SIGNED) FROM ledger_entries WHERE booking_id = ?")
+        .bind(booking.as_str()).fetch_one(conn).await)?;
+    Ok(sum)
+}
+
+/// A booking's payments and refunds (as a positive amount).
+pub async fn booking_totals(
+    store: &Store,
+    booking: &BookingId,
+) -> Result<(i64, i64), StorageError> {
+    let (paid, refunded): (i64, i64) = on_pool!(store, pool => sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'payment' THEN amount ELSE 0 END), 0) AS SIGNED), \
+         CAST(COALESCE(SUM(CASE WHEN kind = 'refund' THEN -amount ELSE 0 END), 0) AS SIGNED) \
+         FROM ledger_entries WHERE booking_id = ?")
+        .bind(booking.as_str()).fetch_one(pool).await)?;
+    Ok((paid, refunded))
+}
+
+/// Whether the provider's payment or refund `reference` is already recorded.
+pub async fn has(
+    tx: &mut WriteTx,
+    provider: &str,
+    kind: &str,
+    reference: &str,
+) -> Result<bool, StorageError> {
+    let found: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT 1 FROM ledger_entries WHERE provider = ? AND kind = ? AND provider_reference = ?")
+        .bind(provider).bind(kind).bind(reference).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}
+
 /// Totals per currency and kind over `[from, to)`: (currency, kind, sum, count).
 pub async fn totals(
     store: &Store,
