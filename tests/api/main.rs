@@ -14,5 +14,6 @@ mod metrics;
 mod notifications;
 mod openapi;
 mod operator;
+mod payments;
 mod schedules;
 mod security;
