@@ -154,11 +154,18 @@ impl Stripe {
             ),
             ("metadata[operator_id]", intent.operator_id.to_owned()),
         ];
-        self.post("/v1/payment_intents", &form, idempotency_key)
-            .await
+        self.post(
+            "/v1/payment_intents",
+            &form,
+            idempotency_key,
+            self.max_attempts,
+        )
+        .await
     }
 
-    /// `POST /v1/refunds` of `amount` (minor units) of a PaymentIntent.
+    /// `POST /v1/refunds` of `amount` (minor units) of a PaymentIntent. One attempt: a refund
+    /// is a stored row that the refund worker retries with backoff (and the same key), so a
+    /// traveler's cancellation never waits on a Stripe outage.
     pub async fn create_refund(
         &self,
         payment_intent: &str,
@@ -171,7 +178,7 @@ impl Stripe {
             ("amount", amount.to_string()),
             ("metadata[refund_id]", refund_id.to_owned()),
         ];
-        self.post("/v1/refunds", &form, idempotency_key).await
+        self.post("/v1/refunds", &form, idempotency_key, 1).await
     }
 
     async fn post<T: DeserializeOwned>(
@@ -179,10 +186,11 @@ impl Stripe {
         path: &str,
         form: &[(&str, String)],
         idempotency_key: &str,
+        attempts: u32,
     ) -> Result<T, StripeError> {
         let url = format!("{}{path}", self.api_base);
         let mut last = String::new();
-        for attempt in 0..self.max_attempts {
+        for attempt in 0..attempts {
             if attempt > 0 {
                 // 250 ms, 500 ms, … with jitter, so racing retries do not arrive together.
                 let base = 250u64 << (attempt - 1);
