@@ -27,6 +27,8 @@ on_both_backends!(
     operators_refund_part_and_cancel_departures_in_full,
     refunds_stripe_cannot_take_now_are_sent_by_the_worker,
     dashboard_refunds_are_recorded_once,
+    operator_refunds_are_idempotent,
+    a_paid_rush_never_oversells,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -782,4 +784,87 @@ fn stripe_settings_are_checked_at_start_up() {
     .expect("valid");
     assert!(ok.payments().unwrap().stripe().is_some());
     assert!(config(&[]).unwrap().payments().unwrap().stripe().is_none());
+}
+
+async fn operator_refunds_are_idempotent(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let (held, _) = paid(&app, &stripe, &occurrence, 2).await;
+    let path = format!("{}/v1/bookings/{}/refunds", app.base, held.reference);
+    let send = |amount: i64| {
+        let request = app
+            .client
+            .post(&path)
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "refund-once")
+            .json(&json!({"amount": amount}));
+        TestApp::reply(request)
+    };
+    let first = send(1500).await;
+    first.expect(201);
+    let again = send(1500).await;
+    again.expect(201);
+    assert_eq!(again.text, first.text, "replayed byte for byte");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    send(2000).await.expect_error(422, "idempotency_key_reused");
+    assert_eq!(stripe.refunds().len(), 1, "refunded once");
+    assert_eq!(booking(&app, &held).await["payment"]["refunded"], 1500);
+    assert_books_balance(&app).await;
+}
+
+/// Many travelers race for the last seats with online payment on, and every webhook (with
+/// duplicates) arrives at once: never more seats sold than exist, never a 5xx.
+async fn a_paid_rush_never_oversells(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(20).await;
+    let mut rush = JoinSet::new();
+    for _ in 0..60 {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        rush.spawn(async move {
+            app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+                .await
+        });
+    }
+    let mut held = 0;
+    while let Some(reply) = rush.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status.as_u16() {
+            201 => held += 1,
+            409 => assert_eq!(reply.code(), "sold_out"),
+            other => panic!("unexpected {other}: {}", reply.text),
+        }
+    }
+    assert_eq!(held, 20);
+    assert_eq!(
+        stripe.intents().len(),
+        20,
+        "an intent per hold, none for refused requests"
+    );
+    let mut webhooks = JoinSet::new();
+    for (i, intent) in stripe.intents().into_iter().enumerate() {
+        for copy in 0..2 {
+            let app = app.clone();
+            let body = succeeded(&format!("evt_rush_{i}"), &intent);
+            webhooks.spawn(async move { (copy, app.stripe_event(&body).await) });
+        }
+    }
+    let mut confirmed = 0;
+    while let Some(result) = webhooks.join_next().await {
+        let (_, reply) = result.unwrap();
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+        match reply.body["outcome"].as_str().unwrap() {
+            "confirmed" => confirmed += 1,
+            "duplicate" => {}
+            other => panic!("unexpected outcome {other}"),
+        }
+    }
+    assert_eq!(confirmed, 20, "each payment confirmed once");
+    assert_eq!(app.available(&occurrence).await, 0);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
 }
