@@ -103,6 +103,18 @@ pub struct AppConfig {
     /// A session ends when its refresh token goes unused this long (at most 24).
     #[serde(default = "defaults::session_idle_hours")]
     pub session_idle_hours: u32,
+    /// `offline` (pay on arrival) or `stripe` (PaymentIntents).
+    #[serde(default = "defaults::payments")]
+    pub payments: String,
+    #[serde(default)]
+    pub stripe_secret_key: Option<Secret>,
+    #[serde(default)]
+    pub stripe_webhook_secret: Option<Secret>,
+    #[serde(default = "defaults::stripe_api_base")]
+    pub stripe_api_base: String,
+    /// How long one call to Stripe may take before it is retried (same idempotency key).
+    #[serde(default = "defaults::stripe_timeout_seconds")]
+    pub stripe_timeout_seconds: u32,
     #[serde(skip)]
     profile: String,
 }
@@ -164,6 +176,15 @@ mod defaults {
     }
     pub fn twilio_timeout_seconds() -> u32 {
         15
+    }
+    pub fn payments() -> String {
+        "offline".into()
+    }
+    pub fn stripe_api_base() -> String {
+        "https://api.stripe.com".into()
+    }
+    pub fn stripe_timeout_seconds() -> u32 {
+        10
     }
     pub fn reminder_hours() -> u32 {
         24
@@ -286,6 +307,27 @@ impl AppConfig {
                 }
             }
             _ => return Err("BERTH_SMS_TRANSPORT must be file or twilio".into()),
+        }
+        match self.payments.as_str() {
+            "offline" => {}
+            "stripe" => {
+                let key = self
+                    .stripe_secret_key
+                    .as_ref()
+                    .ok_or("BERTH_STRIPE_SECRET_KEY must be set when BERTH_PAYMENTS=stripe")?;
+                crate::integrations::stripe::key_mode(key.expose())?;
+                if self
+                    .stripe_webhook_secret
+                    .as_ref()
+                    .is_none_or(|s| !s.expose().starts_with("whsec_") || s.expose().len() < 16)
+                {
+                    return Err("BERTH_STRIPE_WEBHOOK_SECRET must be set to the endpoint's signing secret (whsec_…) when BERTH_PAYMENTS=stripe".into());
+                }
+                if !(1..=60).contains(&self.stripe_timeout_seconds) {
+                    return Err("BERTH_STRIPE_TIMEOUT_SECONDS must be between 1 and 60".into());
+                }
+            }
+            _ => return Err("BERTH_PAYMENTS must be offline or stripe".into()),
         }
         if self.reminder_hours > 720 {
             return Err("BERTH_REMINDER_HOURS must be between 0 and 720".into());
@@ -426,6 +468,30 @@ impl AppConfig {
 }
 
 impl AppConfig {
+    /// How travelers pay. Logs whether Stripe runs in test or live mode, never the key.
+    pub fn payments(&self) -> Result<crate::service::payments::Payments, String> {
+        use crate::integrations::stripe::{key_mode, Stripe};
+        use crate::service::payments::{Payments, StripePayments};
+        match (
+            self.payments.as_str(),
+            &self.stripe_secret_key,
+            &self.stripe_webhook_secret,
+        ) {
+            ("stripe", Some(key), Some(webhook_secret)) => {
+                let mode = key_mode(key.expose())?;
+                let timeout =
+                    std::time::Duration::from_secs(u64::from(self.stripe_timeout_seconds));
+                let api = Stripe::new(&self.stripe_api_base, key.clone(), timeout)?;
+                tracing::info!(mode, "payments through Stripe");
+                Ok(Payments::Stripe(std::sync::Arc::new(StripePayments {
+                    api,
+                    webhook_secret: webhook_secret.clone(),
+                })))
+            }
+            _ => Ok(Payments::Offline),
+        }
+    }
+
     /// The email and SMS transports this configuration selects.
     pub fn transports(&self) -> Result<crate::service::notifications::Transports, String> {
         use crate::integrations::email::Mailer;

@@ -50,6 +50,11 @@ pub enum AppError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
     IdempotencyInProgress,
+    #[error("this booking is paid online; it is confirmed when the payment succeeds")]
+    PaymentRequired,
+    /// The payment provider could not be reached; the hold was released.
+    #[error("the payment provider is unavailable; no seats were held, try again shortly")]
+    PaymentUnavailable,
     /// Deadlock, lock wait timeout or SQLite busy, still failing after bounded retries.
     #[error("the database is busy, try again shortly")]
     Busy,

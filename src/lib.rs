@@ -37,7 +37,8 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
         .manage(clock)
         .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
             match prepare(&rocket).await {
-                Ok((config, store, transports, limits)) => Ok(rocket
+                Ok((config, store, transports, limits, payments)) => Ok(rocket
+                    .manage(payments)
                     .manage(config)
                     .manage(store)
                     .manage(std::sync::Arc::new(transports))
@@ -63,12 +64,14 @@ async fn prepare(
         Store,
         service::notifications::Transports,
         http::rate_limit::RateLimits,
+        service::payments::Payments,
     ),
     String,
 > {
     let config = AppConfig::from_figment(rocket.figment())?;
     let transports = config.transports()?;
     let limits = config.rate_limits()?;
+    let payments = config.payments()?;
     let store = open_store(&config).await?;
     if config.demo() {
         let clock = rocket.state::<Clock>().cloned().unwrap_or_default();
@@ -82,7 +85,7 @@ async fn prepare(
             Err(error) => return Err(format!("could not seed demo data: {error}")),
         }
     }
-    Ok((config, store, transports, limits))
+    Ok((config, store, transports, limits, payments))
 }
 
 /// Connects to the configured database and applies migrations.

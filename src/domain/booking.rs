@@ -20,16 +20,79 @@ pub enum BookingEvent {
     CheckIn,
     Expire,
     Cancel,
+    /// A payment arrived for a released booking and its seats were free again.
+    Reinstate,
+    /// A payment arrived for a released booking and its seats were gone (refunded).
+    PaidTooLate,
 }
 
 impl BookingEvent {
+    /// The audit log's spelling (`booking.<this>`); never change an existing one.
+    pub const fn as_audit_action(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::CheckIn => "check_in",
+            Self::Expire => "expire",
+            Self::Cancel => "cancel",
+            Self::Reinstate => "reinstate",
+            Self::PaidTooLate => "paid_too_late",
+        }
+    }
+
     pub fn past_tense(self) -> &'static str {
         match self {
             Self::Confirm => "confirmed",
             Self::CheckIn => "checked in",
             Self::Expire => "expired",
             Self::Cancel => "cancelled",
+            Self::Reinstate => "reinstated",
+            Self::PaidTooLate => "cancelled after a late payment",
         }
+    }
+}
+
+/// Why a booking was cancelled; stored and shown as [`CancelReason::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The traveler cancelled (refund per the tour's policy).
+    Traveler,
+    /// The operator cancelled this booking (full refund).
+    Operator,
+    /// The operator cancelled the whole departure (full refund).
+    DepartureCancelled,
+    /// Stripe reported the payment failed; the hold was released.
+    PaymentFailed,
+    /// The PaymentIntent was canceled; the hold was released.
+    PaymentCanceled,
+    /// Stripe could not be reached to set up the payment; the hold was released.
+    PaymentUnavailable,
+    /// The payment arrived after the hold lapsed and the seats were gone; refunded in full.
+    SoldOutAfterPayment,
+}
+
+impl CancelReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Traveler => "traveler",
+            Self::Operator => "operator",
+            Self::DepartureCancelled => "departure_cancelled",
+            Self::PaymentFailed => "payment_failed",
+            Self::PaymentCanceled => "payment_canceled",
+            Self::PaymentUnavailable => "payment_unavailable",
+            Self::SoldOutAfterPayment => "sold_out_after_payment",
+        }
+    }
+
+    /// Whether the booking was released by the payment path (not by a person): a payment that
+    /// still arrives for it may take its seats back.
+    pub fn released_by_payment(reason: Option<&str>) -> bool {
+        [
+            Self::PaymentFailed,
+            Self::PaymentCanceled,
+            Self::PaymentUnavailable,
+        ]
+        .iter()
+        .any(|r| Some(r.as_str()) == reason)
     }
 }
 
@@ -45,6 +108,8 @@ impl BookingStatus {
             (S::Held, E::Expire) => Ok(S::Expired),
             (S::Confirmed, E::CheckIn) => Ok(S::CheckedIn),
             (S::Held | S::Confirmed, E::Cancel) => Ok(S::Cancelled),
+            (S::Expired | S::Cancelled, E::Reinstate) => Ok(S::Confirmed),
+            (S::Expired | S::Cancelled, E::PaidTooLate) => Ok(S::Cancelled),
             (from, event) => Err((from, event)),
         }
     }
@@ -105,9 +170,20 @@ mod tests {
             (S::Held, E::Cancel, S::Cancelled),
             (S::Confirmed, E::Cancel, S::Cancelled),
             (S::Confirmed, E::CheckIn, S::CheckedIn),
+            (S::Expired, E::Reinstate, S::Confirmed),
+            (S::Cancelled, E::Reinstate, S::Confirmed),
+            (S::Expired, E::PaidTooLate, S::Cancelled),
+            (S::Cancelled, E::PaidTooLate, S::Cancelled),
         ];
         for from in S::ALL {
-            for event in [E::Confirm, E::CheckIn, E::Expire, E::Cancel] {
+            for event in [
+                E::Confirm,
+                E::CheckIn,
+                E::Expire,
+                E::Cancel,
+                E::Reinstate,
+                E::PaidTooLate,
+            ] {
                 let expected = allowed
                     .iter()
                     .find(|(f, e, _)| *f == from && *e == event)

@@ -10,6 +10,7 @@ pub mod message;
 pub mod money;
 pub mod pricing;
 pub mod records;
+pub mod refund;
 pub mod schedule;
 pub mod schedule_draft;
 pub mod tour;

@@ -116,6 +116,7 @@ mod tests {
                     price: 1500,
                 },
             ],
+            cancellation_policy: Vec::new(),
         }
         .validate()
         .unwrap()

@@ -60,6 +60,10 @@ pub struct BookingRecord {
     pub currency: String,
     pub customer: Customer,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Why a cancelled booking was cancelled (a [`CancelReason`] spelling).
+    ///
+    /// [`CancelReason`]: super::booking::CancelReason
+    pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Empty when loaded only for a state change.

@@ -4,6 +4,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::money::{parse_price, Currency};
+use super::refund::{CancellationPolicy, RefundRule};
 use crate::error::{AppError, Problems};
 
 /// Most unit types a tour may offer; also bounds the items of one booking.
@@ -31,6 +32,10 @@ pub struct TourDraft {
     #[serde(default = "ten")]
     pub max_per_booking: i64,
     pub units: Vec<UnitDraft>,
+    /// Refund rules for travelers' cancellations (see the README); none: a full refund until
+    /// the departure starts.
+    #[serde(default)]
+    pub cancellation_policy: Vec<RefundRule>,
 }
 
 fn one() -> i64 {
@@ -63,6 +68,8 @@ pub struct TourPatch {
     pub units: Option<Vec<UnitDraft>>,
     pub timezone: Option<String>,
     pub currency: Option<String>,
+    /// Applies to bookings cancelled from now on, whenever they were made.
+    pub cancellation_policy: Option<Vec<RefundRule>>,
 }
 
 /// A validated tour.
@@ -78,6 +85,7 @@ pub struct Tour {
     pub min_per_booking: u32,
     pub max_per_booking: u32,
     pub units: Vec<Unit>,
+    pub cancellation_policy: CancellationPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +121,7 @@ impl Tour {
                     price: u.price,
                 })
                 .collect(),
+            cancellation_policy: self.cancellation_policy.rules().to_vec(),
         }
     }
 
@@ -135,6 +144,9 @@ impl Tour {
         draft.min_per_booking = patch.min_per_booking.unwrap_or(draft.min_per_booking);
         draft.max_per_booking = patch.max_per_booking.unwrap_or(draft.max_per_booking);
         draft.units = patch.units.unwrap_or(draft.units);
+        draft.cancellation_policy = patch
+            .cancellation_policy
+            .unwrap_or(draft.cancellation_policy);
         draft.validate()
     }
 }
@@ -227,6 +239,8 @@ impl TourDraft {
                 });
             }
         }
+        let policy =
+            CancellationPolicy::parse(&self.cancellation_policy, "cancellation_policy", &mut p);
         p.into_result()?;
         match (
             name,
@@ -238,6 +252,7 @@ impl TourDraft {
             cutoff,
             min,
             max,
+            policy,
         ) {
             (
                 Some(name),
@@ -249,6 +264,7 @@ impl TourDraft {
                 Some(cutoff_minutes),
                 Some(min_per_booking),
                 Some(max_per_booking),
+                Some(cancellation_policy),
             ) => Ok(Tour {
                 name,
                 description,
@@ -260,6 +276,7 @@ impl TourDraft {
                 min_per_booking,
                 max_per_booking,
                 units,
+                cancellation_policy,
             }),
             _ => Err(AppError::invalid("tour", "is invalid")),
         }
@@ -293,6 +310,7 @@ mod tests {
                     price: 1500,
                 },
             ],
+            cancellation_policy: Vec::new(),
         }
     }
 

@@ -14,7 +14,8 @@ use crate::config::AppConfig;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::service::bookings::Caller;
-use crate::service::{bookings, holds};
+use crate::service::payments::{PaymentSummary, Payments};
+use crate::service::{bookings, holds, payments};
 use crate::storage::Store;
 
 /// Holds seats; the response carries the access token the traveler needs for everything else.
@@ -25,7 +26,7 @@ use crate::storage::Store;
     summary = "Hold seats (prices computed by the server)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = holds::HoldRequest,
-    responses((status = 201, description = "Held; `access_token` appears only here", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse))
+    responses((status = 201, description = "Held; `access_token` appears only here, with `payment.client_secret` when paid online", body = BookingView), (status = 502, description = "Online payments: Stripe could not be reached; no seats were held (`payment_unavailable`); retry after `Retry-After`", body = ErrorResponse), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse))
 )]
 #[post("/v1/bookings", data = "<body>")]
 pub async fn place_hold(
@@ -35,6 +36,7 @@ pub async fn place_hold(
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
+    payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
     let text = body_text(body)?;
     let text = text.as_str();
@@ -43,16 +45,17 @@ pub async fn place_hold(
         .run(store, clock, config, scope, text, |claim| async move {
             let request: holds::HoldRequest = parse_text(text)?;
             let now = clock.now();
-            let render = |booking: &BookingRecord, token: &str| {
-                let response = created(booking, token, now);
+            let render = |booking: &BookingRecord, token: &str, payment: &PaymentSummary| {
+                let response = created(booking, token, payment, now);
                 (response.status.code, response.body)
             };
             let claim = claim
                 .as_ref()
                 .map(|claim| (claim, &render as holds::RenderHold<'_>));
             let stored = claim.is_some();
-            let placed = holds::place_hold(store, now, config.hold_ttl(), request, claim).await?;
-            let mut response = created(&placed.booking, &placed.access_token, now);
+            let placed =
+                holds::place_hold(store, payments, now, config.hold_ttl(), request, claim).await?;
+            let mut response = created(&placed.booking, &placed.access_token, &placed.payment, now);
             response.stored = stored;
             Ok(response)
         })
@@ -62,9 +65,10 @@ pub async fn place_hold(
 fn created(
     booking: &BookingRecord,
     access_token: &str,
+    payment: &PaymentSummary,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ApiResponse {
-    let mut view = BookingView::new(booking, now);
+    let mut view = BookingView::new(booking, now).with_payment(payment, true);
     view.access_token = Some(access_token.to_owned());
     ApiResponse::created(format!("/v1/bookings/{}", view.reference), &view)
 }
@@ -86,8 +90,24 @@ pub async fn get_booking(
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Json<BookingView>, AppError> {
-    let booking = bookings::get(store, reference, &caller?.0).await?;
-    Ok(Json(BookingView::new(&booking, clock.now())))
+    let caller = caller?.0;
+    let booking = bookings::get(store, reference, &caller).await?;
+    Ok(Json(view(store, &booking, &caller, clock.now()).await?))
+}
+
+/// A booking with its payment; the client secret only for the traveler.
+async fn view(
+    store: &Store,
+    booking: &BookingRecord,
+    caller: &Caller,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<BookingView, AppError> {
+    let summary = payments::summary(store, booking).await?;
+    let traveler = caller
+        .operator
+        .as_ref()
+        .is_none_or(|p| p.operator != booking.operator_id);
+    Ok(BookingView::new(booking, now).with_payment(&summary, traveler))
 }
 
 /// An operator's keys live with the operator; a traveler's with their access token, so a key
@@ -104,9 +124,9 @@ fn scope_of(caller: &Caller) -> String {
     post,
     path = "/v1/bookings/{reference}/confirm",
     tag = "bookings",
-    summary = "Confirm a hold (pay on arrival)",
+    summary = "Confirm a hold (pay on arrival; online payments confirm by themselves)",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Confirmed", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `hold_expired`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Confirmed", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `hold_expired`, `payment_required` (paid online: the payment confirms), `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/confirm")]
@@ -124,7 +144,7 @@ pub async fn confirm(
         .run(store, clock, config, scope_of(&caller), "", |_| async {
             let now = clock.now();
             let booking = bookings::confirm(store, now, reference, &caller).await?;
-            Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
+            Ok(ApiResponse::ok(&view(store, &booking, &caller, now).await?))
         })
         .await
 }
@@ -133,7 +153,7 @@ pub async fn confirm(
     post,
     path = "/v1/bookings/{reference}/cancel",
     tag = "bookings",
-    summary = "Cancel a booking",
+    summary = "Cancel a booking (refund per the tour's policy; in full when the operator cancels)",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     responses((status = 200, description = "Cancelled", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
@@ -147,13 +167,14 @@ pub async fn cancel(
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
+    payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
     let caller = caller?.0;
     idempotency?
         .run(store, clock, config, scope_of(&caller), "", |_| async {
             let now = clock.now();
-            let booking = bookings::cancel(store, now, reference, &caller).await?;
-            Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
+            let booking = bookings::cancel(store, payments, now, reference, &caller).await?;
+            Ok(ApiResponse::ok(&view(store, &booking, &caller, now).await?))
         })
         .await
 }

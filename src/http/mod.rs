@@ -21,6 +21,7 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod payments;
 pub mod rate_limit;
 pub mod reports;
 pub mod responder;
@@ -64,6 +65,8 @@ pub fn stage() -> AdHoc {
                     reports::revenue,
                     messages::list_messages,
                     webhooks::twilio_status,
+                    payments::stripe_webhook,
+                    payments::create_refund,
                     messages::retry_message,
                     tokens::create_token,
                     tokens::list_tokens,

@@ -8,8 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, audit, auth, bookings, catalogue, health, messages, metrics, operator, reports,
-    tokens, users, webhooks,
+    account, audit, auth, bookings, catalogue, health, messages, metrics, operator, payments,
+    reports, tokens, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -33,6 +33,7 @@ use super::{
         auth::setup_two_factor, auth::confirm_two_factor, auth::require_two_factor,
         users::create_user, users::list_users, users::update_user, users::deactivate_user,
         audit::list_audit,
+        payments::stripe_webhook, payments::create_refund,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -73,6 +74,13 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-Twilio-Signature",
                 "Twilio's request signature, verified with the account's auth token",
+            ))),
+        );
+        components.add_security_scheme(
+            "stripe_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Stripe-Signature",
+                "Stripe's webhook signature, verified with the endpoint's signing secret",
             ))),
         );
         components.add_security_scheme(

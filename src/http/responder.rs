@@ -34,6 +34,8 @@ impl AppError {
             Self::CapacityBelowTaken { .. } => (Status::Conflict, "capacity_below_taken"),
             Self::IdempotencyKeyReused => (Status::UnprocessableEntity, "idempotency_key_reused"),
             Self::IdempotencyInProgress => (Status::Conflict, "idempotency_in_progress"),
+            Self::PaymentRequired => (Status::Conflict, "payment_required"),
+            Self::PaymentUnavailable => (Status::BadGateway, "payment_unavailable"),
             Self::Busy => (Status::ServiceUnavailable, "busy"),
             Self::Internal(_) => (Status::InternalServerError, "internal"),
         }
@@ -129,7 +131,9 @@ impl AppError {
     /// Server-side failures are logged here, once, with the request id the client sees.
     pub fn to_response(&self, request_id: &str) -> (Status, Value) {
         let (status, code) = self.status_and_code();
-        let message = if status.code >= 500 && !matches!(self, AppError::Busy) {
+        let message = if status.code >= 500
+            && !matches!(self, AppError::Busy | AppError::PaymentUnavailable)
+        {
             tracing::error!(%request_id, error = ?self, "request failed");
             "internal error".to_owned()
         } else {
@@ -147,7 +151,11 @@ impl AppError {
 
     /// Errors the client should retry after a pause carry `Retry-After`.
     pub fn retry_after(&self) -> Option<&'static str> {
-        matches!(self, AppError::Busy | AppError::IdempotencyInProgress).then_some("1")
+        match self {
+            AppError::Busy | AppError::IdempotencyInProgress => Some("1"),
+            AppError::PaymentUnavailable => Some("5"),
+            _ => None,
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub struct TourView {
     pub min_per_booking: u32,
     pub max_per_booking: u32,
     pub units: Vec<UnitView>,
+    /// Refund rules for travelers' cancellations; empty: a full refund until departure.
+    pub cancellation_policy: Vec<crate::domain::refund::RefundRule>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -57,6 +59,7 @@ impl From<&TourRecord> for TourView {
                     price: u.price,
                 })
                 .collect(),
+            cancellation_policy: tour.cancellation_policy.rules().to_vec(),
             created_at: rfc3339(record.created_at),
             updated_at: rfc3339(record.updated_at),
         }
@@ -155,11 +158,60 @@ pub struct BookingView {
     pub total: i64,
     pub currency: String,
     pub customer: CustomerView,
+    /// Why a cancelled booking was cancelled: `traveler`, `operator`, `departure_cancelled`,
+    /// `payment_failed`, `payment_canceled`, `payment_unavailable`, `sold_out_after_payment`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+    /// How the booking is paid, and what was paid and refunded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentView>,
     pub created_at: String,
     pub updated_at: String,
 }
 
+/// A booking's payment. `client_secret` (Stripe) is shown to the traveler only: it lets
+/// Stripe.js complete the payment.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"provider": "stripe", "status": "requires_payment_method", "client_secret": "pi_3N…_secret_…", "paid": 0, "refunded": 0, "refund_pending": 0}))]
+pub struct PaymentView {
+    /// `offline` (pay on arrival) or `stripe`.
+    pub provider: String,
+    /// Offline: `pay_on_arrival` or `paid`. Stripe: the PaymentIntent's status
+    /// (`requires_payment_method`, `processing`, `succeeded`, `canceled`, …).
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Minor units received, per the ledger.
+    pub paid: i64,
+    /// Minor units refunded (accepted by the provider), per the ledger.
+    pub refunded: i64,
+    /// Minor units of refunds decided but not yet accepted by the provider.
+    pub refund_pending: i64,
+}
+
+impl PaymentView {
+    pub fn new(summary: &crate::service::payments::PaymentSummary, show_secret: bool) -> Self {
+        PaymentView {
+            provider: summary.provider.clone(),
+            status: summary.status.clone(),
+            client_secret: summary.client_secret.clone().filter(|_| show_secret),
+            paid: summary.paid,
+            refunded: summary.refunded,
+            refund_pending: summary.refund_pending,
+        }
+    }
+}
+
 impl BookingView {
+    pub fn with_payment(
+        mut self,
+        summary: &crate::service::payments::PaymentSummary,
+        show_secret: bool,
+    ) -> Self {
+        self.payment = Some(PaymentView::new(summary, show_secret));
+        self
+    }
+
     pub fn new(booking: &BookingRecord, now: DateTime<Utc>) -> Self {
         let status = booking.effective_status(now);
         BookingView {
@@ -189,6 +241,11 @@ impl BookingView {
                 email: booking.customer.email.clone(),
                 phone: booking.customer.phone.clone(),
             },
+            cancel_reason: booking
+                .cancel_reason
+                .clone()
+                .filter(|_| status == crate::domain::booking::BookingStatus::Cancelled),
+            payment: None,
             created_at: rfc3339(booking.created_at),
             updated_at: rfc3339(booking.updated_at),
         }

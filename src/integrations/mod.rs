@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod sms;
+pub mod stripe;
 
 /// How a send failed: worth retrying, or never going to work.
 #[derive(Debug, Clone, PartialEq, Eq)]

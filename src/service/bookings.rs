@@ -6,14 +6,16 @@ use super::audit::{self, Target};
 use super::auth::Principal;
 use super::catalogue::release_lapsed;
 use super::notifications;
+use super::payments::{self, Payments};
 use super::{finish, with_retry};
+use crate::domain::booking::CancelReason;
 use crate::domain::booking::{BookingEvent, BookingStatus};
 use crate::domain::ids::BookingRef;
 use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::secrets;
-use crate::storage::{bookings, ledger, occurrences, Store};
+use crate::storage::{bookings, ledger, occurrences, payments as store_payments, Store};
 
 /// Who is asking. A traveler proves it with the booking's access token; an operator with a
 /// bearer token, and only for bookings on their own tours.
@@ -64,23 +66,36 @@ pub async fn get(
     accessible(store, reference, caller).await
 }
 
-/// The traveler confirms a hold (pay on arrival); an operator may too.
+/// The traveler confirms a hold (pay on arrival); an operator may too. A hold paid online is
+/// confirmed by its payment, not by the traveler; an operator may still confirm it (to be paid
+/// on arrival).
 pub async fn confirm(
     store: &Store,
     now: DateTime<Utc>,
     reference: &str,
     caller: &Caller,
 ) -> Result<BookingRecord, AppError> {
+    let booking = accessible(store, reference, caller).await?;
+    if !caller.is_operator_of(&booking) && store_payments::get(store, &booking.id).await?.is_some()
+    {
+        return Err(AppError::PaymentRequired);
+    }
     transition(store, now, reference, caller, BookingEvent::Confirm).await
 }
 
+/// Cancels a booking. What was paid comes back per the tour's cancellation policy when the
+/// traveler cancels, in full when the operator does; the refund is queued in the cancelling
+/// transaction and sent right after it.
 pub async fn cancel(
     store: &Store,
+    payments: &Payments,
     now: DateTime<Utc>,
     reference: &str,
     caller: &Caller,
 ) -> Result<BookingRecord, AppError> {
-    transition(store, now, reference, caller, BookingEvent::Cancel).await
+    let booking = transition(store, now, reference, caller, BookingEvent::Cancel).await?;
+    super::payments::send_refunds(store, payments, Some(&booking.id), now).await?;
+    Ok(booking)
 }
 
 /// Operators only: the traveler showed up.
@@ -116,6 +131,16 @@ async fn transition(
     if event == BookingEvent::CheckIn && by_traveler {
         return Err(AppError::NotFound);
     }
+    let policy = if event == BookingEvent::Cancel {
+        Some(
+            super::catalogue::tour(store, &booking.tour_id)
+                .await?
+                .tour
+                .cancellation_policy,
+        )
+    } else {
+        None
+    };
     let outcome = with_retry(store, || async {
         let mut tx = store.begin_write().await?;
         let result = async {
@@ -149,11 +174,34 @@ async fn transition(
                 BookingStatus::Cancelled => Some(MessageKind::BookingCancelled),
                 _ => None,
             };
+            if next == BookingStatus::Cancelled {
+                let reason = if by_traveler {
+                    CancelReason::Traveler
+                } else {
+                    CancelReason::Operator
+                };
+                bookings::set_cancel_reason(&mut tx, &current.id, reason.as_str()).await?;
+                // The refund is decided with the cancellation, so the message can tell it.
+                let paid = ledger::net(&mut tx, &current.id).await?;
+                let amount = match (&policy, by_traveler) {
+                    (Some(policy), true) => {
+                        policy.refund_for(paid, occurrence.departure.starts_at, now)
+                    }
+                    _ => paid,
+                };
+                if amount > 0 {
+                    payments::queue_refund(&mut tx, &current, Some(amount), reason.as_str(), now)
+                        .await?;
+                }
+            }
             if let Some(kind) = message {
                 notifications::enqueue(&mut tx, &current.id, kind, now).await?;
             }
-            // Pay on arrival: checking in is when the money changes hands.
-            if next == BookingStatus::CheckedIn {
+            // Pay on arrival: checking in is when the money changes hands (unless it already
+            // did, online).
+            if next == BookingStatus::CheckedIn
+                && !payments::paid_online(&mut tx, &current.id).await?
+            {
                 let entry = ledger::NewEntry {
                     operator: &current.operator_id,
                     booking: &current.id,
@@ -172,17 +220,12 @@ async fn transition(
             };
             occurrences::add_seats(&mut tx, &booking.occurrence_id, delta, now).await?;
             if let Some(by) = caller.operator.as_ref().filter(|_| !by_traveler) {
-                let action = match event {
-                    BookingEvent::Confirm => "booking.confirm",
-                    BookingEvent::Cancel => "booking.cancel",
-                    BookingEvent::CheckIn => "booking.check_in",
-                    BookingEvent::Expire => "booking.expire",
-                };
+                let action = format!("booking.{}", event.as_audit_action());
                 audit::record(
                     &mut tx,
                     by,
                     now,
-                    action,
+                    &action,
                     Target::Booking(current.reference.as_str()),
                     None,
                 )
@@ -203,8 +246,18 @@ async fn transition(
         Outcome::Changed(status) => {
             // Built from what was read and written, not re-read: a failed read after the
             // commit would answer 5xx for a change that happened.
+            let cancel_reason = match (status, by_traveler) {
+                (BookingStatus::Cancelled, true) => {
+                    Some(CancelReason::Traveler.as_str().to_owned())
+                }
+                (BookingStatus::Cancelled, false) => {
+                    Some(CancelReason::Operator.as_str().to_owned())
+                }
+                _ => booking.cancel_reason.clone(),
+            };
             let updated = BookingRecord {
                 status,
+                cancel_reason,
                 updated_at: now,
                 ..booking
             };

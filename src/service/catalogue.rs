@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use super::audit::{self, Target};
 use super::auth::Principal;
 use super::notifications;
+use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Departure;
 use crate::domain::capacity::{parse_capacity, OccurrenceStatus};
 use crate::domain::ids::{OccurrenceId, OperatorId, ScheduleId, TourId};
@@ -506,6 +507,17 @@ pub async fn cancel_occurrence(
         let lapsed = release_lapsed(&mut tx, now, id).await?;
         let cancelled = bookings::cancel_live(&mut tx, id, now).await?;
         for booking in &cancelled {
+            // The operator cancelled: whatever was paid goes back in full.
+            if let Some(record) = bookings::lock(&mut tx, &booking.booking_id).await? {
+                super::payments::queue_refund(
+                    &mut tx,
+                    &record,
+                    None,
+                    CancelReason::DepartureCancelled.as_str(),
+                    now,
+                )
+                .await?;
+            }
             notifications::enqueue(
                 &mut tx,
                 &booking.booking_id,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{catalogue, operators};
 use crate::domain::ids::{OccurrenceId, TourId};
+use crate::domain::refund::RefundRule;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, UnitDraft};
 use crate::error::AppError;
@@ -47,6 +48,16 @@ pub async fn seed_if_empty(
                 code: "child".into(),
                 label: "Child (4-12)".into(),
                 price: 1500,
+            },
+        ],
+        cancellation_policy: vec![
+            RefundRule {
+                hours_before: 48,
+                refund_percent: 100,
+            },
+            RefundRule {
+                hours_before: 24,
+                refund_percent: 50,
             },
         ],
     };

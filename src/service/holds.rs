@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::catalogue::release_lapsed;
 use super::idempotency::{self, Claim};
+use super::payments::{self, PaymentSummary, Payments};
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
@@ -13,7 +14,7 @@ use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::error::{AppError, Problems};
 use crate::secrets;
-use crate::storage::{bookings, occurrences, StorageError, Store};
+use crate::storage::{bookings, occurrences, payments as store_payments, StorageError, Store};
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
 /// server's to compute.
@@ -35,14 +36,16 @@ pub struct CustomerRequest {
     pub phone: Option<String>,
 }
 
-/// Renders the HTTP response of a new hold, so it can be stored under an idempotency key in the
-/// hold's own transaction.
-pub type RenderHold<'a> = &'a (dyn Fn(&BookingRecord, &str) -> (u16, String) + Send + Sync);
+/// Renders the HTTP response of a new hold (booking, access token, payment), so it can be
+/// stored under an idempotency key in the transaction that completes the hold.
+pub type RenderHold<'a> =
+    &'a (dyn Fn(&BookingRecord, &str, &PaymentSummary) -> (u16, String) + Send + Sync);
 
 /// A new hold and the traveler's access token, which exists only in this value.
 pub struct PlacedHold {
     pub booking: BookingRecord,
     pub access_token: String,
+    pub payment: PaymentSummary,
 }
 
 fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
@@ -72,9 +75,11 @@ fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
 /// (validation, the price, ids, the token) is, so the locked section is four statements.
 ///
 /// With an idempotency claim, the rendered response is stored in the same transaction as the
-/// booking: a retry after a crash finds both or neither.
+/// booking: a retry after a crash finds both or neither. Paid online, the response holds the
+/// PaymentIntent's client secret, so it is stored with the intent, after Stripe answered.
 pub async fn place_hold(
     store: &Store,
+    payments: &Payments,
     now: DateTime<Utc>,
     hold_ttl: Duration,
     request: HoldRequest,
@@ -90,6 +95,7 @@ pub async fn place_hold(
     let quote = quote(&tour.tour, &request.items)?;
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
+    let online = payments.stripe().is_some();
 
     let booking = with_retry(store, || async {
         let booking = BookingRecord {
@@ -106,6 +112,7 @@ pub async fn place_hold(
             currency: tour.tour.currency.to_string(),
             customer: customer.clone(),
             expires_at: Some(now + hold_ttl),
+            cancel_reason: None,
             created_at: now,
             updated_at: now,
             items: quote.lines.clone(),
@@ -146,8 +153,20 @@ pub async fn place_hold(
                     StorageError::Duplicate => AppError::Busy,
                     other => other.into(),
                 })?;
-            if let Some((claim, render)) = idempotent {
-                let (status, body) = render(&booking, &access_token);
+            if online {
+                store_payments::insert(
+                    &mut tx,
+                    &booking.id,
+                    &booking.operator_id,
+                    "stripe",
+                    booking.total,
+                    &booking.currency,
+                    now,
+                )
+                .await?;
+            } else if let Some((claim, render)) = idempotent {
+                let (status, body) =
+                    render(&booking, &access_token, &PaymentSummary::new_hold(None));
                 idempotency::complete_in(&mut tx, claim, status, &body).await?;
             }
             Ok(())
@@ -168,9 +187,36 @@ pub async fn place_hold(
         booking = %booking.reference, occurrence = %occurrence_id, seats = booking.seats,
         customer = %crate::domain::customer::mask_email(&booking.customer.email), "booking held"
     );
+    let Some(stripe) = payments.stripe() else {
+        return Ok(PlacedHold {
+            booking,
+            access_token,
+            payment: PaymentSummary::new_hold(None),
+        });
+    };
+    let intent = payments::create_intent(store, stripe, &booking, &tour.tour.name, now).await?;
+    let render_with = idempotent.map(|(claim, render)| {
+        let token = access_token.clone();
+        let render_payment =
+            move |booking: &BookingRecord, payment: &store_payments::PaymentRow| {
+                render(booking, &token, &PaymentSummary::new_hold(Some(payment)))
+            };
+        (claim, render_payment)
+    });
+    let (booking, payment) = payments::store_intent(
+        store,
+        &booking,
+        &intent,
+        now,
+        render_with
+            .as_ref()
+            .map(|(claim, render)| (*claim, render as payments::RenderPaidHold<'_>)),
+    )
+    .await?;
     Ok(PlacedHold {
         booking,
         access_token,
+        payment: PaymentSummary::new_hold(Some(&payment)),
     })
 }
 

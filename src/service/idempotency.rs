@@ -18,6 +18,9 @@ use crate::storage::{idempotency, StorageError, Store, WriteTx};
 /// holder crashed or was cut off before finishing (its work, if local, rolled back).
 const STALE_AFTER_SECONDS: i64 = 60;
 
+/// How long a duplicate waits for the first request's answer before it is told 409.
+const IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A key this request holds until its response is stored.
 #[derive(Debug, Clone)]
 pub struct Claim {
@@ -74,8 +77,11 @@ pub async fn begin(
         key: key.to_owned(),
         locked_at: now,
     };
+    // A duplicate of a request still running waits (briefly) for its answer and replays it, so
+    // a client's racing retries all see the same response; past the wait it gets 409.
+    let deadline = tokio::time::Instant::now() + IN_FLIGHT_WAIT;
     // A few rounds at most: each lost race means another request changed the row under us.
-    for _ in 0..3 {
+    for _ in 0..5 {
         let mut tx = store.begin_write().await?;
         match idempotency::insert_claim(&mut tx, scope, key, fingerprint, now, now + ttl).await {
             Ok(()) => {
@@ -101,17 +107,25 @@ pub async fn begin(
             return Err(AppError::IdempotencyKeyReused);
         }
         if row.state == "done" {
-            let status = row
-                .response_status
-                .and_then(|s| u16::try_from(s).ok())
-                .unwrap_or(200);
-            return Ok(Begin::Replay {
-                status,
-                body: row.response_body.unwrap_or_default(),
-            });
+            return Ok(replay(row));
         }
         if row.locked_at > now - Duration::seconds(STALE_AFTER_SECONDS) {
-            return Err(AppError::IdempotencyInProgress);
+            // Reads only while waiting: polling with claims would queue behind SQLite's writer.
+            loop {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(AppError::IdempotencyInProgress);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+                match idempotency::get(store, scope, key).await? {
+                    Some(row) if row.state == "done" && row.fingerprint == fingerprint => {
+                        return Ok(replay(row));
+                    }
+                    Some(row) if row.state != "done" => continue,
+                    // Released after a 5xx (or purged): claim it again.
+                    _ => break,
+                }
+            }
+            continue;
         }
         let mut tx = store.begin_write().await?;
         let won = idempotency::take_over(&mut tx, scope, key, row.locked_at, now).await?;
@@ -122,6 +136,17 @@ pub async fn begin(
         }
     }
     Err(AppError::IdempotencyInProgress)
+}
+
+fn replay(row: idempotency::KeyRow) -> Begin {
+    let status = row
+        .response_status
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(200);
+    Begin::Replay {
+        status,
+        body: row.response_body.unwrap_or_default(),
+    }
 }
 
 /// Stores the response inside the caller's transaction (work and key commit together). If a

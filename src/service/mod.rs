@@ -31,6 +31,7 @@ pub mod holds;
 pub mod idempotency;
 pub mod notifications;
 pub mod operators;
+pub mod payments;
 pub mod reports;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs

@@ -204,7 +204,15 @@ async fn send(
             booking.status
         )));
     }
-    let content = Content::new(&booking, &tour, &occurrence, &transports.public_url);
+    let mut content = Content::new(&booking, &tour, &occurrence, &transports.public_url);
+    // What comes back to the traveler, as decided with the cancellation (sent or on its way).
+    content.refund = crate::storage::payments::refunds_of(store, &booking.id)
+        .await
+        .map_err(|_| SendError::Transient("refunds could not be loaded".into()))?
+        .iter()
+        .filter(|r| r.status != "failed")
+        .map(|r| r.amount)
+        .sum();
     match channel {
         Channel::Email => {
             let email = content
@@ -260,6 +268,8 @@ struct Content<'a> {
     tour: &'a TourRecord,
     occurrence: &'a OccurrenceRecord,
     manage_link: String,
+    /// Minor units refunded or being refunded; 0 for none.
+    refund: i64,
 }
 
 fn environment() -> Environment<'static> {
@@ -351,6 +361,7 @@ impl<'a> Content<'a> {
             tour,
             occurrence,
             manage_link,
+            refund: 0,
         }
     }
 
@@ -381,6 +392,7 @@ impl<'a> Content<'a> {
             items => items,
             total => format_amount(self.booking.total, &self.booking.currency),
             manage_link => self.manage_link,
+            refund => (self.refund > 0).then(|| format_amount(self.refund, &self.booking.currency)),
         }
     }
 
@@ -572,6 +584,7 @@ mod tests {
                 label: "Adult".into(),
                 price: 3500,
             }],
+            cancellation_policy: Vec::new(),
         }
         .validate();
         // The meeting point's control characters are refused at validation; build it directly.
@@ -615,6 +628,7 @@ mod tests {
                 phone: None,
             },
             expires_at: None,
+            cancel_reason: None,
             created_at: now,
             updated_at: now,
             items: Vec::new(),

@@ -144,6 +144,17 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Records why a locked booking was cancelled.
+pub async fn set_cancel_reason(
+    tx: &mut WriteTx,
+    id: &BookingId,
+    reason: &str,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE bookings SET cancel_reason = ? WHERE id = ?")
+        .bind(reason).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 #[derive(sqlx::FromRow)]
 struct SeatsRow {
     id: String,
@@ -209,7 +220,8 @@ pub async fn cancel_live(
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
         .bind(occurrence.as_str()).fetch_all(conn).await)?;
     let result = on_tx!(tx, conn => sqlx::query(
-        "UPDATE bookings SET status = 'cancelled', updated_at = ? WHERE occurrence_id = ? AND status IN ('held', 'confirmed')")
+        "UPDATE bookings SET status = 'cancelled', cancel_reason = 'departure_cancelled', updated_at = ? \
+         WHERE occurrence_id = ? AND status IN ('held', 'confirmed')")
         .bind(at(now)).bind(occurrence.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != rows.len() as u64 {
         return Err(StorageError::Corrupt(format!(

@@ -35,6 +35,40 @@ pub async fn append(
     Ok(())
 }
 
+/// What a booking's ledger sums to: paid minus refunded.
+pub async fn net(tx: &mut WriteTx, booking: &BookingId) -> Result<i64, StorageError> {
+    let sum: i64 = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS SIGNED) FROM ledger_entries WHERE booking_id = ?")
+        .bind(booking.as_str()).fetch_one(conn).await)?;
+    Ok(sum)
+}
+
+/// A booking's payments and refunds (as a positive amount).
+pub async fn booking_totals(
+    store: &Store,
+    booking: &BookingId,
+) -> Result<(i64, i64), StorageError> {
+    let (paid, refunded): (i64, i64) = on_pool!(store, pool => sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'payment' THEN amount ELSE 0 END), 0) AS SIGNED), \
+         CAST(COALESCE(SUM(CASE WHEN kind = 'refund' THEN -amount ELSE 0 END), 0) AS SIGNED) \
+         FROM ledger_entries WHERE booking_id = ?")
+        .bind(booking.as_str()).fetch_one(pool).await)?;
+    Ok((paid, refunded))
+}
+
+/// Whether the provider's payment or refund `reference` is already recorded.
+pub async fn has(
+    tx: &mut WriteTx,
+    provider: &str,
+    kind: &str,
+    reference: &str,
+) -> Result<bool, StorageError> {
+    let found: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT 1 FROM ledger_entries WHERE provider = ? AND kind = ? AND provider_reference = ?")
+        .bind(provider).bind(kind).bind(reference).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}
+
 /// Totals per currency and kind over `[from, to)`: (currency, kind, sum, count).
 pub async fn totals(
     store: &Store,
@@ -50,32 +84,42 @@ pub async fn totals(
 }
 
 #[derive(sqlx::FromRow)]
-struct Mismatch {
+struct Balance {
     occurrence_id: String,
     reference: String,
     status: String,
-    total: i64,
     paid: i64,
+    refunded: i64,
+    expected_paid: i64,
+    expected_refunded: i64,
 }
 
-/// Bookings whose ledger disagrees with their payment status: a checked-in (paid on arrival)
-/// booking must have been paid its total, and any other booking must net to zero.
+/// Bookings whose ledger disagrees with their payment status. Payments: an online payment that
+/// succeeded must be in the ledger for its amount, a booking paid on arrival (checked in, not
+/// paid online) for its total, anything else not at all. Refunds: exactly the refunds the
+/// provider accepted (or that were handed back in cash).
 pub async fn violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
-    let rows: Vec<Mismatch> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT b.occurrence_id, b.reference, b.status, b.total, \
-         CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) AS paid \
-         FROM bookings b LEFT JOIN ledger_entries l ON l.booking_id = b.id \
-         GROUP BY b.id, b.occurrence_id, b.reference, b.status, b.total \
-         HAVING (b.status = 'checked_in' AND CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) <> b.total) \
-         OR (b.status <> 'checked_in' AND CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) <> 0) ORDER BY b.reference")
+    let rows: Vec<Balance> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT b.occurrence_id, b.reference, b.status, \
+         CAST(COALESCE((SELECT SUM(l.amount) FROM ledger_entries l WHERE l.booking_id = b.id AND l.kind = 'payment'), 0) AS SIGNED) AS paid, \
+         CAST(COALESCE((SELECT -SUM(l.amount) FROM ledger_entries l WHERE l.booking_id = b.id AND l.kind = 'refund'), 0) AS SIGNED) AS refunded, \
+         CAST(CASE WHEN p.status = 'succeeded' THEN p.amount WHEN b.status = 'checked_in' THEN b.total ELSE 0 END AS SIGNED) AS expected_paid, \
+         CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.booking_id = b.id AND r.status = 'succeeded'), 0) AS SIGNED) AS expected_refunded \
+         FROM bookings b LEFT JOIN payments p ON p.booking_id = b.id ORDER BY b.reference")
         .fetch_all(pool).await)?;
     Ok(rows
         .into_iter()
+        .filter(|row| row.paid != row.expected_paid || row.refunded != row.expected_refunded)
         .map(|row| Violation {
             occurrence_id: row.occurrence_id,
             detail: format!(
-                "booking {} is {} with total {} but its ledger sums to {}",
-                row.reference, row.status, row.total, row.paid
+                "booking {} is {}: its ledger has payments {} and refunds {}, expected {} and {}",
+                row.reference,
+                row.status,
+                row.paid,
+                row.refunded,
+                row.expected_paid,
+                row.expected_refunded
             ),
         })
         .collect())

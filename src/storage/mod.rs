@@ -29,6 +29,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod occurrences;
 pub mod outbox;
+pub mod payments;
 mod rows;
 
 pub use error::StorageError;

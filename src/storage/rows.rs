@@ -44,7 +44,8 @@ pub(super) fn units_json(tour: &Tour) -> String {
 }
 
 pub(super) const TOUR_COLUMNS: &str = "id, operator_id, name, description, meeting_point, timezone, \
-    duration_minutes, currency, cutoff_minutes, min_per_booking, max_per_booking, units, created_at, updated_at";
+    duration_minutes, currency, cutoff_minutes, min_per_booking, max_per_booking, units, cancellation_policy, \
+    created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TourRow {
@@ -60,8 +61,15 @@ pub(super) struct TourRow {
     min_per_booking: i64,
     max_per_booking: i64,
     units: String,
+    cancellation_policy: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// The stored form of a cancellation policy: NULL for the default (no rules).
+pub(super) fn policy_json(tour: &Tour) -> Option<String> {
+    let rules = tour.cancellation_policy.rules();
+    (!rules.is_empty()).then(|| serde_json::to_string(rules).unwrap_or_else(|_| "[]".to_owned()))
 }
 
 impl TryFrom<TourRow> for TourRecord {
@@ -70,6 +78,10 @@ impl TryFrom<TourRow> for TourRecord {
     fn try_from(row: TourRow) -> Result<Self, StorageError> {
         let units: Vec<UnitJson> =
             serde_json::from_str(&row.units).map_err(|e| corrupt("tour", &row.id, e))?;
+        let cancellation_policy = match row.cancellation_policy.as_deref() {
+            Some(text) => serde_json::from_str(text).map_err(|e| corrupt("tour", &row.id, e))?,
+            None => Vec::new(),
+        };
         // Stored tours were validated on the way in; validating again on the way out turns a
         // hand-edited row into a clear error instead of a wrong price.
         let tour = TourDraft {
@@ -90,6 +102,7 @@ impl TryFrom<TourRow> for TourRecord {
                     price: u.price,
                 })
                 .collect(),
+            cancellation_policy,
         }
         .validate()
         .map_err(|e| corrupt("tour", &row.id, e))?;
@@ -144,7 +157,7 @@ impl TryFrom<OccurrenceRow> for OccurrenceRecord {
 
 pub(super) const BOOKING_COLUMNS: &str = "b.id, b.reference, b.access_token_hash, b.occurrence_id, \
     b.tour_id, b.operator_id, b.status, b.seats, b.total, b.currency, b.customer_name, b.customer_email, \
-    b.customer_phone, b.expires_at, b.created_at, b.updated_at";
+    b.customer_phone, b.expires_at, b.cancel_reason, b.created_at, b.updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct BookingRow {
@@ -162,6 +175,7 @@ pub(super) struct BookingRow {
     customer_email: String,
     customer_phone: Option<String>,
     expires_at: Option<DateTime<Utc>>,
+    cancel_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -191,6 +205,7 @@ impl TryFrom<BookingRow> for BookingRecord {
                 phone: row.customer_phone,
             },
             expires_at: row.expires_at,
+            cancel_reason: row.cancel_reason,
             created_at: row.created_at,
             updated_at: row.updated_at,
             items: Vec::new(),

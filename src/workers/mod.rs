@@ -18,6 +18,7 @@ pub mod hold_expiry;
 pub mod horizon;
 pub mod idempotency_purge;
 pub mod outbox;
+pub mod refunds;
 pub mod reminders;
 
 /// Starts the workers when `workers` is on (the default).
@@ -94,6 +95,25 @@ pub fn stage() -> AdHoc {
                         }
                     },
                 );
+            }
+            if let Some(payments) = rocket.state::<crate::service::payments::Payments>() {
+                if payments.stripe().is_some() {
+                    let (store, clock, payments) = (store.clone(), clock.clone(), payments.clone());
+                    spawn_loop(
+                        "refunds",
+                        Duration::from_secs(10),
+                        shutdown.clone(),
+                        move || {
+                            let (store, clock, payments) =
+                                (store.clone(), clock.clone(), payments.clone());
+                            async move {
+                                refunds::run_once(&store, &payments, clock.now())
+                                    .await
+                                    .map(|_| ())
+                            }
+                        },
+                    );
+                }
             }
             if let Some(transports) = rocket.state::<Arc<Transports>>() {
                 let (store, clock, transports) = (store.clone(), clock.clone(), transports.clone());

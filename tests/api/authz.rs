@@ -59,6 +59,8 @@ enum Target {
     FreshOccurrence,
     FreshHeldBooking,
     FreshConfirmedBooking,
+    /// Checked in, so paid on arrival: something to refund.
+    FreshCheckedInBooking,
     FailedMessage,
     FreshToken,
     FreshUser,
@@ -126,7 +128,9 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/auth/logout", Session, T::None, ""),
         row("POST", "/v1/auth/2fa/setup", Session, T::None, ""),
         row("POST", "/v1/auth/2fa/confirm", Session, T::None, r#"{"code": "000000"}"#).answering(422),
+        row("POST", "/v1/webhooks/stripe", Public, T::None, ""),
         row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
+        row("POST", "/v1/bookings/<reference>/refunds", R("admin", Object), T::FreshCheckedInBooking, r#"{"amount": 100}"#),
         row("POST", "/v1/bookings/<reference>/confirm", Booking, T::FreshHeldBooking, ""),
         row("POST", "/v1/bookings/<reference>/cancel", Booking, T::FreshConfirmedBooking, ""),
         row("POST", "/v1/bookings/<reference>/check-in", R("guide", Object), T::FreshConfirmedBooking, ""),
@@ -295,6 +299,14 @@ impl World {
             Target::FreshOccurrence => app.occurrence(&self.owner_token, &self.tour, 5, 72).await,
             Target::FreshHeldBooking => self.booking(false).await.0,
             Target::FreshConfirmedBooking => self.booking(true).await.0,
+            Target::FreshCheckedInBooking => {
+                let (reference, _) = self.booking(true).await;
+                let path = format!("/v1/bookings/{reference}/check-in");
+                app.post_as(&self.owner_token, &path, json!({}))
+                    .await
+                    .expect(200);
+                reference
+            }
             Target::FailedMessage => {
                 app.execute_sql(&format!(
                     "UPDATE outbox SET status = 'failed' WHERE id = '{}'",

@@ -129,6 +129,6 @@ async fn berth_check_catches_a_ledger_that_disagrees(backend: Backend) {
     let violations = berth::service::check::all(&app.store).await.unwrap();
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert!(violations[0].detail.contains(&format!(
-        "booking {reference} is checked_in with total 7000 but its ledger sums to 6500"
+        "booking {reference} is checked_in: its ledger has payments 7000 and refunds 500, expected 7000 and 0"
     )));
 }

@@ -16,5 +16,6 @@ mod metrics;
 mod notifications;
 mod openapi;
 mod operator;
+mod payments;
 mod schedules;
 mod security;

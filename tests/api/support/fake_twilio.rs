@@ -111,7 +111,7 @@ impl FakeTwilio {
     }
 }
 
-fn form_urlencoded(body: &str) -> Vec<(String, String)> {
+pub fn form_urlencoded(body: &str) -> Vec<(String, String)> {
     fn decode(text: &str) -> String {
         let bytes = text.replace('+', " ").into_bytes();
         let mut out = Vec::with_capacity(bytes.len());

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod mysql_server;
 pub mod test_db;
@@ -96,6 +97,8 @@ pub struct TestApp {
     pub routes: Vec<(String, String)>,
     /// The email and SMS transports the outbox dispatcher sends with.
     pub transports: std::sync::Arc<berth::service::notifications::Transports>,
+    /// How this instance takes payments (tests run the refund worker with it).
+    pub payments: berth::service::payments::Payments,
     /// Where the file transports write: `mail/*.eml` and `sms/sms.jsonl`.
     pub files: tempfile::TempDir,
     shutdown: rocket::Shutdown,
@@ -156,6 +159,10 @@ impl TestApp {
             .state::<std::sync::Arc<berth::service::notifications::Transports>>()
             .expect("transports managed")
             .clone();
+        let payments = rocket
+            .state::<berth::service::payments::Payments>()
+            .expect("payments managed")
+            .clone();
         let routes = rocket
             .routes()
             .map(|r| (r.method.as_str().to_owned(), r.uri.path().to_string()))
@@ -174,6 +181,7 @@ impl TestApp {
             clock,
             routes,
             transports,
+            payments,
             files,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
@@ -182,6 +190,44 @@ impl TestApp {
             shutdown,
             _db: db,
         })
+    }
+
+    /// berth taking payments through `stripe` (a fake Stripe server).
+    pub async fn spawn_stripe(
+        backend: Backend,
+        stripe: &fake_stripe::FakeStripe,
+        settings: &[(&str, Value)],
+    ) -> Option<TestApp> {
+        let mut all: Vec<(&str, Value)> = vec![
+            ("payments", "stripe".into()),
+            ("stripe_secret_key", fake_stripe::SECRET_KEY.into()),
+            ("stripe_webhook_secret", fake_stripe::WEBHOOK_SECRET.into()),
+            ("stripe_api_base", stripe.base.clone().into()),
+            ("stripe_timeout_seconds", 1.into()),
+        ];
+        all.extend(settings.iter().cloned());
+        Self::spawn_with(backend, &all).await
+    }
+
+    /// Delivers a Stripe webhook event, signed now with the configured secret.
+    pub async fn stripe_event(&self, body: &str) -> Reply {
+        let signature = fake_stripe::signature(
+            fake_stripe::WEBHOOK_SECRET,
+            self.clock.now().timestamp(),
+            body,
+        );
+        self.stripe_event_signed(body, &signature).await
+    }
+
+    pub async fn stripe_event_signed(&self, body: &str, signature: &str) -> Reply {
+        Self::reply(
+            self.client
+                .post(format!("{}/v1/webhooks/stripe", self.base))
+                .header("Stripe-Signature", signature)
+                .header("Content-Type", "application/json")
+                .body(body.to_owned()),
+        )
+        .await
     }
 
     pub async fn request(

@@ -1,0 +1,215 @@
+//! Online payments over HTTP: Stripe's webhook and operator refunds.
+
+use rocket::data::{Data, ToByteUnit};
+use rocket::serde::json::Json;
+use rocket::{post, Request, State};
+use serde::{Deserialize, Serialize};
+
+use super::guards::{Admin, Authorized};
+use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::rate_limit::RateLimited;
+use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::error::AppError;
+use crate::integrations::stripe::{verify_signature, SIGNATURE_TOLERANCE_SECONDS};
+use crate::service::payments::{self, Payments};
+use crate::storage::payments::RefundRow;
+use crate::storage::Store;
+
+/// Where Stripe delivers events (configure this URL on the webhook endpoint).
+pub const STRIPE_WEBHOOK_PATH: &str = "/v1/webhooks/stripe";
+
+/// The request's `Stripe-Signature` and source address.
+pub struct StripeSignature {
+    header: Option<String>,
+    source: Option<std::net::IpAddr>,
+}
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for StripeSignature {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::outcome::Outcome::Success(StripeSignature {
+            header: request
+                .headers()
+                .get_one("Stripe-Signature")
+                .map(str::to_owned),
+            source: request.client_ip(),
+        })
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WebhookAck {
+    received: bool,
+    /// `confirmed`, `released`, `refunded`, `recorded`, `ignored` or `duplicate`.
+    outcome: &'static str,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/stripe",
+    tag = "webhooks",
+    summary = "Stripe events (signed with Stripe-Signature)",
+    params(("Stripe-Signature" = String, Header, description = "t=<unix time>,v1=<hex HMAC-SHA256 of \"{t}.{body}\">; several v1 while a secret is rolled")),
+    request_body(content = String, content_type = "application/json", description = "A Stripe event, exactly as Stripe sent it"),
+    responses(
+        (status = 200, description = "Processed, or a duplicate or an event berth does not act on (acknowledged, nothing changed)", body = WebhookAck),
+        (status = 400, description = "Missing, invalid or stale signature (`invalid_signature`), or not a Stripe event (`malformed_event`); nothing changed", body = ErrorResponse),
+        (status = 404, description = "Online payments are off (`not_found`)", body = ErrorResponse),
+        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse),
+        (status = 503, description = "Database busy (`busy`); Stripe retries", body = ErrorResponse)
+    ),
+    security(("stripe_signature" = []))
+)]
+#[post("/v1/webhooks/stripe", data = "<body>")]
+pub async fn stripe_webhook(
+    _rate: RateLimited,
+    signature: StripeSignature,
+    body: Data<'_>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    payments: &State<Payments>,
+) -> Result<Json<WebhookAck>, AppError> {
+    let Some(stripe) = payments.stripe() else {
+        return Err(AppError::NotFound);
+    };
+    let raw = body
+        .open(256.kibibytes())
+        .into_bytes()
+        .await
+        .map_err(|_| AppError::bad_request("malformed_body", "unreadable body"))?;
+    if !raw.is_complete() {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let now = clock.now();
+    // Verified before a single byte of the body is parsed.
+    let verified = signature.header.as_deref().map(|header| {
+        verify_signature(
+            stripe.webhook_secret.expose(),
+            header,
+            &raw,
+            now.timestamp(),
+            SIGNATURE_TOLERANCE_SECONDS,
+        )
+    });
+    match verified {
+        Some(Ok(())) => {}
+        Some(Err(error)) => {
+            // The source address helps find a misconfigured proxy; the payload is not logged.
+            tracing::warn!(source = ?signature.source, %error, "Stripe webhook refused");
+            return Err(AppError::bad_request(
+                "invalid_signature",
+                error.to_string(),
+            ));
+        }
+        None => {
+            tracing::warn!(source = ?signature.source, "Stripe webhook without a signature refused");
+            return Err(AppError::bad_request(
+                "invalid_signature",
+                "the Stripe-Signature header is missing",
+            ));
+        }
+    }
+    let outcome = payments::handle_event(store, payments, now, &raw).await?;
+    Ok(Json(WebhookAck {
+        received: true,
+        outcome: outcome.as_str(),
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": 1500}))]
+pub struct RefundRequest {
+    /// Minor units, at most what is still refundable.
+    amount: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RefundView {
+    id: String,
+    booking_reference: String,
+    amount: i64,
+    currency: String,
+    /// `stripe` or `offline` (cash handed back; recorded at once).
+    provider: String,
+    /// `operator`, `traveler`, `departure_cancelled`, `sold_out_after_payment`, `external`, …
+    reason: String,
+    /// `pending` (not yet accepted by Stripe; retried), `succeeded` or `failed`.
+    status: String,
+    created_at: String,
+}
+
+impl RefundView {
+    fn new(row: &RefundRow, reference: &str) -> Self {
+        RefundView {
+            id: row.id.clone(),
+            booking_reference: reference.to_owned(),
+            amount: row.amount,
+            currency: row.currency.clone(),
+            provider: row.provider.clone(),
+            reason: row.reason.clone(),
+            status: row.status.clone(),
+            created_at: row
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{reference}/refunds",
+    tag = "operator",
+    summary = "Refund part or all of what a booking paid",
+    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = RefundRequest,
+    responses((status = 201, description = "Refund created (sent to Stripe, or recorded as paid back in cash)", body = RefundView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
+#[post("/v1/bookings/<reference>/refunds", data = "<body>")]
+pub async fn create_refund(
+    _rate: RateLimited,
+    reference: &str,
+    auth: Result<Authorized<Admin>, AppError>,
+    body: JsonBody<'_>,
+    idempotency: Result<Idempotency, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+    payments: &State<Payments>,
+) -> Result<ApiResponse, AppError> {
+    let by = auth?.0;
+    let operator = by.operator.clone();
+    let text = body_text(body)?;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&operator),
+            &text,
+            |_| async {
+                let request: RefundRequest = parse_text(&text)?;
+                let now = clock.now();
+                let refund = payments::refund_by_operator(
+                    store,
+                    payments,
+                    now,
+                    reference,
+                    &by,
+                    request.amount,
+                )
+                .await?;
+                let view = RefundView::new(&refund, reference);
+                Ok(ApiResponse::created(
+                    format!("/v1/bookings/{reference}"),
+                    &view,
+                ))
+            },
+        )
+        .await
+}

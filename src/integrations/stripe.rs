@@ -1,0 +1,403 @@
+//! Stripe's REST API through reqwest (form-encoded requests, bearer auth, JSON answers), and
+//! the verification of its webhook signatures. No domain decisions here.
+//!
+//! Every call that creates something carries an `Idempotency-Key` chosen by the caller and
+//! derived from berth's own ids, and is retried with that same key on network errors, 5xx, 429
+//! and 409 (a concurrent request with the same key): Stripe answers a repeated key with the
+//! object the first request created, so no retry can charge or refund twice.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::config::Secret;
+
+/// The API version berth is written against; pinned so an account upgrade cannot change the
+/// shapes berth reads.
+pub const API_VERSION: &str = "2024-06-20";
+
+/// How far a webhook's signed timestamp may be from now (Stripe's recommended tolerance).
+pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
+
+pub struct Stripe {
+    client: reqwest::Client,
+    api_base: String,
+    secret_key: Secret,
+    max_attempts: u32,
+}
+
+/// A PaymentIntent, as much of it as berth reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    pub status: String,
+    pub amount: i64,
+    #[serde(default)]
+    pub amount_received: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+/// A Refund, as much of it as berth reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub status: String,
+    pub amount: i64,
+}
+
+/// A Charge (the object of `charge.refunded`), as much of it as berth reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Charge {
+    pub id: String,
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    pub amount_refunded: i64,
+    pub currency: String,
+}
+
+/// Stripe's error body: `{"error": {"type": …, "code": …, "message": …}}`.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StripeError {
+    /// Stripe could not be reached or kept failing (network, timeout, 5xx, 429) after retries.
+    /// The request may or may not have taken effect; repeating it with the same key is safe.
+    #[error("Stripe unavailable: {0}")]
+    Unavailable(String),
+    /// Stripe refused the request (4xx); repeating it will not help.
+    #[error("Stripe refused the request: {status} {kind} {code}")]
+    Rejected {
+        status: u16,
+        kind: String,
+        code: String,
+    },
+}
+
+/// What to create a PaymentIntent for. The amount is the server-computed booking total.
+pub struct NewIntent<'a> {
+    pub amount: i64,
+    pub currency: &'a str,
+    pub booking_id: &'a str,
+    pub booking_reference: &'a str,
+    pub operator_id: &'a str,
+    pub description: &'a str,
+}
+
+/// Checks a secret key's shape and says whether it is a test or live key. The key itself is
+/// never part of the answer.
+pub fn key_mode(secret_key: &str) -> Result<&'static str, String> {
+    let body_ok = |rest: &str| rest.len() >= 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+    for (prefix, mode) in [
+        ("sk_test_", "test"),
+        ("rk_test_", "test"),
+        ("sk_live_", "live"),
+        ("rk_live_", "live"),
+    ] {
+        if let Some(rest) = secret_key.strip_prefix(prefix) {
+            return if body_ok(rest) {
+                Ok(mode)
+            } else {
+                Err("BERTH_STRIPE_SECRET_KEY is not a Stripe secret key (sk_… or rk_…)".into())
+            };
+        }
+    }
+    Err("BERTH_STRIPE_SECRET_KEY must start with sk_test_, sk_live_, rk_test_ or rk_live_".into())
+}
+
+impl Stripe {
+    pub fn new(api_base: &str, secret_key: Secret, timeout: Duration) -> Result<Stripe, String> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Stripe {
+            client,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            secret_key,
+            max_attempts: 3,
+        })
+    }
+
+    /// `POST /v1/payment_intents` for a booking's total, card details collected by Stripe.js.
+    pub async fn create_payment_intent(
+        &self,
+        intent: &NewIntent<'_>,
+        idempotency_key: &str,
+    ) -> Result<PaymentIntent, StripeError> {
+        let form = [
+            ("amount", intent.amount.to_string()),
+            ("currency", intent.currency.to_ascii_lowercase()),
+            ("automatic_payment_methods[enabled]", "true".into()),
+            ("description", intent.description.to_owned()),
+            ("metadata[booking_id]", intent.booking_id.to_owned()),
+            (
+                "metadata[booking_reference]",
+                intent.booking_reference.to_owned(),
+            ),
+            ("metadata[operator_id]", intent.operator_id.to_owned()),
+        ];
+        self.post(
+            "/v1/payment_intents",
+            &form,
+            idempotency_key,
+            self.max_attempts,
+        )
+        .await
+    }
+
+    /// `POST /v1/refunds` of `amount` (minor units) of a PaymentIntent. One attempt: a refund
+    /// is a stored row that the refund worker retries with backoff (and the same key), so a
+    /// traveler's cancellation never waits on a Stripe outage.
+    pub async fn create_refund(
+        &self,
+        payment_intent: &str,
+        amount: i64,
+        refund_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Refund, StripeError> {
+        let form = [
+            ("payment_intent", payment_intent.to_owned()),
+            ("amount", amount.to_string()),
+            ("metadata[refund_id]", refund_id.to_owned()),
+        ];
+        self.post("/v1/refunds", &form, idempotency_key, 1).await
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        idempotency_key: &str,
+        attempts: u32,
+    ) -> Result<T, StripeError> {
+        let url = format!("{}{path}", self.api_base);
+        let mut last = String::new();
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                // 250 ms, 500 ms, … with jitter, so racing retries do not arrive together.
+                let base = 250u64 << (attempt - 1);
+                let jitter = rand::random::<u64>() % (base / 2 + 1);
+                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+            }
+            let sent = self
+                .client
+                .post(&url)
+                .bearer_auth(self.secret_key.expose())
+                .header("Idempotency-Key", idempotency_key)
+                .header("Stripe-Version", API_VERSION)
+                .form(form)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(response) => response,
+                Err(error) => {
+                    last = if error.is_timeout() {
+                        "timed out".into()
+                    } else {
+                        "connection failed".into()
+                    };
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            // Stripe says whether a retry can help; without the header, judge by the status.
+            let should_retry = response
+                .headers()
+                .get("Stripe-Should-Retry")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v == "true");
+            if (200..300).contains(&status) {
+                return match response.json::<T>().await {
+                    Ok(object) => Ok(object),
+                    Err(_) => {
+                        last = "unreadable answer".into();
+                        continue;
+                    }
+                };
+            }
+            let error = response.json::<ErrorBody>().await.ok().map(|b| b.error);
+            let transient = should_retry.unwrap_or(status >= 500 || status == 429 || status == 409);
+            if !transient {
+                return Err(StripeError::Rejected {
+                    status,
+                    kind: error
+                        .as_ref()
+                        .and_then(|e| e.kind.clone())
+                        .unwrap_or_default(),
+                    code: error.and_then(|e| e.code).unwrap_or_default(),
+                });
+            }
+            last = format!("answered {status}");
+        }
+        Err(StripeError::Unavailable(last))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the Stripe-Signature header is missing or malformed")]
+    Malformed,
+    #[error("the Stripe-Signature timestamp is outside the tolerance")]
+    Stale,
+    #[error("no v1 signature in Stripe-Signature matches")]
+    Mismatch,
+}
+
+/// Verifies a `Stripe-Signature` header (`t=…,v1=…[,v1=…][,v0=…]`) over the raw body: an
+/// HMAC-SHA256, keyed with the endpoint's signing secret, of `"{t}.{body}"`, compared in
+/// constant time against every `v1` (there are several while a secret is being rolled). The
+/// timestamp must be within `tolerance` seconds of `now` either way, so a captured request
+/// cannot be replayed later.
+pub fn verify_signature(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now_unix: i64,
+    tolerance: i64,
+) -> Result<(), SignatureError> {
+    use hmac::{Hmac, Mac};
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => signatures.push(value),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    if (now_unix - timestamp).abs() > tolerance {
+        return Err(SignatureError::Stale);
+    }
+    let mac = {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|_| SignatureError::Malformed)?;
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac
+    };
+    let matches = signatures.iter().any(|signature| {
+        hex::decode(signature).is_ok_and(|bytes| mac.clone().verify_slice(&bytes).is_ok())
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+/// Signs a payload the way Stripe does; for tests and for `berth`'s own tooling.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_test_secret";
+
+    #[test]
+    fn a_signature_is_checked_against_every_v1_and_the_clock() {
+        let body = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+        let now = 1_700_000_000;
+        let good = sign(SECRET, now, body);
+        let header = format!("t={now},v1={good}");
+        assert_eq!(verify_signature(SECRET, &header, body, now, 300), Ok(()));
+        // Secret rotation: the valid signature may come second, after one from the old secret.
+        let rotated = format!(
+            "t={now},v1={},v1={good},v0=abc",
+            sign("whsec_old", now, body)
+        );
+        assert_eq!(verify_signature(SECRET, &rotated, body, now, 300), Ok(()));
+        assert_eq!(
+            verify_signature(SECRET, &header, body, now + 301, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify_signature(SECRET, &header, body, now - 301, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify_signature(SECRET, &header, b"{\"id\":\"evt_2\"}", now, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature("whsec_other", &header, body, now, 300),
+            Err(SignatureError::Mismatch)
+        );
+        // A signature over a different timestamp does not verify with this one.
+        let moved = format!("t={},v1={good}", now + 1);
+        assert_eq!(
+            verify_signature(SECRET, &moved, body, now, 300),
+            Err(SignatureError::Mismatch)
+        );
+        for malformed in ["", "t=abc,v1=00", &format!("t={now}"), "v1=00", "garbage"] {
+            assert_eq!(
+                verify_signature(SECRET, malformed, body, now, 300),
+                Err(SignatureError::Malformed),
+                "{malformed:?}"
+            );
+        }
+        assert_eq!(
+            verify_signature(SECRET, &format!("t={now},v1=zz"), body, now, 300),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    /// Computed independently with Python's `hmac` module:
+    /// `hmac.new(b"whsec_test_secret", b"1700000000." + body, hashlib.sha256).hexdigest()`.
+    #[test]
+    fn signatures_match_an_independent_implementation() {
+        let body = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+        assert_eq!(
+            sign(SECRET, 1_700_000_000, body),
+            "22d8dc182f5c588077683bd378368e29765bfe5df2560112b4f28fef120f0e31"
+        );
+    }
+
+    #[test]
+    fn secret_keys_are_checked_for_shape_and_mode() {
+        assert_eq!(key_mode("sk_test_4eC39HqLyjWDarjtT1zdp7dc"), Ok("test"));
+        assert_eq!(key_mode("rk_live_51H8abcdefghijklmnop"), Ok("live"));
+        for bad in [
+            "",
+            "pk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "sk_test_short",
+            "sk_test_has space in it!!",
+        ] {
+            assert!(key_mode(bad).is_err(), "{bad:?}");
+        }
+        // The error never repeats the key.
+        let error = key_mode("sk_test_x y").unwrap_err();
+        assert!(!error.contains("x y"));
+    }
+}

@@ -1,0 +1,840 @@
+//! Online payments (Stripe PaymentIntents), their webhooks, and refunds.
+//!
+//! The rules:
+//! - A hold in `stripe` mode is paid through a PaymentIntent for the server-computed total. The
+//!   intent is created after the hold commits (never inside a transaction), with an idempotency
+//!   key derived from the booking, so any retry finds the same intent.
+//! - If Stripe cannot be reached while the hold is created, the hold is released and the client
+//!   gets 502 `payment_unavailable`: a hold nobody can pay for would only keep seats from others.
+//! - `payment_intent.succeeded` confirms the hold. If the hold lapsed (or was released because a
+//!   payment attempt failed) the seats are taken again when they are free; when they are not,
+//!   the booking is cancelled `sold_out_after_payment` and refunded in full.
+//! - Refunds are rows written in the transaction that decides them and then sent to Stripe with
+//!   an idempotency key derived from the row (a transactional outbox for money); the ledger
+//!   records a refund once Stripe accepted it.
+//! - Each webhook event is recorded under a unique key in the transaction that applies it, so a
+//!   redelivery changes nothing.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use super::catalogue::release_lapsed;
+use super::idempotency::{self, Claim};
+use super::notifications;
+use crate::config::Secret;
+use crate::domain::booking::{BookingEvent, BookingStatus, CancelReason};
+use crate::domain::ids::{BookingId, BookingRef, OperatorId};
+use crate::domain::message::MessageKind;
+use crate::domain::records::BookingRecord;
+use crate::error::AppError;
+use crate::integrations::stripe::{Charge, NewIntent, PaymentIntent, Stripe, StripeError};
+use crate::storage::payments::{self as store_payments, NewRefund, PaymentRow, RefundRow};
+use crate::storage::{bookings, ledger, occurrences, Store, WriteTx};
+
+/// How travelers pay, chosen at start-up (`BERTH_PAYMENTS`).
+#[derive(Clone)]
+pub enum Payments {
+    /// Pay on arrival: the traveler confirms, the operator records the payment at check-in.
+    Offline,
+    Stripe(Arc<StripePayments>),
+}
+
+pub struct StripePayments {
+    pub api: Stripe,
+    pub webhook_secret: Secret,
+}
+
+impl Payments {
+    pub fn stripe(&self) -> Option<&StripePayments> {
+        match self {
+            Payments::Offline => None,
+            Payments::Stripe(stripe) => Some(stripe),
+        }
+    }
+}
+
+/// Attempts at sending one refund to Stripe before it is left `failed` for an operator.
+const MAX_REFUND_ATTEMPTS: i64 = 10;
+
+/// The idempotency key of a booking's PaymentIntent: one intent per booking, whatever retries.
+fn intent_key(booking: &BookingId) -> String {
+    format!("berth-pi-{booking}")
+}
+
+fn refund_key(refund_id: &str) -> String {
+    format!("berth-refund-{refund_id}")
+}
+
+/// Creates the PaymentIntent of a just-placed hold. On failure the hold is released and the
+/// answer is 502 `payment_unavailable`.
+pub async fn create_intent(
+    store: &Store,
+    stripe: &StripePayments,
+    booking: &BookingRecord,
+    tour_name: &str,
+    now: DateTime<Utc>,
+) -> Result<PaymentIntent, AppError> {
+    let intent = NewIntent {
+        amount: booking.total,
+        currency: &booking.currency,
+        booking_id: booking.id.as_str(),
+        booking_reference: booking.reference.as_str(),
+        operator_id: booking.operator_id.as_str(),
+        description: tour_name,
+    };
+    match stripe
+        .api
+        .create_payment_intent(&intent, &intent_key(&booking.id))
+        .await
+    {
+        Ok(intent) => {
+            tracing::info!(booking = %booking.reference, intent = %intent.id, "payment intent created");
+            Ok(intent)
+        }
+        Err(error) => {
+            tracing::warn!(booking = %booking.reference, %error, "payment intent not created; releasing the hold");
+            release_unpaid(
+                store,
+                booking,
+                now,
+                CancelReason::PaymentUnavailable,
+                Some((None, "failed")),
+            )
+            .await?;
+            Err(AppError::PaymentUnavailable)
+        }
+    }
+}
+
+/// Renders a paid hold's response (booking and payment row) for its idempotency key.
+pub type RenderPaidHold<'a> =
+    &'a (dyn Fn(&BookingRecord, &PaymentRow) -> (u16, String) + Send + Sync);
+
+/// Stores a created intent on its payment row and, in the same transaction, the hold's
+/// idempotent response. Returns the booking and payment as they stand after the write (a
+/// webhook may have confirmed the booking already).
+pub async fn store_intent(
+    store: &Store,
+    booking: &BookingRecord,
+    intent: &PaymentIntent,
+    now: DateTime<Utc>,
+    idempotent: Option<(&Claim, RenderPaidHold<'_>)>,
+) -> Result<(BookingRecord, PaymentRow), AppError> {
+    transaction!(store, |tx| {
+        store_payments::set_intent(
+            &mut tx,
+            &booking.id,
+            &intent.id,
+            intent.client_secret.as_deref(),
+            &intent.status,
+            now,
+        )
+        .await?;
+        let payment = store_payments::get_in(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let current = bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let booking = BookingRecord {
+            status: current.status,
+            cancel_reason: current.cancel_reason,
+            updated_at: current.updated_at,
+            ..booking.clone()
+        };
+        if let Some((claim, render)) = idempotent {
+            let (status, body) = render(&booking, &payment);
+            idempotency::complete_in(&mut tx, claim, status, &body).await?;
+        }
+        Ok((booking, payment))
+    })
+    .await
+}
+
+/// Releases a hold that will not be paid (Stripe unreachable, payment failed or canceled).
+/// A booking that is no longer held is left alone.
+async fn release_unpaid(
+    store: &Store,
+    booking: &BookingRecord,
+    now: DateTime<Utc>,
+    reason: CancelReason,
+    payment_status: Option<(Option<&str>, &str)>,
+) -> Result<bool, AppError> {
+    transaction!(store, |tx| {
+        release_unpaid_in(&mut tx, booking, now, reason, payment_status).await
+    })
+    .await
+}
+
+async fn release_unpaid_in(
+    tx: &mut WriteTx,
+    booking: &BookingRecord,
+    now: DateTime<Utc>,
+    reason: CancelReason,
+    payment_status: Option<(Option<&str>, &str)>,
+) -> Result<bool, AppError> {
+    occurrences::lock(tx, &booking.occurrence_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let current = bookings::lock(tx, &booking.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some((intent, status)) = payment_status {
+        store_payments::set_status(tx, &booking.id, intent, status, now).await?;
+    }
+    if current.status != BookingStatus::Held {
+        return Ok(false);
+    }
+    if current.is_lapsed_hold(now) {
+        release_lapsed(tx, now, &booking.occurrence_id).await?;
+        return Ok(true);
+    }
+    let next = current
+        .status
+        .apply(BookingEvent::Cancel)
+        .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
+    bookings::set_status(tx, &current.id, current.status, next, now).await?;
+    bookings::set_cancel_reason(tx, &current.id, reason.as_str()).await?;
+    occurrences::add_seats(tx, &booking.occurrence_id, -i64::from(current.seats), now).await?;
+    tracing::info!(booking = %current.reference, reason = reason.as_str(), "hold released");
+    Ok(true)
+}
+
+/// What a booking has paid and got back, for the API.
+#[derive(Debug, Clone)]
+pub struct PaymentSummary {
+    /// `offline` or `stripe`.
+    pub provider: String,
+    /// Offline: `pay_on_arrival` or `paid`. Stripe: the PaymentIntent's status (`creating`
+    /// before Stripe answered).
+    pub status: String,
+    pub client_secret: Option<String>,
+    pub paid: i64,
+    pub refunded: i64,
+    pub refund_pending: i64,
+}
+
+impl PaymentSummary {
+    /// The summary of a booking as it is created (nothing paid yet).
+    pub fn new_hold(payment: Option<&PaymentRow>) -> PaymentSummary {
+        match payment {
+            Some(row) => PaymentSummary {
+                provider: row.provider.clone(),
+                status: row.status.clone(),
+                client_secret: row.client_secret.clone(),
+                paid: 0,
+                refunded: 0,
+                refund_pending: 0,
+            },
+            None => PaymentSummary {
+                provider: "offline".into(),
+                status: "pay_on_arrival".into(),
+                client_secret: None,
+                paid: 0,
+                refunded: 0,
+                refund_pending: 0,
+            },
+        }
+    }
+}
+
+pub async fn summary(store: &Store, booking: &BookingRecord) -> Result<PaymentSummary, AppError> {
+    let payment = store_payments::get(store, &booking.id).await?;
+    let (paid, refunded) = ledger::booking_totals(store, &booking.id).await?;
+    let refunds = store_payments::refunds_of(store, &booking.id).await?;
+    let refund_pending = refunds
+        .iter()
+        .filter(|r| r.status == "pending")
+        .map(|r| r.amount)
+        .sum();
+    let mut summary = PaymentSummary::new_hold(payment.as_ref());
+    if payment.is_none() && paid > 0 {
+        summary.status = "paid".into();
+    }
+    summary.paid = paid;
+    summary.refunded = refunded;
+    summary.refund_pending = refund_pending;
+    Ok(summary)
+}
+
+/// Whether the booking's online payment has succeeded (it is then paid, whatever its status).
+pub async fn paid_online(tx: &mut WriteTx, booking: &BookingId) -> Result<bool, AppError> {
+    Ok(store_payments::get_in(tx, booking)
+        .await?
+        .is_some_and(|p| p.status == "succeeded"))
+}
+
+/// Whether a booking is to be paid online (a payment row was written with the hold).
+pub async fn is_online(tx: &mut WriteTx, booking: &BookingId) -> Result<bool, AppError> {
+    Ok(store_payments::get_in(tx, booking).await?.is_some())
+}
+
+/// What can still be refunded: the ledger's net minus refunds already on their way.
+async fn refundable(tx: &mut WriteTx, booking: &BookingId) -> Result<i64, AppError> {
+    let net = ledger::net(tx, booking).await?;
+    let pending = store_payments::refunds_pending(tx, booking).await?;
+    Ok((net - pending).max(0))
+}
+
+/// Queues a refund of `amount` (capped at what is refundable) in the caller's transaction;
+/// returns its id, or `None` when nothing is to be refunded. An online payment is refunded
+/// through Stripe (sent after commit); an offline one is recorded as paid back at once.
+pub async fn queue_refund(
+    tx: &mut WriteTx,
+    booking: &BookingRecord,
+    amount: Option<i64>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, AppError> {
+    let refundable = refundable(tx, &booking.id).await?;
+    let amount = amount.unwrap_or(refundable).min(refundable);
+    if amount <= 0 {
+        return Ok(None);
+    }
+    let online = paid_online(tx, &booking.id).await?;
+    let id = ulid::Ulid::new().to_string();
+    let provider = if online { "stripe" } else { "offline" };
+    store_payments::insert_refund(
+        tx,
+        &NewRefund {
+            id: &id,
+            booking: &booking.id,
+            operator: &booking.operator_id,
+            amount,
+            currency: &booking.currency,
+            provider,
+            reason,
+            status: if online { "pending" } else { "succeeded" },
+            provider_refund_id: None,
+        },
+        now,
+    )
+    .await?;
+    if !online {
+        // Cash handed back at the desk: the ledger records it now.
+        ledger::append(
+            tx,
+            &ledger::NewEntry {
+                operator: &booking.operator_id,
+                booking: &booking.id,
+                kind: "refund",
+                amount: -amount,
+                currency: &booking.currency,
+                provider: "offline",
+                provider_reference: Some(&id),
+            },
+            now,
+        )
+        .await?;
+    }
+    tracing::info!(booking = %booking.reference, refund = %id, amount, reason, provider, "refund queued");
+    Ok(Some(id))
+}
+
+/// Sends due refunds to Stripe (those of one booking, or all); returns how many were tried.
+/// Safe to run anywhere at once: the idempotency key makes Stripe create each refund once, and
+/// recording it is conditional on the row still being pending.
+pub async fn send_refunds(
+    store: &Store,
+    payments: &Payments,
+    booking: Option<&BookingId>,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let Some(stripe) = payments.stripe() else {
+        return Ok(0);
+    };
+    let due = store_payments::due_refunds(store, now, booking, 100).await?;
+    for refund in &due {
+        if let Err(error) = send_refund(store, stripe, refund, now).await {
+            tracing::warn!(refund = %refund.id, %error, "refund not sent; will retry");
+        }
+    }
+    Ok(due.len())
+}
+
+async fn send_refund(
+    store: &Store,
+    stripe: &StripePayments,
+    refund: &RefundRow,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let booking = BookingId::from_stored(refund.booking_id.clone());
+    let intent = store_payments::get(store, &booking)
+        .await?
+        .and_then(|p| p.intent_id)
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("refund of a booking without an intent"))
+        })?;
+    let result = stripe
+        .api
+        .create_refund(&intent, refund.amount, &refund.id, &refund_key(&refund.id))
+        .await;
+    transaction!(store, |tx| {
+        match &result {
+            Ok(accepted) => {
+                if store_payments::refund_succeeded(&mut tx, &refund.id, &accepted.id, now).await?
+                    && !ledger::has(&mut tx, "stripe", "refund", &accepted.id).await?
+                {
+                    ledger::append(
+                        &mut tx,
+                        &ledger::NewEntry {
+                            operator: &OperatorId::from_stored(refund.operator_id.clone()),
+                            booking: &booking,
+                            kind: "refund",
+                            amount: -refund.amount,
+                            currency: &refund.currency,
+                            provider: "stripe",
+                            provider_reference: Some(&accepted.id),
+                        },
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            Err(StripeError::Unavailable(detail)) => {
+                let attempts = refund.attempts + 1;
+                let next = (attempts < MAX_REFUND_ATTEMPTS)
+                    .then(|| now + Duration::seconds(30 << attempts.min(8)));
+                store_payments::refund_attempt_failed(&mut tx, &refund.id, detail, next, now)
+                    .await?;
+            }
+            Err(rejected @ StripeError::Rejected { .. }) => {
+                store_payments::refund_attempt_failed(
+                    &mut tx,
+                    &refund.id,
+                    &rejected.to_string(),
+                    None,
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    match result {
+        Ok(accepted) => {
+            tracing::info!(refund = %refund.id, provider_refund = %accepted.id, amount = refund.amount, "refund accepted by Stripe")
+        }
+        Err(error) => tracing::warn!(refund = %refund.id, %error, "refund attempt failed"),
+    }
+    Ok(())
+}
+
+/// A Stripe event, as much of it as berth reads.
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+/// What a webhook event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Seen before: nothing happened again.
+    Duplicate,
+    /// Not something berth acts on (another type, or a payment berth does not know).
+    Ignored,
+    Confirmed,
+    Released,
+    /// Paid for a booking that cannot be honoured: refunded in full.
+    Refunded,
+    /// Recorded (a payment or refund) with no change to the booking.
+    Recorded,
+}
+
+impl EventOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Duplicate => "duplicate",
+            Self::Ignored => "ignored",
+            Self::Confirmed => "confirmed",
+            Self::Released => "released",
+            Self::Refunded => "refunded",
+            Self::Recorded => "recorded",
+        }
+    }
+}
+
+/// Applies a verified webhook body. The signature is the caller's to check first.
+pub async fn handle_event(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    body: &[u8],
+) -> Result<EventOutcome, AppError> {
+    let event: Event = serde_json::from_slice(body)
+        .map_err(|_| AppError::bad_request("malformed_event", "the event is not a Stripe event"))?;
+    if event.id.is_empty() || event.id.len() > 255 || event.kind.len() > 100 {
+        return Err(AppError::bad_request(
+            "malformed_event",
+            "the event id or type is out of range",
+        ));
+    }
+    let object = event.data.object.clone();
+    let malformed = |_| {
+        AppError::bad_request(
+            "malformed_event",
+            "the event's object is not what its type says",
+        )
+    };
+    let outcome = match event.kind.as_str() {
+        "payment_intent.succeeded" => {
+            let intent: PaymentIntent = serde_json::from_value(object).map_err(malformed)?;
+            intent_succeeded(store, &event, &intent, now).await?
+        }
+        "payment_intent.payment_failed" | "payment_intent.canceled" => {
+            let intent: PaymentIntent = serde_json::from_value(object).map_err(malformed)?;
+            let reason = if event.kind.ends_with("canceled") {
+                CancelReason::PaymentCanceled
+            } else {
+                CancelReason::PaymentFailed
+            };
+            intent_released(store, &event, &intent, reason, now).await?
+        }
+        "charge.refunded" => {
+            let charge: Charge = serde_json::from_value(object).map_err(malformed)?;
+            charge_refunded(store, &event, &charge, now).await?
+        }
+        _ => record_only(store, &event, now).await?,
+    };
+    tracing::info!(event = %event.id, kind = %event.kind, outcome = outcome.as_str(), "Stripe event");
+    if outcome == EventOutcome::Refunded {
+        // Best effort now; the refund worker retries what fails.
+        send_refunds(store, payments, None, now).await?;
+    }
+    Ok(outcome)
+}
+
+async fn record_only(
+    store: &Store,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<EventOutcome, AppError> {
+    transaction!(store, |tx| {
+        Ok(
+            if store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
+                EventOutcome::Ignored
+            } else {
+                EventOutcome::Duplicate
+            },
+        )
+    })
+    .await
+}
+
+/// The booking an intent pays for: by its stored intent id, else by the booking id in its
+/// metadata (the webhook may arrive before berth stored the intent), provided that booking's
+/// payment has no other intent.
+async fn booking_for_intent(
+    store: &Store,
+    intent: &PaymentIntent,
+) -> Result<Option<BookingRecord>, AppError> {
+    let id = match store_payments::booking_of_intent(store, &intent.id).await? {
+        Some(id) => id,
+        None => match intent.metadata.get("booking_id") {
+            Some(id) if id.len() <= 64 => BookingId::from_stored(id.clone()),
+            _ => return Ok(None),
+        },
+    };
+    let Some(booking) = bookings::find_by_id(store, id.as_str()).await? else {
+        return Ok(None);
+    };
+    let payment = store_payments::get(store, &booking.id).await?;
+    let ours = payment.is_some_and(|p| p.intent_id.as_deref().is_none_or(|i| i == intent.id));
+    Ok(ours.then_some(booking))
+}
+
+async fn intent_succeeded(
+    store: &Store,
+    event: &Event,
+    intent: &PaymentIntent,
+    now: DateTime<Utc>,
+) -> Result<EventOutcome, AppError> {
+    let Some(booking) = booking_for_intent(store, intent).await? else {
+        return record_only(store, event, now).await;
+    };
+    let received = if intent.amount_received > 0 {
+        intent.amount_received
+    } else {
+        intent.amount
+    };
+    transaction!(store, |tx| {
+        if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let locked = occurrences::lock(&mut tx, &booking.occurrence_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let current = bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        store_payments::set_status(&mut tx, &booking.id, Some(&intent.id), "succeeded", now)
+            .await?;
+        if !ledger::has(&mut tx, "stripe", "payment", &intent.id).await? {
+            ledger::append(
+                &mut tx,
+                &ledger::NewEntry {
+                    operator: &current.operator_id,
+                    booking: &current.id,
+                    kind: "payment",
+                    amount: received,
+                    currency: &current.currency,
+                    provider: "stripe",
+                    provider_reference: Some(&intent.id),
+                },
+                now,
+            )
+            .await?;
+        }
+        let lapsed = current.is_lapsed_hold(now);
+        let outcome = match current.status {
+            BookingStatus::Held if !lapsed => {
+                apply(&mut tx, &current, BookingEvent::Confirm, now).await?;
+                notifications::enqueue(&mut tx, &current.id, MessageKind::BookingConfirmed, now)
+                    .await?;
+                EventOutcome::Confirmed
+            }
+            BookingStatus::Held | BookingStatus::Expired => {
+                late_payment(&mut tx, locked.departure, &current, lapsed, now).await?
+            }
+            BookingStatus::Cancelled
+                if CancelReason::released_by_payment(current.cancel_reason.as_deref()) =>
+            {
+                late_payment(&mut tx, locked.departure, &current, false, now).await?
+            }
+            BookingStatus::Cancelled => {
+                // Cancelled by a person before the money arrived: it all goes back.
+                queue_refund(&mut tx, &current, None, "cancelled_before_payment", now).await?;
+                EventOutcome::Refunded
+            }
+            BookingStatus::Confirmed | BookingStatus::CheckedIn => EventOutcome::Recorded,
+        };
+        Ok(outcome)
+    })
+    .await
+}
+
+/// A payment for a booking whose hold is gone: take the seats again if they are free, else
+/// cancel `sold_out_after_payment` and refund everything.
+async fn late_payment(
+    tx: &mut WriteTx,
+    mut departure: crate::domain::capacity::Departure,
+    current: &BookingRecord,
+    lapsed: bool,
+    now: DateTime<Utc>,
+) -> Result<EventOutcome, AppError> {
+    // Releasing lapsed holds (this one included) frees their seats before the check.
+    let released = release_lapsed(tx, now, &current.occurrence_id).await?;
+    departure.seats_taken = departure.seats_taken.saturating_sub(released);
+    let status = if lapsed {
+        BookingStatus::Expired
+    } else {
+        current.status
+    };
+    let current = BookingRecord {
+        status,
+        ..current.clone()
+    };
+    // The traveler has paid: the booking cutoff does not apply, the departure's start does.
+    if departure.check_hold(current.seats, 0, now).is_ok() {
+        apply(tx, &current, BookingEvent::Reinstate, now).await?;
+        occurrences::add_seats(tx, &current.occurrence_id, i64::from(current.seats), now).await?;
+        notifications::enqueue(tx, &current.id, MessageKind::BookingConfirmed, now).await?;
+        tracing::info!(booking = %current.reference, "late payment: seats taken again");
+        Ok(EventOutcome::Confirmed)
+    } else {
+        apply(tx, &current, BookingEvent::PaidTooLate, now).await?;
+        bookings::set_cancel_reason(tx, &current.id, CancelReason::SoldOutAfterPayment.as_str())
+            .await?;
+        queue_refund(
+            tx,
+            &current,
+            None,
+            CancelReason::SoldOutAfterPayment.as_str(),
+            now,
+        )
+        .await?;
+        notifications::enqueue(tx, &current.id, MessageKind::BookingCancelled, now).await?;
+        tracing::info!(booking = %current.reference, "late payment: sold out, refunding");
+        Ok(EventOutcome::Refunded)
+    }
+}
+
+/// Moves a locked booking through the state machine (seat counts are the caller's).
+async fn apply(
+    tx: &mut WriteTx,
+    current: &BookingRecord,
+    event: BookingEvent,
+    now: DateTime<Utc>,
+) -> Result<BookingStatus, AppError> {
+    let next = current
+        .status
+        .apply(event)
+        .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
+    bookings::set_status(tx, &current.id, current.status, next, now).await?;
+    Ok(next)
+}
+
+async fn intent_released(
+    store: &Store,
+    event: &Event,
+    intent: &PaymentIntent,
+    reason: CancelReason,
+    now: DateTime<Utc>,
+) -> Result<EventOutcome, AppError> {
+    let Some(booking) = booking_for_intent(store, intent).await? else {
+        return record_only(store, event, now).await;
+    };
+    transaction!(store, |tx| {
+        if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
+            return Ok(EventOutcome::Duplicate);
+        }
+        // A failure reported after the payment succeeded (events arrive out of order) is old news.
+        if paid_online(&mut tx, &booking.id).await? {
+            return Ok(EventOutcome::Ignored);
+        }
+        let released = release_unpaid_in(
+            &mut tx,
+            &booking,
+            now,
+            reason,
+            Some((Some(&intent.id), &intent.status)),
+        )
+        .await?;
+        Ok(if released {
+            EventOutcome::Released
+        } else {
+            EventOutcome::Recorded
+        })
+    })
+    .await
+}
+
+/// A refund made outside berth (the Stripe dashboard) is recorded; refunds berth asked for are
+/// already known and not counted twice.
+async fn charge_refunded(
+    store: &Store,
+    event: &Event,
+    charge: &Charge,
+    now: DateTime<Utc>,
+) -> Result<EventOutcome, AppError> {
+    let booking = match charge.payment_intent.as_deref() {
+        Some(intent) => store_payments::booking_of_intent(store, intent).await?,
+        None => None,
+    };
+    let Some(booking) = booking else {
+        return record_only(store, event, now).await;
+    };
+    let Some(booking) = bookings::find_by_id(store, booking.as_str()).await? else {
+        return record_only(store, event, now).await;
+    };
+    transaction!(store, |tx| {
+        if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
+            return Ok(EventOutcome::Duplicate);
+        }
+        bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let known = store_payments::refunds_promised(&mut tx, &booking.id).await?;
+        let unknown = charge.amount_refunded - known;
+        if unknown <= 0 {
+            return Ok(EventOutcome::Recorded);
+        }
+        let reference = format!("{}:{}", charge.id, charge.amount_refunded);
+        if ledger::has(&mut tx, "stripe", "refund", &reference).await? {
+            return Ok(EventOutcome::Recorded);
+        }
+        let id = ulid::Ulid::new().to_string();
+        store_payments::insert_refund(
+            &mut tx,
+            &NewRefund {
+                id: &id,
+                booking: &booking.id,
+                operator: &booking.operator_id,
+                amount: unknown,
+                currency: &booking.currency,
+                provider: "stripe",
+                reason: "external",
+                status: "succeeded",
+                provider_refund_id: None,
+            },
+            now,
+        )
+        .await?;
+        ledger::append(
+            &mut tx,
+            &ledger::NewEntry {
+                operator: &booking.operator_id,
+                booking: &booking.id,
+                kind: "refund",
+                amount: -unknown,
+                currency: &booking.currency,
+                provider: "stripe",
+                provider_reference: Some(&reference),
+            },
+            now,
+        )
+        .await?;
+        tracing::info!(booking = %booking.reference, amount = unknown, "refund made outside berth recorded");
+        Ok(EventOutcome::Recorded)
+    })
+    .await
+}
+
+/// An operator refunds part or all of what a booking paid (`POST /v1/bookings/{ref}/refunds`).
+pub async fn refund_by_operator(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    reference: &str,
+    by: &super::auth::Principal,
+    amount: i64,
+) -> Result<RefundRow, AppError> {
+    let operator = &by.operator;
+    if amount <= 0 {
+        return Err(AppError::invalid(
+            "amount",
+            "must be a positive amount in minor units",
+        ));
+    }
+    let reference = BookingRef::parse(reference).ok_or(AppError::NotFound)?;
+    let booking = bookings::find_by_reference(store, &reference)
+        .await?
+        .filter(|b| &b.operator_id == operator)
+        .ok_or(AppError::NotFound)?;
+    let id = transaction!(store, |tx| {
+        bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let refundable = refundable(&mut tx, &booking.id).await?;
+        if amount > refundable {
+            return Err(AppError::invalid(
+                "amount",
+                format!("exceeds the refundable amount ({refundable})"),
+            ));
+        }
+        let id = queue_refund(&mut tx, &booking, Some(amount), "operator", now)
+            .await?
+            .ok_or_else(|| AppError::invalid("amount", "nothing is refundable"))?;
+        let detail =
+            serde_json::json!({ "amount": amount, "currency": booking.currency }).to_string();
+        let target = super::audit::Target::Booking(booking.reference.as_str());
+        super::audit::record(&mut tx, by, now, "booking.refund", target, Some(&detail)).await?;
+        Ok(id)
+    })
+    .await?;
+    send_refunds(store, payments, Some(&booking.id), now).await?;
+    store_payments::refund(store, &id)
+        .await?
+        .ok_or(AppError::NotFound)
+}

@@ -1,0 +1,870 @@
+//! Online payments through a fake Stripe that speaks Stripe's wire format: PaymentIntents made
+//! once per booking whatever the retries, verified webhooks, late payments, refunds per the
+//! cancellation policy, and a ledger that always adds up.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+
+use crate::on_both_backends;
+use crate::support::fake_stripe::{self, event, signature, succeeded, FakeStripe, Mode};
+use crate::support::{Backend, Reply, TestApp};
+
+on_both_backends!(
+    a_hold_gets_one_intent_and_the_payment_confirms_it,
+    webhooks_are_verified_before_anything_changes,
+    stripe_unreachable_releases_the_hold_with_502,
+    a_timeout_after_stripe_did_the_work_leaves_one_intent,
+    a_500_once_is_retried_with_the_same_key,
+    fifty_concurrent_retries_make_one_booking_and_one_intent,
+    a_payment_reported_before_the_hold_response_confirms_it,
+    late_payments_take_the_seats_again_or_are_refunded,
+    failed_and_canceled_payments_release_the_hold,
+    refunds_follow_the_cancellation_policy,
+    operators_refund_part_and_cancel_departures_in_full,
+    refunds_stripe_cannot_take_now_are_sent_by_the_worker,
+    dashboard_refunds_are_recorded_once,
+    operator_refunds_are_idempotent,
+    a_paid_rush_never_oversells,
+);
+
+async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
+    let stripe = FakeStripe::start().await;
+    let app = TestApp::spawn_stripe(backend, &stripe, &[]).await?;
+    Some((app, stripe))
+}
+
+struct Held {
+    reference: String,
+    access: String,
+    reply: Reply,
+}
+
+async fn hold(app: &TestApp, occurrence: &str, adults: i64) -> Held {
+    let reply = app
+        .hold(occurrence, json!([{"unit": "adult", "quantity": adults}]))
+        .await;
+    reply.expect(201);
+    Held {
+        reference: reply.str("reference"),
+        access: reply.str("access_token"),
+        reply,
+    }
+}
+
+async fn booking(app: &TestApp, held: &Held) -> Value {
+    let reply = app
+        .get_with_booking_token(&format!("/v1/bookings/{}", held.reference), &held.access)
+        .await;
+    reply.expect(200);
+    reply.body
+}
+
+/// Holds and pays: the webhook reports the payment. Returns the hold and its intent.
+async fn paid(app: &TestApp, stripe: &FakeStripe, occurrence: &str, adults: i64) -> (Held, Value) {
+    let held = hold(app, occurrence, adults).await;
+    let intent = stripe.intent_for(&held.reference).expect("intent created");
+    let ack = app
+        .stripe_event(&succeeded(&format!("evt_paid_{}", held.reference), &intent))
+        .await;
+    ack.expect(200);
+    assert_eq!(ack.body["outcome"], "confirmed", "{}", ack.text);
+    (held, intent)
+}
+
+async fn assert_books_balance(app: &TestApp) {
+    let violations = berth::service::check::all(&app.store).await.unwrap();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let held = hold(&app, &occurrence, 2).await;
+    let payment = &held.reply.body["payment"];
+    assert_eq!(payment["provider"], "stripe");
+    assert_eq!(payment["status"], "requires_payment_method");
+    assert_eq!(held.reply.body["status"], "held");
+
+    // One intent, for the server's total, with the booking's key and metadata.
+    let requests = stripe.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.path, "/v1/payment_intents");
+    assert_eq!(
+        request.authorization,
+        format!("Bearer {}", fake_stripe::SECRET_KEY)
+    );
+    let field = |name: &str| {
+        request
+            .form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(field("amount").as_deref(), Some("7000"));
+    assert_eq!(field("currency").as_deref(), Some("eur"));
+    assert_eq!(
+        field("automatic_payment_methods[enabled]").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        field("metadata[booking_reference]"),
+        Some(held.reference.clone())
+    );
+    let intent = stripe.intent_for(&held.reference).unwrap();
+    assert_eq!(
+        request.idempotency_key,
+        format!(
+            "berth-pi-{}",
+            intent["metadata"]["booking_id"].as_str().unwrap()
+        )
+    );
+    assert_eq!(payment["client_secret"], intent["client_secret"]);
+
+    // The traveler cannot confirm without paying; the payment confirms.
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/confirm", held.reference),
+        &held.access,
+    )
+    .await
+    .expect_error(409, "payment_required");
+    let body = succeeded("evt_1", &intent);
+    let ack = app.stripe_event(&body).await;
+    ack.expect(200);
+    assert_eq!(ack.body["outcome"], "confirmed");
+    let after = booking(&app, &held).await;
+    assert_eq!(after["status"], "confirmed");
+    assert_eq!(after["payment"]["status"], "succeeded");
+    assert_eq!(after["payment"]["paid"], 7000);
+    // The operator sees the payment, not the client secret.
+    let seen = app
+        .get_as(&token, &format!("/v1/bookings/{}", held.reference))
+        .await;
+    assert_eq!(seen.body["payment"]["paid"], 7000);
+    assert!(seen.body["payment"].get("client_secret").is_none());
+
+    // Redelivered: acknowledged, nothing twice.
+    let again = app.stripe_event(&body).await;
+    again.expect(200);
+    assert_eq!(again.body["outcome"], "duplicate");
+    let revenue = revenue(&app, &token).await;
+    revenue.expect(200);
+    assert!(revenue.text.contains("7000"), "{}", revenue.text);
+    assert_eq!(booking(&app, &held).await["payment"]["paid"], 7000);
+    let messages = app.get_as(&token, "/v1/messages").await;
+    let confirmations = messages.body["messages"]
+        .as_array()
+        .or(messages.body.as_array())
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "booking_confirmed" && m["channel"] == "email")
+        .count();
+    assert_eq!(confirmations, 1, "{}", messages.text);
+    assert_eq!(app.available(&occurrence).await, 8);
+    assert_books_balance(&app).await;
+    app.assert_seat_invariant().await;
+}
+
+async fn webhooks_are_verified_before_anything_changes(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let held = hold(&app, &occurrence, 2).await;
+    let intent = stripe.intent_for(&held.reference).unwrap();
+    let body = succeeded("evt_sig", &intent);
+    let now = app.clock.now().timestamp();
+    let refused = [
+        (
+            "forged",
+            signature("whsec_someone_else", now, &body),
+            body.clone(),
+        ),
+        (
+            "stale",
+            signature(fake_stripe::WEBHOOK_SECRET, now - 301, &body),
+            body.clone(),
+        ),
+        (
+            "from the future",
+            signature(fake_stripe::WEBHOOK_SECRET, now + 301, &body),
+            body.clone(),
+        ),
+        (
+            "tampered",
+            signature(fake_stripe::WEBHOOK_SECRET, now, &body),
+            body.replace("7000", "1"),
+        ),
+        ("malformed", "v1=deadbeef".to_owned(), body.clone()),
+    ];
+    for (what, header, payload) in refused {
+        let reply = app.stripe_event_signed(&payload, &header).await;
+        assert_eq!(reply.status.as_u16(), 400, "{what}: {}", reply.text);
+        assert_eq!(reply.code(), "invalid_signature", "{what}");
+    }
+    let unsigned = TestApp::reply(
+        app.client
+            .post(format!("{}/v1/webhooks/stripe", app.base))
+            .body(body.clone()),
+    )
+    .await;
+    unsigned.expect_error(400, "invalid_signature");
+    assert_eq!(
+        booking(&app, &held).await["status"],
+        "held",
+        "nothing changed"
+    );
+
+    // Several v1 signatures while the secret is rolled: any one that matches will do.
+    let rotated = format!(
+        "t={now},v1={},v1={}",
+        berth::integrations::stripe::sign("whsec_old_secret_value", now, body.as_bytes()),
+        berth::integrations::stripe::sign(fake_stripe::WEBHOOK_SECRET, now, body.as_bytes())
+    );
+    let ok = app.stripe_event_signed(&body, &rotated).await;
+    ok.expect(200);
+    assert_eq!(booking(&app, &held).await["status"], "confirmed");
+
+    // Types berth does not act on are acknowledged and ignored.
+    let other = app
+        .stripe_event(&event(
+            "evt_other",
+            "customer.created",
+            json!({"id": "cus_1"}),
+        ))
+        .await;
+    other.expect(200);
+    assert_eq!(other.body["outcome"], "ignored");
+    // A signed body that is not an event is a client error, not a crash.
+    let junk = app.stripe_event("[1, 2, 3]").await;
+    junk.expect_error(400, "malformed_event");
+}
+
+async fn stripe_unreachable_releases_the_hold_with_502(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    stripe.set_mode(Mode::Fail(500));
+    let reply = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    reply.expect_error(502, "payment_unavailable");
+    assert_eq!(reply.headers["retry-after"], "5");
+    assert_eq!(
+        app.available(&occurrence).await,
+        10,
+        "the seats were released"
+    );
+    // Three attempts, one key: had any of them reached Stripe, the others found the same intent.
+    let requests = stripe.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests
+        .iter()
+        .all(|r| r.idempotency_key == requests[0].idempotency_key));
+
+    // A refusal (4xx) is not retried; the hold is released all the same.
+    stripe.set_mode(Mode::Fail(400));
+    let reply = app
+        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    reply.expect_error(502, "payment_unavailable");
+    assert_eq!(stripe.requests().len(), 4);
+    assert_eq!(app.available(&occurrence).await, 10);
+
+    // Stripe back: a new attempt (the key of a 502 is released) books.
+    stripe.set_mode(Mode::Normal);
+    hold(&app, &occurrence, 2).await;
+    assert_eq!(app.available(&occurrence).await, 8);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
+}
+
+async fn a_timeout_after_stripe_did_the_work_leaves_one_intent(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    stripe.set_mode(Mode::TimeoutAfterWork(1));
+    let held = hold(&app, &occurrence, 1).await;
+    assert_eq!(stripe.requests().len(), 2, "one timeout, one retry");
+    assert_eq!(stripe.intents().len(), 1, "the retry found the same intent");
+    let intent = stripe.intent_for(&held.reference).unwrap();
+    assert_eq!(
+        held.reply.body["payment"]["client_secret"],
+        intent["client_secret"]
+    );
+}
+
+async fn a_500_once_is_retried_with_the_same_key(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    stripe.set_mode(Mode::Fail500Once);
+    hold(&app, &occurrence, 1).await;
+    let requests = stripe.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].idempotency_key, requests[1].idempotency_key);
+    assert_eq!(stripe.intents().len(), 1);
+}
+
+async fn fifty_concurrent_retries_make_one_booking_and_one_intent(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(10).await;
+    // Stripe answers slowly, so the retries arrive while the first request is in flight.
+    stripe.set_mode(Mode::SlowAnswer(300));
+    let mut retries = JoinSet::new();
+    for _ in 0..50 {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        retries.spawn(async move {
+            let request = app
+                .client
+                .request(Method::POST, format!("{}/v1/bookings", app.base))
+                .header("Idempotency-Key", "pay-double-click")
+                .json(&json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
+                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}));
+            TestApp::reply(request).await
+        });
+    }
+    let mut bodies = Vec::new();
+    while let Some(reply) = retries.join_next().await {
+        let reply = reply.unwrap();
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+        bodies.push(reply.text);
+    }
+    assert_eq!(bodies.len(), 50);
+    assert!(
+        bodies.iter().all(|b| *b == bodies[0]),
+        "identical responses"
+    );
+    assert_eq!(stripe.intents().len(), 1, "one intent");
+    assert_eq!(
+        app.available(&occurrence).await,
+        8,
+        "one booking of two seats"
+    );
+    app.assert_seat_invariant().await;
+}
+
+async fn a_payment_reported_before_the_hold_response_confirms_it(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(10).await;
+    // Stripe makes the intent at once but answers late; meanwhile the traveler pays and the
+    // webhook arrives, before berth has stored the intent.
+    stripe.set_mode(Mode::SlowAnswer(700));
+    let pending = {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        tokio::spawn(async move { hold(&app, &occurrence, 2).await })
+    };
+    let intent = loop {
+        if let Some(intent) = stripe.intents().pop() {
+            break intent;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let ack = app.stripe_event(&succeeded("evt_early", &intent)).await;
+    ack.expect(200);
+    assert_eq!(ack.body["outcome"], "confirmed");
+    let held = pending.await.unwrap();
+    assert_eq!(
+        held.reply.body["reference"],
+        intent["metadata"]["booking_reference"]
+    );
+    let after = booking(&app, &held).await;
+    assert_eq!(after["status"], "confirmed");
+    assert_eq!(
+        after["payment"]["status"], "succeeded",
+        "the webhook's news is kept"
+    );
+    assert_eq!(after["payment"]["client_secret"], intent["client_secret"]);
+    assert_eq!(app.available(&occurrence).await, 8);
+    assert_books_balance(&app).await;
+}
+
+async fn late_payments_take_the_seats_again_or_are_refunded(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(2).await;
+    let ttl = Duration::seconds(901);
+
+    // The hold lapses; the payment arrives while the seats are still free: it is confirmed.
+    let first = hold(&app, &occurrence, 2).await;
+    app.clock.advance(ttl);
+    let intent = stripe.intent_for(&first.reference).unwrap();
+    let ack = app.stripe_event(&succeeded("evt_late_1", &intent)).await;
+    assert_eq!(ack.body["outcome"], "confirmed", "{}", ack.text);
+    assert_eq!(booking(&app, &first).await["status"], "confirmed");
+    assert_eq!(app.available(&occurrence).await, 0);
+
+    // Cancelled (refunded per policy: full, two days ahead) to free the seats again.
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/cancel", first.reference),
+        &first.access,
+    )
+    .await
+    .expect(200);
+
+    // The next hold lapses, someone else takes the seats, then the payment arrives: refunded.
+    let second = hold(&app, &occurrence, 2).await;
+    app.clock.advance(ttl);
+    let third = hold(&app, &occurrence, 2).await;
+    let intent = stripe.intent_for(&second.reference).unwrap();
+    let ack = app.stripe_event(&succeeded("evt_late_2", &intent)).await;
+    assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    let after = booking(&app, &second).await;
+    assert_eq!(after["status"], "cancelled");
+    assert_eq!(after["cancel_reason"], "sold_out_after_payment");
+    assert_eq!(after["payment"]["paid"], 7000);
+    assert_eq!(after["payment"]["refunded"], 7000);
+    let refund = stripe
+        .refunds()
+        .into_iter()
+        .find(|r| r["payment_intent"] == intent["id"])
+        .expect("refunded at Stripe");
+    assert_eq!(refund["amount"], 7000);
+    assert_eq!(
+        booking(&app, &third).await["status"],
+        "held",
+        "the seats stay sold once"
+    );
+    assert_eq!(app.available(&occurrence).await, 0);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
+}
+
+async fn failed_and_canceled_payments_release_the_hold(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(4).await;
+    let held = hold(&app, &occurrence, 2).await;
+    let intent = stripe.intent_for(&held.reference).unwrap();
+    let mut failed = intent.clone();
+    failed["status"] = json!("requires_payment_method");
+    let ack = app
+        .stripe_event(&event("evt_fail", "payment_intent.payment_failed", failed))
+        .await;
+    assert_eq!(ack.body["outcome"], "released", "{}", ack.text);
+    let after = booking(&app, &held).await;
+    assert_eq!(after["status"], "cancelled");
+    assert_eq!(after["cancel_reason"], "payment_failed");
+    assert_eq!(app.available(&occurrence).await, 4);
+
+    // The traveler retries with another card and it succeeds: seats free, so taken again.
+    let ack = app.stripe_event(&succeeded("evt_retry_ok", &intent)).await;
+    assert_eq!(ack.body["outcome"], "confirmed", "{}", ack.text);
+    assert_eq!(booking(&app, &held).await["status"], "confirmed");
+    assert_eq!(app.available(&occurrence).await, 2);
+
+    // A failure reported after the success (out of order) changes nothing.
+    let mut stale = intent.clone();
+    stale["status"] = json!("requires_payment_method");
+    let ack = app
+        .stripe_event(&event(
+            "evt_fail_late",
+            "payment_intent.payment_failed",
+            stale,
+        ))
+        .await;
+    assert_eq!(ack.body["outcome"], "ignored");
+    assert_eq!(booking(&app, &held).await["status"], "confirmed");
+
+    // payment_intent.canceled releases a hold the same way.
+    let other = hold(&app, &occurrence, 1).await;
+    let mut canceled = stripe.intent_for(&other.reference).unwrap();
+    canceled["status"] = json!("canceled");
+    let ack = app
+        .stripe_event(&event("evt_cancel", "payment_intent.canceled", canceled))
+        .await;
+    assert_eq!(ack.body["outcome"], "released");
+    assert_eq!(
+        booking(&app, &other).await["cancel_reason"],
+        "payment_canceled"
+    );
+    assert_eq!(app.available(&occurrence).await, 2);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
+}
+
+async fn refunds_follow_the_cancellation_policy(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let token = app.operator("Policy Tours").await;
+    let tour = app
+        .tour(
+            &token,
+            json!({"cancellation_policy": [{"hours_before": 24, "refund_percent": 50}, {"hours_before": 72, "refund_percent": 100}]}),
+        )
+        .await;
+    let shown = app.get(&format!("/v1/tours/{tour}")).await;
+    assert_eq!(
+        shown.body["cancellation_policy"],
+        json!([{"hours_before": 72, "refund_percent": 100}, {"hours_before": 24, "refund_percent": 50}])
+    );
+    let occurrence = app.occurrence(&token, &tour, 10, 100).await;
+    let (full, _) = paid(&app, &stripe, &occurrence, 2).await;
+    let (half, _) = paid(&app, &stripe, &occurrence, 1).await;
+    let (none, _) = paid(&app, &stripe, &occurrence, 1).await;
+    let cancel = |held: &Held| {
+        let path = format!("/v1/bookings/{}/cancel", held.reference);
+        let access = held.access.clone();
+        let app = &app;
+        async move { app.post_with_booking_token(&path, &access).await }
+    };
+
+    // A second before the 72 h boundary passes: still a full refund.
+    app.clock
+        .advance(Duration::hours(28) - Duration::seconds(1));
+    let reply = cancel(&full).await;
+    reply.expect(200);
+    assert_eq!(reply.body["cancel_reason"], "traveler");
+    assert_eq!(reply.body["payment"]["refunded"], 7000);
+    // Past it: half.
+    app.clock.advance(Duration::seconds(2));
+    let reply = cancel(&half).await;
+    assert_eq!(reply.body["payment"]["refunded"], 1750);
+    // The cancellation message tells the traveler what comes back.
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .unwrap();
+    let mails: Vec<String> = std::fs::read_dir(app.files.path().join("mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains(&half.reference) && m.contains("cancelled"))
+        .collect();
+    assert!(!mails.is_empty());
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.contains("refund of") && m.contains("17.50")),
+        "{mails:?}"
+    );
+    let sms = std::fs::read_to_string(app.files.path().join("sms").join("sms.jsonl")).unwrap();
+    assert!(
+        sms.lines()
+            .any(|l| l.contains(&half.reference) && l.contains("Refund") && l.contains("17.50")),
+        "{sms}"
+    );
+    // Under 24 h: nothing back, and Stripe is not asked.
+    app.clock.advance(Duration::hours(48));
+    let before = stripe.refunds().len();
+    let reply = cancel(&none).await;
+    reply.expect(200);
+    assert_eq!(reply.body["payment"]["refunded"], 0);
+    assert_eq!(reply.body["payment"]["paid"], 3500);
+    assert_eq!(stripe.refunds().len(), before);
+    // Each refund went out once, keyed by its own id.
+    let keys: Vec<String> = stripe
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/refunds")
+        .map(|r| r.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k.starts_with("berth-refund-")) && keys[0] != keys[1]);
+    // Revenue nets payments and refunds from the ledger.
+    let revenue = revenue(&app, &token).await;
+    revenue.expect(200);
+    assert!(
+        revenue.text.contains("14000") && revenue.text.contains("-8750"),
+        "{}",
+        revenue.text
+    );
+    assert_books_balance(&app).await;
+    app.assert_seat_invariant().await;
+}
+
+async fn operators_refund_part_and_cancel_departures_in_full(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let (first, _) = paid(&app, &stripe, &occurrence, 2).await;
+    let path = format!("/v1/bookings/{}/refunds", first.reference);
+    let refund = app.post_as(&token, &path, json!({"amount": 1000})).await;
+    refund.expect(201);
+    assert_eq!(refund.body["amount"], 1000);
+    assert_eq!(refund.body["status"], "succeeded");
+    assert_eq!(refund.body["provider"], "stripe");
+    app.post_as(&token, &path, json!({"amount": 6001}))
+        .await
+        .expect_error(422, "validation_failed");
+    app.post_as(&token, &path, json!({"amount": 0}))
+        .await
+        .expect_error(422, "validation_failed");
+    // Another operator's booking is not found; a traveler cannot refund.
+    let other = app.operator("Other Tours").await;
+    app.post_as(&other, &path, json!({"amount": 100}))
+        .await
+        .expect_error(404, "not_found");
+    app.post(&path, json!({"amount": 100}))
+        .await
+        .expect_error(401, "unauthorized");
+
+    // The operator cancels the departure: everyone gets back everything left.
+    let (second, _) = paid(&app, &stripe, &occurrence, 1).await;
+    let occurrence_cancel = app
+        .post_as(
+            &token,
+            &format!("/v1/occurrences/{occurrence}/cancel"),
+            json!({}),
+        )
+        .await;
+    occurrence_cancel.expect(200);
+    berth::workers::refunds::run_once(&app.store, &app.payments, app.clock.now())
+        .await
+        .unwrap();
+    let a = booking(&app, &first).await;
+    assert_eq!(a["cancel_reason"], "departure_cancelled");
+    assert_eq!(
+        (
+            a["payment"]["paid"].clone(),
+            a["payment"]["refunded"].clone()
+        ),
+        (json!(7000), json!(7000))
+    );
+    let b = booking(&app, &second).await;
+    assert_eq!(
+        (
+            b["payment"]["paid"].clone(),
+            b["payment"]["refunded"].clone()
+        ),
+        (json!(3500), json!(3500))
+    );
+    assert_books_balance(&app).await;
+}
+
+async fn refunds_stripe_cannot_take_now_are_sent_by_the_worker(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let (held, _) = paid(&app, &stripe, &occurrence, 2).await;
+    stripe.set_mode(Mode::Fail(503));
+    let reply = app
+        .post_with_booking_token(
+            &format!("/v1/bookings/{}/cancel", held.reference),
+            &held.access,
+        )
+        .await;
+    reply.expect(200);
+    assert_eq!(reply.body["status"], "cancelled");
+    assert_eq!(reply.body["payment"]["refund_pending"], 7000);
+    assert_eq!(reply.body["payment"]["refunded"], 0);
+    assert_books_balance(&app).await;
+
+    stripe.set_mode(Mode::Normal);
+
+    assert_eq!(refund_worker(&app).await, 0, "not due before its backoff");
+    app.clock.advance(Duration::minutes(5));
+    assert_eq!(refund_worker(&app).await, 1);
+    let after = booking(&app, &held).await;
+    assert_eq!(after["payment"]["refunded"], 7000);
+    assert_eq!(after["payment"]["refund_pending"], 0);
+    let keys: Vec<String> = stripe
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/refunds")
+        .map(|r| r.idempotency_key)
+        .collect();
+    assert!(
+        keys.len() >= 2 && keys.iter().all(|k| *k == keys[0]),
+        "{keys:?}"
+    );
+    assert_eq!(stripe.refunds().len(), 1);
+    assert_eq!(refund_worker(&app).await, 0, "nothing left");
+    assert_books_balance(&app).await;
+}
+
+async fn dashboard_refunds_are_recorded_once(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let (held, intent) = paid(&app, &stripe, &occurrence, 2).await;
+    let charge = json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
+                        "amount": 7000, "amount_refunded": 2000, "currency": "eur", "refunded": false});
+    let body = event("evt_dash_1", "charge.refunded", charge.clone());
+    assert_eq!(app.stripe_event(&body).await.body["outcome"], "recorded");
+    assert_eq!(app.stripe_event(&body).await.body["outcome"], "duplicate");
+    assert_eq!(booking(&app, &held).await["payment"]["refunded"], 2000);
+    // A later refund of the same charge carries the cumulative amount: only the difference is new.
+    let mut more = charge.clone();
+    more["amount_refunded"] = json!(5000);
+    app.stripe_event(&event("evt_dash_2", "charge.refunded", more))
+        .await
+        .expect(200);
+    assert_eq!(booking(&app, &held).await["payment"]["refunded"], 5000);
+    assert_books_balance(&app).await;
+}
+
+async fn refund_worker(app: &TestApp) -> usize {
+    berth::workers::refunds::run_once(&app.store, &app.payments, app.clock.now())
+        .await
+        .unwrap()
+}
+
+/// The operator's revenue report around today.
+async fn revenue(app: &TestApp, token: &str) -> Reply {
+    let today = app.clock.now().date_naive();
+    let path = format!(
+        "/v1/reports/revenue?from={}&to={}",
+        today - Duration::days(5),
+        today + Duration::days(5)
+    );
+    app.get_as(token, &path).await
+}
+
+/// Stripe settings are checked at start-up: the error names the setting, never its value.
+#[test]
+fn stripe_settings_are_checked_at_start_up() {
+    use rocket::figment::providers::Serialized;
+    let config = |settings: &[(&str, &str)]| {
+        let mut figment = berth::config::figment();
+        for (key, value) in settings {
+            figment = figment.merge(Serialized::global(key, value));
+        }
+        berth::config::AppConfig::from_figment(&figment)
+    };
+    let key = fake_stripe::SECRET_KEY;
+    let hook = fake_stripe::WEBHOOK_SECRET;
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (&[("payments", "stripe")], "BERTH_STRIPE_SECRET_KEY"),
+        (
+            &[("payments", "stripe"), ("stripe_secret_key", key)],
+            "BERTH_STRIPE_WEBHOOK_SECRET",
+        ),
+        (
+            &[
+                ("payments", "stripe"),
+                ("stripe_secret_key", "pk_test_publishableKey0000000"),
+                ("stripe_webhook_secret", hook),
+            ],
+            "BERTH_STRIPE_SECRET_KEY",
+        ),
+        (
+            &[
+                ("payments", "stripe"),
+                ("stripe_secret_key", key),
+                ("stripe_webhook_secret", "not-a-signing-secret"),
+            ],
+            "BERTH_STRIPE_WEBHOOK_SECRET",
+        ),
+        (&[("payments", "paypal")], "BERTH_PAYMENTS"),
+    ];
+    for (settings, named) in cases {
+        let error = config(settings).expect_err("refused");
+        assert!(error.contains(named), "{error}");
+        for (_, value) in settings {
+            if value.len() > 12 {
+                assert!(!error.contains(value), "the value leaked: {error}");
+            }
+        }
+    }
+    let ok = config(&[
+        ("payments", "stripe"),
+        ("stripe_secret_key", key),
+        ("stripe_webhook_secret", hook),
+    ])
+    .expect("valid");
+    assert!(ok.payments().unwrap().stripe().is_some());
+    assert!(config(&[]).unwrap().payments().unwrap().stripe().is_none());
+}
+
+async fn operator_refunds_are_idempotent(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let (held, _) = paid(&app, &stripe, &occurrence, 2).await;
+    let path = format!("{}/v1/bookings/{}/refunds", app.base, held.reference);
+    let send = |amount: i64| {
+        let request = app
+            .client
+            .post(&path)
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "refund-once")
+            .json(&json!({"amount": amount}));
+        TestApp::reply(request)
+    };
+    let first = send(1500).await;
+    first.expect(201);
+    let again = send(1500).await;
+    again.expect(201);
+    assert_eq!(again.text, first.text, "replayed byte for byte");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    send(2000).await.expect_error(422, "idempotency_key_reused");
+    assert_eq!(stripe.refunds().len(), 1, "refunded once");
+    assert_eq!(booking(&app, &held).await["payment"]["refunded"], 1500);
+    assert_books_balance(&app).await;
+}
+
+/// Many travelers race for the last seats with online payment on, and every webhook (with
+/// duplicates) arrives at once: never more seats sold than exist, never a 5xx.
+async fn a_paid_rush_never_oversells(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(20).await;
+    let mut rush = JoinSet::new();
+    for _ in 0..60 {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        rush.spawn(async move {
+            app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+                .await
+        });
+    }
+    let mut held = 0;
+    while let Some(reply) = rush.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status.as_u16() {
+            201 => held += 1,
+            409 => assert_eq!(reply.code(), "sold_out"),
+            other => panic!("unexpected {other}: {}", reply.text),
+        }
+    }
+    assert_eq!(held, 20);
+    assert_eq!(
+        stripe.intents().len(),
+        20,
+        "an intent per hold, none for refused requests"
+    );
+    let mut webhooks = JoinSet::new();
+    for (i, intent) in stripe.intents().into_iter().enumerate() {
+        for copy in 0..2 {
+            let app = app.clone();
+            let body = succeeded(&format!("evt_rush_{i}"), &intent);
+            webhooks.spawn(async move { (copy, app.stripe_event(&body).await) });
+        }
+    }
+    let mut confirmed = 0;
+    while let Some(result) = webhooks.join_next().await {
+        let (_, reply) = result.unwrap();
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+        match reply.body["outcome"].as_str().unwrap() {
+            "confirmed" => confirmed += 1,
+            "duplicate" => {}
+            other => panic!("unexpected outcome {other}"),
+        }
+    }
+    assert_eq!(confirmed, 20, "each payment confirmed once");
+    assert_eq!(app.available(&occurrence).await, 0);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
+}
