@@ -24,6 +24,7 @@ on_both_backends!(
     a_reset_code_expires_and_wrong_guesses_spend_it,
     repeated_failures_back_off_then_lock_the_account_and_email_its_user,
     one_address_with_many_failures_is_throttled,
+    a_new_api_token_is_never_stored_for_idempotent_replay,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -829,4 +830,47 @@ async fn one_address_with_many_failures_is_throttled(backend: Backend) {
     assert!((1..=900).contains(&wait), "{wait}");
     app.clock.advance(Duration::minutes(16));
     app.login("owner@acme.example", PASSWORD).await.expect(200);
+}
+
+async fn a_new_api_token_is_never_stored_for_idempotent_replay(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let create = || {
+        TestApp::reply(
+            app.client
+                .post(format!("{}/v1/tokens", app.base))
+                .bearer_auth(&owner)
+                .header("Idempotency-Key", "token-key-1")
+                .json(&json!({"label": "ci"})),
+        )
+    };
+    let first = create().await;
+    first.expect(201);
+    let token = first.str("token");
+    let bodies: Vec<Option<String>> = match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT response_body FROM idempotency_keys")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT response_body FROM idempotency_keys")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        bodies.iter().flatten().all(|b| !b.contains(&token[4..])),
+        "the token was stored: {bodies:?}"
+    );
+    // A retry with the same key makes a new token rather than replaying the secret.
+    let second = create().await;
+    second.expect(201);
+    assert_ne!(second.str("token"), token);
 }
