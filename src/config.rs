@@ -74,7 +74,7 @@ pub struct AppConfig {
     /// Sends of one message before it is given up as `dead`.
     #[serde(default = "defaults::outbox_max_attempts")]
     pub outbox_max_attempts: u32,
-    /// `off`, or limits per bucket: `bookings=30/min,writes=300/min,reads=1200/min`. Default: off
+    /// `off`, or limits per bucket: `auth=10/min,bookings=30/min,writes=300/min,reads=1200/min`. Default: off
     /// in debug, those values in release.
     #[serde(default)]
     rate_limits: Option<String>,
@@ -102,9 +102,41 @@ pub struct AppConfig {
     /// How long one call to Stripe may take before it is retried (same idempotency key).
     #[serde(default = "defaults::stripe_timeout_seconds")]
     pub stripe_timeout_seconds: u32,
+    /// At least 32 bytes of randomness: the HMAC key for stored session tokens and one-time
+    /// codes. Required in release; debug falls back to a fixed, public development key.
+    #[serde(default)]
+    secret_key: Option<Secret>,
+    /// The release profile refuses SQLite unless this is true (one instance, no replicas).
+    #[serde(default)]
+    pub allow_sqlite_in_release: bool,
+    /// Lifetime of an access token from `POST /v1/auth/login` or `/refresh`.
+    #[serde(default = "defaults::access_token_minutes")]
+    pub access_token_minutes: u32,
+    /// A session ends when its refresh token goes unused this long (at most 24).
+    #[serde(default = "defaults::session_idle_hours")]
+    pub session_idle_hours: u32,
     #[serde(skip)]
     profile: String,
 }
+
+/// The key debug builds use when `BERTH_SECRET_KEY` is unset; public, so release refuses it.
+pub const DEBUG_SECRET_KEY: &str = "berth-debug-secret-key-not-for-production-use";
+
+/// Values seen in examples and tutorials; release refuses them whatever their length.
+const KNOWN_DEFAULT_KEYS: &[&str] = &[
+    DEBUG_SECRET_KEY,
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "secret-key",
+    "your-secret-key",
+    "your_secret_key",
+    "supersecret",
+    "please-change-this-secret-key-in-production",
+    "0123456789abcdef0123456789abcdef",
+    "00000000000000000000000000000000",
+];
 
 /// A secret setting: never printed, not even by `Debug`.
 #[derive(Clone, Deserialize)]
@@ -175,6 +207,12 @@ mod defaults {
     pub fn background_workers() -> bool {
         true
     }
+    pub fn access_token_minutes() -> u32 {
+        15
+    }
+    pub fn session_idle_hours() -> u32 {
+        24
+    }
 }
 
 /// Rocket's own figment, with berth's defaults underneath and `BERTH_*` on top.
@@ -209,6 +247,20 @@ impl AppConfig {
     fn validate(&self) -> Result<(), String> {
         if self.is_release() && self.database_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_DATABASE_URL must be set in the release profile".into());
+        }
+        if self.is_release() {
+            self.check_secret_key()?;
+            if self.database_url().starts_with("sqlite:") && !self.allow_sqlite_in_release {
+                return Err("BERTH_DATABASE_URL points at SQLite; the release profile needs MySQL/MariaDB, or BERTH_ALLOW_SQLITE_IN_RELEASE=true for a single instance".into());
+            }
+        } else if self.secret_key.is_some() {
+            self.check_secret_key()?;
+        }
+        if !(1..=60).contains(&self.access_token_minutes) {
+            return Err("BERTH_ACCESS_TOKEN_MINUTES must be between 1 and 60".into());
+        }
+        if !(1..=24).contains(&self.session_idle_hours) {
+            return Err("BERTH_SESSION_IDLE_HOURS must be between 1 and 24".into());
         }
         self.rate_limits()?;
         if self.is_release() && self.public_url.as_deref().is_none_or(str::is_empty) {
@@ -301,6 +353,42 @@ impl AppConfig {
         Ok(())
     }
 
+    /// Refuses a missing, short or well-known `BERTH_SECRET_KEY`, naming it but never its value.
+    fn check_secret_key(&self) -> Result<(), String> {
+        let Some(key) = self.secret_key.as_ref().map(|k| k.expose().trim()) else {
+            return Err("BERTH_SECRET_KEY must be set in the release profile (32 or more random bytes, e.g. `openssl rand -hex 32`)".into());
+        };
+        if key.len() < 32 {
+            return Err("BERTH_SECRET_KEY is too short: it must be at least 32 bytes".into());
+        }
+        let lower = key.to_ascii_lowercase();
+        let mut bytes = lower.bytes();
+        let first = bytes.next();
+        if KNOWN_DEFAULT_KEYS.contains(&lower.as_str()) || bytes.all(|b| Some(b) == first) {
+            return Err(
+                "BERTH_SECRET_KEY is a known default or placeholder; generate a random one".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The HMAC key for stored session tokens and one-time codes.
+    pub fn keyring(&self) -> crate::secrets::Keyring {
+        let key = self
+            .secret_key
+            .as_ref()
+            .map_or(DEBUG_SECRET_KEY, |k| k.expose().trim());
+        crate::secrets::Keyring::new(key.as_bytes())
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        Duration::minutes(i64::from(self.access_token_minutes))
+    }
+
+    pub fn session_idle(&self) -> Duration {
+        Duration::hours(i64::from(self.session_idle_hours))
+    }
+
     fn cors_list(&self) -> impl Iterator<Item = &str> {
         self.cors_origins
             .split(',')
@@ -317,7 +405,7 @@ impl AppConfig {
     /// The rate limiters this configuration asks for.
     pub fn rate_limits(&self) -> Result<crate::http::rate_limit::RateLimits, String> {
         let default = if self.is_release() {
-            "bookings=30/min,writes=300/min,reads=1200/min"
+            "auth=10/min,bookings=30/min,writes=300/min,reads=1200/min"
         } else {
             "off"
         };

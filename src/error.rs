@@ -20,6 +20,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// Authenticated, but the role does not allow this.
+    #[error("your role does not allow this")]
+    Forbidden,
     /// Also answered for another tenant's object, so existence never leaks.
     #[error("not found")]
     NotFound,

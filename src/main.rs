@@ -32,24 +32,34 @@ enum Command {
 
 #[derive(Subcommand)]
 enum OperatorCommand {
-    /// Create an operator and print its API token (shown once) as the last line.
+    /// Create an operator and print its API token (shown once) as the last line. With
+    /// `--password-stdin`, also create its owner user (signing in with `--email`), reading the
+    /// password from the first line of standard input.
     Create {
         #[arg(long)]
         name: String,
         #[arg(long)]
         email: String,
+        /// Read the owner user's password from standard input (never from the command line,
+        /// where other users of the machine and the shell history could see it).
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
 #[rocket::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // BERTH_LOG_FORMAT=json: one JSON object per line, for log shippers.
+    if std::env::var("BERTH_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let cli = Cli::parse();
     let figment = config::figment();
     match cli.command.unwrap_or(Command::Serve) {
@@ -83,10 +93,33 @@ async fn run_tool(
             println!("migrations applied ({})", store.backend_name());
             ExitCode::SUCCESS
         }
-        Command::Operator(OperatorCommand::Create { name, email }) => {
+        Command::Operator(OperatorCommand::Create {
+            name,
+            email,
+            password_stdin,
+        }) => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+                let password = line.trim_end_matches(['\r', '\n']).to_owned();
+                // Checked before anything is created, so a weak password leaves no operator behind.
+                berth::domain::auth::check_password(&password, &email)
+                    .map_err(|e| format!("password: {e}"))?;
+                Some(password)
+            } else {
+                None
+            };
             let (id, token) = service::operators::create_operator(&store, now, &name, &email)
                 .await
                 .map_err(|e| e.to_string())?;
+            if let Some(password) = password {
+                service::auth::create_owner(&store, now, &id, &email, &name, &password)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("owner user {email} created; sign in at POST /v1/auth/login");
+            }
             println!("operator {id} created; its API token is shown once, below:");
             println!("{token}");
             ExitCode::SUCCESS

@@ -52,6 +52,14 @@ ulid_id!(ScheduleId);
 ulid_id!(OccurrenceId);
 ulid_id!(BookingId);
 ulid_id!(TokenId);
+ulid_id!(
+    /// A person who signs in for an operator.
+    UserId
+);
+ulid_id!(
+    /// One login: a family of access and refresh tokens.
+    SessionId
+);
 
 /// Characters a human will not confuse: no 0/O, 1/I/L, and no U (accidental words).
 const REFERENCE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";

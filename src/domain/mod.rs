@@ -1,6 +1,7 @@
 //! The rules of berth, as pure functions over plain types: no I/O, no clock reads (time is a
 //! parameter), no Rocket or sqlx.
 
+pub mod auth;
 pub mod booking;
 pub mod capacity;
 pub mod customer;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::guards::OperatorAuth;
+use super::guards::{Authorized, Owner, Staff};
 use super::idempotency::{operator_scope, ApiResponse, Idempotency};
 use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
 use crate::clock::Clock;
@@ -86,10 +86,12 @@ fn merged(
 #[get("/v1/operator")]
 pub async fn get_operator(
     _rate: RateLimited,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Staff>, AppError>,
     store: &State<Store>,
 ) -> Result<Json<OperatorView>, AppError> {
-    Ok(Json(operators::profile(store, &auth?.0).await?.into()))
+    Ok(Json(
+        operators::profile(store, &auth?.0.operator).await?.into(),
+    ))
 }
 
 #[utoipa::path(
@@ -113,14 +115,15 @@ pub async fn get_operator(
 #[patch("/v1/operator", data = "<body>")]
 pub async fn update_operator(
     _rate: RateLimited,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -137,7 +140,8 @@ pub async fn update_operator(
                 let domains = config.mail_from_domains();
                 let updated = operators::set_mail_identity(
                     store,
-                    &operator,
+                    clock.now(),
+                    &by,
                     mail_from.as_deref(),
                     reply_to.as_deref(),
                     &domains,

@@ -103,7 +103,10 @@ async fn view(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<BookingView, AppError> {
     let summary = payments::summary(store, booking).await?;
-    let traveler = caller.operator.as_ref() != Some(&booking.operator_id);
+    let traveler = caller
+        .operator
+        .as_ref()
+        .is_none_or(|principal| principal.operator != booking.operator_id);
     Ok(BookingView::new(booking, now).with_payment(&summary, traveler))
 }
 
@@ -111,7 +114,7 @@ async fn view(
 /// replays only to the holder of the token that made the first request.
 fn scope_of(caller: &Caller) -> String {
     match (&caller.operator, &caller.access_token) {
-        (Some(operator), _) => operator_scope(operator),
+        (Some(operator), _) => operator_scope(&operator.operator),
         (None, Some(token)) => format!("traveler:{}", &crate::secrets::hash_token(token)[..48]),
         (None, None) => PUBLIC_BOOKINGS_SCOPE.to_owned(),
     }

@@ -1,14 +1,18 @@
-//! Request guards: who is calling, and the request id.
+//! Request guards: who is calling with which role, and the request id.
+
+use std::marker::PhantomData;
 
 use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
-use rocket::{Request, State};
+use rocket::Request;
 
-use crate::domain::ids::OperatorId;
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::domain::auth::Role;
 use crate::error::AppError;
+use crate::service::auth::{self, Actor, Principal};
 use crate::service::bookings::Caller;
-use crate::service::operators;
 use crate::storage::Store;
 
 /// A per-request id, echoed in `X-Request-Id` and in error bodies, and logged with failures.
@@ -27,26 +31,91 @@ fn bearer<'r>(request: &'r Request<'_>) -> Option<&'r str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-async fn operator_from(request: &Request<'_>) -> Result<Option<OperatorId>, AppError> {
-    let Some(token) = bearer(request) else {
+/// The principal of the request's bearer token: `Ok(None)` without one, `Unauthorized` when
+/// one is given but unknown, revoked or expired.
+async fn principal_from(request: &Request<'_>) -> Result<Option<Principal>, AppError> {
+    if !request.headers().contains("Authorization") {
         return Ok(None);
+    }
+    let Some(token) = bearer(request) else {
+        return Err(AppError::Unauthorized);
     };
-    let Some(store) = request.guard::<&State<Store>>().await.succeeded() else {
-        return Err(AppError::Internal(anyhow::anyhow!("store not managed")));
+    let (Some(store), Some(config), Some(clock)) = (
+        request.rocket().state::<Store>(),
+        request.rocket().state::<AppConfig>(),
+        request.rocket().state::<Clock>(),
+    ) else {
+        return Err(AppError::Internal(anyhow::anyhow!("state not managed")));
     };
-    operators::authenticate(store, token).await
+    match auth::authenticate(store, config, clock.now(), token).await? {
+        Some(principal) => Ok(Some(principal)),
+        None => Err(AppError::Unauthorized),
+    }
 }
 
-/// An authenticated operator (tenant). Missing or unknown bearer token: 401.
-pub struct OperatorAuth(pub OperatorId);
+/// The least role an endpoint accepts, as a type: `Authorized<Admin>` in a handler's signature
+/// is the endpoint's whole authorization rule. (Tenant isolation is the service's part: every
+/// query is scoped to the principal's operator, and a foreign object is "not found".)
+pub trait RoleLevel: Send + Sync + 'static {
+    const MIN: Role;
+}
+
+/// Users, API tokens, operator settings.
+pub struct Owner;
+/// Tours, schedules, departures, bookings, refunds, reports, messages, the audit log.
+pub struct Admin;
+/// Bookings, check-in, manifests, reading the catalogue and the profile.
+pub struct Staff;
+/// Reading manifests and checking in.
+pub struct Guide;
+
+impl RoleLevel for Owner {
+    const MIN: Role = Role::Owner;
+}
+impl RoleLevel for Admin {
+    const MIN: Role = Role::Admin;
+}
+impl RoleLevel for Staff {
+    const MIN: Role = Role::Staff;
+}
+impl RoleLevel for Guide {
+    const MIN: Role = Role::Guide;
+}
+
+/// An authenticated caller whose role is at least `L`. No or bad credentials: 401
+/// `unauthorized`; a role below `L`: 403 `forbidden`.
+pub struct Authorized<L: RoleLevel>(pub Principal, PhantomData<L>);
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for OperatorAuth {
+impl<'r, L: RoleLevel> FromRequest<'r> for Authorized<L> {
     type Error = AppError;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AppError> {
-        match operator_from(request).await {
-            Ok(Some(operator)) => Outcome::Success(OperatorAuth(operator)),
+        match principal_from(request).await {
+            Ok(Some(principal)) if principal.role.at_least(L::MIN) => {
+                Outcome::Success(Authorized(principal, PhantomData))
+            }
+            Ok(Some(_)) => Outcome::Error((Status::Forbidden, AppError::Forbidden)),
+            Ok(None) => Outcome::Error((Status::Unauthorized, AppError::Unauthorized)),
+            Err(error) => Outcome::Error((error.status_and_code().0, error)),
+        }
+    }
+}
+
+/// A signed-in user (a session's access token, any role): for what only a person can do, such as
+/// signing out. An API token: 403.
+pub struct SignedIn(pub Principal);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SignedIn {
+    type Error = AppError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AppError> {
+        match principal_from(request).await {
+            Ok(Some(principal)) if matches!(principal.actor, Actor::User { .. }) => {
+                Outcome::Success(SignedIn(principal))
+            }
+            Ok(Some(_)) => Outcome::Error((Status::Forbidden, AppError::Forbidden)),
             Ok(None) => Outcome::Error((Status::Unauthorized, AppError::Unauthorized)),
             Err(error) => Outcome::Error((error.status_and_code().0, error)),
         }
@@ -66,10 +135,15 @@ impl<'r> FromRequest<'r> for BookingCaller {
             .headers()
             .get_one("X-Booking-Token")
             .map(|t| t.trim().to_owned());
-        match operator_from(request).await {
-            Ok(operator) => Outcome::Success(BookingCaller(Caller {
+        // Operators act on bookings from the staff role up; a guide's token is refused here
+        // rather than treated as absent, so the 403 says why.
+        match principal_from(request).await {
+            Ok(Some(principal)) if !principal.role.at_least(Role::Staff) => {
+                Outcome::Error((Status::Forbidden, AppError::Forbidden))
+            }
+            Ok(principal) => Outcome::Success(BookingCaller(Caller {
                 access_token,
-                operator,
+                operator: principal,
             })),
             Err(error) => Outcome::Error((error.status_and_code().0, error)),
         }

@@ -6,7 +6,7 @@ use rocket::{get, post, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::guards::OperatorAuth;
+use super::guards::{Admin, Authorized};
 use super::idempotency::{operator_scope, ApiResponse, Idempotency};
 use super::responder::ErrorResponse;
 use crate::clock::Clock;
@@ -74,10 +74,10 @@ impl From<&OutboxRow> for MessageView {
 pub async fn list_messages(
     _rate: RateLimited,
     status: Option<&str>,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Admin>, AppError>,
     store: &State<Store>,
 ) -> Result<Json<Vec<MessageView>>, AppError> {
-    let messages = notifications::list(store, &auth?.0, status).await?;
+    let messages = notifications::list(store, &auth?.0.operator, status).await?;
     Ok(Json(messages.iter().map(MessageView::from).collect()))
 }
 
@@ -105,13 +105,14 @@ pub async fn list_messages(
 pub async fn retry_message(
     _rate: RateLimited,
     id: &str,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Admin>, AppError>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     idempotency?
         .run(
             store,
@@ -120,7 +121,7 @@ pub async fn retry_message(
             operator_scope(&operator),
             "",
             |_| async {
-                let message = notifications::retry(store, clock.now(), &operator, id).await?;
+                let message = notifications::retry(store, clock.now(), &by, id).await?;
                 Ok(ApiResponse::ok(&MessageView::from(&message)))
             },
         )

@@ -76,7 +76,8 @@ impl<'r> rocket::request::FromRequest<'r> for MetricsAuth {
     }
 }
 
-/// Counts every request by route (the handler's name) and status, and observes its latency.
+/// Counts every request by route (the handler's name) and status, observes its latency, and
+/// logs it (request id, route, method, status, latency).
 pub struct RequestMetrics;
 
 struct Started(Option<Instant>);
@@ -109,11 +110,25 @@ impl Fairing for RequestMetrics {
             .http_requests
             .with_label_values(&[route, method, &status])
             .inc();
-        if let Some(started) = request.local_cache(|| Started(None)).0 {
+        let elapsed = request
+            .local_cache(|| Started(None))
+            .0
+            .map(|started| started.elapsed());
+        if let Some(elapsed) = elapsed {
             metrics
                 .http_duration
                 .with_label_values(&[route, method])
-                .observe(started.elapsed().as_secs_f64());
+                .observe(elapsed.as_secs_f64());
         }
+        // One line per request: the route's name, never its path (paths carry booking references).
+        let request_id = &request.local_cache(super::guards::RequestId::generate).0;
+        tracing::info!(
+            request_id = %request_id,
+            route,
+            method,
+            status = response.status().code,
+            latency_ms = elapsed.map_or(0.0, |e| e.as_secs_f64() * 1000.0),
+            "request"
+        );
     }
 }

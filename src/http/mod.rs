@@ -9,6 +9,8 @@ use rocket::http::Header;
 use rocket::{catchers, routes, Request, Response};
 
 pub mod account;
+pub mod audit;
+pub mod auth;
 pub mod bookings;
 pub mod catalogue;
 pub mod cors;
@@ -24,6 +26,7 @@ pub mod rate_limit;
 pub mod reports;
 pub mod responder;
 pub mod tokens;
+pub mod users;
 pub mod views;
 pub mod webhooks;
 
@@ -68,6 +71,14 @@ pub fn stage() -> AdHoc {
                     tokens::create_token,
                     tokens::list_tokens,
                     tokens::revoke_token,
+                    auth::login,
+                    auth::refresh,
+                    auth::logout,
+                    users::create_user,
+                    users::list_users,
+                    users::update_user,
+                    users::deactivate_user,
+                    audit::list_audit,
                 ],
             )
             .register(
@@ -75,6 +86,7 @@ pub fn stage() -> AdHoc {
                 catchers![
                     responder::bad_request,
                     responder::unauthorized,
+                    responder::forbidden,
                     responder::not_found,
                     responder::payload_too_large,
                     responder::too_many_requests,

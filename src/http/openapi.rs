@@ -8,8 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    account, bookings, catalogue, health, messages, metrics, operator, payments, reports, tokens,
-    webhooks,
+    account, audit, auth, bookings, catalogue, health, messages, metrics, operator, payments,
+    reports, tokens, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -30,12 +30,17 @@ use super::{
         messages::list_messages, messages::retry_message, webhooks::twilio_status,
         account::get_operator, account::update_operator, reports::revenue,
         payments::stripe_webhook, payments::create_refund,
+        auth::login, auth::refresh, auth::logout,
+        users::create_user, users::list_users, users::update_user, users::deactivate_user,
+        audit::list_audit,
     ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "catalogue", description = "Public: tours, departures, availability"),
         (name = "bookings", description = "Travelers: hold, confirm, cancel"),
         (name = "operator", description = "Operators (bearer token): tours, schedules, departures, manifests"),
+        (name = "auth", description = "Operator users: sign in, refresh, sign out"),
+        (name = "users", description = "An operator's users and their roles (owners only)"),
         (name = "health", description = "Liveness, readiness, metrics"),
         (name = "webhooks", description = "Provider callbacks, verified by signature"),
     )
@@ -52,7 +57,7 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("brt_…")
+                    .bearer_format("brt_… (API token) or bra_… (access token from /v1/auth/login)")
                     .build(),
             ),
         );

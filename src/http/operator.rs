@@ -9,7 +9,7 @@ use super::responder::{body_text, parse_text, JsonBody};
 use rocket::{get, patch, post, Responder, State};
 use serde::Deserialize;
 
-use super::guards::OperatorAuth;
+use super::guards::{Admin, Authorized, Guide, Staff};
 use super::responder::ErrorResponse;
 use super::views::{
     manifest_csv, BookingView, ManifestEntryView, ManifestView, OccurrenceView, ScheduleView,
@@ -23,8 +23,6 @@ use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::AppError;
 use crate::service::{bookings, catalogue};
 use crate::storage::Store;
-
-type Auth = Result<OperatorAuth, AppError>;
 
 fn tour_id(id: &str) -> Result<TourId, AppError> {
     TourId::parse(id).ok_or(AppError::NotFound)
@@ -47,14 +45,15 @@ fn occurrence_id(id: &str) -> Result<OccurrenceId, AppError> {
 #[post("/v1/tours", data = "<body>")]
 pub async fn create_tour(
     _rate: RateLimited,
-    auth: Auth,
+    auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -65,7 +64,7 @@ pub async fn create_tour(
             &text,
             |_| async {
                 let draft: TourDraft = parse_text(&text)?;
-                let tour = catalogue::create_tour(store, clock.now(), &operator, draft).await?;
+                let tour = catalogue::create_tour(store, clock.now(), &by, draft).await?;
                 Ok(ApiResponse::created(
                     format!("/v1/tours/{}", tour.id),
                     &TourView::from(&tour),
@@ -86,10 +85,10 @@ pub async fn create_tour(
 #[get("/v1/tours")]
 pub async fn list_tours(
     _rate: RateLimited,
-    auth: Auth,
+    auth: Result<Authorized<Staff>, AppError>,
     store: &State<Store>,
 ) -> Result<Json<Vec<TourView>>, AppError> {
-    let tours = catalogue::list_tours(store, &auth?.0).await?;
+    let tours = catalogue::list_tours(store, &auth?.0.operator).await?;
     Ok(Json(tours.iter().map(TourView::from).collect()))
 }
 
@@ -107,14 +106,15 @@ pub async fn list_tours(
 pub async fn update_tour(
     _rate: RateLimited,
     id: &str,
-    auth: Auth,
+    auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -126,8 +126,7 @@ pub async fn update_tour(
             |_| async {
                 let patch: TourPatch = parse_text(&text)?;
                 let tour =
-                    catalogue::update_tour(store, clock.now(), &operator, &tour_id(id)?, patch)
-                        .await?;
+                    catalogue::update_tour(store, clock.now(), &by, &tour_id(id)?, patch).await?;
                 Ok(ApiResponse::ok(&TourView::from(&tour)))
             },
         )
@@ -148,14 +147,15 @@ pub async fn update_tour(
 pub async fn create_schedule(
     _rate: RateLimited,
     id: &str,
-    auth: Auth,
+    auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -171,7 +171,7 @@ pub async fn create_schedule(
                     store,
                     clock.now(),
                     horizon,
-                    &operator,
+                    &by,
                     &tour_id(id)?,
                     draft,
                 )
@@ -198,10 +198,10 @@ pub async fn create_schedule(
 pub async fn list_schedules(
     _rate: RateLimited,
     id: &str,
-    auth: Auth,
+    auth: Result<Authorized<Staff>, AppError>,
     store: &State<Store>,
 ) -> Result<Json<Vec<ScheduleView>>, AppError> {
-    let schedules = catalogue::list_schedules(store, &auth?.0, &tour_id(id)?).await?;
+    let schedules = catalogue::list_schedules(store, &auth?.0.operator, &tour_id(id)?).await?;
     Ok(Json(
         schedules
             .iter()
@@ -224,14 +224,15 @@ pub async fn list_schedules(
 pub async fn create_occurrence(
     _rate: RateLimited,
     id: &str,
-    auth: Auth,
+    auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -244,8 +245,7 @@ pub async fn create_occurrence(
                 let draft: catalogue::OccurrenceDraft = parse_text(&text)?;
                 let now = clock.now();
                 let (tour, occurrence) =
-                    catalogue::create_occurrence(store, now, &operator, &tour_id(id)?, draft)
-                        .await?;
+                    catalogue::create_occurrence(store, now, &by, &tour_id(id)?, draft).await?;
                 let view = OccurrenceView::new(&tour, &occurrence, now);
                 Ok(ApiResponse::created(
                     format!("/v1/occurrences/{}", occurrence.id),
@@ -276,14 +276,15 @@ pub struct OccurrencePatch {
 pub async fn update_occurrence(
     _rate: RateLimited,
     id: &str,
-    auth: Auth,
+    auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -295,14 +296,9 @@ pub async fn update_occurrence(
             |_| async {
                 let patch: OccurrencePatch = parse_text(&text)?;
                 let now = clock.now();
-                let (tour, occurrence) = catalogue::set_capacity(
-                    store,
-                    now,
-                    &operator,
-                    &occurrence_id(id)?,
-                    patch.capacity,
-                )
-                .await?;
+                let (tour, occurrence) =
+                    catalogue::set_capacity(store, now, &by, &occurrence_id(id)?, patch.capacity)
+                        .await?;
                 Ok(ApiResponse::ok(&OccurrenceView::new(
                     &tour,
                     &occurrence,
@@ -332,13 +328,14 @@ pub struct CancelledOccurrenceView {
 pub async fn cancel_occurrence(
     _rate: RateLimited,
     id: &str,
-    auth: Auth,
+    auth: Result<Authorized<Admin>, AppError>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     idempotency?
         .run(
             store,
@@ -349,8 +346,7 @@ pub async fn cancel_occurrence(
             |_| async {
                 let now = clock.now();
                 let (tour, occurrence, cancelled) =
-                    catalogue::cancel_occurrence(store, now, &operator, &occurrence_id(id)?)
-                        .await?;
+                    catalogue::cancel_occurrence(store, now, &by, &occurrence_id(id)?).await?;
                 Ok(ApiResponse::ok(&CancelledOccurrenceView {
                     occurrence: OccurrenceView::new(&tour, &occurrence, now),
                     cancelled_bookings: cancelled.iter().map(|c| c.reference.to_string()).collect(),
@@ -380,11 +376,12 @@ pub async fn manifest(
     _rate: RateLimited,
     id: &str,
     format: Option<&str>,
-    auth: Auth,
+    auth: Result<Authorized<Guide>, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Manifest, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let csv = match format {
         None | Some("json") => false,
         Some("csv") => true,
@@ -422,13 +419,14 @@ pub async fn manifest(
 pub async fn check_in(
     _rate: RateLimited,
     reference: &str,
-    auth: Auth,
+    auth: Result<Authorized<Guide>, AppError>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     idempotency?
         .run(
             store,
@@ -438,7 +436,7 @@ pub async fn check_in(
             "",
             |_| async {
                 let now = clock.now();
-                let booking = bookings::check_in(store, now, reference, &operator).await?;
+                let booking = bookings::check_in(store, now, reference, &by).await?;
                 Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
             },
         )

@@ -5,7 +5,7 @@ use rocket::serde::json::Json;
 use rocket::{post, Request, State};
 use serde::{Deserialize, Serialize};
 
-use super::guards::OperatorAuth;
+use super::guards::{Admin, Authorized};
 use super::idempotency::{operator_scope, ApiResponse, Idempotency};
 use super::rate_limit::RateLimited;
 use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
@@ -174,7 +174,7 @@ impl RefundView {
 pub async fn create_refund(
     _rate: RateLimited,
     reference: &str,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
@@ -182,7 +182,8 @@ pub async fn create_refund(
     config: &State<AppConfig>,
     payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -199,7 +200,7 @@ pub async fn create_refund(
                     payments,
                     now,
                     reference,
-                    &operator,
+                    &by,
                     request.amount,
                 )
                 .await?;

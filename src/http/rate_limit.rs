@@ -1,5 +1,5 @@
-//! Rate limits per client IP and per API token, in three buckets: booking creation, other
-//! writes, and reads. Over the limit: 429 with `Retry-After`. Limits live in this process: with
+//! Rate limits per client IP and per bearer token, in four buckets: sign-in (`/v1/auth/*`,
+//! strict), booking creation, other writes, and reads. Over the limit: 429 with `Retry-After`. Limits live in this process: with
 //! several instances behind a load balancer, each enforces its own (use the balancer or a shared
 //! limiter in front for a global limit).
 
@@ -16,6 +16,7 @@ use rocket::Request;
 
 /// The limiters, built from `BERTH_RATE_LIMITS`.
 pub struct RateLimits {
+    auth: Option<DefaultKeyedRateLimiter<String>>,
     bookings: Option<DefaultKeyedRateLimiter<String>>,
     writes: Option<DefaultKeyedRateLimiter<String>>,
     reads: Option<DefaultKeyedRateLimiter<String>>,
@@ -42,10 +43,11 @@ fn quota(text: &str) -> Result<Quota, String> {
 }
 
 impl RateLimits {
-    /// `off`, or a list such as `bookings=30/min,writes=300/min,reads=1200/min` (a bucket left
-    /// out is unlimited).
+    /// `off`, or a list such as `auth=10/min,bookings=30/min,writes=300/min,reads=1200/min` (a
+    /// bucket left out is unlimited). `auth` covers login, refresh and logout.
     pub fn parse(spec: &str, trusted_proxies: &str) -> Result<RateLimits, String> {
         let mut limits = RateLimits {
+            auth: None,
             bookings: None,
             writes: None,
             reads: None,
@@ -73,13 +75,14 @@ impl RateLimits {
                 quota(value).map_err(|e| format!("BERTH_RATE_LIMITS: {e}"))?,
             ));
             match bucket.trim() {
+                "auth" => limits.auth = limiter,
                 "bookings" => limits.bookings = limiter,
                 "writes" => limits.writes = limiter,
                 "reads" => limits.reads = limiter,
                 other => {
                     return Err(format!(
-                        "BERTH_RATE_LIMITS: unknown bucket {other:?} (bookings, writes, reads)"
-                    ))
+                    "BERTH_RATE_LIMITS: unknown bucket {other:?} (auth, bookings, writes, reads)"
+                ))
                 }
             }
         }
@@ -109,7 +112,9 @@ impl RateLimits {
 
     /// `Err(wait)` when this request is over a limit.
     fn check(&self, request: &Request<'_>) -> Result<(), Duration> {
-        let limiter = if request.method() == Method::Get || request.method() == Method::Head {
+        let limiter = if request.uri().path().starts_with("/v1/auth/") {
+            &self.auth
+        } else if request.method() == Method::Get || request.method() == Method::Head {
             &self.reads
         } else if request.method() == Method::Post && request.uri().path() == "/v1/bookings" {
             &self.bookings

@@ -6,7 +6,7 @@ use rocket::{get, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::guards::OperatorAuth;
+use super::guards::{Admin, Authorized};
 use super::responder::ErrorResponse;
 use crate::clock::Clock;
 use crate::error::AppError;
@@ -53,11 +53,12 @@ pub async fn revenue(
     _rate: RateLimited,
     from: Option<&str>,
     to: Option<&str>,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Admin>, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Json<RevenueView>, AppError> {
-    let (from, to, totals) = reports::revenue(store, clock.now(), &auth?.0, from, to).await?;
+    let (from, to, totals) =
+        reports::revenue(store, clock.now(), &auth?.0.operator, from, to).await?;
     Ok(Json(RevenueView {
         from: from.to_string(),
         to: to.to_string(),

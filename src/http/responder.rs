@@ -22,6 +22,7 @@ impl AppError {
             Self::BadRequest { code, .. } => (Status::BadRequest, code),
             Self::PayloadTooLarge => (Status::PayloadTooLarge, "payload_too_large"),
             Self::Unauthorized => (Status::Unauthorized, "unauthorized"),
+            Self::Forbidden => (Status::Forbidden, "forbidden"),
             Self::NotFound => (Status::NotFound, "not_found"),
             Self::SoldOut { .. } => (Status::Conflict, "sold_out"),
             Self::SalesClosed { .. } => (Status::Conflict, "sales_closed"),
@@ -205,6 +206,16 @@ pub fn unauthorized(request: &Request<'_>) -> (Status, Json<Value>) {
         Status::Unauthorized,
         "unauthorized",
         "missing or invalid credentials",
+        request,
+    )
+}
+
+#[catch(403)]
+pub fn forbidden(request: &Request<'_>) -> (Status, Json<Value>) {
+    caught(
+        Status::Forbidden,
+        "forbidden",
+        "your role does not allow this",
         request,
     )
 }

@@ -10,8 +10,9 @@ use crate::config::AppConfig;
 use rocket::{delete, get, post, State};
 use serde::{Deserialize, Serialize};
 
-use super::guards::OperatorAuth;
+use super::guards::{Authorized, Owner};
 use crate::clock::Clock;
+use crate::domain::auth::Role;
 use crate::error::AppError;
 use crate::service::operators;
 use crate::storage::Store;
@@ -20,12 +21,16 @@ use crate::storage::Store;
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     label: String,
+    /// What the token may do: `owner` (the default), `admin`, `staff` or `guide`.
+    #[serde(default)]
+    role: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     id: String,
     label: String,
+    role: String,
     created_at: String,
     revoked_at: Option<String>,
     /// Only in the response that created it.
@@ -40,20 +45,21 @@ pub struct TokenView {
     summary = "Create an API token (shown once)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = TokenRequest,
-    responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/tokens", data = "<body>")]
 pub async fn create_token(
     _rate: RateLimited,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     let text = body_text(body)?;
     idempotency?
         .run(
@@ -64,12 +70,19 @@ pub async fn create_token(
             &text,
             |_| async {
                 let request: TokenRequest = parse_text(&text)?;
+                let role = match request.role.as_deref() {
+                    None => Role::Owner,
+                    Some(role) => role
+                        .parse()
+                        .map_err(|e: String| AppError::invalid("role", e))?,
+                };
                 let now = clock.now();
                 let (id, token) =
-                    operators::create_token(store, now, &operator, &request.label).await?;
+                    operators::create_token(store, now, &by, &request.label, role).await?;
                 let view = TokenView {
                     id: id.to_string(),
                     label: request.label.trim().to_owned(),
+                    role: role.as_str().to_owned(),
                     created_at: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                     revoked_at: None,
                     token: Some(token),
@@ -85,16 +98,16 @@ pub async fn create_token(
     path = "/v1/tokens",
     tag = "operator",
     summary = "The operator's API tokens",
-    responses((status = 200, description = "Tokens (never the secret)", body = Vec<TokenView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse)),
+    responses((status = 200, description = "Tokens (never the secret)", body = Vec<TokenView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/tokens")]
 pub async fn list_tokens(
     _rate: RateLimited,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Owner>, AppError>,
     store: &State<Store>,
 ) -> Result<Json<Vec<TokenView>>, AppError> {
-    let tokens = operators::list_tokens(store, &auth?.0).await?;
+    let tokens = operators::list_tokens(store, &auth?.0.operator).await?;
     let rfc3339 =
         |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     Ok(Json(
@@ -103,6 +116,7 @@ pub async fn list_tokens(
             .map(|t| TokenView {
                 id: t.id,
                 label: t.label,
+                role: t.role,
                 created_at: rfc3339(t.created_at),
                 revoked_at: t.revoked_at.map(rfc3339),
                 token: None,
@@ -117,20 +131,21 @@ pub async fn list_tokens(
     tag = "operator",
     summary = "Revoke an API token",
     params(("id" = String, Path, description = "Token id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 204, description = "Revoked"), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 204, description = "Revoked"), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[delete("/v1/tokens/<id>")]
 pub async fn revoke_token(
     _rate: RateLimited,
     id: &str,
-    auth: Result<OperatorAuth, AppError>,
+    auth: Result<Authorized<Owner>, AppError>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<ApiResponse, AppError> {
-    let operator = auth?.0;
+    let by = auth?.0;
+    let operator = by.operator.clone();
     idempotency?
         .run(
             store,
@@ -139,7 +154,7 @@ pub async fn revoke_token(
             operator_scope(&operator),
             "",
             |_| async {
-                operators::revoke_token(store, clock.now(), &operator, id).await?;
+                operators::revoke_token(store, clock.now(), &by, id).await?;
                 Ok(ApiResponse::no_content())
             },
         )

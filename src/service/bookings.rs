@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 
+use super::audit::{self, Target};
+use super::auth::Principal;
 use super::catalogue::release_lapsed;
 use super::notifications;
 use super::payments::{self, Payments};
 use super::{finish, with_retry};
 use crate::domain::booking::CancelReason;
 use crate::domain::booking::{BookingEvent, BookingStatus};
-use crate::domain::ids::{BookingRef, OperatorId};
+use crate::domain::ids::BookingRef;
 use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
@@ -20,7 +22,8 @@ use crate::storage::{bookings, ledger, occurrences, payments as store_payments, 
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub access_token: Option<String>,
-    pub operator: Option<OperatorId>,
+    /// An operator's user or token (staff role or above: the request guard checked it).
+    pub operator: Option<Principal>,
 }
 
 impl Caller {
@@ -31,7 +34,9 @@ impl Caller {
     }
 
     fn is_operator_of(&self, booking: &BookingRecord) -> bool {
-        self.operator.as_ref() == Some(&booking.operator_id)
+        self.operator
+            .as_ref()
+            .is_some_and(|p| p.operator == booking.operator_id)
     }
 }
 
@@ -98,11 +103,11 @@ pub async fn check_in(
     store: &Store,
     now: DateTime<Utc>,
     reference: &str,
-    operator: &OperatorId,
+    by: &Principal,
 ) -> Result<BookingRecord, AppError> {
     let caller = Caller {
         access_token: None,
-        operator: Some(operator.clone()),
+        operator: Some(by.clone()),
     };
     transition(store, now, reference, &caller, BookingEvent::CheckIn).await
 }
@@ -214,6 +219,25 @@ async fn transition(
                 _ => 0,
             };
             occurrences::add_seats(&mut tx, &booking.occurrence_id, delta, now).await?;
+            if let Some(by) = caller.operator.as_ref().filter(|_| !by_traveler) {
+                let action = match event {
+                    BookingEvent::Confirm => "booking.confirm",
+                    BookingEvent::Cancel => "booking.cancel",
+                    BookingEvent::CheckIn => "booking.check_in",
+                    BookingEvent::Expire => "booking.expire",
+                    BookingEvent::Reinstate => "booking.reinstate",
+                    BookingEvent::PaidTooLate => "booking.paid_too_late",
+                };
+                audit::record(
+                    &mut tx,
+                    by,
+                    now,
+                    action,
+                    Target::Booking(current.reference.as_str()),
+                    None,
+                )
+                .await?;
+            }
             Ok(Outcome::Changed(next))
         }
         .await;

@@ -5,6 +5,8 @@ use serde::Deserialize;
 
 use std::collections::HashSet;
 
+use super::audit::{self, Target};
+use super::auth::Principal;
 use super::notifications;
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Departure;
@@ -31,13 +33,23 @@ const MAX_MATERIALIZED: usize = 20_000;
 pub async fn create_tour(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &Principal,
     draft: TourDraft,
 ) -> Result<TourRecord, AppError> {
+    let operator = &by.operator;
     let tour = draft.validate()?;
     let id = TourId::generate();
     transaction!(store, |tx| {
-        Ok(catalogue::insert_tour(&mut tx, &id, operator, &tour, now).await?)
+        catalogue::insert_tour(&mut tx, &id, operator, &tour, now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "tour.create",
+            Target::Tour(id.as_str()),
+            None,
+        )
+        .await
     })
     .await?;
     tracing::info!(tour = %id, operator = %operator, "tour created");
@@ -53,19 +65,55 @@ pub async fn create_tour(
 pub async fn update_tour(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &Principal,
     id: &TourId,
     patch: TourPatch,
 ) -> Result<TourRecord, AppError> {
+    let operator = &by.operator;
     let mut record = own_tour(store, operator, id).await?;
+    let detail = Some(patch_detail(&patch));
     record.tour = record.tour.patched(patch)?;
     record.updated_at = now;
     transaction!(store, |tx| {
-        Ok(catalogue::update_tour(&mut tx, id, &record.tour, now).await?)
+        catalogue::update_tour(&mut tx, id, &record.tour, now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "tour.update",
+            Target::Tour(id.as_str()),
+            detail.as_deref(),
+        )
+        .await
     })
     .await?;
     tracing::info!(tour = %id, operator = %operator, "tour updated");
     Ok(record)
+}
+
+/// The audit detail of a tour change: which fields, and the new prices when units change.
+fn patch_detail(patch: &TourPatch) -> String {
+    let fields: Vec<&str> = [
+        ("name", patch.name.is_some()),
+        ("description", patch.description.is_some()),
+        ("meeting_point", patch.meeting_point.is_some()),
+        ("duration_minutes", patch.duration_minutes.is_some()),
+        ("cutoff_minutes", patch.cutoff_minutes.is_some()),
+        ("min_per_booking", patch.min_per_booking.is_some()),
+        ("max_per_booking", patch.max_per_booking.is_some()),
+        ("units", patch.units.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    let prices: Option<serde_json::Map<String, serde_json::Value>> =
+        patch.units.as_ref().map(|units| {
+            units
+                .iter()
+                .map(|u| (u.code.clone(), serde_json::json!(u.price)))
+                .collect()
+        });
+    serde_json::json!({ "fields": fields, "prices": prices }).to_string()
 }
 
 /// Any tour, for the public catalogue.
@@ -97,11 +145,11 @@ pub async fn create_schedule(
     store: &Store,
     now: DateTime<Utc>,
     horizon_days: u32,
-    operator: &OperatorId,
+    by: &Principal,
     tour_id: &TourId,
     draft: ScheduleDraft,
 ) -> Result<(ScheduleRecord, usize), AppError> {
-    let tour = own_tour(store, operator, tour_id).await?;
+    let tour = own_tour(store, &by.operator, tour_id).await?;
     let valid = draft.validate(tour.tour.timezone)?;
     let record = ScheduleRecord {
         id: ScheduleId::generate(),
@@ -128,6 +176,18 @@ pub async fn create_schedule(
     // schedule without departures, nor creates a second one.
     let created = transaction!(store, |tx| {
         catalogue::insert_schedule(&mut tx, &record, now).await?;
+        let detail = serde_json::json!({
+            "tour": tour_id.as_str(), "rrule": record.rrule, "capacity": record.capacity,
+        });
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "schedule.create",
+            Target::Schedule(record.id.as_str()),
+            Some(&detail.to_string()),
+        )
+        .await?;
         materialize_in(&mut tx, now, horizon_days, &tour, &record).await
     })
     .await?;
@@ -211,11 +271,11 @@ pub struct OccurrenceDraft {
 pub async fn create_occurrence(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &Principal,
     tour_id: &TourId,
     draft: OccurrenceDraft,
 ) -> Result<(TourRecord, OccurrenceRecord), AppError> {
-    let tour = own_tour(store, operator, tour_id).await?;
+    let tour = own_tour(store, &by.operator, tour_id).await?;
     let mut p = Problems::new();
     let starts_at = p.check(
         "starts_at",
@@ -244,8 +304,21 @@ pub async fn create_occurrence(
         starts_at,
         capacity,
     };
+    let detail = serde_json::json!({
+        "tour": tour_id.as_str(), "starts_at": starts_at.to_rfc3339(), "capacity": capacity,
+    })
+    .to_string();
     transaction!(store, |tx| {
-        Ok(occurrences::insert(&mut tx, &new, now).await?)
+        occurrences::insert(&mut tx, &new, now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "occurrence.create",
+            Target::Occurrence(id.as_str()),
+            Some(&detail),
+        )
+        .await
     })
     .await?;
     tracing::info!(occurrence = %id, tour = %tour_id, capacity, "occurrence created");
@@ -362,10 +435,11 @@ pub async fn availability(
 pub async fn set_capacity(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &Principal,
     id: &OccurrenceId,
     capacity: i64,
 ) -> Result<(TourRecord, OccurrenceRecord), AppError> {
+    let operator = &by.operator;
     let capacity = parse_capacity(capacity, true).map_err(|m| AppError::invalid("capacity", m))?;
     let (tour, _) = own_occurrence(store, now, operator, id).await?;
     let occurrence = transaction!(store, |tx| {
@@ -377,7 +451,17 @@ pub async fn set_capacity(
         departure.seats_taken = departure.seats_taken.saturating_sub(released);
         departure.check_capacity(capacity)?;
         occurrences::set_capacity(&mut tx, id, capacity, now).await?;
+        let detail = serde_json::json!({ "capacity": capacity, "was": departure.capacity });
         departure.capacity = capacity;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "occurrence.capacity",
+            Target::Occurrence(id.as_str()),
+            Some(&detail.to_string()),
+        )
+        .await?;
         Ok(occurrence)
     })
     .await?;
@@ -408,9 +492,10 @@ pub(crate) fn total_seats(released: &[ReleasedSeats]) -> u32 {
 pub async fn cancel_occurrence(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &Principal,
     id: &OccurrenceId,
 ) -> Result<(TourRecord, OccurrenceRecord, Vec<ReleasedSeats>), AppError> {
+    let operator = &by.operator;
     let (tour, _) = own_occurrence(store, now, operator, id).await?;
     let (occurrence, cancelled) = transaction!(store, |tx| {
         let mut occurrence = occurrences::lock(&mut tx, id)
@@ -444,6 +529,16 @@ pub async fn cancel_occurrence(
         let seats = total_seats(&cancelled);
         occurrences::add_seats(&mut tx, id, -i64::from(seats), now).await?;
         occurrences::set_status(&mut tx, id, OccurrenceStatus::Cancelled, now).await?;
+        let detail = serde_json::json!({ "bookings_cancelled": cancelled.len() }).to_string();
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "occurrence.cancel",
+            Target::Occurrence(id.as_str()),
+            Some(&detail),
+        )
+        .await?;
         let departure = &mut occurrence.departure;
         departure.seats_taken = departure.seats_taken.saturating_sub(lapsed + seats);
         departure.status = OccurrenceStatus::Cancelled;

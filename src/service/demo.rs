@@ -61,7 +61,12 @@ pub async fn seed_if_empty(
             },
         ],
     };
-    let tour = catalogue::create_tour(store, now, &operator, draft).await?;
+    let by = super::auth::Principal {
+        operator: operator.clone(),
+        role: crate::domain::auth::Role::Owner,
+        actor: super::auth::Actor::Cli,
+    };
+    let tour = catalogue::create_tour(store, now, &by, draft).await?;
     let today = now.with_timezone(&tour.tour.timezone).date_naive();
     let schedule = ScheduleDraft {
         rrule: "FREQ=DAILY".into(),
@@ -71,7 +76,7 @@ pub async fn seed_if_empty(
         capacity: 20,
         exceptions: Vec::new(),
     };
-    catalogue::create_schedule(store, now, horizon_days, &operator, &tour.id, schedule).await?;
+    catalogue::create_schedule(store, now, horizon_days, &by, &tour.id, schedule).await?;
     let (_, upcoming) = catalogue::availability(store, now, &tour.id, None, None).await?;
     let first_occurrence = upcoming
         .into_iter()

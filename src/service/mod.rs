@@ -21,6 +21,8 @@ macro_rules! transaction {
     };
 }
 
+pub mod audit;
+pub mod auth;
 pub mod bookings;
 pub mod catalogue;
 pub mod check;

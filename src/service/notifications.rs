@@ -516,14 +516,20 @@ pub async fn list(
 pub async fn retry(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &super::auth::Principal,
     id: &str,
 ) -> Result<OutboxRow, AppError> {
+    let operator = &by.operator;
     let existing = outbox::get(store, operator, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let requeued = transaction!(store, |tx| {
-        Ok(outbox::retry(&mut tx, operator, id, now).await?)
+        let requeued = outbox::retry(&mut tx, operator, id, now).await?;
+        if requeued {
+            let target = super::audit::Target::Message(id);
+            super::audit::record(&mut tx, by, now, "message.retry", target, None).await?;
+        }
+        Ok(requeued)
     })
     .await?;
     if !requeued {

@@ -2,6 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::audit::{self, Target};
+use super::auth::Principal;
+use crate::domain::auth::Role;
 use crate::domain::customer::Email;
 use crate::domain::ids::{OperatorId, TokenId};
 use crate::error::{AppError, Problems};
@@ -30,7 +33,16 @@ pub async fn create_operator(
     let (token, hash) = secrets::generate_token(TOKEN_PREFIX);
     transaction!(store, |tx| {
         catalogue::insert_operator(&mut tx, &id, name, email.as_str(), now).await?;
-        catalogue::insert_token(&mut tx, &TokenId::generate(), &id, &hash, "initial", now).await?;
+        catalogue::insert_token(
+            &mut tx,
+            &TokenId::generate(),
+            &id,
+            &hash,
+            "initial",
+            Role::Owner,
+            now,
+        )
+        .await?;
         Ok(())
     })
     .await?;
@@ -38,29 +50,33 @@ pub async fn create_operator(
     Ok((id, token))
 }
 
-/// The operator a bearer token belongs to, if it is known and not revoked.
-pub async fn authenticate(store: &Store, token: &str) -> Result<Option<OperatorId>, AppError> {
-    if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
-        return Ok(None);
-    }
-    Ok(catalogue::operator_for_token(store, &secrets::hash_token(token)).await?)
-}
-
-/// A new API token for an operator; returned here and never again.
+/// A new API token acting with `role` for the caller's operator; returned here and never again.
 pub async fn create_token(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &Principal,
     label: &str,
+    role: Role,
 ) -> Result<(TokenId, String), AppError> {
+    let operator = &by.operator;
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
         return Err(AppError::invalid("label", "must be 1 to 100 characters"));
     }
     let id = TokenId::generate();
     let (token, hash) = secrets::generate_token(TOKEN_PREFIX);
+    let detail = serde_json::json!({ "role": role.as_str() }).to_string();
     transaction!(store, |tx| {
-        Ok(catalogue::insert_token(&mut tx, &id, operator, &hash, label, now).await?)
+        catalogue::insert_token(&mut tx, &id, operator, &hash, label, role, now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "token.create",
+            Target::Token(id.as_str()),
+            Some(&detail),
+        )
+        .await
     })
     .await?;
     tracing::info!(operator = %operator, token = %id, "api token created");
@@ -78,12 +94,25 @@ pub async fn list_tokens(
 pub async fn revoke_token(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
+    by: &Principal,
     id: &str,
 ) -> Result<(), AppError> {
+    let operator = &by.operator;
     let id = TokenId::parse(id).ok_or(AppError::NotFound)?;
     let revoked = transaction!(store, |tx| {
-        Ok(catalogue::revoke_token(&mut tx, operator, &id, now).await?)
+        let revoked = catalogue::revoke_token(&mut tx, operator, &id, now).await?;
+        if revoked {
+            audit::record(
+                &mut tx,
+                by,
+                now,
+                "token.revoke",
+                Target::Token(id.as_str()),
+                None,
+            )
+            .await?;
+        }
+        Ok(revoked)
     })
     .await?;
     if !revoked {
@@ -106,7 +135,8 @@ pub async fn profile(
 /// Sets (or, with `None`, clears) who traveler emails come from and where replies go.
 pub async fn set_mail_identity(
     store: &Store,
-    operator: &OperatorId,
+    now: DateTime<Utc>,
+    by: &Principal,
     mail_from: Option<&str>,
     reply_to: Option<&str>,
     allowed_domains: &[String],
@@ -135,8 +165,18 @@ pub async fn set_mail_identity(
         }
     }
     p.into_result()?;
+    let operator = &by.operator;
     transaction!(store, |tx| {
-        Ok(catalogue::set_mail_identity(&mut tx, operator, mail_from, reply_to).await?)
+        catalogue::set_mail_identity(&mut tx, operator, mail_from, reply_to).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "operator.mail_identity",
+            Target::Operator(operator),
+            None,
+        )
+        .await
     })
     .await?;
     tracing::info!(operator = %operator, "mail identity changed");

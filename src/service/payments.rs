@@ -20,6 +20,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use super::audit::{self, Target};
+use super::auth::Principal;
 use super::catalogue::release_lapsed;
 use super::idempotency::{self, Claim};
 use super::notifications;
@@ -797,9 +799,10 @@ pub async fn refund_by_operator(
     payments: &Payments,
     now: DateTime<Utc>,
     reference: &str,
-    operator: &OperatorId,
+    by: &Principal,
     amount: i64,
 ) -> Result<RefundRow, AppError> {
+    let operator = &by.operator;
     if amount <= 0 {
         return Err(AppError::invalid(
             "amount",
@@ -822,9 +825,20 @@ pub async fn refund_by_operator(
                 format!("exceeds the refundable amount ({refundable})"),
             ));
         }
-        queue_refund(&mut tx, &booking, Some(amount), "operator", now)
+        let id = queue_refund(&mut tx, &booking, Some(amount), "operator", now)
             .await?
-            .ok_or_else(|| AppError::invalid("amount", "nothing is refundable"))
+            .ok_or_else(|| AppError::invalid("amount", "nothing is refundable"))?;
+        let detail = format!("{amount} {}", booking.currency);
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "booking.refund",
+            Target::Booking(booking.reference.as_str()),
+            Some(&detail),
+        )
+        .await?;
+        Ok(id)
     })
     .await?;
     send_refunds(store, payments, Some(&booking.id), now).await?;

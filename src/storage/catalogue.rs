@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::at;
 use super::rows::{ScheduleRow, TourRow, SCHEDULE_COLUMNS, TOUR_COLUMNS};
 use super::{on_pool, on_tx, rows, StorageError, Store, WriteTx};
+use crate::domain::auth::Role;
 use crate::domain::ids::{OperatorId, ScheduleId, TokenId, TourId};
 use crate::domain::records::{ScheduleRecord, TourRecord};
 use crate::domain::tour::Tour;
@@ -28,31 +29,43 @@ pub async fn count_operators(store: &Store) -> Result<i64, StorageError> {
     Ok(count)
 }
 
-/// Stores the SHA-256 hash of a new API token.
+/// Stores the SHA-256 hash of a new API token, which acts with `role`.
 pub async fn insert_token(
     tx: &mut WriteTx,
     id: &TokenId,
     operator: &OperatorId,
     token_hash: &str,
     label: &str,
+    role: Role,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO api_tokens (id, operator_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(id.as_str()).bind(operator.as_str()).bind(token_hash).bind(label).bind(at(now))
+        "INSERT INTO api_tokens (id, operator_id, token_hash, label, role, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(id.as_str()).bind(operator.as_str()).bind(token_hash).bind(label).bind(role.as_str())
+        .bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// The operator owning an unrevoked token with this hash.
+/// The token id, operator and role of an unrevoked token with this hash.
 pub async fn operator_for_token(
     store: &Store,
     token_hash: &str,
-) -> Result<Option<OperatorId>, StorageError> {
-    let id: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
-        "SELECT operator_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
+) -> Result<Option<(TokenId, OperatorId, Role)>, StorageError> {
+    let row: Option<(String, String, String)> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT id, operator_id, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL")
         .bind(token_hash).fetch_optional(pool).await)?;
-    Ok(id.map(OperatorId::from_stored))
+    row.map(|(id, operator, role)| {
+        let role = role
+            .parse()
+            .map_err(|_| StorageError::Corrupt(format!("api token {id} has role {role:?}")))?;
+        Ok((
+            TokenId::from_stored(id),
+            OperatorId::from_stored(operator),
+            role,
+        ))
+    })
+    .transpose()
 }
 
 pub async fn insert_tour(
@@ -172,6 +185,7 @@ pub async fn schedules_behind(
 pub struct TokenRow {
     pub id: String,
     pub label: String,
+    pub role: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -181,7 +195,7 @@ pub async fn list_tokens(
     operator: &OperatorId,
 ) -> Result<Vec<TokenRow>, StorageError> {
     let rows: Vec<TokenRow> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT id, label, created_at, revoked_at FROM api_tokens WHERE operator_id = ? ORDER BY id")
+        "SELECT id, label, role, created_at, revoked_at FROM api_tokens WHERE operator_id = ? ORDER BY id")
         .bind(operator.as_str()).fetch_all(pool).await)?;
     Ok(rows)
 }

@@ -21,6 +21,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::metrics::Metrics;
 
+pub mod accounts;
 pub mod bookings;
 pub mod catalogue;
 pub mod error;

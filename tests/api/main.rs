@@ -2,6 +2,8 @@
 
 mod support;
 
+mod auth;
+mod authz;
 mod bookings;
 mod catalogue;
 mod cli;

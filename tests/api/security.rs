@@ -138,6 +138,8 @@ fn release_refuses_a_wildcard_cors_origin() {
         )
         .env("BERTH_CORS_ORIGINS", "*")
         .env("BERTH_PUBLIC_URL", "https://book.tours.example")
+        .env("BERTH_SECRET_KEY", TEST_SECRET_KEY)
+        .env("BERTH_ALLOW_SQLITE_IN_RELEASE", "true")
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -152,6 +154,8 @@ fn release_refuses_a_wildcard_cors_origin() {
         )
         .env("BERTH_CORS_ORIGINS", "https://tours.example")
         .env("BERTH_PUBLIC_URL", "https://book.tours.example")
+        .env("BERTH_SECRET_KEY", TEST_SECRET_KEY)
+        .env("BERTH_ALLOW_SQLITE_IN_RELEASE", "true")
         .output()
         .unwrap();
     assert!(
@@ -159,6 +163,72 @@ fn release_refuses_a_wildcard_cors_origin() {
         "{}",
         String::from_utf8_lossy(&listed.stderr)
     );
+}
+
+/// A key made for these tests only (random-looking, 48 bytes); never used anywhere else.
+const TEST_SECRET_KEY: &str = "k3Qz9vX2mL7pR4tW8yB1nC6dF0gH5jKsAeUiOoPqRrStTuVw";
+
+/// `berth migrate` in the release profile with `env`; (succeeded, stderr).
+fn release_start(env: &[(&str, &str)]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+    command
+        .arg("migrate")
+        .env("ROCKET_PROFILE", "release")
+        .env(
+            "BERTH_DATABASE_URL",
+            format!("sqlite://{}/berth.db", dir.path().display()),
+        )
+        .env("BERTH_PUBLIC_URL", "https://book.tours.example");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Release refuses a missing, short or well-known secret key, and SQLite unless allowed; the
+/// message names the setting and never repeats the value.
+#[test]
+fn release_refuses_weak_secret_keys_and_sqlite() {
+    let sqlite_ok = ("BERTH_ALLOW_SQLITE_IN_RELEASE", "true");
+    for (key, why) in [
+        (None, "must be set"),
+        (Some("short-but-secret-value"), "too short"),
+        (
+            Some("berth-debug-secret-key-not-for-production-use"),
+            "known default",
+        ),
+        (Some("CHANGEME"), "too short"),
+        (Some("0123456789abcdef0123456789abcdef"), "known default"),
+        (
+            Some("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+            "known default",
+        ),
+    ] {
+        let mut env = vec![sqlite_ok];
+        if let Some(key) = key {
+            env.push(("BERTH_SECRET_KEY", key));
+        }
+        let (ok, stderr) = release_start(&env);
+        assert!(!ok, "started with secret key {key:?}");
+        assert!(
+            stderr.contains("BERTH_SECRET_KEY") && stderr.contains(why),
+            "{stderr}"
+        );
+        if let Some(key) = key {
+            assert!(!stderr.contains(key), "the value was printed: {stderr}");
+        }
+    }
+    let (ok, stderr) = release_start(&[("BERTH_SECRET_KEY", TEST_SECRET_KEY)]);
+    assert!(!ok, "SQLite in release without the explicit setting");
+    assert!(stderr.contains("BERTH_ALLOW_SQLITE_IN_RELEASE"), "{stderr}");
+    assert!(!stderr.contains(TEST_SECRET_KEY));
+    let (ok, stderr) = release_start(&[("BERTH_SECRET_KEY", TEST_SECRET_KEY), sqlite_ok]);
+    assert!(ok, "{stderr}");
 }
 
 async fn rate_limits_answer_429_with_retry_after(backend: Backend) {

@@ -310,6 +310,46 @@ impl TestApp {
         token
     }
 
+    /// A new operator; returns (its id, its owner API token).
+    pub async fn operator_with_id(&self, name: &str) -> (String, String) {
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+        let (id, token) =
+            berth::service::operators::create_operator(&self.store, self.clock.now(), name, &email)
+                .await
+                .expect("operator created");
+        (id.to_string(), token)
+    }
+
+    /// Adds a user with `role` through `owner_token` (`POST /v1/users`) and returns its id.
+    pub async fn add_user(&self, owner_token: &str, email: &str, role: &str) -> String {
+        let reply = self
+            .post_as(
+                owner_token,
+                "/v1/users",
+                json!({"email": email, "name": "Test User", "role": role, "password": PASSWORD}),
+            )
+            .await;
+        reply.expect(201);
+        reply.str("id")
+    }
+
+    /// `POST /v1/auth/login`.
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/v1/auth/login",
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// A user with `role`, signed in: its access token (and the whole login reply).
+    pub async fn signed_in(&self, owner_token: &str, email: &str, role: &str) -> (String, Reply) {
+        self.add_user(owner_token, email, role).await;
+        let reply = self.login(email, PASSWORD).await;
+        reply.expect(200);
+        (reply.str("access_token"), reply)
+    }
+
     /// A tour with adult (3500) and child (1500) units; returns its id.
     pub async fn tour(&self, token: &str, changes: Value) -> String {
         let mut body = json!({
@@ -435,6 +475,9 @@ impl TestApp {
         }
     }
 }
+
+/// The password test users get (passes the policy).
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Overlays `changes` onto `body` (top-level keys).
 pub fn merge(body: &mut Value, changes: Value) {

@@ -1,0 +1,82 @@
+//! `GET /v1/audit`: the operator's audit log, newest first, for owners and admins.
+
+use rocket::serde::json::Json;
+use rocket::{get, State};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::guards::{Admin, Authorized};
+use super::rate_limit::RateLimited;
+use super::responder::ErrorResponse;
+use crate::error::AppError;
+use crate::service::audit;
+use crate::storage::Store;
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryView {
+    id: String,
+    /// `user:<id>`, `token:<id>` or `cli`.
+    actor: String,
+    /// What was done, e.g. `tour.update`, `occurrence.capacity`, `user.role`.
+    action: String,
+    /// `<kind>:<id>`, e.g. `tour:01J…` or `booking:K7M2Q9PX`.
+    target: String,
+    /// What changed, as a small JSON object, when it says more than the action.
+    detail: Option<serde_json::Value>,
+    at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    entries: Vec<AuditEntryView>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    next_before: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    tag = "operator",
+    summary = "The audit log, newest first (owners and admins)",
+    params(
+        ("before" = Option<String>, Query, description = "An entry id: only older entries (the previous page's `next_before`)"),
+        ("limit" = Option<u32>, Query, description = "Entries per page, 1 to 200 (default 50)")
+    ),
+    responses((status = 200, description = "A page of entries", body = AuditPage), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 422, description = "A bad `before` or `limit` (`validation_failed`)", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
+#[get("/v1/audit?<before>&<limit>")]
+pub async fn list_audit(
+    _rate: RateLimited,
+    before: Option<&str>,
+    limit: Option<u32>,
+    auth: Result<Authorized<Admin>, AppError>,
+    store: &State<Store>,
+) -> Result<Json<AuditPage>, AppError> {
+    let operator = auth?.0.operator;
+    let limit = limit.unwrap_or(50);
+    let rows = audit::list(store, &operator, before, limit).await?;
+    let next_before = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.id.clone()))
+        .flatten();
+    let entries = rows
+        .into_iter()
+        .map(|row| AuditEntryView {
+            detail: row
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
+            at: row
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            id: row.id,
+            actor: row.actor,
+            action: row.action,
+            target: row.target,
+        })
+        .collect();
+    Ok(Json(AuditPage {
+        entries,
+        next_before,
+    }))
+}

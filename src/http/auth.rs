@@ -1,0 +1,191 @@
+//! Sign-in for operator users: login, refresh, logout. These endpoints take small bodies only
+//! (4 KiB, 413 beyond) and sit in the strict `auth` rate-limit bucket.
+//!
+//! They do not go through `Idempotency::run`: that would store the issued tokens in clear in the
+//! idempotency table. Retrying a login simply makes another session; retrying a refresh with the
+//! same (now spent) token revokes the session, which is the safe answer to a replay.
+
+use rocket::data::{self, Data, FromData, ToByteUnit};
+use rocket::http::Status;
+use rocket::outcome::Outcome;
+use rocket::serde::json::Json;
+use rocket::{post, Request, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::guards::SignedIn;
+use super::rate_limit::RateLimited;
+use super::responder::{parse_text, ErrorResponse};
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::error::AppError;
+use crate::service::auth::{self, SessionTokens};
+use crate::storage::Store;
+
+/// The body limit of the authentication endpoints.
+pub const AUTH_BODY_LIMIT_BYTES: u64 = 4 * 1024;
+
+/// A JSON object body of at most [`AUTH_BODY_LIMIT_BYTES`], as text; larger: 413.
+pub struct SmallBody(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for SmallBody {
+    type Error = AppError;
+
+    async fn from_data(_request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let read = data.open(AUTH_BODY_LIMIT_BYTES.bytes()).into_string().await;
+        match read {
+            Ok(capped) if !capped.is_complete() => {
+                Outcome::Error((Status::PayloadTooLarge, AppError::PayloadTooLarge))
+            }
+            Ok(capped) if capped.trim_start().starts_with('{') => {
+                Outcome::Success(SmallBody(capped.into_inner()))
+            }
+            Ok(_) => Outcome::Error((
+                Status::UnprocessableEntity,
+                AppError::invalid("body", "must be a JSON object"),
+            )),
+            Err(_) => Outcome::Error((
+                Status::BadRequest,
+                AppError::bad_request("malformed_json", "the request body could not be read"),
+            )),
+        }
+    }
+}
+
+fn text(body: Result<SmallBody, AppError>) -> Result<String, AppError> {
+    Ok(body?.0)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// A session's tokens, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    /// `Authorization: Bearer <access_token>` on operator endpoints.
+    access_token: String,
+    /// Trade it at `POST /v1/auth/refresh` before it expires; each one works once.
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+    access_expires_at: String,
+    refresh_expires_at: String,
+    user_id: String,
+    operator_id: String,
+    role: String,
+}
+
+impl SessionView {
+    fn new(tokens: SessionTokens, now: chrono::DateTime<chrono::Utc>) -> SessionView {
+        let rfc3339 = |at: chrono::DateTime<chrono::Utc>| {
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        };
+        SessionView {
+            expires_in: auth::expires_in(&tokens, now).num_seconds(),
+            access_expires_at: rfc3339(tokens.access_expires_at),
+            refresh_expires_at: rfc3339(tokens.refresh_expires_at),
+            user_id: tokens.user_id.to_string(),
+            operator_id: tokens.operator.to_string(),
+            role: tokens.role.as_str().to_owned(),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            token_type: "Bearer",
+        }
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    summary = "Sign in with email and password",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = SessionView),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
+        (status = 401, description = "Wrong email or password, or the account is deactivated; the same answer for each (`unauthorized`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
+        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+    )
+)]
+#[post("/v1/auth/login", data = "<body>")]
+pub async fn login(
+    _rate: RateLimited,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Json<SessionView>, AppError> {
+    let request: LoginRequest = parse_text(&text(body)?)?;
+    let now = clock.now();
+    let tokens = auth::login(store, config, now, &request.email, &request.password).await?;
+    Ok(Json(SessionView::new(tokens, now)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    summary = "Trade a refresh token for new tokens (the old one is spent)",
+    description = "Presenting a refresh token that was already traded revokes its whole session.",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = SessionView),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
+        (status = 401, description = "Unknown, spent, expired or revoked (`unauthorized`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
+        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+    )
+)]
+#[post("/v1/auth/refresh", data = "<body>")]
+pub async fn refresh(
+    _rate: RateLimited,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Json<SessionView>, AppError> {
+    let request: RefreshRequest = parse_text(&text(body)?)?;
+    let now = clock.now();
+    let tokens = auth::refresh(store, config, now, &request.refresh_token).await?;
+    Ok(Json(SessionView::new(tokens, now)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    summary = "Sign out: the session's access and refresh tokens stop working",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
+        (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
+        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[post("/v1/auth/logout")]
+pub async fn logout(
+    _rate: RateLimited,
+    auth: Result<SignedIn, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Status, AppError> {
+    auth::logout(store, clock.now(), &auth?.0).await?;
+    Ok(Status::NoContent)
+}

@@ -1,0 +1,567 @@
+//! Who is calling: API tokens and user sessions (login, refresh with rotation, logout), and the
+//! operator's users (create, list, change role, deactivate).
+//!
+//! Tokens: API tokens `brt_…` (SHA-256 stored); access tokens `bra_…` (15 min by default) and
+//! refresh tokens `brr_…` (rotated on every use, good for `session_idle_hours`), stored as HMAC
+//! under `BERTH_SECRET_KEY`. A refresh token presented a second time means a copy exists
+//! somewhere: the whole session (every token of its family) is revoked.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+
+use super::audit::{self, Target};
+use crate::config::AppConfig;
+use crate::domain::auth::{check_password, Role};
+use crate::domain::customer::{CustomerName, Email};
+use crate::domain::ids::{OperatorId, SessionId, TokenId, UserId};
+use crate::error::{AppError, Problems};
+use crate::secrets::{self, Keyring};
+use crate::storage::accounts::{self, NewUser, TokenKind, UserRow};
+use crate::storage::{catalogue, StorageError, Store};
+
+pub const ACCESS_PREFIX: &str = "bra_";
+pub const REFRESH_PREFIX: &str = "brr_";
+
+/// Who acts: a signed-in user (in one session), an API token, or the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User { user: UserId, session: SessionId },
+    Token(TokenId),
+    Cli,
+}
+
+impl Actor {
+    /// How the audit log names the actor.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Actor::User { user, .. } => format!("user:{user}"),
+            Actor::Token(token) => format!("token:{token}"),
+            Actor::Cli => "cli".to_owned(),
+        }
+    }
+}
+
+/// An authenticated caller: the operator it acts for, with which role, and who it is.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub operator: OperatorId,
+    pub role: Role,
+    pub actor: Actor,
+}
+
+/// The bearer token's principal, if the token is live. Unknown, revoked or expired: `None`.
+pub async fn authenticate(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    token: &str,
+) -> Result<Option<Principal>, AppError> {
+    if token.len() > 128 {
+        return Ok(None);
+    }
+    if token.starts_with(super::operators::TOKEN_PREFIX) {
+        let found = catalogue::operator_for_token(store, &secrets::hash_token(token)).await?;
+        return Ok(found.map(|(id, operator, role)| Principal {
+            operator,
+            role,
+            actor: Actor::Token(id),
+        }));
+    }
+    if !token.starts_with(ACCESS_PREFIX) {
+        return Ok(None);
+    }
+    let hash = config.keyring().hash("access", token);
+    let idle_since = now - config.session_idle();
+    let Some(row) = accounts::principal_for_access_token(store, &hash, now, idle_since).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Principal {
+        role: row.role()?,
+        operator: OperatorId::from_stored(row.operator_id),
+        actor: Actor::User {
+            user: UserId::from_stored(row.user_id),
+            session: SessionId::from_stored(row.session_id),
+        },
+    }))
+}
+
+/// OWASP's Argon2id recommendation: 19 MiB of memory, 2 passes, 1 lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password (Argon2id, random salt) off the async runtime: it takes tens of ms.
+pub async fn hash_password(password: &str) -> Result<String, AppError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&secrets::random_bytes(16))
+            .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        let hash = argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+        Ok::<_, AppError>(hash.to_string())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+}
+
+/// Whether `password` matches a stored PHC string (parameters are read from the string, so old
+/// hashes keep working if the parameters are raised).
+pub async fn verify_password(hash: &str, password: &str) -> Result<bool, AppError> {
+    let (hash, password) = (hash.to_owned(), password.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// A hash of no one's password, verified when the email is unknown so that a wrong email takes
+/// as long as a wrong password. Made once per process, with the same parameters as real ones.
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn dummy_hash() -> Result<&'static str, AppError> {
+    let hash = DUMMY_HASH
+        .get_or_try_init(|| async { hash_password(&hex::encode(secrets::random_bytes(16))).await })
+        .await?;
+    Ok(hash.as_str())
+}
+
+/// The tokens of a session, returned once.
+#[derive(Debug, Clone)]
+pub struct SessionTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_expires_at: DateTime<Utc>,
+    pub role: Role,
+    pub user_id: UserId,
+    pub operator: OperatorId,
+}
+
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Every failed login answers the same, whether the email exists or not.
+fn bad_credentials() -> AppError {
+    AppError::Unauthorized
+}
+
+/// Signs a user in with email and password.
+pub async fn login(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    email: &str,
+    password: &str,
+) -> Result<SessionTokens, AppError> {
+    let email = normalize_email(email);
+    if email.len() > 254 || password.len() > crate::domain::auth::MAX_PASSWORD_BYTES {
+        return Err(bad_credentials());
+    }
+    let user = accounts::find_user_by_email(store, &email).await?;
+    let Some(user) = user else {
+        verify_password(dummy_hash().await?, password).await?;
+        return Err(bad_credentials());
+    };
+    let matches = verify_password(&user.password_hash, password).await?;
+    if !matches || user.deactivated_at.is_some() {
+        tracing::info!(user = %user.id, "login refused");
+        return Err(bad_credentials());
+    }
+    let tokens = start_session(store, config, now, &user).await?;
+    tracing::info!(user = %user.id, operator = %user.operator_id, "user signed in");
+    Ok(tokens)
+}
+
+async fn start_session(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    user: &UserRow,
+) -> Result<SessionTokens, AppError> {
+    let session = SessionId::generate();
+    let keys = config.keyring();
+    let (user_id, operator, role) = (user.user_id(), user.operator(), user.role()?);
+    let minted = mint(&keys, config, now);
+    transaction!(store, |tx| {
+        accounts::insert_session(&mut tx, &session, &user_id, &operator, now).await?;
+        store_tokens(&mut tx, &session, &minted, now).await
+    })
+    .await?;
+    Ok(minted.into_tokens(user_id, operator, role))
+}
+
+/// New access and refresh tokens with their hashes.
+struct Minted {
+    access: (String, String),
+    refresh: (String, String),
+    access_expires_at: DateTime<Utc>,
+    refresh_expires_at: DateTime<Utc>,
+}
+
+fn mint(keys: &Keyring, config: &AppConfig, now: DateTime<Utc>) -> Minted {
+    let (access, _) = secrets::generate_token(ACCESS_PREFIX);
+    let (refresh, _) = secrets::generate_token(REFRESH_PREFIX);
+    Minted {
+        access: (keys.hash("access", &access), access),
+        refresh: (keys.hash("refresh", &refresh), refresh),
+        access_expires_at: now + config.access_token_ttl(),
+        refresh_expires_at: now + config.session_idle(),
+    }
+}
+
+impl Minted {
+    fn into_tokens(self, user_id: UserId, operator: OperatorId, role: Role) -> SessionTokens {
+        SessionTokens {
+            access_token: self.access.1,
+            refresh_token: self.refresh.1,
+            access_expires_at: self.access_expires_at,
+            refresh_expires_at: self.refresh_expires_at,
+            role,
+            user_id,
+            operator,
+        }
+    }
+}
+
+async fn store_tokens(
+    tx: &mut crate::storage::WriteTx,
+    session: &SessionId,
+    minted: &Minted,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    accounts::insert_session_token(
+        tx,
+        &minted.access.0,
+        session,
+        TokenKind::Access,
+        minted.access_expires_at,
+        now,
+    )
+    .await?;
+    accounts::insert_session_token(
+        tx,
+        &minted.refresh.0,
+        session,
+        TokenKind::Refresh,
+        minted.refresh_expires_at,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a refresh attempt found.
+enum Refreshed {
+    Tokens(SessionTokens),
+    /// Unknown, expired, or its session is over.
+    Refused,
+    /// A rotated token came back: its session has just been revoked.
+    Reused,
+}
+
+/// Trades a refresh token for new access and refresh tokens; the old refresh token is spent.
+pub async fn refresh(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    refresh_token: &str,
+) -> Result<SessionTokens, AppError> {
+    if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
+        return Err(AppError::Unauthorized);
+    }
+    let keys = config.keyring();
+    let hash = keys.hash("refresh", refresh_token);
+    let idle_since = now - config.session_idle();
+    let outcome = transaction!(store, |tx| {
+        let Some(found) = accounts::find_session_token(&mut tx, &hash, TokenKind::Refresh).await?
+        else {
+            return Ok(Refreshed::Refused);
+        };
+        let session = SessionId::from_stored(found.session_id.clone());
+        if found.revoked_at.is_some() {
+            return Ok(Refreshed::Refused);
+        }
+        if found.used_at.is_some() || !accounts::use_session_token(&mut tx, &hash, now).await? {
+            accounts::revoke_session(&mut tx, &session, "refresh_reuse", now).await?;
+            return Ok(Refreshed::Reused);
+        }
+        if found.expires_at <= now || found.refreshed_at <= idle_since {
+            return Ok(Refreshed::Refused);
+        }
+        let user_id = UserId::from_stored(found.user_id.clone());
+        let Some(user) = accounts::lock_user(&mut tx, &user_id).await? else {
+            return Ok(Refreshed::Refused);
+        };
+        if user.deactivated_at.is_some() {
+            return Ok(Refreshed::Refused);
+        }
+        accounts::touch_session(&mut tx, &session, now).await?;
+        let minted = mint(&keys, config, now);
+        store_tokens(&mut tx, &session, &minted, now).await?;
+        Ok(Refreshed::Tokens(minted.into_tokens(
+            user_id,
+            user.operator(),
+            user.role()?,
+        )))
+    })
+    .await?;
+    match outcome {
+        Refreshed::Tokens(tokens) => Ok(tokens),
+        Refreshed::Refused => Err(AppError::Unauthorized),
+        Refreshed::Reused => {
+            tracing::warn!("a rotated refresh token was presented again; its session is revoked");
+            Err(AppError::Unauthorized)
+        }
+    }
+}
+
+/// Ends the caller's session: its access and refresh tokens stop working at once.
+pub async fn logout(store: &Store, now: DateTime<Utc>, by: &Principal) -> Result<(), AppError> {
+    let Actor::User { session, user } = &by.actor else {
+        return Err(AppError::Forbidden);
+    };
+    transaction!(store, |tx| {
+        Ok(accounts::revoke_session(&mut tx, session, "logout", now).await?)
+    })
+    .await?;
+    tracing::info!(user = %user, "user signed out");
+    Ok(())
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    pub two_factor: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StorageError;
+
+    fn try_from(row: UserRow) -> Result<User, StorageError> {
+        Ok(User {
+            role: row.role()?,
+            id: UserId::from_stored(row.id),
+            email: row.email,
+            name: row.name,
+            active: row.deactivated_at.is_none(),
+            two_factor: row.totp_enabled_at.is_some(),
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// What a new user needs.
+pub struct UserDraft<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub password: &'a str,
+}
+
+/// Validates a user draft: email shape, name, role, the password policy.
+fn validate_user(draft: &UserDraft<'_>) -> Result<(String, String, Role), AppError> {
+    let mut p = Problems::new();
+    let email = p.check("email", Email::parse(draft.email));
+    let name = p.check("name", CustomerName::parse(draft.name));
+    let role = p.check("role", draft.role.parse::<Role>());
+    p.check("password", check_password(draft.password, draft.email));
+    p.into_result()?;
+    match (email, name, role) {
+        (Some(email), Some(name), Some(role)) => Ok((
+            normalize_email(email.as_str()),
+            name.as_str().to_owned(),
+            role,
+        )),
+        _ => Err(AppError::invalid("body", "is invalid")),
+    }
+}
+
+/// Inserts a user in the caller's transaction; a taken email is a validation error.
+async fn insert_user(
+    tx: &mut crate::storage::WriteTx,
+    id: &UserId,
+    operator: &OperatorId,
+    fields: &(String, String, Role),
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let new = NewUser {
+        id,
+        operator,
+        email: &fields.0,
+        name: &fields.1,
+        role: fields.2,
+        password_hash: hash,
+    };
+    match accounts::insert_user(tx, &new, now).await {
+        Err(StorageError::Duplicate) => Err(AppError::invalid("email", "is already in use")),
+        other => Ok(other?),
+    }
+}
+
+/// Creates the first owner of an operator (the command line's `operator create`).
+pub async fn create_owner(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Result<UserId, AppError> {
+    let draft = UserDraft {
+        email,
+        name,
+        role: "owner",
+        password,
+    };
+    let fields = validate_user(&draft)?;
+    let hash = hash_password(password).await?;
+    let id = UserId::generate();
+    let by = Principal {
+        operator: operator.clone(),
+        role: Role::Owner,
+        actor: Actor::Cli,
+    };
+    transaction!(store, |tx| {
+        insert_user(&mut tx, &id, operator, &fields, &hash, now).await?;
+        audit::record(
+            &mut tx,
+            &by,
+            now,
+            "user.create",
+            Target::User(&id),
+            Some(&role_detail(Role::Owner)),
+        )
+        .await
+    })
+    .await?;
+    tracing::info!(operator = %operator, user = %id, "owner user created");
+    Ok(id)
+}
+
+fn role_detail(role: Role) -> String {
+    serde_json::json!({ "role": role.as_str() }).to_string()
+}
+
+/// Adds a user to the caller's operator.
+pub async fn create_user(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    draft: UserDraft<'_>,
+) -> Result<User, AppError> {
+    let fields = validate_user(&draft)?;
+    let hash = hash_password(draft.password).await?;
+    let id = UserId::generate();
+    transaction!(store, |tx| {
+        insert_user(&mut tx, &id, &by.operator, &fields, &hash, now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "user.create",
+            Target::User(&id),
+            Some(&role_detail(fields.2)),
+        )
+        .await
+    })
+    .await?;
+    tracing::info!(operator = %by.operator, user = %id, "user created");
+    user(store, &by.operator, id.as_str()).await
+}
+
+pub async fn user(store: &Store, operator: &OperatorId, id: &str) -> Result<User, AppError> {
+    let id = UserId::parse(id).ok_or(AppError::NotFound)?;
+    let row = accounts::get_user(store, operator, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(User::try_from(row)?)
+}
+
+pub async fn list_users(store: &Store, operator: &OperatorId) -> Result<Vec<User>, AppError> {
+    let rows = accounts::list_users(store, operator).await?;
+    Ok(rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<Result<_, _>>()?)
+}
+
+/// What changes about a user: a new role, and/or deactivation (which signs them out).
+#[derive(Debug, Clone, Copy)]
+pub enum UserChange {
+    Role(Role),
+    Deactivate,
+}
+
+/// Changes one of the operator's users. The last active owner can be neither demoted nor
+/// deactivated, so an operator can always manage itself.
+pub async fn change_user(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    id: &str,
+    change: UserChange,
+) -> Result<User, AppError> {
+    let id = UserId::parse(id).ok_or(AppError::NotFound)?;
+    transaction!(store, |tx| {
+        let row = accounts::lock_user(&mut tx, &id)
+            .await?
+            .filter(|row| row.operator_id == by.operator.as_str())
+            .ok_or(AppError::NotFound)?;
+        let current = row.role()?;
+        let loses_owner = current == Role::Owner
+            && row.deactivated_at.is_none()
+            && !matches!(change, UserChange::Role(Role::Owner));
+        if loses_owner && accounts::count_active_owners(&mut tx, &by.operator).await? <= 1 {
+            return Err(AppError::invalid(
+                "role",
+                "the operator's last owner cannot be demoted or deactivated",
+            ));
+        }
+        match change {
+            UserChange::Role(role) => {
+                accounts::set_role(&mut tx, &id, role, now).await?;
+                audit::record(
+                    &mut tx,
+                    by,
+                    now,
+                    "user.role",
+                    Target::User(&id),
+                    Some(&role_detail(role)),
+                )
+                .await?;
+            }
+            UserChange::Deactivate => {
+                accounts::deactivate(&mut tx, &id, now).await?;
+                accounts::revoke_user_sessions(&mut tx, &id, "deactivated", now).await?;
+                audit::record(&mut tx, by, now, "user.deactivate", Target::User(&id), None).await?;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    tracing::info!(operator = %by.operator, user = %id, "user changed");
+    user(store, &by.operator, id.as_str()).await
+}
+
+/// How long the access token lives, for the response.
+pub fn expires_in(tokens: &SessionTokens, now: DateTime<Utc>) -> Duration {
+    tokens.access_expires_at - now
+}

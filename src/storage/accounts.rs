@@ -1,0 +1,344 @@
+//! Operator users, their sessions and session tokens, and the audit log.
+
+use chrono::{DateTime, Utc};
+
+use super::{at, on_pool, on_tx, StorageError, Store, WriteTx};
+use crate::domain::auth::Role;
+use crate::domain::ids::{OperatorId, SessionId, UserId};
+
+fn role(text: &str) -> Result<Role, StorageError> {
+    text.parse()
+        .map_err(|_| StorageError::Corrupt(format!("unknown role {text:?}")))
+}
+
+/// A user as stored (the password hash never leaves `service::auth`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub operator_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<DateTime<Utc>>,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    pub fn role(&self) -> Result<Role, StorageError> {
+        role(&self.role)
+    }
+
+    pub fn user_id(&self) -> UserId {
+        UserId::from_stored(self.id.clone())
+    }
+
+    pub fn operator(&self) -> OperatorId {
+        OperatorId::from_stored(self.operator_id.clone())
+    }
+}
+
+const USER_COLUMNS: &str = "id, operator_id, email, name, role, password_hash, totp_secret, \
+    totp_enabled_at, failed_logins, locked_until, deactivated_at, created_at";
+
+/// The fields of a new user.
+pub struct NewUser<'a> {
+    pub id: &'a UserId,
+    pub operator: &'a OperatorId,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+/// Inserts a user; `Duplicate` when the email is taken.
+pub async fn insert_user(
+    tx: &mut WriteTx,
+    user: &NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO users (id, operator_id, email, name, role, password_hash, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(user.id.as_str()).bind(user.operator.as_str()).bind(user.email).bind(user.name)
+        .bind(user.role.as_str()).bind(user.password_hash).bind(at(now)).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn find_user_by_email(
+    store: &Store,
+    email: &str,
+) -> Result<Option<UserRow>, StorageError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?");
+    let row = on_pool!(store, pool => sqlx::query_as(&sql).bind(email).fetch_optional(pool).await)?;
+    Ok(row)
+}
+
+/// One of the operator's users; another operator's user is `None`.
+pub async fn get_user(
+    store: &Store,
+    operator: &OperatorId,
+    id: &UserId,
+) -> Result<Option<UserRow>, StorageError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ? AND operator_id = ?");
+    let row = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(id.as_str()).bind(operator.as_str()).fetch_optional(pool).await)?;
+    Ok(row)
+}
+
+/// A user in a write transaction (row-locked on MySQL).
+pub async fn lock_user(tx: &mut WriteTx, id: &UserId) -> Result<Option<UserRow>, StorageError> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = ?{}",
+        tx.pick("", " FOR UPDATE")
+    );
+    let row =
+        on_tx!(tx, conn => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(conn).await)?;
+    Ok(row)
+}
+
+pub async fn list_users(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<Vec<UserRow>, StorageError> {
+    let sql =
+        format!("SELECT {USER_COLUMNS} FROM users WHERE operator_id = ? ORDER BY id LIMIT 1000");
+    let rows = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(operator.as_str()).fetch_all(pool).await)?;
+    Ok(rows)
+}
+
+/// How many active owners the operator has (the last one cannot be demoted or deactivated).
+pub async fn count_active_owners(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+) -> Result<i64, StorageError> {
+    let sql = tx.pick(
+        "SELECT COUNT(*) FROM users WHERE operator_id = ? AND role = 'owner' AND deactivated_at IS NULL",
+        "SELECT COUNT(*) FROM users WHERE operator_id = ? AND role = 'owner' AND deactivated_at IS NULL FOR UPDATE",
+    );
+    let count: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(operator.as_str()).fetch_one(conn).await)?;
+    Ok(count)
+}
+
+pub async fn set_role(
+    tx: &mut WriteTx,
+    id: &UserId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET role = ?, updated_at = ? WHERE id = ?")
+        .bind(role.as_str()).bind(at(now)).bind(id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn deactivate(
+    tx: &mut WriteTx,
+    id: &UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET deactivated_at = COALESCE(deactivated_at, ?), updated_at = ? WHERE id = ?")
+        .bind(at(now)).bind(at(now)).bind(id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn insert_session(
+    tx: &mut WriteTx,
+    id: &SessionId,
+    user: &UserId,
+    operator: &OperatorId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO sessions (id, user_id, operator_id, created_at, refreshed_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(id.as_str()).bind(user.as_str()).bind(operator.as_str()).bind(at(now)).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The kinds of session token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+    /// Proves the password step of a login whose second step (TOTP) is pending.
+    Mfa,
+}
+
+impl TokenKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+            TokenKind::Mfa => "mfa",
+        }
+    }
+}
+
+pub async fn insert_session_token(
+    tx: &mut WriteTx,
+    hash: &str,
+    session: &SessionId,
+    kind: TokenKind,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO session_tokens (token_hash, session_id, kind, expires_at, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(hash).bind(session.as_str()).bind(kind.as_str()).bind(at(expires_at)).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Who an access token speaks for, when it is live: not expired, its session not revoked nor
+/// idle since `idle_since`, its user active. The role is the user's current one.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionPrincipalRow {
+    pub session_id: String,
+    pub user_id: String,
+    pub operator_id: String,
+    pub role: String,
+}
+
+impl SessionPrincipalRow {
+    pub fn role(&self) -> Result<Role, StorageError> {
+        role(&self.role)
+    }
+}
+
+pub async fn principal_for_access_token(
+    store: &Store,
+    hash: &str,
+    now: DateTime<Utc>,
+    idle_since: DateTime<Utc>,
+) -> Result<Option<SessionPrincipalRow>, StorageError> {
+    let row = on_pool!(store, pool => sqlx::query_as(
+        "SELECT s.id AS session_id, u.id AS user_id, u.operator_id AS operator_id, u.role AS role \
+         FROM session_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
+         WHERE t.token_hash = ? AND t.kind = 'access' AND t.expires_at > ? \
+         AND s.revoked_at IS NULL AND s.refreshed_at > ? AND u.deactivated_at IS NULL")
+        .bind(hash).bind(at(now)).bind(at(idle_since)).fetch_optional(pool).await)?;
+    Ok(row)
+}
+
+/// A refresh or MFA token with the state of its session, for the rotation decision.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionTokenRow {
+    pub session_id: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub refreshed_at: DateTime<Utc>,
+    pub user_id: String,
+}
+
+pub async fn find_session_token(
+    tx: &mut WriteTx,
+    hash: &str,
+    kind: TokenKind,
+) -> Result<Option<SessionTokenRow>, StorageError> {
+    let sql = tx.pick(
+        "SELECT t.session_id, t.expires_at, t.used_at, s.revoked_at, s.refreshed_at, s.user_id \
+         FROM session_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ? AND t.kind = ?",
+        "SELECT t.session_id, t.expires_at, t.used_at, s.revoked_at, s.refreshed_at, s.user_id \
+         FROM session_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ? AND t.kind = ? \
+         FOR UPDATE",
+    );
+    let row = on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(hash).bind(kind.as_str()).fetch_optional(conn).await)?;
+    Ok(row)
+}
+
+/// Marks a token used; false when it already was (a concurrent or repeated use).
+pub async fn use_session_token(
+    tx: &mut WriteTx,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE session_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
+        .bind(at(now)).bind(hash).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}
+
+pub async fn touch_session(
+    tx: &mut WriteTx,
+    id: &SessionId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE sessions SET refreshed_at = ? WHERE id = ?")
+        .bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn revoke_session(
+    tx: &mut WriteTx,
+    id: &SessionId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(at(now)).bind(reason).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Revokes every live session of a user (deactivation, password reset).
+pub async fn revoke_user_sessions(
+    tx: &mut WriteTx,
+    user: &UserId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(at(now)).bind(reason).bind(user.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// One audit entry: who (`actor`) did what (`action`) to which object (`target`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_audit(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    entry: &AuditRow,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO audit_log (id, operator_id, actor, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(&entry.id).bind(operator.as_str()).bind(&entry.actor).bind(&entry.action)
+        .bind(&entry.target).bind(entry.detail.as_deref()).bind(at(entry.created_at))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The operator's audit entries, newest first, older than `before` (an entry id) when given.
+pub async fn list_audit(
+    store: &Store,
+    operator: &OperatorId,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StorageError> {
+    let rows = on_pool!(store, pool => sqlx::query_as(
+        "SELECT id, actor, action, target, detail, created_at FROM audit_log \
+         WHERE operator_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?")
+        .bind(operator.as_str()).bind(before).bind(before).bind(limit).fetch_all(pool).await)?;
+    Ok(rows)
+}

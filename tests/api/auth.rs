@@ -1,0 +1,452 @@
+//! Operator users: login, refresh rotation and reuse detection, logout, expiry, roles, user
+//! management, API tokens with roles, and the audit log.
+
+use chrono::Duration;
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::support::{Backend, TestApp, PASSWORD};
+
+on_both_backends!(
+    login_gives_tokens_that_work_like_api_tokens,
+    a_wrong_password_and_an_unknown_email_get_the_same_answer,
+    refresh_rotates_and_a_reused_refresh_token_revokes_the_session,
+    logout_ends_the_session,
+    access_tokens_expire_and_sessions_end_after_a_day_idle,
+    owners_manage_users_and_changes_take_effect_at_once,
+    the_last_owner_cannot_be_demoted_or_deactivated,
+    weak_passwords_and_taken_emails_are_refused,
+    api_tokens_act_with_their_role,
+    every_change_lands_in_the_audit_log,
+);
+
+async fn login_gives_tokens_that_work_like_api_tokens(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    app.add_user(&owner, "Admin@Acme.example", "admin").await;
+    // Emails are matched case-insensitively.
+    let reply = app.login("admin@acme.example", PASSWORD).await;
+    reply.expect(200);
+    let access = reply.str("access_token");
+    assert!(access.starts_with("bra_"), "{}", reply.text);
+    assert!(reply.str("refresh_token").starts_with("brr_"));
+    assert_eq!(reply.body["token_type"], "Bearer");
+    assert_eq!(reply.body["expires_in"], 15 * 60);
+    assert_eq!(reply.body["role"], "admin");
+    let tour = app.tour(&access, json!({"name": "Made by a user"})).await;
+    let listed = app.get_as(&owner, "/v1/tours").await;
+    assert_eq!(
+        listed.body[0]["id"], tour,
+        "same operator as the owner's token"
+    );
+    // Tokens are stored only as hashes.
+    let stored: Vec<String> = match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT token_hash FROM session_tokens")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT token_hash FROM session_tokens")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(stored.len(), 2);
+    assert!(stored
+        .iter()
+        .all(|h| h.len() == 64 && !h.contains(&access[4..])));
+}
+
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    app.add_user(&owner, "staff@acme.example", "staff").await;
+    let wrong = app
+        .login("staff@acme.example", "not the right password")
+        .await;
+    let unknown = app.login("nobody@acme.example", PASSWORD).await;
+    wrong.expect_error(401, "unauthorized");
+    unknown.expect_error(401, "unauthorized");
+    assert_eq!(
+        wrong.body["error"]["message"],
+        unknown.body["error"]["message"]
+    );
+    app.post("/v1/auth/login", json!({"email": "staff@acme.example"}))
+        .await
+        .expect_error(422, "validation_failed");
+    app.post(
+        "/v1/auth/login",
+        json!({"email": "staff@acme.example", "password": "x".repeat(5000)}),
+    )
+    .await
+    .expect_error(413, "payload_too_large");
+}
+
+async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (_, first) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.post("/v1/auth/refresh", json!({"refresh_token": token}))
+                .await
+        }
+    };
+    let second = refresh(first.str("refresh_token")).await;
+    second.expect(200);
+    assert_ne!(second.str("refresh_token"), first.str("refresh_token"));
+    assert_ne!(second.str("access_token"), first.str("access_token"));
+    app.get_as(&second.str("access_token"), "/v1/tours")
+        .await
+        .expect(200);
+    let third = refresh(second.str("refresh_token")).await;
+    third.expect(200);
+    // The first refresh token comes back: someone kept a copy. The whole family goes.
+    refresh(first.str("refresh_token"))
+        .await
+        .expect_error(401, "unauthorized");
+    app.get_as(&third.str("access_token"), "/v1/tours")
+        .await
+        .expect_error(401, "unauthorized");
+    refresh(third.str("refresh_token"))
+        .await
+        .expect_error(401, "unauthorized");
+    refresh("brr_unknown".to_owned())
+        .await
+        .expect_error(401, "unauthorized");
+    // A new login starts a new, working session.
+    let again = app.login("staff@acme.example", PASSWORD).await;
+    again.expect(200);
+    app.get_as(&again.str("access_token"), "/v1/tours")
+        .await
+        .expect(200);
+}
+
+async fn logout_ends_the_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, session) = app.signed_in(&owner, "guide@acme.example", "guide").await;
+    let other = app.login("guide@acme.example", PASSWORD).await;
+    let logout = |token: String| {
+        let app = &app;
+        async move {
+            let request = app
+                .client
+                .post(format!("{}/v1/auth/logout", app.base))
+                .bearer_auth(token);
+            TestApp::reply(request).await
+        }
+    };
+    logout(access.clone()).await.expect(204);
+    app.get_as(&access, "/v1/audit")
+        .await
+        .expect_error(401, "unauthorized");
+    app.post(
+        "/v1/auth/refresh",
+        json!({"refresh_token": session.str("refresh_token")}),
+    )
+    .await
+    .expect_error(401, "unauthorized");
+    // Only that session: the user's other login still works.
+    logout(other.str("access_token")).await.expect(204);
+    // An API token is not a session.
+    logout(owner.clone()).await.expect_error(403, "forbidden");
+    logout("bra_nope".to_owned())
+        .await
+        .expect_error(401, "unauthorized");
+}
+
+async fn access_tokens_expire_and_sessions_end_after_a_day_idle(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, session) = app.signed_in(&owner, "admin@acme.example", "admin").await;
+    app.clock.advance(Duration::minutes(14));
+    app.get_as(&access, "/v1/tours").await.expect(200);
+    app.clock.advance(Duration::minutes(2));
+    app.get_as(&access, "/v1/tours")
+        .await
+        .expect_error(401, "unauthorized");
+    let renewed = app
+        .post(
+            "/v1/auth/refresh",
+            json!({"refresh_token": session.str("refresh_token")}),
+        )
+        .await;
+    renewed.expect(200);
+    app.get_as(&renewed.str("access_token"), "/v1/tours")
+        .await
+        .expect(200);
+    // 23 hours idle: still alive; then 25 hours idle: over.
+    app.clock.advance(Duration::hours(23));
+    let kept = app
+        .post(
+            "/v1/auth/refresh",
+            json!({"refresh_token": renewed.str("refresh_token")}),
+        )
+        .await;
+    kept.expect(200);
+    app.clock.advance(Duration::hours(25));
+    app.post(
+        "/v1/auth/refresh",
+        json!({"refresh_token": kept.str("refresh_token")}),
+    )
+    .await
+    .expect_error(401, "unauthorized");
+}
+
+async fn owners_manage_users_and_changes_take_effect_at_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let other_owner = app.operator("Other Tours").await;
+    let staff_id = app.add_user(&owner, "staff@acme.example", "staff").await;
+    let (staff, _) = (app.login("staff@acme.example", PASSWORD).await, ());
+    let staff = staff.str("access_token");
+    let listed = app.get_as(&owner, "/v1/users").await;
+    listed.expect(200);
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert_eq!(listed.body[0]["email"], "staff@acme.example");
+    assert_eq!(listed.body[0]["role"], "staff");
+    assert_eq!(listed.body[0]["active"], true);
+    assert!(listed.text.find("password").is_none(), "{}", listed.text);
+    // Staff may not manage users, nor create tours.
+    app.get_as(&staff, "/v1/users")
+        .await
+        .expect_error(403, "forbidden");
+    app.post_as(&staff, "/v1/tours", json!({}))
+        .await
+        .expect_error(403, "forbidden");
+    // Promoted to admin: the same session can now create tours.
+    let user = format!("/v1/users/{staff_id}");
+    let promoted = app.patch_as(&owner, &user, json!({"role": "admin"})).await;
+    promoted.expect(200);
+    assert_eq!(promoted.body["role"], "admin");
+    app.tour(&staff, json!({})).await;
+    app.patch_as(&owner, &user, json!({"role": "root"}))
+        .await
+        .expect_error(422, "validation_failed");
+    // Another operator's owner cannot see or touch this user.
+    app.patch_as(&other_owner, &user, json!({"role": "guide"}))
+        .await
+        .expect_error(404, "not_found");
+    app.post_as(&other_owner, &format!("{user}/deactivate"), json!({}))
+        .await
+        .expect_error(404, "not_found");
+    // Deactivated: the session stops working and login is refused.
+    let deactivated = app
+        .post_as(&owner, &format!("{user}/deactivate"), json!({}))
+        .await;
+    deactivated.expect(200);
+    assert_eq!(deactivated.body["active"], false);
+    app.get_as(&staff, "/v1/tours")
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("staff@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+}
+
+async fn the_last_owner_cannot_be_demoted_or_deactivated(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.operator("Acme Tours").await;
+    let first = app.add_user(&token, "first@acme.example", "owner").await;
+    let second = app.add_user(&token, "second@acme.example", "owner").await;
+    app.patch_as(
+        &token,
+        &format!("/v1/users/{first}"),
+        json!({"role": "admin"}),
+    )
+    .await
+    .expect(200);
+    app.patch_as(
+        &token,
+        &format!("/v1/users/{second}"),
+        json!({"role": "staff"}),
+    )
+    .await
+    .expect_error(422, "validation_failed");
+    app.post_as(&token, &format!("/v1/users/{second}/deactivate"), json!({}))
+        .await
+        .expect_error(422, "validation_failed");
+    // Re-stating the owner role is fine.
+    app.patch_as(
+        &token,
+        &format!("/v1/users/{second}"),
+        json!({"role": "owner"}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn weak_passwords_and_taken_emails_are_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.operator("Acme Tours").await;
+    let other = app.operator("Other Tours").await;
+    for password in ["short", "password1234", "qwertyuiop123", "aaaaaaaaaaaaaaaa"] {
+        let reply = app
+            .post_as(
+                &token,
+                "/v1/users",
+                json!({"email": "new@acme.example", "name": "New", "role": "staff", "password": password}),
+            )
+            .await;
+        reply.expect_error(422, "validation_failed");
+        assert!(reply.body["error"]["fields"]["password"].is_string());
+        assert!(!reply.text.contains(password), "{}", reply.text);
+    }
+    app.add_user(&token, "new@acme.example", "staff").await;
+    let taken = app
+        .post_as(
+            &other,
+            "/v1/users",
+            json!({"email": "NEW@acme.example", "name": "Dup", "role": "staff", "password": PASSWORD}),
+        )
+        .await;
+    taken.expect_error(422, "validation_failed");
+    assert!(taken.body["error"]["fields"]["email"].is_string());
+    app.login("new@acme.example", PASSWORD).await.expect(200);
+}
+
+async fn api_tokens_act_with_their_role(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (owner, _, occurrence) = app.departure(5).await;
+    let created = app
+        .post_as(
+            &owner,
+            "/v1/tokens",
+            json!({"label": "door scanner", "role": "guide"}),
+        )
+        .await;
+    created.expect(201);
+    assert_eq!(created.body["role"], "guide");
+    let guide = created.str("token");
+    app.get_as(&guide, &format!("/v1/occurrences/{occurrence}/manifest"))
+        .await
+        .expect(200);
+    app.get_as(&guide, "/v1/tours")
+        .await
+        .expect_error(403, "forbidden");
+    app.post_as(&guide, "/v1/tokens", json!({"label": "escalate"}))
+        .await
+        .expect_error(403, "forbidden");
+    app.post_as(
+        &owner,
+        "/v1/tokens",
+        json!({"label": "bad", "role": "superuser"}),
+    )
+    .await
+    .expect_error(422, "validation_failed");
+    let listed = app.get_as(&owner, "/v1/tokens").await;
+    let roles: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["owner", "guide"], "the initial token is an owner's");
+}
+
+async fn every_change_lands_in_the_audit_log(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (owner, tour, occurrence) = app.departure(5).await;
+    let (admin, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
+    let (staff, _) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    let other = app.operator("Other Tours").await;
+    app.patch_as(
+        &admin,
+        &format!("/v1/tours/{tour}"),
+        json!({"name": "Renamed"}),
+    )
+    .await
+    .expect(200);
+    app.patch_as(
+        &admin,
+        &format!("/v1/occurrences/{occurrence}"),
+        json!({"capacity": 7}),
+    )
+    .await
+    .expect(200);
+    let page = app.get_as(&admin, "/v1/audit?limit=200").await;
+    page.expect(200);
+    let entries = page.body["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    // Newest first.
+    assert_eq!(
+        &actions[..4],
+        [
+            "occurrence.capacity",
+            "tour.update",
+            "user.create",
+            "user.create"
+        ],
+        "{}",
+        page.text
+    );
+    assert!(actions.contains(&"tour.create") && actions.contains(&"occurrence.create"));
+    let capacity = &entries[0];
+    assert_eq!(capacity["target"], format!("occurrence:{occurrence}"));
+    assert!(capacity["actor"].as_str().unwrap().starts_with("user:"));
+    assert_eq!(capacity["detail"]["capacity"], 7);
+    let tour_create = entries
+        .iter()
+        .find(|e| e["action"] == "tour.create")
+        .unwrap();
+    assert!(tour_create["actor"].as_str().unwrap().starts_with("token:"));
+    // Paginated: two at a time, no entry twice, none lost.
+    let mut seen = Vec::new();
+    let mut path = "/v1/audit?limit=2".to_owned();
+    loop {
+        let page = app.get_as(&owner, &path).await;
+        page.expect(200);
+        for entry in page.body["entries"].as_array().unwrap() {
+            seen.push(entry["id"].as_str().unwrap().to_owned());
+        }
+        match page.body["next_before"].as_str() {
+            Some(before) => path = format!("/v1/audit?limit=2&before={before}"),
+            None => break,
+        }
+    }
+    let all: Vec<String> = entries
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, all);
+    // Staff may not read it; another operator sees only its own (empty) log.
+    app.get_as(&staff, "/v1/audit")
+        .await
+        .expect_error(403, "forbidden");
+    let foreign = app.get_as(&other, "/v1/audit").await;
+    assert_eq!(foreign.body["entries"], json!([]));
+    app.get_as(&owner, "/v1/audit?limit=0")
+        .await
+        .expect_error(422, "validation_failed");
+}

@@ -1,0 +1,543 @@
+//! The authorization matrix: every mounted route × every kind of caller, each cell asserted.
+//!
+//! Callers: anonymous; each role of the owning operator; each role of another operator; a
+//! revoked API token; an expired access token. The route list comes from the mounted routes, so
+//! a route without a row here fails the test, and so does a row whose route is gone.
+//!
+//! Adding a route is one line in [`rows`]: method, path as mounted, who may call it, which object
+//! its path names, and a body that succeeds for an allowed caller.
+
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::{Backend, Reply, TestApp, PASSWORD};
+
+on_both_backends!(every_operator_endpoint_checks_role_and_tenant);
+
+const ROLES: [&str; 4] = ["owner", "admin", "staff", "guide"];
+
+fn rank(role: &str) -> usize {
+    ROLES.len() - ROLES.iter().position(|r| *r == role).expect("a role")
+}
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    /// No operator credentials (health, catalogue, booking creation, sign-in, webhooks): not
+    /// part of the matrix, listed so that the list of routes stays complete.
+    Public,
+    /// Operator users and tokens of this role and above. `Tenant`: the path names no object, so
+    /// another operator's caller acts on its own data (2xx). `Object`: the path names one of the
+    /// owning operator's objects, so another operator gets 404.
+    Role(&'static str, Scope),
+    /// A traveler's own booking (booking token) or staff and above of its operator; without
+    /// credentials the booking is "not found".
+    Booking,
+    /// Signed-in users of any role (a session, not an API token).
+    Session,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scope {
+    Tenant,
+    Object,
+}
+
+use Access::{Booking, Public, Role as R, Session};
+use Scope::{Object, Tenant};
+
+/// What a route's path parameter names; `Fresh…` are made anew for each cell because a
+/// successful call uses them up.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    None,
+    Tour,
+    Occurrence,
+    Booking,
+    FreshOccurrence,
+    FreshHeldBooking,
+    FreshConfirmedBooking,
+    /// Checked in, so paid (on arrival): there is something to refund.
+    FreshPaidBooking,
+    FailedMessage,
+    FreshToken,
+    FreshUser,
+}
+
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    target: Target,
+    /// JSON with `$FUTURE` (a start time in two days) and `$UNIQUE` replaced per request.
+    body: &'static str,
+}
+
+const fn row(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    target: Target,
+    body: &'static str,
+) -> Row {
+    Row {
+        method,
+        path,
+        access,
+        target,
+        body,
+    }
+}
+
+const TOUR: &str = r#"{"name": "Matrix walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR", "units": [{"code": "adult", "label": "Adult", "price": 2000}]}"#;
+const SCHEDULE: &str = r#"{"rrule": "FREQ=DAILY;COUNT=2", "start_date": "2099-06-01", "times": ["09:00"], "capacity": 4}"#;
+const USER: &str = r#"{"email": "$UNIQUE@matrix.example", "name": "New", "role": "guide", "password": "correct horse battery staple"}"#;
+
+/// One row per mounted route.
+fn rows() -> Vec<Row> {
+    use Target as T;
+    vec![
+        row("GET", "/health", Public, T::None, ""),
+        row("GET", "/ready", Public, T::None, ""),
+        row("GET", "/metrics", Public, T::None, ""),
+        row("GET", "/v1/tours/<id>", Public, T::None, ""),
+        row("GET", "/v1/tours/<id>/availability", Public, T::None, ""),
+        row("GET", "/v1/occurrences/<id>", Public, T::None, ""),
+        row("POST", "/v1/bookings", Public, T::None, ""),
+        row("POST", "/v1/webhooks/twilio/status", Public, T::None, ""),
+        row("POST", "/v1/webhooks/stripe", Public, T::None, ""),
+        row(
+            "POST",
+            "/v1/bookings/<reference>/refunds",
+            R("admin", Object),
+            T::FreshPaidBooking,
+            r#"{"amount": 100}"#,
+        ),
+        row("POST", "/v1/auth/login", Public, T::None, ""),
+        row("POST", "/v1/auth/refresh", Public, T::None, ""),
+        row("POST", "/v1/auth/logout", Session, T::None, ""),
+        row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
+        row(
+            "POST",
+            "/v1/bookings/<reference>/confirm",
+            Booking,
+            T::FreshHeldBooking,
+            "",
+        ),
+        row(
+            "POST",
+            "/v1/bookings/<reference>/cancel",
+            Booking,
+            T::FreshConfirmedBooking,
+            "",
+        ),
+        row(
+            "POST",
+            "/v1/bookings/<reference>/check-in",
+            R("guide", Object),
+            T::FreshConfirmedBooking,
+            "",
+        ),
+        row(
+            "GET",
+            "/v1/occurrences/<id>/manifest",
+            R("guide", Object),
+            T::Occurrence,
+            "",
+        ),
+        row("GET", "/v1/tours", R("staff", Tenant), T::None, ""),
+        row(
+            "GET",
+            "/v1/tours/<id>/schedules",
+            R("staff", Object),
+            T::Tour,
+            "",
+        ),
+        row("GET", "/v1/operator", R("staff", Tenant), T::None, ""),
+        row("POST", "/v1/tours", R("admin", Tenant), T::None, TOUR),
+        row(
+            "PATCH",
+            "/v1/tours/<id>",
+            R("admin", Object),
+            T::Tour,
+            r#"{"description": "Changed"}"#,
+        ),
+        row(
+            "POST",
+            "/v1/tours/<id>/schedules",
+            R("admin", Object),
+            T::Tour,
+            SCHEDULE,
+        ),
+        row(
+            "POST",
+            "/v1/tours/<id>/occurrences",
+            R("admin", Object),
+            T::Tour,
+            r#"{"starts_at": "$FUTURE", "capacity": 3}"#,
+        ),
+        row(
+            "PATCH",
+            "/v1/occurrences/<id>",
+            R("admin", Object),
+            T::Occurrence,
+            r#"{"capacity": 100}"#,
+        ),
+        row(
+            "POST",
+            "/v1/occurrences/<id>/cancel",
+            R("admin", Object),
+            T::FreshOccurrence,
+            "",
+        ),
+        row(
+            "GET",
+            "/v1/reports/revenue",
+            R("admin", Tenant),
+            T::None,
+            "",
+        ),
+        row("GET", "/v1/messages", R("admin", Tenant), T::None, ""),
+        row(
+            "POST",
+            "/v1/messages/<id>/retry",
+            R("admin", Object),
+            T::FailedMessage,
+            "",
+        ),
+        row("GET", "/v1/audit", R("admin", Tenant), T::None, ""),
+        row(
+            "PATCH",
+            "/v1/operator",
+            R("owner", Tenant),
+            T::None,
+            r#"{"reply_to": null}"#,
+        ),
+        row(
+            "POST",
+            "/v1/tokens",
+            R("owner", Tenant),
+            T::None,
+            r#"{"label": "matrix"}"#,
+        ),
+        row("GET", "/v1/tokens", R("owner", Tenant), T::None, ""),
+        row(
+            "DELETE",
+            "/v1/tokens/<id>",
+            R("owner", Object),
+            T::FreshToken,
+            "",
+        ),
+        row("POST", "/v1/users", R("owner", Tenant), T::None, USER),
+        row("GET", "/v1/users", R("owner", Tenant), T::None, ""),
+        row(
+            "PATCH",
+            "/v1/users/<id>",
+            R("owner", Object),
+            T::FreshUser,
+            r#"{"role": "staff"}"#,
+        ),
+        row(
+            "POST",
+            "/v1/users/<id>/deactivate",
+            R("owner", Object),
+            T::FreshUser,
+            "",
+        ),
+    ]
+}
+
+/// One kind of caller.
+#[derive(Clone, Debug)]
+enum Caller {
+    Anonymous,
+    Own(&'static str),
+    Foreign(&'static str),
+    Revoked,
+    Expired,
+}
+
+/// The expected status of a cell: exact, or any 2xx.
+#[derive(Debug, PartialEq)]
+enum Expect {
+    Success,
+    Status(u16),
+}
+
+fn expected(access: Access, caller: &Caller) -> Expect {
+    use Expect::{Status, Success};
+    match (access, caller) {
+        (Public, _) => unreachable!("public routes are not in the matrix"),
+        (_, Caller::Revoked | Caller::Expired) => Status(401),
+        (Booking, Caller::Anonymous) => Status(404),
+        (_, Caller::Anonymous) => Status(401),
+        (Session, Caller::Own(_) | Caller::Foreign(_)) => Success,
+        (Booking, Caller::Own(role) | Caller::Foreign(role)) if rank(role) < rank("staff") => {
+            Status(403)
+        }
+        (Booking, Caller::Own(_)) => Success,
+        (Booking, Caller::Foreign(_)) => Status(404),
+        (R(min, _), Caller::Own(role) | Caller::Foreign(role)) if rank(role) < rank(min) => {
+            Status(403)
+        }
+        (R(_, _), Caller::Own(_)) => Success,
+        (R(_, Tenant), Caller::Foreign(_)) => Success,
+        (R(_, Object), Caller::Foreign(_)) => Status(404),
+    }
+}
+
+/// The operators, their signed-in users, and the objects the rows point at.
+struct World {
+    app: TestApp,
+    owner_token: String,
+    /// (own, foreign) access tokens per role, in [`ROLES`] order.
+    own: Vec<String>,
+    foreign: Vec<String>,
+    revoked: String,
+    expired: String,
+    tour: String,
+    occurrence: String,
+    booking: (String, String),
+    message: String,
+}
+
+impl World {
+    async fn new(app: TestApp) -> World {
+        let owner_token = app.operator("Matrix Tours").await;
+        let other_token = app.operator("Elsewhere Tours").await;
+        // An owner whose access token will be 16 minutes old when the cells run.
+        let (expired, _) = app
+            .signed_in(&owner_token, "expired@matrix.example", "owner")
+            .await;
+        app.clock.advance(Duration::minutes(16));
+        let mut own = Vec::new();
+        let mut foreign = Vec::new();
+        for role in ROLES {
+            let (token, _) = app
+                .signed_in(&owner_token, &format!("{role}@matrix.example"), role)
+                .await;
+            own.push(token);
+            let (token, _) = app
+                .signed_in(&other_token, &format!("{role}@elsewhere.example"), role)
+                .await;
+            foreign.push(token);
+        }
+        let revoked = app
+            .post_as(&owner_token, "/v1/tokens", json!({"label": "to revoke"}))
+            .await;
+        revoked.expect(201);
+        app.request(
+            Method::DELETE,
+            &format!("/v1/tokens/{}", revoked.str("id")),
+            Some(&owner_token),
+            None,
+        )
+        .await
+        .expect(204);
+        let tour = app.tour(&owner_token, json!({})).await;
+        let occurrence = app.occurrence(&owner_token, &tour, 100, 48).await;
+        let mut world = World {
+            app,
+            owner_token,
+            own,
+            foreign,
+            revoked: revoked.str("token"),
+            expired,
+            tour,
+            occurrence,
+            booking: (String::new(), String::new()),
+            message: String::new(),
+        };
+        world.booking = world.booking(true).await;
+        let messages = world.app.get_as(&world.owner_token, "/v1/messages").await;
+        messages.expect(200);
+        world.message = messages.body[0]["id"]
+            .as_str()
+            .expect("a message")
+            .to_owned();
+        world
+    }
+
+    /// A booking on the shared departure: (reference, access token), confirmed or held.
+    async fn booking(&self, confirmed: bool) -> (String, String) {
+        let held = self
+            .app
+            .hold(&self.occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            .await;
+        held.expect(201);
+        let (reference, access) = (held.str("reference"), held.str("access_token"));
+        if confirmed {
+            self.app
+                .post_with_booking_token(&format!("/v1/bookings/{reference}/confirm"), &access)
+                .await
+                .expect(200);
+        }
+        (reference, access)
+    }
+
+    /// The value of the row's path parameter for one cell.
+    async fn target(&self, target: Target) -> String {
+        let app = &self.app;
+        match target {
+            Target::None => String::new(),
+            Target::Tour => self.tour.clone(),
+            Target::Occurrence => self.occurrence.clone(),
+            Target::Booking => self.booking.0.clone(),
+            Target::FreshOccurrence => app.occurrence(&self.owner_token, &self.tour, 5, 72).await,
+            Target::FreshHeldBooking => self.booking(false).await.0,
+            Target::FreshConfirmedBooking => self.booking(true).await.0,
+            Target::FreshPaidBooking => {
+                let reference = self.booking(true).await.0;
+                app.post_as(
+                    &self.owner_token,
+                    &format!("/v1/bookings/{reference}/check-in"),
+                    json!({}),
+                )
+                .await
+                .expect(200);
+                reference
+            }
+            Target::FailedMessage => {
+                app.execute_sql(&format!(
+                    "UPDATE outbox SET status = 'failed' WHERE id = '{}'",
+                    self.message
+                ))
+                .await;
+                self.message.clone()
+            }
+            Target::FreshToken => {
+                let reply = app
+                    .post_as(&self.owner_token, "/v1/tokens", json!({"label": "fresh"}))
+                    .await;
+                reply.expect(201);
+                reply.str("id")
+            }
+            Target::FreshUser => {
+                let email = format!(
+                    "{}@fresh.example",
+                    ulid::Ulid::new().to_string().to_lowercase()
+                );
+                app.add_user(&self.owner_token, &email, "guide").await
+            }
+        }
+    }
+
+    /// The bearer token of a caller; a `Session` row signs in anew, since a success ends it.
+    async fn credential(&self, caller: &Caller, access: Access) -> Option<String> {
+        let index = |role: &str| ROLES.iter().position(|r| *r == role).expect("a role");
+        let fresh = |email: String| async move {
+            let reply = self.app.login(&email, PASSWORD).await;
+            reply.expect(200);
+            reply.str("access_token")
+        };
+        match (caller, access) {
+            (Caller::Anonymous, _) => None,
+            (Caller::Revoked, _) => Some(self.revoked.clone()),
+            (Caller::Expired, _) => Some(self.expired.clone()),
+            (Caller::Own(role), Session) => Some(fresh(format!("{role}@matrix.example")).await),
+            (Caller::Foreign(role), Session) => {
+                Some(fresh(format!("{role}@elsewhere.example")).await)
+            }
+            (Caller::Own(role), _) => Some(self.own[index(role)].clone()),
+            (Caller::Foreign(role), _) => Some(self.foreign[index(role)].clone()),
+        }
+    }
+
+    async fn call(&self, row: &Row, caller: &Caller) -> Reply {
+        let value = self.target(row.target).await;
+        let path = row
+            .path
+            .replace("<id>", &value)
+            .replace("<reference>", &value);
+        let future = (self.app.clock.now() + Duration::days(2)).to_rfc3339();
+        let body = row
+            .body
+            .replace("$FUTURE", &future)
+            .replace("$UNIQUE", &ulid::Ulid::new().to_string().to_lowercase());
+        let method = Method::from_bytes(row.method.as_bytes()).expect("a method");
+        let mut request = self
+            .app
+            .client
+            .request(method, format!("{}{path}", self.app.base));
+        if let Some(token) = self.credential(caller, row.access).await {
+            request = request.bearer_auth(token);
+        }
+        if !body.is_empty() {
+            let json: Value = serde_json::from_str(&body).expect("row body is JSON");
+            request = request.json(&json);
+        }
+        TestApp::reply(request).await
+    }
+}
+
+async fn every_operator_endpoint_checks_role_and_tenant(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let rows = rows();
+    // The rows and the mounted routes must name the same set of endpoints.
+    let mounted: Vec<(String, String)> = app
+        .routes
+        .iter()
+        .filter(|(method, path)| method != "OPTIONS" && path != "/openapi.json" && path != "/docs")
+        .cloned()
+        .collect();
+    let missing: Vec<String> = mounted
+        .iter()
+        .filter(|(m, p)| !rows.iter().any(|r| r.method == m && r.path == p))
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "mounted routes without a matrix row: {missing:?}"
+    );
+    let stale: Vec<String> = rows
+        .iter()
+        .filter(|r| !mounted.iter().any(|(m, p)| r.method == m && r.path == p))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "matrix rows for routes that are not mounted: {stale:?}"
+    );
+
+    let world = World::new(app).await;
+    let mut callers = vec![Caller::Anonymous, Caller::Revoked, Caller::Expired];
+    callers.extend(ROLES.into_iter().map(Caller::Own));
+    callers.extend(ROLES.into_iter().map(Caller::Foreign));
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for row in rows.iter().filter(|r| !matches!(r.access, Public)) {
+        for caller in &callers {
+            cells += 1;
+            let want = expected(row.access, caller);
+            let reply = world.call(row, caller).await;
+            let status = reply.status.as_u16();
+            let ok = match want {
+                Expect::Success => (200..300).contains(&status),
+                Expect::Status(code) => status == code,
+            };
+            let code_ok = match status {
+                401 => reply.code() == "unauthorized",
+                403 => reply.code() == "forbidden",
+                404 => reply.code() == "not_found",
+                _ => true,
+            };
+            if !ok || !code_ok {
+                failures.push(format!(
+                    "{} {} as {caller:?}: expected {want:?}, got {status} {}",
+                    row.method, row.path, reply.text
+                ));
+            }
+        }
+    }
+    assert!(cells > 250, "only {cells} cells ran");
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
