@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 pub const SECRET_KEY: &str = "sk_test_51FakeKeyForBerthTests0000";
@@ -100,34 +100,13 @@ impl FakeStripe {
 
     async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
         let mut reader = BufReader::new(stream);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).await?;
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .to_owned();
-        let (mut length, mut authorization, mut idempotency_key) =
-            (0usize, String::new(), String::new());
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).await?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    "authorization" => authorization = value.trim().to_owned(),
-                    "idempotency-key" => idempotency_key = value.trim().to_owned(),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let form = super::fake_twilio::form_urlencoded(&String::from_utf8_lossy(&body));
+        let request = super::fake_twilio::read_request(&mut reader).await?;
+        let form = super::fake_twilio::form_urlencoded(&String::from_utf8_lossy(&request.body));
+        let (path, authorization, idempotency_key) = (
+            request.path.clone(),
+            request.header("authorization"),
+            request.header("idempotency-key"),
+        );
         let (status, json, replayed, delay) =
             self.answer(&path, &authorization, &idempotency_key, form);
         match delay {
