@@ -69,6 +69,19 @@ fn refund_key(refund_id: &str) -> String {
     format!("berth-refund-{refund_id}")
 }
 
+fn count_call<T>(store: &Store, call: &str, result: &Result<T, StripeError>) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(StripeError::Unavailable(_)) => "unavailable",
+        Err(StripeError::Rejected { .. }) => "rejected",
+    };
+    store
+        .metrics()
+        .stripe_calls
+        .with_label_values(&[call, outcome])
+        .inc();
+}
+
 /// Creates the PaymentIntent of a just-placed hold. On failure the hold is released and the
 /// answer is 502 `payment_unavailable`.
 pub async fn create_intent(
@@ -86,11 +99,12 @@ pub async fn create_intent(
         operator_id: booking.operator_id.as_str(),
         description: tour_name,
     };
-    match stripe
+    let created = stripe
         .api
         .create_payment_intent(&intent, &intent_key(&booking.id))
-        .await
-    {
+        .await;
+    count_call(store, "payment_intent", &created);
+    match created {
         Ok(intent) => {
             tracing::info!(booking = %booking.reference, intent = %intent.id, "payment intent created");
             Ok(intent)
@@ -373,6 +387,7 @@ async fn send_refund(
         .api
         .create_refund(&intent, refund.amount, &refund.id, &refund_key(&refund.id))
         .await;
+    count_call(store, "refund", &result);
     transaction!(store, |tx| {
         match &result {
             Ok(accepted) => {
@@ -510,6 +525,11 @@ pub async fn handle_event(
         _ => record_only(store, &event, now).await?,
     };
     tracing::info!(event = %event.id, kind = %event.kind, outcome = outcome.as_str(), "Stripe event");
+    store
+        .metrics()
+        .stripe_events
+        .with_label_values(&[outcome.as_str()])
+        .inc();
     if outcome == EventOutcome::Refunded {
         // Best effort now; the refund worker retries what fails.
         send_refunds(store, payments, None, now).await?;

@@ -166,6 +166,14 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
         .filter(|m| m["kind"] == "booking_confirmed" && m["channel"] == "email")
         .count();
     assert_eq!(confirmations, 1, "{}", messages.text);
+    let metrics = app.get("/metrics").await.text;
+    for line in [
+        r#"berth_stripe_events_total{outcome="confirmed"} 1"#,
+        r#"berth_stripe_events_total{outcome="duplicate"} 1"#,
+        r#"berth_stripe_calls_total{call="payment_intent",result="ok"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from {metrics}");
+    }
     assert_eq!(app.available(&occurrence).await, 8);
     assert_books_balance(&app).await;
     app.assert_seat_invariant().await;
