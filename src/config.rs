@@ -90,18 +90,6 @@ pub struct AppConfig {
     /// Bearer token that `GET /metrics` requires; without one, metrics are served only in debug.
     #[serde(default)]
     pub metrics_token: Option<Secret>,
-    /// `offline` (pay on arrival) or `stripe` (PaymentIntents).
-    #[serde(default = "defaults::payments")]
-    pub payments: String,
-    #[serde(default)]
-    pub stripe_secret_key: Option<Secret>,
-    #[serde(default)]
-    pub stripe_webhook_secret: Option<Secret>,
-    #[serde(default = "defaults::stripe_api_base")]
-    pub stripe_api_base: String,
-    /// How long one call to Stripe may take before it is retried (same idempotency key).
-    #[serde(default = "defaults::stripe_timeout_seconds")]
-    pub stripe_timeout_seconds: u32,
     /// At least 32 bytes of randomness: the HMAC key for stored session tokens and one-time
     /// codes. Required in release; debug falls back to a fixed, public development key.
     #[serde(default)]
@@ -115,6 +103,18 @@ pub struct AppConfig {
     /// A session ends when its refresh token goes unused this long (at most 24).
     #[serde(default = "defaults::session_idle_hours")]
     pub session_idle_hours: u32,
+    /// `offline` (pay on arrival) or `stripe` (PaymentIntents).
+    #[serde(default = "defaults::payments")]
+    pub payments: String,
+    #[serde(default)]
+    pub stripe_secret_key: Option<Secret>,
+    #[serde(default)]
+    pub stripe_webhook_secret: Option<Secret>,
+    #[serde(default = "defaults::stripe_api_base")]
+    pub stripe_api_base: String,
+    /// How long one call to Stripe may take before it is retried (same idempotency key).
+    #[serde(default = "defaults::stripe_timeout_seconds")]
+    pub stripe_timeout_seconds: u32,
     #[serde(skip)]
     profile: String,
 }

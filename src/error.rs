@@ -23,6 +23,9 @@ pub enum AppError {
     /// Authenticated, but the role does not allow this.
     #[error("your role does not allow this")]
     Forbidden,
+    /// The operator requires two-factor sign-in and this user has not enabled it yet.
+    #[error("your operator requires two-factor sign-in: enable it at /v1/auth/2fa/setup")]
+    TwoFactorRequired,
     /// Also answered for another tenant's object, so existence never leaks.
     #[error("not found")]
     NotFound,

@@ -19,7 +19,7 @@ use super::responder::{parse_text, ErrorResponse};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::error::AppError;
-use crate::service::auth::{self, SessionTokens};
+use crate::service::auth::{self, LoginOutcome, SessionTokens};
 use crate::storage::Store;
 
 /// The body limit of the authentication endpoints.
@@ -107,6 +107,23 @@ impl SessionView {
     }
 }
 
+/// The first step of a login for a user with two-factor sign-in.
+#[derive(Serialize, ToSchema)]
+pub struct SecondFactorView {
+    /// Always true here.
+    mfa_required: bool,
+    /// Send with the code to `POST /v1/auth/2fa/verify`; good for one attempt, for 5 minutes.
+    mfa_token: String,
+    expires_at: String,
+}
+
+/// A login's answer: a session (200), or the second step (202).
+#[derive(rocket::Responder)]
+pub enum LoginReply {
+    Session(Json<SessionView>),
+    SecondFactor(rocket::response::status::Accepted<Json<SecondFactorView>>),
+}
+
 #[utoipa::path(
     post,
     path = "/v1/auth/login",
@@ -115,6 +132,7 @@ impl SessionView {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = SessionView),
+        (status = 202, description = "Password accepted; the account uses two-factor sign-in: send a code to /v1/auth/2fa/verify", body = SecondFactorView),
         (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 401, description = "Wrong email or password, or the account is deactivated; the same answer for each (`unauthorized`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
@@ -129,11 +147,24 @@ pub async fn login(
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
-) -> Result<Json<SessionView>, AppError> {
+) -> Result<LoginReply, AppError> {
     let request: LoginRequest = parse_text(&text(body)?)?;
     let now = clock.now();
-    let tokens = auth::login(store, config, now, &request.email, &request.password).await?;
-    Ok(Json(SessionView::new(tokens, now)))
+    match auth::login(store, config, now, &request.email, &request.password).await? {
+        LoginOutcome::Session(tokens) => {
+            Ok(LoginReply::Session(Json(SessionView::new(tokens, now))))
+        }
+        LoginOutcome::SecondFactor {
+            mfa_token,
+            expires_at,
+        } => Ok(LoginReply::SecondFactor(
+            rocket::response::status::Accepted(Json(SecondFactorView {
+                mfa_required: true,
+                mfa_token,
+                expires_at: expires_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            })),
+        )),
+    }
 }
 
 #[utoipa::path(
@@ -188,4 +219,158 @@ pub async fn logout(
 ) -> Result<Status, AppError> {
     auth::logout(store, clock.now(), &auth?.0).await?;
     Ok(Status::NoContent)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequest {
+    mfa_token: String,
+    /// The authenticator's current 6-digit code, or one of the recovery codes.
+    code: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/2fa/verify",
+    tag = "auth",
+    summary = "The second step of a login: a TOTP code or a recovery code",
+    request_body = SecondFactorRequest,
+    responses(
+        (status = 200, description = "Signed in", body = SessionView),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
+        (status = 401, description = "Wrong code, or an unknown, used or expired MFA token: sign in again (`unauthorized`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
+        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+    )
+)]
+#[post("/v1/auth/2fa/verify", data = "<body>")]
+pub async fn verify_second_factor(
+    _rate: RateLimited,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Json<SessionView>, AppError> {
+    let request: SecondFactorRequest = parse_text(&text(body)?)?;
+    let now = clock.now();
+    let tokens =
+        auth::verify_second_factor(store, config, now, &request.mfa_token, &request.code).await?;
+    Ok(Json(SessionView::new(tokens, now)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TwoFactorSetupView {
+    /// The shared secret, base32, for typing into an authenticator app.
+    secret: String,
+    /// The same as an `otpauth://` URI, for a QR code.
+    otpauth_uri: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/2fa/setup",
+    tag = "auth",
+    summary = "Start two-factor enrolment: a new TOTP secret, pending until confirmed",
+    responses(
+        (status = 200, description = "The secret, shown once", body = TwoFactorSetupView),
+        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
+        (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
+        (status = 422, description = "Already enabled (`validation_failed`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[post("/v1/auth/2fa/setup")]
+pub async fn setup_two_factor(
+    _rate: RateLimited,
+    auth: Result<SignedIn, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Json<TwoFactorSetupView>, AppError> {
+    let (secret, otpauth_uri) = auth::setup_two_factor(store, clock.now(), &auth?.0).await?;
+    Ok(Json(TwoFactorSetupView {
+        secret,
+        otpauth_uri,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TwoFactorConfirmRequest {
+    /// The authenticator's current 6-digit code.
+    code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodesView {
+    /// Ten single-use codes for when the authenticator is lost; shown once.
+    recovery_codes: Vec<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/2fa/confirm",
+    tag = "auth",
+    summary = "Finish enrolment with a code from the authenticator; returns recovery codes",
+    request_body = TwoFactorConfirmRequest,
+    responses(
+        (status = 200, description = "Enabled; the recovery codes are shown once", body = RecoveryCodesView),
+        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
+        (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Wrong code, or no enrolment started (`validation_failed`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[post("/v1/auth/2fa/confirm", data = "<body>")]
+pub async fn confirm_two_factor(
+    _rate: RateLimited,
+    auth: Result<SignedIn, AppError>,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Json<RecoveryCodesView>, AppError> {
+    let by = auth?.0;
+    let request: TwoFactorConfirmRequest = parse_text(&text(body)?)?;
+    let recovery_codes =
+        auth::confirm_two_factor(store, config, clock.now(), &by, &request.code).await?;
+    Ok(Json(RecoveryCodesView { recovery_codes }))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TwoFactorPolicy {
+    /// Whether every user of the operator must sign in with a second factor. Users without one
+    /// can then only enrol until they have.
+    required: bool,
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/operator/two-factor",
+    tag = "users",
+    summary = "Require two-factor sign-in for the whole team (owners only)",
+    request_body = TwoFactorPolicy,
+    responses(
+        (status = 200, description = "Set", body = TwoFactorPolicy),
+        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
+        (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[rocket::put("/v1/operator/two-factor", data = "<body>")]
+pub async fn require_two_factor(
+    _rate: RateLimited,
+    auth: Result<super::guards::Authorized<super::guards::Owner>, AppError>,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Json<TwoFactorPolicy>, AppError> {
+    let by = auth?.0;
+    let policy: TwoFactorPolicy = parse_text(&text(body)?)?;
+    auth::require_two_factor(store, clock.now(), &by, policy.required).await?;
+    Ok(Json(policy))
 }

@@ -106,7 +106,7 @@ async fn view(
     let traveler = caller
         .operator
         .as_ref()
-        .is_none_or(|principal| principal.operator != booking.operator_id);
+        .is_none_or(|p| p.operator != booking.operator_id);
     Ok(BookingView::new(booking, now).with_payment(&summary, traveler))
 }
 

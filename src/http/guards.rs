@@ -83,7 +83,8 @@ impl RoleLevel for Guide {
 }
 
 /// An authenticated caller whose role is at least `L`. No or bad credentials: 401
-/// `unauthorized`; a role below `L`: 403 `forbidden`.
+/// `unauthorized`; a role below `L`: 403 `forbidden`; a user who must first enable two-factor
+/// sign-in: 403 `two_factor_required`.
 pub struct Authorized<L: RoleLevel>(pub Principal, PhantomData<L>);
 
 #[rocket::async_trait]
@@ -92,6 +93,9 @@ impl<'r, L: RoleLevel> FromRequest<'r> for Authorized<L> {
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, AppError> {
         match principal_from(request).await {
+            Ok(Some(principal)) if principal.must_enrol => {
+                Outcome::Error((Status::Forbidden, AppError::TwoFactorRequired))
+            }
             Ok(Some(principal)) if principal.role.at_least(L::MIN) => {
                 Outcome::Success(Authorized(principal, PhantomData))
             }
@@ -103,7 +107,8 @@ impl<'r, L: RoleLevel> FromRequest<'r> for Authorized<L> {
 }
 
 /// A signed-in user (a session's access token, any role): for what only a person can do, such as
-/// signing out. An API token: 403.
+/// signing out or enrolling a second factor (allowed even while the operator's 2FA requirement
+/// blocks everything else). An API token: 403.
 pub struct SignedIn(pub Principal);
 
 #[rocket::async_trait]
@@ -138,6 +143,9 @@ impl<'r> FromRequest<'r> for BookingCaller {
         // Operators act on bookings from the staff role up; a guide's token is refused here
         // rather than treated as absent, so the 403 says why.
         match principal_from(request).await {
+            Ok(Some(principal)) if principal.must_enrol => {
+                Outcome::Error((Status::Forbidden, AppError::TwoFactorRequired))
+            }
             Ok(Some(principal)) if !principal.role.at_least(Role::Staff) => {
                 Outcome::Error((Status::Forbidden, AppError::Forbidden))
             }

@@ -29,10 +29,11 @@ use super::{
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         messages::list_messages, messages::retry_message, webhooks::twilio_status,
         account::get_operator, account::update_operator, reports::revenue,
-        payments::stripe_webhook, payments::create_refund,
-        auth::login, auth::refresh, auth::logout,
+        auth::login, auth::refresh, auth::logout, auth::verify_second_factor,
+        auth::setup_two_factor, auth::confirm_two_factor, auth::require_two_factor,
         users::create_user, users::list_users, users::update_user, users::deactivate_user,
         audit::list_audit,
+        payments::stripe_webhook, payments::create_refund,
     ),
     modifiers(&SecuritySchemes),
     tags(

@@ -23,6 +23,7 @@ impl AppError {
             Self::PayloadTooLarge => (Status::PayloadTooLarge, "payload_too_large"),
             Self::Unauthorized => (Status::Unauthorized, "unauthorized"),
             Self::Forbidden => (Status::Forbidden, "forbidden"),
+            Self::TwoFactorRequired => (Status::Forbidden, "two_factor_required"),
             Self::NotFound => (Status::NotFound, "not_found"),
             Self::SoldOut { .. } => (Status::Conflict, "sold_out"),
             Self::SalesClosed { .. } => (Status::Conflict, "sales_closed"),

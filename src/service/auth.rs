@@ -48,6 +48,21 @@ pub struct Principal {
     pub operator: OperatorId,
     pub role: Role,
     pub actor: Actor,
+    /// A user whose operator requires two-factor sign-in and who has not enabled it: they may
+    /// only enrol (and sign out) until they do.
+    pub must_enrol: bool,
+}
+
+impl Principal {
+    /// The command line, acting as an owner of `operator`.
+    pub fn cli(operator: &OperatorId) -> Principal {
+        Principal {
+            operator: operator.clone(),
+            role: Role::Owner,
+            actor: Actor::Cli,
+            must_enrol: false,
+        }
+    }
 }
 
 /// The bearer token's principal, if the token is live. Unknown, revoked or expired: `None`.
@@ -66,6 +81,7 @@ pub async fn authenticate(
             operator,
             role,
             actor: Actor::Token(id),
+            must_enrol: false,
         }));
     }
     if !token.starts_with(ACCESS_PREFIX) {
@@ -78,6 +94,7 @@ pub async fn authenticate(
         return Ok(None);
     };
     Ok(Some(Principal {
+        must_enrol: row.must_enrol != 0,
         role: row.role()?,
         operator: OperatorId::from_stored(row.operator_id),
         actor: Actor::User {
@@ -156,6 +173,20 @@ fn bad_credentials() -> AppError {
     AppError::Unauthorized
 }
 
+/// What a correct password gets: a session, or (2FA enabled) a token for the second step.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Session(SessionTokens),
+    SecondFactor {
+        mfa_token: String,
+        expires_at: DateTime<Utc>,
+    },
+}
+
+pub const MFA_PREFIX: &str = "brm_";
+/// How long the second step of a login may take.
+const MFA_TTL_MINUTES: i64 = 5;
+
 /// Signs a user in with email and password.
 pub async fn login(
     store: &Store,
@@ -163,7 +194,7 @@ pub async fn login(
     now: DateTime<Utc>,
     email: &str,
     password: &str,
-) -> Result<SessionTokens, AppError> {
+) -> Result<LoginOutcome, AppError> {
     let email = normalize_email(email);
     if email.len() > 254 || password.len() > crate::domain::auth::MAX_PASSWORD_BYTES {
         return Err(bad_credentials());
@@ -178,9 +209,229 @@ pub async fn login(
         tracing::info!(user = %user.id, "login refused");
         return Err(bad_credentials());
     }
+    if user.totp_enabled_at.is_some() {
+        let session = SessionId::generate();
+        let (token, _) = secrets::generate_token(MFA_PREFIX);
+        let hash = config.keyring().hash("mfa", &token);
+        let expires_at = now + Duration::minutes(MFA_TTL_MINUTES);
+        let (user_id, operator) = (user.user_id(), user.operator());
+        transaction!(store, |tx| {
+            accounts::insert_session(&mut tx, &session, &user_id, &operator, now).await?;
+            accounts::insert_session_token(
+                &mut tx,
+                &hash,
+                &session,
+                TokenKind::Mfa,
+                expires_at,
+                now,
+            )
+            .await?;
+            Ok(())
+        })
+        .await?;
+        tracing::info!(user = %user.id, "password accepted; second factor pending");
+        return Ok(LoginOutcome::SecondFactor {
+            mfa_token: token,
+            expires_at,
+        });
+    }
     let tokens = start_session(store, config, now, &user).await?;
     tracing::info!(user = %user.id, operator = %user.operator_id, "user signed in");
-    Ok(tokens)
+    Ok(LoginOutcome::Session(tokens))
+}
+
+/// The second step of a login: a TOTP code, or one of the user's recovery codes. Each MFA token
+/// allows one attempt; a wrong code means signing in with the password again.
+pub async fn verify_second_factor(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    mfa_token: &str,
+    code: &str,
+) -> Result<SessionTokens, AppError> {
+    if !mfa_token.starts_with(MFA_PREFIX) || mfa_token.len() > 128 || code.len() > 64 {
+        return Err(AppError::Unauthorized);
+    }
+    let keys = config.keyring();
+    let hash = keys.hash("mfa", mfa_token);
+    let recovery_hash = keys.hash("recovery", &normalize_recovery(code));
+    let outcome = transaction!(store, |tx| {
+        let Some(found) = accounts::find_session_token(&mut tx, &hash, TokenKind::Mfa).await?
+        else {
+            return Ok(None);
+        };
+        if found.used_at.is_some()
+            || found.revoked_at.is_some()
+            || found.expires_at <= now
+            || !accounts::use_session_token(&mut tx, &hash, now).await?
+        {
+            return Ok(None);
+        }
+        let session = SessionId::from_stored(found.session_id.clone());
+        let user_id = UserId::from_stored(found.user_id.clone());
+        let Some(user) = accounts::lock_user(&mut tx, &user_id).await? else {
+            return Ok(None);
+        };
+        let secret = user
+            .totp_secret
+            .as_deref()
+            .filter(|_| user.totp_enabled_at.is_some())
+            .and_then(crate::domain::auth::base32_decode);
+        let totp_ok = match secret.and_then(|secret| {
+            crate::domain::auth::verify_totp(&secret, code, now.timestamp(), user.totp_last_step)
+        }) {
+            Some(step) => accounts::use_totp_step(&mut tx, &user_id, step).await?,
+            None => false,
+        };
+        let accepted =
+            totp_ok || accounts::use_recovery_code(&mut tx, &user_id, &recovery_hash, now).await?;
+        if !accepted || user.deactivated_at.is_some() {
+            accounts::revoke_session(&mut tx, &session, "second_factor_failed", now).await?;
+            return Ok(None);
+        }
+        accounts::touch_session(&mut tx, &session, now).await?;
+        let minted = mint(&keys, config, now);
+        store_tokens(&mut tx, &session, &minted, now).await?;
+        Ok(Some(minted.into_tokens(
+            user_id,
+            user.operator(),
+            user.role()?,
+        )))
+    })
+    .await?;
+    match outcome {
+        Some(tokens) => {
+            tracing::info!(user = %tokens.user_id, "user signed in with a second factor");
+            Ok(tokens)
+        }
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+fn normalize_recovery(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// A new TOTP secret for the caller, pending until confirmed with a code from it.
+pub async fn setup_two_factor(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+) -> Result<(String, String), AppError> {
+    let Actor::User { user, .. } = &by.actor else {
+        return Err(AppError::Forbidden);
+    };
+    let secret = secrets::random_bytes(20);
+    let encoded = crate::domain::auth::base32_encode(&secret);
+    let email = transaction!(store, |tx| {
+        let row = accounts::lock_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if row.totp_enabled_at.is_some() {
+            return Err(AppError::invalid(
+                "two_factor",
+                "is already enabled for this user",
+            ));
+        }
+        accounts::set_pending_totp(&mut tx, user, &encoded, now).await?;
+        Ok(row.email)
+    })
+    .await?;
+    let uri = crate::domain::auth::provisioning_uri("berth", &email, &secret);
+    Ok((encoded, uri))
+}
+
+/// Enables two-factor sign-in once the user proves their app has the secret; returns ten
+/// recovery codes, shown once.
+pub async fn confirm_two_factor(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    by: &Principal,
+    code: &str,
+) -> Result<Vec<String>, AppError> {
+    let Actor::User { user, .. } = &by.actor else {
+        return Err(AppError::Forbidden);
+    };
+    let keys = config.keyring();
+    let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| keys.hash("recovery", &normalize_recovery(c)))
+        .collect();
+    transaction!(store, |tx| {
+        let row = accounts::lock_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let secret = row
+            .totp_secret
+            .as_deref()
+            .filter(|_| row.totp_enabled_at.is_none())
+            .and_then(crate::domain::auth::base32_decode)
+            .ok_or_else(|| AppError::invalid("two_factor", "start with POST /v1/auth/2fa/setup"))?;
+        let step = crate::domain::auth::verify_totp(&secret, code, now.timestamp(), None)
+            .ok_or_else(|| {
+                AppError::invalid("code", "is not the current code of the authenticator")
+            })?;
+        accounts::enable_totp(&mut tx, user, now).await?;
+        accounts::use_totp_step(&mut tx, user, step).await?;
+        accounts::replace_recovery_codes(&mut tx, user, &hashes, now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "user.two_factor.enable",
+            Target::User(user),
+            None,
+        )
+        .await
+    })
+    .await?;
+    tracing::info!(user = %user, "two-factor sign-in enabled");
+    Ok(codes)
+}
+
+/// `xxxxx-xxxxx-xxxxx`: 75 random bits in an alphabet without look-alikes.
+fn recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let bytes = secrets::random_bytes(15);
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Whether the operator's users must sign in with a second factor (owners decide).
+pub async fn require_two_factor(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    required: bool,
+) -> Result<(), AppError> {
+    let detail = serde_json::json!({ "required": required }).to_string();
+    transaction!(store, |tx| {
+        accounts::set_require_two_factor(&mut tx, &by.operator, required).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "operator.require_two_factor",
+            Target::Operator(&by.operator),
+            Some(&detail),
+        )
+        .await
+    })
+    .await?;
+    tracing::info!(operator = %by.operator, required, "two-factor requirement changed");
+    Ok(())
 }
 
 async fn start_session(
@@ -434,11 +685,7 @@ pub async fn create_owner(
     let fields = validate_user(&draft)?;
     let hash = hash_password(password).await?;
     let id = UserId::generate();
-    let by = Principal {
-        operator: operator.clone(),
-        role: Role::Owner,
-        actor: Actor::Cli,
-    };
+    let by = Principal::cli(operator);
     transaction!(store, |tx| {
         insert_user(&mut tx, &id, operator, &fields, &hash, now).await?;
         audit::record(

@@ -220,19 +220,12 @@ async fn transition(
             };
             occurrences::add_seats(&mut tx, &booking.occurrence_id, delta, now).await?;
             if let Some(by) = caller.operator.as_ref().filter(|_| !by_traveler) {
-                let action = match event {
-                    BookingEvent::Confirm => "booking.confirm",
-                    BookingEvent::Cancel => "booking.cancel",
-                    BookingEvent::CheckIn => "booking.check_in",
-                    BookingEvent::Expire => "booking.expire",
-                    BookingEvent::Reinstate => "booking.reinstate",
-                    BookingEvent::PaidTooLate => "booking.paid_too_late",
-                };
+                let action = format!("booking.{}", event.as_audit_action());
                 audit::record(
                     &mut tx,
                     by,
                     now,
-                    action,
+                    &action,
                     Target::Booking(current.reference.as_str()),
                     None,
                 )

@@ -848,16 +848,10 @@ pub async fn refund_by_operator(
         let id = queue_refund(&mut tx, &booking, Some(amount), "operator", now)
             .await?
             .ok_or_else(|| AppError::invalid("amount", "nothing is refundable"))?;
-        let detail = format!("{amount} {}", booking.currency);
-        audit::record(
-            &mut tx,
-            by,
-            now,
-            "booking.refund",
-            Target::Booking(booking.reference.as_str()),
-            Some(&detail),
-        )
-        .await?;
+        let detail =
+            serde_json::json!({ "amount": amount, "currency": booking.currency }).to_string();
+        let target = Target::Booking(booking.reference.as_str());
+        audit::record(&mut tx, by, now, "booking.refund", target, Some(&detail)).await?;
         Ok(id)
     })
     .await?;

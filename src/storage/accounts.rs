@@ -22,6 +22,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub totp_secret: Option<String>,
     pub totp_enabled_at: Option<DateTime<Utc>>,
+    pub totp_last_step: Option<i64>,
     pub failed_logins: i64,
     pub locked_until: Option<DateTime<Utc>>,
     pub deactivated_at: Option<DateTime<Utc>>,
@@ -43,7 +44,7 @@ impl UserRow {
 }
 
 const USER_COLUMNS: &str = "id, operator_id, email, name, role, password_hash, totp_secret, \
-    totp_enabled_at, failed_logins, locked_until, deactivated_at, created_at";
+    totp_enabled_at, totp_last_step, failed_logins, locked_until, deactivated_at, created_at";
 
 /// The fields of a new user.
 pub struct NewUser<'a> {
@@ -207,6 +208,8 @@ pub struct SessionPrincipalRow {
     pub user_id: String,
     pub operator_id: String,
     pub role: String,
+    /// 1 when the operator requires 2FA and this user has not enabled it yet.
+    pub must_enrol: i64,
 }
 
 impl SessionPrincipalRow {
@@ -222,8 +225,10 @@ pub async fn principal_for_access_token(
     idle_since: DateTime<Utc>,
 ) -> Result<Option<SessionPrincipalRow>, StorageError> {
     let row = on_pool!(store, pool => sqlx::query_as(
-        "SELECT s.id AS session_id, u.id AS user_id, u.operator_id AS operator_id, u.role AS role \
+        "SELECT s.id AS session_id, u.id AS user_id, u.operator_id AS operator_id, u.role AS role, \
+         CASE WHEN o.require_two_factor <> 0 AND u.totp_enabled_at IS NULL THEN 1 ELSE 0 END AS must_enrol \
          FROM session_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
+         JOIN operators o ON o.id = u.operator_id \
          WHERE t.token_hash = ? AND t.kind = 'access' AND t.expires_at > ? \
          AND s.revoked_at IS NULL AND s.refreshed_at > ? AND u.deactivated_at IS NULL")
         .bind(hash).bind(at(now)).bind(at(idle_since)).fetch_optional(pool).await)?;
@@ -302,6 +307,87 @@ pub async fn revoke_user_sessions(
     on_tx!(tx, conn => sqlx::query(
         "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND revoked_at IS NULL")
         .bind(at(now)).bind(reason).bind(user.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Stores a new, not yet confirmed TOTP secret (base32), replacing any pending one.
+pub async fn set_pending_totp(
+    tx: &mut WriteTx,
+    user: &UserId,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET totp_secret = ?, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = ? WHERE id = ?")
+        .bind(secret).bind(at(now)).bind(user.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn enable_totp(
+    tx: &mut WriteTx,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET totp_enabled_at = ?, updated_at = ? WHERE id = ?")
+        .bind(at(now)).bind(at(now)).bind(user.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records the TOTP step just accepted; false when that step (or a later one) was already used.
+pub async fn use_totp_step(
+    tx: &mut WriteTx,
+    user: &UserId,
+    step: i64,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)")
+        .bind(step).bind(user.as_str()).bind(step)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}
+
+/// Replaces a user's recovery codes with these hashes.
+pub async fn replace_recovery_codes(
+    tx: &mut WriteTx,
+    user: &UserId,
+    hashes: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+        .bind(user.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    for hash in hashes {
+        on_tx!(tx, conn => sqlx::query(
+            "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES (?, ?, ?)")
+            .bind(hash).bind(user.as_str()).bind(at(now))
+            .execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Spends one of the user's recovery codes; false when it is not theirs or already used.
+pub async fn use_recovery_code(
+    tx: &mut WriteTx,
+    user: &UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE recovery_codes SET used_at = ? WHERE code_hash = ? AND user_id = ? AND used_at IS NULL")
+        .bind(at(now)).bind(hash).bind(user.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}
+
+pub async fn set_require_two_factor(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    required: bool,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE operators SET require_two_factor = ? WHERE id = ?")
+        .bind(required).bind(operator.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

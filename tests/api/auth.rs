@@ -18,7 +18,56 @@ on_both_backends!(
     weak_passwords_and_taken_emails_are_refused,
     api_tokens_act_with_their_role,
     every_change_lands_in_the_audit_log,
+    two_factor_enrolment_then_login_with_a_code_or_a_recovery_code,
+    an_owner_can_require_two_factor_for_the_team,
 );
+
+/// The current TOTP code for a base32 secret at the app's clock.
+fn totp(app: &TestApp, secret: &str) -> String {
+    use berth::domain::auth::{base32_decode, totp_code, totp_step, TOTP_DIGITS};
+    let secret = base32_decode(secret).expect("base32");
+    totp_code(&secret, totp_step(app.clock.now().timestamp()), TOTP_DIGITS)
+}
+
+/// The first login step of admin@acme.example, who has 2FA: the MFA token.
+async fn challenge(app: &TestApp) -> String {
+    let reply = app.login("admin@acme.example", PASSWORD).await;
+    reply.expect(202);
+    assert_eq!(reply.body["mfa_required"], true);
+    assert!(reply.body.get("access_token").is_none());
+    reply.str("mfa_token")
+}
+
+/// Enrols the signed-in user; returns (secret, recovery codes).
+async fn enrol(app: &TestApp, access: &str) -> (String, Vec<String>) {
+    let setup = app.post_as(access, "/v1/auth/2fa/setup", json!({})).await;
+    setup.expect(200);
+    let secret = setup.str("secret");
+    let uri = setup.str("otpauth_uri");
+    assert!(
+        uri.starts_with("otpauth://totp/berth:") && uri.contains(&format!("secret={secret}")),
+        "{uri}"
+    );
+    app.post_as(access, "/v1/auth/2fa/confirm", json!({"code": "000000"}))
+        .await
+        .expect_error(422, "validation_failed");
+    let confirmed = app
+        .post_as(
+            access,
+            "/v1/auth/2fa/confirm",
+            json!({"code": totp(app, &secret)}),
+        )
+        .await;
+    confirmed.expect(200);
+    let codes: Vec<String> = confirmed.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
 
 async fn login_gives_tokens_that_work_like_api_tokens(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -449,4 +498,96 @@ async fn every_change_lands_in_the_audit_log(backend: Backend) {
     app.get_as(&owner, "/v1/audit?limit=0")
         .await
         .expect_error(422, "validation_failed");
+}
+
+async fn two_factor_enrolment_then_login_with_a_code_or_a_recovery_code(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
+    let (secret, codes) = enrol(&app, &access).await;
+    app.post_as(&access, "/v1/auth/2fa/setup", json!({}))
+        .await
+        .expect_error(422, "validation_failed");
+    let verify = |mfa: String, code: String| {
+        let app = &app;
+        async move {
+            app.post(
+                "/v1/auth/2fa/verify",
+                json!({"mfa_token": mfa, "code": code}),
+            )
+            .await
+        }
+    };
+    // A wrong code spends the MFA token: the right code afterwards is refused too.
+    let mfa = challenge(&app).await;
+    verify(mfa.clone(), "123456".into())
+        .await
+        .expect_error(401, "unauthorized");
+    verify(mfa, totp(&app, &secret))
+        .await
+        .expect_error(401, "unauthorized");
+    // The enrolment used this time step's code; the next step's code signs in.
+    app.clock.advance(Duration::seconds(30));
+    let signed = verify(challenge(&app).await, totp(&app, &secret)).await;
+    signed.expect(200);
+    app.get_as(&signed.str("access_token"), "/v1/tours")
+        .await
+        .expect(200);
+    // The same code is good once.
+    verify(challenge(&app).await, totp(&app, &secret))
+        .await
+        .expect_error(401, "unauthorized");
+    // A recovery code works once, in any case and with or without dashes.
+    let recovery = codes[3].to_uppercase().replace('-', "");
+    verify(challenge(&app).await, recovery.clone())
+        .await
+        .expect(200);
+    verify(challenge(&app).await, recovery)
+        .await
+        .expect_error(401, "unauthorized");
+    // The MFA token expires after five minutes.
+    let mfa = challenge(&app).await;
+    app.clock.advance(Duration::minutes(6));
+    verify(mfa, totp(&app, &secret))
+        .await
+        .expect_error(401, "unauthorized");
+    let audit = app.get_as(&owner, "/v1/audit").await;
+    assert!(
+        audit.text.contains("user.two_factor.enable"),
+        "{}",
+        audit.text
+    );
+}
+
+async fn an_owner_can_require_two_factor_for_the_team(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (staff, _) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    app.request(
+        reqwest::Method::PUT,
+        "/v1/operator/two-factor",
+        Some(&staff),
+        Some(json!({"required": true})),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    app.request(
+        reqwest::Method::PUT,
+        "/v1/operator/two-factor",
+        Some(&owner),
+        Some(json!({"required": true})),
+    )
+    .await
+    .expect(200);
+    // Until they enrol, users can do nothing else; API tokens are not users and keep working.
+    app.get_as(&staff, "/v1/tours")
+        .await
+        .expect_error(403, "two_factor_required");
+    app.get_as(&owner, "/v1/tours").await.expect(200);
+    enrol(&app, &staff).await;
+    app.get_as(&staff, "/v1/tours").await.expect(200);
 }
