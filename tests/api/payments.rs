@@ -29,6 +29,10 @@ on_both_backends!(
     dashboard_refunds_are_recorded_once,
     operator_refunds_are_idempotent,
     a_paid_rush_never_oversells,
+    an_unanswered_refund_is_recorded_from_its_event,
+    a_failure_racing_a_success_never_undoes_the_payment,
+    a_payment_for_a_cancelled_booking_is_refunded,
+    a_payment_of_the_wrong_amount_is_refunded,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -95,7 +99,7 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
     let requests = stripe.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
-    assert_eq!(request.path, "/v1/payment_intents");
+    assert_eq!(request.path, "POST /v1/payment_intents");
     assert_eq!(
         request.authorization,
         format!("Bearer {}", fake_stripe::SECRET_KEY)
@@ -131,6 +135,14 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
     app.post_with_booking_token(
         &format!("/v1/bookings/{}/confirm", held.reference),
         &held.access,
+    )
+    .await
+    .expect_error(409, "payment_required");
+    // Nor can the operator: the open PaymentIntent could still be paid after cash at the desk.
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{}/confirm", held.reference),
+        json!({}),
     )
     .await
     .expect_error(409, "payment_required");
@@ -580,7 +592,7 @@ async fn refunds_follow_the_cancellation_policy(backend: Backend) {
     let keys: Vec<String> = stripe
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/v1/refunds")
+        .filter(|r| r.path == "POST /v1/refunds")
         .map(|r| r.idempotency_key)
         .collect();
     assert_eq!(keys.len(), 2);
@@ -607,7 +619,9 @@ async fn operators_refund_part_and_cancel_departures_in_full(backend: Backend) {
     let refund = app.post_as(&token, &path, json!({"amount": 1000})).await;
     refund.expect(201);
     assert_eq!(refund.body["amount"], 1000);
-    assert_eq!(refund.body["status"], "succeeded");
+    // Answered as decided (and stored under the key); sent to Stripe right after.
+    assert_eq!(refund.body["status"], "pending");
+    assert_eq!(booking(&app, &first).await["payment"]["refunded"], 1000);
     assert_eq!(refund.body["provider"], "stripe");
     app.post_as(&token, &path, json!({"amount": 6001}))
         .await
@@ -687,7 +701,7 @@ async fn refunds_stripe_cannot_take_now_are_sent_by_the_worker(backend: Backend)
     let keys: Vec<String> = stripe
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/v1/refunds")
+        .filter(|r| r.path == "POST /v1/refunds")
         .map(|r| r.idempotency_key)
         .collect();
     assert!(
@@ -703,22 +717,173 @@ async fn dashboard_refunds_are_recorded_once(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (token, _, occurrence) = app.departure(10).await;
     let (held, intent) = paid(&app, &stripe, &occurrence, 2).await;
-    let charge = json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
-                        "amount": 7000, "amount_refunded": 2000, "currency": "eur", "refunded": false});
-    let body = event("evt_dash_1", "charge.refunded", charge.clone());
+    let charge = |refunded: i64| {
+        json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
+               "amount": 7000, "amount_refunded": refunded, "currency": "eur", "refunded": false})
+    };
+    // Refunded in the dashboard: recorded once, however often the event comes.
+    stripe.dashboard_refund(&intent, 2000);
+    let body = event("evt_dash_1", "charge.refunded", charge(2000));
     assert_eq!(app.stripe_event(&body).await.body["outcome"], "recorded");
     assert_eq!(app.stripe_event(&body).await.body["outcome"], "duplicate");
     assert_eq!(booking(&app, &held).await["payment"]["refunded"], 2000);
-    // A later refund of the same charge carries the cumulative amount: only the difference is new.
-    let mut more = charge.clone();
-    more["amount_refunded"] = json!(5000);
-    app.stripe_event(&event("evt_dash_2", "charge.refunded", more))
+
+    // A refund of berth's own is pending (Stripe was down when it was sent) while another is
+    // made in the dashboard: the event tells them apart by refund id, not by amounts.
+    stripe.set_mode(Mode::Fail(503));
+    let path = format!("/v1/bookings/{}/refunds", held.reference);
+    app.post_as(&token, &path, json!({"amount": 1000}))
+        .await
+        .expect(201);
+    stripe.set_mode(Mode::Normal);
+    stripe.dashboard_refund(&intent, 500);
+    let body = event("evt_dash_2", "charge.refunded", charge(2500));
+    assert_eq!(app.stripe_event(&body).await.body["outcome"], "recorded");
+    let now = booking(&app, &held).await;
+    assert_eq!(now["payment"]["refunded"], 2500);
+    assert_eq!(now["payment"]["refund_pending"], 1000);
+    // Berth's refund goes through; its own charge.refunded event then adds nothing.
+    app.clock.advance(Duration::minutes(5));
+    assert_eq!(refund_worker(&app).await, 1);
+    let body = event("evt_dash_3", "charge.refunded", charge(3500));
+    assert_eq!(app.stripe_event(&body).await.body["outcome"], "recorded");
+    let now = booking(&app, &held).await;
+    assert_eq!(now["payment"]["refunded"], 3500);
+    assert_eq!(now["payment"]["refund_pending"], 0);
+    assert_books_balance(&app).await;
+}
+
+/// A refund Stripe accepted whose answer berth never saw (a timeout) is found by its event.
+async fn an_unanswered_refund_is_recorded_from_its_event(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let (held, intent) = paid(&app, &stripe, &occurrence, 2).await;
+    stripe.set_mode(Mode::TimeoutAfterWork(1));
+    let path = format!("/v1/bookings/{}/refunds", held.reference);
+    app.post_as(&token, &path, json!({"amount": 1500}))
+        .await
+        .expect(201);
+    assert_eq!(stripe.refunds().len(), 1, "Stripe made it");
+    assert_eq!(
+        booking(&app, &held).await["payment"]["refund_pending"],
+        1500
+    );
+    let charge = json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
+                        "amount": 7000, "amount_refunded": 1500, "currency": "eur"});
+    app.stripe_event(&event("evt_re_1", "charge.refunded", charge))
         .await
         .expect(200);
-    assert_eq!(booking(&app, &held).await["payment"]["refunded"], 5000);
+    let now = booking(&app, &held).await;
+    assert_eq!(
+        (
+            now["payment"]["refunded"].clone(),
+            now["payment"]["refund_pending"].clone()
+        ),
+        (json!(1500), json!(0))
+    );
+    // The worker's retry finds nothing left to send.
+    app.clock.advance(Duration::minutes(5));
+    assert_eq!(refund_worker(&app).await, 0);
+    assert_eq!(stripe.refunds().len(), 1);
     assert_books_balance(&app).await;
+}
+
+/// A failure and a success for the same intent processed at once: the success always stands.
+async fn a_failure_racing_a_success_never_undoes_the_payment(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(20).await;
+    let mut holds = Vec::new();
+    for _ in 0..10 {
+        let held = hold(&app, &occurrence, 1).await;
+        let intent = stripe.intent_for(&held.reference).unwrap();
+        holds.push((held, intent));
+    }
+    let mut races = JoinSet::new();
+    for (i, (_, intent)) in holds.iter().enumerate() {
+        let mut failed = intent.clone();
+        failed["status"] = json!("requires_payment_method");
+        for body in [
+            event(
+                &format!("evt_race_fail_{i}"),
+                "payment_intent.payment_failed",
+                failed,
+            ),
+            succeeded(&format!("evt_race_ok_{i}"), intent),
+        ] {
+            let app = app.clone();
+            races.spawn(async move { app.stripe_event(&body).await });
+        }
+    }
+    while let Some(reply) = races.join_next().await {
+        reply.unwrap().expect(200);
+    }
+    for (held, _) in &holds {
+        // Whichever ran first, the money stands: confirmed (seats taken again if released).
+        let after = booking(&app, held).await;
+        assert_eq!(after["status"], "confirmed", "{after}");
+        assert_eq!(after["payment"]["status"], "succeeded", "{after}");
+        assert_eq!(after["payment"]["paid"], 3500);
+    }
+    assert_eq!(app.available(&occurrence).await, 10);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
+}
+
+/// Paid for a hold the traveler had cancelled: all of it goes back.
+async fn a_payment_for_a_cancelled_booking_is_refunded(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let held = hold(&app, &occurrence, 2).await;
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/cancel", held.reference),
+        &held.access,
+    )
+    .await
+    .expect(200);
+    let intent = stripe.intent_for(&held.reference).unwrap();
+    let ack = app
+        .stripe_event(&succeeded("evt_after_cancel", &intent))
+        .await;
+    assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    let after = booking(&app, &held).await;
+    assert_eq!(after["status"], "cancelled");
+    assert_eq!(after["cancel_reason"], "traveler");
+    assert_eq!(
+        (
+            after["payment"]["paid"].clone(),
+            after["payment"]["refunded"].clone()
+        ),
+        (json!(7000), json!(7000))
+    );
+    assert_eq!(app.available(&occurrence).await, 10);
+    assert_books_balance(&app).await;
+}
+
+/// A payment of another amount than the booking's (berth set it) confirms nothing and goes back.
+async fn a_payment_of_the_wrong_amount_is_refunded(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let held = hold(&app, &occurrence, 2).await;
+    let mut intent = stripe.intent_for(&held.reference).unwrap();
+    intent["amount"] = json!(100);
+    let ack = app.stripe_event(&succeeded("evt_short", &intent)).await;
+    assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    let after = booking(&app, &held).await;
+    assert_eq!(after["status"], "held", "not confirmed by a short payment");
+    assert_eq!(after["payment"]["refunded"], 100);
+    let refund = stripe.refunds().pop().expect("refunded at Stripe");
+    assert_eq!(refund["amount"], 100);
 }
 
 async fn refund_worker(app: &TestApp) -> usize {
