@@ -33,6 +33,7 @@ on_both_backends!(
     a_failure_racing_a_success_never_undoes_the_payment,
     a_payment_for_a_cancelled_booking_is_refunded,
     a_payment_of_the_wrong_amount_is_refunded,
+    a_duplicate_waits_for_the_first_answer_then_gives_up_with_409,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -1040,4 +1041,41 @@ async fn a_paid_rush_never_oversells(backend: Backend) {
     assert_eq!(app.available(&occurrence).await, 0);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
+}
+
+/// A duplicate of a request still running waits up to 5 s for its answer; a request slower
+/// than that leaves the duplicate a 409 with Retry-After, and the retry then replays.
+async fn a_duplicate_waits_for_the_first_answer_then_gives_up_with_409(backend: Backend) {
+    let stripe = FakeStripe::start().await;
+    let Some(app) =
+        TestApp::spawn_stripe(backend, &stripe, &[("stripe_timeout_seconds", 10.into())]).await
+    else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(10).await;
+    stripe.set_mode(Mode::SlowAnswer(6_500));
+    let send = {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        move || {
+            let request = app
+                .client
+                .post(format!("{}/v1/bookings", app.base))
+                .header("Idempotency-Key", "slow-one")
+                .json(&json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}));
+            TestApp::reply(request)
+        }
+    };
+    let first = tokio::spawn(send());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let duplicate = send().await;
+    duplicate.expect_error(409, "idempotency_in_progress");
+    assert_eq!(duplicate.headers["retry-after"], "1");
+    let first = first.await.unwrap();
+    first.expect(201);
+    let retry = send().await;
+    retry.expect(201);
+    assert_eq!(retry.text, first.text);
+    assert_eq!(stripe.intents().len(), 1);
 }
