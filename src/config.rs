@@ -535,6 +535,7 @@ impl AppConfig {
             sms,
             public_url: self.public_url().trim_end_matches('/').to_owned(),
             max_attempts: self.outbox_max_attempts,
+            keyring: self.keyring(),
         })
     }
 }

@@ -23,6 +23,9 @@ pub enum AppError {
     /// Authenticated, but the role does not allow this.
     #[error("your role does not allow this")]
     Forbidden,
+    /// Too many failed sign-ins from this address; try again after `retry_after` seconds.
+    #[error("too many failed sign-in attempts; retry later")]
+    TooManyAttempts { retry_after: i64 },
     /// The operator requires two-factor sign-in and this user has not enabled it yet.
     #[error("your operator requires two-factor sign-in: enable it at /v1/auth/2fa/setup")]
     TwoFactorRequired,

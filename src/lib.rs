@@ -35,6 +35,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
 pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
     rocket::custom(figment)
         .manage(clock)
+        .manage(service::auth::LoginThrottle::default())
         .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
             match prepare(&rocket).await {
                 Ok((config, store, transports, limits, payments)) => Ok(rocket

@@ -115,6 +115,21 @@ pub fn check_password(password: &str, email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Consecutive failed logins after which an account locks, and for how long.
+pub const LOCKOUT_AFTER: u32 = 5;
+pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(15);
+
+/// How long an account refuses logins after its `failures`-th consecutive failure: nothing for
+/// the first two (typos), then 5 s, 30 s, and from [`LOCKOUT_AFTER`] on the full lockout.
+pub fn backoff(failures: u32) -> Option<chrono::Duration> {
+    match failures {
+        0..=2 => None,
+        3 => Some(chrono::Duration::seconds(5)),
+        f if f < LOCKOUT_AFTER => Some(chrono::Duration::seconds(30)),
+        _ => Some(LOCKOUT),
+    }
+}
+
 /// TOTP parameters berth uses: the defaults every authenticator app supports.
 pub const TOTP_DIGITS: u32 = 6;
 pub const TOTP_STEP_SECONDS: i64 = 30;
@@ -266,6 +281,16 @@ mod tests {
         ] {
             assert_eq!(check_password(good, email), Ok(()), "{good:?}");
         }
+    }
+
+    #[test]
+    fn backoff_grows_then_locks() {
+        assert_eq!(backoff(1), None);
+        assert_eq!(backoff(2), None);
+        assert_eq!(backoff(3), Some(chrono::Duration::seconds(5)));
+        assert_eq!(backoff(4), Some(chrono::Duration::seconds(30)));
+        assert_eq!(backoff(LOCKOUT_AFTER), Some(LOCKOUT));
+        assert_eq!(backoff(40), Some(LOCKOUT));
     }
 
     /// RFC 6238, Appendix B: the SHA-1 test vectors (8 digits, 30-second steps).

@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::guards::SignedIn;
-use super::rate_limit::RateLimited;
+use super::rate_limit::{ClientIp, RateLimited};
 use super::responder::{parse_text, ErrorResponse};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::error::AppError;
-use crate::service::auth::{self, LoginOutcome, SessionTokens};
+use crate::service::auth::{self, LoginOutcome, LoginThrottle, SessionTokens};
 use crate::storage::Store;
 
 /// The body limit of the authentication endpoints.
@@ -137,20 +137,32 @@ pub enum LoginReply {
         (status = 401, description = "Wrong email or password, or the account is deactivated; the same answer for each (`unauthorized`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
         (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+        (status = 429, description = "Too many requests, or too many failed sign-ins from this address (`rate_limited`, with `Retry-After`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/login", data = "<body>")]
 pub async fn login(
     _rate: RateLimited,
+    client: ClientIp,
     body: Result<SmallBody, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
+    throttle: &State<LoginThrottle>,
 ) -> Result<LoginReply, AppError> {
     let request: LoginRequest = parse_text(&text(body)?)?;
     let now = clock.now();
-    match auth::login(store, config, now, &request.email, &request.password).await? {
+    let outcome = auth::login(
+        store,
+        config,
+        throttle,
+        now,
+        client.0,
+        &request.email,
+        &request.password,
+    )
+    .await?;
+    match outcome {
         LoginOutcome::Session(tokens) => {
             Ok(LoginReply::Session(Json(SessionView::new(tokens, now))))
         }
@@ -373,4 +385,91 @@ pub async fn require_two_factor(
     let policy: TwoFactorPolicy = parse_text(&text(body)?)?;
     auth::require_two_factor(store, clock.now(), &by, policy.required).await?;
     Ok(Json(policy))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetAccepted {
+    /// The same whether or not the address is registered.
+    message: &'static str,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password-reset",
+    tag = "auth",
+    summary = "Email a password reset code (15 minutes, single use)",
+    description = "Answers 202 whether or not the address belongs to a user.",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "If the address is registered, a code is on its way", body = ResetAccepted),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
+        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse)
+    )
+)]
+#[post("/v1/auth/password-reset", data = "<body>")]
+pub async fn request_password_reset(
+    _rate: RateLimited,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<rocket::response::status::Accepted<Json<ResetAccepted>>, AppError> {
+    let request: ResetRequest = parse_text(&text(body)?)?;
+    auth::request_password_reset(store, config, clock.now(), &request.email).await?;
+    Ok(rocket::response::status::Accepted(Json(ResetAccepted {
+        message: "if this address belongs to a user, a reset code was sent to it",
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirm {
+    email: String,
+    /// The 8-digit code from the email.
+    code: String,
+    /// At least 12 characters, not a common password.
+    new_password: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password-reset/confirm",
+    tag = "auth",
+    summary = "Set a new password with the emailed code; signs the user out everywhere",
+    request_body = ResetConfirm,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Wrong, used or expired code, or the same for an unknown email; or a weak `new_password` (`validation_failed`)", body = ErrorResponse),
+        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse)
+    )
+)]
+#[post("/v1/auth/password-reset/confirm", data = "<body>")]
+pub async fn confirm_password_reset(
+    _rate: RateLimited,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Status, AppError> {
+    let request: ResetConfirm = parse_text(&text(body)?)?;
+    auth::confirm_password_reset(
+        store,
+        config,
+        clock.now(),
+        &request.email,
+        &request.code,
+        &request.new_password,
+    )
+    .await?;
+    Ok(Status::NoContent)
 }

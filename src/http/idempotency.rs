@@ -24,6 +24,9 @@ pub struct ApiResponse {
     pub location: Option<String>,
     /// Already stored under the idempotency key by the work's own transaction.
     pub stored: bool,
+    /// Carries a secret shown once (a new API token): never stored for replay. The key is
+    /// released instead, so a retry makes a new one.
+    pub confidential: bool,
     replayed: bool,
 }
 
@@ -35,6 +38,7 @@ impl ApiResponse {
             body,
             location: None,
             stored: false,
+            confidential: false,
             replayed: false,
         }
     }
@@ -56,6 +60,7 @@ impl ApiResponse {
             body: String::new(),
             location: None,
             stored: false,
+            confidential: false,
             replayed: false,
         }
     }
@@ -118,7 +123,8 @@ pub const PUBLIC_BOOKINGS_SCOPE: &str = "public:bookings";
 
 impl Idempotency {
     /// Runs `work` at most once per key: replays a stored response, refuses a reused or
-    /// in-flight key, stores what `work` answered (a 4xx included), and releases the key on a 5xx.
+    /// in-flight key, stores what `work` answered (a 4xx included), and releases the key on a 5xx
+    /// or a [`confidential`](ApiResponse::confidential) answer.
     pub async fn run<F, Fut>(
         self,
         store: &Store,
@@ -153,6 +159,7 @@ impl Idempotency {
                     body,
                     location: None,
                     stored: true,
+                    confidential: false,
                     replayed: true,
                 });
             }
@@ -161,6 +168,7 @@ impl Idempotency {
         let result = work(Some(claim.clone())).await;
         let stored = match &result {
             Ok(response) if response.stored => Ok(()),
+            Ok(response) if response.confidential => idempotency::finish(store, &claim, None).await,
             Ok(response) => {
                 idempotency::finish(store, &claim, Some((response.status.code, &response.body)))
                     .await

@@ -43,7 +43,7 @@ impl From<&OutboxRow> for MessageView {
         };
         MessageView {
             id: row.id.clone(),
-            booking_id: row.booking_id.clone(),
+            booking_id: row.booking_id.clone().unwrap_or_default(),
             kind: row.kind.clone(),
             channel: row.channel.clone(),
             status: row.status.clone(),

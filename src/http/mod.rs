@@ -78,6 +78,8 @@ pub fn stage() -> AdHoc {
                     auth::setup_two_factor,
                     auth::confirm_two_factor,
                     auth::require_two_factor,
+                    auth::request_password_reset,
+                    auth::confirm_password_reset,
                     users::create_user,
                     users::list_users,
                     users::update_user,

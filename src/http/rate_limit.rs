@@ -91,7 +91,7 @@ impl RateLimits {
 
     /// The client's address: the peer, or, when the peer is a trusted proxy, the last address in
     /// `X-Forwarded-For` that is not itself a trusted proxy.
-    fn client(&self, request: &Request<'_>) -> Option<IpAddr> {
+    pub fn client(&self, request: &Request<'_>) -> Option<IpAddr> {
         let peer = request.remote().map(|addr| addr.ip())?;
         if !self.trusted_proxies.contains(&peer) {
             return Some(peer);
@@ -176,5 +176,21 @@ impl<'r> FromRequest<'r> for RateLimited {
                 Outcome::Error((Status::TooManyRequests, ()))
             }
         }
+    }
+}
+
+/// The client's address as rate limits see it (behind trusted proxies: from `X-Forwarded-For`).
+pub struct ClientIp(pub Option<IpAddr>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientIp {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let ip = match request.rocket().state::<RateLimits>() {
+            Some(limits) => limits.client(request),
+            None => request.remote().map(|addr| addr.ip()),
+        };
+        Outcome::Success(ClientIp(ip))
     }
 }

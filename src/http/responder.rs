@@ -24,6 +24,7 @@ impl AppError {
             Self::Unauthorized => (Status::Unauthorized, "unauthorized"),
             Self::Forbidden => (Status::Forbidden, "forbidden"),
             Self::TwoFactorRequired => (Status::Forbidden, "two_factor_required"),
+            Self::TooManyAttempts { .. } => (Status::TooManyRequests, "rate_limited"),
             Self::NotFound => (Status::NotFound, "not_found"),
             Self::SoldOut { .. } => (Status::Conflict, "sold_out"),
             Self::SalesClosed { .. } => (Status::Conflict, "sales_closed"),
@@ -150,10 +151,11 @@ impl AppError {
     }
 
     /// Errors the client should retry after a pause carry `Retry-After`.
-    pub fn retry_after(&self) -> Option<&'static str> {
+    pub fn retry_after(&self) -> Option<String> {
         match self {
-            AppError::Busy | AppError::IdempotencyInProgress => Some("1"),
-            AppError::PaymentUnavailable => Some("5"),
+            AppError::Busy | AppError::IdempotencyInProgress => Some("1".into()),
+            AppError::PaymentUnavailable => Some("5".into()),
+            AppError::TooManyAttempts { retry_after } => Some(retry_after.to_string()),
             _ => None,
         }
     }

@@ -87,7 +87,10 @@ pub async fn create_token(
                     revoked_at: None,
                     token: Some(token),
                 };
-                Ok(ApiResponse::created(format!("/v1/tokens/{id}"), &view))
+                // The token is shown once and stored nowhere in clear, not even for a replay.
+                let mut response = ApiResponse::created(format!("/v1/tokens/{id}"), &view);
+                response.confidential = true;
+                Ok(response)
             },
         )
         .await

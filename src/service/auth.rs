@@ -8,6 +8,8 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::net::IpAddr;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::audit::{self, Target};
@@ -187,27 +189,93 @@ pub const MFA_PREFIX: &str = "brm_";
 /// How long the second step of a login may take.
 const MFA_TTL_MINUTES: i64 = 5;
 
+/// Failed logins per client address, in this process: after [`IP_FAILURES`] failures within
+/// [`IP_WINDOW`], that address gets 429 for logins until the window ends, whatever the account.
+/// (Per account, failures are counted in the database: see [`login`].)
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<IpAddr, (u32, DateTime<Utc>)>>,
+}
+
+pub const IP_FAILURES: u32 = 20;
+pub const IP_WINDOW: Duration = Duration::minutes(15);
+
+impl LoginThrottle {
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<IpAddr, (u32, DateTime<Utc>)>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Seconds until `ip` may try again, when it is over the limit.
+    fn blocked(&self, ip: Option<IpAddr>, now: DateTime<Utc>) -> Option<i64> {
+        let entries = self.entries();
+        let (count, since) = entries.get(&ip?)?;
+        let ends = *since + IP_WINDOW;
+        (*count >= IP_FAILURES && ends > now).then(|| (ends - now).num_seconds().max(1))
+    }
+
+    fn failed(&self, ip: Option<IpAddr>, now: DateTime<Utc>) {
+        let Some(ip) = ip else { return };
+        let mut entries = self.entries();
+        if entries.len() > 100_000 {
+            entries.retain(|_, (_, since)| *since + IP_WINDOW > now);
+        }
+        let entry = entries.entry(ip).or_insert((0, now));
+        if entry.1 + IP_WINDOW <= now {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+}
+
 /// Signs a user in with email and password.
+///
+/// Every refusal answers the same (401), whether the email is unknown, the password wrong, the
+/// account deactivated or locked, so the answer never tells whether an email is registered. A
+/// locked account refuses even the right password until the lock ends; its user is emailed when
+/// the lock starts.
 pub async fn login(
     store: &Store,
     config: &AppConfig,
+    throttle: &LoginThrottle,
     now: DateTime<Utc>,
+    ip: Option<IpAddr>,
     email: &str,
     password: &str,
 ) -> Result<LoginOutcome, AppError> {
+    if let Some(wait) = throttle.blocked(ip, now) {
+        return Err(AppError::TooManyAttempts { retry_after: wait });
+    }
     let email = normalize_email(email);
     if email.len() > 254 || password.len() > crate::domain::auth::MAX_PASSWORD_BYTES {
+        throttle.failed(ip, now);
         return Err(bad_credentials());
     }
     let user = accounts::find_user_by_email(store, &email).await?;
     let Some(user) = user else {
         verify_password(dummy_hash().await?, password).await?;
+        throttle.failed(ip, now);
         return Err(bad_credentials());
     };
     let matches = verify_password(&user.password_hash, password).await?;
-    if !matches || user.deactivated_at.is_some() {
-        tracing::info!(user = %user.id, "login refused");
+    let locked = user.locked_until.is_some_and(|until| until > now);
+    if !matches || locked || user.deactivated_at.is_some() {
+        throttle.failed(ip, now);
+        if !locked && user.deactivated_at.is_none() {
+            count_failure(store, now, &user).await?;
+        }
+        tracing::info!(user = %user.id, locked, "login refused");
         return Err(bad_credentials());
+    }
+    if user.failed_logins > 0 || user.locked_until.is_some() {
+        let id = user.user_id();
+        transaction!(store, |tx| {
+            Ok(accounts::clear_failures(&mut tx, &id).await?)
+        })
+        .await?;
     }
     if user.totp_enabled_at.is_some() {
         let session = SessionId::generate();
@@ -238,6 +306,144 @@ pub async fn login(
     let tokens = start_session(store, config, now, &user).await?;
     tracing::info!(user = %user.id, operator = %user.operator_id, "user signed in");
     Ok(LoginOutcome::Session(tokens))
+}
+
+/// Counts a wrong password against the account; at the lockout threshold, locks it and emails
+/// its user (through the outbox, in the same transaction).
+async fn count_failure(store: &Store, now: DateTime<Utc>, user: &UserRow) -> Result<(), AppError> {
+    let id = user.user_id();
+    let operator = user.operator();
+    transaction!(store, |tx| {
+        let current = accounts::lock_user(&mut tx, &id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let failures = current.failed_logins.saturating_add(1);
+        let count = u32::try_from(failures).unwrap_or(u32::MAX);
+        let until = crate::domain::auth::backoff(count).map(|wait| now + wait);
+        accounts::record_failure(&mut tx, &id, failures, until).await?;
+        if count == crate::domain::auth::LOCKOUT_AFTER {
+            let dedupe = format!("{id}:{}", now.timestamp_millis());
+            super::account_mail::enqueue(
+                &mut tx,
+                &operator,
+                id.as_str(),
+                super::account_mail::AccountMessage::AccountLocked,
+                None,
+                &dedupe,
+                now,
+            )
+            .await?;
+            tracing::warn!(user = %id, "account locked after repeated failed logins");
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Starts a password reset: when `email` belongs to an active user, an 8-digit code valid for
+/// 15 minutes goes out by email (through the outbox). The caller cannot tell whether it did.
+pub async fn request_password_reset(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    email: &str,
+) -> Result<(), AppError> {
+    let email = normalize_email(email);
+    if email.len() > 254 {
+        return Ok(());
+    }
+    let Some(user) = accounts::find_user_by_email(store, &email).await? else {
+        return Ok(());
+    };
+    if user.deactivated_at.is_some() {
+        return Ok(());
+    }
+    let keys = config.keyring();
+    let reset = ulid::Ulid::new().to_string();
+    let code_hash = keys.hash("reset", &super::account_mail::reset_code(&keys, &reset));
+    let (id, operator) = (user.user_id(), user.operator());
+    transaction!(store, |tx| {
+        accounts::insert_reset(&mut tx, &reset, &id, &code_hash, now, now + RESET_TTL).await?;
+        super::account_mail::enqueue(
+            &mut tx,
+            &operator,
+            id.as_str(),
+            super::account_mail::AccountMessage::PasswordReset,
+            Some(&reset),
+            &reset,
+            now,
+        )
+        .await?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(user = %id, "password reset requested");
+    Ok(())
+}
+
+/// How long a reset code works, and how many wrong codes spend it.
+pub const RESET_TTL: Duration = Duration::minutes(15);
+const RESET_ATTEMPTS: i64 = 5;
+
+/// Sets a new password with a reset code. Unknown email, wrong, used or expired code: the same
+/// answer. Success spends the code, signs the user out everywhere and lifts a lockout.
+pub async fn confirm_password_reset(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    email: &str,
+    code: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    let email = normalize_email(email);
+    check_password(new_password, &email).map_err(|e| AppError::invalid("new_password", e))?;
+    let refused = || AppError::invalid("code", "is wrong, used or expired; ask for a new one");
+    let user = accounts::find_user_by_email(store, &email).await?;
+    let Some(user) = user.filter(|u| u.deactivated_at.is_none()) else {
+        return Err(refused());
+    };
+    let keys = config.keyring();
+    let submitted = keys.hash("reset", code.trim());
+    let hash = hash_password(new_password).await?;
+    let id = user.user_id();
+    let by = Principal {
+        operator: user.operator(),
+        role: user.role()?,
+        actor: Actor::User {
+            user: id.clone(),
+            session: SessionId::from_stored(String::new()),
+        },
+        must_enrol: false,
+    };
+    let done = transaction!(store, |tx| {
+        let Some((reset, stored, _)) = accounts::live_reset(&mut tx, &id, now).await? else {
+            return Ok(false);
+        };
+        if !secrets::constant_time_eq(&stored, &submitted) {
+            accounts::fail_reset(&mut tx, &reset, RESET_ATTEMPTS, now).await?;
+            return Ok(false);
+        }
+        accounts::use_reset(&mut tx, &reset, now).await?;
+        accounts::set_password(&mut tx, &id, &hash, now).await?;
+        accounts::clear_failures(&mut tx, &id).await?;
+        accounts::revoke_user_sessions(&mut tx, &id, "password_reset", now).await?;
+        audit::record(
+            &mut tx,
+            &by,
+            now,
+            "user.password_reset",
+            Target::User(&id),
+            None,
+        )
+        .await?;
+        Ok(true)
+    })
+    .await?;
+    if !done {
+        return Err(refused());
+    }
+    tracing::info!(user = %id, "password reset");
+    Ok(())
 }
 
 /// The second step of a login: a TOTP code, or one of the user's recovery codes. Each MFA token

@@ -21,6 +21,7 @@ macro_rules! transaction {
     };
 }
 
+pub mod account_mail;
 pub mod audit;
 pub mod auth;
 pub mod bookings;

@@ -24,6 +24,8 @@ pub struct Transports {
     /// Base of the traveler's manage link.
     pub public_url: String,
     pub max_attempts: u32,
+    /// Derives password reset codes from their reset's id (see `service::account_mail`).
+    pub keyring: crate::secrets::Keyring,
 }
 
 /// How long a claimed message is this dispatcher's before another may take it over.
@@ -179,11 +181,18 @@ async fn send(
     message: &OutboxRow,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, SendError> {
+    if let Some(kind) = super::account_mail::AccountMessage::parse(&message.kind) {
+        return super::account_mail::send(store, transports, message, kind, now).await;
+    }
     let kind = MessageKind::parse(&message.kind)
         .ok_or_else(|| SendError::Permanent("unknown message kind".into()))?;
     let channel = Channel::parse(&message.channel)
         .ok_or_else(|| SendError::Permanent("unknown channel".into()))?;
-    let (booking, tour, occurrence) = load(store, &message.booking_id, now)
+    let booking_id = message
+        .booking_id
+        .as_deref()
+        .ok_or_else(|| SendError::Permanent("no booking".into()))?;
+    let (booking, tour, occurrence) = load(store, booking_id, now)
         .await
         .map_err(|_| SendError::Transient("booking could not be loaded".into()))?;
     // A message about a state the booking has left (a confirmation delayed past a

@@ -391,6 +391,106 @@ pub async fn set_require_two_factor(
     Ok(())
 }
 
+/// Records a failed login: the new count of consecutive failures and until when logins are
+/// refused (`None`: not at all).
+pub async fn record_failure(
+    tx: &mut WriteTx,
+    user: &UserId,
+    failures: i64,
+    locked_until: Option<DateTime<Utc>>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?")
+        .bind(failures).bind(locked_until.map(at)).bind(user.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A successful login (or a reset) clears the failures.
+pub async fn clear_failures(tx: &mut WriteTx, user: &UserId) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ? AND (failed_logins <> 0 OR locked_until IS NOT NULL)")
+        .bind(user.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_password(
+    tx: &mut WriteTx,
+    user: &UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+        .bind(hash).bind(at(now)).bind(user.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Starts a password reset, voiding the user's earlier unused ones.
+pub async fn insert_reset(
+    tx: &mut WriteTx,
+    id: &str,
+    user: &UserId,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL")
+        .bind(at(now)).bind(user.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO password_resets (id, user_id, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(id).bind(user.as_str()).bind(code_hash).bind(at(now)).bind(at(expires_at))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A user's live reset (unused, unexpired), locked: (id, code hash, attempts).
+pub async fn live_reset(
+    tx: &mut WriteTx,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, String, i64)>, StorageError> {
+    let sql = tx.pick(
+        "SELECT id, code_hash, attempts FROM password_resets WHERE user_id = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
+        "SELECT id, code_hash, attempts FROM password_resets WHERE user_id = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
+    );
+    let row = on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(user.as_str()).bind(at(now)).fetch_optional(conn).await)?;
+    Ok(row)
+}
+
+/// Counts a wrong code; at `max` attempts the reset is spent.
+pub async fn fail_reset(
+    tx: &mut WriteTx,
+    id: &str,
+    max: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        // `used_at` first: MySQL evaluates SET left to right with the new values.
+        "UPDATE password_resets SET used_at = CASE WHEN attempts + 1 >= ? THEN ? ELSE used_at END, attempts = attempts + 1 WHERE id = ?")
+        .bind(max).bind(at(now)).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn use_reset(tx: &mut WriteTx, id: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE password_resets SET used_at = ? WHERE id = ?")
+        .bind(at(now)).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Whether a reset can still be used (for the dispatcher: a stale code is not sent).
+pub async fn reset_is_live(
+    store: &Store,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let found: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT id FROM password_resets WHERE id = ? AND used_at IS NULL AND expires_at > ?")
+        .bind(id).bind(at(now)).fetch_optional(pool).await)?;
+    Ok(found.is_some())
+}
+
 /// One audit entry: who (`actor`) did what (`action`) to which object (`target`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {

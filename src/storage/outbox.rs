@@ -11,7 +11,12 @@ use crate::domain::message::{dedupe_key, Channel, MessageKind};
 pub struct OutboxRow {
     pub id: String,
     pub operator_id: String,
-    pub booking_id: String,
+    /// The booking a traveler message is about; `None` for account messages.
+    pub booking_id: Option<String>,
+    /// The user an account message goes to (password reset, lockout notice).
+    pub user_id: Option<String>,
+    /// What an account message is about beyond the user (a password reset's id).
+    pub subject_id: Option<String>,
     pub kind: String,
     pub channel: String,
     pub status: String,
@@ -25,8 +30,33 @@ pub struct OutboxRow {
 }
 
 const COLUMNS: &str =
-    "id, operator_id, booking_id, kind, channel, status, attempts, next_attempt_at, \
-    last_error, created_at, sent_at, delivery_status";
+    "id, operator_id, booking_id, user_id, subject_id, kind, channel, status, attempts, \
+    next_attempt_at, last_error, created_at, sent_at, delivery_status";
+
+/// Enqueues an email to an operator's user about their account (`kind`: `password_reset`,
+/// `account_locked`), once per `dedupe_key`.
+pub async fn enqueue_account(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    user: &str,
+    subject: Option<&str>,
+    kind: &str,
+    dedupe_key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let insert = "INSERT INTO outbox (id, operator_id, user_id, subject_id, kind, channel, dedupe_key, status, \
+        attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'email', ?, 'pending', 0, ?, ?)";
+    let sql = if tx.is_sqlite() {
+        format!("{insert} ON CONFLICT (dedupe_key) DO NOTHING")
+    } else {
+        format!("{insert} ON DUPLICATE KEY UPDATE outbox.id = outbox.id")
+    };
+    on_tx!(tx, conn => sqlx::query(&sql)
+        .bind(ulid::Ulid::new().to_string()).bind(operator.as_str()).bind(user).bind(subject)
+        .bind(kind).bind(dedupe_key).bind(at(now)).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
 
 /// Enqueues `kind` for a booking: an email always, an SMS when the booking has a phone number
 /// (except for a lapsed hold: email only). A second enqueue of the same event is ignored
@@ -158,7 +188,8 @@ pub async fn list(
     } else {
         ""
     };
-    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE operator_id = ?{filter} ORDER BY created_at DESC, id LIMIT ?");
+    // Account messages (reset codes, lockout notices) are the user's business, not the console's.
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE operator_id = ? AND booking_id IS NOT NULL{filter} ORDER BY created_at DESC, id LIMIT ?");
     let rows: Vec<OutboxRow> = on_pool!(store, pool => {
         let mut query = sqlx::query_as(&sql).bind(operator.as_str());
         if let Some(status) = status {
@@ -178,7 +209,7 @@ pub async fn retry(
 ) -> Result<bool, StorageError> {
     let affected = on_tx!(tx, conn => sqlx::query(
         "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL \
-         WHERE id = ? AND operator_id = ? AND status IN ('failed', 'dead')")
+         WHERE id = ? AND operator_id = ? AND booking_id IS NOT NULL AND status IN ('failed', 'dead')")
         .bind(at(now)).bind(id).bind(operator.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)
@@ -189,7 +220,9 @@ pub async fn get(
     operator: &OperatorId,
     id: &str,
 ) -> Result<Option<OutboxRow>, StorageError> {
-    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = ? AND operator_id = ?");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE id = ? AND operator_id = ? AND booking_id IS NOT NULL"
+    );
     let row: Option<OutboxRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(id).bind(operator.as_str()).fetch_optional(pool).await)?;
     Ok(row)

@@ -20,7 +20,49 @@ on_both_backends!(
     every_change_lands_in_the_audit_log,
     two_factor_enrolment_then_login_with_a_code_or_a_recovery_code,
     an_owner_can_require_two_factor_for_the_team,
+    a_password_reset_code_is_emailed_once_and_works_once,
+    a_reset_code_expires_and_wrong_guesses_spend_it,
+    repeated_failures_back_off_then_lock_the_account_and_email_its_user,
+    one_address_with_many_failures_is_throttled,
+    a_new_api_token_is_never_stored_for_idempotent_replay,
 );
+
+async fn dispatch(app: &TestApp) -> usize {
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch")
+}
+
+/// Every email the file transport wrote, as text.
+fn mails(app: &TestApp) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(app.files.path().join("mail")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+/// The 8-digit code in the newest reset email to `to`.
+fn reset_code(app: &TestApp, to: &str) -> String {
+    let mails: Vec<String> = mails(app)
+        .into_iter()
+        .filter(|m| m.contains(to) && m.contains("reset code"))
+        .collect();
+    let mail = mails.last().expect("a reset email");
+    let at = mail.find("Your code: ").expect("the code line") + "Your code: ".len();
+    let code: String = mail[at..].chars().take(8).collect();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    code
+}
+
+async fn reset(app: &TestApp, email: &str, code: &str, password: &str) -> crate::support::Reply {
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        json!({"email": email, "code": code, "new_password": password}),
+    )
+    .await
+}
 
 /// The current TOTP code for a base32 secret at the app's clock.
 fn totp(app: &TestApp, secret: &str) -> String {
@@ -590,4 +632,245 @@ async fn an_owner_can_require_two_factor_for_the_team(backend: Backend) {
     app.get_as(&owner, "/v1/tours").await.expect(200);
     enrol(&app, &staff).await;
     app.get_as(&staff, "/v1/tours").await.expect(200);
+}
+
+const NEW_PASSWORD: &str = "a brand new passphrase 2026";
+
+async fn a_password_reset_code_is_emailed_once_and_works_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    let known = app
+        .post(
+            "/v1/auth/password-reset",
+            json!({"email": "Staff@acme.example"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/v1/auth/password-reset",
+            json!({"email": "nobody@acme.example"}),
+        )
+        .await;
+    known.expect(202);
+    unknown.expect(202);
+    assert_eq!(known.body, unknown.body, "the answer never tells");
+    assert_eq!(
+        dispatch(&app).await,
+        1,
+        "one email, to the known address only"
+    );
+    let code = reset_code(&app, "staff@acme.example");
+    // The operator's message console does not list account emails.
+    let console = app.get_as(&owner, "/v1/messages").await;
+    assert_eq!(console.body, json!([]));
+    // The code is not in the database.
+    let stored: Vec<String> = match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT code_hash FROM password_resets")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT code_hash FROM password_resets")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains(&code));
+
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    reset(&app, "staff@acme.example", wrong, NEW_PASSWORD)
+        .await
+        .expect_error(422, "validation_failed");
+    reset(&app, "nobody@acme.example", &code, NEW_PASSWORD)
+        .await
+        .expect_error(422, "validation_failed");
+    let weak = reset(&app, "staff@acme.example", &code, "password1234").await;
+    weak.expect_error(422, "validation_failed");
+    assert!(weak.body["error"]["fields"]["new_password"].is_string());
+    reset(&app, "staff@acme.example", &code, NEW_PASSWORD)
+        .await
+        .expect(204);
+    // Used once; the old password and the old session are gone.
+    reset(
+        &app,
+        "staff@acme.example",
+        &code,
+        "yet another passphrase 99",
+    )
+    .await
+    .expect_error(422, "validation_failed");
+    app.login("staff@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    app.get_as(&access, "/v1/tours")
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("staff@acme.example", NEW_PASSWORD)
+        .await
+        .expect(200);
+    let audit = app.get_as(&owner, "/v1/audit").await;
+    assert!(audit.text.contains("user.password_reset"), "{}", audit.text);
+}
+
+async fn a_reset_code_expires_and_wrong_guesses_spend_it(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    app.add_user(&owner, "guide@acme.example", "guide").await;
+    let request = || {
+        app.post(
+            "/v1/auth/password-reset",
+            json!({"email": "guide@acme.example"}),
+        )
+    };
+    request().await.expect(202);
+    dispatch(&app).await;
+    let code = reset_code(&app, "guide@acme.example");
+    app.clock.advance(Duration::minutes(16));
+    reset(&app, "guide@acme.example", &code, NEW_PASSWORD)
+        .await
+        .expect_error(422, "validation_failed");
+    request().await.expect(202);
+    // A code that expired before it was sent is not sent.
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(dispatch(&app).await, 1);
+    assert_eq!(mails(&app).len(), 1, "the stale code was not emailed");
+    request().await.expect(202);
+    dispatch(&app).await;
+    let code = reset_code(&app, "guide@acme.example");
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    for _ in 0..5 {
+        reset(&app, "guide@acme.example", wrong, NEW_PASSWORD)
+            .await
+            .expect_error(422, "validation_failed");
+    }
+    reset(&app, "guide@acme.example", &code, NEW_PASSWORD)
+        .await
+        .expect_error(422, "validation_failed");
+    app.login("guide@acme.example", PASSWORD).await.expect(200);
+}
+
+async fn repeated_failures_back_off_then_lock_the_account_and_email_its_user(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    app.add_user(&owner, "admin@acme.example", "admin").await;
+    let wrong = || app.login("admin@acme.example", "not the password at all");
+    for _ in 0..3 {
+        wrong().await.expect_error(401, "unauthorized");
+    }
+    // Three failures: the right password waits a few seconds, answered like a wrong one.
+    app.login("admin@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    app.clock.advance(Duration::seconds(6));
+    app.login("admin@acme.example", PASSWORD).await.expect(200);
+    // A success clears the count; five failures in a row lock the account.
+    for _ in 0..5 {
+        wrong().await.expect_error(401, "unauthorized");
+        app.clock.advance(Duration::seconds(31));
+    }
+    app.login("admin@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    app.clock.advance(Duration::minutes(10));
+    app.login("admin@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    assert_eq!(dispatch(&app).await, 1);
+    let mails = mails(&app);
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("admin@acme.example") && mails[0].contains("was locked"),
+        "{}",
+        mails[0]
+    );
+    assert!(!mails[0].contains(PASSWORD));
+    app.clock.advance(Duration::minutes(6));
+    app.login("admin@acme.example", PASSWORD).await.expect(200);
+}
+
+async fn one_address_with_many_failures_is_throttled(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    app.add_user(&owner, "owner@acme.example", "owner").await;
+    for i in 0..20 {
+        app.login(&format!("guess{i}@acme.example"), "not a password at all")
+            .await
+            .expect_error(401, "unauthorized");
+    }
+    let throttled = app.login("owner@acme.example", PASSWORD).await;
+    throttled.expect_error(429, "rate_limited");
+    let wait: i64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    app.clock.advance(Duration::minutes(16));
+    app.login("owner@acme.example", PASSWORD).await.expect(200);
+}
+
+async fn a_new_api_token_is_never_stored_for_idempotent_replay(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let create = || {
+        TestApp::reply(
+            app.client
+                .post(format!("{}/v1/tokens", app.base))
+                .bearer_auth(&owner)
+                .header("Idempotency-Key", "token-key-1")
+                .json(&json!({"label": "ci"})),
+        )
+    };
+    let first = create().await;
+    first.expect(201);
+    let token = first.str("token");
+    let bodies: Vec<Option<String>> = match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT response_body FROM idempotency_keys")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT response_body FROM idempotency_keys")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        bodies.iter().flatten().all(|b| !b.contains(&token[4..])),
+        "the token was stored: {bodies:?}"
+    );
+    // A retry with the same key makes a new token rather than replaying the secret.
+    let second = create().await;
+    second.expect(201);
+    assert_ne!(second.str("token"), token);
 }

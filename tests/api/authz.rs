@@ -125,6 +125,8 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/auth/login", Public, T::None, ""),
         row("POST", "/v1/auth/refresh", Public, T::None, ""),
         row("POST", "/v1/auth/2fa/verify", Public, T::None, ""),
+        row("POST", "/v1/auth/password-reset", Public, T::None, ""),
+        row("POST", "/v1/auth/password-reset/confirm", Public, T::None, ""),
         row("POST", "/v1/auth/logout", Session, T::None, ""),
         row("POST", "/v1/auth/2fa/setup", Session, T::None, ""),
         row("POST", "/v1/auth/2fa/confirm", Session, T::None, r#"{"code": "000000"}"#).answering(422),

@@ -12,10 +12,29 @@ use crate::support::{Backend, TestApp};
 
 on_both_backends!(
     operator_create_prints_a_working_token_last,
+    operator_create_with_password_stdin_makes_the_owner_user,
     berth_check_detects_a_corrupted_departure,
     the_demo_start_prints_commands_that_book_seats,
     the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets,
 );
+
+/// Runs `command` with `input` on its standard input.
+fn with_stdin(command: &mut Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
 
 fn berth(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
@@ -238,17 +257,24 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let created = berth(&app.database_url)
-        .args([
+    let owner_password = "leak check owner passphrase";
+    let created = with_stdin(
+        berth(&app.database_url).args([
             "operator",
             "create",
             "--name",
             "Leak Check Tours",
             "--email",
             "ops@leakcheck.example",
-        ])
-        .output()
-        .unwrap();
+            "--password-stdin",
+        ]),
+        &format!("{owner_password}\n"),
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     let operator_token = String::from_utf8(created.stdout)
         .unwrap()
         .lines()
@@ -266,6 +292,7 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
         .env("ROCKET_PORT", port.to_string())
         .env("ROCKET_LOG_LEVEL", "normal")
         .env("BERTH_LOG", "debug")
+        .env("BERTH_LOG_FORMAT", "json")
         .env("BERTH_MAIL_DIR", logs.path().join("mail"))
         .env("BERTH_SMS_DIR", logs.path().join("sms"))
         .stdout(std::fs::File::create(&out).unwrap())
@@ -365,17 +392,67 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
         .0,
         200
     );
-    // Let the outbox dispatcher (every 2 s) send the confirmation and cancellation.
-    for _ in 0..100 {
-        if std::fs::read_dir(logs.path().join("mail"))
-            .map(|d| d.count())
-            .unwrap_or(0)
-            >= 2
-        {
-            break;
+    // Let the outbox dispatcher (every 2 s) process the messages (the confirmation is dropped as
+    // stale: the booking was cancelled before it went out; the cancellation is sent).
+    let mails = |at_least: usize| {
+        let dir = logs.path().join("mail");
+        async move {
+            for _ in 0..100 {
+                let texts: Vec<String> = std::fs::read_dir(&dir)
+                    .map(|d| {
+                        d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if texts.len() >= at_least {
+                    return texts;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let log = std::fs::read_to_string(dir.parent().unwrap().join("stderr.log"))
+                .unwrap_or_default();
+            panic!("fewer than {at_least} emails were sent:\n{log}");
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    };
+    let sent = mails(1).await.len();
+    // The owner signs in: a wrong password first, then the right one, then a refresh.
+    let login = |password: &'static str| {
+        client
+            .post(format!("{base}/v1/auth/login"))
+            .json(&json!({"email": "ops@leakcheck.example", "password": password}))
+    };
+    let wrong_password = "wrong leak check passphrase";
+    assert_eq!(send(login(wrong_password)).await.0, 401);
+    let (status, session) = send(login(owner_password)).await;
+    assert_eq!(status, 200, "{session}");
+    let (status, refreshed) = send(
+        client
+            .post(format!("{base}/v1/auth/refresh"))
+            .json(&json!({"refresh_token": session["refresh_token"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    // A password reset, with the code from the email.
+    let (status, _) = send(
+        client
+            .post(format!("{base}/v1/auth/password-reset"))
+            .json(&json!({"email": "ops@leakcheck.example"})),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let reset_mail = mails(sent + 1)
+        .await
+        .into_iter()
+        .find(|m| m.contains("Your code: "))
+        .expect("the reset email");
+    let at = reset_mail.find("Your code: ").unwrap() + "Your code: ".len();
+    let code: String = reset_mail[at..].chars().take(8).collect();
+    let new_password = "a new leak check passphrase";
+    let (status, reply) = send(client.post(format!("{base}/v1/auth/password-reset/confirm")).json(
+        &json!({"email": "ops@leakcheck.example", "code": code, "new_password": new_password}),
+    ))
+    .await;
+    assert_eq!(status, 204, "{reply}");
     server.kill().ok();
     server.wait().ok();
     let text = std::fs::read_to_string(&out).unwrap() + &std::fs::read_to_string(&err).unwrap();
@@ -383,6 +460,36 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
         text.contains("booking held") && text.contains("message processed"),
         "the flow was logged:\n{text}"
     );
+    // BERTH_LOG_FORMAT=json: berth's own lines are JSON, and every request has one line with its
+    // id, route, status and latency.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&err)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request")
+        .collect();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["fields"]["route"] == "login" && r["fields"]["status"] == 401),
+        "{lines:?}"
+    );
+    for request in &requests {
+        let fields = &request["fields"];
+        assert_eq!(
+            fields["request_id"].as_str().map(str::len),
+            Some(26),
+            "{request}"
+        );
+        assert!(
+            fields["latency_ms"].is_number() && fields["status"].is_number(),
+            "{request}"
+        );
+    }
     for secret in [
         email,
         "912345678",
@@ -393,10 +500,71 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
         "bkt_wrong-token-in-logs",
         "brt_wrong-token-in-logs",
         "leak-check-key-123",
+        owner_password,
+        wrong_password,
+        new_password,
+        &code,
+        "ops@leakcheck.example",
+        session["access_token"].as_str().unwrap(),
+        session["refresh_token"].as_str().unwrap(),
+        refreshed["access_token"].as_str().unwrap(),
+        refreshed["refresh_token"].as_str().unwrap(),
     ] {
         assert!(
             !text.contains(secret),
             "{secret:?} appears in the logs:\n{text}"
         );
     }
+}
+
+async fn operator_create_with_password_stdin_makes_the_owner_user(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let args = [
+        "operator",
+        "create",
+        "--name",
+        "Harbour Tours",
+        "--email",
+        "Owner@Harbour.example",
+        "--password-stdin",
+    ];
+    let weak = with_stdin(berth(&app.database_url).args(args), "password1234\n");
+    assert!(!weak.status.success());
+    let stderr = String::from_utf8_lossy(&weak.stderr);
+    assert!(
+        stderr.contains("password") && !stderr.contains("password1234"),
+        "{stderr}"
+    );
+    let password = "a tide table of 2026 sailings";
+    let output = with_stdin(
+        berth(&app.database_url).args(args),
+        &format!("{password}\n"),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !stdout.contains(password) && !String::from_utf8_lossy(&output.stderr).contains(password)
+    );
+    let token = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(token.starts_with("brt_"), "{stdout}");
+    let login = app.login("owner@harbour.example", password).await;
+    login.expect(200);
+    assert_eq!(login.body["role"], "owner");
+    let users = app.get_as(&token, "/v1/users").await;
+    assert_eq!(
+        users.body.as_array().map(Vec::len),
+        Some(1),
+        "the weak attempt left no user"
+    );
+    // The weak attempt created no operator either: only this one sees its user.
+    let operators: i64 = berth::storage::catalogue::count_operators(&app.store)
+        .await
+        .unwrap();
+    assert_eq!(operators, 1);
 }

@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod errors;
 mod idempotency;
+mod injection;
 mod invariant;
 mod ledger;
 mod metrics;
