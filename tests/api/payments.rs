@@ -34,6 +34,7 @@ on_both_backends!(
     a_payment_for_a_cancelled_booking_is_refunded,
     a_payment_of_the_wrong_amount_is_refunded,
     a_duplicate_waits_for_the_first_answer_then_gives_up_with_409,
+    the_logs_of_a_paid_booking_carry_no_secrets,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -1078,4 +1079,153 @@ async fn a_duplicate_waits_for_the_first_answer_then_gives_up_with_409(backend: 
     retry.expect(201);
     assert_eq!(retry.text, first.text);
     assert_eq!(stripe.intents().len(), 1);
+}
+
+/// The real binary in Stripe mode, logging at debug level: a paid booking, a forged webhook, a
+/// cancellation with its refund. No card-flow secret, signature, token or personal data may
+/// appear in what it writes.
+async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let stripe = FakeStripe::start().await;
+    let created = crate::cli::berth(&app.database_url)
+        .args([
+            "operator",
+            "create",
+            "--name",
+            "Paid Leak Tours",
+            "--email",
+            "ops@paidleak.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8(created.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let logs = tempfile::tempdir().unwrap();
+    let log_file = logs.path().join("berth.log");
+    let port = crate::cli::free_port();
+    let mut server = crate::cli::berth(&app.database_url)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .env("BERTH_LOG", "debug")
+        .env("BERTH_PAYMENTS", "stripe")
+        .env("BERTH_STRIPE_SECRET_KEY", fake_stripe::SECRET_KEY)
+        .env("BERTH_STRIPE_WEBHOOK_SECRET", fake_stripe::WEBHOOK_SECRET)
+        .env("BERTH_STRIPE_API_BASE", &stripe.base)
+        .env("BERTH_MAIL_DIR", logs.path().join("mail"))
+        .env("BERTH_SMS_DIR", logs.path().join("sms"))
+        .stdout(std::fs::File::create(&log_file).unwrap())
+        .stderr(std::fs::File::create(logs.path().join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let call = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap_or_default())
+    };
+    let (_, tour) = call(client.post(format!("{base}/v1/tours")).bearer_auth(&token).json(&json!({
+        "name": "Paid leak walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR",
+        "units": [{"code": "adult", "label": "Adult", "price": 2000}]}))).await;
+    let starts_at = (chrono::Utc::now() + Duration::days(3)).to_rfc3339();
+    let (_, occurrence) = call(
+        client
+            .post(format!(
+                "{base}/v1/tours/{}/occurrences",
+                tour["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&token)
+            .json(&json!({"starts_at": starts_at, "capacity": 5})),
+    )
+    .await;
+    let (email, phone, name) = (
+        "grace.paidwell@example.com",
+        "+351 913 222 111",
+        "Grace Paidwell",
+    );
+    let (status, hold) = call(client.post(format!("{base}/v1/bookings")).header("Idempotency-Key", "paid-leak-key-77")
+        .json(&json!({"occurrence_id": occurrence["id"], "items": [{"unit": "adult", "quantity": 1}],
+                      "customer": {"name": name, "email": email, "phone": phone}}))).await;
+    assert_eq!(status, 201, "{hold}");
+    let reference = hold["reference"].as_str().unwrap();
+    let access = hold["access_token"].as_str().unwrap().to_owned();
+    let client_secret = hold["payment"]["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let intent = stripe.intent_for(reference).unwrap();
+    let at = chrono::Utc::now().timestamp();
+    let webhook = |body: String, signature: String| {
+        client
+            .post(format!("{base}/v1/webhooks/stripe"))
+            .header("Stripe-Signature", signature)
+            .body(body)
+    };
+    let paid = succeeded("evt_paid_leak", &intent);
+    let good = signature(fake_stripe::WEBHOOK_SECRET, at, &paid);
+    let forged = signature("whsec_forged_leak_secret", at, &paid);
+    assert_eq!(call(webhook(paid.clone(), forged.clone())).await.0, 400);
+    let (status, ack) = call(webhook(paid.clone(), good.clone())).await;
+    assert_eq!(
+        (status, ack["outcome"].as_str()),
+        (200, Some("confirmed")),
+        "{ack}"
+    );
+    let (status, cancelled) = call(
+        client
+            .post(format!("{base}/v1/bookings/{reference}/cancel"))
+            .header("X-Booking-Token", &access),
+    )
+    .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["payment"]["refunded"], 2000);
+    server.kill().ok();
+    server.wait().ok();
+    let text = std::fs::read_to_string(&log_file).unwrap()
+        + &std::fs::read_to_string(logs.path().join("stderr.log")).unwrap();
+    assert!(
+        text.contains("payment intent created")
+            && text.contains("Stripe event")
+            && text.contains("refund accepted"),
+        "the flow was logged:\n{text}"
+    );
+    let good_hmac = good.split("v1=").nth(1).unwrap().to_owned();
+    let forged_hmac = forged.split("v1=").nth(1).unwrap().to_owned();
+    for secret in [
+        email,
+        "913222111",
+        "913 222 111",
+        name,
+        token.as_str(),
+        access.as_str(),
+        client_secret.as_str(),
+        "paid-leak-key-77",
+        fake_stripe::SECRET_KEY,
+        fake_stripe::WEBHOOK_SECRET,
+        good_hmac.as_str(),
+        forged_hmac.as_str(),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} appears in the logs:\n{text}"
+        );
+    }
 }
