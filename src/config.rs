@@ -323,8 +323,10 @@ impl AppConfig {
                 {
                     return Err("BERTH_STRIPE_WEBHOOK_SECRET must be set to the endpoint's signing secret (whsec_…) when BERTH_PAYMENTS=stripe".into());
                 }
-                if !(1..=60).contains(&self.stripe_timeout_seconds) {
-                    return Err("BERTH_STRIPE_TIMEOUT_SECONDS must be between 1 and 60".into());
+                // Three attempts must fit in the 60 s after which an idempotency claim counts
+                // as abandoned, or a client's retry could start a second hold meanwhile.
+                if !(1..=15).contains(&self.stripe_timeout_seconds) {
+                    return Err("BERTH_STRIPE_TIMEOUT_SECONDS must be between 1 and 15".into());
                 }
             }
             _ => return Err("BERTH_PAYMENTS must be offline or stripe".into()),

@@ -23,6 +23,10 @@ pub struct Metrics {
     /// Outbox messages by channel and status, refreshed at scrape time.
     pub outbox_messages: IntGaugeVec,
     pub pool_idle: IntGauge,
+    /// Stripe webhook events by what they did (confirmed, released, refunded, duplicate, …).
+    pub stripe_events: IntCounterVec,
+    /// Calls to Stripe by call and result (ok, unavailable, rejected).
+    pub stripe_calls: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -120,6 +124,20 @@ impl Metrics {
             pool_idle: registered(
                 r,
                 IntGauge::new("db_pool_idle_connections", "Idle database connections"),
+            ),
+            stripe_events: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new("stripe_events_total", "Stripe webhook events by outcome"),
+                    &["outcome"],
+                ),
+            ),
+            stripe_calls: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new("stripe_calls_total", "Calls to Stripe by call and result"),
+                    &["call", "result"],
+                ),
             ),
             registry,
         }

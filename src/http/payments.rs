@@ -167,7 +167,7 @@ impl RefundView {
     summary = "Refund part or all of what a booking paid",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = RefundRequest,
-    responses((status = 201, description = "Refund created (sent to Stripe, or recorded as paid back in cash)", body = RefundView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Refund decided: `pending` (sent to Stripe right after; the booking's `payment` shows the outcome) or `succeeded` (cash, recorded at once). Stored under the Idempotency-Key with the refund itself", body = RefundView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/refunds", data = "<body>")]
@@ -185,30 +185,44 @@ pub async fn create_refund(
     let by = auth?.0;
     let operator = by.operator.clone();
     let text = body_text(body)?;
+    let text = text.as_str();
+    let by = &by;
     idempotency?
         .run(
             store,
             clock,
             config,
             operator_scope(&operator),
-            &text,
-            |_| async {
-                let request: RefundRequest = parse_text(&text)?;
+            text,
+            |claim| async move {
+                let request: RefundRequest = parse_text(text)?;
                 let now = clock.now();
+                let respond = |refund: &RefundRow| {
+                    ApiResponse::created(
+                        format!("/v1/bookings/{reference}"),
+                        &RefundView::new(refund, reference),
+                    )
+                };
+                let render = |refund: &RefundRow| {
+                    let response = respond(refund);
+                    (response.status.code, response.body)
+                };
+                let stored = claim.is_some();
                 let refund = payments::refund_by_operator(
                     store,
                     payments,
                     now,
                     reference,
-                    &by,
+                    by,
                     request.amount,
+                    claim
+                        .as_ref()
+                        .map(|claim| (claim, &render as payments::RenderRefund<'_>)),
                 )
                 .await?;
-                let view = RefundView::new(&refund, reference);
-                Ok(ApiResponse::created(
-                    format!("/v1/bookings/{reference}"),
-                    &view,
-                ))
+                let mut response = respond(&refund);
+                response.stored = stored;
+                Ok(response)
             },
         )
         .await

@@ -49,6 +49,16 @@ pub struct Refund {
     pub id: String,
     pub status: String,
     pub amount: i64,
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+}
+
+/// A page of a Stripe list.
+#[derive(Deserialize)]
+struct List<T> {
+    data: Vec<T>,
+    #[serde(default)]
+    has_more: bool,
 }
 
 /// A Charge (the object of `charge.refunded`), as much of it as berth reads.
@@ -154,10 +164,11 @@ impl Stripe {
             ),
             ("metadata[operator_id]", intent.operator_id.to_owned()),
         ];
-        self.post(
+        self.call(
+            reqwest::Method::POST,
             "/v1/payment_intents",
             &form,
-            idempotency_key,
+            Some(idempotency_key),
             self.max_attempts,
         )
         .await
@@ -178,14 +189,53 @@ impl Stripe {
             ("amount", amount.to_string()),
             ("metadata[refund_id]", refund_id.to_owned()),
         ];
-        self.post("/v1/refunds", &form, idempotency_key, 1).await
+        self.call(
+            reqwest::Method::POST,
+            "/v1/refunds",
+            &form,
+            Some(idempotency_key),
+            1,
+        )
+        .await
     }
 
-    async fn post<T: DeserializeOwned>(
+    /// `GET /v1/refunds?payment_intent=…`: every refund of an intent, whoever made it.
+    pub async fn list_refunds(&self, payment_intent: &str) -> Result<Vec<Refund>, StripeError> {
+        let mut refunds: Vec<Refund> = Vec::new();
+        loop {
+            let mut query = vec![
+                ("payment_intent", payment_intent.to_owned()),
+                ("limit", "100".to_owned()),
+            ];
+            if let Some(last) = refunds.last() {
+                query.push(("starting_after", last.id.clone()));
+            }
+            let page: List<Refund> = self
+                .call(
+                    reqwest::Method::GET,
+                    "/v1/refunds",
+                    &query,
+                    None,
+                    self.max_attempts,
+                )
+                .await?;
+            let more = page.has_more && !page.data.is_empty();
+            refunds.extend(page.data);
+            // A charge has at most a handful of refunds; the bound guards against a loop.
+            if !more || refunds.len() >= 1000 {
+                return Ok(refunds);
+            }
+        }
+    }
+
+    /// One call, retried up to `attempts` times on transient failures. POST parameters go in a
+    /// form body with the idempotency key; GET parameters in the query.
+    async fn call<T: DeserializeOwned>(
         &self,
+        method: reqwest::Method,
         path: &str,
-        form: &[(&str, String)],
-        idempotency_key: &str,
+        params: &[(&str, String)],
+        idempotency_key: Option<&str>,
         attempts: u32,
     ) -> Result<T, StripeError> {
         let url = format!("{}{path}", self.api_base);
@@ -197,15 +247,20 @@ impl Stripe {
                 let jitter = rand::random::<u64>() % (base / 2 + 1);
                 tokio::time::sleep(Duration::from_millis(base + jitter)).await;
             }
-            let sent = self
+            let mut request = self
                 .client
-                .post(&url)
+                .request(method.clone(), &url)
                 .bearer_auth(self.secret_key.expose())
-                .header("Idempotency-Key", idempotency_key)
-                .header("Stripe-Version", API_VERSION)
-                .form(form)
-                .send()
-                .await;
+                .header("Stripe-Version", API_VERSION);
+            request = if method == reqwest::Method::GET {
+                request.query(params)
+            } else {
+                request.form(params)
+            };
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            let sent = request.send().await;
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {

@@ -20,6 +20,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use super::audit::{self, Target};
+use super::auth::Principal;
 use super::catalogue::release_lapsed;
 use super::idempotency::{self, Claim};
 use super::notifications;
@@ -55,9 +57,6 @@ impl Payments {
     }
 }
 
-/// Attempts at sending one refund to Stripe before it is left `failed` for an operator.
-const MAX_REFUND_ATTEMPTS: i64 = 10;
-
 /// The idempotency key of a booking's PaymentIntent: one intent per booking, whatever retries.
 fn intent_key(booking: &BookingId) -> String {
     format!("berth-pi-{booking}")
@@ -65,6 +64,19 @@ fn intent_key(booking: &BookingId) -> String {
 
 fn refund_key(refund_id: &str) -> String {
     format!("berth-refund-{refund_id}")
+}
+
+fn count_call<T>(store: &Store, call: &str, result: &Result<T, StripeError>) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(StripeError::Unavailable(_)) => "unavailable",
+        Err(StripeError::Rejected { .. }) => "rejected",
+    };
+    store
+        .metrics()
+        .stripe_calls
+        .with_label_values(&[call, outcome])
+        .inc();
 }
 
 /// Creates the PaymentIntent of a just-placed hold. On failure the hold is released and the
@@ -84,11 +96,12 @@ pub async fn create_intent(
         operator_id: booking.operator_id.as_str(),
         description: tour_name,
     };
-    match stripe
+    let created = stripe
         .api
         .create_payment_intent(&intent, &intent_key(&booking.id))
-        .await
-    {
+        .await;
+    count_call(store, "payment_intent", &created);
+    match created {
         Ok(intent) => {
             tracing::info!(booking = %booking.reference, intent = %intent.id, "payment intent created");
             Ok(intent)
@@ -123,6 +136,10 @@ pub async fn store_intent(
     idempotent: Option<(&Claim, RenderPaidHold<'_>)>,
 ) -> Result<(BookingRecord, PaymentRow), AppError> {
     transaction!(store, |tx| {
+        // The booking's lock first, as every writer of its payment row takes it.
+        let current = bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         store_payments::set_intent(
             &mut tx,
             &booking.id,
@@ -133,9 +150,6 @@ pub async fn store_intent(
         )
         .await?;
         let payment = store_payments::get_in(&mut tx, &booking.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let current = bookings::lock(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
         let booking = BookingRecord {
@@ -161,11 +175,21 @@ async fn release_unpaid(
     now: DateTime<Utc>,
     reason: CancelReason,
     payment_status: Option<(Option<&str>, &str)>,
-) -> Result<bool, AppError> {
+) -> Result<Release, AppError> {
     transaction!(store, |tx| {
         release_unpaid_in(&mut tx, booking, now, reason, payment_status).await
     })
     .await
+}
+
+/// What releasing an unpaid hold found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Release {
+    Released,
+    /// No longer held (confirmed, cancelled, expired): nothing to release.
+    NotHeld,
+    /// The payment succeeded meanwhile: nothing may be released.
+    Paid,
 }
 
 async fn release_unpaid_in(
@@ -174,22 +198,26 @@ async fn release_unpaid_in(
     now: DateTime<Utc>,
     reason: CancelReason,
     payment_status: Option<(Option<&str>, &str)>,
-) -> Result<bool, AppError> {
+) -> Result<Release, AppError> {
     occurrences::lock(tx, &booking.occurrence_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let current = bookings::lock(tx, &booking.id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Checked under the locks: a success committed while this waited must win.
+    if paid_online(tx, &booking.id).await? {
+        return Ok(Release::Paid);
+    }
     if let Some((intent, status)) = payment_status {
         store_payments::set_status(tx, &booking.id, intent, status, now).await?;
     }
     if current.status != BookingStatus::Held {
-        return Ok(false);
+        return Ok(Release::NotHeld);
     }
     if current.is_lapsed_hold(now) {
         release_lapsed(tx, now, &booking.occurrence_id).await?;
-        return Ok(true);
+        return Ok(Release::Released);
     }
     let next = current
         .status
@@ -199,7 +227,7 @@ async fn release_unpaid_in(
     bookings::set_cancel_reason(tx, &current.id, reason.as_str()).await?;
     occurrences::add_seats(tx, &booking.occurrence_id, -i64::from(current.seats), now).await?;
     tracing::info!(booking = %current.reference, reason = reason.as_str(), "hold released");
-    Ok(true)
+    Ok(Release::Released)
 }
 
 /// What a booking has paid and got back, for the API.
@@ -334,8 +362,9 @@ pub async fn queue_refund(
 }
 
 /// Sends due refunds to Stripe (those of one booking, or all); returns how many were tried.
-/// Safe to run anywhere at once: the idempotency key makes Stripe create each refund once, and
-/// recording it is conditional on the row still being pending.
+/// Safe to run anywhere at once: each refund is claimed (its next attempt moved past the call's
+/// longest duration) before it is sent, the idempotency key makes Stripe create it once however
+/// often it is sent, and recording it is conditional on the row still being pending.
 pub async fn send_refunds(
     store: &Store,
     payments: &Payments,
@@ -346,12 +375,36 @@ pub async fn send_refunds(
         return Ok(0);
     };
     let due = store_payments::due_refunds(store, now, booking, 100).await?;
+    let mut sent = 0;
     for refund in &due {
+        let lease = now + Duration::minutes(2);
+        let claimed = transaction!(store, |tx| {
+            Ok(store_payments::claim_refund(&mut tx, &refund.id, now, lease).await?)
+        })
+        .await?;
+        if !claimed {
+            continue;
+        }
+        sent += 1;
         if let Err(error) = send_refund(store, stripe, refund, now).await {
             tracing::warn!(refund = %refund.id, %error, "refund not sent; will retry");
         }
     }
-    Ok(due.len())
+    Ok(sent)
+}
+
+/// Sends a booking's due refunds after the transaction that decided them, best effort: what
+/// fails here is retried by the refund worker, and the decision is already committed, so the
+/// caller's answer must not turn into an error.
+pub async fn send_refunds_now(
+    store: &Store,
+    payments: &Payments,
+    booking: &BookingId,
+    now: DateTime<Utc>,
+) {
+    if let Err(error) = send_refunds(store, payments, Some(booking), now).await {
+        tracing::warn!(booking = %booking, %error, "refunds left to the refund worker");
+    }
 }
 
 async fn send_refund(
@@ -371,34 +424,28 @@ async fn send_refund(
         .api
         .create_refund(&intent, refund.amount, &refund.id, &refund_key(&refund.id))
         .await;
+    count_call(store, "refund", &result);
     transaction!(store, |tx| {
         match &result {
             Ok(accepted) => {
-                if store_payments::refund_succeeded(&mut tx, &refund.id, &accepted.id, now).await?
-                    && !ledger::has(&mut tx, "stripe", "refund", &accepted.id).await?
-                {
-                    ledger::append(
-                        &mut tx,
-                        &ledger::NewEntry {
-                            operator: &OperatorId::from_stored(refund.operator_id.clone()),
-                            booking: &booking,
-                            kind: "refund",
-                            amount: -refund.amount,
-                            currency: &refund.currency,
-                            provider: "stripe",
-                            provider_reference: Some(&accepted.id),
-                        },
-                        now,
-                    )
-                    .await?;
-                }
+                record_accepted(&mut tx, refund, &booking, &accepted.id, now).await?;
             }
             Err(StripeError::Unavailable(detail)) => {
+                // Never given up: the refund may have happened (a timeout after Stripe did
+                // the work), and only the same key finds out. Backoff grows to an hour.
                 let attempts = refund.attempts + 1;
-                let next = (attempts < MAX_REFUND_ATTEMPTS)
-                    .then(|| now + Duration::seconds(30 << attempts.min(8)));
-                store_payments::refund_attempt_failed(&mut tx, &refund.id, detail, next, now)
-                    .await?;
+                let next = now + Duration::seconds(30 << attempts.min(7));
+                store_payments::refund_attempt_failed(
+                    &mut tx,
+                    &refund.id,
+                    detail,
+                    Some(next),
+                    now,
+                )
+                .await?;
+                if attempts >= 10 {
+                    tracing::error!(refund = %refund.id, attempts, "Stripe keeps refusing a refund; still retrying");
+                }
             }
             Err(rejected @ StripeError::Rejected { .. }) => {
                 store_payments::refund_attempt_failed(
@@ -419,6 +466,37 @@ async fn send_refund(
             tracing::info!(refund = %refund.id, provider_refund = %accepted.id, amount = refund.amount, "refund accepted by Stripe")
         }
         Err(error) => tracing::warn!(refund = %refund.id, %error, "refund attempt failed"),
+    }
+    Ok(())
+}
+
+/// Records a refund Stripe accepted: the row becomes `succeeded` and the ledger gets the refund,
+/// once, under the booking's lock.
+async fn record_accepted(
+    tx: &mut WriteTx,
+    refund: &RefundRow,
+    booking: &BookingId,
+    provider_refund_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    bookings::lock(tx, booking).await?;
+    if store_payments::refund_succeeded(tx, &refund.id, provider_refund_id, now).await?
+        && !ledger::has(tx, "stripe", "refund", provider_refund_id).await?
+    {
+        ledger::append(
+            tx,
+            &ledger::NewEntry {
+                operator: &OperatorId::from_stored(refund.operator_id.clone()),
+                booking,
+                kind: "refund",
+                amount: -refund.amount,
+                currency: &refund.currency,
+                provider: "stripe",
+                provider_reference: Some(provider_refund_id),
+            },
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -490,7 +568,7 @@ pub async fn handle_event(
     let outcome = match event.kind.as_str() {
         "payment_intent.succeeded" => {
             let intent: PaymentIntent = serde_json::from_value(object).map_err(malformed)?;
-            intent_succeeded(store, &event, &intent, now).await?
+            intent_succeeded(store, payments, &event, &intent, now).await?
         }
         "payment_intent.payment_failed" | "payment_intent.canceled" => {
             let intent: PaymentIntent = serde_json::from_value(object).map_err(malformed)?;
@@ -503,15 +581,19 @@ pub async fn handle_event(
         }
         "charge.refunded" => {
             let charge: Charge = serde_json::from_value(object).map_err(malformed)?;
-            charge_refunded(store, &event, &charge, now).await?
+            match payments.stripe() {
+                Some(stripe) => charge_refunded(store, stripe, &event, &charge, now).await?,
+                None => record_only(store, &event, now).await?,
+            }
         }
         _ => record_only(store, &event, now).await?,
     };
     tracing::info!(event = %event.id, kind = %event.kind, outcome = outcome.as_str(), "Stripe event");
-    if outcome == EventOutcome::Refunded {
-        // Best effort now; the refund worker retries what fails.
-        send_refunds(store, payments, None, now).await?;
-    }
+    store
+        .metrics()
+        .stripe_events
+        .with_label_values(&[outcome.as_str()])
+        .inc();
     Ok(outcome)
 }
 
@@ -556,6 +638,7 @@ async fn booking_for_intent(
 
 async fn intent_succeeded(
     store: &Store,
+    payments: &Payments,
     event: &Event,
     intent: &PaymentIntent,
     now: DateTime<Utc>,
@@ -568,7 +651,7 @@ async fn intent_succeeded(
     } else {
         intent.amount
     };
-    transaction!(store, |tx| {
+    let outcome = transaction!(store, |tx| {
         if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
             return Ok(EventOutcome::Duplicate);
         }
@@ -576,6 +659,9 @@ async fn intent_succeeded(
             .await?
             .ok_or(AppError::NotFound)?;
         let current = bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let expected = store_payments::get_in(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
         store_payments::set_status(&mut tx, &booking.id, Some(&intent.id), "succeeded", now)
@@ -595,6 +681,14 @@ async fn intent_succeeded(
                 now,
             )
             .await?;
+        }
+        // berth set the amount; a payment of anything else (a bug, or an intent changed behind
+        // berth's back) is not a payment for this booking: it goes back, the booking stays as is.
+        if received < expected.amount || !intent.currency.eq_ignore_ascii_case(&expected.currency)
+        {
+            tracing::error!(booking = %current.reference, intent = %intent.id, received, expected = expected.amount, "payment does not match the booking; refunding it");
+            queue_refund(&mut tx, &current, None, "amount_mismatch", now).await?;
+            return Ok(EventOutcome::Refunded);
         }
         let lapsed = current.is_lapsed_hold(now);
         let outcome = match current.status {
@@ -621,7 +715,11 @@ async fn intent_succeeded(
         };
         Ok(outcome)
     })
-    .await
+    .await?;
+    if outcome == EventOutcome::Refunded {
+        send_refunds_now(store, payments, &booking.id, now).await;
+    }
+    Ok(outcome)
 }
 
 /// A payment for a booking whose hold is gone: take the seats again if they are free, else
@@ -699,10 +797,6 @@ async fn intent_released(
         if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
             return Ok(EventOutcome::Duplicate);
         }
-        // A failure reported after the payment succeeded (events arrive out of order) is old news.
-        if paid_online(&mut tx, &booking.id).await? {
-            return Ok(EventOutcome::Ignored);
-        }
         let released = release_unpaid_in(
             &mut tx,
             &booking,
@@ -711,33 +805,44 @@ async fn intent_released(
             Some((Some(&intent.id), &intent.status)),
         )
         .await?;
-        Ok(if released {
-            EventOutcome::Released
-        } else {
-            EventOutcome::Recorded
+        Ok(match released {
+            Release::Released => EventOutcome::Released,
+            Release::NotHeld => EventOutcome::Recorded,
+            // A failure reported after the payment succeeded (out of order) is old news.
+            Release::Paid => EventOutcome::Ignored,
         })
     })
     .await
 }
 
-/// A refund made outside berth (the Stripe dashboard) is recorded; refunds berth asked for are
-/// already known and not counted twice.
+/// Reconciles a charge's refunds with Stripe's list of them, by refund id: a refund berth asked
+/// for (its `metadata[refund_id]`) is recorded as accepted if it was still pending; any other
+/// (made in the Stripe dashboard) is recorded once. The event's cumulative `amount_refunded`
+/// alone cannot tell the two apart while one of berth's refunds is in flight.
 async fn charge_refunded(
     store: &Store,
+    stripe: &StripePayments,
     event: &Event,
     charge: &Charge,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
-    let booking = match charge.payment_intent.as_deref() {
-        Some(intent) => store_payments::booking_of_intent(store, intent).await?,
-        None => None,
+    let Some(intent) = charge.payment_intent.as_deref() else {
+        return record_only(store, event, now).await;
     };
-    let Some(booking) = booking else {
+    let Some(booking) = store_payments::booking_of_intent(store, intent).await? else {
         return record_only(store, event, now).await;
     };
     let Some(booking) = bookings::find_by_id(store, booking.as_str()).await? else {
         return record_only(store, event, now).await;
     };
+    let listed = stripe.api.list_refunds(intent).await;
+    count_call(store, "list_refunds", &listed);
+    let listed = listed.map_err(|error| {
+        // Stripe redelivers the event later; nothing was recorded.
+        tracing::warn!(%error, "could not list a charge's refunds");
+        AppError::PaymentUnavailable
+    })?;
+    let ours = store_payments::refunds_of(store, &booking.id).await?;
     transaction!(store, |tx| {
         if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
             return Ok(EventOutcome::Duplicate);
@@ -745,47 +850,54 @@ async fn charge_refunded(
         bookings::lock(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let known = store_payments::refunds_promised(&mut tx, &booking.id).await?;
-        let unknown = charge.amount_refunded - known;
-        if unknown <= 0 {
-            return Ok(EventOutcome::Recorded);
+        for refund in listed
+            .iter()
+            .filter(|r| r.status == "succeeded" || r.status == "pending")
+        {
+            let own = refund
+                .metadata
+                .get("refund_id")
+                .and_then(|id| ours.iter().find(|row| &row.id == id));
+            if let Some(row) = own {
+                record_accepted(&mut tx, row, &booking.id, &refund.id, now).await?;
+                continue;
+            }
+            if ledger::has(&mut tx, "stripe", "refund", &refund.id).await? {
+                continue;
+            }
+            let id = ulid::Ulid::new().to_string();
+            store_payments::insert_refund(
+                &mut tx,
+                &NewRefund {
+                    id: &id,
+                    booking: &booking.id,
+                    operator: &booking.operator_id,
+                    amount: refund.amount,
+                    currency: &booking.currency,
+                    provider: "stripe",
+                    reason: "external",
+                    status: "succeeded",
+                    provider_refund_id: Some(&refund.id),
+                },
+                now,
+            )
+            .await?;
+            ledger::append(
+                &mut tx,
+                &ledger::NewEntry {
+                    operator: &booking.operator_id,
+                    booking: &booking.id,
+                    kind: "refund",
+                    amount: -refund.amount,
+                    currency: &booking.currency,
+                    provider: "stripe",
+                    provider_reference: Some(&refund.id),
+                },
+                now,
+            )
+            .await?;
+            tracing::info!(booking = %booking.reference, amount = refund.amount, "refund made outside berth recorded");
         }
-        let reference = format!("{}:{}", charge.id, charge.amount_refunded);
-        if ledger::has(&mut tx, "stripe", "refund", &reference).await? {
-            return Ok(EventOutcome::Recorded);
-        }
-        let id = ulid::Ulid::new().to_string();
-        store_payments::insert_refund(
-            &mut tx,
-            &NewRefund {
-                id: &id,
-                booking: &booking.id,
-                operator: &booking.operator_id,
-                amount: unknown,
-                currency: &booking.currency,
-                provider: "stripe",
-                reason: "external",
-                status: "succeeded",
-                provider_refund_id: None,
-            },
-            now,
-        )
-        .await?;
-        ledger::append(
-            &mut tx,
-            &ledger::NewEntry {
-                operator: &booking.operator_id,
-                booking: &booking.id,
-                kind: "refund",
-                amount: -unknown,
-                currency: &booking.currency,
-                provider: "stripe",
-                provider_reference: Some(&reference),
-            },
-            now,
-        )
-        .await?;
-        tracing::info!(booking = %booking.reference, amount = unknown, "refund made outside berth recorded");
         Ok(EventOutcome::Recorded)
     })
     .await
@@ -797,8 +909,9 @@ pub async fn refund_by_operator(
     payments: &Payments,
     now: DateTime<Utc>,
     reference: &str,
-    by: &super::auth::Principal,
+    by: &Principal,
     amount: i64,
+    idempotent: Option<(&Claim, RenderRefund<'_>)>,
 ) -> Result<RefundRow, AppError> {
     let operator = &by.operator;
     if amount <= 0 {
@@ -812,7 +925,7 @@ pub async fn refund_by_operator(
         .await?
         .filter(|b| &b.operator_id == operator)
         .ok_or(AppError::NotFound)?;
-    let id = transaction!(store, |tx| {
+    let row = transaction!(store, |tx| {
         bookings::lock(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -828,13 +941,23 @@ pub async fn refund_by_operator(
             .ok_or_else(|| AppError::invalid("amount", "nothing is refundable"))?;
         let detail =
             serde_json::json!({ "amount": amount, "currency": booking.currency }).to_string();
-        let target = super::audit::Target::Booking(booking.reference.as_str());
-        super::audit::record(&mut tx, by, now, "booking.refund", target, Some(&detail)).await?;
-        Ok(id)
+        let target = Target::Booking(booking.reference.as_str());
+        audit::record(&mut tx, by, now, "booking.refund", target, Some(&detail)).await?;
+        let row = store_payments::refund_in(&mut tx, &id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        // The answer is stored with the refund: a retry after a crash or a failed reply finds
+        // the refund made, never makes a second one.
+        if let Some((claim, render)) = idempotent {
+            let (status, body) = render(&row);
+            idempotency::complete_in(&mut tx, claim, status, &body).await?;
+        }
+        Ok(row)
     })
     .await?;
-    send_refunds(store, payments, Some(&booking.id), now).await?;
-    store_payments::refund(store, &id)
-        .await?
-        .ok_or(AppError::NotFound)
+    send_refunds_now(store, payments, &booking.id, now).await;
+    Ok(row)
 }
+
+/// Renders an operator refund's response for its idempotency key.
+pub type RenderRefund<'a> = &'a (dyn Fn(&RefundRow) -> (u16, String) + Send + Sync);

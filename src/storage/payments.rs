@@ -90,7 +90,9 @@ pub async fn set_intent(
     Ok(())
 }
 
-/// Sets a payment's status (from a webhook), and its intent id if it was not known yet.
+/// Sets a payment's status (from a webhook), and its intent id if it was not known yet. A
+/// payment that succeeded stays succeeded: later news about the same intent (a failure reported
+/// out of order) cannot undo money that arrived.
 pub async fn set_status(
     tx: &mut WriteTx,
     booking: &BookingId,
@@ -99,8 +101,9 @@ pub async fn set_status(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE payments SET status = ?, intent_id = COALESCE(intent_id, ?), updated_at = ? WHERE booking_id = ?")
-        .bind(status).bind(intent_id).bind(at(now)).bind(booking.as_str())
+        "UPDATE payments SET status = ?, intent_id = COALESCE(intent_id, ?), updated_at = ? \
+         WHERE booking_id = ? AND (status <> 'succeeded' OR ? = 'succeeded')")
+        .bind(status).bind(intent_id).bind(at(now)).bind(booking.as_str()).bind(status)
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -182,9 +185,9 @@ pub async fn refunds_of(
         .bind(booking.as_str()).fetch_all(pool).await)?)
 }
 
-pub async fn refund(store: &Store, id: &str) -> Result<Option<RefundRow>, StorageError> {
+pub async fn refund_in(tx: &mut WriteTx, id: &str) -> Result<Option<RefundRow>, StorageError> {
     let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = ?");
-    Ok(on_pool!(store, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?)
+    Ok(on_tx!(tx, conn => sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)?)
 }
 
 /// Pending refunds due for a (re)try, oldest first; of one booking when given.
@@ -210,6 +213,32 @@ pub async fn due_refunds(
         }
         query.bind(limit).fetch_all(pool).await
     })?)
+}
+
+/// Claims a due refund for one send: moves its next attempt to `lease_until`, so another
+/// dispatcher does not send it at the same time. False when someone else claimed it first.
+pub async fn claim_refund(
+    tx: &mut WriteTx,
+    id: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let claimed = on_tx!(tx, conn => sqlx::query(
+        "UPDATE refunds SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?")
+        .bind(at(lease_until)).bind(id).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(claimed == 1)
+}
+
+/// A booking's refund ids (to recognise berth's own refunds in the provider's list).
+pub async fn refund_ids(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+) -> Result<Vec<String>, StorageError> {
+    Ok(
+        on_tx!(tx, conn => sqlx::query_scalar("SELECT id FROM refunds WHERE booking_id = ?")
+        .bind(booking.as_str()).fetch_all(conn).await)?,
+    )
 }
 
 /// Marks a pending refund accepted by the provider; false when it was not pending any more

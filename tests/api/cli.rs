@@ -36,7 +36,7 @@ fn with_stdin(command: &mut Command, input: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-fn berth(database_url: &str) -> Command {
+pub fn berth(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_berth"));
     command
         .env("BERTH_DATABASE_URL", database_url)
@@ -120,7 +120,7 @@ async fn berth_check_detects_a_corrupted_departure(backend: Backend) {
     assert!(migrate.status.success());
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

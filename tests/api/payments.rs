@@ -29,6 +29,12 @@ on_both_backends!(
     dashboard_refunds_are_recorded_once,
     operator_refunds_are_idempotent,
     a_paid_rush_never_oversells,
+    an_unanswered_refund_is_recorded_from_its_event,
+    a_failure_racing_a_success_never_undoes_the_payment,
+    a_payment_for_a_cancelled_booking_is_refunded,
+    a_payment_of_the_wrong_amount_is_refunded,
+    a_duplicate_waits_for_the_first_answer_then_gives_up_with_409,
+    the_logs_of_a_paid_booking_carry_no_secrets,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -95,7 +101,7 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
     let requests = stripe.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
-    assert_eq!(request.path, "/v1/payment_intents");
+    assert_eq!(request.path, "POST /v1/payment_intents");
     assert_eq!(
         request.authorization,
         format!("Bearer {}", fake_stripe::SECRET_KEY)
@@ -134,6 +140,14 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
     )
     .await
     .expect_error(409, "payment_required");
+    // Nor can the operator: the open PaymentIntent could still be paid after cash at the desk.
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{}/confirm", held.reference),
+        json!({}),
+    )
+    .await
+    .expect_error(409, "payment_required");
     let body = succeeded("evt_1", &intent);
     let ack = app.stripe_event(&body).await;
     ack.expect(200);
@@ -166,6 +180,14 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
         .filter(|m| m["kind"] == "booking_confirmed" && m["channel"] == "email")
         .count();
     assert_eq!(confirmations, 1, "{}", messages.text);
+    let metrics = app.get("/metrics").await.text;
+    for line in [
+        r#"berth_stripe_events_total{outcome="confirmed"} 1"#,
+        r#"berth_stripe_events_total{outcome="duplicate"} 1"#,
+        r#"berth_stripe_calls_total{call="payment_intent",result="ok"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from {metrics}");
+    }
     assert_eq!(app.available(&occurrence).await, 8);
     assert_books_balance(&app).await;
     app.assert_seat_invariant().await;
@@ -572,7 +594,7 @@ async fn refunds_follow_the_cancellation_policy(backend: Backend) {
     let keys: Vec<String> = stripe
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/v1/refunds")
+        .filter(|r| r.path == "POST /v1/refunds")
         .map(|r| r.idempotency_key)
         .collect();
     assert_eq!(keys.len(), 2);
@@ -599,7 +621,9 @@ async fn operators_refund_part_and_cancel_departures_in_full(backend: Backend) {
     let refund = app.post_as(&token, &path, json!({"amount": 1000})).await;
     refund.expect(201);
     assert_eq!(refund.body["amount"], 1000);
-    assert_eq!(refund.body["status"], "succeeded");
+    // Answered as decided (and stored under the key); sent to Stripe right after.
+    assert_eq!(refund.body["status"], "pending");
+    assert_eq!(booking(&app, &first).await["payment"]["refunded"], 1000);
     assert_eq!(refund.body["provider"], "stripe");
     app.post_as(&token, &path, json!({"amount": 6001}))
         .await
@@ -679,7 +703,7 @@ async fn refunds_stripe_cannot_take_now_are_sent_by_the_worker(backend: Backend)
     let keys: Vec<String> = stripe
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/v1/refunds")
+        .filter(|r| r.path == "POST /v1/refunds")
         .map(|r| r.idempotency_key)
         .collect();
     assert!(
@@ -695,22 +719,173 @@ async fn dashboard_refunds_are_recorded_once(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (token, _, occurrence) = app.departure(10).await;
     let (held, intent) = paid(&app, &stripe, &occurrence, 2).await;
-    let charge = json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
-                        "amount": 7000, "amount_refunded": 2000, "currency": "eur", "refunded": false});
-    let body = event("evt_dash_1", "charge.refunded", charge.clone());
+    let charge = |refunded: i64| {
+        json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
+               "amount": 7000, "amount_refunded": refunded, "currency": "eur", "refunded": false})
+    };
+    // Refunded in the dashboard: recorded once, however often the event comes.
+    stripe.dashboard_refund(&intent, 2000);
+    let body = event("evt_dash_1", "charge.refunded", charge(2000));
     assert_eq!(app.stripe_event(&body).await.body["outcome"], "recorded");
     assert_eq!(app.stripe_event(&body).await.body["outcome"], "duplicate");
     assert_eq!(booking(&app, &held).await["payment"]["refunded"], 2000);
-    // A later refund of the same charge carries the cumulative amount: only the difference is new.
-    let mut more = charge.clone();
-    more["amount_refunded"] = json!(5000);
-    app.stripe_event(&event("evt_dash_2", "charge.refunded", more))
+
+    // A refund of berth's own is pending (Stripe was down when it was sent) while another is
+    // made in the dashboard: the event tells them apart by refund id, not by amounts.
+    stripe.set_mode(Mode::Fail(503));
+    let path = format!("/v1/bookings/{}/refunds", held.reference);
+    app.post_as(&token, &path, json!({"amount": 1000}))
+        .await
+        .expect(201);
+    stripe.set_mode(Mode::Normal);
+    stripe.dashboard_refund(&intent, 500);
+    let body = event("evt_dash_2", "charge.refunded", charge(2500));
+    assert_eq!(app.stripe_event(&body).await.body["outcome"], "recorded");
+    let now = booking(&app, &held).await;
+    assert_eq!(now["payment"]["refunded"], 2500);
+    assert_eq!(now["payment"]["refund_pending"], 1000);
+    // Berth's refund goes through; its own charge.refunded event then adds nothing.
+    app.clock.advance(Duration::minutes(5));
+    assert_eq!(refund_worker(&app).await, 1);
+    let body = event("evt_dash_3", "charge.refunded", charge(3500));
+    assert_eq!(app.stripe_event(&body).await.body["outcome"], "recorded");
+    let now = booking(&app, &held).await;
+    assert_eq!(now["payment"]["refunded"], 3500);
+    assert_eq!(now["payment"]["refund_pending"], 0);
+    assert_books_balance(&app).await;
+}
+
+/// A refund Stripe accepted whose answer berth never saw (a timeout) is found by its event.
+async fn an_unanswered_refund_is_recorded_from_its_event(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (token, _, occurrence) = app.departure(10).await;
+    let (held, intent) = paid(&app, &stripe, &occurrence, 2).await;
+    stripe.set_mode(Mode::TimeoutAfterWork(1));
+    let path = format!("/v1/bookings/{}/refunds", held.reference);
+    app.post_as(&token, &path, json!({"amount": 1500}))
+        .await
+        .expect(201);
+    assert_eq!(stripe.refunds().len(), 1, "Stripe made it");
+    assert_eq!(
+        booking(&app, &held).await["payment"]["refund_pending"],
+        1500
+    );
+    let charge = json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
+                        "amount": 7000, "amount_refunded": 1500, "currency": "eur"});
+    app.stripe_event(&event("evt_re_1", "charge.refunded", charge))
         .await
         .expect(200);
-    assert_eq!(booking(&app, &held).await["payment"]["refunded"], 5000);
+    let now = booking(&app, &held).await;
+    assert_eq!(
+        (
+            now["payment"]["refunded"].clone(),
+            now["payment"]["refund_pending"].clone()
+        ),
+        (json!(1500), json!(0))
+    );
+    // The worker's retry finds nothing left to send.
+    app.clock.advance(Duration::minutes(5));
+    assert_eq!(refund_worker(&app).await, 0);
+    assert_eq!(stripe.refunds().len(), 1);
     assert_books_balance(&app).await;
+}
+
+/// A failure and a success for the same intent processed at once: the success always stands.
+async fn a_failure_racing_a_success_never_undoes_the_payment(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(20).await;
+    let mut holds = Vec::new();
+    for _ in 0..10 {
+        let held = hold(&app, &occurrence, 1).await;
+        let intent = stripe.intent_for(&held.reference).unwrap();
+        holds.push((held, intent));
+    }
+    let mut races = JoinSet::new();
+    for (i, (_, intent)) in holds.iter().enumerate() {
+        let mut failed = intent.clone();
+        failed["status"] = json!("requires_payment_method");
+        for body in [
+            event(
+                &format!("evt_race_fail_{i}"),
+                "payment_intent.payment_failed",
+                failed,
+            ),
+            succeeded(&format!("evt_race_ok_{i}"), intent),
+        ] {
+            let app = app.clone();
+            races.spawn(async move { app.stripe_event(&body).await });
+        }
+    }
+    while let Some(reply) = races.join_next().await {
+        reply.unwrap().expect(200);
+    }
+    for (held, _) in &holds {
+        // Whichever ran first, the money stands: confirmed (seats taken again if released).
+        let after = booking(&app, held).await;
+        assert_eq!(after["status"], "confirmed", "{after}");
+        assert_eq!(after["payment"]["status"], "succeeded", "{after}");
+        assert_eq!(after["payment"]["paid"], 3500);
+    }
+    assert_eq!(app.available(&occurrence).await, 10);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
+}
+
+/// Paid for a hold the traveler had cancelled: all of it goes back.
+async fn a_payment_for_a_cancelled_booking_is_refunded(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let held = hold(&app, &occurrence, 2).await;
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/cancel", held.reference),
+        &held.access,
+    )
+    .await
+    .expect(200);
+    let intent = stripe.intent_for(&held.reference).unwrap();
+    let ack = app
+        .stripe_event(&succeeded("evt_after_cancel", &intent))
+        .await;
+    assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    let after = booking(&app, &held).await;
+    assert_eq!(after["status"], "cancelled");
+    assert_eq!(after["cancel_reason"], "traveler");
+    assert_eq!(
+        (
+            after["payment"]["paid"].clone(),
+            after["payment"]["refunded"].clone()
+        ),
+        (json!(7000), json!(7000))
+    );
+    assert_eq!(app.available(&occurrence).await, 10);
+    assert_books_balance(&app).await;
+}
+
+/// A payment of another amount than the booking's (berth set it) confirms nothing and goes back.
+async fn a_payment_of_the_wrong_amount_is_refunded(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(10).await;
+    let held = hold(&app, &occurrence, 2).await;
+    let mut intent = stripe.intent_for(&held.reference).unwrap();
+    intent["amount"] = json!(100);
+    let ack = app.stripe_event(&succeeded("evt_short", &intent)).await;
+    assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    let after = booking(&app, &held).await;
+    assert_eq!(after["status"], "held", "not confirmed by a short payment");
+    assert_eq!(after["payment"]["refunded"], 100);
+    let refund = stripe.refunds().pop().expect("refunded at Stripe");
+    assert_eq!(refund["amount"], 100);
 }
 
 async fn refund_worker(app: &TestApp) -> usize {
@@ -867,4 +1042,190 @@ async fn a_paid_rush_never_oversells(backend: Backend) {
     assert_eq!(app.available(&occurrence).await, 0);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
+}
+
+/// A duplicate of a request still running waits up to 5 s for its answer; a request slower
+/// than that leaves the duplicate a 409 with Retry-After, and the retry then replays.
+async fn a_duplicate_waits_for_the_first_answer_then_gives_up_with_409(backend: Backend) {
+    let stripe = FakeStripe::start().await;
+    let Some(app) =
+        TestApp::spawn_stripe(backend, &stripe, &[("stripe_timeout_seconds", 10.into())]).await
+    else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(10).await;
+    stripe.set_mode(Mode::SlowAnswer(6_500));
+    let send = {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        move || {
+            let request = app
+                .client
+                .post(format!("{}/v1/bookings", app.base))
+                .header("Idempotency-Key", "slow-one")
+                .json(&json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}));
+            TestApp::reply(request)
+        }
+    };
+    let first = tokio::spawn(send());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let duplicate = send().await;
+    duplicate.expect_error(409, "idempotency_in_progress");
+    assert_eq!(duplicate.headers["retry-after"], "1");
+    let first = first.await.unwrap();
+    first.expect(201);
+    let retry = send().await;
+    retry.expect(201);
+    assert_eq!(retry.text, first.text);
+    assert_eq!(stripe.intents().len(), 1);
+}
+
+/// The real binary in Stripe mode, logging at debug level: a paid booking, a forged webhook, a
+/// cancellation with its refund. No card-flow secret, signature, token or personal data may
+/// appear in what it writes.
+async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let stripe = FakeStripe::start().await;
+    let created = crate::cli::berth(&app.database_url)
+        .args([
+            "operator",
+            "create",
+            "--name",
+            "Paid Leak Tours",
+            "--email",
+            "ops@paidleak.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8(created.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let logs = tempfile::tempdir().unwrap();
+    let log_file = logs.path().join("berth.log");
+    let port = crate::cli::free_port();
+    let mut server = crate::cli::berth(&app.database_url)
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .env("BERTH_LOG", "debug")
+        .env("BERTH_PAYMENTS", "stripe")
+        .env("BERTH_STRIPE_SECRET_KEY", fake_stripe::SECRET_KEY)
+        .env("BERTH_STRIPE_WEBHOOK_SECRET", fake_stripe::WEBHOOK_SECRET)
+        .env("BERTH_STRIPE_API_BASE", &stripe.base)
+        .env("BERTH_MAIL_DIR", logs.path().join("mail"))
+        .env("BERTH_SMS_DIR", logs.path().join("sms"))
+        .stdout(std::fs::File::create(&log_file).unwrap())
+        .stderr(std::fs::File::create(logs.path().join("stderr.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let call = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap_or_default())
+    };
+    let (_, tour) = call(client.post(format!("{base}/v1/tours")).bearer_auth(&token).json(&json!({
+        "name": "Paid leak walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR",
+        "units": [{"code": "adult", "label": "Adult", "price": 2000}]}))).await;
+    let starts_at = (chrono::Utc::now() + Duration::days(3)).to_rfc3339();
+    let (_, occurrence) = call(
+        client
+            .post(format!(
+                "{base}/v1/tours/{}/occurrences",
+                tour["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&token)
+            .json(&json!({"starts_at": starts_at, "capacity": 5})),
+    )
+    .await;
+    let (email, phone, name) = (
+        "grace.paidwell@example.com",
+        "+351 913 222 111",
+        "Grace Paidwell",
+    );
+    let (status, hold) = call(client.post(format!("{base}/v1/bookings")).header("Idempotency-Key", "paid-leak-key-77")
+        .json(&json!({"occurrence_id": occurrence["id"], "items": [{"unit": "adult", "quantity": 1}],
+                      "customer": {"name": name, "email": email, "phone": phone}}))).await;
+    assert_eq!(status, 201, "{hold}");
+    let reference = hold["reference"].as_str().unwrap();
+    let access = hold["access_token"].as_str().unwrap().to_owned();
+    let client_secret = hold["payment"]["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let intent = stripe.intent_for(reference).unwrap();
+    let at = chrono::Utc::now().timestamp();
+    let webhook = |body: String, signature: String| {
+        client
+            .post(format!("{base}/v1/webhooks/stripe"))
+            .header("Stripe-Signature", signature)
+            .body(body)
+    };
+    let paid = succeeded("evt_paid_leak", &intent);
+    let good = signature(fake_stripe::WEBHOOK_SECRET, at, &paid);
+    let forged = signature("whsec_forged_leak_secret", at, &paid);
+    assert_eq!(call(webhook(paid.clone(), forged.clone())).await.0, 400);
+    let (status, ack) = call(webhook(paid.clone(), good.clone())).await;
+    assert_eq!(
+        (status, ack["outcome"].as_str()),
+        (200, Some("confirmed")),
+        "{ack}"
+    );
+    let (status, cancelled) = call(
+        client
+            .post(format!("{base}/v1/bookings/{reference}/cancel"))
+            .header("X-Booking-Token", &access),
+    )
+    .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["payment"]["refunded"], 2000);
+    server.kill().ok();
+    server.wait().ok();
+    let text = std::fs::read_to_string(&log_file).unwrap()
+        + &std::fs::read_to_string(logs.path().join("stderr.log")).unwrap();
+    assert!(
+        text.contains("payment intent created")
+            && text.contains("Stripe event")
+            && text.contains("refund accepted"),
+        "the flow was logged:\n{text}"
+    );
+    let good_hmac = good.split("v1=").nth(1).unwrap().to_owned();
+    let forged_hmac = forged.split("v1=").nth(1).unwrap().to_owned();
+    for secret in [
+        email,
+        "913222111",
+        "913 222 111",
+        name,
+        token.as_str(),
+        access.as_str(),
+        client_secret.as_str(),
+        "paid-leak-key-77",
+        fake_stripe::SECRET_KEY,
+        fake_stripe::WEBHOOK_SECRET,
+        good_hmac.as_str(),
+        forged_hmac.as_str(),
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} appears in the logs:\n{text}"
+        );
+    }
 }

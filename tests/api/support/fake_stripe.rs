@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 pub const SECRET_KEY: &str = "sk_test_51FakeKeyForBerthTests0000";
@@ -91,6 +91,18 @@ impl FakeStripe {
         self.state.lock().unwrap().refunds.clone()
     }
 
+    /// A refund made in the Stripe dashboard (no berth metadata); returns its id.
+    pub fn dashboard_refund(&self, intent: &Value, amount: i64) -> String {
+        let mut state = self.state.lock().unwrap();
+        let id = format!("re_dash{:06}", state.refunds.len() + 1);
+        state
+            .refunds
+            .push(json!({"id": id, "object": "refund", "amount": amount,
+            "currency": intent["currency"], "payment_intent": intent["id"], "status": "succeeded",
+            "metadata": {}}));
+        id
+    }
+
     /// The PaymentIntent made for a booking reference.
     pub fn intent_for(&self, reference: &str) -> Option<Value> {
         self.intents()
@@ -100,34 +112,22 @@ impl FakeStripe {
 
     async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
         let mut reader = BufReader::new(stream);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).await?;
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .to_owned();
-        let (mut length, mut authorization, mut idempotency_key) =
-            (0usize, String::new(), String::new());
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).await?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    "authorization" => authorization = value.trim().to_owned(),
-                    "idempotency-key" => idempotency_key = value.trim().to_owned(),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let form = super::fake_twilio::form_urlencoded(&String::from_utf8_lossy(&body));
+        let request = super::fake_twilio::read_request(&mut reader).await?;
+        let (path, query) = request
+            .path
+            .split_once('?')
+            .unwrap_or((request.path.as_str(), ""));
+        // GET parameters come in the query, POST parameters in the form body.
+        let form = if request.method == "GET" {
+            super::fake_twilio::form_urlencoded(query)
+        } else {
+            super::fake_twilio::form_urlencoded(&String::from_utf8_lossy(&request.body))
+        };
+        let (path, authorization, idempotency_key) = (
+            format!("{} {path}", request.method),
+            request.header("authorization"),
+            request.header("idempotency-key"),
+        );
         let (status, json, replayed, delay) =
             self.answer(&path, &authorization, &idempotency_key, form);
         match delay {
@@ -200,7 +200,7 @@ impl FakeStripe {
         }
         let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let (status, body) = match path {
-            "/v1/payment_intents" => {
+            "POST /v1/payment_intents" => {
                 let amount: i64 = field("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
                 let currency = field("currency").unwrap_or_default();
                 if amount <= 0 || currency.len() != 3 || currency != currency.to_lowercase() {
@@ -227,7 +227,17 @@ impl FakeStripe {
                     (200, intent.to_string())
                 }
             }
-            "/v1/refunds" => {
+            "GET /v1/refunds" => {
+                let intent = field("payment_intent").unwrap_or_default();
+                let data: Vec<Value> = state
+                    .refunds
+                    .iter()
+                    .filter(|r| r["payment_intent"] == intent.as_str())
+                    .cloned()
+                    .collect();
+                (200, json!({"object": "list", "data": data, "has_more": false, "url": "/v1/refunds"}).to_string())
+            }
+            "POST /v1/refunds" => {
                 let intent = field("payment_intent").unwrap_or_default();
                 let amount: i64 = field("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
                 let known = state.intents.iter().find(|pi| pi["id"] == intent.as_str()).cloned();

@@ -53,37 +53,12 @@ impl FakeTwilio {
 
     async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
         let mut reader = BufReader::new(stream);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).await?;
-        let mut parts = request_line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or("").to_owned(),
-            parts.next().unwrap_or("").to_owned(),
-        );
-        let (mut length, mut authorization) = (0usize, String::new());
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).await?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    "authorization" => authorization = value.trim().to_owned(),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let form = form_urlencoded(&String::from_utf8_lossy(&body));
+        let request = read_request(&mut reader).await?;
         self.requests.lock().unwrap().push(Recorded {
-            method,
-            path,
-            authorization,
-            form,
+            authorization: request.header("authorization"),
+            form: form_urlencoded(&String::from_utf8_lossy(&request.body)),
+            method: request.method,
+            path: request.path,
         });
         let status = {
             let mut script = self.script.lock().unwrap();
@@ -109,6 +84,63 @@ impl FakeTwilio {
         );
         reader.get_mut().write_all(response.as_bytes()).await
     }
+}
+
+/// One HTTP/1.1 request as the fakes read it.
+pub struct FakeRequest {
+    pub method: String,
+    pub path: String,
+    /// Lower-cased names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl FakeRequest {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Reads a request line, headers and a `Content-Length` body.
+pub async fn read_request(
+    reader: &mut BufReader<tokio::net::TcpStream>,
+) -> std::io::Result<FakeRequest> {
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).await?;
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (
+        parts.next().unwrap_or("").to_owned(),
+        parts.next().unwrap_or("").to_owned(),
+    );
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).await?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await?;
+    Ok(FakeRequest {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
 pub fn form_urlencoded(body: &str) -> Vec<(String, String)> {
