@@ -298,8 +298,10 @@ pub async fn setup_two_factor(
     auth: Result<SignedIn, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
+    config: &State<AppConfig>,
 ) -> Result<Json<TwoFactorSetupView>, AppError> {
-    let (secret, otpauth_uri) = auth::setup_two_factor(store, clock.now(), &auth?.0).await?;
+    let (secret, otpauth_uri) =
+        auth::setup_two_factor(store, config, clock.now(), &auth?.0).await?;
     Ok(Json(TwoFactorSetupView {
         secret,
         otpauth_uri,

@@ -478,11 +478,8 @@ pub async fn verify_second_factor(
         let Some(user) = accounts::lock_user(&mut tx, &user_id).await? else {
             return Ok(None);
         };
-        let secret = user
-            .totp_secret
-            .as_deref()
-            .filter(|_| user.totp_enabled_at.is_some())
-            .and_then(crate::domain::auth::base32_decode);
+        let secret =
+            totp_key(&keys, user.totp_secret.as_deref()).filter(|_| user.totp_enabled_at.is_some());
         let totp_ok = match secret.and_then(|secret| {
             crate::domain::auth::verify_totp(&secret, code, now.timestamp(), user.totp_last_step)
         }) {
@@ -521,9 +518,16 @@ fn normalize_recovery(code: &str) -> String {
         .collect()
 }
 
+/// The TOTP key stored for a user, opened with the server key. (Stored sealed: a copy of the
+/// database alone does not give anyone the codes.)
+fn totp_key(keys: &Keyring, stored: Option<&str>) -> Option<Vec<u8>> {
+    keys.open("totp", stored?)
+}
+
 /// A new TOTP secret for the caller, pending until confirmed with a code from it.
 pub async fn setup_two_factor(
     store: &Store,
+    config: &AppConfig,
     now: DateTime<Utc>,
     by: &Principal,
 ) -> Result<(String, String), AppError> {
@@ -532,6 +536,10 @@ pub async fn setup_two_factor(
     };
     let secret = secrets::random_bytes(20);
     let encoded = crate::domain::auth::base32_encode(&secret);
+    let sealed = config
+        .keyring()
+        .seal("totp", &secret)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TOTP key too long to seal")))?;
     let email = transaction!(store, |tx| {
         let row = accounts::lock_user(&mut tx, user)
             .await?
@@ -542,7 +550,7 @@ pub async fn setup_two_factor(
                 "is already enabled for this user",
             ));
         }
-        accounts::set_pending_totp(&mut tx, user, &encoded, now).await?;
+        accounts::set_pending_totp(&mut tx, user, &sealed, now).await?;
         Ok(row.email)
     })
     .await?;
@@ -572,11 +580,8 @@ pub async fn confirm_two_factor(
         let row = accounts::lock_user(&mut tx, user)
             .await?
             .ok_or(AppError::Unauthorized)?;
-        let secret = row
-            .totp_secret
-            .as_deref()
+        let secret = totp_key(&keys, row.totp_secret.as_deref())
             .filter(|_| row.totp_enabled_at.is_none())
-            .and_then(crate::domain::auth::base32_decode)
             .ok_or_else(|| AppError::invalid("two_factor", "start with POST /v1/auth/2fa/setup"))?;
         let step = crate::domain::auth::verify_totp(&secret, code, now.timestamp(), None)
             .ok_or_else(|| {

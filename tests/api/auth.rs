@@ -72,6 +72,20 @@ fn totp(app: &TestApp, secret: &str) -> String {
     totp_code(&secret, totp_step(app.clock.now().timestamp()), TOTP_DIGITS)
 }
 
+/// A text column read straight from the database, one value per row.
+async fn column(app: &TestApp, sql: &str) -> Vec<Option<String>> {
+    match app.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        }
+    }
+}
+
 /// The first login step of admin@acme.example, who has 2FA: the MFA token.
 async fn challenge(app: &TestApp) -> String {
     let reply = app.login("admin@acme.example", PASSWORD).await;
@@ -550,6 +564,20 @@ async fn two_factor_enrolment_then_login_with_a_code_or_a_recovery_code(backend:
     let owner = app.operator("Acme Tours").await;
     let (access, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
     let (secret, codes) = enrol(&app, &access).await;
+    // Neither the TOTP key nor the recovery codes are in the database in clear.
+    let stored = column(&app, "SELECT totp_secret FROM users").await;
+    let stored = stored[0].as_deref().expect("a stored key");
+    let raw = berth::domain::auth::base32_decode(&secret).unwrap();
+    assert!(
+        !stored.contains(&secret) && !stored.contains(&hex::encode(&raw)),
+        "{stored}"
+    );
+    let hashes = column(&app, "SELECT code_hash FROM recovery_codes").await;
+    assert_eq!(hashes.len(), 10);
+    for code in &codes {
+        let plain = code.replace('-', "");
+        assert!(hashes.iter().flatten().all(|h| !h.contains(&plain)));
+    }
     app.post_as(&access, "/v1/auth/2fa/setup", json!({}))
         .await
         .expect_error(422, "validation_failed");
