@@ -84,6 +84,7 @@ pub fn stage() -> AdHoc {
                     users::list_users,
                     users::update_user,
                     users::deactivate_user,
+                    users::reset_two_factor,
                     audit::list_audit,
                 ],
             )

@@ -33,6 +33,7 @@ use super::{
         auth::setup_two_factor, auth::confirm_two_factor, auth::require_two_factor,
         auth::request_password_reset, auth::confirm_password_reset,
         users::create_user, users::list_users, users::update_user, users::deactivate_user,
+        users::reset_two_factor,
         audit::list_audit,
         payments::stripe_webhook, payments::create_refund,
     ),

@@ -975,11 +975,13 @@ pub async fn list_users(store: &Store, operator: &OperatorId) -> Result<Vec<User
         .collect::<Result<_, _>>()?)
 }
 
-/// What changes about a user: a new role, and/or deactivation (which signs them out).
+/// What changes about a user: a new role, deactivation, or turning their two-factor sign-in off
+/// (a lost phone with the recovery codes used up). The last two sign them out.
 #[derive(Debug, Clone, Copy)]
 pub enum UserChange {
     Role(Role),
     Deactivate,
+    ResetTwoFactor,
 }
 
 /// Changes one of the operator's users. The last active owner can be neither demoted nor
@@ -1000,7 +1002,10 @@ pub async fn change_user(
         let current = row.role()?;
         let loses_owner = current == Role::Owner
             && row.deactivated_at.is_none()
-            && !matches!(change, UserChange::Role(Role::Owner));
+            && matches!(
+                change,
+                UserChange::Deactivate | UserChange::Role(Role::Admin | Role::Staff | Role::Guide)
+            );
         if loses_owner && accounts::count_active_owners(&mut tx, &by.operator).await? <= 1 {
             return Err(AppError::invalid(
                 "role",
@@ -1024,6 +1029,19 @@ pub async fn change_user(
                 accounts::deactivate(&mut tx, &id, now).await?;
                 accounts::revoke_user_sessions(&mut tx, &id, "deactivated", now).await?;
                 audit::record(&mut tx, by, now, "user.deactivate", Target::User(&id), None).await?;
+            }
+            UserChange::ResetTwoFactor => {
+                accounts::clear_totp(&mut tx, &id, now).await?;
+                accounts::revoke_user_sessions(&mut tx, &id, "two_factor_reset", now).await?;
+                audit::record(
+                    &mut tx,
+                    by,
+                    now,
+                    "user.two_factor.reset",
+                    Target::User(&id),
+                    None,
+                )
+                .await?;
             }
         }
         Ok(())

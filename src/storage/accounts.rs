@@ -324,6 +324,21 @@ pub async fn set_pending_totp(
     Ok(())
 }
 
+/// Turns a user's two-factor sign-in off: no key, no recovery codes.
+pub async fn clear_totp(
+    tx: &mut WriteTx,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = ? WHERE id = ?")
+        .bind(at(now)).bind(user.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, conn => sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+        .bind(user.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 pub async fn enable_totp(
     tx: &mut WriteTx,
     user: &UserId,

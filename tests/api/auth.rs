@@ -630,6 +630,25 @@ async fn two_factor_enrolment_then_login_with_a_code_or_a_recovery_code(backend:
         "{}",
         audit.text
     );
+    // Phone lost: an owner turns 2FA off; the user signs in with the password and may enrol again.
+    let users = app.get_as(&owner, "/v1/users").await;
+    let id = users.body[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(users.body[0]["two_factor"], true);
+    let reset = app
+        .post_as(
+            &owner,
+            &format!("/v1/users/{id}/reset-two-factor"),
+            json!({}),
+        )
+        .await;
+    reset.expect(200);
+    assert_eq!(reset.body["two_factor"], false);
+    app.get_as(&signed.str("access_token"), "/v1/tours")
+        .await
+        .expect_error(401, "unauthorized");
+    let again = app.login("admin@acme.example", PASSWORD).await;
+    again.expect(200);
+    enrol(&app, &again.str("access_token")).await;
 }
 
 async fn an_owner_can_require_two_factor_for_the_team(backend: Backend) {

@@ -159,6 +159,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/v1/users", R("owner", Tenant), T::None, ""),
         row("PATCH", "/v1/users/<id>", R("owner", Object), T::FreshUser, r#"{"role": "staff"}"#),
         row("POST", "/v1/users/<id>/deactivate", R("owner", Object), T::FreshUser, ""),
+        row("POST", "/v1/users/<id>/reset-two-factor", R("owner", Object), T::FreshUser, ""),
     ]
 }
 
