@@ -28,7 +28,12 @@ pub const REFRESH_PREFIX: &str = "brr_";
 /// Who acts: a signed-in user (in one session), an API token, or the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    User { user: UserId, session: SessionId },
+    User {
+        user: UserId,
+        session: SessionId,
+    },
+    /// A user proving who they are outside a session (a password reset by emailed code).
+    Account(UserId),
     Token(TokenId),
     Cli,
 }
@@ -37,7 +42,7 @@ impl Actor {
     /// How the audit log names the actor.
     pub fn audit_name(&self) -> String {
         match self {
-            Actor::User { user, .. } => format!("user:{user}"),
+            Actor::User { user, .. } | Actor::Account(user) => format!("user:{user}"),
             Actor::Token(token) => format!("token:{token}"),
             Actor::Cli => "cli".to_owned(),
         }
@@ -398,21 +403,19 @@ pub async fn confirm_password_reset(
     let email = normalize_email(email);
     check_password(new_password, &email).map_err(|e| AppError::invalid("new_password", e))?;
     let refused = || AppError::invalid("code", "is wrong, used or expired; ask for a new one");
+    // Hashed before the lookup, so an unknown email takes as long as a known one.
+    let hash = hash_password(new_password).await?;
     let user = accounts::find_user_by_email(store, &email).await?;
     let Some(user) = user.filter(|u| u.deactivated_at.is_none()) else {
         return Err(refused());
     };
     let keys = config.keyring();
     let submitted = keys.hash("reset", code.trim());
-    let hash = hash_password(new_password).await?;
     let id = user.user_id();
     let by = Principal {
         operator: user.operator(),
         role: user.role()?,
-        actor: Actor::User {
-            user: id.clone(),
-            session: SessionId::from_stored(String::new()),
-        },
+        actor: Actor::Account(id.clone()),
         must_enrol: false,
     };
     let done = transaction!(store, |tx| {
