@@ -1054,6 +1054,17 @@ pub async fn change_user(
     user(store, &by.operator, id.as_str()).await
 }
 
+/// Forgets session tokens and reset codes a day after they expired, and the sessions left
+/// without tokens. (A spent refresh token is kept until then, so its reuse is still caught while
+/// it could have worked.)
+pub async fn purge_expired(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let before = now - Duration::days(1);
+    transaction!(store, |tx| {
+        Ok(accounts::purge_expired(&mut tx, before).await?)
+    })
+    .await
+}
+
 /// How long the access token lives, for the response.
 pub fn expires_in(tokens: &SessionTokens, now: DateTime<Utc>) -> Duration {
     tokens.access_expires_at - now

@@ -506,6 +506,22 @@ pub async fn reset_is_live(
     Ok(found.is_some())
 }
 
+/// Deletes session tokens and password resets that expired before `before`, then sessions idle
+/// since then that have no token left; returns how many rows went.
+pub async fn purge_expired(tx: &mut WriteTx, before: DateTime<Utc>) -> Result<u64, StorageError> {
+    let mut purged = 0;
+    for sql in [
+        "DELETE FROM session_tokens WHERE expires_at <= ?",
+        "DELETE FROM password_resets WHERE expires_at <= ?",
+        "DELETE FROM sessions WHERE refreshed_at <= ? \
+         AND NOT EXISTS (SELECT 1 FROM session_tokens t WHERE t.session_id = sessions.id)",
+    ] {
+        purged += on_tx!(tx, conn => sqlx::query(sql)
+            .bind(at(before)).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(purged)
+}
+
 /// One audit entry: who (`actor`) did what (`action`) to which object (`target`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {

@@ -26,6 +26,7 @@ on_both_backends!(
     one_address_with_many_failures_is_throttled,
     a_new_api_token_is_never_stored_for_idempotent_replay,
     the_sign_in_routes_have_their_own_strict_rate_limit,
+    expired_sessions_and_reset_codes_are_purged,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -946,4 +947,45 @@ async fn the_sign_in_routes_have_their_own_strict_rate_limit(backend: Backend) {
     assert!(limited.headers.contains_key("retry-after"));
     // Other routes have their own buckets.
     app.get_as(&owner, "/v1/tours").await.expect(200);
+}
+
+async fn expired_sessions_and_reset_codes_are_purged(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (_, first) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    app.post(
+        "/v1/auth/refresh",
+        json!({"refresh_token": first.str("refresh_token")}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/v1/auth/password-reset",
+        json!({"email": "staff@acme.example"}),
+    )
+    .await
+    .expect(202);
+    let purge = || berth::workers::idempotency_purge::run_once(&app.store, app.clock.now());
+    purge().await.expect("purge");
+    let count = |table: &'static str| {
+        let app = &app;
+        async move {
+            column(app, &format!("SELECT CAST(COUNT(*) AS CHAR) FROM {table}")).await[0]
+                .clone()
+                .unwrap()
+        }
+    };
+    assert_eq!(count("session_tokens").await, "4", "live tokens stay");
+    assert_eq!(count("sessions").await, "1");
+    assert_eq!(count("password_resets").await, "1");
+    // A day after the refresh token would have expired (24 h), everything goes.
+    app.clock.advance(Duration::hours(49));
+    purge().await.expect("purge");
+    for table in ["session_tokens", "sessions", "password_resets"] {
+        assert_eq!(count(table).await, "0", "{table}");
+    }
+    // A fresh login still works.
+    app.login("staff@acme.example", PASSWORD).await.expect(200);
 }
