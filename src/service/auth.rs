@@ -22,7 +22,9 @@ use crate::secrets::{self, Keyring};
 use crate::storage::accounts::{self, NewUser, TokenKind, UserRow};
 use crate::storage::{catalogue, StorageError, Store};
 
+/// Prefix of access tokens (recognisable to secret scanners).
 pub const ACCESS_PREFIX: &str = "bra_";
+/// Prefix of refresh tokens.
 pub const REFRESH_PREFIX: &str = "brr_";
 
 /// Who acts: a signed-in user (in one session), an API token, or the command line.
@@ -190,6 +192,7 @@ pub enum LoginOutcome {
     },
 }
 
+/// Prefix of the token that carries a login from the password step to the second factor.
 pub const MFA_PREFIX: &str = "brm_";
 /// How long the second step of a login may take.
 const MFA_TTL_MINUTES: i64 = 5;
@@ -202,7 +205,9 @@ pub struct LoginThrottle {
     failures: std::sync::Mutex<std::collections::HashMap<IpAddr, (u32, DateTime<Utc>)>>,
 }
 
+/// Failed logins from one address within [`IP_WINDOW`] before it is throttled.
 pub const IP_FAILURES: u32 = 20;
+/// The window over which [`IP_FAILURES`] are counted.
 pub const IP_WINDOW: Duration = Duration::minutes(15);
 
 impl LoginThrottle {
@@ -962,6 +967,7 @@ pub async fn create_user(
     user(store, &by.operator, id.as_str()).await
 }
 
+/// One of the operator's users; malformed, unknown or another operator's id: not found.
 pub async fn user(store: &Store, operator: &OperatorId, id: &str) -> Result<User, AppError> {
     let id = UserId::parse(id).ok_or(AppError::NotFound)?;
     let row = accounts::get_user(store, operator, &id)
@@ -970,6 +976,7 @@ pub async fn user(store: &Store, operator: &OperatorId, id: &str) -> Result<User
     Ok(User::try_from(row)?)
 }
 
+/// The operator's users.
 pub async fn list_users(store: &Store, operator: &OperatorId) -> Result<Vec<User>, AppError> {
     let rows = accounts::list_users(store, operator).await?;
     Ok(rows

@@ -71,6 +71,7 @@ pub async fn insert_user(
     Ok(())
 }
 
+/// The user signing in with this (lower-cased) email, active or not.
 pub async fn find_user_by_email(
     store: &Store,
     email: &str,
@@ -103,6 +104,7 @@ pub async fn lock_user(tx: &mut WriteTx, id: &UserId) -> Result<Option<UserRow>,
     Ok(row)
 }
 
+/// The operator's users, oldest first.
 pub async fn list_users(
     store: &Store,
     operator: &OperatorId,
@@ -128,6 +130,7 @@ pub async fn count_active_owners(
     Ok(count)
 }
 
+/// Gives a user another role (effective on their next request: sessions read the current role).
 pub async fn set_role(
     tx: &mut WriteTx,
     id: &UserId,
@@ -140,6 +143,7 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Marks a user deactivated (kept for the audit log; can no longer sign in).
 pub async fn deactivate(
     tx: &mut WriteTx,
     id: &UserId,
@@ -152,6 +156,7 @@ pub async fn deactivate(
     Ok(())
 }
 
+/// Starts a session (a login) for a user.
 pub async fn insert_session(
     tx: &mut WriteTx,
     id: &SessionId,
@@ -185,6 +190,7 @@ impl TokenKind {
     }
 }
 
+/// Stores the HMAC of one of a session's tokens.
 pub async fn insert_session_token(
     tx: &mut WriteTx,
     hash: &str,
@@ -218,6 +224,7 @@ impl SessionPrincipalRow {
     }
 }
 
+/// The live session, user and role behind an access token's HMAC (see [`SessionPrincipalRow`]).
 pub async fn principal_for_access_token(
     store: &Store,
     hash: &str,
@@ -246,6 +253,7 @@ pub struct SessionTokenRow {
     pub user_id: String,
 }
 
+/// A refresh or MFA token with its session, locked on MySQL (the rotation decision reads then writes).
 pub async fn find_session_token(
     tx: &mut WriteTx,
     hash: &str,
@@ -275,6 +283,7 @@ pub async fn use_session_token(
     Ok(affected == 1)
 }
 
+/// Records a refresh: the session's idle clock starts again.
 pub async fn touch_session(
     tx: &mut WriteTx,
     id: &SessionId,
@@ -285,6 +294,7 @@ pub async fn touch_session(
     Ok(())
 }
 
+/// Ends a session and so every token of its family; `reason` is kept for investigation.
 pub async fn revoke_session(
     tx: &mut WriteTx,
     id: &SessionId,
@@ -339,6 +349,7 @@ pub async fn clear_totp(
     Ok(())
 }
 
+/// Turns two-factor sign-in on with the pending key.
 pub async fn enable_totp(
     tx: &mut WriteTx,
     user: &UserId,
@@ -395,6 +406,7 @@ pub async fn use_recovery_code(
     Ok(affected == 1)
 }
 
+/// Whether the operator's users must sign in with a second factor.
 pub async fn set_require_two_factor(
     tx: &mut WriteTx,
     operator: &OperatorId,
@@ -428,6 +440,7 @@ pub async fn clear_failures(tx: &mut WriteTx, user: &UserId) -> Result<(), Stora
     Ok(())
 }
 
+/// Replaces a user's password hash (an Argon2id PHC string).
 pub async fn set_password(
     tx: &mut WriteTx,
     user: &UserId,
@@ -488,6 +501,7 @@ pub async fn fail_reset(
     Ok(())
 }
 
+/// Spends a password reset.
 pub async fn use_reset(tx: &mut WriteTx, id: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("UPDATE password_resets SET used_at = ? WHERE id = ?")
         .bind(at(now)).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
@@ -533,6 +547,7 @@ pub struct AuditRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// Appends one audit entry (never updated or deleted).
 pub async fn insert_audit(
     tx: &mut WriteTx,
     operator: &OperatorId,
