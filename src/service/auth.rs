@@ -280,7 +280,8 @@ pub async fn login(
         tracing::info!(user = %user.id, locked, "login refused");
         return Err(bad_credentials());
     }
-    if user.failed_logins > 0 || user.locked_until.is_some() {
+    // With 2FA, the failures are cleared only once the second factor is right too.
+    if (user.failed_logins > 0 || user.locked_until.is_some()) && user.totp_enabled_at.is_none() {
         let id = user.user_id();
         transaction!(store, |tx| {
             Ok(accounts::clear_failures(&mut tx, &id).await?)
@@ -498,22 +499,31 @@ pub async fn verify_second_factor(
             totp_ok || accounts::use_recovery_code(&mut tx, &user_id, &recovery_hash, now).await?;
         if !accepted || user.deactivated_at.is_some() {
             accounts::revoke_session(&mut tx, &session, "second_factor_failed", now).await?;
-            return Ok(None);
+            return Ok(Some(Err(user)));
         }
+        accounts::clear_failures(&mut tx, &user_id).await?;
         accounts::touch_session(&mut tx, &session, now).await?;
         let minted = mint(&keys, config, now);
         store_tokens(&mut tx, &session, &minted, now).await?;
-        Ok(Some(minted.into_tokens(
+        Ok(Some(Ok(minted.into_tokens(
             user_id,
             user.operator(),
             user.role()?,
-        )))
+        ))))
     })
     .await?;
     match outcome {
-        Some(tokens) => {
+        Some(Ok(tokens)) => {
             tracing::info!(user = %tokens.user_id, "user signed in with a second factor");
             Ok(tokens)
+        }
+        // A wrong code counts like a wrong password: guessing codes backs off and locks too.
+        Some(Err(user)) => {
+            if user.deactivated_at.is_none() {
+                count_failure(store, now, &user).await?;
+            }
+            tracing::info!(user = %user.id, "second factor refused");
+            Err(AppError::Unauthorized)
         }
         None => Err(AppError::Unauthorized),
     }

@@ -20,6 +20,7 @@ on_both_backends!(
     every_change_lands_in_the_audit_log,
     two_factor_enrolment_then_login_with_a_code_or_a_recovery_code,
     an_owner_can_require_two_factor_for_the_team,
+    guessing_second_factor_codes_locks_the_account,
     a_password_reset_code_is_emailed_once_and_works_once,
     a_reset_code_expires_and_wrong_guesses_spend_it,
     repeated_failures_back_off_then_lock_the_account_and_email_its_user,
@@ -989,4 +990,38 @@ async fn expired_sessions_and_reset_codes_are_purged(backend: Backend) {
     }
     // A fresh login still works.
     app.login("staff@acme.example", PASSWORD).await.expect(200);
+}
+
+async fn guessing_second_factor_codes_locks_the_account(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
+    let (secret, _) = enrol(&app, &access).await;
+    let wrong = |code: &str| if code == "000000" { "111111" } else { "000000" };
+    // Each guess needs the password again; the password alone does not reset the count.
+    for _ in 0..5 {
+        let mfa = challenge(&app).await;
+        let right = totp(&app, &secret);
+        app.post(
+            "/v1/auth/2fa/verify",
+            json!({"mfa_token": mfa, "code": wrong(&right)}),
+        )
+        .await
+        .expect_error(401, "unauthorized");
+        app.clock.advance(Duration::seconds(31));
+    }
+    app.login("admin@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    assert_eq!(dispatch(&app).await, 1, "the lockout notice");
+    app.clock.advance(Duration::minutes(16));
+    let mfa = challenge(&app).await;
+    app.post(
+        "/v1/auth/2fa/verify",
+        json!({"mfa_token": mfa, "code": totp(&app, &secret)}),
+    )
+    .await
+    .expect(200);
 }
