@@ -80,6 +80,7 @@ pub fn stage() -> AdHoc {
                     auth::require_two_factor,
                     auth::request_password_reset,
                     auth::confirm_password_reset,
+                    auth::change_password,
                     users::create_user,
                     users::list_users,
                     users::update_user,

@@ -31,7 +31,7 @@ use super::{
         account::get_operator, account::update_operator, reports::revenue,
         auth::login, auth::refresh, auth::logout, auth::verify_second_factor,
         auth::setup_two_factor, auth::confirm_two_factor, auth::require_two_factor,
-        auth::request_password_reset, auth::confirm_password_reset,
+        auth::request_password_reset, auth::confirm_password_reset, auth::change_password,
         users::create_user, users::list_users, users::update_user, users::deactivate_user,
         users::reset_two_factor,
         audit::list_audit,

@@ -351,6 +351,50 @@ async fn count_failure(store: &Store, now: DateTime<Utc>, user: &UserRow) -> Res
     .await
 }
 
+/// A signed-in user changes their password: the current one must be right (a wrong one counts
+/// toward the lockout); the user's other sessions end, this one stays.
+pub async fn change_password(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    current: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    let Actor::User { user, session } = &by.actor else {
+        return Err(AppError::Forbidden);
+    };
+    let row = accounts::get_user(store, &by.operator, user)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    check_password(new_password, &row.email).map_err(|e| AppError::invalid("new_password", e))?;
+    if current.len() > crate::domain::auth::MAX_PASSWORD_BYTES
+        || !verify_password(&row.password_hash, current).await?
+    {
+        count_failure(store, now, &row).await?;
+        return Err(AppError::invalid(
+            "current_password",
+            "is not the current password",
+        ));
+    }
+    let hash = hash_password(new_password).await?;
+    transaction!(store, |tx| {
+        accounts::set_password(&mut tx, user, &hash, now).await?;
+        accounts::revoke_other_sessions(&mut tx, user, session, "password_change", now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "user.password_change",
+            Target::User(user),
+            None,
+        )
+        .await
+    })
+    .await?;
+    tracing::info!(user = %user, "password changed");
+    Ok(())
+}
+
 /// Starts a password reset: when `email` belongs to an active user, an 8-digit code valid for
 /// 15 minutes goes out by email (through the outbox). The caller cannot tell whether it did.
 pub async fn request_password_reset(

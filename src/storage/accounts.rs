@@ -307,6 +307,21 @@ pub async fn revoke_session(
     Ok(())
 }
 
+/// Revokes every live session of a user but `keep` (a password change from that session).
+pub async fn revoke_other_sessions(
+    tx: &mut WriteTx,
+    user: &UserId,
+    keep: &SessionId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL")
+        .bind(at(now)).bind(reason).bind(user.as_str()).bind(keep.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Revokes every live session of a user (deactivation, password reset).
 pub async fn revoke_user_sessions(
     tx: &mut WriteTx,

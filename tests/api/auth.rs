@@ -28,6 +28,7 @@ on_both_backends!(
     a_new_api_token_is_never_stored_for_idempotent_replay,
     the_sign_in_routes_have_their_own_strict_rate_limit,
     expired_sessions_and_reset_codes_are_purged,
+    a_signed_in_user_changes_their_password,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -1024,4 +1025,60 @@ async fn guessing_second_factor_codes_locks_the_account(backend: Backend) {
     )
     .await
     .expect(200);
+}
+
+async fn a_signed_in_user_changes_their_password(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "guide@acme.example", "guide").await;
+    let other = app
+        .login("guide@acme.example", PASSWORD)
+        .await
+        .str("access_token");
+    let change = |current: &str, new: &str| {
+        app.post_as(
+            &access,
+            "/v1/auth/password",
+            json!({"current_password": current, "new_password": new}),
+        )
+    };
+    let wrong = change("not the password", NEW_PASSWORD).await;
+    wrong.expect_error(422, "validation_failed");
+    assert!(wrong.body["error"]["fields"]["current_password"].is_string());
+    change(PASSWORD, "password1234")
+        .await
+        .expect_error(422, "validation_failed");
+    change(PASSWORD, NEW_PASSWORD).await.expect(204);
+    // This session stays; the other one ends; only the new password signs in.
+    app.get_as(
+        &access,
+        &format!("/v1/occurrences/{}/manifest", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.get_as(&other, "/v1/audit")
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("guide@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("guide@acme.example", NEW_PASSWORD)
+        .await
+        .expect(200);
+    // API tokens have no password.
+    app.post_as(
+        &owner,
+        "/v1/auth/password",
+        json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    let audit = app.get_as(&owner, "/v1/audit").await;
+    assert!(
+        audit.text.contains("user.password_change"),
+        "{}",
+        audit.text
+    );
 }
