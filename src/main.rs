@@ -98,28 +98,23 @@ async fn run_tool(
             email,
             password_stdin,
         }) => {
-            let password = if password_stdin {
+            let (id, token) = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
                     .read_line(&mut line)
                     .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-                let password = line.trim_end_matches(['\r', '\n']).to_owned();
-                // Checked before anything is created, so a weak password leaves no operator behind.
-                berth::domain::auth::check_password(&password, &email)
-                    .map_err(|e| format!("password: {e}"))?;
-                Some(password)
-            } else {
-                None
-            };
-            let (id, token) = service::operators::create_operator(&store, now, &name, &email)
-                .await
-                .map_err(|e| e.to_string())?;
-            if let Some(password) = password {
-                service::auth::create_owner(&store, now, &id, &email, &name, &password)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let password = line.trim_end_matches(['\r', '\n']);
+                let created =
+                    service::auth::create_operator_with_owner(&store, now, &name, &email, password)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 println!("owner user {email} created; sign in at POST /v1/auth/login");
-            }
+                created
+            } else {
+                service::operators::create_operator(&store, now, &name, &email)
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
             println!("operator {id} created; its API token is shown once, below:");
             println!("{token}");
             ExitCode::SUCCESS

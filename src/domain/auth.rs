@@ -71,9 +71,9 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// The longest, in bytes: hashing is deliberately slow, so its input is bounded.
 pub const MAX_PASSWORD_BYTES: usize = 256;
 
-/// Passwords people pick first, lower-cased (a short, hand-compiled list: most of the usual
-/// top lists is shorter than [`MIN_PASSWORD_CHARS`] anyway; what matters here is the common stems
-/// that get padded with digits to pass a length rule).
+/// The 10,000 passwords people pick first, lower-cased (see the file's header for its source).
+/// Most are shorter than [`MIN_PASSWORD_CHARS`]; they matter as the stems people pad with digits
+/// and symbols to pass a length rule, which [`check_password`] strips before looking.
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 
 /// Checks a new password against the policy: length, not a common password (also after
@@ -268,6 +268,8 @@ mod tests {
             "aaaaaaaaaaaaaaaa",
             "!!!!2024!!!!1234",
             "sunshinesunshine",
+            "Trustno1trustno1",
+            "Michael!!2024",
             "harbour.ops@example.com",
             "i-am-harbour.ops-2026",
             &"x".repeat(MAX_PASSWORD_BYTES + 1),

@@ -327,6 +327,7 @@ pub struct RecoveryCodesView {
     request_body = TwoFactorConfirmRequest,
     responses(
         (status = 200, description = "Enabled; the recovery codes are shown once", body = RecoveryCodesView),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
         (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
@@ -366,6 +367,7 @@ pub struct TwoFactorPolicy {
     request_body = TwoFactorPolicy,
     responses(
         (status = 200, description = "Set", body = TwoFactorPolicy),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
         (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),

@@ -873,15 +873,16 @@ async fn insert_user(
     }
 }
 
-/// Creates the first owner of an operator (the command line's `operator create`).
-pub async fn create_owner(
+/// Creates an operator, its first API token and its owner user (signing in with the operator's
+/// email) in one transaction: a refused password or a taken email leaves nothing behind. The
+/// command line's `operator create --password-stdin`.
+pub async fn create_operator_with_owner(
     store: &Store,
     now: DateTime<Utc>,
-    operator: &OperatorId,
-    email: &str,
     name: &str,
+    email: &str,
     password: &str,
-) -> Result<UserId, AppError> {
+) -> Result<(OperatorId, String), AppError> {
     let draft = UserDraft {
         email,
         name,
@@ -890,23 +891,36 @@ pub async fn create_owner(
     };
     let fields = validate_user(&draft)?;
     let hash = hash_password(password).await?;
-    let id = UserId::generate();
-    let by = Principal::cli(operator);
+    let operator = OperatorId::generate();
+    let user = UserId::generate();
+    let (token, token_hash) = secrets::generate_token(super::operators::TOKEN_PREFIX);
+    let by = Principal::cli(&operator);
     transaction!(store, |tx| {
-        insert_user(&mut tx, &id, operator, &fields, &hash, now).await?;
+        catalogue::insert_operator(&mut tx, &operator, &fields.1, email.trim(), now).await?;
+        catalogue::insert_token(
+            &mut tx,
+            &TokenId::generate(),
+            &operator,
+            &token_hash,
+            "initial",
+            Role::Owner,
+            now,
+        )
+        .await?;
+        insert_user(&mut tx, &user, &operator, &fields, &hash, now).await?;
         audit::record(
             &mut tx,
             &by,
             now,
             "user.create",
-            Target::User(&id),
+            Target::User(&user),
             Some(&role_detail(Role::Owner)),
         )
         .await
     })
     .await?;
-    tracing::info!(operator = %operator, user = %id, "owner user created");
-    Ok(id)
+    tracing::info!(operator = %operator, user = %user, "operator created with its owner user");
+    Ok((operator, token))
 }
 
 fn role_detail(role: Role) -> String {

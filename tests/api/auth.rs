@@ -25,6 +25,7 @@ on_both_backends!(
     repeated_failures_back_off_then_lock_the_account_and_email_its_user,
     one_address_with_many_failures_is_throttled,
     a_new_api_token_is_never_stored_for_idempotent_replay,
+    the_sign_in_routes_have_their_own_strict_rate_limit,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -873,4 +874,29 @@ async fn a_new_api_token_is_never_stored_for_idempotent_replay(backend: Backend)
     let second = create().await;
     second.expect(201);
     assert_ne!(second.str("token"), token);
+}
+
+async fn the_sign_in_routes_have_their_own_strict_rate_limit(backend: Backend) {
+    let settings = [("rate_limits", json!("auth=3/min,reads=1000/min"))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    app.add_user(&owner, "staff@acme.example", "staff").await;
+    app.login("staff@acme.example", PASSWORD).await.expect(200);
+    app.post(
+        "/v1/auth/password-reset",
+        json!({"email": "x@acme.example"}),
+    )
+    .await
+    .expect(202);
+    app.post("/v1/auth/refresh", json!({"refresh_token": "brr_x"}))
+        .await
+        .expect_error(401, "unauthorized");
+    // The bucket is shared by every /v1/auth/* route, per client address.
+    let limited = app.login("staff@acme.example", PASSWORD).await;
+    limited.expect_error(429, "rate_limited");
+    assert!(limited.headers.contains_key("retry-after"));
+    // Other routes have their own buckets.
+    app.get_as(&owner, "/v1/tours").await.expect(200);
 }

@@ -562,7 +562,14 @@ async fn operator_create_with_password_stdin_makes_the_owner_user(backend: Backe
         Some(1),
         "the weak attempt left no user"
     );
-    // The weak attempt created no operator either: only this one sees its user.
+    // A second operator with the same owner email is refused whole: no operator without owner.
+    let again = with_stdin(
+        berth(&app.database_url).args(args),
+        &format!("{password}\n"),
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("email"));
+    // Neither the weak nor the duplicate attempt left an operator behind.
     let operators: i64 = berth::storage::catalogue::count_operators(&app.store)
         .await
         .unwrap();
