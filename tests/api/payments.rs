@@ -35,6 +35,7 @@ on_both_backends!(
     a_payment_of_the_wrong_amount_is_refunded,
     a_duplicate_waits_for_the_first_answer_then_gives_up_with_409,
     the_logs_of_a_paid_booking_carry_no_secrets,
+    a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -1228,4 +1229,84 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
             "{secret:?} appears in the logs:\n{text}"
         );
     }
+}
+
+/// The process dies after the hold committed and while Stripe was being asked for the intent
+/// (here: the request's future is dropped mid-call). The client's retry, once the claim is
+/// stale, carries on with that same booking and intent instead of holding seats twice.
+async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend: Backend) {
+    use berth::service::holds::{self, HoldRequest};
+    use berth::service::idempotency::{begin, fingerprint, Begin};
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(4).await;
+    let text = json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
+                      "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}})
+    .to_string();
+    let print = fingerprint("POST", "/v1/bookings", &text);
+    let Begin::Proceed(claim) = begin(
+        &app.store,
+        app.clock.now(),
+        Duration::hours(24),
+        "public:bookings",
+        "crash-key",
+        &print,
+    )
+    .await
+    .unwrap() else {
+        panic!("a fresh key is claimed");
+    };
+    stripe.set_mode(Mode::TimeoutAfterWork(1));
+    let request: HoldRequest = serde_json::from_str(&text).unwrap();
+    let render =
+        |_: &berth::domain::records::BookingRecord,
+         _: &str,
+         _: &berth::service::payments::PaymentSummary| (201u16, String::from("{}"));
+    let placing = holds::place_hold(
+        &app.store,
+        &app.payments,
+        app.clock.now(),
+        Duration::seconds(900),
+        request,
+        Some((&claim, &render)),
+    );
+    let crashed = tokio::time::timeout(std::time::Duration::from_millis(500), placing).await;
+    assert!(crashed.is_err(), "cut off while Stripe was being asked");
+    assert_eq!(app.available(&occurrence).await, 2, "the hold was made");
+    assert_eq!(stripe.intents().len(), 1, "and Stripe made its intent");
+
+    app.clock.advance(Duration::seconds(61));
+    let retry = || {
+        TestApp::reply(
+            app.client
+                .post(format!("{}/v1/bookings", app.base))
+                .header("Idempotency-Key", "crash-key")
+                .header("Content-Type", "application/json")
+                .body(text.clone()),
+        )
+    };
+    let resumed = retry().await;
+    resumed.expect(201);
+    let intent = stripe.intents().pop().unwrap();
+    assert_eq!(
+        resumed.body["reference"],
+        intent["metadata"]["booking_reference"]
+    );
+    assert_eq!(
+        resumed.body["payment"]["client_secret"],
+        intent["client_secret"]
+    );
+    assert_eq!(stripe.intents().len(), 1, "the same intent");
+    assert_eq!(app.available(&occurrence).await, 2, "one hold, not two");
+    // The new access token works (the first never reached the client).
+    let held = Held {
+        reference: resumed.str("reference"),
+        access: resumed.str("access_token"),
+        reply: resumed.clone(),
+    };
+    assert_eq!(booking(&app, &held).await["status"], "held");
+    let again = retry().await;
+    assert_eq!(again.text, resumed.text, "then replayed as usual");
+    app.assert_seat_invariant().await;
 }
