@@ -36,6 +36,7 @@ on_both_backends!(
     a_duplicate_waits_for_the_first_answer_then_gives_up_with_409,
     the_logs_of_a_paid_booking_carry_no_secrets,
     a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking,
+    late_payments_racing_new_holds_never_oversell,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -1309,4 +1310,70 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
     let again = retry().await;
     assert_eq!(again.text, resumed.text, "then replayed as usual");
     app.assert_seat_invariant().await;
+}
+
+/// Lapsed holds get paid while other travelers race for the same seats: each late payment
+/// either takes its seats back or is refunded, and the departure never holds more than it has.
+async fn late_payments_racing_new_holds_never_oversell(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(10).await;
+    let mut lapsed = Vec::new();
+    for _ in 0..10 {
+        lapsed.push(hold(&app, &occurrence, 1).await);
+    }
+    app.clock.advance(Duration::seconds(901));
+    let mut race = JoinSet::new();
+    for (i, held) in lapsed.iter().enumerate() {
+        let intent = stripe.intent_for(&held.reference).unwrap();
+        let app = app.clone();
+        let body = succeeded(&format!("evt_late_race_{i}"), &intent);
+        race.spawn(async move { ("payment", app.stripe_event(&body).await) });
+    }
+    for _ in 0..10 {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        race.spawn(async move {
+            let reply = app
+                .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+                .await;
+            ("hold", reply)
+        });
+    }
+    let (mut new_holds, mut reinstated, mut refunded) = (0, 0, 0);
+    while let Some(result) = race.join_next().await {
+        let (what, reply) = result.unwrap();
+        assert!(reply.status.as_u16() < 500, "{what}: {}", reply.text);
+        match (what, reply.status.as_u16()) {
+            ("hold", 201) => new_holds += 1,
+            ("hold", 409) => assert_eq!(reply.code(), "sold_out"),
+            ("payment", 200) => match reply.body["outcome"].as_str().unwrap() {
+                "confirmed" => reinstated += 1,
+                "refunded" => refunded += 1,
+                other => panic!("unexpected outcome {other}"),
+            },
+            (what, status) => panic!("{what}: unexpected {status}: {}", reply.text),
+        }
+    }
+    assert_eq!(reinstated + refunded, 10);
+    assert_eq!(
+        new_holds + reinstated,
+        10,
+        "every seat sold once, none twice"
+    );
+    assert_eq!(app.available(&occurrence).await, 0);
+    for held in &lapsed {
+        let after = booking(&app, held).await;
+        match after["status"].as_str().unwrap() {
+            "confirmed" => assert_eq!(after["payment"]["refunded"], 0),
+            "cancelled" => {
+                assert_eq!(after["cancel_reason"], "sold_out_after_payment");
+                assert_eq!(after["payment"]["refunded"], 3500);
+            }
+            other => panic!("a paid booking ended {other}"),
+        }
+    }
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
 }
