@@ -88,6 +88,13 @@ pub async fn place_hold(
     let occurrence_id = OccurrenceId::parse(&request.occurrence_id)
         .ok_or_else(|| AppError::invalid("occurrence_id", "is not a departure id"))?;
     let customer = parse_customer(&request.customer)?;
+    if let (Some(stripe), Some((claim, render))) = (payments.stripe(), idempotent) {
+        if let Some(booking) = claim.resumes.as_deref() {
+            if let Some(resumed) = resume(store, stripe, now, booking, claim, render).await? {
+                return Ok(resumed);
+            }
+        }
+    }
     let occurrence = occurrences::get(store, &occurrence_id, now)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -154,6 +161,11 @@ pub async fn place_hold(
                     other => other.into(),
                 })?;
             if online {
+                // The key learns the booking with the booking: a retry that takes over a
+                // stalled claim carries on with this hold instead of making another.
+                if let Some((claim, _)) = idempotent {
+                    idempotency::attach_in(&mut tx, claim, booking.id.as_str()).await?;
+                }
                 store_payments::insert(
                     &mut tx,
                     &booking.id,
@@ -218,6 +230,59 @@ pub async fn place_hold(
         access_token,
         payment: PaymentSummary::new_hold(Some(&payment)),
     })
+}
+
+/// Carries on with a paid hold whose request stalled after the hold was made (a crash, a cut
+/// connection) and whose claim a retry of the same request took over: the same booking, the
+/// same PaymentIntent (its key derives from the booking), and a new access token, since the
+/// first never reached the client. `None` when that hold is gone (lapsed or released): the
+/// retry then holds afresh.
+async fn resume(
+    store: &Store,
+    stripe: &payments::StripePayments,
+    now: DateTime<Utc>,
+    booking: &str,
+    claim: &Claim,
+    render: RenderHold<'_>,
+) -> Result<Option<PlacedHold>, AppError> {
+    let Some(booking) = bookings::find_by_id(store, booking).await? else {
+        return Ok(None);
+    };
+    let (access_token, access_token_hash) = secrets::generate_token("bkt_");
+    let live = transaction!(store, |tx| {
+        let current = bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if current.status != BookingStatus::Held || current.is_lapsed_hold(now) {
+            return Ok(false);
+        }
+        bookings::set_access_token_hash(&mut tx, &booking.id, &access_token_hash).await?;
+        Ok(true)
+    })
+    .await?;
+    if !live {
+        return Ok(None);
+    }
+    tracing::info!(booking = %booking.reference, "resuming a paid hold whose request stalled");
+    let tour = super::catalogue::tour(store, &booking.tour_id).await?;
+    let intent = payments::create_intent(store, stripe, &booking, &tour.tour.name, now).await?;
+    let token = access_token.clone();
+    let render_payment = move |booking: &BookingRecord, payment: &store_payments::PaymentRow| {
+        render(booking, &token, &PaymentSummary::new_hold(Some(payment)))
+    };
+    let (booking, payment) = payments::store_intent(
+        store,
+        &booking,
+        &intent,
+        now,
+        Some((claim, &render_payment as payments::RenderPaidHold<'_>)),
+    )
+    .await?;
+    Ok(Some(PlacedHold {
+        booking,
+        access_token,
+        payment: PaymentSummary::new_hold(Some(&payment)),
+    }))
 }
 
 /// Releases lapsed holds everywhere; returns how many departures were processed. Safe on

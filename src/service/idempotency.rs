@@ -29,6 +29,9 @@ pub struct Claim {
     /// When this request claimed or took over the key: its owner token. A request whose claim
     /// was taken over can neither complete nor release it.
     locked_at: DateTime<Utc>,
+    /// Taken over from a stalled request that had already made this (a booking id): carry on
+    /// with it rather than make another.
+    pub resumes: Option<String>,
 }
 
 pub enum Begin {
@@ -76,6 +79,7 @@ pub async fn begin(
         scope: scope.to_owned(),
         key: key.to_owned(),
         locked_at: now,
+        resumes: None,
     };
     // A duplicate of a request still running waits (briefly) for its answer and replays it, so
     // a client's racing retries all see the same response; past the wait it gets 409.
@@ -132,7 +136,10 @@ pub async fn begin(
         tx.commit().await?;
         if won {
             tracing::info!(scope, "idempotency claim taken over from a stalled request");
-            return Ok(Begin::Proceed(claim));
+            return Ok(Begin::Proceed(Claim {
+                resumes: row.resource_id,
+                ..claim
+            }));
         }
     }
     Err(AppError::IdempotencyInProgress)
@@ -158,6 +165,18 @@ pub async fn complete_in(
     body: &str,
 ) -> Result<(), AppError> {
     if idempotency::complete(tx, &claim.scope, &claim.key, claim.locked_at, status, body).await? {
+        Ok(())
+    } else {
+        Err(AppError::IdempotencyInProgress)
+    }
+}
+
+/// Records, with the work that made it, what this claim has made (see [`Claim::resumes`]). If a
+/// retry took the claim over meanwhile, the work must not commit.
+pub async fn attach_in(tx: &mut WriteTx, claim: &Claim, resource_id: &str) -> Result<(), AppError> {
+    if idempotency::attach_resource(tx, &claim.scope, &claim.key, claim.locked_at, resource_id)
+        .await?
+    {
         Ok(())
     } else {
         Err(AppError::IdempotencyInProgress)

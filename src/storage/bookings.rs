@@ -144,6 +144,17 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Gives a locked booking a new access token (its hash): the old one was never delivered.
+pub async fn set_access_token_hash(
+    tx: &mut WriteTx,
+    id: &BookingId,
+    hash: &str,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE bookings SET access_token_hash = ? WHERE id = ?")
+        .bind(hash).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Records why a locked booking was cancelled.
 pub async fn set_cancel_reason(
     tx: &mut WriteTx,

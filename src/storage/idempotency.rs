@@ -14,6 +14,7 @@ pub struct KeyRow {
     pub response_body: Option<String>,
     pub locked_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub resource_id: Option<String>,
 }
 
 /// Inserts an in-flight claim; `StorageError::Duplicate` when the key exists.
@@ -35,7 +36,7 @@ pub async fn insert_claim(
 
 pub async fn get(store: &Store, scope: &str, key: &str) -> Result<Option<KeyRow>, StorageError> {
     let row: Option<KeyRow> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT fingerprint, state, response_status, response_body, locked_at, expires_at \
+        "SELECT fingerprint, state, response_status, response_body, locked_at, expires_at, resource_id \
          FROM idempotency_keys WHERE scope = ? AND idem_key = ?")
         .bind(scope).bind(key).fetch_optional(pool).await)?;
     Ok(row)
@@ -72,6 +73,23 @@ pub async fn complete(
         "UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ? \
          WHERE scope = ? AND idem_key = ? AND state = 'in_flight' AND locked_at = ?")
         .bind(i64::from(status)).bind(body).bind(scope).bind(key).bind(at(locked_at))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}
+
+/// Records what a claim this request still owns has made so far (in the transaction that made
+/// it); false when another request took the claim over meanwhile.
+pub async fn attach_resource(
+    tx: &mut WriteTx,
+    scope: &str,
+    key: &str,
+    locked_at: DateTime<Utc>,
+    resource_id: &str,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE idempotency_keys SET resource_id = ? \
+         WHERE scope = ? AND idem_key = ? AND state = 'in_flight' AND locked_at = ?")
+        .bind(resource_id).bind(scope).bind(key).bind(at(locked_at))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)
 }

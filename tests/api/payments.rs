@@ -35,6 +35,8 @@ on_both_backends!(
     a_payment_of_the_wrong_amount_is_refunded,
     a_duplicate_waits_for_the_first_answer_then_gives_up_with_409,
     the_logs_of_a_paid_booking_carry_no_secrets,
+    a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking,
+    late_payments_racing_new_holds_never_oversell,
 );
 
 async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
@@ -1228,4 +1230,150 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
             "{secret:?} appears in the logs:\n{text}"
         );
     }
+}
+
+/// The process dies after the hold committed and while Stripe was being asked for the intent
+/// (here: the request's future is dropped mid-call). The client's retry, once the claim is
+/// stale, carries on with that same booking and intent instead of holding seats twice.
+async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend: Backend) {
+    use berth::service::holds::{self, HoldRequest};
+    use berth::service::idempotency::{begin, fingerprint, Begin};
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(4).await;
+    let text = json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
+                      "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}})
+    .to_string();
+    let print = fingerprint("POST", "/v1/bookings", &text);
+    let Begin::Proceed(claim) = begin(
+        &app.store,
+        app.clock.now(),
+        Duration::hours(24),
+        "public:bookings",
+        "crash-key",
+        &print,
+    )
+    .await
+    .unwrap() else {
+        panic!("a fresh key is claimed");
+    };
+    stripe.set_mode(Mode::TimeoutAfterWork(1));
+    let request: HoldRequest = serde_json::from_str(&text).unwrap();
+    let render =
+        |_: &berth::domain::records::BookingRecord,
+         _: &str,
+         _: &berth::service::payments::PaymentSummary| (201u16, String::from("{}"));
+    let placing = holds::place_hold(
+        &app.store,
+        &app.payments,
+        app.clock.now(),
+        Duration::seconds(900),
+        request,
+        Some((&claim, &render)),
+    );
+    let crashed = tokio::time::timeout(std::time::Duration::from_millis(500), placing).await;
+    assert!(crashed.is_err(), "cut off while Stripe was being asked");
+    assert_eq!(app.available(&occurrence).await, 2, "the hold was made");
+    assert_eq!(stripe.intents().len(), 1, "and Stripe made its intent");
+
+    app.clock.advance(Duration::seconds(61));
+    let retry = || {
+        TestApp::reply(
+            app.client
+                .post(format!("{}/v1/bookings", app.base))
+                .header("Idempotency-Key", "crash-key")
+                .header("Content-Type", "application/json")
+                .body(text.clone()),
+        )
+    };
+    let resumed = retry().await;
+    resumed.expect(201);
+    let intent = stripe.intents().pop().unwrap();
+    assert_eq!(
+        resumed.body["reference"],
+        intent["metadata"]["booking_reference"]
+    );
+    assert_eq!(
+        resumed.body["payment"]["client_secret"],
+        intent["client_secret"]
+    );
+    assert_eq!(stripe.intents().len(), 1, "the same intent");
+    assert_eq!(app.available(&occurrence).await, 2, "one hold, not two");
+    // The new access token works (the first never reached the client).
+    let held = Held {
+        reference: resumed.str("reference"),
+        access: resumed.str("access_token"),
+        reply: resumed.clone(),
+    };
+    assert_eq!(booking(&app, &held).await["status"], "held");
+    let again = retry().await;
+    assert_eq!(again.text, resumed.text, "then replayed as usual");
+    app.assert_seat_invariant().await;
+}
+
+/// Lapsed holds get paid while other travelers race for the same seats: each late payment
+/// either takes its seats back or is refunded, and the departure never holds more than it has.
+async fn late_payments_racing_new_holds_never_oversell(backend: Backend) {
+    let Some((app, stripe)) = stripe_app(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (_, _, occurrence) = app.departure(10).await;
+    let mut lapsed = Vec::new();
+    for _ in 0..10 {
+        lapsed.push(hold(&app, &occurrence, 1).await);
+    }
+    app.clock.advance(Duration::seconds(901));
+    let mut race = JoinSet::new();
+    for (i, held) in lapsed.iter().enumerate() {
+        let intent = stripe.intent_for(&held.reference).unwrap();
+        let app = app.clone();
+        let body = succeeded(&format!("evt_late_race_{i}"), &intent);
+        race.spawn(async move { ("payment", app.stripe_event(&body).await) });
+    }
+    for _ in 0..10 {
+        let (app, occurrence) = (app.clone(), occurrence.clone());
+        race.spawn(async move {
+            let reply = app
+                .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+                .await;
+            ("hold", reply)
+        });
+    }
+    let (mut new_holds, mut reinstated, mut refunded) = (0, 0, 0);
+    while let Some(result) = race.join_next().await {
+        let (what, reply) = result.unwrap();
+        assert!(reply.status.as_u16() < 500, "{what}: {}", reply.text);
+        match (what, reply.status.as_u16()) {
+            ("hold", 201) => new_holds += 1,
+            ("hold", 409) => assert_eq!(reply.code(), "sold_out"),
+            ("payment", 200) => match reply.body["outcome"].as_str().unwrap() {
+                "confirmed" => reinstated += 1,
+                "refunded" => refunded += 1,
+                other => panic!("unexpected outcome {other}"),
+            },
+            (what, status) => panic!("{what}: unexpected {status}: {}", reply.text),
+        }
+    }
+    assert_eq!(reinstated + refunded, 10);
+    assert_eq!(
+        new_holds + reinstated,
+        10,
+        "every seat sold once, none twice"
+    );
+    assert_eq!(app.available(&occurrence).await, 0);
+    for held in &lapsed {
+        let after = booking(&app, held).await;
+        match after["status"].as_str().unwrap() {
+            "confirmed" => assert_eq!(after["payment"]["refunded"], 0),
+            "cancelled" => {
+                assert_eq!(after["cancel_reason"], "sold_out_after_payment");
+                assert_eq!(after["payment"]["refunded"], 3500);
+            }
+            other => panic!("a paid booking ended {other}"),
+        }
+    }
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
 }

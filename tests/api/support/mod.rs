@@ -39,7 +39,7 @@ macro_rules! on_both_backends {
 }
 
 /// A response: status and JSON body (`Value::Null` when the body is not JSON).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
