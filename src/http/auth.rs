@@ -298,8 +298,10 @@ pub async fn setup_two_factor(
     auth: Result<SignedIn, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
+    config: &State<AppConfig>,
 ) -> Result<Json<TwoFactorSetupView>, AppError> {
-    let (secret, otpauth_uri) = auth::setup_two_factor(store, clock.now(), &auth?.0).await?;
+    let (secret, otpauth_uri) =
+        auth::setup_two_factor(store, config, clock.now(), &auth?.0).await?;
     Ok(Json(TwoFactorSetupView {
         secret,
         otpauth_uri,
@@ -470,6 +472,52 @@ pub async fn confirm_password_reset(
         clock.now(),
         &request.email,
         &request.code,
+        &request.new_password,
+    )
+    .await?;
+    Ok(Status::NoContent)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    /// At least 12 characters, not a common password.
+    new_password: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password",
+    tag = "auth",
+    summary = "Change your own password; your other sessions end",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
+        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
+        (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
+        (status = 422, description = "Wrong current password, or a weak new one (`validation_failed`)", body = ErrorResponse),
+        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[post("/v1/auth/password", data = "<body>")]
+pub async fn change_password(
+    _rate: RateLimited,
+    auth: Result<SignedIn, AppError>,
+    body: Result<SmallBody, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Status, AppError> {
+    let by = auth?.0;
+    let request: PasswordChange = parse_text(&text(body)?)?;
+    auth::change_password(
+        store,
+        clock.now(),
+        &by,
+        &request.current_password,
         &request.new_password,
     )
     .await?;

@@ -80,10 +80,12 @@ pub fn stage() -> AdHoc {
                     auth::require_two_factor,
                     auth::request_password_reset,
                     auth::confirm_password_reset,
+                    auth::change_password,
                     users::create_user,
                     users::list_users,
                     users::update_user,
                     users::deactivate_user,
+                    users::reset_two_factor,
                     audit::list_audit,
                 ],
             )

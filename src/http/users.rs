@@ -205,3 +205,41 @@ pub async fn deactivate_user(
         )
         .await
 }
+
+#[utoipa::path(
+    post,
+    path = "/v1/users/{id}/reset-two-factor",
+    tag = "users",
+    summary = "Turn a user's two-factor sign-in off and end their sessions (owners only)",
+    description = "For a lost authenticator with the recovery codes gone: the user signs in with the password and enrols again.",
+    params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "Two-factor sign-in is off", body = UserView), (status = 400, description = "An invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "`idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
+#[post("/v1/users/<id>/reset-two-factor")]
+pub async fn reset_two_factor(
+    _rate: RateLimited,
+    id: &str,
+    auth: Result<Authorized<Owner>, AppError>,
+    idempotency: Result<Idempotency, AppError>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<ApiResponse, AppError> {
+    let by = auth?.0;
+    idempotency?
+        .run(
+            store,
+            clock,
+            config,
+            operator_scope(&by.operator),
+            "",
+            |_| async {
+                let user =
+                    auth::change_user(store, clock.now(), &by, id, UserChange::ResetTwoFactor)
+                        .await?;
+                Ok(ApiResponse::ok(&UserView::from(user)))
+            },
+        )
+        .await
+}

@@ -22,13 +22,20 @@ use crate::secrets::{self, Keyring};
 use crate::storage::accounts::{self, NewUser, TokenKind, UserRow};
 use crate::storage::{catalogue, StorageError, Store};
 
+/// Prefix of access tokens (recognisable to secret scanners).
 pub const ACCESS_PREFIX: &str = "bra_";
+/// Prefix of refresh tokens.
 pub const REFRESH_PREFIX: &str = "brr_";
 
 /// Who acts: a signed-in user (in one session), an API token, or the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    User { user: UserId, session: SessionId },
+    User {
+        user: UserId,
+        session: SessionId,
+    },
+    /// A user proving who they are outside a session (a password reset by emailed code).
+    Account(UserId),
     Token(TokenId),
     Cli,
 }
@@ -37,7 +44,7 @@ impl Actor {
     /// How the audit log names the actor.
     pub fn audit_name(&self) -> String {
         match self {
-            Actor::User { user, .. } => format!("user:{user}"),
+            Actor::User { user, .. } | Actor::Account(user) => format!("user:{user}"),
             Actor::Token(token) => format!("token:{token}"),
             Actor::Cli => "cli".to_owned(),
         }
@@ -185,6 +192,7 @@ pub enum LoginOutcome {
     },
 }
 
+/// Prefix of the token that carries a login from the password step to the second factor.
 pub const MFA_PREFIX: &str = "brm_";
 /// How long the second step of a login may take.
 const MFA_TTL_MINUTES: i64 = 5;
@@ -197,7 +205,9 @@ pub struct LoginThrottle {
     failures: std::sync::Mutex<std::collections::HashMap<IpAddr, (u32, DateTime<Utc>)>>,
 }
 
+/// Failed logins from one address within [`IP_WINDOW`] before it is throttled.
 pub const IP_FAILURES: u32 = 20;
+/// The window over which [`IP_FAILURES`] are counted.
 pub const IP_WINDOW: Duration = Duration::minutes(15);
 
 impl LoginThrottle {
@@ -270,7 +280,8 @@ pub async fn login(
         tracing::info!(user = %user.id, locked, "login refused");
         return Err(bad_credentials());
     }
-    if user.failed_logins > 0 || user.locked_until.is_some() {
+    // With 2FA, the failures are cleared only once the second factor is right too.
+    if (user.failed_logins > 0 || user.locked_until.is_some()) && user.totp_enabled_at.is_none() {
         let id = user.user_id();
         transaction!(store, |tx| {
             Ok(accounts::clear_failures(&mut tx, &id).await?)
@@ -340,6 +351,50 @@ async fn count_failure(store: &Store, now: DateTime<Utc>, user: &UserRow) -> Res
     .await
 }
 
+/// A signed-in user changes their password: the current one must be right (a wrong one counts
+/// toward the lockout); the user's other sessions end, this one stays.
+pub async fn change_password(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    current: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    let Actor::User { user, session } = &by.actor else {
+        return Err(AppError::Forbidden);
+    };
+    let row = accounts::get_user(store, &by.operator, user)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    check_password(new_password, &row.email).map_err(|e| AppError::invalid("new_password", e))?;
+    if current.len() > crate::domain::auth::MAX_PASSWORD_BYTES
+        || !verify_password(&row.password_hash, current).await?
+    {
+        count_failure(store, now, &row).await?;
+        return Err(AppError::invalid(
+            "current_password",
+            "is not the current password",
+        ));
+    }
+    let hash = hash_password(new_password).await?;
+    transaction!(store, |tx| {
+        accounts::set_password(&mut tx, user, &hash, now).await?;
+        accounts::revoke_other_sessions(&mut tx, user, session, "password_change", now).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            "user.password_change",
+            Target::User(user),
+            None,
+        )
+        .await
+    })
+    .await?;
+    tracing::info!(user = %user, "password changed");
+    Ok(())
+}
+
 /// Starts a password reset: when `email` belongs to an active user, an 8-digit code valid for
 /// 15 minutes goes out by email (through the outbox). The caller cannot tell whether it did.
 pub async fn request_password_reset(
@@ -398,21 +453,19 @@ pub async fn confirm_password_reset(
     let email = normalize_email(email);
     check_password(new_password, &email).map_err(|e| AppError::invalid("new_password", e))?;
     let refused = || AppError::invalid("code", "is wrong, used or expired; ask for a new one");
+    // Hashed before the lookup, so an unknown email takes as long as a known one.
+    let hash = hash_password(new_password).await?;
     let user = accounts::find_user_by_email(store, &email).await?;
     let Some(user) = user.filter(|u| u.deactivated_at.is_none()) else {
         return Err(refused());
     };
     let keys = config.keyring();
     let submitted = keys.hash("reset", code.trim());
-    let hash = hash_password(new_password).await?;
     let id = user.user_id();
     let by = Principal {
         operator: user.operator(),
         role: user.role()?,
-        actor: Actor::User {
-            user: id.clone(),
-            session: SessionId::from_stored(String::new()),
-        },
+        actor: Actor::Account(id.clone()),
         must_enrol: false,
     };
     let done = transaction!(store, |tx| {
@@ -478,11 +531,8 @@ pub async fn verify_second_factor(
         let Some(user) = accounts::lock_user(&mut tx, &user_id).await? else {
             return Ok(None);
         };
-        let secret = user
-            .totp_secret
-            .as_deref()
-            .filter(|_| user.totp_enabled_at.is_some())
-            .and_then(crate::domain::auth::base32_decode);
+        let secret =
+            totp_key(&keys, user.totp_secret.as_deref()).filter(|_| user.totp_enabled_at.is_some());
         let totp_ok = match secret.and_then(|secret| {
             crate::domain::auth::verify_totp(&secret, code, now.timestamp(), user.totp_last_step)
         }) {
@@ -493,22 +543,31 @@ pub async fn verify_second_factor(
             totp_ok || accounts::use_recovery_code(&mut tx, &user_id, &recovery_hash, now).await?;
         if !accepted || user.deactivated_at.is_some() {
             accounts::revoke_session(&mut tx, &session, "second_factor_failed", now).await?;
-            return Ok(None);
+            return Ok(Some(Err(user)));
         }
+        accounts::clear_failures(&mut tx, &user_id).await?;
         accounts::touch_session(&mut tx, &session, now).await?;
         let minted = mint(&keys, config, now);
         store_tokens(&mut tx, &session, &minted, now).await?;
-        Ok(Some(minted.into_tokens(
+        Ok(Some(Ok(minted.into_tokens(
             user_id,
             user.operator(),
             user.role()?,
-        )))
+        ))))
     })
     .await?;
     match outcome {
-        Some(tokens) => {
+        Some(Ok(tokens)) => {
             tracing::info!(user = %tokens.user_id, "user signed in with a second factor");
             Ok(tokens)
+        }
+        // A wrong code counts like a wrong password: guessing codes backs off and locks too.
+        Some(Err(user)) => {
+            if user.deactivated_at.is_none() {
+                count_failure(store, now, &user).await?;
+            }
+            tracing::info!(user = %user.id, "second factor refused");
+            Err(AppError::Unauthorized)
         }
         None => Err(AppError::Unauthorized),
     }
@@ -521,9 +580,16 @@ fn normalize_recovery(code: &str) -> String {
         .collect()
 }
 
+/// The TOTP key stored for a user, opened with the server key. (Stored sealed: a copy of the
+/// database alone does not give anyone the codes.)
+fn totp_key(keys: &Keyring, stored: Option<&str>) -> Option<Vec<u8>> {
+    keys.open("totp", stored?)
+}
+
 /// A new TOTP secret for the caller, pending until confirmed with a code from it.
 pub async fn setup_two_factor(
     store: &Store,
+    config: &AppConfig,
     now: DateTime<Utc>,
     by: &Principal,
 ) -> Result<(String, String), AppError> {
@@ -532,6 +598,10 @@ pub async fn setup_two_factor(
     };
     let secret = secrets::random_bytes(20);
     let encoded = crate::domain::auth::base32_encode(&secret);
+    let sealed = config
+        .keyring()
+        .seal("totp", &secret)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("TOTP key too long to seal")))?;
     let email = transaction!(store, |tx| {
         let row = accounts::lock_user(&mut tx, user)
             .await?
@@ -542,7 +612,7 @@ pub async fn setup_two_factor(
                 "is already enabled for this user",
             ));
         }
-        accounts::set_pending_totp(&mut tx, user, &encoded, now).await?;
+        accounts::set_pending_totp(&mut tx, user, &sealed, now).await?;
         Ok(row.email)
     })
     .await?;
@@ -572,11 +642,8 @@ pub async fn confirm_two_factor(
         let row = accounts::lock_user(&mut tx, user)
             .await?
             .ok_or(AppError::Unauthorized)?;
-        let secret = row
-            .totp_secret
-            .as_deref()
+        let secret = totp_key(&keys, row.totp_secret.as_deref())
             .filter(|_| row.totp_enabled_at.is_none())
-            .and_then(crate::domain::auth::base32_decode)
             .ok_or_else(|| AppError::invalid("two_factor", "start with POST /v1/auth/2fa/setup"))?;
         let step = crate::domain::auth::verify_totp(&secret, code, now.timestamp(), None)
             .ok_or_else(|| {
@@ -954,6 +1021,7 @@ pub async fn create_user(
     user(store, &by.operator, id.as_str()).await
 }
 
+/// One of the operator's users; malformed, unknown or another operator's id: not found.
 pub async fn user(store: &Store, operator: &OperatorId, id: &str) -> Result<User, AppError> {
     let id = UserId::parse(id).ok_or(AppError::NotFound)?;
     let row = accounts::get_user(store, operator, &id)
@@ -962,6 +1030,7 @@ pub async fn user(store: &Store, operator: &OperatorId, id: &str) -> Result<User
     Ok(User::try_from(row)?)
 }
 
+/// The operator's users.
 pub async fn list_users(store: &Store, operator: &OperatorId) -> Result<Vec<User>, AppError> {
     let rows = accounts::list_users(store, operator).await?;
     Ok(rows
@@ -970,11 +1039,13 @@ pub async fn list_users(store: &Store, operator: &OperatorId) -> Result<Vec<User
         .collect::<Result<_, _>>()?)
 }
 
-/// What changes about a user: a new role, and/or deactivation (which signs them out).
+/// What changes about a user: a new role, deactivation, or turning their two-factor sign-in off
+/// (a lost phone with the recovery codes used up). The last two sign them out.
 #[derive(Debug, Clone, Copy)]
 pub enum UserChange {
     Role(Role),
     Deactivate,
+    ResetTwoFactor,
 }
 
 /// Changes one of the operator's users. The last active owner can be neither demoted nor
@@ -995,7 +1066,10 @@ pub async fn change_user(
         let current = row.role()?;
         let loses_owner = current == Role::Owner
             && row.deactivated_at.is_none()
-            && !matches!(change, UserChange::Role(Role::Owner));
+            && matches!(
+                change,
+                UserChange::Deactivate | UserChange::Role(Role::Admin | Role::Staff | Role::Guide)
+            );
         if loses_owner && accounts::count_active_owners(&mut tx, &by.operator).await? <= 1 {
             return Err(AppError::invalid(
                 "role",
@@ -1020,12 +1094,36 @@ pub async fn change_user(
                 accounts::revoke_user_sessions(&mut tx, &id, "deactivated", now).await?;
                 audit::record(&mut tx, by, now, "user.deactivate", Target::User(&id), None).await?;
             }
+            UserChange::ResetTwoFactor => {
+                accounts::clear_totp(&mut tx, &id, now).await?;
+                accounts::revoke_user_sessions(&mut tx, &id, "two_factor_reset", now).await?;
+                audit::record(
+                    &mut tx,
+                    by,
+                    now,
+                    "user.two_factor.reset",
+                    Target::User(&id),
+                    None,
+                )
+                .await?;
+            }
         }
         Ok(())
     })
     .await?;
     tracing::info!(operator = %by.operator, user = %id, "user changed");
     user(store, &by.operator, id.as_str()).await
+}
+
+/// Forgets session tokens and reset codes a day after they expired, and the sessions left
+/// without tokens. (A spent refresh token is kept until then, so its reuse is still caught while
+/// it could have worked.)
+pub async fn purge_expired(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let before = now - Duration::days(1);
+    transaction!(store, |tx| {
+        Ok(accounts::purge_expired(&mut tx, before).await?)
+    })
+    .await
 }
 
 /// How long the access token lives, for the response.

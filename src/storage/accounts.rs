@@ -71,6 +71,7 @@ pub async fn insert_user(
     Ok(())
 }
 
+/// The user signing in with this (lower-cased) email, active or not.
 pub async fn find_user_by_email(
     store: &Store,
     email: &str,
@@ -103,6 +104,7 @@ pub async fn lock_user(tx: &mut WriteTx, id: &UserId) -> Result<Option<UserRow>,
     Ok(row)
 }
 
+/// The operator's users, oldest first.
 pub async fn list_users(
     store: &Store,
     operator: &OperatorId,
@@ -128,6 +130,7 @@ pub async fn count_active_owners(
     Ok(count)
 }
 
+/// Gives a user another role (effective on their next request: sessions read the current role).
 pub async fn set_role(
     tx: &mut WriteTx,
     id: &UserId,
@@ -140,6 +143,7 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Marks a user deactivated (kept for the audit log; can no longer sign in).
 pub async fn deactivate(
     tx: &mut WriteTx,
     id: &UserId,
@@ -152,6 +156,7 @@ pub async fn deactivate(
     Ok(())
 }
 
+/// Starts a session (a login) for a user.
 pub async fn insert_session(
     tx: &mut WriteTx,
     id: &SessionId,
@@ -185,6 +190,7 @@ impl TokenKind {
     }
 }
 
+/// Stores the HMAC of one of a session's tokens.
 pub async fn insert_session_token(
     tx: &mut WriteTx,
     hash: &str,
@@ -218,6 +224,7 @@ impl SessionPrincipalRow {
     }
 }
 
+/// The live session, user and role behind an access token's HMAC (see [`SessionPrincipalRow`]).
 pub async fn principal_for_access_token(
     store: &Store,
     hash: &str,
@@ -246,6 +253,7 @@ pub struct SessionTokenRow {
     pub user_id: String,
 }
 
+/// A refresh or MFA token with its session, locked on MySQL (the rotation decision reads then writes).
 pub async fn find_session_token(
     tx: &mut WriteTx,
     hash: &str,
@@ -275,6 +283,7 @@ pub async fn use_session_token(
     Ok(affected == 1)
 }
 
+/// Records a refresh: the session's idle clock starts again.
 pub async fn touch_session(
     tx: &mut WriteTx,
     id: &SessionId,
@@ -285,6 +294,7 @@ pub async fn touch_session(
     Ok(())
 }
 
+/// Ends a session and so every token of its family; `reason` is kept for investigation.
 pub async fn revoke_session(
     tx: &mut WriteTx,
     id: &SessionId,
@@ -294,6 +304,21 @@ pub async fn revoke_session(
     on_tx!(tx, conn => sqlx::query(
         "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL")
         .bind(at(now)).bind(reason).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Revokes every live session of a user but `keep` (a password change from that session).
+pub async fn revoke_other_sessions(
+    tx: &mut WriteTx,
+    user: &UserId,
+    keep: &SessionId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL")
+        .bind(at(now)).bind(reason).bind(user.as_str()).bind(keep.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -324,6 +349,22 @@ pub async fn set_pending_totp(
     Ok(())
 }
 
+/// Turns a user's two-factor sign-in off: no key, no recovery codes.
+pub async fn clear_totp(
+    tx: &mut WriteTx,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = ? WHERE id = ?")
+        .bind(at(now)).bind(user.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, conn => sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+        .bind(user.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Turns two-factor sign-in on with the pending key.
 pub async fn enable_totp(
     tx: &mut WriteTx,
     user: &UserId,
@@ -380,6 +421,7 @@ pub async fn use_recovery_code(
     Ok(affected == 1)
 }
 
+/// Whether the operator's users must sign in with a second factor.
 pub async fn set_require_two_factor(
     tx: &mut WriteTx,
     operator: &OperatorId,
@@ -413,6 +455,7 @@ pub async fn clear_failures(tx: &mut WriteTx, user: &UserId) -> Result<(), Stora
     Ok(())
 }
 
+/// Replaces a user's password hash (an Argon2id PHC string).
 pub async fn set_password(
     tx: &mut WriteTx,
     user: &UserId,
@@ -473,6 +516,7 @@ pub async fn fail_reset(
     Ok(())
 }
 
+/// Spends a password reset.
 pub async fn use_reset(tx: &mut WriteTx, id: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("UPDATE password_resets SET used_at = ? WHERE id = ?")
         .bind(at(now)).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
@@ -491,6 +535,22 @@ pub async fn reset_is_live(
     Ok(found.is_some())
 }
 
+/// Deletes session tokens and password resets that expired before `before`, then sessions idle
+/// since then that have no token left; returns how many rows went.
+pub async fn purge_expired(tx: &mut WriteTx, before: DateTime<Utc>) -> Result<u64, StorageError> {
+    let mut purged = 0;
+    for sql in [
+        "DELETE FROM session_tokens WHERE expires_at <= ?",
+        "DELETE FROM password_resets WHERE expires_at <= ?",
+        "DELETE FROM sessions WHERE refreshed_at <= ? \
+         AND NOT EXISTS (SELECT 1 FROM session_tokens t WHERE t.session_id = sessions.id)",
+    ] {
+        purged += on_tx!(tx, conn => sqlx::query(sql)
+            .bind(at(before)).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(purged)
+}
+
 /// One audit entry: who (`actor`) did what (`action`) to which object (`target`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
@@ -502,6 +562,7 @@ pub struct AuditRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// Appends one audit entry (never updated or deleted).
 pub async fn insert_audit(
     tx: &mut WriteTx,
     operator: &OperatorId,

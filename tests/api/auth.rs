@@ -20,12 +20,15 @@ on_both_backends!(
     every_change_lands_in_the_audit_log,
     two_factor_enrolment_then_login_with_a_code_or_a_recovery_code,
     an_owner_can_require_two_factor_for_the_team,
+    guessing_second_factor_codes_locks_the_account,
     a_password_reset_code_is_emailed_once_and_works_once,
     a_reset_code_expires_and_wrong_guesses_spend_it,
     repeated_failures_back_off_then_lock_the_account_and_email_its_user,
     one_address_with_many_failures_is_throttled,
     a_new_api_token_is_never_stored_for_idempotent_replay,
     the_sign_in_routes_have_their_own_strict_rate_limit,
+    expired_sessions_and_reset_codes_are_purged,
+    a_signed_in_user_changes_their_password,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -70,6 +73,20 @@ fn totp(app: &TestApp, secret: &str) -> String {
     use berth::domain::auth::{base32_decode, totp_code, totp_step, TOTP_DIGITS};
     let secret = base32_decode(secret).expect("base32");
     totp_code(&secret, totp_step(app.clock.now().timestamp()), TOTP_DIGITS)
+}
+
+/// A text column read straight from the database, one value per row.
+async fn column(app: &TestApp, sql: &str) -> Vec<Option<String>> {
+    match app.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+        }
+    }
 }
 
 /// The first login step of admin@acme.example, who has 2FA: the MFA token.
@@ -550,6 +567,20 @@ async fn two_factor_enrolment_then_login_with_a_code_or_a_recovery_code(backend:
     let owner = app.operator("Acme Tours").await;
     let (access, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
     let (secret, codes) = enrol(&app, &access).await;
+    // Neither the TOTP key nor the recovery codes are in the database in clear.
+    let stored = column(&app, "SELECT totp_secret FROM users").await;
+    let stored = stored[0].as_deref().expect("a stored key");
+    let raw = berth::domain::auth::base32_decode(&secret).unwrap();
+    assert!(
+        !stored.contains(&secret) && !stored.contains(&hex::encode(&raw)),
+        "{stored}"
+    );
+    let hashes = column(&app, "SELECT code_hash FROM recovery_codes").await;
+    assert_eq!(hashes.len(), 10);
+    for code in &codes {
+        let plain = code.replace('-', "");
+        assert!(hashes.iter().flatten().all(|h| !h.contains(&plain)));
+    }
     app.post_as(&access, "/v1/auth/2fa/setup", json!({}))
         .await
         .expect_error(422, "validation_failed");
@@ -573,13 +604,14 @@ async fn two_factor_enrolment_then_login_with_a_code_or_a_recovery_code(backend:
         .expect_error(401, "unauthorized");
     // The enrolment used this time step's code; the next step's code signs in.
     app.clock.advance(Duration::seconds(30));
-    let signed = verify(challenge(&app).await, totp(&app, &secret)).await;
+    let code = totp(&app, &secret);
+    let signed = verify(challenge(&app).await, code.clone()).await;
     signed.expect(200);
     app.get_as(&signed.str("access_token"), "/v1/tours")
         .await
         .expect(200);
-    // The same code is good once.
-    verify(challenge(&app).await, totp(&app, &secret))
+    // The same code is good once (even if the clock has moved into the next step meanwhile).
+    verify(challenge(&app).await, code)
         .await
         .expect_error(401, "unauthorized");
     // A recovery code works once, in any case and with or without dashes.
@@ -602,6 +634,25 @@ async fn two_factor_enrolment_then_login_with_a_code_or_a_recovery_code(backend:
         "{}",
         audit.text
     );
+    // Phone lost: an owner turns 2FA off; the user signs in with the password and may enrol again.
+    let users = app.get_as(&owner, "/v1/users").await;
+    let id = users.body[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(users.body[0]["two_factor"], true);
+    let reset = app
+        .post_as(
+            &owner,
+            &format!("/v1/users/{id}/reset-two-factor"),
+            json!({}),
+        )
+        .await;
+    reset.expect(200);
+    assert_eq!(reset.body["two_factor"], false);
+    app.get_as(&signed.str("access_token"), "/v1/tours")
+        .await
+        .expect_error(401, "unauthorized");
+    let again = app.login("admin@acme.example", PASSWORD).await;
+    again.expect(200);
+    enrol(&app, &again.str("access_token")).await;
 }
 
 async fn an_owner_can_require_two_factor_for_the_team(backend: Backend) {
@@ -899,4 +950,135 @@ async fn the_sign_in_routes_have_their_own_strict_rate_limit(backend: Backend) {
     assert!(limited.headers.contains_key("retry-after"));
     // Other routes have their own buckets.
     app.get_as(&owner, "/v1/tours").await.expect(200);
+}
+
+async fn expired_sessions_and_reset_codes_are_purged(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (_, first) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    app.post(
+        "/v1/auth/refresh",
+        json!({"refresh_token": first.str("refresh_token")}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/v1/auth/password-reset",
+        json!({"email": "staff@acme.example"}),
+    )
+    .await
+    .expect(202);
+    let purge = || berth::workers::idempotency_purge::run_once(&app.store, app.clock.now());
+    purge().await.expect("purge");
+    let count = |table: &'static str| {
+        let app = &app;
+        async move {
+            column(app, &format!("SELECT CAST(COUNT(*) AS CHAR) FROM {table}")).await[0]
+                .clone()
+                .unwrap()
+        }
+    };
+    assert_eq!(count("session_tokens").await, "4", "live tokens stay");
+    assert_eq!(count("sessions").await, "1");
+    assert_eq!(count("password_resets").await, "1");
+    // A day after the refresh token would have expired (24 h), everything goes.
+    app.clock.advance(Duration::hours(49));
+    purge().await.expect("purge");
+    for table in ["session_tokens", "sessions", "password_resets"] {
+        assert_eq!(count(table).await, "0", "{table}");
+    }
+    // A fresh login still works.
+    app.login("staff@acme.example", PASSWORD).await.expect(200);
+}
+
+async fn guessing_second_factor_codes_locks_the_account(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
+    let (secret, _) = enrol(&app, &access).await;
+    let wrong = |code: &str| if code == "000000" { "111111" } else { "000000" };
+    // Each guess needs the password again; the password alone does not reset the count.
+    for _ in 0..5 {
+        let mfa = challenge(&app).await;
+        let right = totp(&app, &secret);
+        app.post(
+            "/v1/auth/2fa/verify",
+            json!({"mfa_token": mfa, "code": wrong(&right)}),
+        )
+        .await
+        .expect_error(401, "unauthorized");
+        app.clock.advance(Duration::seconds(31));
+    }
+    app.login("admin@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    assert_eq!(dispatch(&app).await, 1, "the lockout notice");
+    app.clock.advance(Duration::minutes(16));
+    let mfa = challenge(&app).await;
+    app.post(
+        "/v1/auth/2fa/verify",
+        json!({"mfa_token": mfa, "code": totp(&app, &secret)}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn a_signed_in_user_changes_their_password(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "guide@acme.example", "guide").await;
+    let other = app
+        .login("guide@acme.example", PASSWORD)
+        .await
+        .str("access_token");
+    let change = |current: &str, new: &str| {
+        app.post_as(
+            &access,
+            "/v1/auth/password",
+            json!({"current_password": current, "new_password": new}),
+        )
+    };
+    let wrong = change("not the password", NEW_PASSWORD).await;
+    wrong.expect_error(422, "validation_failed");
+    assert!(wrong.body["error"]["fields"]["current_password"].is_string());
+    change(PASSWORD, "password1234")
+        .await
+        .expect_error(422, "validation_failed");
+    change(PASSWORD, NEW_PASSWORD).await.expect(204);
+    // This session stays; the other one ends; only the new password signs in.
+    app.get_as(
+        &access,
+        &format!("/v1/occurrences/{}/manifest", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.get_as(&other, "/v1/audit")
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("guide@acme.example", PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+    app.login("guide@acme.example", NEW_PASSWORD)
+        .await
+        .expect(200);
+    // API tokens have no password.
+    app.post_as(
+        &owner,
+        "/v1/auth/password",
+        json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    let audit = app.get_as(&owner, "/v1/audit").await;
+    assert!(
+        audit.text.contains("user.password_change"),
+        "{}",
+        audit.text
+    );
 }

@@ -130,6 +130,7 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/auth/logout", Session, T::None, ""),
         row("POST", "/v1/auth/2fa/setup", Session, T::None, ""),
         row("POST", "/v1/auth/2fa/confirm", Session, T::None, r#"{"code": "000000"}"#).answering(422),
+        row("POST", "/v1/auth/password", Session, T::None, r#"{"current_password": "not it at all", "new_password": "a fine new passphrase"}"#).answering(422),
         row("POST", "/v1/webhooks/stripe", Public, T::None, ""),
         row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
         row("POST", "/v1/bookings/<reference>/refunds", R("admin", Object), T::FreshCheckedInBooking, r#"{"amount": 100}"#),
@@ -159,6 +160,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/v1/users", R("owner", Tenant), T::None, ""),
         row("PATCH", "/v1/users/<id>", R("owner", Object), T::FreshUser, r#"{"role": "staff"}"#),
         row("POST", "/v1/users/<id>/deactivate", R("owner", Object), T::FreshUser, ""),
+        row("POST", "/v1/users/<id>/reset-two-factor", R("owner", Object), T::FreshUser, ""),
     ]
 }
 
