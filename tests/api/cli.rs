@@ -120,6 +120,33 @@ async fn berth_check_detects_a_corrupted_departure(backend: Backend) {
     assert!(migrate.status.success());
 }
 
+/// The API token `berth operator create` prints on its last line (it must have succeeded).
+pub fn token_printed_by(created: std::process::Output) -> String {
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    String::from_utf8(created.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// Waits (up to 10 s) until a berth started on `base` answers.
+pub async fn wait_until_up(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -270,18 +297,7 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
         ]),
         &format!("{owner_password}\n"),
     );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let operator_token = String::from_utf8(created.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned();
+    let operator_token = token_printed_by(created);
     let logs = tempfile::tempdir().unwrap();
     let (out, err) = (
         logs.path().join("stdout.log"),
@@ -300,13 +316,8 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&base).await;
     let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let (email, phone, name) = (
         "ada.leakwell@example.com",
         "+351 912 345 678",

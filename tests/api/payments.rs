@@ -1102,18 +1102,7 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
         ])
         .output()
         .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let token = String::from_utf8(created.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned();
+    let token = crate::cli::token_printed_by(created);
     let logs = tempfile::tempdir().unwrap();
     let log_file = logs.path().join("berth.log");
     let port = crate::cli::free_port();
@@ -1132,13 +1121,8 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    crate::cli::wait_until_up(&base).await;
     let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let call = |request: reqwest::RequestBuilder| async move {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
