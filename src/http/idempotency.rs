@@ -141,7 +141,8 @@ impl Idempotency {
         let Some(key) = self.key else {
             return work(None).await;
         };
-        let print = idempotency::fingerprint(&self.method, &self.path, body);
+        let print =
+            idempotency::keyed_fingerprint(&config.keyring(), &self.method, &self.path, body);
         let claim = match idempotency::begin(
             store,
             clock.now(),

@@ -112,16 +112,24 @@ impl RateLimits {
 
     /// `Err(wait)` when this request is over a limit.
     fn check(&self, request: &Request<'_>) -> Result<(), Duration> {
+        // Classified by the route that matched, not by the raw path: Rocket routes
+        // `/v1//auth/login` and `/v1/%61uth/login` to the login handler too, and those must
+        // not escape the strict bucket. (This guard runs after routing; the raw path is only
+        // a fallback for catchers.)
+        let route = request
+            .route()
+            .map(|route| route.uri.path().to_string())
+            .unwrap_or_else(|| request.uri().path().to_string());
         // Provider callbacks are verified by signature and come from few addresses (or one,
         // behind a proxy): throttling them would delay payment confirmations until holds lapse.
-        if request.uri().path().starts_with("/v1/webhooks/") {
+        if route.starts_with("/v1/webhooks/") {
             return Ok(());
         }
-        let limiter = if request.uri().path().starts_with("/v1/auth/") {
+        let limiter = if route.starts_with("/v1/auth/") {
             &self.auth
         } else if request.method() == Method::Get || request.method() == Method::Head {
             &self.reads
-        } else if request.method() == Method::Post && request.uri().path() == "/v1/bookings" {
+        } else if request.method() == Method::Post && route == "/v1/bookings" {
             &self.bookings
         } else {
             &self.writes

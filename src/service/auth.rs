@@ -119,9 +119,33 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Argon2 runs at once, at most: each takes 19 MiB and a core for tens of ms, so a burst of
+/// logins (or of user creations) queues here instead of exhausting memory.
+fn argon2_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new((cores * 2).clamp(2, 32))
+    })
+}
+
+/// A permit to run Argon2; past a few seconds of queueing the request is answered 503 `busy`.
+async fn argon2_permit() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        argon2_permits().acquire(),
+    )
+    .await
+    {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(AppError::Busy),
+    }
+}
+
 /// Hashes a password (Argon2id, random salt) off the async runtime: it takes tens of ms.
 pub async fn hash_password(password: &str) -> Result<String, AppError> {
     let password = password.to_owned();
+    let _permit = argon2_permit().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&secrets::random_bytes(16))
             .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
@@ -138,6 +162,7 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
 /// hashes keep working if the parameters are raised).
 pub async fn verify_password(hash: &str, password: &str) -> Result<bool, AppError> {
     let (hash, password) = (hash.to_owned(), password.to_owned());
+    let _permit = argon2_permit().await?;
     tokio::task::spawn_blocking(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;
@@ -280,13 +305,30 @@ pub async fn login(
         tracing::info!(user = %user.id, locked, "login refused");
         return Err(bad_credentials());
     }
-    // With 2FA, the failures are cleared only once the second factor is right too.
-    if (user.failed_logins > 0 || user.locked_until.is_some()) && user.totp_enabled_at.is_none() {
-        let id = user.user_id();
-        transaction!(store, |tx| {
-            Ok(accounts::clear_failures(&mut tx, &id).await?)
-        })
-        .await?;
+    // Judged again under the user's row lock: the read above may predate a lock that
+    // concurrent failures set meanwhile. With 2FA, failures are cleared only once the second
+    // factor is right too.
+    let id = user.user_id();
+    let open = transaction!(store, |tx| {
+        let Some(current) = accounts::lock_user(&mut tx, &id).await? else {
+            return Ok(false);
+        };
+        if current.locked_until.is_some_and(|until| until > now) || current.deactivated_at.is_some()
+        {
+            return Ok(false);
+        }
+        if (current.failed_logins > 0 || current.locked_until.is_some())
+            && user.totp_enabled_at.is_none()
+        {
+            accounts::clear_failures(&mut tx, &id).await?;
+        }
+        Ok(true)
+    })
+    .await?;
+    if !open {
+        throttle.failed(ip, now);
+        tracing::info!(user = %user.id, "login refused: locked meanwhile");
+        return Err(bad_credentials());
     }
     if user.totp_enabled_at.is_some() {
         let session = SessionId::generate();
@@ -418,6 +460,14 @@ pub async fn request_password_reset(
     let code_hash = keys.hash("reset", &super::account_mail::reset_code(&keys, &reset));
     let (id, operator) = (user.user_id(), user.operator());
     transaction!(store, |tx| {
+        // A few codes an hour at most: each allows 5 guesses at an 8-digit code, so asking
+        // again and again must not buy unlimited guesses.
+        if accounts::resets_since(&mut tx, &id, now - Duration::hours(1)).await?
+            >= MAX_RESETS_PER_HOUR
+        {
+            tracing::info!(user = %id, "password reset not sent: too many requested this hour");
+            return Ok(());
+        }
         accounts::insert_reset(&mut tx, &reset, &id, &code_hash, now, now + RESET_TTL).await?;
         super::account_mail::enqueue(
             &mut tx,
@@ -435,6 +485,9 @@ pub async fn request_password_reset(
     tracing::info!(user = %id, "password reset requested");
     Ok(())
 }
+
+/// Reset codes one user may be sent per hour.
+pub const MAX_RESETS_PER_HOUR: i64 = 3;
 
 /// How long a reset code works, and how many wrong codes spend it.
 pub const RESET_TTL: Duration = Duration::minutes(15);
@@ -539,6 +592,12 @@ pub async fn verify_second_factor(
             Some(step) => accounts::use_totp_step(&mut tx, &user_id, step).await?,
             None => false,
         };
+        // A locked account takes no code at all: MFA tokens collected before the lock (the
+        // password was right) must not keep guessing.
+        if user.locked_until.is_some_and(|until| until > now) {
+            accounts::revoke_session(&mut tx, &session, "account_locked", now).await?;
+            return Ok(None);
+        }
         let accepted =
             totp_ok || accounts::use_recovery_code(&mut tx, &user_id, &recovery_hash, now).await?;
         if !accepted || user.deactivated_at.is_some() {

@@ -66,6 +66,18 @@ pub fn fingerprint(method: &str, path: &str, body: &str) -> String {
     hex::encode(hash.finalize())
 }
 
+/// The fingerprint as stored: keyed with `BERTH_SECRET_KEY`, because request bodies can hold
+/// secrets (a new user's password): with a plain hash, a copy of the database could test
+/// guesses at SHA-256 speed and get around Argon2.
+pub fn keyed_fingerprint(
+    keys: &crate::secrets::Keyring,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> String {
+    keys.hash("idempotency", &fingerprint(method, path, body))
+}
+
 /// Claims `key` in `scope` for a request with this fingerprint, or says what to do instead.
 pub async fn begin(
     store: &Store,

@@ -487,6 +487,18 @@ pub async fn insert_reset(
     Ok(())
 }
 
+/// How many resets a user was sent since `since` (for the hourly cap).
+pub async fn resets_since(
+    tx: &mut WriteTx,
+    user: &UserId,
+    since: DateTime<Utc>,
+) -> Result<i64, StorageError> {
+    let count: i64 = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM password_resets WHERE user_id = ? AND created_at > ?")
+        .bind(user.as_str()).bind(at(since)).fetch_one(conn).await)?;
+    Ok(count)
+}
+
 /// A user's live reset (unused, unexpired), locked: (id, code hash, attempts).
 pub async fn live_reset(
     tx: &mut WriteTx,

@@ -29,6 +29,9 @@ on_both_backends!(
     the_sign_in_routes_have_their_own_strict_rate_limit,
     expired_sessions_and_reset_codes_are_purged,
     a_signed_in_user_changes_their_password,
+    a_locked_account_takes_no_second_factor_code,
+    reset_codes_are_capped_per_hour,
+    stored_request_fingerprints_are_keyed,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -950,6 +953,16 @@ async fn the_sign_in_routes_have_their_own_strict_rate_limit(backend: Backend) {
     assert!(limited.headers.contains_key("retry-after"));
     // Other routes have their own buckets.
     app.get_as(&owner, "/v1/tours").await.expect(200);
+    // Spellings Rocket routes to the same handlers stay in the strict bucket.
+    for path in ["/v1//auth/login", "/v1/%61uth/login"] {
+        let reply = TestApp::reply(
+            app.client
+                .post(format!("{}{path}", app.base))
+                .json(&json!({"email": "staff@acme.example", "password": PASSWORD})),
+        )
+        .await;
+        reply.expect_error(429, "rate_limited");
+    }
 }
 
 async fn expired_sessions_and_reset_codes_are_purged(backend: Backend) {
@@ -1081,4 +1094,104 @@ async fn a_signed_in_user_changes_their_password(backend: Backend) {
         "{}",
         audit.text
     );
+}
+
+/// MFA tokens collected while the password was known and the account open cannot keep
+/// guessing once the account is locked: a locked account takes no code, not even a right one.
+async fn a_locked_account_takes_no_second_factor_code(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
+    let (secret, _) = enrol(&app, &access).await;
+    let collected: Vec<String> = {
+        let mut tokens = Vec::new();
+        for _ in 0..6 {
+            tokens.push(challenge(&app).await);
+        }
+        tokens
+    };
+    // Five wrong codes lock the account (each failure backs off; wait it out).
+    for mfa in &collected[..5] {
+        app.post(
+            "/v1/auth/2fa/verify",
+            json!({"mfa_token": mfa, "code": "000000"}),
+        )
+        .await
+        .expect_error(401, "unauthorized");
+        app.clock.advance(Duration::seconds(31));
+    }
+    let right = totp(&app, &secret);
+    app.post(
+        "/v1/auth/2fa/verify",
+        json!({"mfa_token": collected[5], "code": right}),
+    )
+    .await
+    .expect_error(401, "unauthorized");
+}
+
+/// Asking for reset codes again and again does not buy more guesses: three an hour at most.
+async fn reset_codes_are_capped_per_hour(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    app.add_user(&owner, "staff@acme.example", "staff").await;
+    for _ in 0..5 {
+        app.post(
+            "/v1/auth/password-reset",
+            json!({"email": "staff@acme.example"}),
+        )
+        .await
+        .expect(202);
+    }
+    let resets = column(&app, "SELECT id FROM password_resets").await;
+    assert_eq!(
+        resets.len(),
+        3,
+        "every request answered the same, three codes made"
+    );
+    app.clock.advance(Duration::minutes(61));
+    app.post(
+        "/v1/auth/password-reset",
+        json!({"email": "staff@acme.example"}),
+    )
+    .await
+    .expect(202);
+    assert_eq!(
+        column(&app, "SELECT id FROM password_resets").await.len(),
+        4
+    );
+}
+
+/// Request bodies can carry passwords (a new user's): the fingerprint stored with an
+/// idempotency key is keyed, so a copy of the database cannot test password guesses with it.
+async fn stored_request_fingerprints_are_keyed(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let body =
+        json!({"email": "new@acme.example", "name": "New", "role": "staff", "password": PASSWORD});
+    let created = TestApp::reply(
+        app.client
+            .post(format!("{}/v1/users", app.base))
+            .bearer_auth(&owner)
+            .header("Idempotency-Key", "user-once")
+            .json(&body),
+    )
+    .await;
+    created.expect(201);
+    let stored = column(&app, "SELECT fingerprint FROM idempotency_keys").await;
+    let text = body.to_string();
+    let plain = berth::service::idempotency::fingerprint("POST", "/v1/users", &text);
+    let keyed = berth::service::idempotency::keyed_fingerprint(
+        &app.config.keyring(),
+        "POST",
+        "/v1/users",
+        &text,
+    );
+    assert_eq!(stored, vec![Some(keyed)]);
+    assert_ne!(stored, vec![Some(plain)]);
 }

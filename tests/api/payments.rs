@@ -1221,7 +1221,7 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
 /// stale, carries on with that same booking and intent instead of holding seats twice.
 async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend: Backend) {
     use berth::service::holds::{self, HoldRequest};
-    use berth::service::idempotency::{begin, fingerprint, Begin};
+    use berth::service::idempotency::{begin, keyed_fingerprint, Begin};
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
@@ -1229,7 +1229,7 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
     let text = json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
                       "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}})
     .to_string();
-    let print = fingerprint("POST", "/v1/bookings", &text);
+    let print = keyed_fingerprint(&app.config.keyring(), "POST", "/v1/bookings", &text);
     let Begin::Proceed(claim) = begin(
         &app.store,
         app.clock.now(),

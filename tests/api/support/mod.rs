@@ -99,6 +99,7 @@ pub struct TestApp {
     pub transports: std::sync::Arc<berth::service::notifications::Transports>,
     /// How this instance takes payments (tests run the refund worker with it).
     pub payments: berth::service::payments::Payments,
+    pub config: berth::config::AppConfig,
     /// Where the file transports write: `mail/*.eml` and `sms/sms.jsonl`.
     pub files: tempfile::TempDir,
     shutdown: rocket::Shutdown,
@@ -163,6 +164,10 @@ impl TestApp {
             .state::<berth::service::payments::Payments>()
             .expect("payments managed")
             .clone();
+        let config = rocket
+            .state::<berth::config::AppConfig>()
+            .expect("config managed")
+            .clone();
         let routes = rocket
             .routes()
             .map(|r| (r.method.as_str().to_owned(), r.uri.path().to_string()))
@@ -182,6 +187,7 @@ impl TestApp {
             routes,
             transports,
             payments,
+            config,
             files,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
