@@ -444,6 +444,30 @@ async fn every_operator_endpoint_checks_role_and_tenant(backend: Backend) {
                     row.method, row.path, reply.text
                 ));
             }
+            // Another operator's successful read must show none of this operator's objects
+            // (its users' emails, its tour, departure, booking, message, name).
+            if matches!(caller, Caller::Foreign(_))
+                && row.method == "GET"
+                && (200..300).contains(&status)
+            {
+                let markers = [
+                    "owner@matrix.example",
+                    "admin@matrix.example",
+                    "staff@matrix.example",
+                    "guide@matrix.example",
+                    "Matrix Tours",
+                    world.tour.as_str(),
+                    world.occurrence.as_str(),
+                    world.booking.0.as_str(),
+                    world.message.as_str(),
+                ];
+                if let Some(leak) = markers.iter().find(|m| reply.text.contains(**m)) {
+                    failures.push(format!(
+                        "{} {} as {caller:?} shows the other operator's {leak:?}: {}",
+                        row.method, row.path, reply.text
+                    ));
+                }
+            }
         }
     }
     assert!(cells > 250, "only {cells} cells ran");
