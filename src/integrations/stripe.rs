@@ -64,11 +64,9 @@ struct List<T> {
 /// A Charge (the object of `charge.refunded`), as much of it as berth reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Charge {
-    pub id: String,
+    /// The intent the charge paid; its refunds are then listed and reconciled by id.
     #[serde(default)]
     pub payment_intent: Option<String>,
-    pub amount_refunded: i64,
-    pub currency: String,
 }
 
 /// Stripe's error body: `{"error": {"type": …, "code": …, "message": …}}`.

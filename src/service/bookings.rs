@@ -131,7 +131,8 @@ async fn transition(
     if event == BookingEvent::CheckIn && by_traveler {
         return Err(AppError::NotFound);
     }
-    let policy = if event == BookingEvent::Cancel {
+    // Only a traveler's cancellation follows the tour's policy; an operator's refunds in full.
+    let policy = if event == BookingEvent::Cancel && by_traveler {
         Some(
             super::catalogue::tour(store, &booking.tour_id)
                 .await?
@@ -183,11 +184,9 @@ async fn transition(
                 bookings::set_cancel_reason(&mut tx, &current.id, reason.as_str()).await?;
                 // The refund is decided with the cancellation, so the message can tell it.
                 let paid = ledger::net(&mut tx, &current.id).await?;
-                let amount = match (&policy, by_traveler) {
-                    (Some(policy), true) => {
-                        policy.refund_for(paid, occurrence.departure.starts_at, now)
-                    }
-                    _ => paid,
+                let amount = match &policy {
+                    Some(policy) => policy.refund_for(paid, occurrence.departure.starts_at, now),
+                    None => paid,
                 };
                 if amount > 0 {
                     payments::queue_refund(&mut tx, &current, Some(amount), reason.as_str(), now)

@@ -294,11 +294,6 @@ pub async fn paid_online(tx: &mut WriteTx, booking: &BookingId) -> Result<bool, 
         .is_some_and(|p| p.status == "succeeded"))
 }
 
-/// Whether a booking is to be paid online (a payment row was written with the hold).
-pub async fn is_online(tx: &mut WriteTx, booking: &BookingId) -> Result<bool, AppError> {
-    Ok(store_payments::get_in(tx, booking).await?.is_some())
-}
-
 /// What can still be refunded: the ledger's net minus refunds already on their way.
 async fn refundable(tx: &mut WriteTx, booking: &BookingId) -> Result<i64, AppError> {
     let net = ledger::net(tx, booking).await?;

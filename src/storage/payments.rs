@@ -166,14 +166,6 @@ pub async fn refunds_pending(tx: &mut WriteTx, booking: &BookingId) -> Result<i6
     Ok(sum)
 }
 
-/// Sum of a booking's refunds that are pending or accepted (what is already promised back).
-pub async fn refunds_promised(tx: &mut WriteTx, booking: &BookingId) -> Result<i64, StorageError> {
-    let sum: i64 = on_tx!(tx, conn => sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS SIGNED) FROM refunds WHERE booking_id = ? AND status IN ('pending', 'succeeded')")
-        .bind(booking.as_str()).fetch_one(conn).await)?;
-    Ok(sum)
-}
-
 pub async fn refunds_of(
     store: &Store,
     booking: &BookingId,
@@ -228,17 +220,6 @@ pub async fn claim_refund(
         .bind(at(lease_until)).bind(id).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(claimed == 1)
-}
-
-/// A booking's refund ids (to recognise berth's own refunds in the provider's list).
-pub async fn refund_ids(
-    tx: &mut WriteTx,
-    booking: &BookingId,
-) -> Result<Vec<String>, StorageError> {
-    Ok(
-        on_tx!(tx, conn => sqlx::query_scalar("SELECT id FROM refunds WHERE booking_id = ?")
-        .bind(booking.as_str()).fetch_all(conn).await)?,
-    )
 }
 
 /// Marks a pending refund accepted by the provider; false when it was not pending any more
