@@ -433,7 +433,13 @@ mod tests {
     fn timestamps_at_the_ends_of_i64_are_stale_not_an_overflow() {
         let body = br#"{"id":"evt_1"}"#;
         for now in [0, 1_700_000_000, i64::MAX, i64::MIN, -1] {
-            for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX, i64::MAX - 1, -1_700_000_000] {
+            for timestamp in [
+                i64::MIN,
+                i64::MIN + 1,
+                i64::MAX,
+                i64::MAX - 1,
+                -1_700_000_000,
+            ] {
                 if now.abs_diff(timestamp) <= 300 {
                     continue;
                 }
