@@ -153,9 +153,9 @@ pub async fn confirm(
     post,
     path = "/v1/bookings/{reference}/cancel",
     tag = "bookings",
-    summary = "Cancel a booking (refund per the tour's policy; in full when the operator cancels)",
+    summary = "Cancel a booking (refund per the tour's policy; in full when the operator cancels, which needs an admin when money was paid)",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Cancelled", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Cancelled", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 403, description = "An operator below staff, or staff cancelling a booking with money paid (refunds need an admin) (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/cancel")]
