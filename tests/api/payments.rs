@@ -1243,6 +1243,7 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
     let print = keyed_fingerprint(&app.config.keyring(), "POST", "/v1/bookings", &text);
     let Begin::Proceed(claim) = begin(
         &app.store,
+        &app.config.keyring(),
         app.clock.now(),
         Duration::hours(24),
         "public:bookings",
