@@ -39,8 +39,9 @@ pub struct AppConfig {
     pub smtp_url: Option<Secret>,
     #[serde(default = "defaults::mail_from")]
     pub mail_from: String,
-    /// Domains operators may send traveler email from, comma-separated; none: operators keep
-    /// the server's sender and may only set a reply-to address.
+    /// No longer used: sender domains are approved per operator (`berth operator
+    /// allow-sender-domain`), since one list for the whole server let any operator send as
+    /// another. Read only to warn at start-up that it is ignored.
     #[serde(default)]
     pub mail_from_domains: String,
     #[serde(default = "defaults::mail_dir")]
@@ -417,14 +418,6 @@ impl AppConfig {
         )
     }
 
-    pub fn mail_from_domains(&self) -> Vec<String> {
-        self.mail_from_domains
-            .split(',')
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty())
-            .collect()
-    }
-
     /// Where travelers reach berth (links in messages, the Twilio callback); required in release.
     pub fn public_url(&self) -> &str {
         self.public_url
@@ -498,6 +491,9 @@ impl AppConfig {
     pub fn transports(&self) -> Result<crate::service::notifications::Transports, String> {
         use crate::integrations::email::Mailer;
         use crate::integrations::sms::{SmsSender, Twilio};
+        if !self.mail_from_domains.trim().is_empty() {
+            tracing::warn!("BERTH_MAIL_FROM_DOMAINS is ignored: approve each operator's sender domains with `berth operator allow-sender-domain`");
+        }
         let mailer = match (self.mail_transport.as_str(), &self.smtp_url) {
             ("smtp", Some(url)) => Mailer::smtp(url.expose(), &self.mail_from)?,
             _ => Mailer::file(self.mail_dir.clone().into(), &self.mail_from)?,

@@ -31,6 +31,7 @@ pub mod occurrences;
 pub mod outbox;
 pub mod payments;
 mod rows;
+pub mod sender_domains;
 
 pub use error::StorageError;
 

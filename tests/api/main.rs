@@ -20,3 +20,4 @@ mod operator;
 mod payments;
 mod schedules;
 mod security;
+mod sender_domains;
