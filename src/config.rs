@@ -116,6 +116,13 @@ pub struct AppConfig {
     /// How long one call to Stripe may take before it is retried (same idempotency key).
     #[serde(default = "defaults::stripe_timeout_seconds")]
     pub stripe_timeout_seconds: u32,
+    // --- Abuse limits (issue 12: seat hoarding). Kept together for merges. ---
+    /// `off`, or the seats one client address and one customer email may hold at once:
+    /// `departure=8,overall=32` (see `domain::hold_limits`). Default: off in debug, that in
+    /// release.
+    #[serde(default)]
+    hold_limits: Option<String>,
+    // --- End of abuse limits. ---
     #[serde(skip)]
     profile: String,
 }
@@ -264,6 +271,7 @@ impl AppConfig {
             return Err("BERTH_SESSION_IDLE_HOURS must be between 1 and 24".into());
         }
         self.rate_limits()?;
+        self.hold_limits()?;
         if self.is_release() && self.public_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_PUBLIC_URL must be set in the release profile (links in messages and the Twilio callback use it)".into());
         }
@@ -459,6 +467,20 @@ impl AppConfig {
             )),
             ..Default::default()
         }
+    }
+}
+
+impl AppConfig {
+    /// What one client may hold at once (`BERTH_HOLD_LIMITS`): off in debug unless set, the
+    /// release default otherwise, like the rate limits.
+    pub fn hold_limits(&self) -> Result<crate::domain::hold_limits::HoldLimits, String> {
+        use crate::domain::hold_limits::{HoldLimits, RELEASE_DEFAULT};
+        let default = if self.is_release() {
+            RELEASE_DEFAULT
+        } else {
+            "off"
+        };
+        HoldLimits::parse(self.hold_limits.as_deref().unwrap_or(default))
     }
 }
 

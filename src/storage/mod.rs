@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod bookings;
 pub mod catalogue;
 pub mod error;
+pub mod hold_limits;
 pub mod idempotency;
 pub mod ledger;
 pub mod occurrences;

@@ -9,6 +9,7 @@ mod catalogue;
 mod cli;
 mod concurrency;
 mod errors;
+mod hold_limits;
 mod idempotency;
 mod injection;
 mod invariant;
