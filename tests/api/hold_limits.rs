@@ -143,9 +143,8 @@ async fn one_email_is_limited_from_any_address(backend: Backend) {
         return;
     };
     let (_, _, occurrence) = app.departure(30).await;
-    hold_from(&app, "198.51.100.1", "mallory@example.com", &occurrence, 5)
-        .await
-        .expect(201);
+    let first = hold_from(&app, "198.51.100.1", "mallory@example.com", &occurrence, 5).await;
+    first.expect(201);
     // Another address, the same traveler (case and +tags do not make a new one).
     for email in ["mallory@example.com", "Mallory+2@Example.com"] {
         let refused = hold_from(&app, "198.51.100.2", email, &occurrence, 2).await;
@@ -167,6 +166,53 @@ async fn one_email_is_limited_from_any_address(backend: Backend) {
     )
     .await
     .expect(201);
+    // Cancelling a hold takes its seats out of the count at once.
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/cancel", first.str("reference")),
+        &first.str("access_token"),
+    )
+    .await
+    .expect(200);
+    hold_from(&app, "198.51.100.4", "MALLORY@example.com", &occurrence, 5)
+        .await
+        .expect(201);
+
+    // What the bookings record of who held them: keyed hashes, never the address, and no
+    // second copy of the email.
+    let sql =
+        "SELECT hold_client, hold_email, customer_email FROM bookings ORDER BY created_at, id";
+    let rows: Vec<(Option<String>, Option<String>, String)> = match app.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+    };
+    assert_eq!(rows.len(), 4);
+    for (client, email, _) in &rows {
+        for key in [client, email] {
+            let key = key.as_deref().expect("recorded");
+            assert!(
+                key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{key}"
+            );
+            assert!(!key.contains("198") && !key.contains('@'));
+        }
+    }
+    let mallory: Vec<_> = rows
+        .iter()
+        .filter(|(_, _, email)| email.to_lowercase().starts_with("mallory"))
+        .map(|(client, email, _)| (client.clone(), email.clone()))
+        .collect();
+    assert_eq!(mallory.len(), 3);
+    assert!(
+        mallory.iter().all(|(_, email)| *email == mallory[0].1),
+        "one email key"
+    );
+    assert_ne!(mallory[0].0, mallory[1].0, "another address, another key");
 }
 
 async fn the_overall_limit_counts_every_departure(backend: Backend) {
