@@ -405,8 +405,8 @@ async fn metrics_show_hoarding_without_naming_anyone(backend: Backend) {
     );
 }
 
-/// Release starts with the limits on, debug with them off (as the rate limits), and a bad
-/// value refuses the start naming the setting.
+/// Release starts with the limits on, debug with them off (as the rate limits); an empty value
+/// is unset, and a bad one refuses the start naming the setting.
 #[test]
 fn release_limits_holds_by_default_and_debug_does_not() {
     use berth::config::AppConfig;
@@ -437,7 +437,10 @@ fn release_limits_holds_by_default_and_debug_does_not() {
     let bad = AppConfig::from_figment(&figment("release", json!({"hold_limits": "departure=0"})))
         .unwrap_err();
     assert!(bad.contains("BERTH_HOLD_LIMITS"), "{bad}");
-    let empty =
-        AppConfig::from_figment(&figment("release", json!({"hold_limits": ""}))).unwrap_err();
-    assert!(empty.contains("BERTH_HOLD_LIMITS"), "{empty}");
+    // Empty is a slip, not a decision: the release default applies.
+    let empty = AppConfig::from_figment(&figment("release", json!({"hold_limits": " "}))).unwrap();
+    assert_eq!(
+        empty.hold_limits().unwrap(),
+        HoldLimits::parse(RELEASE_DEFAULT).unwrap()
+    );
 }
