@@ -21,6 +21,7 @@ on_both_backends!(
     concurrent_holds_of_one_address_never_pass_the_limit_together,
     concurrent_holds_across_departures_never_pass_the_overall_limit,
     metrics_show_hoarding_without_naming_anyone,
+    idle_client_lock_rows_are_purged_after_a_day,
 );
 
 /// The release profile's limits, and the test client (127.0.0.1) as a trusted proxy, so each
@@ -403,6 +404,52 @@ async fn metrics_show_hoarding_without_naming_anyone(backend: Backend) {
         sample(&text, r#"berth_largest_holder_seats{identity="address"}"#),
         0
     );
+}
+
+/// MySQL keeps one lock row per client that held seats under the limits; a client idle for a
+/// day loses its row (SQLite, with one writer, never needs one).
+async fn idle_client_lock_rows_are_purged_after_a_day(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &settings("departure=8,overall=32")).await else {
+        return;
+    };
+    let (_, _, occurrence) = app.departure(20).await;
+    hold_from(&app, "203.0.113.5", "m@example.com", &occurrence, 2)
+        .await
+        .expect(201);
+    let rows = || async {
+        match app.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM hold_clients")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+            Backend::MySql => {
+                let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM hold_clients")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        }
+    };
+    let expected = if backend == Backend::MySql { 2 } else { 0 };
+    assert_eq!(
+        rows().await,
+        expected,
+        "one row for the address, one for the email"
+    );
+    app.clock.advance(Duration::hours(23));
+    berth::workers::idempotency_purge::run_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(rows().await, expected, "not idle for a day yet");
+    app.clock.advance(Duration::hours(2));
+    berth::workers::idempotency_purge::run_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(rows().await, 0);
 }
 
 /// Release starts with the limits on, debug with them off (as the rate limits); an empty value
