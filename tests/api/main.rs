@@ -6,6 +6,7 @@ mod auth;
 mod authz;
 mod bookings;
 mod catalogue;
+mod claims;
 mod cli;
 mod concurrency;
 mod errors;

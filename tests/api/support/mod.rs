@@ -510,6 +510,36 @@ impl TestApp {
         }
     }
 
+    /// One integer read straight from the database (e.g. a `COUNT(*)`).
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        if self.backend == Backend::Sqlite {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        } else {
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        }
+    }
+
+    /// A text column read straight from the database, one value per row.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        if self.backend == Backend::Sqlite {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+        } else {
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+        }
+    }
+
     /// Runs a SQL statement directly (to set up corrupt or edge-case states).
     pub async fn execute_sql(&self, sql: &str) {
         if self.backend == Backend::Sqlite {
