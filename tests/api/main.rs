@@ -13,6 +13,7 @@ mod concurrency;
 mod errors;
 mod idempotency;
 mod injection;
+mod instances;
 mod invariant;
 mod ledger;
 mod metrics;
