@@ -198,6 +198,10 @@ impl LoginThrottle {
 /// account deactivated or locked, so the answer never tells whether an email is registered. A
 /// locked account refuses even the right password until the lock ends; its user is emailed when
 /// the lock starts.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the process's two sign-in guards (address throttle, hashing gate) beside the request"
+)]
 pub async fn login(
     store: &Store,
     config: &AppConfig,

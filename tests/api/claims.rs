@@ -237,7 +237,7 @@ async fn failures_then_one_more(app: &TestApp) -> u16 {
 /// which shows the headers are what the first half ignores.
 async fn a_spoofed_forwarded_for_from_an_untrusted_peer_moves_no_rate_limit(backend: Backend) {
     let limits = ("rate_limits", json!("bookings=3/min"));
-    let Some(app) = TestApp::spawn_with(backend, &[limits.clone()]).await else {
+    let Some(app) = TestApp::spawn_with(backend, std::slice::from_ref(&limits)).await else {
         return;
     };
     let (_, _, occurrence) = app.departure(20).await;

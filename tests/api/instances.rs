@@ -181,16 +181,13 @@ async fn two_instances_share_the_workers_backlog_and_process_each_item_once(back
     })
     .await;
     let ((mails_a, sms_a), (mails_b, sms_b)) = (sent_by(&a), sent_by(&b));
-    assert!(
-        !shares_work(backend)
-            || (!(mails_a.is_empty() && sms_a.is_empty())
-                && !(mails_b.is_empty() && sms_b.is_empty())),
-        "one instance sent nothing: a {}+{}, b {}+{}",
-        mails_a.len(),
-        sms_a.len(),
-        mails_b.len(),
-        sms_b.len()
-    );
+    let (sent_a, sent_b) = (mails_a.len() + sms_a.len(), mails_b.len() + sms_b.len());
+    if shares_work(backend) {
+        assert!(
+            sent_a > 0 && sent_b > 0,
+            "messages sent: {sent_a} + {sent_b}"
+        );
+    }
     let mails: BTreeSet<String> = mails_a.iter().chain(&mails_b).cloned().collect();
     let sms: BTreeSet<String> = sms_a.iter().chain(&sms_b).cloned().collect();
     assert_eq!(mails_a.len() + mails_b.len(), PAID, "emails sent");
