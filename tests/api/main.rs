@@ -10,6 +10,7 @@ mod catalogue;
 mod claims;
 mod cli;
 mod concurrency;
+mod config;
 mod errors;
 mod idempotency;
 mod injection;
