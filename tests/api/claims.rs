@@ -82,8 +82,8 @@ fn concrete(method: &str, template: &str, ids: &[(&str, &str)]) -> String {
 
 /// SECURITY.md: `Cache-Control: no-store` on every response. Every mounted route is called
 /// (anonymously, and as the owner with a JSON body), then every kind of caught error: unknown
-/// path (404), wrong method (405), oversized body (413), malformed JSON (400), rate limited
-/// (429), a failed database (500) and no password-hashing turn (503).
+/// path (404), wrong method (405), oversized body (413), malformed JSON (400), a body not sent
+/// as JSON (415), rate limited (429), a failed database (500) and no password-hashing turn (503).
 async fn every_response_of_every_route_says_no_store(backend: Backend) {
     let settings = [("rate_limits", json!("bookings=2/min"))];
     let gate = Argon2Gate::new(1, Duration::from_millis(100));
@@ -145,7 +145,8 @@ async fn every_response_of_every_route_says_no_store(backend: Backend) {
         (
             "malformed JSON",
             app.client
-                .post(format!("{}/v1/bookings", app.base))
+                .post(format!("{}/v1/tours", app.base))
+                .bearer_auth(&owner)
                 .header("Content-Type", "application/json")
                 .body("{"),
         ),
@@ -187,7 +188,9 @@ async fn every_response_of_every_route_says_no_store(backend: Backend) {
         );
         statuses.insert(reply.status.as_u16());
     }
-    for status in [200, 201, 204, 400, 401, 404, 405, 413, 422, 429, 500, 503] {
+    for status in [
+        200, 201, 204, 400, 401, 403, 404, 405, 413, 415, 422, 429, 500, 503,
+    ] {
         assert!(
             statuses.contains(&status),
             "no response with status {status} was checked: {statuses:?}"
