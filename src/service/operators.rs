@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use crate::domain::auth::Role;
 use crate::domain::customer::Email;
@@ -73,7 +73,7 @@ pub async fn create_token(
             &mut tx,
             by,
             now,
-            "token.create",
+            Action::TokenCreate,
             Target::Token(id.as_str()),
             Some(&detail),
         )
@@ -107,7 +107,7 @@ pub async fn revoke_token(
                 &mut tx,
                 by,
                 now,
-                "token.revoke",
+                Action::TokenRevoke,
                 Target::Token(id.as_str()),
                 None,
             )
@@ -182,7 +182,7 @@ pub async fn set_mail_identity(
             &mut tx,
             by,
             now,
-            "operator.mail_identity",
+            Action::OperatorMailIdentity,
             Target::Operator(operator),
             None,
         )
@@ -309,7 +309,7 @@ pub async fn allow_sender_domain(
             &mut tx,
             &by,
             now,
-            "operator.sender_domain_allow",
+            Action::OperatorSenderDomainAllow,
             Target::Operator(operator),
             Some(&detail),
         )
@@ -340,7 +340,7 @@ pub async fn revoke_sender_domain(
             &mut tx,
             &by,
             now,
-            "operator.sender_domain_revoke",
+            Action::OperatorSenderDomainRevoke,
             Target::Operator(operator),
             Some(&detail),
         )

@@ -2,10 +2,12 @@
 
 mod support;
 
+mod audit;
 mod auth;
 mod authz;
 mod bookings;
 mod catalogue;
+mod claims;
 mod cli;
 mod concurrency;
 mod config;
@@ -13,6 +15,7 @@ mod errors;
 mod hold_limits;
 mod idempotency;
 mod injection;
+mod instances;
 mod invariant;
 mod ledger;
 mod metrics;
