@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod calendar;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod mysql_server;
