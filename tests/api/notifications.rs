@@ -8,6 +8,7 @@ use chrono::Duration;
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
+use crate::support::calendar::{departure_at, hours_east, next_dst_transitions};
 use crate::support::fake_twilio::FakeTwilio;
 use crate::support::{Backend, TestApp};
 
@@ -534,13 +535,22 @@ async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {
     };
     let token = app.operator("Acme").await;
     let tour = app.tour(&token, json!({"timezone": "Europe/Lisbon"})).await;
-    // 09:00 in Lisbon on the first day of summer time: 08:00 UTC. The reminder is due 24 hours
-    // earlier, at 2027-03-27T08:00Z, although that day still runs on winter time.
+    // 09:00 in Lisbon on the next first day of summer time: 08:00 UTC. The reminder is due 24
+    // hours earlier, at 08:00 UTC the day before, although that day still runs on winter time.
+    // (At least two days ahead, so that bookings are made before the reminder is due.)
+    let after = app.clock.now() + Duration::days(2);
+    let spring = next_dst_transitions(chrono_tz::Europe::Lisbon, after).spring;
+    let (starts_at, local) = departure_at(spring.date(), 9, 0, spring.after);
+    assert_eq!(
+        spring.after,
+        hours_east(1),
+        "summer time in Lisbon is UTC+1"
+    );
     let reply = app
         .post_as(
             &token,
             &format!("/v1/tours/{tour}/occurrences"),
-            json!({"starts_at": "2027-03-28T09:00:00+01:00", "capacity": 10}),
+            json!({"starts_at": local, "capacity": 10}),
         )
         .await;
     let occurrence = reply.str("id");
@@ -563,9 +573,10 @@ async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {
 
     let reminders = berth::workers::reminders::run_once;
     let day = Duration::hours(24);
-    let due = chrono::DateTime::parse_from_rfc3339("2027-03-27T08:00:00Z")
+    let due = chrono::DateTime::parse_from_rfc3339(&starts_at)
         .unwrap()
-        .to_utc();
+        .to_utc()
+        - day;
     app.clock
         .advance(due - app.clock.now() - Duration::minutes(1));
     reminders(&app.store, app.clock.now(), day).await.unwrap();
