@@ -7,6 +7,7 @@ mod authz;
 mod bookings;
 mod catalogue;
 mod cli;
+mod clock;
 mod concurrency;
 mod errors;
 mod idempotency;

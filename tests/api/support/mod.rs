@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod mysql_server;
+pub mod requirement;
 pub mod test_db;
 
 pub use test_db::{Backend, TestDb};
@@ -114,8 +115,8 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// Berth on a free port with a fresh database; `None` when the backend is unavailable (the
-    /// MySQL suite then reports itself skipped, or fails under BERTH_REQUIRE_MYSQL=1).
+    /// Berth on a free port with a fresh database; `None` when there is no MySQL server and
+    /// `BERTH_ALLOW_SKIP` names `mysql` (see `requirement::require`).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, &[]).await
     }
