@@ -7,8 +7,8 @@
 # $CARGO_TARGET_DIR/debug (builds them if missing).
 #
 # MySQL, in order: BERTH_TEST_MYSQL_URL (a fresh database is created and dropped), else a
-# throwaway mariadbd started here in a temp dir on a free port (.ci/mariadb.sh), else skipped loudly;
-# BERTH_REQUIRE_MYSQL=1 turns the skip into a failure. Every run is bounded (60 s wall clock).
+# throwaway mariadbd started here in a temp dir on a free port (.ci/mariadb.sh), else a failure
+# (a loud skip when BERTH_ALLOW_SKIP names mysql). Every run is bounded (60 s wall clock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=../.ci/mariadb.sh
@@ -93,12 +93,14 @@ if [ -n "${BERTH_TEST_MYSQL_URL:-}" ]; then
 elif throwaway_mariadb_start "$WORK/mysql"; then
   MYSQL_BASE="$THROWAWAY_MARIADB_URL"
 else
-  if [ "${BERTH_REQUIRE_MYSQL:-}" = 1 ]; then
-    echo "BERTH_REQUIRE_MYSQL=1 but no MySQL: set BERTH_TEST_MYSQL_URL or install mariadb-server"
-    exit 1
+  # As in the Rust suite (tests/api/support/requirement.rs): missing MySQL fails the rush unless
+  # BERTH_ALLOW_SKIP names it (mysql or all), and BERTH_REQUIRE_MYSQL=1 fails it regardless.
+  if [ "${BERTH_REQUIRE_MYSQL:-}" != 1 ] && [[ ",${BERTH_ALLOW_SKIP:-}," =~ ,[[:space:]]*(mysql|all)[[:space:]]*, ]]; then
+    echo "*** SKIPPED the MySQL rush (BERTH_ALLOW_SKIP): set BERTH_TEST_MYSQL_URL or install mariadb-server ***"
+    exit 0
   fi
-  echo "*** SKIPPED the MySQL rush: set BERTH_TEST_MYSQL_URL or install mariadb-server ***"
-  exit 0
+  echo "no MySQL for the rush: set BERTH_TEST_MYSQL_URL or install mariadb-server (or BERTH_ALLOW_SKIP=mysql)"
+  exit 1
 fi
 DROP_DB="berth_ci_rush_$(date +%s)_$$"
 mysql_exec "CREATE DATABASE \`$DROP_DB\`"

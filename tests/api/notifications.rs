@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::on_both_backends;
 use crate::support::calendar::{departure_at, hours_east, next_dst_transitions};
 use crate::support::fake_twilio::FakeTwilio;
+use crate::support::wait::eventually;
 use crate::support::{Backend, TestApp};
 
 on_both_backends!(
@@ -255,15 +256,12 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("aiosmtpd starts");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let listens = || async {
+            let connected = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
+            connected.ok().map(drop)
+        };
+        let what = "aiosmtpd listens";
+        crate::support::wait::eventually(what, std::time::Duration::from_secs(10), listens).await;
         SmtpServer {
             child,
             port,
@@ -504,26 +502,41 @@ async fn permanent_failures_stop_and_operators_can_retry_them(backend: Backend) 
 }
 
 async fn two_dispatchers_never_send_a_message_twice(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let fake = FakeTwilio::start(vec![]).await;
+    let mut settings = twilio_settings(&fake);
+    // Long enough for a held request to be waited for, not given up on.
+    settings.push(("twilio_timeout_seconds", json!(15)));
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(50).await;
+    let (token, _, occurrence) = app.departure(50).await;
     for _ in 0..15 {
         confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
     }
-    let (a, b) = (app.clone(), app.clone());
-    let (sent_a, sent_b) = tokio::join!(async move { dispatch(&a).await }, async move {
-        dispatch(&b).await
-    },);
-    assert_eq!(sent_a + sent_b, 30);
-    let lines = sms_lines(&app);
-    assert_eq!(lines.len(), 15);
-    let mut ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), 15, "no message sent twice");
-    assert_eq!(mail_files(&app).len(), 15);
+    // 30 messages, claimed 10 at a time. Twilio holds its answers, so the first dispatcher is
+    // still on its first batch when the second starts: both must work, on different messages.
+    fake.close_gate();
+    let within = std::time::Duration::from_secs(10);
+    let dispatcher = |app: Arc<TestApp>| tokio::spawn(async move { dispatch(&app).await });
+    let a = dispatcher(app.clone());
+    let sending = |n: usize| {
+        let fake = &fake;
+        move || async move { (fake.count() >= n).then_some(()) }
+    };
+    eventually("the first dispatcher sends an SMS", within, sending(1)).await;
+    let b = dispatcher(app.clone());
+    eventually("the second dispatcher sends an SMS", within, sending(2)).await;
+    fake.open_gate();
+    let (sent_a, sent_b) = (a.await.unwrap(), b.await.unwrap());
+    assert!(
+        sent_a > 0 && sent_b > 0,
+        "both dispatchers claimed messages ({sent_a} and {sent_b})"
+    );
+    assert_eq!(sent_a + sent_b, 30, "each message claimed once");
+    assert_eq!(fake.count(), 15, "no SMS sent twice");
+    assert_eq!(mail_files(&app).len(), 15, "no email sent twice");
+    assert_eq!(messages(&app, &token, "?status=sent").await.len(), 30);
 }
 
 async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {

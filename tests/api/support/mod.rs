@@ -8,6 +8,7 @@ pub mod fake_twilio;
 pub mod mysql_server;
 pub mod requirement;
 pub mod test_db;
+pub mod wait;
 
 pub use test_db::{Backend, TestDb};
 
