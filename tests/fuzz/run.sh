@@ -19,7 +19,7 @@ examples="${1:-25}"
 target="${CARGO_TARGET_DIR:-target}"
 bin="${BERTH_BIN:-$target/debug/berth}"
 [ -x "$bin" ] || { echo "no berth binary at $bin: run cargo build first" >&2; exit 2; }
-command -v st >/dev/null 2>&1 || pip install -q schemathesis
+command -v st >/dev/null 2>&1 || pip install -q 'schemathesis==4.32.5'
 
 work="$(mktemp -d)"
 mysql_base=""
