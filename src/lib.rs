@@ -5,6 +5,7 @@
 //! - `storage`: all SQL, for SQLite and MySQL.
 //! - `http`: Rocket routes, guards, views, catchers.
 //! - `workers`: hold expiry and schedule horizon.
+//! - `config`: settings and start-up refusals; `logging`: Rocket's log without query strings.
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod integrations;
+pub mod logging;
 pub mod metrics;
 pub mod secrets;
 pub mod service;
@@ -72,6 +74,14 @@ async fn prepare(
     let config = AppConfig::from_figment(rocket.figment())?;
     let transports = config.transports()?;
     let limits = config.rate_limits()?;
+    let unlimited = limits.unlimited();
+    if config.is_release() && !unlimited.is_empty() {
+        tracing::warn!(
+            buckets = unlimited.join(","),
+            "RATE LIMITS ARE OFF in the release profile for: {} (BERTH_RATE_LIMITS); sign-in guessing and request floods are not throttled on these; do this only for load tests",
+            unlimited.join(", ")
+        );
+    }
     let payments = config.payments()?;
     let store = open_store(&config).await?;
     if config.demo() {

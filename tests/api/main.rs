@@ -9,6 +9,7 @@ mod catalogue;
 mod cli;
 mod clock;
 mod concurrency;
+mod config;
 mod errors;
 mod idempotency;
 mod injection;
