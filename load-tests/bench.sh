@@ -36,7 +36,9 @@ echo "== building ($PROFILE)"
 if [ "$PROFILE" = release ]; then
   cargo build --locked --release -p berth -p berth-load --features berth-load/floor
 else
-  cargo build --locked -p berth -p berth-load --features berth-load/floor
+  # The build `cargo test --workspace --all-features` makes (berth-floor included): the same
+  # features, dev-dependencies and all, so after the tests nothing is compiled twice.
+  cargo test --workspace --all-features --locked --no-run
 fi
 BIN="${CARGO_TARGET_DIR:-target}/$PROFILE"
 # The commit measured, "+dirty" when the tree had changes.
