@@ -9,6 +9,7 @@ mod bookings;
 mod catalogue;
 mod claims;
 mod cli;
+mod clock;
 mod concurrency;
 mod config;
 mod errors;

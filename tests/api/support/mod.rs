@@ -2,10 +2,13 @@
 
 #![allow(dead_code)]
 
+pub mod calendar;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod mysql_server;
+pub mod requirement;
 pub mod test_db;
+pub mod wait;
 
 pub use test_db::{Backend, TestDb};
 
@@ -116,8 +119,8 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// Berth on a free port with a fresh database; `None` when the backend is unavailable (the
-    /// MySQL suite then reports itself skipped, or fails under BERTH_REQUIRE_MYSQL=1).
+    /// Berth on a free port with a fresh database; `None` when there is no MySQL server and
+    /// `BERTH_ALLOW_SKIP` names `mysql` (see `requirement::require`).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, &[]).await
     }
