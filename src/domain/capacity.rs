@@ -51,7 +51,7 @@ impl SalesStatus {
 
 /// The seat-relevant facts of one departure at one moment.
 #[derive(Debug, Clone, Copy)]
-pub struct Departure {
+pub struct Occupancy {
     pub starts_at: DateTime<Utc>,
     pub status: OccurrenceStatus,
     pub capacity: u32,
@@ -61,7 +61,7 @@ pub struct Departure {
     pub seats_expired: u32,
 }
 
-impl Departure {
+impl Occupancy {
     /// Seats a new booking could take now. Expired holds never count as taken, even before
     /// the expiry worker has released them.
     pub fn available(&self) -> u32 {
@@ -137,8 +137,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn departure(capacity: u32, taken: u32, expired: u32) -> Departure {
-        Departure {
+    fn occupancy(capacity: u32, taken: u32, expired: u32) -> Occupancy {
+        Occupancy {
             starts_at: Utc.with_ymd_and_hms(2030, 6, 1, 9, 0, 0).unwrap(),
             status: OccurrenceStatus::Scheduled,
             capacity,
@@ -153,20 +153,20 @@ mod tests {
 
     #[test]
     fn expired_holds_are_available_before_release() {
-        assert_eq!(departure(10, 10, 0).available(), 0);
-        assert_eq!(departure(10, 10, 3).available(), 3);
-        assert!(departure(10, 10, 3)
+        assert_eq!(occupancy(10, 10, 0).available(), 0);
+        assert_eq!(occupancy(10, 10, 3).available(), 3);
+        assert!(occupancy(10, 10, 3)
             .check_hold(3, 0, before_start(60))
             .is_ok());
         assert!(matches!(
-            departure(10, 10, 3).check_hold(4, 0, before_start(60)),
+            occupancy(10, 10, 3).check_hold(4, 0, before_start(60)),
             Err(AppError::SoldOut { available: 3 })
         ));
     }
 
     #[test]
     fn sales_close_at_the_cutoff() {
-        let d = departure(10, 0, 0);
+        let d = occupancy(10, 0, 0);
         assert!(d.check_hold(1, 30, before_start(31)).is_ok());
         assert!(matches!(
             d.check_hold(1, 30, before_start(30)),
@@ -175,14 +175,14 @@ mod tests {
         assert_eq!(d.sales_status(30, before_start(30)), SalesStatus::Closed);
         assert_eq!(d.sales_status(30, before_start(31)), SalesStatus::Open);
         assert_eq!(
-            departure(2, 2, 0).sales_status(0, before_start(5)),
+            occupancy(2, 2, 0).sales_status(0, before_start(5)),
             SalesStatus::SoldOut
         );
     }
 
     #[test]
     fn cancelled_departures_sell_nothing() {
-        let mut d = departure(10, 0, 0);
+        let mut d = occupancy(10, 0, 0);
         d.status = OccurrenceStatus::Cancelled;
         assert_eq!(d.sales_status(0, before_start(600)), SalesStatus::Cancelled);
         assert!(matches!(
@@ -193,11 +193,11 @@ mod tests {
 
     #[test]
     fn capacity_never_drops_below_live_seats() {
-        assert!(departure(10, 6, 0).check_capacity(6).is_ok());
+        assert!(occupancy(10, 6, 0).check_capacity(6).is_ok());
         assert!(matches!(
-            departure(10, 6, 0).check_capacity(5),
+            occupancy(10, 6, 0).check_capacity(5),
             Err(AppError::CapacityBelowTaken { taken: 6 })
         ));
-        assert!(departure(10, 6, 2).check_capacity(4).is_ok());
+        assert!(occupancy(10, 6, 2).check_capacity(4).is_ok());
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::booking::BookingStatus;
-use super::capacity::Departure;
+use super::capacity::Occupancy;
 use super::ids::{BookingId, BookingRef, OccurrenceId, OperatorId, ScheduleId, TourId};
 use super::pricing::QuoteLine;
 use super::tour::Tour;
@@ -22,7 +22,7 @@ pub struct OccurrenceRecord {
     pub id: OccurrenceId,
     pub tour_id: TourId,
     pub schedule_id: Option<ScheduleId>,
-    pub departure: Departure,
+    pub occupancy: Occupancy,
 }
 
 #[derive(Debug, Clone)]

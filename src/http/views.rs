@@ -90,20 +90,20 @@ pub struct OccurrenceView {
 
 impl OccurrenceView {
     pub fn new(tour: &TourRecord, occurrence: &OccurrenceRecord, now: DateTime<Utc>) -> Self {
-        let departure = &occurrence.departure;
+        let occupancy = &occurrence.occupancy;
         let tz = tour.tour.timezone;
         OccurrenceView {
             id: occurrence.id.to_string(),
             tour_id: tour.id.to_string(),
-            starts_at: rfc3339(departure.starts_at),
-            local_starts_at: departure
+            starts_at: rfc3339(occupancy.starts_at),
+            local_starts_at: occupancy
                 .starts_at
                 .with_timezone(&tz)
                 .to_rfc3339_opts(SecondsFormat::AutoSi, true),
             timezone: tz.name().to_owned(),
-            capacity: departure.capacity,
-            available: departure.available(),
-            status: departure
+            capacity: occupancy.capacity,
+            available: occupancy.available(),
+            status: occupancy
                 .sales_status(tour.tour.cutoff_minutes, now)
                 .as_str(),
             prices: tour

@@ -157,7 +157,7 @@ async fn transition(
                 release_lapsed(&mut tx, now, &booking.occurrence_id).await?;
                 return Ok(Outcome::Lapsed);
             }
-            let started = now >= occurrence.departure.starts_at;
+            let started = now >= occurrence.occupancy.starts_at;
             if event == BookingEvent::Cancel && by_traveler && started {
                 return Err(AppError::CancellationClosed);
             }
@@ -187,7 +187,7 @@ async fn transition(
                 // The refund is decided with the cancellation, so the message can tell it.
                 let paid = ledger::net(&mut tx, &current.id).await?;
                 let amount = match &policy {
-                    Some(policy) => policy.refund_for(paid, occurrence.departure.starts_at, now),
+                    Some(policy) => policy.refund_for(paid, occurrence.occupancy.starts_at, now),
                     None => paid,
                 };
                 if amount > 0 {

@@ -9,7 +9,7 @@ use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use super::notifications;
 use crate::domain::booking::CancelReason;
-use crate::domain::capacity::Departure;
+use crate::domain::capacity::Occupancy;
 use crate::domain::capacity::{parse_capacity, OccurrenceStatus};
 use crate::domain::ids::{OccurrenceId, OperatorId, ScheduleId, TourId};
 use crate::domain::message::MessageKind;
@@ -322,7 +322,7 @@ pub async fn create_occurrence(
     })
     .await?;
     tracing::info!(occurrence = %id, tour = %tour_id, capacity, "occurrence created");
-    let departure = Departure {
+    let occupancy = Occupancy {
         starts_at,
         status: OccurrenceStatus::Scheduled,
         capacity,
@@ -335,7 +335,7 @@ pub async fn create_occurrence(
             id,
             tour_id: tour_id.clone(),
             schedule_id: None,
-            departure,
+            occupancy,
         },
     ))
 }
@@ -447,12 +447,12 @@ pub async fn set_capacity(
             .await?
             .ok_or(AppError::NotFound)?;
         let released = release_lapsed(&mut tx, now, id).await?;
-        let departure = &mut occurrence.departure;
-        departure.seats_taken = departure.seats_taken.saturating_sub(released);
-        departure.check_capacity(capacity)?;
+        let occupancy = &mut occurrence.occupancy;
+        occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
+        occupancy.check_capacity(capacity)?;
         occurrences::set_capacity(&mut tx, id, capacity, now).await?;
-        let detail = serde_json::json!({ "capacity": capacity, "was": departure.capacity });
-        departure.capacity = capacity;
+        let detail = serde_json::json!({ "capacity": capacity, "was": occupancy.capacity });
+        occupancy.capacity = capacity;
         audit::record(
             &mut tx,
             by,
@@ -501,7 +501,7 @@ pub async fn cancel_occurrence(
         let mut occurrence = occurrences::lock(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if occurrence.departure.status == OccurrenceStatus::Cancelled {
+        if occurrence.occupancy.status == OccurrenceStatus::Cancelled {
             return Err(AppError::OccurrenceCancelled);
         }
         let lapsed = release_lapsed(&mut tx, now, id).await?;
@@ -539,9 +539,9 @@ pub async fn cancel_occurrence(
             Some(&detail),
         )
         .await?;
-        let departure = &mut occurrence.departure;
-        departure.seats_taken = departure.seats_taken.saturating_sub(lapsed + seats);
-        departure.status = OccurrenceStatus::Cancelled;
+        let occupancy = &mut occurrence.occupancy;
+        occupancy.seats_taken = occupancy.seats_taken.saturating_sub(lapsed + seats);
+        occupancy.status = OccurrenceStatus::Cancelled;
         Ok((occurrence, cancelled))
     })
     .await?;

@@ -77,7 +77,7 @@ pub async fn seed_if_empty(
     let first_occurrence = upcoming
         .into_iter()
         .find(|o| {
-            o.departure
+            o.occupancy
                 .check_hold(1, tour.tour.cutoff_minutes, now)
                 .is_ok()
         })

@@ -279,15 +279,15 @@ pub async fn place_hold_for(
                 let locked = occurrences::lock(&mut tx, &occurrence_id)
                     .await?
                     .ok_or(AppError::NotFound)?;
-                let mut departure = locked.departure;
+                let mut occupancy = locked.occupancy;
                 if let Err(AppError::SoldOut { .. }) =
-                    departure.check_hold(quote.seats, cutoff, now)
+                    occupancy.check_hold(quote.seats, cutoff, now)
                 {
                     // Only a request that does not fit pays for looking at lapsed holds.
                     let released = release_lapsed(&mut tx, now, &occurrence_id).await?;
-                    departure.seats_taken = departure.seats_taken.saturating_sub(released);
+                    occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
                 }
-                departure.check_hold(quote.seats, cutoff, now)?;
+                occupancy.check_hold(quote.seats, cutoff, now)?;
                 occurrences::add_seats(&mut tx, &occurrence_id, i64::from(quote.seats), now)
                     .await?;
             }

@@ -203,7 +203,7 @@ async fn send(
             BookingStatus::Confirmed | BookingStatus::CheckedIn
         ),
         MessageKind::Reminder => {
-            booking.status == BookingStatus::Confirmed && occurrence.departure.starts_at > now
+            booking.status == BookingStatus::Confirmed && occurrence.occupancy.starts_at > now
         }
         _ => true,
     };
@@ -373,7 +373,7 @@ impl<'a> Content<'a> {
 
     fn context(&self) -> minijinja::Value {
         let tz = self.tour.tour.timezone;
-        let local = self.occurrence.departure.starts_at.with_timezone(&tz);
+        let local = self.occurrence.occupancy.starts_at.with_timezone(&tz);
         let items: Vec<minijinja::Value> = self
             .booking
             .items
@@ -469,7 +469,7 @@ impl<'a> Content<'a> {
             out
         }
         let stamp = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
-        let start = self.occurrence.departure.starts_at;
+        let start = self.occurrence.occupancy.starts_at;
         let end = start + Duration::minutes(i64::from(self.tour.tour.duration_minutes));
         [
             "BEGIN:VCALENDAR".to_owned(),
@@ -575,7 +575,7 @@ pub async fn record_delivery(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::capacity::{Departure, OccurrenceStatus};
+    use crate::domain::capacity::{Occupancy, OccurrenceStatus};
     use crate::domain::ids::{BookingRef, OccurrenceId, TourId};
     use crate::domain::records::Customer;
     use crate::domain::tour::{TourDraft, UnitDraft};
@@ -617,7 +617,7 @@ mod tests {
             id: OccurrenceId::generate(),
             tour_id: tour.id.clone(),
             schedule_id: None,
-            departure: Departure {
+            occupancy: Occupancy {
                 starts_at,
                 status: OccurrenceStatus::Scheduled,
                 capacity: 5,

@@ -694,12 +694,12 @@ async fn intent_succeeded(
                 EventOutcome::Confirmed
             }
             BookingStatus::Held | BookingStatus::Expired => {
-                late_payment(&mut tx, locked.departure, &current, lapsed, now).await?
+                late_payment(&mut tx, locked.occupancy, &current, lapsed, now).await?
             }
             BookingStatus::Cancelled
                 if CancelReason::released_by_payment(current.cancel_reason.as_deref()) =>
             {
-                late_payment(&mut tx, locked.departure, &current, false, now).await?
+                late_payment(&mut tx, locked.occupancy, &current, false, now).await?
             }
             BookingStatus::Cancelled => {
                 // Cancelled by a person before the money arrived: it all goes back.
@@ -721,14 +721,14 @@ async fn intent_succeeded(
 /// cancel `sold_out_after_payment` and refund everything.
 async fn late_payment(
     tx: &mut WriteTx,
-    mut departure: crate::domain::capacity::Departure,
+    mut occupancy: crate::domain::capacity::Occupancy,
     current: &BookingRecord,
     lapsed: bool,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
     // Releasing lapsed holds (this one included) frees their seats before the check.
     let released = release_lapsed(tx, now, &current.occurrence_id).await?;
-    departure.seats_taken = departure.seats_taken.saturating_sub(released);
+    occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
     let status = if lapsed {
         BookingStatus::Expired
     } else {
@@ -739,7 +739,7 @@ async fn late_payment(
         ..current.clone()
     };
     // The traveler has paid: the booking cutoff does not apply, the departure's start does.
-    if departure.check_hold(current.seats, 0, now).is_ok() {
+    if occupancy.check_hold(current.seats, 0, now).is_ok() {
         apply(tx, &current, BookingEvent::Reinstate, now).await?;
         occurrences::add_seats(tx, &current.occurrence_id, i64::from(current.seats), now).await?;
         notifications::enqueue(tx, &current.id, MessageKind::BookingConfirmed, now).await?;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StorageError;
 use crate::domain::booking::BookingStatus;
-use crate::domain::capacity::{Departure, OccurrenceStatus};
+use crate::domain::capacity::{Occupancy, OccurrenceStatus};
 use crate::domain::ids::{BookingId, BookingRef, OccurrenceId, OperatorId, ScheduleId, TourId};
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{
@@ -138,7 +138,7 @@ impl TryFrom<OccurrenceRow> for OccurrenceRecord {
     type Error = StorageError;
 
     fn try_from(row: OccurrenceRow) -> Result<Self, StorageError> {
-        let departure = Departure {
+        let occupancy = Occupancy {
             starts_at: row.starts_at,
             status: OccurrenceStatus::parse(&row.status)
                 .map_err(|e| corrupt("occurrence", &row.id, e))?,
@@ -150,7 +150,7 @@ impl TryFrom<OccurrenceRow> for OccurrenceRecord {
             id: OccurrenceId::from_stored(row.id),
             tour_id: TourId::from_stored(row.tour_id),
             schedule_id: row.schedule_id.map(ScheduleId::from_stored),
-            departure,
+            occupancy,
         })
     }
 }
