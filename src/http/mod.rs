@@ -9,6 +9,7 @@ use rocket::http::Header;
 use rocket::{catchers, routes, Request, Response};
 
 pub mod account;
+pub mod aliases;
 pub mod audit;
 pub mod auth;
 pub mod bookings;
@@ -34,10 +35,7 @@ pub mod webhooks;
 /// Mounts every route and JSON catcher, and adds the security headers.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("HTTP", |rocket| async {
-        rocket
-            .mount(
-                "/",
-                routes![
+        let mut routes = routes![
                     health::health,
                     cors::preflight,
                     health::ready,
@@ -46,7 +44,7 @@ pub fn stage() -> AdHoc {
                     openapi::docs,
                     catalogue::get_tour,
                     catalogue::availability,
-                    catalogue::get_occurrence,
+                    catalogue::get_departure,
                     bookings::place_hold,
                     bookings::get_booking,
                     bookings::confirm,
@@ -56,9 +54,9 @@ pub fn stage() -> AdHoc {
                     operator::update_tour,
                     operator::create_schedule,
                     operator::list_schedules,
-                    operator::create_occurrence,
-                    operator::update_occurrence,
-                    operator::cancel_occurrence,
+                    operator::create_departure,
+                    operator::update_departure,
+                    operator::cancel_departure,
                     operator::manifest,
                     operator::check_in,
                     account::get_operator,
@@ -88,8 +86,11 @@ pub fn stage() -> AdHoc {
                     users::deactivate_user,
                     users::reset_two_factor,
                     audit::list_audit,
-                ],
-            )
+                ];
+        let aliases = aliases::routes(&routes);
+        routes.extend(aliases);
+        rocket
+            .mount("/", routes)
             .register(
                 "/",
                 catchers![
