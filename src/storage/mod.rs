@@ -273,10 +273,13 @@ impl WriteTx {
         }
     }
 
+    /// Commits. A connection lost on the way is [`StorageError::CommitUnknown`]: the server may
+    /// have committed before the answer was lost, so the caller must not simply run the
+    /// transaction again.
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.conn {
             TxConn::Sqlite(tx, _guard) => tx.commit().await?,
-            TxConn::MySql(tx) => tx.commit().await?,
+            TxConn::MySql(tx) => tx.commit().await.map_err(StorageError::from_commit)?,
         }
         for (what, n) in self.pending {
             match what {

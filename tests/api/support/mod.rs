@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod db_proxy;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod mysql_server;
@@ -120,6 +121,16 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, settings: &[(&str, Value)]) -> Option<TestApp> {
+        Self::spawn_reaching_db(backend, settings, |url| url.to_owned()).await
+    }
+
+    /// Berth that reaches its fresh database at `reach(url)` (through a proxy a test can cut);
+    /// `database_url` stays the direct URL, for the test's own checks.
+    pub async fn spawn_reaching_db(
+        backend: Backend,
+        settings: &[(&str, Value)],
+        reach: impl FnOnce(&str) -> String,
+    ) -> Option<TestApp> {
         // Server-side errors show up in a failing test's captured output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -132,7 +143,7 @@ impl TestApp {
             .merge(Serialized::global("sms_dir", files.path().join("sms")))
             .merge(Serialized::global("port", 0))
             .merge(Serialized::global("address", "127.0.0.1"))
-            .merge(Serialized::global("database_url", &database_url))
+            .merge(Serialized::global("database_url", reach(&database_url)))
             .merge(Serialized::global("demo", false))
             .merge(Serialized::global("background_workers", false))
             .merge(Serialized::global("log_level", "off"))
