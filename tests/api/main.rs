@@ -12,6 +12,7 @@ mod db_faults;
 mod errors;
 mod idempotency;
 mod injection;
+mod instances;
 mod invariant;
 mod ledger;
 mod metrics;
