@@ -22,3 +22,4 @@ mod operator;
 mod payments;
 mod schedules;
 mod security;
+mod slow_clients;

@@ -147,7 +147,11 @@ impl TestApp {
             .merge(Serialized::global("demo", false))
             .merge(Serialized::global("background_workers", false))
             .merge(Serialized::global("log_level", "off"))
-            .merge(Serialized::global("database_max_connections", 32));
+            .merge(Serialized::global("database_max_connections", 32))
+            // Every test client is 127.0.0.1: the per-address cap would be shared by all of a
+            // test's racers. Tests of the connection guard set their own, small caps.
+            .merge(Serialized::global("max_connections", 4096))
+            .merge(Serialized::global("max_connections_per_client", 4096));
         for (key, value) in settings {
             figment = figment.merge(Serialized::global(key, value));
         }
@@ -156,7 +160,9 @@ impl TestApp {
         let port_tx = std::sync::Mutex::new(Some(port_tx));
         let rocket = berth::rocket_with_clock(figment, clock.clone())
             .attach(AdHoc::on_liftoff("test port", move |rocket| {
-                let port = rocket.config().port;
+                // berth's own listener (the connection guard), not Rocket's internal port.
+                let port =
+                    berth::net::public_address(rocket).map_or(rocket.config().port, |a| a.port());
                 Box::pin(async move {
                     if let Some(tx) = port_tx.lock().unwrap().take() {
                         let _ = tx.send(port);
@@ -202,6 +208,9 @@ impl TestApp {
             files,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
+                // Below berth's keep-alive (5 s): the client lets an idle connection go before
+                // berth closes it, so no request races the close.
+                .pool_idle_timeout(Duration::from_secs(3))
                 .build()
                 .unwrap(),
             shutdown,
