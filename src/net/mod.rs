@@ -9,7 +9,8 @@
 //! loopback port behind it. For each client connection the guard opens one connection to Rocket
 //! and relays bytes both ways unchanged, watching the HTTP/1.1 framing ([`framing`]) to enforce:
 //! - at most `BERTH_MAX_CONNECTIONS` connections, and `BERTH_MAX_CONNECTIONS_PER_CLIENT` from one
-//!   address (IPv6: one /64; trusted proxies are exempt); one more is closed at once;
+//!   client address, counted as the rate limits count them (IPv6 per `BERTH_CLIENT_IPV6_PREFIX`
+//!   network; trusted proxies are exempt); one more is closed at once;
 //! - a request head complete within `BERTH_HEADER_TIMEOUT_SECONDS` of its first byte (of the
 //!   connection opening, for the first request);
 //! - a request body complete within `BERTH_BODY_TIMEOUT_SECONDS` of its head, and every write to
@@ -25,7 +26,7 @@
 pub mod framing;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +39,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
+use crate::http::rate_limit::ClientAddresses;
 use crate::storage::Store;
 use framing::{Phase, Requests, Responses};
 
@@ -67,6 +69,9 @@ pub struct ConnectionLimits {
     /// does not apply to them.
     #[serde(default)]
     trusted_proxies: String,
+    /// `BERTH_CLIENT_IPV6_PREFIX`: connections count per client as rate limits do.
+    #[serde(default = "defaults::client_ipv6_prefix")]
+    client_ipv6_prefix: u8,
 }
 
 mod defaults {
@@ -84,6 +89,9 @@ mod defaults {
     }
     pub fn keep_alive_seconds() -> u32 {
         5
+    }
+    pub fn client_ipv6_prefix() -> u8 {
+        64
     }
 }
 
@@ -130,21 +138,14 @@ impl ConnectionLimits {
                 return Err(format!("{name} must be between {low} and {high}"));
             }
         }
-        limits.proxies()?;
+        limits.clients()?;
         Ok(limits)
     }
 
-    fn proxies(&self) -> Result<Vec<Network>, String> {
-        self.trusted_proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| {
-                Network::parse(entry).ok_or_else(|| {
-                    format!("BERTH_TRUSTED_PROXIES: {entry:?} is not an IP address or network")
-                })
-            })
-            .collect()
+    /// Who counts as one client, and which peers are trusted proxies: the same rules as the
+    /// rate limits'.
+    fn clients(&self) -> Result<ClientAddresses, String> {
+        ClientAddresses::parse(&self.trusted_proxies, self.client_ipv6_prefix)
     }
 
     fn header_timeout(&self) -> Duration {
@@ -160,69 +161,11 @@ impl ConnectionLimits {
     }
 }
 
-/// An address or a network (`10.0.0.0/8`), compared in canonical form.
-#[derive(Debug, Clone, Copy)]
-struct Network {
-    address: IpAddr,
-    prefix: u8,
-}
-
-impl Network {
-    fn parse(text: &str) -> Option<Network> {
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix.parse::<u8>().ok()?)),
-            None => (text, None),
-        };
-        let address = canonical(address.parse().ok()?);
-        let full = if address.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(full);
-        (prefix <= full).then_some(Network { address, prefix })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        match (self.address, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// An IPv4 client of an IPv6 socket (`::ffff:a.b.c.d`) is that IPv4 address.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// Whose connections count together: an IPv4 address, or an IPv6 /64 (one subscriber's
-/// allocation, which a client can rotate through freely).
-fn client_key(ip: IpAddr) -> IpAddr {
-    match canonical(ip) {
-        IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !(u128::from(u64::MAX));
-            IpAddr::V6(Ipv6Addr::from(prefix))
-        }
-        v4 => v4,
-    }
-}
-
 /// What the guard shares between its accept loop, its relays and the request fairing.
 #[derive(Debug)]
 struct Shared {
     limits: ConnectionLimits,
-    proxies: Vec<Network>,
+    clients: ClientAddresses,
     counts: Mutex<Counts>,
     /// Loopback port of a relay → (relay id, the client it relays).
     peers: Mutex<HashMap<u16, (u64, SocketAddr)>>,
@@ -263,8 +206,7 @@ impl Drop for Admitted {
 impl Shared {
     /// A place for a connection from `ip`, or the reason there is none.
     fn admit(self: &Arc<Self>, ip: IpAddr, store: Option<Store>) -> Result<Admitted, &'static str> {
-        let trusted = self.proxies.iter().any(|proxy| proxy.contains(ip));
-        let key = (!trusted).then(|| client_key(ip));
+        let key = (!self.clients.trusted(ip)).then(|| self.clients.key(ip));
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if counts.open >= self.limits.max_connections {
             return Err("global_cap");
@@ -388,13 +330,13 @@ async fn bind(rocket: &Rocket<Build>) -> Result<FrontDoor, String> {
         .await
         .map_err(|e| format!("cannot listen on {wanted}: {e}"))?;
     let public = listener.local_addr().map_err(|e| e.to_string())?;
-    let proxies = limits.proxies()?;
+    let clients = limits.clients()?;
     Ok(FrontDoor {
         public,
         listener: Mutex::new(Some(listener)),
         shared: Arc::new(Shared {
             limits,
-            proxies,
+            clients,
             counts: Mutex::default(),
             peers: Mutex::default(),
             next_relay: AtomicU64::new(1),
@@ -454,7 +396,7 @@ async fn accept_loop(
                 continue;
             }
         };
-        let peer = SocketAddr::new(canonical(peer.ip()), peer.port());
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         match shared.admit(peer.ip(), store.clone()) {
             Ok(admitted) => {
                 let (shared, store) = (shared.clone(), store.clone());
@@ -624,37 +566,5 @@ async fn relay(
             }
             () = &mut timer => return Some(reason),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_clients_count_per_64_and_mapped_ipv4_as_ipv4() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(client_key(a), client_key(b));
-        assert_ne!(client_key(a), client_key(c));
-        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
-        assert_eq!(client_key(mapped), "203.0.113.7".parse::<IpAddr>().unwrap());
-    }
-
-    #[test]
-    fn trusted_proxies_match_addresses_and_networks_in_either_form() {
-        let net = Network::parse("10.0.0.0/8").unwrap();
-        assert!(net.contains("10.1.2.3".parse().unwrap()));
-        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
-        assert!(!net.contains("11.0.0.1".parse().unwrap()));
-        let one = Network::parse("::ffff:192.0.2.1").unwrap();
-        assert!(one.contains("192.0.2.1".parse().unwrap()));
-        assert!(!one.contains("192.0.2.2".parse().unwrap()));
-        assert!(Network::parse("10.0.0.0/33").is_none());
-        assert!(Network::parse("proxy.example").is_none());
-        assert!(Network::parse("0.0.0.0/0")
-            .unwrap()
-            .contains("8.8.8.8".parse().unwrap()));
     }
 }

@@ -8,6 +8,7 @@ mod bookings;
 mod catalogue;
 mod cli;
 mod concurrency;
+mod config;
 mod db_faults;
 mod errors;
 mod idempotency;
