@@ -98,8 +98,9 @@ mod defaults {
 impl ConnectionLimits {
     /// Reads and checks the limits; the error names the setting.
     pub fn from_figment(figment: &rocket::figment::Figment) -> Result<ConnectionLimits, String> {
+        // Lossy: `BERTH_*` values arrive as text (see `config::BerthEnv`).
         let limits: ConnectionLimits = figment
-            .extract()
+            .extract_lossy()
             .map_err(|e| format!("invalid configuration: {e}"))?;
         let ranges = [
             (

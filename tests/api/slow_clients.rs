@@ -166,9 +166,9 @@ async fn slow_clients_at_their_cap_do_not_stop_a_normal_client_from_booking(back
             "a {kind} socket was closed after {lasted:?}, before its timeout"
         );
     }
-    assert_eq!(
-        ended(&app, "header_timeout"),
-        8,
+    // At least: the normal client's pool may also have opened a connection it never used.
+    assert!(
+        ended(&app, "header_timeout") >= 8,
         "silent and slow-header sockets"
     );
     assert_eq!(ended(&app, "body_timeout"), 4, "slow-body sockets");
