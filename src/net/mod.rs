@@ -300,7 +300,7 @@ impl Fairing for ConnectionGuard {
             address = %door.public,
             max_connections = limits.max_connections,
             per_client = limits.max_connections_per_client,
-            "berth is listening (Rocket's own address below is internal)"
+            "berth is listening here; the address Rocket prints as launched from is internal"
         );
         tokio::spawn(accept_loop(
             listener,
@@ -566,6 +566,66 @@ async fn relay(
                 }
             }
             () = &mut timer => return Some(reason),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::figment::Figment;
+
+    fn limits(settings: &[(&str, &str)]) -> Result<ConnectionLimits, String> {
+        let figment = settings
+            .iter()
+            .fold(Figment::new(), |figment, (key, value)| {
+                figment.merge(Serialized::global(*key, *value))
+            });
+        ConnectionLimits::from_figment(&figment)
+    }
+
+    #[test]
+    fn connection_settings_are_read_from_text_with_safe_defaults() {
+        let defaults = limits(&[]).unwrap();
+        assert_eq!(
+            (
+                defaults.max_connections,
+                defaults.max_connections_per_client,
+                defaults.header_timeout_seconds,
+                defaults.body_timeout_seconds,
+                defaults.keep_alive_seconds
+            ),
+            (256, 64, 10, 30, 5)
+        );
+        let set = limits(&[("header_timeout_seconds", "7"), ("max_connections", "900")]).unwrap();
+        assert_eq!((set.header_timeout_seconds, set.max_connections), (7, 900));
+    }
+
+    #[test]
+    fn out_of_range_connection_settings_are_refused_by_name() {
+        for (key, value, name) in [
+            (
+                "header_timeout_seconds",
+                "0",
+                "BERTH_HEADER_TIMEOUT_SECONDS",
+            ),
+            (
+                "header_timeout_seconds",
+                "301",
+                "BERTH_HEADER_TIMEOUT_SECONDS",
+            ),
+            ("body_timeout_seconds", "0", "BERTH_BODY_TIMEOUT_SECONDS"),
+            ("keep_alive_seconds", "0", "BERTH_KEEP_ALIVE_SECONDS"),
+            ("max_connections", "0", "BERTH_MAX_CONNECTIONS"),
+            (
+                "max_connections_per_client",
+                "257",
+                "BERTH_MAX_CONNECTIONS_PER_CLIENT",
+            ),
+            ("trusted_proxies", "proxy.example", "BERTH_TRUSTED_PROXIES"),
+        ] {
+            let error = limits(&[(key, value)]).unwrap_err();
+            assert!(error.contains(name), "{key}={value}: {error}");
         }
     }
 }
