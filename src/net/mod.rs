@@ -579,7 +579,7 @@ mod tests {
         let figment = settings
             .iter()
             .fold(Figment::new(), |figment, (key, value)| {
-                figment.merge(Serialized::global(*key, *value))
+                figment.merge(Serialized::global(key, *value))
             });
         ConnectionLimits::from_figment(&figment)
     }
