@@ -40,6 +40,13 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
     rocket::custom(figment)
         .manage(clock)
         .manage(service::auth::LoginThrottle::default())
+        .attach(AdHoc::on_ignite("Password hashing", |rocket| async {
+            // A gate managed before ignition (tests narrow it) is kept.
+            match rocket.state::<service::passwords::Argon2Gate>() {
+                Some(_) => rocket,
+                None => rocket.manage(service::passwords::Argon2Gate::default()),
+            }
+        }))
         .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
             match prepare(&rocket).await {
                 Ok((config, store, transports, limits, payments)) => Ok(rocket
@@ -85,6 +92,9 @@ async fn prepare(
             "RATE LIMITS ARE OFF in the release profile for: {} (BERTH_RATE_LIMITS); sign-in guessing and request floods are not throttled on these; do this only for load tests",
             unlimited.join(", ")
         );
+    }
+    if config.is_release() && config.hold_limits()?.is_off() {
+        tracing::warn!("HOLD LIMITS ARE OFF in the release profile (BERTH_HOLD_LIMITS=off): one client can hold any number of seats; do this only for load tests");
     }
     let payments = config.payments()?;
     let store = open_store(&config).await?;

@@ -2,15 +2,20 @@
 
 mod support;
 
+mod audit;
 mod auth;
 mod authz;
 mod bookings;
 mod catalogue;
+mod claims;
 mod cli;
+mod clock;
 mod concurrency;
 mod config;
 mod db_faults;
+mod deployment;
 mod errors;
+mod hold_limits;
 mod idempotency;
 mod injection;
 mod instances;
@@ -23,4 +28,5 @@ mod operator;
 mod payments;
 mod schedules;
 mod security;
+mod sender_domains;
 mod slow_clients;

@@ -11,7 +11,11 @@ use tokio::task::JoinSet;
 
 use crate::on_both_backends;
 use crate::support::fake_stripe::{self, event, signature, succeeded, FakeStripe, Mode};
+use crate::support::wait::eventually;
 use crate::support::{Backend, Reply, TestApp};
+
+/// How long a test waits on the fake Stripe before failing.
+const SECONDS_10: std::time::Duration = std::time::Duration::from_secs(10);
 
 on_both_backends!(
     a_hold_gets_one_intent_and_the_payment_confirms_it,
@@ -226,6 +230,17 @@ async fn webhooks_are_verified_before_anything_changes(backend: Backend) {
             body.replace("7000", "1"),
         ),
         ("malformed", "v1=deadbeef".to_owned(), body.clone()),
+        // Validly signed, but at the ends of i64: `now - t` would overflow (a panic, so a 500).
+        (
+            "at i64::MIN",
+            signature(fake_stripe::WEBHOOK_SECRET, i64::MIN, &body),
+            body.clone(),
+        ),
+        (
+            "at i64::MAX",
+            signature(fake_stripe::WEBHOOK_SECRET, i64::MAX, &body),
+            body.clone(),
+        ),
     ];
     for (what, header, payload) in refused {
         let reply = app.stripe_event_signed(&payload, &header).await;
@@ -393,12 +408,12 @@ async fn a_payment_reported_before_the_hold_response_confirms_it(backend: Backen
         let (app, occurrence) = (app.clone(), occurrence.clone());
         tokio::spawn(async move { hold(&app, &occurrence, 2).await })
     };
-    let intent = loop {
-        if let Some(intent) = stripe.intents().pop() {
-            break intent;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    };
+    let intent = eventually(
+        "Stripe is asked for the PaymentIntent",
+        SECONDS_10,
+        || async { stripe.intents().pop() },
+    )
+    .await;
     let ack = app.stripe_event(&succeeded("evt_early", &intent)).await;
     ack.expect(200);
     assert_eq!(ack.body["outcome"], "confirmed");
@@ -1071,7 +1086,11 @@ async fn a_duplicate_waits_for_the_first_answer_then_gives_up_with_409(backend: 
         }
     };
     let first = tokio::spawn(send());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The first is running (its key taken) once it has asked Stripe, which answers 6.5 s later.
+    eventually("the first request reaches Stripe", SECONDS_10, || async {
+        (!stripe.intents().is_empty()).then_some(())
+    })
+    .await;
     let duplicate = send().await;
     duplicate.expect_error(409, "idempotency_in_progress");
     assert_eq!(duplicate.headers["retry-after"], "1");
@@ -1232,6 +1251,7 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
     let print = keyed_fingerprint(&app.config.keyring(), "POST", "/v1/bookings", &text);
     let Begin::Proceed(claim) = begin(
         &app.store,
+        &app.config.keyring(),
         app.clock.now(),
         Duration::hours(24),
         "public:bookings",
