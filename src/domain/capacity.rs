@@ -7,12 +7,12 @@ use crate::error::AppError;
 
 /// The lifecycle of a departure, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OccurrenceStatus {
+pub enum DepartureStatus {
     Scheduled,
     Cancelled,
 }
 
-impl OccurrenceStatus {
+impl DepartureStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Scheduled => "scheduled",
@@ -24,7 +24,7 @@ impl OccurrenceStatus {
         match text {
             "scheduled" => Ok(Self::Scheduled),
             "cancelled" => Ok(Self::Cancelled),
-            other => Err(format!("unknown occurrence status {other:?}")),
+            other => Err(format!("unknown departure status {other:?}")),
         }
     }
 }
@@ -53,7 +53,7 @@ impl SalesStatus {
 #[derive(Debug, Clone, Copy)]
 pub struct Departure {
     pub starts_at: DateTime<Utc>,
-    pub status: OccurrenceStatus,
+    pub status: DepartureStatus,
     pub capacity: u32,
     /// Seats of live bookings, including holds that have expired but not been released yet.
     pub seats_taken: u32,
@@ -75,7 +75,7 @@ impl Departure {
     }
 
     pub fn sales_status(&self, cutoff_minutes: u32, now: DateTime<Utc>) -> SalesStatus {
-        if self.status == OccurrenceStatus::Cancelled {
+        if self.status == DepartureStatus::Cancelled {
             SalesStatus::Cancelled
         } else if now >= self.sales_close_at(cutoff_minutes) {
             SalesStatus::Closed
@@ -86,14 +86,14 @@ impl Departure {
         }
     }
 
-    /// Decides whether `seats` may be held now. Called with the occurrence row locked.
+    /// Decides whether `seats` may be held now. Called with the departure row locked.
     pub fn check_hold(
         &self,
         seats: u32,
         cutoff_minutes: u32,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        if self.status == OccurrenceStatus::Cancelled {
+        if self.status == DepartureStatus::Cancelled {
             return Err(AppError::SalesClosed {
                 reason: "the departure is cancelled",
             });
@@ -140,7 +140,7 @@ mod tests {
     fn departure(capacity: u32, taken: u32, expired: u32) -> Departure {
         Departure {
             starts_at: Utc.with_ymd_and_hms(2030, 6, 1, 9, 0, 0).unwrap(),
-            status: OccurrenceStatus::Scheduled,
+            status: DepartureStatus::Scheduled,
             capacity,
             seats_taken: taken,
             seats_expired: expired,
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn cancelled_departures_sell_nothing() {
         let mut d = departure(10, 0, 0);
-        d.status = OccurrenceStatus::Cancelled;
+        d.status = DepartureStatus::Cancelled;
         assert_eq!(d.sales_status(0, before_start(600)), SalesStatus::Cancelled);
         assert!(matches!(
             d.check_hold(1, 0, before_start(600)),

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::records::{BookingRecord, OccurrenceRecord, ScheduleRecord, TourRecord};
+use crate::domain::records::{BookingRecord, DepartureRecord, ScheduleRecord, TourRecord};
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -74,7 +74,7 @@ pub struct PriceView {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct OccurrenceView {
+pub struct DepartureView {
     pub id: String,
     pub tour_id: String,
     pub starts_at: String,
@@ -88,12 +88,12 @@ pub struct OccurrenceView {
     pub currency: String,
 }
 
-impl OccurrenceView {
-    pub fn new(tour: &TourRecord, occurrence: &OccurrenceRecord, now: DateTime<Utc>) -> Self {
-        let departure = &occurrence.departure;
+impl DepartureView {
+    pub fn new(tour: &TourRecord, departure: &DepartureRecord, now: DateTime<Utc>) -> Self {
+        let departure = &departure.departure;
         let tz = tour.tour.timezone;
-        OccurrenceView {
-            id: occurrence.id.to_string(),
+        DepartureView {
+            id: departure.id.to_string(),
             tour_id: tour.id.to_string(),
             starts_at: rfc3339(departure.starts_at),
             local_starts_at: departure
@@ -125,7 +125,7 @@ impl OccurrenceView {
 pub struct AvailabilityView {
     pub tour_id: String,
     pub timezone: String,
-    pub occurrences: Vec<OccurrenceView>,
+    pub departures: Vec<DepartureView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -143,7 +143,7 @@ pub struct CustomerView {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"reference": "K7M2Q9PX", "access_token": "bkt_…", "status": "held", "expires_at": "2027-05-01T08:15:00Z", "occurrence_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "tour_id": "01JD3Z7M2K8P4R6T9V0B1C3D5F", "items": [{"unit": "adult", "quantity": 2, "unit_price": 3500}], "seats": 2, "total": 7000, "currency": "EUR", "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": null}, "created_at": "2027-05-01T08:00:00Z", "updated_at": "2027-05-01T08:00:00Z"}))]
+#[schema(example = json!({"reference": "K7M2Q9PX", "access_token": "bkt_…", "status": "held", "expires_at": "2027-05-01T08:15:00Z", "departure_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "tour_id": "01JD3Z7M2K8P4R6T9V0B1C3D5F", "items": [{"unit": "adult", "quantity": 2, "unit_price": 3500}], "seats": 2, "total": 7000, "currency": "EUR", "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": null}, "created_at": "2027-05-01T08:00:00Z", "updated_at": "2027-05-01T08:00:00Z"}))]
 pub struct BookingView {
     pub reference: String,
     /// Present only in the response that created the booking.
@@ -151,7 +151,7 @@ pub struct BookingView {
     pub access_token: Option<String>,
     pub status: &'static str,
     pub expires_at: Option<String>,
-    pub occurrence_id: String,
+    pub departure_id: String,
     pub tour_id: String,
     pub items: Vec<ItemView>,
     pub seats: u32,
@@ -222,7 +222,7 @@ impl BookingView {
                 .expires_at
                 .filter(|_| status == crate::domain::booking::BookingStatus::Held)
                 .map(rfc3339),
-            occurrence_id: booking.occurrence_id.to_string(),
+            departure_id: booking.departure_id.to_string(),
             tour_id: booking.tour_id.to_string(),
             items: booking
                 .items
@@ -264,7 +264,7 @@ pub struct ScheduleView {
     pub capacity: u32,
     pub materialized_until: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub occurrences_created: Option<usize>,
+    pub departures_created: Option<usize>,
 }
 
 impl ScheduleView {
@@ -279,7 +279,7 @@ impl ScheduleView {
             exceptions: schedule.exceptions.clone(),
             capacity: schedule.capacity,
             materialized_until: schedule.materialized_until.map(rfc3339),
-            occurrences_created: created,
+            departures_created: created,
         }
     }
 }
@@ -297,7 +297,7 @@ pub struct ManifestEntryView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ManifestView {
-    pub occurrence: OccurrenceView,
+    pub departure: DepartureView,
     pub seats_taken: u32,
     pub bookings: Vec<ManifestEntryView>,
 }

@@ -28,7 +28,7 @@ pub mod error;
 pub mod hold_limits;
 pub mod idempotency;
 pub mod ledger;
-pub mod occurrences;
+pub mod departures;
 pub mod outbox;
 pub mod payments;
 mod rows;

@@ -456,7 +456,7 @@ impl TestApp {
     }
 
     /// A one-off departure `hours_ahead` from now; returns its id.
-    pub async fn occurrence(
+    pub async fn departure(
         &self,
         token: &str,
         tour: &str,
@@ -467,7 +467,7 @@ impl TestApp {
         let reply = self
             .post_as(
                 token,
-                &format!("/v1/tours/{tour}/occurrences"),
+                &format!("/v1/tours/{tour}/departures"),
                 json!({"starts_at": starts_at, "capacity": capacity}),
             )
             .await;
@@ -475,19 +475,19 @@ impl TestApp {
         reply.str("id")
     }
 
-    /// An operator, a tour and a departure of `capacity` two days out: (token, tour, occurrence).
-    pub async fn departure(&self, capacity: i64) -> (String, String, String) {
+    /// An operator, a tour and a departure of `capacity` two days out: (token, tour, departure).
+    pub async fn fresh_departure(&self, capacity: i64) -> (String, String, String) {
         let token = self.operator("Acme Tours").await;
         let tour = self.tour(&token, json!({})).await;
-        let occurrence = self.occurrence(&token, &tour, capacity, 48).await;
-        (token, tour, occurrence)
+        let departure = self.departure(&token, &tour, capacity, 48).await;
+        (token, tour, departure)
     }
 
-    pub async fn hold(&self, occurrence: &str, items: Value) -> Reply {
+    pub async fn hold(&self, departure: &str, items: Value) -> Reply {
         self.post(
             "/v1/bookings",
             json!({
-                "occurrence_id": occurrence,
+                "departure_id": departure,
                 "items": items,
                 "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+351 912 345 678"}
             }),
@@ -496,8 +496,8 @@ impl TestApp {
     }
 
     /// Seats still available on a departure, read through the public API.
-    pub async fn available(&self, occurrence: &str) -> i64 {
-        let reply = self.get(&format!("/v1/occurrences/{occurrence}")).await;
+    pub async fn available(&self, departure: &str) -> i64 {
+        let reply = self.get(&format!("/v1/departures/{departure}")).await;
         reply.expect(200);
         reply.body["available"].as_i64().expect("available")
     }
@@ -513,11 +513,11 @@ impl TestApp {
         );
     }
 
-    /// Takes, from another connection, the lock a booking on `occurrence` needs (SQLite: the
-    /// database write lock; MySQL: the occurrence row), until the returned value is dropped.
+    /// Takes, from another connection, the lock a booking on `departure` needs (SQLite: the
+    /// database write lock; MySQL: the departure row), until the returned value is dropped.
     pub async fn lock_departure_elsewhere(
         &self,
-        occurrence: &str,
+        departure: &str,
     ) -> Box<dyn std::any::Any + Send> {
         if self.backend == Backend::Sqlite {
             let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
@@ -533,8 +533,8 @@ impl TestApp {
                 .await
                 .unwrap();
             sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-            sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
-                .bind(occurrence)
+            sqlx::query("SELECT id FROM departures WHERE id = ? FOR UPDATE")
+                .bind(departure)
                 .execute(&mut conn)
                 .await
                 .unwrap();
