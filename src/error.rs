@@ -76,6 +76,10 @@ pub enum AppError {
     /// Deadlock, lock wait timeout or SQLite busy, still failing after bounded retries.
     #[error("the database is busy, try again shortly")]
     Busy,
+    /// The database connection was lost while a change was being committed: it may or may not
+    /// have been saved. Not retried in-process, where running it again could apply it twice.
+    #[error("the database connection was lost while saving; the change may have been saved: check before retrying")]
+    CommitUnknown,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

@@ -5,6 +5,7 @@
 //! - `storage`: all SQL, for SQLite and MySQL.
 //! - `http`: Rocket routes, guards, views, catchers.
 //! - `workers`: hold expiry and schedule horizon.
+//! - `net`: the connection guard in front of Rocket (connection caps and timeouts).
 //! - `config`: settings and start-up refusals; `logging`: Rocket's log without query strings.
 
 use rocket::fairing::AdHoc;
@@ -19,6 +20,7 @@ pub mod http;
 pub mod integrations;
 pub mod logging;
 pub mod metrics;
+pub mod net;
 pub mod secrets;
 pub mod service;
 pub mod storage;
@@ -62,6 +64,8 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
         }))
         .attach(http::stage())
         .attach(workers::stage())
+        // Last: it moves Rocket to a loopback port once the others have read the address.
+        .attach(net::ConnectionGuard)
 }
 
 /// Validates the configuration, connects, migrates and (on an empty database, when enabled)

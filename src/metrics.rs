@@ -27,6 +27,11 @@ pub struct Metrics {
     pub stripe_events: IntCounterVec,
     /// Calls to Stripe by call and result (ok, unavailable, rejected).
     pub stripe_calls: IntCounterVec,
+    /// Client connections open now (through the connection guard).
+    pub connections_open: IntGauge,
+    /// Connections the guard refused (`global_cap`, `client_cap`) or closed (`header_timeout`,
+    /// `body_timeout`, `idle_timeout`, `send_timeout`, `unframed`), by reason.
+    pub connections_ended: IntCounterVec,
     /// Holds refused because the client holds too much, by identity (address, email) and
     /// scope (departure, overall).
     pub hold_limit_refusals: IntCounterVec,
@@ -148,6 +153,20 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new("stripe_calls_total", "Calls to Stripe by call and result"),
                     &["call", "result"],
+                ),
+            ),
+            connections_open: registered(
+                r,
+                IntGauge::new("connections_open", "Client connections open now"),
+            ),
+            connections_ended: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "connections_ended_total",
+                        "Client connections refused or closed by the connection guard, by reason",
+                    ),
+                    &["reason"],
                 ),
             ),
             hold_limit_refusals: registered(

@@ -183,7 +183,8 @@ impl ClientAddresses {
         })
     }
 
-    fn trusted(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of `BERTH_TRUSTED_PROXIES` (in either IPv4 form).
+    pub fn trusted(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.contains(&ip.to_canonical())
     }
 

@@ -41,7 +41,7 @@ impl AppError {
             Self::IdempotencyInProgress => (Status::Conflict, "idempotency_in_progress"),
             Self::PaymentRequired => (Status::Conflict, "payment_required"),
             Self::PaymentUnavailable => (Status::BadGateway, "payment_unavailable"),
-            Self::Busy => (Status::ServiceUnavailable, "busy"),
+            Self::Busy | Self::CommitUnknown => (Status::ServiceUnavailable, "busy"),
             Self::Internal(_) => (Status::InternalServerError, "internal"),
         }
     }
@@ -179,8 +179,10 @@ impl AppError {
     pub fn to_response(&self, request_id: &str) -> (Status, Value) {
         let (status, code) = self.status_and_code();
         let message = if status.code >= 500
-            && !matches!(self, AppError::Busy | AppError::PaymentUnavailable)
-        {
+            && !matches!(
+                self,
+                AppError::Busy | AppError::CommitUnknown | AppError::PaymentUnavailable
+            ) {
             tracing::error!(%request_id, error = ?self, "request failed");
             "internal error".to_owned()
         } else {
@@ -203,7 +205,9 @@ impl AppError {
     /// Errors the client should retry after a pause carry `Retry-After`.
     pub fn retry_after(&self) -> Option<String> {
         match self {
-            AppError::Busy | AppError::IdempotencyInProgress => Some("1".into()),
+            AppError::Busy | AppError::CommitUnknown | AppError::IdempotencyInProgress => {
+                Some("1".into())
+            }
             AppError::PaymentUnavailable => Some("5".into()),
             AppError::TooManyAttempts { retry_after }
             | AppError::HoldLimitReached { retry_after, .. } => Some(retry_after.to_string()),
@@ -218,7 +222,7 @@ impl<'r> Responder<'r, 'static> for AppError {
         if let Some(store) = request.rocket().state::<crate::storage::Store>() {
             match self {
                 AppError::SoldOut { .. } => store.metrics().sold_out_rejections.inc(),
-                AppError::Busy => store.metrics().busy_responses.inc(),
+                AppError::Busy | AppError::CommitUnknown => store.metrics().busy_responses.inc(),
                 _ => {}
             }
         }

@@ -2,6 +2,7 @@
 //! whose time is up.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -232,9 +233,20 @@ pub async fn place_hold_for(
     let holder = Holder::of(&requester, &customer.email);
     let limited = !requester.limits.is_off();
 
+    // One id for every attempt: when a commit's answer is lost in flight, the next attempt
+    // looks the booking up by this id and returns it if the commit landed, instead of holding a
+    // second time.
+    let booking_id = BookingId::generate();
+    let commit_lost = AtomicBool::new(false);
     let placed = with_retry(store, || async {
+        if commit_lost.load(Ordering::SeqCst) {
+            if let Some(landed) = bookings::find_by_id(store, booking_id.as_str()).await? {
+                tracing::info!(booking = %landed.reference, "a hold whose commit answer was lost had been made");
+                return Ok(landed);
+            }
+        }
         let booking = BookingRecord {
-            id: BookingId::generate(),
+            id: booking_id.clone(),
             // Fresh per attempt: a (very rare) reference collision is retried like contention.
             reference: BookingRef::generate(),
             access_token_hash: access_token_hash.clone(),
@@ -328,14 +340,34 @@ pub async fn place_hold_for(
         }
         .await;
         // Seats released from lapsed holds stay released even when this request is refused.
-        match result {
+        let outcome = match result {
             Err(error @ (AppError::SoldOut { .. } | AppError::SalesClosed { .. })) => {
                 tx.commit().await?;
                 Err(error)
             }
             other => finish(tx, other).await,
+        };
+        match outcome {
+            Ok(()) => Ok(booking),
+            // Safe to run again: the booking id decides (see above).
+            Err(AppError::CommitUnknown) => {
+                commit_lost.store(true, Ordering::SeqCst);
+                Err(AppError::Busy)
+            }
+            // The lost commit may have taken the last seats, or the client's allowance, itself.
+            Err(
+                error @ (AppError::SoldOut { .. }
+                | AppError::SalesClosed { .. }
+                | AppError::HoldLimitReached { .. }),
+            ) if commit_lost.load(Ordering::SeqCst) =>
+            {
+                match bookings::find_by_id(store, booking_id.as_str()).await? {
+                    Some(landed) => Ok(landed),
+                    None => Err(error),
+                }
+            }
+            Err(error) => Err(error),
         }
-        .map(|()| booking)
     })
     .await;
     if let Err(AppError::HoldLimitReached {

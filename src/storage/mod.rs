@@ -205,13 +205,13 @@ impl Store {
         }
     }
 
-    /// Applies the embedded migrations of this backend.
+    /// Applies the embedded migrations of this backend. Several instances may start at once on
+    /// one database: one migrates, the others wait for it and then find nothing left to do.
     pub async fn migrate(&self) -> Result<(), StorageError> {
         match &self.db {
-            Db::Sqlite(s) => sqlx::migrate!("migrations/sqlite").run(&s.pool).await?,
-            Db::MySql(pool) => sqlx::migrate!("migrations/mysql").run(pool).await?,
+            Db::Sqlite(s) => migrate_sqlite(&s.pool).await,
+            Db::MySql(pool) => migrate_mysql(pool).await,
         }
-        Ok(())
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -275,10 +275,13 @@ impl WriteTx {
         }
     }
 
+    /// Commits. A connection lost on the way is [`StorageError::CommitUnknown`]: the server may
+    /// have committed before the answer was lost, so the caller must not simply run the
+    /// transaction again.
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.conn {
             TxConn::Sqlite(tx, _guard) => tx.commit().await?,
-            TxConn::MySql(tx) => tx.commit().await?,
+            TxConn::MySql(tx) => tx.commit().await.map_err(StorageError::from_commit)?,
         }
         for (what, n) in self.pending {
             match what {
@@ -299,6 +302,68 @@ impl WriteTx {
             TxConn::MySql(tx) => tx.rollback().await?,
         }
         Ok(())
+    }
+}
+
+/// How long an instance waits for another instance's migrations before it gives up.
+const MIGRATION_LOCK_WAIT_SECONDS: i64 = 300;
+
+/// sqlx 0.8 locks MySQL migrations with `GET_LOCK(name, -1)` and ignores the result, but
+/// MariaDB answers a negative timeout with NULL at once instead of waiting: instances started
+/// together all migrated at the same time, and all but one failed with a duplicate version or a
+/// "partially applied" migration. berth takes its own lock instead, with a finite wait and the
+/// answer checked, on one connection that also runs the migrations and so holds the lock
+/// throughout (the server releases it if that connection dies).
+async fn migrate_mysql(pool: &MySqlPool) -> Result<(), StorageError> {
+    use sha2::{Digest, Sha256};
+
+    let mut migrator = sqlx::migrate!("migrations/mysql");
+    migrator.set_locking(false);
+    let mut conn = pool.acquire().await?;
+    // Lock names are server-wide: one per database, within MySQL's 64-character limit.
+    let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let digest = Sha256::digest(database.unwrap_or_default().as_bytes());
+    let lock = format!("berth_migrate_{}", hex::encode(&digest[..12]));
+    let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+        .bind(&lock)
+        .bind(MIGRATION_LOCK_WAIT_SECONDS)
+        .fetch_one(&mut *conn)
+        .await?;
+    if locked != Some(1) {
+        return Err(StorageError::Other(anyhow::anyhow!(
+            "another instance has been migrating this database for {MIGRATION_LOCK_WAIT_SECONDS} s; gave up waiting for it"
+        )));
+    }
+    // `run_direct`: `run(&mut *conn)` trips "Acquire is not general enough" in a Send future.
+    let migrated = migrator.run_direct(&mut *conn).await;
+    let released = sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(&lock)
+        .execute(&mut *conn)
+        .await;
+    migrated?;
+    released?;
+    Ok(())
+}
+
+/// sqlx's SQLite migrator takes no lock, so two processes migrating one new file both apply
+/// the first migration and the second fails. Each SQLite migration is one transaction, so the
+/// failed attempt left nothing behind: run again, and the other process's work is found applied.
+/// A migration that is really broken fails every attempt and is reported.
+async fn migrate_sqlite(pool: &SqlitePool) -> Result<(), StorageError> {
+    let migrator = sqlx::migrate!("migrations/sqlite");
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt < 4 => {
+                tracing::warn!(%error, attempt, "migration failed; another process may be migrating, trying again");
+                tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
 }
 

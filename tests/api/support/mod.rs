@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod calendar;
+pub mod db_proxy;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod mysql_server;
@@ -129,6 +130,25 @@ impl TestApp {
         Self::spawn_custom(backend, settings, |rocket| rocket).await
     }
 
+    /// Berth that reaches its fresh database at `reach(url)` (through a proxy a test can cut);
+    /// `database_url` stays the direct URL, for the test's own checks.
+    pub async fn spawn_reaching_db(
+        backend: Backend,
+        settings: &[(&str, Value)],
+        reach: impl FnOnce(&str) -> String,
+    ) -> Option<TestApp> {
+        let (db, database_url) = TestDb::create(backend, "berth_test").await?;
+        let mut all = settings.to_vec();
+        all.push(("database_url", Value::from(reach(&database_url))));
+        let clock = Clock::adjustable();
+        Some(
+            Self::launch(backend, Some(db), database_url, clock, &all, |rocket| {
+                rocket
+            })
+            .await,
+        )
+    }
+
     /// Like [`TestApp::spawn_with`], with `customize` applied to the Rocket before it ignites
     /// (e.g. to manage a narrower `Argon2Gate` than the default).
     pub async fn spawn_custom(
@@ -179,7 +199,11 @@ impl TestApp {
             .merge(Serialized::global("demo", false))
             .merge(Serialized::global("background_workers", false))
             .merge(Serialized::global("log_level", "off"))
-            .merge(Serialized::global("database_max_connections", 32));
+            .merge(Serialized::global("database_max_connections", 32))
+            // Every test client is 127.0.0.1: the per-address cap would be shared by all of a
+            // test's racers. Tests of the connection guard set their own, small caps.
+            .merge(Serialized::global("max_connections", 4096))
+            .merge(Serialized::global("max_connections_per_client", 4096));
         for (key, value) in settings {
             figment = figment.merge(Serialized::global(key, value));
         }
@@ -187,7 +211,9 @@ impl TestApp {
         let port_tx = std::sync::Mutex::new(Some(port_tx));
         let rocket = customize(berth::rocket_with_clock(figment, clock.clone()))
             .attach(AdHoc::on_liftoff("test port", move |rocket| {
-                let port = rocket.config().port;
+                // berth's own listener (the connection guard), not Rocket's internal port.
+                let port =
+                    berth::net::public_address(rocket).map_or(rocket.config().port, |a| a.port());
                 Box::pin(async move {
                     if let Some(tx) = port_tx.lock().unwrap().take() {
                         let _ = tx.send(port);
@@ -237,6 +263,9 @@ impl TestApp {
             files,
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(64)
+                // Below berth's keep-alive (5 s): the client lets an idle connection go before
+                // berth closes it, so no request races the close.
+                .pool_idle_timeout(Duration::from_secs(3))
                 .build()
                 .unwrap(),
             argon2,
