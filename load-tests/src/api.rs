@@ -164,10 +164,7 @@ impl Api {
     }
 
     pub fn manifest(&self, departure: &str) -> RequestBuilder {
-        self.operator(
-            Method::GET,
-            &format!("/v1/departures/{departure}/manifest"),
-        )
+        self.operator(Method::GET, &format!("/v1/departures/{departure}/manifest"))
     }
 
     pub fn create_tour(&self, body: &Value) -> RequestBuilder {

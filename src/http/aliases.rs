@@ -107,7 +107,9 @@ pub fn document(openapi: &mut OpenApi) {
             "Deprecated: use `{} {new}`, which this path answers exactly like.",
             alias.method
         ));
-        openapi.paths.add_path_operation(old, vec![method], operation);
+        openapi
+            .paths
+            .add_path_operation(old, vec![method], operation);
     }
 }
 

@@ -140,9 +140,7 @@ impl Modify for JsonBodies {
 pub fn document() -> String {
     let mut openapi = ApiDoc::openapi();
     super::aliases::document(&mut openapi);
-    openapi
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+    openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }
 
 #[get("/openapi.json")]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::guards::{Admin, Authorized, Guide, Staff};
 use super::responder::ErrorResponse;
 use super::views::{
-    manifest_csv, BookingView, ManifestEntryView, ManifestView, DepartureView, ScheduleView,
+    manifest_csv, BookingView, DepartureView, ManifestEntryView, ManifestView, ScheduleView,
     TourView,
 };
 use crate::clock::Clock;
@@ -299,11 +299,7 @@ pub async fn update_departure(
                 let (tour, departure) =
                     catalogue::set_capacity(store, now, &by, &departure_id(id)?, patch.capacity)
                         .await?;
-                Ok(ApiResponse::ok(&DepartureView::new(
-                    &tour,
-                    &departure,
-                    now,
-                )))
+                Ok(ApiResponse::ok(&DepartureView::new(&tour, &departure, now)))
             },
         )
         .await

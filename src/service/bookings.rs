@@ -16,7 +16,7 @@ use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::secrets;
-use crate::storage::{bookings, ledger, departures, payments as store_payments, Store};
+use crate::storage::{bookings, departures, ledger, payments as store_payments, Store};
 
 /// Who is asking. A traveler proves it with the booking's access token; an operator with a
 /// bearer token, and only for bookings on their own tours.

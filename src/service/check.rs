@@ -2,7 +2,7 @@
 
 use crate::domain::records::Violation;
 use crate::error::AppError;
-use crate::storage::{ledger, departures, Store};
+use crate::storage::{departures, ledger, Store};
 
 /// Every departure where `seats_taken` differs from the seats of its held, confirmed and
 /// checked-in bookings or exceeds capacity, and every booking whose items disagree with it.

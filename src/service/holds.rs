@@ -20,7 +20,7 @@ use crate::domain::records::{BookingRecord, Customer};
 use crate::error::{AppError, Problems};
 use crate::secrets::{self, Keyring};
 use crate::storage::{
-    bookings, hold_limits, departures, payments as store_payments, StorageError, Store, WriteTx,
+    bookings, departures, hold_limits, payments as store_payments, StorageError, Store, WriteTx,
 };
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the

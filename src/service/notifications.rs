@@ -575,7 +575,7 @@ pub async fn record_delivery(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::capacity::{Occupancy, DepartureStatus};
+    use crate::domain::capacity::{DepartureStatus, Occupancy};
     use crate::domain::ids::{BookingRef, DepartureId, TourId};
     use crate::domain::records::Customer;
     use crate::domain::tour::{TourDraft, UnitDraft};

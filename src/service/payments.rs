@@ -33,7 +33,7 @@ use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::integrations::stripe::{Charge, NewIntent, PaymentIntent, Stripe, StripeError};
 use crate::storage::payments::{self as store_payments, NewRefund, PaymentRow, RefundRow};
-use crate::storage::{bookings, ledger, departures, Store, WriteTx};
+use crate::storage::{bookings, departures, ledger, Store, WriteTx};
 
 /// How travelers pay, chosen at start-up (`BERTH_PAYMENTS`).
 #[derive(Clone)]

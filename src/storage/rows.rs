@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StorageError;
 use crate::domain::booking::BookingStatus;
-use crate::domain::capacity::{Occupancy, DepartureStatus};
+use crate::domain::capacity::{DepartureStatus, Occupancy};
 use crate::domain::ids::{BookingId, BookingRef, DepartureId, OperatorId, ScheduleId, TourId};
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{

@@ -70,6 +70,7 @@ enum Target {
     FreshUser,
 }
 
+#[derive(Clone)]
 struct Row {
     method: &'static str,
     path: &'static str,
@@ -117,7 +118,7 @@ const USER: &str = r#"{"email": "$UNIQUE@matrix.example", "name": "New", "role":
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
     use Target as T;
-    vec![
+    let mut rows = vec![
         row("GET", "/health", Public, T::None, ""),
         row("GET", "/ready", Public, T::None, ""),
         row("GET", "/metrics", Public, T::None, ""),
@@ -167,7 +168,17 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/v1/users/<id>", R("owner", Object), T::FreshUser, r#"{"role": "staff"}"#),
         row("POST", "/v1/users/<id>/deactivate", R("owner", Object), T::FreshUser, ""),
         row("POST", "/v1/users/<id>/reset-two-factor", R("owner", Object), T::FreshUser, ""),
-    ]
+    ];
+    // A deprecated path answers exactly like its new one: the same row under the old path.
+    for alias in berth::http::aliases::DEPRECATED {
+        let new = rows
+            .iter()
+            .find(|r| r.method == alias.method.as_str() && r.path == alias.new)
+            .unwrap_or_else(|| panic!("no row for {}", alias.new))
+            .clone();
+        rows.push(Row { path: alias.old, ..new });
+    }
+    rows
 }
 
 /// One kind of caller.

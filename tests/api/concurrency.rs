@@ -28,10 +28,7 @@ async fn two_hundred_clients_never_oversell_fifty_seats(backend: Backend) {
         let quantity = 1 + (i * 7 + i / 3) % 4;
         racers.spawn(async move {
             let reply = app
-                .hold(
-                    &departure,
-                    json!([{"unit": "adult", "quantity": quantity}]),
-                )
+                .hold(&departure, json!([{"unit": "adult", "quantity": quantity}]))
                 .await;
             (quantity, reply)
         });

@@ -346,7 +346,7 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
         .await
         .unwrap();
     let tour = tour["id"].as_str().expect("tour created").to_owned();
-    let departure = |capacity: i64| {
+    let new_departure = |capacity: i64| {
         let (operator, base, token, tour) =
             (operator.clone(), base.clone(), token.clone(), tour.clone());
         async move {
@@ -383,7 +383,7 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
     };
 
     // Limits by client address, per instance.
-    let departure = departure(50).await;
+    let departure = new_departure(50).await;
     let alice = client_at("127.0.0.2");
     let mut statuses = Vec::new();
     for i in 0..6 {
@@ -411,7 +411,7 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
 
     // Eight clients at once, through the proxy's connections (more than the per-address cap of
     // two), for five seats on the two instances.
-    let scarce = departure(5).await;
+    let scarce = new_departure(5).await;
     let racers: Vec<_> = (0..8)
         .map(|i| {
             tokio::spawn(hold(

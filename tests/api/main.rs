@@ -30,3 +30,4 @@ mod schedules;
 mod security;
 mod sender_domains;
 mod slow_clients;
+mod vocabulary;

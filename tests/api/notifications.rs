@@ -193,10 +193,7 @@ async fn a_cancelled_departure_tells_every_traveler(backend: Backend) {
         .map(|m| m["kind"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
-        kinds
-            .iter()
-            .filter(|k| *k == "departure_cancelled")
-            .count(),
+        kinds.iter().filter(|k| *k == "departure_cancelled").count(),
         3,
         "two emails and the held booking's SMS: {kinds:?}"
     );

@@ -370,8 +370,10 @@ async fn fifty_concurrent_retries_make_one_booking_and_one_intent(backend: Backe
                 .client
                 .request(Method::POST, format!("{}/v1/bookings", app.base))
                 .header("Idempotency-Key", "pay-double-click")
-                .json(&json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
-                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}));
+                .json(
+                    &json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
+                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
+                );
             TestApp::reply(request).await
         });
     }
@@ -1080,8 +1082,10 @@ async fn a_duplicate_waits_for_the_first_answer_then_gives_up_with_409(backend: 
                 .client
                 .post(format!("{}/v1/bookings", app.base))
                 .header("Idempotency-Key", "slow-one")
-                .json(&json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
-                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}));
+                .json(
+                    &json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
+                );
             TestApp::reply(request)
         }
     };

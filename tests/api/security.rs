@@ -245,8 +245,10 @@ async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
             app.client
                 .post(format!("{}/v1/bookings", app.base))
                 .header("X-Forwarded-For", forwarded)
-                .json(&json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
-                              "customer": {"name": "Ada", "email": "ada@example.com"}})),
+                .json(
+                    &json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Ada", "email": "ada@example.com"}}),
+                ),
         )
     };
     for _ in 0..3 {

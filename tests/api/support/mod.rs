@@ -161,6 +161,20 @@ impl TestApp {
         Some(Self::launch(backend, Some(db), database_url, clock, settings, customize).await)
     }
 
+    /// berth on a database prepared by the test (`TestDb::create`, then filled), migrated on
+    /// start like any deployment's.
+    pub async fn spawn_on(backend: Backend, db: TestDb, database_url: String) -> TestApp {
+        Self::launch(
+            backend,
+            Some(db),
+            database_url,
+            Clock::adjustable(),
+            &[],
+            |rocket| rocket,
+        )
+        .await
+    }
+
     /// A second, independent berth (its own pool, metrics, limits and file transports) on this
     /// instance's database, as a second process of a deployment would be; the two share the
     /// test clock.
@@ -515,10 +529,7 @@ impl TestApp {
 
     /// Takes, from another connection, the lock a booking on `departure` needs (SQLite: the
     /// database write lock; MySQL: the departure row), until the returned value is dropped.
-    pub async fn lock_departure_elsewhere(
-        &self,
-        departure: &str,
-    ) -> Box<dyn std::any::Any + Send> {
+    pub async fn lock_departure_elsewhere(&self, departure: &str) -> Box<dyn std::any::Any + Send> {
         if self.backend == Backend::Sqlite {
             let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
                 .await
@@ -574,16 +585,17 @@ impl TestApp {
 
     /// Runs a SQL statement directly (to set up corrupt or edge-case states).
     pub async fn execute_sql(&self, sql: &str) {
+        self.try_execute_sql(sql).await.unwrap();
+    }
+
+    /// Runs a SQL statement directly and says whether the database took it.
+    pub async fn try_execute_sql(&self, sql: &str) -> Result<u64, sqlx::Error> {
         if self.backend == Backend::Sqlite {
-            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
         } else {
-            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
         }
     }
 }
