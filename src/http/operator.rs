@@ -359,7 +359,7 @@ pub async fn cancel_departure(
 
 #[derive(Responder)]
 pub enum Manifest {
-    Json(Json<ManifestView>),
+    Json(Box<Json<ManifestView>>),
     Csv((ContentType, String)),
 }
 
@@ -398,7 +398,7 @@ pub async fn manifest(
         )));
     }
     let shown = DepartureView::new(&tour, &departure, now);
-    Ok(Manifest::Json(Json(ManifestView {
+    Ok(Manifest::Json(Box::new(Json(ManifestView {
         seats_taken: bookings.iter().map(|b| b.seats).sum(),
         occurrence: shown.clone(),
         departure: shown,
@@ -406,7 +406,7 @@ pub async fn manifest(
             .iter()
             .map(|b| ManifestEntryView::new(b, now))
             .collect(),
-    })))
+    }))))
 }
 
 #[utoipa::path(
