@@ -8,8 +8,8 @@
 //! before the form is parsed, so a handler cannot forget the check.
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
-use rocket::form::{Form, FromForm};
-use rocket::http::{Cookie, SameSite, Status};
+use rocket::form::{Form, FromForm, ValueField};
+use rocket::http::{Cookie, RawStr, SameSite, Status};
 use rocket::outcome::Outcome;
 use rocket::Request;
 
@@ -108,9 +108,17 @@ where
             Ok(_) => return Outcome::Error((Status::PayloadTooLarge, ())),
             Err(_) => return Outcome::Error((Status::BadRequest, ())),
         };
-        let presented = Form::values(&body)
-            .find(|field| field.name == FIELD)
-            .map(|field| field.value);
+        // Percent-decoded as Rocket decodes a `Form` body (`+` is a space).
+        let fields: Vec<(String, String)> = Form::values(&body)
+            .map(|field| {
+                let decode = |raw: &str| RawStr::new(raw).url_decode_lossy().into_owned();
+                (decode(field.name.source()), decode(field.value))
+            })
+            .collect();
+        let presented = fields
+            .iter()
+            .find(|(name, _)| name == FIELD)
+            .map(|(_, value)| value.as_str());
         if !accepted(request, presented) {
             request.local_cache(|| Rejected(true));
             tracing::info!(
@@ -119,7 +127,10 @@ where
             );
             return Outcome::Error((Status::Forbidden, ()));
         }
-        match Form::<T>::parse(&body) {
+        let values = fields
+            .iter()
+            .map(|(name, value)| ValueField::from((name.as_str(), value.as_str())));
+        match Form::<T>::parse_iter(values) {
             Ok(form) => Outcome::Success(CsrfForm(form)),
             Err(_) => Outcome::Error((Status::UnprocessableEntity, ())),
         }

@@ -88,7 +88,10 @@ pub struct CspNonce(pub String);
 impl CspNonce {
     pub fn generate() -> CspNonce {
         use base64::Engine as _;
-        CspNonce(base64::engine::general_purpose::STANDARD.encode(crate::secrets::random_bytes(18)))
+        CspNonce(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(crate::secrets::random_bytes(18)),
+        )
     }
 }
 
@@ -185,5 +188,64 @@ mod tests {
         assert!(!csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(csp.starts_with("default-src 'none';"));
+    }
+
+    /// A handler under a page path that fails with `code` (mounted only in this test).
+    #[rocket::get("/tours/failing/<code>/now")]
+    fn failing(code: u16) -> Status {
+        Status::from_code(code).unwrap_or(Status::InternalServerError)
+    }
+
+    #[rocket::async_test]
+    async fn failures_under_page_paths_are_html_pages_with_retry_after_and_request_id() {
+        // The pages' routes need a store and a clock to launch; none is used here.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/unused.db", dir.path().display());
+        let store = crate::storage::Store::connect(&url, &Default::default())
+            .await
+            .expect("an empty SQLite store");
+        let rocket = rocket::custom(rocket::Config::debug_default())
+            .manage(store)
+            .manage(crate::clock::Clock::system())
+            .attach(stage())
+            .mount("/", routes![failing]);
+        let client = rocket::local::asynchronous::Client::untracked(rocket)
+            .await
+            .expect("rocket ignites");
+        for (code, words, retry_after) in [
+            (500, "An error on our side stopped this page", None),
+            (503, "berth is busy right now. Wait 1 seconds", Some("1")),
+            (404, "This page does not exist", None),
+            (413, "What you sent is too large", None),
+        ] {
+            let response = client
+                .get(format!("/tours/failing/{code}/now"))
+                .dispatch()
+                .await;
+            assert_eq!(response.status().code, code);
+            assert_eq!(
+                response.content_type(),
+                Some(rocket::http::ContentType::HTML)
+            );
+            assert_eq!(response.headers().get_one("Retry-After"), retry_after);
+            assert_eq!(
+                response.headers().get_one("Cache-Control"),
+                Some("no-store")
+            );
+            let body = response.into_string().await.unwrap_or_default();
+            assert!(body.contains(words), "{code}: {body}");
+            let reference = body
+                .split("Reference for support: ")
+                .nth(1)
+                .map(|rest| &rest[..26]);
+            if code >= 500 {
+                assert!(
+                    reference.is_some_and(|id| ulid::Ulid::from_string(id).is_ok()),
+                    "{code} shows no request id: {body}"
+                );
+            } else {
+                assert!(reference.is_none(), "{code} shows a request id");
+            }
+        }
     }
 }

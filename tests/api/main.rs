@@ -20,3 +20,7 @@ mod operator;
 mod payments;
 mod schedules;
 mod security;
+
+// Page tests (src/web) share this binary: see tests/web/mod.rs for why.
+#[path = "../web/mod.rs"]
+mod web;
