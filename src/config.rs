@@ -1,10 +1,19 @@
 //! Configuration: Rocket's figment (`Rocket.toml`, `ROCKET_*`) plus berth's own `BERTH_*`
 //! settings, extracted once, validated against the profile, and injected as managed state.
+//!
+//! Two profiles exist, `debug` and `release`, named case-insensitively as Rocket selects them;
+//! any other name is refused, and everything but `debug` is held to production rules. Secrets
+//! come only from the environment: a secret found in `Rocket.toml` stops the start.
 
 use chrono::Duration;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
-use rocket::figment::{Figment, Profile};
-use serde::Deserialize;
+use rocket::figment::value::{Dict, Map, Value};
+use rocket::figment::{Figment, Metadata, Profile, Provider};
+use serde::{Deserialize, Deserializer};
+
+/// The JSON body limit berth applies unless `limits.json` is set (in `Rocket.toml` or
+/// `ROCKET_LIMITS`); Rocket's own default would be 1 MiB.
+pub const JSON_BODY_LIMIT: &str = "64 KiB";
 
 /// The default database in the debug profile: an embedded SQLite file, created on first use.
 pub const DEBUG_DATABASE_URL: &str = "sqlite://data/berth.db";
@@ -50,12 +59,13 @@ pub struct AppConfig {
     pub sms_transport: String,
     #[serde(default = "defaults::sms_dir")]
     pub sms_dir: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::option")]
     pub twilio_account_sid: Option<String>,
     #[serde(default)]
     pub twilio_auth_token: Option<Secret>,
-    /// A sending number in E.164, or a messaging service SID (`MG…`).
-    #[serde(default)]
+    /// A sending number in E.164, or a messaging service SID (`MG…`). Read as text whatever
+    /// it looks like: `+15005550006` is not a number.
+    #[serde(default, deserialize_with = "text::option")]
     pub twilio_from: Option<String>,
     #[serde(default = "defaults::twilio_api_base")]
     pub twilio_api_base: String,
@@ -74,8 +84,8 @@ pub struct AppConfig {
     /// Sends of one message before it is given up as `dead`.
     #[serde(default = "defaults::outbox_max_attempts")]
     pub outbox_max_attempts: u32,
-    /// `off`, or limits per bucket: `auth=10/min,bookings=30/min,writes=300/min,reads=1200/min`. Default: off
-    /// in debug, those values in release.
+    /// `off`, or limits per bucket: `auth=10/min,bookings=30/min,writes=300/min,reads=1200/min`. Default
+    /// (also when empty): off in debug, [`RELEASE_RATE_LIMITS`] in release.
     #[serde(default)]
     rate_limits: Option<String>,
     /// Proxies whose `X-Forwarded-For` is believed, comma-separated IP addresses.
@@ -97,6 +107,10 @@ pub struct AppConfig {
     /// The release profile refuses SQLite unless this is true (one instance, no replicas).
     #[serde(default)]
     pub allow_sqlite_in_release: bool,
+    /// Per-address limits (rate limits, failed sign-ins) count an IPv6 client by its network of
+    /// this prefix length: one subscriber usually holds a whole /64.
+    #[serde(default = "defaults::client_ipv6_prefix")]
+    pub client_ipv6_prefix: u8,
     /// Lifetime of an access token from `POST /v1/auth/login` or `/refresh`.
     #[serde(default = "defaults::access_token_minutes")]
     pub access_token_minutes: u32,
@@ -115,9 +129,13 @@ pub struct AppConfig {
     /// How long one call to Stripe may take before it is retried (same idempotency key).
     #[serde(default = "defaults::stripe_timeout_seconds")]
     pub stripe_timeout_seconds: u32,
+    /// Anything but the `debug` profile runs under production rules.
     #[serde(skip)]
-    profile: String,
+    release: bool,
 }
+
+/// The rate limits of the release profile when `BERTH_RATE_LIMITS` is unset or empty.
+pub const RELEASE_RATE_LIMITS: &str = "auth=10/min,bookings=30/min,writes=300/min,reads=1200/min";
 
 /// The key debug builds use when `BERTH_SECRET_KEY` is unset; public, so release refuses it.
 pub const DEBUG_SECRET_KEY: &str = "berth-debug-secret-key-not-for-production-use";
@@ -138,10 +156,106 @@ const KNOWN_DEFAULT_KEYS: &[&str] = &[
     "00000000000000000000000000000000",
 ];
 
-/// A secret setting: never printed, not even by `Debug`.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
+/// Fewer distinct bytes than this and a key is refused however long it is. Random hex of the
+/// shortest accepted length (32 characters) has fewer only about once in 25 million keys.
+const MIN_DISTINCT_KEY_BYTES: usize = 8;
+
+/// Whether a long key is still guessable: few distinct bytes (`changeme…`, `password…`), a
+/// short pattern repeated (`abab…`, most of its 3-byte windows seen before), or a sequence (the
+/// same step between most neighbours: `abcdef…`, `13579…`).
+fn predictable_key(key: &[u8]) -> bool {
+    use std::collections::{HashMap, HashSet};
+    if key.iter().collect::<HashSet<_>>().len() < MIN_DISTINCT_KEY_BYTES {
+        return true;
+    }
+    let windows = key.windows(3);
+    let total = windows.len();
+    if key.windows(3).collect::<HashSet<_>>().len() * 2 < total {
+        return true;
+    }
+    let mut steps: HashMap<u8, usize> = HashMap::new();
+    for pair in key.windows(2) {
+        *steps.entry(pair[1].wrapping_sub(pair[0])).or_default() += 1;
+    }
+    steps
+        .values()
+        .max()
+        .is_some_and(|most| most * 2 >= key.len() - 1)
+}
+
+/// A secret setting: never printed, not even by `Debug`. Read from any scalar as its text, so a
+/// numeric-looking key is taken as written rather than refused with its value in the error.
+#[derive(Clone)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        text::deserialize(deserializer).map(Secret)
+    }
+}
+
+/// The settings that are secrets: refused in configuration files, and withheld from errors.
+/// (`database_url` is refused in a file only when it carries a password.)
+pub const SECRET_SETTINGS: &[&str] = &[
+    "secret_key",
+    "smtp_url",
+    "twilio_auth_token",
+    "metrics_token",
+    "stripe_secret_key",
+    "stripe_webhook_secret",
+    "database_url",
+];
+
+/// Scalars read as the text they were written as.
+mod text {
+    use serde::de::{Deserializer, Error, Visitor};
+    use std::fmt;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(Text)
+    }
+
+    pub fn option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+        deserialize(deserializer).map(Some)
+    }
+
+    struct Text;
+
+    impl Visitor<'_> for Text {
+        type Value = String;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("text")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i128<E: Error>(self, v: i128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u128<E: Error>(self, v: u128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_char<E: Error>(self, v: char) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+}
 
 impl Secret {
     pub fn expose(&self) -> &str {
@@ -213,6 +327,9 @@ mod defaults {
     pub fn session_idle_hours() -> u32 {
         24
     }
+    pub fn client_ipv6_prefix() -> u8 {
+        64
+    }
 }
 
 /// Rocket's own figment, with berth's defaults underneath and `BERTH_*` on top.
@@ -220,28 +337,180 @@ pub fn figment() -> Figment {
     Figment::from(rocket::Config::default())
         // Rocket trusts X-Real-IP by default; berth is not behind a proxy unless configured to be.
         .merge(Serialized::default("ip_header", false))
+        // berth's own body limit, wherever it is started from; `Rocket.toml` may change it.
+        .merge(Serialized::default("limits.json", JSON_BODY_LIMIT))
         .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
         .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
-        .merge(Env::prefixed("BERTH_").global())
+        .merge(BerthEnv::from_process())
         .select(Profile::from_env_or(
             "ROCKET_PROFILE",
             rocket::Config::DEFAULT_PROFILE,
         ))
 }
 
+/// The `BERTH_*` environment variables. figment's `Env` parses every value, so `0123…` would
+/// lose its leading zero, `+15005550006` its plus, and a 40-digit key its digits (as a float).
+/// berth's own settings are kept as the text they are, and the extraction converts where a
+/// setting is a number or a flag. Rocket's parameters (`BERTH_PORT`, …) keep figment's parsing:
+/// Rocket extracts them strictly.
+pub struct BerthEnv {
+    vars: Vec<(String, String)>,
+}
+
+impl BerthEnv {
+    /// The process's `BERTH_*` variables.
+    pub fn from_process() -> BerthEnv {
+        let vars = Env::prefixed("BERTH_")
+            .iter()
+            .map(|(key, value)| (key.into_string(), value))
+            .collect();
+        BerthEnv { vars }
+    }
+
+    /// Settings as `(name, value)` pairs, the name without its `BERTH_` prefix.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> BerthEnv {
+        let vars = pairs
+            .into_iter()
+            .map(|(key, value)| (key.to_ascii_lowercase(), value.to_owned()))
+            .collect();
+        BerthEnv { vars }
+    }
+}
+
+impl Provider for BerthEnv {
+    fn metadata(&self) -> Metadata {
+        Env::prefixed("BERTH_").metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, rocket::figment::Error> {
+        let mut dict = Dict::new();
+        for (key, raw) in &self.vars {
+            let raw = raw.trim();
+            let value = if rocket::Config::PARAMETERS.contains(&key.as_str()) {
+                raw.parse().unwrap_or_else(|_| Value::from(raw.to_owned()))
+            } else {
+                Value::from(raw.to_owned())
+            };
+            dict.insert(key.clone(), value);
+        }
+        Ok(Profile::Global.collect(dict))
+    }
+}
+
+/// The profile a figment selects, as berth judges it: `Ok(true)` for production rules.
+/// Rocket matches profile names case-insensitively (`RELEASE` selects `[release]` in
+/// `Rocket.toml`), and so does berth.
+pub fn is_release_profile(profile: &Profile) -> Result<bool, String> {
+    if *profile == rocket::Config::DEBUG_PROFILE {
+        Ok(false)
+    } else if *profile == rocket::Config::RELEASE_PROFILE {
+        Ok(true)
+    } else {
+        Err(format!(
+            "ROCKET_PROFILE={profile} is not a berth profile: use `release` (production) or `debug` (local work)"
+        ))
+    }
+}
+
+/// `BERTH_<NAME>` of a setting's key.
+fn setting_name(key: &str) -> String {
+    format!("BERTH_{}", key.to_ascii_uppercase())
+}
+
+/// A figment error in words, with the value of any secret setting left out.
+fn describe(error: rocket::figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| match e.path.last().map(String::as_str) {
+            Some(key) if SECRET_SETTINGS.contains(&key) => format!(
+                "{} could not be read (its value is not shown: it is a secret)",
+                setting_name(key)
+            ),
+            _ => e.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Whether a database URL carries a password (`mysql://user:password@host/…`).
+fn has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .and_then(|(user_info, _)| user_info.split_once(':'))
+        .is_some_and(|(_, password)| !password.is_empty())
+}
+
+/// Secret settings written in a file: `(key, where)`, e.g. `("secret_key", "[release]")`.
+fn secrets_in(value: &Value, table: &str, found: &mut Vec<(String, String)>) {
+    let Some(dict) = value.as_dict() else { return };
+    for (key, value) in dict {
+        let secret = match key.as_str() {
+            "database_url" => value.as_str().is_some_and(has_password),
+            key => SECRET_SETTINGS.contains(&key),
+        };
+        if secret {
+            found.push((key.clone(), table.to_owned()));
+        } else if value.as_dict().is_some() {
+            let nested = if table.is_empty() {
+                key.clone()
+            } else {
+                format!("{table}.{key}")
+            };
+            secrets_in(value, &nested, found);
+        }
+    }
+}
+
+/// Refuses a configuration file (`Rocket.toml` or whichever `ROCKET_CONFIG` names) that holds a
+/// secret, in any profile: a file is committed, copied and read by more people than the
+/// environment. The error names the key and the file, never the value.
+fn refuse_secrets_in_files(figment: &Figment) -> Result<(), String> {
+    use rocket::figment::Source;
+    for metadata in figment.metadata() {
+        let Some(Source::File(path)) = &metadata.source else {
+            continue;
+        };
+        // The parser's own message may quote the offending line, secret included.
+        let contents: Value =
+            Toml::from_path(path).map_err(|_| format!("{} is not valid TOML", path.display()))?;
+        let mut found = Vec::new();
+        secrets_in(&contents, "", &mut found);
+        if let Some((key, table)) = found.first() {
+            let place = if table.is_empty() {
+                String::new()
+            } else {
+                format!(" (in [{table}])")
+            };
+            return Err(format!(
+                "{} sets `{key}`{place}: secrets are read only from the environment; remove it from the file and set {} instead",
+                path.display(),
+                setting_name(key)
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl AppConfig {
     /// Extracts and validates the settings; the error names the setting, never a secret value.
     pub fn from_figment(figment: &Figment) -> Result<AppConfig, String> {
+        let release = is_release_profile(figment.profile())?;
+        refuse_secrets_in_files(figment)?;
         let mut config: AppConfig = figment
-            .extract()
-            .map_err(|e| format!("invalid configuration: {e}"))?;
-        config.profile = figment.profile().as_str().to_string();
+            .extract_lossy()
+            .map_err(|e| format!("invalid configuration: {}", describe(e)))?;
+        config.release = release;
         config.validate()?;
         Ok(config)
     }
 
-    fn is_release(&self) -> bool {
-        self.profile == rocket::Config::RELEASE_PROFILE.as_str().as_str()
+    /// Production rules: every profile but `debug`.
+    pub fn is_release(&self) -> bool {
+        self.release
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -261,6 +530,9 @@ impl AppConfig {
         }
         if !(1..=24).contains(&self.session_idle_hours) {
             return Err("BERTH_SESSION_IDLE_HOURS must be between 1 and 24".into());
+        }
+        if !(32..=128).contains(&self.client_ipv6_prefix) {
+            return Err("BERTH_CLIENT_IPV6_PREFIX must be between 32 and 128".into());
         }
         self.rate_limits()?;
         if self.is_release() && self.public_url.as_deref().is_none_or(str::is_empty) {
@@ -371,6 +643,9 @@ impl AppConfig {
                 "BERTH_SECRET_KEY is a known default or placeholder; generate a random one".into(),
             );
         }
+        if predictable_key(key.as_bytes()) {
+            return Err("BERTH_SECRET_KEY is predictable (few distinct characters, a repeated pattern or a sequence); generate a random one, e.g. `openssl rand -hex 32`".into());
+        }
         Ok(())
     }
 
@@ -405,16 +680,23 @@ impl AppConfig {
     }
 
     /// The rate limiters this configuration asks for.
+    /// An empty `BERTH_RATE_LIMITS` counts as unset (an empty variable is a slip, not a
+    /// decision); only the word `off` turns limits off.
     pub fn rate_limits(&self) -> Result<crate::http::rate_limit::RateLimits, String> {
+        use crate::http::rate_limit::{ClientAddresses, RateLimits};
         let default = if self.is_release() {
-            "auth=10/min,bookings=30/min,writes=300/min,reads=1200/min"
+            RELEASE_RATE_LIMITS
         } else {
             "off"
         };
-        crate::http::rate_limit::RateLimits::parse(
-            self.rate_limits.as_deref().unwrap_or(default),
-            &self.trusted_proxies,
-        )
+        let spec = self
+            .rate_limits
+            .as_deref()
+            .map(str::trim)
+            .filter(|spec| !spec.is_empty())
+            .unwrap_or(default);
+        let clients = ClientAddresses::parse(&self.trusted_proxies, self.client_ipv6_prefix)?;
+        RateLimits::parse(spec, clients)
     }
 
     pub fn mail_from_domains(&self) -> Vec<String> {
@@ -537,5 +819,263 @@ impl AppConfig {
             max_attempts: self.outbox_max_attempts,
             keyring: self.keyring(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key made for these tests only.
+    const KEY: &str = "k3Qz9vX2mL7pR4tW8yB1nC6dF0gH5jKsAeUiOoPqRrStTuVw";
+
+    fn figment(profile: &str, vars: &[(&str, &str)]) -> Figment {
+        Figment::from(rocket::Config::default())
+            .merge(BerthEnv::from_pairs(vars.iter().copied()))
+            .select(profile)
+    }
+
+    fn release(vars: &[(&str, &str)]) -> Result<AppConfig, String> {
+        let mut all = vec![
+            ("DATABASE_URL", "sqlite://berth.db"),
+            ("ALLOW_SQLITE_IN_RELEASE", "true"),
+            ("PUBLIC_URL", "https://book.tours.example"),
+            ("SECRET_KEY", KEY),
+        ];
+        all.extend_from_slice(vars);
+        AppConfig::from_figment(&figment("release", &all))
+    }
+
+    #[test]
+    fn settings_from_the_environment_keep_their_text() {
+        let vars = [
+            ("SECRET_KEY", "0918273645546372819009182736455463728190"),
+            ("METRICS_TOKEN", "00012345678901234567"),
+            ("TWILIO_FROM", "+15005550006"),
+            ("TWILIO_ACCOUNT_SID", "1234567890"),
+            ("HOLD_TTL_SECONDS", "600"),
+            ("HSTS", "true"),
+            ("PORT", "8123"),
+        ];
+        let figment = figment("debug", &vars);
+        let config = AppConfig::from_figment(&figment).unwrap();
+        assert_eq!(
+            config.secret_key.as_ref().unwrap().expose(),
+            "0918273645546372819009182736455463728190",
+            "a numeric-looking key keeps its leading zero and every digit"
+        );
+        assert_eq!(
+            config.metrics_token.as_ref().unwrap().expose(),
+            "00012345678901234567"
+        );
+        assert_eq!(config.twilio_from.as_deref(), Some("+15005550006"));
+        assert_eq!(config.twilio_account_sid.as_deref(), Some("1234567890"));
+        assert_eq!(config.hold_ttl_seconds, 600, "numbers are still numbers");
+        assert!(config.hsts());
+        let rocket = rocket::Config::try_from(&figment).unwrap();
+        assert_eq!(
+            rocket.port, 8123,
+            "Rocket's own parameters are still parsed"
+        );
+    }
+
+    #[test]
+    fn secrets_of_any_scalar_type_are_read_as_text() {
+        let figment = Figment::from(rocket::Config::default())
+            .merge(Serialized::global("metrics_token", 1234567890123456789_u64))
+            .merge(Serialized::global("twilio_from", 15005550006_u64))
+            .select("debug");
+        let config = AppConfig::from_figment(&figment).unwrap();
+        assert_eq!(
+            config.metrics_token.unwrap().expose(),
+            "1234567890123456789"
+        );
+        assert_eq!(config.twilio_from.as_deref(), Some("15005550006"));
+    }
+
+    #[test]
+    fn errors_about_secret_settings_withhold_the_value() {
+        use rocket::figment::error::{Actual, Kind};
+        let error = rocket::figment::Error::from(Kind::InvalidType(
+            Actual::Str("hunter2-the-secret-value".into()),
+            "text".into(),
+        ))
+        .with_path("secret_key");
+        let described = describe(error);
+        assert!(described.contains("BERTH_SECRET_KEY"), "{described}");
+        assert!(!described.contains("hunter2"), "{described}");
+        let other = rocket::figment::Error::from(Kind::InvalidType(
+            Actual::Str("abc".into()),
+            "u32".into(),
+        ))
+        .with_path("hold_ttl_seconds");
+        assert!(
+            describe(other).contains("abc"),
+            "other settings keep the detail"
+        );
+        let figment = Figment::from(rocket::Config::default())
+            .merge(Serialized::global(
+                "stripe_secret_key",
+                ["sk_test_in_a_list"],
+            ))
+            .select("debug");
+        let error = AppConfig::from_figment(&figment).unwrap_err();
+        assert!(error.contains("BERTH_STRIPE_SECRET_KEY"), "{error}");
+        assert!(!error.contains("sk_test_in_a_list"), "{error}");
+    }
+
+    #[test]
+    fn profiles_are_debug_or_release_in_any_case_and_nothing_else() {
+        for name in ["debug", "DEBUG", "Debug"] {
+            assert_eq!(is_release_profile(&Profile::new(name)), Ok(false), "{name}");
+        }
+        for name in ["release", "RELEASE", "Release"] {
+            assert_eq!(is_release_profile(&Profile::new(name)), Ok(true), "{name}");
+        }
+        for name in ["production", "prod", "default", "global", "releases"] {
+            let error = is_release_profile(&Profile::new(name)).unwrap_err();
+            assert!(error.contains("ROCKET_PROFILE"), "{error}");
+        }
+        let upper = AppConfig::from_figment(&figment(
+            "RELEASE",
+            &[
+                ("DATABASE_URL", "sqlite://berth.db"),
+                ("ALLOW_SQLITE_IN_RELEASE", "true"),
+                ("PUBLIC_URL", "https://book.tours.example"),
+                ("SECRET_KEY", KEY),
+            ],
+        ))
+        .unwrap();
+        assert!(upper.is_release() && upper.hsts() && !upper.demo() && !upper.metrics_open());
+        let refused = AppConfig::from_figment(&figment("Release", &[])).unwrap_err();
+        assert!(refused.contains("BERTH_DATABASE_URL"), "{refused}");
+    }
+
+    #[test]
+    fn an_empty_rate_limit_setting_is_the_default_and_only_off_turns_limits_off() {
+        let unlimited = |config: AppConfig| config.rate_limits().unwrap().unlimited();
+        assert!(unlimited(release(&[]).unwrap()).is_empty());
+        assert!(unlimited(release(&[("RATE_LIMITS", "")]).unwrap()).is_empty());
+        assert!(unlimited(release(&[("RATE_LIMITS", "  ")]).unwrap()).is_empty());
+        assert_eq!(
+            unlimited(release(&[("RATE_LIMITS", "off")]).unwrap()),
+            ["auth", "bookings", "writes", "reads"]
+        );
+        let debug = AppConfig::from_figment(&figment("debug", &[("RATE_LIMITS", "")])).unwrap();
+        assert_eq!(unlimited(debug).len(), 4, "debug's default is off");
+    }
+
+    #[test]
+    fn predictable_keys_are_refused_however_long() {
+        for key in [
+            "changemechangemechangemechangeme",
+            "changemechangemechangemechangemeX",
+            "passwordpasswordpasswordpassword1234",
+            "abababababababababababababababab",
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+            "13579bdf13579bdf13579bdf13579bdf",
+            "aaaaaaaabbbbbbbbccccccccdddddddd",
+            "correcthorsecorrecthorsecorrecthorse",
+            "0123456789012345678901234567890123456789",
+        ] {
+            assert!(predictable_key(key.as_bytes()), "{key}");
+            let error = release(&[("SECRET_KEY", key)]).unwrap_err();
+            assert!(error.contains("BERTH_SECRET_KEY"), "{error}");
+            assert!(!error.contains(key), "{error}");
+            let debug = AppConfig::from_figment(&figment("debug", &[("SECRET_KEY", key)]));
+            assert!(
+                debug.is_err(),
+                "debug refuses a predictable key it is given: {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn out_of_range_settings_are_refused_in_every_profile() {
+        for (setting, bad, good) in [
+            ("ACCESS_TOKEN_MINUTES", ["0", "61"], "60"),
+            ("SESSION_IDLE_HOURS", ["0", "25"], "24"),
+            ("CLIENT_IPV6_PREFIX", ["31", "129"], "48"),
+            ("REMINDER_HOURS", ["721", "1000"], "0"),
+            ("OUTBOX_MAX_ATTEMPTS", ["0", "51"], "50"),
+            ("HOLD_TTL_SECONDS", ["59", "86401"], "60"),
+            ("SCHEDULE_HORIZON_DAYS", ["0", "731"], "730"),
+            ("DATABASE_LOCK_TIMEOUT_SECONDS", ["0", "121"], "120"),
+            ("IDEMPOTENCY_TTL_HOURS", ["0", "721"], "720"),
+            ("DATABASE_MAX_CONNECTIONS", ["0", "1001"], "1000"),
+            ("METRICS_TOKEN", ["fifteen-chars!!", ""], "sixteen-chars!!!"),
+            ("MAIL_TRANSPORT", ["sendmail", "smtp"], "file"),
+            ("SMS_TRANSPORT", ["carrier-pigeon", "twilio"], "file"),
+        ] {
+            for value in bad {
+                for profile in ["debug", "release"] {
+                    let error = if profile == "debug" {
+                        AppConfig::from_figment(&figment("debug", &[(setting, value)]))
+                    } else {
+                        release(&[(setting, value)])
+                    }
+                    .unwrap_err();
+                    assert!(
+                        error.contains(&format!("BERTH_{setting}")),
+                        "{profile} {setting}={value}: {error}"
+                    );
+                }
+            }
+            assert!(release(&[(setting, good)]).is_ok(), "{setting}={good}");
+        }
+    }
+
+    #[test]
+    fn random_keys_pass_the_predictability_check() {
+        use base64::Engine;
+        use rand::RngCore;
+        assert!(!predictable_key(KEY.as_bytes()));
+        assert!(!predictable_key(
+            b"8273649105738291046572819364750192837465"
+        ));
+        let mut rng = rand::thread_rng();
+        for _ in 0..2000 {
+            for size in [16, 32, 48] {
+                let mut bytes = vec![0u8; size];
+                rng.fill_bytes(&mut bytes);
+                let hex = hex::encode(&bytes);
+                assert!(!predictable_key(hex.as_bytes()), "{hex}");
+                let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                if b64.len() >= 32 {
+                    assert!(!predictable_key(b64.as_bytes()), "{b64}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_in_a_file_are_found_in_any_table() {
+        let file: Value = Toml::from_str(
+            r#"
+            [default]
+            port = 8000
+            database_url = "sqlite://data/berth.db"
+            [debug.limits]
+            json = "1 MiB"
+            [release]
+            database_url = "mysql://berth:s3cret@db:3306/berth"
+            [release.nested]
+            metrics_token = "abcdefghijklmnopqrstuvwx"
+            "#,
+        )
+        .unwrap();
+        let mut found = Vec::new();
+        secrets_in(&file, "", &mut found);
+        assert_eq!(
+            found,
+            [
+                ("database_url".to_owned(), "release".to_owned()),
+                ("metrics_token".to_owned(), "release.nested".to_owned())
+            ]
+        );
+        assert!(!has_password("mysql://berth@db:3306/berth"));
+        assert!(!has_password("mysql://berth:@db/berth"));
+        assert!(!has_password("sqlite://data/berth.db?mode=rwc"));
+        assert!(has_password("mysql://u:p%40ss@db/x"));
     }
 }

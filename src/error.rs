@@ -18,6 +18,9 @@ pub enum AppError {
     BadRequest { code: &'static str, message: String },
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// A JSON route was sent a body without `Content-Type: application/json`.
+    #[error("send the body as JSON, with Content-Type: application/json")]
+    UnsupportedMediaType,
     #[error("missing or invalid credentials")]
     Unauthorized,
     /// Authenticated, but the role does not allow this.

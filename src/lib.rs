@@ -6,6 +6,7 @@
 //! - `http`: Rocket routes, guards, views, catchers.
 //! - `web`: HTML pages (templates, assets, catalogues embedded), beside the API.
 //! - `workers`: hold expiry and schedule horizon.
+//! - `config`: settings and start-up refusals; `logging`: Rocket's log without query strings.
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod integrations;
+pub mod logging;
 pub mod metrics;
 pub mod secrets;
 pub mod service;
@@ -75,6 +77,14 @@ async fn prepare(
     let config = AppConfig::from_figment(rocket.figment())?;
     let transports = config.transports()?;
     let limits = config.rate_limits()?;
+    let unlimited = limits.unlimited();
+    if config.is_release() && !unlimited.is_empty() {
+        tracing::warn!(
+            buckets = unlimited.join(","),
+            "RATE LIMITS ARE OFF in the release profile for: {} (BERTH_RATE_LIMITS); sign-in guessing and request floods are not throttled on these; do this only for load tests",
+            unlimited.join(", ")
+        );
+    }
     let payments = config.payments()?;
     let store = open_store(&config).await?;
     if config.demo() {

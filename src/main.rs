@@ -62,6 +62,11 @@ async fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let figment = config::figment();
+    berth::logging::install(
+        figment
+            .extract_inner::<rocket::config::LogLevel>(rocket::Config::LOG_LEVEL)
+            .unwrap_or(rocket::Config::default().log_level),
+    );
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match berth::rocket(figment).launch().await {
             Ok(_) => ExitCode::SUCCESS,

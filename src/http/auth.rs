@@ -22,18 +22,26 @@ use crate::error::AppError;
 use crate::service::auth::{self, LoginOutcome, LoginThrottle, SessionTokens};
 use crate::storage::Store;
 
-/// The body limit of the authentication endpoints.
+/// The body limit of the authentication endpoints, unless `limits.auth` sets another.
 pub const AUTH_BODY_LIMIT_BYTES: u64 = 4 * 1024;
 
-/// A JSON object body of at most [`AUTH_BODY_LIMIT_BYTES`], as text; larger: 413.
+/// A JSON object body of at most `limits.auth` ([`AUTH_BODY_LIMIT_BYTES`] by default), as text;
+/// larger: 413. Sent as anything but `application/json`: 415.
 pub struct SmallBody(pub String);
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for SmallBody {
     type Error = AppError;
 
-    async fn from_data(_request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        let read = data.open(AUTH_BODY_LIMIT_BYTES.bytes()).into_string().await;
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        if !super::responder::declares_json(request) {
+            return Outcome::Error((Status::UnsupportedMediaType, AppError::UnsupportedMediaType));
+        }
+        let limit = request
+            .limits()
+            .get("auth")
+            .unwrap_or(AUTH_BODY_LIMIT_BYTES.bytes());
+        let read = data.open(limit).into_string().await;
         match read {
             Ok(capped) if !capped.is_complete() => {
                 Outcome::Error((Status::PayloadTooLarge, AppError::PayloadTooLarge))

@@ -18,6 +18,7 @@ pub mod guards;
 pub mod health;
 pub mod idempotency;
 pub mod messages;
+pub mod method_override;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
@@ -103,6 +104,7 @@ pub fn stage() -> AdHoc {
                     responder::other,
                 ],
             )
+            .attach(method_override::NoMethodOverride)
             .attach(SecurityHeaders)
             .attach(metrics::RequestMetrics)
     })

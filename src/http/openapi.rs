@@ -37,7 +37,7 @@ use super::{
         audit::list_audit,
         payments::stripe_webhook, payments::create_refund,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &JsonBodies),
     tags(
         (name = "catalogue", description = "Public: tours, departures, availability"),
         (name = "bookings", description = "Travelers: hold, confirm, cancel"),
@@ -89,6 +89,50 @@ impl Modify for SecuritySchemes {
             "metrics_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every operation with a JSON body (webhooks aside: providers sign what they send) answers 415
+/// to a body sent as another content type (see `responder::JsonBody`).
+struct JsonBodies;
+
+impl Modify for JsonBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refused = ResponseBuilder::new()
+            .description("The body was not sent as `Content-Type: application/json` (`unsupported_media_type`)")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path.starts_with("/v1/webhooks/") {
+                continue;
+            }
+            for operation in [
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let takes_json = operation
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|body| body.content.contains_key("application/json"));
+                if takes_json {
+                    operation
+                        .responses
+                        .responses
+                        .insert("415".to_owned(), refused.clone().into());
+                }
+            }
+        }
     }
 }
 

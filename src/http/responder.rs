@@ -1,7 +1,9 @@
 //! THE mapping from [`AppError`] to an HTTP status and a stable `code`, and the JSON catchers
 //! that give Rocket's own errors (unknown route, oversized body, …) the same shape.
 
+use rocket::data::{self, Data, FromData};
 use rocket::http::{Header, Status};
+use rocket::outcome::Outcome;
 use rocket::response::{self, Responder};
 use rocket::serde::json::{self, Json};
 use rocket::{catch, Request};
@@ -21,6 +23,7 @@ impl AppError {
             Self::Validation(_) => (Status::UnprocessableEntity, "validation_failed"),
             Self::BadRequest { code, .. } => (Status::BadRequest, code),
             Self::PayloadTooLarge => (Status::PayloadTooLarge, "payload_too_large"),
+            Self::UnsupportedMediaType => (Status::UnsupportedMediaType, "unsupported_media_type"),
             Self::Unauthorized => (Status::Unauthorized, "unauthorized"),
             Self::Forbidden => (Status::Forbidden, "forbidden"),
             Self::TwoFactorRequired => (Status::Forbidden, "two_factor_required"),
@@ -63,13 +66,47 @@ impl AppError {
     }
 }
 
-/// A request body before it is parsed: every handler takes this and calls [`body_text`].
-pub type JsonBody<'r> = Result<Json<Box<serde_json::value::RawValue>>, json::Error<'r>>;
+/// A request body before it is parsed: every JSON handler takes this and calls [`body_text`].
+/// Only a body sent as `Content-Type: application/json` is read: a browser form can post
+/// anything cross-site without a preflight except that content type, so JSON-only routes take
+/// no form a hostile page could submit (415 `unsupported_media_type` otherwise).
+pub struct JsonBody<'r>(Result<Json<Box<serde_json::value::RawValue>>, BodyError<'r>>);
+
+pub enum BodyError<'r> {
+    NotJson,
+    Json(json::Error<'r>),
+}
+
+/// Whether a request declares a JSON body (`application/json`, parameters such as `charset`
+/// allowed).
+pub fn declares_json(request: &Request<'_>) -> bool {
+    request.content_type().is_some_and(|ct| ct.is_json())
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for JsonBody<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        if !declares_json(request) {
+            return Outcome::Success(JsonBody(Err(BodyError::NotJson)));
+        }
+        match Json::from_data(request, data).await {
+            Outcome::Success(body) => Outcome::Success(JsonBody(Ok(body))),
+            Outcome::Error((_, error)) => Outcome::Success(JsonBody(Err(BodyError::Json(error)))),
+            Outcome::Forward(forward) => Outcome::Forward(forward),
+        }
+    }
+}
 
 /// Reads a JSON body's text, refusing anything but an object. (Deserializing `T` alone would
 /// accept `[a, b, c]` as a positional struct at the top level, which no client means to send.)
 pub fn body_text(body: JsonBody<'_>) -> Result<String, AppError> {
-    let raw = body.map_err(AppError::from_json)?.into_inner();
+    let raw = match body.0 {
+        Ok(raw) => raw.into_inner(),
+        Err(BodyError::NotJson) => return Err(AppError::UnsupportedMediaType),
+        Err(BodyError::Json(error)) => return Err(AppError::from_json(error)),
+    };
     if !raw.get().trim_start().starts_with('{') {
         return Err(AppError::invalid("body", "must be a JSON object"));
     }

@@ -8,6 +8,7 @@ mod bookings;
 mod catalogue;
 mod cli;
 mod concurrency;
+mod config;
 mod errors;
 mod idempotency;
 mod injection;
