@@ -5,34 +5,52 @@
 # table and writes load-tests/RESULTS.md; the "Analysis" section of an existing RESULTS.md is kept.
 #
 # Knobs (environment): BENCH_SECONDS (per run, default 15), BENCH_CONCURRENCY (default 32),
-# BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306; a fresh database is created and dropped),
-# BENCH_BACKENDS (default "sqlite mysql").
+# BENCH_MYSQL_URL (default BERTH_TEST_MYSQL_URL, else mysql://root@127.0.0.1:3306; a fresh
+# database is created and dropped), BENCH_BACKENDS (default "sqlite mysql").
+# BENCH_SMOKE=1 checks that the benchmark still builds and runs, measuring nothing: the debug
+# build, 1 s per run, concurrency 4, its table written to a temp file, RESULTS.md untouched
+# (.ci/run does this).
 # Every run is bounded by its duration; all traffic goes to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=../.ci/mariadb.sh
+source .ci/mariadb.sh
 
+SMOKE="${BENCH_SMOKE:-}"
 SECS="${BENCH_SECONDS:-15}"
 CONC="${BENCH_CONCURRENCY:-32}"
-MYSQL_BASE="${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
+MYSQL_BASE="${BENCH_MYSQL_URL:-${BERTH_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}}"
+MYSQL_BASE="${MYSQL_BASE%/}"
 BACKENDS="${BENCH_BACKENDS:-sqlite mysql}"
+OUT=load-tests/RESULTS.md
+PROFILE=release
+if [ "$SMOKE" = 1 ]; then
+  SECS=1 CONC=4 PROFILE=debug
+fi
 SPREAD_OCCURRENCES=50
 # Room for every hold of a run (1 seat each): the rush stays contended for its whole duration
 # instead of selling out in the first second and measuring sold-out answers.
 CAPACITY=100000
 
-echo "== building (release)"
-cargo build --release -p berth -p berth-load --features berth-load/floor
-BIN="${CARGO_TARGET_DIR:-target}/release"
+echo "== building ($PROFILE)"
+if [ "$PROFILE" = release ]; then
+  cargo build --locked --release -p berth -p berth-load --features berth-load/floor
+else
+  # The build `cargo test --workspace --all-features` makes (berth-floor included): the same
+  # features, dev-dependencies and all, so after the tests nothing is compiled twice.
+  cargo test --workspace --all-features --locked --no-run
+fi
+BIN="${CARGO_TARGET_DIR:-target}/$PROFILE"
+# The commit measured, "+dirty" when the tree had changes.
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[ -z "$(git status --porcelain 2>/dev/null)" ] || COMMIT="$COMMIT+dirty"
 
 WORK="$(mktemp -d /tmp/berth-bench.XXXXXX)"
+if [ "$SMOKE" = 1 ]; then OUT="$WORK/RESULTS.md"; fi
 BERTH_PID=""
 STAMP="$(date -u +%Y%m%d%H%M%S)"
 
-mysql_exec() {
-  local hostport="${MYSQL_BASE#*@}" user="${MYSQL_BASE#mysql://}"
-  user="${user%@*}"
-  mariadb --no-defaults -h"${hostport%:*}" -P"${hostport#*:}" -u"${user%%:*}" -e "$1" "${@:2}"
-}
+mysql_exec() { mariadb_exec "$MYSQL_BASE" "$1" "${@:2}"; }
 
 cleanup() {
   if [ -n "$BERTH_PID" ]; then kill "$BERTH_PID" 2>/dev/null || true; wait "$BERTH_PID" 2>/dev/null || true; fi
@@ -118,8 +136,9 @@ for backend in $BACKENDS; do
 done
 
 CORES="$(nproc)" SECS="$SECS" CONC="$CONC" BACKENDS="$BACKENDS" WORK="$WORK" \
+  COMMIT="$COMMIT" PROFILE="$PROFILE" \
   MYSQL_VERSION="$(mysql_exec 'SELECT VERSION()' 2>/dev/null | tail -n 1 || echo unknown)" \
-  python3 - load-tests/RESULTS.md <<'PY'
+  python3 - "$OUT" <<'PY'
 import json, os, sys, datetime
 
 work, out = os.environ["WORK"], sys.argv[1]
@@ -184,9 +203,10 @@ fivexx = sum((tool(f"{b}-{s}") or {}).get("5xx", 0) for b in os.environ["BACKEND
 lines = [
     "# berth benchmark results",
     "",
-    f"Written by `load-tests/bench.sh` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}: "
+    f"Written by `load-tests/bench.sh` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} "
+    f"at commit {os.environ['COMMIT']}: "
     f"{os.environ['CORES']} cores, {os.environ['SECS']} s per run, concurrency {os.environ['CONC']}, "
-    f"berth in the release profile with its default pool (16 connections), MariaDB {os.environ['MYSQL_VERSION']} "
+    f"berth in the release profile ({os.environ['PROFILE']} build) with its default pool (16 connections), MariaDB {os.environ['MYSQL_VERSION']} "
     "(the local server, fresh database), SQLite in a temp file. berth, the load tool and the database share the machine.",
     "",
     "Throughput is successful bookings (201 holds of 1 seat) per second; the ceiling counts 200s. "
@@ -223,3 +243,12 @@ with open(out, "w") as f:
     f.write(table + "\n" + analysis)
 print(f"wrote {out}")
 PY
+
+if [ "$SMOKE" = 1 ]; then
+  for backend in $BACKENDS; do
+    for run in rush spread ceiling floor-rush floor-spread; do
+      [ -s "$WORK/$backend-$run.json" ] || { echo "bench smoke: $backend-$run wrote no result"; exit 1; }
+    done
+  done
+  echo "== bench smoke passed: every run of every backend wrote its result"
+fi

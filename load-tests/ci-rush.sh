@@ -7,10 +7,12 @@
 # $CARGO_TARGET_DIR/debug (builds them if missing).
 #
 # MySQL, in order: BERTH_TEST_MYSQL_URL (a fresh database is created and dropped), else a
-# throwaway mariadbd started here in a temp dir on a free port, else skipped loudly;
-# BERTH_REQUIRE_MYSQL=1 turns the skip into a failure. Every run is bounded (60 s wall clock).
+# throwaway mariadbd started here in a temp dir on a free port (.ci/mariadb.sh), else a failure
+# (a loud skip when BERTH_ALLOW_SKIP names mysql). Every run is bounded (60 s wall clock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=../.ci/mariadb.sh
+source .ci/mariadb.sh
 
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 BIN="$TARGET_DIR/debug"
@@ -24,6 +26,7 @@ DROP_DB=""
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   if [ -n "$DROP_DB" ]; then mysql_exec "DROP DATABASE IF EXISTS \`$DROP_DB\`" || true; fi
+  throwaway_mariadb_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -33,36 +36,7 @@ free_port() {
 }
 
 MYSQL_BASE=""
-mysql_exec() {
-  local rest="${MYSQL_BASE#mysql://}" user hostport
-  user="${rest%@*}"; hostport="${rest#*@}"
-  mariadb --no-defaults -h"${hostport%:*}" -P"${hostport#*:}" -u"${user%%:*}" -e "$1"
-}
-
-find_bin() { for b in "$@"; do command -v "$b" 2>/dev/null && return 0; [ -x "/usr/sbin/$b" ] && { echo "/usr/sbin/$b"; return 0; }; done; return 1; }
-
-start_throwaway_mariadb() {
-  local server install port dir="$WORK/mysql"
-  server="$(find_bin mariadbd mysqld)" || return 1
-  install="$(find_bin mariadb-install-db mysql_install_db)" || return 1
-  mkdir -p "$dir"
-  local as_root=()
-  [ "$(id -u)" = 0 ] && as_root=(--user=root)
-  "$install" --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
-    --skip-test-db "${as_root[@]}" >"$dir/install.log" 2>&1 || { cat "$dir/install.log"; return 1; }
-  port="$(free_port)"
-  "$server" --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port="$port" \
-    --bind-address=127.0.0.1 --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=128M \
-    --innodb-flush-log-at-trx-commit=2 --character-set-server=utf8mb4 "${as_root[@]}" \
-    >"$dir/server.log" 2>&1 &
-  PIDS+=($!)
-  MYSQL_BASE="mysql://root@127.0.0.1:$port"
-  for _ in $(seq 1 150); do
-    if mysql_exec "SELECT 1" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  tail -20 "$dir/server.log"; return 1
-}
+mysql_exec() { mariadb_exec "$MYSQL_BASE" "$1"; }
 
 # rush BACKEND DATABASE_URL
 rush() {
@@ -116,13 +90,17 @@ rush sqlite "sqlite://$WORK/berth.db"
 
 if [ -n "${BERTH_TEST_MYSQL_URL:-}" ]; then
   MYSQL_BASE="${BERTH_TEST_MYSQL_URL%/}"
-elif ! start_throwaway_mariadb; then
-  if [ "${BERTH_REQUIRE_MYSQL:-}" = 1 ]; then
-    echo "BERTH_REQUIRE_MYSQL=1 but no MySQL: set BERTH_TEST_MYSQL_URL or install mariadb-server"
-    exit 1
+elif throwaway_mariadb_start "$WORK/mysql"; then
+  MYSQL_BASE="$THROWAWAY_MARIADB_URL"
+else
+  # As in the Rust suite (tests/api/support/requirement.rs): missing MySQL fails the rush unless
+  # BERTH_ALLOW_SKIP names it (mysql or all), and BERTH_REQUIRE_MYSQL=1 fails it regardless.
+  if [ "${BERTH_REQUIRE_MYSQL:-}" != 1 ] && [[ ",${BERTH_ALLOW_SKIP:-}," =~ ,[[:space:]]*(mysql|all)[[:space:]]*, ]]; then
+    echo "*** SKIPPED the MySQL rush (BERTH_ALLOW_SKIP): set BERTH_TEST_MYSQL_URL or install mariadb-server ***"
+    exit 0
   fi
-  echo "*** SKIPPED the MySQL rush: set BERTH_TEST_MYSQL_URL or install mariadb-server ***"
-  exit 0
+  echo "no MySQL for the rush: set BERTH_TEST_MYSQL_URL or install mariadb-server (or BERTH_ALLOW_SKIP=mysql)"
+  exit 1
 fi
 DROP_DB="berth_ci_rush_$(date +%s)_$$"
 mysql_exec "CREATE DATABASE \`$DROP_DB\`"

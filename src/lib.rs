@@ -40,6 +40,13 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
     rocket::custom(figment)
         .manage(clock)
         .manage(service::auth::LoginThrottle::default())
+        .attach(AdHoc::on_ignite("Password hashing", |rocket| async {
+            // A gate managed before ignition (tests narrow it) is kept.
+            match rocket.state::<service::passwords::Argon2Gate>() {
+                Some(_) => rocket,
+                None => rocket.manage(service::passwords::Argon2Gate::default()),
+            }
+        }))
         .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
             match prepare(&rocket).await {
                 Ok((config, store, transports, limits, payments)) => Ok(rocket

@@ -109,10 +109,16 @@ async fn run_tool(
                     .read_line(&mut line)
                     .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
                 let password = line.trim_end_matches(['\r', '\n']);
-                let created =
-                    service::auth::create_operator_with_owner(&store, now, &name, &email, password)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                let created = service::auth::create_operator_with_owner(
+                    &store,
+                    &service::passwords::Argon2Gate::default(),
+                    now,
+                    &name,
+                    &email,
+                    password,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
                 println!("owner user {email} created; sign in at POST /v1/auth/login");
                 created
             } else {

@@ -27,18 +27,6 @@ pub enum BookingEvent {
 }
 
 impl BookingEvent {
-    /// The audit log's spelling (`booking.<this>`); never change an existing one.
-    pub const fn as_audit_action(self) -> &'static str {
-        match self {
-            Self::Confirm => "confirm",
-            Self::CheckIn => "check_in",
-            Self::Expire => "expire",
-            Self::Cancel => "cancel",
-            Self::Reinstate => "reinstate",
-            Self::PaidTooLate => "paid_too_late",
-        }
-    }
-
     pub fn past_tense(self) -> &'static str {
         match self {
             Self::Confirm => "confirmed",

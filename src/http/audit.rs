@@ -11,6 +11,7 @@ use super::responder::ErrorResponse;
 use crate::error::AppError;
 use crate::service::audit;
 use crate::storage::Store;
+use rocket::form::error::ErrorKind;
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditEntryView {
@@ -40,7 +41,7 @@ pub struct AuditPage {
     summary = "The audit log, newest first (owners and admins)",
     params(
         ("before" = Option<String>, Query, description = "An entry id: only older entries (the previous page's `next_before`)"),
-        ("limit" = Option<u32>, Query, description = "Entries per page, 1 to 200 (default 50)")
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Entries per page, 1 to 200 (default 50)")
     ),
     responses((status = 200, description = "A page of entries", body = AuditPage), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 422, description = "A bad `before` or `limit` (`validation_failed`)", body = ErrorResponse)),
     security(("operator_token" = []))
@@ -49,12 +50,20 @@ pub struct AuditPage {
 pub async fn list_audit(
     _rate: RateLimited,
     before: Option<&str>,
-    limit: Option<u32>,
+    limit: rocket::form::Result<'_, &str>,
     auth: Result<Authorized<Admin>, AppError>,
     store: &State<Store>,
 ) -> Result<Json<AuditPage>, AppError> {
     let operator = auth?.0.operator;
-    let limit = limit.unwrap_or(50);
+    // Taken as a form result: Rocket reads an `Option<u32>` or `Option<&str>` that fails to parse
+    // ("-1", "ten", the same bad value twice) as absent, which would answer a wrong request with
+    // the default page.
+    let bad_limit = || AppError::invalid("limit", "must be between 1 and 200");
+    let limit = match limit {
+        Ok(text) => text.parse().map_err(|_| bad_limit())?,
+        Err(errors) if errors.iter().all(|e| matches!(e.kind, ErrorKind::Missing)) => 50,
+        Err(_) => return Err(bad_limit()),
+    };
     let rows = audit::list(store, &operator, before, limit).await?;
     let next_before = (rows.len() == limit as usize)
         .then(|| rows.last().map(|r| r.id.clone()))

@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::error::AppError;
 use crate::service::auth::{self, LoginOutcome, LoginThrottle, SessionTokens};
+use crate::service::passwords::Argon2Gate;
 use crate::storage::Store;
 
 /// The body limit of the authentication endpoints, unless `limits.auth` sets another.
@@ -145,7 +146,8 @@ pub enum LoginReply {
         (status = 401, description = "Wrong email or password, or the account is deactivated; the same answer for each (`unauthorized`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
         (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests, or too many failed sign-ins from this address (`rate_limited`, with `Retry-After`)", body = ErrorResponse)
+        (status = 429, description = "Too many requests, or too many failed sign-ins from this address (`rate_limited`, with `Retry-After`)", body = ErrorResponse),
+        (status = 503, description = "Too many password checks at once, or the database busy (`busy`, with `Retry-After`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/login", data = "<body>")]
@@ -157,6 +159,7 @@ pub async fn login(
     clock: &State<Clock>,
     config: &State<AppConfig>,
     throttle: &State<LoginThrottle>,
+    gate: &State<Argon2Gate>,
 ) -> Result<LoginReply, AppError> {
     let request: LoginRequest = parse_text(&text(body)?)?;
     let now = clock.now();
@@ -164,6 +167,7 @@ pub async fn login(
         store,
         config,
         throttle,
+        gate,
         now,
         client.0,
         &request.email,
@@ -462,7 +466,8 @@ pub struct ResetConfirm {
         (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
         (status = 422, description = "Wrong, used or expired code, or the same for an unknown email; or a weak `new_password` (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse)
+        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse),
+        (status = 503, description = "Too many password checks at once, or the database busy (`busy`, with `Retry-After`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/password-reset/confirm", data = "<body>")]
@@ -472,11 +477,13 @@ pub async fn confirm_password_reset(
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
+    gate: &State<Argon2Gate>,
 ) -> Result<Status, AppError> {
     let request: ResetConfirm = parse_text(&text(body)?)?;
     auth::confirm_password_reset(
         store,
         config,
+        gate,
         clock.now(),
         &request.email,
         &request.code,
@@ -507,7 +514,8 @@ pub struct PasswordChange {
         (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
         (status = 422, description = "Wrong current password, or a weak new one (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse)
+        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse),
+        (status = 503, description = "Too many password checks at once, or the database busy (`busy`, with `Retry-After`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]
@@ -518,11 +526,13 @@ pub async fn change_password(
     body: Result<SmallBody, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
+    gate: &State<Argon2Gate>,
 ) -> Result<Status, AppError> {
     let by = auth?.0;
     let request: PasswordChange = parse_text(&text(body)?)?;
     auth::change_password(
         store,
+        gate,
         clock.now(),
         &by,
         &request.current_password,

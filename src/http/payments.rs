@@ -36,7 +36,12 @@ impl<'r> rocket::request::FromRequest<'r> for StripeSignature {
                 .headers()
                 .get_one("Stripe-Signature")
                 .map(str::to_owned),
-            source: request.client_ip(),
+            // As rate limits see it: `X-Forwarded-For` only from a trusted proxy.
+            source: request
+                .guard::<super::rate_limit::ClientIp>()
+                .await
+                .succeeded()
+                .and_then(|client| client.0),
         })
     }
 }

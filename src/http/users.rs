@@ -14,6 +14,7 @@ use crate::config::AppConfig;
 use crate::domain::auth::Role;
 use crate::error::AppError;
 use crate::service::auth::{self, User, UserChange, UserDraft};
+use crate::service::passwords::Argon2Gate;
 use crate::storage::Store;
 
 #[derive(Deserialize, ToSchema)]
@@ -70,7 +71,7 @@ impl From<User> for UserView {
     summary = "Add a user to the operator (owners only)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = UserRequest,
-    responses((status = 201, description = "Created", body = UserView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields, a weak password or an email in use (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 201, description = "Created", body = UserView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields, a weak password or an email in use (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Too many password hashes at once, or the database busy (`busy`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/users", data = "<body>")]
@@ -82,6 +83,7 @@ pub async fn create_user(
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
+    gate: &State<Argon2Gate>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let text = body_text(body)?;
@@ -100,7 +102,7 @@ pub async fn create_user(
                     role: &request.role,
                     password: &request.password,
                 };
-                let user = auth::create_user(store, clock.now(), &by, draft).await?;
+                let user = auth::create_user(store, gate, clock.now(), &by, draft).await?;
                 let location = format!("/v1/users/{}", user.id);
                 Ok(ApiResponse::created(location, &UserView::from(user)))
             },

@@ -31,7 +31,12 @@ impl<'r> rocket::request::FromRequest<'r> for TwilioSignature {
                 .headers()
                 .get_one("X-Twilio-Signature")
                 .map(str::to_owned),
-            source: request.client_ip(),
+            // As rate limits see it: `X-Forwarded-For` only from a trusted proxy.
+            source: request
+                .guard::<super::rate_limit::ClientIp>()
+                .await
+                .succeeded()
+                .and_then(|client| client.0),
         })
     }
 }

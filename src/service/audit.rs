@@ -5,10 +5,105 @@
 use chrono::{DateTime, Utc};
 
 use super::auth::Principal;
+use crate::domain::booking::BookingEvent;
 use crate::domain::ids::{OperatorId, UserId};
 use crate::error::AppError;
 use crate::storage::accounts::{self, AuditRow};
 use crate::storage::{Store, WriteTx};
+
+/// Every action the audit log records, and its stored spelling: the one list of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    TourCreate,
+    TourUpdate,
+    ScheduleCreate,
+    OccurrenceCreate,
+    OccurrenceCapacity,
+    OccurrenceCancel,
+    BookingConfirm,
+    BookingCheckIn,
+    BookingCancel,
+    BookingRefund,
+    MessageRetry,
+    TokenCreate,
+    TokenRevoke,
+    OperatorMailIdentity,
+    OperatorRequireTwoFactor,
+    UserCreate,
+    UserRole,
+    UserDeactivate,
+    UserPasswordChange,
+    UserPasswordReset,
+    UserTwoFactorEnable,
+    UserTwoFactorReset,
+}
+
+impl Action {
+    /// Every action, in the order of the enum.
+    pub const ALL: [Action; 22] = [
+        Action::TourCreate,
+        Action::TourUpdate,
+        Action::ScheduleCreate,
+        Action::OccurrenceCreate,
+        Action::OccurrenceCapacity,
+        Action::OccurrenceCancel,
+        Action::BookingConfirm,
+        Action::BookingCheckIn,
+        Action::BookingCancel,
+        Action::BookingRefund,
+        Action::MessageRetry,
+        Action::TokenCreate,
+        Action::TokenRevoke,
+        Action::OperatorMailIdentity,
+        Action::OperatorRequireTwoFactor,
+        Action::UserCreate,
+        Action::UserRole,
+        Action::UserDeactivate,
+        Action::UserPasswordChange,
+        Action::UserPasswordReset,
+        Action::UserTwoFactorEnable,
+        Action::UserTwoFactorReset,
+    ];
+
+    /// The stored spelling (`GET /v1/audit` shows it); never change an existing one.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::TourCreate => "tour.create",
+            Action::TourUpdate => "tour.update",
+            Action::ScheduleCreate => "schedule.create",
+            Action::OccurrenceCreate => "occurrence.create",
+            Action::OccurrenceCapacity => "occurrence.capacity",
+            Action::OccurrenceCancel => "occurrence.cancel",
+            Action::BookingConfirm => "booking.confirm",
+            Action::BookingCheckIn => "booking.check_in",
+            Action::BookingCancel => "booking.cancel",
+            Action::BookingRefund => "booking.refund",
+            Action::MessageRetry => "message.retry",
+            Action::TokenCreate => "token.create",
+            Action::TokenRevoke => "token.revoke",
+            Action::OperatorMailIdentity => "operator.mail_identity",
+            Action::OperatorRequireTwoFactor => "operator.require_two_factor",
+            Action::UserCreate => "user.create",
+            Action::UserRole => "user.role",
+            Action::UserDeactivate => "user.deactivate",
+            Action::UserPasswordChange => "user.password_change",
+            Action::UserPasswordReset => "user.password_reset",
+            Action::UserTwoFactorEnable => "user.two_factor.enable",
+            Action::UserTwoFactorReset => "user.two_factor.reset",
+        }
+    }
+
+    /// The action of an operator moving a booking by `event`; `None` for the events only
+    /// berth itself causes (expiry, payments arriving late), which no operator is audited for.
+    pub const fn of_booking(event: BookingEvent) -> Option<Action> {
+        match event {
+            BookingEvent::Confirm => Some(Action::BookingConfirm),
+            BookingEvent::CheckIn => Some(Action::BookingCheckIn),
+            BookingEvent::Cancel => Some(Action::BookingCancel),
+            BookingEvent::Expire | BookingEvent::Reinstate | BookingEvent::PaidTooLate => None,
+        }
+    }
+}
 
 /// What an action was done to.
 #[derive(Debug, Clone, Copy)]
@@ -38,20 +133,20 @@ impl Target<'_> {
     }
 }
 
-/// Records `action` (e.g. `tour.update`) by `by` on `target` in the change's own transaction.
+/// Records `action` by `by` on `target` in the change's own transaction.
 /// `detail` is a small JSON object of what changed; never personal data or secrets.
 pub async fn record(
     tx: &mut WriteTx,
     by: &Principal,
     now: DateTime<Utc>,
-    action: &str,
+    action: Action,
     target: Target<'_>,
     detail: Option<&str>,
 ) -> Result<(), AppError> {
     let entry = AuditRow {
         id: ulid::Ulid::new().to_string(),
         actor: by.actor.audit_name(),
-        action: action.to_owned(),
+        action: action.as_str().to_owned(),
         target: target.spelled(),
         detail: detail.map(str::to_owned),
         created_at: now,

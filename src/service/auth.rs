@@ -6,13 +6,12 @@
 //! under `BERTH_SECRET_KEY`. A refresh token presented a second time means a copy exists
 //! somewhere: the whole session (every token of its family) is revoked.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
+use super::passwords::{dummy_hash, hash_password, verify_password, Argon2Gate};
 use crate::config::AppConfig;
 use crate::domain::auth::{check_password, Role};
 use crate::domain::customer::{CustomerName, Email};
@@ -113,79 +112,6 @@ pub async fn authenticate(
     }))
 }
 
-/// OWASP's Argon2id recommendation: 19 MiB of memory, 2 passes, 1 lane.
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-/// Argon2 runs at once, at most: each takes 19 MiB and a core for tens of ms, so a burst of
-/// logins (or of user creations) queues here instead of exhausting memory.
-fn argon2_permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new((cores * 2).clamp(2, 32))
-    })
-}
-
-/// A permit to run Argon2; past a few seconds of queueing the request is answered 503 `busy`.
-async fn argon2_permit() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
-    match tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        argon2_permits().acquire(),
-    )
-    .await
-    {
-        Ok(Ok(permit)) => Ok(permit),
-        _ => Err(AppError::Busy),
-    }
-}
-
-/// Hashes a password (Argon2id, random salt) off the async runtime: it takes tens of ms.
-pub async fn hash_password(password: &str) -> Result<String, AppError> {
-    let password = password.to_owned();
-    let _permit = argon2_permit().await?;
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&secrets::random_bytes(16))
-            .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-        let hash = argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
-        Ok::<_, AppError>(hash.to_string())
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?
-}
-
-/// Whether `password` matches a stored PHC string (parameters are read from the string, so old
-/// hashes keep working if the parameters are raised).
-pub async fn verify_password(hash: &str, password: &str) -> Result<bool, AppError> {
-    let (hash, password) = (hash.to_owned(), password.to_owned());
-    let _permit = argon2_permit().await?;
-    tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
-        argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))
-}
-
-/// A hash of no one's password, verified when the email is unknown so that a wrong email takes
-/// as long as a wrong password. Made once per process, with the same parameters as real ones.
-static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-
-async fn dummy_hash() -> Result<&'static str, AppError> {
-    let hash = DUMMY_HASH
-        .get_or_try_init(|| async { hash_password(&hex::encode(secrets::random_bytes(16))).await })
-        .await?;
-    Ok(hash.as_str())
-}
-
 /// The tokens of a session, returned once.
 #[derive(Debug, Clone)]
 pub struct SessionTokens {
@@ -272,10 +198,15 @@ impl LoginThrottle {
 /// account deactivated or locked, so the answer never tells whether an email is registered. A
 /// locked account refuses even the right password until the lock ends; its user is emailed when
 /// the lock starts.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the process's two sign-in guards (address throttle, hashing gate) beside the request"
+)]
 pub async fn login(
     store: &Store,
     config: &AppConfig,
     throttle: &LoginThrottle,
+    gate: &Argon2Gate,
     now: DateTime<Utc>,
     ip: Option<IpAddr>,
     email: &str,
@@ -291,11 +222,11 @@ pub async fn login(
     }
     let user = accounts::find_user_by_email(store, &email).await?;
     let Some(user) = user else {
-        verify_password(dummy_hash().await?, password).await?;
+        verify_password(gate, dummy_hash(gate).await?, password).await?;
         throttle.failed(ip, now);
         return Err(bad_credentials());
     };
-    let matches = verify_password(&user.password_hash, password).await?;
+    let matches = verify_password(gate, &user.password_hash, password).await?;
     let locked = user.locked_until.is_some_and(|until| until > now);
     if !matches || locked || user.deactivated_at.is_some() {
         throttle.failed(ip, now);
@@ -397,6 +328,7 @@ async fn count_failure(store: &Store, now: DateTime<Utc>, user: &UserRow) -> Res
 /// toward the lockout); the user's other sessions end, this one stays.
 pub async fn change_password(
     store: &Store,
+    gate: &Argon2Gate,
     now: DateTime<Utc>,
     by: &Principal,
     current: &str,
@@ -410,7 +342,7 @@ pub async fn change_password(
         .ok_or(AppError::Unauthorized)?;
     check_password(new_password, &row.email).map_err(|e| AppError::invalid("new_password", e))?;
     if current.len() > crate::domain::auth::MAX_PASSWORD_BYTES
-        || !verify_password(&row.password_hash, current).await?
+        || !verify_password(gate, &row.password_hash, current).await?
     {
         count_failure(store, now, &row).await?;
         return Err(AppError::invalid(
@@ -418,7 +350,7 @@ pub async fn change_password(
             "is not the current password",
         ));
     }
-    let hash = hash_password(new_password).await?;
+    let hash = hash_password(gate, new_password).await?;
     transaction!(store, |tx| {
         accounts::set_password(&mut tx, user, &hash, now).await?;
         accounts::revoke_other_sessions(&mut tx, user, session, "password_change", now).await?;
@@ -426,7 +358,7 @@ pub async fn change_password(
             &mut tx,
             by,
             now,
-            "user.password_change",
+            Action::UserPasswordChange,
             Target::User(user),
             None,
         )
@@ -498,6 +430,7 @@ const RESET_ATTEMPTS: i64 = 5;
 pub async fn confirm_password_reset(
     store: &Store,
     config: &AppConfig,
+    gate: &Argon2Gate,
     now: DateTime<Utc>,
     email: &str,
     code: &str,
@@ -507,7 +440,7 @@ pub async fn confirm_password_reset(
     check_password(new_password, &email).map_err(|e| AppError::invalid("new_password", e))?;
     let refused = || AppError::invalid("code", "is wrong, used or expired; ask for a new one");
     // Hashed before the lookup, so an unknown email takes as long as a known one.
-    let hash = hash_password(new_password).await?;
+    let hash = hash_password(gate, new_password).await?;
     let user = accounts::find_user_by_email(store, &email).await?;
     let Some(user) = user.filter(|u| u.deactivated_at.is_none()) else {
         return Err(refused());
@@ -537,7 +470,7 @@ pub async fn confirm_password_reset(
             &mut tx,
             &by,
             now,
-            "user.password_reset",
+            Action::UserPasswordReset,
             Target::User(&id),
             None,
         )
@@ -715,7 +648,7 @@ pub async fn confirm_two_factor(
             &mut tx,
             by,
             now,
-            "user.two_factor.enable",
+            Action::UserTwoFactorEnable,
             Target::User(user),
             None,
         )
@@ -755,7 +688,7 @@ pub async fn require_two_factor(
             &mut tx,
             by,
             now,
-            "operator.require_two_factor",
+            Action::OperatorRequireTwoFactor,
             Target::Operator(&by.operator),
             Some(&detail),
         )
@@ -1004,6 +937,7 @@ async fn insert_user(
 /// command line's `operator create --password-stdin`.
 pub async fn create_operator_with_owner(
     store: &Store,
+    gate: &Argon2Gate,
     now: DateTime<Utc>,
     name: &str,
     email: &str,
@@ -1016,7 +950,7 @@ pub async fn create_operator_with_owner(
         password,
     };
     let fields = validate_user(&draft)?;
-    let hash = hash_password(password).await?;
+    let hash = hash_password(gate, password).await?;
     let operator = OperatorId::generate();
     let user = UserId::generate();
     let (token, token_hash) = secrets::generate_token(super::operators::TOKEN_PREFIX);
@@ -1038,7 +972,7 @@ pub async fn create_operator_with_owner(
             &mut tx,
             &by,
             now,
-            "user.create",
+            Action::UserCreate,
             Target::User(&user),
             Some(&role_detail(Role::Owner)),
         )
@@ -1056,12 +990,13 @@ fn role_detail(role: Role) -> String {
 /// Adds a user to the caller's operator.
 pub async fn create_user(
     store: &Store,
+    gate: &Argon2Gate,
     now: DateTime<Utc>,
     by: &Principal,
     draft: UserDraft<'_>,
 ) -> Result<User, AppError> {
     let fields = validate_user(&draft)?;
-    let hash = hash_password(draft.password).await?;
+    let hash = hash_password(gate, draft.password).await?;
     let id = UserId::generate();
     transaction!(store, |tx| {
         insert_user(&mut tx, &id, &by.operator, &fields, &hash, now).await?;
@@ -1069,7 +1004,7 @@ pub async fn create_user(
             &mut tx,
             by,
             now,
-            "user.create",
+            Action::UserCreate,
             Target::User(&id),
             Some(&role_detail(fields.2)),
         )
@@ -1142,7 +1077,7 @@ pub async fn change_user(
                     &mut tx,
                     by,
                     now,
-                    "user.role",
+                    Action::UserRole,
                     Target::User(&id),
                     Some(&role_detail(role)),
                 )
@@ -1151,7 +1086,15 @@ pub async fn change_user(
             UserChange::Deactivate => {
                 accounts::deactivate(&mut tx, &id, now).await?;
                 accounts::revoke_user_sessions(&mut tx, &id, "deactivated", now).await?;
-                audit::record(&mut tx, by, now, "user.deactivate", Target::User(&id), None).await?;
+                audit::record(
+                    &mut tx,
+                    by,
+                    now,
+                    Action::UserDeactivate,
+                    Target::User(&id),
+                    None,
+                )
+                .await?;
             }
             UserChange::ResetTwoFactor => {
                 accounts::clear_totp(&mut tx, &id, now).await?;
@@ -1160,7 +1103,7 @@ pub async fn change_user(
                     &mut tx,
                     by,
                     now,
-                    "user.two_factor.reset",
+                    Action::UserTwoFactorReset,
                     Target::User(&id),
                     None,
                 )

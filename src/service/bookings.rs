@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use super::catalogue::release_lapsed;
 use super::notifications;
@@ -218,13 +218,13 @@ async fn transition(
                 _ => 0,
             };
             occurrences::add_seats(&mut tx, &booking.occurrence_id, delta, now).await?;
-            if let Some(by) = caller.operator.as_ref().filter(|_| !by_traveler) {
-                let action = format!("booking.{}", event.as_audit_action());
+            let audited = caller.operator.as_ref().filter(|_| !by_traveler);
+            if let (Some(by), Some(action)) = (audited, Action::of_booking(event)) {
                 audit::record(
                     &mut tx,
                     by,
                     now,
-                    &action,
+                    action,
                     Target::Booking(current.reference.as_str()),
                     None,
                 )

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use std::collections::HashSet;
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use super::notifications;
 use crate::domain::booking::CancelReason;
@@ -45,7 +45,7 @@ pub async fn create_tour(
             &mut tx,
             by,
             now,
-            "tour.create",
+            Action::TourCreate,
             Target::Tour(id.as_str()),
             None,
         )
@@ -80,7 +80,7 @@ pub async fn update_tour(
             &mut tx,
             by,
             now,
-            "tour.update",
+            Action::TourUpdate,
             Target::Tour(id.as_str()),
             detail.as_deref(),
         )
@@ -183,7 +183,7 @@ pub async fn create_schedule(
             &mut tx,
             by,
             now,
-            "schedule.create",
+            Action::ScheduleCreate,
             Target::Schedule(record.id.as_str()),
             Some(&detail.to_string()),
         )
@@ -314,7 +314,7 @@ pub async fn create_occurrence(
             &mut tx,
             by,
             now,
-            "occurrence.create",
+            Action::OccurrenceCreate,
             Target::Occurrence(id.as_str()),
             Some(&detail),
         )
@@ -469,7 +469,7 @@ pub async fn set_capacity(
             &mut tx,
             by,
             now,
-            "occurrence.capacity",
+            Action::OccurrenceCapacity,
             Target::Occurrence(id.as_str()),
             Some(&detail.to_string()),
         )
@@ -546,7 +546,7 @@ pub async fn cancel_occurrence(
             &mut tx,
             by,
             now,
-            "occurrence.cancel",
+            Action::OccurrenceCancel,
             Target::Occurrence(id.as_str()),
             Some(&detail),
         )

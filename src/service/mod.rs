@@ -32,6 +32,7 @@ pub mod holds;
 pub mod idempotency;
 pub mod notifications;
 pub mod operators;
+pub mod passwords;
 pub mod payments;
 pub mod reports;
 

@@ -536,7 +536,15 @@ pub async fn retry(
         let requeued = outbox::retry(&mut tx, operator, id, now).await?;
         if requeued {
             let target = super::audit::Target::Message(id);
-            super::audit::record(&mut tx, by, now, "message.retry", target, None).await?;
+            super::audit::record(
+                &mut tx,
+                by,
+                now,
+                super::audit::Action::MessageRetry,
+                target,
+                None,
+            )
+            .await?;
         }
         Ok(requeued)
     })

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use crate::domain::auth::Role;
 use crate::domain::customer::Email;
@@ -72,7 +72,7 @@ pub async fn create_token(
             &mut tx,
             by,
             now,
-            "token.create",
+            Action::TokenCreate,
             Target::Token(id.as_str()),
             Some(&detail),
         )
@@ -106,7 +106,7 @@ pub async fn revoke_token(
                 &mut tx,
                 by,
                 now,
-                "token.revoke",
+                Action::TokenRevoke,
                 Target::Token(id.as_str()),
                 None,
             )
@@ -172,7 +172,7 @@ pub async fn set_mail_identity(
             &mut tx,
             by,
             now,
-            "operator.mail_identity",
+            Action::OperatorMailIdentity,
             Target::Operator(operator),
             None,
         )

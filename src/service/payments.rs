@@ -20,7 +20,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use super::audit::{self, Target};
+use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use super::catalogue::release_lapsed;
 use super::idempotency::{self, Claim};
@@ -937,7 +937,15 @@ pub async fn refund_by_operator(
         let detail =
             serde_json::json!({ "amount": amount, "currency": booking.currency }).to_string();
         let target = Target::Booking(booking.reference.as_str());
-        audit::record(&mut tx, by, now, "booking.refund", target, Some(&detail)).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            Action::BookingRefund,
+            target,
+            Some(&detail),
+        )
+        .await?;
         let row = store_payments::refund_in(&mut tx, &id)
             .await?
             .ok_or(AppError::NotFound)?;

@@ -558,9 +558,17 @@ async fn every_change_lands_in_the_audit_log(backend: Backend) {
         .expect_error(403, "forbidden");
     let foreign = app.get_as(&other, "/v1/audit").await;
     assert_eq!(foreign.body["entries"], json!([]));
-    app.get_as(&owner, "/v1/audit?limit=0")
-        .await
-        .expect_error(422, "validation_failed");
+    for query in [
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=ten",
+        "limit=ten&limit=ten",
+    ] {
+        app.get_as(&owner, &format!("/v1/audit?{query}"))
+            .await
+            .expect_error(422, "validation_failed");
+    }
 }
 
 async fn two_factor_enrolment_then_login_with_a_code_or_a_recovery_code(backend: Backend) {

@@ -105,7 +105,7 @@ impl Row {
 }
 
 const TOUR: &str = r#"{"name": "Matrix walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR", "units": [{"code": "adult", "label": "Adult", "price": 2000}]}"#;
-const SCHEDULE: &str = r#"{"rrule": "FREQ=DAILY;COUNT=2", "start_date": "2099-06-01", "times": ["09:00"], "capacity": 4}"#;
+const SCHEDULE: &str = r#"{"rrule": "FREQ=DAILY;COUNT=2", "start_date": "$START_DATE", "times": ["09:00"], "capacity": 4}"#;
 const USER: &str = r#"{"email": "$UNIQUE@matrix.example", "name": "New", "role": "guide", "password": "correct horse battery staple"}"#;
 
 /// One row per mounted route, one line each (hence no rustfmt here). The payments work adds its
@@ -368,10 +368,11 @@ impl World {
             .path
             .replace("<id>", &value)
             .replace("<reference>", &value);
-        let future = (self.app.clock.now() + Duration::days(2)).to_rfc3339();
+        let future = self.app.clock.now() + Duration::days(2);
         let body = row
             .body
-            .replace("$FUTURE", &future)
+            .replace("$FUTURE", &future.to_rfc3339())
+            .replace("$START_DATE", &future.date_naive().to_string())
             .replace("$UNIQUE", &ulid::Ulid::new().to_string().to_lowercase());
         let method = Method::from_bytes(row.method.as_bytes()).expect("a method");
         let mut request = self

@@ -1,8 +1,10 @@
 //! The public catalogue: tours, departures and availability, plus health and readiness.
 
+use chrono::Duration;
 use serde_json::json;
 
 use crate::on_both_backends;
+use crate::support::calendar::{departure_at, next_dst_transitions, offset_on};
 use crate::support::{Backend, TestApp};
 
 on_both_backends!(
@@ -92,30 +94,55 @@ async fn availability_uses_the_tours_local_dates(backend: Backend) {
     let tour = app
         .tour(&token, json!({"timezone": "Pacific/Auckland"}))
         .await;
+    // A day about forty days ahead whose neighbours keep its offset (no DST change among them).
+    let now = app.clock.now();
+    let mut day = (now + Duration::days(40)).date_naive();
+    let dst = next_dst_transitions(chrono_tz::Pacific::Auckland, now);
+    while [dst.spring.date(), dst.fall.date()]
+        .iter()
+        .any(|change| (*change - day).num_days().abs() <= 1)
+    {
+        day += Duration::days(7);
+    }
+    let (eve, next) = (day - Duration::days(1), day + Duration::days(1));
+    let offset = offset_on(chrono_tz::Pacific::Auckland, day);
     // 00:30 and 23:30 local: in UTC they fall on the previous day and on the same day.
     app.post_as(&token, &format!("/v1/tours/{tour}/schedules"), json!({
-        "rrule": "FREQ=DAILY", "start_date": "2027-06-01", "until": "2027-06-03", "times": ["00:30", "23:30"], "capacity": 4
+        "rrule": "FREQ=DAILY", "start_date": eve.to_string(), "until": next.to_string(), "times": ["00:30", "23:30"], "capacity": 4
     }))
     .await
     .expect(201);
     let reply = app
         .get(&format!(
-            "/v1/tours/{tour}/availability?from=2027-06-02&to=2027-06-02"
+            "/v1/tours/{tour}/availability?from={day}&to={day}"
         ))
         .await;
-    let starts: Vec<&str> = reply.body["occurrences"]
+    let starts: Vec<(&str, &str)> = reply.body["occurrences"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| o["local_starts_at"].as_str().unwrap())
+        .map(|o| {
+            (
+                o["starts_at"].as_str().unwrap(),
+                o["local_starts_at"].as_str().unwrap(),
+            )
+        })
         .collect();
+    let (early, late) = (
+        departure_at(day, 0, 30, offset),
+        departure_at(day, 23, 30, offset),
+    );
     assert_eq!(
         starts,
-        ["2027-06-02T00:30:00+12:00", "2027-06-02T23:30:00+12:00"]
+        [
+            (early.0.as_str(), early.1.as_str()),
+            (late.0.as_str(), late.1.as_str())
+        ]
     );
+    assert!(early.0.starts_with(&eve.to_string()) && late.0.starts_with(&day.to_string()));
     let full = app
         .get(&format!(
-            "/v1/tours/{tour}/availability?from=2027-06-01&to=2027-06-03"
+            "/v1/tours/{tour}/availability?from={eve}&to={next}"
         ))
         .await;
     assert_eq!(full.body["occurrences"].as_array().unwrap().len(), 6);

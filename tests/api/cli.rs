@@ -136,15 +136,15 @@ pub fn token_printed_by(created: std::process::Output) -> String {
         .to_owned()
 }
 
-/// Waits (up to 10 s) until a berth started on `base` answers.
+/// Waits (up to 10 s, then fails) until a berth started on `base` answers.
 pub async fn wait_until_up(base: &str) {
     let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let health = format!("{base}/health");
+    let what = format!("berth answers on {base}");
+    crate::support::wait::eventually(&what, std::time::Duration::from_secs(10), || async {
+        client.get(&health).send().await.ok().map(drop)
+    })
+    .await;
 }
 
 pub fn free_port() -> u16 {

@@ -124,10 +124,12 @@ const BAD_SCHEDULES: &[&str] = &[
     r#"times[0] <- {"times": ["9am"]}"#,
     r#"times[1] <- {"times": ["09:00", "09:00"]}"#,
     r#"times <- {"times": []}"#,
+    // Dates no calendar has, or in the wrong shape: wrong whatever the clock says.
     r#"start_date <- {"start_date": "2099-02-30"}"#,
     r#"start_date <- {"start_date": "01/06/2099"}"#,
     r#"until <- {"until": "2099-13-01"}"#,
-    r#"until <- {"until": "2099-05-01"}"#,
+    // Before start_date (a month after the test's today) under any clock a test runs on.
+    r#"until <- {"until": "2000-01-01"}"#,
     r#"exceptions[0] <- {"exceptions": ["not-a-date"]}"#,
     r#"capacity <- {"capacity": 0}"#,
 ];
@@ -191,9 +193,11 @@ fn tour_body() -> Value {
     })
 }
 
-fn schedule_body() -> Value {
+/// Three daily departures from a month after the test's today.
+fn schedule_body(app: &TestApp) -> Value {
+    let start = (app.clock.now() + chrono::Duration::days(30)).date_naive();
     json!({
-        "rrule": "FREQ=DAILY;COUNT=3", "start_date": "2099-06-01", "times": ["09:00"],
+        "rrule": "FREQ=DAILY;COUNT=3", "start_date": start.to_string(), "times": ["09:00"],
         "capacity": 10
     })
 }
@@ -451,6 +455,7 @@ async fn invalid_departures_and_capacities_are_refused_by_field(backend: Backend
     let past = format!(r#"starts_at <- {{"starts_at": "{past}"}}"#);
     let rows = [
         r#"starts_at <- {"starts_at": "tomorrow"}"#,
+        // No calendar has a 30 February; the second is not RFC 3339.
         r#"starts_at <- {"starts_at": "2030-02-30T09:00:00Z"}"#,
         r#"starts_at <- {"starts_at": "2030-06-01 09:00"}"#,
         &past,
@@ -494,7 +499,9 @@ async fn departures_after_2038_are_stored_like_any_other(backend: Backend) {
     let token = app.operator("Acme Tours").await;
     let tour = app.tour(&token, json!({})).await;
     let path = format!("/v1/tours/{tour}/occurrences");
-    // Ten years past 2029-01-01 reaches beyond 2038.
+    // Fixed instants on purpose: the boundary is MySQL's, not the calendar's. Ten years past
+    // 2029-01-01 reaches beyond it; the clock moves there when it is earlier (until 2038, when
+    // these instants are past and this test must be rewritten around another boundary).
     let new_year = chrono::DateTime::parse_from_rfc3339("2029-01-01T00:00:00Z").unwrap();
     let ahead = new_year.to_utc() - app.clock.now();
     app.clock.advance(ahead.max(chrono::Duration::zero()));
@@ -510,7 +517,9 @@ async fn departures_after_2038_are_stored_like_any_other(backend: Backend) {
     let day = format!("/v1/tours/{tour}/availability?from=2038-06-01&to=2038-06-01");
     assert_eq!(count(&app.get(&day).await.body["occurrences"]), Some(1));
     // Beyond ten years, and past the year 9999 in UTC: refused, never a 500.
-    for starts_at in ["2099-06-01T09:00:00Z", "9999-12-31T23:00:00-05:00"] {
+    let beyond = app.clock.now() + chrono::Duration::days(3660);
+    let beyond = beyond.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for starts_at in [beyond.as_str(), "9999-12-31T23:00:00-05:00"] {
         let body = json!({"starts_at": starts_at, "capacity": 5});
         invalid(&app.post_as(&token, &path, body).await, "starts_at");
     }
@@ -523,10 +532,10 @@ async fn invalid_schedules_are_refused_by_field_and_create_nothing(backend: Back
     let token = app.operator("Acme Tours").await;
     let tour = app.tour(&token, json!({})).await;
     let path = format!("/v1/tours/{tour}/schedules");
-    let schedules = (path.as_str(), Some(token.as_str()), schedule_body());
+    let schedules = (path.as_str(), Some(token.as_str()), schedule_body(&app));
     refuses_rows(&app, &schedules, BAD_SCHEDULES).await;
     assert_eq!(count(&app.get_as(&token, &path).await.body), Some(0));
-    let created = app.post_as(&token, &path, schedule_body()).await;
+    let created = app.post_as(&token, &path, schedule_body(&app)).await;
     created.expect(201);
     assert_eq!(count(&app.get_as(&token, &path).await.body), Some(1));
 }
@@ -537,21 +546,25 @@ async fn availability_refuses_bad_date_ranges(backend: Backend) {
     };
     let (_, tour, _) = app.departure(10).await;
     let availability = format!("/v1/tours/{tour}/availability");
+    let today = app.clock.now().date_naive();
+    let day = |n: i64| today + chrono::Duration::days(n);
+    let year = chrono::Datelike::year(&today);
     let cases = [
-        ("from=2027-03-10&to=2027-03-01", "from"),
-        ("from=2027-01-01&to=2027-04-04", "to"),
-        ("from=2027-01-01&to=2028-01-01", "to"),
-        ("from=2027-13-01", "from"),
-        ("from=2027-02-30&to=2027-03-01", "from"),
-        ("from=2027-1-1", "from"),
-        ("from=", "from"),
-        ("to=tomorrow", "to"),
+        (format!("from={}&to={}", day(9), day(0)), "from"),
+        (format!("from={}&to={}", day(0), day(93)), "to"),
+        (format!("from={}&to={}", day(0), day(365)), "to"),
+        // Dates no calendar has, or in the wrong shape.
+        (format!("from={year}-13-01"), "from"),
+        (format!("from={year}-02-30&to={year}-03-01"), "from"),
+        (format!("from={year}-1-1"), "from"),
+        ("from=".to_owned(), "from"),
+        ("to=tomorrow".to_owned(), "to"),
     ];
     for (query, field) in cases {
         invalid(&app.get(&format!("{availability}?{query}")).await, field);
     }
     // 93 dates is the most one request may ask for.
-    let widest = format!("{availability}?from=2027-01-01&to=2027-04-03");
+    let widest = format!("{availability}?from={}&to={}", day(0), day(92));
     app.get(&widest).await.expect(200);
     for query in [
         "from=9999-12-30&to=9999-12-31",
@@ -689,7 +702,7 @@ async fn operator_endpoints_refuse_missing_or_bad_bearer_tokens(backend: Backend
     let o = format!("/v1/occurrences/{occurrence}");
     let soon = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
     let one_off = json!({"starts_at": soon, "capacity": 5}).to_string();
-    let (tour_json, schedule_json) = (tour_body().to_string(), schedule_body().to_string());
+    let (tour_json, schedule_json) = (tour_body().to_string(), schedule_body(&app).to_string());
     let endpoints = [
         (Method::POST, "/v1/tours".to_owned(), tour_json.as_str()),
         (Method::POST, "/v1/tours".to_owned(), "{"),
@@ -752,7 +765,7 @@ async fn another_operators_objects_are_not_found_and_stay_unchanged(backend: Bac
     let s = &stranger;
     let attempts = [
         app.patch_as(s, &t, json!({"name": "Hijacked"})).await,
-        app.post_as(s, &format!("{t}/schedules"), schedule_body())
+        app.post_as(s, &format!("{t}/schedules"), schedule_body(&app))
             .await,
         app.get_as(s, &format!("{t}/schedules")).await,
         app.post_as(s, &format!("{t}/occurrences"), one_off).await,
@@ -836,7 +849,11 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
             tour_body(),
             [WRONG_SHAPE_TOURS, BAD_TOURS].concat(),
         ),
-        (schedules.as_str(), schedule_body(), BAD_SCHEDULES.to_vec()),
+        (
+            schedules.as_str(),
+            schedule_body(&app),
+            BAD_SCHEDULES.to_vec(),
+        ),
     ];
     let mut requests = Vec::new();
     for (path, base, rows) in &tables {
@@ -852,9 +869,16 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
         requests.push(post("/v1/bookings", body.to_owned()));
         requests.push(post("/v1/tours", body.to_owned()));
     }
+    let today = app.clock.now().date_naive();
     let gets = [
-        format!("/v1/tours/{tour}/availability?from=2027-03-10&to=2027-03-01"),
-        format!("/v1/tours/{tour}/availability?from=2027-01-01&to=2028-01-01"),
+        format!(
+            "/v1/tours/{tour}/availability?from={}&to={today}",
+            today + chrono::Duration::days(9)
+        ),
+        format!(
+            "/v1/tours/{tour}/availability?from={today}&to={}",
+            today + chrono::Duration::days(365)
+        ),
         "/v1/tours/..%2F..%2Fetc%2Fpasswd".to_owned(),
         "/v1/occurrences/1%27%20OR%20%271%27%3D%271".to_owned(),
         "/v1/bookings/abc".to_owned(),

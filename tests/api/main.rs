@@ -2,16 +2,20 @@
 
 mod support;
 
+mod audit;
 mod auth;
 mod authz;
 mod bookings;
 mod catalogue;
+mod claims;
 mod cli;
+mod clock;
 mod concurrency;
 mod config;
 mod errors;
 mod idempotency;
 mod injection;
+mod instances;
 mod invariant;
 mod ledger;
 mod metrics;

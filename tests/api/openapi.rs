@@ -97,13 +97,8 @@ fn chromium() -> Option<&'static str> {
 /// Renders `/docs` in headless Chromium and checks the operations appear in the DOM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_docs_page_renders_every_operation_in_chromium() {
-    let Some(browser) = chromium() else {
-        if std::env::var("BERTH_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-            panic!("BERTH_REQUIRE_CHROMIUM=1 but no Chromium is installed (apt-get install -y chromium)");
-        }
-        eprintln!(
-            "docs rendering test SKIPPED: no Chromium (apt-get install -y chromium to run it)"
-        );
+    let found = chromium().ok_or_else(|| "no Chromium: apt-get install -y chromium".to_owned());
+    let Some(browser) = crate::support::requirement::require("chromium", found) else {
         return;
     };
     let app = TestApp::spawn(Backend::Sqlite)

@@ -91,13 +91,15 @@ async fn another_operators_objects_are_not_found(backend: Backend) {
         .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     let reference = hold.str("reference");
+    // Valid bodies, so that only the tenancy can refuse them.
+    let soon = app.clock.now() + chrono::Duration::days(30);
 
     for reply in [
         app.patch_as(&intruder, &format!("/v1/tours/{tour}"), json!({"name": "Pwned"})).await,
         app.post_as(&intruder, &format!("/v1/tours/{tour}/occurrences"),
-            json!({"starts_at": "2099-01-01T10:00:00Z", "capacity": 5})).await,
+            json!({"starts_at": soon.to_rfc3339(), "capacity": 5})).await,
         app.post_as(&intruder, &format!("/v1/tours/{tour}/schedules"),
-            json!({"rrule": "FREQ=DAILY", "start_date": "2099-01-01", "times": ["10:00"], "capacity": 5})).await,
+            json!({"rrule": "FREQ=DAILY", "start_date": soon.date_naive().to_string(), "times": ["10:00"], "capacity": 5})).await,
         app.get_as(&intruder, &format!("/v1/tours/{tour}/schedules")).await,
         app.patch_as(&intruder, &format!("/v1/occurrences/{occurrence}"), json!({"capacity": 1})).await,
         app.post_as(&intruder, &format!("/v1/occurrences/{occurrence}/cancel"), json!({})).await,

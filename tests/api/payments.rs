@@ -11,7 +11,11 @@ use tokio::task::JoinSet;
 
 use crate::on_both_backends;
 use crate::support::fake_stripe::{self, event, signature, succeeded, FakeStripe, Mode};
+use crate::support::wait::eventually;
 use crate::support::{Backend, Reply, TestApp};
+
+/// How long a test waits on the fake Stripe before failing.
+const SECONDS_10: std::time::Duration = std::time::Duration::from_secs(10);
 
 on_both_backends!(
     a_hold_gets_one_intent_and_the_payment_confirms_it,
@@ -393,12 +397,12 @@ async fn a_payment_reported_before_the_hold_response_confirms_it(backend: Backen
         let (app, occurrence) = (app.clone(), occurrence.clone());
         tokio::spawn(async move { hold(&app, &occurrence, 2).await })
     };
-    let intent = loop {
-        if let Some(intent) = stripe.intents().pop() {
-            break intent;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    };
+    let intent = eventually(
+        "Stripe is asked for the PaymentIntent",
+        SECONDS_10,
+        || async { stripe.intents().pop() },
+    )
+    .await;
     let ack = app.stripe_event(&succeeded("evt_early", &intent)).await;
     ack.expect(200);
     assert_eq!(ack.body["outcome"], "confirmed");
@@ -1071,7 +1075,11 @@ async fn a_duplicate_waits_for_the_first_answer_then_gives_up_with_409(backend: 
         }
     };
     let first = tokio::spawn(send());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The first is running (its key taken) once it has asked Stripe, which answers 6.5 s later.
+    eventually("the first request reaches Stripe", SECONDS_10, || async {
+        (!stripe.intents().is_empty()).then_some(())
+    })
+    .await;
     let duplicate = send().await;
     duplicate.expect_error(409, "idempotency_in_progress");
     assert_eq!(duplicate.headers["retry-after"], "1");

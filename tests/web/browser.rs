@@ -4,8 +4,8 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver`, and `axe.min.js` from the npm package
 //! `axe-core` (`BERTH_AXE_JS`, else `~/.cache/berth/npm/node_modules/axe-core/axe.min.js`, where
-//! `.ci/run` installs it). Without them a test says it SKIPPED, or fails under
-//! `BERTH_REQUIRE_CHROMIUM=1`.
+//! `.ci/run` installs it). Without them a test fails, unless `BERTH_ALLOW_SKIP` names
+//! `chromium` (see `support::requirement`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -69,20 +69,10 @@ fn find_tools() -> Result<Tools, String> {
     })
 }
 
-/// THE decision whether a browser test runs: the tools, or a visible skip (a failure under
-/// `BERTH_REQUIRE_CHROMIUM=1`). Kept in one place so it can move to the suite's common skip
-/// reporting.
-pub fn tools_or_skip(test: &str) -> Option<Tools> {
-    match find_tools() {
-        Ok(tools) => Some(tools),
-        Err(missing) if std::env::var("BERTH_REQUIRE_CHROMIUM").as_deref() == Ok("1") => {
-            panic!("BERTH_REQUIRE_CHROMIUM=1 but {missing}")
-        }
-        Err(missing) => {
-            eprintln!("browser test {test} SKIPPED: {missing}");
-            None
-        }
-    }
+/// The browser, its driver and axe-core; when one is missing the suite's one rule decides
+/// (`support::requirement`: fail, or skip visibly under `BERTH_ALLOW_SKIP=chromium`).
+pub fn tools_or_skip() -> Option<Tools> {
+    crate::support::requirement::require("chromium", find_tools())
 }
 
 /// One headless Chromium session, with its own chromedriver and profile directory.
@@ -95,8 +85,8 @@ pub struct Browser {
 
 impl Browser {
     /// Starts chromedriver and a browser session; `None` when the tools are missing (skipped).
-    pub async fn start(test: &str) -> Option<Browser> {
-        let tools = tools_or_skip(test)?;
+    pub async fn start() -> Option<Browser> {
+        let tools = tools_or_skip()?;
         let mut driver = tokio::process::Command::new(&tools.chromedriver)
             .arg("--port=0")
             .stdout(Stdio::piped())

@@ -32,7 +32,7 @@ async fn the_tour_page_shows_the_tour_its_prices_and_policy_in_both_languages(ba
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let Some(browser) = Browser::start("tour page").await else {
+    let Some(browser) = Browser::start().await else {
         return;
     };
     let (token, tour) = tour(&app, json!({})).await;
@@ -111,7 +111,7 @@ async fn the_calendar_marks_sold_out_closed_and_few_seats_days(backend: Backend)
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let Some(browser) = Browser::start("calendar states").await else {
+    let Some(browser) = Browser::start().await else {
         return;
     };
     let (token, tour) = tour(&app, json!({})).await;
@@ -217,7 +217,7 @@ async fn a_keyboard_alone_reaches_a_days_departures_through_the_calendar(backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let Some(browser) = Browser::start("keyboard").await else {
+    let Some(browser) = Browser::start().await else {
         return;
     };
     let (token, tour) = tour(&app, json!({})).await;
@@ -271,7 +271,7 @@ async fn an_operators_script_in_the_description_is_shown_as_text_and_never_runs(
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let Some(browser) = Browser::start("escaping").await else {
+    let Some(browser) = Browser::start().await else {
         return;
     };
     let script = "<script>window.injected = 'description'</script>";
@@ -325,7 +325,7 @@ async fn a_form_posted_without_its_csrf_token_gets_the_refusal_page(backend: Bac
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let Some(browser) = Browser::start("csrf").await else {
+    let Some(browser) = Browser::start().await else {
         return;
     };
     let (_, tour) = tour(&app, json!({})).await;

@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 
 use berth::clock::Clock;
 use berth::error::AppError;
+use berth::service::auth::Principal;
 use berth::service::catalogue::{self, OccurrenceDraft};
 use berth::service::holds::{place_hold, HoldRequest};
+use berth::service::payments::Payments;
 use berth::storage::{PoolSettings, Store};
 use clap::Parser;
 use hdrhistogram::Histogram;
@@ -80,7 +82,9 @@ async fn main() -> Result<(), String> {
         "units": [{"code": "adult", "label": "Adult", "price": 3500}, {"code": "child", "label": "Child", "price": 1500}]
     }))
     .map_err(|e| e.to_string())?;
-    let tour = catalogue::create_tour(&store, now, &operator, draft)
+    // The floor acts as the command line does: an owner of the operator it just made.
+    let owner = Principal::cli(&operator);
+    let tour = catalogue::create_tour(&store, now, &owner, draft)
         .await
         .map_err(|e| e.to_string())?;
     let mut occurrences = Vec::new();
@@ -89,7 +93,7 @@ async fn main() -> Result<(), String> {
         let (_, occurrence) = catalogue::create_occurrence(
             &store,
             now,
-            &operator,
+            &owner,
             &tour.id,
             OccurrenceDraft {
                 starts_at: starts_at.to_rfc3339(),
@@ -109,12 +113,15 @@ async fn main() -> Result<(), String> {
         Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).map_err(|e| e.to_string())?,
     ));
     let hold_ttl = chrono::Duration::seconds(900);
+    // Pay on arrival, as the berth that bench.sh measures next to it (no Stripe configured).
+    let payments = Arc::new(Payments::Offline);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.seconds);
     let tasks: Vec<_> = (0..args.concurrency.max(1))
         .map(|worker| {
-            let (store, clock, occurrences, next, booked, outcomes, latency) = (
+            let (store, payments, clock, occurrences, next, booked, outcomes, latency) = (
                 store.clone(),
+                payments.clone(),
                 clock.clone(),
                 occurrences.clone(),
                 next.clone(),
@@ -137,7 +144,8 @@ async fn main() -> Result<(), String> {
                         Err(_) => break,
                     };
                     let t = Instant::now();
-                    let result = place_hold(&store, clock.now(), hold_ttl, request, None).await;
+                    let result =
+                        place_hold(&store, &payments, clock.now(), hold_ttl, request, None).await;
                     let micros = t.elapsed().as_micros() as u64;
                     let outcome = match result {
                         Ok(_) => {

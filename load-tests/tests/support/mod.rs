@@ -4,6 +4,8 @@
 // The same MySQL source as berth's own test suite: one file, not a copy.
 #[path = "../../../tests/api/support/mysql_server.rs"]
 pub mod mysql_server;
+#[path = "../../../tests/api/support/requirement.rs"]
+pub mod requirement;
 #[path = "../../../tests/api/support/test_db.rs"]
 pub mod test_db;
 
@@ -52,8 +54,8 @@ impl Drop for Berth {
 }
 
 impl Berth {
-    /// berth on 127.0.0.1 with a fresh database and one operator; `None` when the MySQL suite
-    /// is skipped (it fails instead under BERTH_REQUIRE_MYSQL=1).
+    /// berth on 127.0.0.1 with a fresh database and one operator; `None` when there is no MySQL
+    /// server and `BERTH_ALLOW_SKIP` names `mysql` (see `requirement::require`).
     pub async fn spawn(backend: Backend) -> Option<Berth> {
         let (db, database_url) = TestDb::create(backend, "berth_load").await?;
         let figment = berth::config::figment()

@@ -20,6 +20,8 @@ pub struct FakeTwilio {
     pub requests: Arc<Mutex<Vec<Recorded>>>,
     /// Statuses to answer, in order; when empty, 201. 0 means: take the request and never answer.
     script: Arc<Mutex<Vec<u16>>>,
+    /// Whether requests are answered (true) or held, recorded but unanswered, until it opens.
+    gate: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl FakeTwilio {
@@ -30,6 +32,7 @@ impl FakeTwilio {
             base,
             requests: Arc::default(),
             script: Arc::new(Mutex::new(script)),
+            gate: Arc::new(tokio::sync::watch::Sender::new(true)),
         };
         let server = fake.clone();
         tokio::spawn(async move {
@@ -47,6 +50,16 @@ impl FakeTwilio {
         *self.script.lock().unwrap() = statuses;
     }
 
+    /// From now on, requests are recorded but held unanswered until [`Self::open_gate`].
+    pub fn close_gate(&self) {
+        self.gate.send_replace(false);
+    }
+
+    /// Answers the held requests and those to come.
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
+    }
+
     pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
@@ -60,6 +73,7 @@ impl FakeTwilio {
             method: request.method,
             path: request.path,
         });
+        let _ = self.gate.subscribe().wait_for(|open| *open).await;
         let status = {
             let mut script = self.script.lock().unwrap();
             if script.is_empty() {

@@ -2,10 +2,13 @@
 
 #![allow(dead_code)]
 
+pub mod calendar;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod mysql_server;
+pub mod requirement;
 pub mod test_db;
+pub mod wait;
 
 pub use test_db::{Backend, TestDb};
 
@@ -102,8 +105,11 @@ pub struct TestApp {
     pub config: berth::config::AppConfig,
     /// Where the file transports write: `mail/*.eml` and `sms/sms.jsonl`.
     pub files: tempfile::TempDir,
+    /// The Argon2 gate this instance hashes passwords through.
+    pub argon2: berth::service::passwords::Argon2Gate,
     shutdown: rocket::Shutdown,
-    _db: TestDb,
+    /// The database, when this instance owns it (see [`TestApp::another_instance`]).
+    _db: Option<TestDb>,
 }
 
 impl Drop for TestApp {
@@ -113,19 +119,56 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// Berth on a free port with a fresh database; `None` when the backend is unavailable (the
-    /// MySQL suite then reports itself skipped, or fails under BERTH_REQUIRE_MYSQL=1).
+    /// Berth on a free port with a fresh database; `None` when there is no MySQL server and
+    /// `BERTH_ALLOW_SKIP` names `mysql` (see `requirement::require`).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, &[]).await
     }
 
     pub async fn spawn_with(backend: Backend, settings: &[(&str, Value)]) -> Option<TestApp> {
+        Self::spawn_custom(backend, settings, |rocket| rocket).await
+    }
+
+    /// Like [`TestApp::spawn_with`], with `customize` applied to the Rocket before it ignites
+    /// (e.g. to manage a narrower `Argon2Gate` than the default).
+    pub async fn spawn_custom(
+        backend: Backend,
+        settings: &[(&str, Value)],
+        customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    ) -> Option<TestApp> {
+        let (db, database_url) = TestDb::create(backend, "berth_test").await?;
+        let clock = Clock::adjustable();
+        Some(Self::launch(backend, Some(db), database_url, clock, settings, customize).await)
+    }
+
+    /// A second, independent berth (its own pool, metrics, limits and file transports) on this
+    /// instance's database, as a second process of a deployment would be; the two share the
+    /// test clock.
+    pub async fn another_instance(&self, settings: &[(&str, Value)]) -> TestApp {
+        Self::launch(
+            self.backend,
+            None,
+            self.database_url.clone(),
+            self.clock.clone(),
+            settings,
+            |rocket| rocket,
+        )
+        .await
+    }
+
+    async fn launch(
+        backend: Backend,
+        db: Option<TestDb>,
+        database_url: String,
+        clock: Clock,
+        settings: &[(&str, Value)],
+        customize: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    ) -> TestApp {
         // Server-side errors show up in a failing test's captured output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(std::env::var("BERTH_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .try_init();
-        let (db, database_url) = TestDb::create(backend, "berth_test").await?;
         let files = tempfile::tempdir().expect("temp dir");
         let mut figment = berth::config::figment()
             .merge(Serialized::global("mail_dir", files.path().join("mail")))
@@ -140,10 +183,9 @@ impl TestApp {
         for (key, value) in settings {
             figment = figment.merge(Serialized::global(key, value));
         }
-        let clock = Clock::adjustable();
         let (port_tx, port_rx) = tokio::sync::oneshot::channel();
         let port_tx = std::sync::Mutex::new(Some(port_tx));
-        let rocket = berth::rocket_with_clock(figment, clock.clone())
+        let rocket = customize(berth::rocket_with_clock(figment, clock.clone()))
             .attach(AdHoc::on_liftoff("test port", move |rocket| {
                 let port = rocket.config().port;
                 Box::pin(async move {
@@ -168,6 +210,10 @@ impl TestApp {
             .state::<berth::config::AppConfig>()
             .expect("config managed")
             .clone();
+        let argon2 = rocket
+            .state::<berth::service::passwords::Argon2Gate>()
+            .expect("Argon2 gate managed")
+            .clone();
         let routes = rocket
             .routes()
             .map(|r| (r.method.as_str().to_owned(), r.uri.path().to_string()))
@@ -178,7 +224,7 @@ impl TestApp {
             .await
             .expect("berth lifts off")
             .expect("port reported");
-        Some(TestApp {
+        TestApp {
             base: format!("http://127.0.0.1:{port}"),
             backend,
             database_url,
@@ -193,9 +239,10 @@ impl TestApp {
                 .pool_max_idle_per_host(64)
                 .build()
                 .unwrap(),
+            argon2,
             shutdown,
             _db: db,
-        })
+        }
     }
 
     /// berth taking payments through `stripe` (a fake Stripe server).
@@ -463,6 +510,36 @@ impl TestApp {
                 .await
                 .unwrap();
             Box::new(conn)
+        }
+    }
+
+    /// One integer read straight from the database (e.g. a `COUNT(*)`).
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        if self.backend == Backend::Sqlite {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        } else {
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+        }
+    }
+
+    /// A text column read straight from the database, one value per row.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        if self.backend == Backend::Sqlite {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+        } else {
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
         }
     }
 

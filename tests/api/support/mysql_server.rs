@@ -7,13 +7,13 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const HOW_TO_ENABLE: &str = "set BERTH_TEST_MYSQL_URL=mysql://user:pass@host:port \
@@ -59,7 +59,7 @@ const SERVER_FLAGS: [&str; 11] = [
 /// "mysql://root@127.0.0.1:3306".
 pub enum MySqlSource {
     Url(String),
-    /// Why the suite is skipped, with how to enable it.
+    /// Why there is none, with how to get one.
     Skipped(String),
 }
 
@@ -81,23 +81,15 @@ pub fn source() -> &'static MySqlSource {
     })
 }
 
-/// Panics with the reason when BERTH_REQUIRE_MYSQL=1 and the suite would be skipped; otherwise
-/// prints a loud one-line SKIPPED notice to stderr (once per process) and returns None.
+/// The server's base URL, or `None` when there is none and `BERTH_ALLOW_SKIP` names `mysql`;
+/// otherwise the test fails saying why (see `requirement::require`).
+#[track_caller]
 pub fn url_or_skip() -> Option<&'static str> {
-    let reason = match source() {
-        MySqlSource::Url(url) => return Some(url),
-        MySqlSource::Skipped(reason) => reason,
+    let found = match source() {
+        MySqlSource::Url(url) => Ok(url.as_str()),
+        MySqlSource::Skipped(reason) => Err(reason.clone()),
     };
-    if std::env::var("BERTH_REQUIRE_MYSQL").is_ok_and(|v| v == "1") {
-        panic!("BERTH_REQUIRE_MYSQL=1 but the MySQL suite would be skipped: {reason}");
-    }
-    static NOTICE: Once = Once::new();
-    NOTICE.call_once(|| {
-        // Straight to the stderr handle (not eprintln!) so libtest's output capture can't hide it.
-        let line = format!("*** SKIPPED MySQL tests: {reason} ***").replace('\n', " | ");
-        let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
-    });
-    None
+    super::requirement::require("mysql", found)
 }
 
 /// `scheme://user:pass@host:port/db?query` -> `scheme://user:pass@host:port`.

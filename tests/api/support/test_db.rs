@@ -24,8 +24,8 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    /// A new empty database and its URL; `None` when the MySQL suite is skipped (it fails
-    /// instead under BERTH_REQUIRE_MYSQL=1). `prefix` names MySQL databases by suite.
+    /// A new empty database and its URL; `None` when there is no MySQL server and skipping it
+    /// is allowed (`requirement::require`). `prefix` names MySQL databases by suite.
     pub async fn create(backend: Backend, prefix: &str) -> Option<(TestDb, String)> {
         match backend {
             Backend::Sqlite => {

@@ -1,0 +1,366 @@
+//! The audit log records every operator change (README, SECURITY.md): each action of
+//! `berth::service::audit::Action::ALL` is performed here through the API (or the command
+//! line's use case) and its entry checked for who, what and on which object.
+
+use std::collections::BTreeSet;
+
+use berth::service::audit::Action;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::fake_twilio::FakeTwilio;
+use crate::support::{Backend, TestApp, PASSWORD};
+
+on_both_backends!(every_audit_action_is_recorded_with_its_actor_and_object);
+
+/// What one audited change must have left: (action, actor, target).
+type Expected = (Action, String, String);
+
+/// The operator's whole audit log (newest first), as `token` reads it.
+async fn audit_log(app: &TestApp, token: &str) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut path = "/v1/audit?limit=200".to_owned();
+    loop {
+        let page = app.get_as(token, &path).await;
+        page.expect(200);
+        entries.extend(page.body["entries"].as_array().unwrap().iter().cloned());
+        match page.body["next_before"].as_str() {
+            Some(before) => path = format!("/v1/audit?limit=200&before={before}"),
+            None => return entries,
+        }
+    }
+}
+
+fn totp(app: &TestApp, secret: &str) -> String {
+    use berth::domain::auth::{base32_decode, totp_code, totp_step, TOTP_DIGITS};
+    let secret = base32_decode(secret).expect("base32");
+    totp_code(&secret, totp_step(app.clock.now().timestamp()), TOTP_DIGITS)
+}
+
+async fn dispatch(app: &TestApp) {
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch");
+}
+
+/// The 8-digit code in the reset email to `to`.
+fn reset_code(app: &TestApp, to: &str) -> String {
+    let mails: Vec<String> = std::fs::read_dir(app.files.path().join("mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains(to) && m.contains("Your code: "))
+        .collect();
+    let mail = mails.last().expect("a reset email");
+    let at = mail.find("Your code: ").unwrap() + "Your code: ".len();
+    mail[at..].chars().take(8).collect()
+}
+
+async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backend) {
+    // SMS through a fake Twilio that refuses the first number: a failed message to retry.
+    let twilio = FakeTwilio::start(vec![400]).await;
+    let settings = [
+        ("sms_transport", json!("twilio")),
+        (
+            "twilio_account_sid",
+            json!("AC0123456789abcdef0123456789abcdef"),
+        ),
+        ("twilio_auth_token", json!("twilio-secret-token")),
+        ("twilio_from", json!("+15005550006")),
+        ("twilio_api_base", json!(twilio.base)),
+        ("twilio_timeout_seconds", json!(1)),
+    ];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (operator, owner) = app.operator_with_id("Acme Tours").await;
+    let tokens = app.get_as(&owner, "/v1/tokens").await;
+    let by_owner = format!("token:{}", tokens.body[0]["id"].as_str().unwrap());
+    let mut expected: Vec<Expected> = Vec::new();
+    let mut expect = |action: Action, actor: &str, target: String| {
+        expected.push((action, actor.to_owned(), target));
+    };
+
+    // Users and their own account changes.
+    let (admin_access, admin_login) = app.signed_in(&owner, "admin@acme.example", "admin").await;
+    let admin_id = admin_login.str("user_id");
+    let admin = format!("user:{admin_id}");
+    expect(Action::UserCreate, &by_owner, admin.clone());
+    let (staff_access, staff_login) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    let staff = format!("user:{}", staff_login.str("user_id"));
+    expect(Action::UserCreate, &by_owner, staff.clone());
+    let guide_id = app.add_user(&owner, "guide@acme.example", "guide").await;
+    let guide = format!("user:{guide_id}");
+    expect(Action::UserCreate, &by_owner, guide.clone());
+    app.patch_as(
+        &owner,
+        &format!("/v1/users/{guide_id}"),
+        json!({"role": "staff"}),
+    )
+    .await
+    .expect(200);
+    expect(Action::UserRole, &by_owner, guide.clone());
+    app.post_as(
+        &owner,
+        &format!("/v1/users/{guide_id}/deactivate"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(Action::UserDeactivate, &by_owner, guide);
+    let changed = "a changed harbour passphrase";
+    app.post_as(
+        &staff_access,
+        "/v1/auth/password",
+        json!({"current_password": PASSWORD, "new_password": changed}),
+    )
+    .await
+    .expect(204);
+    expect(Action::UserPasswordChange, &staff, staff.clone());
+    app.post(
+        "/v1/auth/password-reset",
+        json!({"email": "staff@acme.example"}),
+    )
+    .await
+    .expect(202);
+    dispatch(&app).await;
+    let code = reset_code(&app, "staff@acme.example");
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        json!({"email": "staff@acme.example", "code": code, "new_password": "a reset harbour passphrase"}),
+    )
+    .await
+    .expect(204);
+    expect(Action::UserPasswordReset, &staff, staff.clone());
+
+    // The catalogue, by a signed-in admin.
+    let tour = app.tour(&admin_access, json!({})).await;
+    expect(Action::TourCreate, &admin, format!("tour:{tour}"));
+    app.patch_as(
+        &admin_access,
+        &format!("/v1/tours/{tour}"),
+        json!({"name": "Renamed cruise"}),
+    )
+    .await
+    .expect(200);
+    expect(Action::TourUpdate, &admin, format!("tour:{tour}"));
+    let start = (app.clock.now() + chrono::Duration::days(3)).format("%Y-%m-%d");
+    let schedule = app
+        .post_as(
+            &admin_access,
+            &format!("/v1/tours/{tour}/schedules"),
+            json!({"rrule": "FREQ=DAILY;COUNT=2", "start_date": start.to_string(), "times": ["09:00"], "capacity": 8}),
+        )
+        .await;
+    schedule.expect(201);
+    expect(
+        Action::ScheduleCreate,
+        &admin,
+        format!("schedule:{}", schedule.str("id")),
+    );
+    let occurrence = app.occurrence(&admin_access, &tour, 10, 48).await;
+    expect(
+        Action::OccurrenceCreate,
+        &admin,
+        format!("occurrence:{occurrence}"),
+    );
+    app.patch_as(
+        &admin_access,
+        &format!("/v1/occurrences/{occurrence}"),
+        json!({"capacity": 12}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::OccurrenceCapacity,
+        &admin,
+        format!("occurrence:{occurrence}"),
+    );
+
+    // Bookings: confirmed, checked in and partly refunded by the admin; one cancelled by the
+    // owner's token; a departure cancelled with a booking on it.
+    let one_seat = json!([{"unit": "adult", "quantity": 1}]);
+    let paid = app
+        .hold(&occurrence, one_seat.clone())
+        .await
+        .str("reference");
+    let booking = |action: &str| format!("/v1/bookings/{paid}/{action}");
+    app.post_as(&admin_access, &booking("confirm"), json!({}))
+        .await
+        .expect(200);
+    expect(Action::BookingConfirm, &admin, format!("booking:{paid}"));
+    app.post_as(&admin_access, &booking("check-in"), json!({}))
+        .await
+        .expect(200);
+    expect(Action::BookingCheckIn, &admin, format!("booking:{paid}"));
+    app.post_as(&admin_access, &booking("refunds"), json!({"amount": 1000}))
+        .await
+        .expect(201);
+    expect(Action::BookingRefund, &admin, format!("booking:{paid}"));
+    let cancelled = app
+        .hold(&occurrence, one_seat.clone())
+        .await
+        .str("reference");
+    app.post_as(
+        &owner,
+        &format!("/v1/bookings/{cancelled}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::BookingCancel,
+        &by_owner,
+        format!("booking:{cancelled}"),
+    );
+    let doomed = app.occurrence(&admin_access, &tour, 10, 72).await;
+    expect(
+        Action::OccurrenceCreate,
+        &admin,
+        format!("occurrence:{doomed}"),
+    );
+    app.hold(&doomed, one_seat).await.expect(201);
+    app.post_as(
+        &admin_access,
+        &format!("/v1/occurrences/{doomed}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::OccurrenceCancel,
+        &admin,
+        format!("occurrence:{doomed}"),
+    );
+
+    // The confirmation's SMS was refused by Twilio for good; the admin sends it again.
+    dispatch(&app).await;
+    let failed = app
+        .get_as(&admin_access, "/v1/messages?status=failed")
+        .await;
+    let message = failed.body[0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a failed message: {}", failed.text))
+        .to_owned();
+    app.post_as(
+        &admin_access,
+        &format!("/v1/messages/{message}/retry"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(Action::MessageRetry, &admin, format!("message:{message}"));
+
+    // Tokens and operator settings, by the owner.
+    let created = app
+        .post_as(
+            &owner,
+            "/v1/tokens",
+            json!({"label": "ci", "role": "staff"}),
+        )
+        .await;
+    created.expect(201);
+    let new_token = created.str("id");
+    expect(Action::TokenCreate, &by_owner, format!("token:{new_token}"));
+    app.request(
+        Method::DELETE,
+        &format!("/v1/tokens/{new_token}"),
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(204);
+    expect(Action::TokenRevoke, &by_owner, format!("token:{new_token}"));
+    app.patch_as(
+        &owner,
+        "/v1/operator",
+        json!({"reply_to": "desk@acme.example"}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::OperatorMailIdentity,
+        &by_owner,
+        format!("operator:{operator}"),
+    );
+    app.request(
+        Method::PUT,
+        "/v1/operator/two-factor",
+        Some(&owner),
+        Some(json!({"required": false})),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::OperatorRequireTwoFactor,
+        &by_owner,
+        format!("operator:{operator}"),
+    );
+
+    // Two-factor sign-in: the admin enrols; the owner resets it (which ends the admin's
+    // sessions, so it comes last).
+    let setup = app
+        .post_as(&admin_access, "/v1/auth/2fa/setup", json!({}))
+        .await;
+    setup.expect(200);
+    let code = totp(&app, &setup.str("secret"));
+    app.post_as(&admin_access, "/v1/auth/2fa/confirm", json!({"code": code}))
+        .await
+        .expect(200);
+    expect(Action::UserTwoFactorEnable, &admin, admin.clone());
+    app.post_as(
+        &owner,
+        &format!("/v1/users/{admin_id}/reset-two-factor"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(Action::UserTwoFactorReset, &by_owner, admin);
+
+    // The command line (`berth operator create --password-stdin`) creating an owner.
+    let (cli_operator, cli_token) = berth::service::auth::create_operator_with_owner(
+        &app.store,
+        &app.argon2,
+        app.clock.now(),
+        "Cli Tours",
+        "owner@cli.example",
+        PASSWORD,
+    )
+    .await
+    .expect("operator created");
+    let cli_owner = app.get_as(&cli_token, "/v1/users").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cli_log = audit_log(&app, &cli_token).await;
+    assert_eq!(cli_log.len(), 1, "{cli_log:?}");
+    assert_eq!(cli_log[0]["action"], Action::UserCreate.as_str());
+    assert_eq!(cli_log[0]["actor"], "cli");
+    assert_eq!(cli_log[0]["target"], format!("user:{cli_owner}"));
+    assert_ne!(cli_operator.to_string(), operator);
+
+    let log = audit_log(&app, &owner).await;
+    for (action, actor, target) in &expected {
+        let found = log.iter().any(|entry| {
+            entry["action"] == action.as_str()
+                && entry["actor"] == *actor
+                && entry["target"] == *target
+        });
+        assert!(
+            found,
+            "no {} by {actor} on {target} in the audit log:\n{log:#?}",
+            action.as_str()
+        );
+    }
+    assert_eq!(
+        log.len(),
+        expected.len(),
+        "entries nobody expected: {log:#?}"
+    );
+    let listed: BTreeSet<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+    let recorded: BTreeSet<&str> = log.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(
+        recorded, listed,
+        "every audit action is performed by this test, and no other spelling is recorded"
+    );
+}
