@@ -86,7 +86,7 @@ start_berth() {
   port="$(free_port)"
   export BERTH_DATABASE_URL="$url" ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 \
     ROCKET_PORT="$port" BERTH_DEMO=false BERTH_LOG=warn \
-    BERTH_PUBLIC_URL="http://127.0.0.1:$port" BERTH_RATE_LIMITS=off \
+    BERTH_PUBLIC_URL="http://127.0.0.1:$port" BERTH_RATE_LIMITS=off BERTH_HOLD_LIMITS=off \
     BERTH_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     BERTH_ALLOW_SQLITE_IN_RELEASE=true
   TOKEN="$("$BIN/berth" operator create --name "bench" --email bench@example.com | tail -n 1)"
@@ -104,7 +104,7 @@ stop_berth() {
   kill "$BERTH_PID" 2>/dev/null || true
   wait "$BERTH_PID" 2>/dev/null || true
   BERTH_PID=""
-  unset BERTH_DATABASE_URL ROCKET_PROFILE ROCKET_ADDRESS ROCKET_PORT BERTH_DEMO BERTH_LOG BERTH_PUBLIC_URL BERTH_RATE_LIMITS \
+  unset BERTH_DATABASE_URL ROCKET_PROFILE ROCKET_ADDRESS ROCKET_PORT BERTH_DEMO BERTH_LOG BERTH_PUBLIC_URL BERTH_RATE_LIMITS BERTH_HOLD_LIMITS \
     BERTH_SECRET_KEY BERTH_ALLOW_SQLITE_IN_RELEASE
 }
 

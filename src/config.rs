@@ -48,8 +48,9 @@ pub struct AppConfig {
     pub smtp_url: Option<Secret>,
     #[serde(default = "defaults::mail_from")]
     pub mail_from: String,
-    /// Domains operators may send traveler email from, comma-separated; none: operators keep
-    /// the server's sender and may only set a reply-to address.
+    /// No longer used: sender domains are approved per operator (`berth operator
+    /// allow-sender-domain`), since one list for the whole server let any operator send as
+    /// another. Read only to warn at start-up that it is ignored.
     #[serde(default)]
     pub mail_from_domains: String,
     #[serde(default = "defaults::mail_dir")]
@@ -129,6 +130,13 @@ pub struct AppConfig {
     /// How long one call to Stripe may take before it is retried (same idempotency key).
     #[serde(default = "defaults::stripe_timeout_seconds")]
     pub stripe_timeout_seconds: u32,
+    // --- Abuse limits (issue 12: seat hoarding). Kept together for merges. ---
+    /// `off`, or the seats one client address and one customer email may hold at once:
+    /// `departure=8,overall=32` (see `domain::hold_limits`). Default: off in debug, that in
+    /// release.
+    #[serde(default)]
+    hold_limits: Option<String>,
+    // --- End of abuse limits. ---
     /// Anything but the `debug` profile runs under production rules.
     #[serde(skip)]
     release: bool,
@@ -535,6 +543,7 @@ impl AppConfig {
             return Err("BERTH_CLIENT_IPV6_PREFIX must be between 32 and 128".into());
         }
         self.rate_limits()?;
+        self.hold_limits()?;
         if self.is_release() && self.public_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_PUBLIC_URL must be set in the release profile (links in messages and the Twilio callback use it)".into());
         }
@@ -699,14 +708,6 @@ impl AppConfig {
         RateLimits::parse(spec, clients)
     }
 
-    pub fn mail_from_domains(&self) -> Vec<String> {
-        self.mail_from_domains
-            .split(',')
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty())
-            .collect()
-    }
-
     /// Where travelers reach berth (links in messages, the Twilio callback); required in release.
     pub fn public_url(&self) -> &str {
         self.public_url
@@ -752,6 +753,27 @@ impl AppConfig {
 }
 
 impl AppConfig {
+    /// What one client may hold at once (`BERTH_HOLD_LIMITS`): off in debug unless set, the
+    /// release default otherwise, like the rate limits; empty counts as unset, only `off`
+    /// turns them off.
+    pub fn hold_limits(&self) -> Result<crate::domain::hold_limits::HoldLimits, String> {
+        use crate::domain::hold_limits::{HoldLimits, RELEASE_DEFAULT};
+        let default = if self.is_release() {
+            RELEASE_DEFAULT
+        } else {
+            "off"
+        };
+        let spec = self
+            .hold_limits
+            .as_deref()
+            .map(str::trim)
+            .filter(|spec| !spec.is_empty())
+            .unwrap_or(default);
+        HoldLimits::parse(spec)
+    }
+}
+
+impl AppConfig {
     /// How travelers pay. Logs whether Stripe runs in test or live mode, never the key.
     pub fn payments(&self) -> Result<crate::service::payments::Payments, String> {
         use crate::integrations::stripe::{key_mode, Stripe};
@@ -780,6 +802,9 @@ impl AppConfig {
     pub fn transports(&self) -> Result<crate::service::notifications::Transports, String> {
         use crate::integrations::email::Mailer;
         use crate::integrations::sms::{SmsSender, Twilio};
+        if !self.mail_from_domains.trim().is_empty() {
+            tracing::warn!("BERTH_MAIL_FROM_DOMAINS is ignored: approve each operator's sender domains with `berth operator allow-sender-domain`");
+        }
         let mailer = match (self.mail_transport.as_str(), &self.smtp_url) {
             ("smtp", Some(url)) => Mailer::smtp(url.expose(), &self.mail_from)?,
             _ => Mailer::file(self.mail_dir.clone().into(), &self.mail_from)?,

@@ -37,6 +37,18 @@ pub enum AppError {
     NotFound,
     #[error("not enough seats left: {available} available")]
     SoldOut { available: u32 },
+    /// One client (an address, or a customer email) already holds so many seats that this hold
+    /// would take it past a hold limit; its first hold lapses in `retry_after` seconds.
+    #[error("{} already holds {held} seats {} (at most {limit} at once); pay for or cancel a hold, or try again when one expires", if *.identity == "email" { "this customer email" } else { "this client address" }, if *.scope == "departure" { "on this departure" } else { "in unpaid holds" })]
+    HoldLimitReached {
+        /// `address` or `email`.
+        identity: &'static str,
+        /// `departure` or `overall`.
+        scope: &'static str,
+        held: u32,
+        limit: u32,
+        retry_after: i64,
+    },
     #[error("sales are closed for this departure: {reason}")]
     SalesClosed { reason: &'static str },
     #[error("the booking is {from} and cannot be {}", .event.past_tense())]

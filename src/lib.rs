@@ -92,6 +92,9 @@ async fn prepare(
             unlimited.join(", ")
         );
     }
+    if config.is_release() && config.hold_limits()?.is_off() {
+        tracing::warn!("HOLD LIMITS ARE OFF in the release profile (BERTH_HOLD_LIMITS=off): one client can hold any number of seats; do this only for load tests");
+    }
     let payments = config.payments()?;
     let store = open_store(&config).await?;
     if config.demo() {

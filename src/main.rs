@@ -1,4 +1,5 @@
-//! The `berth` command: `serve` (default), `migrate`, `operator create`, `check`.
+//! The `berth` command: `serve` (default), `migrate`, `operator create`, `operator
+//! allow-sender-domain` (and its revoke and list), `check`.
 
 use std::process::ExitCode;
 
@@ -45,6 +46,52 @@ enum OperatorCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Approve an email domain for one operator's traveler emails (its `mail_from`). Only the
+    /// instance owner, who runs this command, can: a domain belongs to at most one operator.
+    AllowSenderDomain {
+        #[command(flatten)]
+        operator: OperatorRef,
+        #[arg(long)]
+        domain: String,
+    },
+    /// Withdraw an approval; the operator's `mail_from` in that domain is cleared.
+    RevokeSenderDomain {
+        #[command(flatten)]
+        operator: OperatorRef,
+        #[arg(long)]
+        domain: String,
+    },
+    /// List the domains approved for one operator.
+    SenderDomains {
+        #[command(flatten)]
+        operator: OperatorRef,
+    },
+}
+
+/// Which operator: by its contact email (when only one operator has it) or by its id.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct OperatorRef {
+    #[arg(long)]
+    operator_email: Option<String>,
+    #[arg(long)]
+    operator_id: Option<String>,
+}
+
+impl OperatorRef {
+    async fn resolve(
+        &self,
+        store: &berth::storage::Store,
+    ) -> Result<berth::domain::ids::OperatorId, String> {
+        match (&self.operator_email, &self.operator_id) {
+            (_, Some(id)) => berth::domain::ids::OperatorId::parse(id)
+                .ok_or_else(|| format!("{id:?} is not an operator id")),
+            (Some(email), None) => service::operators::operator_by_email(store, email)
+                .await
+                .map_err(|e| e.to_string()),
+            (None, None) => Err("name the operator with --operator-email or --operator-id".into()),
+        }
+    }
 }
 
 #[rocket::main]
@@ -128,6 +175,34 @@ async fn run_tool(
             };
             println!("operator {id} created; its API token is shown once, below:");
             println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Command::Operator(OperatorCommand::AllowSenderDomain { operator, domain }) => {
+            let id = operator.resolve(&store).await?;
+            let domain = service::operators::allow_sender_domain(&store, now, &id, &domain)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{domain} approved for operator {id}: it may now set mail_from to an address there"
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Operator(OperatorCommand::RevokeSenderDomain { operator, domain }) => {
+            let id = operator.resolve(&store).await?;
+            let domain = service::operators::revoke_sender_domain(&store, now, &id, &domain)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{domain} no longer approved for operator {id}");
+            ExitCode::SUCCESS
+        }
+        Command::Operator(OperatorCommand::SenderDomains { operator }) => {
+            let id = operator.resolve(&store).await?;
+            for domain in service::operators::sender_domains(&store, &id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("{domain}");
+            }
             ExitCode::SUCCESS
         }
         Command::Check => {

@@ -27,6 +27,17 @@ pub struct Metrics {
     pub stripe_events: IntCounterVec,
     /// Calls to Stripe by call and result (ok, unavailable, rejected).
     pub stripe_calls: IntCounterVec,
+    /// Holds refused because the client holds too much, by identity (address, email) and
+    /// scope (departure, overall).
+    pub hold_limit_refusals: IntCounterVec,
+    /// Seats in live (unexpired) holds, refreshed at scrape time.
+    pub seats_on_hold: IntGauge,
+    /// The most seats one client holds, by identity (address, email), refreshed at scrape
+    /// time. One series per identity, never per client: no address ever becomes a label.
+    pub largest_holder_seats: IntGaugeVec,
+    /// Departures yet to start that are sold out with some of their seats only held, refreshed
+    /// at scrape time.
+    pub departures_sold_out_by_holds: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -137,6 +148,37 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new("stripe_calls_total", "Calls to Stripe by call and result"),
                     &["call", "result"],
+                ),
+            ),
+            hold_limit_refusals: registered(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "hold_limit_refusals_total",
+                        "Holds refused because one client address or email held too many seats",
+                    ),
+                    &["identity", "scope"],
+                ),
+            ),
+            seats_on_hold: registered(
+                r,
+                IntGauge::new("seats_on_hold", "Seats in live, unpaid holds"),
+            ),
+            largest_holder_seats: registered(
+                r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "largest_holder_seats",
+                        "The most seats one client address or one customer email holds now",
+                    ),
+                    &["identity"],
+                ),
+            ),
+            departures_sold_out_by_holds: registered(
+                r,
+                IntGauge::new(
+                    "departures_sold_out_by_holds",
+                    "Departures yet to start with no seat left, some of them only held",
                 ),
             ),
             registry,

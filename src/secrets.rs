@@ -118,6 +118,82 @@ impl Keyring {
     }
 }
 
+/// The version prefix of [`Keyring::seal_text`]'s output.
+const SEALED_TEXT_PREFIX: &str = "2.";
+
+impl Keyring {
+    /// A key used for exactly one message: HMAC-SHA256 of the server key over the purpose and a
+    /// random 16-byte salt. One key per message makes a fixed nonce safe and puts no bound on
+    /// how many messages one server key may seal.
+    fn message_key(&self, purpose: &str, salt: &[u8]) -> [u8; 32] {
+        self.mac(&[b"seal-text\0", purpose.as_bytes(), b"\0", salt])
+    }
+
+    /// Encrypts text of any length for storage with ChaCha20-Poly1305 (an AEAD), under a key
+    /// derived from the server key, `purpose` and a random salt. `context` is authenticated but
+    /// not stored (e.g. the row the text belongs to), so sealed text copied to another row does
+    /// not open there. URL-safe base64 behind a version prefix; 16 + 16 bytes longer than the
+    /// text before encoding.
+    pub fn seal_text(&self, purpose: &str, context: &str, text: &str) -> String {
+        use base64::Engine;
+        use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+        let salt = random_bytes(16);
+        let mut sealed = text.as_bytes().to_vec();
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &self.message_key(purpose, &salt))
+            .map(LessSafeKey::new);
+        let sealing = key.and_then(|key| {
+            key.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key([0; 12]),
+                Aad::from(context.as_bytes()),
+                &mut sealed,
+            )
+        });
+        // A 32-byte key always suits ChaCha20-Poly1305 and sealing a Vec cannot run out of room;
+        // should either ever fail, store nothing readable rather than the text in clear.
+        if sealing.is_err() {
+            sealed.clear();
+        }
+        let mut stored = salt;
+        stored.extend_from_slice(&sealed);
+        format!(
+            "{SEALED_TEXT_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(stored)
+        )
+    }
+
+    /// Opens what [`seal_text`](Self::seal_text) made with the same key, purpose and context;
+    /// `None` when it was altered, or made for another purpose, context or key.
+    pub fn open_text(&self, purpose: &str, context: &str, sealed: &str) -> Option<String> {
+        use base64::Engine;
+        use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(SEALED_TEXT_PREFIX)?)
+            .ok()?;
+        if bytes.len() < 16 + CHACHA20_POLY1305.tag_len() {
+            return None;
+        }
+        let (salt, cipher) = bytes.split_at(16);
+        let key = LessSafeKey::new(
+            UnboundKey::new(&CHACHA20_POLY1305, &self.message_key(purpose, salt)).ok()?,
+        );
+        let mut in_out = cipher.to_vec();
+        let text = key
+            .open_in_place(
+                Nonce::assume_unique_for_key([0; 12]),
+                Aad::from(context.as_bytes()),
+                &mut in_out,
+            )
+            .ok()?;
+        String::from_utf8(text.to_vec()).ok()
+    }
+
+    /// Whether `stored` is the output of [`seal_text`](Self::seal_text) (rather than older
+    /// plain text).
+    pub fn is_sealed_text(stored: &str) -> bool {
+        stored.starts_with(SEALED_TEXT_PREFIX)
+    }
+}
+
 /// `n` random bytes from the OS RNG.
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; n];
@@ -151,6 +227,63 @@ mod tests {
         assert_eq!(a.open("totp", &String::from_utf8(tampered).unwrap()), None);
         assert_eq!(a.open("totp", "JBSWY3DPEHPK3PXP"), None, "not sealed");
         assert_eq!(a.seal("totp", &[0; 33]), None);
+    }
+
+    #[test]
+    fn sealed_text_opens_only_with_its_key_purpose_and_context() {
+        let a = Keyring::new(b"0123456789abcdef0123456789abcdef");
+        let b = Keyring::new(b"fedcba9876543210fedcba9876543210");
+        let text = r#"{"access_token":"bkt_0123456789abcdef","client_secret":"pi_1_secret_2"}"#;
+        let sealed = a.seal_text("idempotency", "scope\0key", text);
+        assert!(Keyring::is_sealed_text(&sealed));
+        assert!(
+            !sealed.contains("bkt_") && !sealed.contains("secret"),
+            "{sealed}"
+        );
+        assert_ne!(
+            a.seal_text("idempotency", "scope\0key", text),
+            sealed,
+            "a fresh salt each time"
+        );
+        assert_eq!(
+            a.open_text("idempotency", "scope\0key", &sealed).as_deref(),
+            Some(text)
+        );
+        assert_eq!(
+            b.open_text("idempotency", "scope\0key", &sealed),
+            None,
+            "another key"
+        );
+        assert_eq!(
+            a.open_text("totp", "scope\0key", &sealed),
+            None,
+            "another purpose"
+        );
+        assert_eq!(
+            a.open_text("idempotency", "scope\0other", &sealed),
+            None,
+            "another row"
+        );
+        let mut tampered = sealed.clone().into_bytes();
+        let middle = tampered.len() / 2;
+        tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(a.open_text("idempotency", "scope\0key", &tampered), None);
+        assert_eq!(
+            a.open_text("idempotency", "scope\0key", text),
+            None,
+            "not sealed"
+        );
+        assert_eq!(
+            a.open_text("idempotency", "scope\0key", "2.AAAA"),
+            None,
+            "too short"
+        );
+        // Empty and long texts both round-trip.
+        for text in [String::new(), "x".repeat(70_000)] {
+            let sealed = a.seal_text("idempotency", "", &text);
+            assert_eq!(a.open_text("idempotency", "", &sealed), Some(text));
+        }
     }
 
     #[test]

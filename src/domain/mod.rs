@@ -5,6 +5,7 @@ pub mod auth;
 pub mod booking;
 pub mod capacity;
 pub mod customer;
+pub mod hold_limits;
 pub mod ids;
 pub mod message;
 pub mod money;

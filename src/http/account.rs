@@ -22,28 +22,41 @@ pub struct OperatorView {
     id: String,
     name: String,
     email: String,
-    /// Sender of traveler emails; null uses the server's default.
+    /// Address traveler emails come from, shown with the operator's `name`; null uses the
+    /// server's default sender.
     mail_from: Option<String>,
     /// Where travelers' replies go; null uses the sender.
     reply_to: Option<String>,
+    /// Domains the instance owner approved for `mail_from`.
+    sender_domains: Vec<String>,
 }
 
-impl From<OperatorRow> for OperatorView {
-    fn from(row: OperatorRow) -> Self {
+impl OperatorView {
+    fn new(row: OperatorRow, sender_domains: Vec<String>) -> Self {
         OperatorView {
             id: row.id,
             name: row.name,
             email: row.email,
             mail_from: row.mail_from,
             reply_to: row.reply_to,
+            sender_domains,
         }
     }
+}
+
+/// The operator's profile with its approved sender domains.
+async fn view(store: &Store, row: OperatorRow) -> Result<OperatorView, AppError> {
+    let id = crate::domain::ids::OperatorId::from_stored(row.id.clone());
+    Ok(OperatorView::new(
+        row,
+        operators::sender_domains(store, &id).await?,
+    ))
 }
 
 /// A field left out keeps its value; `null` clears it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"mail_from": "Harbour Tours <tours@harbour.example>", "reply_to": null}))]
+#[schema(example = json!({"mail_from": "bookings@harbour.example", "reply_to": null}))]
 pub struct OperatorPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -89,16 +102,15 @@ pub async fn get_operator(
     auth: Result<Authorized<Staff>, AppError>,
     store: &State<Store>,
 ) -> Result<Json<OperatorView>, AppError> {
-    Ok(Json(
-        operators::profile(store, &auth?.0.operator).await?.into(),
-    ))
+    let row = operators::profile(store, &auth?.0.operator).await?;
+    Ok(Json(view(store, row).await?))
 }
 
 #[utoipa::path(
     patch,
     path = "/v1/operator",
     tag = "operator",
-    summary = "Set who traveler emails come from",
+    summary = "Set the address traveler emails come from (in an approved sender domain) and the reply-to",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = OperatorPatch,
     responses(
@@ -107,7 +119,7 @@ pub async fn get_operator(
         (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
         (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse),
         (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Not a valid mailbox (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse),
+        (status = 422, description = "`mail_from` not a bare address in a sender domain approved for this operator, or `reply_to` not a valid mailbox (`validation_failed`); or `idempotency_key_reused`", body = ErrorResponse),
         (status = 503, description = "Database busy after retries (`busy`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
@@ -137,17 +149,15 @@ pub async fn update_operator(
                 let current = operators::profile(store, &operator).await?;
                 let mail_from = merged(patch.mail_from.as_ref(), current.mail_from, "mail_from")?;
                 let reply_to = merged(patch.reply_to.as_ref(), current.reply_to, "reply_to")?;
-                let domains = config.mail_from_domains();
                 let updated = operators::set_mail_identity(
                     store,
                     clock.now(),
                     &by,
                     mail_from.as_deref(),
                     reply_to.as_deref(),
-                    &domains,
                 )
                 .await?;
-                Ok(ApiResponse::ok(&OperatorView::from(updated)))
+                Ok(ApiResponse::ok(&view(store, updated).await?))
             },
         )
         .await

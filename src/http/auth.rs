@@ -513,8 +513,8 @@ pub struct PasswordChange {
         (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
         (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Wrong current password, or a weak new one (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse),
+        (status = 422, description = "Wrong current password (counted like a failed sign-in), or a weak new one (`validation_failed`)", body = ErrorResponse),
+        (status = 429, description = "Too many requests, or the account is backing off or locked after wrong passwords (`rate_limited`, with `Retry-After`)", body = ErrorResponse),
         (status = 503, description = "Too many password checks at once, or the database busy (`busy`, with `Retry-After`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))

@@ -1,6 +1,6 @@
 //! The traveler's side: holding seats, reading, confirming and cancelling a booking.
 
-use super::rate_limit::RateLimited;
+use super::rate_limit::{ClientIp, RateLimited};
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
 
@@ -26,11 +26,12 @@ use crate::storage::Store;
     summary = "Hold seats (prices computed by the server)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = holds::HoldRequest,
-    responses((status = 201, description = "Held; `access_token` appears only here, with `payment.client_secret` when paid online", body = BookingView), (status = 502, description = "Online payments: Stripe could not be reached; no seats were held (`payment_unavailable`); retry after `Retry-After`", body = ErrorResponse), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse))
+    responses((status = 201, description = "Held; `access_token` appears only here, with `payment.client_secret` when paid online", body = BookingView), (status = 502, description = "Online payments: Stripe could not be reached; no seats were held (`payment_unavailable`); retry after `Retry-After`", body = ErrorResponse), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 429, description = "Rate limited (`rate_limited`), or this client address or customer email already holds as many seats as the hold limits allow (`hold_limit_reached`, with `seats_held` and `hold_limit`); retry after `Retry-After` (when its first hold lapses)", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse))
 )]
 #[post("/v1/bookings", data = "<body>")]
 pub async fn place_hold(
     _rate: RateLimited,
+    client: ClientIp,
     body: JsonBody<'_>,
     idempotency: Result<Idempotency, AppError>,
     store: &State<Store>,
@@ -53,13 +54,34 @@ pub async fn place_hold(
                 .as_ref()
                 .map(|claim| (claim, &render as holds::RenderHold<'_>));
             let stored = claim.is_some();
-            let placed =
-                holds::place_hold(store, payments, now, config.hold_ttl(), request, claim).await?;
+            let (limits, keys) = (hold_limits(config)?, config.keyring());
+            let requester = holds::Requester {
+                address: client.0,
+                limits: &limits,
+                keys: Some(&keys),
+            };
+            let placed = holds::place_hold_for(
+                store,
+                payments,
+                now,
+                config.hold_ttl(),
+                request,
+                claim,
+                requester,
+            )
+            .await?;
             let mut response = created(&placed.booking, &placed.access_token, &placed.payment, now);
             response.stored = stored;
             Ok(response)
         })
         .await
+}
+
+/// The hold limits; the configuration was checked at start-up, so this cannot fail then.
+fn hold_limits(config: &AppConfig) -> Result<crate::domain::hold_limits::HoldLimits, AppError> {
+    config
+        .hold_limits()
+        .map_err(|error| AppError::Internal(anyhow::anyhow!(error)))
 }
 
 fn created(
@@ -153,9 +175,9 @@ pub async fn confirm(
     post,
     path = "/v1/bookings/{reference}/cancel",
     tag = "bookings",
-    summary = "Cancel a booking (refund per the tour's policy; in full when the operator cancels)",
+    summary = "Cancel a booking (refund per the tour's policy; in full when the operator cancels, which needs an admin when money was paid)",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Cancelled", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Cancelled", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff, or staff cancelling a booking with money paid (refunds need an admin) (`forbidden`); or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/cancel")]

@@ -141,10 +141,11 @@ impl Idempotency {
         let Some(key) = self.key else {
             return work(None).await;
         };
-        let print =
-            idempotency::keyed_fingerprint(&config.keyring(), &self.method, &self.path, body);
+        let keys = config.keyring();
+        let print = idempotency::keyed_fingerprint(&keys, &self.method, &self.path, body);
         let claim = match idempotency::begin(
             store,
+            &keys,
             clock.now(),
             config.idempotency_ttl(),
             &scope,

@@ -28,9 +28,11 @@ pub async fn metrics(
     _rate: RateLimited,
     request_auth: MetricsAuth,
     store: &State<Store>,
+    clock: &State<crate::clock::Clock>,
 ) -> Result<(ContentType, String), AppError> {
     request_auth.0?;
     store.observe_pool();
+    crate::service::holds::observe_holders(store, clock.now()).await?;
     let metrics = store.metrics();
     for channel in ["email", "sms"] {
         for status in crate::domain::message::STATUSES {

@@ -30,6 +30,7 @@ impl AppError {
             Self::TooManyAttempts { .. } => (Status::TooManyRequests, "rate_limited"),
             Self::NotFound => (Status::NotFound, "not_found"),
             Self::SoldOut { .. } => (Status::Conflict, "sold_out"),
+            Self::HoldLimitReached { .. } => (Status::TooManyRequests, "hold_limit_reached"),
             Self::SalesClosed { .. } => (Status::Conflict, "sales_closed"),
             Self::InvalidTransition { .. } => (Status::Conflict, "invalid_transition"),
             Self::HoldExpired => (Status::Conflict, "hold_expired"),
@@ -147,6 +148,12 @@ pub struct ErrorDetail {
     /// `capacity_below_taken`: seats held by live bookings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seats_taken: Option<u32>,
+    /// `hold_limit_reached`: seats this client holds now, in the scope of the limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seats_held: Option<u32>,
+    /// `hold_limit_reached`: the most seats it may hold at once there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_limit: Option<u32>,
 }
 
 fn error_body(code: &str, message: String, request_id: &str) -> ErrorDetail {
@@ -157,6 +164,8 @@ fn error_body(code: &str, message: String, request_id: &str) -> ErrorDetail {
         fields: None,
         available: None,
         seats_taken: None,
+        seats_held: None,
+        hold_limit: None,
     }
 }
 
@@ -182,6 +191,10 @@ impl AppError {
             AppError::Validation(fields) => detail.fields = Some(fields.clone()),
             AppError::SoldOut { available } => detail.available = Some(*available),
             AppError::CapacityBelowTaken { taken } => detail.seats_taken = Some(*taken),
+            AppError::HoldLimitReached { held, limit, .. } => {
+                detail.seats_held = Some(*held);
+                detail.hold_limit = Some(*limit);
+            }
             _ => {}
         }
         (status, to_json(detail))
@@ -192,7 +205,8 @@ impl AppError {
         match self {
             AppError::Busy | AppError::IdempotencyInProgress => Some("1".into()),
             AppError::PaymentUnavailable => Some("5".into()),
-            AppError::TooManyAttempts { retry_after } => Some(retry_after.to_string()),
+            AppError::TooManyAttempts { retry_after }
+            | AppError::HoldLimitReached { retry_after, .. } => Some(retry_after.to_string()),
             _ => None,
         }
     }

@@ -21,7 +21,8 @@ pub struct Email {
     pub ics: Option<String>,
 }
 
-/// Who an email comes from, per operator; `None` uses the global default.
+/// Who an email comes from, per operator; `None` uses the global default. `from` is a whole
+/// mailbox, built by [`operator_mailbox`] from a sender the operator may use.
 #[derive(Debug, Clone, Default)]
 pub struct Sender {
     pub from: Option<String>,
@@ -39,6 +40,25 @@ pub fn domain_of(mailbox: &str) -> String {
 /// Checks a mailbox such as `Harbour Tours <tours@harbour.example>`.
 pub fn valid_mailbox(text: &str) -> bool {
     text.len() <= 320 && text.parse::<Mailbox>().is_ok()
+}
+
+/// Checks a bare address such as `tours@harbour.example` (no display name).
+pub fn valid_address(text: &str) -> bool {
+    text.len() <= 254 && text.parse::<lettre::Address>().is_ok()
+}
+
+/// The From of an operator's traveler emails: its own name (control characters removed, so a
+/// name can never add a header) and the address part of `mail_from`. `None` when `mail_from`
+/// holds no address.
+pub fn operator_mailbox(name: &str, mail_from: &str) -> Option<String> {
+    let address = mail_from.parse::<Mailbox>().ok()?.email;
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let name = (!name.is_empty()).then_some(name);
+    Some(Mailbox::new(name, address).to_string())
 }
 
 pub enum Mailer {
@@ -160,4 +180,34 @@ fn build(id: &str, from: Mailbox, reply_to: Mailbox, email: &Email) -> Result<Me
         .subject(email.subject.clone())
         .multipart(body)
         .map_err(|e| SendError::Permanent(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operators_sender_shows_its_name_and_never_more_headers() {
+        let from = operator_mailbox("Harbour Tours", "bookings@harbour.example").unwrap();
+        let parsed: Mailbox = from.parse().unwrap();
+        assert_eq!(parsed.name.as_deref(), Some("Harbour Tours"));
+        assert_eq!(parsed.email.to_string(), "bookings@harbour.example");
+        // A display name stored earlier is replaced by the operator's name.
+        let from = operator_mailbox("Harbour Tours", "PayPal <bookings@harbour.example>").unwrap();
+        assert_eq!(
+            from.parse::<Mailbox>().unwrap().name.as_deref(),
+            Some("Harbour Tours")
+        );
+        // A name with line breaks cannot inject a header.
+        let from =
+            operator_mailbox("Evil\r\nBcc: victim@example.com", "a@harbour.example").unwrap();
+        assert!(!from.contains('\n') && !from.contains('\r'), "{from}");
+        assert_eq!(
+            from.parse::<Mailbox>().unwrap().email.to_string(),
+            "a@harbour.example"
+        );
+        assert_eq!(operator_mailbox("Harbour", "not an address"), None);
+        assert!(valid_address("bookings@harbour.example"));
+        assert!(!valid_address("Harbour <bookings@harbour.example>"));
+    }
 }

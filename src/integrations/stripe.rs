@@ -318,7 +318,8 @@ pub enum SignatureError {
 /// HMAC-SHA256, keyed with the endpoint's signing secret, of `"{t}.{body}"`, compared in
 /// constant time against every `v1` (there are several while a secret is being rolled). The
 /// timestamp must be within `tolerance` seconds of `now` either way, so a captured request
-/// cannot be replayed later.
+/// cannot be replayed later. The distance is computed without overflow: a timestamp near
+/// `i64::MIN` or `i64::MAX` is merely stale, never a panic.
 pub fn verify_signature(
     secret: &str,
     header: &str,
@@ -340,7 +341,7 @@ pub fn verify_signature(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now_unix - timestamp).abs() > tolerance {
+    if now_unix.abs_diff(timestamp) > tolerance.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let mac = {
@@ -423,6 +424,49 @@ mod tests {
         assert_eq!(
             verify_signature(SECRET, &format!("t={now},v1=zz"), body, now, 300),
             Err(SignatureError::Mismatch)
+        );
+    }
+
+    /// `now - t` overflows for a timestamp far enough from now; such a header must be stale,
+    /// whether or not its signature is valid, and never panic (a panic would be a 500).
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_stale_not_an_overflow() {
+        let body = br#"{"id":"evt_1"}"#;
+        for now in [0, 1_700_000_000, i64::MAX, i64::MIN, -1] {
+            for timestamp in [
+                i64::MIN,
+                i64::MIN + 1,
+                i64::MAX,
+                i64::MAX - 1,
+                -1_700_000_000,
+            ] {
+                if now.abs_diff(timestamp) <= 300 {
+                    continue;
+                }
+                let header = format!("t={timestamp},v1={}", sign(SECRET, timestamp, body));
+                assert_eq!(
+                    verify_signature(SECRET, &header, body, now, 300),
+                    Err(SignatureError::Stale),
+                    "now {now}, t {timestamp}"
+                );
+            }
+        }
+        // At the very ends, a timestamp within the tolerance still verifies.
+        let header = format!("t={},v1={}", i64::MAX, sign(SECRET, i64::MAX, body));
+        assert_eq!(
+            verify_signature(SECRET, &header, body, i64::MAX - 300, 300),
+            Ok(())
+        );
+        let header = format!("t={},v1={}", i64::MIN, sign(SECRET, i64::MIN, body));
+        assert_eq!(
+            verify_signature(SECRET, &header, body, i64::MIN + 300, 300),
+            Ok(())
+        );
+        // An out-of-range number is not a timestamp at all.
+        let header = format!("t=9223372036854775808,v1={}", sign(SECRET, 0, body));
+        assert_eq!(
+            verify_signature(SECRET, &header, body, 0, 300),
+            Err(SignatureError::Malformed)
         );
     }
 

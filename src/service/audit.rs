@@ -29,6 +29,8 @@ pub enum Action {
     TokenRevoke,
     OperatorMailIdentity,
     OperatorRequireTwoFactor,
+    OperatorSenderDomainAllow,
+    OperatorSenderDomainRevoke,
     UserCreate,
     UserRole,
     UserDeactivate,
@@ -40,7 +42,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 24] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::ScheduleCreate,
@@ -56,6 +58,8 @@ impl Action {
         Action::TokenRevoke,
         Action::OperatorMailIdentity,
         Action::OperatorRequireTwoFactor,
+        Action::OperatorSenderDomainAllow,
+        Action::OperatorSenderDomainRevoke,
         Action::UserCreate,
         Action::UserRole,
         Action::UserDeactivate,
@@ -83,6 +87,8 @@ impl Action {
             Action::TokenRevoke => "token.revoke",
             Action::OperatorMailIdentity => "operator.mail_identity",
             Action::OperatorRequireTwoFactor => "operator.require_two_factor",
+            Action::OperatorSenderDomainAllow => "operator.sender_domain_allow",
+            Action::OperatorSenderDomainRevoke => "operator.sender_domain_revoke",
             Action::UserCreate => "user.create",
             Action::UserRole => "user.role",
             Action::UserDeactivate => "user.deactivate",

@@ -324,8 +324,10 @@ async fn count_failure(store: &Store, now: DateTime<Utc>, user: &UserRow) -> Res
     .await
 }
 
-/// A signed-in user changes their password: the current one must be right (a wrong one counts
-/// toward the lockout); the user's other sessions end, this one stays.
+/// A signed-in user changes their password: the current one must be right. Wrong ones count
+/// like failed sign-ins (the same backoff, lockout and email), and while the account waits or
+/// is locked no current password is checked at all, so a stolen access token cannot be used to
+/// guess the password online. The user's other sessions end, this one stays.
 pub async fn change_password(
     store: &Store,
     gate: &Argon2Gate,
@@ -340,6 +342,9 @@ pub async fn change_password(
     let row = accounts::get_user(store, &by.operator, user)
         .await?
         .ok_or(AppError::Unauthorized)?;
+    if let Some(wait) = locked_for(&row, now) {
+        return Err(AppError::TooManyAttempts { retry_after: wait });
+    }
     check_password(new_password, &row.email).map_err(|e| AppError::invalid("new_password", e))?;
     if current.len() > crate::domain::auth::MAX_PASSWORD_BYTES
         || !verify_password(gate, &row.password_hash, current).await?
@@ -351,7 +356,18 @@ pub async fn change_password(
         ));
     }
     let hash = hash_password(gate, new_password).await?;
+    // Judged again under the user's row lock: failures racing this request (the same stolen
+    // token guessing in parallel) may have locked the account since the read above.
     transaction!(store, |tx| {
+        let current = accounts::lock_user(&mut tx, user)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if let Some(wait) = locked_for(&current, now) {
+            return Err(AppError::TooManyAttempts { retry_after: wait });
+        }
+        if current.failed_logins > 0 || current.locked_until.is_some() {
+            accounts::clear_failures(&mut tx, user).await?;
+        }
         accounts::set_password(&mut tx, user, &hash, now).await?;
         accounts::revoke_other_sessions(&mut tx, user, session, "password_change", now).await?;
         audit::record(
@@ -367,6 +383,13 @@ pub async fn change_password(
     .await?;
     tracing::info!(user = %user, "password changed");
     Ok(())
+}
+
+/// Seconds until a backed-off or locked account takes a password again; `None` when it does.
+fn locked_for(user: &UserRow, now: DateTime<Utc>) -> Option<i64> {
+    user.locked_until
+        .filter(|until| *until > now)
+        .map(|until| (until - now).num_seconds().max(1))
 }
 
 /// Starts a password reset: when `email` belongs to an active user, an 8-digit code valid for

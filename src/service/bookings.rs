@@ -8,6 +8,7 @@ use super::catalogue::release_lapsed;
 use super::notifications;
 use super::payments::{self, Payments};
 use super::{finish, with_retry};
+use crate::domain::auth::Role;
 use crate::domain::booking::CancelReason;
 use crate::domain::booking::{BookingEvent, BookingStatus};
 use crate::domain::ids::BookingRef;
@@ -85,7 +86,8 @@ pub async fn confirm(
 
 /// Cancels a booking. What was paid comes back per the tour's cancellation policy when the
 /// traveler cancels, in full when the operator does; the refund is queued in the cancelling
-/// transaction and sent right after it.
+/// transaction and sent right after it. An operator's cancellation that would refund money
+/// needs the admin role, like any refund; staff may cancel what has nothing paid.
 pub async fn cancel(
     store: &Store,
     payments: &Payments,
@@ -189,6 +191,14 @@ async fn transition(
                     None => paid,
                 };
                 if amount > 0 {
+                    // Money goes back to a traveler only on an admin's word (or the traveler's
+                    // own, per the policy): the same rule as `POST …/refunds`, so staff cannot
+                    // refund in full by cancelling what they could not refund directly.
+                    if let Some(by) = caller.operator.as_ref().filter(|_| !by_traveler) {
+                        if !by.role.at_least(Role::Admin) {
+                            return Err(AppError::Forbidden);
+                        }
+                    }
                     payments::queue_refund(&mut tx, &current, Some(amount), reason.as_str(), now)
                         .await?;
                 }

@@ -1,4 +1,7 @@
-//! Taking seats: placing a hold, and releasing holds whose time is up.
+//! Taking seats: placing a hold (within what one client may hold at once), and releasing holds
+//! whose time is up.
+
+use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -9,12 +12,15 @@ use super::payments::{self, PaymentSummary, Payments};
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
+use crate::domain::hold_limits::{client_address, client_email, HoldLimits, Identity, Scope};
 use crate::domain::ids::{BookingId, BookingRef, OccurrenceId};
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::error::{AppError, Problems};
-use crate::secrets;
-use crate::storage::{bookings, occurrences, payments as store_payments, StorageError, Store};
+use crate::secrets::{self, Keyring};
+use crate::storage::{
+    bookings, hold_limits, occurrences, payments as store_payments, StorageError, Store, WriteTx,
+};
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
 /// server's to compute.
@@ -71,12 +77,102 @@ fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
     }
 }
 
-/// Holds seats on a departure for `hold_ttl`. Everything that can be computed without the lock
-/// (validation, the price, ids, the token) is, so the locked section is four statements.
-///
-/// With an idempotency claim, the rendered response is stored in the same transaction as the
-/// booking: a retry after a crash finds both or neither. Paid online, the response holds the
-/// PaymentIntent's client secret, so it is stored with the intent, after Stripe answered.
+/// Who asks for seats, as the hold limits see them.
+#[derive(Clone, Copy)]
+pub struct Requester<'a> {
+    /// The client's address (behind trusted proxies, the one they forwarded).
+    pub address: Option<IpAddr>,
+    pub limits: &'a HoldLimits,
+    /// Keys the hashes of the address and the email that the hold records (`None`: it records
+    /// neither, and no limit can apply).
+    pub keys: Option<&'a Keyring>,
+}
+
+impl Requester<'static> {
+    /// A caller the limits do not apply to (tools, benchmarks).
+    pub const UNLIMITED: Requester<'static> = Requester {
+        address: None,
+        limits: &HoldLimits::OFF,
+        keys: None,
+    };
+}
+
+/// The keyed hashes a hold records of who made it: never the address itself, and not a second
+/// copy of the email.
+struct Holder {
+    address: Option<String>,
+    email: Option<String>,
+}
+
+impl Holder {
+    fn of(requester: &Requester<'_>, email: &str) -> Holder {
+        let short = |hash: String| hash[..32].to_owned();
+        let Some(keys) = requester.keys else {
+            return Holder {
+                address: None,
+                email: None,
+            };
+        };
+        Holder {
+            address: requester
+                .address
+                .map(|ip| short(keys.hash("hold-address", &client_address(ip)))),
+            email: Some(short(keys.hash("hold-email", &client_email(email)))),
+        }
+    }
+
+    fn key(&self, identity: Identity) -> Option<&str> {
+        match identity {
+            Identity::Address => self.address.as_deref(),
+            Identity::Email => self.email.as_deref(),
+        }
+    }
+}
+
+/// Refuses a hold that would take its client past a limit. Called in the hold's transaction
+/// before the seats are taken: the client's lock rows (MySQL; SQLite's write lock covers it)
+/// make concurrent holds of one client, on any departure and any instance, count one after the
+/// other, so they cannot pass a limit together.
+async fn check_limits(
+    tx: &mut WriteTx,
+    holder: &Holder,
+    limits: &HoldLimits,
+    occurrence: &OccurrenceId,
+    seats: u32,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let limited: Vec<(Identity, &str)> = [Identity::Address, Identity::Email]
+        .into_iter()
+        .filter(|identity| !limits.for_identity(*identity).is_off())
+        .filter_map(|identity| holder.key(identity).map(|key| (identity, key)))
+        .collect();
+    // "a:…" sorts before "e:…": every hold locks in the same order.
+    let lock_keys: Vec<String> = limited
+        .iter()
+        .map(|(identity, key)| format!("{}:{key}", &identity.as_str()[..1]))
+        .collect();
+    hold_limits::lock_clients(tx, &lock_keys, now).await?;
+    for (identity, key) in limited {
+        let current = hold_limits::held_by(tx, identity, key, occurrence, now).await?;
+        if let Err(exceeded) = limits.for_identity(identity).check(current.held, seats) {
+            let lapses = match exceeded.scope {
+                Scope::Departure => current.departure_first_expiry,
+                Scope::Overall => current.first_expiry,
+            };
+            return Err(AppError::HoldLimitReached {
+                identity: identity.as_str(),
+                scope: exceeded.scope.as_str(),
+                held: exceeded.held,
+                limit: exceeded.limit,
+                retry_after: lapses.map_or(1, |at| (at - now).num_seconds().max(1)),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Holds seats on a departure for `hold_ttl`, with no per-client limits (see
+/// [`place_hold_for`], which the API uses).
 pub async fn place_hold(
     store: &Store,
     payments: &Payments,
@@ -84,6 +180,34 @@ pub async fn place_hold(
     hold_ttl: Duration,
     request: HoldRequest,
     idempotent: Option<(&Claim, RenderHold<'_>)>,
+) -> Result<PlacedHold, AppError> {
+    place_hold_for(
+        store,
+        payments,
+        now,
+        hold_ttl,
+        request,
+        idempotent,
+        Requester::UNLIMITED,
+    )
+    .await
+}
+
+/// Holds seats on a departure for `hold_ttl`, unless the requester already holds as much as
+/// the hold limits allow (`429 hold_limit_reached`). Everything that can be computed without
+/// the lock (validation, the price, ids, the token) is, so the locked section stays short.
+///
+/// With an idempotency claim, the rendered response is stored in the same transaction as the
+/// booking: a retry after a crash finds both or neither. Paid online, the response holds the
+/// PaymentIntent's client secret, so it is stored with the intent, after Stripe answered.
+pub async fn place_hold_for(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    hold_ttl: Duration,
+    request: HoldRequest,
+    idempotent: Option<(&Claim, RenderHold<'_>)>,
+    requester: Requester<'_>,
 ) -> Result<PlacedHold, AppError> {
     let occurrence_id = OccurrenceId::parse(&request.occurrence_id)
         .ok_or_else(|| AppError::invalid("occurrence_id", "is not a departure id"))?;
@@ -103,8 +227,10 @@ pub async fn place_hold(
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
     let online = payments.stripe().is_some();
+    let holder = Holder::of(&requester, &customer.email);
+    let limited = !requester.limits.is_off();
 
-    let booking = with_retry(store, || async {
+    let placed = with_retry(store, || async {
         let booking = BookingRecord {
             id: BookingId::generate(),
             // Fresh per attempt: a (very rare) reference collision is retried like contention.
@@ -126,6 +252,17 @@ pub async fn place_hold(
         };
         let mut tx = store.begin_write().await?;
         let result = async {
+            if limited {
+                check_limits(
+                    &mut tx,
+                    &holder,
+                    requester.limits,
+                    &occurrence_id,
+                    quote.seats,
+                    now,
+                )
+                .await?;
+            }
             // Fast path: one conditional UPDATE takes the seats (and the row lock) when they are
             // plainly free. It states the same rule as `Departure::check_hold`, which stays the
             // authority below for everything else.
@@ -154,12 +291,16 @@ pub async fn place_hold(
                 occurrences::add_seats(&mut tx, &occurrence_id, i64::from(quote.seats), now)
                     .await?;
             }
-            bookings::insert(&mut tx, &booking)
-                .await
-                .map_err(|error| match error {
-                    StorageError::Duplicate => AppError::Busy,
-                    other => other.into(),
-                })?;
+            bookings::insert(
+                &mut tx,
+                &booking,
+                (holder.address.as_deref(), holder.email.as_deref()),
+            )
+            .await
+            .map_err(|error| match error {
+                StorageError::Duplicate => AppError::Busy,
+                other => other.into(),
+            })?;
             if online {
                 // The key learns the booking with the booking: a retry that takes over a
                 // stalled claim carries on with this hold instead of making another.
@@ -194,7 +335,19 @@ pub async fn place_hold(
         }
         .map(|()| booking)
     })
-    .await?;
+    .await;
+    if let Err(AppError::HoldLimitReached {
+        identity, scope, ..
+    }) = &placed
+    {
+        store
+            .metrics()
+            .hold_limit_refusals
+            .with_label_values(&[identity, scope])
+            .inc();
+        tracing::info!(occurrence = %occurrence_id, identity, scope, "hold refused: hold limit reached");
+    }
+    let booking = placed?;
     tracing::info!(
         booking = %booking.reference, occurrence = %occurrence_id, seats = booking.seats,
         customer = %crate::domain::customer::mask_email(&booking.customer.email), "booking held"
@@ -283,6 +436,42 @@ async fn resume(
         access_token,
         payment: PaymentSummary::new_hold(Some(&payment)),
     }))
+}
+
+/// Refreshes the hold gauges of `/metrics`: seats on hold, the largest holder per identity,
+/// departures sold out with seats only held.
+pub async fn observe_holders(store: &Store, now: DateTime<Utc>) -> Result<(), AppError> {
+    let holders = hold_limits::holders(store, now).await?;
+    let metrics = store.metrics();
+    metrics.seats_on_hold.set(holders.seats_held);
+    metrics
+        .largest_holder_seats
+        .with_label_values(&[Identity::Address.as_str()])
+        .set(holders.largest_by_address);
+    metrics
+        .largest_holder_seats
+        .with_label_values(&[Identity::Email.as_str()])
+        .set(holders.largest_by_email);
+    metrics
+        .departures_sold_out_by_holds
+        .set(holders.sold_out_by_holds);
+    Ok(())
+}
+
+/// Forgets the hold-limit lock rows of clients idle for a day; returns how many went.
+pub async fn purge_idle_holders(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let before = now - Duration::days(1);
+    let mut purged = 0;
+    loop {
+        let batch = transaction!(store, |tx| {
+            Ok(hold_limits::purge_idle_clients(&mut tx, before, 500).await?)
+        })
+        .await?;
+        purged += batch;
+        if batch < 500 {
+            return Ok(purged);
+        }
+    }
 }
 
 /// Releases lapsed holds everywhere; returns how many departures were processed. Safe on

@@ -6,12 +6,18 @@
 //! `idempotency_in_progress`. A request that failed on our side (5xx) releases its key, so the
 //! retry runs again. Where the work is one local transaction (placing a hold), the response is
 //! stored in that same transaction: a crash can never leave the work done but the key open.
+//!
+//! Stored responses are sealed (ChaCha20-Poly1305 under a key derived from `BERTH_SECRET_KEY`,
+//! bound to their scope and key): a hold's response carries the booking's access token, and
+//! with Stripe the PaymentIntent's client secret, which a replay must return but a copy of the
+//! database must not reveal.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::secrets::Keyring;
 use crate::storage::{idempotency, StorageError, Store, WriteTx};
 
 /// A claim held by a claim that went quiet for this long is taken over by the next retry: its
@@ -32,6 +38,24 @@ pub struct Claim {
     /// Taken over from a stalled request that had already made this (a booking id): carry on
     /// with it rather than make another.
     pub resumes: Option<String>,
+    /// Seals the response when it is stored.
+    keys: Keyring,
+}
+
+/// What a stored response is sealed for.
+const SEAL_PURPOSE: &str = "idempotency-response";
+
+/// The row a stored response belongs to, authenticated with it.
+fn seal_context(scope: &str, key: &str) -> String {
+    format!("{scope}\0{key}")
+}
+
+impl Claim {
+    /// The response body as stored: sealed, bound to this claim's scope and key.
+    fn sealed(&self, body: &str) -> String {
+        self.keys
+            .seal_text(SEAL_PURPOSE, &seal_context(&self.scope, &self.key), body)
+    }
 }
 
 pub enum Begin {
@@ -79,8 +103,10 @@ pub fn keyed_fingerprint(
 }
 
 /// Claims `key` in `scope` for a request with this fingerprint, or says what to do instead.
+/// `keys` seal the response stored under the claim and open the one replayed.
 pub async fn begin(
     store: &Store,
+    keys: &Keyring,
     now: DateTime<Utc>,
     ttl: Duration,
     scope: &str,
@@ -92,6 +118,7 @@ pub async fn begin(
         key: key.to_owned(),
         locked_at: now,
         resumes: None,
+        keys: keys.clone(),
     };
     // A duplicate of a request still running waits (briefly) for its answer and replays it, so
     // a client's racing retries all see the same response; past the wait it gets 409.
@@ -123,7 +150,7 @@ pub async fn begin(
             return Err(AppError::IdempotencyKeyReused);
         }
         if row.state == "done" {
-            return Ok(replay(row));
+            return replay(keys, scope, key, row);
         }
         if row.locked_at > now - Duration::seconds(STALE_AFTER_SECONDS) {
             // Reads only while waiting: polling with claims would queue behind SQLite's writer.
@@ -134,7 +161,7 @@ pub async fn begin(
                 tokio::time::sleep(std::time::Duration::from_millis(40)).await;
                 match idempotency::get(store, scope, key).await? {
                     Some(row) if row.state == "done" && row.fingerprint == fingerprint => {
-                        return Ok(replay(row));
+                        return replay(keys, scope, key, row);
                     }
                     Some(row) if row.state != "done" => continue,
                     // Released after a 5xx (or purged): claim it again.
@@ -157,15 +184,32 @@ pub async fn begin(
     Err(AppError::IdempotencyInProgress)
 }
 
-fn replay(row: idempotency::KeyRow) -> Begin {
+fn replay(
+    keys: &Keyring,
+    scope: &str,
+    key: &str,
+    row: idempotency::KeyRow,
+) -> Result<Begin, AppError> {
     let status = row
         .response_status
         .and_then(|s| u16::try_from(s).ok())
         .unwrap_or(200);
-    Begin::Replay {
-        status,
-        body: row.response_body.unwrap_or_default(),
-    }
+    let stored = row.response_body.unwrap_or_default();
+    let body = if Keyring::is_sealed_text(&stored) {
+        keys.open_text(SEAL_PURPOSE, &seal_context(scope, key), &stored)
+            .ok_or_else(|| {
+                // Only a changed BERTH_SECRET_KEY or an edited row gets here: the fingerprint,
+                // keyed with the same secret, matched.
+                AppError::Internal(anyhow::anyhow!(
+                    "a stored idempotent response does not open with this secret key"
+                ))
+            })?
+    } else {
+        // Stored in clear by a berth from before responses were sealed; such rows are gone
+        // after BERTH_IDEMPOTENCY_TTL_HOURS.
+        stored
+    };
+    Ok(Begin::Replay { status, body })
 }
 
 /// Stores the response inside the caller's transaction (work and key commit together). If a
@@ -176,7 +220,17 @@ pub async fn complete_in(
     status: u16,
     body: &str,
 ) -> Result<(), AppError> {
-    if idempotency::complete(tx, &claim.scope, &claim.key, claim.locked_at, status, body).await? {
+    let sealed = claim.sealed(body);
+    if idempotency::complete(
+        tx,
+        &claim.scope,
+        &claim.key,
+        claim.locked_at,
+        status,
+        &sealed,
+    )
+    .await?
+    {
         Ok(())
     } else {
         Err(AppError::IdempotencyInProgress)
@@ -202,15 +256,16 @@ pub async fn finish(
     claim: &Claim,
     response: Option<(u16, &str)>,
 ) -> Result<(), AppError> {
+    let sealed = response.map(|(status, body)| (status, claim.sealed(body)));
     super::with_retry(store, || async {
         let mut tx = store.begin_write().await?;
-        let result = match response {
+        let result = match &sealed {
             Some((status, body)) => idempotency::complete(
                 &mut tx,
                 &claim.scope,
                 &claim.key,
                 claim.locked_at,
-                status,
+                *status,
                 body,
             )
             .await

@@ -11,7 +11,7 @@ use crate::domain::message::{next_attempt, Channel, MessageKind};
 use crate::domain::money::format_amount;
 use crate::domain::records::{BookingRecord, OccurrenceRecord, TourRecord};
 use crate::error::AppError;
-use crate::integrations::email::{Email, Mailer, Sender};
+use crate::integrations::email::{Email, Mailer};
 use crate::integrations::sms::SmsSender;
 use crate::integrations::SendError;
 use crate::storage::outbox::{self, OutboxRow};
@@ -227,13 +227,10 @@ async fn send(
             let email = content
                 .email(kind, now)
                 .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
-            let operator = catalogue::get_operator(store, &message.operator_id)
+            let operator = OperatorId::from_stored(message.operator_id.clone());
+            let sender = super::operators::traveler_sender(store, &operator)
                 .await
                 .map_err(|_| SendError::Transient("operator could not be loaded".into()))?;
-            let sender = Sender {
-                from: operator.as_ref().and_then(|o| o.mail_from.clone()),
-                reply_to: operator.and_then(|o| o.reply_to),
-            };
             transports
                 .mailer
                 .send(&message.id, &email, &sender)

@@ -1,4 +1,5 @@
-//! Operators (tenants) and their API tokens.
+//! Operators (tenants): creation, API tokens, and who their traveler emails come from (sender
+//! domains the instance owner approves per operator).
 
 use chrono::{DateTime, Utc};
 
@@ -9,7 +10,7 @@ use crate::domain::customer::Email;
 use crate::domain::ids::{OperatorId, TokenId};
 use crate::error::{AppError, Problems};
 use crate::secrets;
-use crate::storage::{catalogue, Store};
+use crate::storage::{catalogue, sender_domains, StorageError, Store};
 
 /// The prefix of operator API tokens (`brt_` + 64 hex digits).
 pub const TOKEN_PREFIX: &str = "brt_";
@@ -133,39 +134,48 @@ pub async fn profile(
 }
 
 /// Sets (or, with `None`, clears) who traveler emails come from and where replies go.
+///
+/// `mail_from` is a bare address in a domain the instance owner approved for this operator
+/// (`berth operator allow-sender-domain`): a shared relay sending for any domain would let one
+/// tenant phish in another's name. The display name is never the operator's to choose: emails
+/// show the operator's own name (see [`traveler_sender`]).
 pub async fn set_mail_identity(
     store: &Store,
     now: DateTime<Utc>,
     by: &Principal,
     mail_from: Option<&str>,
     reply_to: Option<&str>,
-    allowed_domains: &[String],
 ) -> Result<catalogue::OperatorRow, AppError> {
+    use crate::integrations::email::{domain_of, valid_address, valid_mailbox};
+    let operator = &by.operator;
     let mut p = Problems::new();
-    // Sending as any domain through the shared relay would let a tenant phish in someone else's
-    // name and spoil the relay's reputation: the sender's domain must be one the server allows.
-    if let Some(from) = mail_from.filter(|f| crate::integrations::email::valid_mailbox(f)) {
-        let domain = crate::integrations::email::domain_of(from);
-        if !allowed_domains
-            .iter()
-            .any(|allowed| allowed.eq_ignore_ascii_case(&domain))
-        {
+    if let Some(from) = mail_from {
+        if !valid_address(from) {
             p.add(
                 "mail_from",
-                "its domain is not one this server sends for (BERTH_MAIL_FROM_DOMAINS)",
+                if valid_mailbox(from) {
+                    "just the address, such as bookings@harbour.example: emails show the operator's own name"
+                } else {
+                    "must be an address such as bookings@harbour.example"
+                },
             );
+        } else {
+            let domain = domain_of(from).to_ascii_lowercase();
+            if !sender_domains::is_approved(store, operator, &domain).await? {
+                p.add(
+                    "mail_from",
+                    "its domain is not approved for this operator (the instance owner approves one with `berth operator allow-sender-domain`)",
+                );
+            }
         }
     }
-    for (field, value) in [("mail_from", mail_from), ("reply_to", reply_to)] {
-        if value.is_some_and(|v| !crate::integrations::email::valid_mailbox(v)) {
-            p.add(
-                field,
-                "must be an address such as \"Harbour Tours <tours@harbour.example>\"",
-            );
-        }
+    if reply_to.is_some_and(|v| !valid_mailbox(v)) {
+        p.add(
+            "reply_to",
+            "must be an address such as \"Harbour Tours <tours@harbour.example>\"",
+        );
     }
     p.into_result()?;
-    let operator = &by.operator;
     transaction!(store, |tx| {
         catalogue::set_mail_identity(&mut tx, operator, mail_from, reply_to).await?;
         audit::record(
@@ -181,4 +191,169 @@ pub async fn set_mail_identity(
     .await?;
     tracing::info!(operator = %operator, "mail identity changed");
     profile(store, operator).await
+}
+
+/// Who an operator's traveler emails come from: its own name at its `mail_from` address while
+/// that address's domain is approved for it (an approval withdrawn later stops it at once), else
+/// the server's default sender; and its reply-to address.
+pub async fn traveler_sender(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<crate::integrations::email::Sender, StorageError> {
+    use crate::integrations::email::{domain_of, operator_mailbox, Sender};
+    let Some(row) = catalogue::get_operator(store, operator.as_str()).await? else {
+        return Ok(Sender::default());
+    };
+    let mut from = None;
+    if let Some(address) = row.mail_from.as_deref() {
+        let domain = domain_of(address).to_ascii_lowercase();
+        if sender_domains::is_approved(store, operator, &domain).await? {
+            from = operator_mailbox(&row.name, address);
+        } else {
+            tracing::info!(operator = %operator, "mail_from's domain is not approved; using the default sender");
+        }
+    }
+    Ok(Sender {
+        from,
+        reply_to: row.reply_to,
+    })
+}
+
+/// The domains approved for an operator's traveler emails.
+pub async fn sender_domains(store: &Store, operator: &OperatorId) -> Result<Vec<String>, AppError> {
+    Ok(sender_domains::list(store, operator).await?)
+}
+
+/// Checks a domain name: lowercase ASCII letters, digits and hyphens in dot-separated labels of
+/// 1–63 characters, at least two labels, at most 253 characters (internationalized names in
+/// their `xn--` form). Returns it lowercased.
+pub fn parse_domain(text: &str) -> Result<String, String> {
+    let domain = text.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if domain.len() > 253 || domain.split('.').count() < 2 || !domain.split('.').all(label_ok) {
+        return Err(format!(
+            "{:?} is not a domain name such as harbour.example",
+            text.trim()
+        ));
+    }
+    Ok(domain)
+}
+
+/// The one operator whose contact email is `email`, for the command line; an error that says
+/// what to do when there is none or several.
+pub async fn operator_by_email(store: &Store, email: &str) -> Result<OperatorId, AppError> {
+    let found = sender_domains::operators_with_email(store, email).await?;
+    match found.as_slice() {
+        [(id, _)] => Ok(id.clone()),
+        [] => Err(AppError::invalid(
+            "operator_email",
+            format!("no operator has the email {:?}", email.trim()),
+        )),
+        several => Err(AppError::invalid(
+            "operator_email",
+            format!(
+                "{} operators have this email; name one with --operator-id ({})",
+                several.len(),
+                several
+                    .iter()
+                    .map(|(id, name)| format!("{id} {name:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// The instance owner (the command line) approves `domain` for `operator`'s traveler emails.
+/// A domain already approved for another operator is refused: it must be revoked there first.
+pub async fn allow_sender_domain(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    domain: &str,
+) -> Result<String, AppError> {
+    let domain = parse_domain(domain).map_err(|e| AppError::invalid("domain", e))?;
+    catalogue::get_operator(store, operator.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let by = Principal::cli(operator);
+    let detail = serde_json::json!({ "domain": domain }).to_string();
+    transaction!(store, |tx| {
+        match sender_domains::owner_of(&mut tx, &domain).await? {
+            Some(owner) if &owner == operator => return Ok(()),
+            Some(owner) => {
+                return Err(AppError::invalid(
+                    "domain",
+                    format!(
+                        "{domain} is already approved for operator {owner}; revoke it there first"
+                    ),
+                ))
+            }
+            None => {}
+        }
+        sender_domains::approve(&mut tx, operator, &domain, now)
+            .await
+            .map_err(|error| match error {
+                // Approved for someone meanwhile: the next attempt reads who.
+                StorageError::Duplicate => AppError::Busy,
+                other => other.into(),
+            })?;
+        audit::record(
+            &mut tx,
+            &by,
+            now,
+            Action::OperatorSenderDomainAllow,
+            Target::Operator(operator),
+            Some(&detail),
+        )
+        .await
+    })
+    .await?;
+    tracing::info!(operator = %operator, domain, "sender domain approved");
+    Ok(domain)
+}
+
+/// Withdraws an approval; the operator's `mail_from` in that domain is cleared with it, and its
+/// emails come from the default sender again.
+pub async fn revoke_sender_domain(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    domain: &str,
+) -> Result<String, AppError> {
+    let domain = parse_domain(domain).map_err(|e| AppError::invalid("domain", e))?;
+    let by = Principal::cli(operator);
+    let detail = serde_json::json!({ "domain": domain }).to_string();
+    let revoked = transaction!(store, |tx| {
+        if !sender_domains::revoke(&mut tx, operator, &domain).await? {
+            return Ok(false);
+        }
+        sender_domains::clear_mail_from_in(&mut tx, operator, &domain).await?;
+        audit::record(
+            &mut tx,
+            &by,
+            now,
+            Action::OperatorSenderDomainRevoke,
+            Target::Operator(operator),
+            Some(&detail),
+        )
+        .await?;
+        Ok(true)
+    })
+    .await?;
+    if !revoked {
+        return Err(AppError::invalid(
+            "domain",
+            format!("{domain} is not approved for this operator"),
+        ));
+    }
+    tracing::info!(operator = %operator, domain, "sender domain revoked");
+    Ok(domain)
 }

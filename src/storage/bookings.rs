@@ -11,17 +11,25 @@ use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{BookingRecord, ReleasedSeats};
 
 /// Writes a booking and its items; `seats_taken` is the caller's to update under the same lock.
-pub async fn insert(tx: &mut WriteTx, booking: &BookingRecord) -> Result<(), StorageError> {
+/// `holder` is who made the hold, as keyed hashes of its client address and customer email
+/// (for the hold limits).
+pub async fn insert(
+    tx: &mut WriteTx,
+    booking: &BookingRecord,
+    holder: (Option<&str>, Option<&str>),
+) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
         "INSERT INTO bookings (id, reference, access_token_hash, occurrence_id, tour_id, operator_id, status, \
-         seats, total, currency, customer_name, customer_email, customer_phone, expires_at, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         seats, total, currency, customer_name, customer_email, customer_phone, expires_at, created_at, updated_at, \
+         hold_client, hold_email) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(booking.id.as_str()).bind(booking.reference.as_str()).bind(&booking.access_token_hash)
         .bind(booking.occurrence_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
         .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
         .bind(&booking.currency).bind(&booking.customer.name).bind(&booking.customer.email)
         .bind(booking.customer.phone.as_deref()).bind(booking.expires_at.map(at))
         .bind(at(booking.created_at)).bind(at(booking.updated_at))
+        .bind(holder.0).bind(holder.1)
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     // One statement for all items: a booking has at most a handful, and every round trip here
     // is spent holding the occurrence lock.

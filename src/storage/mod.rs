@@ -25,12 +25,14 @@ pub mod accounts;
 pub mod bookings;
 pub mod catalogue;
 pub mod error;
+pub mod hold_limits;
 pub mod idempotency;
 pub mod ledger;
 pub mod occurrences;
 pub mod outbox;
 pub mod payments;
 mod rows;
+pub mod sender_domains;
 
 pub use error::StorageError;
 

@@ -1,5 +1,5 @@
-//! Forgets idempotency keys (and their stored responses) once they expire, and expired sign-in
-//! sessions, session tokens and password reset codes.
+//! Forgets idempotency keys (and their stored responses) once they expire, expired sign-in
+//! sessions, session tokens and password reset codes, and the hold-limit rows of idle clients.
 
 use chrono::{DateTime, Utc};
 
@@ -19,6 +19,10 @@ pub async fn run_once(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError
             rows = sessions,
             "expired sessions, session tokens and reset codes purged"
         );
+    }
+    let holders = crate::service::holds::purge_idle_holders(store, now).await?;
+    if holders > 0 {
+        tracing::info!(rows = holders, "idle hold-limit client rows purged");
     }
     let purged = idempotency::purge_expired(store, now).await?;
     if purged > 0 {

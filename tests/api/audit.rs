@@ -296,6 +296,34 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("operator:{operator}"),
     );
+    // The instance owner (the command line's use case) approves and withdraws a sender domain.
+    let operator_id = berth::domain::ids::OperatorId::parse(&operator).unwrap();
+    berth::service::operators::allow_sender_domain(
+        &app.store,
+        app.clock.now(),
+        &operator_id,
+        "acme.example",
+    )
+    .await
+    .expect("approved");
+    expect(
+        Action::OperatorSenderDomainAllow,
+        "cli",
+        format!("operator:{operator}"),
+    );
+    berth::service::operators::revoke_sender_domain(
+        &app.store,
+        app.clock.now(),
+        &operator_id,
+        "acme.example",
+    )
+    .await
+    .expect("revoked");
+    expect(
+        Action::OperatorSenderDomainRevoke,
+        "cli",
+        format!("operator:{operator}"),
+    );
 
     // Two-factor sign-in: the admin enrols; the owner resets it (which ends the admin's
     // sessions, so it comes last).

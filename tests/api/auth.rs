@@ -29,6 +29,7 @@ on_both_backends!(
     the_sign_in_routes_have_their_own_strict_rate_limit,
     expired_sessions_and_reset_codes_are_purged,
     a_signed_in_user_changes_their_password,
+    wrong_current_passwords_back_off_and_lock_like_failed_sign_ins,
     a_locked_account_takes_no_second_factor_code,
     reset_codes_are_capped_per_hour,
     stored_request_fingerprints_are_keyed,
@@ -1102,6 +1103,103 @@ async fn a_signed_in_user_changes_their_password(backend: Backend) {
         "{}",
         audit.text
     );
+}
+
+/// A stolen access token must not allow online guessing through the password change: wrong
+/// current passwords count like failed sign-ins, and while the account waits or is locked even
+/// the right one is refused (issue 12, finding 5: eight wrong, then the right one, changed it).
+async fn wrong_current_passwords_back_off_and_lock_like_failed_sign_ins(backend: Backend) {
+    // Long-lived access tokens, so the session outlives the 15-minute lock.
+    let settings = [("access_token_minutes", json!(60))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    let (access, _) = app.signed_in(&owner, "staff@acme.example", "staff").await;
+    let change = |current: &str| {
+        app.post_as(
+            &access,
+            "/v1/auth/password",
+            json!({"current_password": current, "new_password": NEW_PASSWORD}),
+        )
+    };
+    let mut answers = Vec::new();
+    for _ in 0..8 {
+        let reply = change("not the password at all").await;
+        answers.push((reply.status.as_u16(), reply.code().to_owned()));
+    }
+    let wrong = (422, "validation_failed".to_owned());
+    let waiting = (429, "rate_limited".to_owned());
+    assert_eq!(
+        answers,
+        [vec![wrong.clone(); 3], vec![waiting.clone(); 5]].concat(),
+        "three failures, then the 5 s backoff refuses without checking"
+    );
+    let right = change(PASSWORD).await;
+    right.expect_error(429, "rate_limited");
+    let wait: i64 = right.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=5).contains(&wait), "{wait}");
+    let failures = column(
+        &app,
+        "SELECT CAST(failed_logins AS CHAR) FROM users WHERE email = 'staff@acme.example'",
+    )
+    .await;
+    assert_eq!(
+        failures,
+        vec![Some("3".to_owned())],
+        "refused tries are not counted"
+    );
+
+    // Two more wrong ones, each after its backoff, lock the account and email its user.
+    app.clock.advance(Duration::seconds(6));
+    change("still not the password")
+        .await
+        .expect_error(422, "validation_failed");
+    app.clock.advance(Duration::seconds(31));
+    change("still not the password")
+        .await
+        .expect_error(422, "validation_failed");
+    let locked = change(PASSWORD).await;
+    locked.expect_error(429, "rate_limited");
+    let wait: i64 = locked.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((800..=900).contains(&wait), "{wait}");
+    assert_eq!(dispatch(&app).await, 1);
+    let mails = mails(&app);
+    assert!(
+        mails.len() == 1
+            && mails[0].contains("staff@acme.example")
+            && mails[0].contains("was locked"),
+        "{mails:?}"
+    );
+    app.clock.advance(Duration::minutes(10));
+    change(PASSWORD).await.expect_error(429, "rate_limited");
+    // Sign-in is locked too, and nothing changed the password meanwhile.
+    app.login("staff@acme.example", NEW_PASSWORD)
+        .await
+        .expect_error(401, "unauthorized");
+
+    // Once the lock ends, the right password works and clears the count.
+    app.clock.advance(Duration::minutes(6));
+    change(PASSWORD).await.expect(204);
+    assert_eq!(
+        column(
+            &app,
+            "SELECT CAST(failed_logins AS CHAR) FROM users WHERE email = 'staff@acme.example'",
+        )
+        .await,
+        vec![Some("0".to_owned())]
+    );
+    app.login("staff@acme.example", NEW_PASSWORD)
+        .await
+        .expect(200);
 }
 
 /// MFA tokens collected while the password was known and the account open cannot keep

@@ -12,9 +12,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
+use crate::support::fake_stripe::{succeeded, FakeStripe};
 use crate::support::{Backend, Reply, TestApp, PASSWORD};
 
-on_both_backends!(every_operator_endpoint_checks_role_and_tenant);
+on_both_backends!(
+    every_operator_endpoint_checks_role_and_tenant,
+    money_goes_back_to_a_traveler_only_on_an_admins_word,
+);
 
 const ROLES: [&str; 4] = ["owner", "admin", "staff", "guide"];
 
@@ -140,6 +144,8 @@ fn rows() -> Vec<Row> {
         row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
         row("POST", "/v1/bookings/<reference>/refunds", R("admin", Object), T::FreshCheckedInBooking, r#"{"amount": 100}"#),
         row("POST", "/v1/bookings/<reference>/confirm", Booking, T::FreshHeldBooking, ""),
+        // Nothing paid (pay on arrival): staff may cancel. A cancellation that refunds money
+        // needs an admin, like the refunds row: see `money_goes_back_to_a_traveler_only_on_an_admins_word`.
         row("POST", "/v1/bookings/<reference>/cancel", Booking, T::FreshConfirmedBooking, ""),
         row("POST", "/v1/bookings/<reference>/check-in", R("guide", Object), T::FreshConfirmedBooking, ""),
         row("GET", "/v1/occurrences/<id>/manifest", R("guide", Object), T::Occurrence, ""),
@@ -483,4 +489,106 @@ async fn every_operator_endpoint_checks_role_and_tenant(backend: Backend) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The role rule for money, which the matrix above (pay on arrival, nothing paid before
+/// check-in) cannot show: returning money to a traveler needs the admin role, whether asked
+/// as a refund or as a cancellation (which refunds in full). Staff may cancel a booking with
+/// nothing paid; a guide cannot cancel at all; another operator's admin finds nothing.
+async fn money_goes_back_to_a_traveler_only_on_an_admins_word(backend: Backend) {
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let owner = app.operator("Matrix Tours").await;
+    let other = app.operator("Elsewhere Tours").await;
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        let (token, _) = app
+            .signed_in(&owner, &format!("{role}@matrix.example"), role)
+            .await;
+        tokens.push((role, token));
+    }
+    let (foreign_admin, _) = app
+        .signed_in(&other, "admin@elsewhere.example", "admin")
+        .await;
+    let tour = app.tour(&owner, json!({})).await;
+    let occurrence = app.occurrence(&owner, &tour, 40, 48).await;
+    let hold = || async {
+        let reply = app
+            .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            .await;
+        reply.expect(201);
+        (reply.str("reference"), reply.str("access_token"))
+    };
+    let paid = || async {
+        let (reference, access) = hold().await;
+        let intent = stripe.intent_for(&reference).expect("an intent");
+        app.stripe_event(&succeeded(&format!("evt_{reference}"), &intent))
+            .await
+            .expect(200);
+        (reference, access)
+    };
+    let app = &app;
+    let payment = |reference: String, access: String| async move {
+        let reply = app
+            .get_with_booking_token(&format!("/v1/bookings/{reference}"), &access)
+            .await;
+        reply.expect(200);
+        reply.body
+    };
+
+    for (role, token) in &tokens {
+        let (reference, access) = paid().await;
+        let cancel = app
+            .post_as(
+                token,
+                &format!("/v1/bookings/{reference}/cancel"),
+                json!({}),
+            )
+            .await;
+        let refund = app
+            .post_as(
+                token,
+                &format!("/v1/bookings/{reference}/refunds"),
+                json!({"amount": 100}),
+            )
+            .await;
+        let booking = payment(reference.clone(), access.clone()).await;
+        if rank(role) >= rank("admin") {
+            cancel.expect(200);
+            assert_eq!(booking["status"], "cancelled", "{role}");
+            // Refunded in full by the cancellation; nothing is left for a second refund.
+            let back = booking["payment"]["refunded"].as_i64().unwrap()
+                + booking["payment"]["refund_pending"].as_i64().unwrap_or(0);
+            assert_eq!(back, 3500, "{role}: {booking}");
+            refund.expect_error(422, "validation_failed");
+        } else {
+            cancel.expect_error(403, "forbidden");
+            refund.expect_error(403, "forbidden");
+            assert_eq!(booking["status"], "confirmed", "{role}: nothing changed");
+            assert_eq!(booking["payment"]["refunded"], 0, "{role}: {booking}");
+        }
+    }
+    // Staff still cancel what has nothing paid: a hold whose payment has not come.
+    let staff = &tokens[2].1;
+    let (unpaid, access) = hold().await;
+    app.post_as(staff, &format!("/v1/bookings/{unpaid}/cancel"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(payment(unpaid, access).await["status"], "cancelled");
+    // Another operator's admin: not found, paid or not.
+    let (reference, _) = paid().await;
+    app.post_as(
+        &foreign_admin,
+        &format!("/v1/bookings/{reference}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    // A traveler's own cancellation follows the policy, whatever the roles.
+    let (reference, access) = paid().await;
+    app.post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), &access)
+        .await
+        .expect(200);
 }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use crate::on_both_backends;
+use crate::support::fake_stripe::FakeStripe;
 use crate::support::{Backend, Reply, TestApp};
 
 on_both_backends!(
@@ -21,6 +22,7 @@ on_both_backends!(
     keys_are_scoped_per_operator,
     a_traveler_key_replays_only_to_the_same_token,
     a_claim_taken_over_by_a_retry_cannot_complete_or_release,
+    stored_responses_keep_no_token_secret_or_contact_in_clear,
 );
 
 async fn send(
@@ -477,27 +479,53 @@ async fn a_claim_taken_over_by_a_retry_cannot_complete_or_release(backend: Backe
         return;
     };
     let ttl = Duration::hours(24);
+    let keys = app.config.keyring();
     let print = "f".repeat(64);
     let claim = |outcome: Begin| match outcome {
         Begin::Proceed(claim) => claim,
         Begin::Replay { .. } => panic!("expected a claim"),
     };
     let stalled = claim(
-        begin(&app.store, app.clock.now(), ttl, "scope", "key", &print)
-            .await
-            .unwrap(),
+        begin(
+            &app.store,
+            &keys,
+            app.clock.now(),
+            ttl,
+            "scope",
+            "key",
+            &print,
+        )
+        .await
+        .unwrap(),
     );
     // While the first request runs, a retry is told to wait…
     assert!(matches!(
-        begin(&app.store, app.clock.now(), ttl, "scope", "key", &print).await,
+        begin(
+            &app.store,
+            &keys,
+            app.clock.now(),
+            ttl,
+            "scope",
+            "key",
+            &print
+        )
+        .await,
         Err(berth::error::AppError::IdempotencyInProgress)
     ));
     // …but once the first has gone quiet for a minute, the retry takes the claim over.
     app.clock.advance(Duration::seconds(61));
     let retry = claim(
-        begin(&app.store, app.clock.now(), ttl, "scope", "key", &print)
-            .await
-            .unwrap(),
+        begin(
+            &app.store,
+            &keys,
+            app.clock.now(),
+            ttl,
+            "scope",
+            "key",
+            &print,
+        )
+        .await
+        .unwrap(),
     );
     // The stalled request wakes up: it can neither release the retry's claim nor commit work.
     finish(&app.store, &stalled, None).await.unwrap();
@@ -513,13 +541,124 @@ async fn a_claim_taken_over_by_a_retry_cannot_complete_or_release(backend: Backe
     finish(&app.store, &retry, Some((201, "{\"fresh\":true}")))
         .await
         .unwrap();
-    match begin(&app.store, app.clock.now(), ttl, "scope", "key", &print)
-        .await
-        .unwrap()
+    match begin(
+        &app.store,
+        &keys,
+        app.clock.now(),
+        ttl,
+        "scope",
+        "key",
+        &print,
+    )
+    .await
+    .unwrap()
     {
         Begin::Replay { status, body } => {
             assert_eq!((status, body.as_str()), (201, "{\"fresh\":true}"))
         }
         Begin::Proceed(_) => panic!("the retry's response was stored"),
+    }
+}
+
+/// Every response body stored under an idempotency key, as the database holds it.
+async fn stored_bodies(app: &TestApp) -> Vec<String> {
+    let bodies: Vec<Option<String>> = match app.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT response_body FROM idempotency_keys")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+        Backend::MySql => {
+            let pool = sqlx::MySqlPool::connect(&app.database_url).await.unwrap();
+            sqlx::query_scalar("SELECT response_body FROM idempotency_keys")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    bodies.into_iter().flatten().collect()
+}
+
+/// A hold's response is kept under its key so a retry gets the same access token (and, paid
+/// online, the same client secret); the stored copy is sealed, so a copy of the database shows
+/// neither, nor the traveler's contact details.
+async fn stored_responses_keep_no_token_secret_or_contact_in_clear(backend: Backend) {
+    let stripe = FakeStripe::start().await;
+    for online in [false, true] {
+        let app = if online {
+            TestApp::spawn_stripe(backend, &stripe, &[]).await
+        } else {
+            TestApp::spawn(backend).await
+        };
+        let Some(app) = app else {
+            return;
+        };
+        let (_, _, occurrence) = app.departure(10).await;
+        let mut body = hold_body(&occurrence, 2);
+        body["customer"]["phone"] = json!("+351912345678");
+        let first = send(
+            &app,
+            Method::POST,
+            "/v1/bookings",
+            "sealed-1",
+            None,
+            Some(body.clone()),
+        )
+        .await;
+        first.expect(201);
+        let token = first.str("access_token");
+        let mut secrets = vec![
+            token[4..].to_owned(),
+            "ada@example.com".to_owned(),
+            "912345678".to_owned(),
+        ];
+        if online {
+            let client_secret = first.body["payment"]["client_secret"]
+                .as_str()
+                .expect("a client secret");
+            secrets.push(client_secret.to_owned());
+        }
+        let stored = stored_bodies(&app).await;
+        assert_eq!(stored.len(), 1, "the response is stored: {stored:?}");
+        for secret in &secrets {
+            assert!(
+                stored.iter().all(|b| !b.contains(secret.as_str())),
+                "online {online}: {secret:?} stored in clear: {stored:?}"
+            );
+        }
+        assert!(stored[0].starts_with("2."), "sealed: {}", stored[0]);
+        // The retry still gets the very same answer, token and client secret included.
+        let again = send(
+            &app,
+            Method::POST,
+            "/v1/bookings",
+            "sealed-1",
+            None,
+            Some(body.clone()),
+        )
+        .await;
+        again.expect(201);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(again.text, first.text);
+        assert_eq!(app.available(&occurrence).await, 8, "booked once");
+        // A sealed response copied under another key does not open there.
+        app.execute_sql(
+            "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, response_status, response_body, locked_at, created_at, expires_at) \
+             SELECT scope, 'sealed-2', fingerprint, state, response_status, response_body, locked_at, created_at, expires_at FROM idempotency_keys WHERE idem_key = 'sealed-1'",
+        )
+        .await;
+        let moved = send(
+            &app,
+            Method::POST,
+            "/v1/bookings",
+            "sealed-2",
+            None,
+            Some(body),
+        )
+        .await;
+        moved.expect_error(500, "internal");
+        assert!(!moved.text.contains(&token), "{}", moved.text);
     }
 }

@@ -13,6 +13,7 @@ mod clock;
 mod concurrency;
 mod config;
 mod errors;
+mod hold_limits;
 mod idempotency;
 mod injection;
 mod instances;
@@ -25,6 +26,7 @@ mod operator;
 mod payments;
 mod schedules;
 mod security;
+mod sender_domains;
 
 // Page tests (src/web) share this binary: see tests/web/mod.rs for why.
 #[path = "../web/mod.rs"]

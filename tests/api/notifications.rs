@@ -22,7 +22,6 @@ on_both_backends!(
     two_dispatchers_never_send_a_message_twice,
     reminders_go_out_a_day_before_even_across_dst,
     twilio_delivery_reports_need_a_valid_signature,
-    operators_send_from_their_own_address,
     an_expired_hold_can_be_told_by_email,
     a_confirmation_delayed_past_a_cancellation_is_not_sent,
 );
@@ -737,86 +736,6 @@ async fn twilio_delivery_reports_need_a_valid_signature(backend: Backend) {
     let signed = twilio_signature("twilio-secret-token", url, &late);
     post(Some(signed), body(&late)).await.expect(204);
     assert_eq!(sms_status().await, "delivered");
-}
-
-async fn operators_send_from_their_own_address(backend: Backend) {
-    let settings = [("mail_from_domains", json!("harbour.example, other.example"))];
-    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
-        return;
-    };
-    let (token, _, occurrence) = app.departure(10).await;
-    // A domain the server does not send for is refused: no tenant sends as someone else.
-    let spoof = app
-        .patch_as(
-            &token,
-            "/v1/operator",
-            json!({"mail_from": "PayPal <service@paypal.com>"}),
-        )
-        .await;
-    spoof.expect_error(422, "validation_failed");
-    assert!(spoof.body["error"]["fields"]["mail_from"]
-        .as_str()
-        .unwrap()
-        .contains("BERTH_MAIL_FROM_DOMAINS"));
-    let identity = json!({"mail_from": "Harbour Tours <tours@harbour.example>", "reply_to": "help@harbour.example"});
-    let updated = app.patch_as(&token, "/v1/operator", identity).await;
-    updated.expect(200);
-    assert_eq!(
-        updated.body["mail_from"],
-        "Harbour Tours <tours@harbour.example>"
-    );
-    let refused = app
-        .patch_as(
-            &token,
-            "/v1/operator",
-            json!({"mail_from": "not an address"}),
-        )
-        .await;
-    refused.expect_error(422, "validation_failed");
-    assert!(refused.body["error"]["fields"]["mail_from"].is_string());
-    assert_eq!(
-        app.get_as(&token, "/v1/operator").await.body["reply_to"],
-        "help@harbour.example"
-    );
-
-    confirmed_booking(&app, &occurrence, None).await;
-    dispatch(&app).await;
-    let mail = mail_files(&app).pop().expect("an email");
-    assert!(
-        mail.lines().any(|l| l.starts_with("From:")
-            && l.contains("Harbour Tours")
-            && l.contains("<tours@harbour.example>")),
-        "{mail}"
-    );
-    assert!(mail.contains("Reply-To: help@harbour.example"), "{mail}");
-
-    // Cleared: back to the server's default sender.
-    app.patch_as(
-        &token,
-        "/v1/operator",
-        json!({"mail_from": null, "reply_to": null}),
-    )
-    .await
-    .expect(200);
-    confirmed_booking(&app, &occurrence, None).await;
-    dispatch(&app).await;
-    let from_default = |m: &String| {
-        m.lines()
-            .any(|l| l.starts_with("From:") && l.contains("<no-reply@localhost>"))
-    };
-    let froms: Vec<String> = mail_files(&app)
-        .iter()
-        .flat_map(|m| {
-            m.lines()
-                .filter(|l| l.starts_with("From:"))
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert!(
-        mail_files(&app).iter().any(from_default),
-        "the default sender again: {froms:?}"
-    );
 }
 
 async fn an_expired_hold_can_be_told_by_email(backend: Backend) {

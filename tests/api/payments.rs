@@ -230,6 +230,17 @@ async fn webhooks_are_verified_before_anything_changes(backend: Backend) {
             body.replace("7000", "1"),
         ),
         ("malformed", "v1=deadbeef".to_owned(), body.clone()),
+        // Validly signed, but at the ends of i64: `now - t` would overflow (a panic, so a 500).
+        (
+            "at i64::MIN",
+            signature(fake_stripe::WEBHOOK_SECRET, i64::MIN, &body),
+            body.clone(),
+        ),
+        (
+            "at i64::MAX",
+            signature(fake_stripe::WEBHOOK_SECRET, i64::MAX, &body),
+            body.clone(),
+        ),
     ];
     for (what, header, payload) in refused {
         let reply = app.stripe_event_signed(&payload, &header).await;
@@ -1240,6 +1251,7 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
     let print = keyed_fingerprint(&app.config.keyring(), "POST", "/v1/bookings", &text);
     let Begin::Proceed(claim) = begin(
         &app.store,
+        &app.config.keyring(),
         app.clock.now(),
         Duration::hours(24),
         "public:bookings",
