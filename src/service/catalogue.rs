@@ -441,12 +441,7 @@ pub async fn departures_on(
         .succ_opt()
         .ok_or_else(|| AppError::invalid("to", "is out of range"))?;
     let end = crate::domain::schedule::resolve_local(tz, end_date, midnight);
-<<<<<<< HEAD
-    let list = departures::list_for_tour(store, tour_id, start, end, now).await?;
-    Ok((tour, list))
-=======
     Ok(departures::list_for_tour(store, &tour.id, start, end, now).await?)
->>>>>>> main
 }
 
 pub async fn set_capacity(
