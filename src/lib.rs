@@ -4,6 +4,7 @@
 //! - `service`: use cases, each owning its transaction.
 //! - `storage`: all SQL, for SQLite and MySQL.
 //! - `http`: Rocket routes, guards, views, catchers.
+//! - `web`: HTML pages (templates, assets, catalogues embedded), beside the API.
 //! - `workers`: hold expiry and schedule horizon.
 //! - `net`: the connection guard in front of Rocket (connection caps and timeouts).
 //! - `config`: settings and start-up refusals; `logging`: Rocket's log without query strings.
@@ -24,6 +25,7 @@ pub mod net;
 pub mod secrets;
 pub mod service;
 pub mod storage;
+pub mod web;
 pub mod workers;
 
 use clock::Clock;
@@ -63,6 +65,7 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
             }
         }))
         .attach(http::stage())
+        .attach(web::stage())
         .attach(workers::stage())
         // Last: it moves Rocket to a loopback port once the others have read the address.
         .attach(net::ConnectionGuard)
@@ -136,6 +139,7 @@ fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
     println!(
         "\n=== berth demo data ===\n\
          Demo operator API token (shown once): {token}\n\n\
+         Tour page in a browser: {base}/tours/{tour}\n\n\
          1. See availability:\n   curl -s '{base}/v1/tours/{tour}/availability'\n\n\
          2. Hold two adult seats on the next departure:\n   curl -s -X POST {base}/v1/bookings -H 'Content-Type: application/json' \\\n     \
          -d '{{\"departure_id\":\"{departure}\",\"items\":[{{\"unit\":\"adult\",\"quantity\":2}}],\"customer\":{{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}}}}'\n\n\

@@ -421,6 +421,19 @@ pub async fn availability(
     let tour = tour(store, tour_id).await?;
     let tz = tour.tour.timezone;
     let range = DateRange::parse(from, to, now.with_timezone(&tz).date_naive())?;
+    let list = departures_on(store, now, &tour, &range).await?;
+    Ok((tour, list))
+}
+
+/// Departures of an already loaded tour on the tour-local dates of `range`, in one query (the
+/// tour page's month calendar).
+pub async fn departures_on(
+    store: &Store,
+    now: DateTime<Utc>,
+    tour: &TourRecord,
+    range: &DateRange,
+) -> Result<Vec<DepartureRecord>, AppError> {
+    let tz = tour.tour.timezone;
     let midnight = chrono::NaiveTime::MIN;
     let start = crate::domain::schedule::resolve_local(tz, range.from, midnight);
     let end_date = range
@@ -428,8 +441,7 @@ pub async fn availability(
         .succ_opt()
         .ok_or_else(|| AppError::invalid("to", "is out of range"))?;
     let end = crate::domain::schedule::resolve_local(tz, end_date, midnight);
-    let list = departures::list_for_tour(store, tour_id, start, end, now).await?;
-    Ok((tour, list))
+    Ok(departures::list_for_tour(store, &tour.id, start, end, now).await?)
 }
 
 pub async fn set_capacity(

@@ -137,6 +137,11 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/auth/2fa/confirm", Session, T::None, r#"{"code": "000000"}"#).answering(422),
         row("POST", "/v1/auth/password", Session, T::None, r#"{"current_password": "not it at all", "new_password": "a fine new passphrase"}"#).answering(422),
         row("POST", "/v1/webhooks/stripe", Public, T::None, ""),
+        // Traveler pages (src/web): public; the language switch needs only its CSRF token.
+        row("GET", "/tours/<id>", Public, T::None, ""),
+        row("GET", "/tours/<id>/<slug>", Public, T::None, ""),
+        row("POST", "/lang", Public, T::None, ""),
+        row("GET", "/assets/<path..>", Public, T::None, ""),
         row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
         row("POST", "/v1/bookings/<reference>/refunds", R("admin", Object), T::FreshCheckedInBooking, r#"{"amount": 100}"#),
         row("POST", "/v1/bookings/<reference>/confirm", Booking, T::FreshHeldBooking, ""),

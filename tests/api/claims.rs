@@ -180,10 +180,18 @@ async fn every_response_of_every_route_says_no_store(backend: Backend) {
 
     let mut statuses = BTreeSet::new();
     for (what, reply) in &replies {
+        // SECURITY.md's one exception among these: the tour page (nothing personal) may be
+        // reused by the visitor's browser for a minute. (Hashed assets, the other, are asked
+        // for here by a name that is not one, so they answer 404 no-store.)
+        let expected = if what.starts_with("GET /tours/") && reply.status == 200 {
+            "private, max-age=60"
+        } else {
+            "no-store"
+        };
         assert_eq!(
             cache_control(reply),
-            ["no-store"],
-            "{what} answered {} without Cache-Control: no-store",
+            [expected],
+            "{what} answered {} without Cache-Control: {expected}",
             reply.status
         );
         statuses.insert(reply.status.as_u16());

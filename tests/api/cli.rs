@@ -212,6 +212,19 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
     );
 
     let client = reqwest::Client::new();
+    // The printed tour page URL opens the demo tour's page.
+    let page_url = format!("{base}/tours/{tour}");
+    assert!(
+        stdout.contains(&format!("Tour page in a browser: {page_url}\n")),
+        "{stdout}"
+    );
+    let page = client.get(&page_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("<h1>Lisbon harbour sunset cruise</h1>"));
     let availability = |client: reqwest::Client, url: String| async move {
         let body: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
         body

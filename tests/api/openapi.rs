@@ -27,8 +27,12 @@ async fn the_openapi_document_describes_every_mounted_route(backend: Backend) {
     let documentation = ["/openapi.json", "/docs"];
     let mut missing = Vec::new();
     for (method, path) in &app.routes {
-        // CORS preflight plumbing (`OPTIONS /<_..>`) is not an operation.
-        if documentation.contains(&path.as_str()) || method == "OPTIONS" {
+        // CORS preflight plumbing (`OPTIONS /<_..>`) is not an operation; HTML pages are not
+        // part of the API.
+        if documentation.contains(&path.as_str())
+            || method == "OPTIONS"
+            || berth::web::is_page_path(path)
+        {
             continue;
         }
         let operation = &spec["paths"][openapi_path(path)][method.to_lowercase()];

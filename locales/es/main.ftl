@@ -1,0 +1,119 @@
+# Textos de las páginas de berth, en español. Las claves son las mismas en todos los idiomas.
+
+site-name = berth
+skip-to-content = Ir al contenido
+language-switch = Idioma
+language-switch-submit = Cambiar idioma
+
+## Fechas y horas
+
+month-1 = enero
+month-2 = febrero
+month-3 = marzo
+month-4 = abril
+month-5 = mayo
+month-6 = junio
+month-7 = julio
+month-8 = agosto
+month-9 = septiembre
+month-10 = octubre
+month-11 = noviembre
+month-12 = diciembre
+weekday-1 = lunes
+weekday-2 = martes
+weekday-3 = miércoles
+weekday-4 = jueves
+weekday-5 = viernes
+weekday-6 = sábado
+weekday-7 = domingo
+weekday-short-1 = lu
+weekday-short-2 = ma
+weekday-short-3 = mi
+weekday-short-4 = ju
+weekday-short-5 = vi
+weekday-short-6 = sá
+weekday-short-7 = do
+date-long = { $weekday }, { $day } de { $month } de { $year }
+month-title = { $month } de { $year }
+duration = { $hours ->
+    [0] { $minutes } min
+   *[other] { $minutes ->
+        [0] { $hours } h
+       *[other] { $hours } h { $minutes } min
+    }
+}
+
+## Página del tour
+
+tour-meeting-point = Punto de encuentro
+tour-duration = Duración
+tour-prices = Precios
+tour-price-per-person = por persona
+tour-group-size = { $min ->
+    [1] Hasta { $max } personas por reserva
+   *[other] De { $min } a { $max } personas por reserva
+}
+policy-heading = Política de cancelación
+policy-full-refund = Cancela en cualquier momento antes de la salida y te devolvemos el importe completo.
+policy-from = Si cancelas con { $hours } o más de antelación: { $percent ->
+    [0] sin reembolso.
+    [100] reembolso completo.
+   *[other] reembolso del { $percent } %.
+}
+policy-between = Si cancelas entre { $hours } y { $upto } antes: { $percent ->
+    [0] sin reembolso.
+    [100] reembolso completo.
+   *[other] reembolso del { $percent } %.
+}
+policy-late = Si cancelas con menos de { $hours } de antelación: sin reembolso.
+policy-started = Una vez empezada la salida, la reserva no se puede cancelar.
+hours = { $count ->
+    [one] { $count } hora
+   *[other] { $count } horas
+}
+
+## Calendario
+
+calendar-heading = Salidas
+calendar-previous = Mes anterior
+calendar-next = Mes siguiente
+calendar-legend-available = Plazas disponibles
+calendar-legend-few = Quedan pocas plazas
+calendar-legend-sold-out = Agotado
+calendar-legend-closed = Cerrado
+day-available = Plazas disponibles
+day-sold-out = Agotado
+day-closed = Cerrado
+day-none = Sin salidas
+seats-left = { $count ->
+    [one] Queda { $count } plaza
+   *[other] Quedan { $count } plazas
+}
+seats-left-short = quedan { $count }
+seats-available = { $count ->
+    [one] { $count } plaza disponible
+   *[other] { $count } plazas disponibles
+}
+day-heading = Salidas del { $date }
+day-timezone = Horas locales del tour: { $zone }.
+day-pick = Elige un día en el calendario para ver sus salidas.
+day-empty = No hay salidas este día.
+departure-sold-out = Agotado
+departure-closed = Venta cerrada
+departure-cancelled = Cancelada
+
+## Errores
+
+error-title = Algo ha fallado
+error-back = Vuelve atrás e inténtalo de nuevo.
+error-request-id = Referencia para soporte: { $id }
+error-400 = No se ha podido entender esta petición.
+error-403 = No puedes abrir esta página.
+error-csrf = No se ha podido aceptar este formulario: ha caducado o se envió desde otro sitio. Vuelve atrás, recarga la página y envíalo de nuevo.
+error-404 = Esta página no existe. Revisa la dirección o vuelve atrás.
+error-413 = Lo que has enviado es demasiado grande.
+error-415 = Este formulario se envió en un formato que berth no acepta.
+error-422 = Parte de lo enviado no es válido.
+error-429 = Demasiadas peticiones tuyas en poco tiempo. Espera { $seconds } segundos e inténtalo de nuevo.
+error-500 = Un error nuestro ha impedido mostrar esta página. Ha quedado registrado; inténtalo más tarde.
+error-503 = berth está ocupado en este momento. Espera { $seconds } segundos e inténtalo de nuevo.

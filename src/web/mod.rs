@@ -1,0 +1,251 @@
+//! HTML pages for travelers (and later the operator console), served by the same binary as the
+//! API. Rocket routes that render minijinja templates and call the same service functions as
+//! the API; no business rule lives here.
+//!
+//! - [`render`]: the template environment and [`Page`], the responder a page handler returns.
+//! - [`i18n`] and [`format`]: message catalogues (Project Fluent), language choice, money and
+//!   dates per language.
+//! - [`csrf`]: the token every form carries, checked by the [`CsrfForm`] body guard.
+//! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
+//! - [`traveler`]: the tour page with its month calendar.
+//! - [`lang`]: the language switch.
+//!
+//! Every page gets a Content-Security-Policy with a per-request nonce (scripts run only with
+//! it), `frame-ancestors 'none'`, `Referrer-Policy: no-referrer`, and `Cache-Control: no-store`
+//! unless the page says it shows nothing personal. Errors under the pages' paths are HTML
+//! pages; the API keeps its JSON errors.
+
+use rocket::fairing::{AdHoc, Fairing, Info, Kind};
+use rocket::http::{Header, Status};
+use rocket::response::{self, Responder};
+use rocket::{catch, catchers, routes, Request, Response};
+
+pub mod assets;
+pub mod csrf;
+pub mod format;
+pub mod i18n;
+pub mod lang;
+pub mod render;
+pub mod traveler;
+
+pub use csrf::CsrfForm;
+pub use render::{Cache, Page, Web};
+
+use crate::error::AppError;
+use crate::http::guards::RequestId;
+
+/// The embedded files, listed by `build.rs`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
+/// for everything else); a new page family adds its prefix here.
+pub const PAGE_BASES: [&str; 3] = ["/tours", "/lang", assets::BASE];
+
+/// Whether `path` is a page (or page asset) rather than part of the API.
+pub fn is_page_path(path: &str) -> bool {
+    PAGE_BASES
+        .iter()
+        .any(|base| path == *base || path.starts_with(&format!("{base}/")))
+}
+
+/// Mounts the pages and their HTML error pages, and the fairing that gives pages their headers.
+/// Attach after `http::stage()`: its security headers run first, and this stage's fairing then
+/// replaces the two headers a page sets differently (CSP and Cache-Control).
+pub fn stage() -> AdHoc {
+    AdHoc::try_on_ignite("Web pages", |rocket| async {
+        let web = match Web::load() {
+            Ok(web) => web,
+            Err(error) => {
+                tracing::error!("{error}");
+                eprintln!("berth cannot start: {error}");
+                return Err(rocket);
+            }
+        };
+        let mut rocket = rocket
+            .manage(web)
+            .mount(
+                "/",
+                routes![
+                    traveler::tour::tour_page,
+                    traveler::tour::tour_page_with_slug,
+                    lang::switch,
+                    assets::asset,
+                ],
+            )
+            .attach(PageHeaders);
+        for base in PAGE_BASES {
+            rocket = rocket.register(base, catchers![error_page]);
+        }
+        Ok(rocket)
+    })
+}
+
+/// A per-request random value; only `<script nonce="…">` elements carrying it may run.
+pub struct CspNonce(pub String);
+
+impl CspNonce {
+    pub fn generate() -> CspNonce {
+        use base64::Engine as _;
+        CspNonce(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(crate::secrets::random_bytes(18)),
+        )
+    }
+}
+
+/// The policy of every page: nothing loads but berth's own styles and the nonce's scripts.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self'; \
+         font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// The headers a page response sets differently from the API's defaults, remembered for the
+/// request by the responder and applied by [`PageHeaders`] after the API's security headers.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub cache_control: &'static str,
+    pub content_security_policy: Option<String>,
+}
+
+impl Policy {
+    pub fn remember(self, request: &Request<'_>) {
+        request.local_cache(|| Some(self));
+    }
+}
+
+/// Applies the page's [`Policy`]; responses without one (the API) keep the defaults.
+struct PageHeaders;
+
+#[rocket::async_trait]
+impl Fairing for PageHeaders {
+    fn info(&self) -> Info {
+        Info {
+            name: "Page headers",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let Some(policy) = request.local_cache(|| None::<Policy>) else {
+            return;
+        };
+        response.set_header(Header::new("Cache-Control", policy.cache_control));
+        if let Some(csp) = &policy.content_security_policy {
+            response.set_header(Header::new("Content-Security-Policy", csp.clone()));
+        }
+    }
+}
+
+/// Every error under the pages' paths, as an HTML page.
+#[catch(default)]
+fn error_page(status: Status, request: &Request<'_>) -> Page {
+    Page::error(status, request)
+}
+
+/// An [`AppError`] answered as an HTML page: the status comes from the one mapping in
+/// `http::responder`, and a server-side failure is logged there once, with the request id the
+/// page shows.
+pub struct WebError(pub AppError);
+
+impl From<AppError> for WebError {
+    fn from(error: AppError) -> Self {
+        WebError(error)
+    }
+}
+
+impl<'r> Responder<'r, 'static> for WebError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let request_id = request.local_cache(RequestId::generate).0.clone();
+        let (status, _) = self.0.to_response(&request_id);
+        Page::error(status, request).respond_to(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_paths_are_told_from_api_paths() {
+        assert!(is_page_path("/tours/01J0"));
+        assert!(is_page_path("/tours"));
+        assert!(is_page_path("/assets/css/site.abc.css"));
+        assert!(is_page_path("/lang"));
+        assert!(!is_page_path("/toursx"));
+        assert!(!is_page_path("/v1/tours/01J0"));
+        assert!(!is_page_path("/health"));
+    }
+
+    #[test]
+    fn the_policy_allows_scripts_only_with_the_nonce() {
+        let csp = content_security_policy("abc");
+        assert!(csp.contains("script-src 'nonce-abc';"));
+        assert!(!csp.contains("unsafe-inline"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(csp.starts_with("default-src 'none';"));
+    }
+
+    /// A handler under a page path that fails with `code` (mounted only in this test).
+    #[rocket::get("/tours/failing/<code>/now")]
+    fn failing(code: u16) -> Status {
+        Status::from_code(code).unwrap_or(Status::InternalServerError)
+    }
+
+    #[rocket::async_test]
+    async fn failures_under_page_paths_are_html_pages_with_retry_after_and_request_id() {
+        // The pages' routes need a store and a clock to launch; none is used here.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/unused.db", dir.path().display());
+        let store = crate::storage::Store::connect(&url, &Default::default())
+            .await
+            .expect("an empty SQLite store");
+        let rocket = rocket::custom(rocket::Config::debug_default())
+            .manage(store)
+            .manage(crate::clock::Clock::system())
+            .attach(stage())
+            .mount("/", routes![failing]);
+        let client = rocket::local::asynchronous::Client::untracked(rocket)
+            .await
+            .expect("rocket ignites");
+        for (code, words, retry_after) in [
+            (500, "An error on our side stopped this page", None),
+            (503, "berth is busy right now. Wait 1 seconds", Some("1")),
+            (404, "This page does not exist", None),
+            (413, "What you sent is too large", None),
+        ] {
+            let response = client
+                .get(format!("/tours/failing/{code}/now"))
+                .dispatch()
+                .await;
+            assert_eq!(response.status().code, code);
+            assert_eq!(
+                response.content_type(),
+                Some(rocket::http::ContentType::HTML)
+            );
+            assert_eq!(response.headers().get_one("Retry-After"), retry_after);
+            assert_eq!(
+                response.headers().get_one("Cache-Control"),
+                Some("no-store")
+            );
+            let body = response.into_string().await.unwrap_or_default();
+            assert!(body.contains(words), "{code}: {body}");
+            let reference = body
+                .split("Reference for support: ")
+                .nth(1)
+                .map(|rest| &rest[..26]);
+            if code >= 500 {
+                assert!(
+                    reference.is_some_and(|id| ulid::Ulid::from_string(id).is_ok()),
+                    "{code} shows no request id: {body}"
+                );
+            } else {
+                assert!(reference.is_none(), "{code} shows a request id");
+            }
+        }
+    }
+}

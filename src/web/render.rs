@@ -1,0 +1,312 @@
+//! Rendering pages: the minijinja environment over the embedded `templates/web/` (HTML
+//! auto-escaped), the helpers templates call, and [`Page`], the responder every page handler
+//! returns. It adds what every page needs (language, CSP nonce, CSRF token, the current path)
+//! and the page's headers.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveTime};
+use fluent_bundle::{FluentArgs, FluentValue};
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{context, Environment, Error, ErrorKind, State};
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::{self, Responder};
+use rocket::{Request, Response};
+
+use super::assets::Assets;
+use super::i18n::{Catalogue, Lang};
+use super::{csrf, embedded, format, CspNonce, Policy};
+use crate::http::guards::RequestId;
+
+/// The page templates, catalogues and assets, shared by every request (Rocket-managed state).
+pub struct Web {
+    env: Environment<'static>,
+    pub catalogue: Arc<Catalogue>,
+    pub assets: Arc<Assets>,
+}
+
+fn lang_of(state: &State<'_, '_>) -> Lang {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::parse))
+        .unwrap_or(Lang::En)
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into())
+}
+
+/// A template keyword argument as a Fluent argument: numbers stay numbers (for plurals).
+fn fluent_value(value: Value) -> FluentValue<'static> {
+    match value.kind() {
+        ValueKind::Number => match i64::try_from(value.clone()) {
+            Ok(n) => FluentValue::from(n),
+            Err(_) => FluentValue::from(value.to_string()),
+        },
+        _ => FluentValue::from(value.to_string()),
+    }
+}
+
+impl Web {
+    /// Loads the templates, catalogues and assets; an error is a bug in the shipped files.
+    pub fn load() -> Result<Web, String> {
+        let catalogue = Arc::new(Catalogue::load()?);
+        let assets = Arc::new(Assets::load());
+        let mut env = Environment::new();
+        // Templates ending in .html escape everything they print unless marked safe; nothing
+        // an operator or traveler wrote is ever marked safe.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in embedded::TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| format!("templates/web/{name}: {e}"))?;
+        }
+        let messages = catalogue.clone();
+        env.add_function(
+            "t",
+            move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
+                let mut args = FluentArgs::new();
+                for name in kwargs.args() {
+                    args.set(name.to_owned(), fluent_value(kwargs.get::<Value>(name)?));
+                }
+                kwargs.assert_all_used()?;
+                Ok(messages.message(lang_of(state), key, Some(&args)))
+            },
+        );
+        let urls = assets.clone();
+        env.add_function("asset", move |path: &str| -> Result<String, Error> {
+            urls.url(path)
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(format!("no asset {path}")))
+        });
+        env.add_function(
+            "money",
+            |state: &State, minor: i64, currency: &str| -> String {
+                format::money(minor, currency, lang_of(state))
+            },
+        );
+        let names = catalogue.clone();
+        env.add_function(
+            "date",
+            move |state: &State, iso: &str| -> Result<String, Error> {
+                let date = NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+                    .map_err(|_| invalid(format!("not a date: {iso}")))?;
+                Ok(format::date_long(date, lang_of(state), &names))
+            },
+        );
+        let names = catalogue.clone();
+        env.add_function(
+            "month_title",
+            move |state: &State, year: i32, month: u32| -> String {
+                format::month_title(year, month, lang_of(state), &names)
+            },
+        );
+        env.add_function(
+            "time",
+            |state: &State, hh_mm: &str| -> Result<String, Error> {
+                let at = NaiveTime::parse_from_str(hh_mm, "%H:%M")
+                    .map_err(|_| invalid(format!("not a time: {hh_mm}")))?;
+                Ok(format::time(at, lang_of(state)))
+            },
+        );
+        Ok(Web {
+            env,
+            catalogue,
+            assets,
+        })
+    }
+
+    /// Renders `template` with `context`; errors are bugs in a template, logged by the caller.
+    pub fn render(&self, template: &str, context: Value) -> Result<String, Error> {
+        self.env.get_template(template)?.render(context)
+    }
+}
+
+/// How a page may be cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    /// Personal data or a form result: never stored (the default).
+    NoStore,
+    /// Nothing personal (the tour page): the visitor's browser may reuse it for a minute.
+    /// `private`, because each page carries its visitor's CSRF token, so a shared cache must
+    /// not keep it.
+    Brief,
+}
+
+/// A rendered page: `templates/web/<template>` with `context`, plus what every page gets.
+pub struct Page {
+    template: &'static str,
+    context: Value,
+    status: Status,
+    cache: Cache,
+    retry_after: Option<u64>,
+}
+
+impl Page {
+    /// A `200 OK` page that is not cached.
+    pub fn new(template: &'static str, context: Value) -> Page {
+        Page {
+            template,
+            context,
+            status: Status::Ok,
+            cache: Cache::NoStore,
+            retry_after: None,
+        }
+    }
+
+    pub fn status(mut self, status: Status) -> Page {
+        self.status = status;
+        self
+    }
+
+    pub fn cache(mut self, cache: Cache) -> Page {
+        self.cache = cache;
+        self
+    }
+
+    /// The error page for `status` (its message chosen by status; 403 for a refused form says so).
+    pub fn error(status: Status, request: &Request<'_>) -> Page {
+        let seconds = match status.code {
+            429 => Some(
+                request
+                    .local_cache(|| crate::http::rate_limit::RetryAfter(1))
+                    .0,
+            ),
+            503 => Some(1),
+            _ => None,
+        };
+        let message = match status.code {
+            403 if csrf::was_rejected(request) => "error-csrf".to_owned(),
+            400 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 503 => format!("error-{}", status.code),
+            500..=599 => "error-500".to_owned(),
+            _ => "error-400".to_owned(),
+        };
+        Page {
+            template: "error.html",
+            context: context! {
+                status => status.code,
+                message => message,
+                seconds => seconds.unwrap_or(1),
+            },
+            status,
+            cache: Cache::NoStore,
+            retry_after: seconds,
+        }
+    }
+}
+
+/// The path and query the language switch returns to, without `lang=` (the switch decides).
+fn return_path(request: &Request<'_>) -> String {
+    let uri = request.uri();
+    let kept: Vec<&str> = uri
+        .query()
+        .map(|q| q.as_str().split('&'))
+        .into_iter()
+        .flatten()
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("lang="))
+        .collect();
+    if kept.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), kept.join("&"))
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Page {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let Some(web) = request.rocket().state::<Web>() else {
+            return Err(Status::InternalServerError);
+        };
+        let lang = Lang::of(request);
+        let nonce = request.local_cache(CspNonce::generate).0.clone();
+        let request_id = request.local_cache(RequestId::generate).0.clone();
+        let languages: Vec<Value> = Lang::ALL
+            .iter()
+            .map(|l| context! { code => l.code(), name => l.native_name(), current => *l == lang })
+            .collect();
+        let context = context! {
+            lang => lang.code(),
+            languages => languages,
+            csp_nonce => nonce,
+            csrf_token => csrf::token(request),
+            return_path => return_path(request),
+            request_id => request_id,
+            ..self.context
+        };
+        let html = match web.render(self.template, context) {
+            Ok(html) => html,
+            Err(error) => {
+                tracing::error!(%request_id, template = self.template, error = %error, "page failed to render");
+                // The plainest possible answer: the error page itself may be what failed.
+                return Response::build()
+                    .status(Status::InternalServerError)
+                    .header(ContentType::Plain)
+                    .sized_body(
+                        None,
+                        std::io::Cursor::new(format!("internal error (request id {request_id})")),
+                    )
+                    .ok();
+            }
+        };
+        Policy {
+            cache_control: match self.cache {
+                Cache::NoStore => "no-store",
+                Cache::Brief => "private, max-age=60",
+            },
+            content_security_policy: Some(super::content_security_policy(&nonce)),
+        }
+        .remember(request);
+        let mut response = Response::build();
+        response
+            .status(self.status)
+            .header(ContentType::HTML)
+            .header(Header::new("Vary", "Accept-Language, Cookie"))
+            .sized_body(html.len(), std::io::Cursor::new(html));
+        if let Some(seconds) = self.retry_after {
+            response.header(Header::new("Retry-After", seconds.to_string()));
+        }
+        response.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_templates_load_and_use_only_messages_the_catalogue_has() {
+        Web::load().expect("templates, catalogues and assets load");
+        let catalogue = Catalogue::load().unwrap();
+        let mut used = BTreeSet::new();
+        for (name, source) in embedded::TEMPLATES {
+            // Calls of `t("literal key"`, not of other functions ending in t (`asset(`).
+            for (at, _) in source.match_indices("t(\"") {
+                let called_t = source[..at]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                let key = source[at + 3..].split('"').next().unwrap_or_default();
+                if called_t {
+                    used.insert((name.to_string(), key.to_owned()));
+                }
+            }
+        }
+        assert!(used.len() > 10, "no message keys found: {used:?}");
+        for (template, key) in used {
+            for lang in Lang::ALL {
+                assert!(
+                    catalogue.has(lang, &key),
+                    "{template} uses {key:?}, missing in {}",
+                    lang.code()
+                );
+            }
+        }
+    }
+}
