@@ -223,15 +223,15 @@ impl TourPageView {
         let mut by_day: BTreeMap<NaiveDate, Vec<&DepartureRecord>> = BTreeMap::new();
         for departure in departures {
             let local = departure
-                .departure
+                .occupancy
                 .starts_at
                 .with_timezone(&tz)
                 .date_naive();
             by_day.entry(local).or_default().push(departure);
         }
         let seats = |o: &&DepartureRecord| Seats {
-            status: o.departure.sales_status(tour.cutoff_minutes, now),
-            available: o.departure.available(),
+            status: o.occupancy.sales_status(tour.cutoff_minutes, now),
+            available: o.occupancy.available(),
         };
         let weeks = calendar::weeks(month)
             .into_iter()
@@ -277,18 +277,18 @@ impl TourPageView {
                 .into_iter()
                 .flatten()
                 .map(|o| {
-                    let local = o.departure.starts_at.with_timezone(&tz);
+                    let local = o.occupancy.starts_at.with_timezone(&tz);
                     DepartureView {
                         starts_at: local.to_rfc3339_opts(SecondsFormat::Secs, true),
                         local_time: local.format("%H:%M").to_string(),
                         zone_abbreviation: local.format("%Z").to_string(),
-                        status: match o.departure.sales_status(tour.cutoff_minutes, now) {
+                        status: match o.occupancy.sales_status(tour.cutoff_minutes, now) {
                             SalesStatus::Open => "open",
                             SalesStatus::SoldOut => "sold_out",
                             SalesStatus::Closed => "closed",
                             SalesStatus::Cancelled => "cancelled",
                         },
-                        available: o.departure.available(),
+                        available: o.occupancy.available(),
                     }
                 })
                 .collect(),
