@@ -27,7 +27,7 @@ PROFILE=release
 if [ "$SMOKE" = 1 ]; then
   SECS=1 CONC=4 PROFILE=debug
 fi
-SPREAD_OCCURRENCES=50
+SPREAD_DEPARTURES=50
 # Room for every hold of a run (1 seat each): the rush stays contended for its whole duration
 # instead of selling out in the first second and measuring sold-out answers.
 CAPACITY=100000
@@ -128,11 +128,11 @@ floor() {
 for backend in $BACKENDS; do
   start_berth "$(fresh_db "$backend" berth)"
   load "$backend-rush" rush --capacity "$CAPACITY" --max-quantity 1
-  load "$backend-spread" spread --occurrences "$SPREAD_OCCURRENCES" --capacity "$CAPACITY" --max-quantity 1
+  load "$backend-spread" spread --departures "$SPREAD_DEPARTURES" --capacity "$CAPACITY" --max-quantity 1
   load "$backend-ceiling" ceiling --path /health
   stop_berth
-  floor "$backend-floor-rush" "$backend" --occurrences 1
-  floor "$backend-floor-spread" "$backend" --occurrences "$SPREAD_OCCURRENCES"
+  floor "$backend-floor-rush" "$backend" --departures 1
+  floor "$backend-floor-spread" "$backend" --departures "$SPREAD_DEPARTURES"
 done
 
 CORES="$(nproc)" SECS="$SECS" CONC="$CONC" BACKENDS="$BACKENDS" WORK="$WORK" \

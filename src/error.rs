@@ -61,7 +61,7 @@ pub enum AppError {
     #[error("the departure has started; the booking can no longer be cancelled by the traveler")]
     CancellationClosed,
     #[error("the departure is already cancelled")]
-    OccurrenceCancelled,
+    DepartureCancelled,
     #[error("capacity cannot go below the {taken} seats already taken")]
     CapacityBelowTaken { taken: u32 },
     #[error("this Idempotency-Key was used with a different request")]

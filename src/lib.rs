@@ -131,21 +131,21 @@ pub async fn open_store(config: &AppConfig) -> Result<Store, String> {
 
 fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
     let tour = &demo.tour_id;
-    let occurrence = demo
-        .first_occurrence
+    let departure = demo
+        .first_departure
         .as_ref()
         .map(|o| o.to_string())
-        .unwrap_or_else(|| "OCCURRENCE_ID".into());
+        .unwrap_or_else(|| "DEPARTURE_ID".into());
     println!(
         "\n=== berth demo data ===\n\
          Demo operator API token (shown once): {token}\n\n\
          Tour page in a browser: {base}/tours/{tour}\n\n\
          1. See availability:\n   curl -s '{base}/v1/tours/{tour}/availability'\n\n\
          2. Hold two adult seats on the next departure:\n   curl -s -X POST {base}/v1/bookings -H 'Content-Type: application/json' \\\n     \
-         -d '{{\"occurrence_id\":\"{occurrence}\",\"items\":[{{\"unit\":\"adult\",\"quantity\":2}}],\"customer\":{{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}}}}'\n\n\
+         -d '{{\"departure_id\":\"{departure}\",\"items\":[{{\"unit\":\"adult\",\"quantity\":2}}],\"customer\":{{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}}}}'\n\n\
          3. Confirm it with the reference and access_token from step 2:\n   curl -s -X POST {base}/v1/bookings/REFERENCE/confirm -H 'X-Booking-Token: ACCESS_TOKEN'\n\n\
-         Then run step 1 again, or: curl -s {base}/v1/occurrences/{occurrence}\n\
-         Operators: curl -s {base}/v1/occurrences/{occurrence}/manifest -H 'Authorization: Bearer {token}'\n",
+         Then run step 1 again, or: curl -s {base}/v1/departures/{departure}\n\
+         Operators: curl -s {base}/v1/departures/{departure}/manifest -H 'Authorization: Bearer {token}'\n",
         token = demo.token,
     );
 }

@@ -214,7 +214,7 @@ async fn run_tool(
                 ExitCode::SUCCESS
             } else {
                 for v in &violations {
-                    println!("VIOLATION occurrence {}: {}", v.occurrence_id, v.detail);
+                    println!("VIOLATION departure {}: {}", v.departure_id, v.detail);
                 }
                 println!("{} violation(s)", violations.len());
                 ExitCode::from(1)

@@ -32,7 +32,7 @@ export const options = {
 };
 
 export default function () {
-  const occurrence = fixtures.occurrences[0].id;
+  const departure = fixtures.departures[0].id;
   const quantity = 1 + Math.floor(Math.random() * fixtures.max_quantity);
   const first = Math.floor(Math.random() * (quantity + 1));
   const items = [
@@ -43,7 +43,7 @@ export default function () {
   const res = http.post(
     `${target}/v1/bookings`,
     JSON.stringify({
-      occurrence_id: occurrence,
+      departure_id: departure,
       items,
       customer: { name: `k6 Tester ${n}`, email: `k6+${n}@example.com` },
     }),

@@ -6,7 +6,7 @@
     berth-load verify --fixtures fixtures.json --ledger ledger.jsonl
 
 Bounded by BERTH_REQUESTS (the test stops itself once that many holds were sent) and by
---run-time. Every 201 is written to the ledger (JSON Lines: reference, occurrence_id, seats), so
+--run-time. Every 201 is written to the ledger (JSON Lines: reference, departure_id, seats), so
 `berth-load verify --ledger` checks each booking, not only the totals. `run.sh` beside this file
 does all three steps. A 5xx or any answer other than 201 / 409 sold_out is a Locust failure
 (exit code 1).
@@ -60,7 +60,7 @@ class Rusher(HttpUser):
                 gevent.spawn(self.environment.runner.quit)
             gevent.sleep(0.1)
             return
-        occurrence = FIXTURES["occurrences"][0]["id"]
+        departure = FIXTURES["departures"][0]["id"]
         quantity = random.randint(1, FIXTURES["max_quantity"])
         first = random.randint(0, quantity)
         items = [
@@ -70,7 +70,7 @@ class Rusher(HttpUser):
         ]
         n = random.getrandbits(32)
         body = {
-            "occurrence_id": occurrence,
+            "departure_id": departure,
             "items": items,
             "customer": {"name": f"Locust Tester {n}", "email": f"locust+{n}@example.com"},
         }
@@ -79,7 +79,7 @@ class Rusher(HttpUser):
                 booking = r.json()
                 entry = {
                     "reference": booking["reference"],
-                    "occurrence_id": occurrence,
+                    "departure_id": departure,
                     "seats": booking["seats"],
                 }
                 with _lock:

@@ -150,8 +150,8 @@ impl Api {
             .header("X-Booking-Token", access_token)
     }
 
-    pub fn occurrence(&self, id: &str) -> RequestBuilder {
-        self.request(Method::GET, &format!("/v1/occurrences/{id}"))
+    pub fn departure(&self, id: &str) -> RequestBuilder {
+        self.request(Method::GET, &format!("/v1/departures/{id}"))
     }
 
     pub fn availability(&self, tour: &str) -> RequestBuilder {
@@ -163,19 +163,16 @@ impl Api {
         self.operator(Method::GET, &format!("/v1/bookings/{reference}"))
     }
 
-    pub fn manifest(&self, occurrence: &str) -> RequestBuilder {
-        self.operator(
-            Method::GET,
-            &format!("/v1/occurrences/{occurrence}/manifest"),
-        )
+    pub fn manifest(&self, departure: &str) -> RequestBuilder {
+        self.operator(Method::GET, &format!("/v1/departures/{departure}/manifest"))
     }
 
     pub fn create_tour(&self, body: &Value) -> RequestBuilder {
         self.operator(Method::POST, "/v1/tours").json(body)
     }
 
-    pub fn create_occurrence(&self, tour: &str, body: &Value) -> RequestBuilder {
-        self.operator(Method::POST, &format!("/v1/tours/{tour}/occurrences"))
+    pub fn create_departure(&self, tour: &str, body: &Value) -> RequestBuilder {
+        self.operator(Method::POST, &format!("/v1/tours/{tour}/departures"))
             .json(body)
     }
 

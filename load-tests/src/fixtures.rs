@@ -24,11 +24,11 @@ pub struct Fixtures {
     pub units: Vec<String>,
     /// The tour's `max_per_booking`: requests ask for 1 to this many seats.
     pub max_quantity: u32,
-    pub occurrences: Vec<FixtureOccurrence>,
+    pub departures: Vec<FixtureDeparture>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FixtureOccurrence {
+pub struct FixtureDeparture {
     pub id: String,
     pub capacity: u32,
 }
@@ -39,10 +39,10 @@ impl Fixtures {
         serde_json::from_str(&text).map_err(|e| format!("{path} is not a fixtures file: {e}"))
     }
 
-    pub fn capacity_of(&self, occurrence: &str) -> Option<u32> {
-        self.occurrences
+    pub fn capacity_of(&self, departure: &str) -> Option<u32> {
+        self.departures
             .iter()
-            .find(|o| o.id == occurrence)
+            .find(|o| o.id == departure)
             .map(|o| o.capacity)
     }
 }
@@ -92,12 +92,12 @@ pub async fn create(
         .ok_or("the created tour has no id")?
         .to_owned();
     let first = Utc::now() + Duration::days(3);
-    let mut occurrences = Vec::with_capacity(count);
+    let mut departures = Vec::with_capacity(count);
     for i in 0..count {
         let starts_at =
             (first + Duration::minutes(i as i64)).to_rfc3339_opts(SecondsFormat::Secs, true);
         let reply = Api::expect(
-            api.create_occurrence(
+            api.create_departure(
                 &tour_id,
                 &json!({"starts_at": starts_at, "capacity": capacity}),
             ),
@@ -109,7 +109,7 @@ pub async fn create(
             .str("id")
             .ok_or("the created departure has no id")?
             .to_owned();
-        occurrences.push(FixtureOccurrence { id, capacity });
+        departures.push(FixtureDeparture { id, capacity });
     }
     Ok(Fixtures {
         target: api.base().to_owned(),
@@ -118,6 +118,6 @@ pub async fn create(
         tour_name,
         units: UNITS.iter().map(|u| (*u).to_owned()).collect(),
         max_quantity,
-        occurrences,
+        departures,
     })
 }

@@ -19,7 +19,7 @@ pub enum State {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
     pub reference: String,
-    pub occurrence_id: String,
+    pub departure_id: String,
     pub seats: u64,
     #[serde(default = "held")]
     pub state: State,
@@ -53,7 +53,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads a ledger in JSON Lines, one entry per 201 (`{"reference", "occurrence_id",
+    /// Reads a ledger in JSON Lines, one entry per 201 (`{"reference", "departure_id",
     /// "seats", "state"?}`), as the Locust file writes it.
     pub fn read_jsonl(path: &str) -> Result<Snapshot, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -120,11 +120,11 @@ impl Ledger {
         inner.idempotency_violations.extend(violation);
     }
 
-    pub fn unanswered_hold(&self, occurrence: &str) {
+    pub fn unanswered_hold(&self, departure: &str) {
         *self
             .lock()
             .unanswered
-            .entry(occurrence.to_owned())
+            .entry(departure.to_owned())
             .or_default() += 1;
     }
 

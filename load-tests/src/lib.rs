@@ -32,7 +32,7 @@ use verify::Verification;
 pub enum Scenario {
     /// One departure of --capacity seats; every client races for it.
     Rush,
-    /// --occurrences departures; requests spread over them (uncontended throughput).
+    /// --departures departures; requests spread over them (uncontended throughput).
     Spread,
     /// Reads, holds, confirms, cancels (and expiries) at --rate arrivals/s, open model.
     Mixed,
@@ -70,7 +70,7 @@ pub struct Config {
     /// Seats per fixture departure; `None` picks the scenario's default.
     pub capacity: Option<u32>,
     /// Fixture departures; `None` picks the scenario's default.
-    pub occurrences: Option<usize>,
+    pub departures: Option<usize>,
     /// Seats per booking are drawn from 1..=max_quantity.
     pub max_quantity: u32,
     pub seed: u64,
@@ -102,7 +102,7 @@ impl Config {
             duration: Duration::from_secs(30),
             rate: 200.0,
             capacity: None,
-            occurrences: None,
+            departures: None,
             max_quantity: 4,
             seed: rand::random(),
             allow_5xx: false,
@@ -119,7 +119,7 @@ impl Config {
         match self.scenario {
             Scenario::Rush | Scenario::Retry => (1, self.capacity.unwrap_or(50)),
             Scenario::Spread => {
-                let count = self.occurrences.unwrap_or(50).max(1);
+                let count = self.departures.unwrap_or(50).max(1);
                 // Enough that no departure sells out: spread measures the uncontended path.
                 let needed =
                     self.requests.saturating_mul(u64::from(self.max_quantity)) / count as u64;
@@ -127,7 +127,7 @@ impl Config {
                 (count, self.capacity.unwrap_or(default as u32))
             }
             Scenario::Mixed => (
-                self.occurrences.unwrap_or(10).max(1),
+                self.departures.unwrap_or(10).max(1),
                 self.capacity.unwrap_or(50),
             ),
             Scenario::Ceiling => (0, 0),

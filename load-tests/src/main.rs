@@ -45,7 +45,7 @@ enum Command {
     /// One departure of --capacity seats (default 50); every client races for it with random
     /// quantities, so far more seats are requested than exist.
     Rush(RunArgs),
-    /// --occurrences departures (default 50), sized so none sells out; requests spread over
+    /// --departures departures (default 50), sized so none sells out; requests spread over
     /// them: the uncontended throughput.
     Spread(RunArgs),
     /// Realistic traffic at --rate arrivals/s (open model: slow answers do not lower the
@@ -86,7 +86,7 @@ struct RunArgs {
     capacity: Option<u32>,
     /// Departures [default: spread 50, mixed 10; rush always 1].
     #[arg(long)]
-    occurrences: Option<usize>,
+    departures: Option<usize>,
     /// Each booking asks for 1 to this many seats (also the tour's max_per_booking).
     #[arg(long, default_value_t = 4)]
     max_quantity: u32,
@@ -117,7 +117,7 @@ struct RunArgs {
 struct SetupArgs {
     /// Departures to create.
     #[arg(long, default_value_t = 1)]
-    occurrences: usize,
+    departures: usize,
     /// Seats per departure.
     #[arg(long, default_value_t = 50)]
     capacity: u32,
@@ -137,7 +137,7 @@ struct VerifyArgs {
     /// The file `berth-load setup` wrote.
     #[arg(long, value_name = "FILE")]
     fixtures: String,
-    /// The other tool's ledger, JSON Lines of {"reference","occurrence_id","seats","state"?},
+    /// The other tool's ledger, JSON Lines of {"reference","departure_id","seats","state"?},
     /// one per 201: checks each booking, not only the totals.
     #[arg(long, value_name = "FILE")]
     ledger: Option<String>,
@@ -218,7 +218,7 @@ async fn run(
     config.duration = args.duration;
     config.rate = args.rate;
     config.capacity = args.capacity;
-    config.occurrences = args.occurrences;
+    config.departures = args.departures;
     config.max_quantity = args.max_quantity;
     if let Some(seed) = args.seed {
         config.seed = seed;
@@ -261,7 +261,7 @@ async fn setup(
     let fixtures = fixtures::create(
         &api,
         &args.label,
-        args.occurrences.max(1),
+        args.departures.max(1),
         args.capacity,
         args.max_quantity.clamp(1, 100),
     )

@@ -30,7 +30,7 @@ pub struct Context {
 }
 
 /// A random booking request: 1..=max seats split over the fixture's units.
-pub fn hold_body(rng: &mut StdRng, fixtures: &Fixtures, occurrence: &str, n: u64) -> (Value, u64) {
+pub fn hold_body(rng: &mut StdRng, fixtures: &Fixtures, departure: &str, n: u64) -> (Value, u64) {
     let quantity = rng.gen_range(1..=u64::from(fixtures.max_quantity.max(1)));
     let first = rng.gen_range(0..=quantity);
     let items: Vec<Value> = fixtures
@@ -41,7 +41,7 @@ pub fn hold_body(rng: &mut StdRng, fixtures: &Fixtures, occurrence: &str, n: u64
         .map(|(unit, q)| json!({"unit": unit, "quantity": q}))
         .collect();
     let body = json!({
-        "occurrence_id": occurrence,
+        "departure_id": departure,
         "items": items,
         "customer": {"name": format!("Load Tester {n}"), "email": format!("load+{n}@example.com")}
     });
@@ -53,11 +53,11 @@ pub fn hold_body(rng: &mut StdRng, fixtures: &Fixtures, occurrence: &str, n: u64
 pub async fn hold(
     ctx: &Context,
     rng: &mut StdRng,
-    occurrence: &str,
+    departure: &str,
     n: u64,
 ) -> Option<(String, String)> {
     let fixtures = ctx.fixtures.as_deref()?;
-    let (body, quantity) = hold_body(rng, fixtures, occurrence, n);
+    let (body, quantity) = hold_body(rng, fixtures, departure, n);
     let (outcome, latency) = Api::send(ctx.api.hold(&body)).await;
     let created = matches!(&outcome, Ok(r) if r.status == 201);
     ctx.recorder.record("hold", &outcome, latency, created);
@@ -68,12 +68,12 @@ pub async fn hold(
             let seats = reply.u64("seats").unwrap_or(0);
             if seats != quantity || reference.is_empty() {
                 ctx.ledger.wrong_seats(format!(
-                    "hold on {occurrence}: asked for {quantity} seats, 201 with seats {seats} and reference {reference:?}"
+                    "hold on {departure}: asked for {quantity} seats, 201 with seats {seats} and reference {reference:?}"
                 ));
             }
             ctx.ledger.held(Entry {
                 reference: reference.clone(),
-                occurrence_id: occurrence.to_owned(),
+                departure_id: departure.to_owned(),
                 seats,
                 state: State::Held,
                 uncertain: false,
@@ -82,7 +82,7 @@ pub async fn hold(
         }
         Ok(_) => None,
         Err(_) => {
-            ctx.ledger.unanswered_hold(occurrence);
+            ctx.ledger.unanswered_hold(departure);
             None
         }
     }
@@ -129,8 +129,8 @@ fn worker_rng(seed: u64, worker: usize, n: u64) -> StdRng {
 pub async fn rush(ctx: Arc<Context>) {
     closed_loop(ctx, |ctx, worker, n| async move {
         let mut rng = worker_rng(ctx.seed, worker, n);
-        if let Some(occurrence) = ctx.fixtures.as_ref().map(|f| f.occurrences[0].id.clone()) {
-            hold(&ctx, &mut rng, &occurrence, n).await;
+        if let Some(departure) = ctx.fixtures.as_ref().map(|f| f.departures[0].id.clone()) {
+            hold(&ctx, &mut rng, &departure, n).await;
         }
     })
     .await;
@@ -143,8 +143,8 @@ pub async fn spread(ctx: Arc<Context>) {
         let Some(fixtures) = ctx.fixtures.clone() else {
             return;
         };
-        let occurrence = &fixtures.occurrences[rng.gen_range(0..fixtures.occurrences.len())].id;
-        hold(&ctx, &mut rng, occurrence, n).await;
+        let departure = &fixtures.departures[rng.gen_range(0..fixtures.departures.len())].id;
+        hold(&ctx, &mut rng, departure, n).await;
     })
     .await;
 }
@@ -204,14 +204,14 @@ async fn mixed_step(ctx: &Context, pools: &Mutex<Pools>, rng: &mut StdRng, n: u6
     let Some(fixtures) = ctx.fixtures.clone() else {
         return;
     };
-    let occurrence = fixtures.occurrences[rng.gen_range(0..fixtures.occurrences.len())]
+    let departure = fixtures.departures[rng.gen_range(0..fixtures.departures.len())]
         .id
         .clone();
     let roll = rng.gen_range(0..100);
     let lock = || pools.lock().unwrap_or_else(|p| p.into_inner());
     if roll < 50 {
         let request = if roll < 25 {
-            ctx.api.occurrence(&occurrence)
+            ctx.api.departure(&departure)
         } else {
             ctx.api.availability(&fixtures.tour_id)
         };
@@ -250,7 +250,7 @@ async fn mixed_step(ctx: &Context, pools: &Mutex<Pools>, rng: &mut StdRng, n: u6
             return;
         }
     }
-    if let Some(booking) = hold(ctx, rng, &occurrence, n).await {
+    if let Some(booking) = hold(ctx, rng, &departure, n).await {
         lock().held.push(booking);
     }
 }
@@ -283,10 +283,10 @@ pub async fn retry(ctx: Arc<Context>, copies: usize) {
         let Some(fixtures) = ctx.fixtures.clone() else {
             return;
         };
-        let occurrence = fixtures.occurrences[rng.gen_range(0..fixtures.occurrences.len())]
+        let departure = fixtures.departures[rng.gen_range(0..fixtures.departures.len())]
             .id
             .clone();
-        let (body, quantity) = hold_body(&mut rng, &fixtures, &occurrence, n);
+        let (body, quantity) = hold_body(&mut rng, &fixtures, &departure, n);
         let key = format!("berth-load-{}-{:032x}", fixtures.run_id, rng.gen::<u128>());
         let sends: Vec<_> = (0..copies.max(1))
             .map(|_| {
@@ -310,19 +310,19 @@ pub async fn retry(ctx: Arc<Context>, copies: usize) {
             ctx.recorder.record_booking();
             if *seats != quantity {
                 ctx.ledger.wrong_seats(format!(
-                    "hold on {occurrence} (key {key}): asked for {quantity} seats, 201 with {seats}"
+                    "hold on {departure} (key {key}): asked for {quantity} seats, 201 with {seats}"
                 ));
             }
             ctx.ledger.held(Entry {
                 reference: reference.clone(),
-                occurrence_id: occurrence.clone(),
+                departure_id: departure.clone(),
                 seats: *seats,
                 state: State::Held,
                 uncertain: false,
             });
         }
         if verdict.unanswered && verdict.bookings.is_empty() {
-            ctx.ledger.unanswered_hold(&occurrence);
+            ctx.ledger.unanswered_hold(&departure);
         }
         ctx.ledger
             .key_done(!verdict.bookings.is_empty(), verdict.violation);

@@ -13,7 +13,7 @@ use crate::ledger::{Snapshot, State};
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
     pub passed: bool,
-    pub occurrences: Vec<OccurrenceCheck>,
+    pub departures: Vec<DepartureCheck>,
     /// Each one is proof of a broken promise, with its evidence.
     pub violations: Vec<String>,
     /// Things a reader should know that prove nothing wrong (e.g. requests without answers).
@@ -23,7 +23,7 @@ pub struct Verification {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct OccurrenceCheck {
+pub struct DepartureCheck {
     pub id: String,
     pub capacity: u64,
     pub available: u64,
@@ -55,22 +55,22 @@ struct ManifestEntry {
     seats: u64,
 }
 
-/// What one departure looks like from outside: `GET /v1/occurrences/{id}` and the manifest,
-/// read until two occurrence reads around the manifest agree (a hold may lapse meanwhile).
+/// What one departure looks like from outside: `GET /v1/departures/{id}` and the manifest,
+/// read until two departure reads around the manifest agree (a hold may lapse meanwhile).
 async fn observe(
     api: &Api,
     id: &str,
 ) -> Result<(u64, u64, Option<u64>, Vec<(String, ManifestEntry)>), String> {
     let mut last = None;
     for _ in 0..3 {
-        let before = Api::expect(api.occurrence(id), 200, "read a fixture departure").await?;
+        let before = Api::expect(api.departure(id), 200, "read a fixture departure").await?;
         let manifest = Api::expect(
             api.manifest(id),
             200,
             "read a fixture manifest (is --token the operator that owns the fixtures?)",
         )
         .await?;
-        let after = Api::expect(api.occurrence(id), 200, "read a fixture departure").await?;
+        let after = Api::expect(api.departure(id), 200, "read a fixture departure").await?;
         let numbers = |r: &crate::api::Reply| (r.u64("capacity"), r.u64("available"));
         let (Some(capacity), Some(available)) = numbers(&before) else {
             return Err(format!(
@@ -124,11 +124,11 @@ pub async fn verify(
         violations.extend(ledger.wrong_seats.iter().cloned());
         violations.extend(ledger.idempotency_violations.iter().cloned());
         let fixture_ids: HashSet<&str> =
-            fixtures.occurrences.iter().map(|o| o.id.as_str()).collect();
+            fixtures.departures.iter().map(|o| o.id.as_str()).collect();
         let strays = ledger
             .entries
             .iter()
-            .filter(|e| !fixture_ids.contains(e.occurrence_id.as_str()))
+            .filter(|e| !fixture_ids.contains(e.departure_id.as_str()))
             .count();
         if strays > 0 {
             warnings.push(format!(
@@ -137,7 +137,7 @@ pub async fn verify(
         }
     }
 
-    for fixture in &fixtures.occurrences {
+    for fixture in &fixtures.departures {
         let id = fixture.id.as_str();
         let (capacity, available, seats_taken, manifest) = observe(api, id).await?;
         let manifest_seats: u64 = manifest.iter().map(|(_, e)| e.seats).sum();
@@ -198,7 +198,7 @@ pub async fn verify(
             ),
             None => None,
         };
-        checks.push(OccurrenceCheck {
+        checks.push(DepartureCheck {
             id: id.to_owned(),
             capacity,
             available,
@@ -216,7 +216,7 @@ pub async fn verify(
     }
     Ok(Verification {
         passed: violations.is_empty(),
-        occurrences: checks,
+        departures: checks,
         violations,
         warnings,
         total_seats,
@@ -237,7 +237,7 @@ async fn check_ledger(
         manifest.iter().map(|(r, e)| (r.as_str(), e)).collect();
     let mut check = LedgerCheck::default();
     let mut known: HashSet<&str> = HashSet::new();
-    for entry in ledger.entries.iter().filter(|e| e.occurrence_id == id) {
+    for entry in ledger.entries.iter().filter(|e| e.departure_id == id) {
         known.insert(entry.reference.as_str());
         check.bookings += 1;
         check.booked_seats += entry.seats;
@@ -355,7 +355,7 @@ async fn check_ledger(
 pub fn render(verification: &Verification, max_lines: usize) -> String {
     let mut out = String::new();
     out.push_str("verification:\n");
-    for c in verification.occurrences.iter().take(max_lines) {
+    for c in verification.departures.iter().take(max_lines) {
         out.push_str(&format!(
             "  {}  capacity {:>6}  available {:>6}  manifest {:>6} seats in {:>5} bookings",
             c.id, c.capacity, c.available, c.manifest_seats, c.manifest_bookings
@@ -368,10 +368,10 @@ pub fn render(verification: &Verification, max_lines: usize) -> String {
         }
         out.push('\n');
     }
-    if verification.occurrences.len() > max_lines {
+    if verification.departures.len() > max_lines {
         out.push_str(&format!(
             "  … and {} more departures\n",
-            verification.occurrences.len() - max_lines
+            verification.departures.len() - max_lines
         ));
     }
     for w in &verification.warnings {
@@ -389,7 +389,7 @@ pub fn render(verification: &Verification, max_lines: usize) -> String {
     out.push_str(&format!(
         "  {} seats on {} fixture manifests\n",
         verification.total_seats,
-        verification.occurrences.len()
+        verification.departures.len()
     ));
     out.push_str(if verification.passed {
         "  PASSED: no seat sold twice, every seat accounted for\n"

@@ -44,7 +44,7 @@ async fn a_rush_sells_every_seat_exactly_once(backend: Backend) {
     assert_eq!(result.summary.requests, 500, "{report}");
     let verification = result.verification.as_ref().expect("verified");
     assert!(verification.violations.is_empty(), "{report}");
-    let departure = &verification.occurrences[0];
+    let departure = &verification.departures[0];
     assert_eq!(departure.capacity, 50);
     assert_eq!(departure.sold, 50, "{report}");
     assert_eq!(departure.manifest_seats, 50, "{report}");
@@ -79,10 +79,10 @@ async fn the_verifier_catches_a_corrupted_seat_count(backend: Backend) {
     let result = small_rush(&berth, 10, 60).await;
     assert!(result.passed, "{}", berth_load::report::text(&result));
     let fixtures = result.fixtures.as_ref().unwrap();
-    let id = &fixtures.occurrences[0].id;
+    let id = &fixtures.departures[0].id;
     berth
         .execute_sql(&format!(
-            "UPDATE occurrences SET seats_taken = seats_taken - 1 WHERE id = '{id}'"
+            "UPDATE departures SET seats_taken = seats_taken - 1 WHERE id = '{id}'"
         ))
         .await;
     let verification =
@@ -113,7 +113,7 @@ async fn the_verifier_catches_a_ledger_that_disagrees(backend: Backend) {
     let mut invented = result.ledger.clone();
     invented.entries.push(Entry {
         reference: "BKZZZZZZZZ".to_owned(),
-        occurrence_id: fixtures.occurrences[0].id.clone(),
+        departure_id: fixtures.departures[0].id.clone(),
         seats: 3,
         state: State::Held,
         uncertain: false,
@@ -165,7 +165,7 @@ async fn mixed_traffic_balances(backend: Backend) {
     let mut config = Config::new(&berth.base, Some(berth.token.clone()), Scenario::Mixed);
     config.rate = 150.0;
     config.requests = 300;
-    config.occurrences = Some(3);
+    config.departures = Some(3);
     config.capacity = Some(20);
     config.seed = 11;
     config.duration = Duration::from_secs(60);
@@ -203,7 +203,7 @@ async fn every_idempotency_key_makes_one_booking(backend: Backend) {
         result.ledger.entries.len() as u64
     );
     let verification = result.verification.as_ref().unwrap();
-    assert_eq!(verification.occurrences[0].manifest_seats, 30, "{report}");
+    assert_eq!(verification.departures[0].manifest_seats, 30, "{report}");
     let replays = &result.summary.kinds["hold_replay"];
     assert_eq!(replays.count, 100, "{report}");
 }

@@ -102,7 +102,7 @@ impl BookingStatus {
         }
     }
 
-    /// Whether a booking in this state counts toward the occurrence's `seats_taken`.
+    /// Whether a booking in this state counts toward the departure's `seats_taken`.
     pub const fn occupies_seats(self) -> bool {
         matches!(self, Self::Held | Self::Confirmed | Self::CheckedIn)
     }

@@ -7,12 +7,12 @@ use crate::error::AppError;
 
 /// The lifecycle of a departure, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OccurrenceStatus {
+pub enum DepartureStatus {
     Scheduled,
     Cancelled,
 }
 
-impl OccurrenceStatus {
+impl DepartureStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Scheduled => "scheduled",
@@ -24,7 +24,7 @@ impl OccurrenceStatus {
         match text {
             "scheduled" => Ok(Self::Scheduled),
             "cancelled" => Ok(Self::Cancelled),
-            other => Err(format!("unknown occurrence status {other:?}")),
+            other => Err(format!("unknown departure status {other:?}")),
         }
     }
 }
@@ -51,9 +51,9 @@ impl SalesStatus {
 
 /// The seat-relevant facts of one departure at one moment.
 #[derive(Debug, Clone, Copy)]
-pub struct Departure {
+pub struct Occupancy {
     pub starts_at: DateTime<Utc>,
-    pub status: OccurrenceStatus,
+    pub status: DepartureStatus,
     pub capacity: u32,
     /// Seats of live bookings, including holds that have expired but not been released yet.
     pub seats_taken: u32,
@@ -61,7 +61,7 @@ pub struct Departure {
     pub seats_expired: u32,
 }
 
-impl Departure {
+impl Occupancy {
     /// Seats a new booking could take now. Expired holds never count as taken, even before
     /// the expiry worker has released them.
     pub fn available(&self) -> u32 {
@@ -75,7 +75,7 @@ impl Departure {
     }
 
     pub fn sales_status(&self, cutoff_minutes: u32, now: DateTime<Utc>) -> SalesStatus {
-        if self.status == OccurrenceStatus::Cancelled {
+        if self.status == DepartureStatus::Cancelled {
             SalesStatus::Cancelled
         } else if now >= self.sales_close_at(cutoff_minutes) {
             SalesStatus::Closed
@@ -86,14 +86,14 @@ impl Departure {
         }
     }
 
-    /// Decides whether `seats` may be held now. Called with the occurrence row locked.
+    /// Decides whether `seats` may be held now. Called with the departure row locked.
     pub fn check_hold(
         &self,
         seats: u32,
         cutoff_minutes: u32,
         now: DateTime<Utc>,
     ) -> Result<(), AppError> {
-        if self.status == OccurrenceStatus::Cancelled {
+        if self.status == DepartureStatus::Cancelled {
             return Err(AppError::SalesClosed {
                 reason: "the departure is cancelled",
             });
@@ -137,10 +137,10 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn departure(capacity: u32, taken: u32, expired: u32) -> Departure {
-        Departure {
+    fn occupancy(capacity: u32, taken: u32, expired: u32) -> Occupancy {
+        Occupancy {
             starts_at: Utc.with_ymd_and_hms(2030, 6, 1, 9, 0, 0).unwrap(),
-            status: OccurrenceStatus::Scheduled,
+            status: DepartureStatus::Scheduled,
             capacity,
             seats_taken: taken,
             seats_expired: expired,
@@ -153,20 +153,20 @@ mod tests {
 
     #[test]
     fn expired_holds_are_available_before_release() {
-        assert_eq!(departure(10, 10, 0).available(), 0);
-        assert_eq!(departure(10, 10, 3).available(), 3);
-        assert!(departure(10, 10, 3)
+        assert_eq!(occupancy(10, 10, 0).available(), 0);
+        assert_eq!(occupancy(10, 10, 3).available(), 3);
+        assert!(occupancy(10, 10, 3)
             .check_hold(3, 0, before_start(60))
             .is_ok());
         assert!(matches!(
-            departure(10, 10, 3).check_hold(4, 0, before_start(60)),
+            occupancy(10, 10, 3).check_hold(4, 0, before_start(60)),
             Err(AppError::SoldOut { available: 3 })
         ));
     }
 
     #[test]
     fn sales_close_at_the_cutoff() {
-        let d = departure(10, 0, 0);
+        let d = occupancy(10, 0, 0);
         assert!(d.check_hold(1, 30, before_start(31)).is_ok());
         assert!(matches!(
             d.check_hold(1, 30, before_start(30)),
@@ -175,15 +175,15 @@ mod tests {
         assert_eq!(d.sales_status(30, before_start(30)), SalesStatus::Closed);
         assert_eq!(d.sales_status(30, before_start(31)), SalesStatus::Open);
         assert_eq!(
-            departure(2, 2, 0).sales_status(0, before_start(5)),
+            occupancy(2, 2, 0).sales_status(0, before_start(5)),
             SalesStatus::SoldOut
         );
     }
 
     #[test]
     fn cancelled_departures_sell_nothing() {
-        let mut d = departure(10, 0, 0);
-        d.status = OccurrenceStatus::Cancelled;
+        let mut d = occupancy(10, 0, 0);
+        d.status = DepartureStatus::Cancelled;
         assert_eq!(d.sales_status(0, before_start(600)), SalesStatus::Cancelled);
         assert!(matches!(
             d.check_hold(1, 0, before_start(600)),
@@ -193,11 +193,11 @@ mod tests {
 
     #[test]
     fn capacity_never_drops_below_live_seats() {
-        assert!(departure(10, 6, 0).check_capacity(6).is_ok());
+        assert!(occupancy(10, 6, 0).check_capacity(6).is_ok());
         assert!(matches!(
-            departure(10, 6, 0).check_capacity(5),
+            occupancy(10, 6, 0).check_capacity(5),
             Err(AppError::CapacityBelowTaken { taken: 6 })
         ));
-        assert!(departure(10, 6, 2).check_capacity(4).is_ok());
+        assert!(occupancy(10, 6, 2).check_capacity(4).is_ok());
     }
 }

@@ -49,7 +49,7 @@ ulid_id!(
 );
 ulid_id!(TourId);
 ulid_id!(ScheduleId);
-ulid_id!(OccurrenceId);
+ulid_id!(DepartureId);
 ulid_id!(BookingId);
 ulid_id!(TokenId);
 ulid_id!(

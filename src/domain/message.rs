@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 pub enum MessageKind {
     BookingConfirmed,
     BookingCancelled,
-    OccurrenceCancelled,
+    DepartureCancelled,
     /// Sent a fixed time before departure to travelers who booked before then.
     Reminder,
     /// Email only, and only when the operator of the server turned it on.
@@ -18,7 +18,7 @@ impl MessageKind {
     pub const ALL: [MessageKind; 5] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
-        Self::OccurrenceCancelled,
+        Self::DepartureCancelled,
         Self::Reminder,
         Self::HoldExpired,
     ];
@@ -28,7 +28,7 @@ impl MessageKind {
         match self {
             Self::BookingConfirmed => "booking_confirmed",
             Self::BookingCancelled => "booking_cancelled",
-            Self::OccurrenceCancelled => "occurrence_cancelled",
+            Self::DepartureCancelled => "departure_cancelled",
             Self::Reminder => "reminder",
             Self::HoldExpired => "hold_expired",
         }

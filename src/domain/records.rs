@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::booking::BookingStatus;
-use super::capacity::Departure;
-use super::ids::{BookingId, BookingRef, OccurrenceId, OperatorId, ScheduleId, TourId};
+use super::capacity::Occupancy;
+use super::ids::{BookingId, BookingRef, DepartureId, OperatorId, ScheduleId, TourId};
 use super::pricing::QuoteLine;
 use super::tour::Tour;
 
@@ -18,11 +18,11 @@ pub struct TourRecord {
 }
 
 #[derive(Debug, Clone)]
-pub struct OccurrenceRecord {
-    pub id: OccurrenceId,
+pub struct DepartureRecord {
+    pub id: DepartureId,
     pub tour_id: TourId,
     pub schedule_id: Option<ScheduleId>,
-    pub departure: Departure,
+    pub occupancy: Occupancy,
 }
 
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub struct BookingRecord {
     pub reference: BookingRef,
     /// SHA-256 of the traveler's access token; never leaves the service layer.
     pub access_token_hash: String,
-    pub occurrence_id: OccurrenceId,
+    pub departure_id: DepartureId,
     pub tour_id: TourId,
     pub operator_id: OperatorId,
     pub status: BookingStatus,
@@ -97,6 +97,6 @@ pub struct ReleasedSeats {
 /// One broken seat invariant, as reported by `berth check`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    pub occurrence_id: String,
+    pub departure_id: String,
     pub detail: String,
 }

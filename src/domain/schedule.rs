@@ -249,7 +249,7 @@ pub struct Schedule {
 
 impl Schedule {
     /// Departures whose UTC start lies in [not_before, not_after], sorted ascending, no duplicates.
-    pub fn occurrences_between(
+    pub fn departures_between(
         &self,
         not_before: DateTime<Utc>,
         not_after: DateTime<Utc>,
@@ -422,7 +422,7 @@ mod tests {
     fn run(s: &Schedule, from: &str, to: &str) -> String {
         let from = utc(&format!("2026-{from}T00:00:00Z"));
         let to = utc(&format!("2026-{to}T23:59:59Z"));
-        let got = s.occurrences_between(from, to).into_iter();
+        let got = s.departures_between(from, to).into_iter();
         got.map(|d| d.format("%m-%d %H:%M").to_string())
             .collect::<Vec<_>>()
             .join(", ")
@@ -520,7 +520,7 @@ mod tests {
         assert_eq!(run(&s, "03-28", "03-30"), want);
         let want = "10-24 08:00, 10-25 09:00, 10-26 09:00";
         assert_eq!(run(&s, "10-24", "10-26"), want);
-        let all = s.occurrences_between(utc("2026-01-01T00:00:00Z"), utc("2026-12-31T00:00:00Z"));
+        let all = s.departures_between(utc("2026-01-01T00:00:00Z"), utc("2026-12-31T00:00:00Z"));
         let local = |d: &DateTime<Utc>| d.with_timezone(&Lisbon).format("%H:%M").to_string();
         assert_eq!(
             (all.len(), all.iter().all(|d| local(d) == "09:00")),
@@ -616,12 +616,12 @@ mod tests {
     fn window_is_inclusive_sorted_and_unique() {
         let s = sched("FREQ=DAILY", "2026-06-01", "18:00 09:00 09:00", Lisbon);
         let (from, to) = (utc("2026-06-10T08:00:00Z"), utc("2026-06-12T17:00:00Z"));
-        let got = s.occurrences_between(from, to);
+        let got = s.departures_between(from, to);
         assert_eq!((got.len(), got[0], got[5]), (6, from, to));
         assert!(got.windows(2).all(|w| w[0] < w[1]));
         let second = TimeDelta::seconds(1);
-        assert_eq!(s.occurrences_between(from + second, to - second).len(), 4);
-        assert!(s.occurrences_between(to, from).is_empty());
+        assert_eq!(s.departures_between(from + second, to - second).len(), 4);
+        assert!(s.departures_between(to, from).is_empty());
         // 01:30 and 02:30 both land on 01:30Z on Lisbon's spring-forward day.
         let s = sched("FREQ=DAILY", "2026-03-29", "01:30 02:30", Lisbon);
         assert_eq!(run(&s, "03-29", "03-29"), "03-29 01:30");
@@ -634,7 +634,7 @@ mod tests {
             for rule in ["FREQ=DAILY", "FREQ=WEEKLY;INTERVAL=365;BYDAY=MO,SU"] {
                 let mut s = sched(rule, "2026-01-01", "00:00 23:59", tz);
                 s.start_date = NaiveDate::MAX - Days::new(3);
-                let got = s.occurrences_between(min, max);
+                let got = s.departures_between(min, max);
                 assert!(!got.is_empty() && got.windows(2).all(|w| w[0] < w[1]));
             }
             resolve_local(tz, NaiveDate::MIN, NaiveTime::MIN);

@@ -18,7 +18,7 @@ pub struct AuditEntryView {
     id: String,
     /// `user:<id>`, `token:<id>` or `cli`.
     actor: String,
-    /// What was done, e.g. `tour.update`, `occurrence.capacity`, `user.role`.
+    /// What was done, e.g. `tour.update`, `departure.capacity`, `user.role`.
     action: String,
     /// `<kind>:<id>`, e.g. `tour:01J…` or `booking:K7M2Q9PX`.
     target: String,

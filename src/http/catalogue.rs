@@ -5,9 +5,9 @@ use rocket::serde::json::Json;
 use rocket::{get, State};
 
 use super::responder::ErrorResponse;
-use super::views::{AvailabilityView, OccurrenceView, TourView};
+use super::views::{AvailabilityView, DepartureView, TourView};
 use crate::clock::Clock;
-use crate::domain::ids::{OccurrenceId, TourId};
+use crate::domain::ids::{DepartureId, TourId};
 use crate::error::AppError;
 use crate::service::catalogue;
 use crate::storage::Store;
@@ -51,34 +51,36 @@ pub async fn availability(
 ) -> Result<Json<AvailabilityView>, AppError> {
     let id = TourId::parse(id).ok_or(AppError::NotFound)?;
     let now = clock.now();
-    let (tour, occurrences) = catalogue::availability(store, now, &id, from, to).await?;
+    let (tour, departures) = catalogue::availability(store, now, &id, from, to).await?;
+    let departures: Vec<DepartureView> = departures
+        .iter()
+        .map(|o| DepartureView::new(&tour, o, now))
+        .collect();
     Ok(Json(AvailabilityView {
         tour_id: tour.id.to_string(),
         timezone: tour.tour.timezone.name().to_owned(),
-        occurrences: occurrences
-            .iter()
-            .map(|o| OccurrenceView::new(&tour, o, now))
-            .collect(),
+        occurrences: departures.clone(),
+        departures,
     }))
 }
 
 #[utoipa::path(
     get,
-    path = "/v1/occurrences/{id}",
+    path = "/v1/departures/{id}",
     tag = "catalogue",
     summary = "One departure",
-    params(("id" = String, Path, description = "Occurrence id")),
-    responses((status = 200, description = "The departure", body = OccurrenceView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse))
+    params(("id" = String, Path, description = "Departure id")),
+    responses((status = 200, description = "The departure", body = DepartureView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse))
 )]
-#[get("/v1/occurrences/<id>")]
-pub async fn get_occurrence(
+#[get("/v1/departures/<id>")]
+pub async fn get_departure(
     _rate: RateLimited,
     id: &str,
     store: &State<Store>,
     clock: &State<Clock>,
-) -> Result<Json<OccurrenceView>, AppError> {
-    let id = OccurrenceId::parse(id).ok_or(AppError::NotFound)?;
+) -> Result<Json<DepartureView>, AppError> {
+    let id = DepartureId::parse(id).ok_or(AppError::NotFound)?;
     let now = clock.now();
-    let (tour, occurrence) = catalogue::occurrence(store, now, &id).await?;
-    Ok(Json(OccurrenceView::new(&tour, &occurrence, now)))
+    let (tour, departure) = catalogue::departure(store, now, &id).await?;
+    Ok(Json(DepartureView::new(&tour, &departure, now)))
 }

@@ -20,7 +20,7 @@ use crate::storage::Store;
 pub struct MessageView {
     id: String,
     booking_id: String,
-    /// booking_confirmed, booking_cancelled or occurrence_cancelled.
+    /// booking_confirmed, booking_cancelled or departure_cancelled.
     kind: String,
     /// email or sms.
     channel: String,

@@ -21,11 +21,11 @@ use super::{
     ),
     paths(
         health::health, health::ready, metrics::metrics,
-        catalogue::get_tour, catalogue::availability, catalogue::get_occurrence,
+        catalogue::get_tour, catalogue::availability, catalogue::get_departure,
         bookings::place_hold, bookings::get_booking, bookings::confirm, bookings::cancel,
         operator::create_tour, operator::list_tours, operator::update_tour,
-        operator::create_schedule, operator::list_schedules, operator::create_occurrence,
-        operator::update_occurrence, operator::cancel_occurrence, operator::manifest, operator::check_in,
+        operator::create_schedule, operator::list_schedules, operator::create_departure,
+        operator::update_departure, operator::cancel_departure, operator::manifest, operator::check_in,
         tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         messages::list_messages, messages::retry_message, webhooks::twilio_status,
         account::get_operator, account::update_operator, reports::revenue,
@@ -138,9 +138,9 @@ impl Modify for JsonBodies {
 
 /// The OpenAPI document as JSON text.
 pub fn document() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+    let mut openapi = ApiDoc::openapi();
+    super::aliases::document(&mut openapi);
+    openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }
 
 #[get("/openapi.json")]

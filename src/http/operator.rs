@@ -12,12 +12,12 @@ use serde::Deserialize;
 use super::guards::{Admin, Authorized, Guide, Staff};
 use super::responder::ErrorResponse;
 use super::views::{
-    manifest_csv, BookingView, ManifestEntryView, ManifestView, OccurrenceView, ScheduleView,
+    manifest_csv, BookingView, DepartureView, ManifestEntryView, ManifestView, ScheduleView,
     TourView,
 };
 use crate::clock::Clock;
 use crate::config::AppConfig;
-use crate::domain::ids::{OccurrenceId, TourId};
+use crate::domain::ids::{DepartureId, TourId};
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::AppError;
@@ -28,8 +28,8 @@ fn tour_id(id: &str) -> Result<TourId, AppError> {
     TourId::parse(id).ok_or(AppError::NotFound)
 }
 
-fn occurrence_id(id: &str) -> Result<OccurrenceId, AppError> {
-    OccurrenceId::parse(id).ok_or(AppError::NotFound)
+fn departure_id(id: &str) -> Result<DepartureId, AppError> {
+    DepartureId::parse(id).ok_or(AppError::NotFound)
 }
 
 #[utoipa::path(
@@ -212,16 +212,16 @@ pub async fn list_schedules(
 
 #[utoipa::path(
     post,
-    path = "/v1/tours/{id}/occurrences",
+    path = "/v1/tours/{id}/departures",
     tag = "operator",
     summary = "Create a one-off departure",
     params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    request_body = catalogue::OccurrenceDraft,
-    responses((status = 201, description = "Created", body = OccurrenceView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    request_body = catalogue::DepartureDraft,
+    responses((status = 201, description = "Created", body = DepartureView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
-#[post("/v1/tours/<id>/occurrences", data = "<body>")]
-pub async fn create_occurrence(
+#[post("/v1/tours/<id>/departures", data = "<body>")]
+pub async fn create_departure(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
@@ -242,13 +242,13 @@ pub async fn create_occurrence(
             operator_scope(&operator),
             &text,
             |_| async {
-                let draft: catalogue::OccurrenceDraft = parse_text(&text)?;
+                let draft: catalogue::DepartureDraft = parse_text(&text)?;
                 let now = clock.now();
-                let (tour, occurrence) =
-                    catalogue::create_occurrence(store, now, &by, &tour_id(id)?, draft).await?;
-                let view = OccurrenceView::new(&tour, &occurrence, now);
+                let (tour, departure) =
+                    catalogue::create_departure(store, now, &by, &tour_id(id)?, draft).await?;
+                let view = DepartureView::new(&tour, &departure, now);
                 Ok(ApiResponse::created(
-                    format!("/v1/occurrences/{}", occurrence.id),
+                    format!("/v1/departures/{}", departure.id),
                     &view,
                 ))
             },
@@ -258,22 +258,22 @@ pub async fn create_occurrence(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct OccurrencePatch {
+pub struct DeparturePatch {
     capacity: i64,
 }
 
 #[utoipa::path(
     patch,
-    path = "/v1/occurrences/{id}",
+    path = "/v1/departures/{id}",
     tag = "operator",
     summary = "Change a departure's capacity",
-    params(("id" = String, Path, description = "Occurrence id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    request_body = OccurrencePatch,
-    responses((status = 200, description = "Updated", body = OccurrenceView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `capacity_below_taken`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    params(("id" = String, Path, description = "Departure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = DeparturePatch,
+    responses((status = 200, description = "Updated", body = DepartureView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `capacity_below_taken`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
-#[patch("/v1/occurrences/<id>", data = "<body>")]
-pub async fn update_occurrence(
+#[patch("/v1/departures/<id>", data = "<body>")]
+pub async fn update_departure(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
@@ -294,38 +294,37 @@ pub async fn update_occurrence(
             operator_scope(&operator),
             &text,
             |_| async {
-                let patch: OccurrencePatch = parse_text(&text)?;
+                let patch: DeparturePatch = parse_text(&text)?;
                 let now = clock.now();
-                let (tour, occurrence) =
-                    catalogue::set_capacity(store, now, &by, &occurrence_id(id)?, patch.capacity)
+                let (tour, departure) =
+                    catalogue::set_capacity(store, now, &by, &departure_id(id)?, patch.capacity)
                         .await?;
-                Ok(ApiResponse::ok(&OccurrenceView::new(
-                    &tour,
-                    &occurrence,
-                    now,
-                )))
+                Ok(ApiResponse::ok(&DepartureView::new(&tour, &departure, now)))
             },
         )
         .await
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct CancelledOccurrenceView {
-    occurrence: OccurrenceView,
+pub struct CancelledDepartureView {
+    departure: DepartureView,
+    /// Deprecated: `departure`, under its name before 0.2.
+    #[schema(deprecated)]
+    occurrence: DepartureView,
     cancelled_bookings: Vec<String>,
 }
 
 #[utoipa::path(
     post,
-    path = "/v1/occurrences/{id}/cancel",
+    path = "/v1/departures/{id}/cancel",
     tag = "operator",
     summary = "Cancel a departure and its bookings",
-    params(("id" = String, Path, description = "Occurrence id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Cancelled", body = CancelledOccurrenceView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `occurrence_cancelled`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    params(("id" = String, Path, description = "Departure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "Cancelled", body = CancelledDepartureView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `departure_cancelled`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
-#[post("/v1/occurrences/<id>/cancel")]
-pub async fn cancel_occurrence(
+#[post("/v1/departures/<id>/cancel")]
+pub async fn cancel_departure(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
@@ -345,10 +344,12 @@ pub async fn cancel_occurrence(
             "",
             |_| async {
                 let now = clock.now();
-                let (tour, occurrence, cancelled) =
-                    catalogue::cancel_occurrence(store, now, &by, &occurrence_id(id)?).await?;
-                Ok(ApiResponse::ok(&CancelledOccurrenceView {
-                    occurrence: OccurrenceView::new(&tour, &occurrence, now),
+                let (tour, departure, cancelled) =
+                    catalogue::cancel_departure(store, now, &by, &departure_id(id)?).await?;
+                let shown = DepartureView::new(&tour, &departure, now);
+                Ok(ApiResponse::ok(&CancelledDepartureView {
+                    occurrence: shown.clone(),
+                    departure: shown,
                     cancelled_bookings: cancelled.iter().map(|c| c.reference.to_string()).collect(),
                 }))
             },
@@ -358,20 +359,20 @@ pub async fn cancel_occurrence(
 
 #[derive(Responder)]
 pub enum Manifest {
-    Json(Json<ManifestView>),
+    Json(Box<Json<ManifestView>>),
     Csv((ContentType, String)),
 }
 
 #[utoipa::path(
     get,
-    path = "/v1/occurrences/{id}/manifest",
+    path = "/v1/departures/{id}/manifest",
     tag = "operator",
     summary = "Who holds seats on a departure",
-    params(("id" = String, Path, description = "Occurrence id"), ("format" = Option<String>, Query, description = "json (default) or csv")),
+    params(("id" = String, Path, description = "Departure id"), ("format" = Option<String>, Query, description = "json (default) or csv")),
     responses((status = 200, description = "The manifest (JSON, or CSV with format=csv)", body = ManifestView, content_type = "application/json"), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
-#[get("/v1/occurrences/<id>/manifest?<format>")]
+#[get("/v1/departures/<id>/manifest?<format>")]
 pub async fn manifest(
     _rate: RateLimited,
     id: &str,
@@ -388,22 +389,24 @@ pub async fn manifest(
         Some(_) => return Err(AppError::invalid("format", "must be json or csv")),
     };
     let now = clock.now();
-    let (tour, occurrence, bookings) =
-        catalogue::manifest(store, now, &operator, &occurrence_id(id)?).await?;
+    let (tour, departure, bookings) =
+        catalogue::manifest(store, now, &operator, &departure_id(id)?).await?;
     if csv {
         return Ok(Manifest::Csv((
             ContentType::CSV,
             manifest_csv(&bookings, now),
         )));
     }
-    Ok(Manifest::Json(Json(ManifestView {
+    let shown = DepartureView::new(&tour, &departure, now);
+    Ok(Manifest::Json(Box::new(Json(ManifestView {
         seats_taken: bookings.iter().map(|b| b.seats).sum(),
-        occurrence: OccurrenceView::new(&tour, &occurrence, now),
+        occurrence: shown.clone(),
+        departure: shown,
         bookings: bookings
             .iter()
             .map(|b| ManifestEntryView::new(b, now))
             .collect(),
-    })))
+    }))))
 }
 
 #[utoipa::path(

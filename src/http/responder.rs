@@ -35,7 +35,7 @@ impl AppError {
             Self::InvalidTransition { .. } => (Status::Conflict, "invalid_transition"),
             Self::HoldExpired => (Status::Conflict, "hold_expired"),
             Self::CancellationClosed => (Status::Conflict, "cancellation_closed"),
-            Self::OccurrenceCancelled => (Status::Conflict, "occurrence_cancelled"),
+            Self::DepartureCancelled => (Status::Conflict, "departure_cancelled"),
             Self::CapacityBelowTaken { .. } => (Status::Conflict, "capacity_below_taken"),
             Self::IdempotencyKeyReused => (Status::UnprocessableEntity, "idempotency_key_reused"),
             Self::IdempotencyInProgress => (Status::Conflict, "idempotency_in_progress"),

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::records::{BookingRecord, OccurrenceRecord, ScheduleRecord, TourRecord};
+use crate::domain::records::{BookingRecord, DepartureRecord, ScheduleRecord, TourRecord};
 
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -66,15 +66,15 @@ impl From<&TourRecord> for TourView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct PriceView {
     pub unit: String,
     pub label: String,
     pub price: i64,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct OccurrenceView {
+#[derive(Clone, Serialize, ToSchema)]
+pub struct DepartureView {
     pub id: String,
     pub tour_id: String,
     pub starts_at: String,
@@ -88,22 +88,22 @@ pub struct OccurrenceView {
     pub currency: String,
 }
 
-impl OccurrenceView {
-    pub fn new(tour: &TourRecord, occurrence: &OccurrenceRecord, now: DateTime<Utc>) -> Self {
-        let departure = &occurrence.departure;
+impl DepartureView {
+    pub fn new(tour: &TourRecord, departure: &DepartureRecord, now: DateTime<Utc>) -> Self {
+        let occupancy = &departure.occupancy;
         let tz = tour.tour.timezone;
-        OccurrenceView {
-            id: occurrence.id.to_string(),
+        DepartureView {
+            id: departure.id.to_string(),
             tour_id: tour.id.to_string(),
-            starts_at: rfc3339(departure.starts_at),
-            local_starts_at: departure
+            starts_at: rfc3339(occupancy.starts_at),
+            local_starts_at: occupancy
                 .starts_at
                 .with_timezone(&tz)
                 .to_rfc3339_opts(SecondsFormat::AutoSi, true),
             timezone: tz.name().to_owned(),
-            capacity: departure.capacity,
-            available: departure.available(),
-            status: departure
+            capacity: occupancy.capacity,
+            available: occupancy.available(),
+            status: occupancy
                 .sales_status(tour.tour.cutoff_minutes, now)
                 .as_str(),
             prices: tour
@@ -125,7 +125,10 @@ impl OccurrenceView {
 pub struct AvailabilityView {
     pub tour_id: String,
     pub timezone: String,
-    pub occurrences: Vec<OccurrenceView>,
+    pub departures: Vec<DepartureView>,
+    /// Deprecated: the same list as `departures`, under its name before 0.2.
+    #[schema(deprecated)]
+    pub occurrences: Vec<DepartureView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -143,7 +146,7 @@ pub struct CustomerView {
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"reference": "K7M2Q9PX", "access_token": "bkt_…", "status": "held", "expires_at": "2027-05-01T08:15:00Z", "occurrence_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "tour_id": "01JD3Z7M2K8P4R6T9V0B1C3D5F", "items": [{"unit": "adult", "quantity": 2, "unit_price": 3500}], "seats": 2, "total": 7000, "currency": "EUR", "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": null}, "created_at": "2027-05-01T08:00:00Z", "updated_at": "2027-05-01T08:00:00Z"}))]
+#[schema(example = json!({"reference": "K7M2Q9PX", "access_token": "bkt_…", "status": "held", "expires_at": "2027-05-01T08:15:00Z", "departure_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "tour_id": "01JD3Z7M2K8P4R6T9V0B1C3D5F", "items": [{"unit": "adult", "quantity": 2, "unit_price": 3500}], "seats": 2, "total": 7000, "currency": "EUR", "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": null}, "created_at": "2027-05-01T08:00:00Z", "updated_at": "2027-05-01T08:00:00Z"}))]
 pub struct BookingView {
     pub reference: String,
     /// Present only in the response that created the booking.
@@ -151,6 +154,9 @@ pub struct BookingView {
     pub access_token: Option<String>,
     pub status: &'static str,
     pub expires_at: Option<String>,
+    pub departure_id: String,
+    /// Deprecated: `departure_id`, under its name before 0.2.
+    #[schema(deprecated)]
     pub occurrence_id: String,
     pub tour_id: String,
     pub items: Vec<ItemView>,
@@ -222,7 +228,8 @@ impl BookingView {
                 .expires_at
                 .filter(|_| status == crate::domain::booking::BookingStatus::Held)
                 .map(rfc3339),
-            occurrence_id: booking.occurrence_id.to_string(),
+            departure_id: booking.departure_id.to_string(),
+            occurrence_id: booking.departure_id.to_string(),
             tour_id: booking.tour_id.to_string(),
             items: booking
                 .items
@@ -264,6 +271,10 @@ pub struct ScheduleView {
     pub capacity: u32,
     pub materialized_until: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub departures_created: Option<usize>,
+    /// Deprecated: `departures_created`, under its name before 0.2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(deprecated)]
     pub occurrences_created: Option<usize>,
 }
 
@@ -279,6 +290,7 @@ impl ScheduleView {
             exceptions: schedule.exceptions.clone(),
             capacity: schedule.capacity,
             materialized_until: schedule.materialized_until.map(rfc3339),
+            departures_created: created,
             occurrences_created: created,
         }
     }
@@ -297,7 +309,10 @@ pub struct ManifestEntryView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ManifestView {
-    pub occurrence: OccurrenceView,
+    pub departure: DepartureView,
+    /// Deprecated: `departure`, under its name before 0.2.
+    #[schema(deprecated)]
+    pub occurrence: DepartureView,
     pub seats_taken: u32,
     pub bookings: Vec<ManifestEntryView>,
 }

@@ -16,7 +16,7 @@ use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::secrets;
-use crate::storage::{bookings, ledger, occurrences, payments as store_payments, Store};
+use crate::storage::{bookings, departures, ledger, payments as store_payments, Store};
 
 /// Who is asking. A traveler proves it with the booking's access token; an operator with a
 /// bearer token, and only for bookings on their own tours.
@@ -119,7 +119,7 @@ enum Outcome {
     Lapsed,
 }
 
-/// Applies `event` to a booking under its occurrence's lock. The seat counter moves exactly
+/// Applies `event` to a booking under its departure's lock. The seat counter moves exactly
 /// when the state machine moves a booking into or out of a seat-occupying state.
 async fn transition(
     store: &Store,
@@ -147,17 +147,17 @@ async fn transition(
     let outcome = with_retry(store, || async {
         let mut tx = store.begin_write().await?;
         let result = async {
-            let occurrence = occurrences::lock(&mut tx, &booking.occurrence_id)
+            let departure = departures::lock(&mut tx, &booking.departure_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
             let current = bookings::lock(&mut tx, &booking.id)
                 .await?
                 .ok_or(AppError::NotFound)?;
             if current.is_lapsed_hold(now) {
-                release_lapsed(&mut tx, now, &booking.occurrence_id).await?;
+                release_lapsed(&mut tx, now, &booking.departure_id).await?;
                 return Ok(Outcome::Lapsed);
             }
-            let started = now >= occurrence.departure.starts_at;
+            let started = now >= departure.occupancy.starts_at;
             if event == BookingEvent::Cancel && by_traveler && started {
                 return Err(AppError::CancellationClosed);
             }
@@ -187,7 +187,7 @@ async fn transition(
                 // The refund is decided with the cancellation, so the message can tell it.
                 let paid = ledger::net(&mut tx, &current.id).await?;
                 let amount = match &policy {
-                    Some(policy) => policy.refund_for(paid, occurrence.departure.starts_at, now),
+                    Some(policy) => policy.refund_for(paid, departure.occupancy.starts_at, now),
                     None => paid,
                 };
                 if amount > 0 {
@@ -227,7 +227,7 @@ async fn transition(
                 (false, true) => i64::from(current.seats),
                 _ => 0,
             };
-            occurrences::add_seats(&mut tx, &booking.occurrence_id, delta, now).await?;
+            departures::add_seats(&mut tx, &booking.departure_id, delta, now).await?;
             let audited = caller.operator.as_ref().filter(|_| !by_traveler);
             if let (Some(by), Some(action)) = (audited, Action::of_booking(event)) {
                 audit::record(

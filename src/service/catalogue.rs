@@ -9,18 +9,18 @@ use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use super::notifications;
 use crate::domain::booking::CancelReason;
-use crate::domain::capacity::Departure;
-use crate::domain::capacity::{parse_capacity, OccurrenceStatus};
-use crate::domain::ids::{OccurrenceId, OperatorId, ScheduleId, TourId};
+use crate::domain::capacity::Occupancy;
+use crate::domain::capacity::{parse_capacity, DepartureStatus};
+use crate::domain::ids::{DepartureId, OperatorId, ScheduleId, TourId};
 use crate::domain::message::MessageKind;
 use crate::domain::records::{
-    BookingRecord, OccurrenceRecord, ReleasedSeats, ScheduleRecord, TourRecord,
+    BookingRecord, DepartureRecord, ReleasedSeats, ScheduleRecord, TourRecord,
 };
 use crate::domain::schedule::parse_date;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::{AppError, Problems};
-use crate::storage::{bookings, catalogue, occurrences, Store, WriteTx};
+use crate::storage::{bookings, catalogue, departures, Store, WriteTx};
 
 /// Longest availability window one request may ask for, in days (about a quarter).
 pub const MAX_RANGE_DAYS: i64 = 93;
@@ -236,45 +236,45 @@ async fn materialize_in(
     };
     let valid = draft.validate(tour.tour.timezone)?;
     let horizon = now + Duration::days(i64::from(horizon_days));
-    let mut starts = valid.schedule.occurrences_between(now, horizon);
+    let mut starts = valid.schedule.departures_between(now, horizon);
     starts.truncate(MAX_MATERIALIZED);
     let existing: HashSet<DateTime<Utc>> =
-        occurrences::scheduled_starts(tx, &schedule.id, now, horizon)
+        departures::scheduled_starts(tx, &schedule.id, now, horizon)
             .await?
             .into_iter()
             .collect();
     let mut created = 0;
     for starts_at in starts.into_iter().filter(|s| !existing.contains(s)) {
-        let occurrence = occurrences::NewOccurrence {
-            id: OccurrenceId::generate(),
+        let departure = departures::NewDeparture {
+            id: DepartureId::generate(),
             tour_id: &tour.id,
             schedule_id: Some(&schedule.id),
             starts_at,
             capacity: valid.capacity,
         };
-        occurrences::insert(tx, &occurrence, now).await?;
+        departures::insert(tx, &departure, now).await?;
         created += 1;
     }
     catalogue::set_materialized_until(tx, &schedule.id, horizon).await?;
     Ok(created)
 }
 
-/// `POST /v1/tours/{id}/occurrences`: a one-off departure.
+/// `POST /v1/tours/{id}/departures`: a one-off departure.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"starts_at": "2027-05-01T09:00:00Z", "capacity": 12}))]
-pub struct OccurrenceDraft {
+pub struct DepartureDraft {
     pub starts_at: String,
     pub capacity: i64,
 }
 
-pub async fn create_occurrence(
+pub async fn create_departure(
     store: &Store,
     now: DateTime<Utc>,
     by: &Principal,
     tour_id: &TourId,
-    draft: OccurrenceDraft,
-) -> Result<(TourRecord, OccurrenceRecord), AppError> {
+    draft: DepartureDraft,
+) -> Result<(TourRecord, DepartureRecord), AppError> {
     let tour = own_tour(store, &by.operator, tour_id).await?;
     let mut p = Problems::new();
     let starts_at = p.check(
@@ -294,10 +294,10 @@ pub async fn create_occurrence(
     let capacity = p.check("capacity", parse_capacity(draft.capacity, false));
     p.into_result()?;
     let (Some(starts_at), Some(capacity)) = (starts_at, capacity) else {
-        return Err(AppError::invalid("occurrence", "is invalid"));
+        return Err(AppError::invalid("departure", "is invalid"));
     };
-    let id = OccurrenceId::generate();
-    let new = occurrences::NewOccurrence {
+    let id = DepartureId::generate();
+    let new = departures::NewDeparture {
         id: id.clone(),
         tour_id,
         schedule_id: None,
@@ -309,61 +309,61 @@ pub async fn create_occurrence(
     })
     .to_string();
     transaction!(store, |tx| {
-        occurrences::insert(&mut tx, &new, now).await?;
+        departures::insert(&mut tx, &new, now).await?;
         audit::record(
             &mut tx,
             by,
             now,
-            Action::OccurrenceCreate,
-            Target::Occurrence(id.as_str()),
+            Action::DepartureCreate,
+            Target::Departure(id.as_str()),
             Some(&detail),
         )
         .await
     })
     .await?;
-    tracing::info!(occurrence = %id, tour = %tour_id, capacity, "occurrence created");
-    let departure = Departure {
+    tracing::info!(departure = %id, tour = %tour_id, capacity, "departure created");
+    let occupancy = Occupancy {
         starts_at,
-        status: OccurrenceStatus::Scheduled,
+        status: DepartureStatus::Scheduled,
         capacity,
         seats_taken: 0,
         seats_expired: 0,
     };
     Ok((
         tour,
-        OccurrenceRecord {
+        DepartureRecord {
             id,
             tour_id: tour_id.clone(),
             schedule_id: None,
-            departure,
+            occupancy,
         },
     ))
 }
 
 /// A departure with its tour, for the public catalogue.
-pub async fn occurrence(
+pub async fn departure(
     store: &Store,
     now: DateTime<Utc>,
-    id: &OccurrenceId,
-) -> Result<(TourRecord, OccurrenceRecord), AppError> {
-    let occurrence = occurrences::get(store, id, now)
+    id: &DepartureId,
+) -> Result<(TourRecord, DepartureRecord), AppError> {
+    let departure = departures::get(store, id, now)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tour = tour(store, &occurrence.tour_id).await?;
-    Ok((tour, occurrence))
+    let tour = tour(store, &departure.tour_id).await?;
+    Ok((tour, departure))
 }
 
-async fn own_occurrence(
+async fn own_departure(
     store: &Store,
     now: DateTime<Utc>,
     operator: &OperatorId,
-    id: &OccurrenceId,
-) -> Result<(TourRecord, OccurrenceRecord), AppError> {
-    let (tour, occurrence) = occurrence(store, now, id).await?;
+    id: &DepartureId,
+) -> Result<(TourRecord, DepartureRecord), AppError> {
+    let (tour, departure) = departure(store, now, id).await?;
     if &tour.operator_id != operator {
         return Err(AppError::NotFound);
     }
-    Ok((tour, occurrence))
+    Ok((tour, departure))
 }
 
 /// Parsed `?from=&to=` of an availability request: local dates in the tour's zone.
@@ -417,7 +417,7 @@ pub async fn availability(
     tour_id: &TourId,
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<(TourRecord, Vec<OccurrenceRecord>), AppError> {
+) -> Result<(TourRecord, Vec<DepartureRecord>), AppError> {
     let tour = tour(store, tour_id).await?;
     let tz = tour.tour.timezone;
     let range = DateRange::parse(from, to, now.with_timezone(&tz).date_naive())?;
@@ -432,7 +432,7 @@ pub async fn departures_on(
     now: DateTime<Utc>,
     tour: &TourRecord,
     range: &DateRange,
-) -> Result<Vec<OccurrenceRecord>, AppError> {
+) -> Result<Vec<DepartureRecord>, AppError> {
     let tz = tour.tour.timezone;
     let midnight = chrono::NaiveTime::MIN;
     let start = crate::domain::schedule::resolve_local(tz, range.from, midnight);
@@ -441,57 +441,57 @@ pub async fn departures_on(
         .succ_opt()
         .ok_or_else(|| AppError::invalid("to", "is out of range"))?;
     let end = crate::domain::schedule::resolve_local(tz, end_date, midnight);
-    Ok(occurrences::list_for_tour(store, &tour.id, start, end, now).await?)
+    Ok(departures::list_for_tour(store, &tour.id, start, end, now).await?)
 }
 
 pub async fn set_capacity(
     store: &Store,
     now: DateTime<Utc>,
     by: &Principal,
-    id: &OccurrenceId,
+    id: &DepartureId,
     capacity: i64,
-) -> Result<(TourRecord, OccurrenceRecord), AppError> {
+) -> Result<(TourRecord, DepartureRecord), AppError> {
     let operator = &by.operator;
     let capacity = parse_capacity(capacity, true).map_err(|m| AppError::invalid("capacity", m))?;
-    let (tour, _) = own_occurrence(store, now, operator, id).await?;
-    let occurrence = transaction!(store, |tx| {
-        let mut occurrence = occurrences::lock(&mut tx, id)
+    let (tour, _) = own_departure(store, now, operator, id).await?;
+    let departure = transaction!(store, |tx| {
+        let mut departure = departures::lock(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
         let released = release_lapsed(&mut tx, now, id).await?;
-        let departure = &mut occurrence.departure;
-        departure.seats_taken = departure.seats_taken.saturating_sub(released);
-        departure.check_capacity(capacity)?;
-        occurrences::set_capacity(&mut tx, id, capacity, now).await?;
-        let detail = serde_json::json!({ "capacity": capacity, "was": departure.capacity });
-        departure.capacity = capacity;
+        let occupancy = &mut departure.occupancy;
+        occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
+        occupancy.check_capacity(capacity)?;
+        departures::set_capacity(&mut tx, id, capacity, now).await?;
+        let detail = serde_json::json!({ "capacity": capacity, "was": occupancy.capacity });
+        occupancy.capacity = capacity;
         audit::record(
             &mut tx,
             by,
             now,
-            Action::OccurrenceCapacity,
-            Target::Occurrence(id.as_str()),
+            Action::DepartureCapacity,
+            Target::Departure(id.as_str()),
             Some(&detail.to_string()),
         )
         .await?;
-        Ok(occurrence)
+        Ok(departure)
     })
     .await?;
-    tracing::info!(occurrence = %id, operator = %operator, capacity, "capacity changed");
-    Ok((tour, occurrence))
+    tracing::info!(departure = %id, operator = %operator, capacity, "capacity changed");
+    Ok((tour, departure))
 }
 
-/// Releases the lapsed holds of a locked occurrence, updating its counter; returns the seats freed.
+/// Releases the lapsed holds of a locked departure, updating its counter; returns the seats freed.
 pub(crate) async fn release_lapsed(
     tx: &mut WriteTx,
     now: DateTime<Utc>,
-    id: &OccurrenceId,
+    id: &DepartureId,
 ) -> Result<u32, AppError> {
     let released = bookings::release_lapsed_holds(tx, id, now).await?;
     let seats = total_seats(&released);
-    occurrences::add_seats(tx, id, -i64::from(seats), now).await?;
+    departures::add_seats(tx, id, -i64::from(seats), now).await?;
     for hold in &released {
-        tracing::info!(booking = %hold.reference, occurrence = %id, seats = hold.seats, "hold expired");
+        tracing::info!(booking = %hold.reference, departure = %id, seats = hold.seats, "hold expired");
     }
     Ok(seats)
 }
@@ -501,20 +501,20 @@ pub(crate) fn total_seats(released: &[ReleasedSeats]) -> u32 {
 }
 
 /// Cancels a departure and every held or confirmed booking on it, releasing their seats.
-pub async fn cancel_occurrence(
+pub async fn cancel_departure(
     store: &Store,
     now: DateTime<Utc>,
     by: &Principal,
-    id: &OccurrenceId,
-) -> Result<(TourRecord, OccurrenceRecord, Vec<ReleasedSeats>), AppError> {
+    id: &DepartureId,
+) -> Result<(TourRecord, DepartureRecord, Vec<ReleasedSeats>), AppError> {
     let operator = &by.operator;
-    let (tour, _) = own_occurrence(store, now, operator, id).await?;
-    let (occurrence, cancelled) = transaction!(store, |tx| {
-        let mut occurrence = occurrences::lock(&mut tx, id)
+    let (tour, _) = own_departure(store, now, operator, id).await?;
+    let (departure, cancelled) = transaction!(store, |tx| {
+        let mut departure = departures::lock(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if occurrence.departure.status == OccurrenceStatus::Cancelled {
-            return Err(AppError::OccurrenceCancelled);
+        if departure.occupancy.status == DepartureStatus::Cancelled {
+            return Err(AppError::DepartureCancelled);
         }
         let lapsed = release_lapsed(&mut tx, now, id).await?;
         let cancelled = bookings::cancel_live(&mut tx, id, now).await?;
@@ -533,35 +533,35 @@ pub async fn cancel_occurrence(
             notifications::enqueue(
                 &mut tx,
                 &booking.booking_id,
-                MessageKind::OccurrenceCancelled,
+                MessageKind::DepartureCancelled,
                 now,
             )
             .await?;
         }
         let seats = total_seats(&cancelled);
-        occurrences::add_seats(&mut tx, id, -i64::from(seats), now).await?;
-        occurrences::set_status(&mut tx, id, OccurrenceStatus::Cancelled, now).await?;
+        departures::add_seats(&mut tx, id, -i64::from(seats), now).await?;
+        departures::set_status(&mut tx, id, DepartureStatus::Cancelled, now).await?;
         let detail = serde_json::json!({ "bookings_cancelled": cancelled.len() }).to_string();
         audit::record(
             &mut tx,
             by,
             now,
-            Action::OccurrenceCancel,
-            Target::Occurrence(id.as_str()),
+            Action::DepartureCancel,
+            Target::Departure(id.as_str()),
             Some(&detail),
         )
         .await?;
-        let departure = &mut occurrence.departure;
-        departure.seats_taken = departure.seats_taken.saturating_sub(lapsed + seats);
-        departure.status = OccurrenceStatus::Cancelled;
-        Ok((occurrence, cancelled))
+        let occupancy = &mut departure.occupancy;
+        occupancy.seats_taken = occupancy.seats_taken.saturating_sub(lapsed + seats);
+        occupancy.status = DepartureStatus::Cancelled;
+        Ok((departure, cancelled))
     })
     .await?;
-    tracing::info!(occurrence = %id, operator = %operator, bookings = cancelled.len(), "occurrence cancelled");
+    tracing::info!(departure = %id, operator = %operator, bookings = cancelled.len(), "departure cancelled");
     for booking in &cancelled {
-        tracing::info!(booking = %booking.reference, occurrence = %id, "booking cancelled with its departure");
+        tracing::info!(booking = %booking.reference, departure = %id, "booking cancelled with its departure");
     }
-    Ok((tour, occurrence, cancelled))
+    Ok((tour, departure, cancelled))
 }
 
 /// Who is on a departure: every booking holding seats, with items and contact details.
@@ -569,9 +569,9 @@ pub async fn manifest(
     store: &Store,
     now: DateTime<Utc>,
     operator: &OperatorId,
-    id: &OccurrenceId,
-) -> Result<(TourRecord, OccurrenceRecord, Vec<BookingRecord>), AppError> {
-    let (tour, occurrence) = own_occurrence(store, now, operator, id).await?;
+    id: &DepartureId,
+) -> Result<(TourRecord, DepartureRecord, Vec<BookingRecord>), AppError> {
+    let (tour, departure) = own_departure(store, now, operator, id).await?;
     let bookings = bookings::manifest(store, id, now).await?;
-    Ok((tour, occurrence, bookings))
+    Ok((tour, departure, bookings))
 }

@@ -2,12 +2,12 @@
 
 use crate::domain::records::Violation;
 use crate::error::AppError;
-use crate::storage::{ledger, occurrences, Store};
+use crate::storage::{departures, ledger, Store};
 
-/// Every occurrence where `seats_taken` differs from the seats of its held, confirmed and
+/// Every departure where `seats_taken` differs from the seats of its held, confirmed and
 /// checked-in bookings or exceeds capacity, and every booking whose items disagree with it.
 pub async fn seat_invariant(store: &Store) -> Result<Vec<Violation>, AppError> {
-    Ok(occurrences::seat_violations(store).await?)
+    Ok(departures::seat_violations(store).await?)
 }
 
 /// Every booking whose ledger disagrees with its payment status.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{catalogue, operators};
-use crate::domain::ids::{OccurrenceId, TourId};
+use crate::domain::ids::{DepartureId, TourId};
 use crate::domain::refund::RefundRule;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, UnitDraft};
@@ -14,7 +14,7 @@ use crate::storage::Store;
 pub struct DemoData {
     pub token: String,
     pub tour_id: TourId,
-    pub first_occurrence: Option<OccurrenceId>,
+    pub first_departure: Option<DepartureId>,
 }
 
 /// Seeds the demo operator, tour and schedule, but only into an empty database.
@@ -74,10 +74,10 @@ pub async fn seed_if_empty(
     };
     catalogue::create_schedule(store, now, horizon_days, &by, &tour.id, schedule).await?;
     let (_, upcoming) = catalogue::availability(store, now, &tour.id, None, None).await?;
-    let first_occurrence = upcoming
+    let first_departure = upcoming
         .into_iter()
         .find(|o| {
-            o.departure
+            o.occupancy
                 .check_hold(1, tour.tour.cutoff_minutes, now)
                 .is_ok()
         })
@@ -85,6 +85,6 @@ pub async fn seed_if_empty(
     Ok(Some(DemoData {
         token,
         tour_id: tour.id,
-        first_occurrence,
+        first_departure,
     }))
 }

@@ -14,22 +14,24 @@ use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
 use crate::domain::hold_limits::{client_address, client_email, HoldLimits, Identity, Scope};
-use crate::domain::ids::{BookingId, BookingRef, OccurrenceId};
+use crate::domain::ids::{BookingId, BookingRef, DepartureId};
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::error::{AppError, Problems};
 use crate::secrets::{self, Keyring};
 use crate::storage::{
-    bookings, hold_limits, occurrences, payments as store_payments, StorageError, Store, WriteTx,
+    bookings, departures, hold_limits, payments as store_payments, StorageError, Store, WriteTx,
 };
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
 /// server's to compute.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"occurrence_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "items": [{"unit": "adult", "quantity": 2}, {"unit": "child", "quantity": 1}], "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+351912345678"}}))]
+#[schema(example = json!({"departure_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "items": [{"unit": "adult", "quantity": 2}, {"unit": "child", "quantity": 1}], "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+351912345678"}}))]
 pub struct HoldRequest {
-    pub occurrence_id: String,
+    /// `occurrence_id` (its name before 0.2) is still accepted, deprecated.
+    #[serde(alias = "occurrence_id")]
+    pub departure_id: String,
     pub items: Vec<ItemRequest>,
     pub customer: CustomerRequest,
 }
@@ -138,7 +140,7 @@ async fn check_limits(
     tx: &mut WriteTx,
     holder: &Holder,
     limits: &HoldLimits,
-    occurrence: &OccurrenceId,
+    departure: &DepartureId,
     seats: u32,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
@@ -154,7 +156,7 @@ async fn check_limits(
         .collect();
     hold_limits::lock_clients(tx, &lock_keys, now).await?;
     for (identity, key) in limited {
-        let current = hold_limits::held_by(tx, identity, key, occurrence, now).await?;
+        let current = hold_limits::held_by(tx, identity, key, departure, now).await?;
         if let Err(exceeded) = limits.for_identity(identity).check(current.held, seats) {
             let lapses = match exceeded.scope {
                 Scope::Departure => current.departure_first_expiry,
@@ -210,8 +212,8 @@ pub async fn place_hold_for(
     idempotent: Option<(&Claim, RenderHold<'_>)>,
     requester: Requester<'_>,
 ) -> Result<PlacedHold, AppError> {
-    let occurrence_id = OccurrenceId::parse(&request.occurrence_id)
-        .ok_or_else(|| AppError::invalid("occurrence_id", "is not a departure id"))?;
+    let departure_id = DepartureId::parse(&request.departure_id)
+        .ok_or_else(|| AppError::invalid("departure_id", "is not a departure id"))?;
     let customer = parse_customer(&request.customer)?;
     if let (Some(stripe), Some((claim, render))) = (payments.stripe(), idempotent) {
         if let Some(booking) = claim.resumes.as_deref() {
@@ -220,10 +222,10 @@ pub async fn place_hold_for(
             }
         }
     }
-    let occurrence = occurrences::get(store, &occurrence_id, now)
+    let departure = departures::get(store, &departure_id, now)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tour = super::catalogue::tour(store, &occurrence.tour_id).await?;
+    let tour = super::catalogue::tour(store, &departure.tour_id).await?;
     let quote = quote(&tour.tour, &request.items)?;
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
@@ -248,7 +250,7 @@ pub async fn place_hold_for(
             // Fresh per attempt: a (very rare) reference collision is retried like contention.
             reference: BookingRef::generate(),
             access_token_hash: access_token_hash.clone(),
-            occurrence_id: occurrence_id.clone(),
+            departure_id: departure_id.clone(),
             tour_id: tour.id.clone(),
             operator_id: tour.operator_id.clone(),
             status: BookingStatus::Held,
@@ -269,7 +271,7 @@ pub async fn place_hold_for(
                     &mut tx,
                     &holder,
                     requester.limits,
-                    &occurrence_id,
+                    &departure_id,
                     quote.seats,
                     now,
                 )
@@ -279,28 +281,28 @@ pub async fn place_hold_for(
             // plainly free. It states the same rule as `Departure::check_hold`, which stays the
             // authority below for everything else.
             let sales_open_until = now + Duration::minutes(i64::from(cutoff));
-            if !occurrences::take_seats_if_free(
+            if !departures::take_seats_if_free(
                 &mut tx,
-                &occurrence_id,
+                &departure_id,
                 quote.seats,
                 sales_open_until,
                 now,
             )
             .await?
             {
-                let locked = occurrences::lock(&mut tx, &occurrence_id)
+                let locked = departures::lock(&mut tx, &departure_id)
                     .await?
                     .ok_or(AppError::NotFound)?;
-                let mut departure = locked.departure;
+                let mut occupancy = locked.occupancy;
                 if let Err(AppError::SoldOut { .. }) =
-                    departure.check_hold(quote.seats, cutoff, now)
+                    occupancy.check_hold(quote.seats, cutoff, now)
                 {
                     // Only a request that does not fit pays for looking at lapsed holds.
-                    let released = release_lapsed(&mut tx, now, &occurrence_id).await?;
-                    departure.seats_taken = departure.seats_taken.saturating_sub(released);
+                    let released = release_lapsed(&mut tx, now, &departure_id).await?;
+                    occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
                 }
-                departure.check_hold(quote.seats, cutoff, now)?;
-                occurrences::add_seats(&mut tx, &occurrence_id, i64::from(quote.seats), now)
+                occupancy.check_hold(quote.seats, cutoff, now)?;
+                departures::add_seats(&mut tx, &departure_id, i64::from(quote.seats), now)
                     .await?;
             }
             bookings::insert(
@@ -377,11 +379,11 @@ pub async fn place_hold_for(
             .hold_limit_refusals
             .with_label_values(&[identity, scope])
             .inc();
-        tracing::info!(occurrence = %occurrence_id, identity, scope, "hold refused: hold limit reached");
+        tracing::info!(departure = %departure_id, identity, scope, "hold refused: hold limit reached");
     }
     let booking = placed?;
     tracing::info!(
-        booking = %booking.reference, occurrence = %occurrence_id, seats = booking.seats,
+        booking = %booking.reference, departure = %departure_id, seats = booking.seats,
         customer = %crate::domain::customer::mask_email(&booking.customer.email), "booking held"
     );
     let Some(stripe) = payments.stripe() else {
@@ -507,14 +509,14 @@ pub async fn purge_idle_holders(store: &Store, now: DateTime<Utc>) -> Result<u64
 }
 
 /// Releases lapsed holds everywhere; returns how many departures were processed. Safe on
-/// several instances at once: each occurrence is locked (MySQL: skipped if another instance
+/// several instances at once: each departure is locked (MySQL: skipped if another instance
 /// holds it) and only holds still `held` under that lock are released.
 pub async fn release_expired_holds(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
-    let candidates = bookings::occurrences_with_lapsed_holds(store, now, 500).await?;
+    let candidates = bookings::departures_with_lapsed_holds(store, now, 500).await?;
     let mut processed = 0;
     for id in candidates {
         let done = transaction!(store, |tx| {
-            if occurrences::try_lock(&mut tx, &id).await?.is_none() {
+            if departures::try_lock(&mut tx, &id).await?.is_none() {
                 return Ok(false);
             }
             release_lapsed(&mut tx, now, &id).await?;
@@ -525,7 +527,7 @@ pub async fn release_expired_holds(store: &Store, now: DateTime<Utc>) -> Result<
         match done {
             Ok(done) => processed += usize::from(done),
             Err(error) => {
-                tracing::warn!(occurrence = %id, %error, "could not release lapsed holds")
+                tracing::warn!(departure = %id, %error, "could not release lapsed holds")
             }
         }
     }

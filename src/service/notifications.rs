@@ -9,13 +9,13 @@ use crate::domain::booking::BookingStatus;
 use crate::domain::ids::{BookingId, OperatorId};
 use crate::domain::message::{next_attempt, Channel, MessageKind};
 use crate::domain::money::format_amount;
-use crate::domain::records::{BookingRecord, OccurrenceRecord, TourRecord};
+use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
 use crate::error::AppError;
 use crate::integrations::email::{Email, Mailer};
 use crate::integrations::sms::SmsSender;
 use crate::integrations::SendError;
 use crate::storage::outbox::{self, OutboxRow};
-use crate::storage::{bookings, catalogue, occurrences, Store, WriteTx};
+use crate::storage::{bookings, catalogue, departures, Store, WriteTx};
 
 /// The transports and settings the dispatcher sends with.
 pub struct Transports {
@@ -192,7 +192,7 @@ async fn send(
         .booking_id
         .as_deref()
         .ok_or_else(|| SendError::Permanent("no booking".into()))?;
-    let (booking, tour, occurrence) = load(store, booking_id, now)
+    let (booking, tour, departure) = load(store, booking_id, now)
         .await
         .map_err(|_| SendError::Transient("booking could not be loaded".into()))?;
     // A message about a state the booking has left (a confirmation delayed past a
@@ -203,7 +203,7 @@ async fn send(
             BookingStatus::Confirmed | BookingStatus::CheckedIn
         ),
         MessageKind::Reminder => {
-            booking.status == BookingStatus::Confirmed && occurrence.departure.starts_at > now
+            booking.status == BookingStatus::Confirmed && departure.occupancy.starts_at > now
         }
         _ => true,
     };
@@ -213,7 +213,7 @@ async fn send(
             booking.status
         )));
     }
-    let mut content = Content::new(&booking, &tour, &occurrence, &transports.public_url);
+    let mut content = Content::new(&booking, &tour, &departure, &transports.public_url);
     // What comes back to the traveler, as decided with the cancellation (sent or on its way).
     content.refund = crate::storage::payments::refunds_of(store, &booking.id)
         .await
@@ -255,24 +255,24 @@ async fn load(
     store: &Store,
     booking_id: &str,
     now: DateTime<Utc>,
-) -> Result<(BookingRecord, TourRecord, OccurrenceRecord), AppError> {
+) -> Result<(BookingRecord, TourRecord, DepartureRecord), AppError> {
     let booking = bookings::find_by_id(store, booking_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let tour = catalogue::get_tour(store, &booking.tour_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let occurrence = occurrences::get(store, &booking.occurrence_id, now)
+    let departure = departures::get(store, &booking.departure_id, now)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((booking, tour, occurrence))
+    Ok((booking, tour, departure))
 }
 
 /// Everything a template may show.
 struct Content<'a> {
     booking: &'a BookingRecord,
     tour: &'a TourRecord,
-    occurrence: &'a OccurrenceRecord,
+    departure: &'a DepartureRecord,
     manage_link: String,
     /// Minor units refunded or being refunded; 0 for none.
     refund: i64,
@@ -318,12 +318,12 @@ fn environment() -> Environment<'static> {
             include_str!("../../templates/email/booking_cancelled.html"),
         ),
         (
-            "email/occurrence_cancelled.txt",
-            include_str!("../../templates/email/occurrence_cancelled.txt"),
+            "email/departure_cancelled.txt",
+            include_str!("../../templates/email/departure_cancelled.txt"),
         ),
         (
-            "email/occurrence_cancelled.html",
-            include_str!("../../templates/email/occurrence_cancelled.html"),
+            "email/departure_cancelled.html",
+            include_str!("../../templates/email/departure_cancelled.html"),
         ),
         (
             "sms/booking_confirmed.txt",
@@ -334,8 +334,8 @@ fn environment() -> Environment<'static> {
             include_str!("../../templates/sms/booking_cancelled.txt"),
         ),
         (
-            "sms/occurrence_cancelled.txt",
-            include_str!("../../templates/sms/occurrence_cancelled.txt"),
+            "sms/departure_cancelled.txt",
+            include_str!("../../templates/sms/departure_cancelled.txt"),
         ),
     ];
     // HTML templates escape; text templates must not. Set before adding: minijinja decides a
@@ -358,14 +358,14 @@ impl<'a> Content<'a> {
     fn new(
         booking: &'a BookingRecord,
         tour: &'a TourRecord,
-        occurrence: &'a OccurrenceRecord,
+        departure: &'a DepartureRecord,
         public_url: &str,
     ) -> Self {
         let manage_link = format!("{public_url}/bookings/{}", booking.reference);
         Content {
             booking,
             tour,
-            occurrence,
+            departure,
             manage_link,
             refund: 0,
         }
@@ -373,7 +373,7 @@ impl<'a> Content<'a> {
 
     fn context(&self) -> minijinja::Value {
         let tz = self.tour.tour.timezone;
-        let local = self.occurrence.departure.starts_at.with_timezone(&tz);
+        let local = self.departure.occupancy.starts_at.with_timezone(&tz);
         let items: Vec<minijinja::Value> = self
             .booking
             .items
@@ -416,7 +416,7 @@ impl<'a> Content<'a> {
         let subject = match kind {
             MessageKind::BookingConfirmed => format!("Booking {reference} confirmed: {tour}"),
             MessageKind::BookingCancelled => format!("Booking {reference} cancelled: {tour}"),
-            MessageKind::OccurrenceCancelled => {
+            MessageKind::DepartureCancelled => {
                 format!("Departure cancelled: {tour} (booking {reference})")
             }
             MessageKind::HoldExpired => format!("Your hold {reference} on {tour} expired"),
@@ -469,7 +469,7 @@ impl<'a> Content<'a> {
             out
         }
         let stamp = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
-        let start = self.occurrence.departure.starts_at;
+        let start = self.departure.occupancy.starts_at;
         let end = start + Duration::minutes(i64::from(self.tour.tour.duration_minutes));
         [
             "BEGIN:VCALENDAR".to_owned(),
@@ -575,8 +575,8 @@ pub async fn record_delivery(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::capacity::{Departure, OccurrenceStatus};
-    use crate::domain::ids::{BookingRef, OccurrenceId, TourId};
+    use crate::domain::capacity::{DepartureStatus, Occupancy};
+    use crate::domain::ids::{BookingRef, DepartureId, TourId};
     use crate::domain::records::Customer;
     use crate::domain::tour::{TourDraft, UnitDraft};
 
@@ -613,13 +613,13 @@ mod tests {
             updated_at: now,
         };
         let starts_at = "2027-03-28T08:00:00Z".parse().unwrap();
-        let occurrence = OccurrenceRecord {
-            id: OccurrenceId::generate(),
+        let departure = DepartureRecord {
+            id: DepartureId::generate(),
             tour_id: tour.id.clone(),
             schedule_id: None,
-            departure: Departure {
+            occupancy: Occupancy {
                 starts_at,
-                status: OccurrenceStatus::Scheduled,
+                status: DepartureStatus::Scheduled,
                 capacity: 5,
                 seats_taken: 1,
                 seats_expired: 0,
@@ -629,7 +629,7 @@ mod tests {
             id: BookingId::generate(),
             reference: BookingRef::generate(),
             access_token_hash: String::new(),
-            occurrence_id: occurrence.id.clone(),
+            departure_id: departure.id.clone(),
             tour_id: tour.id.clone(),
             operator_id: tour.operator_id.clone(),
             status: BookingStatus::Confirmed,
@@ -647,7 +647,7 @@ mod tests {
             updated_at: now,
             items: Vec::new(),
         };
-        let content = Content::new(&booking, &tour, &occurrence, "https://book.example");
+        let content = Content::new(&booking, &tour, &departure, "https://book.example");
         let ics = content.ics(now);
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
         assert!(ics.split("\r\n").all(|line| line.len() <= 75), "{ics}");

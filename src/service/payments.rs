@@ -33,7 +33,7 @@ use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::integrations::stripe::{Charge, NewIntent, PaymentIntent, Stripe, StripeError};
 use crate::storage::payments::{self as store_payments, NewRefund, PaymentRow, RefundRow};
-use crate::storage::{bookings, ledger, occurrences, Store, WriteTx};
+use crate::storage::{bookings, departures, ledger, Store, WriteTx};
 
 /// How travelers pay, chosen at start-up (`BERTH_PAYMENTS`).
 #[derive(Clone)]
@@ -199,7 +199,7 @@ async fn release_unpaid_in(
     reason: CancelReason,
     payment_status: Option<(Option<&str>, &str)>,
 ) -> Result<Release, AppError> {
-    occurrences::lock(tx, &booking.occurrence_id)
+    departures::lock(tx, &booking.departure_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let current = bookings::lock(tx, &booking.id)
@@ -216,7 +216,7 @@ async fn release_unpaid_in(
         return Ok(Release::NotHeld);
     }
     if current.is_lapsed_hold(now) {
-        release_lapsed(tx, now, &booking.occurrence_id).await?;
+        release_lapsed(tx, now, &booking.departure_id).await?;
         return Ok(Release::Released);
     }
     let next = current
@@ -225,7 +225,7 @@ async fn release_unpaid_in(
         .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
     bookings::set_status(tx, &current.id, current.status, next, now).await?;
     bookings::set_cancel_reason(tx, &current.id, reason.as_str()).await?;
-    occurrences::add_seats(tx, &booking.occurrence_id, -i64::from(current.seats), now).await?;
+    departures::add_seats(tx, &booking.departure_id, -i64::from(current.seats), now).await?;
     tracing::info!(booking = %current.reference, reason = reason.as_str(), "hold released");
     Ok(Release::Released)
 }
@@ -650,7 +650,7 @@ async fn intent_succeeded(
         if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
             return Ok(EventOutcome::Duplicate);
         }
-        let locked = occurrences::lock(&mut tx, &booking.occurrence_id)
+        let locked = departures::lock(&mut tx, &booking.departure_id)
             .await?
             .ok_or(AppError::NotFound)?;
         let current = bookings::lock(&mut tx, &booking.id)
@@ -694,12 +694,12 @@ async fn intent_succeeded(
                 EventOutcome::Confirmed
             }
             BookingStatus::Held | BookingStatus::Expired => {
-                late_payment(&mut tx, locked.departure, &current, lapsed, now).await?
+                late_payment(&mut tx, locked.occupancy, &current, lapsed, now).await?
             }
             BookingStatus::Cancelled
                 if CancelReason::released_by_payment(current.cancel_reason.as_deref()) =>
             {
-                late_payment(&mut tx, locked.departure, &current, false, now).await?
+                late_payment(&mut tx, locked.occupancy, &current, false, now).await?
             }
             BookingStatus::Cancelled => {
                 // Cancelled by a person before the money arrived: it all goes back.
@@ -721,14 +721,14 @@ async fn intent_succeeded(
 /// cancel `sold_out_after_payment` and refund everything.
 async fn late_payment(
     tx: &mut WriteTx,
-    mut departure: crate::domain::capacity::Departure,
+    mut occupancy: crate::domain::capacity::Occupancy,
     current: &BookingRecord,
     lapsed: bool,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
     // Releasing lapsed holds (this one included) frees their seats before the check.
-    let released = release_lapsed(tx, now, &current.occurrence_id).await?;
-    departure.seats_taken = departure.seats_taken.saturating_sub(released);
+    let released = release_lapsed(tx, now, &current.departure_id).await?;
+    occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
     let status = if lapsed {
         BookingStatus::Expired
     } else {
@@ -739,9 +739,9 @@ async fn late_payment(
         ..current.clone()
     };
     // The traveler has paid: the booking cutoff does not apply, the departure's start does.
-    if departure.check_hold(current.seats, 0, now).is_ok() {
+    if occupancy.check_hold(current.seats, 0, now).is_ok() {
         apply(tx, &current, BookingEvent::Reinstate, now).await?;
-        occurrences::add_seats(tx, &current.occurrence_id, i64::from(current.seats), now).await?;
+        departures::add_seats(tx, &current.departure_id, i64::from(current.seats), now).await?;
         notifications::enqueue(tx, &current.id, MessageKind::BookingConfirmed, now).await?;
         tracing::info!(booking = %current.reference, "late payment: seats taken again");
         Ok(EventOutcome::Confirmed)

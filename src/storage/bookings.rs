@@ -6,7 +6,7 @@ use super::at;
 use super::rows::{BookingRow, ItemRow, BOOKING_COLUMNS};
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::booking::BookingStatus;
-use crate::domain::ids::{BookingId, BookingRef, OccurrenceId};
+use crate::domain::ids::{BookingId, BookingRef, DepartureId};
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{BookingRecord, ReleasedSeats};
 
@@ -19,12 +19,12 @@ pub async fn insert(
     holder: (Option<&str>, Option<&str>),
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO bookings (id, reference, access_token_hash, occurrence_id, tour_id, operator_id, status, \
+        "INSERT INTO bookings (id, reference, access_token_hash, departure_id, tour_id, operator_id, status, \
          seats, total, currency, customer_name, customer_email, customer_phone, expires_at, created_at, updated_at, \
          hold_client, hold_email) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(booking.id.as_str()).bind(booking.reference.as_str()).bind(&booking.access_token_hash)
-        .bind(booking.occurrence_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
+        .bind(booking.departure_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
         .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
         .bind(&booking.currency).bind(&booking.customer.name).bind(&booking.customer.email)
         .bind(booking.customer.phone.as_deref()).bind(booking.expires_at.map(at))
@@ -32,7 +32,7 @@ pub async fn insert(
         .bind(holder.0).bind(holder.1)
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     // One statement for all items: a booking has at most a handful, and every round trip here
-    // is spent holding the occurrence lock.
+    // is spent holding the departure lock.
     let placeholders = vec!["(?, ?, ?, ?)"; booking.items.len()].join(", ");
     let sql = format!("INSERT INTO booking_items (booking_id, unit_code, quantity, unit_price) VALUES {placeholders}");
     on_tx!(tx, conn => {
@@ -86,7 +86,7 @@ pub async fn confirmed_departing_between(
     to: DateTime<Utc>,
 ) -> Result<Vec<(BookingId, DateTime<Utc>, DateTime<Utc>)>, StorageError> {
     let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT b.id, b.created_at, o.starts_at FROM bookings b JOIN occurrences o ON o.id = b.occurrence_id \
+        "SELECT b.id, b.created_at, o.starts_at FROM bookings b JOIN departures o ON o.id = b.departure_id \
          WHERE b.status = 'confirmed' AND o.status = 'scheduled' AND o.starts_at > ? AND o.starts_at <= ? \
          AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.booking_id = b.id AND x.kind = 'reminder') \
          ORDER BY o.starts_at LIMIT 5000")
@@ -122,7 +122,7 @@ pub async fn find_by_id(store: &Store, id: &str) -> Result<Option<BookingRecord>
     Ok(attach_items(vec![booking], items)?.pop())
 }
 
-/// Locks a booking row (MySQL) and reads it, without items. Call after locking its occurrence.
+/// Locks a booking row (MySQL) and reads it, without items. Call after locking its departure.
 pub async fn lock(tx: &mut WriteTx, id: &BookingId) -> Result<Option<BookingRecord>, StorageError> {
     let sqlite = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");
     let mysql = format!("{sqlite} FOR UPDATE");
@@ -196,73 +196,73 @@ fn released(rows: Vec<SeatsRow>) -> Result<Vec<ReleasedSeats>, StorageError> {
         .collect()
 }
 
-/// Marks every lapsed hold of a locked occurrence `expired` and returns what each gave back.
-/// The caller subtracts the seats from the occurrence in the same transaction.
+/// Marks every lapsed hold of a locked departure `expired` and returns what each gave back.
+/// The caller subtracts the seats from the departure in the same transaction.
 pub async fn release_lapsed_holds(
     tx: &mut WriteTx,
-    occurrence: &OccurrenceId,
+    departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleasedSeats>, StorageError> {
     // A locking read on MySQL: under READ COMMITTED a plain read could see a snapshot older
     // than the UPDATE below, and the seats subtracted would not match the rows changed.
     let sql = tx.pick(
-        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ?",
-        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ? FOR UPDATE",
+        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status = 'held' AND expires_at <= ?",
+        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status = 'held' AND expires_at <= ? FOR UPDATE",
     );
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
-        .bind(occurrence.as_str()).bind(at(now)).fetch_all(conn).await)?;
+        .bind(departure.as_str()).bind(at(now)).fetch_all(conn).await)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let result = on_tx!(tx, conn => sqlx::query(
-        "UPDATE bookings SET status = 'expired', updated_at = ? WHERE occurrence_id = ? AND status = 'held' AND expires_at <= ?")
-        .bind(at(now)).bind(occurrence.as_str()).bind(at(now)).execute(conn).await.map(|r| r.rows_affected()))?;
+        "UPDATE bookings SET status = 'expired', updated_at = ? WHERE departure_id = ? AND status = 'held' AND expires_at <= ?")
+        .bind(at(now)).bind(departure.as_str()).bind(at(now)).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != rows.len() as u64 {
         return Err(StorageError::Corrupt(format!(
-            "lapsed holds of {occurrence} changed while locked"
+            "lapsed holds of {departure} changed while locked"
         )));
     }
     tx.count("expired", result);
     released(rows)
 }
 
-/// Cancels every held or confirmed booking of a locked occurrence (the departure is cancelled).
+/// Cancels every held or confirmed booking of a locked departure (the departure is cancelled).
 pub async fn cancel_live(
     tx: &mut WriteTx,
-    occurrence: &OccurrenceId,
+    departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleasedSeats>, StorageError> {
     let sql = tx.pick(
-        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed')",
-        "SELECT id, reference, seats FROM bookings WHERE occurrence_id = ? AND status IN ('held', 'confirmed') FOR UPDATE",
+        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status IN ('held', 'confirmed')",
+        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status IN ('held', 'confirmed') FOR UPDATE",
     );
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
-        .bind(occurrence.as_str()).fetch_all(conn).await)?;
+        .bind(departure.as_str()).fetch_all(conn).await)?;
     let result = on_tx!(tx, conn => sqlx::query(
         "UPDATE bookings SET status = 'cancelled', cancel_reason = 'departure_cancelled', updated_at = ? \
-         WHERE occurrence_id = ? AND status IN ('held', 'confirmed')")
-        .bind(at(now)).bind(occurrence.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+         WHERE departure_id = ? AND status IN ('held', 'confirmed')")
+        .bind(at(now)).bind(departure.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != rows.len() as u64 {
         return Err(StorageError::Corrupt(format!(
-            "bookings of {occurrence} changed while locked"
+            "bookings of {departure} changed while locked"
         )));
     }
     tx.count("cancelled", result);
     released(rows)
 }
 
-/// The bookings holding seats on an occurrence right now (lapsed holds excluded), with items.
+/// The bookings holding seats on an departure right now (lapsed holds excluded), with items.
 pub async fn manifest(
     store: &Store,
-    occurrence: &OccurrenceId,
+    departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<Vec<BookingRecord>, StorageError> {
-    let live = "b.occurrence_id = ? AND (b.status IN ('confirmed', 'checked_in') OR (b.status = 'held' AND b.expires_at > ?))";
+    let live = "b.departure_id = ? AND (b.status IN ('confirmed', 'checked_in') OR (b.status = 'held' AND b.expires_at > ?))";
     let sql = format!(
         "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE {live} ORDER BY b.created_at, b.id"
     );
     let rows: Vec<BookingRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(occurrence.as_str()).bind(at(now)).fetch_all(pool).await)?;
+        .bind(departure.as_str()).bind(at(now)).fetch_all(pool).await)?;
     let bookings = rows
         .into_iter()
         .map(BookingRecord::try_from)
@@ -272,18 +272,18 @@ pub async fn manifest(
          JOIN bookings b ON b.id = i.booking_id WHERE {live} ORDER BY i.booking_id, i.unit_code"
     );
     let items: Vec<ItemRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(occurrence.as_str()).bind(at(now)).fetch_all(pool).await)?;
+        .bind(departure.as_str()).bind(at(now)).fetch_all(pool).await)?;
     attach_items(bookings, items)
 }
 
-/// Occurrences that have holds past their expiry, for the expiry worker.
-pub async fn occurrences_with_lapsed_holds(
+/// Departures that have holds past their expiry, for the expiry worker.
+pub async fn departures_with_lapsed_holds(
     store: &Store,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<OccurrenceId>, StorageError> {
+) -> Result<Vec<DepartureId>, StorageError> {
     let ids: Vec<String> = on_pool!(store, pool => sqlx::query_scalar(
-        "SELECT DISTINCT occurrence_id FROM bookings WHERE status = 'held' AND expires_at <= ? LIMIT ?")
+        "SELECT DISTINCT departure_id FROM bookings WHERE status = 'held' AND expires_at <= ? LIMIT ?")
         .bind(at(now)).bind(limit).fetch_all(pool).await)?;
-    Ok(ids.into_iter().map(OccurrenceId::from_stored).collect())
+    Ok(ids.into_iter().map(DepartureId::from_stored).collect())
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::at;
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::hold_limits::{Held, Identity};
-use crate::domain::ids::OccurrenceId;
+use crate::domain::ids::DepartureId;
 
 /// The column of `bookings` that carries an identity's key. Never from input.
 const fn column(identity: Identity) -> &'static str {
@@ -51,7 +51,7 @@ struct HeldRow {
     first_expiry: Option<NaiveDateTime>,
 }
 
-/// What one identity holds right now, and when its first live hold lapses (on `occurrence`,
+/// What one identity holds right now, and when its first live hold lapses (on `departure`,
 /// and anywhere), for `Retry-After`.
 pub struct HeldNow {
     pub held: Held,
@@ -59,24 +59,24 @@ pub struct HeldNow {
     pub first_expiry: Option<DateTime<Utc>>,
 }
 
-/// Seats the holder of `key` holds in live holds, on `occurrence` and overall.
+/// Seats the holder of `key` holds in live holds, on `departure` and overall.
 pub async fn held_by(
     tx: &mut WriteTx,
     identity: Identity,
     key: &str,
-    occurrence: &OccurrenceId,
+    departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<HeldNow, StorageError> {
     let sql = format!(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN occurrence_id = ? THEN seats ELSE 0 END), 0) AS SIGNED) AS on_departure, \
+        "SELECT CAST(COALESCE(SUM(CASE WHEN departure_id = ? THEN seats ELSE 0 END), 0) AS SIGNED) AS on_departure, \
          CAST(COALESCE(SUM(seats), 0) AS SIGNED) AS overall, \
-         MIN(CASE WHEN occurrence_id = ? THEN expires_at END) AS departure_first_expiry, \
+         MIN(CASE WHEN departure_id = ? THEN expires_at END) AS departure_first_expiry, \
          MIN(expires_at) AS first_expiry \
          FROM bookings WHERE {} = ? AND status = 'held' AND expires_at > ?",
         column(identity)
     );
     let row: HeldRow = on_tx!(tx, conn => sqlx::query_as(&sql)
-        .bind(occurrence.as_str()).bind(occurrence.as_str()).bind(key).bind(at(now))
+        .bind(departure.as_str()).bind(departure.as_str()).bind(key).bind(at(now))
         .fetch_one(conn).await)?;
     let seats = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
     Ok(HeldNow {
@@ -119,9 +119,9 @@ pub async fn holders(store: &Store, now: DateTime<Utc>) -> Result<Holders, Stora
             on_pool!(store, pool => sqlx::query_scalar(&sql).bind(at(now)).fetch_one(pool).await)?;
     }
     let sold_out_by_holds: i64 = on_pool!(store, pool => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM occurrences o WHERE o.status = 'scheduled' AND o.starts_at > ? \
-         AND o.id IN (SELECT h.occurrence_id FROM bookings h WHERE h.status = 'held' AND h.expires_at > ?) \
-         AND o.capacity <= (SELECT COALESCE(SUM(b.seats), 0) FROM bookings b WHERE b.occurrence_id = o.id \
+        "SELECT COUNT(*) FROM departures o WHERE o.status = 'scheduled' AND o.starts_at > ? \
+         AND o.id IN (SELECT h.departure_id FROM bookings h WHERE h.status = 'held' AND h.expires_at > ?) \
+         AND o.capacity <= (SELECT COALESCE(SUM(b.seats), 0) FROM bookings b WHERE b.departure_id = o.id \
              AND (b.status IN ('confirmed', 'checked_in') OR (b.status = 'held' AND b.expires_at > ?)))")
         .bind(at(now)).bind(at(now)).bind(at(now)).fetch_one(pool).await)?;
     Ok(Holders {

@@ -85,7 +85,7 @@ pub async fn totals(
 
 #[derive(sqlx::FromRow)]
 struct Balance {
-    occurrence_id: String,
+    departure_id: String,
     reference: String,
     status: String,
     paid: i64,
@@ -100,7 +100,7 @@ struct Balance {
 /// provider accepted (or that were handed back in cash).
 pub async fn violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
     let rows: Vec<Balance> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT b.occurrence_id, b.reference, b.status, \
+        "SELECT b.departure_id, b.reference, b.status, \
          CAST(COALESCE((SELECT SUM(l.amount) FROM ledger_entries l WHERE l.booking_id = b.id AND l.kind = 'payment'), 0) AS SIGNED) AS paid, \
          CAST(COALESCE((SELECT -SUM(l.amount) FROM ledger_entries l WHERE l.booking_id = b.id AND l.kind = 'refund'), 0) AS SIGNED) AS refunded, \
          CAST(CASE WHEN p.status = 'succeeded' THEN p.amount WHEN b.status = 'checked_in' THEN b.total ELSE 0 END AS SIGNED) AS expected_paid, \
@@ -111,7 +111,7 @@ pub async fn violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
         .into_iter()
         .filter(|row| row.paid != row.expected_paid || row.refunded != row.expected_refunded)
         .map(|row| Violation {
-            occurrence_id: row.occurrence_id,
+            departure_id: row.departure_id,
             detail: format!(
                 "booking {} is {}: its ledger has payments {} and refunds {}, expected {} and {}",
                 row.reference,

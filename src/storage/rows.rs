@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::StorageError;
 use crate::domain::booking::BookingStatus;
-use crate::domain::capacity::{Departure, OccurrenceStatus};
-use crate::domain::ids::{BookingId, BookingRef, OccurrenceId, OperatorId, ScheduleId, TourId};
+use crate::domain::capacity::{DepartureStatus, Occupancy};
+use crate::domain::ids::{BookingId, BookingRef, DepartureId, OperatorId, ScheduleId, TourId};
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{
-    BookingRecord, Customer, OccurrenceRecord, ScheduleRecord, TourRecord,
+    BookingRecord, Customer, DepartureRecord, ScheduleRecord, TourRecord,
 };
 use crate::domain::tour::{Tour, TourDraft, UnitDraft};
 
@@ -116,14 +116,14 @@ impl TryFrom<TourRow> for TourRecord {
     }
 }
 
-/// Occurrence columns plus `seats_expired`, the seats of lapsed holds not yet released. `?` is
+/// Departure columns plus `seats_expired`, the seats of lapsed holds not yet released. `?` is
 /// bound to "now".
-pub(super) const OCCURRENCE_COLUMNS: &str = "o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, \
+pub(super) const DEPARTURE_COLUMNS: &str = "o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, \
     o.seats_taken, o.status, CAST(COALESCE((SELECT SUM(b.seats) FROM bookings b \
-    WHERE b.occurrence_id = o.id AND b.status = 'held' AND b.expires_at <= ?), 0) AS SIGNED) AS seats_expired";
+    WHERE b.departure_id = o.id AND b.status = 'held' AND b.expires_at <= ?), 0) AS SIGNED) AS seats_expired";
 
 #[derive(sqlx::FromRow)]
-pub(super) struct OccurrenceRow {
+pub(super) struct DepartureRow {
     id: String,
     tour_id: String,
     schedule_id: Option<String>,
@@ -134,28 +134,28 @@ pub(super) struct OccurrenceRow {
     seats_expired: i64,
 }
 
-impl TryFrom<OccurrenceRow> for OccurrenceRecord {
+impl TryFrom<DepartureRow> for DepartureRecord {
     type Error = StorageError;
 
-    fn try_from(row: OccurrenceRow) -> Result<Self, StorageError> {
-        let departure = Departure {
+    fn try_from(row: DepartureRow) -> Result<Self, StorageError> {
+        let occupancy = Occupancy {
             starts_at: row.starts_at,
-            status: OccurrenceStatus::parse(&row.status)
-                .map_err(|e| corrupt("occurrence", &row.id, e))?,
-            capacity: count("occurrence", &row.id, row.capacity)?,
-            seats_taken: count("occurrence", &row.id, row.seats_taken)?,
-            seats_expired: count("occurrence", &row.id, row.seats_expired)?,
+            status: DepartureStatus::parse(&row.status)
+                .map_err(|e| corrupt("departure", &row.id, e))?,
+            capacity: count("departure", &row.id, row.capacity)?,
+            seats_taken: count("departure", &row.id, row.seats_taken)?,
+            seats_expired: count("departure", &row.id, row.seats_expired)?,
         };
-        Ok(OccurrenceRecord {
-            id: OccurrenceId::from_stored(row.id),
+        Ok(DepartureRecord {
+            id: DepartureId::from_stored(row.id),
             tour_id: TourId::from_stored(row.tour_id),
             schedule_id: row.schedule_id.map(ScheduleId::from_stored),
-            departure,
+            occupancy,
         })
     }
 }
 
-pub(super) const BOOKING_COLUMNS: &str = "b.id, b.reference, b.access_token_hash, b.occurrence_id, \
+pub(super) const BOOKING_COLUMNS: &str = "b.id, b.reference, b.access_token_hash, b.departure_id, \
     b.tour_id, b.operator_id, b.status, b.seats, b.total, b.currency, b.customer_name, b.customer_email, \
     b.customer_phone, b.expires_at, b.cancel_reason, b.created_at, b.updated_at";
 
@@ -164,7 +164,7 @@ pub(super) struct BookingRow {
     id: String,
     reference: String,
     access_token_hash: String,
-    occurrence_id: String,
+    departure_id: String,
     tour_id: String,
     operator_id: String,
     status: String,
@@ -193,7 +193,7 @@ impl TryFrom<BookingRow> for BookingRecord {
             id: BookingId::from_stored(row.id),
             reference: BookingRef::from_stored(row.reference),
             access_token_hash: row.access_token_hash,
-            occurrence_id: OccurrenceId::from_stored(row.occurrence_id),
+            departure_id: DepartureId::from_stored(row.departure_id),
             tour_id: TourId::from_stored(row.tour_id),
             operator_id: OperatorId::from_stored(row.operator_id),
             status,

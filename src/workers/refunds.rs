@@ -1,4 +1,4 @@
-//! Sends refunds that were decided (cancellations, late payments, occurrence cancellations) but
+//! Sends refunds that were decided (cancellations, late payments, departure cancellations) but
 //! not yet accepted by Stripe, with backoff between attempts.
 
 use chrono::{DateTime, Utc};

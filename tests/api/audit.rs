@@ -158,30 +158,30 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &admin,
         format!("schedule:{}", schedule.str("id")),
     );
-    let occurrence = app.occurrence(&admin_access, &tour, 10, 48).await;
+    let departure = app.departure(&admin_access, &tour, 10, 48).await;
     expect(
-        Action::OccurrenceCreate,
+        Action::DepartureCreate,
         &admin,
-        format!("occurrence:{occurrence}"),
+        format!("departure:{departure}"),
     );
     app.patch_as(
         &admin_access,
-        &format!("/v1/occurrences/{occurrence}"),
+        &format!("/v1/departures/{departure}"),
         json!({"capacity": 12}),
     )
     .await
     .expect(200);
     expect(
-        Action::OccurrenceCapacity,
+        Action::DepartureCapacity,
         &admin,
-        format!("occurrence:{occurrence}"),
+        format!("departure:{departure}"),
     );
 
     // Bookings: confirmed, checked in and partly refunded by the admin; one cancelled by the
     // owner's token; a departure cancelled with a booking on it.
     let one_seat = json!([{"unit": "adult", "quantity": 1}]);
     let paid = app
-        .hold(&occurrence, one_seat.clone())
+        .hold(&departure, one_seat.clone())
         .await
         .str("reference");
     let booking = |action: &str| format!("/v1/bookings/{paid}/{action}");
@@ -198,7 +198,7 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         .expect(201);
     expect(Action::BookingRefund, &admin, format!("booking:{paid}"));
     let cancelled = app
-        .hold(&occurrence, one_seat.clone())
+        .hold(&departure, one_seat.clone())
         .await
         .str("reference");
     app.post_as(
@@ -213,24 +213,24 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("booking:{cancelled}"),
     );
-    let doomed = app.occurrence(&admin_access, &tour, 10, 72).await;
+    let doomed = app.departure(&admin_access, &tour, 10, 72).await;
     expect(
-        Action::OccurrenceCreate,
+        Action::DepartureCreate,
         &admin,
-        format!("occurrence:{doomed}"),
+        format!("departure:{doomed}"),
     );
     app.hold(&doomed, one_seat).await.expect(201);
     app.post_as(
         &admin_access,
-        &format!("/v1/occurrences/{doomed}/cancel"),
+        &format!("/v1/departures/{doomed}/cancel"),
         json!({}),
     )
     .await
     .expect(200);
     expect(
-        Action::OccurrenceCancel,
+        Action::DepartureCancel,
         &admin,
-        format!("occurrence:{doomed}"),
+        format!("departure:{doomed}"),
     );
 
     // The confirmation's SMS was refused by Twilio for good; the admin sends it again.

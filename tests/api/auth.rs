@@ -445,7 +445,7 @@ async fn api_tokens_act_with_their_role(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (owner, _, occurrence) = app.departure(5).await;
+    let (owner, _, departure) = app.fresh_departure(5).await;
     let created = app
         .post_as(
             &owner,
@@ -456,7 +456,7 @@ async fn api_tokens_act_with_their_role(backend: Backend) {
     created.expect(201);
     assert_eq!(created.body["role"], "guide");
     let guide = created.str("token");
-    app.get_as(&guide, &format!("/v1/occurrences/{occurrence}/manifest"))
+    app.get_as(&guide, &format!("/v1/departures/{departure}/manifest"))
         .await
         .expect(200);
     app.get_as(&guide, "/v1/tours")
@@ -487,7 +487,7 @@ async fn every_change_lands_in_the_audit_log(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (owner, tour, occurrence) = app.departure(5).await;
+    let (owner, tour, departure) = app.fresh_departure(5).await;
     let (admin, _) = app.signed_in(&owner, "admin@acme.example", "admin").await;
     let (staff, _) = app.signed_in(&owner, "staff@acme.example", "staff").await;
     let other = app.operator("Other Tours").await;
@@ -500,7 +500,7 @@ async fn every_change_lands_in_the_audit_log(backend: Backend) {
     .expect(200);
     app.patch_as(
         &admin,
-        &format!("/v1/occurrences/{occurrence}"),
+        &format!("/v1/departures/{departure}"),
         json!({"capacity": 7}),
     )
     .await
@@ -516,7 +516,7 @@ async fn every_change_lands_in_the_audit_log(backend: Backend) {
     assert_eq!(
         &actions[..4],
         [
-            "occurrence.capacity",
+            "departure.capacity",
             "tour.update",
             "user.create",
             "user.create"
@@ -524,9 +524,9 @@ async fn every_change_lands_in_the_audit_log(backend: Backend) {
         "{}",
         page.text
     );
-    assert!(actions.contains(&"tour.create") && actions.contains(&"occurrence.create"));
+    assert!(actions.contains(&"tour.create") && actions.contains(&"departure.create"));
     let capacity = &entries[0];
-    assert_eq!(capacity["target"], format!("occurrence:{occurrence}"));
+    assert_eq!(capacity["target"], format!("departure:{departure}"));
     assert!(capacity["actor"].as_str().unwrap().starts_with("user:"));
     assert_eq!(capacity["detail"]["capacity"], 7);
     let tour_create = entries
@@ -1076,7 +1076,7 @@ async fn a_signed_in_user_changes_their_password(backend: Backend) {
     // This session stays; the other one ends; only the new password signs in.
     app.get_as(
         &access,
-        &format!("/v1/occurrences/{}/manifest", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+        &format!("/v1/departures/{}/manifest", "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
     )
     .await
     .expect_error(404, "not_found");

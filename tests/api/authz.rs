@@ -58,9 +58,9 @@ use Scope::{Object, Tenant};
 enum Target {
     None,
     Tour,
-    Occurrence,
+    Departure,
     Booking,
-    FreshOccurrence,
+    FreshDeparture,
     FreshHeldBooking,
     FreshConfirmedBooking,
     /// Checked in, so paid on arrival: something to refund.
@@ -70,6 +70,7 @@ enum Target {
     FreshUser,
 }
 
+#[derive(Clone)]
 struct Row {
     method: &'static str,
     path: &'static str,
@@ -117,13 +118,13 @@ const USER: &str = r#"{"email": "$UNIQUE@matrix.example", "name": "New", "role":
 #[rustfmt::skip]
 fn rows() -> Vec<Row> {
     use Target as T;
-    vec![
+    let mut rows = vec![
         row("GET", "/health", Public, T::None, ""),
         row("GET", "/ready", Public, T::None, ""),
         row("GET", "/metrics", Public, T::None, ""),
         row("GET", "/v1/tours/<id>", Public, T::None, ""),
         row("GET", "/v1/tours/<id>/availability", Public, T::None, ""),
-        row("GET", "/v1/occurrences/<id>", Public, T::None, ""),
+        row("GET", "/v1/departures/<id>", Public, T::None, ""),
         row("POST", "/v1/bookings", Public, T::None, ""),
         row("POST", "/v1/webhooks/twilio/status", Public, T::None, ""),
         row("POST", "/v1/auth/login", Public, T::None, ""),
@@ -148,16 +149,16 @@ fn rows() -> Vec<Row> {
         // needs an admin, like the refunds row: see `money_goes_back_to_a_traveler_only_on_an_admins_word`.
         row("POST", "/v1/bookings/<reference>/cancel", Booking, T::FreshConfirmedBooking, ""),
         row("POST", "/v1/bookings/<reference>/check-in", R("guide", Object), T::FreshConfirmedBooking, ""),
-        row("GET", "/v1/occurrences/<id>/manifest", R("guide", Object), T::Occurrence, ""),
+        row("GET", "/v1/departures/<id>/manifest", R("guide", Object), T::Departure, ""),
         row("GET", "/v1/tours", R("staff", Tenant), T::None, ""),
         row("GET", "/v1/tours/<id>/schedules", R("staff", Object), T::Tour, ""),
         row("GET", "/v1/operator", R("staff", Tenant), T::None, ""),
         row("POST", "/v1/tours", R("admin", Tenant), T::None, TOUR),
         row("PATCH", "/v1/tours/<id>", R("admin", Object), T::Tour, r#"{"description": "Changed"}"#),
         row("POST", "/v1/tours/<id>/schedules", R("admin", Object), T::Tour, SCHEDULE),
-        row("POST", "/v1/tours/<id>/occurrences", R("admin", Object), T::Tour, r#"{"starts_at": "$FUTURE", "capacity": 3}"#),
-        row("PATCH", "/v1/occurrences/<id>", R("admin", Object), T::Occurrence, r#"{"capacity": 100}"#),
-        row("POST", "/v1/occurrences/<id>/cancel", R("admin", Object), T::FreshOccurrence, ""),
+        row("POST", "/v1/tours/<id>/departures", R("admin", Object), T::Tour, r#"{"starts_at": "$FUTURE", "capacity": 3}"#),
+        row("PATCH", "/v1/departures/<id>", R("admin", Object), T::Departure, r#"{"capacity": 100}"#),
+        row("POST", "/v1/departures/<id>/cancel", R("admin", Object), T::FreshDeparture, ""),
         row("GET", "/v1/reports/revenue", R("admin", Tenant), T::None, ""),
         row("GET", "/v1/messages", R("admin", Tenant), T::None, ""),
         row("POST", "/v1/messages/<id>/retry", R("admin", Object), T::FailedMessage, ""),
@@ -172,7 +173,17 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/v1/users/<id>", R("owner", Object), T::FreshUser, r#"{"role": "staff"}"#),
         row("POST", "/v1/users/<id>/deactivate", R("owner", Object), T::FreshUser, ""),
         row("POST", "/v1/users/<id>/reset-two-factor", R("owner", Object), T::FreshUser, ""),
-    ]
+    ];
+    // A deprecated path answers exactly like its new one: the same row under the old path.
+    for alias in berth::http::aliases::DEPRECATED {
+        let new = rows
+            .iter()
+            .find(|r| r.method == alias.method.as_str() && r.path == alias.new)
+            .unwrap_or_else(|| panic!("no row for {}", alias.new))
+            .clone();
+        rows.push(Row { path: alias.old, ..new });
+    }
+    rows
 }
 
 /// One kind of caller.
@@ -224,7 +235,7 @@ struct World {
     revoked: String,
     expired: String,
     tour: String,
-    occurrence: String,
+    departure: String,
     booking: (String, String),
     message: String,
 }
@@ -263,7 +274,7 @@ impl World {
         .await
         .expect(204);
         let tour = app.tour(&owner_token, json!({})).await;
-        let occurrence = app.occurrence(&owner_token, &tour, 100, 48).await;
+        let departure = app.departure(&owner_token, &tour, 100, 48).await;
         let mut world = World {
             app,
             owner_token,
@@ -272,7 +283,7 @@ impl World {
             revoked: revoked.str("token"),
             expired,
             tour,
-            occurrence,
+            departure,
             booking: (String::new(), String::new()),
             message: String::new(),
         };
@@ -290,7 +301,7 @@ impl World {
     async fn booking(&self, confirmed: bool) -> (String, String) {
         let held = self
             .app
-            .hold(&self.occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            .hold(&self.departure, json!([{"unit": "adult", "quantity": 1}]))
             .await;
         held.expect(201);
         let (reference, access) = (held.str("reference"), held.str("access_token"));
@@ -309,9 +320,9 @@ impl World {
         match target {
             Target::None => String::new(),
             Target::Tour => self.tour.clone(),
-            Target::Occurrence => self.occurrence.clone(),
+            Target::Departure => self.departure.clone(),
             Target::Booking => self.booking.0.clone(),
-            Target::FreshOccurrence => app.occurrence(&self.owner_token, &self.tour, 5, 72).await,
+            Target::FreshDeparture => app.departure(&self.owner_token, &self.tour, 5, 72).await,
             Target::FreshHeldBooking => self.booking(false).await.0,
             Target::FreshConfirmedBooking => self.booking(true).await.0,
             Target::FreshCheckedInBooking => {
@@ -469,7 +480,7 @@ async fn every_operator_endpoint_checks_role_and_tenant(backend: Backend) {
                     "guide@matrix.example",
                     "Matrix Tours",
                     world.tour.as_str(),
-                    world.occurrence.as_str(),
+                    world.departure.as_str(),
                     world.booking.0.as_str(),
                     world.message.as_str(),
                 ];
@@ -513,10 +524,10 @@ async fn money_goes_back_to_a_traveler_only_on_an_admins_word(backend: Backend) 
         .signed_in(&other, "admin@elsewhere.example", "admin")
         .await;
     let tour = app.tour(&owner, json!({})).await;
-    let occurrence = app.occurrence(&owner, &tour, 40, 48).await;
+    let departure = app.departure(&owner, &tour, 40, 48).await;
     let hold = || async {
         let reply = app
-            .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
             .await;
         reply.expect(201);
         (reply.str("reference"), reply.str("access_token"))

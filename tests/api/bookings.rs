@@ -23,10 +23,10 @@ async fn a_hold_takes_seats_at_server_prices(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let reply = app
         .hold(
-            &occurrence,
+            &departure,
             json!([{"unit": "adult", "quantity": 2}, {"unit": "child", "quantity": 1}]),
         )
         .await;
@@ -36,7 +36,7 @@ async fn a_hold_takes_seats_at_server_prices(backend: Backend) {
     assert_eq!(body["total"], 2 * 3500 + 1500);
     assert_eq!(body["currency"], "EUR");
     assert_eq!(body["seats"], 3);
-    assert_eq!(body["occurrence_id"], occurrence.as_str());
+    assert_eq!(body["departure_id"], departure.as_str());
     assert_eq!(body["customer"]["phone"], "+351912345678");
     let reference = reply.str("reference");
     assert_eq!(reference.len(), 8);
@@ -51,7 +51,7 @@ async fn a_hold_takes_seats_at_server_prices(backend: Backend) {
         ttl > Duration::seconds(890) && ttl <= Duration::seconds(900),
         "hold ttl {ttl}"
     );
-    assert_eq!(app.available(&occurrence).await, 7);
+    assert_eq!(app.available(&departure).await, 7);
     app.assert_seat_invariant().await;
 }
 
@@ -59,9 +59,9 @@ async fn the_traveler_confirms_and_cancels_with_the_access_token(backend: Backen
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 4}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 4}]))
         .await;
     let (reference, token) = (hold.str("reference"), hold.str("access_token"));
 
@@ -75,11 +75,11 @@ async fn the_traveler_confirms_and_cancels_with_the_access_token(backend: Backen
         confirmed.body.get("access_token").is_none(),
         "the token is shown only once"
     );
-    assert_eq!(app.available(&occurrence).await, 6);
+    assert_eq!(app.available(&departure).await, 6);
 
     // Confirmed seats do not expire.
     app.clock.advance(Duration::hours(1));
-    assert_eq!(app.available(&occurrence).await, 6);
+    assert_eq!(app.available(&departure).await, 6);
 
     let read = app
         .get_with_booking_token(
@@ -95,7 +95,7 @@ async fn the_traveler_confirms_and_cancels_with_the_access_token(backend: Backen
         .await;
     cancelled.expect(200);
     assert_eq!(cancelled.body["status"], "cancelled");
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     app.assert_seat_invariant().await;
 }
 
@@ -103,10 +103,10 @@ async fn a_booking_is_hidden_without_its_token(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (owner, _, occurrence) = app.departure(10).await;
+    let (owner, _, departure) = app.fresh_departure(10).await;
     let stranger = app.operator("Other Tours").await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     let reference = hold.str("reference");
     let path = format!("/v1/bookings/{reference}");
@@ -115,7 +115,7 @@ async fn a_booking_is_hidden_without_its_token(backend: Backend) {
         .await
         .expect_error(404, "not_found");
     let other = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     app.get_with_booking_token(&path, &other.str("access_token"))
         .await
@@ -130,25 +130,25 @@ async fn a_booking_is_hidden_without_its_token(backend: Backend) {
     let read = app.get_as(&owner, &path).await;
     read.expect(200);
     assert_eq!(read.body["status"], "held");
-    assert_eq!(app.available(&occurrence).await, 8);
+    assert_eq!(app.available(&departure).await, 8);
 }
 
 async fn an_expired_hold_frees_its_seats_before_and_after_the_worker(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(4).await;
+    let (_, _, departure) = app.fresh_departure(4).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 4}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 4}]))
         .await;
     hold.expect(201);
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect_error(409, "sold_out");
 
     app.clock.advance(Duration::seconds(901));
     // Before any worker ran: availability already ignores the lapsed hold…
-    assert_eq!(app.available(&occurrence).await, 4);
+    assert_eq!(app.available(&departure).await, 4);
     let read = app
         .get_with_booking_token(
             &format!("/v1/bookings/{}", hold.str("reference")),
@@ -157,10 +157,10 @@ async fn an_expired_hold_frees_its_seats_before_and_after_the_worker(backend: Ba
         .await;
     assert_eq!(read.body["status"], "expired");
     // …and a new booking can take the seats; the lapsed hold is released in the same transaction.
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 4}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 4}]))
         .await
         .expect(201);
-    assert_eq!(app.available(&occurrence).await, 0);
+    assert_eq!(app.available(&departure).await, 0);
     app.assert_seat_invariant().await;
 }
 
@@ -168,9 +168,9 @@ async fn confirming_an_expired_hold_is_refused(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(4).await;
+    let (_, _, departure) = app.fresh_departure(4).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 3}]))
         .await;
     app.clock.advance(Duration::seconds(900));
     let confirm = app
@@ -180,7 +180,7 @@ async fn confirming_an_expired_hold_is_refused(backend: Backend) {
         )
         .await;
     confirm.expect_error(409, "hold_expired");
-    assert_eq!(app.available(&occurrence).await, 4);
+    assert_eq!(app.available(&departure).await, 4);
     app.assert_seat_invariant().await;
 }
 
@@ -188,10 +188,10 @@ async fn check_in_is_for_the_operator_of_a_confirmed_booking(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (owner, _, occurrence) = app.departure(10).await;
+    let (owner, _, departure) = app.fresh_departure(10).await;
     let stranger = app.operator("Other Tours").await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     let (reference, token) = (hold.str("reference"), hold.str("access_token"));
     let check_in = format!("/v1/bookings/{reference}/check-in");
@@ -212,7 +212,7 @@ async fn check_in_is_for_the_operator_of_a_confirmed_booking(backend: Backend) {
     done.expect(200);
     assert_eq!(done.body["status"], "checked_in");
     assert_eq!(
-        app.available(&occurrence).await,
+        app.available(&departure).await,
         8,
         "checked-in travelers keep their seats"
     );
@@ -226,9 +226,9 @@ async fn invalid_transitions_are_conflicts(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     let (reference, token) = (hold.str("reference"), hold.str("access_token"));
     app.post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), &token)
@@ -241,7 +241,7 @@ async fn invalid_transitions_are_conflicts(backend: Backend) {
         .await
         .expect_error(409, "invalid_transition");
     assert_eq!(
-        app.available(&occurrence).await,
+        app.available(&departure).await,
         10,
         "a refused transition moves no seat"
     );
@@ -252,9 +252,9 @@ async fn travelers_cannot_cancel_after_departure(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (owner, _, occurrence) = app.departure(10).await;
+    let (owner, _, departure) = app.fresh_departure(10).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     let (reference, token) = (hold.str("reference"), hold.str("access_token"));
     app.post_with_booking_token(&format!("/v1/bookings/{reference}/confirm"), &token)
@@ -279,10 +279,10 @@ async fn the_hold_expiry_worker_releases_every_lapsed_hold(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, first) = app.departure(10).await;
+    let (_, _, first) = app.fresh_departure(10).await;
     let token = app.operator("Second").await;
     let second_tour = app.tour(&token, json!({})).await;
-    let second = app.occurrence(&token, &second_tour, 5, 24).await;
+    let second = app.departure(&token, &second_tour, 5, 24).await;
     app.hold(&first, json!([{"unit": "adult", "quantity": 3}]))
         .await
         .expect(201);
@@ -326,8 +326,8 @@ async fn the_background_worker_expires_holds_without_being_asked(backend: Backen
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(4).await;
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+    let (_, _, departure) = app.fresh_departure(4).await;
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 3}]))
         .await
         .expect(201);
     app.clock.advance(Duration::minutes(16));
@@ -343,5 +343,5 @@ async fn the_background_worker_expires_holds_without_being_asked(backend: Backen
     }
     assert!(seen, "the hold-expiry worker did not run");
     app.assert_seat_invariant().await;
-    assert_eq!(app.available(&occurrence).await, 4);
+    assert_eq!(app.available(&departure).await, 4);
 }

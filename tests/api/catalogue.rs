@@ -19,10 +19,10 @@ async fn availability_shows_each_departure_with_status_prices_and_seats(backend:
     };
     let token = app.operator("Acme").await;
     let tour = app.tour(&token, json!({"cutoff_minutes": 60})).await;
-    let open = app.occurrence(&token, &tour, 10, 48).await;
-    let sold_out = app.occurrence(&token, &tour, 2, 50).await;
-    let closing = app.occurrence(&token, &tour, 10, 1).await;
-    let cancelled = app.occurrence(&token, &tour, 10, 52).await;
+    let open = app.departure(&token, &tour, 10, 48).await;
+    let sold_out = app.departure(&token, &tour, 2, 50).await;
+    let closing = app.departure(&token, &tour, 10, 1).await;
+    let cancelled = app.departure(&token, &tour, 10, 52).await;
     app.hold(&open, json!([{"unit": "adult", "quantity": 3}]))
         .await
         .expect(201);
@@ -31,7 +31,7 @@ async fn availability_shows_each_departure_with_status_prices_and_seats(backend:
         .expect(201);
     app.post_as(
         &token,
-        &format!("/v1/occurrences/{cancelled}/cancel"),
+        &format!("/v1/departures/{cancelled}/cancel"),
         json!({}),
     )
     .await
@@ -40,7 +40,7 @@ async fn availability_shows_each_departure_with_status_prices_and_seats(backend:
     let reply = app.get(&format!("/v1/tours/{tour}/availability")).await;
     reply.expect(200);
     assert_eq!(reply.body["timezone"], "Europe/Lisbon");
-    let listed = reply.body["occurrences"].as_array().unwrap();
+    let listed = reply.body["departures"].as_array().unwrap();
     let by_id = |id: &str| {
         listed
             .iter()
@@ -74,7 +74,7 @@ async fn availability_shows_each_departure_with_status_prices_and_seats(backend:
     );
     assert_eq!(by_id(&open)["currency"], "EUR");
 
-    let one = app.get(&format!("/v1/occurrences/{open}")).await;
+    let one = app.get(&format!("/v1/departures/{open}")).await;
     one.expect(200);
     assert_eq!(one.body["capacity"], 10);
     assert_eq!(one.body["tour_id"], tour.as_str());
@@ -117,7 +117,7 @@ async fn availability_uses_the_tours_local_dates(backend: Backend) {
             "/v1/tours/{tour}/availability?from={day}&to={day}"
         ))
         .await;
-    let starts: Vec<(&str, &str)> = reply.body["occurrences"]
+    let starts: Vec<(&str, &str)> = reply.body["departures"]
         .as_array()
         .unwrap()
         .iter()
@@ -145,7 +145,7 @@ async fn availability_uses_the_tours_local_dates(backend: Backend) {
             "/v1/tours/{tour}/availability?from={eve}&to={next}"
         ))
         .await;
-    assert_eq!(full.body["occurrences"].as_array().unwrap().len(), 6);
+    assert_eq!(full.body["departures"].as_array().unwrap().len(), 6);
 }
 
 async fn health_and_readiness_answer_without_auth(backend: Backend) {

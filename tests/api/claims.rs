@@ -92,16 +92,16 @@ async fn every_response_of_every_route_says_no_store(backend: Backend) {
     else {
         return;
     };
-    let (owner, tour, occurrence) = app.departure(10).await;
+    let (owner, tour, departure) = app.fresh_departure(10).await;
     let user = app.add_user(&owner, "staff@acme.example", "staff").await;
     let held = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     held.expect(201);
     let reference = held.str("reference");
     let ids = [
         ("tours", tour.as_str()),
-        ("occurrences", occurrence.as_str()),
+        ("departures", departure.as_str()),
         ("bookings", reference.as_str()),
         ("users", user.as_str()),
     ];
@@ -158,7 +158,7 @@ async fn every_response_of_every_route_says_no_store(backend: Backend) {
     // The bookings bucket (2 a minute) is spent by now, or soon.
     for _ in 0..5 {
         let hold = app
-            .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
             .await;
         let limited = hold.status == 429;
         replies.push(("hold".into(), hold));
@@ -207,13 +207,13 @@ async fn every_response_of_every_route_says_no_store(backend: Backend) {
 }
 
 /// A hold request that claims to come from `spoofed` in every header a proxy might set.
-fn spoofed_hold(app: &TestApp, occurrence: &str, spoofed: &str) -> reqwest::RequestBuilder {
+fn spoofed_hold(app: &TestApp, departure: &str, spoofed: &str) -> reqwest::RequestBuilder {
     spoof(
         app.client.post(format!("{}/v1/bookings", app.base)),
         spoofed,
     )
     .json(&json!({
-        "occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+        "departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
         "customer": {"name": "Ada", "email": "ada@example.com"}}))
 }
 
@@ -251,14 +251,14 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_moves_no_rate_limit(back
     let Some(app) = TestApp::spawn_with(backend, std::slice::from_ref(&limits)).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(20).await;
+    let (_, _, departure) = app.fresh_departure(20).await;
     for n in 1..=3 {
         let spoofed = format!("203.0.113.{n}");
-        TestApp::reply(spoofed_hold(&app, &occurrence, &spoofed))
+        TestApp::reply(spoofed_hold(&app, &departure, &spoofed))
             .await
             .expect(201);
     }
-    TestApp::reply(spoofed_hold(&app, &occurrence, "198.51.100.4"))
+    TestApp::reply(spoofed_hold(&app, &departure, "198.51.100.4"))
         .await
         .expect_error(429, "rate_limited");
     assert_eq!(
@@ -273,13 +273,13 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_moves_no_rate_limit(back
     for n in 1..=3 {
         TestApp::reply(spoofed_hold(
             &trusted,
-            &occurrence,
+            &departure,
             &format!("203.0.113.{n}"),
         ))
         .await
         .expect(201);
     }
-    TestApp::reply(spoofed_hold(&trusted, &occurrence, "198.51.100.4"))
+    TestApp::reply(spoofed_hold(&trusted, &departure, "198.51.100.4"))
         .await
         .expect(201);
     assert_eq!(failures_then_one_more(&trusted).await, 401);

@@ -90,8 +90,8 @@ async fn berth_check_detects_a_corrupted_departure(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+    let (_, _, departure) = app.fresh_departure(10).await;
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 3}]))
         .await
         .expect(201);
     let healthy = berth(&app.database_url).arg("check").output().unwrap();
@@ -103,7 +103,7 @@ async fn berth_check_detects_a_corrupted_departure(backend: Backend) {
     );
 
     app.execute_sql(&format!(
-        "UPDATE occurrences SET seats_taken = seats_taken + 2 WHERE id = '{occurrence}'"
+        "UPDATE departures SET seats_taken = seats_taken + 2 WHERE id = '{departure}'"
     ))
     .await;
     let corrupt = berth(&app.database_url).arg("check").output().unwrap();
@@ -111,7 +111,7 @@ async fn berth_check_detects_a_corrupted_departure(backend: Backend) {
     assert_eq!(corrupt.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains(&format!(
-            "VIOLATION occurrence {occurrence}: seats_taken 5 but live bookings hold 3"
+            "VIOLATION departure {departure}: seats_taken 5 but live bookings hold 3"
         )),
         "{stdout}"
     );
@@ -205,7 +205,7 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
     let (mut server, stdout) = serve(&app.database_url, port);
     let token = after(&stdout, "API token (shown once): ").to_owned();
     let tour = after(&stdout, "/v1/tours/").to_owned();
-    let occurrence = after(&stdout, "\"occurrence_id\":\"").to_owned();
+    let departure = after(&stdout, "\"departure_id\":\"").to_owned();
     assert!(
         stdout.contains(&format!("curl -s '{base}/v1/tours/{tour}/availability'")),
         "{stdout}"
@@ -234,17 +234,17 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
         format!("{base}/v1/tours/{tour}/availability"),
     )
     .await;
-    let listed = before["occurrences"].as_array().unwrap();
+    let listed = before["departures"].as_array().unwrap();
     let first = listed
         .iter()
-        .find(|o| o["id"] == occurrence.as_str())
+        .find(|o| o["id"] == departure.as_str())
         .expect("the printed departure is listed");
     assert_eq!(first["available"], 20);
 
     let hold: serde_json::Value = client
         .post(format!("{base}/v1/bookings"))
         .json(
-            &json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
+            &json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
                       "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
         )
         .send()
@@ -268,7 +268,7 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
         .unwrap();
     assert_eq!(confirmed["status"], "confirmed");
     let after_booking: serde_json::Value = client
-        .get(format!("{base}/v1/occurrences/{occurrence}"))
+        .get(format!("{base}/v1/departures/{departure}"))
         .send()
         .await
         .unwrap()
@@ -277,7 +277,7 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
         .unwrap();
     assert_eq!(after_booking["available"], 18);
     let manifest = client
-        .get(format!("{base}/v1/occurrences/{occurrence}/manifest"))
+        .get(format!("{base}/v1/departures/{departure}/manifest"))
         .bearer_auth(&token)
         .send()
         .await
@@ -351,10 +351,10 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
         "name": "Leak check walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR",
         "units": [{"code": "adult", "label": "Adult", "price": 2000}]}))).await;
     let starts_at = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
-    let (_, occurrence) = send(
+    let (_, departure) = send(
         client
             .post(format!(
-                "{base}/v1/tours/{}/occurrences",
+                "{base}/v1/tours/{}/departures",
                 tour["id"].as_str().unwrap()
             ))
             .bearer_auth(&operator_token)
@@ -362,7 +362,7 @@ async fn the_logs_of_a_booking_flow_carry_no_personal_data_or_secrets(backend: B
     )
     .await;
     let (status, hold) = send(client.post(format!("{base}/v1/bookings")).header("Idempotency-Key", "leak-check-key-123")
-        .json(&json!({"occurrence_id": occurrence["id"], "items": [{"unit": "adult", "quantity": 1}],
+        .json(&json!({"departure_id": departure["id"], "items": [{"unit": "adult", "quantity": 1}],
                       "customer": {"name": name, "email": email, "phone": phone}}))).await;
     assert_eq!(status, 201, "{hold}");
     let (reference, access) = (

@@ -20,18 +20,15 @@ async fn two_hundred_clients_never_oversell_fifty_seats(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(50).await;
+    let (_, _, departure) = app.fresh_departure(50).await;
 
     let mut racers = JoinSet::new();
     for i in 0..200u64 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         let quantity = 1 + (i * 7 + i / 3) % 4;
         racers.spawn(async move {
             let reply = app
-                .hold(
-                    &occurrence,
-                    json!([{"unit": "adult", "quantity": quantity}]),
-                )
+                .hold(&departure, json!([{"unit": "adult", "quantity": quantity}]))
                 .await;
             (quantity, reply)
         });
@@ -55,7 +52,7 @@ async fn two_hundred_clients_never_oversell_fifty_seats(backend: Backend) {
             other => panic!("unexpected status {other}: {}", reply.text),
         }
     }
-    let available = app.available(&occurrence).await as u64;
+    let available = app.available(&departure).await as u64;
     assert_eq!(
         sold + available,
         50,
@@ -74,12 +71,12 @@ async fn the_last_seat_is_sold_exactly_once(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(1).await;
+    let (_, _, departure) = app.fresh_departure(1).await;
     let mut racers = JoinSet::new();
     for _ in 0..40 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         racers.spawn(async move {
-            app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
                 .await
         });
     }
@@ -93,7 +90,7 @@ async fn the_last_seat_is_sold_exactly_once(backend: Backend) {
         }
     }
     assert_eq!(winners, 1);
-    assert_eq!(app.available(&occurrence).await, 0);
+    assert_eq!(app.available(&departure).await, 0);
     app.assert_seat_invariant().await;
 }
 
@@ -102,11 +99,11 @@ async fn racing_cancels_and_holds_keep_the_counter_exact(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(20).await;
+    let (_, _, departure) = app.fresh_departure(20).await;
     let mut held = Vec::new();
     for _ in 0..10 {
         let reply = app
-            .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+            .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
             .await;
         reply.expect(201);
         held.push((reply.str("reference"), reply.str("access_token")));
@@ -125,11 +122,11 @@ async fn racing_cancels_and_holds_keep_the_counter_exact(backend: Backend) {
         }
     }
     for _ in 0..30 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         racers.spawn(async move {
             (
                 "hold",
-                app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+                app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
                     .await,
             )
         });
@@ -146,7 +143,7 @@ async fn racing_cancels_and_holds_keep_the_counter_exact(backend: Backend) {
         }
     }
     assert_eq!(cancels, 10, "each booking is cancelled exactly once");
-    assert_eq!(app.available(&occurrence).await, 20 - holds);
+    assert_eq!(app.available(&departure).await, 20 - holds);
     app.assert_seat_invariant().await;
 }
 
@@ -155,18 +152,18 @@ async fn a_departure_locked_too_long_answers_503_with_retry_after(backend: Backe
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     // Another client holds the lock a booking needs, longer than berth waits and retries.
-    let blocker = app.lock_departure_elsewhere(&occurrence).await;
+    let blocker = app.lock_departure_elsewhere(&departure).await;
     let reply = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     reply.expect_error(503, "busy");
     assert_eq!(reply.headers["retry-after"], "1");
     // Reads are not blocked, and nothing was taken.
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     drop(blocker);
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect(201);
     app.assert_seat_invariant().await;

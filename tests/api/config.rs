@@ -216,7 +216,7 @@ async fn json_bodies_are_limited_by_berth_itself_without_a_rocket_toml() {
     .collect();
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, padding: usize| {
-        let body = json!({"occurrence_id": "x", "email": "a@example.com", "password": "p", "pad": "x".repeat(padding)});
+        let body = json!({"departure_id": "x", "email": "a@example.com", "password": "p", "pad": "x".repeat(padding)});
         let request = client
             .post(format!("{base}{path}"))
             .header("Content-Type", "application/json")
@@ -593,10 +593,10 @@ async fn numeric_looking_secrets_and_phone_numbers_are_read_as_written() {
         "name": "Numbers walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR",
         "units": [{"code": "adult", "label": "Adult", "price": 2000}]}))).await;
     let starts_at = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
-    let occurrence = send(
+    let departure = send(
         client
             .post(format!(
-                "{}/v1/tours/{}/occurrences",
+                "{}/v1/tours/{}/departures",
                 server.base,
                 tour["id"].as_str().unwrap()
             ))
@@ -608,7 +608,7 @@ async fn numeric_looking_secrets_and_phone_numbers_are_read_as_written() {
         client
             .post(format!("{}/v1/bookings", server.base))
             .json(&json!({
-        "occurrence_id": occurrence["id"], "items": [{"unit": "adult", "quantity": 1}],
+        "departure_id": departure["id"], "items": [{"unit": "adult", "quantity": 1}],
         "customer": {"name": "Ada", "email": "ada@example.com", "phone": "+351 912 345 678"}})),
     )
     .await;
@@ -850,8 +850,8 @@ async fn json_routes_refuse_bodies_not_sent_as_json(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, tour, occurrence) = app.departure(5).await;
-    let hold = json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+    let (token, tour, departure) = app.fresh_departure(5).await;
+    let hold = json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
                       "customer": {"name": "Ada", "email": "ada@example.com"}})
     .to_string();
     let post = |content_type: Option<&'static str>, path: &'static str, body: String| {
@@ -879,7 +879,7 @@ async fn json_routes_refuse_bodies_not_sent_as_json(backend: Backend) {
         .await
         .expect_error(415, "unsupported_media_type");
     }
-    assert_eq!(app.available(&occurrence).await, 5, "nothing was held");
+    assert_eq!(app.available(&departure).await, 5, "nothing was held");
     let renamed = TestApp::reply(
         app.client
             .patch(format!("{}/v1/tours/{tour}", app.base))

@@ -30,15 +30,15 @@ async fn direct(app: &TestApp) -> sqlx::MySqlConnection {
 }
 
 /// (bookings on the departure, its seats_taken), read past berth.
-async fn seats(app: &TestApp, occurrence: &str) -> (i64, i64) {
+async fn seats(app: &TestApp, departure: &str) -> (i64, i64) {
     let mut conn = direct(app).await;
-    let bookings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE occurrence_id = ?")
-        .bind(occurrence)
+    let bookings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE departure_id = ?")
+        .bind(departure)
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    let taken: i64 = sqlx::query_scalar("SELECT seats_taken FROM occurrences WHERE id = ?")
-        .bind(occurrence)
+    let taken: i64 = sqlx::query_scalar("SELECT seats_taken FROM departures WHERE id = ?")
+        .bind(departure)
         .fetch_one(&mut conn)
         .await
         .unwrap();
@@ -49,9 +49,9 @@ async fn hold_under(fault: Fault, idempotency_key: Option<&str>) {
     let Some((app, proxy)) = behind_proxy().await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let body = json!({
-        "occurrence_id": occurrence,
+        "departure_id": departure,
         "items": [{"unit": "adult", "quantity": 2}],
         "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}
     });
@@ -72,15 +72,15 @@ async fn hold_under(fault: Fault, idempotency_key: Option<&str>) {
     reply.expect(201);
 
     assert_eq!(
-        seats(&app, &occurrence).await,
+        seats(&app, &departure).await,
         (1, 2),
         "one booking, two seats"
     );
     let reference = reply.str("reference");
     let mut conn = direct(&app).await;
     let stored: String =
-        sqlx::query_scalar("SELECT reference FROM bookings WHERE occurrence_id = ?")
-            .bind(&occurrence)
+        sqlx::query_scalar("SELECT reference FROM bookings WHERE departure_id = ?")
+            .bind(&departure)
             .fetch_one(&mut conn)
             .await
             .unwrap();
@@ -102,7 +102,7 @@ async fn hold_under(fault: Fault, idempotency_key: Option<&str>) {
             reference,
             "the key replays the hold"
         );
-        assert_eq!(seats(&app, &occurrence).await, (1, 2));
+        assert_eq!(seats(&app, &departure).await, (1, 2));
     }
     app.assert_seat_invariant().await;
 }
@@ -134,9 +134,9 @@ async fn a_confirmation_whose_commit_answer_is_lost_answers_503_not_500() {
     let Some((app, proxy)) = behind_proxy().await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let held = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     held.expect(201);
     let reference = held.str("reference");
@@ -172,7 +172,7 @@ async fn killed_database_connections_during_a_rush_cost_no_500_and_no_seat() {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(20).await;
+    let (_, _, departure) = app.fresh_departure(20).await;
     let database = app.database_url.rsplit('/').next().unwrap().to_owned();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -206,9 +206,9 @@ async fn killed_database_connections_during_a_rush_cost_no_500_and_no_seat() {
 
     let mut racers = JoinSet::new();
     for _ in 0..60 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         racers.spawn(async move {
-            app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
                 .await
         });
     }
@@ -239,7 +239,7 @@ async fn killed_database_connections_during_a_rush_cost_no_500_and_no_seat() {
         "some transaction lost its connection and ran again ({busy} answered busy)"
     );
 
-    let (bookings, taken) = seats(&app, &occurrence).await;
+    let (bookings, taken) = seats(&app, &departure).await;
     let bookings = bookings as usize;
     // A 503 may stand for a hold whose commit landed while every later attempt to look for it
     // failed too: that hold exists (and lapses), but never one the client was not told about

@@ -346,13 +346,13 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
         .await
         .unwrap();
     let tour = tour["id"].as_str().expect("tour created").to_owned();
-    let departure = |capacity: i64| {
+    let new_departure = |capacity: i64| {
         let (operator, base, token, tour) =
             (operator.clone(), base.clone(), token.clone(), tour.clone());
         async move {
             let starts_at = (chrono::Utc::now() + chrono::Duration::hours(48)).to_rfc3339();
             let created: Value = operator
-                .post(format!("{base}/v1/tours/{tour}/occurrences"))
+                .post(format!("{base}/v1/tours/{tour}/departures"))
                 .bearer_auth(&token)
                 .json(&json!({"starts_at": starts_at, "capacity": capacity}))
                 .send()
@@ -367,11 +367,11 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
                 .to_owned()
         }
     };
-    let hold = |client: reqwest::Client, occurrence: String, forged: Option<&'static str>| {
+    let hold = |client: reqwest::Client, departure: String, forged: Option<&'static str>| {
         let base = base.clone();
         async move {
             let mut request = client.post(format!("{base}/v1/bookings")).json(&json!({
-                "occurrence_id": occurrence,
+                "departure_id": departure,
                 "items": [{"unit": "adult", "quantity": 1}],
                 "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}
             }));
@@ -383,13 +383,13 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
     };
 
     // Limits by client address, per instance.
-    let occurrence = departure(50).await;
+    let departure = new_departure(50).await;
     let alice = client_at("127.0.0.2");
     let mut statuses = Vec::new();
     for i in 0..6 {
         // The last two forge an address; the proxy appends the real one, which berth takes.
         let forged = (i >= 4).then_some("198.51.100.7");
-        let response = hold(alice.clone(), occurrence.clone(), forged).await;
+        let response = hold(alice.clone(), departure.clone(), forged).await;
         assert_eq!(
             response.headers()["strict-transport-security"],
             "max-age=31536000; includeSubDomains"
@@ -402,7 +402,7 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
         [201, 201, 201, 201, 429, 429],
         "two per instance for one client, whatever it forges"
     );
-    let bob = hold(client_at("127.0.0.3"), occurrence.clone(), None).await;
+    let bob = hold(client_at("127.0.0.3"), departure.clone(), None).await;
     assert_eq!(bob.status(), 201, "another client has its own allowance");
     assert!(
         proxy.served.iter().all(|n| n.load(Ordering::SeqCst) >= 3),
@@ -411,7 +411,7 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
 
     // Eight clients at once, through the proxy's connections (more than the per-address cap of
     // two), for five seats on the two instances.
-    let scarce = departure(5).await;
+    let scarce = new_departure(5).await;
     let racers: Vec<_> = (0..8)
         .map(|i| {
             tokio::spawn(hold(
@@ -438,7 +438,7 @@ async fn two_release_instances_behind_a_trusted_proxy_limit_by_client_and_send_h
     }
     assert_eq!(sold, 5, "every seat sold once across both instances");
     let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
-    let taken: i64 = sqlx::query_scalar("SELECT seats_taken FROM occurrences WHERE id = ?")
+    let taken: i64 = sqlx::query_scalar("SELECT seats_taken FROM departures WHERE id = ?")
         .bind(&scarce)
         .fetch_one(&mut conn)
         .await

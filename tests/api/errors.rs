@@ -46,8 +46,8 @@ const WRONG_SHAPE_HOLDS: &[&str] = &[
     r#"body <- {"items": [{"unit": "adult", "quantity": 2.5}]}"#,
     r#"body <- {"items": [{"unit": "adult"}]}"#,
     r#"body <- {"items": "<absent>"}"#,
-    r#"body <- {"occurrence_id": "<absent>"}"#,
-    r#"body <- {"occurrence_id": 42}"#,
+    r#"body <- {"departure_id": "<absent>"}"#,
+    r#"body <- {"departure_id": 42}"#,
     r#"body <- {"customer": {"name": "Ada"}}"#,
     r#"body <- null"#,
     r#"body <- "hold please""#,
@@ -84,12 +84,12 @@ const BAD_CUSTOMERS: &[&str] = &[
     r#"customer.name <- {"customer": {"name": "   ", "email": "a@b.co"}}"#,
     r#"customer.name <- {"customer": {"name": "Ada\u0000", "email": "a@b.co"}}"#,
 ];
-const BAD_OCCURRENCE_IDS: &[&str] = &[
-    r#"occurrence_id <- {"occurrence_id": "abc"}"#,
-    r#"occurrence_id <- {"occurrence_id": ""}"#,
-    r#"occurrence_id <- {"occurrence_id": "' OR '1'='1"}"#,
-    r#"occurrence_id <- {"occurrence_id": "../../etc/passwd"}"#,
-    r#"occurrence_id <- {"occurrence_id": "01ARZ3NDEKTSV4RRFFQ69G5FA"}"#,
+const BAD_DEPARTURE_IDS: &[&str] = &[
+    r#"departure_id <- {"departure_id": "abc"}"#,
+    r#"departure_id <- {"departure_id": ""}"#,
+    r#"departure_id <- {"departure_id": "' OR '1'='1"}"#,
+    r#"departure_id <- {"departure_id": "../../etc/passwd"}"#,
+    r#"departure_id <- {"departure_id": "01ARZ3NDEKTSV4RRFFQ69G5FA"}"#,
 ];
 const WRONG_SHAPE_TOURS: &[&str] = &[
     r#"body <- {"units": [{"code": "adult", "label": "Adult", "price": "35.00"}]}"#,
@@ -177,9 +177,9 @@ fn with(mut base: Value, changes: &str) -> Value {
     base
 }
 
-fn hold_body(occurrence: &str) -> Value {
+fn hold_body(departure: &str) -> Value {
     json!({
-        "occurrence_id": occurrence,
+        "departure_id": departure,
         "items": [{"unit": "adult", "quantity": 1}],
         "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}
     })
@@ -280,9 +280,9 @@ async fn malformed_json_is_a_400_malformed_json(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let cases = [
-        ("/v1/bookings", hold_body(&occurrence)),
+        ("/v1/bookings", hold_body(&departure)),
         ("/v1/tours", tour_body()),
     ];
     for (path, valid) in cases {
@@ -302,7 +302,7 @@ async fn malformed_json_is_a_400_malformed_json(backend: Backend) {
             refused(&reply, 400, "malformed_json");
         }
     }
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     let tours = app.get_as(&token, "/v1/tours").await;
     assert_eq!(count(&tours.body), Some(1));
 }
@@ -311,12 +311,12 @@ async fn json_of_the_wrong_shape_is_a_422_naming_the_body(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let holds = ("/v1/bookings", None, hold_body(&departure));
     refuses_rows(&app, &holds, WRONG_SHAPE_HOLDS).await;
     let tours = ("/v1/tours", Some(token.as_str()), tour_body());
     refuses_rows(&app, &tours, WRONG_SHAPE_TOURS).await;
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     let listed = app.get_as(&token, "/v1/tours").await;
     assert_eq!(count(&listed.body), Some(1));
 }
@@ -326,19 +326,19 @@ async fn a_json_array_is_not_accepted_in_place_of_an_object(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let item = r#"{"unit": "adult", "quantity": 1}"#;
     let customer = r#"{"name": "Ada", "email": "ada@example.com"}"#;
-    let whole = format!("body <- [{occurrence:?}, [{item}], {customer}]");
+    let whole = format!("body <- [{departure:?}, [{item}], {customer}]");
     // Only the top level is checked: serde still reads a nested struct written as an array
     // (e.g. `"items": [["adult", 1]]`) by field order. Known, harmless leniency.
-    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    let holds = ("/v1/bookings", None, hold_body(&departure));
     refuses_rows(&app, &holds, &[whole.as_str()]).await;
     let tour = r#"body <- ["Walk", "", "", "UTC", 90, "EUR", 0, 1, 8,
         [{"code": "adult", "label": "Adult", "price": 3500}]]"#;
     let tours = ("/v1/tours", Some(token.as_str()), tour_body());
     refuses_rows(&app, &tours, &[tour]).await;
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     let listed = app.get_as(&token, "/v1/tours").await;
     assert_eq!(count(&listed.body), Some(1));
 }
@@ -348,36 +348,36 @@ async fn a_duplicated_key_is_refused_rather_than_silently_overwritten(backend: B
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let body = hold_body(&occurrence).to_string();
-    let duplicate = body.replacen('{', r#"{"occurrence_id":"x","#, 1);
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let body = hold_body(&departure).to_string();
+    let duplicate = body.replacen('{', r#"{"departure_id":"x","#, 1);
     let reply = post_raw(&app, "/v1/bookings", None, duplicate).await;
     invalid(&reply, "body");
     let items = r#"{"items": [{"unit": "adult", "quantity": 8}], "#;
     let reply = post_raw(&app, "/v1/bookings", None, body.replacen('{', items, 1)).await;
     invalid(&reply, "body");
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
 }
 
 async fn client_sent_prices_and_totals_are_refused_and_book_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     for (row, key) in PRICED_HOLDS.iter().zip(PRICE_KEYS) {
-        let body = with(hold_body(&occurrence), split(row).1);
+        let body = with(hold_body(&departure), split(row).1);
         let reply = app.post("/v1/bookings", body).await;
         invalid(&reply, "body");
         let message = reply.body["error"]["message"].as_str().unwrap_or("");
         assert!(message.contains(key), "{}", reply.text);
     }
-    assert_eq!(app.available(&occurrence).await, 10);
-    let manifest = format!("/v1/occurrences/{occurrence}/manifest");
+    assert_eq!(app.available(&departure).await, 10);
+    let manifest = format!("/v1/departures/{departure}/manifest");
     let manifest = app.get_as(&token, &manifest).await;
     assert_eq!(manifest.body["bookings"], json!([]), "{}", manifest.text);
     // Without the price the same request books, at the server's price.
     let items = json!([{"unit": "adult", "quantity": 2}]);
-    let held = app.hold(&occurrence, items).await;
+    let held = app.hold(&departure, items).await;
     held.expect(201);
     assert_eq!(held.body["total"], 7000);
 }
@@ -386,45 +386,45 @@ async fn bad_items_are_refused_with_the_offending_field(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let holds = ("/v1/bookings", None, hold_body(&departure));
     refuses_rows(&app, &holds, BAD_ITEMS).await;
     let many = vec![json!({"unit": "adult", "quantity": 1}); 21];
     let too_many = format!("items <- {}", json!({ "items": many }));
     refuses_rows(&app, &holds, &[&too_many]).await;
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
 }
 
 async fn bad_customer_details_are_refused_by_field(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let holds = ("/v1/bookings", None, hold_body(&occurrence));
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let holds = ("/v1/bookings", None, hold_body(&departure));
     refuses_rows(&app, &holds, BAD_CUSTOMERS).await;
     let long = json!({"customer": {"name": "x".repeat(201), "email": "a@b.co"}});
     refuses_rows(&app, &holds, &[&format!("customer.name <- {long}")]).await;
     let all_bad = r#"{"customer": {"name": "", "email": "nope", "phone": "0"}}"#;
-    let body = with(hold_body(&occurrence), all_bad);
+    let body = with(hold_body(&departure), all_bad);
     let reply = app.post("/v1/bookings", body).await;
     invalid(&reply, "customer.name");
     let expected = ["customer.email", "customer.name", "customer.phone"];
     assert_eq!(field_names(&reply), expected);
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
 }
 
 async fn a_hold_on_a_malformed_or_unknown_departure_is_refused(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, tour, occurrence) = app.departure(10).await;
-    let holds = ("/v1/bookings", None, hold_body(&occurrence));
-    refuses_rows(&app, &holds, BAD_OCCURRENCE_IDS).await;
+    let (_, tour, departure) = app.fresh_departure(10).await;
+    let holds = ("/v1/bookings", None, hold_body(&departure));
+    refuses_rows(&app, &holds, BAD_DEPARTURE_IDS).await;
     for unknown in [UNKNOWN_ULID, tour.as_str()] {
         let reply = app.post("/v1/bookings", hold_body(unknown)).await;
         refused(&reply, 404, "not_found");
     }
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
 }
 
 async fn invalid_tours_are_refused_by_field_and_create_nothing(backend: Backend) {
@@ -450,7 +450,7 @@ async fn invalid_departures_and_capacities_are_refused_by_field(backend: Backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, tour, occurrence) = app.departure(10).await;
+    let (token, tour, departure) = app.fresh_departure(10).await;
     let past = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
     let past = format!(r#"starts_at <- {{"starts_at": "{past}"}}"#);
     let rows = [
@@ -462,11 +462,11 @@ async fn invalid_departures_and_capacities_are_refused_by_field(backend: Backend
         r#"capacity <- {"capacity": 0}"#,
         r#"capacity <- {"capacity": 9223372036854775807}"#,
     ];
-    let path = format!("/v1/tours/{tour}/occurrences");
+    let path = format!("/v1/tours/{tour}/departures");
     let soon = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
     let base = json!({"starts_at": soon, "capacity": 10});
     refuses_rows(&app, &(path.as_str(), Some(token.as_str()), base), &rows).await;
-    let departure = format!("/v1/occurrences/{occurrence}");
+    let departure = format!("/v1/departures/{departure}");
     let tour_path = format!("/v1/tours/{tour}");
     let patches = [
         (&departure, json!({"capacity": -1}), "capacity"),
@@ -487,7 +487,7 @@ async fn invalid_departures_and_capacities_are_refused_by_field(backend: Backend
         (&json!("Europe/Lisbon"), &json!(8))
     );
     let listed = app.get(&format!("{tour_path}/availability")).await;
-    assert_eq!(count(&listed.body["occurrences"]), Some(1));
+    assert_eq!(count(&listed.body["departures"]), Some(1));
 }
 
 /// Same behaviour on both backends: any instant inside the allowed ten years is a departure,
@@ -498,7 +498,7 @@ async fn departures_after_2038_are_stored_like_any_other(backend: Backend) {
     };
     let token = app.operator("Acme Tours").await;
     let tour = app.tour(&token, json!({})).await;
-    let path = format!("/v1/tours/{tour}/occurrences");
+    let path = format!("/v1/tours/{tour}/departures");
     // Fixed instants on purpose: the boundary is MySQL's, not the calendar's. Ten years past
     // 2029-01-01 reaches beyond it; the clock moves there when it is earlier (until 2038, when
     // these instants are past and this test must be rewritten around another boundary).
@@ -509,13 +509,13 @@ async fn departures_after_2038_are_stored_like_any_other(backend: Backend) {
         let body = json!({"starts_at": starts_at, "capacity": 5});
         let created = app.post_as(&token, &path, body).await;
         created.expect(201);
-        let read = format!("/v1/occurrences/{}", created.str("id"));
+        let read = format!("/v1/departures/{}", created.str("id"));
         let read = app.get(&read).await;
         read.expect(200);
         assert_eq!(read.body["starts_at"], starts_at);
     }
     let day = format!("/v1/tours/{tour}/availability?from=2038-06-01&to=2038-06-01");
-    assert_eq!(count(&app.get(&day).await.body["occurrences"]), Some(1));
+    assert_eq!(count(&app.get(&day).await.body["departures"]), Some(1));
     // Beyond ten years, and past the year 9999 in UTC: refused, never a 500.
     let beyond = app.clock.now() + chrono::Duration::days(3660);
     let beyond = beyond.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -544,7 +544,7 @@ async fn availability_refuses_bad_date_ranges(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, tour, _) = app.departure(10).await;
+    let (_, tour, _) = app.fresh_departure(10).await;
     let availability = format!("/v1/tours/{tour}/availability");
     let today = app.clock.now().date_naive();
     let day = |n: i64| today + chrono::Duration::days(n);
@@ -580,8 +580,8 @@ async fn unknown_and_malformed_ids_are_not_found(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let hold = app.post("/v1/bookings", hold_body(&occurrence)).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let hold = app.post("/v1/bookings", hold_body(&departure)).await;
     let access_token = hold.str("access_token");
     let ids = [
         "abc",
@@ -596,7 +596,7 @@ async fn unknown_and_malformed_ids_are_not_found(backend: Backend) {
     let paths = [
         "/v1/tours/{}",
         "/v1/tours/{}/availability",
-        "/v1/occurrences/{}",
+        "/v1/departures/{}",
     ];
     for id in ids {
         for path in paths {
@@ -611,16 +611,16 @@ async fn unknown_and_malformed_ids_are_not_found(backend: Backend) {
         let confirm = app.post_with_booking_token(&confirm, &access_token).await;
         refused(&confirm, 404, "not_found");
     }
-    assert_eq!(app.available(&occurrence).await, 9);
+    assert_eq!(app.available(&departure).await, 9);
 }
 
 async fn an_oversized_body_is_413_payload_too_large(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let named = |size: usize| {
-        let mut body = hold_body(&occurrence);
+        let mut body = hold_body(&departure);
         body["customer"]["name"] = json!("x".repeat(size));
         body
     };
@@ -633,7 +633,7 @@ async fn an_oversized_body_is_413_payload_too_large(backend: Backend) {
     // Just under the limit the body is read, and refused for what it says.
     let reply = app.post("/v1/bookings", named(60 * 1024)).await;
     invalid(&reply, "customer.name");
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     assert_eq!(count(&app.get_as(&token, "/v1/tours").await.body), Some(1));
 }
 
@@ -641,7 +641,7 @@ async fn unknown_routes_and_wrong_methods_answer_json_not_found(backend: Backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, tour, occurrence) = app.departure(10).await;
+    let (token, tour, departure) = app.fresh_departure(10).await;
     let unknown = [
         (Method::GET, "/nope".to_owned()),
         (Method::GET, "/v1".to_owned()),
@@ -659,7 +659,7 @@ async fn unknown_routes_and_wrong_methods_answer_json_not_found(backend: Backend
         (Method::PUT, "/v1/bookings".to_owned(), "POST"),
         (
             Method::DELETE,
-            format!("/v1/occurrences/{occurrence}"),
+            format!("/v1/departures/{departure}"),
             "GET, PATCH",
         ),
         (Method::POST, "/health".to_owned(), "GET"),
@@ -672,7 +672,7 @@ async fn unknown_routes_and_wrong_methods_answer_json_not_found(backend: Backend
     }
     app.get(&format!("/v1/tours/{tour}")).await.expect(200);
     assert_eq!(
-        app.get(&format!("/v1/occurrences/{occurrence}")).await.body["status"],
+        app.get(&format!("/v1/departures/{departure}")).await.body["status"],
         "open"
     );
 }
@@ -681,9 +681,9 @@ async fn operator_endpoints_refuse_missing_or_bad_bearer_tokens(backend: Backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, tour, occurrence) = app.departure(10).await;
+    let (token, tour, departure) = app.fresh_departure(10).await;
     let reference = app
-        .post("/v1/bookings", hold_body(&occurrence))
+        .post("/v1/bookings", hold_body(&departure))
         .await
         .str("reference");
     let long = format!("Bearer brt_{}", "a".repeat(200));
@@ -699,7 +699,7 @@ async fn operator_endpoints_refuse_missing_or_bad_bearer_tokens(backend: Backend
         Some(long.as_str()),
     ];
     let t = format!("/v1/tours/{tour}");
-    let o = format!("/v1/occurrences/{occurrence}");
+    let o = format!("/v1/departures/{departure}");
     let soon = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
     let one_off = json!({"starts_at": soon, "capacity": 5}).to_string();
     let (tour_json, schedule_json) = (tour_body().to_string(), schedule_body(&app).to_string());
@@ -714,7 +714,7 @@ async fn operator_endpoints_refuse_missing_or_bad_bearer_tokens(backend: Backend
             schedule_json.as_str(),
         ),
         (Method::GET, format!("{t}/schedules"), ""),
-        (Method::POST, format!("{t}/occurrences"), one_off.as_str()),
+        (Method::POST, format!("{t}/departures"), one_off.as_str()),
         (Method::PATCH, o.clone(), r#"{"capacity": 2}"#),
         (Method::POST, format!("{o}/cancel"), ""),
         (Method::GET, format!("{o}/manifest"), ""),
@@ -748,10 +748,10 @@ async fn another_operators_objects_are_not_found_and_stay_unchanged(backend: Bac
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (owner, tour, occurrence) = app.departure(10).await;
+    let (owner, tour, departure) = app.fresh_departure(10).await;
     let stranger = app.operator("Other Tours").await;
     let items = json!([{"unit": "adult", "quantity": 2}]);
-    let hold = app.hold(&occurrence, items).await;
+    let hold = app.hold(&departure, items).await;
     let b = format!("/v1/bookings/{}", hold.str("reference"));
     let confirm = format!("{b}/confirm");
     let confirmed = app
@@ -759,7 +759,7 @@ async fn another_operators_objects_are_not_found_and_stay_unchanged(backend: Bac
         .await;
     confirmed.expect(200);
     let t = format!("/v1/tours/{tour}");
-    let o = format!("/v1/occurrences/{occurrence}");
+    let o = format!("/v1/departures/{departure}");
     let soon = app.clock.now() + chrono::Duration::days(30);
     let one_off = json!({"starts_at": soon.to_rfc3339(), "capacity": 5});
     let s = &stranger;
@@ -768,7 +768,7 @@ async fn another_operators_objects_are_not_found_and_stay_unchanged(backend: Bac
         app.post_as(s, &format!("{t}/schedules"), schedule_body(&app))
             .await,
         app.get_as(s, &format!("{t}/schedules")).await,
-        app.post_as(s, &format!("{t}/occurrences"), one_off).await,
+        app.post_as(s, &format!("{t}/departures"), one_off).await,
         app.patch_as(s, &o, json!({"capacity": 2})).await,
         app.post_as(s, &format!("{o}/cancel"), json!({})).await,
         app.get_as(s, &format!("{o}/manifest")).await,
@@ -780,24 +780,24 @@ async fn another_operators_objects_are_not_found_and_stay_unchanged(backend: Bac
         refused(reply, 404, "not_found");
     }
     assert_eq!(app.get(&t).await.body["name"], "Harbour cruise");
-    let departure = app.get(&o).await.body;
+    let shown = app.get(&o).await.body;
     let expected = (&json!(10), &json!("open"));
-    assert_eq!((&departure["capacity"], &departure["status"]), expected);
-    assert_eq!(app.available(&occurrence).await, 8);
+    assert_eq!((&shown["capacity"], &shown["status"]), expected);
+    assert_eq!(app.available(&departure).await, 8);
     let schedules = app.get_as(&owner, &format!("{t}/schedules")).await;
     assert_eq!(count(&schedules.body), Some(0));
     assert_eq!(app.get_as(&owner, &b).await.body["status"], "confirmed");
     let (from, to) = (soon.date_naive().pred_opt(), soon.date_naive().succ_opt());
     let around = format!("{t}/availability?from={}&to={}", from.unwrap(), to.unwrap());
-    assert_eq!(app.get(&around).await.body["occurrences"], json!([]));
+    assert_eq!(app.get(&around).await.body["departures"], json!([]));
 }
 
 async fn every_error_carries_its_request_id_and_the_security_headers(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(1).await;
-    let hold = hold_body(&occurrence);
+    let (token, _, departure) = app.fresh_departure(1).await;
+    let hold = hold_body(&departure);
     app.post("/v1/bookings", hold.clone()).await.expect(201);
     let huge = vec![b' '; 70 * 1024];
     let replies = [
@@ -832,7 +832,7 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, tour, occurrence) = app.departure(10).await;
+    let (token, tour, departure) = app.fresh_departure(10).await;
     let post = |path: &str, body: String| raw(&app, Method::POST, path, body).bearer_auth(&token);
     let schedules = format!("/v1/tours/{tour}/schedules");
     let holds = [
@@ -840,10 +840,10 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
         PRICED_HOLDS,
         BAD_ITEMS,
         BAD_CUSTOMERS,
-        BAD_OCCURRENCE_IDS,
+        BAD_DEPARTURE_IDS,
     ];
     let tables = [
-        ("/v1/bookings", hold_body(&occurrence), holds.concat()),
+        ("/v1/bookings", hold_body(&departure), holds.concat()),
         (
             "/v1/tours",
             tour_body(),
@@ -862,7 +862,7 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
             requests.push(post(path, body));
         }
     }
-    let deep = format!("{{\"occurrence_id\": {}", "[".repeat(20_000));
+    let deep = format!("{{\"departure_id\": {}", "[".repeat(20_000));
     let oversized = format!("{{\"x\": \"{}\"}}", "x".repeat(80 * 1024));
     let brackets = "[".repeat(20_000);
     for body in ["", "{", "not json", &deep, &brackets, &oversized] {
@@ -880,7 +880,7 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
             today + chrono::Duration::days(365)
         ),
         "/v1/tours/..%2F..%2Fetc%2Fpasswd".to_owned(),
-        "/v1/occurrences/1%27%20OR%20%271%27%3D%271".to_owned(),
+        "/v1/departures/1%27%20OR%20%271%27%3D%271".to_owned(),
         "/v1/bookings/abc".to_owned(),
         "/definitely/not/here".to_owned(),
     ];
@@ -899,13 +899,13 @@ async fn the_server_keeps_serving_after_a_burst_of_bad_requests(backend: Backend
     }
     app.get("/health").await.expect(200);
     app.get("/ready").await.expect(200);
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     let held = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 3}]))
         .await;
     held.expect(201);
     assert_eq!(held.body["total"], 3 * 3500);
-    assert_eq!(app.available(&occurrence).await, 7);
+    assert_eq!(app.available(&departure).await, 7);
     assert_eq!(count(&app.get_as(&token, "/v1/tours").await.body), Some(1));
     assert_eq!(count(&app.get_as(&token, &schedules).await.body), Some(0));
     app.assert_seat_invariant().await;

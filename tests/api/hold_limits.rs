@@ -38,7 +38,7 @@ async fn hold_from(
     app: &TestApp,
     address: &str,
     email: &str,
-    occurrence: &str,
+    departure: &str,
     quantity: u32,
 ) -> Reply {
     TestApp::reply(
@@ -46,7 +46,7 @@ async fn hold_from(
             .post(format!("{}/v1/bookings", app.base))
             .header("X-Forwarded-For", address)
             .json(&json!({
-                "occurrence_id": occurrence,
+                "departure_id": departure,
                 "items": [{"unit": "adult", "quantity": quantity}],
                 "customer": {"name": "Mallory", "email": email}
             })),
@@ -73,13 +73,13 @@ async fn one_address_cannot_hold_a_departure_empty(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings("departure=8,overall=32")).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(20).await;
+    let (_, _, departure) = app.fresh_departure(20).await;
     // The finding replayed: one address, three requests of 8 (a fresh email each time).
     let attacker = "203.0.113.5";
-    let first = hold_from(&app, attacker, "m1@example.com", &occurrence, 8).await;
+    let first = hold_from(&app, attacker, "m1@example.com", &departure, 8).await;
     first.expect(201);
     for email in ["m2@example.com", "m3@example.com"] {
-        let refused = hold_from(&app, attacker, email, &occurrence, 8).await;
+        let refused = hold_from(&app, attacker, email, &departure, 8).await;
         assert_refused(&refused, 8, 8);
         assert!(refused.body["error"]["message"]
             .as_str()
@@ -93,24 +93,24 @@ async fn one_address_cannot_hold_a_departure_empty(backend: Backend) {
         );
     }
     assert_refused(
-        &hold_from(&app, attacker, "m4@example.com", &occurrence, 1).await,
+        &hold_from(&app, attacker, "m4@example.com", &departure, 1).await,
         8,
         8,
     );
     assert_eq!(
-        app.available(&occurrence).await,
+        app.available(&departure).await,
         12,
         "twelve seats stay on sale"
     );
     // An IPv6 client rotating addresses inside its /64 is one client.
-    let v6 = hold_from(&app, "2001:db8:7:7::1", "v6a@example.com", &occurrence, 4).await;
+    let v6 = hold_from(&app, "2001:db8:7:7::1", "v6a@example.com", &departure, 4).await;
     v6.expect(201);
     assert_refused(
         &hold_from(
             &app,
             "2001:db8:7:7:ffff::2",
             "v6b@example.com",
-            &occurrence,
+            &departure,
             8,
         )
         .await,
@@ -118,7 +118,7 @@ async fn one_address_cannot_hold_a_departure_empty(backend: Backend) {
         8,
     );
     // Anyone else still books.
-    hold_from(&app, "198.51.100.7", "ada@example.com", &occurrence, 4)
+    hold_from(&app, "198.51.100.7", "ada@example.com", &departure, 4)
         .await
         .expect(201);
     // Paying for a hold frees the room: the limit bounds unpaid holds only.
@@ -128,12 +128,12 @@ async fn one_address_cannot_hold_a_departure_empty(backend: Backend) {
     )
     .await
     .expect(200);
-    hold_from(&app, attacker, "m5@example.com", &occurrence, 2)
+    hold_from(&app, attacker, "m5@example.com", &departure, 2)
         .await
         .expect(201);
     // And a lapsed hold counts for nothing.
     app.clock.advance(Duration::minutes(16));
-    hold_from(&app, "2001:db8:7:7::3", "v6c@example.com", &occurrence, 2)
+    hold_from(&app, "2001:db8:7:7::3", "v6c@example.com", &departure, 2)
         .await
         .expect(201);
     app.assert_seat_invariant().await;
@@ -143,26 +143,26 @@ async fn one_email_is_limited_from_any_address(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings("departure=6,overall=32")).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(30).await;
-    let first = hold_from(&app, "198.51.100.1", "mallory@example.com", &occurrence, 5).await;
+    let (_, _, departure) = app.fresh_departure(30).await;
+    let first = hold_from(&app, "198.51.100.1", "mallory@example.com", &departure, 5).await;
     first.expect(201);
     // Another address, the same traveler (case and +tags do not make a new one).
     for email in ["mallory@example.com", "Mallory+2@Example.com"] {
-        let refused = hold_from(&app, "198.51.100.2", email, &occurrence, 2).await;
+        let refused = hold_from(&app, "198.51.100.2", email, &departure, 2).await;
         assert_refused(&refused, 5, 6);
         assert!(refused.body["error"]["message"]
             .as_str()
             .unwrap()
             .contains("customer email"));
     }
-    hold_from(&app, "198.51.100.2", "mallory@example.com", &occurrence, 1)
+    hold_from(&app, "198.51.100.2", "mallory@example.com", &departure, 1)
         .await
         .expect(201);
     hold_from(
         &app,
         "198.51.100.3",
         "someone.else@example.com",
-        &occurrence,
+        &departure,
         6,
     )
     .await
@@ -174,7 +174,7 @@ async fn one_email_is_limited_from_any_address(backend: Backend) {
     )
     .await
     .expect(200);
-    hold_from(&app, "198.51.100.4", "MALLORY@example.com", &occurrence, 5)
+    hold_from(&app, "198.51.100.4", "MALLORY@example.com", &departure, 5)
         .await
         .expect(201);
 
@@ -220,14 +220,14 @@ async fn the_overall_limit_counts_every_departure(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings("departure=8,overall=20")).await else {
         return;
     };
-    let (token, tour, first) = app.departure(20).await;
+    let (token, tour, first) = app.fresh_departure(20).await;
     let mut departures = vec![first];
     for hours in [49, 50, 51] {
-        departures.push(app.occurrence(&token, &tour, 20, hours).await);
+        departures.push(app.departure(&token, &tour, 20, hours).await);
     }
     let attacker = "203.0.113.9";
-    for (i, occurrence) in departures.iter().take(2).enumerate() {
-        hold_from(&app, attacker, &format!("o{i}@example.com"), occurrence, 8)
+    for (i, departure) in departures.iter().take(2).enumerate() {
+        hold_from(&app, attacker, &format!("o{i}@example.com"), departure, 8)
             .await
             .expect(201);
     }
@@ -255,16 +255,16 @@ async fn concurrent_holds_of_one_address_never_pass_the_limit_together(backend: 
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(100).await;
+    let (_, _, departure) = app.fresh_departure(100).await;
     let mut racers = JoinSet::new();
     for i in 0..30 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         racers.spawn(async move {
             hold_from(
                 &app,
                 "203.0.113.77",
                 &format!("r{i}@example.com"),
-                &occurrence,
+                &departure,
                 2,
             )
             .await
@@ -283,7 +283,7 @@ async fn concurrent_holds_of_one_address_never_pass_the_limit_together(backend: 
         }
     }
     assert_eq!((held, refused), (4, 26));
-    assert_eq!(app.available(&occurrence).await, 92);
+    assert_eq!(app.available(&departure).await, 92);
     app.assert_seat_invariant().await;
 }
 
@@ -294,21 +294,21 @@ async fn concurrent_holds_across_departures_never_pass_the_overall_limit(backend
         return;
     };
     let app = Arc::new(app);
-    let (token, tour, first) = app.departure(50).await;
+    let (token, tour, first) = app.fresh_departure(50).await;
     let mut departures = vec![first];
     for hours in 49..58 {
-        departures.push(app.occurrence(&token, &tour, 50, hours).await);
+        departures.push(app.departure(&token, &tour, 50, hours).await);
     }
     let mut racers = JoinSet::new();
     for i in 0..30 {
         let app = app.clone();
-        let occurrence = departures[i % departures.len()].clone();
+        let departure = departures[i % departures.len()].clone();
         racers.spawn(async move {
             hold_from(
                 &app,
                 "203.0.113.78",
                 &format!("x{i}@example.com"),
-                &occurrence,
+                &departure,
                 4,
             )
             .await
@@ -325,8 +325,8 @@ async fn concurrent_holds_across_departures_never_pass_the_overall_limit(backend
     }
     assert_eq!(held, 4, "16 seats of 4 each, on any departures");
     let mut available = 0;
-    for occurrence in &departures {
-        available += app.available(occurrence).await;
+    for departure in &departures {
+        available += app.available(departure).await;
     }
     assert_eq!(available, 500 - 16);
     app.assert_seat_invariant().await;
@@ -349,8 +349,8 @@ async fn metrics_show_hoarding_without_naming_anyone(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings("departure=8,overall=32")).await else {
         return;
     };
-    let (token, tour, small) = app.departure(8).await;
-    let big = app.occurrence(&token, &tour, 40, 50).await;
+    let (token, tour, small) = app.fresh_departure(8).await;
+    let big = app.departure(&token, &tour, 40, 50).await;
     let hoard = hold_from(&app, "203.0.113.5", "m@example.com", &small, 8).await;
     hoard.expect(201);
     hold_from(&app, "203.0.113.5", "m2@example.com", &big, 8)
@@ -412,8 +412,8 @@ async fn idle_client_lock_rows_are_purged_after_a_day(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings("departure=8,overall=32")).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(20).await;
-    hold_from(&app, "203.0.113.5", "m@example.com", &occurrence, 2)
+    let (_, _, departure) = app.fresh_departure(20).await;
+    hold_from(&app, "203.0.113.5", "m@example.com", &departure, 2)
         .await
         .expect(201);
     let rows = || async {

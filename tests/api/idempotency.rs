@@ -46,8 +46,8 @@ async fn send(
     TestApp::reply(request).await
 }
 
-fn hold_body(occurrence: &str, quantity: u32) -> Value {
-    json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": quantity}],
+fn hold_body(departure: &str, quantity: u32) -> Value {
+    json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": quantity}],
            "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}})
 }
 
@@ -55,21 +55,21 @@ async fn a_replayed_booking_request_books_once_and_answers_the_same(backend: Bac
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let first = send(
         &app,
         Method::POST,
         "/v1/bookings",
         "order-1",
         None,
-        Some(hold_body(&occurrence, 3)),
+        Some(hold_body(&departure, 3)),
     )
     .await;
     first.expect(201);
     assert!(first.headers.get("idempotent-replayed").is_none());
     // The same request with its keys in another order and other whitespace is the same request.
     let reordered: Value = serde_json::from_str(&format!(
-        r#"{{"customer": {{"email": "ada@example.com", "name": "Ada Lovelace"}}, "items": [{{"quantity": 3, "unit": "adult"}}], "occurrence_id": "{occurrence}"}}"#
+        r#"{{"customer": {{"email": "ada@example.com", "name": "Ada Lovelace"}}, "items": [{{"quantity": 3, "unit": "adult"}}], "departure_id": "{departure}"}}"#
     ))
     .unwrap();
     let again = send(
@@ -87,14 +87,14 @@ async fn a_replayed_booking_request_books_once_and_answers_the_same(backend: Bac
         "same status, same body (access token included)"
     );
     assert_eq!(again.headers["idempotent-replayed"], "true");
-    assert_eq!(app.available(&occurrence).await, 7, "booked once");
+    assert_eq!(app.available(&departure).await, 7, "booked once");
     app.assert_seat_invariant().await;
 
     // A request without a key is not deduplicated.
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 3}]))
         .await
         .expect(201);
-    assert_eq!(app.available(&occurrence).await, 4);
+    assert_eq!(app.available(&departure).await, 4);
 
     // Keys must be printable ASCII, 1–255 characters.
     let bad = send(
@@ -103,25 +103,25 @@ async fn a_replayed_booking_request_books_once_and_answers_the_same(backend: Bac
         "/v1/bookings",
         &"k".repeat(256),
         None,
-        Some(hold_body(&occurrence, 1)),
+        Some(hold_body(&departure, 1)),
     )
     .await;
     bad.expect_error(400, "invalid_idempotency_key");
-    assert_eq!(app.available(&occurrence).await, 4);
+    assert_eq!(app.available(&departure).await, 4);
 }
 
 async fn a_key_reused_for_a_different_request_is_refused(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     send(
         &app,
         Method::POST,
         "/v1/bookings",
         "k-1",
         None,
-        Some(hold_body(&occurrence, 2)),
+        Some(hold_body(&departure, 2)),
     )
     .await
     .expect(201);
@@ -131,11 +131,11 @@ async fn a_key_reused_for_a_different_request_is_refused(backend: Backend) {
         "/v1/bookings",
         "k-1",
         None,
-        Some(hold_body(&occurrence, 3)),
+        Some(hold_body(&departure, 3)),
     )
     .await
     .expect_error(422, "idempotency_key_reused");
-    assert_eq!(app.available(&occurrence).await, 8);
+    assert_eq!(app.available(&departure).await, 8);
     // 4xx answers are stored too: the retry of a refused request is refused the same way.
     let refused = send(
         &app,
@@ -143,7 +143,7 @@ async fn a_key_reused_for_a_different_request_is_refused(backend: Backend) {
         "/v1/bookings",
         "k-2",
         None,
-        Some(hold_body(&occurrence, 9)),
+        Some(hold_body(&departure, 9)),
     )
     .await;
     refused.expect_error(422, "validation_failed");
@@ -153,7 +153,7 @@ async fn a_key_reused_for_a_different_request_is_refused(backend: Backend) {
         "/v1/bookings",
         "k-2",
         None,
-        Some(hold_body(&occurrence, 9)),
+        Some(hold_body(&departure, 9)),
     )
     .await;
     assert_eq!(
@@ -167,10 +167,10 @@ async fn fifty_concurrent_retries_make_one_booking(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let mut retries = JoinSet::new();
     for _ in 0..50 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         retries.spawn(async move {
             send(
                 &app,
@@ -178,7 +178,7 @@ async fn fifty_concurrent_retries_make_one_booking(backend: Backend) {
                 "/v1/bookings",
                 "double-click",
                 None,
-                Some(hold_body(&occurrence, 2)),
+                Some(hold_body(&departure, 2)),
             )
             .await
         });
@@ -213,13 +213,13 @@ async fn fifty_concurrent_retries_make_one_booking(backend: Backend) {
         "/v1/bookings",
         "double-click",
         None,
-        Some(hold_body(&occurrence, 2)),
+        Some(hold_body(&departure, 2)),
     )
     .await;
     assert_eq!(last.text, replies[0].text);
     assert_eq!(bookings_stored(&app).await, 1, "exactly one booking");
     assert_eq!(
-        app.available(&occurrence).await,
+        app.available(&departure).await,
         8,
         "one booking of two seats"
     );
@@ -247,7 +247,7 @@ async fn operator_endpoints_replay_instead_of_acting_twice(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, tour, occurrence) = app.departure(10).await;
+    let (token, tour, departure) = app.fresh_departure(10).await;
     let tour_body = json!({"name": "Night walk", "timezone": "UTC", "duration_minutes": 60, "currency": "EUR",
                            "units": [{"code": "adult", "label": "Adult", "price": 1000}]});
     let a = send(
@@ -281,7 +281,7 @@ async fn operator_endpoints_replay_instead_of_acting_twice(backend: Backend) {
         "one new tour, not two"
     );
 
-    let path = format!("/v1/tours/{tour}/occurrences");
+    let path = format!("/v1/tours/{tour}/departures");
     let body =
         json!({"starts_at": (app.clock.now() + Duration::days(3)).to_rfc3339(), "capacity": 4});
     let first = send(
@@ -300,7 +300,7 @@ async fn operator_endpoints_replay_instead_of_acting_twice(backend: Backend) {
     );
 
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     let confirm = format!("/v1/bookings/{}/confirm", hold.str("reference"));
     let with_token = |key: &'static str| {
@@ -321,7 +321,7 @@ async fn operator_endpoints_replay_instead_of_acting_twice(backend: Backend) {
         .await
         .expect_error(409, "invalid_transition");
 
-    let cancel = format!("/v1/occurrences/{occurrence}/cancel");
+    let cancel = format!("/v1/departures/{departure}/cancel");
     let once = send(&app, Method::POST, &cancel, "cancel-1", Some(&token), None).await;
     let twice = send(&app, Method::POST, &cancel, "cancel-1", Some(&token), None).await;
     once.expect(200);
@@ -335,8 +335,8 @@ async fn a_failed_request_does_not_poison_its_key(backend: Backend) {
     else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let blocker = app.lock_departure_elsewhere(&occurrence).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let blocker = app.lock_departure_elsewhere(&departure).await;
     // On SQLite even the claim cannot be written while another process holds the write lock.
     let failed = send(
         &app,
@@ -344,7 +344,7 @@ async fn a_failed_request_does_not_poison_its_key(backend: Backend) {
         "/v1/bookings",
         "retry-me",
         None,
-        Some(hold_body(&occurrence, 1)),
+        Some(hold_body(&departure, 1)),
     )
     .await;
     failed.expect_error(503, "busy");
@@ -355,7 +355,7 @@ async fn a_failed_request_does_not_poison_its_key(backend: Backend) {
         "/v1/bookings",
         "retry-me",
         None,
-        Some(hold_body(&occurrence, 1)),
+        Some(hold_body(&departure, 1)),
     )
     .await;
     retried.expect(201);
@@ -363,21 +363,21 @@ async fn a_failed_request_does_not_poison_its_key(backend: Backend) {
         retried.headers.get("idempotent-replayed").is_none(),
         "the retry ran again"
     );
-    assert_eq!(app.available(&occurrence).await, 9);
+    assert_eq!(app.available(&departure).await, 9);
 }
 
 async fn keys_expire_and_are_purged(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     send(
         &app,
         Method::POST,
         "/v1/bookings",
         "old-key",
         None,
-        Some(hold_body(&occurrence, 1)),
+        Some(hold_body(&departure, 1)),
     )
     .await
     .expect(201);
@@ -396,7 +396,7 @@ async fn keys_expire_and_are_purged(backend: Backend) {
         "/v1/bookings",
         "old-key",
         None,
-        Some(hold_body(&occurrence, 2)),
+        Some(hold_body(&departure, 2)),
     )
     .await;
     fresh.expect(201);
@@ -441,12 +441,12 @@ async fn a_traveler_key_replays_only_to_the_same_token(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     let other = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     let confirm = format!("{}/v1/bookings/{}/confirm", app.base, hold.str("reference"));
     let attempt = |token: Option<String>| {
@@ -595,8 +595,8 @@ async fn stored_responses_keep_no_token_secret_or_contact_in_clear(backend: Back
         let Some(app) = app else {
             return;
         };
-        let (_, _, occurrence) = app.departure(10).await;
-        let mut body = hold_body(&occurrence, 2);
+        let (_, _, departure) = app.fresh_departure(10).await;
+        let mut body = hold_body(&departure, 2);
         body["customer"]["phone"] = json!("+351912345678");
         let first = send(
             &app,
@@ -642,7 +642,7 @@ async fn stored_responses_keep_no_token_secret_or_contact_in_clear(backend: Back
         again.expect(201);
         assert_eq!(again.headers["idempotent-replayed"], "true");
         assert_eq!(again.text, first.text);
-        assert_eq!(app.available(&occurrence).await, 8, "booked once");
+        assert_eq!(app.available(&departure).await, 8, "booked once");
         // A sealed response copied under another key does not open there.
         app.execute_sql(
             "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, response_status, response_body, locked_at, created_at, expires_at) \

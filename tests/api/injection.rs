@@ -64,11 +64,11 @@ async fn injection_strings_in_every_text_field_come_back_verbatim(backend: Backe
         assert_eq!(patched.body["name"], format!("{payload}!"));
 
         // Customer name on a booking.
-        let occurrence = app.occurrence(&owner, &tour, 5, 48).await;
+        let departure = app.departure(&owner, &tour, 5, 48).await;
         let hold = app
             .post(
                 "/v1/bookings",
-                json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+                json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
                        "customer": {"name": payload, "email": "ada@example.com"}}),
             )
             .await;
@@ -82,7 +82,7 @@ async fn injection_strings_in_every_text_field_come_back_verbatim(backend: Backe
         booking.expect(200);
         assert_eq!(booking.body["customer"]["name"], *payload);
         let manifest = app
-            .get_as(&owner, &format!("/v1/occurrences/{occurrence}/manifest"))
+            .get_as(&owner, &format!("/v1/departures/{departure}/manifest"))
             .await;
         assert_eq!(manifest.body["bookings"][0]["customer"]["name"], *payload);
 

@@ -127,7 +127,7 @@ async fn two_instances_share_the_workers_backlog_and_process_each_item_once(back
     let mut departures = Vec::new();
     for n in 0..DEPARTURES {
         let hours = 48 + i64::try_from(n).unwrap();
-        departures.push(a.occurrence(&token, &tour, 50, hours).await);
+        departures.push(a.departure(&token, &tour, 50, hours).await);
     }
     let one_seat = json!([{"unit": "adult", "quantity": 1}]);
 

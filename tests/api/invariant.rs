@@ -53,7 +53,7 @@ fn check(condition: bool, message: String) -> Result<(), TestCaseError> {
 }
 
 async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let mut bookings: Vec<Booking> = Vec::new();
     for (step, op) in ops.into_iter().enumerate() {
         let pick = |i: usize| (!bookings.is_empty()).then(|| &bookings[i % bookings.len()]);
@@ -66,7 +66,7 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if *children > 0 {
                     items.push(json!({"unit": "child", "quantity": children}));
                 }
-                let reply = app.hold(&occurrence, json!(items)).await;
+                let reply = app.hold(&departure, json!(items)).await;
                 if reply.status == 201 {
                     bookings.push(Booking {
                         reference: reply.str("reference"),
@@ -130,7 +130,7 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::SetCapacity(capacity) => Some(
                 app.patch_as(
                     &token,
-                    &format!("/v1/occurrences/{occurrence}"),
+                    &format!("/v1/departures/{departure}"),
                     json!({"capacity": capacity}),
                 )
                 .await,
@@ -138,7 +138,7 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::CancelDeparture => Some(
                 app.post_as(
                     &token,
-                    &format!("/v1/occurrences/{occurrence}/cancel"),
+                    &format!("/v1/departures/{departure}/cancel"),
                     json!({}),
                 )
                 .await,
@@ -157,7 +157,7 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 "invalid_transition",
                 "hold_expired",
                 "capacity_below_taken",
-                "occurrence_cancelled",
+                "departure_cancelled",
             ];
             check(
                 status < 400 || allowed.contains(&reply.code()),
@@ -170,15 +170,15 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
             .await
             .expect("check runs")
             .into_iter()
-            .filter(|v| v.occurrence_id == occurrence)
+            .filter(|v| v.departure_id == departure)
             .collect();
         check(
             violations.is_empty(),
             format!("step {step} {op:?}: {violations:?}"),
         )?;
-        let view = app.get(&format!("/v1/occurrences/{occurrence}")).await;
+        let view = app.get(&format!("/v1/departures/{departure}")).await;
         let manifest = app
-            .get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest"))
+            .get_as(&token, &format!("/v1/departures/{departure}/manifest"))
             .await;
         let on_manifest: i64 = manifest.body["bookings"]
             .as_array()

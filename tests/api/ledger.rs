@@ -14,10 +14,10 @@ on_both_backends!(
 async fn checked_in(
     app: &TestApp,
     token: &str,
-    occurrence: &str,
+    departure: &str,
     items: serde_json::Value,
 ) -> String {
-    let hold = app.hold(occurrence, items).await;
+    let hold = app.hold(departure, items).await;
     let (reference, access) = (hold.str("reference"), hold.str("access_token"));
     app.post_with_booking_token(&format!("/v1/bookings/{reference}/confirm"), &access)
         .await
@@ -36,24 +36,24 @@ async fn check_in_records_the_payment_and_revenue_comes_from_the_ledger(backend:
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     checked_in(
         &app,
         &token,
-        &occurrence,
+        &departure,
         json!([{"unit": "adult", "quantity": 2}]),
     )
     .await;
     checked_in(
         &app,
         &token,
-        &occurrence,
+        &departure,
         json!([{"unit": "adult", "quantity": 2}, {"unit": "child", "quantity": 1}]),
     )
     .await;
     // Confirmed but not yet arrived: not paid.
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     app.post_with_booking_token(
         &format!("/v1/bookings/{}/confirm", hold.str("reference")),
@@ -112,11 +112,11 @@ async fn berth_check_catches_a_ledger_that_disagrees(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let reference = checked_in(
         &app,
         &token,
-        &occurrence,
+        &departure,
         json!([{"unit": "adult", "quantity": 2}]),
     )
     .await;

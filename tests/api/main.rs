@@ -30,6 +30,7 @@ mod schedules;
 mod security;
 mod sender_domains;
 mod slow_clients;
+mod vocabulary;
 
 // Page tests (src/web) share this binary: see tests/web/mod.rs for why.
 #[path = "../web/mod.rs"]

@@ -28,9 +28,9 @@ async fn metrics_count_a_booking_flow(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(5).await;
+    let (_, _, departure) = app.fresh_departure(5).await;
     let first = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     app.post_with_booking_token(
         &format!("/v1/bookings/{}/confirm", first.str("reference")),
@@ -39,7 +39,7 @@ async fn metrics_count_a_booking_flow(backend: Backend) {
     .await
     .expect(200);
     let second = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     app.post_with_booking_token(
         &format!("/v1/bookings/{}/cancel", second.str("reference")),
@@ -47,10 +47,10 @@ async fn metrics_count_a_booking_flow(backend: Backend) {
     )
     .await
     .expect(200);
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 3}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 3}]))
         .await
         .expect(201);
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect_error(409, "sold_out");
     app.clock.advance(Duration::minutes(20));

@@ -34,7 +34,7 @@ async fn dispatch(app: &TestApp) -> usize {
 
 async fn confirmed_booking(
     app: &TestApp,
-    occurrence: &str,
+    departure: &str,
     phone: Option<&str>,
 ) -> (String, String) {
     let mut customer = json!({"name": "Ada Lovelace", "email": "ada@example.com"});
@@ -42,7 +42,7 @@ async fn confirmed_booking(
         customer["phone"] = json!(phone);
     }
     let hold = app
-        .post("/v1/bookings", json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}], "customer": customer}))
+        .post("/v1/bookings", json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}], "customer": customer}))
         .await;
     hold.expect(201);
     let (reference, token) = (hold.str("reference"), hold.str("access_token"));
@@ -80,8 +80,8 @@ async fn a_confirmation_sends_one_email_with_a_calendar_entry_and_one_sms(backen
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let (reference, access) = confirmed_booking(&app, &occurrence, Some("+351 912 345 678")).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (reference, access) = confirmed_booking(&app, &departure, Some("+351 912 345 678")).await;
     // A replayed confirmation (same key) and a second confirm attempt enqueue nothing more.
     let replay = app
         .client
@@ -91,7 +91,7 @@ async fn a_confirmation_sends_one_email_with_a_calendar_entry_and_one_sms(backen
         .await
         .expect_error(409, "invalid_transition");
     // A booking without a phone gets email only.
-    confirmed_booking(&app, &occurrence, None).await;
+    confirmed_booking(&app, &departure, None).await;
 
     let queued = messages(&app, &token, "?status=pending").await;
     assert_eq!(queued.len(), 3, "two emails and one SMS: {queued:?}");
@@ -116,7 +116,7 @@ async fn a_confirmation_sends_one_email_with_a_calendar_entry_and_one_sms(backen
         mail.contains("BEGIN:VCALENDAR") && mail.contains("filename=\"booking.ics\""),
         "{mail}"
     );
-    let starts_at = app.get(&format!("/v1/occurrences/{occurrence}")).await.body["starts_at"]
+    let starts_at = app.get(&format!("/v1/departures/{departure}")).await.body["starts_at"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -174,14 +174,14 @@ async fn a_cancelled_departure_tells_every_traveler(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    confirmed_booking(&app, &occurrence, None).await;
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+    let (token, _, departure) = app.fresh_departure(10).await;
+    confirmed_booking(&app, &departure, None).await;
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect(201);
     app.post_as(
         &token,
-        &format!("/v1/occurrences/{occurrence}/cancel"),
+        &format!("/v1/departures/{departure}/cancel"),
         json!({}),
     )
     .await
@@ -193,10 +193,7 @@ async fn a_cancelled_departure_tells_every_traveler(backend: Backend) {
         .map(|m| m["kind"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
-        kinds
-            .iter()
-            .filter(|k| *k == "occurrence_cancelled")
-            .count(),
+        kinds.iter().filter(|k| *k == "departure_cancelled").count(),
         3,
         "two emails and the held booking's SMS: {kinds:?}"
     );
@@ -298,10 +295,10 @@ async fn smtp_delivers_to_a_real_server_and_an_outage_loses_nothing(backend: Bac
         return;
     };
     let app = Arc::new(app);
-    let (token, _, occurrence) = app.departure(50).await;
+    let (token, _, departure) = app.fresh_departure(50).await;
     // The mail server is down while 20 bookings are confirmed.
     for _ in 0..20 {
-        confirmed_booking(&app, &occurrence, None).await;
+        confirmed_booking(&app, &departure, None).await;
     }
     assert_eq!(dispatch(&app).await, 20);
     let waiting = messages(&app, &token, "?status=pending").await;
@@ -350,8 +347,8 @@ async fn twilio_failures_retry_with_backoff_and_never_duplicate(backend: Backend
     let Some(app) = TestApp::spawn_with(backend, &twilio_settings(&fake)).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let (reference, _) = confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (reference, _) = confirmed_booking(&app, &departure, Some("+351912345678")).await;
 
     dispatch(&app).await;
     assert_eq!(fake.count(), 1, "429: try later");
@@ -383,7 +380,7 @@ async fn twilio_failures_retry_with_backoff_and_never_duplicate(backend: Backend
 
     // A timeout after the request left may mean Twilio sent it: no automatic retry.
     fake.script(vec![0]);
-    confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    confirmed_booking(&app, &departure, Some("+351912345678")).await;
     dispatch(&app).await;
     assert_eq!(fake.count(), 4);
     app.clock.advance(Duration::hours(1));
@@ -455,8 +452,8 @@ async fn permanent_failures_stop_and_operators_can_retry_them(backend: Backend) 
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    confirmed_booking(&app, &departure, Some("+351912345678")).await;
     dispatch(&app).await;
     let failed = messages(&app, &token, "?status=failed").await;
     assert_eq!(failed.len(), 1, "an invalid number fails at once");
@@ -509,9 +506,9 @@ async fn two_dispatchers_never_send_a_message_twice(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (token, _, occurrence) = app.departure(50).await;
+    let (token, _, departure) = app.fresh_departure(50).await;
     for _ in 0..15 {
-        confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+        confirmed_booking(&app, &departure, Some("+351912345678")).await;
     }
     // 30 messages, claimed 10 at a time. Twilio holds its answers, so the first dispatcher is
     // still on its first batch when the second starts: both must work, on different messages.
@@ -558,15 +555,15 @@ async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {
     let reply = app
         .post_as(
             &token,
-            &format!("/v1/tours/{tour}/occurrences"),
+            &format!("/v1/tours/{tour}/departures"),
             json!({"starts_at": local, "capacity": 10}),
         )
         .await;
-    let occurrence = reply.str("id");
-    let (early, _) = confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
-    let (_, cancelled_access) = confirmed_booking(&app, &occurrence, None).await;
+    let departure = reply.str("id");
+    let (early, _) = confirmed_booking(&app, &departure, Some("+351912345678")).await;
+    let (_, cancelled_access) = confirmed_booking(&app, &departure, None).await;
     let cancelled = app
-        .get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest"))
+        .get_as(&token, &format!("/v1/departures/{departure}/manifest"))
         .await
         .body["bookings"][1]["reference"]
         .as_str()
@@ -598,7 +595,7 @@ async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {
 
     // Someone who books after the reminder time gets no reminder.
     app.clock.advance(Duration::minutes(2));
-    let (late, _) = confirmed_booking(&app, &occurrence, None).await;
+    let (late, _) = confirmed_booking(&app, &departure, None).await;
     reminders(&app.store, app.clock.now(), day).await.unwrap();
     reminders(&app.store, app.clock.now(), day).await.unwrap();
     let all = messages(&app, &token, "").await;
@@ -641,8 +638,8 @@ async fn twilio_delivery_reports_need_a_valid_signature(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &twilio_settings(&fake)).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    confirmed_booking(&app, &occurrence, Some("+351912345678")).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    confirmed_booking(&app, &departure, Some("+351912345678")).await;
     dispatch(&app).await;
     let callback = fake.requests.lock().unwrap()[0]
         .form
@@ -742,9 +739,9 @@ async fn an_expired_hold_can_be_told_by_email(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     app.clock.advance(Duration::minutes(16));
     berth::workers::hold_expiry::run_once(&app.store, app.clock.now())
@@ -776,8 +773,8 @@ async fn a_confirmation_delayed_past_a_cancellation_is_not_sent(backend: Backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let (reference, access) = confirmed_booking(&app, &occurrence, None).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (reference, access) = confirmed_booking(&app, &departure, None).await;
     // The traveler cancels before the confirmation went out (the mail server was down, say).
     app.post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), &access)
         .await

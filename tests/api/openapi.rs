@@ -60,7 +60,7 @@ async fn the_openapi_document_describes_every_mounted_route(backend: Backend) {
         "HoldRequest",
         "ErrorResponse",
         "TourDraft",
-        "OccurrenceView",
+        "DepartureView",
         "ScheduleDraft",
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");

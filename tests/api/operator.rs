@@ -63,9 +63,9 @@ async fn operators_create_list_and_patch_their_own_tours(backend: Backend) {
     assert_eq!(patched.body["units"].as_array().unwrap().len(), 1);
     assert_eq!(patched.body["currency"], "USD");
     // New prices apply to new bookings.
-    let occurrence = app.occurrence(&token, &tour, 5, 24).await;
+    let departure = app.departure(&token, &tour, 5, 24).await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     hold.expect(201);
     assert_eq!(hold.body["total"], 8400);
@@ -85,10 +85,10 @@ async fn another_operators_objects_are_not_found(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (owner, tour, occurrence) = app.departure(10).await;
+    let (owner, tour, departure) = app.fresh_departure(10).await;
     let intruder = app.operator("Intruder").await;
     let hold = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     let reference = hold.str("reference");
     // Valid bodies, so that only the tenancy can refuse them.
@@ -96,14 +96,14 @@ async fn another_operators_objects_are_not_found(backend: Backend) {
 
     for reply in [
         app.patch_as(&intruder, &format!("/v1/tours/{tour}"), json!({"name": "Pwned"})).await,
-        app.post_as(&intruder, &format!("/v1/tours/{tour}/occurrences"),
+        app.post_as(&intruder, &format!("/v1/tours/{tour}/departures"),
             json!({"starts_at": soon.to_rfc3339(), "capacity": 5})).await,
         app.post_as(&intruder, &format!("/v1/tours/{tour}/schedules"),
             json!({"rrule": "FREQ=DAILY", "start_date": soon.date_naive().to_string(), "times": ["10:00"], "capacity": 5})).await,
         app.get_as(&intruder, &format!("/v1/tours/{tour}/schedules")).await,
-        app.patch_as(&intruder, &format!("/v1/occurrences/{occurrence}"), json!({"capacity": 1})).await,
-        app.post_as(&intruder, &format!("/v1/occurrences/{occurrence}/cancel"), json!({})).await,
-        app.get_as(&intruder, &format!("/v1/occurrences/{occurrence}/manifest")).await,
+        app.patch_as(&intruder, &format!("/v1/departures/{departure}"), json!({"capacity": 1})).await,
+        app.post_as(&intruder, &format!("/v1/departures/{departure}/cancel"), json!({})).await,
+        app.get_as(&intruder, &format!("/v1/departures/{departure}/manifest")).await,
         app.post_as(&intruder, &format!("/v1/bookings/{reference}/cancel"), json!({})).await,
         app.post_as(&intruder, &format!("/v1/bookings/{reference}/check-in"), json!({})).await,
         app.get_as(&intruder, &format!("/v1/bookings/{reference}")).await,
@@ -115,7 +115,7 @@ async fn another_operators_objects_are_not_found(backend: Backend) {
         app.get(&format!("/v1/tours/{tour}")).await.body["name"],
         "Harbour cruise"
     );
-    let view = app.get(&format!("/v1/occurrences/{occurrence}")).await;
+    let view = app.get(&format!("/v1/departures/{departure}")).await;
     assert_eq!(
         (
             view.body["capacity"].as_i64(),
@@ -134,11 +134,11 @@ async fn capacity_never_drops_below_the_seats_taken(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 6}]))
+    let (token, _, departure) = app.fresh_departure(10).await;
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 6}]))
         .await
         .expect(201);
-    let path = format!("/v1/occurrences/{occurrence}");
+    let path = format!("/v1/departures/{departure}");
     let refused = app.patch_as(&token, &path, json!({"capacity": 5})).await;
     refused.expect_error(409, "capacity_below_taken");
     assert_eq!(refused.body["error"]["seats_taken"], 6);
@@ -152,7 +152,7 @@ async fn capacity_never_drops_below_the_seats_taken(backend: Backend) {
         (Some(6), Some(0))
     );
     assert_eq!(resized.body["status"], "sold_out");
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect_error(409, "sold_out");
     let grown = app.patch_as(&token, &path, json!({"capacity": 12})).await;
@@ -167,12 +167,12 @@ async fn cancelling_a_departure_cancels_its_bookings_and_frees_the_seats(backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let held = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     let confirmed = app
-        .hold(&occurrence, json!([{"unit": "child", "quantity": 3}]))
+        .hold(&departure, json!([{"unit": "child", "quantity": 3}]))
         .await;
     app.post_with_booking_token(
         &format!("/v1/bookings/{}/confirm", confirmed.str("reference")),
@@ -184,13 +184,13 @@ async fn cancelling_a_departure_cancels_its_bookings_and_frees_the_seats(backend
     let cancel = app
         .post_as(
             &token,
-            &format!("/v1/occurrences/{occurrence}/cancel"),
+            &format!("/v1/departures/{departure}/cancel"),
             json!({}),
         )
         .await;
     cancel.expect(200);
-    assert_eq!(cancel.body["occurrence"]["status"], "cancelled");
-    assert_eq!(cancel.body["occurrence"]["available"], 10);
+    assert_eq!(cancel.body["departure"]["status"], "cancelled");
+    assert_eq!(cancel.body["departure"]["available"], 10);
     let mut cancelled: Vec<_> = cancel.body["cancelled_bookings"]
         .as_array()
         .unwrap()
@@ -210,16 +210,16 @@ async fn cancelling_a_departure_cancels_its_bookings_and_frees_the_seats(backend
             .await;
         assert_eq!(read.body["status"], "cancelled");
     }
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect_error(409, "sales_closed");
     app.post_as(
         &token,
-        &format!("/v1/occurrences/{occurrence}/cancel"),
+        &format!("/v1/departures/{departure}/cancel"),
         json!({}),
     )
     .await
-    .expect_error(409, "occurrence_cancelled");
+    .expect_error(409, "departure_cancelled");
     app.assert_seat_invariant().await;
 }
 
@@ -229,15 +229,15 @@ async fn sales_close_at_the_booking_cutoff(backend: Backend) {
     };
     let token = app.operator("Acme").await;
     let tour = app.tour(&token, json!({"cutoff_minutes": 120})).await;
-    let occurrence = app.occurrence(&token, &tour, 10, 3).await;
-    app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+    let departure = app.departure(&token, &tour, 10, 3).await;
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect(201);
     app.clock.advance(chrono::Duration::minutes(61));
-    let view = app.get(&format!("/v1/occurrences/{occurrence}")).await;
+    let view = app.get(&format!("/v1/departures/{departure}")).await;
     assert_eq!(view.body["status"], "closed");
     let refused = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     refused.expect_error(409, "sales_closed");
     app.assert_seat_invariant().await;
@@ -247,23 +247,23 @@ async fn the_manifest_lists_who_holds_seats_as_json_and_csv(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
     let first = app
         .hold(
-            &occurrence,
+            &departure,
             json!([{"unit": "adult", "quantity": 2}, {"unit": "child", "quantity": 1}]),
         )
         .await;
     let tricky = app
         .post(
             "/v1/bookings",
-            json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
+            json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
                    "customer": {"name": "=HYPERLINK(\"http://evil\"), \"Bob\"", "email": "bob@example.com"}}),
         )
         .await;
     tricky.expect(201);
     let gone = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     app.post_with_booking_token(
         &format!("/v1/bookings/{}/cancel", gone.str("reference")),
@@ -273,10 +273,10 @@ async fn the_manifest_lists_who_holds_seats_as_json_and_csv(backend: Backend) {
     .expect(200);
 
     let manifest = app
-        .get_as(&token, &format!("/v1/occurrences/{occurrence}/manifest"))
+        .get_as(&token, &format!("/v1/departures/{departure}/manifest"))
         .await;
     manifest.expect(200);
-    assert_eq!(manifest.body["occurrence"]["id"], occurrence.as_str());
+    assert_eq!(manifest.body["departure"]["id"], departure.as_str());
     assert_eq!(manifest.body["seats_taken"], 4);
     let bookings = manifest.body["bookings"].as_array().unwrap();
     assert_eq!(
@@ -289,12 +289,12 @@ async fn the_manifest_lists_who_holds_seats_as_json_and_csv(backend: Backend) {
     assert_eq!(bookings[0]["items"][0]["quantity"], 2);
     assert_eq!(bookings[0]["customer"]["email"], "ada@example.com");
     let seats: i64 = bookings.iter().map(|b| b["seats"].as_i64().unwrap()).sum();
-    assert_eq!(seats, 10 - app.available(&occurrence).await);
+    assert_eq!(seats, 10 - app.available(&departure).await);
 
     let csv = app
         .get_as(
             &token,
-            &format!("/v1/occurrences/{occurrence}/manifest?format=csv"),
+            &format!("/v1/departures/{departure}/manifest?format=csv"),
         )
         .await;
     csv.expect(200);
@@ -315,7 +315,7 @@ async fn the_manifest_lists_who_holds_seats_as_json_and_csv(backend: Backend) {
     );
     app.get_as(
         &token,
-        &format!("/v1/occurrences/{occurrence}/manifest?format=pdf"),
+        &format!("/v1/departures/{departure}/manifest?format=pdf"),
     )
     .await
     .expect_error(422, "validation_failed");

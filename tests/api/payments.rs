@@ -55,9 +55,9 @@ struct Held {
     reply: Reply,
 }
 
-async fn hold(app: &TestApp, occurrence: &str, adults: i64) -> Held {
+async fn hold(app: &TestApp, departure: &str, adults: i64) -> Held {
     let reply = app
-        .hold(occurrence, json!([{"unit": "adult", "quantity": adults}]))
+        .hold(departure, json!([{"unit": "adult", "quantity": adults}]))
         .await;
     reply.expect(201);
     Held {
@@ -76,8 +76,8 @@ async fn booking(app: &TestApp, held: &Held) -> Value {
 }
 
 /// Holds and pays: the webhook reports the payment. Returns the hold and its intent.
-async fn paid(app: &TestApp, stripe: &FakeStripe, occurrence: &str, adults: i64) -> (Held, Value) {
-    let held = hold(app, occurrence, adults).await;
+async fn paid(app: &TestApp, stripe: &FakeStripe, departure: &str, adults: i64) -> (Held, Value) {
+    let held = hold(app, departure, adults).await;
     let intent = stripe.intent_for(&held.reference).expect("intent created");
     let ack = app
         .stripe_event(&succeeded(&format!("evt_paid_{}", held.reference), &intent))
@@ -96,8 +96,8 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let held = hold(&app, &occurrence, 2).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let held = hold(&app, &departure, 2).await;
     let payment = &held.reply.body["payment"];
     assert_eq!(payment["provider"], "stripe");
     assert_eq!(payment["status"], "requires_payment_method");
@@ -194,7 +194,7 @@ async fn a_hold_gets_one_intent_and_the_payment_confirms_it(backend: Backend) {
     ] {
         assert!(metrics.contains(line), "{line} missing from {metrics}");
     }
-    assert_eq!(app.available(&occurrence).await, 8);
+    assert_eq!(app.available(&departure).await, 8);
     assert_books_balance(&app).await;
     app.assert_seat_invariant().await;
 }
@@ -203,8 +203,8 @@ async fn webhooks_are_verified_before_anything_changes(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let held = hold(&app, &occurrence, 2).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let held = hold(&app, &departure, 2).await;
     let intent = stripe.intent_for(&held.reference).unwrap();
     let body = succeeded("evt_sig", &intent);
     let now = app.clock.now().timestamp();
@@ -289,15 +289,15 @@ async fn stripe_unreachable_releases_the_hold_with_502(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     stripe.set_mode(Mode::Fail(500));
     let reply = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     reply.expect_error(502, "payment_unavailable");
     assert_eq!(reply.headers["retry-after"], "5");
     assert_eq!(
-        app.available(&occurrence).await,
+        app.available(&departure).await,
         10,
         "the seats were released"
     );
@@ -311,16 +311,16 @@ async fn stripe_unreachable_releases_the_hold_with_502(backend: Backend) {
     // A refusal (4xx) is not retried; the hold is released all the same.
     stripe.set_mode(Mode::Fail(400));
     let reply = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     reply.expect_error(502, "payment_unavailable");
     assert_eq!(stripe.requests().len(), 4);
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
 
     // Stripe back: a new attempt (the key of a 502 is released) books.
     stripe.set_mode(Mode::Normal);
-    hold(&app, &occurrence, 2).await;
-    assert_eq!(app.available(&occurrence).await, 8);
+    hold(&app, &departure, 2).await;
+    assert_eq!(app.available(&departure).await, 8);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
 }
@@ -329,9 +329,9 @@ async fn a_timeout_after_stripe_did_the_work_leaves_one_intent(backend: Backend)
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     stripe.set_mode(Mode::TimeoutAfterWork(1));
-    let held = hold(&app, &occurrence, 1).await;
+    let held = hold(&app, &departure, 1).await;
     assert_eq!(stripe.requests().len(), 2, "one timeout, one retry");
     assert_eq!(stripe.intents().len(), 1, "the retry found the same intent");
     let intent = stripe.intent_for(&held.reference).unwrap();
@@ -345,9 +345,9 @@ async fn a_500_once_is_retried_with_the_same_key(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     stripe.set_mode(Mode::Fail500Once);
-    hold(&app, &occurrence, 1).await;
+    hold(&app, &departure, 1).await;
     let requests = stripe.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].idempotency_key, requests[1].idempotency_key);
@@ -359,19 +359,21 @@ async fn fifty_concurrent_retries_make_one_booking_and_one_intent(backend: Backe
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     // Stripe answers slowly, so the retries arrive while the first request is in flight.
     stripe.set_mode(Mode::SlowAnswer(300));
     let mut retries = JoinSet::new();
     for _ in 0..50 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         retries.spawn(async move {
             let request = app
                 .client
                 .request(Method::POST, format!("{}/v1/bookings", app.base))
                 .header("Idempotency-Key", "pay-double-click")
-                .json(&json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
-                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}));
+                .json(
+                    &json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
+                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
+                );
             TestApp::reply(request).await
         });
     }
@@ -388,7 +390,7 @@ async fn fifty_concurrent_retries_make_one_booking_and_one_intent(backend: Backe
     );
     assert_eq!(stripe.intents().len(), 1, "one intent");
     assert_eq!(
-        app.available(&occurrence).await,
+        app.available(&departure).await,
         8,
         "one booking of two seats"
     );
@@ -400,13 +402,13 @@ async fn a_payment_reported_before_the_hold_response_confirms_it(backend: Backen
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     // Stripe makes the intent at once but answers late; meanwhile the traveler pays and the
     // webhook arrives, before berth has stored the intent.
     stripe.set_mode(Mode::SlowAnswer(700));
     let pending = {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
-        tokio::spawn(async move { hold(&app, &occurrence, 2).await })
+        let (app, departure) = (app.clone(), departure.clone());
+        tokio::spawn(async move { hold(&app, &departure, 2).await })
     };
     let intent = eventually(
         "Stripe is asked for the PaymentIntent",
@@ -429,7 +431,7 @@ async fn a_payment_reported_before_the_hold_response_confirms_it(backend: Backen
         "the webhook's news is kept"
     );
     assert_eq!(after["payment"]["client_secret"], intent["client_secret"]);
-    assert_eq!(app.available(&occurrence).await, 8);
+    assert_eq!(app.available(&departure).await, 8);
     assert_books_balance(&app).await;
 }
 
@@ -437,17 +439,17 @@ async fn late_payments_take_the_seats_again_or_are_refunded(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(2).await;
+    let (_, _, departure) = app.fresh_departure(2).await;
     let ttl = Duration::seconds(901);
 
     // The hold lapses; the payment arrives while the seats are still free: it is confirmed.
-    let first = hold(&app, &occurrence, 2).await;
+    let first = hold(&app, &departure, 2).await;
     app.clock.advance(ttl);
     let intent = stripe.intent_for(&first.reference).unwrap();
     let ack = app.stripe_event(&succeeded("evt_late_1", &intent)).await;
     assert_eq!(ack.body["outcome"], "confirmed", "{}", ack.text);
     assert_eq!(booking(&app, &first).await["status"], "confirmed");
-    assert_eq!(app.available(&occurrence).await, 0);
+    assert_eq!(app.available(&departure).await, 0);
 
     // Cancelled (refunded per policy: full, two days ahead) to free the seats again.
     app.post_with_booking_token(
@@ -458,9 +460,9 @@ async fn late_payments_take_the_seats_again_or_are_refunded(backend: Backend) {
     .expect(200);
 
     // The next hold lapses, someone else takes the seats, then the payment arrives: refunded.
-    let second = hold(&app, &occurrence, 2).await;
+    let second = hold(&app, &departure, 2).await;
     app.clock.advance(ttl);
-    let third = hold(&app, &occurrence, 2).await;
+    let third = hold(&app, &departure, 2).await;
     let intent = stripe.intent_for(&second.reference).unwrap();
     let ack = app.stripe_event(&succeeded("evt_late_2", &intent)).await;
     assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
@@ -480,7 +482,7 @@ async fn late_payments_take_the_seats_again_or_are_refunded(backend: Backend) {
         "held",
         "the seats stay sold once"
     );
-    assert_eq!(app.available(&occurrence).await, 0);
+    assert_eq!(app.available(&departure).await, 0);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
 }
@@ -489,8 +491,8 @@ async fn failed_and_canceled_payments_release_the_hold(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(4).await;
-    let held = hold(&app, &occurrence, 2).await;
+    let (_, _, departure) = app.fresh_departure(4).await;
+    let held = hold(&app, &departure, 2).await;
     let intent = stripe.intent_for(&held.reference).unwrap();
     let mut failed = intent.clone();
     failed["status"] = json!("requires_payment_method");
@@ -501,13 +503,13 @@ async fn failed_and_canceled_payments_release_the_hold(backend: Backend) {
     let after = booking(&app, &held).await;
     assert_eq!(after["status"], "cancelled");
     assert_eq!(after["cancel_reason"], "payment_failed");
-    assert_eq!(app.available(&occurrence).await, 4);
+    assert_eq!(app.available(&departure).await, 4);
 
     // The traveler retries with another card and it succeeds: seats free, so taken again.
     let ack = app.stripe_event(&succeeded("evt_retry_ok", &intent)).await;
     assert_eq!(ack.body["outcome"], "confirmed", "{}", ack.text);
     assert_eq!(booking(&app, &held).await["status"], "confirmed");
-    assert_eq!(app.available(&occurrence).await, 2);
+    assert_eq!(app.available(&departure).await, 2);
 
     // A failure reported after the success (out of order) changes nothing.
     let mut stale = intent.clone();
@@ -523,7 +525,7 @@ async fn failed_and_canceled_payments_release_the_hold(backend: Backend) {
     assert_eq!(booking(&app, &held).await["status"], "confirmed");
 
     // payment_intent.canceled releases a hold the same way.
-    let other = hold(&app, &occurrence, 1).await;
+    let other = hold(&app, &departure, 1).await;
     let mut canceled = stripe.intent_for(&other.reference).unwrap();
     canceled["status"] = json!("canceled");
     let ack = app
@@ -534,7 +536,7 @@ async fn failed_and_canceled_payments_release_the_hold(backend: Backend) {
         booking(&app, &other).await["cancel_reason"],
         "payment_canceled"
     );
-    assert_eq!(app.available(&occurrence).await, 2);
+    assert_eq!(app.available(&departure).await, 2);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
 }
@@ -555,10 +557,10 @@ async fn refunds_follow_the_cancellation_policy(backend: Backend) {
         shown.body["cancellation_policy"],
         json!([{"hours_before": 72, "refund_percent": 100}, {"hours_before": 24, "refund_percent": 50}])
     );
-    let occurrence = app.occurrence(&token, &tour, 10, 100).await;
-    let (full, _) = paid(&app, &stripe, &occurrence, 2).await;
-    let (half, _) = paid(&app, &stripe, &occurrence, 1).await;
-    let (none, _) = paid(&app, &stripe, &occurrence, 1).await;
+    let departure = app.departure(&token, &tour, 10, 100).await;
+    let (full, _) = paid(&app, &stripe, &departure, 2).await;
+    let (half, _) = paid(&app, &stripe, &departure, 1).await;
+    let (none, _) = paid(&app, &stripe, &departure, 1).await;
     let cancel = |held: &Held| {
         let path = format!("/v1/bookings/{}/cancel", held.reference);
         let access = held.access.clone();
@@ -632,8 +634,8 @@ async fn operators_refund_part_and_cancel_departures_in_full(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let (first, _) = paid(&app, &stripe, &occurrence, 2).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (first, _) = paid(&app, &stripe, &departure, 2).await;
     let path = format!("/v1/bookings/{}/refunds", first.reference);
     let refund = app.post_as(&token, &path, json!({"amount": 1000})).await;
     refund.expect(201);
@@ -658,15 +660,15 @@ async fn operators_refund_part_and_cancel_departures_in_full(backend: Backend) {
         .expect_error(401, "unauthorized");
 
     // The operator cancels the departure: everyone gets back everything left.
-    let (second, _) = paid(&app, &stripe, &occurrence, 1).await;
-    let occurrence_cancel = app
+    let (second, _) = paid(&app, &stripe, &departure, 1).await;
+    let departure_cancel = app
         .post_as(
             &token,
-            &format!("/v1/occurrences/{occurrence}/cancel"),
+            &format!("/v1/departures/{departure}/cancel"),
             json!({}),
         )
         .await;
-    occurrence_cancel.expect(200);
+    departure_cancel.expect(200);
     berth::workers::refunds::run_once(&app.store, &app.payments, app.clock.now())
         .await
         .unwrap();
@@ -694,8 +696,8 @@ async fn refunds_stripe_cannot_take_now_are_sent_by_the_worker(backend: Backend)
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let (held, _) = paid(&app, &stripe, &occurrence, 2).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let (held, _) = paid(&app, &stripe, &departure, 2).await;
     stripe.set_mode(Mode::Fail(503));
     let reply = app
         .post_with_booking_token(
@@ -736,8 +738,8 @@ async fn dashboard_refunds_are_recorded_once(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let (held, intent) = paid(&app, &stripe, &occurrence, 2).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (held, intent) = paid(&app, &stripe, &departure, 2).await;
     let charge = |refunded: i64| {
         json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
                "amount": 7000, "amount_refunded": refunded, "currency": "eur", "refunded": false})
@@ -779,8 +781,8 @@ async fn an_unanswered_refund_is_recorded_from_its_event(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let (held, intent) = paid(&app, &stripe, &occurrence, 2).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (held, intent) = paid(&app, &stripe, &departure, 2).await;
     stripe.set_mode(Mode::TimeoutAfterWork(1));
     let path = format!("/v1/bookings/{}/refunds", held.reference);
     app.post_as(&token, &path, json!({"amount": 1500}))
@@ -817,10 +819,10 @@ async fn a_failure_racing_a_success_never_undoes_the_payment(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(20).await;
+    let (_, _, departure) = app.fresh_departure(20).await;
     let mut holds = Vec::new();
     for _ in 0..10 {
-        let held = hold(&app, &occurrence, 1).await;
+        let held = hold(&app, &departure, 1).await;
         let intent = stripe.intent_for(&held.reference).unwrap();
         holds.push((held, intent));
     }
@@ -850,7 +852,7 @@ async fn a_failure_racing_a_success_never_undoes_the_payment(backend: Backend) {
         assert_eq!(after["payment"]["status"], "succeeded", "{after}");
         assert_eq!(after["payment"]["paid"], 3500);
     }
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
 }
@@ -860,8 +862,8 @@ async fn a_payment_for_a_cancelled_booking_is_refunded(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let held = hold(&app, &occurrence, 2).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let held = hold(&app, &departure, 2).await;
     app.post_with_booking_token(
         &format!("/v1/bookings/{}/cancel", held.reference),
         &held.access,
@@ -883,7 +885,7 @@ async fn a_payment_for_a_cancelled_booking_is_refunded(backend: Backend) {
         ),
         (json!(7000), json!(7000))
     );
-    assert_eq!(app.available(&occurrence).await, 10);
+    assert_eq!(app.available(&departure).await, 10);
     assert_books_balance(&app).await;
 }
 
@@ -892,8 +894,8 @@ async fn a_payment_of_the_wrong_amount_is_refunded(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
-    let held = hold(&app, &occurrence, 2).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let held = hold(&app, &departure, 2).await;
     let mut intent = stripe.intent_for(&held.reference).unwrap();
     intent["amount"] = json!(100);
     let ack = app.stripe_event(&succeeded("evt_short", &intent)).await;
@@ -982,8 +984,8 @@ async fn operator_refunds_are_idempotent(backend: Backend) {
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (token, _, occurrence) = app.departure(10).await;
-    let (held, _) = paid(&app, &stripe, &occurrence, 2).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (held, _) = paid(&app, &stripe, &departure, 2).await;
     let path = format!("{}/v1/bookings/{}/refunds", app.base, held.reference);
     let send = |amount: i64| {
         let request = app
@@ -1013,12 +1015,12 @@ async fn a_paid_rush_never_oversells(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(20).await;
+    let (_, _, departure) = app.fresh_departure(20).await;
     let mut rush = JoinSet::new();
     for _ in 0..60 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         rush.spawn(async move {
-            app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+            app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
                 .await
         });
     }
@@ -1056,7 +1058,7 @@ async fn a_paid_rush_never_oversells(backend: Backend) {
         }
     }
     assert_eq!(confirmed, 20, "each payment confirmed once");
-    assert_eq!(app.available(&occurrence).await, 0);
+    assert_eq!(app.available(&departure).await, 0);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
 }
@@ -1071,17 +1073,19 @@ async fn a_duplicate_waits_for_the_first_answer_then_gives_up_with_409(backend: 
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     stripe.set_mode(Mode::SlowAnswer(6_500));
     let send = {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         move || {
             let request = app
                 .client
                 .post(format!("{}/v1/bookings", app.base))
                 .header("Idempotency-Key", "slow-one")
-                .json(&json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
-                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}));
+                .json(
+                    &json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
+                );
             TestApp::reply(request)
         }
     };
@@ -1151,10 +1155,10 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
         "name": "Paid leak walk", "timezone": "Europe/Lisbon", "duration_minutes": 60, "currency": "EUR",
         "units": [{"code": "adult", "label": "Adult", "price": 2000}]}))).await;
     let starts_at = (chrono::Utc::now() + Duration::days(3)).to_rfc3339();
-    let (_, occurrence) = call(
+    let (_, departure) = call(
         client
             .post(format!(
-                "{base}/v1/tours/{}/occurrences",
+                "{base}/v1/tours/{}/departures",
                 tour["id"].as_str().unwrap()
             ))
             .bearer_auth(&token)
@@ -1167,7 +1171,7 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
         "Grace Paidwell",
     );
     let (status, hold) = call(client.post(format!("{base}/v1/bookings")).header("Idempotency-Key", "paid-leak-key-77")
-        .json(&json!({"occurrence_id": occurrence["id"], "items": [{"unit": "adult", "quantity": 1}],
+        .json(&json!({"departure_id": departure["id"], "items": [{"unit": "adult", "quantity": 1}],
                       "customer": {"name": name, "email": email, "phone": phone}}))).await;
     assert_eq!(status, 201, "{hold}");
     let reference = hold["reference"].as_str().unwrap();
@@ -1244,8 +1248,8 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
     let Some((app, stripe)) = stripe_app(backend).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(4).await;
-    let text = json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 2}],
+    let (_, _, departure) = app.fresh_departure(4).await;
+    let text = json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
                       "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}})
     .to_string();
     let print = keyed_fingerprint(&app.config.keyring(), "POST", "/v1/bookings", &text);
@@ -1278,7 +1282,7 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
     );
     let crashed = tokio::time::timeout(std::time::Duration::from_millis(500), placing).await;
     assert!(crashed.is_err(), "cut off while Stripe was being asked");
-    assert_eq!(app.available(&occurrence).await, 2, "the hold was made");
+    assert_eq!(app.available(&departure).await, 2, "the hold was made");
     assert_eq!(stripe.intents().len(), 1, "and Stripe made its intent");
 
     app.clock.advance(Duration::seconds(61));
@@ -1303,7 +1307,7 @@ async fn a_retry_after_a_crash_mid_hold_carries_on_with_the_same_booking(backend
         intent["client_secret"]
     );
     assert_eq!(stripe.intents().len(), 1, "the same intent");
-    assert_eq!(app.available(&occurrence).await, 2, "one hold, not two");
+    assert_eq!(app.available(&departure).await, 2, "one hold, not two");
     // The new access token works (the first never reached the client).
     let held = Held {
         reference: resumed.str("reference"),
@@ -1323,10 +1327,10 @@ async fn late_payments_racing_new_holds_never_oversell(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let mut lapsed = Vec::new();
     for _ in 0..10 {
-        lapsed.push(hold(&app, &occurrence, 1).await);
+        lapsed.push(hold(&app, &departure, 1).await);
     }
     app.clock.advance(Duration::seconds(901));
     let mut race = JoinSet::new();
@@ -1337,10 +1341,10 @@ async fn late_payments_racing_new_holds_never_oversell(backend: Backend) {
         race.spawn(async move { ("payment", app.stripe_event(&body).await) });
     }
     for _ in 0..10 {
-        let (app, occurrence) = (app.clone(), occurrence.clone());
+        let (app, departure) = (app.clone(), departure.clone());
         race.spawn(async move {
             let reply = app
-                .hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+                .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
                 .await;
             ("hold", reply)
         });
@@ -1366,7 +1370,7 @@ async fn late_payments_racing_new_holds_never_oversell(backend: Backend) {
         10,
         "every seat sold once, none twice"
     );
-    assert_eq!(app.available(&occurrence).await, 0);
+    assert_eq!(app.available(&departure).await, 0);
     for held in &lapsed {
         let after = booking(&app, held).await;
         match after["status"].as_str().unwrap() {

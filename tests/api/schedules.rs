@@ -30,7 +30,7 @@ async fn departures(app: &TestApp, tour: &str, from: &str, to: &str) -> Vec<(Str
         ))
         .await;
     reply.expect(200);
-    reply.body["occurrences"]
+    reply.body["departures"]
         .as_array()
         .unwrap()
         .iter()
@@ -218,7 +218,7 @@ async fn exceptions_count_and_until_shape_the_departures(backend: Backend) {
         }),
     )
     .await;
-    assert_eq!(created["occurrences_created"], 10);
+    assert_eq!(created["departures_created"], 10);
     assert_eq!(created["times"], json!(["10:00", "16:00"]));
     let (from, to) = (day(-7).to_string(), day(58).to_string());
     let dates: Vec<String> = departures(&app, &tour, &from, &to)
@@ -246,7 +246,7 @@ async fn exceptions_count_and_until_shape_the_departures(backend: Backend) {
         "rrule": format!("FREQ=DAILY;INTERVAL=2;UNTIL={until}"), "start_date": start.to_string(), "times": ["12:00"], "capacity": 8
     }))
     .await;
-    assert_eq!(until["occurrences_created"], 5, "days 0, 2, 4, 6 and 8");
+    assert_eq!(until["departures_created"], 5, "days 0, 2, 4, 6 and 8");
     let listed = app
         .get_as(&token, &format!("/v1/tours/{tour}/schedules"))
         .await;
@@ -265,7 +265,7 @@ async fn materializing_again_creates_nothing_twice(backend: Backend) {
         "rrule": "FREQ=DAILY", "start_date": today.to_string(), "times": ["09:00", "18:00"], "capacity": 8
     }))
     .await;
-    let first = created["occurrences_created"].as_u64().unwrap();
+    let first = created["departures_created"].as_u64().unwrap();
     assert!(
         (19..=21).contains(&first),
         "about ten days of two departures, got {first}"

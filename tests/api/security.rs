@@ -21,7 +21,7 @@ async fn cors_answers_listed_origins_only(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
-    let (_, tour, _) = app.departure(5).await;
+    let (_, tour, _) = app.fresh_departure(5).await;
     let get = |origin: &'static str| {
         TestApp::reply(
             app.client
@@ -95,13 +95,13 @@ async fn security_headers_are_on_every_response(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &[("hsts", json!(true))]).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(5).await;
+    let (_, _, departure) = app.fresh_departure(5).await;
     let replies = [
         app.get("/health").await,
-        app.hold(&occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
             .await,
         app.get("/v1/nope").await,
-        app.hold(&occurrence, json!([{"unit": "adult", "quantity": 0}]))
+        app.hold(&departure, json!([{"unit": "adult", "quantity": 0}]))
             .await,
         app.get("/v1/tours").await,
     ];
@@ -239,14 +239,16 @@ async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(50).await;
+    let (_, _, departure) = app.fresh_departure(50).await;
     let hold = |forwarded: &'static str| {
         TestApp::reply(
             app.client
                 .post(format!("{}/v1/bookings", app.base))
                 .header("X-Forwarded-For", forwarded)
-                .json(&json!({"occurrence_id": occurrence, "items": [{"unit": "adult", "quantity": 1}],
-                              "customer": {"name": "Ada", "email": "ada@example.com"}})),
+                .json(
+                    &json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Ada", "email": "ada@example.com"}}),
+                ),
         )
     };
     for _ in 0..3 {
@@ -262,11 +264,11 @@ async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     // Another client behind the same trusted proxy has its own bucket; reads have theirs.
     hold("198.51.100.9").await.expect(201);
-    app.get(&format!("/v1/occurrences/{occurrence}"))
+    app.get(&format!("/v1/departures/{departure}"))
         .await
         .expect(200);
     assert_eq!(
-        app.available(&occurrence).await,
+        app.available(&departure).await,
         46,
         "the refused request took nothing"
     );

@@ -43,9 +43,9 @@ fn clear_mail(app: &TestApp) {
     let _ = std::fs::remove_dir_all(app.files.path().join("mail"));
 }
 
-async fn confirmed_booking(app: &TestApp, occurrence: &str) {
+async fn confirmed_booking(app: &TestApp, departure: &str) {
     let hold = app
-        .hold(occurrence, json!([{"unit": "adult", "quantity": 1}]))
+        .hold(departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
     hold.expect(201);
     let (reference, token) = (hold.str("reference"), hold.str("access_token"));
@@ -54,12 +54,12 @@ async fn confirmed_booking(app: &TestApp, occurrence: &str) {
         .expect(200);
 }
 
-/// An operator with a departure: (id, owner token, occurrence).
+/// An operator with a departure: (id, owner token, departure).
 async fn operator_with_departure(app: &TestApp, name: &str) -> (String, String, String) {
     let (id, token) = app.operator_with_id(name).await;
     let tour = app.tour(&token, json!({})).await;
-    let occurrence = app.occurrence(&token, &tour, 20, 48).await;
-    (id, token, occurrence)
+    let departure = app.departure(&token, &tour, 20, 48).await;
+    (id, token, departure)
 }
 
 async fn approve(app: &TestApp, operator: &str, domain: &str) {
@@ -73,7 +73,7 @@ async fn an_operator_cannot_send_from_another_operators_domain(backend: Backend)
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (alpha, alpha_token, occurrence) = operator_with_departure(&app, "Alpha Tours").await;
+    let (alpha, alpha_token, departure) = operator_with_departure(&app, "Alpha Tours").await;
     let (bravo, bravo_token, _) = operator_with_departure(&app, "Bravo Tours").await;
     approve(&app, &bravo, "bravo.example").await;
     approve(&app, &alpha, "alpha.example").await;
@@ -146,7 +146,7 @@ async fn an_operator_cannot_send_from_another_operators_domain(backend: Backend)
         "UPDATE operators SET mail_from = 'Bravo Tours <bookings@bravo.example>' WHERE id = '{alpha}'"
     ))
     .await;
-    confirmed_booking(&app, &occurrence).await;
+    confirmed_booking(&app, &departure).await;
     assert_eq!(dispatch(&app).await, 2, "the email and the SMS");
     let froms = from_headers(&app);
     assert_eq!(froms.len(), 1, "{froms:?}");
@@ -160,7 +160,7 @@ async fn emails_come_from_an_approved_address_with_the_operators_own_name(backen
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (harbour, token, occurrence) = operator_with_departure(&app, "Harbour Tours").await;
+    let (harbour, token, departure) = operator_with_departure(&app, "Harbour Tours").await;
     approve(&app, &harbour, "harbour.example").await;
     let identity =
         json!({"mail_from": "bookings@harbour.example", "reply_to": "help@harbour.example"});
@@ -183,7 +183,7 @@ async fn emails_come_from_an_approved_address_with_the_operators_own_name(backen
     .await
     .expect_error(422, "validation_failed");
 
-    confirmed_booking(&app, &occurrence).await;
+    confirmed_booking(&app, &departure).await;
     dispatch(&app).await;
     let froms = from_headers(&app);
     assert_eq!(froms.len(), 1, "{froms:?}");
@@ -213,7 +213,7 @@ async fn emails_come_from_an_approved_address_with_the_operators_own_name(backen
     assert_eq!(profile.body["mail_from"], json!(null));
     assert_eq!(profile.body["sender_domains"], json!([]));
     clear_mail(&app);
-    confirmed_booking(&app, &occurrence).await;
+    confirmed_booking(&app, &departure).await;
     dispatch(&app).await;
     let froms = from_headers(&app);
     assert!(

@@ -101,7 +101,7 @@ async fn slow_clients_at_their_cap_do_not_stop_a_normal_client_from_booking(back
     let Some(app) = guarded(backend, &[]).await else {
         return;
     };
-    let (_, _, occurrence) = app.departure(10).await;
+    let (_, _, departure) = app.fresh_departure(10).await;
     let to = address(&app);
     let half_second = Duration::from_millis(500);
     let limit = Duration::from_secs(HEADER_TIMEOUT + 4);
@@ -143,7 +143,7 @@ async fn slow_clients_at_their_cap_do_not_stop_a_normal_client_from_booking(back
 
     let booking = Instant::now();
     let held = app
-        .hold(&occurrence, json!([{"unit": "adult", "quantity": 2}]))
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await;
     held.expect(201);
     app.post_with_booking_token(
@@ -173,7 +173,7 @@ async fn slow_clients_at_their_cap_do_not_stop_a_normal_client_from_booking(back
     );
     assert_eq!(ended(&app, "body_timeout"), 4, "slow-body sockets");
     assert_eq!(ended(&app, "client_cap"), 1);
-    assert_eq!(app.available(&occurrence).await, 8);
+    assert_eq!(app.available(&departure).await, 8);
 }
 
 /// Four connections in all: a fifth, from another address, is closed at once; once one of the

@@ -85,10 +85,10 @@ field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 FUZZ_TOUR="$(api -X POST "$base/v1/tours" -d '{"name": "Fuzzed walk", "timezone": "Europe/Lisbon",
   "duration_minutes": 60, "currency": "EUR", "units": [{"code": "adult", "label": "Adult", "price": 2500}]}' | field id)"
 starts="$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))')"
-FUZZ_OCCURRENCE="$(api -X POST "$base/v1/tours/$FUZZ_TOUR/occurrences" -d "{\"starts_at\": \"$starts\", \"capacity\": 500}" | field id)"
-FUZZ_BOOKING="$(api -X POST "$base/v1/bookings" -d "{\"occurrence_id\": \"$FUZZ_OCCURRENCE\",
+FUZZ_DEPARTURE="$(api -X POST "$base/v1/tours/$FUZZ_TOUR/departures" -d "{\"starts_at\": \"$starts\", \"capacity\": 500}" | field id)"
+FUZZ_BOOKING="$(api -X POST "$base/v1/bookings" -d "{\"departure_id\": \"$FUZZ_DEPARTURE\",
   \"items\": [{\"unit\": \"adult\", \"quantity\": 2}], \"customer\": {\"name\": \"Ada\", \"email\": \"ada@example.com\"}}" | field reference)"
-export FUZZ_TOUR FUZZ_OCCURRENCE FUZZ_BOOKING
+export FUZZ_TOUR FUZZ_DEPARTURE FUZZ_BOOKING
 
 # The identities, in Web Fuzzing Commons form: schemathesis replays each successful read by one
 # as the other (object_level_authorization) and strips or spoils them (ignored_auth).

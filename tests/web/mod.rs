@@ -60,7 +60,7 @@ pub async fn departure_on(
     let reply = app
         .post_as(
             token,
-            &format!("/v1/tours/{tour}/occurrences"),
+            &format!("/v1/tours/{tour}/departures"),
             json!({"starts_at": starts_at, "capacity": capacity}),
         )
         .await;
@@ -69,9 +69,9 @@ pub async fn departure_on(
 }
 
 /// Holds and confirms `seats` adult seats on a departure, as a traveler would through the API.
-pub async fn book(app: &TestApp, occurrence: &str, seats: u32) {
+pub async fn book(app: &TestApp, departure: &str, seats: u32) {
     let hold = app
-        .hold(occurrence, json!([{"unit": "adult", "quantity": seats}]))
+        .hold(departure, json!([{"unit": "adult", "quantity": seats}]))
         .await;
     hold.expect(201);
     app.post_with_booking_token(

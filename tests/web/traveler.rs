@@ -127,7 +127,7 @@ async fn the_calendar_marks_sold_out_closed_and_few_seats_days(backend: Backend)
     let called_off = departure_on(&app, &token, &tour, cancelled, 10, 10).await;
     app.post_as(
         &token,
-        &format!("/v1/occurrences/{called_off}/cancel"),
+        &format!("/v1/departures/{called_off}/cancel"),
         json!({}),
     )
     .await
@@ -140,7 +140,7 @@ async fn the_calendar_marks_sold_out_closed_and_few_seats_days(backend: Backend)
     let reply = app
         .post_as(
             &token,
-            &format!("/v1/tours/{tour}/occurrences"),
+            &format!("/v1/tours/{tour}/departures"),
             json!({"starts_at": leaving.to_rfc3339(), "capacity": 10}),
         )
         .await;

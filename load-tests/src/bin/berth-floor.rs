@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use berth::clock::Clock;
 use berth::error::AppError;
 use berth::service::auth::Principal;
-use berth::service::catalogue::{self, OccurrenceDraft};
+use berth::service::catalogue::{self, DepartureDraft};
 use berth::service::holds::{place_hold, HoldRequest};
 use berth::service::payments::Payments;
 use berth::storage::{PoolSettings, Store};
@@ -38,7 +38,7 @@ struct Args {
     max_connections: u32,
     /// Departures: 1 is the rush (every task on one row), more is the spread.
     #[arg(long, default_value_t = 1)]
-    occurrences: usize,
+    departures: usize,
     #[arg(long, default_value_t = 100_000)]
     capacity: i64,
     #[arg(long, default_value_t = 1)]
@@ -87,24 +87,24 @@ async fn main() -> Result<(), String> {
     let tour = catalogue::create_tour(&store, now, &owner, draft)
         .await
         .map_err(|e| e.to_string())?;
-    let mut occurrences = Vec::new();
-    for i in 0..args.occurrences.max(1) {
+    let mut departures = Vec::new();
+    for i in 0..args.departures.max(1) {
         let starts_at = now + chrono::Duration::days(3) + chrono::Duration::minutes(i as i64);
-        let (_, occurrence) = catalogue::create_occurrence(
+        let (_, departure) = catalogue::create_departure(
             &store,
             now,
             &owner,
             &tour.id,
-            OccurrenceDraft {
+            DepartureDraft {
                 starts_at: starts_at.to_rfc3339(),
                 capacity: args.capacity,
             },
         )
         .await
         .map_err(|e| e.to_string())?;
-        occurrences.push(occurrence.id.to_string());
+        departures.push(departure.id.to_string());
     }
-    let occurrences = Arc::new(occurrences);
+    let departures = Arc::new(departures);
 
     let next = Arc::new(AtomicU64::new(0));
     let booked = Arc::new(AtomicU64::new(0));
@@ -119,11 +119,11 @@ async fn main() -> Result<(), String> {
     let deadline = started + Duration::from_secs_f64(args.seconds);
     let tasks: Vec<_> = (0..args.concurrency.max(1))
         .map(|worker| {
-            let (store, payments, clock, occurrences, next, booked, outcomes, latency) = (
+            let (store, payments, clock, departures, next, booked, outcomes, latency) = (
                 store.clone(),
                 payments.clone(),
                 clock.clone(),
-                occurrences.clone(),
+                departures.clone(),
                 next.clone(),
                 booked.clone(),
                 outcomes.clone(),
@@ -133,10 +133,10 @@ async fn main() -> Result<(), String> {
             tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(worker as u64);
                 while Instant::now() < deadline && next.fetch_add(1, Ordering::Relaxed) < requests {
-                    let occurrence = &occurrences[rng.gen_range(0..occurrences.len())];
+                    let departure = &departures[rng.gen_range(0..departures.len())];
                     let quantity = rng.gen_range(1..=max_quantity);
                     let request: HoldRequest = match serde_json::from_value(json!({
-                        "occurrence_id": occurrence,
+                        "departure_id": departure,
                         "items": [{"unit": "adult", "quantity": quantity}],
                         "customer": {"name": "Floor Tester", "email": "floor@example.com"}
                     })) {
@@ -180,7 +180,7 @@ async fn main() -> Result<(), String> {
     let result = json!({
         "backend": store.backend_name(),
         "concurrency": args.concurrency,
-        "occurrences": occurrences.len(),
+        "departures": departures.len(),
         "duration_s": elapsed,
         "bookings": booked,
         "bookings_per_s": booked as f64 / elapsed.max(1e-9),
@@ -191,7 +191,7 @@ async fn main() -> Result<(), String> {
         "floor {} x{} on {} departures: {booked} holds in {elapsed:.1} s = {:.0}/s; p50 {:.2} ms p99 {:.2} ms; {:?}",
         store.backend_name(),
         args.concurrency,
-        occurrences.len(),
+        departures.len(),
         booked as f64 / elapsed.max(1e-9),
         ms(0.5),
         ms(0.99),

@@ -15,7 +15,7 @@ use super::policy::{self, PolicyLine};
 use crate::clock::Clock;
 use crate::domain::capacity::SalesStatus;
 use crate::domain::ids::TourId;
-use crate::domain::records::{OccurrenceRecord, TourRecord};
+use crate::domain::records::{DepartureRecord, TourRecord};
 use crate::domain::schedule::parse_date;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;
@@ -216,22 +216,22 @@ impl TourPageView {
         today: NaiveDate,
         month: Month,
         picked: Option<NaiveDate>,
-        departures: &[OccurrenceRecord],
+        departures: &[DepartureRecord],
     ) -> TourPageView {
         let tour = &record.tour;
         let tz = tour.timezone;
-        let mut by_day: BTreeMap<NaiveDate, Vec<&OccurrenceRecord>> = BTreeMap::new();
-        for occurrence in departures {
-            let local = occurrence
-                .departure
+        let mut by_day: BTreeMap<NaiveDate, Vec<&DepartureRecord>> = BTreeMap::new();
+        for departure in departures {
+            let local = departure
+                .occupancy
                 .starts_at
                 .with_timezone(&tz)
                 .date_naive();
-            by_day.entry(local).or_default().push(occurrence);
+            by_day.entry(local).or_default().push(departure);
         }
-        let seats = |o: &&OccurrenceRecord| Seats {
-            status: o.departure.sales_status(tour.cutoff_minutes, now),
-            available: o.departure.available(),
+        let seats = |o: &&DepartureRecord| Seats {
+            status: o.occupancy.sales_status(tour.cutoff_minutes, now),
+            available: o.occupancy.available(),
         };
         let weeks = calendar::weeks(month)
             .into_iter()
@@ -277,18 +277,18 @@ impl TourPageView {
                 .into_iter()
                 .flatten()
                 .map(|o| {
-                    let local = o.departure.starts_at.with_timezone(&tz);
+                    let local = o.occupancy.starts_at.with_timezone(&tz);
                     DepartureView {
                         starts_at: local.to_rfc3339_opts(SecondsFormat::Secs, true),
                         local_time: local.format("%H:%M").to_string(),
                         zone_abbreviation: local.format("%Z").to_string(),
-                        status: match o.departure.sales_status(tour.cutoff_minutes, now) {
+                        status: match o.occupancy.sales_status(tour.cutoff_minutes, now) {
                             SalesStatus::Open => "open",
                             SalesStatus::SoldOut => "sold_out",
                             SalesStatus::Closed => "closed",
                             SalesStatus::Cancelled => "cancelled",
                         },
-                        available: o.departure.available(),
+                        available: o.occupancy.available(),
                     }
                 })
                 .collect(),

@@ -161,6 +161,20 @@ impl TestApp {
         Some(Self::launch(backend, Some(db), database_url, clock, settings, customize).await)
     }
 
+    /// berth on a database prepared by the test (`TestDb::create`, then filled), migrated on
+    /// start like any deployment's.
+    pub async fn spawn_on(backend: Backend, db: TestDb, database_url: String) -> TestApp {
+        Self::launch(
+            backend,
+            Some(db),
+            database_url,
+            Clock::adjustable(),
+            &[],
+            |rocket| rocket,
+        )
+        .await
+    }
+
     /// A second, independent berth (its own pool, metrics, limits and file transports) on this
     /// instance's database, as a second process of a deployment would be; the two share the
     /// test clock.
@@ -456,7 +470,7 @@ impl TestApp {
     }
 
     /// A one-off departure `hours_ahead` from now; returns its id.
-    pub async fn occurrence(
+    pub async fn departure(
         &self,
         token: &str,
         tour: &str,
@@ -467,7 +481,7 @@ impl TestApp {
         let reply = self
             .post_as(
                 token,
-                &format!("/v1/tours/{tour}/occurrences"),
+                &format!("/v1/tours/{tour}/departures"),
                 json!({"starts_at": starts_at, "capacity": capacity}),
             )
             .await;
@@ -475,19 +489,19 @@ impl TestApp {
         reply.str("id")
     }
 
-    /// An operator, a tour and a departure of `capacity` two days out: (token, tour, occurrence).
-    pub async fn departure(&self, capacity: i64) -> (String, String, String) {
+    /// An operator, a tour and a departure of `capacity` two days out: (token, tour, departure).
+    pub async fn fresh_departure(&self, capacity: i64) -> (String, String, String) {
         let token = self.operator("Acme Tours").await;
         let tour = self.tour(&token, json!({})).await;
-        let occurrence = self.occurrence(&token, &tour, capacity, 48).await;
-        (token, tour, occurrence)
+        let departure = self.departure(&token, &tour, capacity, 48).await;
+        (token, tour, departure)
     }
 
-    pub async fn hold(&self, occurrence: &str, items: Value) -> Reply {
+    pub async fn hold(&self, departure: &str, items: Value) -> Reply {
         self.post(
             "/v1/bookings",
             json!({
-                "occurrence_id": occurrence,
+                "departure_id": departure,
                 "items": items,
                 "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+351 912 345 678"}
             }),
@@ -496,8 +510,8 @@ impl TestApp {
     }
 
     /// Seats still available on a departure, read through the public API.
-    pub async fn available(&self, occurrence: &str) -> i64 {
-        let reply = self.get(&format!("/v1/occurrences/{occurrence}")).await;
+    pub async fn available(&self, departure: &str) -> i64 {
+        let reply = self.get(&format!("/v1/departures/{departure}")).await;
         reply.expect(200);
         reply.body["available"].as_i64().expect("available")
     }
@@ -513,12 +527,9 @@ impl TestApp {
         );
     }
 
-    /// Takes, from another connection, the lock a booking on `occurrence` needs (SQLite: the
-    /// database write lock; MySQL: the occurrence row), until the returned value is dropped.
-    pub async fn lock_departure_elsewhere(
-        &self,
-        occurrence: &str,
-    ) -> Box<dyn std::any::Any + Send> {
+    /// Takes, from another connection, the lock a booking on `departure` needs (SQLite: the
+    /// database write lock; MySQL: the departure row), until the returned value is dropped.
+    pub async fn lock_departure_elsewhere(&self, departure: &str) -> Box<dyn std::any::Any + Send> {
         if self.backend == Backend::Sqlite {
             let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
                 .await
@@ -533,8 +544,8 @@ impl TestApp {
                 .await
                 .unwrap();
             sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
-            sqlx::query("SELECT id FROM occurrences WHERE id = ? FOR UPDATE")
-                .bind(occurrence)
+            sqlx::query("SELECT id FROM departures WHERE id = ? FOR UPDATE")
+                .bind(departure)
                 .execute(&mut conn)
                 .await
                 .unwrap();
@@ -574,16 +585,17 @@ impl TestApp {
 
     /// Runs a SQL statement directly (to set up corrupt or edge-case states).
     pub async fn execute_sql(&self, sql: &str) {
+        self.try_execute_sql(sql).await.unwrap();
+    }
+
+    /// Runs a SQL statement directly and says whether the database took it.
+    pub async fn try_execute_sql(&self, sql: &str) -> Result<u64, sqlx::Error> {
         if self.backend == Backend::Sqlite {
-            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
         } else {
-            let mut conn = sqlx::MySqlConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            let mut conn = sqlx::MySqlConnection::connect(&self.database_url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
         }
     }
 }

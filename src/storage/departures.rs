@@ -1,27 +1,27 @@
 //! Departures and their seat counters. Every change to `seats_taken` happens in a [`WriteTx`]
-//! that first called [`lock`] on the occurrence.
+//! that first called [`lock`] on the departure.
 
 use chrono::{DateTime, Utc};
 
 use super::at;
-use super::rows::{OccurrenceRow, OCCURRENCE_COLUMNS};
+use super::rows::{DepartureRow, DEPARTURE_COLUMNS};
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
-use crate::domain::capacity::OccurrenceStatus;
-use crate::domain::ids::{OccurrenceId, ScheduleId, TourId};
-use crate::domain::records::{OccurrenceRecord, Violation};
+use crate::domain::capacity::DepartureStatus;
+use crate::domain::ids::{DepartureId, ScheduleId, TourId};
+use crate::domain::records::{DepartureRecord, Violation};
 
 /// Most departures one availability query returns (93 days of a busy schedule fit easily).
 const MAX_LISTED: i64 = 5000;
 
 pub async fn get(
     store: &Store,
-    id: &OccurrenceId,
+    id: &DepartureId,
     now: DateTime<Utc>,
-) -> Result<Option<OccurrenceRecord>, StorageError> {
-    let sql = format!("SELECT {OCCURRENCE_COLUMNS} FROM occurrences o WHERE o.id = ?");
-    let row: Option<OccurrenceRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+) -> Result<Option<DepartureRecord>, StorageError> {
+    let sql = format!("SELECT {DEPARTURE_COLUMNS} FROM departures o WHERE o.id = ?");
+    let row: Option<DepartureRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(at(now)).bind(id.as_str()).fetch_optional(pool).await)?;
-    row.map(OccurrenceRecord::try_from).transpose()
+    row.map(DepartureRecord::try_from).transpose()
 }
 
 /// Departures of a tour starting in `[from, to)`, in start order.
@@ -31,24 +31,24 @@ pub async fn list_for_tour(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Vec<OccurrenceRecord>, StorageError> {
+) -> Result<Vec<DepartureRecord>, StorageError> {
     let sql = format!(
-        "SELECT {OCCURRENCE_COLUMNS} FROM occurrences o \
+        "SELECT {DEPARTURE_COLUMNS} FROM departures o \
          WHERE o.tour_id = ? AND o.starts_at >= ? AND o.starts_at < ? ORDER BY o.starts_at, o.id LIMIT ?");
-    let rows: Vec<OccurrenceRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+    let rows: Vec<DepartureRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(at(now)).bind(tour.as_str()).bind(at(from)).bind(at(to)).bind(MAX_LISTED).fetch_all(pool).await)?;
-    rows.into_iter().map(OccurrenceRecord::try_from).collect()
+    rows.into_iter().map(DepartureRecord::try_from).collect()
 }
 
-/// Locks the occurrence row for the rest of the transaction and reads it. On MySQL this is
+/// Locks the departure row for the rest of the transaction and reads it. On MySQL this is
 /// `SELECT … FOR UPDATE`; on SQLite the transaction already holds the database write lock.
 ///
 /// `seats_expired` is left at 0: under the lock, callers release lapsed holds for real
 /// (`bookings::release_lapsed_holds`) instead of reasoning about them.
 pub async fn lock(
     tx: &mut WriteTx,
-    id: &OccurrenceId,
-) -> Result<Option<OccurrenceRecord>, StorageError> {
+    id: &DepartureId,
+) -> Result<Option<DepartureRecord>, StorageError> {
     locked_read(tx, id, "FOR UPDATE").await
 }
 
@@ -56,27 +56,27 @@ pub async fn lock(
 /// expiry workers never queue behind each other. SQLite has one writer, so nothing to skip.
 pub async fn try_lock(
     tx: &mut WriteTx,
-    id: &OccurrenceId,
-) -> Result<Option<OccurrenceRecord>, StorageError> {
+    id: &DepartureId,
+) -> Result<Option<DepartureRecord>, StorageError> {
     locked_read(tx, id, "FOR UPDATE SKIP LOCKED").await
 }
 
 async fn locked_read(
     tx: &mut WriteTx,
-    id: &OccurrenceId,
+    id: &DepartureId,
     mysql_lock: &str,
-) -> Result<Option<OccurrenceRecord>, StorageError> {
+) -> Result<Option<DepartureRecord>, StorageError> {
     let select =
         "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
-        CAST(0 AS SIGNED) AS seats_expired FROM occurrences o WHERE o.id = ?";
+        CAST(0 AS SIGNED) AS seats_expired FROM departures o WHERE o.id = ?";
     let sql = if tx.is_sqlite() {
         select.to_owned()
     } else {
         format!("{select} {mysql_lock}")
     };
-    let row: Option<OccurrenceRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+    let row: Option<DepartureRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(id.as_str()).fetch_optional(conn).await)?;
-    row.map(OccurrenceRecord::try_from).transpose()
+    row.map(DepartureRecord::try_from).transpose()
 }
 
 /// The fast path of a hold: takes `seats` in one statement if the departure is scheduled, still
@@ -85,23 +85,23 @@ async fn locked_read(
 /// caller then locks and decides (lapsed holds, which error to give).
 pub async fn take_seats_if_free(
     tx: &mut WriteTx,
-    id: &OccurrenceId,
+    id: &DepartureId,
     seats: u32,
     sales_open_until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
     let affected = on_tx!(tx, conn => sqlx::query(
-        "UPDATE occurrences SET seats_taken = seats_taken + ?, updated_at = ? \
+        "UPDATE departures SET seats_taken = seats_taken + ?, updated_at = ? \
          WHERE id = ? AND status = 'scheduled' AND starts_at > ? AND seats_taken + ? <= capacity")
         .bind(i64::from(seats)).bind(at(now)).bind(id.as_str()).bind(at(sales_open_until)).bind(i64::from(seats))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)
 }
 
-/// Adds `delta` (negative to release) to a locked occurrence's `seats_taken`.
+/// Adds `delta` (negative to release) to a locked departure's `seats_taken`.
 pub async fn add_seats(
     tx: &mut WriteTx,
-    id: &OccurrenceId,
+    id: &DepartureId,
     delta: i64,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
@@ -109,11 +109,11 @@ pub async fn add_seats(
         return Ok(());
     }
     let result = on_tx!(tx, conn => sqlx::query(
-        "UPDATE occurrences SET seats_taken = seats_taken + ?, updated_at = ? WHERE id = ?")
+        "UPDATE departures SET seats_taken = seats_taken + ?, updated_at = ? WHERE id = ?")
         .bind(delta).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     if result != 1 {
         return Err(StorageError::Corrupt(format!(
-            "occurrence {id} vanished while locked"
+            "departure {id} vanished while locked"
         )));
     }
     Ok(())
@@ -121,29 +121,29 @@ pub async fn add_seats(
 
 pub async fn set_capacity(
     tx: &mut WriteTx,
-    id: &OccurrenceId,
+    id: &DepartureId,
     capacity: u32,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    on_tx!(tx, conn => sqlx::query("UPDATE occurrences SET capacity = ?, updated_at = ? WHERE id = ?")
+    on_tx!(tx, conn => sqlx::query("UPDATE departures SET capacity = ?, updated_at = ? WHERE id = ?")
         .bind(i64::from(capacity)).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn set_status(
     tx: &mut WriteTx,
-    id: &OccurrenceId,
-    status: OccurrenceStatus,
+    id: &DepartureId,
+    status: DepartureStatus,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    on_tx!(tx, conn => sqlx::query("UPDATE occurrences SET status = ?, updated_at = ? WHERE id = ?")
+    on_tx!(tx, conn => sqlx::query("UPDATE departures SET status = ?, updated_at = ? WHERE id = ?")
         .bind(status.as_str()).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// A new departure with no seats taken.
-pub struct NewOccurrence<'a> {
-    pub id: OccurrenceId,
+pub struct NewDeparture<'a> {
+    pub id: DepartureId,
     pub tour_id: &'a TourId,
     pub schedule_id: Option<&'a ScheduleId>,
     pub starts_at: DateTime<Utc>,
@@ -158,7 +158,7 @@ pub async fn scheduled_starts(
     to: DateTime<Utc>,
 ) -> Result<Vec<DateTime<Utc>>, StorageError> {
     let starts: Vec<DateTime<Utc>> = on_tx!(tx, conn => sqlx::query_scalar(
-        "SELECT starts_at FROM occurrences WHERE schedule_id = ? AND starts_at >= ? AND starts_at <= ?")
+        "SELECT starts_at FROM departures WHERE schedule_id = ? AND starts_at >= ? AND starts_at <= ?")
         .bind(schedule.as_str()).bind(at(from)).bind(at(to)).fetch_all(conn).await)?;
     Ok(starts)
 }
@@ -168,19 +168,19 @@ pub async fn scheduled_starts(
 /// No "created" flag: with FOUND_ROWS (which sqlx sets) MySQL counts a duplicate as affected.
 pub async fn insert(
     tx: &mut WriteTx,
-    occurrence: &NewOccurrence<'_>,
+    departure: &NewDeparture<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     let sql = tx.pick(
-        "INSERT INTO occurrences (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
+        "INSERT INTO departures (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, 0, 'scheduled', ?, ?) ON CONFLICT (schedule_id, starts_at) DO NOTHING",
-        "INSERT INTO occurrences (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
+        "INSERT INTO departures (id, tour_id, schedule_id, starts_at, capacity, seats_taken, status, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, 0, 'scheduled', ?, ?) ON DUPLICATE KEY UPDATE id = id",
     );
     on_tx!(tx, conn => sqlx::query(sql)
-        .bind(occurrence.id.as_str()).bind(occurrence.tour_id.as_str())
-        .bind(occurrence.schedule_id.map(|id| id.as_str())).bind(at(occurrence.starts_at))
-        .bind(i64::from(occurrence.capacity)).bind(at(now)).bind(at(now))
+        .bind(departure.id.as_str()).bind(departure.tour_id.as_str())
+        .bind(departure.schedule_id.map(|id| id.as_str())).bind(at(departure.starts_at))
+        .bind(i64::from(departure.capacity)).bind(at(now)).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -196,28 +196,28 @@ struct SeatAudit {
 #[derive(sqlx::FromRow)]
 struct ItemAudit {
     reference: String,
-    occurrence_id: String,
+    departure_id: String,
     seats: i64,
     item_seats: i64,
 }
 
-/// Every occurrence whose counter disagrees with its bookings or exceeds its capacity, and every
+/// Every departure whose counter disagrees with its bookings or exceeds its capacity, and every
 /// booking whose seats disagree with its items.
 pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
     let seats: Vec<SeatAudit> = on_pool!(store, pool => sqlx::query_as(
         "SELECT o.id, o.capacity, o.seats_taken, \
          CAST(COALESCE(SUM(b.seats), 0) AS SIGNED) AS booked \
-         FROM occurrences o LEFT JOIN bookings b ON b.occurrence_id = o.id \
+         FROM departures o LEFT JOIN bookings b ON b.departure_id = o.id \
          AND b.status IN ('held', 'confirmed', 'checked_in') \
          GROUP BY o.id, o.capacity, o.seats_taken \
          HAVING o.seats_taken <> CAST(COALESCE(SUM(b.seats), 0) AS SIGNED) OR o.seats_taken > o.capacity \
          OR o.seats_taken < 0 ORDER BY o.id")
         .fetch_all(pool).await)?;
     let items: Vec<ItemAudit> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT b.reference, b.occurrence_id, b.seats, \
+        "SELECT b.reference, b.departure_id, b.seats, \
          CAST(COALESCE(SUM(i.quantity), 0) AS SIGNED) AS item_seats \
          FROM bookings b LEFT JOIN booking_items i ON i.booking_id = b.id \
-         GROUP BY b.id, b.reference, b.occurrence_id, b.seats \
+         GROUP BY b.id, b.reference, b.departure_id, b.seats \
          HAVING b.seats <> CAST(COALESCE(SUM(i.quantity), 0) AS SIGNED) ORDER BY b.reference")
         .fetch_all(pool).await)?;
     let mut violations: Vec<Violation> = seats
@@ -227,7 +227,7 @@ pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageErr
                 "seats_taken {} but live bookings hold {} (capacity {})",
                 row.seats_taken, row.booked, row.capacity
             ),
-            occurrence_id: row.id,
+            departure_id: row.id,
         })
         .collect();
     violations.extend(items.into_iter().map(|row| Violation {
@@ -235,7 +235,7 @@ pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageErr
             "booking {} records {} seats but its items add up to {}",
             row.reference, row.seats, row.item_seats
         ),
-        occurrence_id: row.occurrence_id,
+        departure_id: row.departure_id,
     }));
     Ok(violations)
 }
