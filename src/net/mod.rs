@@ -490,6 +490,7 @@ async fn relay(
     let mut unframed_since: Option<Instant> = None;
     let mut last_activity = opened;
     let mut client_done = false;
+    let mut rocket_stopped_reading = false;
     let timer = tokio::time::sleep_until(opened + limits.header_timeout());
     tokio::pin!(timer);
 
@@ -537,17 +538,28 @@ async fn relay(
                 if seen.requests > 0 {
                     idle_since = now;
                 }
+                if rocket_stopped_reading {
+                    continue;
+                }
                 let sent = tokio::time::timeout(
                     limits.body_timeout(),
                     rocket_out.write_all(&from_client[..n]),
                 );
-                if !matches!(sent.await, Ok(Ok(()))) {
-                    return None;
+                match sent.await {
+                    Ok(Ok(())) => {}
+                    // Rocket answered before reading the whole request (a 413 for a body over
+                    // its limit) and closed its side. Its answer may still be on the way: keep
+                    // relaying it, and drop what the client still sends.
+                    Ok(Err(_)) => rocket_stopped_reading = true,
+                    Err(_) => return None,
                 }
             }
             read = rocket_in.read(&mut from_rocket) => {
                 let n = match read {
-                    Ok(0) | Err(_) => return None,
+                    Ok(0) | Err(_) => {
+                        linger(&mut client_in, &mut client_out).await;
+                        return None;
+                    }
                     Ok(n) => n,
                 };
                 let now = Instant::now();
@@ -566,6 +578,35 @@ async fn relay(
                 }
             }
             () = &mut timer => return Some(reason),
+        }
+    }
+}
+
+/// How long, and for how many bytes, a closing connection keeps reading what the client still
+/// sends (see [`linger`]).
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Closes the client side after Rocket closed its own, the way nginx's lingering close does.
+///
+/// Rocket closes a connection whose request it did not read to the end (a body over its limit
+/// gets a 413 straight away). Closing a socket that still holds unread input makes the kernel
+/// send a reset instead of a FIN, and a reset can overtake the answer on its way to the client,
+/// who then sees "connection reset" instead of the 413. So: send the FIN first, then read and
+/// drop what the client still sends, for a short while and a bounded number of bytes, before
+/// closing for good.
+async fn linger(
+    client_in: &mut (impl AsyncReadExt + Unpin),
+    client_out: &mut (impl AsyncWriteExt + Unpin),
+) {
+    let _ = client_out.shutdown().await;
+    let deadline = Instant::now() + LINGER;
+    let mut drained = 0usize;
+    let mut sink = vec![0u8; 16 * 1024];
+    while drained < LINGER_BYTES {
+        match tokio::time::timeout_at(deadline, client_in.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => drained += n,
+            _ => return,
         }
     }
 }

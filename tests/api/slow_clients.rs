@@ -21,6 +21,7 @@ on_both_backends!(
     an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_kept,
     a_client_that_does_not_read_its_responses_is_cut_off,
     rate_limits_see_the_client_address_through_the_guard,
+    an_oversized_body_gets_its_413_while_the_client_is_still_sending,
 );
 
 const HEADER_TIMEOUT: u64 = 2;
@@ -320,4 +321,66 @@ async fn rate_limits_see_the_client_address_through_the_guard(backend: Backend) 
     assert!(get("127.0.0.2").await.starts_with("HTTP/1.1 200"));
     assert!(get("127.0.0.2").await.starts_with("HTTP/1.1 429"));
     assert!(get("127.0.0.3").await.starts_with("HTTP/1.1 200"));
+}
+
+/// Rocket answers a body over its limit with a 413 before reading the rest, and closes. The
+/// guard must not turn that into a reset the client sees instead of the answer (it once did,
+/// now and then, for a client still writing its body): every try gets the 413, over HTTP as
+/// clients send it and over a raw socket that keeps writing after the answer.
+async fn an_oversized_body_gets_its_413_while_the_client_is_still_sending(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let padding = "x".repeat(1024 * 1024);
+    let body = json!({"departure_id": "x", "pad": padding}).to_string();
+    for attempt in 0..8 {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/bookings", app.base))
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("attempt {attempt}: no answer: {error:?}"));
+        assert_eq!(response.status().as_u16(), 413, "attempt {attempt}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "payload_too_large");
+    }
+
+    for attempt in 0..8 {
+        let stream = connect_from("127.0.0.1", address(&app)).await;
+        let (mut reader, mut writer) = stream.into_split();
+        let head = format!(
+            "POST /v1/bookings HTTP/1.1\r\nHost: berth\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let sending = body.clone();
+        let writing = tokio::spawn(async move {
+            let _ = writer.write_all(head.as_bytes()).await;
+            for chunk in sending.as_bytes().chunks(16 * 1024) {
+                if writer.write_all(chunk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), reader.read(&mut buffer)).await {
+                Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buffer[..n]),
+                Ok(Ok(_)) => break,
+                Ok(Err(error)) => panic!(
+                    "attempt {attempt}: {error} after {:?}",
+                    String::from_utf8_lossy(&answer)
+                ),
+                Err(_) => panic!("attempt {attempt}: no answer within 10 s"),
+            }
+        }
+        writing.abort();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "attempt {attempt}: {answer}"
+        );
+    }
 }
