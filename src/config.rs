@@ -11,6 +11,8 @@ use rocket::figment::value::{Dict, Map, Value};
 use rocket::figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer};
 
+use crate::secrets::Secret;
+
 /// The JSON body limit berth applies unless `limits.json` is set (in `Rocket.toml` or
 /// `ROCKET_LIMITS`); Rocket's own default would be 1 MiB.
 pub const JSON_BODY_LIMIT: &str = "64 KiB";
@@ -191,14 +193,11 @@ fn predictable_key(key: &[u8]) -> bool {
         .is_some_and(|most| most * 2 >= key.len() - 1)
 }
 
-/// A secret setting: never printed, not even by `Debug`. Read from any scalar as its text, so a
-/// numeric-looking key is taken as written rather than refused with its value in the error.
-#[derive(Clone)]
-pub struct Secret(String);
-
+/// Read from any scalar as its text, so a numeric-looking key is taken as written rather than
+/// refused with its value in the error.
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
-        text::deserialize(deserializer).map(Secret)
+        text::deserialize(deserializer).map(Secret::new)
     }
 }
 
@@ -262,18 +261,6 @@ mod text {
         fn visit_char<E: Error>(self, v: char) -> Result<String, E> {
             Ok(v.to_string())
         }
-    }
-}
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
     }
 }
 
@@ -542,7 +529,6 @@ impl AppConfig {
         if !(32..=128).contains(&self.client_ipv6_prefix) {
             return Err("BERTH_CLIENT_IPV6_PREFIX must be between 32 and 128".into());
         }
-        self.rate_limits()?;
         self.hold_limits()?;
         if self.is_release() && self.public_url.as_deref().is_none_or(str::is_empty) {
             return Err("BERTH_PUBLIC_URL must be set in the release profile (links in messages and the Twilio callback use it)".into());
@@ -688,24 +674,21 @@ impl AppConfig {
             .any(|allowed| allowed == "*" || allowed == origin)
     }
 
-    /// The rate limiters this configuration asks for.
-    /// An empty `BERTH_RATE_LIMITS` counts as unset (an empty variable is a slip, not a
-    /// decision); only the word `off` turns limits off.
-    pub fn rate_limits(&self) -> Result<crate::http::rate_limit::RateLimits, String> {
-        use crate::http::rate_limit::{ClientAddresses, RateLimits};
+    /// The rate limits asked for (`BERTH_RATE_LIMITS`): off in debug unless set,
+    /// [`RELEASE_RATE_LIMITS`] in release. An empty setting counts as unset (an empty variable
+    /// is a slip, not a decision); only the word `off` turns limits off. The composition root
+    /// parses it, with `trusted_proxies` and `client_ipv6_prefix`, into the limiters.
+    pub fn rate_limit_spec(&self) -> &str {
         let default = if self.is_release() {
             RELEASE_RATE_LIMITS
         } else {
             "off"
         };
-        let spec = self
-            .rate_limits
+        self.rate_limits
             .as_deref()
             .map(str::trim)
             .filter(|spec| !spec.is_empty())
-            .unwrap_or(default);
-        let clients = ClientAddresses::parse(&self.trusted_proxies, self.client_ipv6_prefix)?;
-        RateLimits::parse(spec, clients)
+            .unwrap_or(default)
     }
 
     /// Where travelers reach berth (links in messages, the Twilio callback); required in release.
@@ -740,16 +723,6 @@ impl AppConfig {
     pub fn hold_ttl(&self) -> Duration {
         Duration::seconds(i64::from(self.hold_ttl_seconds))
     }
-
-    pub fn pool_settings(&self) -> crate::storage::PoolSettings {
-        crate::storage::PoolSettings {
-            max_connections: self.database_max_connections,
-            lock_timeout: std::time::Duration::from_secs(u64::from(
-                self.database_lock_timeout_seconds,
-            )),
-            ..Default::default()
-        }
-    }
 }
 
 impl AppConfig {
@@ -770,80 +743,6 @@ impl AppConfig {
             .filter(|spec| !spec.is_empty())
             .unwrap_or(default);
         HoldLimits::parse(spec)
-    }
-}
-
-impl AppConfig {
-    /// How travelers pay. Logs whether Stripe runs in test or live mode, never the key.
-    pub fn payments(&self) -> Result<crate::service::payments::Payments, String> {
-        use crate::integrations::stripe::{key_mode, Stripe};
-        use crate::service::payments::{Payments, StripePayments};
-        match (
-            self.payments.as_str(),
-            &self.stripe_secret_key,
-            &self.stripe_webhook_secret,
-        ) {
-            ("stripe", Some(key), Some(webhook_secret)) => {
-                let mode = key_mode(key.expose())?;
-                let timeout =
-                    std::time::Duration::from_secs(u64::from(self.stripe_timeout_seconds));
-                let api = Stripe::new(&self.stripe_api_base, key.clone(), timeout)?;
-                tracing::info!(mode, "payments through Stripe");
-                Ok(Payments::Stripe(std::sync::Arc::new(StripePayments {
-                    api,
-                    webhook_secret: webhook_secret.clone(),
-                })))
-            }
-            _ => Ok(Payments::Offline),
-        }
-    }
-
-    /// The email and SMS transports this configuration selects.
-    pub fn transports(&self) -> Result<crate::service::notifications::Transports, String> {
-        use crate::integrations::email::Mailer;
-        use crate::integrations::sms::{SmsSender, Twilio};
-        if !self.mail_from_domains.trim().is_empty() {
-            tracing::warn!("BERTH_MAIL_FROM_DOMAINS is ignored: approve each operator's sender domains with `berth operator allow-sender-domain`");
-        }
-        let mailer = match (self.mail_transport.as_str(), &self.smtp_url) {
-            ("smtp", Some(url)) => Mailer::smtp(url.expose(), &self.mail_from)?,
-            _ => Mailer::file(self.mail_dir.clone().into(), &self.mail_from)?,
-        };
-        let sms = match (
-            self.sms_transport.as_str(),
-            &self.twilio_account_sid,
-            &self.twilio_auth_token,
-            &self.twilio_from,
-        ) {
-            ("twilio", Some(sid), Some(token), Some(from)) => {
-                let callback = format!(
-                    "{}{}",
-                    self.public_url().trim_end_matches('/'),
-                    crate::http::webhooks::TWILIO_STATUS_PATH
-                );
-                let timeout = std::time::Duration::from_secs(u64::from(
-                    self.twilio_timeout_seconds.clamp(1, 120),
-                ));
-                SmsSender::Twilio(Twilio::new(
-                    &self.twilio_api_base,
-                    sid,
-                    token.clone(),
-                    from,
-                    Some(callback),
-                    timeout,
-                )?)
-            }
-            _ => SmsSender::File {
-                dir: self.sms_dir.clone().into(),
-            },
-        };
-        Ok(crate::service::notifications::Transports {
-            mailer,
-            sms,
-            public_url: self.public_url().trim_end_matches('/').to_owned(),
-            max_attempts: self.outbox_max_attempts,
-            keyring: self.keyring(),
-        })
     }
 }
 
@@ -974,20 +873,6 @@ mod tests {
         assert!(upper.is_release() && upper.hsts() && !upper.demo() && !upper.metrics_open());
         let refused = AppConfig::from_figment(&figment("Release", &[])).unwrap_err();
         assert!(refused.contains("BERTH_DATABASE_URL"), "{refused}");
-    }
-
-    #[test]
-    fn an_empty_rate_limit_setting_is_the_default_and_only_off_turns_limits_off() {
-        let unlimited = |config: AppConfig| config.rate_limits().unwrap().unlimited();
-        assert!(unlimited(release(&[]).unwrap()).is_empty());
-        assert!(unlimited(release(&[("RATE_LIMITS", "")]).unwrap()).is_empty());
-        assert!(unlimited(release(&[("RATE_LIMITS", "  ")]).unwrap()).is_empty());
-        assert_eq!(
-            unlimited(release(&[("RATE_LIMITS", "off")]).unwrap()),
-            ["auth", "bookings", "writes", "reads"]
-        );
-        let debug = AppConfig::from_figment(&figment("debug", &[("RATE_LIMITS", "")])).unwrap();
-        assert_eq!(unlimited(debug).len(), 4, "debug's default is off");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::audit::{self, Action, Target};
 use super::passwords::{dummy_hash, hash_password, verify_password, Argon2Gate};
+pub use super::principal::{Actor, Principal};
 use crate::config::AppConfig;
 use crate::domain::auth::{check_password, Role};
 use crate::domain::customer::{CustomerName, Email};
@@ -25,53 +26,6 @@ use crate::storage::{catalogue, StorageError, Store};
 pub const ACCESS_PREFIX: &str = "bra_";
 /// Prefix of refresh tokens.
 pub const REFRESH_PREFIX: &str = "brr_";
-
-/// Who acts: a signed-in user (in one session), an API token, or the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    User {
-        user: UserId,
-        session: SessionId,
-    },
-    /// A user proving who they are outside a session (a password reset by emailed code).
-    Account(UserId),
-    Token(TokenId),
-    Cli,
-}
-
-impl Actor {
-    /// How the audit log names the actor.
-    pub fn audit_name(&self) -> String {
-        match self {
-            Actor::User { user, .. } | Actor::Account(user) => format!("user:{user}"),
-            Actor::Token(token) => format!("token:{token}"),
-            Actor::Cli => "cli".to_owned(),
-        }
-    }
-}
-
-/// An authenticated caller: the operator it acts for, with which role, and who it is.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub operator: OperatorId,
-    pub role: Role,
-    pub actor: Actor,
-    /// A user whose operator requires two-factor sign-in and who has not enabled it: they may
-    /// only enrol (and sign out) until they do.
-    pub must_enrol: bool,
-}
-
-impl Principal {
-    /// The command line, acting as an owner of `operator`.
-    pub fn cli(operator: &OperatorId) -> Principal {
-        Principal {
-            operator: operator.clone(),
-            role: Role::Owner,
-            actor: Actor::Cli,
-            must_enrol: false,
-        }
-    }
-}
 
 /// The bearer token's principal, if the token is live. Unknown, revoked or expired: `None`.
 pub async fn authenticate(

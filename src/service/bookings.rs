@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 
 use super::audit::{self, Action, Target};
-use super::auth::Principal;
-use super::catalogue::release_lapsed;
 use super::notifications;
 use super::payments::{self, Payments};
+use super::principal::Principal;
+use super::seats::release_lapsed;
 use super::{finish, with_retry};
 use crate::domain::auth::Role;
 use crate::domain::booking::CancelReason;

@@ -34,7 +34,9 @@ pub mod notifications;
 pub mod operators;
 pub mod passwords;
 pub mod payments;
+pub mod principal;
 pub mod reports;
+pub mod seats;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
 /// before the client gets 503.

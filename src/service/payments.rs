@@ -21,17 +21,17 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::audit::{self, Action, Target};
-use super::auth::Principal;
-use super::catalogue::release_lapsed;
 use super::idempotency::{self, Claim};
 use super::notifications;
-use crate::config::Secret;
+use super::principal::Principal;
+use super::seats::release_lapsed;
 use crate::domain::booking::{BookingEvent, BookingStatus, CancelReason};
 use crate::domain::ids::{BookingId, BookingRef, OperatorId};
 use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::integrations::stripe::{Charge, NewIntent, PaymentIntent, Stripe, StripeError};
+use crate::secrets::Secret;
 use crate::storage::payments::{self as store_payments, NewRefund, PaymentRow, RefundRow};
 use crate::storage::{bookings, departures, ledger, Store, WriteTx};
 
