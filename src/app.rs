@@ -98,7 +98,7 @@ async fn prepare(
 
 /// Connects to the configured database and applies migrations.
 pub async fn open_store(config: &AppConfig) -> Result<Store, String> {
-    let store = Store::connect(config.database_url(), &pool_settings(&config))
+    let store = Store::connect(config.database_url(), &pool_settings(config))
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     store
