@@ -1,13 +1,19 @@
 //! berth: a seat reservation engine for tours and scheduled activities that never overbooks.
 //!
-//! - `domain`: the rules, pure.
-//! - `service`: use cases, each owning its transaction.
+//! The module map (ARCHITECTURE.md has it with the rules between layers):
+//! - `app`: the composition root; builds the pool, transports, payments and rate limits from
+//!   `config`'s plain values and hands them to Rocket. Nothing imports it.
+//! - `config`: settings as plain values, start-up refusals, no secrets in files.
+//! - `domain`: the rules, pure (no clock, no I/O).
+//! - `service`: use cases, each owning its transaction (`auth/`, `notifications/` by concern).
 //! - `storage`: all SQL, for SQLite and MySQL.
-//! - `http`: Rocket routes, guards, views, catchers.
+//! - `integrations`: Stripe, email and SMS clients.
+//! - `http`: the JSON API: routes, guards, views, the one error-to-status mapping.
 //! - `web`: HTML pages (templates, assets, catalogues embedded), beside the API.
-//! - `workers`: hold expiry and schedule horizon.
+//! - `workers`: outbox, hold expiry, horizon, reminders, refunds and purges.
 //! - `net`: the connection guard in front of Rocket (connection caps and timeouts).
-//! - `config`: settings and start-up refusals; `logging`: Rocket's log without query strings.
+//! - `secrets`, `clock`, `error`, `metrics`, `logging`: keys and hashes, the injectable clock,
+//!   `AppError`, Prometheus metrics, Rocket's log without query strings.
 
 mod app;
 pub mod clock;
