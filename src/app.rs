@@ -212,27 +212,7 @@ pub fn transports(config: &AppConfig) -> Result<Transports, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rocket::figment::Figment;
-
-    /// A key made for these tests only.
-    const KEY: &str = "k3Qz9vX2mL7pR4tW8yB1nC6dF0gH5jKsAeUiOoPqRrStTuVw";
-
-    fn figment(profile: &str, vars: &[(&str, &str)]) -> Figment {
-        Figment::from(rocket::Config::default())
-            .merge(crate::config::BerthEnv::from_pairs(vars.iter().copied()))
-            .select(profile)
-    }
-
-    fn release(vars: &[(&str, &str)]) -> Result<AppConfig, String> {
-        let mut all = vec![
-            ("DATABASE_URL", "sqlite://berth.db"),
-            ("ALLOW_SQLITE_IN_RELEASE", "true"),
-            ("PUBLIC_URL", "https://book.tours.example"),
-            ("SECRET_KEY", KEY),
-        ];
-        all.extend_from_slice(vars);
-        AppConfig::from_figment(&figment("release", &all))
-    }
+    use crate::config::tests::{figment, release};
 
     #[test]
     fn an_empty_rate_limit_setting_is_the_default_and_only_off_turns_limits_off() {

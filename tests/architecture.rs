@@ -544,18 +544,17 @@ fn paths_in(text: &str, module: &str, modules: &BTreeSet<String>) -> Vec<(usize,
     out
 }
 
+/// A `use` tree's leaf: the full path, and the name it binds.
+type Leaf = (Vec<String>, Option<String>);
+
 /// The leaves of a `use` tree starting at `start`: each full path, with the name it binds
 /// (`None` for a glob or `as _`), and the index after the closing `;`.
-#[allow(clippy::type_complexity)]
-fn use_tree(
-    tokens: &[(usize, Token)],
-    start: usize,
-) -> (Vec<(Vec<String>, Option<String>)>, usize) {
+fn use_tree(tokens: &[(usize, Token)], start: usize) -> (Vec<Leaf>, usize) {
     fn tree(
         tokens: &[(usize, Token)],
         mut i: usize,
         mut path: Vec<String>,
-        out: &mut Vec<(Vec<String>, Option<String>)>,
+        out: &mut Vec<Leaf>,
     ) -> usize {
         let token = |i: usize| tokens.get(i).map(|(_, t)| t);
         if token(i) == Some(&Token::Colons) {

@@ -9,7 +9,7 @@ mod defaults;
 mod secret_checks;
 mod sources;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod validate;
 
 use chrono::Duration;

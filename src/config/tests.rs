@@ -8,15 +8,17 @@ use super::secret_checks::{describe, has_password, predictable_key, secrets_in};
 use super::*;
 
 /// A key made for these tests only.
-const KEY: &str = "k3Qz9vX2mL7pR4tW8yB1nC6dF0gH5jKsAeUiOoPqRrStTuVw";
+pub(crate) const KEY: &str = "k3Qz9vX2mL7pR4tW8yB1nC6dF0gH5jKsAeUiOoPqRrStTuVw";
 
-fn figment(profile: &str, vars: &[(&str, &str)]) -> Figment {
+/// A figment of `profile` with `BERTH_*` settings (names without the prefix).
+pub(crate) fn figment(profile: &str, vars: &[(&str, &str)]) -> Figment {
     Figment::from(rocket::Config::default())
         .merge(BerthEnv::from_pairs(vars.iter().copied()))
         .select(profile)
 }
 
-fn release(vars: &[(&str, &str)]) -> Result<AppConfig, String> {
+/// A valid release configuration, with `vars` on top.
+pub(crate) fn release(vars: &[(&str, &str)]) -> Result<AppConfig, String> {
     let mut all = vec![
         ("DATABASE_URL", "sqlite://berth.db"),
         ("ALLOW_SQLITE_IN_RELEASE", "true"),
