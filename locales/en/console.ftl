@@ -41,3 +41,22 @@ role-staff = staff
 role-guide = guide
 yes = yes
 no = no
+
+## Departure: manifest and check-in
+
+console-manifest-load = { $taken } of { $capacity } seats taken, { $checked } checked in
+console-manifest-csv = Download the manifest (CSV)
+console-manifest-search = Find a traveler (name or reference)
+console-manifest-search-submit = Search
+console-manifest-no-match = No booking matches “{ $query }”.
+console-manifest-empty = Nobody is booked yet.
+console-check-in = Check in { $name } ({ $seats ->
+    [one] 1 seat
+   *[other] { $seats } seats
+})
+console-checked-in-notice = { $reference } is checked in.
+console-status-held = on hold
+console-status-confirmed = confirmed
+console-status-checked_in = checked in
+console-status-expired = expired
+console-status-cancelled = cancelled

@@ -41,3 +41,22 @@ role-staff = personal
 role-guide = guía
 yes = sí
 no = no
+
+## Salida: lista de pasajeros y registro
+
+console-manifest-load = { $taken } de { $capacity } plazas ocupadas, { $checked } registradas
+console-manifest-csv = Descargar la lista (CSV)
+console-manifest-search = Buscar un viajero (nombre o referencia)
+console-manifest-search-submit = Buscar
+console-manifest-no-match = Ninguna reserva coincide con «{ $query }».
+console-manifest-empty = Todavía no hay reservas.
+console-check-in = Registrar a { $name } ({ $seats ->
+    [one] 1 plaza
+   *[other] { $seats } plazas
+})
+console-checked-in-notice = { $reference } está registrada.
+console-status-held = retenida
+console-status-confirmed = confirmada
+console-status-checked_in = registrada
+console-status-expired = caducada
+console-status-cancelled = cancelada

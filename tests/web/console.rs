@@ -18,6 +18,7 @@ on_both_backends!(
     a_guide_sees_neither_the_menu_entry_nor_the_page_of_owners,
     a_console_form_posted_without_its_csrf_token_is_refused,
     every_console_page_serves_exactly_the_roles_its_menu_entry_names,
+    a_guide_on_a_phone_finds_a_traveler_and_checks_them_in,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -460,4 +461,159 @@ async fn every_console_page_serves_exactly_the_roles_its_menu_entry_names(backen
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A traveler books through the API; a guide with a 375 px screen opens the departure from the
+/// Today board, finds the traveler by name and checks them in. The manifest downloads as CSV;
+/// another operator's guide finds no such departure.
+async fn a_guide_on_a_phone_finds_a_traveler_and_checks_them_in(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
+    app.add_user(&token, "guide@harbour.example", "guide").await;
+    let departure = app.departure(&token, &tour, 10, 2).await;
+    let mut references = Vec::new();
+    for name in ["Grace Hopper", "Alan Turing"] {
+        let hold = app
+            .post(
+                "/v1/bookings",
+                json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
+                       "customer": {"name": name, "email": "traveler@example.com"}}),
+            )
+            .await;
+        hold.expect(201);
+        app.post_with_booking_token(
+            &format!("/v1/bookings/{}/confirm", hold.str("reference")),
+            &hold.str("access_token"),
+        )
+        .await
+        .expect(200);
+        references.push(hold.str("reference"));
+    }
+
+    browser
+        .client
+        .set_window_size(375, 800)
+        .await
+        .expect("phone width");
+    sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
+    browser
+        .client
+        .find(Locator::Css(&format!(
+            "tr[data-departure=\"{departure}\"] a"
+        )))
+        .await
+        .expect("the departure on the board")
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the departure page",
+        std::time::Duration::from_secs(10),
+        || async {
+            (path(&browser).await == format!("/console/departures/{departure}")).then_some(())
+        },
+    )
+    .await;
+    assert!(browser
+        .text(".departure-load")
+        .await
+        .starts_with("4 of 10 seats taken, 0 checked in"));
+    fill(&browser, "#q", "hopper").await;
+    submit(&browser, "form.search").await;
+    let listed = browser
+        .client
+        .find_all(Locator::Css(".traveler"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "only the matching traveler");
+    assert_eq!(browser.text(".traveler .name").await, "Grace Hopper");
+    browser.assert_accessible("console manifest").await;
+    let overflow = browser
+        .run("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        .await;
+    assert_eq!(overflow, json!(0), "the manifest fits 375 px");
+    submit(&browser, ".traveler form").await;
+    assert_eq!(
+        browser.text(".notice").await,
+        format!("{} is checked in.", references[0])
+    );
+    // The search is kept, and the traveler now shows as checked in.
+    assert_eq!(
+        browser
+            .client
+            .find(Locator::Css("#q"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("hopper")
+    );
+    assert_eq!(browser.text(".traveler .state").await, "checked in");
+    assert!(browser
+        .text(".departure-load")
+        .await
+        .ends_with("2 checked in"));
+    browser
+        .screenshots(&format!("console-check-in-{}", backend_name(backend)))
+        .await;
+    let booking = app
+        .get_as(&token, &format!("/v1/bookings/{}", references[0]))
+        .await;
+    assert_eq!(booking.body["status"], "checked_in");
+    let other = app
+        .get_as(&token, &format!("/v1/bookings/{}", references[1]))
+        .await;
+    assert_eq!(other.body["status"], "confirmed");
+
+    // The CSV, with the same session; another operator's guide finds nothing.
+    let session = browser
+        .client
+        .get_named_cookie("berth_session")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    let csv = app
+        .client
+        .get(format!(
+            "{}/console/departures/{departure}/manifest.csv",
+            app.base
+        ))
+        .header("Cookie", format!("berth_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("reference,status,seats"), "{csv}");
+    assert!(
+        csv.contains("Alan Turing") && csv.contains("checked_in"),
+        "{csv}"
+    );
+    let elsewhere = app.operator("Elsewhere Tours").await;
+    let (foreign, _) = app
+        .signed_in(&elsewhere, "guide@elsewhere.example", "guide")
+        .await;
+    for path in [
+        format!("/console/departures/{departure}"),
+        format!("/console/departures/{departure}/manifest.csv"),
+    ] {
+        let reply = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("Cookie", format!("berth_session={foreign}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 404, "{path}");
+        assert!(!reply.text().await.unwrap().contains("Grace Hopper"));
+    }
+    browser.close().await;
 }

@@ -11,6 +11,7 @@ use crate::domain::auth::Role;
 use crate::service::auth::{self, Actor, Principal};
 use crate::storage::Store;
 
+pub mod departure;
 pub mod pages;
 pub mod session;
 pub mod sign_in;
@@ -36,6 +37,9 @@ pub fn routes() -> Vec<rocket::Route> {
         sign_in::sign_out,
         pages::today,
         pages::team,
+        departure::manifest,
+        departure::manifest_csv,
+        departure::check_in,
     ]
 }
 
@@ -54,11 +58,42 @@ async fn frame(store: &Store, principal: &Principal, current: &str) -> Value {
             .unwrap_or_default(),
         _ => String::new(),
     };
-    context! { menu => menu, email => email, role => principal.role.as_str() }
+    context! { menu => menu, email => email, role_key => role_key(principal.role) }
+}
+
+/// The catalogue key that names a role (`role-owner` …).
+pub fn role_key(role: Role) -> String {
+    format!("role-{}", role.as_str())
 }
 
 /// Not signed in (or the session ended): to the sign-in page.
 #[catch(401)]
 pub fn sign_in_first(_request: &Request<'_>) -> Redirect {
     Redirect::to("/console/sign-in")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::BookingStatus;
+    use crate::web::i18n::{Catalogue, Lang};
+
+    /// Keys the console builds at run time (the template check sees only literal ones).
+    #[test]
+    fn every_role_and_booking_state_has_its_words_in_every_language() {
+        let catalogue = Catalogue::load().unwrap();
+        let keys = Role::ALL
+            .into_iter()
+            .map(role_key)
+            .chain(BookingStatus::ALL.into_iter().map(departure::status_key));
+        for key in keys {
+            for lang in Lang::ALL {
+                assert!(
+                    catalogue.has(lang, &key),
+                    "{key} missing in {}",
+                    lang.code()
+                );
+            }
+        }
+    }
 }

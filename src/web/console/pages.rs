@@ -76,7 +76,7 @@ pub async fn team(
         .into_iter()
         .map(|u| {
             context! {
-                name => u.name, email => u.email, role => u.role.as_str(),
+                name => u.name, email => u.email, role_key => super::role_key(u.role),
                 two_factor => u.two_factor, active => u.active,
             }
         })
