@@ -60,3 +60,25 @@ console-status-confirmed = confirmed
 console-status-checked_in = checked in
 console-status-expired = expired
 console-status-cancelled = cancelled
+
+## Departure: capacity and cancellation (admins)
+
+console-capacity = Capacity
+console-capacity-submit = Change capacity
+console-capacity-changed = Capacity changed.
+console-capacity-below = { $taken } seats are taken: the capacity cannot be lower.
+console-capacity-invalid = Enter a whole number from 0 to 100,000.
+console-cancel-departure = Cancel this departure
+console-cancel-bookings = { $count ->
+    [one] 1 booking is cancelled
+   *[other] { $count } bookings are cancelled
+}
+console-cancel-travelers = { $count ->
+    [one] 1 traveler is told
+   *[other] { $count } travelers are told
+}
+console-cancel-refund = { $amount } goes back to travelers
+console-cancel-no-refund = Nothing was paid online, so nothing is refunded.
+console-cancel-confirm = Cancel the departure and its bookings
+console-departure-cancelled = The departure is cancelled; its travelers are told and refunds are on their way.
+console-back-to-departure = Back to the departure

@@ -60,3 +60,25 @@ console-status-confirmed = confirmada
 console-status-checked_in = registrada
 console-status-expired = caducada
 console-status-cancelled = cancelada
+
+## Salida: capacidad y cancelación (administradores)
+
+console-capacity = Capacidad
+console-capacity-submit = Cambiar la capacidad
+console-capacity-changed = Capacidad cambiada.
+console-capacity-below = Hay { $taken } plazas ocupadas: la capacidad no puede ser menor.
+console-capacity-invalid = Escribe un número entero de 0 a 100.000.
+console-cancel-departure = Cancelar esta salida
+console-cancel-bookings = { $count ->
+    [one] Se cancela 1 reserva
+   *[other] Se cancelan { $count } reservas
+}
+console-cancel-travelers = { $count ->
+    [one] Se avisa a 1 viajero
+   *[other] Se avisa a { $count } viajeros
+}
+console-cancel-refund = Se devuelven { $amount } a los viajeros
+console-cancel-no-refund = No se pagó nada en línea, así que no hay reembolso.
+console-cancel-confirm = Cancelar la salida y sus reservas
+console-departure-cancelled = La salida está cancelada; se avisa a sus viajeros y los reembolsos están en camino.
+console-back-to-departure = Volver a la salida

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::reports::{self, CurrencyTotals};
-use crate::domain::ids::OperatorId;
+use crate::domain::booking::BookingStatus;
+use crate::domain::ids::{DepartureId, OperatorId};
 use crate::error::AppError;
 use crate::storage::dashboard::{self, DepartureLoad};
 use crate::storage::{outbox, Store};
@@ -74,4 +75,47 @@ pub async fn today(
         undelivered,
         revenue,
     })
+}
+
+/// What cancelling a departure would do, shown before the operator confirms.
+#[derive(Debug, Clone, Default)]
+pub struct CancellationPreview {
+    /// Bookings it cancels (held and confirmed; checked-in bookings stay).
+    pub bookings: usize,
+    /// Their seats.
+    pub travelers: u32,
+    /// What goes back to travelers, per currency: everything paid and not yet refunded, as
+    /// `catalogue::cancel_departure` queues it.
+    pub refunds: Vec<(String, i64)>,
+}
+
+/// The preview of `catalogue::cancel_departure` for a departure of `operator`.
+pub async fn cancellation_preview(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &DepartureId,
+) -> Result<CancellationPreview, AppError> {
+    let (_, _, list) = super::catalogue::manifest(store, now, operator, id).await?;
+    let mut preview = CancellationPreview::default();
+    for booking in list.iter().filter(|b| {
+        matches!(
+            b.effective_status(now),
+            BookingStatus::Held | BookingStatus::Confirmed
+        )
+    }) {
+        preview.bookings += 1;
+        preview.travelers += booking.seats;
+        let payment = super::payments::summary(store, booking).await?;
+        let back = (payment.paid - payment.refunded - payment.refund_pending).max(0);
+        match preview
+            .refunds
+            .iter_mut()
+            .find(|(currency, _)| *currency == booking.currency)
+        {
+            Some((_, total)) => *total += back,
+            None => preview.refunds.push((booking.currency.clone(), back)),
+        }
+    }
+    Ok(preview)
 }

@@ -19,6 +19,7 @@ on_both_backends!(
     a_console_form_posted_without_its_csrf_token_is_refused,
     every_console_page_serves_exactly_the_roles_its_menu_entry_names,
     a_guide_on_a_phone_finds_a_traveler_and_checks_them_in,
+    an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_first,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -615,5 +616,142 @@ async fn a_guide_on_a_phone_finds_a_traveler_and_checks_them_in(backend: Backend
         assert_eq!(reply.status(), 404, "{path}");
         assert!(!reply.text().await.unwrap().contains("Grace Hopper"));
     }
+    browser.close().await;
+}
+
+/// An admin changes a departure's capacity (refused below the seats taken, with the reason and
+/// the value typed kept), then cancels it, seeing first how many bookings and travelers it
+/// affects and what goes back; the refunds then reach the fake Stripe. Staff get neither form.
+async fn an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_first(
+    backend: Backend,
+) {
+    use crate::support::fake_stripe::{succeeded, FakeStripe};
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
+    app.add_user(&token, "admin@harbour.example", "admin").await;
+    app.add_user(&token, "staff@harbour.example", "staff").await;
+    let departure = app.departure(&token, &tour, 10, 3).await;
+    for n in 0..2 {
+        let hold = app
+            .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
+            .await;
+        hold.expect(201);
+        let reference = hold.str("reference");
+        let intent = stripe.intent_for(&reference).expect("an intent");
+        app.stripe_event(&succeeded(&format!("evt_console_{n}"), &intent))
+            .await
+            .expect(200);
+    }
+    let page = format!("{}/console/departures/{departure}", app.base);
+
+    // Staff see the manifest, without the admin's forms, and cannot post them.
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    assert!(browser
+        .client
+        .find(Locator::Css("form.capacity"))
+        .await
+        .is_err());
+    assert!(browser
+        .client
+        .find(Locator::Css("a.cancel-departure"))
+        .await
+        .is_err());
+    browser.goto(&format!("{page}/cancel")).await;
+    assert!(browser.client.find(Locator::Css(".preview")).await.is_err());
+    browser.goto(&page).await;
+    submit(&browser, "form.sign-out").await;
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    fill(&browser, "#capacity", "1").await;
+    submit(&browser, "form.capacity").await;
+    assert_eq!(
+        browser.text("#capacity-problem").await,
+        "2 seats are taken: the capacity cannot be lower."
+    );
+    let capacity = browser
+        .client
+        .find(Locator::Css("#capacity"))
+        .await
+        .unwrap();
+    assert_eq!(capacity.prop("value").await.unwrap().as_deref(), Some("1"));
+    assert_eq!(
+        capacity.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    browser.assert_accessible("console capacity refused").await;
+    assert_eq!(
+        app.get(&format!("/v1/departures/{departure}")).await.body["capacity"],
+        10
+    );
+    fill(&browser, "#capacity", "6").await;
+    submit(&browser, "form.capacity").await;
+    assert_eq!(browser.text(".notice").await, "Capacity changed.");
+    assert_eq!(
+        app.get(&format!("/v1/departures/{departure}")).await.body["capacity"],
+        6
+    );
+
+    browser
+        .client
+        .find(Locator::Css("a.cancel-departure"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the cancellation preview",
+        std::time::Duration::from_secs(10),
+        || async { (path(&browser).await.ends_with("/cancel")).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        browser.text(".preview .bookings").await,
+        "2 bookings are cancelled"
+    );
+    assert_eq!(
+        browser.text(".preview .travelers").await,
+        "2 travelers are told"
+    );
+    assert_eq!(
+        browser.text(".preview .refund").await,
+        "€70.00 goes back to travelers"
+    );
+    browser
+        .assert_accessible("console cancellation preview")
+        .await;
+    browser
+        .screenshots(&format!("console-cancel-{}", backend_name(backend)))
+        .await;
+    assert!(
+        stripe.refunds().is_empty(),
+        "nothing refunded before the confirmation"
+    );
+    submit(&browser, "form.stacked").await;
+    assert!(browser
+        .text(".notice")
+        .await
+        .starts_with("The departure is cancelled"));
+    assert_eq!(
+        app.get(&format!("/v1/departures/{departure}")).await.body["status"],
+        "cancelled"
+    );
+    berth::workers::refunds::run_once(&app.store, &app.payments, app.clock.now())
+        .await
+        .expect("refunds sent");
+    let refunded: i64 = stripe
+        .refunds()
+        .iter()
+        .map(|r| r["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(refunded, 7000, "what the preview said");
     browser.close().await;
 }

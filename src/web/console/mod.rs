@@ -40,6 +40,9 @@ pub fn routes() -> Vec<rocket::Route> {
         departure::manifest,
         departure::manifest_csv,
         departure::check_in,
+        departure::set_capacity,
+        departure::cancel_preview,
+        departure::cancel,
     ]
 }
 
