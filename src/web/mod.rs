@@ -7,7 +7,8 @@
 //!   dates per language.
 //! - [`csrf`]: the token every form carries, checked by the [`CsrfForm`] body guard.
 //! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
-//! - [`traveler`]: the tour page with its month calendar.
+//! - [`traveler`]: the tour page with its month calendar, and booking: the form with its
+//!   server-computed total, the hold with its payment, and the confirmation.
 //! - [`lang`]: the language switch.
 //!
 //! Every page gets a Content-Security-Policy with a per-request nonce (scripts run only with
@@ -41,7 +42,7 @@ mod embedded {
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.
-pub const PAGE_BASES: [&str; 3] = ["/tours", "/lang", assets::BASE];
+pub const PAGE_BASES: [&str; 4] = ["/tours", "/book", "/lang", assets::BASE];
 
 /// Whether `path` is a page (or page asset) rather than part of the API.
 pub fn is_page_path(path: &str) -> bool {
@@ -63,13 +64,20 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
+        let settings = PageSettings::from_figment(rocket.figment());
         let mut rocket = rocket
             .manage(web)
+            .manage(settings)
             .mount(
                 "/",
                 routes![
                     traveler::tour::tour_page,
                     traveler::tour::tour_page_with_slug,
+                    traveler::booking::form,
+                    traveler::booking::submit,
+                    traveler::hold::hold_page,
+                    traveler::hold::confirm,
+                    traveler::hold::calendar_file,
                     lang::switch,
                     assets::asset,
                 ],
@@ -80,6 +88,25 @@ pub fn stage() -> AdHoc {
         }
         Ok(rocket)
     })
+}
+
+/// What the pages read from the configuration that the API has no use for.
+pub struct PageSettings {
+    /// Stripe's publishable key (`BERTH_STRIPE_PUBLISHABLE_KEY`), which Stripe.js needs in the
+    /// browser to mount the Payment Element. Not a secret: it is meant to be in every page.
+    pub stripe_publishable_key: Option<String>,
+}
+
+impl PageSettings {
+    fn from_figment(figment: &rocket::figment::Figment) -> PageSettings {
+        let key = figment
+            .extract_inner::<String>("stripe_publishable_key")
+            .ok()
+            .filter(|key| key.starts_with("pk_test_") || key.starts_with("pk_live_"));
+        PageSettings {
+            stripe_publishable_key: key,
+        }
+    }
 }
 
 /// A per-request random value; only `<script nonce="…">` elements carrying it may run.
@@ -101,6 +128,18 @@ pub fn content_security_policy(nonce: &str) -> String {
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self'; \
          font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
          frame-ancestors 'none'"
+    )
+}
+
+/// The payment page's policy: the plain one plus Stripe.js and the frames of its Payment
+/// Element, as Stripe documents them for a CSP.
+pub fn content_security_policy_with_stripe(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}' https://js.stripe.com; style-src 'self'; \
+         img-src 'self' https://*.stripe.com; font-src 'self'; \
+         connect-src 'self' https://api.stripe.com; \
+         frame-src https://js.stripe.com https://hooks.stripe.com; form-action 'self'; \
+         base-uri 'none'; frame-ancestors 'none'"
     )
 }
 
