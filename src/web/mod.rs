@@ -237,14 +237,19 @@ mod tests {
 
     #[rocket::async_test]
     async fn failures_under_page_paths_are_html_pages_with_retry_after_and_request_id() {
-        // The pages' routes need a store and a clock to launch; none is used here.
+        // The pages' routes need a store, a clock, the configuration and the payments to launch;
+        // none is used here.
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/unused.db", dir.path().display());
         let store = crate::storage::Store::connect(&url, &Default::default())
             .await
             .expect("an empty SQLite store");
+        let config = crate::config::AppConfig::from_figment(&crate::config::figment())
+            .expect("the debug defaults are a valid configuration");
         let rocket = rocket::custom(rocket::Config::debug_default())
             .manage(store)
+            .manage(config)
+            .manage(crate::service::payments::Payments::Offline)
             .manage(crate::clock::Clock::system())
             .attach(stage())
             .mount("/", routes![failing]);
