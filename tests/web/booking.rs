@@ -59,13 +59,17 @@ async fn click(browser: &Browser, css: &str) {
 }
 
 async fn wait_for(browser: &Browser, css: &str) {
-    browser
+    let found = browser
         .client
         .wait()
         .at_most(std::time::Duration::from_secs(20))
         .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
+        .await;
+    if let Err(error) = found {
+        let url = browser.client.current_url().await.map(|u| u.to_string());
+        let text = browser.run("return document.body.innerText;").await;
+        panic!("{css} never appeared ({error}) on {url:?}:\n{text}");
+    }
 }
 
 async fn value_of(browser: &Browser, css: &str) -> String {

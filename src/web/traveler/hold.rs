@@ -189,9 +189,8 @@ fn client_secret(summary: &PaymentSummary) -> Option<String> {
 /// The confirm form: its CSRF token (checked by [`CsrfForm`]) and the button.
 #[derive(rocket::form::FromForm)]
 pub struct ConfirmForm {
-    #[field(default = None)]
     #[expect(dead_code, reason = "the button's name; the form needs one field to derive")]
-    confirm: Option<String>,
+    confirm: String,
 }
 
 /// "Reserve, pay on arrival": confirms the hold, then shows the confirmation. Confirming twice
