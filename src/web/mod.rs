@@ -229,6 +229,15 @@ mod tests {
         assert!(csp.starts_with("default-src 'none';"));
     }
 
+    #[test]
+    fn only_the_payment_page_lets_stripe_in() {
+        let csp = content_security_policy_with_stripe("abc");
+        assert!(csp.contains("script-src 'nonce-abc' https://js.stripe.com;"));
+        assert!(csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"));
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+        assert!(!content_security_policy("abc").contains("stripe"));
+    }
+
     /// A handler under a page path that fails with `code` (mounted only in this test).
     #[rocket::get("/tours/failing/<code>/now")]
     fn failing(code: u16) -> Status {

@@ -141,6 +141,13 @@ fn rows() -> Vec<Row> {
         row("GET", "/tours/<id>", Public, T::None, ""),
         row("GET", "/tours/<id>/<slug>", Public, T::None, ""),
         row("POST", "/lang", Public, T::None, ""),
+        // Booking pages: public forms; a hold's pages need the access token the browser keeps in
+        // a cookie (no operator credentials open them: 404, like the API without a token).
+        row("GET", "/book/<departure>", Public, T::None, ""),
+        row("POST", "/book/<departure>", Public, T::None, ""),
+        row("GET", "/book/hold/<reference>", Public, T::None, ""),
+        row("POST", "/book/hold/<reference>/confirm", Public, T::None, ""),
+        row("GET", "/book/hold/<reference>/calendar.ics", Public, T::None, ""),
         row("GET", "/assets/<path..>", Public, T::None, ""),
         row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
         row("POST", "/v1/bookings/<reference>/refunds", R("admin", Object), T::FreshCheckedInBooking, r#"{"amount": 100}"#),

@@ -20,6 +20,7 @@ on_both_backends!(
     a_keyboard_alone_books_a_seat,
     an_expired_hold_and_closed_sales_show_the_form_again_with_the_input_kept,
     a_double_submitted_form_holds_once,
+    the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate_limited,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -74,9 +75,7 @@ async fn wait_for(browser: &Browser, css: &str) {
 
 async fn value_of(browser: &Browser, css: &str) -> String {
     browser
-        .run(&format!(
-            "return document.querySelector('{css}').value;"
-        ))
+        .run(&format!("return document.querySelector('{css}').value;"))
         .await
         .as_str()
         .unwrap_or_default()
@@ -165,8 +164,12 @@ async fn a_traveler_books_a_seat_end_to_end_paying_on_arrival(backend: Backend) 
         json!(false)
     );
     assert_eq!(app.available(&departure).await, 10);
-    browser.assert_accessible("booking form with a marked field").await;
-    browser.screenshots(&format!("book-form-invalid-{name}")).await;
+    browser
+        .assert_accessible("booking form with a marked field")
+        .await;
+    browser
+        .screenshots(&format!("book-form-invalid-{name}"))
+        .await;
 
     // Held: the countdown runs, and the seats are taken.
     fill(&browser, "#field-email", "ada@example.com").await;
@@ -209,7 +212,10 @@ async fn a_traveler_books_a_seat_end_to_end_paying_on_arrival(backend: Backend) 
         )
         .await
         .expect("the .ics downloads");
-    assert!(ics[0].as_str().unwrap().starts_with("text/calendar"), "{ics}");
+    assert!(
+        ics[0].as_str().unwrap().starts_with("text/calendar"),
+        "{ics}"
+    );
     let ics = ics[1].as_str().unwrap();
     assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "{ics}");
     assert!(ics.contains("SUMMARY:Harbour cruise"), "{ics}");
@@ -250,11 +256,17 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, ".notice").await;
     assert!(
-        browser.text(".notice").await.contains("payment service could not be reached"),
+        browser
+            .text(".notice")
+            .await
+            .contains("payment service could not be reached"),
         "{}",
         browser.text(".notice").await
     );
-    assert_eq!(value_of(&browser, "#field-email").await, "grace@example.com");
+    assert_eq!(
+        value_of(&browser, "#field-email").await,
+        "grace@example.com"
+    );
     assert_eq!(app.available(&departure).await, 10);
     browser.assert_accessible("payment unavailable").await;
 
@@ -263,7 +275,9 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, "#payment-form").await;
     let reference = reference_on_page(&browser).await;
-    let intent = stripe.intent_for(&reference).expect("an intent for the hold");
+    let intent = stripe
+        .intent_for(&reference)
+        .expect("an intent for the hold");
     let form = browser
         .run(
             "const f = document.querySelector('#payment-form');
@@ -278,7 +292,9 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
     // Stripe.js cannot load here (no network): the page says so instead of a dead form.
     wait_for(&browser, "#payment-message:not(:empty)").await;
     browser.assert_accessible("payment page (Stripe)").await;
-    browser.screenshots(&format!("book-pay-stripe-{}", backend_name(backend))).await;
+    browser
+        .screenshots(&format!("book-pay-stripe-{}", backend_name(backend)))
+        .await;
 
     // Stripe's webhook confirms; the page Stripe returns to shows the confirmation.
     app.stripe_event(&fake_stripe::succeeded("evt_web_1", &intent))
@@ -288,7 +304,9 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
     wait_for(&browser, ".confirmed-lead").await;
     assert!(browser.text(".confirmed-lead").await.contains(&reference));
     assert_eq!(status_of(&app, &reference).await, "confirmed");
-    browser.assert_accessible("confirmation page (Stripe)").await;
+    browser
+        .assert_accessible("confirmation page (Stripe)")
+        .await;
     browser.close().await;
 }
 
@@ -303,7 +321,12 @@ async fn two_browsers_race_for_the_last_seat_and_the_loser_keeps_their_input(bac
     for (browser, who) in [(&first, "Ada"), (&second, "Grace")] {
         quote(browser, &app, &departure, 1).await;
         fill(browser, "#field-name", who).await;
-        fill(browser, "#field-email", &format!("{}@example.com", who.to_lowercase())).await;
+        fill(
+            browser,
+            "#field-email",
+            &format!("{}@example.com", who.to_lowercase()),
+        )
+        .await;
     }
     let hold = |browser: &Browser| {
         let client = browser.client.clone();
@@ -339,7 +362,10 @@ async fn two_browsers_race_for_the_last_seat_and_the_loser_keeps_their_input(bac
     );
     let loser = if outcomes[0] { &second } else { &first };
     let notice = loser.text(".notice").await;
-    assert!(notice.contains("sold out while you were choosing"), "{notice}");
+    assert!(
+        notice.contains("sold out while you were choosing"),
+        "{notice}"
+    );
     let who = value_of(loser, "#field-name").await;
     assert!(who == "Ada" || who == "Grace", "{who}");
     assert_eq!(
@@ -450,11 +476,15 @@ async fn an_expired_hold_and_closed_sales_show_the_form_again_with_the_input_kep
         .earliest()
         .unwrap()
         .with_timezone(&chrono::Utc);
-    app.clock.advance(starts - app.clock.now() - Duration::minutes(90));
+    app.clock
+        .advance(starts - app.clock.now() - Duration::minutes(90));
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, ".notice").await;
     assert!(
-        browser.text(".notice").await.contains("Sales for this departure have closed"),
+        browser
+            .text(".notice")
+            .await
+            .contains("Sales for this departure have closed"),
         "{}",
         browser.text(".notice").await
     );
@@ -504,7 +534,10 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
         locations.push(reply.headers()["location"].to_str().unwrap().to_owned());
         jar.extend(cookies(reply.headers()));
     }
-    assert_eq!(locations[0], locations[1], "the second click replays the first hold");
+    assert_eq!(
+        locations[0], locations[1],
+        "the second click replays the first hold"
+    );
     assert_eq!(app.available(&departure).await, 8);
     // The hold's page opens with the cookie the replay set too.
     let page = client
@@ -514,8 +547,14 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(!csp.contains("stripe"), "offline pages load nothing from Stripe: {csp}");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !csp.contains("stripe"),
+        "offline pages load nothing from Stripe: {csp}"
+    );
 
     // A total other than the one shown holds nothing: the new total is shown instead.
     let mut changed = fields.clone();
@@ -543,4 +582,80 @@ fn cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
         .filter_map(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
         .collect()
+}
+
+async fn the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate_limited(
+    backend: Backend,
+) {
+    // Room for the operator's set-up calls and one form post; then the limit.
+    let settings = [("rate_limits", json!("writes=6/min"))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (token, tour) = tour(
+        &app,
+        json!({"name": "Cruise <script>window.injected = 1</script>", "meeting_point": "<b>Pier</b>"}),
+    )
+    .await;
+    let day = local_today(&app) + Duration::days(3);
+    let departure = departure_on(&app, &token, &tour, day, 10, 10).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{}/book/{departure}", app.base);
+    let first = client.get(&url).send().await.unwrap();
+    let jar = cookies(first.headers());
+    let form = first.text().await.unwrap();
+    assert!(!form.contains("<script>window"), "{form}");
+    assert!(form.contains("Cruise &lt;script&gt;window.injected = 1&lt;&#x2f;script&gt;"));
+    let fields = [
+        ("csrf_token", hidden(&form, "csrf_token")),
+        ("idempotency_key", hidden(&form, "idempotency_key")),
+        ("items[adult]", "1".into()),
+        ("name", "Ada <i>Lovelace</i>".into()),
+        ("email", "ada@example.com".into()),
+        ("step", "quote".into()),
+    ];
+    let mut replies: Vec<(u16, Option<String>, String)> = Vec::new();
+    while replies.last().is_none_or(|r| r.0 != 429) {
+        assert!(replies.len() < 8, "never rate-limited");
+        let reply = client
+            .post(&url)
+            .header("Cookie", jar.join("; "))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let retry_after = reply
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        replies.push((status, retry_after, reply.text().await.unwrap()));
+    }
+    let (quoted, limited) = (&replies[0], replies.last().unwrap());
+    assert_eq!(quoted.0, 200);
+    assert!(quoted.2.contains("€35.00"), "{}", quoted.2);
+    // The traveler's own text is escaped as well, and kept.
+    assert!(
+        quoted
+            .2
+            .contains("value=\"Ada &lt;i&gt;Lovelace&lt;&#x2f;i&gt;\""),
+        "{}",
+        quoted.2
+    );
+    assert_eq!(limited.0, 429);
+    let wait: u64 = limited.1.as_deref().expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    assert!(
+        limited.2.contains(&format!("wait {wait} seconds")),
+        "{}",
+        limited.2
+    );
+    assert!(
+        limited.2.contains("value=\"ada@example.com\""),
+        "input kept: {}",
+        limited.2
+    );
 }

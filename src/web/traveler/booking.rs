@@ -189,7 +189,9 @@ pub async fn submit(
                 held.reference
             ))))
         }
-        Err(error) => Ok(Either::Left(page.quoted(priced, None).failed(&error).page())),
+        Err(error) => Ok(Either::Left(
+            page.quoted(priced, None).failed(&error).page(),
+        )),
     }
 }
 
@@ -403,7 +405,10 @@ impl FormPage {
             })
             .collect();
         form.idempotency_key = hex::encode(crate::secrets::random_bytes(16));
-        let sales = match departure.occupancy.sales_status(tour.tour.cutoff_minutes, now) {
+        let sales = match departure
+            .occupancy
+            .sales_status(tour.tour.cutoff_minutes, now)
+        {
             SalesStatus::Open => "open",
             SalesStatus::SoldOut => "sold_out",
             SalesStatus::Closed => "closed",
@@ -497,8 +502,8 @@ impl FormPage {
     }
 
     pub fn page(self) -> Page {
-        let page = Page::new("traveler/book.html", context! { page => self.view })
-            .status(self.status);
+        let page =
+            Page::new("traveler/book.html", context! { page => self.view }).status(self.status);
         match self.retry_after {
             Some(seconds) => page.retry_after(seconds),
             None => page,

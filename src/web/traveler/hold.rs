@@ -189,7 +189,10 @@ fn client_secret(summary: &PaymentSummary) -> Option<String> {
 /// The confirm form: its CSRF token (checked by [`CsrfForm`]) and the button.
 #[derive(rocket::form::FromForm)]
 pub struct ConfirmForm {
-    #[expect(dead_code, reason = "the button's name; the form needs one field to derive")]
+    #[expect(
+        dead_code,
+        reason = "the button's name; the form needs one field to derive"
+    )]
     confirm: String,
 }
 
@@ -266,8 +269,7 @@ pub async fn calendar_file(
         return Err(WebError(AppError::NotFound));
     }
     let (tour, departure) = catalogue::departure(store, now, &record.departure_id).await?;
-    let body =
-        notifications::calendar_entry(&record, &tour, &departure, config.public_url(), now);
+    let body = notifications::calendar_entry(&record, &tour, &departure, config.public_url(), now);
     Ok(CalendarFile {
         reference: record.reference.to_string(),
         body,
