@@ -73,6 +73,13 @@ async fn wait_for(browser: &Browser, css: &str) {
     }
 }
 
+/// Waits for the notice above the form and checks it says `words`.
+async fn notice_says(browser: &Browser, words: &str) {
+    wait_for(browser, ".notice").await;
+    let notice = browser.text(".notice").await;
+    assert!(notice.contains(words), "{notice}");
+}
+
 async fn value_of(browser: &Browser, css: &str) -> String {
     browser
         .run(&format!("return document.querySelector('{css}').value;"))
@@ -254,15 +261,7 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
     fill(&browser, "#field-name", "Grace Hopper").await;
     fill(&browser, "#field-email", "grace@example.com").await;
     click(&browser, "button[value=hold]").await;
-    wait_for(&browser, ".notice").await;
-    assert!(
-        browser
-            .text(".notice")
-            .await
-            .contains("payment service could not be reached"),
-        "{}",
-        browser.text(".notice").await
-    );
+    notice_says(&browser, "payment service could not be reached").await;
     assert_eq!(
         value_of(&browser, "#field-email").await,
         "grace@example.com"
@@ -479,15 +478,7 @@ async fn an_expired_hold_and_closed_sales_show_the_form_again_with_the_input_kep
     app.clock
         .advance(starts - app.clock.now() - Duration::minutes(90));
     click(&browser, "button[value=hold]").await;
-    wait_for(&browser, ".notice").await;
-    assert!(
-        browser
-            .text(".notice")
-            .await
-            .contains("Sales for this departure have closed"),
-        "{}",
-        browser.text(".notice").await
-    );
+    notice_says(&browser, "Sales for this departure have closed").await;
     assert_eq!(value_of(&browser, "#field-email").await, "ada@example.com");
     browser.close().await;
 }

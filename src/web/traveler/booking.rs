@@ -223,47 +223,30 @@ async fn hold(
         limits: &limits,
         keys: Some(&keys),
     };
+    // Every rendered form carries a key; a post without one holds like an API call without
+    // `Idempotency-Key`.
     let key = Some(form.idempotency_key.as_str())
         .filter(|key| idempotency::validate_key(key).is_ok() && key.len() >= 16);
-    let Some(key) = key else {
-        return holds::place_hold_for(
-            store,
-            payments,
-            now,
-            config.hold_ttl(),
-            request,
-            None,
-            requester,
-        )
-        .await
-        .map(|placed| Held {
-            reference: placed.booking.reference.to_string(),
-            access_token: placed.access_token,
-        });
-    };
-    let body = serde_json::json!({
-        "departure_id": request.departure_id,
-        "items": request.items.iter().map(|i| (i.unit.clone(), i.quantity)).collect::<Vec<_>>(),
-        "customer": [&request.customer.name, &request.customer.email, &request.customer.phone],
-    })
-    .to_string();
-    let print = idempotency::keyed_fingerprint(&keys, "POST", BASE, &body);
-    let claim = match idempotency::begin(
-        store,
-        &keys,
-        now,
-        config.idempotency_ttl(),
-        SCOPE,
-        key,
-        &print,
-    )
-    .await?
-    {
-        Begin::Replay { body, .. } => {
-            return serde_json::from_str(&body)
-                .map_err(|error| AppError::Internal(anyhow::anyhow!("stored hold: {error}")));
+    let claim = match key {
+        Some(key) => {
+            let body = serde_json::json!({
+                "departure_id": request.departure_id,
+                "items": request.items.iter().map(|i| (&i.unit, i.quantity)).collect::<Vec<_>>(),
+                "customer": [&request.customer.name, &request.customer.email, &request.customer.phone],
+            })
+            .to_string();
+            let print = idempotency::keyed_fingerprint(&keys, "POST", BASE, &body);
+            let ttl = config.idempotency_ttl();
+            match idempotency::begin(store, &keys, now, ttl, SCOPE, key, &print).await? {
+                Begin::Replay { body, .. } => {
+                    return serde_json::from_str(&body).map_err(|error| {
+                        AppError::Internal(anyhow::anyhow!("stored hold: {error}"))
+                    });
+                }
+                Begin::Proceed(claim) => Some(claim),
+            }
         }
-        Begin::Proceed(claim) => claim,
+        None => None,
     };
     let render = |booking: &BookingRecord, token: &str, _: &PaymentSummary| {
         let held = Held {
@@ -272,13 +255,16 @@ async fn hold(
         };
         (201u16, serde_json::to_string(&held).unwrap_or_default())
     };
+    let stored = claim
+        .as_ref()
+        .map(|claim| (claim, &render as holds::RenderHold<'_>));
     let placed = holds::place_hold_for(
         store,
         payments,
         now,
         config.hold_ttl(),
         request,
-        Some((&claim, &render as holds::RenderHold<'_>)),
+        stored,
         requester,
     )
     .await;
@@ -288,8 +274,10 @@ async fn hold(
             access_token: placed.access_token,
         }),
         Err(error) => {
-            if let Err(release) = idempotency::finish(store, &claim, None).await {
-                tracing::warn!(error = %release, "could not release a failed form's key");
+            if let Some(claim) = &claim {
+                if let Err(release) = idempotency::finish(store, claim, None).await {
+                    tracing::warn!(error = %release, "could not release a failed form's key");
+                }
             }
             Err(error)
         }
