@@ -7,7 +7,7 @@
   if (!box) return;
   var out = box.querySelector(".countdown-left");
   var ends = Date.now() + 1000 * Number(box.getAttribute("data-seconds-left"));
-  var text = document.documentElement.lang === "es" ? "Quedan" : "Time left:";
+  var text = box.getAttribute("data-label");
   function tick() {
     var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
     var minutes = Math.floor(left / 60);

@@ -156,6 +156,7 @@ notice-busy = berth is busy right now. Your details are kept: wait { $seconds } 
 notice-failed = This booking could not be made. Check your details and try again.
 pay-title = Your seats are held
 pay-held-until = We hold your seats until { $time } ({ $zone }).
+pay-time-left = Time left:
 pay-card-heading = Pay by card
 pay-card-submit = Pay { $total }
 pay-needs-script = Paying by card needs JavaScript, which is turned off in this browser.

@@ -155,6 +155,7 @@ notice-busy = berth está ocupado ahora mismo. Tus datos se conservan: espera { 
 notice-failed = No se pudo hacer esta reserva. Revisa tus datos e inténtalo de nuevo.
 pay-title = Tus plazas están reservadas
 pay-held-until = Guardamos tus plazas hasta las { $time } ({ $zone }).
+pay-time-left = Tiempo restante:
 pay-card-heading = Pagar con tarjeta
 pay-card-submit = Pagar { $total }
 pay-needs-script = Pagar con tarjeta necesita JavaScript, que está desactivado en este navegador.

@@ -306,6 +306,25 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
     browser
         .assert_accessible("confirmation page (Stripe)")
         .await;
+
+    // A second hold whose payment fails: its page is the form again, filled in.
+    quote(&browser, &app, &departure, 1).await;
+    fill(&browser, "#field-name", "Grace Hopper").await;
+    fill(&browser, "#field-email", "grace@example.com").await;
+    click(&browser, "button[value=hold]").await;
+    wait_for(&browser, "#payment-form").await;
+    let second = reference_on_page(&browser).await;
+    let intent = stripe
+        .intent_for(&second)
+        .expect("an intent for the second hold");
+    let failed = fake_stripe::event("evt_web_2", "payment_intent.payment_failed", intent);
+    app.stripe_event(&failed).await.expect(200);
+    browser.client.refresh().await.unwrap();
+    notice_says(&browser, "The payment did not go through").await;
+    assert_eq!(value_of(&browser, "#field-name").await, "Grace Hopper");
+    assert_eq!(value_of(&browser, "#qty-adult").await, "1");
+    assert_eq!(app.available(&departure).await, 8);
+    browser.assert_accessible("payment failed").await;
     browser.close().await;
 }
 
