@@ -9,6 +9,7 @@
 //! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
 //! - [`traveler`]: the tour page with its month calendar, and booking: the form with its
 //!   server-computed total, the hold with its payment, and the confirmation.
+//! - [`console`]: the operator console (sign-in by cookie session, role-based menu and pages).
 //! - [`lang`]: the language switch.
 //!
 //! Every page gets a Content-Security-Policy with a per-request nonce (scripts run only with
@@ -22,6 +23,7 @@ use rocket::response::{self, Responder};
 use rocket::{catch, catchers, routes, Request, Response};
 
 pub mod assets;
+pub mod console;
 pub mod csrf;
 pub mod format;
 pub mod i18n;
@@ -42,7 +44,7 @@ mod embedded {
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.
-pub const PAGE_BASES: [&str; 4] = ["/tours", "/book", "/lang", assets::BASE];
+pub const PAGE_BASES: [&str; 5] = ["/tours", "/book", "/lang", console::BASE, assets::BASE];
 
 /// Whether `path` is a page (or page asset) rather than part of the API.
 pub fn is_page_path(path: &str) -> bool {
@@ -82,10 +84,12 @@ pub fn stage() -> AdHoc {
                     assets::asset,
                 ],
             )
+            .mount("/", console::routes())
             .attach(PageHeaders);
         for base in PAGE_BASES {
             rocket = rocket.register(base, catchers![error_page]);
         }
+        rocket = rocket.register(console::BASE, catchers![console::sign_in_first]);
         Ok(rocket)
     })
 }
@@ -246,19 +250,20 @@ mod tests {
 
     #[rocket::async_test]
     async fn failures_under_page_paths_are_html_pages_with_retry_after_and_request_id() {
-        // The pages' routes need a store, a clock, the configuration and the payments to launch;
-        // none is used here.
+        // The pages' routes need their state to launch; none of it is used here.
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/unused.db", dir.path().display());
         let store = crate::storage::Store::connect(&url, &Default::default())
             .await
             .expect("an empty SQLite store");
-        let config = crate::config::AppConfig::from_figment(&crate::config::figment())
-            .expect("the debug defaults are a valid configuration");
+        let config = crate::config::AppConfig::from_figment(&rocket::Config::figment())
+            .expect("debug config");
         let rocket = rocket::custom(rocket::Config::debug_default())
             .manage(store)
             .manage(config)
             .manage(crate::service::payments::Payments::Offline)
+            .manage(crate::service::auth::LoginThrottle::default())
+            .manage(crate::service::passwords::Argon2Gate::default())
             .manage(crate::clock::Clock::system())
             .attach(stage())
             .mount("/", routes![failing]);
