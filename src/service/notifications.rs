@@ -278,6 +278,18 @@ struct Content<'a> {
     refund: i64,
 }
 
+/// A booking's departure as the iCalendar event its confirmation email attaches (the same
+/// text, for the confirmation page's "add to calendar" download).
+pub fn calendar_entry(
+    booking: &BookingRecord,
+    tour: &TourRecord,
+    departure: &DepartureRecord,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> String {
+    Content::new(booking, tour, departure, public_url).ics(now)
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     let templates: [(&str, &str); 14] = [

@@ -145,6 +145,13 @@ fn rows() -> Vec<Row> {
         row("GET", "/tours/<id>", Public, T::None, ""),
         row("GET", "/tours/<id>/<slug>", Public, T::None, ""),
         row("POST", "/lang", Public, T::None, ""),
+        // Booking pages: public forms; a hold's pages need the access token the browser keeps in
+        // a cookie (no operator credentials open them: 404, like the API without a token).
+        row("GET", "/book/<departure>", Public, T::None, ""),
+        row("POST", "/book/<departure>", Public, T::None, ""),
+        row("GET", "/book/hold/<reference>", Public, T::None, ""),
+        row("POST", "/book/hold/<reference>/confirm", Public, T::None, ""),
+        row("GET", "/book/hold/<reference>/calendar.ics", Public, T::None, ""),
         row("GET", "/console/sign-in", Console, T::None, ""),
         row("POST", "/console/sign-in", Console, T::None, ""),
         row("POST", "/console/sign-in/code", Console, T::None, ""),
