@@ -91,8 +91,7 @@ fn merged(
     tag = "operator",
     summary = "The calling operator's profile",
     responses(
-        (status = 200, description = "Profile", body = OperatorView),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse)
+        (status = 200, description = "Profile", body = OperatorView)
     ),
     security(("operator_token" = []))
 )]
@@ -115,12 +114,7 @@ pub async fn get_operator(
     request_body = OperatorPatch,
     responses(
         (status = 200, description = "Updated", body = OperatorView),
-        (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
-        (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse),
-        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "`mail_from` not a bare address in a sender domain approved for this operator, or `reply_to` not a valid mailbox (`validation_failed`); or `idempotency_key_reused`", body = ErrorResponse),
-        (status = 503, description = "Database busy after retries (`busy`)", body = ErrorResponse)
+        (status = 422, description = "`mail_from` not a bare address in a sender domain approved for this operator, or `reply_to` not a valid mailbox (`validation_failed`); or `idempotency_key_reused`", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]

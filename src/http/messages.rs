@@ -65,7 +65,6 @@ impl From<&OutboxRow> for MessageView {
     params(("status" = Option<String>, Query, description = "pending, sending, sent, failed or dead")),
     responses(
         (status = 200, description = "Messages", body = Vec<MessageView>),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
         (status = 422, description = "Unknown status (`validation_failed`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
@@ -93,11 +92,7 @@ pub async fn list_messages(
     responses(
         (status = 200, description = "Queued again", body = MessageView),
         (status = 400, description = "Not failed or dead (`message_not_retryable`), or a bad Idempotency-Key", body = ErrorResponse),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
-        (status = 404, description = "Unknown or another operator's message (`not_found`)", body = ErrorResponse),
-        (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse),
-        (status = 422, description = "`idempotency_key_reused`", body = ErrorResponse),
-        (status = 503, description = "Database busy after retries (`busy`)", body = ErrorResponse)
+        (status = 404, description = "Unknown or another operator's message (`not_found`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]

@@ -64,8 +64,7 @@ pub struct WebhookAck {
         (status = 200, description = "Processed, or a duplicate or an event berth does not act on (acknowledged, nothing changed)", body = WebhookAck),
         (status = 400, description = "Missing, invalid or stale signature (`invalid_signature`), or not a Stripe event (`malformed_event`); nothing changed", body = ErrorResponse),
         (status = 404, description = "Online payments are off (`not_found`)", body = ErrorResponse),
-        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse),
-        (status = 503, description = "Database busy (`busy`); Stripe retries", body = ErrorResponse)
+        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse)
     ),
     security(("stripe_signature" = []))
 )]
@@ -172,7 +171,7 @@ impl RefundView {
     summary = "Refund part or all of what a booking paid",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = RefundRequest,
-    responses((status = 201, description = "Refund decided: `pending` (sent to Stripe right after; the booking's `payment` shows the outcome) or `succeeded` (cash, recorded at once). Stored under the Idempotency-Key with the refund itself", body = RefundView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Refund decided: `pending` (sent to Stripe right after; the booking's `payment` shows the outcome) or `succeeded` (cash, recorded at once). Stored under the Idempotency-Key with the refund itself", body = RefundView), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/refunds", data = "<body>")]

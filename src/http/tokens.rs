@@ -45,7 +45,7 @@ pub struct TokenView {
     summary = "Create an API token (shown once)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = TokenRequest,
-    responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/tokens", data = "<body>")]
@@ -101,7 +101,7 @@ pub async fn create_token(
     path = "/v1/tokens",
     tag = "operator",
     summary = "The operator's API tokens",
-    responses((status = 200, description = "Tokens (never the secret)", body = Vec<TokenView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
+    responses((status = 200, description = "Tokens (never the secret)", body = Vec<TokenView>), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/tokens")]
@@ -134,7 +134,7 @@ pub async fn list_tokens(
     tag = "operator",
     summary = "Revoke an API token",
     params(("id" = String, Path, description = "Token id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 204, description = "Revoked"), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 204, description = "Revoked"), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[delete("/v1/tokens/<id>")]

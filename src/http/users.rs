@@ -71,7 +71,7 @@ impl From<User> for UserView {
     summary = "Add a user to the operator (owners only)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = UserRequest,
-    responses((status = 201, description = "Created", body = UserView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields, a weak password or an email in use (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Too many password hashes at once, or the database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 201, description = "Created", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 422, description = "Invalid fields, a weak password or an email in use (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/users", data = "<body>")]
@@ -115,7 +115,7 @@ pub async fn create_user(
     path = "/v1/users",
     tag = "users",
     summary = "The operator's users (owners only)",
-    responses((status = 200, description = "Users", body = Vec<UserView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
+    responses((status = 200, description = "Users", body = Vec<UserView>), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/users")]
@@ -135,7 +135,7 @@ pub async fn list_users(
     summary = "Change a user's role (owners only)",
     params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = UserPatch,
-    responses((status = 200, description = "Changed", body = UserView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Unknown role, or the last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 200, description = "Changed", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 422, description = "Unknown role, or the last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[patch("/v1/users/<id>", data = "<body>")]
@@ -178,7 +178,7 @@ pub async fn update_user(
     tag = "users",
     summary = "Deactivate a user and end their sessions (owners only)",
     params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Deactivated", body = UserView), (status = 400, description = "An invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "The last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 200, description = "Deactivated", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 422, description = "The last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/users/<id>/deactivate")]
@@ -215,7 +215,7 @@ pub async fn deactivate_user(
     summary = "Turn a user's two-factor sign-in off and end their sessions (owners only)",
     description = "For a lost authenticator with the recovery codes gone: the user signs in with the password and enrols again.",
     params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Two-factor sign-in is off", body = UserView), (status = 400, description = "An invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "`idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 200, description = "Two-factor sign-in is off", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/users/<id>/reset-two-factor")]
