@@ -4,10 +4,11 @@ use super::rate_limit::{ClientIp, RateLimited};
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
 
+use super::context::Mutation;
 use super::guards::BookingCaller;
-use super::idempotency::{operator_scope, ApiResponse, Idempotency, PUBLIC_BOOKINGS_SCOPE};
+use super::idempotency::{operator_scope, ApiResponse, PUBLIC_BOOKINGS_SCOPE};
 use super::responder::ErrorResponse;
-use super::responder::{body_text, parse_text, JsonBody};
+use super::responder::JsonBody;
 use super::views::BookingView;
 use crate::clock::Clock;
 use crate::config::AppConfig;
@@ -33,47 +34,46 @@ pub async fn place_hold(
     _rate: RateLimited,
     client: ClientIp,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
-    let text = body_text(body)?;
-    let text = text.as_str();
     let scope = PUBLIC_BOOKINGS_SCOPE.to_owned();
-    idempotency?
-        .run(store, clock, config, scope, text, |claim| async move {
-            let request: holds::HoldRequest = parse_text(text)?;
-            let now = clock.now();
-            let render = |booking: &BookingRecord, token: &str, payment: &PaymentSummary| {
-                let response = created(booking, token, payment, now);
-                (response.status.code, response.body)
-            };
-            let claim = claim
-                .as_ref()
-                .map(|claim| (claim, &render as holds::RenderHold<'_>));
-            let stored = claim.is_some();
-            let (limits, keys) = (hold_limits(config)?, config.keyring());
-            let requester = holds::Requester {
-                address: client.0,
-                limits: &limits,
-                keys: Some(&keys),
-            };
-            let placed = holds::place_hold_for(
-                store,
-                payments,
-                now,
-                config.hold_ttl(),
-                request,
-                claim,
-                requester,
-            )
-            .await?;
-            let mut response = created(&placed.booking, &placed.access_token, &placed.payment, now);
-            response.stored = stored;
-            Ok(response)
-        })
+    mutation
+        .json(
+            scope,
+            body,
+            |ctx, request: holds::HoldRequest, claim| async move {
+                let now = ctx.now();
+                let render = |booking: &BookingRecord, token: &str, payment: &PaymentSummary| {
+                    let response = created(booking, token, payment, now);
+                    (response.status.code, response.body)
+                };
+                let claim = claim
+                    .as_ref()
+                    .map(|claim| (claim, &render as holds::RenderHold<'_>));
+                let stored = claim.is_some();
+                let (limits, keys) = (hold_limits(ctx.config)?, ctx.config.keyring());
+                let requester = holds::Requester {
+                    address: client.0,
+                    limits: &limits,
+                    keys: Some(&keys),
+                };
+                let placed = holds::place_hold_for(
+                    ctx.store,
+                    payments,
+                    now,
+                    ctx.config.hold_ttl(),
+                    request,
+                    claim,
+                    requester,
+                )
+                .await?;
+                let mut response =
+                    created(&placed.booking, &placed.access_token, &placed.payment, now);
+                response.stored = stored;
+                Ok(response)
+            },
+        )
         .await
 }
 
@@ -156,17 +156,16 @@ pub async fn confirm(
     _rate: RateLimited,
     reference: &str,
     caller: Result<BookingCaller, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let caller = caller?.0;
-    idempotency?
-        .run(store, clock, config, scope_of(&caller), "", |_| async {
-            let now = clock.now();
-            let booking = bookings::confirm(store, now, reference, &caller).await?;
-            Ok(ApiResponse::ok(&view(store, &booking, &caller, now).await?))
+    mutation
+        .run(scope_of(&caller), |ctx, _| async move {
+            let now = ctx.now();
+            let booking = bookings::confirm(ctx.store, now, reference, &caller).await?;
+            Ok(ApiResponse::ok(
+                &view(ctx.store, &booking, &caller, now).await?,
+            ))
         })
         .await
 }
@@ -185,18 +184,17 @@ pub async fn cancel(
     _rate: RateLimited,
     reference: &str,
     caller: Result<BookingCaller, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
     let caller = caller?.0;
-    idempotency?
-        .run(store, clock, config, scope_of(&caller), "", |_| async {
-            let now = clock.now();
-            let booking = bookings::cancel(store, payments, now, reference, &caller).await?;
-            Ok(ApiResponse::ok(&view(store, &booking, &caller, now).await?))
+    mutation
+        .run(scope_of(&caller), |ctx, _| async move {
+            let now = ctx.now();
+            let booking = bookings::cancel(ctx.store, payments, now, reference, &caller).await?;
+            Ok(ApiResponse::ok(
+                &view(ctx.store, &booking, &caller, now).await?,
+            ))
         })
         .await
 }

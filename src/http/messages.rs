@@ -6,11 +6,10 @@ use rocket::{get, post, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::context::Mutation;
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::idempotency::{operator_scope, ApiResponse};
 use super::responder::ErrorResponse;
-use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::error::AppError;
 use crate::service::notifications;
 use crate::storage::outbox::OutboxRow;
@@ -101,24 +100,15 @@ pub async fn retry_message(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let operator = by.operator.clone();
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            "",
-            |_| async {
-                let message = notifications::retry(store, clock.now(), &by, id).await?;
-                Ok(ApiResponse::ok(&MessageView::from(&message)))
-            },
-        )
+    let scope = operator_scope(&operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let message = notifications::retry(ctx.store, ctx.now(), &by, id).await?;
+            Ok(ApiResponse::ok(&MessageView::from(&message)))
+        })
         .await
 }

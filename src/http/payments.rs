@@ -5,12 +5,12 @@ use rocket::serde::json::Json;
 use rocket::{post, Request, State};
 use serde::{Deserialize, Serialize};
 
+use super::context::Mutation;
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::idempotency::{operator_scope, ApiResponse};
 use super::rate_limit::RateLimited;
-use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
+use super::responder::{ErrorResponse, JsonBody};
 use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::error::AppError;
 use crate::integrations::stripe::{verify_signature, SIGNATURE_TOLERANCE_SECONDS};
 use crate::service::payments::{self, Payments};
@@ -180,27 +180,16 @@ pub async fn create_refund(
     reference: &str,
     auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    let text = body_text(body)?;
-    let text = text.as_str();
-    let by = &by;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            text,
-            |claim| async move {
-                let request: RefundRequest = parse_text(text)?;
-                let now = clock.now();
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(
+            scope,
+            body,
+            |ctx, request: RefundRequest, claim| async move {
                 let respond = |refund: &RefundRow| {
                     ApiResponse::created(
                         format!("/v1/bookings/{reference}"),
@@ -213,11 +202,11 @@ pub async fn create_refund(
                 };
                 let stored = claim.is_some();
                 let refund = payments::refund_by_operator(
-                    store,
+                    ctx.store,
                     payments,
-                    now,
+                    ctx.now(),
                     reference,
-                    by,
+                    &by,
                     request.amount,
                     claim
                         .as_ref()

@@ -3,15 +3,14 @@
 use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::context::Mutation;
+use super::idempotency::{operator_scope, ApiResponse};
 use super::responder::ErrorResponse;
-use super::responder::{body_text, parse_text, JsonBody};
-use crate::config::AppConfig;
+use super::responder::JsonBody;
 use rocket::{delete, get, post, State};
 use serde::{Deserialize, Serialize};
 
 use super::guards::{Authorized, Owner};
-use crate::clock::Clock;
 use crate::domain::auth::Role;
 use crate::error::AppError;
 use crate::service::operators;
@@ -53,46 +52,35 @@ pub async fn create_token(
     _rate: RateLimited,
     auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let request: TokenRequest = parse_text(&text)?;
-                let role = match request.role.as_deref() {
-                    None => Role::Owner,
-                    Some(role) => role
-                        .parse()
-                        .map_err(|e: String| AppError::invalid("role", e))?,
-                };
-                let now = clock.now();
-                let (id, token) =
-                    operators::create_token(store, now, &by, &request.label, role).await?;
-                let view = TokenView {
-                    id: id.to_string(),
-                    label: request.label.trim().to_owned(),
-                    role: role.as_str().to_owned(),
-                    created_at: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                    revoked_at: None,
-                    token: Some(token),
-                };
-                // The token is shown once and stored nowhere in clear, not even for a replay.
-                let mut response = ApiResponse::created(format!("/v1/tokens/{id}"), &view);
-                response.confidential = true;
-                Ok(response)
-            },
-        )
+    let scope = operator_scope(&operator);
+    mutation
+        .json(scope, body, |ctx, request: TokenRequest, _| async move {
+            let role = match request.role.as_deref() {
+                None => Role::Owner,
+                Some(role) => role
+                    .parse()
+                    .map_err(|e: String| AppError::invalid("role", e))?,
+            };
+            let now = ctx.now();
+            let (id, token) =
+                operators::create_token(ctx.store, now, &by, &request.label, role).await?;
+            let view = TokenView {
+                id: id.to_string(),
+                label: request.label.trim().to_owned(),
+                role: role.as_str().to_owned(),
+                created_at: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                revoked_at: None,
+                token: Some(token),
+            };
+            // The token is shown once and stored nowhere in clear, not even for a replay.
+            let mut response = ApiResponse::created(format!("/v1/tokens/{id}"), &view);
+            response.confidential = true;
+            Ok(response)
+        })
         .await
 }
 
@@ -142,24 +130,15 @@ pub async fn revoke_token(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let operator = by.operator.clone();
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            "",
-            |_| async {
-                operators::revoke_token(store, clock.now(), &by, id).await?;
-                Ok(ApiResponse::no_content())
-            },
-        )
+    let scope = operator_scope(&operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            operators::revoke_token(ctx.store, ctx.now(), &by, id).await?;
+            Ok(ApiResponse::no_content())
+        })
         .await
 }

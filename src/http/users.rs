@@ -5,12 +5,11 @@ use rocket::{get, patch, post, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::context::Mutation;
 use super::guards::{Authorized, Owner};
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::idempotency::{operator_scope, ApiResponse};
 use super::rate_limit::RateLimited;
-use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
-use crate::clock::Clock;
-use crate::config::AppConfig;
+use super::responder::{ErrorResponse, JsonBody};
 use crate::domain::auth::Role;
 use crate::error::AppError;
 use crate::service::auth::{self, User, UserChange, UserDraft};
@@ -79,34 +78,23 @@ pub async fn create_user(
     _rate: RateLimited,
     auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     gate: &State<Argon2Gate>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            &text,
-            |_| async {
-                let request: UserRequest = parse_text(&text)?;
-                let draft = UserDraft {
-                    email: &request.email,
-                    name: &request.name,
-                    role: &request.role,
-                    password: &request.password,
-                };
-                let user = auth::create_user(store, gate, clock.now(), &by, draft).await?;
-                let location = format!("/v1/users/{}", user.id);
-                Ok(ApiResponse::created(location, &UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, request: UserRequest, _| async move {
+            let draft = UserDraft {
+                email: &request.email,
+                name: &request.name,
+                role: &request.role,
+                password: &request.password,
+            };
+            let user = auth::create_user(ctx.store, gate, ctx.now(), &by, draft).await?;
+            let location = format!("/v1/users/{}", user.id);
+            Ok(ApiResponse::created(location, &UserView::from(user)))
+        })
         .await
 }
 
@@ -144,31 +132,20 @@ pub async fn update_user(
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            &text,
-            |_| async {
-                let patch: UserPatch = parse_text(&text)?;
-                let role: Role = patch
-                    .role
-                    .parse()
-                    .map_err(|e: String| AppError::invalid("role", e))?;
-                let user =
-                    auth::change_user(store, clock.now(), &by, id, UserChange::Role(role)).await?;
-                Ok(ApiResponse::ok(&UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, patch: UserPatch, _| async move {
+            let role: Role = patch
+                .role
+                .parse()
+                .map_err(|e: String| AppError::invalid("role", e))?;
+            let user =
+                auth::change_user(ctx.store, ctx.now(), &by, id, UserChange::Role(role)).await?;
+            Ok(ApiResponse::ok(&UserView::from(user)))
+        })
         .await
 }
 
@@ -186,25 +163,16 @@ pub async fn deactivate_user(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            "",
-            |_| async {
-                let user =
-                    auth::change_user(store, clock.now(), &by, id, UserChange::Deactivate).await?;
-                Ok(ApiResponse::ok(&UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let user =
+                auth::change_user(ctx.store, ctx.now(), &by, id, UserChange::Deactivate).await?;
+            Ok(ApiResponse::ok(&UserView::from(user)))
+        })
         .await
 }
 
@@ -223,25 +191,15 @@ pub async fn reset_two_factor(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            "",
-            |_| async {
-                let user =
-                    auth::change_user(store, clock.now(), &by, id, UserChange::ResetTwoFactor)
-                        .await?;
-                Ok(ApiResponse::ok(&UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let user = auth::change_user(ctx.store, ctx.now(), &by, id, UserChange::ResetTwoFactor)
+                .await?;
+            Ok(ApiResponse::ok(&UserView::from(user)))
+        })
         .await
 }
