@@ -4,6 +4,7 @@ use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 use rocket::{get, State};
 
+use super::responder::ErrorResponse;
 use super::views::{AvailabilityView, DepartureView, TourView};
 use crate::clock::Clock;
 use crate::domain::ids::{DepartureId, TourId};
@@ -37,7 +38,7 @@ pub async fn get_tour(
     tag = "catalogue",
     summary = "Departures on tour-local dates from..=to",
     params(("id" = String, Path, description = "Tour id"), ("from" = Option<String>, Query, description = "YYYY-MM-DD, tour-local; default today"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, tour-local; default from + 30 days; at most 93 days")),
-    responses((status = 200, description = "Departures with seats and prices", body = AvailabilityView))
+    responses((status = 200, description = "Departures with seats and prices", body = AvailabilityView), (status = 422, description = "`from` or `to` not a YYYY-MM-DD date, or not a range of at most 93 days (`validation_failed` with `fields`)", body = ErrorResponse))
 )]
 #[get("/v1/tours/<id>/availability?<from>&<to>")]
 pub async fn availability(

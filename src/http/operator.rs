@@ -298,7 +298,7 @@ pub enum Manifest {
     tag = "operator",
     summary = "Who holds seats on a departure",
     params(("id" = String, Path, description = "Departure id"), ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, description = "The manifest (JSON, or CSV with format=csv)", body = ManifestView, content_type = "application/json")),
+    responses((status = 200, description = "The manifest (JSON, or CSV with format=csv)", body = ManifestView, content_type = "application/json"), (status = 422, description = "`format` neither json nor csv (`validation_failed` with `fields`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/departures/<id>/manifest?<format>")]

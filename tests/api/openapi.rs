@@ -124,6 +124,23 @@ fn with_unknown_ids(path: &str) -> String {
     concrete
 }
 
+/// `?name=not-valid&…` for every query parameter the operation documents (empty without any).
+fn with_bad_query(operation: &Value) -> String {
+    let names: Vec<String> = operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|parameter| parameter["in"] == "query")
+        .filter_map(|parameter| parameter["name"].as_str())
+        .map(|name| format!("{name}=not-valid"))
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", names.join("&"))
+    }
+}
+
 async fn send(
     app: &TestApp,
     method: &Method,
@@ -148,7 +165,8 @@ async fn send(
 
 /// The error statuses a route gives are read from the route itself: each operation is called
 /// without credentials, with a bad one, with a guide's (the lowest role) and the owner's token,
-/// with ids that name nothing, with an empty, a malformed and a wrongly typed body, and once more
+/// with ids that name nothing, with an empty, a malformed and a wrongly typed body, with bad
+/// query values, and once more
 /// under rate limits of one request a minute. Whatever 4xx comes back must be documented; a route
 /// that reaches the database documents the 503 `busy` with `Retry-After`, and a rate-limited one
 /// its 429 with `Retry-After`. No call may answer 5xx.
@@ -171,18 +189,23 @@ async fn every_route_documents_the_errors_it_gives(backend: Backend) {
             vec![None]
         };
         let documented = documented(&operation);
-        for token in [
+        let targets = [path.clone(), format!("{path}{}", with_bad_query(&operation))];
+        let tokens = [
             None,
             Some("brt_not_a_token"),
             Some(guide.as_str()),
             Some(owner.as_str()),
-        ] {
+        ];
+        for (target, token) in targets
+            .iter()
+            .flat_map(|target| tokens.map(|token| (target, token)))
+        {
             // Signing the guide out would turn every later 403 into a 401.
             if path == "/v1/auth/logout" && token == Some(guide.as_str()) {
                 continue;
             }
             for body in &bodies {
-                let reply = send(&app, &method, &path, token, *body).await;
+                let reply = send(&app, &method, target, token, *body).await;
                 let status = reply.status.as_u16();
                 assert!(
                     status < 500,
@@ -192,7 +215,7 @@ async fn every_route_documents_the_errors_it_gives(backend: Backend) {
                 if status >= 400 {
                     observed.insert(status);
                     if !documented.contains(&status.to_string()) {
-                        undocumented.push(format!("{method} {path}: {status} {}", reply.code()));
+                        undocumented.push(format!("{method} {target}: {status} {}", reply.code()));
                     }
                 }
             }
