@@ -189,7 +189,10 @@ async fn every_route_documents_the_errors_it_gives(backend: Backend) {
             vec![None]
         };
         let documented = documented(&operation);
-        let targets = [path.clone(), format!("{path}{}", with_bad_query(&operation))];
+        let targets = [
+            path.clone(),
+            format!("{path}{}", with_bad_query(&operation)),
+        ];
         let tokens = [
             None,
             Some("brt_not_a_token"),
