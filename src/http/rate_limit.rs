@@ -313,20 +313,12 @@ impl RateLimits {
             .route()
             .map(|route| route.uri.path().to_string())
             .unwrap_or_else(|| request.uri().path().to_string());
-        // Provider callbacks are verified by signature and come from few addresses (or one,
-        // behind a proxy): throttling them would delay payment confirmations until holds lapse.
-        if route.starts_with("/v1/webhooks/") {
-            return Ok(());
-        }
-        // The console's sign-in takes passwords and codes like `/v1/auth/*`: the same bucket.
-        let limiter = if route.starts_with("/v1/auth/") || route.starts_with("/console/sign-in") {
-            &self.auth
-        } else if request.method() == Method::Get || request.method() == Method::Head {
-            &self.reads
-        } else if request.method() == Method::Post && route == "/v1/bookings" {
-            &self.bookings
-        } else {
-            &self.writes
+        let limiter = match bucket(request.method(), &route) {
+            None => return Ok(()),
+            Some(Bucket::Auth) => &self.auth,
+            Some(Bucket::Reads) => &self.reads,
+            Some(Bucket::Bookings) => &self.bookings,
+            Some(Bucket::Writes) => &self.writes,
         };
         let Some(limiter) = limiter else {
             return Ok(());
@@ -344,6 +336,34 @@ impl RateLimits {
             limiter.check(Key::token(token.trim()), now)?;
         }
         Ok(())
+    }
+}
+
+/// The `BERTH_RATE_LIMITS` bucket a route counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Auth,
+    Bookings,
+    Writes,
+    Reads,
+}
+
+/// The bucket of a route (its mounted path, in Rocket's or OpenAPI's syntax), `None` when it is
+/// never limited. Also what `/openapi.json` documents a 429 from.
+pub fn bucket(method: Method, route: &str) -> Option<Bucket> {
+    // Provider callbacks are verified by signature and come from few addresses (or one,
+    // behind a proxy): throttling them would delay payment confirmations until holds lapse.
+    if route.starts_with("/v1/webhooks/") {
+        None
+    } else if route.starts_with("/v1/auth/") || route.starts_with("/console/sign-in") {
+        // The console's sign-in takes passwords and codes like `/v1/auth/*`: the same bucket.
+        Some(Bucket::Auth)
+    } else if method == Method::Get || method == Method::Head {
+        Some(Bucket::Reads)
+    } else if method == Method::Post && route == "/v1/bookings" {
+        Some(Bucket::Bookings)
+    } else {
+        Some(Bucket::Writes)
     }
 }
 
