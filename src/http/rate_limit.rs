@@ -360,7 +360,8 @@ pub fn bucket(method: Method, route: &str) -> Option<Bucket> {
         Some(Bucket::Auth)
     } else if method == Method::Get || method == Method::Head {
         Some(Bucket::Reads)
-    } else if method == Method::Post && route == "/v1/bookings" {
+    } else if method == Method::Post && (route == "/v1/bookings" || route == "/book/<departure>") {
+        // The booking page's form holds seats as `POST /v1/bookings` does: the same bucket.
         Some(Bucket::Bookings)
     } else {
         Some(Bucket::Writes)
@@ -414,6 +415,27 @@ impl<'r> FromRequest<'r> for ClientIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pages that do what an API route does count in that route's bucket.
+    #[test]
+    fn pages_count_in_the_bucket_of_the_api_route_they_stand_for() {
+        assert_eq!(bucket(Method::Post, "/v1/bookings"), Some(Bucket::Bookings));
+        assert_eq!(
+            bucket(Method::Post, "/book/<departure>"),
+            Some(Bucket::Bookings)
+        );
+        assert_eq!(bucket(Method::Post, "/v1/auth/login"), Some(Bucket::Auth));
+        assert_eq!(bucket(Method::Post, "/console/sign-in"), Some(Bucket::Auth));
+        assert_eq!(
+            bucket(Method::Post, "/console/sign-in/code"),
+            Some(Bucket::Auth)
+        );
+        assert_eq!(
+            bucket(Method::Get, "/book/<departure>"),
+            Some(Bucket::Reads)
+        );
+        assert_eq!(bucket(Method::Post, "/v1/webhooks/stripe"), None);
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
