@@ -144,6 +144,15 @@ impl BookingStatus {
             .collect()
     }
 
+    /// A change of many bookings at once by `event`: the statuses it selects and the one
+    /// status they all move to. `None` if the state machine has no such single move.
+    pub fn bulk(event: BookingEvent) -> Option<(Vec<BookingStatus>, BookingStatus)> {
+        let sources = Self::sources_of(event);
+        let mut targets = sources.iter().filter_map(|status| status.apply(event).ok());
+        let to = targets.next()?;
+        targets.all(|other| other == to).then_some((sources, to))
+    }
+
     /// The statuses that count toward `seats_taken`, per [`BookingStatus::occupies_seats`].
     pub fn occupying() -> Vec<BookingStatus> {
         Self::ALL
@@ -231,6 +240,9 @@ mod tests {
         assert_eq!(S::sources_of(E::Expire), [S::Held]);
         assert_eq!(S::sources_of(E::Cancel), [S::Held, S::Confirmed]);
         assert_eq!(sql_list(&S::sources_of(E::Cancel)), "'held', 'confirmed'");
+        assert_eq!(S::bulk(E::Cancel), Some((vec![S::Held, S::Confirmed], S::Cancelled)));
+        assert_eq!(S::bulk(E::Expire), Some((vec![S::Held], S::Expired)));
+        assert_eq!(S::bulk(E::Reinstate).map(|(_, to)| to), Some(S::Confirmed));
         assert_eq!(
             sql_list(&S::occupying()),
             "'held', 'confirmed', 'checked_in'"

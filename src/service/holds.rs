@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use super::catalogue::release_lapsed;
+use super::plans::release_lapsed;
 use super::idempotency::{self, Claim};
 use super::payments::{self, PaymentSummary, Payments};
 use super::{finish, with_retry};

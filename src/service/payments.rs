@@ -22,13 +22,12 @@ use serde::Deserialize;
 
 use super::audit::{self, Action, Target};
 use super::auth::Principal;
-use super::catalogue::release_lapsed;
+use super::plans::{self, queue_refund, refundable, release_lapsed};
+use crate::domain::booking_plan::{self, Decision, PaymentDecision};
 use super::idempotency::{self, Claim};
-use super::notifications;
 use crate::config::Secret;
-use crate::domain::booking::{BookingEvent, BookingStatus, CancelReason};
+use crate::domain::booking::{BookingStatus, CancelReason};
 use crate::domain::ids::{BookingId, BookingRef, OperatorId};
-use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::integrations::stripe::{Charge, NewIntent, PaymentIntent, Stripe, StripeError};
@@ -199,33 +198,28 @@ async fn release_unpaid_in(
     reason: CancelReason,
     payment_status: Option<(Option<&str>, &str)>,
 ) -> Result<Release, AppError> {
-    departures::lock(tx, &booking.departure_id)
+    let locked = departures::lock(tx, &booking.departure_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let current = bookings::lock(tx, &booking.id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let facts = plans::facts(tx, &current, locked.occupancy.starts_at, now).await?;
     // Checked under the locks: a success committed while this waited must win.
-    if paid_online(tx, &booking.id).await? {
+    if facts.paid_online {
         return Ok(Release::Paid);
     }
     if let Some((intent, status)) = payment_status {
         store_payments::set_status(tx, &booking.id, intent, status, now).await?;
     }
-    if current.status != BookingStatus::Held {
-        return Ok(Release::NotHeld);
+    match booking_plan::release_unpaid(&facts, reason)? {
+        None => return Ok(Release::NotHeld),
+        Some(Decision::ReleaseLapsed) => {
+            release_lapsed(tx, now, &booking.departure_id).await?;
+            return Ok(Release::Released);
+        }
+        Some(Decision::Apply(plan)) => plans::execute(tx, &current, &plan, now).await?,
     }
-    if current.is_lapsed_hold(now) {
-        release_lapsed(tx, now, &booking.departure_id).await?;
-        return Ok(Release::Released);
-    }
-    let next = current
-        .status
-        .apply(BookingEvent::Cancel)
-        .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
-    bookings::set_status(tx, &current.id, current.status, next, now).await?;
-    bookings::set_cancel_reason(tx, &current.id, reason.as_str()).await?;
-    departures::add_seats(tx, &booking.departure_id, -i64::from(current.seats), now).await?;
     tracing::info!(booking = %current.reference, reason = reason.as_str(), "hold released");
     Ok(Release::Released)
 }
@@ -285,75 +279,6 @@ pub async fn summary(store: &Store, booking: &BookingRecord) -> Result<PaymentSu
     summary.refunded = refunded;
     summary.refund_pending = refund_pending;
     Ok(summary)
-}
-
-/// Whether the booking's online payment has succeeded (it is then paid, whatever its status).
-pub async fn paid_online(tx: &mut WriteTx, booking: &BookingId) -> Result<bool, AppError> {
-    Ok(store_payments::get_in(tx, booking)
-        .await?
-        .is_some_and(|p| p.status == "succeeded"))
-}
-
-/// What can still be refunded: the ledger's net minus refunds already on their way.
-async fn refundable(tx: &mut WriteTx, booking: &BookingId) -> Result<i64, AppError> {
-    let net = ledger::net(tx, booking).await?;
-    let pending = store_payments::refunds_pending(tx, booking).await?;
-    Ok((net - pending).max(0))
-}
-
-/// Queues a refund of `amount` (capped at what is refundable) in the caller's transaction;
-/// returns its id, or `None` when nothing is to be refunded. An online payment is refunded
-/// through Stripe (sent after commit); an offline one is recorded as paid back at once.
-pub async fn queue_refund(
-    tx: &mut WriteTx,
-    booking: &BookingRecord,
-    amount: Option<i64>,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<String>, AppError> {
-    let refundable = refundable(tx, &booking.id).await?;
-    let amount = amount.unwrap_or(refundable).min(refundable);
-    if amount <= 0 {
-        return Ok(None);
-    }
-    let online = paid_online(tx, &booking.id).await?;
-    let id = ulid::Ulid::new().to_string();
-    let provider = if online { "stripe" } else { "offline" };
-    store_payments::insert_refund(
-        tx,
-        &NewRefund {
-            id: &id,
-            booking: &booking.id,
-            operator: &booking.operator_id,
-            amount,
-            currency: &booking.currency,
-            provider,
-            reason,
-            status: if online { "pending" } else { "succeeded" },
-            provider_refund_id: None,
-        },
-        now,
-    )
-    .await?;
-    if !online {
-        // Cash handed back at the desk: the ledger records it now.
-        ledger::append(
-            tx,
-            &ledger::NewEntry {
-                operator: &booking.operator_id,
-                booking: &booking.id,
-                kind: "refund",
-                amount: -amount,
-                currency: &booking.currency,
-                provider: "offline",
-                provider_reference: Some(&id),
-            },
-            now,
-        )
-        .await?;
-    }
-    tracing::info!(booking = %booking.reference, refund = %id, amount, reason, provider, "refund queued");
-    Ok(Some(id))
 }
 
 /// Sends due refunds to Stripe (those of one booking, or all); returns how many were tried.
@@ -677,36 +602,29 @@ async fn intent_succeeded(
             )
             .await?;
         }
-        // berth set the amount; a payment of anything else (a bug, or an intent changed behind
-        // berth's back) is not a payment for this booking: it goes back, the booking stays as is.
-        if received < expected.amount || !intent.currency.eq_ignore_ascii_case(&expected.currency)
-        {
-            tracing::error!(booking = %current.reference, intent = %intent.id, received, expected = expected.amount, "payment does not match the booking; refunding it");
-            queue_refund(&mut tx, &current, None, "amount_mismatch", now).await?;
-            return Ok(EventOutcome::Refunded);
-        }
-        let lapsed = current.is_lapsed_hold(now);
-        let outcome = match current.status {
-            BookingStatus::Held if !lapsed => {
-                apply(&mut tx, &current, BookingEvent::Confirm, now).await?;
-                notifications::enqueue(&mut tx, &current.id, MessageKind::BookingConfirmed, now)
-                    .await?;
-                EventOutcome::Confirmed
-            }
-            BookingStatus::Held | BookingStatus::Expired => {
-                late_payment(&mut tx, locked.occupancy, &current, lapsed, now).await?
-            }
-            BookingStatus::Cancelled
-                if CancelReason::released_by_payment(current.cancel_reason.as_deref()) =>
-            {
-                late_payment(&mut tx, locked.occupancy, &current, false, now).await?
-            }
-            BookingStatus::Cancelled => {
-                // Cancelled by a person before the money arrived: it all goes back.
-                queue_refund(&mut tx, &current, None, "cancelled_before_payment", now).await?;
+        let facts = plans::facts(&mut tx, &current, locked.occupancy.starts_at, now).await?;
+        let decision = booking_plan::payment_succeeded(
+            &facts,
+            (received, &intent.currency),
+            (expected.amount, &expected.currency),
+            CancelReason::released_by_payment(current.cancel_reason.as_deref()),
+        )?;
+        let outcome = match decision {
+            PaymentDecision::RefundOnly { reason } => {
+                if reason == "amount_mismatch" {
+                    tracing::error!(booking = %current.reference, intent = %intent.id, received, expected = expected.amount, "payment does not match the booking; refunding it");
+                }
+                queue_refund(&mut tx, &current, None, reason, now).await?;
                 EventOutcome::Refunded
             }
-            BookingStatus::Confirmed | BookingStatus::CheckedIn => EventOutcome::Recorded,
+            PaymentDecision::Apply(plan) => {
+                plans::execute(&mut tx, &current, &plan, now).await?;
+                EventOutcome::Confirmed
+            }
+            PaymentDecision::LatePayment => {
+                late_payment(&mut tx, locked.occupancy, &current, now).await?
+            }
+            PaymentDecision::Record => EventOutcome::Recorded,
         };
         Ok(outcome)
     })
@@ -717,65 +635,35 @@ async fn intent_succeeded(
     Ok(outcome)
 }
 
-/// A payment for a booking whose hold is gone: take the seats again if they are free, else
-/// cancel `sold_out_after_payment` and refund everything.
+/// A payment for a booking whose hold is gone: with the departure's lapsed holds released,
+/// the rules take the seats again if they are free, else cancel and refund everything.
 async fn late_payment(
     tx: &mut WriteTx,
     mut occupancy: crate::domain::capacity::Occupancy,
     current: &BookingRecord,
-    lapsed: bool,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
     // Releasing lapsed holds (this one included) frees their seats before the check.
+    let lapsed = current.is_lapsed_hold(now);
     let released = release_lapsed(tx, now, &current.departure_id).await?;
     occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
-    let status = if lapsed {
-        BookingStatus::Expired
-    } else {
-        current.status
-    };
     let current = BookingRecord {
-        status,
+        status: if lapsed {
+            BookingStatus::Expired
+        } else {
+            current.status
+        },
         ..current.clone()
     };
-    // The traveler has paid: the booking cutoff does not apply, the departure's start does.
-    if occupancy.check_hold(current.seats, 0, now).is_ok() {
-        apply(tx, &current, BookingEvent::Reinstate, now).await?;
-        departures::add_seats(tx, &current.departure_id, i64::from(current.seats), now).await?;
-        notifications::enqueue(tx, &current.id, MessageKind::BookingConfirmed, now).await?;
+    let plan = booking_plan::late_payment(current.status, current.seats, &occupancy, now)?;
+    plans::execute(tx, &current, &plan, now).await?;
+    if plan.to == BookingStatus::Confirmed {
         tracing::info!(booking = %current.reference, "late payment: seats taken again");
         Ok(EventOutcome::Confirmed)
     } else {
-        apply(tx, &current, BookingEvent::PaidTooLate, now).await?;
-        bookings::set_cancel_reason(tx, &current.id, CancelReason::SoldOutAfterPayment.as_str())
-            .await?;
-        queue_refund(
-            tx,
-            &current,
-            None,
-            CancelReason::SoldOutAfterPayment.as_str(),
-            now,
-        )
-        .await?;
-        notifications::enqueue(tx, &current.id, MessageKind::BookingCancelled, now).await?;
         tracing::info!(booking = %current.reference, "late payment: sold out, refunding");
         Ok(EventOutcome::Refunded)
     }
-}
-
-/// Moves a locked booking through the state machine (seat counts are the caller's).
-async fn apply(
-    tx: &mut WriteTx,
-    current: &BookingRecord,
-    event: BookingEvent,
-    now: DateTime<Utc>,
-) -> Result<BookingStatus, AppError> {
-    let next = current
-        .status
-        .apply(event)
-        .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
-    bookings::set_status(tx, &current.id, current.status, next, now).await?;
-    Ok(next)
 }
 
 async fn intent_released(
