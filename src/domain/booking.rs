@@ -240,7 +240,10 @@ mod tests {
         assert_eq!(S::sources_of(E::Expire), [S::Held]);
         assert_eq!(S::sources_of(E::Cancel), [S::Held, S::Confirmed]);
         assert_eq!(sql_list(&S::sources_of(E::Cancel)), "'held', 'confirmed'");
-        assert_eq!(S::bulk(E::Cancel), Some((vec![S::Held, S::Confirmed], S::Cancelled)));
+        assert_eq!(
+            S::bulk(E::Cancel),
+            Some((vec![S::Held, S::Confirmed], S::Cancelled))
+        );
         assert_eq!(S::bulk(E::Expire), Some((vec![S::Held], S::Expired)));
         assert_eq!(S::bulk(E::Reinstate).map(|(_, to)| to), Some(S::Confirmed));
         assert_eq!(

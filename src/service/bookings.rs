@@ -127,7 +127,10 @@ async fn transition(
 ) -> Result<BookingRecord, AppError> {
     let event = change.event();
     let booking = accessible(store, reference, caller).await?;
-    let operator = caller.operator.as_ref().filter(|_| caller.is_operator_of(&booking));
+    let operator = caller
+        .operator
+        .as_ref()
+        .filter(|_| caller.is_operator_of(&booking));
     let by_traveler = operator.is_none();
     // Only a traveler's cancellation follows the tour's policy (read before the lock).
     let policy = if change == Change::Cancel && by_traveler {
