@@ -15,9 +15,10 @@
 //! - Each webhook event is recorded under a unique key in the transaction that applies it, so a
 //!   redelivery changes nothing.
 //!
-//! The module is split by concern: [`checkout`] (a hold's payment is created, stored, or
-//! released), [`events`] (the provider's webhook events), [`refunds`] (queued, sent,
-//! reconciled, and refunds an operator asks for).
+//! The module is split by concern: `checkout` (a hold's payment is created, stored, or
+//! released), `events` (the provider's webhook events), `refunds` (sent, recorded once
+//! accepted, and refunds an operator asks for). Refunds are queued by `service::plans`, in the
+//! transaction of the booking change that decides them.
 
 mod checkout;
 mod events;
