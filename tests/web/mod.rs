@@ -3,10 +3,12 @@
 //! costs minutes on a 2-core machine, and these tests share `TestApp` and its fake servers.
 //!
 //! - `pages`: over plain HTTP: headers, CSRF, errors, languages, assets.
+//! - `console`: in headless Chromium: the operator console, by role.
 //! - `traveler`: in headless Chromium: what a traveler sees and can do, axe-clean, with
 //!   screenshots.
 
 mod browser;
+mod console;
 mod pages;
 mod traveler;
 
