@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use super::audit::{self, Action, Target};
 use super::auth::Principal;
 use super::notifications;
+use super::plans::{release_lapsed, total_seats};
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Occupancy;
 use crate::domain::capacity::{parse_capacity, DepartureStatus};
@@ -481,25 +482,6 @@ pub async fn set_capacity(
     Ok((tour, departure))
 }
 
-/// Releases the lapsed holds of a locked departure, updating its counter; returns the seats freed.
-pub(crate) async fn release_lapsed(
-    tx: &mut WriteTx,
-    now: DateTime<Utc>,
-    id: &DepartureId,
-) -> Result<u32, AppError> {
-    let released = bookings::release_lapsed_holds(tx, id, now).await?;
-    let seats = total_seats(&released);
-    departures::add_seats(tx, id, -i64::from(seats), now).await?;
-    for hold in &released {
-        tracing::info!(booking = %hold.reference, departure = %id, seats = hold.seats, "hold expired");
-    }
-    Ok(seats)
-}
-
-pub(crate) fn total_seats(released: &[ReleasedSeats]) -> u32 {
-    released.iter().map(|r| r.seats).sum()
-}
-
 /// Cancels a departure and every held or confirmed booking on it, releasing their seats.
 pub async fn cancel_departure(
     store: &Store,
@@ -521,7 +503,7 @@ pub async fn cancel_departure(
         for booking in &cancelled {
             // The operator cancelled: whatever was paid goes back in full.
             if let Some(record) = bookings::lock(&mut tx, &booking.booking_id).await? {
-                super::payments::queue_refund(
+                super::plans::queue_refund(
                     &mut tx,
                     &record,
                     None,

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use super::catalogue::release_lapsed;
 use super::idempotency::{self, Claim};
 use super::payments::{self, PaymentSummary, Payments};
+use super::plans::release_lapsed;
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};

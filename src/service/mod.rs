@@ -35,6 +35,7 @@ pub mod notifications;
 pub mod operators;
 pub mod passwords;
 pub mod payments;
+pub mod plans;
 pub mod reports;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
