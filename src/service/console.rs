@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::reports::{self, CurrencyTotals};
-use crate::domain::booking::BookingStatus;
+use crate::domain::booking::{BookingEvent, BookingStatus};
 use crate::domain::ids::{DepartureId, OperatorId};
 use crate::error::AppError;
 use crate::storage::dashboard::{self, DepartureLoad};
@@ -97,13 +97,13 @@ pub async fn cancellation_preview(
     id: &DepartureId,
 ) -> Result<CancellationPreview, AppError> {
     let (_, _, list) = super::catalogue::manifest(store, now, operator, id).await?;
+    // The bookings `cancel_departure` cancels: those a cancellation moves, by the state machine.
+    let cancelled = BookingStatus::sources_of(BookingEvent::Cancel);
     let mut preview = CancellationPreview::default();
-    for booking in list.iter().filter(|b| {
-        matches!(
-            b.effective_status(now),
-            BookingStatus::Held | BookingStatus::Confirmed
-        )
-    }) {
+    for booking in list
+        .iter()
+        .filter(|b| cancelled.contains(&b.effective_status(now)))
+    {
         preview.bookings += 1;
         preview.travelers += booking.seats;
         let payment = super::payments::summary(store, booking).await?;
