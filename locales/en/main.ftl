@@ -118,3 +118,60 @@ error-422 = Some of what was sent is not valid.
 error-429 = Too many requests from you in a short time. Wait { $seconds } seconds and try again.
 error-500 = An error on our side stopped this page. It has been logged; please try again later.
 error-503 = berth is busy right now. Wait { $seconds } seconds and try again.
+
+## Booking
+
+book-this = Book { $time }
+book-title = Book your seats
+time-zone-named = times in { $zone }
+book-quantities = How many? ({ $min } to { $max } seats per booking)
+book-traveler = Your details
+label-name = Full name
+label-email = Email
+label-phone = Phone (optional)
+hint-phone = International format, e.g. +351912345678. Only for messages about this booking.
+book-see-total = See the total
+book-update-total = Update the total
+book-hold = Hold my seats ({ $total })
+quote-heading = Your total
+quote-total = Total
+quote-note = Computed now from the tour's prices. Nothing is held until you choose to hold your seats.
+field-name = Enter your name (1 to 200 characters).
+field-email = Enter an email address such as ada@example.com.
+field-phone = Enter an international number such as +351912345678, or leave it empty.
+field-quantities = Choose whole numbers of seats, { $min } to { $max } in all.
+notice-sold-out = { $count ->
+    [0] Sorry, this departure sold out while you were choosing. Your details are kept below: pick another departure on the tour page.
+    [one] Sorry, only 1 seat is left now. Your details are kept below: change the quantities or pick another departure.
+   *[other] Sorry, only { $count } seats are left now. Your details are kept below: change the quantities or pick another departure.
+}
+notice-sales-closed = Sales for this departure have closed. Your details are kept below: pick another departure on the tour page.
+notice-hold-limit = You already hold as many seats as one traveler may at once. Pay for or let a hold go, or try again in { $seconds } seconds.
+notice-payment-unavailable = The payment service could not be reached, so no seats were held. Your details are kept: try again in a moment.
+notice-hold-expired = Your hold expired before it was confirmed, and its seats went back on sale. Your choices are kept below: you can hold again.
+notice-payment-failed = The payment did not go through, so the seats were released. Your choices are kept below: you can hold again.
+notice-rate-limited = Too many requests from you in a short time. Your details are kept: wait { $wait } seconds and send the form again.
+notice-total-changed = The quantities changed, so here is the new total. Check it, then hold your seats.
+notice-busy = berth is busy right now. Your details are kept: wait { $seconds } seconds and send the form again.
+notice-failed = This booking could not be made. Check your details and try again.
+pay-title = Your seats are held
+pay-held-until = We hold your seats until { $time } ({ $zone }).
+pay-time-left = Time left:
+pay-card-heading = Pay by card
+pay-card-submit = Pay { $total }
+pay-needs-script = Paying by card needs JavaScript, which is turned off in this browser.
+pay-unavailable = The payment form could not load. Reload the page to try again.
+pay-processing = Your payment is being processed; the confirmation appears on this page.
+pay-check-again = Check again
+pay-on-arrival = You pay { $total } on arrival, at the meeting point.
+pay-reserve = Reserve, pay on arrival
+summary-heading = Your booking
+summary-reference = Reference
+confirmed-title = Booking confirmed
+confirmed-lead = Your booking { $reference } is confirmed.
+confirmed-pay-on-arrival = You pay { $total } on arrival.
+confirmed-add-to-calendar = Add to calendar (.ics)
+confirmed-manage = A confirmation with a link to manage your booking is on its way to { $email }.
+ended-title = This booking is closed
+ended-status = Booking { $reference } is no longer active.
+ended-back = Back to the tour

@@ -117,3 +117,60 @@ error-422 = Parte de lo enviado no es válido.
 error-429 = Demasiadas peticiones tuyas en poco tiempo. Espera { $seconds } segundos e inténtalo de nuevo.
 error-500 = Un error nuestro ha impedido mostrar esta página. Ha quedado registrado; inténtalo más tarde.
 error-503 = berth está ocupado en este momento. Espera { $seconds } segundos e inténtalo de nuevo.
+
+## Booking
+
+book-this = Reservar { $time }
+book-title = Reserva tus plazas
+time-zone-named = horas de { $zone }
+book-quantities = ¿Cuántas? (de { $min } a { $max } plazas por reserva)
+book-traveler = Tus datos
+label-name = Nombre completo
+label-email = Correo electrónico
+label-phone = Teléfono (opcional)
+hint-phone = Formato internacional, p. ej. +34612345678. Solo para mensajes sobre esta reserva.
+book-see-total = Ver el total
+book-update-total = Actualizar el total
+book-hold = Reservar mis plazas ({ $total })
+quote-heading = Tu total
+quote-total = Total
+quote-note = Calculado ahora con los precios del tour. No se reserva nada hasta que decidas reservar tus plazas.
+field-name = Escribe tu nombre (de 1 a 200 caracteres).
+field-email = Escribe un correo electrónico como ada@example.com.
+field-phone = Escribe un número internacional como +34612345678, o déjalo vacío.
+field-quantities = Elige números enteros de plazas, de { $min } a { $max } en total.
+notice-sold-out = { $count ->
+    [0] Lo sentimos: esta salida se agotó mientras elegías. Tus datos se conservan abajo: elige otra salida en la página del tour.
+    [one] Lo sentimos: ahora solo queda 1 plaza. Tus datos se conservan abajo: cambia las cantidades o elige otra salida.
+   *[other] Lo sentimos: ahora solo quedan { $count } plazas. Tus datos se conservan abajo: cambia las cantidades o elige otra salida.
+}
+notice-sales-closed = La venta de esta salida ha cerrado. Tus datos se conservan abajo: elige otra salida en la página del tour.
+notice-hold-limit = Ya tienes reservadas tantas plazas como permite una persona a la vez. Paga o libera una reserva, o inténtalo en { $seconds } segundos.
+notice-payment-unavailable = No se pudo contactar con el servicio de pago, así que no se reservó ninguna plaza. Tus datos se conservan: inténtalo en un momento.
+notice-hold-expired = Tu reserva caducó antes de confirmarse y sus plazas volvieron a la venta. Tus elecciones se conservan abajo: puedes reservar de nuevo.
+notice-payment-failed = El pago no se completó, así que las plazas se liberaron. Tus elecciones se conservan abajo: puedes reservar de nuevo.
+notice-rate-limited = Demasiadas solicitudes tuyas en poco tiempo. Tus datos se conservan: espera { $wait } segundos y envía el formulario de nuevo.
+notice-total-changed = Las cantidades cambiaron; este es el nuevo total. Revísalo y reserva tus plazas.
+notice-busy = berth está ocupado ahora mismo. Tus datos se conservan: espera { $seconds } segundos y envía el formulario de nuevo.
+notice-failed = No se pudo hacer esta reserva. Revisa tus datos e inténtalo de nuevo.
+pay-title = Tus plazas están reservadas
+pay-held-until = Guardamos tus plazas hasta las { $time } ({ $zone }).
+pay-time-left = Tiempo restante:
+pay-card-heading = Pagar con tarjeta
+pay-card-submit = Pagar { $total }
+pay-needs-script = Pagar con tarjeta necesita JavaScript, que está desactivado en este navegador.
+pay-unavailable = No se pudo cargar el formulario de pago. Recarga la página para intentarlo de nuevo.
+pay-processing = Tu pago se está procesando; la confirmación aparecerá en esta página.
+pay-check-again = Comprobar de nuevo
+pay-on-arrival = Pagas { $total } al llegar, en el punto de encuentro.
+pay-reserve = Reservar, pagar al llegar
+summary-heading = Tu reserva
+summary-reference = Referencia
+confirmed-title = Reserva confirmada
+confirmed-lead = Tu reserva { $reference } está confirmada.
+confirmed-pay-on-arrival = Pagas { $total } al llegar.
+confirmed-add-to-calendar = Añadir al calendario (.ics)
+confirmed-manage = Te enviamos a { $email } una confirmación con un enlace para gestionar tu reserva.
+ended-title = Esta reserva está cerrada
+ended-status = La reserva { $reference } ya no está activa.
+ended-back = Volver al tour

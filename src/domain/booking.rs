@@ -27,6 +27,15 @@ pub enum BookingEvent {
 }
 
 impl BookingEvent {
+    pub const ALL: [BookingEvent; 6] = [
+        Self::Confirm,
+        Self::CheckIn,
+        Self::Expire,
+        Self::Cancel,
+        Self::Reinstate,
+        Self::PaidTooLate,
+    ];
+
     pub fn past_tense(self) -> &'static str {
         match self {
             Self::Confirm => "confirmed",
@@ -125,6 +134,43 @@ impl BookingStatus {
         Self::Expired,
         Self::Cancelled,
     ];
+
+    /// The statuses `event` moves a booking out of, per [`BookingStatus::apply`]: what a bulk
+    /// change (every lapsed hold, every booking of a cancelled departure) selects.
+    pub fn sources_of(event: BookingEvent) -> Vec<BookingStatus> {
+        Self::ALL
+            .into_iter()
+            .filter(|status| status.apply(event).is_ok())
+            .collect()
+    }
+
+    /// A change of many bookings at once by `event`: the statuses it selects and the one
+    /// status they all move to. `None` if the state machine has no such single move.
+    pub fn bulk(event: BookingEvent) -> Option<(Vec<BookingStatus>, BookingStatus)> {
+        let sources = Self::sources_of(event);
+        let mut targets = sources.iter().filter_map(|status| status.apply(event).ok());
+        let to = targets.next()?;
+        targets.all(|other| other == to).then_some((sources, to))
+    }
+
+    /// The statuses that count toward `seats_taken`, per [`BookingStatus::occupies_seats`].
+    pub fn occupying() -> Vec<BookingStatus> {
+        Self::ALL
+            .into_iter()
+            .filter(|status| status.occupies_seats())
+            .collect()
+    }
+}
+
+/// Renders statuses as an SQL list of constant literals (`'held', 'confirmed'`), so queries
+/// state the domain's sets instead of repeating them. Only the fixed spellings of
+/// [`BookingStatus::as_str`] reach the SQL, never input.
+pub fn sql_list(statuses: &[BookingStatus]) -> String {
+    statuses
+        .iter()
+        .map(|status| format!("'{}'", status.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl FromStr for BookingStatus {
@@ -187,6 +233,23 @@ mod tests {
             assert_eq!(status.as_str().parse::<S>(), Ok(status));
         }
         assert!("HELD".parse::<S>().is_err());
+    }
+
+    #[test]
+    fn bulk_changes_select_what_the_state_machine_allows() {
+        assert_eq!(S::sources_of(E::Expire), [S::Held]);
+        assert_eq!(S::sources_of(E::Cancel), [S::Held, S::Confirmed]);
+        assert_eq!(sql_list(&S::sources_of(E::Cancel)), "'held', 'confirmed'");
+        assert_eq!(
+            S::bulk(E::Cancel),
+            Some((vec![S::Held, S::Confirmed], S::Cancelled))
+        );
+        assert_eq!(S::bulk(E::Expire), Some((vec![S::Held], S::Expired)));
+        assert_eq!(S::bulk(E::Reinstate).map(|(_, to)| to), Some(S::Confirmed));
+        assert_eq!(
+            sql_list(&S::occupying()),
+            "'held', 'confirmed', 'checked_in'"
+        );
     }
 
     #[test]

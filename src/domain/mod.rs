@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod booking;
+pub mod booking_plan;
 pub mod capacity;
 pub mod customer;
 pub mod hold_limits;

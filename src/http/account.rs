@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::context::Mutation;
 use super::guards::{Authorized, Owner, Staff};
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
-use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
-use crate::clock::Clock;
-use crate::config::AppConfig;
+use super::idempotency::{operator_scope, ApiResponse};
+use super::responder::{ErrorResponse, JsonBody};
 use crate::error::AppError;
 use crate::service::operators;
 use crate::storage::catalogue::OperatorRow;
@@ -91,8 +90,7 @@ fn merged(
     tag = "operator",
     summary = "The calling operator's profile",
     responses(
-        (status = 200, description = "Profile", body = OperatorView),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse)
+        (status = 200, description = "Profile", body = OperatorView)
     ),
     security(("operator_token" = []))
 )]
@@ -115,12 +113,7 @@ pub async fn get_operator(
     request_body = OperatorPatch,
     responses(
         (status = 200, description = "Updated", body = OperatorView),
-        (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
-        (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse),
-        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "`mail_from` not a bare address in a sender domain approved for this operator, or `reply_to` not a valid mailbox (`validation_failed`); or `idempotency_key_reused`", body = ErrorResponse),
-        (status = 503, description = "Database busy after retries (`busy`)", body = ErrorResponse)
+        (status = 422, description = "`mail_from` not a bare address in a sender domain approved for this operator, or `reply_to` not a valid mailbox (`validation_failed`); or `idempotency_key_reused`", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]
@@ -129,36 +122,25 @@ pub async fn update_operator(
     _rate: RateLimited,
     auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let patch: OperatorPatch = parse_text(&text)?;
-                let current = operators::profile(store, &operator).await?;
-                let mail_from = merged(patch.mail_from.as_ref(), current.mail_from, "mail_from")?;
-                let reply_to = merged(patch.reply_to.as_ref(), current.reply_to, "reply_to")?;
-                let updated = operators::set_mail_identity(
-                    store,
-                    clock.now(),
-                    &by,
-                    mail_from.as_deref(),
-                    reply_to.as_deref(),
-                )
-                .await?;
-                Ok(ApiResponse::ok(&view(store, updated).await?))
-            },
-        )
+    let scope = operator_scope(&operator);
+    mutation
+        .json(scope, body, |ctx, patch: OperatorPatch, _| async move {
+            let current = operators::profile(ctx.store, &operator).await?;
+            let mail_from = merged(patch.mail_from.as_ref(), current.mail_from, "mail_from")?;
+            let reply_to = merged(patch.reply_to.as_ref(), current.reply_to, "reply_to")?;
+            let updated = operators::set_mail_identity(
+                ctx.store,
+                ctx.now(),
+                &by,
+                mail_from.as_deref(),
+                reply_to.as_deref(),
+            )
+            .await?;
+            Ok(ApiResponse::ok(&view(ctx.store, updated).await?))
+        })
         .await
 }

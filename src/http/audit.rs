@@ -43,7 +43,7 @@ pub struct AuditPage {
         ("before" = Option<String>, Query, description = "An entry id: only older entries (the previous page's `next_before`)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Entries per page, 1 to 200 (default 50)")
     ),
-    responses((status = 200, description = "A page of entries", body = AuditPage), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 422, description = "A bad `before` or `limit` (`validation_failed`)", body = ErrorResponse)),
+    responses((status = 200, description = "A page of entries", body = AuditPage), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 422, description = "A bad `before` or `limit` (`validation_failed`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/audit?<before>&<limit>")]

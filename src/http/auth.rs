@@ -142,12 +142,9 @@ pub enum LoginReply {
     responses(
         (status = 200, description = "Signed in", body = SessionView),
         (status = 202, description = "Password accepted; the account uses two-factor sign-in: send a code to /v1/auth/2fa/verify", body = SecondFactorView),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 401, description = "Wrong email or password, or the account is deactivated; the same answer for each (`unauthorized`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests, or too many failed sign-ins from this address (`rate_limited`, with `Retry-After`)", body = ErrorResponse),
-        (status = 503, description = "Too many password checks at once, or the database busy (`busy`, with `Retry-After`)", body = ErrorResponse)
+        (status = 429, description = "Too many requests, or too many failed sign-ins from this address (`rate_limited`, with `Retry-After`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/login", data = "<body>")]
@@ -200,11 +197,8 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = SessionView),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 401, description = "Unknown, spent, expired or revoked (`unauthorized`)", body = ErrorResponse),
-        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/refresh", data = "<body>")]
@@ -228,9 +222,7 @@ pub async fn refresh(
     summary = "Sign out: the session's access and refresh tokens stop working",
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
-        (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
-        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+        (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]
@@ -261,11 +253,8 @@ pub struct SecondFactorRequest {
     request_body = SecondFactorRequest,
     responses(
         (status = 200, description = "Signed in", body = SessionView),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 401, description = "Wrong code, or an unknown, used or expired MFA token: sign in again (`unauthorized`)", body = ErrorResponse),
-        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many attempts (`rate_limited`)", body = ErrorResponse)
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/2fa/verify", data = "<body>")]
@@ -298,7 +287,6 @@ pub struct TwoFactorSetupView {
     summary = "Start two-factor enrolment: a new TOTP secret, pending until confirmed",
     responses(
         (status = 200, description = "The secret, shown once", body = TwoFactorSetupView),
-        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
         (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
         (status = 422, description = "Already enabled (`validation_failed`)", body = ErrorResponse)
     ),
@@ -341,8 +329,6 @@ pub struct RecoveryCodesView {
     request_body = TwoFactorConfirmRequest,
     responses(
         (status = 200, description = "Enabled; the recovery codes are shown once", body = RecoveryCodesView),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
-        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
         (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
         (status = 422, description = "Wrong code, or no enrolment started (`validation_failed`)", body = ErrorResponse)
@@ -381,11 +367,8 @@ pub struct TwoFactorPolicy {
     request_body = TwoFactorPolicy,
     responses(
         (status = 200, description = "Set", body = TwoFactorPolicy),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
         (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse),
-        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse)
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]
@@ -424,10 +407,7 @@ pub struct ResetAccepted {
     request_body = ResetRequest,
     responses(
         (status = 202, description = "If the address is registered, a code is on its way", body = ResetAccepted),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
-        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Not the expected fields (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse)
+        (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/password-reset", data = "<body>")]
@@ -463,11 +443,8 @@ pub struct ResetConfirm {
     request_body = ResetConfirm,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
-        (status = 422, description = "Wrong, used or expired code, or the same for an unknown email; or a weak `new_password` (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests (`rate_limited`)", body = ErrorResponse),
-        (status = 503, description = "Too many password checks at once, or the database busy (`busy`, with `Retry-After`)", body = ErrorResponse)
+        (status = 422, description = "Wrong, used or expired code, or the same for an unknown email; or a weak `new_password` (`validation_failed`)", body = ErrorResponse)
     )
 )]
 #[post("/v1/auth/password-reset/confirm", data = "<body>")]
@@ -509,13 +486,10 @@ pub struct PasswordChange {
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Malformed JSON (`malformed_json`)", body = ErrorResponse),
-        (status = 401, description = "Missing or invalid access token (`unauthorized`)", body = ErrorResponse),
         (status = 403, description = "An API token, not a session (`forbidden`)", body = ErrorResponse),
         (status = 413, description = "Body over 4 KiB (`payload_too_large`)", body = ErrorResponse),
         (status = 422, description = "Wrong current password (counted like a failed sign-in), or a weak new one (`validation_failed`)", body = ErrorResponse),
-        (status = 429, description = "Too many requests, or the account is backing off or locked after wrong passwords (`rate_limited`, with `Retry-After`)", body = ErrorResponse),
-        (status = 503, description = "Too many password checks at once, or the database busy (`busy`, with `Retry-After`)", body = ErrorResponse)
+        (status = 429, description = "Too many requests, or the account is backing off or locked after wrong passwords (`rate_limited`, with `Retry-After`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]

@@ -4,10 +4,11 @@ use super::rate_limit::{ClientIp, RateLimited};
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
 
+use super::context::Mutation;
 use super::guards::BookingCaller;
-use super::idempotency::{operator_scope, ApiResponse, Idempotency, PUBLIC_BOOKINGS_SCOPE};
+use super::idempotency::{operator_scope, ApiResponse, PUBLIC_BOOKINGS_SCOPE};
 use super::responder::ErrorResponse;
-use super::responder::{body_text, parse_text, JsonBody};
+use super::responder::JsonBody;
 use super::views::BookingView;
 use crate::clock::Clock;
 use crate::config::AppConfig;
@@ -26,54 +27,53 @@ use crate::storage::Store;
     summary = "Hold seats (prices computed by the server)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = holds::HoldRequest,
-    responses((status = 201, description = "Held; `access_token` appears only here, with `payment.client_secret` when paid online", body = BookingView), (status = 502, description = "Online payments: Stripe could not be reached; no seats were held (`payment_unavailable`); retry after `Retry-After`", body = ErrorResponse), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 429, description = "Rate limited (`rate_limited`), or this client address or customer email already holds as many seats as the hold limits allow (`hold_limit_reached`, with `seats_held` and `hold_limit`); retry after `Retry-After` (when its first hold lapses)", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse))
+    responses((status = 404, description = "No departure or unit with the given id (`not_found`)", body = ErrorResponse), (status = 201, description = "Held; `access_token` appears only here, with `payment.client_secret` when paid online", body = BookingView), (status = 502, description = "Online payments: Stripe could not be reached; no seats were held (`payment_unavailable`); retry after `Retry-After`", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 429, description = "Rate limited (`rate_limited`), or this client address or customer email already holds as many seats as the hold limits allow (`hold_limit_reached`, with `seats_held` and `hold_limit`); retry after `Retry-After` (when its first hold lapses)", body = ErrorResponse))
 )]
 #[post("/v1/bookings", data = "<body>")]
 pub async fn place_hold(
     _rate: RateLimited,
     client: ClientIp,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
-    let text = body_text(body)?;
-    let text = text.as_str();
     let scope = PUBLIC_BOOKINGS_SCOPE.to_owned();
-    idempotency?
-        .run(store, clock, config, scope, text, |claim| async move {
-            let request: holds::HoldRequest = parse_text(text)?;
-            let now = clock.now();
-            let render = |booking: &BookingRecord, token: &str, payment: &PaymentSummary| {
-                let response = created(booking, token, payment, now);
-                (response.status.code, response.body)
-            };
-            let claim = claim
-                .as_ref()
-                .map(|claim| (claim, &render as holds::RenderHold<'_>));
-            let stored = claim.is_some();
-            let (limits, keys) = (hold_limits(config)?, config.keyring());
-            let requester = holds::Requester {
-                address: client.0,
-                limits: &limits,
-                keys: Some(&keys),
-            };
-            let placed = holds::place_hold_for(
-                store,
-                payments,
-                now,
-                config.hold_ttl(),
-                request,
-                claim,
-                requester,
-            )
-            .await?;
-            let mut response = created(&placed.booking, &placed.access_token, &placed.payment, now);
-            response.stored = stored;
-            Ok(response)
-        })
+    mutation
+        .json(
+            scope,
+            body,
+            |ctx, request: holds::HoldRequest, claim| async move {
+                let now = ctx.now();
+                let render = |booking: &BookingRecord, token: &str, payment: &PaymentSummary| {
+                    let response = created(booking, token, payment, now);
+                    (response.status.code, response.body)
+                };
+                let claim = claim
+                    .as_ref()
+                    .map(|claim| (claim, &render as holds::RenderHold<'_>));
+                let stored = claim.is_some();
+                let (limits, keys) = (hold_limits(ctx.config)?, ctx.config.keyring());
+                let requester = holds::Requester {
+                    address: client.0,
+                    limits: &limits,
+                    keys: Some(&keys),
+                };
+                let placed = holds::place_hold_for(
+                    ctx.store,
+                    payments,
+                    now,
+                    ctx.config.hold_ttl(),
+                    request,
+                    claim,
+                    requester,
+                )
+                .await?;
+                let mut response =
+                    created(&placed.booking, &placed.access_token, &placed.payment, now);
+                response.stored = stored;
+                Ok(response)
+            },
+        )
         .await
 }
 
@@ -101,7 +101,7 @@ fn created(
     tag = "bookings",
     summary = "A booking (traveler token or the operator)",
     params(("reference" = String, Path, description = "Booking reference")),
-    responses((status = 200, description = "The booking", body = BookingView), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse)),
+    responses((status = 200, description = "The booking", body = BookingView), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]
 #[get("/v1/bookings/<reference>")]
@@ -148,7 +148,7 @@ fn scope_of(caller: &Caller) -> String {
     tag = "bookings",
     summary = "Confirm a hold (pay on arrival; online payments confirm by themselves)",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Confirmed", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `hold_expired`, `payment_required` (paid online: the payment confirms), `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Confirmed", body = BookingView), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `hold_expired`, `payment_required` (paid online: the payment confirms), `idempotency_in_progress`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/confirm")]
@@ -156,17 +156,16 @@ pub async fn confirm(
     _rate: RateLimited,
     reference: &str,
     caller: Result<BookingCaller, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let caller = caller?.0;
-    idempotency?
-        .run(store, clock, config, scope_of(&caller), "", |_| async {
-            let now = clock.now();
-            let booking = bookings::confirm(store, now, reference, &caller).await?;
-            Ok(ApiResponse::ok(&view(store, &booking, &caller, now).await?))
+    mutation
+        .run(scope_of(&caller), |ctx, _| async move {
+            let now = ctx.now();
+            let booking = bookings::confirm(ctx.store, now, reference, &caller).await?;
+            Ok(ApiResponse::ok(
+                &view(ctx.store, &booking, &caller, now).await?,
+            ))
         })
         .await
 }
@@ -177,7 +176,7 @@ pub async fn confirm(
     tag = "bookings",
     summary = "Cancel a booking (refund per the tour's policy; in full when the operator cancels, which needs an admin when money was paid)",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Cancelled", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff, or staff cancelling a booking with money paid (refunds need an admin) (`forbidden`); or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Cancelled", body = BookingView), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff, or staff cancelling a booking with money paid (refunds need an admin) (`forbidden`); or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/cancel")]
@@ -185,18 +184,17 @@ pub async fn cancel(
     _rate: RateLimited,
     reference: &str,
     caller: Result<BookingCaller, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
     let caller = caller?.0;
-    idempotency?
-        .run(store, clock, config, scope_of(&caller), "", |_| async {
-            let now = clock.now();
-            let booking = bookings::cancel(store, payments, now, reference, &caller).await?;
-            Ok(ApiResponse::ok(&view(store, &booking, &caller, now).await?))
+    mutation
+        .run(scope_of(&caller), |ctx, _| async move {
+            let now = ctx.now();
+            let booking = bookings::cancel(ctx.store, payments, now, reference, &caller).await?;
+            Ok(ApiResponse::ok(
+                &view(ctx.store, &booking, &caller, now).await?,
+            ))
         })
         .await
 }

@@ -18,7 +18,7 @@ use crate::storage::Store;
     tag = "catalogue",
     summary = "A tour with its units and prices",
     params(("id" = String, Path, description = "Tour id")),
-    responses((status = 200, description = "The tour", body = TourView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse))
+    responses((status = 200, description = "The tour", body = TourView))
 )]
 #[get("/v1/tours/<id>")]
 pub async fn get_tour(
@@ -38,7 +38,7 @@ pub async fn get_tour(
     tag = "catalogue",
     summary = "Departures on tour-local dates from..=to",
     params(("id" = String, Path, description = "Tour id"), ("from" = Option<String>, Query, description = "YYYY-MM-DD, tour-local; default today"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, tour-local; default from + 30 days; at most 93 days")),
-    responses((status = 200, description = "Departures with seats and prices", body = AvailabilityView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse))
+    responses((status = 200, description = "Departures with seats and prices", body = AvailabilityView), (status = 422, description = "`from` or `to` not a YYYY-MM-DD date, or not a range of at most 93 days (`validation_failed` with `fields`)", body = ErrorResponse))
 )]
 #[get("/v1/tours/<id>/availability?<from>&<to>")]
 pub async fn availability(
@@ -70,7 +70,7 @@ pub async fn availability(
     tag = "catalogue",
     summary = "One departure",
     params(("id" = String, Path, description = "Departure id")),
-    responses((status = 200, description = "The departure", body = DepartureView), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse))
+    responses((status = 200, description = "The departure", body = DepartureView))
 )]
 #[get("/v1/departures/<id>")]
 pub async fn get_departure(

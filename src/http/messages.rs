@@ -6,11 +6,10 @@ use rocket::{get, post, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::context::Mutation;
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::idempotency::{operator_scope, ApiResponse};
 use super::responder::ErrorResponse;
-use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::error::AppError;
 use crate::service::notifications;
 use crate::storage::outbox::OutboxRow;
@@ -65,7 +64,6 @@ impl From<&OutboxRow> for MessageView {
     params(("status" = Option<String>, Query, description = "pending, sending, sent, failed or dead")),
     responses(
         (status = 200, description = "Messages", body = Vec<MessageView>),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
         (status = 422, description = "Unknown status (`validation_failed`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
@@ -93,11 +91,7 @@ pub async fn list_messages(
     responses(
         (status = 200, description = "Queued again", body = MessageView),
         (status = 400, description = "Not failed or dead (`message_not_retryable`), or a bad Idempotency-Key", body = ErrorResponse),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
-        (status = 404, description = "Unknown or another operator's message (`not_found`)", body = ErrorResponse),
-        (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse),
-        (status = 422, description = "`idempotency_key_reused`", body = ErrorResponse),
-        (status = 503, description = "Database busy after retries (`busy`)", body = ErrorResponse)
+        (status = 404, description = "Unknown or another operator's message (`not_found`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))
 )]
@@ -106,24 +100,15 @@ pub async fn retry_message(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let operator = by.operator.clone();
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            "",
-            |_| async {
-                let message = notifications::retry(store, clock.now(), &by, id).await?;
-                Ok(ApiResponse::ok(&MessageView::from(&message)))
-            },
-        )
+    let scope = operator_scope(&operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let message = notifications::retry(ctx.store, ctx.now(), &by, id).await?;
+            Ok(ApiResponse::ok(&MessageView::from(&message)))
+        })
         .await
 }

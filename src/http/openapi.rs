@@ -1,4 +1,5 @@
-//! `GET /openapi.json` (OpenAPI 3.1, generated from the handlers' annotations so it cannot drift)
+//! `GET /openapi.json` (OpenAPI 3.1, generated from the handlers' annotations and the route list
+//! in `http/mod.rs`, so it cannot drift)
 //! and `GET /docs`, a self-contained page that renders it (no CDN, works offline).
 
 use super::rate_limit::RateLimited;
@@ -7,11 +8,6 @@ use rocket::http::ContentType;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    account, audit, auth, bookings, catalogue, health, messages, metrics, operator, payments,
-    reports, tokens, users, webhooks,
-};
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -19,25 +15,7 @@ use super::{
         description = "Seat reservation engine for tours and scheduled activities that never overbooks. \
             Money is integer minor units with an ISO 4217 currency; times are RFC 3339 (UTC, plus the tour's local time).",
     ),
-    paths(
-        health::health, health::ready, metrics::metrics,
-        catalogue::get_tour, catalogue::availability, catalogue::get_departure,
-        bookings::place_hold, bookings::get_booking, bookings::confirm, bookings::cancel,
-        operator::create_tour, operator::list_tours, operator::update_tour,
-        operator::create_schedule, operator::list_schedules, operator::create_departure,
-        operator::update_departure, operator::cancel_departure, operator::manifest, operator::check_in,
-        tokens::create_token, tokens::list_tokens, tokens::revoke_token,
-        messages::list_messages, messages::retry_message, webhooks::twilio_status,
-        account::get_operator, account::update_operator, reports::revenue,
-        auth::login, auth::refresh, auth::logout, auth::verify_second_factor,
-        auth::setup_two_factor, auth::confirm_two_factor, auth::require_two_factor,
-        auth::request_password_reset, auth::confirm_password_reset, auth::change_password,
-        users::create_user, users::list_users, users::update_user, users::deactivate_user,
-        users::reset_two_factor,
-        audit::list_audit,
-        payments::stripe_webhook, payments::create_refund,
-    ),
-    modifiers(&SecuritySchemes, &JsonBodies),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "catalogue", description = "Public: tours, departures, availability"),
         (name = "bookings", description = "Travelers: hold, confirm, cancel"),
@@ -92,53 +70,11 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Every operation with a JSON body (webhooks aside: providers sign what they send) answers 415
-/// to a body sent as another content type (see `responder::JsonBody`).
-struct JsonBodies;
-
-impl Modify for JsonBodies {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let refused = ResponseBuilder::new()
-            .description("The body was not sent as `Content-Type: application/json` (`unsupported_media_type`)")
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
-                    .build(),
-            )
-            .build();
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            if path.starts_with("/v1/webhooks/") {
-                continue;
-            }
-            for operation in [
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let takes_json = operation
-                    .request_body
-                    .as_ref()
-                    .is_some_and(|body| body.content.contains_key("application/json"));
-                if takes_json {
-                    operation
-                        .responses
-                        .responses
-                        .insert("415".to_owned(), refused.clone().into());
-                }
-            }
-        }
-    }
-}
-
 /// The OpenAPI document as JSON text.
 pub fn document() -> String {
     let mut openapi = ApiDoc::openapi();
+    openapi.merge(super::Operations::openapi());
+    super::responses::StandardResponses.modify(&mut openapi);
     super::aliases::document(&mut openapi);
     openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }

@@ -4,8 +4,9 @@ use super::rate_limit::RateLimited;
 use rocket::http::ContentType;
 use rocket::serde::json::Json;
 
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
-use super::responder::{body_text, parse_text, JsonBody};
+use super::context::Mutation;
+use super::idempotency::{operator_scope, ApiResponse};
+use super::responder::JsonBody;
 use rocket::{get, patch, post, Responder, State};
 use serde::Deserialize;
 
@@ -16,7 +17,6 @@ use super::views::{
     TourView,
 };
 use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::domain::ids::{DepartureId, TourId};
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
@@ -39,7 +39,7 @@ fn departure_id(id: &str) -> Result<DepartureId, AppError> {
     summary = "Create a tour",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = TourDraft,
-    responses((status = 201, description = "Created", body = TourView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Created", body = TourView)),
     security(("operator_token" = []))
 )]
 #[post("/v1/tours", data = "<body>")]
@@ -47,30 +47,18 @@ pub async fn create_tour(
     _rate: RateLimited,
     auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let draft: TourDraft = parse_text(&text)?;
-                let tour = catalogue::create_tour(store, clock.now(), &by, draft).await?;
-                Ok(ApiResponse::created(
-                    format!("/v1/tours/{}", tour.id),
-                    &TourView::from(&tour),
-                ))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, draft: TourDraft, _| async move {
+            let tour = catalogue::create_tour(ctx.store, ctx.now(), &by, draft).await?;
+            Ok(ApiResponse::created(
+                format!("/v1/tours/{}", tour.id),
+                &TourView::from(&tour),
+            ))
+        })
         .await
 }
 
@@ -79,7 +67,7 @@ pub async fn create_tour(
     path = "/v1/tours",
     tag = "operator",
     summary = "The operator's tours",
-    responses((status = 200, description = "Tours", body = Vec<TourView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse)),
+    responses((status = 200, description = "Tours", body = Vec<TourView>)),
     security(("operator_token" = []))
 )]
 #[get("/v1/tours")]
@@ -99,7 +87,7 @@ pub async fn list_tours(
     summary = "Change a tour (not its time zone or currency)",
     params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = TourPatch,
-    responses((status = 200, description = "Updated", body = TourView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Updated", body = TourView)),
     security(("operator_token" = []))
 )]
 #[patch("/v1/tours/<id>", data = "<body>")]
@@ -108,28 +96,16 @@ pub async fn update_tour(
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let patch: TourPatch = parse_text(&text)?;
-                let tour =
-                    catalogue::update_tour(store, clock.now(), &by, &tour_id(id)?, patch).await?;
-                Ok(ApiResponse::ok(&TourView::from(&tour)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, patch: TourPatch, _| async move {
+            let tour =
+                catalogue::update_tour(ctx.store, ctx.now(), &by, &tour_id(id)?, patch).await?;
+            Ok(ApiResponse::ok(&TourView::from(&tour)))
+        })
         .await
 }
 
@@ -140,7 +116,7 @@ pub async fn update_tour(
     summary = "Create a recurring schedule and materialize its departures",
     params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = ScheduleDraft,
-    responses((status = 201, description = "Created", body = ScheduleView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Created", body = ScheduleView)),
     security(("operator_token" = []))
 )]
 #[post("/v1/tours/<id>/schedules", data = "<body>")]
@@ -149,39 +125,22 @@ pub async fn create_schedule(
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let draft: ScheduleDraft = parse_text(&text)?;
-                let horizon = config.schedule_horizon_days;
-                let (schedule, created) = catalogue::create_schedule(
-                    store,
-                    clock.now(),
-                    horizon,
-                    &by,
-                    &tour_id(id)?,
-                    draft,
-                )
-                .await?;
-                Ok(ApiResponse::created(
-                    format!("/v1/tours/{id}/schedules"),
-                    &ScheduleView::new(&schedule, Some(created)),
-                ))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, draft: ScheduleDraft, _| async move {
+            let horizon = ctx.config.schedule_horizon_days;
+            let tour = tour_id(id)?;
+            let (schedule, created) =
+                catalogue::create_schedule(ctx.store, ctx.now(), horizon, &by, &tour, draft)
+                    .await?;
+            Ok(ApiResponse::created(
+                format!("/v1/tours/{id}/schedules"),
+                &ScheduleView::new(&schedule, Some(created)),
+            ))
+        })
         .await
 }
 
@@ -191,7 +150,7 @@ pub async fn create_schedule(
     tag = "operator",
     summary = "A tour's schedules",
     params(("id" = String, Path, description = "Tour id")),
-    responses((status = 200, description = "Schedules", body = Vec<ScheduleView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse)),
+    responses((status = 200, description = "Schedules", body = Vec<ScheduleView>)),
     security(("operator_token" = []))
 )]
 #[get("/v1/tours/<id>/schedules")]
@@ -217,7 +176,7 @@ pub async fn list_schedules(
     summary = "Create a one-off departure",
     params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = catalogue::DepartureDraft,
-    responses((status = 201, description = "Created", body = DepartureView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Created", body = DepartureView)),
     security(("operator_token" = []))
 )]
 #[post("/v1/tours/<id>/departures", data = "<body>")]
@@ -226,26 +185,18 @@ pub async fn create_departure(
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let draft: catalogue::DepartureDraft = parse_text(&text)?;
-                let now = clock.now();
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(
+            scope,
+            body,
+            |ctx, draft: catalogue::DepartureDraft, _| async move {
+                let now = ctx.now();
                 let (tour, departure) =
-                    catalogue::create_departure(store, now, &by, &tour_id(id)?, draft).await?;
+                    catalogue::create_departure(ctx.store, now, &by, &tour_id(id)?, draft).await?;
                 let view = DepartureView::new(&tour, &departure, now);
                 Ok(ApiResponse::created(
                     format!("/v1/departures/{}", departure.id),
@@ -269,7 +220,7 @@ pub struct DeparturePatch {
     summary = "Change a departure's capacity",
     params(("id" = String, Path, description = "Departure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = DeparturePatch,
-    responses((status = 200, description = "Updated", body = DepartureView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `capacity_below_taken`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Updated", body = DepartureView), (status = 409, description = "Conflict: `capacity_below_taken`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[patch("/v1/departures/<id>", data = "<body>")]
@@ -278,30 +229,18 @@ pub async fn update_departure(
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let patch: DeparturePatch = parse_text(&text)?;
-                let now = clock.now();
-                let (tour, departure) =
-                    catalogue::set_capacity(store, now, &by, &departure_id(id)?, patch.capacity)
-                        .await?;
-                Ok(ApiResponse::ok(&DepartureView::new(&tour, &departure, now)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, patch: DeparturePatch, _| async move {
+            let now = ctx.now();
+            let departure = departure_id(id)?;
+            let (tour, departure) =
+                catalogue::set_capacity(ctx.store, now, &by, &departure, patch.capacity).await?;
+            Ok(ApiResponse::ok(&DepartureView::new(&tour, &departure, now)))
+        })
         .await
 }
 
@@ -320,7 +259,7 @@ pub struct CancelledDepartureView {
     tag = "operator",
     summary = "Cancel a departure and its bookings",
     params(("id" = String, Path, description = "Departure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Cancelled", body = CancelledDepartureView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `departure_cancelled`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Cancelled", body = CancelledDepartureView), (status = 409, description = "Conflict: `departure_cancelled`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/departures/<id>/cancel")]
@@ -328,32 +267,22 @@ pub async fn cancel_departure(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Admin>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            "",
-            |_| async {
-                let now = clock.now();
-                let (tour, departure, cancelled) =
-                    catalogue::cancel_departure(store, now, &by, &departure_id(id)?).await?;
-                let shown = DepartureView::new(&tour, &departure, now);
-                Ok(ApiResponse::ok(&CancelledDepartureView {
-                    occurrence: shown.clone(),
-                    departure: shown,
-                    cancelled_bookings: cancelled.iter().map(|c| c.reference.to_string()).collect(),
-                }))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let now = ctx.now();
+            let (tour, departure, cancelled) =
+                catalogue::cancel_departure(ctx.store, now, &by, &departure_id(id)?).await?;
+            let shown = DepartureView::new(&tour, &departure, now);
+            Ok(ApiResponse::ok(&CancelledDepartureView {
+                occurrence: shown.clone(),
+                departure: shown,
+                cancelled_bookings: cancelled.iter().map(|c| c.reference.to_string()).collect(),
+            }))
+        })
         .await
 }
 
@@ -369,7 +298,7 @@ pub enum Manifest {
     tag = "operator",
     summary = "Who holds seats on a departure",
     params(("id" = String, Path, description = "Departure id"), ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, description = "The manifest (JSON, or CSV with format=csv)", body = ManifestView, content_type = "application/json"), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse)),
+    responses((status = 200, description = "The manifest (JSON, or CSV with format=csv)", body = ManifestView, content_type = "application/json"), (status = 422, description = "`format` neither json nor csv (`validation_failed` with `fields`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/departures/<id>/manifest?<format>")]
@@ -415,7 +344,7 @@ pub async fn manifest(
     tag = "operator",
     summary = "Check in a confirmed booking",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Checked in", body = BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 200, description = "Checked in", body = BookingView), (status = 409, description = "Conflict: `invalid_transition`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/check-in")]
@@ -423,25 +352,15 @@ pub async fn check_in(
     _rate: RateLimited,
     reference: &str,
     auth: Result<Authorized<Guide>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            "",
-            |_| async {
-                let now = clock.now();
-                let booking = bookings::check_in(store, now, reference, &by).await?;
-                Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let now = ctx.now();
+            let booking = bookings::check_in(ctx.store, now, reference, &by).await?;
+            Ok(ApiResponse::ok(&BookingView::new(&booking, now)))
+        })
         .await
 }

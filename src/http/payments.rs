@@ -5,12 +5,12 @@ use rocket::serde::json::Json;
 use rocket::{post, Request, State};
 use serde::{Deserialize, Serialize};
 
+use super::context::Mutation;
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::idempotency::{operator_scope, ApiResponse};
 use super::rate_limit::RateLimited;
-use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
+use super::responder::{ErrorResponse, JsonBody};
 use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::error::AppError;
 use crate::integrations::stripe::{verify_signature, SIGNATURE_TOLERANCE_SECONDS};
 use crate::service::payments::{self, Payments};
@@ -64,8 +64,7 @@ pub struct WebhookAck {
         (status = 200, description = "Processed, or a duplicate or an event berth does not act on (acknowledged, nothing changed)", body = WebhookAck),
         (status = 400, description = "Missing, invalid or stale signature (`invalid_signature`), or not a Stripe event (`malformed_event`); nothing changed", body = ErrorResponse),
         (status = 404, description = "Online payments are off (`not_found`)", body = ErrorResponse),
-        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse),
-        (status = 503, description = "Database busy (`busy`); Stripe retries", body = ErrorResponse)
+        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse)
     ),
     security(("stripe_signature" = []))
 )]
@@ -172,7 +171,7 @@ impl RefundView {
     summary = "Refund part or all of what a booking paid",
     params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = RefundRequest,
-    responses((status = 201, description = "Refund decided: `pending` (sent to Stripe right after; the booking's `payment` shows the outcome) or `succeeded` (cash, recorded at once). Stored under the Idempotency-Key with the refund itself", body = RefundView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Refund decided: `pending` (sent to Stripe right after; the booking's `payment` shows the outcome) or `succeeded` (cash, recorded at once). Stored under the Idempotency-Key with the refund itself", body = RefundView), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/bookings/<reference>/refunds", data = "<body>")]
@@ -181,27 +180,16 @@ pub async fn create_refund(
     reference: &str,
     auth: Result<Authorized<Admin>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     payments: &State<Payments>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let operator = by.operator.clone();
-    let text = body_text(body)?;
-    let text = text.as_str();
-    let by = &by;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            text,
-            |claim| async move {
-                let request: RefundRequest = parse_text(text)?;
-                let now = clock.now();
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(
+            scope,
+            body,
+            |ctx, request: RefundRequest, claim| async move {
                 let respond = |refund: &RefundRow| {
                     ApiResponse::created(
                         format!("/v1/bookings/{reference}"),
@@ -214,11 +202,11 @@ pub async fn create_refund(
                 };
                 let stored = claim.is_some();
                 let refund = payments::refund_by_operator(
-                    store,
+                    ctx.store,
                     payments,
-                    now,
+                    ctx.now(),
                     reference,
-                    by,
+                    &by,
                     request.amount,
                     claim
                         .as_ref()

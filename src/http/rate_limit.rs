@@ -1,5 +1,5 @@
-//! Rate limits per client address and per bearer token, in four buckets: sign-in (`/v1/auth/*`,
-//! strict), booking creation, other writes, and reads. Over the limit: 429 with `Retry-After`.
+//! Rate limits per client address and per bearer token, in four buckets: sign-in (`/v1/auth/*`
+//! and the console's `/console/sign-in*`, strict), booking creation, other writes, and reads. Over the limit: 429 with `Retry-After`.
 //! Limits live in this process: with several instances behind a load balancer, each enforces its
 //! own (use the balancer or a shared limiter in front for a global limit).
 //!
@@ -313,19 +313,12 @@ impl RateLimits {
             .route()
             .map(|route| route.uri.path().to_string())
             .unwrap_or_else(|| request.uri().path().to_string());
-        // Provider callbacks are verified by signature and come from few addresses (or one,
-        // behind a proxy): throttling them would delay payment confirmations until holds lapse.
-        if route.starts_with("/v1/webhooks/") {
-            return Ok(());
-        }
-        let limiter = if route.starts_with("/v1/auth/") {
-            &self.auth
-        } else if request.method() == Method::Get || request.method() == Method::Head {
-            &self.reads
-        } else if request.method() == Method::Post && route == "/v1/bookings" {
-            &self.bookings
-        } else {
-            &self.writes
+        let limiter = match bucket(request.method(), &route) {
+            None => return Ok(()),
+            Some(Bucket::Auth) => &self.auth,
+            Some(Bucket::Reads) => &self.reads,
+            Some(Bucket::Bookings) => &self.bookings,
+            Some(Bucket::Writes) => &self.writes,
         };
         let Some(limiter) = limiter else {
             return Ok(());
@@ -343,6 +336,35 @@ impl RateLimits {
             limiter.check(Key::token(token.trim()), now)?;
         }
         Ok(())
+    }
+}
+
+/// The `BERTH_RATE_LIMITS` bucket a route counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Auth,
+    Bookings,
+    Writes,
+    Reads,
+}
+
+/// The bucket of a route (its mounted path, in Rocket's or OpenAPI's syntax), `None` when it is
+/// never limited. Also what `/openapi.json` documents a 429 from.
+pub fn bucket(method: Method, route: &str) -> Option<Bucket> {
+    // Provider callbacks are verified by signature and come from few addresses (or one,
+    // behind a proxy): throttling them would delay payment confirmations until holds lapse.
+    if route.starts_with("/v1/webhooks/") {
+        None
+    } else if route.starts_with("/v1/auth/") || route.starts_with("/console/sign-in") {
+        // The console's sign-in takes passwords and codes like `/v1/auth/*`: the same bucket.
+        Some(Bucket::Auth)
+    } else if method == Method::Get || method == Method::Head {
+        Some(Bucket::Reads)
+    } else if method == Method::Post && (route == "/v1/bookings" || route == "/book/<departure>") {
+        // The booking page's form holds seats as `POST /v1/bookings` does: the same bucket.
+        Some(Bucket::Bookings)
+    } else {
+        Some(Bucket::Writes)
     }
 }
 
@@ -393,6 +415,27 @@ impl<'r> FromRequest<'r> for ClientIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pages that do what an API route does count in that route's bucket.
+    #[test]
+    fn pages_count_in_the_bucket_of_the_api_route_they_stand_for() {
+        assert_eq!(bucket(Method::Post, "/v1/bookings"), Some(Bucket::Bookings));
+        assert_eq!(
+            bucket(Method::Post, "/book/<departure>"),
+            Some(Bucket::Bookings)
+        );
+        assert_eq!(bucket(Method::Post, "/v1/auth/login"), Some(Bucket::Auth));
+        assert_eq!(bucket(Method::Post, "/console/sign-in"), Some(Bucket::Auth));
+        assert_eq!(
+            bucket(Method::Post, "/console/sign-in/code"),
+            Some(Bucket::Auth)
+        );
+        assert_eq!(
+            bucket(Method::Get, "/book/<departure>"),
+            Some(Bucket::Reads)
+        );
+        assert_eq!(bucket(Method::Post, "/v1/webhooks/stripe"), None);
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

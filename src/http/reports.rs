@@ -43,7 +43,6 @@ pub struct RevenueView {
     ),
     responses(
         (status = 200, description = "Totals", body = RevenueView),
-        (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse),
         (status = 422, description = "Bad dates (`validation_failed`)", body = ErrorResponse)
     ),
     security(("operator_token" = []))

@@ -3,15 +3,14 @@
 use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::context::Mutation;
+use super::idempotency::{operator_scope, ApiResponse};
 use super::responder::ErrorResponse;
-use super::responder::{body_text, parse_text, JsonBody};
-use crate::config::AppConfig;
+use super::responder::JsonBody;
 use rocket::{delete, get, post, State};
 use serde::{Deserialize, Serialize};
 
 use super::guards::{Authorized, Owner};
-use crate::clock::Clock;
 use crate::domain::auth::Role;
 use crate::error::AppError;
 use crate::service::operators;
@@ -45,7 +44,7 @@ pub struct TokenView {
     summary = "Create an API token (shown once)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = TokenRequest,
-    responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/tokens", data = "<body>")]
@@ -53,46 +52,35 @@ pub async fn create_token(
     _rate: RateLimited,
     auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let operator = by.operator.clone();
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            &text,
-            |_| async {
-                let request: TokenRequest = parse_text(&text)?;
-                let role = match request.role.as_deref() {
-                    None => Role::Owner,
-                    Some(role) => role
-                        .parse()
-                        .map_err(|e: String| AppError::invalid("role", e))?,
-                };
-                let now = clock.now();
-                let (id, token) =
-                    operators::create_token(store, now, &by, &request.label, role).await?;
-                let view = TokenView {
-                    id: id.to_string(),
-                    label: request.label.trim().to_owned(),
-                    role: role.as_str().to_owned(),
-                    created_at: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                    revoked_at: None,
-                    token: Some(token),
-                };
-                // The token is shown once and stored nowhere in clear, not even for a replay.
-                let mut response = ApiResponse::created(format!("/v1/tokens/{id}"), &view);
-                response.confidential = true;
-                Ok(response)
-            },
-        )
+    let scope = operator_scope(&operator);
+    mutation
+        .json(scope, body, |ctx, request: TokenRequest, _| async move {
+            let role = match request.role.as_deref() {
+                None => Role::Owner,
+                Some(role) => role
+                    .parse()
+                    .map_err(|e: String| AppError::invalid("role", e))?,
+            };
+            let now = ctx.now();
+            let (id, token) =
+                operators::create_token(ctx.store, now, &by, &request.label, role).await?;
+            let view = TokenView {
+                id: id.to_string(),
+                label: request.label.trim().to_owned(),
+                role: role.as_str().to_owned(),
+                created_at: now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                revoked_at: None,
+                token: Some(token),
+            };
+            // The token is shown once and stored nowhere in clear, not even for a replay.
+            let mut response = ApiResponse::created(format!("/v1/tokens/{id}"), &view);
+            response.confidential = true;
+            Ok(response)
+        })
         .await
 }
 
@@ -101,7 +89,7 @@ pub async fn create_token(
     path = "/v1/tokens",
     tag = "operator",
     summary = "The operator's API tokens",
-    responses((status = 200, description = "Tokens (never the secret)", body = Vec<TokenView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
+    responses((status = 200, description = "Tokens (never the secret)", body = Vec<TokenView>), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/tokens")]
@@ -134,7 +122,7 @@ pub async fn list_tokens(
     tag = "operator",
     summary = "Revoke an API token",
     params(("id" = String, Path, description = "Token id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 204, description = "Revoked"), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's id (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed` with `fields`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
+    responses((status = 204, description = "Revoked"), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[delete("/v1/tokens/<id>")]
@@ -142,24 +130,15 @@ pub async fn revoke_token(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
     let operator = by.operator.clone();
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&operator),
-            "",
-            |_| async {
-                operators::revoke_token(store, clock.now(), &by, id).await?;
-                Ok(ApiResponse::no_content())
-            },
-        )
+    let scope = operator_scope(&operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            operators::revoke_token(ctx.store, ctx.now(), &by, id).await?;
+            Ok(ApiResponse::no_content())
+        })
         .await
 }

@@ -5,12 +5,11 @@ use rocket::{get, patch, post, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::context::Mutation;
 use super::guards::{Authorized, Owner};
-use super::idempotency::{operator_scope, ApiResponse, Idempotency};
+use super::idempotency::{operator_scope, ApiResponse};
 use super::rate_limit::RateLimited;
-use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
-use crate::clock::Clock;
-use crate::config::AppConfig;
+use super::responder::{ErrorResponse, JsonBody};
 use crate::domain::auth::Role;
 use crate::error::AppError;
 use crate::service::auth::{self, User, UserChange, UserDraft};
@@ -71,7 +70,7 @@ impl From<User> for UserView {
     summary = "Add a user to the operator (owners only)",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = UserRequest,
-    responses((status = 201, description = "Created", body = UserView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields, a weak password or an email in use (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Too many password hashes at once, or the database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 201, description = "Created", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 422, description = "Invalid fields, a weak password or an email in use (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/users", data = "<body>")]
@@ -79,34 +78,23 @@ pub async fn create_user(
     _rate: RateLimited,
     auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
     gate: &State<Argon2Gate>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            &text,
-            |_| async {
-                let request: UserRequest = parse_text(&text)?;
-                let draft = UserDraft {
-                    email: &request.email,
-                    name: &request.name,
-                    role: &request.role,
-                    password: &request.password,
-                };
-                let user = auth::create_user(store, gate, clock.now(), &by, draft).await?;
-                let location = format!("/v1/users/{}", user.id);
-                Ok(ApiResponse::created(location, &UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, request: UserRequest, _| async move {
+            let draft = UserDraft {
+                email: &request.email,
+                name: &request.name,
+                role: &request.role,
+                password: &request.password,
+            };
+            let user = auth::create_user(ctx.store, gate, ctx.now(), &by, draft).await?;
+            let location = format!("/v1/users/{}", user.id);
+            Ok(ApiResponse::created(location, &UserView::from(user)))
+        })
         .await
 }
 
@@ -115,7 +103,7 @@ pub async fn create_user(
     path = "/v1/users",
     tag = "users",
     summary = "The operator's users (owners only)",
-    responses((status = 200, description = "Users", body = Vec<UserView>), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
+    responses((status = 200, description = "Users", body = Vec<UserView>), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[get("/v1/users")]
@@ -135,7 +123,7 @@ pub async fn list_users(
     summary = "Change a user's role (owners only)",
     params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
     request_body = UserPatch,
-    responses((status = 200, description = "Changed", body = UserView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Unknown role, or the last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 200, description = "Changed", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 422, description = "Unknown role, or the last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[patch("/v1/users/<id>", data = "<body>")]
@@ -144,31 +132,20 @@ pub async fn update_user(
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
     body: JsonBody<'_>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    let text = body_text(body)?;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            &text,
-            |_| async {
-                let patch: UserPatch = parse_text(&text)?;
-                let role: Role = patch
-                    .role
-                    .parse()
-                    .map_err(|e: String| AppError::invalid("role", e))?;
-                let user =
-                    auth::change_user(store, clock.now(), &by, id, UserChange::Role(role)).await?;
-                Ok(ApiResponse::ok(&UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, patch: UserPatch, _| async move {
+            let role: Role = patch
+                .role
+                .parse()
+                .map_err(|e: String| AppError::invalid("role", e))?;
+            let user =
+                auth::change_user(ctx.store, ctx.now(), &by, id, UserChange::Role(role)).await?;
+            Ok(ApiResponse::ok(&UserView::from(user)))
+        })
         .await
 }
 
@@ -178,7 +155,7 @@ pub async fn update_user(
     tag = "users",
     summary = "Deactivate a user and end their sessions (owners only)",
     params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Deactivated", body = UserView), (status = 400, description = "An invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "The last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 200, description = "Deactivated", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 422, description = "The last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/users/<id>/deactivate")]
@@ -186,25 +163,16 @@ pub async fn deactivate_user(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            "",
-            |_| async {
-                let user =
-                    auth::change_user(store, clock.now(), &by, id, UserChange::Deactivate).await?;
-                Ok(ApiResponse::ok(&UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let user =
+                auth::change_user(ctx.store, ctx.now(), &by, id, UserChange::Deactivate).await?;
+            Ok(ApiResponse::ok(&UserView::from(user)))
+        })
         .await
 }
 
@@ -215,7 +183,7 @@ pub async fn deactivate_user(
     summary = "Turn a user's two-factor sign-in off and end their sessions (owners only)",
     description = "For a lost authenticator with the recovery codes gone: the user signs in with the password and enrols again.",
     params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
-    responses((status = 200, description = "Two-factor sign-in is off", body = UserView), (status = 400, description = "An invalid Idempotency-Key", body = ErrorResponse), (status = 401, description = "Missing or invalid bearer token (`unauthorized`)", body = ErrorResponse), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 409, description = "`idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "`idempotency_key_reused`", body = ErrorResponse), (status = 503, description = "Database busy (`busy`)", body = ErrorResponse)),
+    responses((status = 200, description = "Two-factor sign-in is off", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
 #[post("/v1/users/<id>/reset-two-factor")]
@@ -223,25 +191,15 @@ pub async fn reset_two_factor(
     _rate: RateLimited,
     id: &str,
     auth: Result<Authorized<Owner>, AppError>,
-    idempotency: Result<Idempotency, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    mutation: Mutation<'_>,
 ) -> Result<ApiResponse, AppError> {
     let by = auth?.0;
-    idempotency?
-        .run(
-            store,
-            clock,
-            config,
-            operator_scope(&by.operator),
-            "",
-            |_| async {
-                let user =
-                    auth::change_user(store, clock.now(), &by, id, UserChange::ResetTwoFactor)
-                        .await?;
-                Ok(ApiResponse::ok(&UserView::from(user)))
-            },
-        )
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let user = auth::change_user(ctx.store, ctx.now(), &by, id, UserChange::ResetTwoFactor)
+                .await?;
+            Ok(ApiResponse::ok(&UserView::from(user)))
+        })
         .await
 }

@@ -3,20 +3,17 @@
 use chrono::{DateTime, Utc};
 
 use super::audit::{self, Action, Target};
-use super::notifications;
-use super::payments::{self, Payments};
+use super::payments::Payments;
+use super::plans::{self, release_lapsed};
 use super::principal::Principal;
-use super::seats::release_lapsed;
-use super::{finish, with_retry};
-use crate::domain::auth::Role;
-use crate::domain::booking::CancelReason;
 use crate::domain::booking::{BookingEvent, BookingStatus};
+use crate::domain::booking_plan::{self, Asker, Change, Decision, Plan};
 use crate::domain::ids::BookingRef;
-use crate::domain::message::MessageKind;
 use crate::domain::records::BookingRecord;
+use crate::domain::refund::CancellationPolicy;
 use crate::error::AppError;
 use crate::secrets;
-use crate::storage::{bookings, departures, ledger, payments as store_payments, Store};
+use crate::storage::{bookings, departures, payments as store_payments, Store};
 
 /// Who is asking. A traveler proves it with the booking's access token; an operator with a
 /// bearer token, and only for bookings on their own tours.
@@ -81,7 +78,7 @@ pub async fn confirm(
     if store_payments::get(store, &booking.id).await?.is_some() {
         return Err(AppError::PaymentRequired);
     }
-    transition(store, now, reference, caller, BookingEvent::Confirm).await
+    transition(store, now, reference, caller, Change::Confirm).await
 }
 
 /// Cancels a booking. What was paid comes back per the tour's cancellation policy when the
@@ -95,7 +92,7 @@ pub async fn cancel(
     reference: &str,
     caller: &Caller,
 ) -> Result<BookingRecord, AppError> {
-    let booking = transition(store, now, reference, caller, BookingEvent::Cancel).await?;
+    let booking = transition(store, now, reference, caller, Change::Cancel).await?;
     super::payments::send_refunds_now(store, payments, &booking.id, now).await;
     Ok(booking)
 }
@@ -111,139 +108,71 @@ pub async fn check_in(
         access_token: None,
         operator: Some(by.clone()),
     };
-    transition(store, now, reference, &caller, BookingEvent::CheckIn).await
+    transition(store, now, reference, &caller, Change::CheckIn).await
 }
 
 enum Outcome {
-    Changed(BookingStatus),
+    Changed(Plan),
     Lapsed,
 }
 
-/// Applies `event` to a booking under its departure's lock. The seat counter moves exactly
-/// when the state machine moves a booking into or out of a seat-occupying state.
+/// Asks the rules (`domain::booking_plan::request`) what `change` does to a booking, under its
+/// departure's lock, and executes the plan in the same transaction.
 async fn transition(
     store: &Store,
     now: DateTime<Utc>,
     reference: &str,
     caller: &Caller,
-    event: BookingEvent,
+    change: Change,
 ) -> Result<BookingRecord, AppError> {
+    let event = change.event();
     let booking = accessible(store, reference, caller).await?;
-    let by_traveler = !caller.is_operator_of(&booking);
-    if event == BookingEvent::CheckIn && by_traveler {
-        return Err(AppError::NotFound);
-    }
-    // Only a traveler's cancellation follows the tour's policy; an operator's refunds in full.
-    let policy = if event == BookingEvent::Cancel && by_traveler {
-        Some(
-            super::catalogue::tour(store, &booking.tour_id)
-                .await?
-                .tour
-                .cancellation_policy,
-        )
+    let operator = caller
+        .operator
+        .as_ref()
+        .filter(|_| caller.is_operator_of(&booking));
+    let by_traveler = operator.is_none();
+    // Only a traveler's cancellation follows the tour's policy (read before the lock).
+    let policy = if change == Change::Cancel && by_traveler {
+        super::catalogue::tour(store, &booking.tour_id)
+            .await?
+            .tour
+            .cancellation_policy
     } else {
-        None
+        CancellationPolicy::default()
     };
-    let outcome = with_retry(store, || async {
-        let mut tx = store.begin_write().await?;
-        let result = async {
-            let departure = departures::lock(&mut tx, &booking.departure_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            let current = bookings::lock(&mut tx, &booking.id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            if current.is_lapsed_hold(now) {
+    let asker = match operator {
+        Some(by) => Asker::Operator { role: by.role },
+        None => Asker::Traveler { policy: &policy },
+    };
+    let outcome = transaction!(store, |tx| {
+        let departure = departures::lock(&mut tx, &booking.departure_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let current = bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let facts = plans::facts(&mut tx, &current, departure.occupancy.starts_at, now).await?;
+        let plan = match booking_plan::request(change, asker, &facts, now)? {
+            Decision::ReleaseLapsed => {
                 release_lapsed(&mut tx, now, &booking.departure_id).await?;
                 return Ok(Outcome::Lapsed);
             }
-            let started = now >= departure.occupancy.starts_at;
-            if event == BookingEvent::Cancel && by_traveler && started {
-                return Err(AppError::CancellationClosed);
-            }
-            if event == BookingEvent::Confirm && started {
-                return Err(AppError::SalesClosed {
-                    reason: "the departure has started",
-                });
-            }
-            let next = current
-                .status
-                .apply(event)
-                .map_err(|(from, event)| AppError::InvalidTransition { from, event })?;
-            bookings::set_status(&mut tx, &current.id, current.status, next, now).await?;
-            // The traveler hears about it through the outbox, committed with the change.
-            let message = match next {
-                BookingStatus::Confirmed => Some(MessageKind::BookingConfirmed),
-                BookingStatus::Cancelled => Some(MessageKind::BookingCancelled),
-                _ => None,
-            };
-            if next == BookingStatus::Cancelled {
-                let reason = if by_traveler {
-                    CancelReason::Traveler
-                } else {
-                    CancelReason::Operator
-                };
-                bookings::set_cancel_reason(&mut tx, &current.id, reason.as_str()).await?;
-                // The refund is decided with the cancellation, so the message can tell it.
-                let paid = ledger::net(&mut tx, &current.id).await?;
-                let amount = match &policy {
-                    Some(policy) => policy.refund_for(paid, departure.occupancy.starts_at, now),
-                    None => paid,
-                };
-                if amount > 0 {
-                    // Money goes back to a traveler only on an admin's word (or the traveler's
-                    // own, per the policy): the same rule as `POST …/refunds`, so staff cannot
-                    // refund in full by cancelling what they could not refund directly.
-                    if let Some(by) = caller.operator.as_ref().filter(|_| !by_traveler) {
-                        if !by.role.at_least(Role::Admin) {
-                            return Err(AppError::Forbidden);
-                        }
-                    }
-                    payments::queue_refund(&mut tx, &current, Some(amount), reason.as_str(), now)
-                        .await?;
-                }
-            }
-            if let Some(kind) = message {
-                notifications::enqueue(&mut tx, &current.id, kind, now).await?;
-            }
-            // Pay on arrival: checking in is when the money changes hands (unless it already
-            // did, online).
-            if next == BookingStatus::CheckedIn
-                && !payments::paid_online(&mut tx, &current.id).await?
-            {
-                let entry = ledger::NewEntry {
-                    operator: &current.operator_id,
-                    booking: &current.id,
-                    kind: "payment",
-                    amount: current.total,
-                    currency: &current.currency,
-                    provider: "offline",
-                    provider_reference: None,
-                };
-                ledger::append(&mut tx, &entry, now).await?;
-            }
-            let delta = match (current.status.occupies_seats(), next.occupies_seats()) {
-                (true, false) => -i64::from(current.seats),
-                (false, true) => i64::from(current.seats),
-                _ => 0,
-            };
-            departures::add_seats(&mut tx, &booking.departure_id, delta, now).await?;
-            let audited = caller.operator.as_ref().filter(|_| !by_traveler);
-            if let (Some(by), Some(action)) = (audited, Action::of_booking(event)) {
-                audit::record(
-                    &mut tx,
-                    by,
-                    now,
-                    action,
-                    Target::Booking(current.reference.as_str()),
-                    None,
-                )
-                .await?;
-            }
-            Ok(Outcome::Changed(next))
+            Decision::Apply(plan) => plan,
+        };
+        plans::execute(&mut tx, &current, &plan, now).await?;
+        if let (Some(by), Some(action)) = (operator, Action::of_booking(event)) {
+            audit::record(
+                &mut tx,
+                by,
+                now,
+                action,
+                Target::Booking(current.reference.as_str()),
+                None,
+            )
+            .await?;
         }
-        .await;
-        finish(tx, result).await
+        Ok(Outcome::Changed(plan))
     })
     .await?;
     match outcome {
@@ -252,20 +181,15 @@ async fn transition(
             from: BookingStatus::Expired,
             event,
         }),
-        Outcome::Changed(status) => {
+        Outcome::Changed(plan) => {
             // Built from what was read and written, not re-read: a failed read after the
             // commit would answer 5xx for a change that happened.
-            let cancel_reason = match (status, by_traveler) {
-                (BookingStatus::Cancelled, true) => {
-                    Some(CancelReason::Traveler.as_str().to_owned())
-                }
-                (BookingStatus::Cancelled, false) => {
-                    Some(CancelReason::Operator.as_str().to_owned())
-                }
-                _ => booking.cancel_reason.clone(),
+            let cancel_reason = match plan.cancel_reason {
+                Some(reason) => Some(reason.as_str().to_owned()),
+                None => booking.cancel_reason.clone(),
             };
             let updated = BookingRecord {
-                status,
+                status: plan.to,
                 cancel_reason,
                 updated_at: now,
                 ..booking

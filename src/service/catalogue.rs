@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use super::audit::{self, Action, Target};
 use super::notifications;
+use super::plans::{release_lapsed, total_seats};
 use super::principal::Principal;
-use super::seats::{release_lapsed, total_seats};
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Occupancy;
 use crate::domain::capacity::{parse_capacity, DepartureStatus};
@@ -503,7 +503,7 @@ pub async fn cancel_departure(
         for booking in &cancelled {
             // The operator cancelled: whatever was paid goes back in full.
             if let Some(record) = bookings::lock(&mut tx, &booking.booking_id).await? {
-                super::payments::queue_refund(
+                super::plans::queue_refund(
                     &mut tx,
                     &record,
                     None,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::idempotency::{self, Claim};
 use super::payments::{self, PaymentSummary, Payments};
-use super::seats::release_lapsed;
+use super::plans::release_lapsed;
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};

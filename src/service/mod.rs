@@ -27,6 +27,7 @@ pub mod auth;
 pub mod bookings;
 pub mod catalogue;
 pub mod check;
+pub mod console;
 pub mod demo;
 pub mod holds;
 pub mod idempotency;
@@ -34,9 +35,9 @@ pub mod notifications;
 pub mod operators;
 pub mod passwords;
 pub mod payments;
+pub mod plans;
 pub mod principal;
 pub mod reports;
-pub mod seats;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
 /// before the client gets 503.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::at;
 use super::rows::{BookingRow, ItemRow, BOOKING_COLUMNS};
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
-use crate::domain::booking::BookingStatus;
+use crate::domain::booking::{sql_list, BookingEvent, BookingStatus, CancelReason};
 use crate::domain::ids::{BookingId, BookingRef, DepartureId};
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{BookingRecord, ReleasedSeats};
@@ -196,6 +196,78 @@ fn released(rows: Vec<SeatsRow>) -> Result<Vec<ReleasedSeats>, StorageError> {
         .collect()
 }
 
+/// The statuses a bulk `event` selects (as SQL) and the status it moves them to, from the
+/// domain's state machine: bulk changes follow `BookingStatus::apply` like single ones.
+fn bulk(event: BookingEvent) -> Result<(String, BookingStatus), StorageError> {
+    let (from, to) = BookingStatus::bulk(event)
+        .ok_or_else(|| StorageError::Corrupt(format!("no bulk change for {event:?}")))?;
+    Ok((sql_list(&from), to))
+}
+
+/// SQL condition on the bookings aliased `b`: the booking occupies seats and is not a lapsed
+/// hold. Binds one `?`, "now".
+pub(super) fn live_condition() -> String {
+    let settled: Vec<BookingStatus> = BookingStatus::occupying()
+        .into_iter()
+        .filter(|status| *status != BookingStatus::Held)
+        .collect();
+    format!(
+        "(b.status IN ({}) OR (b.status = '{}' AND b.expires_at > ?))",
+        sql_list(&settled),
+        BookingStatus::Held.as_str()
+    )
+}
+
+/// Moves every booking of a locked departure that `event` applies to (and `extra`, an SQL
+/// condition binding one `?` to `extra_bind`, selects) to the status `event` leads to; returns
+/// what each gave back. Reads with a lock first (MySQL: under READ COMMITTED a plain read
+/// could see a snapshot older than the UPDATE, and the seats returned would not match the rows
+/// changed). The caller moves the departure's counter in the same transaction.
+async fn change_all(
+    tx: &mut WriteTx,
+    departure: &DepartureId,
+    event: BookingEvent,
+    extra: Option<(&str, DateTime<Utc>)>,
+    cancel_reason: Option<CancelReason>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ReleasedSeats>, StorageError> {
+    let (from, to) = bulk(event)?;
+    let condition = match extra {
+        Some((sql, _)) => format!("departure_id = ? AND status IN ({from}) AND {sql}"),
+        None => format!("departure_id = ? AND status IN ({from})"),
+    };
+    let select = format!("SELECT id, reference, seats FROM bookings WHERE {condition}");
+    let select = if tx.is_sqlite() {
+        select
+    } else {
+        format!("{select} FOR UPDATE")
+    };
+    let bound = extra.map(|(_, value)| at(value));
+    let rows: Vec<SeatsRow> = on_tx!(tx, conn => {
+        let query = sqlx::query_as(&select).bind(departure.as_str());
+        match &bound { Some(value) => query.bind(value), None => query }.fetch_all(conn).await
+    })?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let update = format!(
+        "UPDATE bookings SET status = ?, cancel_reason = COALESCE(?, cancel_reason), updated_at = ? WHERE {condition}"
+    );
+    let reason = cancel_reason.map(CancelReason::as_str);
+    let result = on_tx!(tx, conn => {
+        let query = sqlx::query(&update).bind(to.as_str()).bind(reason).bind(at(now)).bind(departure.as_str());
+        match &bound { Some(value) => query.bind(value), None => query }
+            .execute(conn).await.map(|r| r.rows_affected())
+    })?;
+    if result != rows.len() as u64 {
+        return Err(StorageError::Corrupt(format!(
+            "bookings of {departure} changed while locked"
+        )));
+    }
+    tx.count(to.as_str(), result);
+    released(rows)
+}
+
 /// Marks every lapsed hold of a locked departure `expired` and returns what each gave back.
 /// The caller subtracts the seats from the departure in the same transaction.
 pub async fn release_lapsed_holds(
@@ -203,52 +275,19 @@ pub async fn release_lapsed_holds(
     departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleasedSeats>, StorageError> {
-    // A locking read on MySQL: under READ COMMITTED a plain read could see a snapshot older
-    // than the UPDATE below, and the seats subtracted would not match the rows changed.
-    let sql = tx.pick(
-        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status = 'held' AND expires_at <= ?",
-        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status = 'held' AND expires_at <= ? FOR UPDATE",
-    );
-    let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
-        .bind(departure.as_str()).bind(at(now)).fetch_all(conn).await)?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let result = on_tx!(tx, conn => sqlx::query(
-        "UPDATE bookings SET status = 'expired', updated_at = ? WHERE departure_id = ? AND status = 'held' AND expires_at <= ?")
-        .bind(at(now)).bind(departure.as_str()).bind(at(now)).execute(conn).await.map(|r| r.rows_affected()))?;
-    if result != rows.len() as u64 {
-        return Err(StorageError::Corrupt(format!(
-            "lapsed holds of {departure} changed while locked"
-        )));
-    }
-    tx.count("expired", result);
-    released(rows)
+    let lapsed = Some(("expires_at <= ?", now));
+    change_all(tx, departure, BookingEvent::Expire, lapsed, None, now).await
 }
 
-/// Cancels every held or confirmed booking of a locked departure (the departure is cancelled).
+/// Cancels every booking of a locked departure that can be cancelled (the departure is
+/// cancelled).
 pub async fn cancel_live(
     tx: &mut WriteTx,
     departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleasedSeats>, StorageError> {
-    let sql = tx.pick(
-        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status IN ('held', 'confirmed')",
-        "SELECT id, reference, seats FROM bookings WHERE departure_id = ? AND status IN ('held', 'confirmed') FOR UPDATE",
-    );
-    let rows: Vec<SeatsRow> = on_tx!(tx, conn => sqlx::query_as(sql)
-        .bind(departure.as_str()).fetch_all(conn).await)?;
-    let result = on_tx!(tx, conn => sqlx::query(
-        "UPDATE bookings SET status = 'cancelled', cancel_reason = 'departure_cancelled', updated_at = ? \
-         WHERE departure_id = ? AND status IN ('held', 'confirmed')")
-        .bind(at(now)).bind(departure.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
-    if result != rows.len() as u64 {
-        return Err(StorageError::Corrupt(format!(
-            "bookings of {departure} changed while locked"
-        )));
-    }
-    tx.count("cancelled", result);
-    released(rows)
+    let reason = Some(CancelReason::DepartureCancelled);
+    change_all(tx, departure, BookingEvent::Cancel, None, reason, now).await
 }
 
 /// The bookings holding seats on an departure right now (lapsed holds excluded), with items.
@@ -257,7 +296,7 @@ pub async fn manifest(
     departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<Vec<BookingRecord>, StorageError> {
-    let live = "b.departure_id = ? AND (b.status IN ('confirmed', 'checked_in') OR (b.status = 'held' AND b.expires_at > ?))";
+    let live = format!("b.departure_id = ? AND {}", live_condition());
     let sql = format!(
         "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE {live} ORDER BY b.created_at, b.id"
     );

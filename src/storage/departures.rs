@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::at;
 use super::rows::{DepartureRow, DEPARTURE_COLUMNS};
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
+use crate::domain::booking::{sql_list, BookingStatus};
 use crate::domain::capacity::DepartureStatus;
 use crate::domain::ids::{DepartureId, ScheduleId, TourId};
 use crate::domain::records::{DepartureRecord, Violation};
@@ -204,15 +205,18 @@ struct ItemAudit {
 /// Every departure whose counter disagrees with its bookings or exceeds its capacity, and every
 /// booking whose seats disagree with its items.
 pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
-    let seats: Vec<SeatAudit> = on_pool!(store, pool => sqlx::query_as(
+    let sql = format!(
         "SELECT o.id, o.capacity, o.seats_taken, \
          CAST(COALESCE(SUM(b.seats), 0) AS SIGNED) AS booked \
          FROM departures o LEFT JOIN bookings b ON b.departure_id = o.id \
-         AND b.status IN ('held', 'confirmed', 'checked_in') \
+         AND b.status IN ({occupying}) \
          GROUP BY o.id, o.capacity, o.seats_taken \
          HAVING o.seats_taken <> CAST(COALESCE(SUM(b.seats), 0) AS SIGNED) OR o.seats_taken > o.capacity \
-         OR o.seats_taken < 0 ORDER BY o.id")
-        .fetch_all(pool).await)?;
+         OR o.seats_taken < 0 ORDER BY o.id",
+        occupying = sql_list(&BookingStatus::occupying())
+    );
+    let seats: Vec<SeatAudit> =
+        on_pool!(store, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
     let items: Vec<ItemAudit> = on_pool!(store, pool => sqlx::query_as(
         "SELECT b.reference, b.departure_id, b.seats, \
          CAST(COALESCE(SUM(i.quantity), 0) AS SIGNED) AS item_seats \

@@ -118,11 +118,14 @@ pub async fn holders(store: &Store, now: DateTime<Utc>) -> Result<Holders, Stora
         *slot =
             on_pool!(store, pool => sqlx::query_scalar(&sql).bind(at(now)).fetch_one(pool).await)?;
     }
-    let sold_out_by_holds: i64 = on_pool!(store, pool => sqlx::query_scalar(
+    let sql = format!(
         "SELECT COUNT(*) FROM departures o WHERE o.status = 'scheduled' AND o.starts_at > ? \
          AND o.id IN (SELECT h.departure_id FROM bookings h WHERE h.status = 'held' AND h.expires_at > ?) \
          AND o.capacity <= (SELECT COALESCE(SUM(b.seats), 0) FROM bookings b WHERE b.departure_id = o.id \
-             AND (b.status IN ('confirmed', 'checked_in') OR (b.status = 'held' AND b.expires_at > ?)))")
+             AND {live})",
+        live = super::bookings::live_condition()
+    );
+    let sold_out_by_holds: i64 = on_pool!(store, pool => sqlx::query_scalar(&sql)
         .bind(at(now)).bind(at(now)).bind(at(now)).fetch_one(pool).await)?;
     Ok(Holders {
         seats_held,

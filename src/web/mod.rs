@@ -7,7 +7,9 @@
 //!   dates per language.
 //! - [`csrf`]: the token every form carries, checked by the [`CsrfForm`] body guard.
 //! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
-//! - [`traveler`]: the tour page with its month calendar.
+//! - [`traveler`]: the tour page with its month calendar, and booking: the form with its
+//!   server-computed total, the hold with its payment, and the confirmation.
+//! - [`console`]: the operator console (sign-in by cookie session, role-based menu and pages).
 //! - [`lang`]: the language switch.
 //!
 //! Every page gets a Content-Security-Policy with a per-request nonce (scripts run only with
@@ -21,6 +23,7 @@ use rocket::response::{self, Responder};
 use rocket::{catch, catchers, routes, Request, Response};
 
 pub mod assets;
+pub mod console;
 pub mod csrf;
 pub mod format;
 pub mod i18n;
@@ -41,7 +44,7 @@ mod embedded {
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.
-pub const PAGE_BASES: [&str; 3] = ["/tours", "/lang", assets::BASE];
+pub const PAGE_BASES: [&str; 5] = ["/tours", "/book", "/lang", console::BASE, assets::BASE];
 
 /// Whether `path` is a page (or page asset) rather than part of the API.
 pub fn is_page_path(path: &str) -> bool {
@@ -63,23 +66,51 @@ pub fn stage() -> AdHoc {
                 return Err(rocket);
             }
         };
+        let settings = PageSettings::from_figment(rocket.figment());
         let mut rocket = rocket
             .manage(web)
+            .manage(settings)
             .mount(
                 "/",
                 routes![
                     traveler::tour::tour_page,
                     traveler::tour::tour_page_with_slug,
+                    traveler::booking::form,
+                    traveler::booking::submit,
+                    traveler::hold::hold_page,
+                    traveler::hold::confirm,
+                    traveler::hold::calendar_file,
                     lang::switch,
                     assets::asset,
                 ],
             )
+            .mount("/", console::routes())
             .attach(PageHeaders);
         for base in PAGE_BASES {
             rocket = rocket.register(base, catchers![error_page]);
         }
+        rocket = rocket.register(console::BASE, catchers![console::sign_in_first]);
         Ok(rocket)
     })
+}
+
+/// What the pages read from the configuration that the API has no use for.
+pub struct PageSettings {
+    /// Stripe's publishable key (`BERTH_STRIPE_PUBLISHABLE_KEY`), which Stripe.js needs in the
+    /// browser to mount the Payment Element. Not a secret: it is meant to be in every page.
+    pub stripe_publishable_key: Option<String>,
+}
+
+impl PageSettings {
+    fn from_figment(figment: &rocket::figment::Figment) -> PageSettings {
+        let key = figment
+            .extract_inner::<String>("stripe_publishable_key")
+            .ok()
+            .filter(|key| key.starts_with("pk_test_") || key.starts_with("pk_live_"));
+        PageSettings {
+            stripe_publishable_key: key,
+        }
+    }
 }
 
 /// A per-request random value; only `<script nonce="…">` elements carrying it may run.
@@ -101,6 +132,18 @@ pub fn content_security_policy(nonce: &str) -> String {
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self'; \
          font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
          frame-ancestors 'none'"
+    )
+}
+
+/// The payment page's policy: the plain one plus Stripe.js and the frames of its Payment
+/// Element, as Stripe documents them for a CSP.
+pub fn content_security_policy_with_stripe(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}' https://js.stripe.com; style-src 'self'; \
+         img-src 'self' https://*.stripe.com; font-src 'self'; \
+         connect-src 'self' https://api.stripe.com; \
+         frame-src https://js.stripe.com https://hooks.stripe.com; form-action 'self'; \
+         base-uri 'none'; frame-ancestors 'none'"
     )
 }
 
@@ -190,6 +233,15 @@ mod tests {
         assert!(csp.starts_with("default-src 'none';"));
     }
 
+    #[test]
+    fn only_the_payment_page_lets_stripe_in() {
+        let csp = content_security_policy_with_stripe("abc");
+        assert!(csp.contains("script-src 'nonce-abc' https://js.stripe.com;"));
+        assert!(csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"));
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+        assert!(!content_security_policy("abc").contains("stripe"));
+    }
+
     /// A handler under a page path that fails with `code` (mounted only in this test).
     #[rocket::get("/tours/failing/<code>/now")]
     fn failing(code: u16) -> Status {
@@ -198,14 +250,20 @@ mod tests {
 
     #[rocket::async_test]
     async fn failures_under_page_paths_are_html_pages_with_retry_after_and_request_id() {
-        // The pages' routes need a store and a clock to launch; none is used here.
+        // The pages' routes need their state to launch; none of it is used here.
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/unused.db", dir.path().display());
         let store = crate::storage::Store::connect(&url, &Default::default())
             .await
             .expect("an empty SQLite store");
+        let config = crate::config::AppConfig::from_figment(&rocket::Config::figment())
+            .expect("debug config");
         let rocket = rocket::custom(rocket::Config::debug_default())
             .manage(store)
+            .manage(config)
+            .manage(crate::service::payments::Payments::Offline)
+            .manage(crate::service::auth::LoginThrottle::default())
+            .manage(crate::service::passwords::Argon2Gate::default())
             .manage(crate::clock::Clock::system())
             .attach(stage())
             .mount("/", routes![failing]);

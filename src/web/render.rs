@@ -146,6 +146,8 @@ pub struct Page {
     status: Status,
     cache: Cache,
     retry_after: Option<u64>,
+    /// Loads Stripe.js (the payment page only): its origins join the policy.
+    stripe: bool,
 }
 
 impl Page {
@@ -157,7 +159,20 @@ impl Page {
             status: Status::Ok,
             cache: Cache::NoStore,
             retry_after: None,
+            stripe: false,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Page {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The page loads Stripe.js from Stripe's origin (which Stripe requires) and frames its
+    /// Payment Element; every other page keeps the plain policy.
+    pub fn with_stripe(mut self) -> Page {
+        self.stripe = true;
+        self
     }
 
     pub fn status(mut self, status: Status) -> Page {
@@ -197,6 +212,7 @@ impl Page {
             status,
             cache: Cache::NoStore,
             retry_after: seconds,
+            stripe: false,
         }
     }
 }
@@ -230,8 +246,17 @@ impl<'r> Responder<'r, 'static> for Page {
             .iter()
             .map(|l| context! { code => l.code(), name => l.native_name(), current => *l == lang })
             .collect();
+        // A page refused by the rate limit waits as long as the limit said.
+        let retry_after = self.retry_after.or_else(|| {
+            (self.status == Status::TooManyRequests).then(|| {
+                request
+                    .local_cache(|| crate::http::rate_limit::RetryAfter(1))
+                    .0
+            })
+        });
         let context = context! {
             lang => lang.code(),
+            retry_seconds => retry_after.unwrap_or(1),
             languages => languages,
             csp_nonce => nonce,
             csrf_token => csrf::token(request),
@@ -259,7 +284,11 @@ impl<'r> Responder<'r, 'static> for Page {
                 Cache::NoStore => "no-store",
                 Cache::Brief => "private, max-age=60",
             },
-            content_security_policy: Some(super::content_security_policy(&nonce)),
+            content_security_policy: Some(if self.stripe {
+                super::content_security_policy_with_stripe(&nonce)
+            } else {
+                super::content_security_policy(&nonce)
+            }),
         }
         .remember(request);
         let mut response = Response::build();
@@ -268,7 +297,7 @@ impl<'r> Responder<'r, 'static> for Page {
             .header(ContentType::HTML)
             .header(Header::new("Vary", "Accept-Language, Cookie"))
             .sized_body(html.len(), std::io::Cursor::new(html));
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = retry_after {
             response.header(Header::new("Retry-After", seconds.to_string()));
         }
         response.ok()

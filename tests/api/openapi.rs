@@ -1,11 +1,19 @@
-//! The OpenAPI document covers every mounted route, and `/docs` renders it in a real browser.
+//! The OpenAPI document covers every mounted route and every error each route gives, and
+//! `/docs` renders it in a real browser.
 
+use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::on_both_backends;
-use crate::support::{Backend, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
 
-on_both_backends!(the_openapi_document_describes_every_mounted_route);
+use crate::on_both_backends;
+use crate::support::{Backend, Reply, TestApp};
+
+on_both_backends!(
+    the_openapi_document_describes_every_mounted_route,
+    every_route_documents_the_errors_it_gives
+);
 
 /// `/v1/tours/<id>` → `/v1/tours/{id}`.
 fn openapi_path(rocket_path: &str) -> String {
@@ -82,6 +90,190 @@ async fn the_openapi_document_describes_every_mounted_route(backend: Backend) {
     assert!(parameters.iter().any(|p| p["name"] == "Idempotency-Key"));
     let schemes = spec["components"]["securitySchemes"].as_object().unwrap();
     assert!(schemes.contains_key("operator_token") && schemes.contains_key("booking_token"));
+}
+
+/// Every documented operation: (method, OpenAPI path, operation).
+fn operations(spec: &Value) -> Vec<(Method, String, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
+            found.push((method, path.clone(), operation.clone()));
+        }
+    }
+    found
+}
+
+fn documented(operation: &Value) -> BTreeSet<String> {
+    operation["responses"]
+        .as_object()
+        .map(|responses| responses.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The path with every `{id}` replaced by a well-formed id that names nothing.
+fn with_unknown_ids(path: &str) -> String {
+    let mut concrete = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        concrete.push_str(&rest[..start]);
+        concrete.push_str("01JZZZZZZZZZZZZZZZZZZZZZZZ");
+        rest = &rest[rest[start..].find('}').expect("closed") + start + 1..];
+    }
+    concrete.push_str(rest);
+    concrete
+}
+
+/// `?name=not-valid&…` for every query parameter the operation documents (empty without any).
+fn with_bad_query(operation: &Value) -> String {
+    let names: Vec<String> = operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|parameter| parameter["in"] == "query")
+        .filter_map(|parameter| parameter["name"].as_str())
+        .map(|name| format!("{name}=not-valid"))
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", names.join("&"))
+    }
+}
+
+async fn send(
+    app: &TestApp,
+    method: &Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Reply {
+    let mut request = app.client.request(
+        method.clone(),
+        format!("{}{}", app.base, with_unknown_ids(path)),
+    );
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+    }
+    TestApp::reply(request).await
+}
+
+/// The error statuses a route gives are read from the route itself: each operation is called
+/// without credentials, with a bad one, with a guide's (the lowest role) and the owner's token,
+/// with ids that name nothing, with an empty, a malformed and a wrongly typed body, with bad
+/// query values, and once more
+/// under rate limits of one request a minute. Whatever 4xx comes back must be documented; a route
+/// that reaches the database documents the 503 `busy` with `Retry-After`, and a rate-limited one
+/// its 429 with `Retry-After`. No call may answer 5xx.
+async fn every_route_documents_the_errors_it_gives(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let spec = app.get("/openapi.json").await.body;
+    let owner = app.operator("Documented Errors").await;
+    let (guide, _) = app
+        .signed_in(&owner, "guide@documented.example", "guide")
+        .await;
+    let mut undocumented = Vec::new();
+    let mut observed = BTreeSet::new();
+    for (method, path, operation) in operations(&spec) {
+        let takes_body = operation["requestBody"].is_object();
+        let bodies: Vec<Option<&str>> = if takes_body {
+            vec![Some("{}"), Some("{\"broken\""), Some("[]")]
+        } else {
+            vec![None]
+        };
+        let documented = documented(&operation);
+        let targets = [
+            path.clone(),
+            format!("{path}{}", with_bad_query(&operation)),
+        ];
+        let tokens = [
+            None,
+            Some("brt_not_a_token"),
+            Some(guide.as_str()),
+            Some(owner.as_str()),
+        ];
+        for (target, token) in targets
+            .iter()
+            .flat_map(|target| tokens.map(|token| (target, token)))
+        {
+            // Signing the guide out would turn every later 403 into a 401.
+            if path == "/v1/auth/logout" && token == Some(guide.as_str()) {
+                continue;
+            }
+            for body in &bodies {
+                let reply = send(&app, &method, target, token, *body).await;
+                let status = reply.status.as_u16();
+                assert!(
+                    status < 500,
+                    "{method} {path} answered {status}: {}",
+                    reply.text
+                );
+                if status >= 400 {
+                    observed.insert(status);
+                    if !documented.contains(&status.to_string()) {
+                        undocumented.push(format!("{method} {target}: {status} {}", reply.code()));
+                    }
+                }
+            }
+        }
+        if path.starts_with("/v1/") {
+            let busy = &operation["responses"]["503"];
+            assert!(
+                busy["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("`busy`"))
+                    && busy["headers"]["Retry-After"].is_object(),
+                "{method} {path} lacks the shared 503: {busy}"
+            );
+        }
+    }
+    undocumented.sort();
+    undocumented.dedup();
+    assert!(
+        undocumented.is_empty(),
+        "undocumented answers: {undocumented:#?}"
+    );
+    for status in [400, 401, 403, 404, 422] {
+        assert!(
+            observed.contains(&status),
+            "no route answered {status}: {observed:?}"
+        );
+    }
+
+    let limits = json!("auth=1/min,bookings=1/min,writes=1/min,reads=1/min");
+    let limited = TestApp::spawn_with(backend, &[("rate_limits", limits)])
+        .await
+        .expect("a second app on the same backend");
+    let mut without_429 = Vec::new();
+    let mut rate_limited = 0;
+    for (method, path, operation) in operations(&spec) {
+        let body = operation["requestBody"].is_object().then_some("{}");
+        // The second call in a bucket is over its limit; every later route in it too.
+        send(&limited, &method, &path, None, body).await;
+        let reply = send(&limited, &method, &path, None, body).await;
+        if reply.status.as_u16() == 429 {
+            rate_limited += 1;
+            let documented = &operation["responses"]["429"];
+            if !documented["headers"]["Retry-After"].is_object() {
+                without_429.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(
+        without_429.is_empty(),
+        "rate limited, 429 undocumented: {without_429:?}"
+    );
+    assert!(
+        rate_limited >= 40,
+        "only {rate_limited} routes were rate limited"
+    );
 }
 
 fn chromium() -> Option<&'static str> {

@@ -3,10 +3,15 @@
 //! costs minutes on a 2-core machine, and these tests share `TestApp` and its fake servers.
 //!
 //! - `pages`: over plain HTTP: headers, CSRF, errors, languages, assets.
+//! - `booking`: in headless Chromium: booking a departure, offline and with (fake) Stripe,
+//!   and every failure a page with the input kept.
+//! - `console`: in headless Chromium: the operator console, by role.
 //! - `traveler`: in headless Chromium: what a traveler sees and can do, axe-clean, with
 //!   screenshots.
 
+mod booking;
 mod browser;
+mod console;
 mod pages;
 mod traveler;
 

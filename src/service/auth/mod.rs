@@ -11,8 +11,9 @@ pub use passwords::{
     change_password, confirm_password_reset, request_password_reset, MAX_RESETS_PER_HOUR, RESET_TTL,
 };
 pub use sessions::{
-    authenticate, expires_in, login, logout, purge_expired, refresh, LoginOutcome, LoginThrottle,
-    SessionTokens, ACCESS_PREFIX, IP_FAILURES, IP_WINDOW, MFA_PREFIX, REFRESH_PREFIX,
+    authenticate, expires_in, login, logout, logout_everywhere, purge_expired, refresh,
+    LoginOutcome, LoginThrottle, SessionTokens, ACCESS_PREFIX, IP_FAILURES, IP_WINDOW, MFA_PREFIX,
+    REFRESH_PREFIX,
 };
 pub use two_factor::{
     confirm_two_factor, require_two_factor, setup_two_factor, verify_second_factor,

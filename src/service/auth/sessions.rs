@@ -448,6 +448,23 @@ pub async fn logout(store: &Store, now: DateTime<Utc>, by: &Principal) -> Result
     Ok(())
 }
 
+/// Ends every session of the caller's user, on every device: "sign out everywhere".
+pub async fn logout_everywhere(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+) -> Result<(), AppError> {
+    let Actor::User { user, .. } = &by.actor else {
+        return Err(AppError::Forbidden);
+    };
+    transaction!(store, |tx| {
+        Ok(accounts::revoke_user_sessions(&mut tx, user, "logout_everywhere", now).await?)
+    })
+    .await?;
+    tracing::info!(user = %user, "user signed out everywhere");
+    Ok(())
+}
+
 /// Forgets session tokens and reset codes a day after they expired, and the sessions left
 /// without tokens. (A spent refresh token is kept until then, so its reuse is still caught while
 /// it could have worked.)

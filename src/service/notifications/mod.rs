@@ -15,4 +15,5 @@ pub use dispatch::{dispatch_once, record_delivery};
 pub use enqueue::{
     enqueue, enqueue_hold_expired, enqueue_reminders, list, purge_sent, retry, SENT_RETENTION_DAYS,
 };
+pub use templates::calendar_entry;
 pub use transports::Transports;

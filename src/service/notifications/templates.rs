@@ -246,6 +246,18 @@ impl<'a> Content<'a> {
     }
 }
 
+/// A booking's departure as the iCalendar event its confirmation email attaches (the same
+/// text, for the confirmation page's "add to calendar" download).
+pub fn calendar_entry(
+    booking: &BookingRecord,
+    tour: &TourRecord,
+    departure: &DepartureRecord,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> String {
+    Content::new(booking, tour, departure, public_url).ics(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

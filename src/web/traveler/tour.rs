@@ -202,6 +202,7 @@ struct DayDepartures {
 
 #[derive(Serialize)]
 struct DepartureView {
+    id: String,
     starts_at: String,
     local_time: String,
     zone_abbreviation: String,
@@ -279,6 +280,7 @@ impl TourPageView {
                 .map(|o| {
                     let local = o.occupancy.starts_at.with_timezone(&tz);
                     DepartureView {
+                        id: o.id.to_string(),
                         starts_at: local.to_rfc3339_opts(SecondsFormat::Secs, true),
                         local_time: local.format("%H:%M").to_string(),
                         zone_abbreviation: local.format("%Z").to_string(),

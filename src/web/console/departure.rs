@@ -1,0 +1,333 @@
+//! A departure in the console: its manifest (printable, with a CSV download) and check-in, built
+//! for a guide's phone at the pier: search by name or reference, one large button per booking.
+
+use minijinja::{context, Value};
+use rocket::form::FromForm;
+use rocket::http::ContentType;
+use rocket::response::Redirect;
+use rocket::{get, post, Either, State};
+
+use super::{frame, Console};
+use crate::clock::Clock;
+use crate::domain::auth::Role;
+use crate::domain::booking::BookingStatus;
+use crate::domain::capacity::DepartureStatus;
+use crate::domain::ids::DepartureId;
+use crate::domain::records::BookingRecord;
+use crate::error::AppError;
+use crate::http::guards::{Admin, Guide};
+use crate::http::rate_limit::RateLimited;
+use crate::service::{bookings, catalogue, console};
+use crate::storage::Store;
+use crate::web::{CsrfForm, Page, WebError};
+
+fn departure_id(id: &str) -> Result<DepartureId, AppError> {
+    DepartureId::parse(id).ok_or(AppError::NotFound)
+}
+
+/// Whether a booking matches what the guide typed: part of the traveler's name or of the
+/// reference, in any letter case.
+fn matches(booking: &BookingRecord, query: &str) -> bool {
+    let query = query.trim().to_lowercase();
+    query.is_empty()
+        || booking.customer.name.to_lowercase().contains(&query)
+        || booking
+            .reference
+            .to_string()
+            .to_lowercase()
+            .contains(&query)
+}
+
+/// The catalogue key that names a booking's state on the manifest.
+pub fn status_key(status: BookingStatus) -> String {
+    format!("console-status-{}", status.as_str())
+}
+
+/// `GET /console/departures/<id>?q=…`: the manifest, filtered by `q`. Every role; admins also
+/// get the capacity form and the way to cancel the departure.
+#[get("/console/departures/<id>?<q>&<notice>")]
+pub async fn manifest(
+    _rate: RateLimited,
+    user: Console<Guide>,
+    id: &str,
+    q: Option<&str>,
+    notice: Option<&str>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Page, WebError> {
+    let shown = Shown {
+        query: q.unwrap_or_default(),
+        notice,
+        capacity: None,
+    };
+    render(store, clock.now(), &user.0, id, shown).await
+}
+
+/// What the departure page shows besides the departure: the search, a notice after an action,
+/// and the capacity form as sent when it was refused (the value kept, the problem a catalogue key
+/// with the seats taken).
+struct Shown<'a> {
+    query: &'a str,
+    notice: Option<&'a str>,
+    capacity: Option<(String, &'static str, u32)>,
+}
+
+async fn render(
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+    principal: &crate::service::auth::Principal,
+    id: &str,
+    shown: Shown<'_>,
+) -> Result<Page, WebError> {
+    let (tour, departure, list) =
+        catalogue::manifest(store, now, &principal.operator, &departure_id(id)?).await?;
+    let query = shown.query;
+    let tz = tour.tour.timezone;
+    let rows: Vec<Value> = list
+        .iter()
+        .filter(|b| matches(b, query))
+        .map(|b| {
+            let items: Vec<String> = b
+                .items
+                .iter()
+                .map(|i| format!("{} × {}", i.quantity, i.unit))
+                .collect();
+            let status = b.effective_status(now);
+            context! {
+                reference => b.reference.to_string(),
+                name => b.customer.name,
+                phone => b.customer.phone,
+                seats => b.seats,
+                items => items.join(", "),
+                status => status.as_str(),
+                status_key => status_key(status),
+                can_check_in => status == BookingStatus::Confirmed,
+            }
+        })
+        .collect();
+    let starts = departure.occupancy.starts_at.with_timezone(&tz);
+    let seats_taken: u32 = list.iter().map(|b| b.seats).sum();
+    let checked_in: u32 = list
+        .iter()
+        .filter(|b| b.status == BookingStatus::CheckedIn)
+        .map(|b| b.seats)
+        .sum();
+    let (capacity_value, capacity_problem, taken) = match shown.capacity {
+        Some((value, problem, taken)) => (value, Some(problem), taken),
+        None => (departure.occupancy.capacity.to_string(), None, 0),
+    };
+    let status = if capacity_problem.is_some() {
+        rocket::http::Status::UnprocessableEntity
+    } else {
+        rocket::http::Status::Ok
+    };
+    Ok(Page::new(
+        "console/departure.html",
+        context! {
+            console => frame(store, principal, "").await,
+            departure => context! {
+                id => departure.id.as_str(),
+                tour => tour.tour.name,
+                date => starts.date_naive().to_string(),
+                time => starts.format("%H:%M").to_string(),
+                timezone => tz.name(),
+                capacity => departure.occupancy.capacity,
+                seats_taken => seats_taken,
+                checked_in => checked_in,
+                cancelled => departure.occupancy.status == DepartureStatus::Cancelled,
+            },
+            manage => principal.role.at_least(Role::Admin),
+            capacity_form => context! { value => capacity_value, problem => capacity_problem, taken => taken },
+            query => query,
+            notice => shown.notice,
+            bookings => rows,
+            listed => list.len(),
+        },
+    )
+    .status(status))
+}
+
+#[derive(FromForm)]
+pub struct Capacity {
+    capacity: String,
+}
+
+/// `POST /console/departures/<id>/capacity`: admins. Never below the seats taken: refused with
+/// the reason, the value typed kept.
+#[post("/console/departures/<id>/capacity", data = "<form>")]
+pub async fn set_capacity(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    form: CsrfForm<Capacity>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let principal = user.0;
+    let now = clock.now();
+    let typed = form.0.capacity.trim().to_owned();
+    let refused = |problem: &'static str, taken: u32| Shown {
+        query: "",
+        notice: None,
+        capacity: Some((typed.clone(), problem, taken)),
+    };
+    let Ok(capacity) = typed.parse::<i64>() else {
+        let page = render(
+            store,
+            now,
+            &principal,
+            id,
+            refused("console-capacity-invalid", 0),
+        );
+        return Ok(Either::Right(page.await?));
+    };
+    match catalogue::set_capacity(store, now, &principal, &departure_id(id)?, capacity).await {
+        Ok(_) => Ok(Either::Left(Redirect::to(format!(
+            "/console/departures/{id}?notice=capacity"
+        )))),
+        Err(AppError::CapacityBelowTaken { taken }) => {
+            let page = render(
+                store,
+                now,
+                &principal,
+                id,
+                refused("console-capacity-below", taken),
+            );
+            Ok(Either::Right(page.await?))
+        }
+        Err(AppError::Validation(_)) => {
+            let page = render(
+                store,
+                now,
+                &principal,
+                id,
+                refused("console-capacity-invalid", 0),
+            );
+            Ok(Either::Right(page.await?))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /console/departures/<id>/cancel`: what cancelling would do (bookings, travelers, money
+/// going back), before the admin confirms.
+#[get("/console/departures/<id>/cancel")]
+pub async fn cancel_preview(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Page, WebError> {
+    let principal = user.0;
+    let now = clock.now();
+    let departure = departure_id(id)?;
+    let (tour, record, _) =
+        catalogue::manifest(store, now, &principal.operator, &departure).await?;
+    let preview =
+        console::cancellation_preview(store, now, &principal.operator, &departure).await?;
+    let starts = record
+        .occupancy
+        .starts_at
+        .with_timezone(&tour.tour.timezone);
+    let refunds: Vec<Value> = preview
+        .refunds
+        .iter()
+        .map(|(currency, amount)| context! { currency => currency, amount => amount })
+        .collect();
+    Ok(Page::new(
+        "console/cancel_departure.html",
+        context! {
+            console => frame(store, &principal, "").await,
+            departure => context! {
+                id => id,
+                tour => tour.tour.name,
+                date => starts.date_naive().to_string(),
+                time => starts.format("%H:%M").to_string(),
+                cancelled => record.occupancy.status == DepartureStatus::Cancelled,
+            },
+            preview => context! { bookings => preview.bookings, travelers => preview.travelers, refunds => refunds },
+        },
+    ))
+}
+
+/// The confirmation form carries nothing but its CSRF token.
+#[derive(FromForm)]
+pub struct Confirm {
+    #[field(default = String::new())]
+    _nothing: String,
+}
+
+/// `POST /console/departures/<id>/cancel`: cancels it, its bookings and their refunds, as
+/// `POST /v1/departures/{id}/cancel` does.
+#[post("/console/departures/<id>/cancel", data = "<form>")]
+pub async fn cancel(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    form: CsrfForm<Confirm>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Redirect, WebError> {
+    let CsrfForm(Confirm { .. }) = form;
+    let principal = user.0;
+    let now = clock.now();
+    // Refunds are queued in the cancellation's transaction and sent by the refund worker.
+    catalogue::cancel_departure(store, now, &principal, &departure_id(id)?).await?;
+    Ok(Redirect::to(format!(
+        "/console/departures/{id}?notice=cancelled"
+    )))
+}
+
+/// `GET /console/departures/<id>/manifest.csv`: the API's CSV (spreadsheet-safe cells).
+#[get("/console/departures/<id>/manifest.csv")]
+pub async fn manifest_csv(
+    _rate: RateLimited,
+    user: Console<Guide>,
+    id: &str,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<(ContentType, String), WebError> {
+    let now = clock.now();
+    let (_, _, list) =
+        catalogue::manifest(store, now, &user.0.operator, &departure_id(id)?).await?;
+    Ok((
+        ContentType::CSV,
+        crate::http::views::manifest_csv(&list, now),
+    ))
+}
+
+#[derive(FromForm)]
+pub struct CheckIn {
+    reference: String,
+    q: String,
+}
+
+/// `POST /console/departures/<id>/check-in`: checks one booking of this departure in, then back
+/// to the list with the search kept.
+#[post("/console/departures/<id>/check-in", data = "<form>")]
+pub async fn check_in(
+    _rate: RateLimited,
+    user: Console<Guide>,
+    id: &str,
+    form: CsrfForm<CheckIn>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Redirect, WebError> {
+    let principal = user.0;
+    let now = clock.now();
+    let departure = departure_id(id)?;
+    let CheckIn { reference, q } = form.0;
+    // Only a booking on this departure's manifest: a reference from elsewhere is not found here.
+    let (_, _, list) = catalogue::manifest(store, now, &principal.operator, &departure).await?;
+    if !list.iter().any(|b| b.reference.to_string() == reference) {
+        return Err(AppError::NotFound.into());
+    }
+    bookings::check_in(store, now, &reference, &principal).await?;
+    let back = rocket::uri!(manifest(
+        id = id,
+        q = Some(q.as_str()),
+        notice = Some(reference.as_str())
+    ));
+    Ok(Redirect::to(back.to_string()))
+}

@@ -1,0 +1,169 @@
+//! What the booking pages say when something goes wrong: the one place where a service error
+//! becomes a marked field or a notice on the form (with the traveler's input kept). The status
+//! and `Retry-After` come from the API's own mapping (`http::responder`), so a page and the API
+//! answer the same failure alike.
+
+use std::collections::HashMap;
+
+use rocket::http::Status;
+
+use crate::error::AppError;
+
+/// A notice as the booking form's template reads it.
+#[derive(serde::Serialize)]
+pub struct NoticeView {
+    pub key: &'static str,
+    pub count: u32,
+    pub seconds: u64,
+}
+
+/// A notice above the booking form (or on the hold page): what happened and what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Not as many seats left as asked for (`count`: seats left, 0 when none).
+    SoldOut { available: u32 },
+    /// Sales closed by the tour's cutoff (or the departure left or was cancelled).
+    SalesClosed,
+    /// This traveler already holds as many seats as allowed; one lapses in `seconds`.
+    HoldLimit { seconds: u64 },
+    /// Stripe could not be reached; nothing was held.
+    PaymentUnavailable,
+    /// The hold lapsed before it was paid or confirmed; its seats went back on sale.
+    HoldExpired,
+    /// The payment failed (or was cancelled) and the hold was released.
+    PaymentFailed,
+    /// Too many requests; the page says how long to wait.
+    RateLimited,
+    /// The quantities changed after the total was shown: here is the new total.
+    TotalChanged,
+    /// The database stayed busy; try again in a moment.
+    Busy,
+    /// Anything else the form cannot fix by itself.
+    Failed,
+}
+
+impl Notice {
+    pub fn status(self) -> Status {
+        match self {
+            Notice::SoldOut { .. } | Notice::SalesClosed | Notice::HoldExpired => Status::Conflict,
+            Notice::HoldLimit { .. } | Notice::RateLimited => Status::TooManyRequests,
+            Notice::PaymentUnavailable => Status::BadGateway,
+            Notice::PaymentFailed => Status::PaymentRequired,
+            Notice::TotalChanged => Status::Ok,
+            Notice::Busy => Status::ServiceUnavailable,
+            Notice::Failed => Status::UnprocessableEntity,
+        }
+    }
+
+    pub fn view(self) -> NoticeView {
+        let (key, count, seconds) = match self {
+            Notice::SoldOut { available } => ("notice-sold-out", available, 0),
+            Notice::SalesClosed => ("notice-sales-closed", 0, 0),
+            Notice::HoldLimit { seconds } => ("notice-hold-limit", 0, seconds),
+            Notice::PaymentUnavailable => ("notice-payment-unavailable", 0, 0),
+            Notice::HoldExpired => ("notice-hold-expired", 0, 0),
+            Notice::PaymentFailed => ("notice-payment-failed", 0, 0),
+            Notice::RateLimited => ("notice-rate-limited", 0, 0),
+            Notice::TotalChanged => ("notice-total-changed", 0, 0),
+            Notice::Busy => ("notice-busy", 0, 1),
+            Notice::Failed => ("notice-failed", 0, 0),
+        };
+        NoticeView {
+            key,
+            count,
+            seconds,
+        }
+    }
+}
+
+/// How the form shows an error.
+pub struct Outcome {
+    pub status: Status,
+    pub retry_after: Option<u64>,
+    /// Form field → message key, for fields the traveler can correct.
+    pub fields: HashMap<String, &'static str>,
+    pub notice: Option<Notice>,
+}
+
+/// The form field a service's field name belongs to, with its message key.
+fn field(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "customer.name" => ("name", "field-name"),
+        "customer.email" => ("email", "field-email"),
+        "customer.phone" => ("phone", "field-phone"),
+        _ => ("items", "field-quantities"),
+    }
+}
+
+/// The page's answer to `error`.
+pub fn classify(error: &AppError) -> Outcome {
+    let (status, _) = error.status_and_code();
+    let retry_after = error.retry_after().and_then(|s| s.parse().ok());
+    let mut fields = HashMap::new();
+    let notice = match error {
+        AppError::Validation(problems) => {
+            for name in problems.keys() {
+                let (field, key) = field(name);
+                fields.insert(field.to_owned(), key);
+            }
+            None
+        }
+        AppError::SoldOut { available } => Some(Notice::SoldOut {
+            available: *available,
+        }),
+        AppError::SalesClosed { .. } | AppError::DepartureCancelled => Some(Notice::SalesClosed),
+        AppError::HoldLimitReached { retry_after, .. } => Some(Notice::HoldLimit {
+            seconds: u64::try_from(*retry_after).unwrap_or(1).max(1),
+        }),
+        AppError::PaymentUnavailable => Some(Notice::PaymentUnavailable),
+        AppError::HoldExpired => Some(Notice::HoldExpired),
+        AppError::Busy | AppError::CommitUnknown | AppError::IdempotencyInProgress => {
+            Some(Notice::Busy)
+        }
+        _ => Some(Notice::Failed),
+    };
+    if let AppError::Internal(inner) = error {
+        tracing::error!(error = %inner, "booking form failed");
+    }
+    Outcome {
+        status,
+        retry_after,
+        fields,
+        notice,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_keep_the_apis_status_and_mark_the_traveler_s_fields() {
+        let mut problems = crate::error::FieldErrors::new();
+        problems.insert("customer.email".into(), "bad".into());
+        problems.insert("items[0].quantity".into(), "bad".into());
+        let outcome = classify(&AppError::Validation(problems));
+        assert_eq!(outcome.status, Status::UnprocessableEntity);
+        assert_eq!(outcome.fields.get("email"), Some(&"field-email"));
+        assert_eq!(outcome.fields.get("items"), Some(&"field-quantities"));
+        assert!(outcome.notice.is_none());
+
+        let sold_out = classify(&AppError::SoldOut { available: 1 });
+        assert_eq!(sold_out.status, Status::Conflict);
+        assert_eq!(sold_out.notice, Some(Notice::SoldOut { available: 1 }));
+        let closed = classify(&AppError::SalesClosed { reason: "cutoff" });
+        assert_eq!(
+            (closed.status, closed.notice),
+            (Status::Conflict, Some(Notice::SalesClosed))
+        );
+        let stripe = classify(&AppError::PaymentUnavailable);
+        assert_eq!(stripe.status, Status::BadGateway);
+        assert_eq!(stripe.retry_after, Some(5));
+        let busy = classify(&AppError::Busy);
+        assert_eq!(
+            (busy.status, busy.retry_after),
+            (Status::ServiceUnavailable, Some(1))
+        );
+        assert_eq!(Notice::RateLimited.status(), Status::TooManyRequests);
+    }
+}
