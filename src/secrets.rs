@@ -6,6 +6,27 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// A secret setting (a key, a token, a URL with a password): never printed, not even by
+/// `Debug`. Configuration reads it (see `config`); the clients that need it hold it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// A new 256-bit secret with a recognisable prefix (so secret scanners can spot a leaked one),
 /// and its hash for storage.
 pub fn generate_token(prefix: &str) -> (String, String) {

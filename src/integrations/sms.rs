@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use super::SendError;
-use crate::config::Secret;
+use crate::secrets::Secret;
 
 pub enum SmsSender {
     File { dir: PathBuf },

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::config::Secret;
+use crate::secrets::Secret;
 
 /// The API version berth is written against; pinned so an account upgrade cannot change the
 /// shapes berth reads.

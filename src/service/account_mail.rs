@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use minijinja::{context, Environment};
 
-use super::notifications::Transports;
+use super::notifications::transports::Transports;
 use crate::domain::ids::OperatorId;
 use crate::integrations::email::{Email, Sender};
 use crate::integrations::SendError;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::auth::Principal;
+use super::principal::Principal;
 use crate::domain::booking::BookingEvent;
 use crate::domain::ids::{OperatorId, UserId};
 use crate::error::AppError;

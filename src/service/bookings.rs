@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::audit::{self, Action, Target};
-use super::auth::Principal;
 use super::payments::Payments;
 use super::plans::{self, release_lapsed};
+use super::principal::Principal;
 use crate::domain::booking::{BookingEvent, BookingStatus};
 use crate::domain::booking_plan::{self, Asker, Change, Decision, Plan};
 use crate::domain::ids::BookingRef;

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use std::collections::HashSet;
 
 use super::audit::{self, Action, Target};
-use super::auth::Principal;
 use super::notifications;
 use super::plans::{release_lapsed, total_seats};
+use super::principal::Principal;
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Occupancy;
 use crate::domain::capacity::{parse_capacity, DepartureStatus};

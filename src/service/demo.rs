@@ -78,7 +78,7 @@ pub async fn seed_if_empty(
             },
         ],
     };
-    let by = super::auth::Principal::cli(&operator);
+    let by = super::principal::Principal::cli(&operator);
     let tour = catalogue::create_tour(store, now, &by, draft).await?;
     let today = now.with_timezone(&tour.tour.timezone).date_naive();
     let schedule = ScheduleDraft {

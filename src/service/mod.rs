@@ -36,6 +36,7 @@ pub mod operators;
 pub mod passwords;
 pub mod payments;
 pub mod plans;
+pub mod principal;
 pub mod reports;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::audit::{self, Action, Target};
-use super::auth::Principal;
+use super::principal::Principal;
 use crate::domain::auth::Role;
 use crate::domain::customer::Email;
 use crate::domain::ids::{OperatorId, TokenId};

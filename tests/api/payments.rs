@@ -979,8 +979,11 @@ fn stripe_settings_are_checked_at_start_up() {
         ("stripe_webhook_secret", hook),
     ])
     .expect("valid");
-    assert!(ok.payments().unwrap().stripe().is_some());
-    assert!(config(&[]).unwrap().payments().unwrap().stripe().is_none());
+    assert!(berth::payments(&ok).unwrap().stripe().is_some());
+    assert!(berth::payments(&config(&[]).unwrap())
+        .unwrap()
+        .stripe()
+        .is_none());
 }
 
 async fn operator_refunds_are_idempotent(backend: Backend) {

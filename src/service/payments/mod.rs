@@ -30,11 +30,11 @@ pub use refunds::{refund_by_operator, send_refunds, send_refunds_now, RenderRefu
 
 use std::sync::Arc;
 
-use crate::config::Secret;
 use crate::domain::ids::BookingId;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::integrations::stripe::{Stripe, StripeError};
+use crate::secrets::Secret;
 use crate::storage::payments::{self as store_payments, PaymentRow};
 use crate::storage::{ledger, Store};
 

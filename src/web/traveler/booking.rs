@@ -17,7 +17,7 @@ use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 use serde::{Deserialize, Serialize};
 
-use super::failure::{self, Notice};
+use super::failure::{self, Notice, NoticeView};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::capacity::SalesStatus;
@@ -363,13 +363,6 @@ struct QuoteLineView {
     quantity: u32,
     unit_price: i64,
     amount: i64,
-}
-
-#[derive(Serialize)]
-pub struct NoticeView {
-    pub key: &'static str,
-    pub count: u32,
-    pub seconds: u64,
 }
 
 impl FormPage {

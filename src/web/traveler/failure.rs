@@ -7,8 +7,15 @@ use std::collections::HashMap;
 
 use rocket::http::Status;
 
-use super::booking::NoticeView;
 use crate::error::AppError;
+
+/// A notice as the booking form's template reads it.
+#[derive(serde::Serialize)]
+pub struct NoticeView {
+    pub key: &'static str,
+    pub count: u32,
+    pub seconds: u64,
+}
 
 /// A notice above the booking form (or on the hold page): what happened and what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
