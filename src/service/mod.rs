@@ -30,11 +30,13 @@ pub mod check;
 pub mod demo;
 pub mod holds;
 pub mod idempotency;
+pub mod manage_link;
 pub mod notifications;
 pub mod operators;
 pub mod passwords;
 pub mod payments;
 pub mod reports;
+pub mod reschedule;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
 /// before the client gets 503.

@@ -213,7 +213,13 @@ async fn send(
             booking.status
         )));
     }
-    let mut content = Content::new(&booking, &tour, &departure, &transports.public_url);
+    let mut content = Content::new(
+        &booking,
+        &tour,
+        &departure,
+        &transports.public_url,
+        &transports.keyring,
+    );
     // What comes back to the traveler, as decided with the cancellation (sent or on its way).
     content.refund = crate::storage::payments::refunds_of(store, &booking.id)
         .await
@@ -280,7 +286,7 @@ struct Content<'a> {
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 14] = [
+    let templates: [(&str, &str); 17] = [
         (
             "email/hold_expired.txt",
             include_str!("../../templates/email/hold_expired.txt"),
@@ -337,6 +343,18 @@ fn environment() -> Environment<'static> {
             "sms/departure_cancelled.txt",
             include_str!("../../templates/sms/departure_cancelled.txt"),
         ),
+        (
+            "email/booking_rescheduled.txt",
+            include_str!("../../templates/email/booking_rescheduled.txt"),
+        ),
+        (
+            "email/booking_rescheduled.html",
+            include_str!("../../templates/email/booking_rescheduled.html"),
+        ),
+        (
+            "sms/booking_rescheduled.txt",
+            include_str!("../../templates/sms/booking_rescheduled.txt"),
+        ),
     ];
     // HTML templates escape; text templates must not. Set before adding: minijinja decides a
     // template's escaping when it is added.
@@ -360,8 +378,9 @@ impl<'a> Content<'a> {
         tour: &'a TourRecord,
         departure: &'a DepartureRecord,
         public_url: &str,
+        keys: &crate::secrets::Keyring,
     ) -> Self {
-        let manage_link = format!("{public_url}/bookings/{}", booking.reference);
+        let manage_link = super::manage_link::url(public_url, keys, booking, departure);
         Content {
             booking,
             tour,
@@ -420,11 +439,18 @@ impl<'a> Content<'a> {
                 format!("Departure cancelled: {tour} (booking {reference})")
             }
             MessageKind::HoldExpired => format!("Your hold {reference} on {tour} expired"),
+            MessageKind::BookingRescheduled => {
+                format!("Booking {reference} moved: {tour}")
+            }
             MessageKind::Reminder => {
                 format!("Reminder: {tour} (booking {reference})")
             }
         };
-        let ics = (kind == MessageKind::BookingConfirmed).then(|| self.ics(now));
+        let ics = matches!(
+            kind,
+            MessageKind::BookingConfirmed | MessageKind::BookingRescheduled
+        )
+        .then(|| self.ics(now));
         Ok(Email {
             to: self.booking.customer.email.clone(),
             subject,
@@ -499,6 +525,25 @@ impl<'a> Content<'a> {
         .join("\r\n")
             + "\r\n"
     }
+}
+
+/// A booking's calendar entry, the one its confirmation email attaches (the manage page
+/// offers it for download).
+pub fn calendar_entry(
+    booking: &BookingRecord,
+    tour: &TourRecord,
+    departure: &DepartureRecord,
+    manage_link: String,
+    now: DateTime<Utc>,
+) -> String {
+    let content = Content {
+        booking,
+        tour,
+        departure,
+        manage_link,
+        refund: 0,
+    };
+    content.ics(now)
 }
 
 /// An operator's messages, newest first.
@@ -599,6 +644,7 @@ mod tests {
                 price: 3500,
             }],
             cancellation_policy: Vec::new(),
+            reschedule_allowed: true,
         }
         .validate();
         // The meeting point's control characters are refused at validation; build it directly.
@@ -647,7 +693,8 @@ mod tests {
             updated_at: now,
             items: Vec::new(),
         };
-        let content = Content::new(&booking, &tour, &departure, "https://book.example");
+        let keys = crate::secrets::Keyring::new(b"test key of thirty-two bytes or more");
+        let content = Content::new(&booking, &tour, &departure, "https://book.example", &keys);
         let ics = content.ics(now);
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
         assert!(ics.split("\r\n").all(|line| line.len() <= 75), "{ics}");
