@@ -111,6 +111,8 @@ fn refused(message: impl Into<String>) -> AppError {
 /// What cancelling now would do, before anything is changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CancellationQuote {
+    /// What was paid and not yet refunded, in minor units.
+    pub refundable: i64,
     /// Whether the requester may cancel now at all.
     pub cancellable: bool,
     /// Minor units that would come back (0 when not cancellable).
@@ -134,6 +136,7 @@ pub fn quote_cancellation(
     let cancellable = live && (by == Requester::Operator || now < starts_at);
     if !cancellable {
         return CancellationQuote {
+            refundable,
             cancellable,
             refund: 0,
             refund_percent: 0,
@@ -147,6 +150,7 @@ pub fn quote_cancellation(
         ),
     };
     CancellationQuote {
+        refundable,
         cancellable,
         refund,
         refund_percent,

@@ -26,6 +26,7 @@ pub mod operator;
 pub mod payments;
 pub mod rate_limit;
 pub mod reports;
+pub mod reschedule;
 pub mod responder;
 pub mod tokens;
 pub mod users;
@@ -49,6 +50,8 @@ pub fn stage() -> AdHoc {
             bookings::get_booking,
             bookings::confirm,
             bookings::cancel,
+            reschedule::cancellation_quote,
+            reschedule::reschedule,
             operator::create_tour,
             operator::list_tours,
             operator::update_tour,

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     account, audit, auth, bookings, catalogue, health, messages, metrics, operator, payments,
-    reports, tokens, users, webhooks,
+    reports, reschedule, tokens, users, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use super::{
         health::health, health::ready, metrics::metrics,
         catalogue::get_tour, catalogue::availability, catalogue::get_departure,
         bookings::place_hold, bookings::get_booking, bookings::confirm, bookings::cancel,
+        reschedule::cancellation_quote, reschedule::reschedule,
         operator::create_tour, operator::list_tours, operator::update_tour,
         operator::create_schedule, operator::list_schedules, operator::create_departure,
         operator::update_departure, operator::cancel_departure, operator::manifest, operator::check_in,
@@ -40,7 +41,7 @@ use super::{
     modifiers(&SecuritySchemes, &JsonBodies),
     tags(
         (name = "catalogue", description = "Public: tours, departures, availability"),
-        (name = "bookings", description = "Travelers: hold, confirm, cancel"),
+        (name = "bookings", description = "Travelers: hold, confirm, cancel, reschedule"),
         (name = "operator", description = "Operators (bearer token): tours, schedules, departures, manifests"),
         (name = "auth", description = "Operator users: sign in, refresh, sign out"),
         (name = "users", description = "An operator's users and their roles (owners only)"),
