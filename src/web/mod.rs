@@ -7,7 +7,7 @@
 //!   dates per language.
 //! - [`csrf`]: the token every form carries, checked by the [`CsrfForm`] body guard.
 //! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
-//! - [`traveler`]: the tour page with its month calendar.
+//! - [`traveler`]: the tour page with its month calendar; the manage-booking page.
 //! - [`lang`]: the language switch.
 //!
 //! Every page gets a Content-Security-Policy with a per-request nonce (scripts run only with
@@ -41,7 +41,12 @@ mod embedded {
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.
-pub const PAGE_BASES: [&str; 3] = ["/tours", "/lang", assets::BASE];
+pub const PAGE_BASES: [&str; 4] = [
+    "/tours",
+    "/lang",
+    assets::BASE,
+    crate::service::manage_link::BASE,
+];
 
 /// Whether `path` is a page (or page asset) rather than part of the API.
 pub fn is_page_path(path: &str) -> bool {
@@ -70,6 +75,10 @@ pub fn stage() -> AdHoc {
                 routes![
                     traveler::tour::tour_page,
                     traveler::tour::tour_page_with_slug,
+                    traveler::manage::manage_page,
+                    traveler::manage::calendar_entry,
+                    traveler::manage::cancel,
+                    traveler::manage::reschedule,
                     lang::switch,
                     assets::asset,
                 ],
@@ -176,6 +185,7 @@ mod tests {
         assert!(is_page_path("/tours"));
         assert!(is_page_path("/assets/css/site.abc.css"));
         assert!(is_page_path("/lang"));
+        assert!(is_page_path("/manage/BK7X2M4Q/1a.2b"));
         assert!(!is_page_path("/toursx"));
         assert!(!is_page_path("/v1/tours/01J0"));
         assert!(!is_page_path("/health"));
@@ -198,7 +208,8 @@ mod tests {
 
     #[rocket::async_test]
     async fn failures_under_page_paths_are_html_pages_with_retry_after_and_request_id() {
-        // The pages' routes need a store and a clock to launch; none is used here.
+        // The pages' routes need a store, a clock, the configuration and the payment mode to
+        // launch; none is used here.
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/unused.db", dir.path().display());
         let store = crate::storage::Store::connect(&url, &Default::default())
@@ -207,6 +218,11 @@ mod tests {
         let rocket = rocket::custom(rocket::Config::debug_default())
             .manage(store)
             .manage(crate::clock::Clock::system())
+            .manage(
+                crate::config::AppConfig::from_figment(&rocket::Config::figment())
+                    .expect("the debug configuration"),
+            )
+            .manage(crate::service::payments::Payments::Offline)
             .attach(stage())
             .mount("/", routes![failing]);
         let client = rocket::local::asynchronous::Client::untracked(rocket)
