@@ -81,7 +81,9 @@ pub fn check_move(facts: &Move<'_>, now: DateTime<Utc>) -> Result<(), AppError> 
             ));
         }
     }
-    facts.to.check_hold(facts.seats, facts.cutoff_minutes, now)?;
+    facts
+        .to
+        .check_hold(facts.seats, facts.cutoff_minutes, now)?;
     if facts.total != facts.total_at_current_prices {
         return Err(AppError::Refused {
             code: "reschedule_price_differs",
@@ -207,16 +209,28 @@ mod tests {
             by: Requester::Traveler,
         };
         assert_eq!(code(check_move(&base, now())), "ok");
-        assert_eq!(code(check_move(&Move { seats: 3, ..base }, now())), "sold_out");
+        assert_eq!(
+            code(check_move(&Move { seats: 3, ..base }, now())),
+            "sold_out"
+        );
         let full = departure(72, 10, 9);
-        assert_eq!(code(check_move(&Move { to: &full, ..base }, now())), "sold_out");
+        assert_eq!(
+            code(check_move(&Move { to: &full, ..base }, now())),
+            "sold_out"
+        );
         let closing = departure(0, 10, 0);
         let closing = Occupancy {
             starts_at: now() + Duration::minutes(29),
             ..closing
         };
         assert_eq!(
-            code(check_move(&Move { to: &closing, ..base }, now())),
+            code(check_move(
+                &Move {
+                    to: &closing,
+                    ..base
+                },
+                now()
+            )),
             "sales_closed"
         );
         let cancelled = Occupancy {
@@ -224,7 +238,13 @@ mod tests {
             ..to
         };
         assert_eq!(
-            code(check_move(&Move { to: &cancelled, ..base }, now())),
+            code(check_move(
+                &Move {
+                    to: &cancelled,
+                    ..base
+                },
+                now()
+            )),
             "sales_closed"
         );
         for status in [
@@ -239,15 +259,33 @@ mod tests {
             );
         }
         assert_eq!(
-            code(check_move(&Move { total_at_current_prices: 7500, ..base }, now())),
+            code(check_move(
+                &Move {
+                    total_at_current_prices: 7500,
+                    ..base
+                },
+                now()
+            )),
             "reschedule_price_differs"
         );
         assert_eq!(
-            code(check_move(&Move { same_tour: false, ..base }, now())),
+            code(check_move(
+                &Move {
+                    same_tour: false,
+                    ..base
+                },
+                now()
+            )),
             "invalid:1"
         );
         assert_eq!(
-            code(check_move(&Move { same_departure: true, ..base }, now())),
+            code(check_move(
+                &Move {
+                    same_departure: true,
+                    ..base
+                },
+                now()
+            )),
             "invalid:1"
         );
     }
@@ -282,7 +320,13 @@ mod tests {
         };
         assert_eq!(code(check_move(&late, now())), "reschedule_not_allowed");
         assert_eq!(
-            code(check_move(&Move { by: Requester::Operator, ..late }, now())),
+            code(check_move(
+                &Move {
+                    by: Requester::Operator,
+                    ..late
+                },
+                now()
+            )),
             "ok"
         );
     }
@@ -304,15 +348,30 @@ mod tests {
         let starts = now() + Duration::hours(30);
         let quote = |status, by, at| quote_cancellation(status, 7001, starts, &policy, by, at);
         let traveler = quote(BookingStatus::Confirmed, Requester::Traveler, now());
-        assert_eq!((traveler.cancellable, traveler.refund, traveler.refund_percent), (true, 3500, 50));
-        let early = quote(BookingStatus::Confirmed, Requester::Traveler, now() - Duration::hours(20));
+        assert_eq!(
+            (
+                traveler.cancellable,
+                traveler.refund,
+                traveler.refund_percent
+            ),
+            (true, 3500, 50)
+        );
+        let early = quote(
+            BookingStatus::Confirmed,
+            Requester::Traveler,
+            now() - Duration::hours(20),
+        );
         assert_eq!(early.refund, 7001);
         let operator = quote(BookingStatus::Confirmed, Requester::Operator, now());
         assert_eq!((operator.refund, operator.refund_percent), (7001, 100));
         let after = quote(BookingStatus::Confirmed, Requester::Traveler, starts);
         assert!(!after.cancellable && after.refund == 0);
         assert!(quote(BookingStatus::Confirmed, Requester::Operator, starts).cancellable);
-        for status in [BookingStatus::Cancelled, BookingStatus::Expired, BookingStatus::CheckedIn] {
+        for status in [
+            BookingStatus::Cancelled,
+            BookingStatus::Expired,
+            BookingStatus::CheckedIn,
+        ] {
             let q = quote(status, Requester::Operator, now());
             assert!(!q.cancellable && q.refund == 0, "{status}");
         }

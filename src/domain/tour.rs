@@ -157,9 +157,7 @@ impl Tour {
         draft.cancellation_policy = patch
             .cancellation_policy
             .unwrap_or(draft.cancellation_policy);
-        draft.reschedule_allowed = patch
-            .reschedule_allowed
-            .unwrap_or(draft.reschedule_allowed);
+        draft.reschedule_allowed = patch.reschedule_allowed.unwrap_or(draft.reschedule_allowed);
         draft.validate()
     }
 }

@@ -38,7 +38,11 @@ fn mac(keys: &Keyring, reference: &str, expiry: &str) -> String {
 
 /// The manage page's path for a booking on `departure` (its current one).
 pub fn path(keys: &Keyring, booking: &BookingRecord, departure: &DepartureRecord) -> String {
-    let token = token(keys, booking.reference.as_str(), departure.occupancy.starts_at);
+    let token = token(
+        keys,
+        booking.reference.as_str(),
+        departure.occupancy.starts_at,
+    );
     format!("{BASE}/{}/{token}", booking.reference)
 }
 
@@ -121,9 +125,16 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
         let flipped = String::from_utf8(flipped).unwrap();
-        assert_eq!(verify(&keys(), "BK7X2M", &flipped, starts), Verdict::Invalid);
+        assert_eq!(
+            verify(&keys(), "BK7X2M", &flipped, starts),
+            Verdict::Invalid
+        );
         for junk in ["", ".", "zz.00", "abc", &format!("{}.", expiry)] {
-            assert_eq!(verify(&keys(), "BK7X2M", junk, starts), Verdict::Invalid, "{junk}");
+            assert_eq!(
+                verify(&keys(), "BK7X2M", junk, starts),
+                Verdict::Invalid,
+                "{junk}"
+            );
         }
     }
 }

@@ -190,7 +190,9 @@ pub async fn cancel(
             opened.booking.reference,
             opened.token
         )))),
-        Err(error) => Ok(Either::Right(refused(store, now, &opened, error, None).await?)),
+        Err(error) => Ok(Either::Right(
+            refused(store, now, &opened, error, None).await?,
+        )),
     }
 }
 
@@ -387,7 +389,10 @@ struct TargetView {
 }
 
 impl ManageView {
-    #[expect(clippy::too_many_arguments, reason = "one view built from each part of the page")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one view built from each part of the page"
+    )]
     fn new(
         booking: &BookingRecord,
         tour: &TourRecord,
