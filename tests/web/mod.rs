@@ -5,8 +5,10 @@
 //! - `pages`: over plain HTTP: headers, CSRF, errors, languages, assets.
 //! - `traveler`: in headless Chromium: what a traveler sees and can do, axe-clean, with
 //!   screenshots.
+//! - `manage`: the manage-booking page opened from the emailed link, in Chromium.
 
 mod browser;
+mod manage;
 mod pages;
 mod traveler;
 
