@@ -168,6 +168,7 @@ pub struct CancelForm {
 
 /// Cancels the booking (the refund the page showed, per the tour's policy).
 #[post("/manage/<reference>/<token>/cancel", data = "<form>")]
+#[expect(clippy::too_many_arguments, reason = "one argument per request guard")]
 pub async fn cancel(
     _rate: RateLimited,
     reference: &str,
