@@ -72,34 +72,17 @@ impl log::Log for RocketLog {
 /// `text` with the query string cut from every URI-like word (a word with a `/` before its
 /// first `?`): `GET /v1/x?token=abc:` becomes `GET /v1/x`.
 pub fn without_query_strings(text: &str) -> Cow<'_, str> {
-    let has_query = |word: &str| word.find('?').is_some_and(|q| word[..q].contains('/'));
-    if !text.split_whitespace().any(has_query) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while !rest.is_empty() {
-        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let word = &rest[..word_end];
-        match word.find('?') {
-            Some(q) if word[..q].contains('/') => out.push_str(&word[..q]),
-            _ => out.push_str(word),
-        }
-        rest = &rest[word_end..];
-        let space_end = rest
-            .find(|c: char| !c.is_whitespace())
-            .unwrap_or(rest.len());
-        out.push_str(&rest[..space_end]);
-        rest = &rest[space_end..];
-    }
-    Cow::Owned(out)
+    rewrite_words(text, |word| {
+        let q = word.find('?')?;
+        word[..q].contains('/').then(|| word[..q].to_owned())
+    })
 }
 
 /// `text` with the token of every manage link cut: `GET /manage/BK7X2M4Q/1a2b.c3d4` becomes
 /// `GET /manage/BK7X2M4Q/…`. Route patterns (`/manage/<reference>/<token>`) are left alone.
 pub fn without_manage_tokens(text: &str) -> Cow<'_, str> {
     const BASE: &str = "/manage/";
-    let cut = |word: &str| -> Option<String> {
+    rewrite_words(text, |word| {
         let start = word.find(BASE)? + BASE.len();
         let slash = start + word[start..].find('/')?;
         let token = &word[slash + 1..];
@@ -113,8 +96,13 @@ pub fn without_manage_tokens(text: &str) -> Cow<'_, str> {
             .map(String::from)
             .unwrap_or_default();
         Some(format!("{}/\u{2026}{closing}", &word[..slash]))
-    };
-    if !text.split_whitespace().any(|word| cut(word).is_some()) {
+    })
+}
+
+/// `text` with each whitespace-separated word that `rewrite` changes replaced, the spacing
+/// between words kept as it was.
+fn rewrite_words(text: &str, rewrite: impl Fn(&str) -> Option<String>) -> Cow<'_, str> {
+    if !text.split_whitespace().any(|word| rewrite(word).is_some()) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -122,7 +110,7 @@ pub fn without_manage_tokens(text: &str) -> Cow<'_, str> {
     while !rest.is_empty() {
         let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let word = &rest[..word_end];
-        match cut(word) {
+        match rewrite(word) {
             Some(kept) => out.push_str(&kept),
             None => out.push_str(word),
         }
