@@ -140,6 +140,7 @@ fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
         "\n=== berth demo data ===\n\
          Demo operator API token (shown once): {token}\n\n\
          Tour page in a browser: {base}/tours/{tour}\n\n\
+         Operator console: {base}/console, sign in as {email} with password {password} (shown once)\n\n\
          1. See availability:\n   curl -s '{base}/v1/tours/{tour}/availability'\n\n\
          2. Hold two adult seats on the next departure:\n   curl -s -X POST {base}/v1/bookings -H 'Content-Type: application/json' \\\n     \
          -d '{{\"departure_id\":\"{departure}\",\"items\":[{{\"unit\":\"adult\",\"quantity\":2}}],\"customer\":{{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}}}}'\n\n\
@@ -147,5 +148,7 @@ fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
          Then run step 1 again, or: curl -s {base}/v1/departures/{departure}\n\
          Operators: curl -s {base}/v1/departures/{departure}/manifest -H 'Authorization: Bearer {token}'\n",
         token = demo.token,
+        email = service::demo::OWNER_EMAIL,
+        password = demo.owner_password,
     );
 }

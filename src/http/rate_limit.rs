@@ -1,5 +1,5 @@
-//! Rate limits per client address and per bearer token, in four buckets: sign-in (`/v1/auth/*`,
-//! strict), booking creation, other writes, and reads. Over the limit: 429 with `Retry-After`.
+//! Rate limits per client address and per bearer token, in four buckets: sign-in (`/v1/auth/*`
+//! and the console's `/console/sign-in*`, strict), booking creation, other writes, and reads. Over the limit: 429 with `Retry-After`.
 //! Limits live in this process: with several instances behind a load balancer, each enforces its
 //! own (use the balancer or a shared limiter in front for a global limit).
 //!
@@ -318,7 +318,8 @@ impl RateLimits {
         if route.starts_with("/v1/webhooks/") {
             return Ok(());
         }
-        let limiter = if route.starts_with("/v1/auth/") {
+        // The console's sign-in takes passwords and codes like `/v1/auth/*`: the same bucket.
+        let limiter = if route.starts_with("/v1/auth/") || route.starts_with("/console/sign-in") {
             &self.auth
         } else if request.method() == Method::Get || request.method() == Method::Head {
             &self.reads

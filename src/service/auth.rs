@@ -878,6 +878,23 @@ pub async fn logout(store: &Store, now: DateTime<Utc>, by: &Principal) -> Result
     Ok(())
 }
 
+/// Ends every session of the caller's user, on every device: "sign out everywhere".
+pub async fn logout_everywhere(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+) -> Result<(), AppError> {
+    let Actor::User { user, .. } = &by.actor else {
+        return Err(AppError::Forbidden);
+    };
+    transaction!(store, |tx| {
+        Ok(accounts::revoke_user_sessions(&mut tx, user, "logout_everywhere", now).await?)
+    })
+    .await?;
+    tracing::info!(user = %user, "user signed out everywhere");
+    Ok(())
+}
+
 /// A user as the API shows it.
 #[derive(Debug, Clone)]
 pub struct User {

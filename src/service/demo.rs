@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{catalogue, operators};
+use super::catalogue;
+use super::passwords::Argon2Gate;
 use crate::domain::ids::{DepartureId, TourId};
 use crate::domain::refund::RefundRule;
 use crate::domain::schedule_draft::ScheduleDraft;
@@ -10,9 +11,14 @@ use crate::domain::tour::{TourDraft, UnitDraft};
 use crate::error::AppError;
 use crate::storage::Store;
 
+/// The demo owner's sign-in email (the console's).
+pub const OWNER_EMAIL: &str = "demo@example.com";
+
 /// What was seeded, for the start-up banner.
 pub struct DemoData {
     pub token: String,
+    /// The demo owner's console password, random, shown once.
+    pub owner_password: String,
     pub tour_id: TourId,
     pub first_departure: Option<DepartureId>,
 }
@@ -26,8 +32,19 @@ pub async fn seed_if_empty(
     if crate::storage::catalogue::count_operators(store).await? > 0 {
         return Ok(None);
     }
-    let (operator, token) =
-        operators::create_operator(store, now, "Demo Tours", "demo@example.com").await?;
+    // A random password (20 characters of base32) passes the password policy and is printed once;
+    // only its Argon2id hash is kept.
+    let owner_password =
+        crate::domain::auth::base32_encode(&crate::secrets::random_bytes(13)).to_lowercase();
+    let (operator, token) = super::auth::create_operator_with_owner(
+        store,
+        &Argon2Gate::default(),
+        now,
+        "Demo Tours",
+        OWNER_EMAIL,
+        &owner_password,
+    )
+    .await?;
     let draft = TourDraft {
         name: "Lisbon harbour sunset cruise".into(),
         description: "Ninety minutes along the Tagus at golden hour.".into(),
@@ -85,6 +102,7 @@ pub async fn seed_if_empty(
         .map(|o| o.id);
     Ok(Some(DemoData {
         token,
+        owner_password,
         tour_id: tour.id,
         first_departure,
     }))

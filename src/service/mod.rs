@@ -27,6 +27,7 @@ pub mod auth;
 pub mod bookings;
 pub mod catalogue;
 pub mod check;
+pub mod console;
 pub mod demo;
 pub mod holds;
 pub mod idempotency;

@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 pub mod accounts;
 pub mod bookings;
 pub mod catalogue;
+pub mod dashboard;
 pub mod departures;
 pub mod error;
 pub mod hold_limits;

@@ -8,6 +8,7 @@
 //! - [`csrf`]: the token every form carries, checked by the [`CsrfForm`] body guard.
 //! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
 //! - [`traveler`]: the tour page with its month calendar; the manage-booking page.
+//! - [`console`]: the operator console (sign-in by cookie session, role-based menu and pages).
 //! - [`lang`]: the language switch.
 //!
 //! Every page gets a Content-Security-Policy with a per-request nonce (scripts run only with
@@ -21,6 +22,7 @@ use rocket::response::{self, Responder};
 use rocket::{catch, catchers, routes, Request, Response};
 
 pub mod assets;
+pub mod console;
 pub mod csrf;
 pub mod format;
 pub mod i18n;
@@ -41,9 +43,10 @@ mod embedded {
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.
-pub const PAGE_BASES: [&str; 4] = [
+pub const PAGE_BASES: [&str; 5] = [
     "/tours",
     "/lang",
+    console::BASE,
     assets::BASE,
     crate::service::manage_link::BASE,
 ];
@@ -83,10 +86,12 @@ pub fn stage() -> AdHoc {
                     assets::asset,
                 ],
             )
+            .mount("/", console::routes())
             .attach(PageHeaders);
         for base in PAGE_BASES {
             rocket = rocket.register(base, catchers![error_page]);
         }
+        rocket = rocket.register(console::BASE, catchers![console::sign_in_first]);
         Ok(rocket)
     })
 }
@@ -208,20 +213,20 @@ mod tests {
 
     #[rocket::async_test]
     async fn failures_under_page_paths_are_html_pages_with_retry_after_and_request_id() {
-        // The pages' routes need a store, a clock, the configuration and the payment mode to
-        // launch; none is used here.
+        // The pages' routes need their state to launch; none of it is used here.
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/unused.db", dir.path().display());
         let store = crate::storage::Store::connect(&url, &Default::default())
             .await
             .expect("an empty SQLite store");
+        let config = crate::config::AppConfig::from_figment(&rocket::Config::figment())
+            .expect("debug config");
         let rocket = rocket::custom(rocket::Config::debug_default())
             .manage(store)
+            .manage(config)
+            .manage(crate::service::auth::LoginThrottle::default())
+            .manage(crate::service::passwords::Argon2Gate::default())
             .manage(crate::clock::Clock::system())
-            .manage(
-                crate::config::AppConfig::from_figment(&rocket::Config::figment())
-                    .expect("the debug configuration"),
-            )
             .manage(crate::service::payments::Payments::Offline)
             .attach(stage())
             .mount("/", routes![failing]);

@@ -41,6 +41,10 @@ enum Access {
     Booking,
     /// Signed-in users of any role (a session, not an API token).
     Session,
+    /// A console page or form (`/console…`): signed in by cookie, not by bearer token, so not
+    /// part of this matrix; `tests/web/console.rs` walks every console page × anonymous, each
+    /// role of the owning and of another operator, from the console's own menu table.
+    Console,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,7 +53,7 @@ enum Scope {
     Object,
 }
 
-use Access::{Booking, Public, Role as R, Session};
+use Access::{Booking, Console, Public, Role as R, Session};
 use Scope::{Object, Tenant};
 
 /// What a route's path parameter names; `Fresh…` are made anew for each cell because a
@@ -141,6 +145,15 @@ fn rows() -> Vec<Row> {
         row("GET", "/tours/<id>", Public, T::None, ""),
         row("GET", "/tours/<id>/<slug>", Public, T::None, ""),
         row("POST", "/lang", Public, T::None, ""),
+        row("GET", "/console/sign-in", Console, T::None, ""),
+        row("POST", "/console/sign-in", Console, T::None, ""),
+        row("POST", "/console/sign-in/code", Console, T::None, ""),
+        row("POST", "/console/sign-out", Console, T::None, ""),
+        row("GET", "/console", Console, T::None, ""),
+        row("GET", "/console/team", Console, T::None, ""),
+        row("GET", "/console/departures/<id>", Console, T::None, ""),
+        row("GET", "/console/departures/<id>/manifest.csv", Console, T::None, ""),
+        row("POST", "/console/departures/<id>/check-in", Console, T::None, ""),
         row("GET", "/assets/<path..>", Public, T::None, ""),
         // The manage page: its link is the credential (tests/web/manage.rs).
         row("GET", "/manage/<reference>/<token>", Public, T::None, ""),
@@ -214,7 +227,7 @@ enum Expect {
 fn expected(access: Access, caller: &Caller) -> Expect {
     use Expect::{Status, Success};
     match (access, caller) {
-        (Public, _) => unreachable!("public routes are not in the matrix"),
+        (Public | Console, _) => unreachable!("public and console routes are not in the matrix"),
         (_, Caller::Revoked | Caller::Expired) => Status(401),
         (Booking, Caller::Anonymous) => Status(404),
         (_, Caller::Anonymous) => Status(401),
@@ -452,7 +465,10 @@ async fn every_operator_endpoint_checks_role_and_tenant(backend: Backend) {
     callers.extend(ROLES.into_iter().map(Caller::Foreign));
     let mut failures = Vec::new();
     let mut cells = 0;
-    for row in rows.iter().filter(|r| !matches!(r.access, Public)) {
+    for row in rows
+        .iter()
+        .filter(|r| !matches!(r.access, Public | Console))
+    {
         for caller in &callers {
             cells += 1;
             let want = expected(row.access, caller);

@@ -218,6 +218,24 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
         stdout.contains(&format!("Tour page in a browser: {page_url}\n")),
         "{stdout}"
     );
+    // The printed owner password signs in to the printed console URL (over the API's login,
+    // the console's own form is driven in tests/web/console.rs).
+    assert!(
+        stdout.contains(&format!(
+            "Operator console: {base}/console, sign in as demo@example.com with password "
+        )),
+        "{stdout}"
+    );
+    let password = after(&stdout, "with password ").to_owned();
+    let login = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": "demo@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let session: serde_json::Value = login.json().await.unwrap();
+    assert_eq!(session["role"], "owner");
     let page = client.get(&page_url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page

@@ -3,11 +3,13 @@
 //! costs minutes on a 2-core machine, and these tests share `TestApp` and its fake servers.
 //!
 //! - `pages`: over plain HTTP: headers, CSRF, errors, languages, assets.
+//! - `console`: in headless Chromium: the operator console, by role.
 //! - `traveler`: in headless Chromium: what a traveler sees and can do, axe-clean, with
 //!   screenshots.
 //! - `manage`: the manage-booking page opened from the emailed link, in Chromium.
 
 mod browser;
+mod console;
 mod manage;
 mod pages;
 mod traveler;

@@ -1,0 +1,99 @@
+//! The operator console at `/console`: the same sessions, roles and service functions as the
+//! API, in pages. Signed in by cookie ([`session`]); every page states the least role it serves
+//! in its guard (`Console<Staff>` …), and the menu lists only the pages the user's role may open,
+//! from the same table ([`MENU`]).
+
+use minijinja::{context, Value};
+use rocket::response::Redirect;
+use rocket::{catch, Request};
+
+use crate::domain::auth::Role;
+use crate::service::auth::{self, Actor, Principal};
+use crate::storage::Store;
+
+pub mod departure;
+pub mod pages;
+pub mod session;
+pub mod sign_in;
+
+pub use session::Console;
+
+/// Where the console lives (its pages' errors are HTML pages, see `web::PAGE_BASES`).
+pub const BASE: &str = "/console";
+
+/// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
+/// guard names the same role (`tests/web/console.rs` checks both for every role).
+pub const MENU: [(&str, &str, Role); 2] = [
+    ("/console", "console-today", Role::Guide),
+    ("/console/team", "console-team", Role::Owner),
+];
+
+/// The console's routes.
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![
+        sign_in::page,
+        sign_in::submit,
+        sign_in::second_factor,
+        sign_in::sign_out,
+        pages::today,
+        pages::team,
+        departure::manifest,
+        departure::manifest_csv,
+        departure::check_in,
+    ]
+}
+
+/// What every console page shows around its content: the menu for the user's role, and who is
+/// signed in.
+async fn frame(store: &Store, principal: &Principal, current: &str) -> Value {
+    let menu: Vec<Value> = MENU
+        .iter()
+        .filter(|(_, _, least)| principal.role.at_least(*least))
+        .map(|(path, label, _)| context! { path => path, label => label, current => *path == current })
+        .collect();
+    let email = match &principal.actor {
+        Actor::User { user, .. } => auth::user(store, &principal.operator, user.as_str())
+            .await
+            .map(|user| user.email)
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    context! { menu => menu, email => email, role_key => role_key(principal.role) }
+}
+
+/// The catalogue key that names a role (`role-owner` …).
+pub fn role_key(role: Role) -> String {
+    format!("role-{}", role.as_str())
+}
+
+/// Not signed in (or the session ended): to the sign-in page.
+#[catch(401)]
+pub fn sign_in_first(_request: &Request<'_>) -> Redirect {
+    Redirect::to("/console/sign-in")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::BookingStatus;
+    use crate::web::i18n::{Catalogue, Lang};
+
+    /// Keys the console builds at run time (the template check sees only literal ones).
+    #[test]
+    fn every_role_and_booking_state_has_its_words_in_every_language() {
+        let catalogue = Catalogue::load().unwrap();
+        let keys = Role::ALL
+            .into_iter()
+            .map(role_key)
+            .chain(BookingStatus::ALL.into_iter().map(departure::status_key));
+        for key in keys {
+            for lang in Lang::ALL {
+                assert!(
+                    catalogue.has(lang, &key),
+                    "{key} missing in {}",
+                    lang.code()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! The operator console in headless Chromium: signing in (with and without a second factor),
+//! the Today board, the menu and pages by role, signing out; axe-core and screenshots. Cookie
+//! flags in release: tests/api/config.rs.
+
+use chrono::Duration;
+use fantoccini::Locator;
+use serde_json::json;
+
+use super::browser::Browser;
+use super::{tour, ZONE};
+use crate::on_both_backends;
+use crate::support::wait::eventually;
+use crate::support::{Backend, TestApp, PASSWORD};
+
+on_both_backends!(
+    an_owner_signs_in_sees_today_and_the_team_and_signs_out,
+    a_user_with_two_factor_sign_in_enters_a_code_from_their_app,
+    a_guide_sees_neither_the_menu_entry_nor_the_page_of_owners,
+    a_console_form_posted_without_its_csrf_token_is_refused,
+    every_console_page_serves_exactly_the_roles_its_menu_entry_names,
+    a_guide_on_a_phone_finds_a_traveler_and_checks_them_in,
+);
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::MySql => "mysql",
+    }
+}
+
+/// Fills and sends the password step.
+async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
+    browser.goto(&format!("{base}/console/sign-in")).await;
+    fill(browser, "#email", email).await;
+    fill(browser, "#password", password).await;
+    submit(browser, "form.stacked").await;
+}
+
+async fn fill(browser: &Browser, css: &str, value: &str) {
+    let field = browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no field {css}: {e}"));
+    field.clear().await.expect("field cleared");
+    field.send_keys(value).await.expect("typed");
+}
+
+/// Submits `form` and waits until the next page has loaded (a click may return before the
+/// navigation it starts is done).
+async fn submit(browser: &Browser, form: &str) {
+    browser
+        .run("window.__berthBefore = true; return null;")
+        .await;
+    browser
+        .client
+        .find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .expect("a submit button")
+        .click()
+        .await
+        .expect("clicked");
+    eventually(
+        "the next page",
+        std::time::Duration::from_secs(10),
+        || async {
+            let loaded = browser
+                .client
+                .execute(
+                    "return !window.__berthBefore && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (loaded == json!(true)).then_some(())
+        },
+    )
+    .await;
+}
+
+async fn path(browser: &Browser) -> String {
+    browser
+        .client
+        .current_url()
+        .await
+        .expect("current url")
+        .path()
+        .to_owned()
+}
+
+async fn menu(browser: &Browser) -> Vec<String> {
+    let items = browser
+        .client
+        .find_all(Locator::Css(".console-nav li a"))
+        .await
+        .expect("menu items");
+    let mut labels = Vec::new();
+    for item in items {
+        labels.push(item.text().await.expect("label"));
+    }
+    labels
+}
+
+async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
+    app.add_user(&token, "owner@harbour.example", "owner").await;
+    app.add_user(&token, "guide@harbour.example", "guide").await;
+    // One departure in half an hour, one a day later: each on the board under the local day it
+    // falls on (in the last half hour of a day, both are "tomorrow" or later).
+    let now = app.clock.now();
+    let mut expected = Vec::new();
+    for (offset, capacity) in [(Duration::minutes(30), 12), (Duration::hours(24), 8)] {
+        let starts_at = now + offset;
+        let reply = app
+            .post_as(
+                &token,
+                &format!("/v1/tours/{tour}/departures"),
+                json!({"starts_at": starts_at.to_rfc3339(), "capacity": capacity}),
+            )
+            .await;
+        reply.expect(201);
+        let days_ahead = (starts_at.with_timezone(&ZONE).date_naive()
+            - now.with_timezone(&ZONE).date_naive())
+        .num_days();
+        expected.push((reply.str("id"), capacity, days_ahead));
+    }
+    let first = &expected[0].0;
+    super::book(&app, first, 3).await;
+    app.hold(first, json!([{"unit": "adult", "quantity": 2}]))
+        .await
+        .expect(201);
+
+    // Not signed in: to the sign-in page.
+    browser.goto(&format!("{}/console", app.base)).await;
+    assert_eq!(path(&browser).await, "/console/sign-in");
+    browser.assert_accessible("console sign-in").await;
+
+    // A wrong password: the form again, the email kept, both fields marked, nothing told
+    // about whether the account exists.
+    sign_in(
+        &browser,
+        &app.base,
+        "owner@harbour.example",
+        "not the password",
+    )
+    .await;
+    assert_eq!(path(&browser).await, "/console/sign-in");
+    assert!(browser
+        .text(".form-problem")
+        .await
+        .starts_with("Email or password not recognised."));
+    let kept = browser
+        .client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("owner@harbour.example"));
+    assert_eq!(
+        browser
+            .client
+            .find(Locator::Css("#password"))
+            .await
+            .unwrap()
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    browser.assert_accessible("console sign-in, refused").await;
+
+    sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
+    assert_eq!(path(&browser).await, "/console");
+    assert_eq!(menu(&browser).await, ["Today", "Team"]);
+    assert!(browser
+        .text(".signed-in-as")
+        .await
+        .contains("owner@harbour.example (owner)"));
+    // The board: each departure under its day, seats taken (3 booked + 2 held) of capacity.
+    for (id, capacity, days_ahead) in &expected {
+        let row = format!("tr[data-departure=\"{id}\"]");
+        if *days_ahead > 1 {
+            continue;
+        }
+        let heading = browser
+            .run(&format!(
+                "return document.querySelector('{row}').closest('section').querySelector('h2').textContent;"
+            ))
+            .await;
+        let day = if *days_ahead == 0 {
+            "Today"
+        } else {
+            "Tomorrow"
+        };
+        assert_eq!(heading, json!(day), "{id}");
+        let seats = browser.text(&format!("{row} .seats")).await;
+        if id == first {
+            assert_eq!(seats, format!("5 of {capacity}"));
+            assert_eq!(browser.text(&format!("{row} .held")).await, "2");
+        } else {
+            assert_eq!(seats, format!("0 of {capacity}"));
+        }
+    }
+    browser.assert_accessible("console today").await;
+    browser
+        .screenshots(&format!("console-today-{}", backend_name(backend)))
+        .await;
+
+    // The team page lists the operator's users.
+    browser
+        .client
+        .find(Locator::LinkText("Team"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(path(&browser).await, "/console/team");
+    let team = browser.text("table.team").await;
+    assert!(
+        team.contains("guide@harbour.example") && team.contains("owner@harbour.example"),
+        "{team}"
+    );
+    browser.assert_accessible("console team").await;
+
+    // Signing out ends the session: the console asks to sign in again, and the session's
+    // tokens no longer work anywhere.
+    submit(&browser, "form.sign-out").await;
+    assert_eq!(path(&browser).await, "/console/sign-in");
+    browser.goto(&format!("{}/console", app.base)).await;
+    assert_eq!(path(&browser).await, "/console/sign-in");
+    let live = app
+        .query_i64("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL")
+        .await;
+    assert_eq!(live, 0, "the console's session was revoked");
+    browser.close().await;
+}
+
+async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    let (access, _) = app
+        .signed_in(&token, "admin@harbour.example", "admin")
+        .await;
+    let setup = app.post_as(&access, "/v1/auth/2fa/setup", json!({})).await;
+    setup.expect(200);
+    let secret = setup.str("secret");
+    app.post_as(
+        &access,
+        "/v1/auth/2fa/confirm",
+        json!({"code": totp(&app, &secret)}),
+    )
+    .await
+    .expect(200);
+    // The code used to enrol may not be used again: the next one.
+    app.clock.advance(Duration::seconds(30));
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    assert_eq!(path(&browser).await, "/console/sign-in");
+    assert!(browser.text("#code-help").await.contains("six-digit code"));
+    browser.assert_accessible("console code step").await;
+    fill(&browser, "#code", "000000").await;
+    submit(&browser, "form.stacked").await;
+    assert!(browser
+        .text(".form-problem")
+        .await
+        .starts_with("That code was not accepted."));
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    fill(&browser, "#code", &totp(&app, &secret)).await;
+    submit(&browser, "form.stacked").await;
+    assert_eq!(
+        path(&browser).await,
+        "/console",
+        "{}",
+        browser.text("main").await
+    );
+    assert_eq!(menu(&browser).await, ["Today"]);
+    browser.close().await;
+}
+
+fn totp(app: &TestApp, secret: &str) -> String {
+    use berth::domain::auth::{base32_decode, totp_code, totp_step, TOTP_DIGITS};
+    let secret = base32_decode(secret).expect("base32 secret");
+    totp_code(&secret, totp_step(app.clock.now().timestamp()), TOTP_DIGITS)
+}
+
+async fn a_guide_sees_neither_the_menu_entry_nor_the_page_of_owners(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    app.add_user(&token, "guide@harbour.example", "guide").await;
+    sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
+    assert_eq!(path(&browser).await, "/console");
+    assert_eq!(menu(&browser).await, ["Today"]);
+    browser.goto(&format!("{}/console/team", app.base)).await;
+    assert_eq!(path(&browser).await, "/console/team");
+    assert!(
+        browser
+            .client
+            .find(Locator::Css("table.team"))
+            .await
+            .is_err(),
+        "the team is not shown to a guide"
+    );
+    browser.assert_accessible("console refusal page").await;
+    // Over HTTP with the same session: a 403 page, not the team.
+    let cookie = browser
+        .client
+        .get_named_cookie("berth_session")
+        .await
+        .expect("the session cookie");
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(
+        cookie.same_site().map(|s| s.to_string()).as_deref(),
+        Some("Strict")
+    );
+    let reply = app
+        .client
+        .get(format!("{}/console/team", app.base))
+        .header("Cookie", format!("berth_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 403);
+    let html = reply.text().await.unwrap();
+    assert!(!html.contains("<table class=\"board team\">"), "{html}");
+    let today = app
+        .client
+        .get(format!("{}/console", app.base))
+        .header("Cookie", format!("berth_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(today.status(), 200);
+    browser.close().await;
+}
+
+async fn a_console_form_posted_without_its_csrf_token_is_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    app.add_user(&token, "owner@harbour.example", "owner").await;
+    // The right password, posted without the token (and without the CSRF cookie): refused
+    // before the password is looked at, so no session starts.
+    let reply = app
+        .client
+        .post(format!("{}/console/sign-in", app.base))
+        .form(&[("email", "owner@harbour.example"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 403);
+    assert!(reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .all(|c| !c.to_str().unwrap().starts_with("berth_session=")));
+    let sessions = app.query_i64("SELECT COUNT(*) FROM sessions").await;
+    assert_eq!(sessions, 0);
+}
+
+/// The console's part of the authorization matrix (tests/api/authz.rs lists its routes): every
+/// page of the menu table (`berth::web::console::MENU`) × no session, a revoked session, and each
+/// role of the owning and of another operator. Without a live session: to the sign-in page (303);
+/// below the page's role: 403; at or above it: the page, showing only the caller's own
+/// operator.
+async fn every_console_page_serves_exactly_the_roles_its_menu_entry_names(backend: Backend) {
+    use berth::domain::auth::Role;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (owner, _) = tour(&app, json!({})).await;
+    let other = app.operator("Elsewhere Tours").await;
+    let roles = [Role::Owner, Role::Admin, Role::Staff, Role::Guide];
+    let mut sessions = Vec::new();
+    for role in roles {
+        let (own, _) = app
+            .signed_in(
+                &owner,
+                &format!("{}@harbour.example", role.as_str()),
+                role.as_str(),
+            )
+            .await;
+        let (foreign, _) = app
+            .signed_in(
+                &other,
+                &format!("{}@elsewhere.example", role.as_str()),
+                role.as_str(),
+            )
+            .await;
+        sessions.push((role, own, false));
+        sessions.push((role, foreign, true));
+    }
+    let (revoked, _) = app.signed_in(&owner, "gone@harbour.example", "owner").await;
+    app.post_as(&revoked, "/v1/auth/logout", json!({}))
+        .await
+        .expect(204);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str, session: Option<&str>| {
+        let mut request = client.get(format!("{}{path}", app.base));
+        if let Some(session) = session {
+            request = request.header("Cookie", format!("berth_session={session}"));
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let mut failures = Vec::new();
+    assert!(berth::web::console::MENU.len() >= 2);
+    for (path, _, least) in berth::web::console::MENU {
+        for session in [None, Some(revoked.as_str())] {
+            let reply = get(path, session).await;
+            let location = reply
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            if reply.status() != 303 || location.as_deref() != Some("/console/sign-in") {
+                failures.push(format!(
+                    "{path} with {session:?}: {} {location:?}",
+                    reply.status()
+                ));
+            }
+        }
+        for (role, session, foreign) in &sessions {
+            let reply = get(path, Some(session)).await;
+            let status = reply.status().as_u16();
+            let html = reply.text().await.unwrap();
+            let want = if role.at_least(least) { 200 } else { 403 };
+            if status != want {
+                failures.push(format!(
+                    "{path} as {role:?} (foreign: {foreign}): {status}, want {want}"
+                ));
+            }
+            let leak = ["@harbour.example", "Harbour cruise"];
+            if *foreign && leak.iter().any(|marker| html.contains(marker)) {
+                failures.push(format!(
+                    "{path} as a foreign {role:?} shows the other operator"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A traveler books through the API; a guide with a 375 px screen opens the departure from the
+/// Today board, finds the traveler by name and checks them in. The manifest downloads as CSV;
+/// another operator's guide finds no such departure.
+async fn a_guide_on_a_phone_finds_a_traveler_and_checks_them_in(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
+    app.add_user(&token, "guide@harbour.example", "guide").await;
+    let departure = app.departure(&token, &tour, 10, 2).await;
+    let mut references = Vec::new();
+    for name in ["Grace Hopper", "Alan Turing"] {
+        let hold = app
+            .post(
+                "/v1/bookings",
+                json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
+                       "customer": {"name": name, "email": "traveler@example.com"}}),
+            )
+            .await;
+        hold.expect(201);
+        app.post_with_booking_token(
+            &format!("/v1/bookings/{}/confirm", hold.str("reference")),
+            &hold.str("access_token"),
+        )
+        .await
+        .expect(200);
+        references.push(hold.str("reference"));
+    }
+
+    browser
+        .client
+        .set_window_size(375, 800)
+        .await
+        .expect("phone width");
+    sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
+    browser
+        .client
+        .find(Locator::Css(&format!(
+            "tr[data-departure=\"{departure}\"] a"
+        )))
+        .await
+        .expect("the departure on the board")
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the departure page",
+        std::time::Duration::from_secs(10),
+        || async {
+            (path(&browser).await == format!("/console/departures/{departure}")).then_some(())
+        },
+    )
+    .await;
+    assert!(browser
+        .text(".departure-load")
+        .await
+        .starts_with("4 of 10 seats taken, 0 checked in"));
+    fill(&browser, "#q", "hopper").await;
+    submit(&browser, "form.search").await;
+    let listed = browser
+        .client
+        .find_all(Locator::Css(".traveler"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "only the matching traveler");
+    assert_eq!(browser.text(".traveler .name").await, "Grace Hopper");
+    browser.assert_accessible("console manifest").await;
+    let overflow = browser
+        .run("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        .await;
+    assert_eq!(overflow, json!(0), "the manifest fits 375 px");
+    submit(&browser, ".traveler form").await;
+    assert_eq!(
+        browser.text(".notice").await,
+        format!("{} is checked in.", references[0])
+    );
+    // The search is kept, and the traveler now shows as checked in.
+    assert_eq!(
+        browser
+            .client
+            .find(Locator::Css("#q"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("hopper")
+    );
+    assert_eq!(browser.text(".traveler .state").await, "checked in");
+    assert!(browser
+        .text(".departure-load")
+        .await
+        .ends_with("2 checked in"));
+    browser
+        .screenshots(&format!("console-check-in-{}", backend_name(backend)))
+        .await;
+    let booking = app
+        .get_as(&token, &format!("/v1/bookings/{}", references[0]))
+        .await;
+    assert_eq!(booking.body["status"], "checked_in");
+    let other = app
+        .get_as(&token, &format!("/v1/bookings/{}", references[1]))
+        .await;
+    assert_eq!(other.body["status"], "confirmed");
+
+    // The CSV, with the same session; another operator's guide finds nothing.
+    let session = browser
+        .client
+        .get_named_cookie("berth_session")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    let csv = app
+        .client
+        .get(format!(
+            "{}/console/departures/{departure}/manifest.csv",
+            app.base
+        ))
+        .header("Cookie", format!("berth_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("reference,status,seats"), "{csv}");
+    assert!(
+        csv.contains("Alan Turing") && csv.contains("checked_in"),
+        "{csv}"
+    );
+    let elsewhere = app.operator("Elsewhere Tours").await;
+    let (foreign, _) = app
+        .signed_in(&elsewhere, "guide@elsewhere.example", "guide")
+        .await;
+    for path in [
+        format!("/console/departures/{departure}"),
+        format!("/console/departures/{departure}/manifest.csv"),
+    ] {
+        let reply = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("Cookie", format!("berth_session={foreign}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 404, "{path}");
+        assert!(!reply.text().await.unwrap().contains("Grace Hopper"));
+    }
+    browser.close().await;
+}
