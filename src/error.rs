@@ -62,6 +62,9 @@ pub enum AppError {
     CancellationClosed,
     #[error("the departure is already cancelled")]
     DepartureCancelled,
+    /// A rule refused the change (409 with `code`; e.g. `reschedule_not_allowed`).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("capacity cannot go below the {taken} seats already taken")]
     CapacityBelowTaken { taken: u32 },
     #[error("this Idempotency-Key was used with a different request")]

@@ -1,6 +1,8 @@
 //! Rocket's own log lines (launch, each request, unmatched routes), printed to stdout as Rocket
-//! prints them but without query strings: manage links and feed URLs carry capabilities in
-//! their queries, and Rocket logs the full URI of every request it routes or fails to route.
+//! prints them but without query strings and without the token of a manage link
+//! (`/manage/{reference}/{token}` is logged as `/manage/{reference}/…`): feed URLs carry
+//! capabilities in their queries, manage links in their path, and Rocket logs the full URI of
+//! every request it routes or fails to route.
 //! berth's own request log (`http::metrics`) names the route and never the path.
 
 use std::borrow::Cow;
@@ -49,6 +51,7 @@ impl log::Log for RocketLog {
             return;
         }
         let text = without_query_strings(&text);
+        let text = without_manage_tokens(&text);
         // Rocket marks indented lines with a target ending in `_`.
         let indented = record.target().ends_with('_');
         let prefix = match record.level() {
@@ -69,8 +72,37 @@ impl log::Log for RocketLog {
 /// `text` with the query string cut from every URI-like word (a word with a `/` before its
 /// first `?`): `GET /v1/x?token=abc:` becomes `GET /v1/x`.
 pub fn without_query_strings(text: &str) -> Cow<'_, str> {
-    let has_query = |word: &str| word.find('?').is_some_and(|q| word[..q].contains('/'));
-    if !text.split_whitespace().any(has_query) {
+    rewrite_words(text, |word| {
+        let q = word.find('?')?;
+        word[..q].contains('/').then(|| word[..q].to_owned())
+    })
+}
+
+/// `text` with the token of every manage link cut: `GET /manage/BK7X2M4Q/1a2b.c3d4` becomes
+/// `GET /manage/BK7X2M4Q/…`. Route patterns (`/manage/<reference>/<token>`) are left alone.
+pub fn without_manage_tokens(text: &str) -> Cow<'_, str> {
+    const BASE: &str = "/manage/";
+    rewrite_words(text, |word| {
+        let start = word.find(BASE)? + BASE.len();
+        let slash = start + word[start..].find('/')?;
+        let token = &word[slash + 1..];
+        if token.is_empty() || token.starts_with('<') || token.starts_with('\u{2026}') {
+            return None;
+        }
+        let closing = word
+            .chars()
+            .next_back()
+            .filter(|c| matches!(c, '"' | '\'' | ':' | ',' | ')'))
+            .map(String::from)
+            .unwrap_or_default();
+        Some(format!("{}/\u{2026}{closing}", &word[..slash]))
+    })
+}
+
+/// `text` with each whitespace-separated word that `rewrite` changes replaced, the spacing
+/// between words kept as it was.
+fn rewrite_words(text: &str, rewrite: impl Fn(&str) -> Option<String>) -> Cow<'_, str> {
+    if !text.split_whitespace().any(|word| rewrite(word).is_some()) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -78,9 +110,9 @@ pub fn without_query_strings(text: &str) -> Cow<'_, str> {
     while !rest.is_empty() {
         let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let word = &rest[..word_end];
-        match word.find('?') {
-            Some(q) if word[..q].contains('/') => out.push_str(&word[..q]),
-            _ => out.push_str(word),
+        match rewrite(word) {
+            Some(kept) => out.push_str(&kept),
+            None => out.push_str(word),
         }
         rest = &rest[word_end..];
         let space_end = rest
@@ -94,7 +126,32 @@ pub fn without_query_strings(text: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::without_query_strings;
+    use super::{without_manage_tokens, without_query_strings};
+
+    #[test]
+    fn manage_link_tokens_are_cut_from_every_uri() {
+        for (line, expected) in [
+            (
+                "GET /manage/BK7X2M4Q/1a2b3c.d4e5f6 text/html:",
+                "GET /manage/BK7X2M4Q/\u{2026} text/html:",
+            ),
+            (
+                "No matching routes for POST /manage/BK7X2M4Q/1a.2b/cancel.",
+                "No matching routes for POST /manage/BK7X2M4Q/\u{2026}",
+            ),
+            (
+                "uri: \"/manage/BK7X2M4Q/1a.2b/booking.ics\"",
+                "uri: \"/manage/BK7X2M4Q/\u{2026}\"",
+            ),
+            (
+                "Matched: (manage_page) GET /manage/<reference>/<token>",
+                "Matched: (manage_page) GET /manage/<reference>/<token>",
+            ),
+            ("GET /manage/BK7X2M4Q", "GET /manage/BK7X2M4Q"),
+        ] {
+            assert_eq!(without_manage_tokens(line), expected);
+        }
+    }
 
     #[test]
     fn query_strings_are_cut_from_every_uri() {

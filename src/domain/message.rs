@@ -12,15 +12,18 @@ pub enum MessageKind {
     Reminder,
     /// Email only, and only when the operator of the server turned it on.
     HoldExpired,
+    /// The booking moved to another departure of its tour (one message per move).
+    BookingRescheduled,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 5] = [
+    pub const ALL: [MessageKind; 6] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::DepartureCancelled,
         Self::Reminder,
         Self::HoldExpired,
+        Self::BookingRescheduled,
     ];
 
     /// Stored spelling; also the template name.
@@ -31,6 +34,7 @@ impl MessageKind {
             Self::DepartureCancelled => "departure_cancelled",
             Self::Reminder => "reminder",
             Self::HoldExpired => "hold_expired",
+            Self::BookingRescheduled => "booking_rescheduled",
         }
     }
 

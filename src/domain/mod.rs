@@ -13,6 +13,7 @@ pub mod money;
 pub mod pricing;
 pub mod records;
 pub mod refund;
+pub mod reschedule;
 pub mod schedule;
 pub mod schedule_draft;
 pub mod tour;

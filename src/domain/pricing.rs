@@ -117,6 +117,7 @@ mod tests {
                 },
             ],
             cancellation_policy: Vec::new(),
+            reschedule_allowed: true,
         }
         .validate()
         .unwrap()

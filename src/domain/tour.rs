@@ -36,8 +36,15 @@ pub struct TourDraft {
     /// the departure starts.
     #[serde(default)]
     pub cancellation_policy: Vec<RefundRule>,
+    /// Whether travelers may move a confirmed booking to another departure of this tour
+    /// themselves (until their departure starts; the target must be on sale). Default: true.
+    #[serde(default = "yes")]
+    pub reschedule_allowed: bool,
 }
 
+fn yes() -> bool {
+    true
+}
 fn one() -> i64 {
     1
 }
@@ -70,6 +77,7 @@ pub struct TourPatch {
     pub currency: Option<String>,
     /// Applies to bookings cancelled from now on, whenever they were made.
     pub cancellation_policy: Option<Vec<RefundRule>>,
+    pub reschedule_allowed: Option<bool>,
 }
 
 /// A validated tour.
@@ -86,6 +94,7 @@ pub struct Tour {
     pub max_per_booking: u32,
     pub units: Vec<Unit>,
     pub cancellation_policy: CancellationPolicy,
+    pub reschedule_allowed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +131,7 @@ impl Tour {
                 })
                 .collect(),
             cancellation_policy: self.cancellation_policy.rules().to_vec(),
+            reschedule_allowed: self.reschedule_allowed,
         }
     }
 
@@ -147,6 +157,7 @@ impl Tour {
         draft.cancellation_policy = patch
             .cancellation_policy
             .unwrap_or(draft.cancellation_policy);
+        draft.reschedule_allowed = patch.reschedule_allowed.unwrap_or(draft.reschedule_allowed);
         draft.validate()
     }
 }
@@ -277,6 +288,7 @@ impl TourDraft {
                 max_per_booking,
                 units,
                 cancellation_policy,
+                reschedule_allowed: self.reschedule_allowed,
             }),
             _ => Err(AppError::invalid("tour", "is invalid")),
         }
@@ -311,6 +323,7 @@ mod tests {
                 },
             ],
             cancellation_policy: Vec::new(),
+            reschedule_allowed: true,
         }
     }
 

@@ -118,7 +118,7 @@ pub async fn get_booking(
 }
 
 /// A booking with its payment; the client secret only for the traveler.
-async fn view(
+pub(super) async fn view(
     store: &Store,
     booking: &BookingRecord,
     caller: &Caller,
@@ -134,7 +134,7 @@ async fn view(
 
 /// An operator's keys live with the operator; a traveler's with their access token, so a key
 /// replays only to the holder of the token that made the first request.
-fn scope_of(caller: &Caller) -> String {
+pub(super) fn scope_of(caller: &Caller) -> String {
     match (&caller.operator, &caller.access_token) {
         (Some(operator), _) => operator_scope(&operator.operator),
         (None, Some(token)) => format!("traveler:{}", &crate::secrets::hash_token(token)[..48]),

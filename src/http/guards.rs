@@ -152,6 +152,7 @@ impl<'r> FromRequest<'r> for BookingCaller {
             Ok(principal) => Outcome::Success(BookingCaller(Caller {
                 access_token,
                 operator: principal,
+                manage_link: None,
             })),
             Err(error) => Outcome::Error((error.status_and_code().0, error)),
         }

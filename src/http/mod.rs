@@ -27,6 +27,7 @@ pub mod operator;
 pub mod payments;
 pub mod rate_limit;
 pub mod reports;
+pub mod reschedule;
 pub mod responder;
 pub mod responses;
 pub mod tokens;
@@ -66,6 +67,8 @@ api! {
         bookings::get_booking,
         bookings::confirm,
         bookings::cancel,
+        reschedule::cancellation_quote,
+        reschedule::reschedule,
         operator::create_tour,
         operator::list_tours,
         operator::update_tour,

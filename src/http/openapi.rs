@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&SecuritySchemes),
     tags(
         (name = "catalogue", description = "Public: tours, departures, availability"),
-        (name = "bookings", description = "Travelers: hold, confirm, cancel"),
+        (name = "bookings", description = "Travelers: hold, confirm, cancel, reschedule"),
         (name = "operator", description = "Operators (bearer token): tours, schedules, departures, manifests"),
         (name = "auth", description = "Operator users: sign in, refresh, sign out"),
         (name = "users", description = "An operator's users and their roles (owners only)"),

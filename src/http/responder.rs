@@ -36,6 +36,7 @@ impl AppError {
             Self::HoldExpired => (Status::Conflict, "hold_expired"),
             Self::CancellationClosed => (Status::Conflict, "cancellation_closed"),
             Self::DepartureCancelled => (Status::Conflict, "departure_cancelled"),
+            Self::Refused { code, .. } => (Status::Conflict, code),
             Self::CapacityBelowTaken { .. } => (Status::Conflict, "capacity_below_taken"),
             Self::IdempotencyKeyReused => (Status::UnprocessableEntity, "idempotency_key_reused"),
             Self::IdempotencyInProgress => (Status::Conflict, "idempotency_in_progress"),

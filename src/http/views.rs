@@ -32,6 +32,8 @@ pub struct TourView {
     pub units: Vec<UnitView>,
     /// Refund rules for travelers' cancellations; empty: a full refund until departure.
     pub cancellation_policy: Vec<crate::domain::refund::RefundRule>,
+    /// Whether travelers may move their booking to another departure of this tour themselves.
+    pub reschedule_allowed: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -60,6 +62,7 @@ impl From<&TourRecord> for TourView {
                 })
                 .collect(),
             cancellation_policy: tour.cancellation_policy.rules().to_vec(),
+            reschedule_allowed: tour.reschedule_allowed,
             created_at: rfc3339(record.created_at),
             updated_at: rfc3339(record.updated_at),
         }

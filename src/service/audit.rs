@@ -24,6 +24,7 @@ pub enum Action {
     BookingCheckIn,
     BookingCancel,
     BookingRefund,
+    BookingReschedule,
     MessageRetry,
     TokenCreate,
     TokenRevoke,
@@ -42,7 +43,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::ScheduleCreate,
@@ -53,6 +54,7 @@ impl Action {
         Action::BookingCheckIn,
         Action::BookingCancel,
         Action::BookingRefund,
+        Action::BookingReschedule,
         Action::MessageRetry,
         Action::TokenCreate,
         Action::TokenRevoke,
@@ -82,6 +84,7 @@ impl Action {
             Action::BookingCheckIn => "booking.check_in",
             Action::BookingCancel => "booking.cancel",
             Action::BookingRefund => "booking.refund",
+            Action::BookingReschedule => "booking.reschedule",
             Action::MessageRetry => "message.retry",
             Action::TokenCreate => "token.create",
             Action::TokenRevoke => "token.revoke",

@@ -22,16 +22,20 @@ pub struct Caller {
     pub access_token: Option<String>,
     /// An operator's user or token (staff role or above: the request guard checked it).
     pub operator: Option<Principal>,
+    /// The booking a verified manage link names (`service::manage_link::verify`): its holder
+    /// acts as the traveler.
+    pub manage_link: Option<BookingRef>,
 }
 
 impl Caller {
     fn is_traveler_of(&self, booking: &BookingRecord) -> bool {
-        self.access_token.as_deref().is_some_and(|token| {
-            secrets::constant_time_eq(&secrets::hash_token(token), &booking.access_token_hash)
-        })
+        self.manage_link.as_ref() == Some(&booking.reference)
+            || self.access_token.as_deref().is_some_and(|token| {
+                secrets::constant_time_eq(&secrets::hash_token(token), &booking.access_token_hash)
+            })
     }
 
-    fn is_operator_of(&self, booking: &BookingRecord) -> bool {
+    pub(crate) fn is_operator_of(&self, booking: &BookingRecord) -> bool {
         self.operator
             .as_ref()
             .is_some_and(|p| p.operator == booking.operator_id)
@@ -40,7 +44,7 @@ impl Caller {
 
 /// Finds a booking the caller may see; anything else (unknown, malformed, foreign, wrong
 /// token) is the same "not found".
-async fn accessible(
+pub(crate) async fn accessible(
     store: &Store,
     reference: &str,
     caller: &Caller,
@@ -107,6 +111,7 @@ pub async fn check_in(
     let caller = Caller {
         access_token: None,
         operator: Some(by.clone()),
+        manage_link: None,
     };
     transition(store, now, reference, &caller, Change::CheckIn).await
 }

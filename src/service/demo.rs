@@ -77,6 +77,7 @@ pub async fn seed_if_empty(
                 refund_percent: 50,
             },
         ],
+        reschedule_allowed: true,
     };
     let by = super::principal::Principal::cli(&operator);
     let tour = catalogue::create_tour(store, now, &by, draft).await?;

@@ -31,6 +31,7 @@ pub mod console;
 pub mod demo;
 pub mod holds;
 pub mod idempotency;
+pub mod manage_link;
 pub mod notifications;
 pub mod operators;
 pub mod passwords;
@@ -38,6 +39,7 @@ pub mod payments;
 pub mod plans;
 pub mod principal;
 pub mod reports;
+pub mod reschedule;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
 /// before the client gets 503.

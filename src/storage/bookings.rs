@@ -152,6 +152,26 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Points a locked booking at another departure (a reschedule); the caller moved the seats
+/// between the two departures, both locked, in the same transaction.
+pub async fn set_departure(
+    tx: &mut WriteTx,
+    id: &BookingId,
+    from: &DepartureId,
+    to: &DepartureId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let result = on_tx!(tx, conn => sqlx::query(
+        "UPDATE bookings SET departure_id = ?, updated_at = ? WHERE id = ? AND departure_id = ?")
+        .bind(to.as_str()).bind(at(now)).bind(id.as_str()).bind(from.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    if result != 1 {
+        return Err(StorageError::Corrupt(format!(
+            "booking {id} changed while locked"
+        )));
+    }
+    Ok(())
+}
+
 /// Gives a locked booking a new access token (its hash): the old one was never delivered.
 pub async fn set_access_token_hash(
     tx: &mut WriteTx,

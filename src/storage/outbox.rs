@@ -67,6 +67,18 @@ pub async fn enqueue(
     kind: MessageKind,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
+    enqueue_event(tx, booking, kind, None, now).await
+}
+
+/// Like [`enqueue`], for a kind of event that can happen to a booking more than once (a
+/// reschedule): `event` (unique per occurrence) joins the dedupe key.
+pub async fn enqueue_event(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+    kind: MessageKind,
+    event: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
     let channels: &[Channel] = if kind == MessageKind::HoldExpired {
         &[Channel::Email]
     } else {
@@ -88,7 +100,10 @@ pub async fn enqueue(
         } else {
             format!("{insert} {select} ON DUPLICATE KEY UPDATE outbox.id = outbox.id")
         };
-        let key = dedupe_key(booking.as_str(), kind, channel);
+        let mut key = dedupe_key(booking.as_str(), kind, channel);
+        if let Some(event) = event {
+            key = format!("{key}:{event}");
+        }
         on_tx!(tx, conn => sqlx::query(&sql)
             .bind(ulid::Ulid::new().to_string()).bind(kind.as_str()).bind(channel.as_str()).bind(&key)
             .bind(at(now)).bind(at(now)).bind(booking.as_str())

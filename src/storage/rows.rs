@@ -45,7 +45,7 @@ pub(super) fn units_json(tour: &Tour) -> String {
 
 pub(super) const TOUR_COLUMNS: &str = "id, operator_id, name, description, meeting_point, timezone, \
     duration_minutes, currency, cutoff_minutes, min_per_booking, max_per_booking, units, cancellation_policy, \
-    created_at, updated_at";
+    reschedule_allowed, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TourRow {
@@ -62,6 +62,7 @@ pub(super) struct TourRow {
     max_per_booking: i64,
     units: String,
     cancellation_policy: Option<String>,
+    reschedule_allowed: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -103,6 +104,7 @@ impl TryFrom<TourRow> for TourRecord {
                 })
                 .collect(),
             cancellation_policy,
+            reschedule_allowed: row.reschedule_allowed != 0,
         }
         .validate()
         .map_err(|e| corrupt("tour", &row.id, e))?;

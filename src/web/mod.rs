@@ -7,8 +7,9 @@
 //!   dates per language.
 //! - [`csrf`]: the token every form carries, checked by the [`CsrfForm`] body guard.
 //! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
-//! - [`traveler`]: the tour page with its month calendar, and booking: the form with its
-//!   server-computed total, the hold with its payment, and the confirmation.
+//! - [`traveler`]: the tour page with its month calendar; booking: the form with its
+//!   server-computed total, the hold with its payment, and the confirmation; the manage-booking
+//!   page.
 //! - [`console`]: the operator console (sign-in by cookie session, role-based menu and pages).
 //! - [`lang`]: the language switch.
 //!
@@ -44,7 +45,14 @@ mod embedded {
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.
-pub const PAGE_BASES: [&str; 5] = ["/tours", "/book", "/lang", console::BASE, assets::BASE];
+pub const PAGE_BASES: [&str; 6] = [
+    "/tours",
+    "/book",
+    "/lang",
+    console::BASE,
+    assets::BASE,
+    crate::service::manage_link::BASE,
+];
 
 /// Whether `path` is a page (or page asset) rather than part of the API.
 pub fn is_page_path(path: &str) -> bool {
@@ -80,6 +88,10 @@ pub fn stage() -> AdHoc {
                     traveler::hold::hold_page,
                     traveler::hold::confirm,
                     traveler::hold::calendar_file,
+                    traveler::manage::manage_page,
+                    traveler::manage::calendar_entry,
+                    traveler::manage::cancel,
+                    traveler::manage::reschedule,
                     lang::switch,
                     assets::asset,
                 ],
@@ -219,6 +231,7 @@ mod tests {
         assert!(is_page_path("/tours"));
         assert!(is_page_path("/assets/css/site.abc.css"));
         assert!(is_page_path("/lang"));
+        assert!(is_page_path("/manage/BK7X2M4Q/1a.2b"));
         assert!(!is_page_path("/toursx"));
         assert!(!is_page_path("/v1/tours/01J0"));
         assert!(!is_page_path("/health"));
@@ -265,6 +278,7 @@ mod tests {
             .manage(crate::service::auth::LoginThrottle::default())
             .manage(crate::service::passwords::Argon2Gate::default())
             .manage(crate::clock::Clock::system())
+            .manage(crate::service::payments::Payments::Offline)
             .attach(stage())
             .mount("/", routes![failing]);
         let client = rocket::local::asynchronous::Client::untracked(rocket)

@@ -177,8 +177,8 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         format!("departure:{departure}"),
     );
 
-    // Bookings: confirmed, checked in and partly refunded by the admin; one cancelled by the
-    // owner's token; a departure cancelled with a booking on it.
+    // Bookings: confirmed, checked in and partly refunded by the admin; one confirmed and moved
+    // to another departure by the admin; one cancelled by the owner's token; a departure cancelled with a booking on it.
     let one_seat = json!([{"unit": "adult", "quantity": 1}]);
     let paid = app
         .hold(&departure, one_seat.clone())
@@ -197,6 +197,37 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         .await
         .expect(201);
     expect(Action::BookingRefund, &admin, format!("booking:{paid}"));
+    // A confirmed booking moved by the admin to another departure of the tour.
+    let later = app.departure(&admin_access, &tour, 10, 72).await;
+    expect(
+        Action::DepartureCreate,
+        &admin,
+        format!("departure:{later}"),
+    );
+    let moved = app
+        .hold(&departure, one_seat.clone())
+        .await
+        .str("reference");
+    app.post_as(
+        &admin_access,
+        &format!("/v1/bookings/{moved}/confirm"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(Action::BookingConfirm, &admin, format!("booking:{moved}"));
+    app.post_as(
+        &admin_access,
+        &format!("/v1/bookings/{moved}/reschedule"),
+        json!({"departure_id": later}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::BookingReschedule,
+        &admin,
+        format!("booking:{moved}"),
+    );
     let cancelled = app
         .hold(&departure, one_seat.clone())
         .await

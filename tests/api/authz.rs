@@ -165,12 +165,20 @@ fn rows() -> Vec<Row> {
         row("GET", "/console/departures/<id>/cancel", Console, T::None, ""),
         row("POST", "/console/departures/<id>/cancel", Console, T::None, ""),
         row("GET", "/assets/<path..>", Public, T::None, ""),
+        // The manage page: its link is the credential (tests/web/manage.rs).
+        row("GET", "/manage/<reference>/<token>", Public, T::None, ""),
+        row("GET", "/manage/<reference>/<token>/booking.ics", Public, T::None, ""),
+        row("POST", "/manage/<reference>/<token>/cancel", Public, T::None, ""),
+        row("POST", "/manage/<reference>/<token>/reschedule", Public, T::None, ""),
         row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
         row("POST", "/v1/bookings/<reference>/refunds", R("admin", Object), T::FreshCheckedInBooking, r#"{"amount": 100}"#),
         row("POST", "/v1/bookings/<reference>/confirm", Booking, T::FreshHeldBooking, ""),
         // Nothing paid (pay on arrival): staff may cancel. A cancellation that refunds money
         // needs an admin, like the refunds row: see `money_goes_back_to_a_traveler_only_on_an_admins_word`.
         row("POST", "/v1/bookings/<reference>/cancel", Booking, T::FreshConfirmedBooking, ""),
+        row("GET", "/v1/bookings/<reference>/cancellation-quote", Booking, T::Booking, ""),
+        // An unknown target: an allowed caller reaches the rule that refuses it.
+        row("POST", "/v1/bookings/<reference>/reschedule", Booking, T::FreshConfirmedBooking, r#"{"departure_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}"#).answering(422),
         row("POST", "/v1/bookings/<reference>/check-in", R("guide", Object), T::FreshConfirmedBooking, ""),
         row("GET", "/v1/departures/<id>/manifest", R("guide", Object), T::Departure, ""),
         row("GET", "/v1/tours", R("staff", Tenant), T::None, ""),

@@ -718,7 +718,7 @@ fn secrets_in_a_configuration_file_are_refused() {
     );
 }
 
-/// Query strings (where manage links and feeds carry capabilities) never reach the log: not
+/// Query strings (where feeds carry capabilities) and manage link tokens never reach the log: not
 /// Rocket's lines for matched or unmatched requests, at its most verbose level, nor berth's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_strings_never_reach_the_log() {
@@ -745,6 +745,9 @@ async fn query_strings_never_reach_the_log() {
             "/health?capability=leak-matched-2222",
             "/v1/tours/01ARZ3NDEKTSV4RRFFQ69G5FAV/availability?from=2031-01-01&capability=leak-notfound-3333",
             "/v1/bookings/ABCDEFGH?token=leak-booking-4444",
+            // A manage link carries its capability in the path: logged as /manage/{ref}/….
+            "/manage/ABCDEFGH/leak-manage-7777",
+            "/manage/ABCDEFGH/leak-manage-8888/booking.ics",
         ] {
             client
                 .get(format!("{}{path}", server.base))
@@ -764,7 +767,7 @@ async fn query_strings_never_reach_the_log() {
             .unwrap();
         let output = server.stop();
         assert!(
-            output.contains("/v1/no-such-route"),
+            output.contains("/v1/no-such-route") && output.contains("/manage/ABCDEFGH/"),
             "{level}: Rocket logged the requests:\n{output}"
         );
         for marker in ["leak-", "capability=", "token=", "?from="] {

@@ -26,6 +26,7 @@ mod notifications;
 mod openapi;
 mod operator;
 mod payments;
+mod reschedule;
 mod schedules;
 mod security;
 mod sender_domains;

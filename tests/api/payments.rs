@@ -43,15 +43,15 @@ on_both_backends!(
     late_payments_racing_new_holds_never_oversell,
 );
 
-async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
+pub(crate) async fn stripe_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
     let stripe = FakeStripe::start().await;
     let app = TestApp::spawn_stripe(backend, &stripe, &[]).await?;
     Some((app, stripe))
 }
 
-struct Held {
-    reference: String,
-    access: String,
+pub(crate) struct Held {
+    pub(crate) reference: String,
+    pub(crate) access: String,
     reply: Reply,
 }
 
@@ -76,7 +76,12 @@ async fn booking(app: &TestApp, held: &Held) -> Value {
 }
 
 /// Holds and pays: the webhook reports the payment. Returns the hold and its intent.
-async fn paid(app: &TestApp, stripe: &FakeStripe, departure: &str, adults: i64) -> (Held, Value) {
+pub(crate) async fn paid(
+    app: &TestApp,
+    stripe: &FakeStripe,
+    departure: &str,
+    adults: i64,
+) -> (Held, Value) {
     let held = hold(app, departure, adults).await;
     let intent = stripe.intent_for(&held.reference).expect("intent created");
     let ack = app

@@ -8,10 +8,12 @@
 //! - `console`: in headless Chromium: the operator console, by role.
 //! - `traveler`: in headless Chromium: what a traveler sees and can do, axe-clean, with
 //!   screenshots.
+//! - `manage`: the manage-booking page opened from the emailed link, in Chromium.
 
 mod booking;
 mod browser;
 mod console;
+mod manage;
 mod pages;
 mod traveler;
 

@@ -138,7 +138,13 @@ async fn send(
             booking.status
         )));
     }
-    let mut content = Content::new(&booking, &tour, &departure, &transports.public_url);
+    let mut content = Content::new(
+        &booking,
+        &tour,
+        &departure,
+        &transports.public_url,
+        &transports.keyring,
+    );
     // What comes back to the traveler, as decided with the cancellation (sent or on its way).
     content.refund = crate::storage::payments::refunds_of(store, &booking.id)
         .await

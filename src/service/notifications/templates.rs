@@ -21,7 +21,7 @@ pub(super) struct Content<'a> {
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 14] = [
+    let templates: [(&str, &str); 17] = [
         (
             "email/hold_expired.txt",
             include_str!("../../../templates/email/hold_expired.txt"),
@@ -78,6 +78,18 @@ fn environment() -> Environment<'static> {
             "sms/departure_cancelled.txt",
             include_str!("../../../templates/sms/departure_cancelled.txt"),
         ),
+        (
+            "email/booking_rescheduled.txt",
+            include_str!("../../../templates/email/booking_rescheduled.txt"),
+        ),
+        (
+            "email/booking_rescheduled.html",
+            include_str!("../../../templates/email/booking_rescheduled.html"),
+        ),
+        (
+            "sms/booking_rescheduled.txt",
+            include_str!("../../../templates/sms/booking_rescheduled.txt"),
+        ),
     ];
     // HTML templates escape; text templates must not. Set before adding: minijinja decides a
     // template's escaping when it is added.
@@ -101,8 +113,9 @@ impl<'a> Content<'a> {
         tour: &'a TourRecord,
         departure: &'a DepartureRecord,
         public_url: &str,
+        keys: &crate::secrets::Keyring,
     ) -> Self {
-        let manage_link = format!("{public_url}/bookings/{}", booking.reference);
+        let manage_link = crate::service::manage_link::url(public_url, keys, booking, departure);
         Content {
             booking,
             tour,
@@ -165,11 +178,18 @@ impl<'a> Content<'a> {
                 format!("Departure cancelled: {tour} (booking {reference})")
             }
             MessageKind::HoldExpired => format!("Your hold {reference} on {tour} expired"),
+            MessageKind::BookingRescheduled => {
+                format!("Booking {reference} moved: {tour}")
+            }
             MessageKind::Reminder => {
                 format!("Reminder: {tour} (booking {reference})")
             }
         };
-        let ics = (kind == MessageKind::BookingConfirmed).then(|| self.ics(now));
+        let ics = matches!(
+            kind,
+            MessageKind::BookingConfirmed | MessageKind::BookingRescheduled
+        )
+        .then(|| self.ics(now));
         Ok(Email {
             to: self.booking.customer.email.clone(),
             subject,
@@ -246,16 +266,23 @@ impl<'a> Content<'a> {
     }
 }
 
-/// A booking's departure as the iCalendar event its confirmation email attaches (the same
-/// text, for the confirmation page's "add to calendar" download).
+/// A booking's calendar entry, the one its confirmation email attaches (the confirmation and
+/// manage pages offer it for download).
 pub fn calendar_entry(
     booking: &BookingRecord,
     tour: &TourRecord,
     departure: &DepartureRecord,
-    public_url: &str,
+    manage_link: String,
     now: DateTime<Utc>,
 ) -> String {
-    Content::new(booking, tour, departure, public_url).ics(now)
+    let content = Content {
+        booking,
+        tour,
+        departure,
+        manage_link,
+        refund: 0,
+    };
+    content.ics(now)
 }
 
 #[cfg(test)]
@@ -287,6 +314,7 @@ mod tests {
                 price: 3500,
             }],
             cancellation_policy: Vec::new(),
+            reschedule_allowed: true,
         }
         .validate();
         // The meeting point's control characters are refused at validation; build it directly.
@@ -335,7 +363,8 @@ mod tests {
             updated_at: now,
             items: Vec::new(),
         };
-        let content = Content::new(&booking, &tour, &departure, "https://book.example");
+        let keys = crate::secrets::Keyring::new(b"test key of thirty-two bytes or more");
+        let content = Content::new(&booking, &tour, &departure, "https://book.example", &keys);
         let ics = content.ics(now);
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
         assert!(ics.split("\r\n").all(|line| line.len() <= 75), "{ics}");

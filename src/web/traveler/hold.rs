@@ -36,6 +36,7 @@ async fn accessible(
     let caller = Caller {
         access_token: booking::access_token(cookies, reference),
         operator: None,
+        manage_link: None,
     };
     if caller.access_token.is_none() {
         return Err(AppError::NotFound);
@@ -269,7 +270,13 @@ pub async fn calendar_file(
         return Err(WebError(AppError::NotFound));
     }
     let (tour, departure) = catalogue::departure(store, now, &record.departure_id).await?;
-    let body = notifications::calendar_entry(&record, &tour, &departure, config.public_url(), now);
+    let link = crate::service::manage_link::url(
+        config.public_url(),
+        &config.keyring(),
+        &record,
+        &departure,
+    );
+    let body = notifications::calendar_entry(&record, &tour, &departure, link, now);
     Ok(CalendarFile {
         reference: record.reference.to_string(),
         body,

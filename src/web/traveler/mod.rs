@@ -1,9 +1,10 @@
-//! Pages for travelers: the tour page with its calendar, and booking a departure (the
-//! manage-booking page and the widget come next, on the same foundation).
+//! Pages for travelers: the tour page with its calendar, booking a departure, and the
+//! manage-booking page every message links to (the widget comes next, on the same foundation).
 
 pub mod booking;
 pub mod calendar;
 pub mod failure;
 pub mod hold;
+pub mod manage;
 pub mod policy;
 pub mod tour;

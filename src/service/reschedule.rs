@@ -1,0 +1,200 @@
+//! Moving a booking to another departure of its tour, and quoting what a cancellation would
+//! refund. The rules are `domain::reschedule`; this module reads, locks and writes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::audit::{self, Action, Target};
+use super::bookings::{accessible, Caller};
+use super::plans::release_lapsed;
+use super::{finish, with_retry};
+use crate::domain::ids::DepartureId;
+use crate::domain::message::MessageKind;
+use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
+use crate::domain::reschedule::{self, CancellationQuote, Move, Requester};
+use crate::error::AppError;
+use crate::storage::{bookings, departures, ledger, outbox, Store};
+
+/// `POST /v1/bookings/{reference}/reschedule`: where to move the booking.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"departure_id": "01J9ZQ4W6Y8M2K3N5P7R9T1V3X"}))]
+pub struct RescheduleRequest {
+    /// Another departure of the booking's tour, on sale with enough seats.
+    pub departure_id: String,
+}
+
+fn requester(caller: &Caller, booking: &BookingRecord) -> Requester {
+    if caller.is_operator_of(booking) {
+        Requester::Operator
+    } else {
+        Requester::Traveler
+    }
+}
+
+/// What cancelling the booking now would refund, by the same rule the cancellation applies.
+pub async fn cancellation_quote(
+    store: &Store,
+    now: DateTime<Utc>,
+    reference: &str,
+    caller: &Caller,
+) -> Result<(BookingRecord, CancellationQuote), AppError> {
+    let booking = accessible(store, reference, caller).await?;
+    let tour = super::catalogue::tour(store, &booking.tour_id).await?;
+    let departure = departures::get(store, &booking.departure_id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (paid, refunded) = ledger::booking_totals(store, &booking.id).await?;
+    let quote = reschedule::quote_cancellation(
+        booking.effective_status(now),
+        paid - refunded,
+        departure.occupancy.starts_at,
+        &tour.tour.cancellation_policy,
+        requester(caller, &booking),
+        now,
+    );
+    Ok((booking, quote))
+}
+
+/// The departures a booking could move to now: the tour's other departures on sale in the
+/// next `days`, with room for its seats. For the manage page; the move itself decides again
+/// under locks.
+pub async fn targets(
+    store: &Store,
+    now: DateTime<Utc>,
+    tour: &TourRecord,
+    booking: &BookingRecord,
+    days: i64,
+) -> Result<Vec<DepartureRecord>, AppError> {
+    let until = now + chrono::Duration::days(days);
+    let listed = departures::list_for_tour(store, &tour.id, now, until, now).await?;
+    Ok(listed
+        .into_iter()
+        .filter(|d| d.id != booking.departure_id)
+        .filter(|d| {
+            d.occupancy
+                .check_hold(booking.seats, tour.tour.cutoff_minutes, now)
+                .is_ok()
+        })
+        .collect())
+}
+
+/// Moves a confirmed booking's seats to another departure of its tour, in one transaction
+/// that locks both departures in id order (so two opposite moves, or a move and holds, never
+/// deadlock) and then the booking. The traveler hears about it through the outbox.
+pub async fn reschedule(
+    store: &Store,
+    now: DateTime<Utc>,
+    reference: &str,
+    caller: &Caller,
+    request: RescheduleRequest,
+) -> Result<BookingRecord, AppError> {
+    let booking = accessible(store, reference, caller).await?;
+    let by = requester(caller, &booking);
+    let target = DepartureId::parse(request.departure_id.trim()).ok_or_else(|| {
+        AppError::invalid("departure_id", "must be a departure of the booking's tour")
+    })?;
+    let tour = super::catalogue::tour(store, &booking.tour_id).await?;
+    let current_total =
+        reschedule::total_at_current_prices(&tour.tour, &booking.items).unwrap_or(i64::MIN);
+    let event = ulid::Ulid::new().to_string();
+    let moved = with_retry(store, || async {
+        // Where the booking is now (a concurrent move may have changed it since `accessible`).
+        let source = bookings::find_by_id(store, booking.id.as_str())
+            .await?
+            .ok_or(AppError::NotFound)?
+            .departure_id;
+        let source = &source;
+        let mut tx = store.begin_write().await?;
+        let result = async {
+            let (first, second) = if source <= &target {
+                (source, &target)
+            } else {
+                (&target, source)
+            };
+            let first_row = departures::lock(&mut tx, first).await?;
+            let second_row = departures::lock(&mut tx, second).await?;
+            let (from, to) = if first == source {
+                (first_row, second_row)
+            } else {
+                (second_row, first_row)
+            };
+            let from = from.ok_or(AppError::NotFound)?;
+            let Some(mut to) = to else {
+                return Err(AppError::invalid(
+                    "departure_id",
+                    "must be a departure of the booking's tour",
+                ));
+            };
+            let current = bookings::lock(&mut tx, &booking.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            if current.departure_id != from.id {
+                // Moved by a concurrent request between the read and the lock: read again.
+                return Err(AppError::Busy);
+            }
+            let same_tour = to.tour_id == booking.tour_id;
+            if same_tour && to.id != from.id {
+                // Under the lock `seats_expired` reads 0: free lapsed holds for real first.
+                let freed = release_lapsed(&mut tx, now, &to.id).await?;
+                to.occupancy.seats_taken = to.occupancy.seats_taken.saturating_sub(freed);
+            }
+            reschedule::check_move(
+                &Move {
+                    status: current.effective_status(now),
+                    seats: current.seats,
+                    total: current.total,
+                    total_at_current_prices: current_total,
+                    from: &from.occupancy,
+                    to: &to.occupancy,
+                    same_departure: to.id == from.id,
+                    same_tour,
+                    reschedule_allowed: tour.tour.reschedule_allowed,
+                    cutoff_minutes: tour.tour.cutoff_minutes,
+                    by,
+                },
+                now,
+            )?;
+            let seats = i64::from(current.seats);
+            departures::add_seats(&mut tx, &from.id, -seats, now).await?;
+            departures::add_seats(&mut tx, &to.id, seats, now).await?;
+            bookings::set_departure(&mut tx, &current.id, &from.id, &to.id, now).await?;
+            outbox::enqueue_event(
+                &mut tx,
+                &current.id,
+                MessageKind::BookingRescheduled,
+                Some(&event),
+                now,
+            )
+            .await?;
+            if let (Requester::Operator, Some(principal)) = (by, caller.operator.as_ref()) {
+                let detail = format!("{} -> {}", from.id, to.id);
+                audit::record(
+                    &mut tx,
+                    principal,
+                    now,
+                    Action::BookingReschedule,
+                    Target::Booking(current.reference.as_str()),
+                    Some(&detail),
+                )
+                .await?;
+            }
+            Ok(to.id)
+        }
+        .await;
+        finish(tx, result).await
+    })
+    .await?;
+    tracing::info!(
+        booking = %booking.reference, from = %booking.departure_id, to = %moved,
+        by = match by { Requester::Traveler => "traveler", Requester::Operator => "operator" },
+        "booking rescheduled"
+    );
+    // Built from what was written, not re-read (a failed read after the commit would answer
+    // 5xx for a move that happened).
+    Ok(BookingRecord {
+        departure_id: moved,
+        updated_at: now,
+        ..booking
+    })
+}

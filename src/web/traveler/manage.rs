@@ -1,0 +1,453 @@
+//! The traveler's manage page, opened by the link in every message about a booking
+//! (`/manage/{reference}/{token}`, see `service::manage_link`): the booking with its items,
+//! total, payment and refunds; its calendar entry; cancelling after seeing what the policy
+//! refunds now; moving it to another departure of the tour. Forms post to the same path and
+//! call the same service functions as the API; the link stands in for the booking token.
+
+use chrono::{DateTime, Utc};
+use minijinja::context;
+use rocket::form::FromForm;
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::{self, Redirect, Responder};
+use rocket::{get, post, Either, Request, Response, State};
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::domain::ids::BookingRef;
+use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
+use crate::domain::reschedule::CancellationQuote;
+use crate::error::AppError;
+use crate::http::rate_limit::RateLimited;
+use crate::service::bookings::Caller;
+use crate::service::manage_link::{self, Verdict};
+use crate::service::payments::{self, PaymentSummary, Payments};
+use crate::service::reschedule::{self as moves, RescheduleRequest};
+use crate::service::{bookings, catalogue, notifications};
+use crate::storage::{departures, Store};
+use crate::web::{CsrfForm, Page, WebError};
+
+/// How far ahead the page offers departures to move to.
+const TARGET_DAYS: i64 = 92;
+
+/// A booking opened through a valid manage link, with the caller that link makes.
+struct Opened {
+    booking: BookingRecord,
+    caller: Caller,
+    token: String,
+}
+
+/// A link that does not open a booking: 404 for a wrong one, 410 for an outdated one, as a
+/// page that says so (and nothing about the booking).
+pub enum LinkError {
+    Page(Page),
+    App(WebError),
+}
+
+impl From<AppError> for LinkError {
+    fn from(error: AppError) -> Self {
+        LinkError::App(WebError(error))
+    }
+}
+
+impl<'r> Responder<'r, 'static> for LinkError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        match self {
+            LinkError::Page(page) => page.respond_to(request),
+            LinkError::App(error) => error.respond_to(request),
+        }
+    }
+}
+
+fn link_page(status: Status) -> LinkError {
+    let expired = status == Status::Gone;
+    LinkError::Page(
+        Page::new("traveler/manage_link.html", context! { expired => expired }).status(status),
+    )
+}
+
+async fn open(
+    store: &Store,
+    config: &AppConfig,
+    now: DateTime<Utc>,
+    reference: &str,
+    token: &str,
+) -> Result<Opened, LinkError> {
+    let Some(reference) = BookingRef::parse(reference) else {
+        return Err(link_page(Status::NotFound));
+    };
+    match manage_link::verify(&config.keyring(), reference.as_str(), token, now) {
+        Verdict::Valid => {}
+        Verdict::Expired => return Err(link_page(Status::Gone)),
+        Verdict::Invalid => return Err(link_page(Status::NotFound)),
+    }
+    let caller = Caller {
+        manage_link: Some(reference.clone()),
+        ..Caller::default()
+    };
+    let booking = match bookings::get(store, reference.as_str(), &caller).await {
+        Ok(booking) => booking,
+        Err(AppError::NotFound) => return Err(link_page(Status::NotFound)),
+        Err(error) => return Err(error.into()),
+    };
+    Ok(Opened {
+        booking,
+        caller,
+        token: token.to_owned(),
+    })
+}
+
+/// The page of the booking `reference`, opened with `token`; `done` names what just happened
+/// (`cancelled`, `rescheduled`).
+#[get("/manage/<reference>/<token>?<done>")]
+pub async fn manage_page(
+    _rate: RateLimited,
+    reference: &str,
+    token: &str,
+    done: Option<&str>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Page, LinkError> {
+    let now = clock.now();
+    let opened = open(store, config, now, reference, token).await?;
+    let done = done.filter(|d| matches!(*d, "cancelled" | "rescheduled"));
+    Ok(render(store, now, &opened, done, None).await?)
+}
+
+/// The booking's calendar entry: the one its confirmation email attaches.
+#[get("/manage/<reference>/<token>/booking.ics")]
+pub async fn calendar_entry(
+    _rate: RateLimited,
+    reference: &str,
+    token: &str,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<CalendarFile, LinkError> {
+    let now = clock.now();
+    let opened = open(store, config, now, reference, token).await?;
+    let (tour, departure) = context_of(store, now, &opened.booking).await?;
+    let link = manage_link::url(
+        config.public_url(),
+        &config.keyring(),
+        &opened.booking,
+        &departure,
+    );
+    Ok(CalendarFile {
+        name: format!("booking-{}.ics", opened.booking.reference),
+        body: notifications::calendar_entry(&opened.booking, &tour, &departure, link, now),
+    })
+}
+
+/// An `.ics` download.
+pub struct CalendarFile {
+    name: String,
+    body: String,
+}
+
+impl<'r> Responder<'r, 'static> for CalendarFile {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .header(ContentType::new("text", "calendar").with_params(("charset", "utf-8")))
+            .header(Header::new(
+                "Content-Disposition",
+                format!("attachment; filename=\"{}\"", self.name),
+            ))
+            .header(Header::new("Cache-Control", "no-store"))
+            .sized_body(self.body.len(), std::io::Cursor::new(self.body))
+            .ok()
+    }
+}
+
+/// The cancel button's form: `confirm` says the traveler saw the quote.
+#[derive(FromForm)]
+pub struct CancelForm {
+    confirm: bool,
+}
+
+/// Cancels the booking (the refund the page showed, per the tour's policy).
+#[post("/manage/<reference>/<token>/cancel", data = "<form>")]
+#[expect(clippy::too_many_arguments, reason = "one argument per request guard")]
+pub async fn cancel(
+    _rate: RateLimited,
+    reference: &str,
+    token: &str,
+    form: CsrfForm<CancelForm>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+    payments: &State<Payments>,
+) -> Result<Either<Redirect, Page>, LinkError> {
+    let now = clock.now();
+    let opened = open(store, config, now, reference, token).await?;
+    if !form.0.confirm {
+        return Err(AppError::invalid("confirm", "must be true").into());
+    }
+    match bookings::cancel(store, payments, now, reference, &opened.caller).await {
+        Ok(_) => Ok(Either::Left(Redirect::to(format!(
+            "{}/{}/{}?done=cancelled",
+            manage_link::BASE,
+            opened.booking.reference,
+            opened.token
+        )))),
+        Err(error) => Ok(Either::Right(
+            refused(store, now, &opened, error, None).await?,
+        )),
+    }
+}
+
+#[derive(FromForm)]
+pub struct RescheduleForm {
+    departure_id: String,
+}
+
+/// Moves the booking; on success the page reopens under the link for its new departure.
+#[post("/manage/<reference>/<token>/reschedule", data = "<form>")]
+pub async fn reschedule(
+    _rate: RateLimited,
+    reference: &str,
+    token: &str,
+    form: CsrfForm<RescheduleForm>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Either<Redirect, Page>, LinkError> {
+    let now = clock.now();
+    let opened = open(store, config, now, reference, token).await?;
+    let request = RescheduleRequest {
+        departure_id: form.0.departure_id,
+    };
+    let chosen = request.departure_id.clone();
+    match moves::reschedule(store, now, reference, &opened.caller, request).await {
+        Ok(moved) => {
+            let departure = departures::get(store, &moved.departure_id, now)
+                .await
+                .map_err(AppError::from)?
+                .ok_or(AppError::NotFound)?;
+            let path = manage_link::path(&config.keyring(), &moved, &departure);
+            Ok(Either::Left(Redirect::to(format!(
+                "{path}?done=rescheduled"
+            ))))
+        }
+        Err(error) => Ok(Either::Right(
+            refused(store, now, &opened, error, Some(chosen)).await?,
+        )),
+    }
+}
+
+/// A refused cancel or move: the page again, with why (a rule's message, or the field), the
+/// choice kept, and the status the API would answer. Server-side failures stay error pages.
+async fn refused(
+    store: &Store,
+    now: DateTime<Utc>,
+    opened: &Opened,
+    error: AppError,
+    chosen: Option<String>,
+) -> Result<Page, LinkError> {
+    let (status, code) = error.status_and_code();
+    if status.code >= 500 || status == Status::NotFound {
+        return Err(error.into());
+    }
+    let problem = Problem {
+        code,
+        message: error.to_string(),
+        chosen,
+    };
+    let opened = Opened {
+        booking: bookings::get(store, opened.booking.reference.as_str(), &opened.caller).await?,
+        caller: opened.caller.clone(),
+        token: opened.token.clone(),
+    };
+    Ok(render(store, now, &opened, None, Some(problem))
+        .await?
+        .status(status))
+}
+
+#[derive(Serialize)]
+struct Problem {
+    code: &'static str,
+    message: String,
+    /// The departure the traveler picked, kept selected.
+    chosen: Option<String>,
+}
+
+async fn context_of(
+    store: &Store,
+    now: DateTime<Utc>,
+    booking: &BookingRecord,
+) -> Result<(TourRecord, DepartureRecord), AppError> {
+    let tour = catalogue::tour(store, &booking.tour_id).await?;
+    let departure = departures::get(store, &booking.departure_id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((tour, departure))
+}
+
+async fn render(
+    store: &Store,
+    now: DateTime<Utc>,
+    opened: &Opened,
+    done: Option<&str>,
+    problem: Option<Problem>,
+) -> Result<Page, AppError> {
+    let booking = &opened.booking;
+    let (tour, departure) = context_of(store, now, booking).await?;
+    let summary = payments::summary(store, booking).await?;
+    let (_, quote) =
+        moves::cancellation_quote(store, now, booking.reference.as_str(), &opened.caller).await?;
+    let status = booking.effective_status(now);
+    let movable = tour.tour.reschedule_allowed
+        && status == crate::domain::booking::BookingStatus::Confirmed
+        && now < departure.occupancy.starts_at;
+    let targets = if movable {
+        moves::targets(store, now, &tour, booking, TARGET_DAYS).await?
+    } else {
+        Vec::new()
+    };
+    let base = format!(
+        "{}/{}/{}",
+        manage_link::BASE,
+        booking.reference,
+        opened.token
+    );
+    let mut view = ManageView::new(
+        booking, &tour, &departure, &summary, quote, &targets, movable, base,
+    );
+    // A lapsed hold reads as expired straight away.
+    view.status = status.as_str();
+    Ok(Page::new(
+        "traveler/manage.html",
+        context! { page => view, done => done, problem => problem },
+    ))
+}
+
+#[derive(Serialize)]
+struct ManageView {
+    base: String,
+    reference: String,
+    status: &'static str,
+    tour_name: String,
+    meeting_point: String,
+    zone: String,
+    departure: When,
+    items: Vec<ItemView>,
+    total: i64,
+    currency: String,
+    payment: PaymentView,
+    quote: QuoteView,
+    movable: bool,
+    targets: Vec<TargetView>,
+}
+
+#[derive(Serialize)]
+struct When {
+    starts_at: String,
+    date: String,
+    time: String,
+}
+
+impl When {
+    fn new(at: DateTime<Utc>, tour: &TourRecord) -> When {
+        let local = at.with_timezone(&tour.tour.timezone);
+        When {
+            starts_at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            date: local.format("%Y-%m-%d").to_string(),
+            time: local.format("%H:%M").to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ItemView {
+    label: String,
+    quantity: u32,
+    unit_price: i64,
+}
+
+#[derive(Serialize)]
+struct PaymentView {
+    provider: String,
+    status: String,
+    paid: i64,
+    refunded: i64,
+    refund_pending: i64,
+}
+
+#[derive(Serialize)]
+struct QuoteView {
+    cancellable: bool,
+    refund: i64,
+    refund_percent: i64,
+    refundable: i64,
+}
+
+#[derive(Serialize)]
+struct TargetView {
+    id: String,
+    when: When,
+    available: u32,
+}
+
+impl ManageView {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one view built from each part of the page"
+    )]
+    fn new(
+        booking: &BookingRecord,
+        tour: &TourRecord,
+        departure: &DepartureRecord,
+        summary: &PaymentSummary,
+        quote: CancellationQuote,
+        targets: &[DepartureRecord],
+        movable: bool,
+        base: String,
+    ) -> ManageView {
+        ManageView {
+            base,
+            reference: booking.reference.to_string(),
+            status: booking.status.as_str(),
+            tour_name: tour.tour.name.clone(),
+            meeting_point: tour.tour.meeting_point.clone(),
+            zone: tour.tour.timezone.name().to_owned(),
+            departure: When::new(departure.occupancy.starts_at, tour),
+            items: booking
+                .items
+                .iter()
+                .map(|item| ItemView {
+                    label: tour
+                        .tour
+                        .unit(&item.unit)
+                        .map_or_else(|| item.unit.clone(), |u| u.label.clone()),
+                    quantity: item.quantity,
+                    unit_price: item.unit_price,
+                })
+                .collect(),
+            total: booking.total,
+            currency: booking.currency.clone(),
+            payment: PaymentView {
+                provider: summary.provider.clone(),
+                status: summary.status.clone(),
+                paid: summary.paid,
+                refunded: summary.refunded,
+                refund_pending: summary.refund_pending,
+            },
+            quote: QuoteView {
+                cancellable: quote.cancellable,
+                refund: quote.refund,
+                refund_percent: quote.refund_percent,
+                refundable: quote.refundable,
+            },
+            movable,
+            targets: targets
+                .iter()
+                .map(|d| TargetView {
+                    id: d.id.to_string(),
+                    when: When::new(d.occupancy.starts_at, tour),
+                    available: d.occupancy.available(),
+                })
+                .collect(),
+        }
+    }
+}

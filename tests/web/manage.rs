@@ -1,0 +1,242 @@
+//! The manage page in headless Chromium, opened from the link in the delivered email: the
+//! booking, its cancellation after the quote, a move to another departure, and the pages a
+//! tampered or outdated link gets.
+
+use chrono::Duration;
+use fantoccini::Locator;
+use serde_json::json;
+
+use super::browser::Browser;
+use super::{departure_on, local_today, tour};
+use crate::on_both_backends;
+use crate::reschedule::manage_path;
+use crate::support::{Backend, TestApp};
+
+on_both_backends!(
+    the_emailed_link_opens_the_booking_and_cancels_it_after_the_quote,
+    a_booking_moves_to_another_departure_from_the_page,
+    a_tampered_or_outdated_link_gets_a_clear_page,
+);
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::MySql => "mysql",
+    }
+}
+
+/// A confirmed booking of two adults and the manage link its confirmation email carries:
+/// (reference, absolute link).
+async fn booked_from_email(app: &TestApp, departure: &str) -> (String, String) {
+    let hold = app
+        .hold(departure, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    hold.expect(201);
+    let reference = hold.str("reference");
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{reference}/confirm"),
+        &hold.str("access_token"),
+    )
+    .await
+    .expect(200);
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch");
+    let mail = std::fs::read_dir(app.files.path().join("mail"))
+        .expect("mail was written")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains(&format!("Subject: Booking {reference} confirmed")))
+        .expect("the confirmation email");
+    (
+        reference.clone(),
+        format!("{}{}", app.base, manage_path(&mail)),
+    )
+}
+
+async fn submit(browser: &Browser, css: &str) {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .expect("clicked");
+}
+
+async fn the_emailed_link_opens_the_booking_and_cancels_it_after_the_quote(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    // 30 hours out: the policy (100 % from 72 h, 50 % from 24 h) refunds half now.
+    let (token, tour) = tour(&app, json!({})).await;
+    let starts = app.clock.now() + Duration::hours(30);
+    let departure = app
+        .post_as(
+            &token,
+            &format!("/v1/tours/{tour}/departures"),
+            json!({"starts_at": starts.to_rfc3339(), "capacity": 10}),
+        )
+        .await;
+    departure.expect(201);
+    let departure = departure.str("id");
+    let (reference, link) = booked_from_email(&app, &departure).await;
+
+    browser.goto(&link).await;
+    assert_eq!(browser.text("h1").await, format!("Booking {reference}"));
+    assert_eq!(browser.text(".booking-status").await, "Confirmed");
+    assert_eq!(browser.text(".tour-name").await, "Harbour cruise");
+    let items = browser.text(".items").await;
+    assert!(items.contains("2 × Adult"), "{items}");
+    assert!(browser.text(".total").await.contains("€70.00"));
+    assert!(browser.text(".paid").await.contains("pay on arrival"));
+    // Nothing was paid (pay on arrival), so the policy's half of it is nothing.
+    let quote = browser.text(".cancel-quote").await;
+    assert!(quote.contains("€0.00") && quote.contains("50 %"), "{quote}");
+    let ics = browser
+        .run("return document.querySelector('a.ics').getAttribute('href');")
+        .await;
+    assert!(ics.as_str().unwrap().ends_with("/booking.ics"));
+    browser.assert_accessible("manage page").await;
+    browser
+        .screenshots(&format!("manage-page-{}", backend_name(backend)))
+        .await;
+
+    submit(&browser, "#cancel-submit").await;
+    assert!(browser.text("#done-cancelled").await.contains("cancelled"));
+    assert_eq!(browser.text(".booking-status").await, "Cancelled");
+    let cancelled = app
+        .get_as(&token, &format!("/v1/bookings/{reference}"))
+        .await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["cancel_reason"], "traveler");
+    assert_eq!(app.available(&departure).await, 10);
+    // A cancelled booking offers neither cancelling nor moving.
+    assert!(browser
+        .client
+        .find_all(Locator::Css("#cancel-submit, #reschedule-submit"))
+        .await
+        .unwrap()
+        .is_empty());
+    browser.assert_accessible("manage page, cancelled").await;
+    browser.close().await;
+    app.assert_seat_invariant().await;
+}
+
+async fn a_booking_moves_to_another_departure_from_the_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let day = local_today(&app) + Duration::days(4);
+    let first = departure_on(&app, &token, &tour, day, 10, 10).await;
+    let full = departure_on(&app, &token, &tour, day, 14, 1).await;
+    let later = departure_on(&app, &token, &tour, day + Duration::days(1), 18, 10).await;
+    let (reference, link) = booked_from_email(&app, &first).await;
+
+    browser.goto(&link).await;
+    // Only departures with room for two are offered.
+    let offered = browser
+        .run("return [...document.querySelectorAll('input[name=departure_id]')].map(i => i.value);")
+        .await;
+    assert_eq!(offered, json!([later]));
+    assert!(!offered.to_string().contains(&full));
+    browser
+        .screenshots(&format!("manage-reschedule-{}", backend_name(backend)))
+        .await;
+    submit(&browser, &format!("#target-{later}")).await;
+    submit(&browser, "#reschedule-submit").await;
+    assert!(browser
+        .text("#done-rescheduled")
+        .await
+        .contains("has moved"));
+    assert!(browser.text(".departure-when").await.contains("6:00 PM"));
+    // The page reopened under the link for the new departure.
+    let url = browser.client.current_url().await.unwrap().to_string();
+    assert!(url.contains(&format!("/manage/{reference}/")) && url.ends_with("?done=rescheduled"));
+    assert_ne!(url.split('?').next().unwrap(), link);
+    let moved = app
+        .get_as(&token, &format!("/v1/bookings/{reference}"))
+        .await;
+    assert_eq!(moved.body["departure_id"], later.as_str());
+    assert_eq!(app.available(&first).await, 10);
+    assert_eq!(app.available(&later).await, 8);
+    browser.assert_accessible("manage page, moved").await;
+
+    // Sold out while the page was open: the page again, the choice kept, no seat moved.
+    let earlier = departure_on(&app, &token, &tour, day + Duration::days(2), 9, 2).await;
+    browser.goto(&url).await;
+    app.hold(&earlier, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect(201);
+    submit(&browser, &format!("#target-{earlier}")).await;
+    submit(&browser, "#reschedule-submit").await;
+    assert!(browser
+        .text("#problem")
+        .await
+        .contains("no longer has enough seats"));
+    let kept = browser
+        .run(&format!(
+            "return document.getElementById('target-{earlier}') === null || document.getElementById('target-{earlier}').checked;"
+        ))
+        .await;
+    assert_eq!(kept, json!(true));
+    assert_eq!(app.available(&later).await, 8);
+    browser.assert_accessible("manage page, refused move").await;
+    browser.close().await;
+    app.assert_seat_invariant().await;
+}
+
+async fn a_tampered_or_outdated_link_gets_a_clear_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let day = local_today(&app) + Duration::days(3);
+    let departure = departure_on(&app, &token, &tour, day, 10, 10).await;
+    let (reference, link) = booked_from_email(&app, &departure).await;
+    let get = |url: String| {
+        let client = app.client.clone();
+        async move {
+            let reply = client.get(url).send().await.unwrap();
+            let status = reply.status().as_u16();
+            let csp = reply.headers().contains_key("content-security-policy");
+            (status, csp, reply.text().await.unwrap())
+        }
+    };
+    let (status, _, html) = get(link.clone()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&reference));
+
+    let mut tampered = link.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == '0' { '1' } else { '0' });
+    let other = link.replace(&reference, "ABCDEFGH");
+    for url in [
+        tampered,
+        other,
+        format!("{}/manage/{reference}/nonsense", app.base),
+    ] {
+        let (status, csp, html) = get(url.clone()).await;
+        assert_eq!(status, 404, "{url}");
+        assert!(csp, "an HTML page with the pages' headers");
+        assert!(html.contains("This link does not open a booking"), "{html}");
+        assert!(
+            !html.contains("Harbour cruise"),
+            "nothing about the booking: {html}"
+        );
+    }
+    // Thirty days after the departure the link has expired.
+    app.clock.advance(Duration::days(34));
+    let (status, _, html) = get(link.clone()).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("This link has expired"), "{html}");
+    let (status, _, _) = get(format!("{link}/booking.ics")).await;
+    assert_eq!(status, 410);
+}
