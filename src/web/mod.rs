@@ -278,7 +278,6 @@ mod tests {
             .manage(crate::service::auth::LoginThrottle::default())
             .manage(crate::service::passwords::Argon2Gate::default())
             .manage(crate::clock::Clock::system())
-            .manage(crate::service::payments::Payments::Offline)
             .attach(stage())
             .mount("/", routes![failing]);
         let client = rocket::local::asynchronous::Client::untracked(rocket)
