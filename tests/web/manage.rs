@@ -53,7 +53,8 @@ async fn booked_from_email(app: &TestApp, departure: &str) -> (String, String) {
     )
 }
 
-async fn submit(browser: &Browser, css: &str) {
+/// Clicks `css`, a control that does not leave the page (a choice in a form).
+async fn choose(browser: &Browser, css: &str) {
     browser
         .client
         .find(Locator::Css(css))
@@ -62,6 +63,38 @@ async fn submit(browser: &Browser, css: &str) {
         .click()
         .await
         .expect("clicked");
+}
+
+/// Clicks `css` and waits until the page it leads to has loaded (a click may return before the
+/// navigation it starts is done).
+async fn submit(browser: &Browser, css: &str) {
+    browser
+        .run("window.__berthBefore = true; return null;")
+        .await;
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .expect("clicked");
+    crate::support::wait::eventually(
+        "the next page",
+        std::time::Duration::from_secs(10),
+        || async {
+            let loaded = browser
+                .client
+                .execute(
+                    "return !window.__berthBefore && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (loaded == serde_json::json!(true)).then_some(())
+        },
+    )
+    .await;
 }
 
 async fn the_emailed_link_opens_the_booking_and_cancels_it_after_the_quote(backend: Backend) {
@@ -150,7 +183,7 @@ async fn a_booking_moves_to_another_departure_from_the_page(backend: Backend) {
     browser
         .screenshots(&format!("manage-reschedule-{}", backend_name(backend)))
         .await;
-    submit(&browser, &format!("#target-{later}")).await;
+    choose(&browser, &format!("#target-{later}")).await;
     submit(&browser, "#reschedule-submit").await;
     assert!(browser
         .text("#done-rescheduled")
@@ -175,7 +208,7 @@ async fn a_booking_moves_to_another_departure_from_the_page(backend: Backend) {
     app.hold(&earlier, json!([{"unit": "adult", "quantity": 1}]))
         .await
         .expect(201);
-    submit(&browser, &format!("#target-{earlier}")).await;
+    choose(&browser, &format!("#target-{earlier}")).await;
     submit(&browser, "#reschedule-submit").await;
     assert!(browser
         .text("#problem")
