@@ -175,6 +175,31 @@ impl Browser {
             .expect("element text")
     }
 
+    /// Clicks `css` and waits until the page it leads to has loaded (a click may return before
+    /// the navigation it starts is done).
+    pub async fn click_and_wait(&self, css: &str) {
+        self.run("window.__berthBefore = true; return null;").await;
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .click()
+            .await
+            .expect("clicked");
+        crate::support::wait::eventually("the next page", Duration::from_secs(10), || async {
+            let loaded = self
+                .client
+                .execute(
+                    "return !window.__berthBefore && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (loaded == json!(true)).then_some(())
+        })
+        .await;
+    }
+
     /// Presses one key (a `fantoccini::key::Key`) on the focused element.
     pub async fn press(&self, key: fantoccini::key::Key) {
         let focused = self

@@ -47,36 +47,11 @@ async fn fill(browser: &Browser, css: &str, value: &str) {
     field.send_keys(value).await.expect("typed");
 }
 
-/// Submits `form` and waits until the next page has loaded (a click may return before the
-/// navigation it starts is done).
+/// Submits `form` and waits until the next page has loaded.
 async fn submit(browser: &Browser, form: &str) {
     browser
-        .run("window.__berthBefore = true; return null;")
+        .click_and_wait(&format!("{form} button[type=submit]"))
         .await;
-    browser
-        .client
-        .find(Locator::Css(&format!("{form} button[type=submit]")))
-        .await
-        .expect("a submit button")
-        .click()
-        .await
-        .expect("clicked");
-    eventually(
-        "the next page",
-        std::time::Duration::from_secs(10),
-        || async {
-            let loaded = browser
-                .client
-                .execute(
-                    "return !window.__berthBefore && document.readyState === 'complete';",
-                    vec![],
-                )
-                .await
-                .ok()?;
-            (loaded == json!(true)).then_some(())
-        },
-    )
-    .await;
 }
 
 async fn path(browser: &Browser) -> String {

@@ -65,36 +65,9 @@ async fn choose(browser: &Browser, css: &str) {
         .expect("clicked");
 }
 
-/// Clicks `css` and waits until the page it leads to has loaded (a click may return before the
-/// navigation it starts is done).
+/// Clicks `css` and waits until the page it leads to has loaded.
 async fn submit(browser: &Browser, css: &str) {
-    browser
-        .run("window.__berthBefore = true; return null;")
-        .await;
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .expect("clicked");
-    crate::support::wait::eventually(
-        "the next page",
-        std::time::Duration::from_secs(10),
-        || async {
-            let loaded = browser
-                .client
-                .execute(
-                    "return !window.__berthBefore && document.readyState === 'complete';",
-                    vec![],
-                )
-                .await
-                .ok()?;
-            (loaded == serde_json::json!(true)).then_some(())
-        },
-    )
-    .await;
+    browser.click_and_wait(css).await;
 }
 
 async fn the_emailed_link_opens_the_booking_and_cancels_it_after_the_quote(backend: Backend) {
