@@ -101,9 +101,10 @@ pub fn check_password(password: &str, email: &str) -> Result<(), String> {
     // The first half of a password made of one word twice (`sunshinesunshine`); byte-wise, so only
     // when the middle falls between characters.
     let mid = lower.len() / 2;
-    let half =
-        (lower.len() % 2 == 0 && lower.is_char_boundary(mid) && lower[..mid] == lower[mid..])
-            .then(|| &lower[..mid]);
+    let half = (lower.len().is_multiple_of(2)
+        && lower.is_char_boundary(mid)
+        && lower[..mid] == lower[mid..])
+        .then(|| &lower[..mid]);
     let common = |candidate: &str| {
         !candidate.is_empty()
             && COMMON_PASSWORDS

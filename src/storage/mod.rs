@@ -348,22 +348,53 @@ async fn migrate_mysql(pool: &MySqlPool) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// sqlx's SQLite migrator takes no lock, so two processes migrating one new file both apply
-/// the first migration and the second fails. Each SQLite migration is one transaction, so the
-/// failed attempt left nothing behind: run again, and the other process's work is found applied.
-/// A migration that is really broken fails every attempt and is reported.
+/// sqlx's SQLite migrator takes no lock, so two processes migrating one new file both applied
+/// the first migration and one failed; retrying the loser was not enough when three processes
+/// started together on a busy machine. berth serialises them with an exclusive lock on a file
+/// beside the database (`<database>.migrate-lock`, an OS advisory lock the kernel drops if the
+/// process dies): the first migrates, the others wait for it (at most
+/// [`MIGRATION_LOCK_WAIT_SECONDS`]) and then find nothing left to do. The database file itself
+/// is not locked this way: closing any descriptor of it would drop SQLite's own POSIX locks.
+/// An in-memory database belongs to one process and needs no lock.
 async fn migrate_sqlite(pool: &SqlitePool) -> Result<(), StorageError> {
     let migrator = sqlx::migrate!("migrations/sqlite");
-    let mut attempt = 1;
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(pool)
+            .await?;
+    let _lock = if file.is_empty() {
+        None
+    } else {
+        Some(lock_file_exclusively(format!("{file}.migrate-lock").into()).await?)
+    };
+    migrator.run(pool).await?;
+    Ok(())
+}
+
+/// Opens (creating it) and exclusively locks `path`, polling until the lock is free or
+/// [`MIGRATION_LOCK_WAIT_SECONDS`] have passed. The lock lasts as long as the returned file.
+async fn lock_file_exclusively(path: std::path::PathBuf) -> Result<std::fs::File, StorageError> {
+    let io = |e: std::io::Error| StorageError::Other(anyhow::anyhow!("{}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    let deadline =
+        std::time::Instant::now() + Duration::from_secs(MIGRATION_LOCK_WAIT_SECONDS.unsigned_abs());
     loop {
-        match migrator.run(pool).await {
-            Ok(()) => return Ok(()),
-            Err(error) if attempt < 4 => {
-                tracing::warn!(%error, attempt, "migration failed; another process may be migrating, trying again");
-                tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
-                attempt += 1;
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(error) => return Err(error.into()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StorageError::Other(anyhow::anyhow!(
+                    "another process has been migrating this database for {MIGRATION_LOCK_WAIT_SECONDS} s; gave up waiting for it"
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
     }
 }

@@ -149,6 +149,54 @@ async fn three_processes_started_together_on_an_empty_database_all_come_up(backe
     }
 }
 
+/// On SQLite the migrations run under an exclusive lock on `<database>.migrate-lock`: while
+/// another process holds it, `berth migrate` waits and applies nothing; once it is released,
+/// `berth migrate` goes on and succeeds.
+#[tokio::test]
+async fn sqlite_migrations_wait_for_the_migration_lock() {
+    let Some((_db, url)) = TestDb::create(Backend::Sqlite, "berth_migrate_lock").await else {
+        return;
+    };
+    let database = url.trim_start_matches("sqlite://").to_owned();
+    // The database must exist for berth to find its path; an empty file is an empty database.
+    std::fs::write(&database, b"").unwrap();
+    let lock = std::fs::File::create(format!("{database}.migrate-lock")).unwrap();
+    lock.lock().unwrap();
+    let mut migrate = berth(&url)
+        .arg("migrate")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        migrate.try_wait().unwrap().is_none(),
+        "berth migrate finished while another process held the migration lock"
+    );
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(tables, 0, "nothing is applied while the lock is held");
+    drop(conn);
+    lock.unlock().unwrap();
+    let migrated = tokio::task::spawn_blocking(move || migrate.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "berth migrate failed once the lock was free: {}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let expected: Vec<(i64, bool)> = versions(Backend::Sqlite)
+        .into_iter()
+        .map(|v| (v, true))
+        .collect();
+    assert_eq!(applied(Backend::Sqlite, &url).await, expected);
+}
+
 /// The address the reverse proxy connects to berth from (and that berth trusts).
 const PROXY_ADDRESS: &str = "127.0.0.9";
 
