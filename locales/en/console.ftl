@@ -82,3 +82,77 @@ console-cancel-no-refund = Nothing was paid online, so nothing is refunded.
 console-cancel-confirm = Cancel the departure and its bookings
 console-departure-cancelled = The departure is cancelled; its travelers are told and refunds are on their way.
 console-back-to-departure = Back to the departure
+
+## Tours, schedules and the calendar
+
+console-tours = Tours
+console-calendar = Calendar
+console-calendar-count = { $count ->
+    [one] 1 departure
+   *[other] { $count } departures
+}
+console-calendar-open = Open the calendar
+console-date = Date
+console-save = Save
+console-form-problems = Some fields need a change: see the messages beside them.
+console-tours-none = No tours yet.
+console-tour-new = New tour
+console-tour-edit = Edit tour
+console-tour-created = Tour created.
+console-tour-saved = Tour saved.
+console-tour-name = Name
+console-tour-description = Description
+console-tour-meeting-point = Meeting point
+console-tour-timezone = Time zone
+console-tour-timezone-hint = An IANA zone, like Europe/Lisbon. Departures are scheduled in it.
+console-tour-currency = Currency
+console-tour-currency-hint = An ISO 4217 code, like EUR.
+console-tour-fixed = Time zone { $timezone } and currency { $currency } stay as the tour was created.
+console-tour-duration = Duration (minutes)
+console-tour-cutoff = Sales close (minutes before the start)
+console-tour-min = Fewest seats per booking
+console-tour-max = Most seats per booking
+console-tour-group = Seats per booking
+console-tour-reschedule = Travelers may move their booking to another departure
+console-tour-units = Ticket types
+console-tour-prices = Ticket types and prices
+console-unit-code = Code
+console-unit-label = Label
+console-unit-price = Price ({ $currency })
+console-tour-policy = Cancellation policy
+console-policy-hint = Each rule: cancelled at least this many hours before the start, this share of the price goes back. No rule: a full refund until the start.
+console-policy-hours = Hours before
+console-policy-percent = Refund (%)
+console-policy-rule = At least { $hours } hours before: { $percent } % back
+console-policy-none = A full refund until the departure starts.
+console-schedules = Schedules
+console-schedules-none = No schedule yet.
+console-schedule-new = New schedule
+console-schedule-created = Schedule saved; its departures are on sale.
+console-schedule-rule = Rule
+console-schedule-from = Dates
+console-schedule-zone = Dates and times are in { $timezone }.
+console-schedule-repeat = Repeat
+console-schedule-frequency = Every
+console-schedule-weekly = week
+console-schedule-daily = day
+console-schedule-interval = Every how many (1 = every one)
+console-schedule-days = On
+console-schedule-start = First date
+console-schedule-ends = Ends
+console-schedule-ends-never = never
+console-schedule-ends-until = on a date
+console-schedule-until = Last date
+console-schedule-ends-count = after a number of dates
+console-schedule-count = Number of dates
+console-schedule-times = Start times
+console-schedule-times-hint = HH:MM, separated by commas, like 09:00, 14:30.
+console-schedule-exceptions = Dates without departures
+console-schedule-exceptions-hint = YYYY-MM-DD, one per line or separated by commas.
+console-schedule-preview = Preview
+console-schedule-save = Save schedule
+console-schedule-preview-heading = The next { $count } departures
+console-schedule-preview-none = This schedule has no departure in the next two years.
+console-schedule-offset = UTC offset
+console-schedule-dst = clock change
+console-schedule-shifted = moved by the clock change

@@ -82,3 +82,77 @@ console-cancel-no-refund = No se pagó nada en línea, así que no hay reembolso
 console-cancel-confirm = Cancelar la salida y sus reservas
 console-departure-cancelled = La salida está cancelada; se avisa a sus viajeros y los reembolsos están en camino.
 console-back-to-departure = Volver a la salida
+
+## Excursiones, horarios y calendario
+
+console-tours = Excursiones
+console-calendar = Calendario
+console-calendar-count = { $count ->
+    [one] 1 salida
+   *[other] { $count } salidas
+}
+console-calendar-open = Abrir el calendario
+console-date = Fecha
+console-save = Guardar
+console-form-problems = Algunos campos necesitan un cambio: vea los mensajes junto a ellos.
+console-tours-none = Aún no hay excursiones.
+console-tour-new = Nueva excursión
+console-tour-edit = Editar excursión
+console-tour-created = Excursión creada.
+console-tour-saved = Excursión guardada.
+console-tour-name = Nombre
+console-tour-description = Descripción
+console-tour-meeting-point = Punto de encuentro
+console-tour-timezone = Zona horaria
+console-tour-timezone-hint = Una zona IANA, como Europe/Madrid. Las salidas se programan en ella.
+console-tour-currency = Moneda
+console-tour-currency-hint = Un código ISO 4217, como EUR.
+console-tour-fixed = La zona horaria { $timezone } y la moneda { $currency } quedan como se creó la excursión.
+console-tour-duration = Duración (minutos)
+console-tour-cutoff = Cierre de ventas (minutos antes del inicio)
+console-tour-min = Mínimo de plazas por reserva
+console-tour-max = Máximo de plazas por reserva
+console-tour-group = Plazas por reserva
+console-tour-reschedule = Los viajeros pueden cambiar su reserva a otra salida
+console-tour-units = Tipos de entrada
+console-tour-prices = Tipos de entrada y precios
+console-unit-code = Código
+console-unit-label = Etiqueta
+console-unit-price = Precio ({ $currency })
+console-tour-policy = Política de cancelación
+console-policy-hint = Cada regla: si se cancela al menos tantas horas antes del inicio, se devuelve este porcentaje del precio. Sin reglas: reembolso completo hasta el inicio.
+console-policy-hours = Horas antes
+console-policy-percent = Reembolso (%)
+console-policy-rule = Al menos { $hours } horas antes: se devuelve el { $percent } %
+console-policy-none = Reembolso completo hasta que empieza la salida.
+console-schedules = Horarios
+console-schedules-none = Aún no hay horarios.
+console-schedule-new = Nuevo horario
+console-schedule-created = Horario guardado; sus salidas están a la venta.
+console-schedule-rule = Regla
+console-schedule-from = Fechas
+console-schedule-zone = Las fechas y horas están en { $timezone }.
+console-schedule-repeat = Repetir
+console-schedule-frequency = Cada
+console-schedule-weekly = semana
+console-schedule-daily = día
+console-schedule-interval = Cada cuántas (1 = cada una)
+console-schedule-days = Los días
+console-schedule-start = Primera fecha
+console-schedule-ends = Termina
+console-schedule-ends-never = nunca
+console-schedule-ends-until = en una fecha
+console-schedule-until = Última fecha
+console-schedule-ends-count = tras un número de fechas
+console-schedule-count = Número de fechas
+console-schedule-times = Horas de inicio
+console-schedule-times-hint = HH:MM, separadas por comas, como 09:00, 14:30.
+console-schedule-exceptions = Fechas sin salidas
+console-schedule-exceptions-hint = AAAA-MM-DD, una por línea o separadas por comas.
+console-schedule-preview = Vista previa
+console-schedule-save = Guardar horario
+console-schedule-preview-heading = Las próximas { $count } salidas
+console-schedule-preview-none = Este horario no tiene salidas en los próximos dos años.
+console-schedule-offset = Desfase UTC
+console-schedule-dst = cambio de hora
+console-schedule-shifted = movida por el cambio de hora

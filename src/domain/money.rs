@@ -95,17 +95,51 @@ pub fn minor_digits(currency: &str) -> u32 {
 
 /// `7000, "EUR"` → `70.00 EUR`; `1500, "JPY"` → `1500 JPY`.
 pub fn format_amount(minor: i64, currency: &str) -> String {
+    format!("{} {currency}", format_major(minor, currency))
+}
+
+/// The amount in major units as typed in a form, without the currency: `7000, "EUR"` →
+/// `70.00`; `1500, "JPY"` → `1500`.
+pub fn format_major(minor: i64, currency: &str) -> String {
     let digits = minor_digits(currency);
     if digits == 0 {
-        return format!("{minor} {currency}");
+        return minor.to_string();
     }
     let scale = 10i64.pow(digits);
     let sign = if minor < 0 { "-" } else { "" };
     let (major, fraction) = (minor.abs() / scale, minor.abs() % scale);
-    format!(
-        "{sign}{major}.{fraction:0width$} {currency}",
-        width = digits as usize
-    )
+    format!("{sign}{major}.{fraction:0width$}", width = digits as usize)
+}
+
+/// Reads a non-negative amount typed in major units (`70`, `70.5`, `70.50`) as minor units of
+/// `currency`, never through a float. More decimals than the currency has are refused, not
+/// rounded.
+pub fn parse_major(text: &str, currency: &str) -> Result<i64, String> {
+    let digits = minor_digits(currency) as usize;
+    let text = text.trim();
+    let (major, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let shape_ok = !major.is_empty()
+        && major.len() <= 12
+        && all_digits(major)
+        && all_digits(fraction)
+        && (fraction.len() <= digits)
+        && !(text.contains('.') && fraction.is_empty());
+    if !shape_ok {
+        return Err(match digits {
+            0 => format!("must be a whole amount in {currency}, like 1500"),
+            n => format!("must be an amount in {currency} with at most {n} decimals, like 25.50"),
+        });
+    }
+    let scale = 10i64.pow(digits as u32);
+    let padded = format!("{fraction:0<digits$}");
+    let major: i64 = major.parse().map_err(|e| format!("{e}"))?;
+    let fraction: i64 = if padded.is_empty() {
+        0
+    } else {
+        padded.parse().map_err(|e| format!("{e}"))?
+    };
+    Ok(major * scale + fraction)
 }
 
 #[cfg(test)]
@@ -119,5 +153,31 @@ mod format_tests {
         assert_eq!(format_amount(1500, "JPY"), "1500 JPY");
         assert_eq!(format_amount(12345, "KWD"), "12.345 KWD");
         assert_eq!(format_amount(-250, "USD"), "-2.50 USD");
+    }
+
+    #[test]
+    fn typed_amounts_read_as_minor_units_without_rounding() {
+        assert_eq!(parse_major("70", "EUR"), Ok(7000));
+        assert_eq!(parse_major(" 70.5 ", "EUR"), Ok(7050));
+        assert_eq!(parse_major("0.05", "EUR"), Ok(5));
+        assert_eq!(parse_major("1500", "JPY"), Ok(1500));
+        assert_eq!(parse_major("12.345", "KWD"), Ok(12345));
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1.",
+            ".5",
+            "1,50",
+            "abc",
+            "1e3",
+            "9999999999999",
+        ] {
+            assert!(parse_major(bad, "EUR").is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_major("10.5", "JPY").is_err());
+        for minor in [0, 5, 7050, 123_456] {
+            assert_eq!(parse_major(&format_major(minor, "EUR"), "EUR"), Ok(minor));
+        }
     }
 }

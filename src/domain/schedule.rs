@@ -357,6 +357,52 @@ impl Schedule {
     }
 }
 
+/// One departure of a schedule preview, as an operator checks it before saving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewDeparture {
+    pub starts_at: DateTime<Utc>,
+    /// The start in the tour's zone.
+    pub local: DateTime<Tz>,
+    /// The zone's UTC offset differs from the previous departure's (or, for the first, from
+    /// the offset at the moment of the preview): a daylight-saving change falls in between.
+    pub offset_changed: bool,
+    /// The local start is not one of the schedule's times: the time fell in a spring-forward
+    /// gap and was moved forward by it.
+    pub shifted: bool,
+}
+
+/// How far ahead a preview looks for departures.
+const PREVIEW_DAYS: i64 = 732;
+
+impl Schedule {
+    /// The next `n` departures from `now` (within about two years), each marked where a
+    /// daylight-saving change comes before it or moved it.
+    pub fn preview(&self, now: DateTime<Utc>, n: usize) -> Vec<PreviewDeparture> {
+        let until = now + TimeDelta::days(PREVIEW_DAYS);
+        let mut previous = self
+            .timezone
+            .offset_from_utc_datetime(&now.naive_utc())
+            .fix();
+        let mut starts = self.departures_between(now, until);
+        starts.truncate(n);
+        starts
+            .into_iter()
+            .map(|starts_at| {
+                let local = starts_at.with_timezone(&self.timezone);
+                let offset = local.offset().fix();
+                let offset_changed = offset != previous;
+                previous = offset;
+                PreviewDeparture {
+                    starts_at,
+                    shifted: !self.times.contains(&local.time()),
+                    offset_changed,
+                    local,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Resolves a local wall-clock time in `tz` to UTC by the documented DST rule: a time in a
 /// spring-forward gap is read with the offset in force just before the gap (so it moves
 /// forward by the gap's length); an ambiguous fall-back time takes the earlier instant.
@@ -398,6 +444,44 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, RecurrenceError> {
 mod tests {
     use super::*;
     use chrono_tz::{America::New_York, Australia::Sydney, Europe::Lisbon, Pacific, UTC};
+
+    #[test]
+    fn a_preview_marks_the_daylight_saving_changes_and_the_shifted_times() {
+        // Daily at 02:30 in New York from 2027-03-12. Clocks spring forward at 02:00 on
+        // 2027-03-14: that day's 02:30 does not exist and moves to 03:30, and from it on the
+        // offset is -04:00 instead of -05:00 (a pure rule: fixed dates, no clock read).
+        let schedule = Schedule {
+            recurrence: Recurrence::parse("FREQ=DAILY").unwrap(),
+            start_date: NaiveDate::from_ymd_opt(2027, 3, 12).unwrap(),
+            until: None,
+            times: vec![NaiveTime::from_hms_opt(2, 30, 0).unwrap()],
+            exceptions: BTreeSet::new(),
+            timezone: New_York,
+        };
+        let now = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
+        let preview = schedule.preview(now, 4);
+        let days: Vec<(u32, String, bool, bool)> = preview
+            .iter()
+            .map(|p| {
+                (
+                    p.local.day(),
+                    p.local.format("%H:%M").to_string(),
+                    p.offset_changed,
+                    p.shifted,
+                )
+            })
+            .collect();
+        assert_eq!(
+            days,
+            [
+                (12, "02:30".into(), false, false),
+                (13, "02:30".into(), false, false),
+                (14, "03:30".into(), true, true),
+                (15, "02:30".into(), false, false),
+            ]
+        );
+        assert_eq!(schedule.preview(now, 2).len(), 2, "at most n departures");
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

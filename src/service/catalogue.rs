@@ -17,7 +17,7 @@ use crate::domain::message::MessageKind;
 use crate::domain::records::{
     BookingRecord, DepartureRecord, ReleasedSeats, ScheduleRecord, TourRecord,
 };
-use crate::domain::schedule::parse_date;
+use crate::domain::schedule::{parse_date, PreviewDeparture};
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::{AppError, Problems};
@@ -194,6 +194,21 @@ pub async fn create_schedule(
     .await?;
     tracing::info!(schedule = %record.id, tour = %tour_id, created, "schedule created");
     Ok((record, created))
+}
+
+/// How many departures a schedule preview lists.
+pub const PREVIEW_DEPARTURES: usize = 20;
+
+/// The next departures `draft` would create for `tour`, each marked where a daylight-saving
+/// change comes before it, for the operator to check before saving. Validates as
+/// [`create_schedule`] does, so a draft that previews is one that saves.
+pub fn preview_schedule(
+    tour: &TourRecord,
+    draft: &ScheduleDraft,
+    now: DateTime<Utc>,
+) -> Result<Vec<PreviewDeparture>, AppError> {
+    let valid = draft.validate(tour.tour.timezone)?;
+    Ok(valid.schedule.preview(now, PREVIEW_DEPARTURES))
 }
 
 pub async fn list_schedules(

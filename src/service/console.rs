@@ -77,6 +77,37 @@ pub async fn today(
     })
 }
 
+/// The operator's departures whose local date, in each tour's own zone, lies in
+/// `[first, last]` (a calendar month or week), with their load, from one query.
+pub async fn departures_between_days(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<BoardDeparture>, AppError> {
+    // Wide enough for any zone (UTC-12 to UTC+14) on both ends.
+    let from = first.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::hours(15);
+    let to = last.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::hours(24 + 13);
+    let loads = dashboard::departure_loads(store, operator, from, to, now).await?;
+    Ok(loads
+        .into_iter()
+        .filter_map(|load| {
+            let tz: chrono_tz::Tz = load.timezone.parse().ok()?;
+            let local = load.starts_at.with_timezone(&tz);
+            let local_date = local.date_naive();
+            (first..=last)
+                .contains(&local_date)
+                .then(|| BoardDeparture {
+                    local_time: local.format("%H:%M").to_string(),
+                    local_date,
+                    tomorrow: false,
+                    load,
+                })
+        })
+        .collect())
+}
+
 /// What cancelling a departure would do, shown before the operator confirms.
 #[derive(Debug, Clone, Default)]
 pub struct CancellationPreview {

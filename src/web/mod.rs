@@ -29,6 +29,7 @@ pub mod csrf;
 pub mod format;
 pub mod i18n;
 pub mod lang;
+pub mod once;
 pub mod render;
 pub mod traveler;
 

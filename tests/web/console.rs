@@ -2,7 +2,7 @@
 //! the Today board, the menu and pages by role, signing out; axe-core and screenshots. Cookie
 //! flags in release: tests/api/config.rs.
 
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 use fantoccini::Locator;
 use serde_json::json;
 
@@ -20,6 +20,7 @@ on_both_backends!(
     every_console_page_serves_exactly_the_roles_its_menu_entry_names,
     a_guide_on_a_phone_finds_a_traveler_and_checks_them_in,
     an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_first,
+    an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_on_the_calendar,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -156,7 +157,7 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
 
     sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
     assert_eq!(path(&browser).await, "/console");
-    assert_eq!(menu(&browser).await, ["Today", "Team"]);
+    assert_eq!(menu(&browser).await, ["Today", "Calendar", "Tours", "Team"]);
     assert!(browser
         .text(".signed-in-as")
         .await
@@ -265,7 +266,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
         "{}",
         browser.text("main").await
     );
-    assert_eq!(menu(&browser).await, ["Today"]);
+    assert_eq!(menu(&browser).await, ["Today", "Calendar", "Tours"]);
     browser.close().await;
 }
 
@@ -286,7 +287,7 @@ async fn a_guide_sees_neither_the_menu_entry_nor_the_page_of_owners(backend: Bac
     app.add_user(&token, "guide@harbour.example", "guide").await;
     sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
     assert_eq!(path(&browser).await, "/console");
-    assert_eq!(menu(&browser).await, ["Today"]);
+    assert_eq!(menu(&browser).await, ["Today", "Calendar"]);
     browser.goto(&format!("{}/console/team", app.base)).await;
     assert_eq!(path(&browser).await, "/console/team");
     assert!(
@@ -728,5 +729,191 @@ async fn an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_fi
         .map(|r| r["amount"].as_i64().unwrap())
         .sum();
     assert_eq!(refunded, 7000, "what the preview said");
+    browser.close().await;
+}
+
+/// The first console scenario: an admin creates a tour (a price typed wrong first: the
+/// form comes back with it kept and marked), then a weekly schedule previewed before saving, and
+/// finds its departures on the calendar, each opening its manifest. Staff see tours but not the
+/// forms.
+async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_on_the_calendar(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    app.add_user(&token, "admin@harbour.example", "admin").await;
+    app.add_user(&token, "staff@harbour.example", "staff").await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser.goto(&format!("{}/console/tours", app.base)).await;
+    browser.click_and_wait("a[href='/console/tours/new']").await;
+    fill(&browser, "#f-name", "Sunset <sail>").await;
+    fill(&browser, "#f-timezone", ZONE.name()).await;
+    fill(&browser, "#f-currency", "EUR").await;
+    fill(&browser, "#f-duration_minutes", "90").await;
+    fill(&browser, "#f-units-0-code", "adult").await;
+    fill(&browser, "#f-units-0-label", "Adult").await;
+    fill(&browser, "#f-units-0-price", "25.505").await;
+    fill(&browser, "#f-policy-0-hours_before", "24").await;
+    fill(&browser, "#f-policy-0-refund_percent", "100").await;
+    submit(&browser, "form.tour-form").await;
+    assert_eq!(path(&browser).await, "/console/tours");
+    let price = browser
+        .client
+        .find(Locator::Css("#f-units-0-price"))
+        .await
+        .unwrap();
+    assert_eq!(
+        price.prop("value").await.unwrap().as_deref(),
+        Some("25.505")
+    );
+    assert_eq!(
+        price.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert!(browser
+        .text("#f-units-0-price-problem")
+        .await
+        .contains("at most 2 decimals"));
+    let name = browser.client.find(Locator::Css("#f-name")).await.unwrap();
+    assert_eq!(
+        name.prop("value").await.unwrap().as_deref(),
+        Some("Sunset <sail>"),
+        "the rest of the form is kept"
+    );
+    browser.assert_accessible("console tour form refused").await;
+    fill(&browser, "#f-units-0-price", "25.50").await;
+    submit(&browser, "form.tour-form").await;
+    assert_eq!(browser.text(".notice").await, "Tour created.");
+    assert_eq!(browser.text("h1").await, "Sunset <sail>", "shown as text");
+    let tour_path = path(&browser).await;
+    let tour_id = tour_path.trim_start_matches("/console/tours/").to_owned();
+    let api = app
+        .get_as(&token, &format!("/v1/tours/{tour_id}"))
+        .await
+        .body;
+    assert_eq!(api["units"][0]["price"], 2550, "minor units");
+    assert_eq!(api["cancellation_policy"][0]["refund_percent"], 100);
+
+    // A weekly schedule on Mondays and Thursdays, previewed, then saved.
+    browser
+        .click_and_wait(&format!("a[href='/console/tours/{tour_id}/schedules/new']"))
+        .await;
+    for day in ["MO", "TH"] {
+        browser
+            .client
+            .find(Locator::Css(&format!("input[name=days][value={day}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    fill(&browser, "#f-times", "10:00, 16:30").await;
+    fill(&browser, "#f-capacity", "12").await;
+    browser
+        .click_and_wait("button[name=action][value=preview]")
+        .await;
+    let rows = browser
+        .client
+        .find_all(Locator::Css("tr.preview-departure"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 20, "the next 20 departures");
+    let first_date = rows[0]
+        .find(Locator::Css("td"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let first_date = first_date.rsplit(' ').next().unwrap().to_owned();
+    let first = chrono::NaiveDate::parse_from_str(&first_date, "%Y-%m-%d").unwrap();
+    assert!(first >= super::local_today(&app));
+    assert!(
+        ["Mon", "Thu"].contains(&first.format("%a").to_string().as_str()),
+        "{first}"
+    );
+    browser.assert_accessible("console schedule preview").await;
+    browser
+        .screenshots(&format!("console-schedule-{}", backend_name(backend)))
+        .await;
+    assert!(
+        app.get_as(&token, &format!("/v1/tours/{tour_id}/schedules"))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "a preview saves nothing"
+    );
+    browser
+        .click_and_wait("button[name=action][value=save]")
+        .await;
+    assert_eq!(
+        browser.text(".notice").await,
+        "Schedule saved; its departures are on sale."
+    );
+    let schedules = app
+        .get_as(&token, &format!("/v1/tours/{tour_id}/schedules"))
+        .await
+        .body;
+    assert_eq!(schedules.as_array().unwrap().len(), 1);
+    assert_eq!(schedules[0]["capacity"], 12);
+
+    // The calendar of the first departure's month lists every departure of the tour in it.
+    let month = first.format("%Y-%m").to_string();
+    browser
+        .goto(&format!("{}/console/calendar?month={month}", app.base))
+        .await;
+    let links = browser
+        .client
+        .find_all(Locator::Css(".day-departures a"))
+        .await
+        .unwrap();
+    let last_day = (first.with_day(1).unwrap() + Duration::days(40))
+        .with_day(1)
+        .unwrap()
+        .pred_opt()
+        .unwrap();
+    let availability = app
+        .get(&format!(
+            "/v1/tours/{tour_id}/availability?from={}&to={last_day}",
+            first.with_day(1).unwrap()
+        ))
+        .await
+        .body;
+    let in_month = availability["departures"].as_array().unwrap().len();
+    assert!(in_month > 0);
+    assert_eq!(links.len(), in_month, "{availability}");
+    browser.assert_accessible("console calendar").await;
+    browser.click_and_wait(".day-departures a").await;
+    assert!(path(&browser).await.starts_with("/console/departures/"));
+    assert_eq!(browser.text("h1").await, "Sunset <sail>");
+    submit(&browser, "form.sign-out").await;
+
+    // Staff see the tour but neither form.
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    browser.goto(&format!("{}{tour_path}", app.base)).await;
+    assert!(browser
+        .client
+        .find(Locator::Css("a[href$='/edit']"))
+        .await
+        .is_err());
+    browser
+        .goto(&format!(
+            "{}/console/tours/{tour_id}/schedules/new",
+            app.base
+        ))
+        .await;
+    assert!(browser
+        .client
+        .find(Locator::Css("form.schedule-form"))
+        .await
+        .is_err());
     browser.close().await;
 }

@@ -11,10 +11,13 @@ use crate::domain::auth::Role;
 use crate::service::auth::{self, Actor, Principal};
 use crate::storage::Store;
 
+pub mod calendar;
 pub mod departure;
 pub mod pages;
+pub mod schedules;
 pub mod session;
 pub mod sign_in;
+pub mod tours;
 
 pub use session::Console;
 
@@ -23,8 +26,10 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 2] = [
+pub const MENU: [(&str, &str, Role); 4] = [
     ("/console", "console-today", Role::Guide),
+    ("/console/calendar", "console-calendar", Role::Guide),
+    ("/console/tours", "console-tours", Role::Staff),
     ("/console/team", "console-team", Role::Owner),
 ];
 
@@ -37,6 +42,15 @@ pub fn routes() -> Vec<rocket::Route> {
         sign_in::sign_out,
         pages::today,
         pages::team,
+        calendar::month,
+        tours::list,
+        tours::show,
+        tours::new,
+        tours::create,
+        tours::edit,
+        tours::update,
+        schedules::new,
+        schedules::submit,
         departure::manifest,
         departure::manifest_csv,
         departure::check_in,
