@@ -851,6 +851,30 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
             .is_empty(),
         "a preview saves nothing"
     );
+    // The same form posted twice at once, as a double click sends it: one schedule. Then the
+    // browser's own click of the same form replays the first answer.
+    let cookies = browser.client.get_all_cookies().await.unwrap();
+    let cookie_header = cookies
+        .iter()
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let form = browser
+        .run("return new URLSearchParams(new FormData(document.querySelector('form.schedule-form'))).toString() + '&action=save'")
+        .await;
+    let post = || {
+        app.client
+            .post(format!("{}/console/tours/{tour_id}/schedules", app.base))
+            .header("Cookie", &cookie_header)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form.as_str().unwrap().to_owned())
+            .send()
+    };
+    let (one, two) = tokio::join!(post(), post());
+    for reply in [one, two] {
+        let status = reply.unwrap().status();
+        assert!(status == 200 || status.is_redirection(), "{status}");
+    }
     browser
         .click_and_wait("button[name=action][value=save]")
         .await;
