@@ -939,5 +939,30 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
         .find(Locator::Css("form.schedule-form"))
         .await
         .is_err());
+    // Over HTTP with the staff session: the admins' pages answer 403, and the tour of another
+    // operator 404.
+    let cookies = browser.client.get_all_cookies().await.unwrap();
+    let cookie_header = cookies
+        .iter()
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let (_, other_tour) = tour(&app, json!({})).await;
+    for (path, status) in [
+        ("/console/tours/new".to_owned(), 403),
+        (format!("/console/tours/{tour_id}/edit"), 403),
+        (format!("/console/tours/{tour_id}/schedules/new"), 403),
+        (format!("/console/tours/{tour_id}"), 200),
+        (format!("/console/tours/{other_tour}"), 404),
+    ] {
+        let reply = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .header("Cookie", &cookie_header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), status, "{path}");
+    }
     browser.close().await;
 }
