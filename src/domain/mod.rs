@@ -15,5 +15,6 @@ pub mod records;
 pub mod refund;
 pub mod reschedule;
 pub mod schedule;
+pub mod schedule_change;
 pub mod schedule_draft;
 pub mod tour;

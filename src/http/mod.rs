@@ -30,6 +30,7 @@ pub mod reports;
 pub mod reschedule;
 pub mod responder;
 pub mod responses;
+pub mod schedules;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -74,6 +75,7 @@ api! {
         operator::update_tour,
         operator::create_schedule,
         operator::list_schedules,
+        schedules::replace_schedule,
         operator::create_departure,
         operator::update_departure,
         operator::cancel_departure,

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::domain::records::{BookingRecord, DepartureRecord, ScheduleRecord, TourRecord};
 
-fn rfc3339(at: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 

@@ -17,6 +17,7 @@ pub enum Action {
     TourCreate,
     TourUpdate,
     ScheduleCreate,
+    ScheduleUpdate,
     DepartureCreate,
     DepartureCapacity,
     DepartureCancel,
@@ -43,10 +44,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::ScheduleCreate,
+        Action::ScheduleUpdate,
         Action::DepartureCreate,
         Action::DepartureCapacity,
         Action::DepartureCancel,
@@ -77,6 +79,7 @@ impl Action {
             Action::TourCreate => "tour.create",
             Action::TourUpdate => "tour.update",
             Action::ScheduleCreate => "schedule.create",
+            Action::ScheduleUpdate => "schedule.update",
             Action::DepartureCreate => "departure.create",
             Action::DepartureCapacity => "departure.capacity",
             Action::DepartureCancel => "departure.cancel",

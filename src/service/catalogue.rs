@@ -235,13 +235,18 @@ pub async fn materialize(
     .await
 }
 
-async fn materialize_in(
+pub(super) async fn materialize_in(
     tx: &mut WriteTx,
     now: DateTime<Utc>,
     horizon_days: u32,
     tour: &TourRecord,
     schedule: &ScheduleRecord,
 ) -> Result<usize, AppError> {
+    // From the schedule as it is under its lock: a change committed since the caller read it
+    // (`service::schedules::replace_schedule`) wins, and the two never interleave.
+    let schedule = &catalogue::lock_schedule(tx, &schedule.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let draft = ScheduleDraft {
         rrule: schedule.rrule.clone(),
         start_date: schedule.start_date.clone(),

@@ -40,6 +40,7 @@ pub mod plans;
 pub mod principal;
 pub mod reports;
 pub mod reschedule;
+pub mod schedules;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
 /// before the client gets 503.

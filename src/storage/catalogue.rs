@@ -145,6 +145,49 @@ pub async fn insert_schedule(
     Ok(())
 }
 
+pub async fn get_schedule(
+    store: &Store,
+    id: &ScheduleId,
+) -> Result<Option<ScheduleRecord>, StorageError> {
+    let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = ?");
+    let row: Option<ScheduleRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(id.as_str()).fetch_optional(pool).await)?;
+    row.map(ScheduleRecord::try_from).transpose()
+}
+
+/// Reads a schedule and locks its row for the rest of the transaction (`FOR UPDATE` on MySQL;
+/// on SQLite the transaction holds the write lock), so a change of the schedule and the
+/// creation of its departures never interleave.
+pub async fn lock_schedule(
+    tx: &mut WriteTx,
+    id: &ScheduleId,
+) -> Result<Option<ScheduleRecord>, StorageError> {
+    let sql = format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = ?{}",
+        tx.pick("", " FOR UPDATE")
+    );
+    let row: Option<ScheduleRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    row.map(ScheduleRecord::try_from).transpose()
+}
+
+/// Replaces a locked schedule's rule, dates, times, exceptions and capacity.
+pub async fn update_schedule(
+    tx: &mut WriteTx,
+    schedule: &ScheduleRecord,
+) -> Result<(), StorageError> {
+    let times =
+        serde_json::to_string(&schedule.times).map_err(|e| StorageError::Other(e.into()))?;
+    let exceptions =
+        serde_json::to_string(&schedule.exceptions).map_err(|e| StorageError::Other(e.into()))?;
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE schedules SET rrule = ?, start_date = ?, until_date = ?, times = ?, exceptions = ?, capacity = ?          WHERE id = ?")
+        .bind(&schedule.rrule).bind(&schedule.start_date).bind(schedule.until.as_deref())
+        .bind(&times).bind(&exceptions).bind(i64::from(schedule.capacity)).bind(schedule.id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Records how far a schedule's departures have been created.
 pub async fn set_materialized_until(
     tx: &mut WriteTx,

@@ -142,6 +142,32 @@ pub async fn set_status(
     Ok(())
 }
 
+/// The schedule's departures starting after `now`, in id order (the order they are locked in).
+pub async fn future_of_schedule(
+    tx: &mut WriteTx,
+    schedule: &ScheduleId,
+    now: DateTime<Utc>,
+) -> Result<Vec<DepartureId>, StorageError> {
+    let ids: Vec<String> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT id FROM departures WHERE schedule_id = ? AND starts_at > ? ORDER BY id")
+        .bind(schedule.as_str()).bind(at(now)).fetch_all(conn).await)?;
+    ids.into_iter()
+        .map(|id| {
+            DepartureId::parse(&id)
+                .ok_or_else(|| StorageError::Corrupt(format!("departure id {id:?}")))
+        })
+        .collect()
+}
+
+/// Deletes a locked departure that no booking ever named; `false` (nothing deleted) when one
+/// did, since bookings keep their departure.
+pub async fn delete_unbooked(tx: &mut WriteTx, id: &DepartureId) -> Result<bool, StorageError> {
+    let deleted = on_tx!(tx, conn => sqlx::query(
+        "DELETE FROM departures WHERE id = ? AND NOT EXISTS (SELECT 1 FROM bookings WHERE departure_id = ?)")
+        .bind(id.as_str()).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(deleted == 1)
+}
+
 /// A new departure with no seats taken.
 pub struct NewDeparture<'a> {
     pub id: DepartureId,

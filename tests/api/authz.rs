@@ -72,6 +72,8 @@ enum Target {
     FailedMessage,
     FreshToken,
     FreshUser,
+    /// A new schedule of the shared tour (each change takes its departures off sale).
+    FreshSchedule,
 }
 
 #[derive(Clone)]
@@ -196,6 +198,7 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/tours", R("admin", Tenant), T::None, TOUR),
         row("PATCH", "/v1/tours/<id>", R("admin", Object), T::Tour, r#"{"description": "Changed"}"#),
         row("POST", "/v1/tours/<id>/schedules", R("admin", Object), T::Tour, SCHEDULE),
+        row("PUT", "/v1/schedules/<id>", R("admin", Object), T::FreshSchedule, SCHEDULE),
         row("POST", "/v1/tours/<id>/departures", R("admin", Object), T::Tour, r#"{"starts_at": "$FUTURE", "capacity": 3}"#),
         row("PATCH", "/v1/departures/<id>", R("admin", Object), T::Departure, r#"{"capacity": 100}"#),
         row("POST", "/v1/departures/<id>/cancel", R("admin", Object), T::FreshDeparture, ""),
@@ -384,6 +387,19 @@ impl World {
             Target::FreshToken => {
                 let reply = app
                     .post_as(&self.owner_token, "/v1/tokens", json!({"label": "fresh"}))
+                    .await;
+                reply.expect(201);
+                reply.str("id")
+            }
+            Target::FreshSchedule => {
+                let start = (app.clock.now() + Duration::days(2)).date_naive();
+                let body = SCHEDULE.replace("$START_DATE", &start.to_string());
+                let reply = app
+                    .post_as(
+                        &self.owner_token,
+                        &format!("/v1/tours/{}/schedules", self.tour),
+                        serde_json::from_str(&body).unwrap(),
+                    )
                     .await;
                 reply.expect(201);
                 reply.str("id")

@@ -27,6 +27,7 @@ mod openapi;
 mod operator;
 mod payments;
 mod reschedule;
+mod schedule_changes;
 mod schedules;
 mod security;
 mod sender_domains;
