@@ -156,3 +156,11 @@ console-schedule-preview-none = This schedule has no departure in the next two y
 console-schedule-offset = UTC offset
 console-schedule-dst = clock change
 console-schedule-shifted = moved by the clock change
+console-actions = Actions
+console-schedule-edit = Change or end
+console-schedule-edit-hint = Departures still to come follow the new schedule where nobody is booked. Departures with travelers are kept as they are. To end the schedule, choose “on a date” and its last date.
+console-schedule-changed = Schedule changed. { $kept ->
+    [0] No departure with travelers needed to stay.
+    [one] 1 departure with travelers does not match it and was kept: see the calendar.
+   *[other] { $kept } departures with travelers do not match it and were kept: see the calendar.
+}

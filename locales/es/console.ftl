@@ -156,3 +156,11 @@ console-schedule-preview-none = Este horario no tiene salidas en los próximos d
 console-schedule-offset = Desfase UTC
 console-schedule-dst = cambio de hora
 console-schedule-shifted = movida por el cambio de hora
+console-actions = Acciones
+console-schedule-edit = Cambiar o terminar
+console-schedule-edit-hint = Las salidas por venir siguen el nuevo horario donde no hay nadie reservado. Las salidas con viajeros se mantienen como están. Para terminar el horario, elija «en una fecha» y su última fecha.
+console-schedule-changed = Horario cambiado. { $kept ->
+    [0] Ninguna salida con viajeros tuvo que quedarse.
+    [one] 1 salida con viajeros no coincide y se mantuvo: vea el calendario.
+   *[other] { $kept } salidas con viajeros no coinciden y se mantuvieron: vea el calendario.
+}

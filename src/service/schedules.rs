@@ -11,8 +11,8 @@ use super::catalogue::{materialize_in, own_tour};
 use super::plans::release_lapsed;
 use super::principal::Principal;
 use crate::domain::capacity::DepartureStatus;
-use crate::domain::ids::{DepartureId, ScheduleId};
-use crate::domain::records::ScheduleRecord;
+use crate::domain::ids::{DepartureId, OperatorId, ScheduleId};
+use crate::domain::records::{ScheduleRecord, TourRecord};
 use crate::domain::schedule_change::{plan, DepartureChange, FutureDeparture};
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::error::AppError;
@@ -42,6 +42,19 @@ pub struct ScheduleChange {
     pub kept: Vec<KeptDeparture>,
 }
 
+/// A schedule of `operator` and its tour; another operator's schedule is "not found".
+pub async fn own_schedule(
+    store: &Store,
+    operator: &OperatorId,
+    id: &ScheduleId,
+) -> Result<(ScheduleRecord, TourRecord), AppError> {
+    let schedule = catalogue::get_schedule(store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let tour = own_tour(store, operator, &schedule.tour_id).await?;
+    Ok((schedule, tour))
+}
+
 /// Replaces schedule `id` of the caller's operator with `draft` (to end it, send it with an
 /// `until` date). One transaction: the schedule and each future departure are locked (the
 /// departures in id order, as every path that locks several does), lapsed holds released, and
@@ -54,10 +67,7 @@ pub async fn replace_schedule(
     id: &ScheduleId,
     draft: ScheduleDraft,
 ) -> Result<ScheduleChange, AppError> {
-    let current = catalogue::get_schedule(store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let tour = own_tour(store, &by.operator, &current.tour_id).await?;
+    let (_, tour) = own_schedule(store, &by.operator, id).await?;
     let valid = draft.validate(tour.tour.timezone)?;
     let horizon = now + Duration::days(i64::from(horizon_days));
     let new_starts: BTreeSet<DateTime<Utc>> = valid

@@ -175,6 +175,8 @@ fn rows() -> Vec<Row> {
         row("POST", "/console/tours/<id>", Console, T::None, ""),
         row("GET", "/console/tours/<id>/schedules/new", Console, T::None, ""),
         row("POST", "/console/tours/<id>/schedules", Console, T::None, ""),
+        row("GET", "/console/schedules/<id>/edit", Console, T::None, ""),
+        row("POST", "/console/schedules/<id>", Console, T::None, ""),
         row("GET", "/assets/<path..>", Public, T::None, ""),
         // The manage page: its link is the credential (tests/web/manage.rs).
         row("GET", "/manage/<reference>/<token>", Public, T::None, ""),

@@ -889,6 +889,39 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
     assert_eq!(schedules.as_array().unwrap().len(), 1);
     assert_eq!(schedules[0]["capacity"], 12);
 
+    // A traveler books the first departure; the admin then moves the schedule's times: the
+    // booked departure is kept, and the page says so.
+    let first_departure = app
+        .get(&format!(
+            "/v1/tours/{tour_id}/availability?from={first}&to={first}"
+        ))
+        .await
+        .body["departures"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.hold(&first_departure, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect(201);
+    browser.click_and_wait("a.edit-schedule").await;
+    let times = browser.client.find(Locator::Css("#f-times")).await.unwrap();
+    assert_eq!(
+        times.prop("value").await.unwrap().as_deref(),
+        Some("10:00, 16:30"),
+        "the builder shows the saved schedule"
+    );
+    fill(&browser, "#f-times", "11:00").await;
+    browser
+        .click_and_wait("button[name=action][value=save]")
+        .await;
+    assert_eq!(
+        browser.text(".notice").await,
+        "Schedule changed. 1 departure with travelers does not match it and was kept: see the calendar."
+    );
+    let departure = app.get(&format!("/v1/departures/{first_departure}")).await;
+    departure.expect(200);
+    assert_eq!(departure.body["status"], "open");
+
     // The calendar of the first departure's month lists every departure of the tour in it.
     let month = first.format("%Y-%m").to_string();
     browser

@@ -51,6 +51,8 @@ pub fn routes() -> Vec<rocket::Route> {
         tours::update,
         schedules::new,
         schedules::submit,
+        schedules::edit,
+        schedules::update,
         departure::manifest,
         departure::manifest_csv,
         departure::check_in,

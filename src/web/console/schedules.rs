@@ -17,14 +17,15 @@ use super::tours::tour_id;
 use super::{frame, Console};
 use crate::clock::Clock;
 use crate::config::AppConfig;
-use crate::domain::records::TourRecord;
-use crate::domain::schedule::PreviewDeparture;
+use crate::domain::ids::ScheduleId;
+use crate::domain::records::{ScheduleRecord, TourRecord};
+use crate::domain::schedule::{Frequency, PreviewDeparture, Recurrence};
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::error::AppError;
 use crate::http::guards::Admin;
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::Principal;
-use crate::service::catalogue;
+use crate::service::{catalogue, schedules};
 use crate::storage::Store;
 use crate::web::{once, CsrfForm, Page, WebError};
 
@@ -88,6 +89,45 @@ impl ScheduleForm {
             ends: "never".into(),
             times: "10:00".into(),
             capacity: "20".into(),
+            form_key: once::new_key(),
+            ..<ScheduleForm as Default>::default()
+        }
+    }
+
+    /// The builder filled with a saved schedule (its rule parsed back into the builder's parts).
+    fn of(record: &ScheduleRecord) -> ScheduleForm {
+        let rule = Recurrence::parse(&record.rrule).ok();
+        let (frequency, interval, days, count) = match &rule {
+            Some(rule) => (
+                match rule.frequency {
+                    Frequency::Daily => "daily",
+                    Frequency::Weekly => "weekly",
+                },
+                rule.interval.to_string(),
+                rule.by_day
+                    .iter()
+                    .map(|d| WEEKDAYS[d.num_days_from_monday() as usize].to_owned())
+                    .collect(),
+                rule.count,
+            ),
+            None => ("weekly", "1".to_owned(), Vec::new(), None),
+        };
+        let ends = match (count, &record.until) {
+            (Some(_), _) => "count",
+            (None, Some(_)) => "until",
+            (None, None) => "never",
+        };
+        ScheduleForm {
+            frequency: frequency.into(),
+            interval,
+            days,
+            start_date: record.start_date.clone(),
+            ends: ends.into(),
+            until: record.until.clone().unwrap_or_default(),
+            count: count.map(|c| c.to_string()).unwrap_or_default(),
+            times: record.times.join(", "),
+            exceptions: record.exceptions.join("\n"),
+            capacity: record.capacity.to_string(),
             form_key: once::new_key(),
             ..<ScheduleForm as Default>::default()
         }
@@ -169,6 +209,7 @@ async fn builder_page(
     store: &Store,
     principal: &Principal,
     tour: &TourRecord,
+    schedule: Option<&ScheduleId>,
     form: &ScheduleForm,
     preview: Option<&[PreviewDeparture]>,
     problems: &Problems,
@@ -200,6 +241,7 @@ async fn builder_page(
             tour => context! {
                 id => tour.id.as_str(), name => tour.tour.name, timezone => tour.tour.timezone.name(),
             },
+            schedule => schedule.map(|id| id.as_str()),
             weekdays => WEEKDAYS,
             form => Value::from_serialize(form),
             errors => problems,
@@ -222,7 +264,16 @@ pub async fn new(
     let principal = user.0;
     let tour = catalogue::own_tour(store, &principal.operator, &tour_id(id)?).await?;
     let form = ScheduleForm::blank(&tour, clock.now());
-    Ok(builder_page(store, &principal, &tour, &form, None, &Problems::new()).await)
+    Ok(builder_page(
+        store,
+        &principal,
+        &tour,
+        None,
+        &form,
+        None,
+        &Problems::new(),
+    )
+    .await)
 }
 
 /// `POST /console/tours/<id>/schedules`: "Preview" shows the next departures the builder
@@ -238,60 +289,167 @@ pub async fn submit(
     clock: &State<Clock>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let now = clock.now();
     let tour = catalogue::own_tour(store, &principal.operator, &tour_id(id)?).await?;
-    let form = form.0;
-    let draft = match form.to_draft() {
-        Ok(draft) => draft,
-        Err(problems) => {
-            let page = builder_page(store, &principal, &tour, &form, None, &problems);
-            return Ok(Either::Right(page.await));
-        }
-    };
-    let preview = match catalogue::preview_schedule(&tour, &draft, now) {
-        Ok(preview) => preview,
-        Err(error) => {
-            let problems = problems(error)?;
-            let page = builder_page(store, &principal, &tour, &form, None, &problems);
-            return Ok(Either::Right(page.await));
-        }
-    };
-    if form.action != "save" {
-        let none = Problems::new();
-        let page = builder_page(store, &principal, &tour, &form, Some(&preview), &none);
-        return Ok(Either::Right(page.await));
-    }
-    let scope = format!("console:{}:schedules", principal.operator);
-    let fields = serde_json::json!([
-        tour.id.as_str(),
-        &draft.rrule,
-        &draft.start_date,
-        &draft.until,
-        &draft.times,
-        draft.capacity,
-        &draft.exceptions
-    ])
-    .to_string();
-    let horizon = config.schedule_horizon_days;
-    let saved = once::once(
+    let builder = Builder {
         store,
         config,
-        now,
-        &scope,
-        &form.form_key,
-        &fields,
-        || async {
-            catalogue::create_schedule(store, now, horizon, &principal, &tour.id, draft).await?;
-            Ok(format!("/console/tours/{}?notice=schedule", tour.id))
-        },
+        now: clock.now(),
+        principal: &principal,
+        tour: &tour,
+        schedule: None,
+    };
+    builder.submit(form.0).await
+}
+
+/// `GET /console/schedules/<id>/edit`: the builder filled with the schedule, to change it or
+/// end it (a last date). Admins.
+#[get("/console/schedules/<id>/edit")]
+pub async fn edit(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    store: &State<Store>,
+) -> Result<Page, WebError> {
+    let principal = user.0;
+    let id = ScheduleId::parse(id).ok_or(AppError::NotFound)?;
+    let (schedule, tour) = schedules::own_schedule(store, &principal.operator, &id).await?;
+    let form = ScheduleForm::of(&schedule);
+    let none = Problems::new();
+    Ok(builder_page(
+        store,
+        &principal,
+        &tour,
+        Some(&schedule.id),
+        &form,
+        None,
+        &none,
     )
-    .await;
-    match saved {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(error) => {
-            let problems = problems(error)?;
-            let page = builder_page(store, &principal, &tour, &form, Some(&preview), &problems);
-            Ok(Either::Right(page.await))
+    .await)
+}
+
+/// `POST /console/schedules/<id>`: "Preview" as for a new schedule; "Save" changes it as
+/// `PUT /v1/schedules/{id}` does, once per form, and says what happened to its departures.
+#[post("/console/schedules/<id>", data = "<form>")]
+pub async fn update(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    form: CsrfForm<ScheduleForm>,
+    store: &State<Store>,
+    config: &State<AppConfig>,
+    clock: &State<Clock>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let principal = user.0;
+    let id = ScheduleId::parse(id).ok_or(AppError::NotFound)?;
+    let (schedule, tour) = schedules::own_schedule(store, &principal.operator, &id).await?;
+    let builder = Builder {
+        store,
+        config,
+        now: clock.now(),
+        principal: &principal,
+        tour: &tour,
+        schedule: Some(&schedule.id),
+    };
+    builder.submit(form.0).await
+}
+
+/// One post of the builder: a new schedule (`schedule: None`) or a change of one.
+struct Builder<'a> {
+    store: &'a Store,
+    config: &'a AppConfig,
+    now: chrono::DateTime<chrono::Utc>,
+    principal: &'a Principal,
+    tour: &'a TourRecord,
+    schedule: Option<&'a ScheduleId>,
+}
+
+impl Builder<'_> {
+    async fn page(
+        &self,
+        form: &ScheduleForm,
+        preview: Option<&[PreviewDeparture]>,
+        problems: &Problems,
+    ) -> Page {
+        let (store, principal, tour) = (self.store, self.principal, self.tour);
+        builder_page(
+            store,
+            principal,
+            tour,
+            self.schedule,
+            form,
+            preview,
+            problems,
+        )
+        .await
+    }
+
+    async fn submit(self, form: ScheduleForm) -> Result<Either<Redirect, Page>, WebError> {
+        let draft = match form.to_draft() {
+            Ok(draft) => draft,
+            Err(problems) => return Ok(Either::Right(self.page(&form, None, &problems).await)),
+        };
+        let preview = match catalogue::preview_schedule(self.tour, &draft, self.now) {
+            Ok(preview) => preview,
+            Err(error) => {
+                let problems = problems(error)?;
+                return Ok(Either::Right(self.page(&form, None, &problems).await));
+            }
+        };
+        if form.action != "save" {
+            let none = Problems::new();
+            return Ok(Either::Right(self.page(&form, Some(&preview), &none).await));
+        }
+        let target = self.schedule.map(|id| id.as_str()).unwrap_or("new");
+        let scope = format!("console:{}:schedules", self.principal.operator);
+        let fields = serde_json::json!([
+            self.tour.id.as_str(),
+            target,
+            &draft.rrule,
+            &draft.start_date,
+            &draft.until,
+            &draft.times,
+            draft.capacity,
+            &draft.exceptions
+        ])
+        .to_string();
+        let (store, config, now, principal) = (self.store, self.config, self.now, self.principal);
+        let horizon = config.schedule_horizon_days;
+        let tour = &self.tour.id;
+        let saved = once::once(
+            store,
+            config,
+            now,
+            &scope,
+            &form.form_key,
+            &fields,
+            || async {
+                match self.schedule {
+                    None => {
+                        catalogue::create_schedule(store, now, horizon, principal, tour, draft)
+                            .await?;
+                        Ok(format!("/console/tours/{tour}?notice=schedule"))
+                    }
+                    Some(id) => {
+                        let change =
+                            schedules::replace_schedule(store, now, horizon, principal, id, draft)
+                                .await?;
+                        Ok(format!(
+                            "/console/tours/{tour}?notice=schedule-changed&kept={}",
+                            change.kept.len()
+                        ))
+                    }
+                }
+            },
+        )
+        .await;
+        match saved {
+            Ok(location) => Ok(Either::Left(Redirect::to(location))),
+            Err(error) => {
+                let problems = problems(error)?;
+                Ok(Either::Right(
+                    self.page(&form, Some(&preview), &problems).await,
+                ))
+            }
         }
     }
 }
@@ -299,6 +457,37 @@ pub async fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_saved_schedule_fills_the_builder_that_writes_it_again() {
+        let record = ScheduleRecord {
+            id: ScheduleId::generate(),
+            tour_id: crate::domain::ids::TourId::generate(),
+            rrule: "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SA;COUNT=8".into(),
+            start_date: "2027-03-02".into(),
+            until: None,
+            times: vec!["09:00".into(), "14:30".into()],
+            exceptions: vec!["2027-03-16".into()],
+            capacity: 14,
+            materialized_until: None,
+        };
+        let form = ScheduleForm::of(&record);
+        assert_eq!((form.ends.as_str(), form.count.as_str()), ("count", "8"));
+        assert_eq!(form.days, ["TU", "SA"]);
+        let draft = form.to_draft().unwrap();
+        assert_eq!(draft.rrule, record.rrule);
+        assert_eq!(draft.times, record.times);
+        assert_eq!(draft.exceptions, record.exceptions);
+        assert_eq!(draft.capacity, 14);
+        let ended = ScheduleRecord {
+            rrule: "FREQ=DAILY;INTERVAL=1".into(),
+            until: Some("2027-04-01".into()),
+            ..record
+        };
+        let draft = ScheduleForm::of(&ended).to_draft().unwrap();
+        assert_eq!(draft.rrule, "FREQ=DAILY;INTERVAL=1");
+        assert_eq!(draft.until.as_deref(), Some("2027-04-01"));
+    }
 
     #[test]
     fn the_builder_writes_the_rule_the_api_takes() {

@@ -65,12 +65,13 @@ pub async fn list(
 }
 
 /// `GET /console/tours/<id>`: a tour, its prices and policy, and its schedules.
-#[get("/console/tours/<id>?<notice>")]
+#[get("/console/tours/<id>?<notice>&<kept>")]
 pub async fn show(
     _rate: RateLimited,
     user: Console<Staff>,
     id: &str,
     notice: Option<&str>,
+    kept: Option<u32>,
     store: &State<Store>,
 ) -> Result<Page, WebError> {
     let principal = user.0;
@@ -80,7 +81,7 @@ pub async fn show(
         .iter()
         .map(|s| {
             context! {
-                rrule => s.rrule, start_date => s.start_date, until => s.until,
+                id => s.id.as_str(), rrule => s.rrule, start_date => s.start_date, until => s.until,
                 times => s.times.join(", "), capacity => s.capacity,
                 exceptions => s.exceptions.len(),
             }
@@ -111,6 +112,7 @@ pub async fn show(
             schedules => schedules,
             manage => principal.role.at_least(Role::Admin),
             notice => notice,
+            kept => kept.unwrap_or(0),
         },
     ))
 }
