@@ -164,3 +164,22 @@ console-schedule-changed = Schedule changed. { $kept ->
     [one] 1 departure with travelers does not match it and was kept: see the calendar.
    *[other] { $kept } departures with travelers do not match it and were kept: see the calendar.
 }
+
+## The user's own account
+
+console-account = Account
+console-password-change = Change password
+console-password-current = Current password
+console-password-new = New password
+console-password-hint = At least 12 characters; not your email, not a common password. Your other sessions end.
+console-password-changed = Password changed. Your other sessions have ended.
+console-two-factor-enabled = Two-factor sign-in is on: you enter a code from your app after your password.
+console-two-factor-disabled = Two-factor sign-in is off.
+console-two-factor-start = Set up two-factor sign-in
+console-two-factor-scan = Scan this code with your authenticator app, then enter the six-digit code it shows.
+console-two-factor-qr = QR code for your authenticator app
+console-two-factor-secret = Or enter this key in the app:
+console-two-factor-confirm = Turn on two-factor sign-in
+console-two-factor-again = Set it up again for a new code.
+console-two-factor-on = Two-factor sign-in is on.
+console-recovery-codes-help = Keep these ten recovery codes somewhere safe. Each signs you in once if you lose your phone. They are shown only now.

@@ -164,3 +164,22 @@ console-schedule-changed = Horario cambiado. { $kept ->
     [one] 1 salida con viajeros no coincide y se mantuvo: vea el calendario.
    *[other] { $kept } salidas con viajeros no coinciden y se mantuvieron: vea el calendario.
 }
+
+## La cuenta propia
+
+console-account = Cuenta
+console-password-change = Cambiar la contraseña
+console-password-current = Contraseña actual
+console-password-new = Contraseña nueva
+console-password-hint = Al menos 12 caracteres; ni su correo ni una contraseña común. Sus otras sesiones terminan.
+console-password-changed = Contraseña cambiada. Sus otras sesiones han terminado.
+console-two-factor-enabled = El inicio de sesión en dos pasos está activado: tras la contraseña introduce un código de su aplicación.
+console-two-factor-disabled = El inicio de sesión en dos pasos está desactivado.
+console-two-factor-start = Configurar el inicio de sesión en dos pasos
+console-two-factor-scan = Escanee este código con su aplicación de autenticación e introduzca el código de seis cifras que muestra.
+console-two-factor-qr = Código QR para su aplicación de autenticación
+console-two-factor-secret = O introduzca esta clave en la aplicación:
+console-two-factor-confirm = Activar el inicio de sesión en dos pasos
+console-two-factor-again = Vuelva a configurarlo para obtener un código nuevo.
+console-two-factor-on = El inicio de sesión en dos pasos está activado.
+console-recovery-codes-help = Guarde estos diez códigos de recuperación en un lugar seguro. Cada uno le permite entrar una vez si pierde el teléfono. Solo se muestran ahora.

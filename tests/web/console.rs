@@ -21,6 +21,7 @@ on_both_backends!(
     a_guide_on_a_phone_finds_a_traveler_and_checks_them_in,
     an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_first,
     an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_on_the_calendar,
+    a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -157,7 +158,10 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
 
     sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
     assert_eq!(path(&browser).await, "/console");
-    assert_eq!(menu(&browser).await, ["Today", "Calendar", "Tours", "Team"]);
+    assert_eq!(
+        menu(&browser).await,
+        ["Today", "Calendar", "Tours", "Team", "Account"]
+    );
     assert!(browser
         .text(".signed-in-as")
         .await
@@ -266,7 +270,10 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
         "{}",
         browser.text("main").await
     );
-    assert_eq!(menu(&browser).await, ["Today", "Calendar", "Tours"]);
+    assert_eq!(
+        menu(&browser).await,
+        ["Today", "Calendar", "Tours", "Account"]
+    );
     browser.close().await;
 }
 
@@ -287,7 +294,7 @@ async fn a_guide_sees_neither_the_menu_entry_nor_the_page_of_owners(backend: Bac
     app.add_user(&token, "guide@harbour.example", "guide").await;
     sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
     assert_eq!(path(&browser).await, "/console");
-    assert_eq!(menu(&browser).await, ["Today", "Calendar"]);
+    assert_eq!(menu(&browser).await, ["Today", "Calendar", "Account"]);
     browser.goto(&format!("{}/console/team", app.base)).await;
     assert_eq!(path(&browser).await, "/console/team");
     assert!(
@@ -997,5 +1004,110 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
             .unwrap();
         assert_eq!(reply.status(), status, "{path}");
     }
+    browser.close().await;
+}
+
+/// A guide's own account: two-factor sign-in turned on from the page (a wrong first code is
+/// refused, the QR code is there, the key in text gives the codes), recovery codes shown once,
+/// the next sign-in asks for a code; a password change refused for a wrong current password,
+/// then made.
+async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    app.add_user(&token, "guide@harbour.example", "guide").await;
+    sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
+    browser.goto(&format!("{}/console/account", app.base)).await;
+    assert_eq!(
+        browser.text(".two-factor-state").await,
+        "Two-factor sign-in is off."
+    );
+    submit(&browser, "form.two-factor-start").await;
+    assert!(browser.client.find(Locator::Css(".qr svg")).await.is_ok());
+    browser
+        .assert_accessible("console two-factor enrolment")
+        .await;
+    fill(&browser, "#f-code", "000000").await;
+    submit(&browser, "form.two-factor-confirm").await;
+    assert!(browser
+        .text(".form-problem")
+        .await
+        .contains("is not the current code"));
+    submit(&browser, "form.two-factor-start").await;
+    let secret = browser.text(".totp-secret").await;
+    fill(&browser, "#f-code", &totp(&app, &secret)).await;
+    submit(&browser, "form.two-factor-confirm").await;
+    let codes = browser
+        .client
+        .find_all(Locator::Css(".recovery-codes li"))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    browser.goto(&format!("{}/console/account", app.base)).await;
+    assert!(
+        browser
+            .client
+            .find(Locator::Css(".recovery-codes"))
+            .await
+            .is_err(),
+        "shown once"
+    );
+    assert!(browser
+        .text(".two-factor-state")
+        .await
+        .starts_with("Two-factor sign-in is on"));
+
+    // The password: a wrong current one is refused beside its field; then changed.
+    fill(&browser, "#f-current_password", "not my password at all").await;
+    fill(
+        &browser,
+        "#f-new_password",
+        "a brand new harbour passphrase",
+    )
+    .await;
+    submit(&browser, "form.password-change").await;
+    assert_eq!(
+        browser
+            .client
+            .find(Locator::Css("#f-current_password"))
+            .await
+            .unwrap()
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    fill(&browser, "#f-current_password", PASSWORD).await;
+    fill(
+        &browser,
+        "#f-new_password",
+        "a brand new harbour passphrase",
+    )
+    .await;
+    submit(&browser, "form.password-change").await;
+    assert!(browser
+        .text(".notice")
+        .await
+        .starts_with("Password changed."));
+    submit(&browser, "form.sign-out").await;
+
+    // Signing in again takes the new password, then a code from the app.
+    app.clock.advance(Duration::seconds(30));
+    sign_in(
+        &browser,
+        &app.base,
+        "guide@harbour.example",
+        "a brand new harbour passphrase",
+    )
+    .await;
+    assert_eq!(path(&browser).await, "/console/sign-in");
+    fill(&browser, "#code", &totp(&app, &secret)).await;
+    submit(&browser, "form.stacked").await;
+    assert_eq!(path(&browser).await, "/console");
     browser.close().await;
 }

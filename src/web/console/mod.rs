@@ -11,6 +11,7 @@ use crate::domain::auth::Role;
 use crate::service::auth::{self, Actor, Principal};
 use crate::storage::Store;
 
+pub mod account;
 pub mod calendar;
 pub mod departure;
 pub mod pages;
@@ -26,11 +27,12 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 4] = [
+pub const MENU: [(&str, &str, Role); 5] = [
     ("/console", "console-today", Role::Guide),
     ("/console/calendar", "console-calendar", Role::Guide),
     ("/console/tours", "console-tours", Role::Staff),
     ("/console/team", "console-team", Role::Owner),
+    ("/console/account", "console-account", Role::Guide),
 ];
 
 /// The console's routes.
@@ -43,6 +45,10 @@ pub fn routes() -> Vec<rocket::Route> {
         pages::today,
         pages::team,
         calendar::month,
+        account::page,
+        account::change_password,
+        account::start_two_factor,
+        account::confirm_two_factor,
         tours::list,
         tours::show,
         tours::new,
