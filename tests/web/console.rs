@@ -955,6 +955,33 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
     assert!(in_month > 0);
     assert_eq!(links.len(), in_month, "{availability}");
     browser.assert_accessible("console calendar").await;
+    // The week view of the first departure's week lists that week's departures, by day.
+    let monday = first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
+    browser
+        .goto(&format!("{}/console/calendar?week={first}", app.base))
+        .await;
+    let week_links = browser
+        .client
+        .find_all(Locator::Css(".week .day-departures a"))
+        .await
+        .unwrap();
+    let in_week = app
+        .get(&format!(
+            "/v1/tours/{tour_id}/availability?from={monday}&to={}",
+            monday + Duration::days(6)
+        ))
+        .await
+        .body["departures"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(in_week > 0);
+    assert_eq!(week_links.len(), in_week);
+    assert_eq!(browser.text("h1").await, format!("Week of {monday}"));
+    browser.assert_accessible("console week").await;
+    browser
+        .goto(&format!("{}/console/calendar?month={month}", app.base))
+        .await;
     browser.click_and_wait(".day-departures a").await;
     assert!(path(&browser).await.starts_with("/console/departures/"));
     assert_eq!(browser.text("h1").await, "Sunset <sail>");
