@@ -136,6 +136,10 @@ pub struct AppConfig {
     pub stripe_secret_key: Option<Secret>,
     #[serde(default)]
     pub stripe_webhook_secret: Option<Secret>,
+    /// Stripe's publishable key (`pk_test_…`, `pk_live_…`; not a secret) for Stripe.js on the
+    /// payment page (`web::PageSettings` reads it for the pages).
+    #[serde(default)]
+    pub stripe_publishable_key: Option<String>,
     #[serde(default = "defaults::stripe_api_base")]
     pub stripe_api_base: String,
     /// How long one call to Stripe may take before it is retried (same idempotency key).

@@ -78,13 +78,30 @@ impl AppConfig {
                     .stripe_secret_key
                     .as_ref()
                     .ok_or("BERTH_STRIPE_SECRET_KEY must be set when BERTH_PAYMENTS=stripe")?;
-                crate::integrations::stripe::key_mode(key.expose())?;
+                let mode = crate::integrations::stripe::key_mode(key.expose())?;
                 if self
                     .stripe_webhook_secret
                     .as_ref()
                     .is_none_or(|s| !s.expose().starts_with("whsec_") || s.expose().len() < 16)
                 {
                     return Err("BERTH_STRIPE_WEBHOOK_SECRET must be set to the endpoint's signing secret (whsec_…) when BERTH_PAYMENTS=stripe".into());
+                }
+                // The payment page cannot take a card without it, and a key of the other mode
+                // makes Stripe.js fail on the traveler's screen: refused at start instead.
+                match self.stripe_publishable_key.as_deref() {
+                    Some(publishable) => {
+                        let expected = format!("pk_{mode}_");
+                        let body = publishable.strip_prefix(&expected).unwrap_or_default();
+                        if body.len() < 8 || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                            return Err(format!(
+                                "BERTH_STRIPE_PUBLISHABLE_KEY must be a {mode}-mode publishable key ({expected}…), as BERTH_STRIPE_SECRET_KEY is"
+                            ));
+                        }
+                    }
+                    None if self.is_release() => {
+                        return Err("BERTH_STRIPE_PUBLISHABLE_KEY must be set when BERTH_PAYMENTS=stripe in the release profile (the payment page needs it)".into());
+                    }
+                    None => {}
                 }
                 // Three attempts must fit in the 60 s after which an idempotency claim counts
                 // as abandoned, or a client's retry could start a second hold meanwhile.

@@ -375,6 +375,12 @@ fn the_release_profile_refuses_each_documented_misconfiguration() {
             vec![stripe[1].1],
         ),
         (
+            "Stripe without a publishable key",
+            vec![stripe[0], stripe[1], stripe[2]],
+            "BERTH_STRIPE_PUBLISHABLE_KEY",
+            vec![stripe[1].1, stripe[2].1],
+        ),
+        (
             "a short metrics token",
             vec![("BERTH_METRICS_TOKEN", "short-token")],
             "BERTH_METRICS_TOKEN",

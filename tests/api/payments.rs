@@ -945,7 +945,7 @@ fn stripe_settings_are_checked_at_start_up() {
     };
     let key = fake_stripe::SECRET_KEY;
     let hook = fake_stripe::WEBHOOK_SECRET;
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (&[("payments", "stripe")], "BERTH_STRIPE_SECRET_KEY"),
         (
             &[("payments", "stripe"), ("stripe_secret_key", key)],
@@ -968,6 +968,26 @@ fn stripe_settings_are_checked_at_start_up() {
             "BERTH_STRIPE_WEBHOOK_SECRET",
         ),
         (&[("payments", "paypal")], "BERTH_PAYMENTS"),
+        // A secret key where the publishable one goes (it would be sent to every browser).
+        (
+            &[
+                ("payments", "stripe"),
+                ("stripe_secret_key", key),
+                ("stripe_webhook_secret", hook),
+                ("stripe_publishable_key", "sk_test_secretKeyInTheWrongPlace"),
+            ],
+            "BERTH_STRIPE_PUBLISHABLE_KEY",
+        ),
+        // A live publishable key with a test secret key.
+        (
+            &[
+                ("payments", "stripe"),
+                ("stripe_secret_key", key),
+                ("stripe_webhook_secret", hook),
+                ("stripe_publishable_key", "pk_live_TYooMQauvdEDq54NiTphI7jx"),
+            ],
+            "BERTH_STRIPE_PUBLISHABLE_KEY",
+        ),
     ];
     for (settings, named) in cases {
         let error = config(settings).expect_err("refused");
@@ -984,6 +1004,13 @@ fn stripe_settings_are_checked_at_start_up() {
         ("stripe_webhook_secret", hook),
     ])
     .expect("valid");
+    config(&[
+        ("payments", "stripe"),
+        ("stripe_secret_key", key),
+        ("stripe_webhook_secret", hook),
+        ("stripe_publishable_key", "pk_test_TYooMQauvdEDq54NiTphI7jx"),
+    ])
+    .expect("a publishable key of the secret key's mode");
     assert!(berth::payments(&ok).unwrap().stripe().is_some());
     assert!(berth::payments(&config(&[]).unwrap())
         .unwrap()
