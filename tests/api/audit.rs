@@ -158,6 +158,19 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &admin,
         format!("schedule:{}", schedule.str("id")),
     );
+    app.request(
+        reqwest::Method::PUT,
+        &format!("/v1/schedules/{}", schedule.str("id")),
+        Some(&admin_access),
+        Some(json!({"rrule": "FREQ=DAILY;COUNT=2", "start_date": start.to_string(), "times": ["10:00"], "capacity": 8})),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::ScheduleUpdate,
+        &admin,
+        format!("schedule:{}", schedule.str("id")),
+    );
     let departure = app.departure(&admin_access, &tour, 10, 48).await;
     expect(
         Action::DepartureCreate,
