@@ -49,6 +49,7 @@ duration = { $hours ->
 tour-meeting-point = Meeting point
 tour-duration = Duration
 tour-prices = Prices
+catalogue-from = from { $price }
 tour-price-per-person = per person
 tour-group-size = { $min ->
     [1] Up to { $max } people per booking

@@ -48,6 +48,7 @@ duration = { $hours ->
 tour-meeting-point = Punto de encuentro
 tour-duration = Duración
 tour-prices = Precios
+catalogue-from = desde { $price }
 tour-price-per-person = por persona
 tour-group-size = { $min ->
     [1] Hasta { $max } personas por reserva

@@ -53,6 +53,10 @@ ulid_id!(DepartureId);
 ulid_id!(BookingId);
 ulid_id!(TokenId);
 ulid_id!(
+    /// A secret calendar feed of a tour.
+    CalendarFeedId
+);
+ulid_id!(
     /// A person who signs in for an operator.
     UserId
 );

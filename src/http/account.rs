@@ -2,7 +2,7 @@
 
 use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
-use rocket::{get, patch, State};
+use rocket::{get, patch, put, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -28,6 +28,8 @@ pub struct OperatorView {
     reply_to: Option<String>,
     /// Domains the instance owner approved for `mail_from`.
     sender_domains: Vec<String>,
+    /// Origins allowed to frame the operator's booking pages (the widget); empty: none.
+    embed_origins: Vec<String>,
 }
 
 impl OperatorView {
@@ -39,6 +41,11 @@ impl OperatorView {
             mail_from: row.mail_from,
             reply_to: row.reply_to,
             sender_domains,
+            embed_origins: row
+                .embed_origins
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
         }
     }
 }
@@ -141,6 +148,49 @@ pub async fn update_operator(
             )
             .await?;
             Ok(ApiResponse::ok(&view(ctx.store, updated).await?))
+        })
+        .await
+}
+
+/// The origins allowed to frame the operator's booking pages.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"origins": ["https://harbour-tours.example"]}))]
+pub struct EmbedOrigins {
+    /// Up to 20 origins (`https://` and a host, optional port; `http://` only for localhost).
+    /// An empty list stops all framing.
+    origins: Vec<String>,
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/operator/embed-origins",
+    tag = "operator",
+    summary = "Set the sites allowed to embed the operator's booking pages (the widget)",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    request_body = EmbedOrigins,
+    responses(
+        (status = 200, description = "Set, in canonical form", body = EmbedOrigins),
+        (status = 422, description = "An entry is not an origin, or there are more than 20 (`validation_failed`); or `idempotency_key_reused`", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[put("/v1/operator/embed-origins", data = "<body>")]
+pub async fn set_embed_origins(
+    _rate: RateLimited,
+    auth: Result<Authorized<Owner>, AppError>,
+    body: JsonBody<'_>,
+    mutation: Mutation<'_>,
+) -> Result<ApiResponse, AppError> {
+    let by = auth?.0;
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(scope, body, |ctx, request: EmbedOrigins, _| async move {
+            let origins =
+                operators::set_embed_origins(ctx.store, ctx.now(), &by, &request.origins).await?;
+            Ok(ApiResponse::ok(&EmbedOrigins {
+                origins: origins.iter().map(|o| o.as_str().to_owned()).collect(),
+            }))
         })
         .await
 }

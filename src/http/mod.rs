@@ -13,6 +13,7 @@ pub mod aliases;
 pub mod audit;
 pub mod auth;
 pub mod bookings;
+pub mod calendar_feeds;
 pub mod catalogue;
 pub mod context;
 pub mod cors;
@@ -76,6 +77,10 @@ api! {
         operator::create_schedule,
         operator::list_schedules,
         schedules::replace_schedule,
+        calendar_feeds::create_feed,
+        calendar_feeds::list_feeds,
+        calendar_feeds::revoke_feed,
+        calendar_feeds::feed,
         operator::create_departure,
         operator::update_departure,
         operator::cancel_departure,
@@ -83,6 +88,7 @@ api! {
         operator::check_in,
         account::get_operator,
         account::update_operator,
+        account::set_embed_origins,
         reports::revenue,
         messages::list_messages,
         messages::retry_message,

@@ -29,7 +29,10 @@ pub enum Action {
     MessageRetry,
     TokenCreate,
     TokenRevoke,
+    CalendarFeedCreate,
+    CalendarFeedRevoke,
     OperatorMailIdentity,
+    OperatorEmbedOrigins,
     OperatorRequireTwoFactor,
     OperatorSenderDomainAllow,
     OperatorSenderDomainRevoke,
@@ -44,7 +47,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 29] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::ScheduleCreate,
@@ -60,7 +63,10 @@ impl Action {
         Action::MessageRetry,
         Action::TokenCreate,
         Action::TokenRevoke,
+        Action::CalendarFeedCreate,
+        Action::CalendarFeedRevoke,
         Action::OperatorMailIdentity,
+        Action::OperatorEmbedOrigins,
         Action::OperatorRequireTwoFactor,
         Action::OperatorSenderDomainAllow,
         Action::OperatorSenderDomainRevoke,
@@ -91,7 +97,10 @@ impl Action {
             Action::MessageRetry => "message.retry",
             Action::TokenCreate => "token.create",
             Action::TokenRevoke => "token.revoke",
+            Action::CalendarFeedCreate => "calendar_feed.create",
+            Action::CalendarFeedRevoke => "calendar_feed.revoke",
             Action::OperatorMailIdentity => "operator.mail_identity",
+            Action::OperatorEmbedOrigins => "operator.embed_origins",
             Action::OperatorRequireTwoFactor => "operator.require_two_factor",
             Action::OperatorSenderDomainAllow => "operator.sender_domain_allow",
             Action::OperatorSenderDomainRevoke => "operator.sender_domain_revoke",
@@ -126,6 +135,7 @@ pub enum Target<'a> {
     Departure(&'a str),
     Booking(&'a str),
     Token(&'a str),
+    CalendarFeed(&'a str),
     User(&'a UserId),
     Message(&'a str),
 }
@@ -139,6 +149,7 @@ impl Target<'_> {
             Target::Departure(id) => format!("departure:{id}"),
             Target::Booking(reference) => format!("booking:{reference}"),
             Target::Token(id) => format!("token:{id}"),
+            Target::CalendarFeed(id) => format!("calendar_feed:{id}"),
             Target::User(id) => format!("user:{id}"),
             Target::Message(id) => format!("message:{id}"),
         }

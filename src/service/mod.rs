@@ -25,6 +25,7 @@ pub mod account_mail;
 pub mod audit;
 pub mod auth;
 pub mod bookings;
+pub mod calendar_feeds;
 pub mod catalogue;
 pub mod check;
 pub mod console;

@@ -7,6 +7,7 @@ use super::audit::{self, Action, Target};
 use super::principal::Principal;
 use crate::domain::auth::Role;
 use crate::domain::customer::Email;
+use crate::domain::embed::{self, EmbedOrigin};
 use crate::domain::ids::{OperatorId, TokenId};
 use crate::error::{AppError, Problems};
 use crate::secrets;
@@ -191,6 +192,49 @@ pub async fn set_mail_identity(
     .await?;
     tracing::info!(operator = %operator, "mail identity changed");
     profile(store, operator).await
+}
+
+/// The origins that may frame the operator's booking pages (the widget).
+pub async fn embed_origins(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<Vec<EmbedOrigin>, AppError> {
+    let stored = catalogue::embed_origins(store, operator).await?;
+    Ok(stored
+        .split_whitespace()
+        .map(EmbedOrigin::from_stored)
+        .collect())
+}
+
+/// Replaces the origins that may frame the operator's booking pages; an empty list stops all
+/// framing. Each entry must be an origin (see [`EmbedOrigin::parse`]).
+pub async fn set_embed_origins(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    origins: &[String],
+) -> Result<Vec<EmbedOrigin>, AppError> {
+    let origins = embed::parse_list(origins).map_err(|why| AppError::invalid("origins", why))?;
+    let stored = origins
+        .iter()
+        .map(EmbedOrigin::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let detail = serde_json::json!({ "origins": origins.len() }).to_string();
+    transaction!(store, |tx| {
+        catalogue::set_embed_origins(&mut tx, &by.operator, &stored).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            Action::OperatorEmbedOrigins,
+            Target::Operator(&by.operator),
+            Some(&detail),
+        )
+        .await
+    })
+    .await?;
+    Ok(origins)
 }
 
 /// Who an operator's traveler emails come from: its own name at its `mail_from` address while

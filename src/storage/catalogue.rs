@@ -265,13 +265,35 @@ pub struct OperatorRow {
     pub email: String,
     pub mail_from: Option<String>,
     pub reply_to: Option<String>,
+    /// The origins that may frame its booking pages, separated by spaces (see
+    /// `domain::embed`).
+    pub embed_origins: String,
 }
 
 pub async fn get_operator(store: &Store, id: &str) -> Result<Option<OperatorRow>, StorageError> {
     let row: Option<OperatorRow> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT id, name, email, mail_from, reply_to FROM operators WHERE id = ?")
+        "SELECT id, name, email, mail_from, reply_to, embed_origins FROM operators WHERE id = ?")
         .bind(id).fetch_optional(pool).await)?;
     Ok(row)
+}
+
+/// The origins that may frame an operator's booking pages, as stored (separated by spaces).
+pub async fn embed_origins(store: &Store, operator: &OperatorId) -> Result<String, StorageError> {
+    let origins: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT embed_origins FROM operators WHERE id = ?")
+        .bind(operator.as_str()).fetch_optional(pool).await)?;
+    Ok(origins.unwrap_or_default())
+}
+
+pub async fn set_embed_origins(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    origins: &str,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE operators SET embed_origins = ? WHERE id = ?")
+        .bind(origins).bind(operator.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 pub async fn set_mail_identity(

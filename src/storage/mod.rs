@@ -23,6 +23,7 @@ use crate::metrics::Metrics;
 
 pub mod accounts;
 pub mod bookings;
+pub mod calendar_feeds;
 pub mod catalogue;
 pub mod dashboard;
 pub mod departures;

@@ -84,6 +84,7 @@ impl<'r> Responder<'r, 'static> for AssetResponse {
         Policy {
             cache_control: "public, max-age=31536000, immutable",
             content_security_policy: None,
+            framed: false,
         }
         .remember(request);
         (self.1, self.0).respond_to(request)
@@ -97,6 +98,39 @@ pub fn asset(_rate: RateLimited, path: PathBuf, web: &State<Web>) -> Result<Asse
     let asset = web.assets.get(&path).ok_or(Status::NotFound)?;
     Ok(AssetResponse(asset.bytes, asset.content_type.clone()))
 }
+
+/// The widget's loader under the one URL operators paste into their sites, so it is cached for
+/// minutes, not a year: a new version reaches their pages soon after an upgrade.
+pub struct EmbedScript(&'static [u8]);
+
+impl<'r> Responder<'r, 'static> for EmbedScript {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        Policy {
+            cache_control: "public, max-age=300",
+            content_security_policy: None,
+            framed: false,
+        }
+        .remember(request);
+        (ContentType::JavaScript, self.0).respond_to(request)
+    }
+}
+
+/// `GET /embed.js`: see `assets/js/embed.js`.
+#[get("/embed.js")]
+pub fn embed_script(_rate: RateLimited, web: &State<Web>) -> Result<EmbedScript, Status> {
+    let hashed = web.assets.url(EMBED_SCRIPT).ok_or(Status::NotFound)?;
+    let asset = web
+        .assets
+        .get(hashed.trim_start_matches(&format!("{BASE}/")))
+        .ok_or(Status::NotFound)?;
+    Ok(EmbedScript(asset.bytes))
+}
+
+/// The widget loader's logical path.
+pub const EMBED_SCRIPT: &str = "js/embed.js";
+
+/// Where the widget loader is served.
+pub const EMBED_PATH: &str = "/embed.js";
 
 #[cfg(test)]
 mod tests {

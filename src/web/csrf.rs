@@ -1,7 +1,8 @@
 //! Cross-site request forgery protection for every form a page posts.
 //!
 //! Each browser gets a random value in a `SameSite=Strict`, `HttpOnly` cookie (named
-//! `__Host-berth_csrf` with `Secure` in release, so no subdomain can plant one). Every page
+//! `__Host-berth_csrf` with `Secure` in release, so no subdomain can plant one; inside an
+//! operator's widget frame, `SameSite=None; Secure; Partitioned`: see [`super::CookieContext`]). Every page
 //! renders `csrf_token`, an HMAC of that value under `BERTH_SECRET_KEY`, into its forms as a
 //! hidden `csrf_token` field. A form handler takes [`CsrfForm<T>`] as its body: it refuses a
 //! post whose field does not match the cookie (or that a browser marks as cross-site) with 403
@@ -9,7 +10,7 @@
 
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::form::{Form, FromForm, ValueField};
-use rocket::http::{Cookie, RawStr, SameSite, Status};
+use rocket::http::{Cookie, RawStr, Status};
 use rocket::outcome::Outcome;
 use rocket::Request;
 
@@ -51,11 +52,11 @@ pub fn token(request: &Request<'_>) -> Option<String> {
                 .local_cache(|| FreshValue(hex::encode(crate::secrets::random_bytes(32))))
                 .0
                 .clone();
-            let cookie = Cookie::build((name, value.clone()))
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .secure(is_release(request));
+            let cookie = super::CookieContext::of(request).apply(
+                Cookie::build((name, value.clone()))
+                    .path("/")
+                    .http_only(true),
+            );
             jar.add(cookie);
             value
         }

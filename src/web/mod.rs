@@ -46,8 +46,9 @@ mod embedded {
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.
-pub const PAGE_BASES: [&str; 6] = [
+pub const PAGE_BASES: [&str; 7] = [
     "/tours",
+    assets::EMBED_PATH,
     "/book",
     "/lang",
     console::BASE,
@@ -95,6 +96,8 @@ pub fn stage() -> AdHoc {
                     traveler::manage::reschedule,
                     lang::switch,
                     assets::asset,
+                    assets::embed_script,
+                    traveler::tour::catalogue_page,
                 ],
             )
             .mount("/", console::routes())
@@ -126,6 +129,48 @@ impl PageSettings {
     }
 }
 
+/// Where a page's cookies will live. Inside a frame (`Sec-Fetch-Dest: iframe`: an operator's
+/// widget on its own site) a `SameSite=Strict` cookie never reaches berth, so there the pages'
+/// cookies (the CSRF value, a hold's access) are `SameSite=None; Secure; Partitioned`: sent only
+/// to berth, and only inside frames on that one embedding site (CHIPS), never to berth's pages
+/// opened directly or framed by another site. Anywhere else they stay `Strict`.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieContext {
+    pub in_frame: bool,
+    pub release: bool,
+}
+
+impl CookieContext {
+    pub fn of(request: &Request<'_>) -> CookieContext {
+        CookieContext {
+            in_frame: request.headers().get_one("Sec-Fetch-Dest") == Some("iframe"),
+            release: request.rocket().figment().profile() == rocket::Config::RELEASE_PROFILE,
+        }
+    }
+
+    /// `cookie` with the attributes of this context (`Secure` always in release).
+    pub fn apply<'c>(self, cookie: cookie::CookieBuilder<'c>) -> cookie::CookieBuilder<'c> {
+        use rocket::http::SameSite;
+        if self.in_frame {
+            cookie
+                .same_site(SameSite::None)
+                .secure(true)
+                .partitioned(true)
+        } else {
+            cookie.same_site(SameSite::Strict).secure(self.release)
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for CookieContext {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::request::Outcome::Success(CookieContext::of(request))
+    }
+}
+
 /// A per-request random value; only `<script nonce="…">` elements carrying it may run.
 pub struct CspNonce(pub String);
 
@@ -139,24 +184,26 @@ impl CspNonce {
     }
 }
 
-/// The policy of every page: nothing loads but berth's own styles and the nonce's scripts.
-pub fn content_security_policy(nonce: &str) -> String {
+/// The policy of every page: nothing loads but berth's own styles and the nonce's scripts;
+/// `ancestors` are the `frame-ancestors` sources (`'none'` but on an operator's booking pages,
+/// see `domain::embed`).
+pub fn content_security_policy(nonce: &str, ancestors: &str) -> String {
     format!(
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self'; \
          font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
-         frame-ancestors 'none'"
+         frame-ancestors {ancestors}"
     )
 }
 
 /// The payment page's policy: the plain one plus Stripe.js and the frames of its Payment
 /// Element, as Stripe documents them for a CSP.
-pub fn content_security_policy_with_stripe(nonce: &str) -> String {
+pub fn content_security_policy_with_stripe(nonce: &str, ancestors: &str) -> String {
     format!(
         "default-src 'none'; script-src 'nonce-{nonce}' https://js.stripe.com; style-src 'self'; \
          img-src 'self' https://*.stripe.com; font-src 'self'; \
          connect-src 'self' https://api.stripe.com; \
          frame-src https://js.stripe.com https://hooks.stripe.com; form-action 'self'; \
-         base-uri 'none'; frame-ancestors 'none'"
+         base-uri 'none'; frame-ancestors {ancestors}"
     )
 }
 
@@ -166,6 +213,8 @@ pub fn content_security_policy_with_stripe(nonce: &str) -> String {
 pub struct Policy {
     pub cache_control: &'static str,
     pub content_security_policy: Option<String>,
+    /// Some origins may frame the page: `X-Frame-Options: DENY` must go (the CSP says who).
+    pub framed: bool,
 }
 
 impl Policy {
@@ -193,6 +242,9 @@ impl Fairing for PageHeaders {
         response.set_header(Header::new("Cache-Control", policy.cache_control));
         if let Some(csp) = &policy.content_security_policy {
             response.set_header(Header::new("Content-Security-Policy", csp.clone()));
+        }
+        if policy.framed {
+            response.remove_header("X-Frame-Options");
         }
     }
 }
@@ -240,7 +292,7 @@ mod tests {
 
     #[test]
     fn the_policy_allows_scripts_only_with_the_nonce() {
-        let csp = content_security_policy("abc");
+        let csp = content_security_policy("abc", "'none'");
         assert!(csp.contains("script-src 'nonce-abc';"));
         assert!(!csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
@@ -249,11 +301,11 @@ mod tests {
 
     #[test]
     fn only_the_payment_page_lets_stripe_in() {
-        let csp = content_security_policy_with_stripe("abc");
+        let csp = content_security_policy_with_stripe("abc", "'none'");
         assert!(csp.contains("script-src 'nonce-abc' https://js.stripe.com;"));
         assert!(csp.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"));
         assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
-        assert!(!content_security_policy("abc").contains("stripe"));
+        assert!(!content_security_policy("abc", "'none'").contains("stripe"));
     }
 
     /// A handler under a page path that fails with `code` (mounted only in this test).

@@ -16,6 +16,7 @@ use rocket::{Request, Response};
 use super::assets::Assets;
 use super::i18n::{Catalogue, Lang};
 use super::{csrf, embedded, format, CspNonce, Policy};
+use crate::domain::embed::{self, EmbedOrigin};
 use crate::http::guards::RequestId;
 
 /// The page templates, catalogues and assets, shared by every request (Rocket-managed state).
@@ -148,6 +149,8 @@ pub struct Page {
     retry_after: Option<u64>,
     /// Loads Stripe.js (the payment page only): its origins join the policy.
     stripe: bool,
+    /// The origins that may frame this page (an operator's booking pages, for its widget).
+    framed_by: Vec<EmbedOrigin>,
 }
 
 impl Page {
@@ -160,7 +163,14 @@ impl Page {
             cache: Cache::NoStore,
             retry_after: None,
             stripe: false,
+            framed_by: Vec::new(),
         }
+    }
+
+    /// The page may be framed by these origins (the operator's widget sites); none: by nobody.
+    pub fn framed_by(mut self, origins: Vec<EmbedOrigin>) -> Page {
+        self.framed_by = origins;
+        self
     }
 
     pub fn retry_after(mut self, seconds: u64) -> Page {
@@ -213,6 +223,7 @@ impl Page {
             cache: Cache::NoStore,
             retry_after: seconds,
             stripe: false,
+            framed_by: Vec::new(),
         }
     }
 }
@@ -279,16 +290,18 @@ impl<'r> Responder<'r, 'static> for Page {
                     .ok();
             }
         };
+        let ancestors = embed::frame_ancestors(&self.framed_by);
         Policy {
             cache_control: match self.cache {
                 Cache::NoStore => "no-store",
                 Cache::Brief => "private, max-age=60",
             },
             content_security_policy: Some(if self.stripe {
-                super::content_security_policy_with_stripe(&nonce)
+                super::content_security_policy_with_stripe(&nonce, &ancestors)
             } else {
-                super::content_security_policy(&nonce)
+                super::content_security_policy(&nonce, &ancestors)
             }),
+            framed: !self.framed_by.is_empty(),
         }
         .remember(request);
         let mut response = Response::build();

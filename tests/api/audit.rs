@@ -171,6 +171,25 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &admin,
         format!("schedule:{}", schedule.str("id")),
     );
+    let feed = app
+        .post_as(
+            &admin_access,
+            &format!("/v1/tours/{tour}/calendar-feeds"),
+            json!({"label": "Guide phones"}),
+        )
+        .await;
+    feed.expect(201);
+    let feed = format!("calendar_feed:{}", feed.str("id"));
+    expect(Action::CalendarFeedCreate, &admin, feed.clone());
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/v1/calendar-feeds/{}", &feed["calendar_feed:".len()..]),
+        Some(&admin_access),
+        None,
+    )
+    .await
+    .expect(204);
+    expect(Action::CalendarFeedRevoke, &admin, feed);
     let departure = app.departure(&admin_access, &tour, 10, 48).await;
     expect(
         Action::DepartureCreate,
@@ -324,6 +343,19 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
     .expect(200);
     expect(
         Action::OperatorMailIdentity,
+        &by_owner,
+        format!("operator:{operator}"),
+    );
+    app.request(
+        Method::PUT,
+        "/v1/operator/embed-origins",
+        Some(&owner),
+        Some(json!({"origins": ["https://acme.example"]})),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::OperatorEmbedOrigins,
         &by_owner,
         format!("operator:{operator}"),
     );

@@ -74,6 +74,8 @@ enum Target {
     FreshUser,
     /// A new schedule of the shared tour (each change takes its departures off sale).
     FreshSchedule,
+    /// A new calendar feed of the shared tour (a revocation uses it up).
+    FreshCalendarFeed,
 }
 
 #[derive(Clone)]
@@ -130,6 +132,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/metrics", Public, T::None, ""),
         row("GET", "/v1/tours/<id>", Public, T::None, ""),
         row("GET", "/v1/tours/<id>/availability", Public, T::None, ""),
+        row("GET", "/feeds/tour.ics", Public, T::None, ""),
         row("GET", "/v1/departures/<id>", Public, T::None, ""),
         row("POST", "/v1/bookings", Public, T::None, ""),
         row("POST", "/v1/webhooks/twilio/status", Public, T::None, ""),
@@ -144,6 +147,8 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/auth/password", Session, T::None, r#"{"current_password": "not it at all", "new_password": "a fine new passphrase"}"#).answering(422),
         row("POST", "/v1/webhooks/stripe", Public, T::None, ""),
         // Traveler pages (src/web): public; the language switch needs only its CSRF token.
+        row("GET", "/tours", Public, T::None, ""),
+        row("GET", "/embed.js", Public, T::None, ""),
         row("GET", "/tours/<id>", Public, T::None, ""),
         row("GET", "/tours/<id>/<slug>", Public, T::None, ""),
         row("POST", "/lang", Public, T::None, ""),
@@ -205,6 +210,9 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/v1/tours/<id>", R("admin", Object), T::Tour, r#"{"description": "Changed"}"#),
         row("POST", "/v1/tours/<id>/schedules", R("admin", Object), T::Tour, SCHEDULE),
         row("PUT", "/v1/schedules/<id>", R("admin", Object), T::FreshSchedule, SCHEDULE),
+        row("POST", "/v1/tours/<id>/calendar-feeds", R("admin", Object), T::Tour, r#"{"label": "Matrix"}"#),
+        row("GET", "/v1/tours/<id>/calendar-feeds", R("admin", Object), T::Tour, ""),
+        row("DELETE", "/v1/calendar-feeds/<id>", R("admin", Object), T::FreshCalendarFeed, ""),
         row("POST", "/v1/tours/<id>/departures", R("admin", Object), T::Tour, r#"{"starts_at": "$FUTURE", "capacity": 3}"#),
         row("PATCH", "/v1/departures/<id>", R("admin", Object), T::Departure, r#"{"capacity": 100}"#),
         row("POST", "/v1/departures/<id>/cancel", R("admin", Object), T::FreshDeparture, ""),
@@ -214,6 +222,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/v1/audit", R("admin", Tenant), T::None, ""),
         row("PATCH", "/v1/operator", R("owner", Tenant), T::None, r#"{"reply_to": null}"#),
         row("PUT", "/v1/operator/two-factor", R("owner", Tenant), T::None, r#"{"required": false}"#),
+        row("PUT", "/v1/operator/embed-origins", R("owner", Tenant), T::None, r#"{"origins": ["https://matrix.example"]}"#),
         row("POST", "/v1/tokens", R("owner", Tenant), T::None, r#"{"label": "matrix"}"#),
         row("GET", "/v1/tokens", R("owner", Tenant), T::None, ""),
         row("DELETE", "/v1/tokens/<id>", R("owner", Object), T::FreshToken, ""),
@@ -405,6 +414,17 @@ impl World {
                         &self.owner_token,
                         &format!("/v1/tours/{}/schedules", self.tour),
                         serde_json::from_str(&body).unwrap(),
+                    )
+                    .await;
+                reply.expect(201);
+                reply.str("id")
+            }
+            Target::FreshCalendarFeed => {
+                let reply = app
+                    .post_as(
+                        &self.owner_token,
+                        &format!("/v1/tours/{}/calendar-feeds", self.tour),
+                        json!({"label": "fresh"}),
                     )
                     .await;
                 reply.expect(201);

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod authz;
 mod bookings;
+mod calendar_feeds;
 mod catalogue;
 mod claims;
 mod cli;

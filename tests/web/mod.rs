@@ -9,6 +9,7 @@
 //! - `traveler`: in headless Chromium: what a traveler sees and can do, axe-clean, with
 //!   screenshots.
 //! - `manage`: the manage-booking page opened from the emailed link, in Chromium.
+//! - `widget`: the booking pages framed by an operator's site, in Chromium and over HTTP.
 
 mod booking;
 mod browser;
@@ -16,6 +17,7 @@ mod console;
 mod manage;
 mod pages;
 mod traveler;
+mod widget;
 
 use chrono::{NaiveDate, TimeZone};
 use serde_json::{json, Value};

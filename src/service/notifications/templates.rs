@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use minijinja::{context, Environment};
 
+use crate::domain::ical;
 use crate::domain::message::MessageKind;
 use crate::domain::money::format_amount;
 use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
@@ -208,61 +209,17 @@ impl<'a> Content<'a> {
     /// The departure as an iCalendar event, in UTC; the UID is stable per booking so a calendar
     /// updates the same entry.
     fn ics(&self, now: DateTime<Utc>) -> String {
-        /// TEXT values (RFC 5545 §3.3.11): line breaks of any kind become `\n`, and the
-        /// separators are escaped, so operator text cannot start a property of its own.
-        fn text(value: &str) -> String {
-            value
-                .replace("\r\n", "\n")
-                .replace('\r', "\n")
-                .replace('\\', "\\\\")
-                .replace(';', "\\;")
-                .replace(',', "\\,")
-                .replace('\n', "\\n")
-        }
-        /// Content lines are folded at 75 octets (§3.1), never inside a character.
-        fn fold(line: String) -> String {
-            let mut out = String::with_capacity(line.len() + line.len() / 70 * 3);
-            let mut width = 0;
-            for ch in line.chars() {
-                if width + ch.len_utf8() > 75 {
-                    out.push_str("\r\n ");
-                    width = 1;
-                }
-                out.push(ch);
-                width += ch.len_utf8();
-            }
-            out
-        }
-        let stamp = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
         let start = self.departure.occupancy.starts_at;
-        let end = start + Duration::minutes(i64::from(self.tour.tour.duration_minutes));
-        [
-            "BEGIN:VCALENDAR".to_owned(),
-            "VERSION:2.0".to_owned(),
-            "PRODID:-//berth//bookings//EN".to_owned(),
-            "METHOD:PUBLISH".to_owned(),
-            "BEGIN:VEVENT".to_owned(),
-            format!("UID:{}@berth", self.booking.id),
-            format!("DTSTAMP:{}", stamp(now)),
-            format!("DTSTART:{}", stamp(start)),
-            format!("DTEND:{}", stamp(end)),
-            format!("SUMMARY:{}", text(&self.tour.tour.name)),
-            format!("LOCATION:{}", text(&self.tour.tour.meeting_point)),
-            format!(
-                "DESCRIPTION:{}",
-                text(&format!(
-                    "Booking {}: {}",
-                    self.booking.reference, self.manage_link
-                ))
-            ),
-            "END:VEVENT".to_owned(),
-            "END:VCALENDAR".to_owned(),
-        ]
-        .into_iter()
-        .map(fold)
-        .collect::<Vec<_>>()
-        .join("\r\n")
-            + "\r\n"
+        let event = ical::Event {
+            uid: format!("{}@berth", self.booking.id),
+            start,
+            end: start + Duration::minutes(i64::from(self.tour.tour.duration_minutes)),
+            summary: self.tour.tour.name.clone(),
+            location: self.tour.tour.meeting_point.clone(),
+            description: format!("Booking {}: {}", self.booking.reference, self.manage_link),
+            cancelled: false,
+        };
+        ical::calendar("-//berth//bookings//EN", None, &[event], now)
     }
 }
 

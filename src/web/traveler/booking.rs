@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::context;
 use rocket::form::FromForm;
-use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::http::{Cookie, CookieJar};
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,7 @@ use super::failure::{self, Notice, NoticeView};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::capacity::SalesStatus;
+use crate::domain::embed::EmbedOrigin;
 use crate::domain::ids::DepartureId;
 use crate::domain::pricing::{quote, ItemRequest, Quote};
 use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
@@ -28,9 +29,9 @@ use crate::error::{AppError, FieldErrors};
 use crate::http::rate_limit::{ClientIp, RateLimited};
 use crate::service::idempotency::{self, Begin};
 use crate::service::payments::{PaymentSummary, Payments};
-use crate::service::{catalogue, holds};
+use crate::service::{catalogue, holds, operators};
 use crate::storage::Store;
-use crate::web::{CsrfForm, Page, WebError};
+use crate::web::{CookieContext, CsrfForm, Page, WebError};
 
 /// Where a traveler's hold pages live; the hold's access cookie is scoped to it.
 pub const BASE: &str = "/book";
@@ -138,7 +139,12 @@ pub async fn form(
 ) -> Result<Page, WebError> {
     let now = clock.now();
     let (tour, departure) = load(store, now, departure).await?;
-    Ok(FormPage::new(&tour, &departure, now, <BookingForm as Default>::default()).page())
+    let framing = operators::embed_origins(store, &tour.operator_id).await?;
+    Ok(
+        FormPage::new(&tour, &departure, now, <BookingForm as Default>::default())
+            .framed_by(framing)
+            .page(),
+    )
 }
 
 /// The two steps of the form: see the total, then hold.
@@ -150,6 +156,7 @@ pub async fn submit(
     departure: &str,
     form: CsrfForm<BookingForm>,
     cookies: &CookieJar<'_>,
+    cookie_context: CookieContext,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
@@ -158,7 +165,8 @@ pub async fn submit(
     let now = clock.now();
     let form = form.0;
     let (tour, departure) = load(store, now, departure).await?;
-    let page = FormPage::new(&tour, &departure, now, form.clone());
+    let framing = operators::embed_origins(store, &tour.operator_id).await?;
+    let page = FormPage::new(&tour, &departure, now, form.clone()).framed_by(framing);
     if rate.is_err() {
         // The limit answers before any work, with the form as it was sent.
         return Ok(Either::Left(page.notice(Notice::RateLimited).page()));
@@ -183,7 +191,7 @@ pub async fn submit(
     let request = form.hold_request(&departure.id, items);
     match hold(store, config, payments, now, client, &form, request).await {
         Ok(held) => {
-            remember(cookies, config, &held.reference, &held.access_token);
+            remember(cookies, cookie_context, &held.reference, &held.access_token);
             Ok(Either::Right(Redirect::to(format!(
                 "{BASE}/hold/{}",
                 held.reference
@@ -290,14 +298,14 @@ pub fn cookie_name(reference: &str) -> String {
     format!("berth_booking_{reference}")
 }
 
-fn remember(cookies: &CookieJar<'_>, config: &AppConfig, reference: &str, token: &str) {
+fn remember(cookies: &CookieJar<'_>, context: CookieContext, reference: &str, token: &str) {
     cookies.add(
-        Cookie::build((cookie_name(reference), token.to_owned()))
-            .path(BASE)
-            .http_only(true)
-            .same_site(SameSite::Strict)
-            .secure(config.is_release())
-            .max_age(rocket::time::Duration::days(2)),
+        context.apply(
+            Cookie::build((cookie_name(reference), token.to_owned()))
+                .path(BASE)
+                .http_only(true)
+                .max_age(rocket::time::Duration::days(2)),
+        ),
     );
 }
 
@@ -317,6 +325,7 @@ pub struct FormPage {
     view: FormView,
     status: rocket::http::Status,
     retry_after: Option<u64>,
+    framed_by: Vec<EmbedOrigin>,
 }
 
 #[derive(Serialize)]
@@ -417,6 +426,7 @@ impl FormPage {
             },
             status: rocket::http::Status::Ok,
             retry_after: None,
+            framed_by: Vec::new(),
         }
     }
 
@@ -482,9 +492,16 @@ impl FormPage {
         self
     }
 
+    /// The origins that may frame the form (the tour operator's widget sites).
+    pub fn framed_by(mut self, origins: Vec<EmbedOrigin>) -> FormPage {
+        self.framed_by = origins;
+        self
+    }
+
     pub fn page(self) -> Page {
-        let page =
-            Page::new("traveler/book.html", context! { page => self.view }).status(self.status);
+        let page = Page::new("traveler/book.html", context! { page => self.view })
+            .status(self.status)
+            .framed_by(self.framed_by);
         match self.retry_after {
             Some(seconds) => page.retry_after(seconds),
             None => page,

@@ -23,7 +23,7 @@ use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;
 use crate::service::bookings::{self as booking_service, Caller};
 use crate::service::payments::{self, PaymentSummary};
-use crate::service::{catalogue, notifications};
+use crate::service::{catalogue, notifications, operators};
 use crate::storage::Store;
 use crate::web::{CsrfForm, Page, PageSettings, WebError};
 
@@ -111,11 +111,13 @@ async fn show(
         }
         _ => None,
     };
+    let framing = operators::embed_origins(store, &tour.operator_id).await?;
     if let Some(notice) = ended {
         // The traveler's choices and details, kept, on a form that can hold again.
         let form = BookingForm::from_booking(&record);
         return Ok(FormPage::new(&tour, &departure, now, form)
             .notice(notice)
+            .framed_by(framing)
             .page());
     }
     let summary = payments::summary(store, &record).await?;
@@ -171,7 +173,7 @@ async fn show(
         }
         _ => Page::new("traveler/ended.html", context! { page => view }),
     };
-    Ok(page)
+    Ok(page.framed_by(framing))
 }
 
 /// The client secret, while the PaymentIntent can still be paid.

@@ -14,12 +14,13 @@ use super::calendar::{self, DayState, Month, Seats, MONTHS_AHEAD};
 use super::policy::{self, PolicyLine};
 use crate::clock::Clock;
 use crate::domain::capacity::SalesStatus;
-use crate::domain::ids::TourId;
+use crate::domain::ids::{OperatorId, TourId};
 use crate::domain::records::{DepartureRecord, TourRecord};
 use crate::domain::schedule::parse_date;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;
 use crate::service::catalogue::{self, DateRange};
+use crate::service::operators;
 use crate::storage::Store;
 use crate::web::{Cache, Page, WebError};
 
@@ -92,6 +93,56 @@ pub async fn tour_page_with_slug(
     ))
 }
 
+/// One tour in an operator's catalogue page.
+#[derive(Serialize)]
+struct CatalogueEntry {
+    name: String,
+    description: String,
+    path: String,
+    duration_hours: u32,
+    duration_minutes: u32,
+    /// The lowest unit price, in the tour's currency.
+    from_price: i64,
+    currency: String,
+}
+
+/// `GET /tours?operator=<id>`: all of an operator's tours, each linking to its page (the widget
+/// for a whole catalogue). An operator without tours has no catalogue: 404.
+#[get("/tours?<operator>")]
+pub async fn catalogue_page(
+    _rate: RateLimited,
+    operator: Option<&str>,
+    store: &State<Store>,
+) -> Result<Page, WebError> {
+    let operator = operator
+        .and_then(OperatorId::parse)
+        .ok_or(AppError::NotFound)?;
+    let tours = catalogue::list_tours(store, &operator).await?;
+    if tours.is_empty() {
+        return Err(AppError::NotFound.into());
+    }
+    let name = operators::profile(store, &operator).await?.name;
+    let entries: Vec<CatalogueEntry> = tours
+        .iter()
+        .map(|record| CatalogueEntry {
+            name: record.tour.name.clone(),
+            description: record.tour.description.clone(),
+            path: path(record),
+            duration_hours: record.tour.duration_minutes / 60,
+            duration_minutes: record.tour.duration_minutes % 60,
+            from_price: record.tour.units.iter().map(|u| u.price).min().unwrap_or(0),
+            currency: record.tour.currency.to_string(),
+        })
+        .collect();
+    let framing = operators::embed_origins(store, &operator).await?;
+    Ok(Page::new(
+        "traveler/tours.html",
+        context! { operator_name => name, tours => entries },
+    )
+    .cache(Cache::Brief)
+    .framed_by(framing))
+}
+
 /// Digits and dashes only: what `month` and `day` look like (anything else is not carried
 /// into a redirect).
 fn is_plain(value: &str) -> bool {
@@ -117,7 +168,10 @@ async fn render(
     };
     let departures = catalogue::departures_on(store, now, tour, &DateRange { from, to }).await?;
     let view = TourPageView::new(tour, now, today, month, day, &departures);
-    Ok(Page::new("traveler/tour.html", context! { page => view }).cache(Cache::Brief))
+    let framing = operators::embed_origins(store, &tour.operator_id).await?;
+    Ok(Page::new("traveler/tour.html", context! { page => view })
+        .cache(Cache::Brief)
+        .framed_by(framing))
 }
 
 /// The month to show and the day picked: `?day=` alone picks its month; no month means the
