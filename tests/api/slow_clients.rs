@@ -85,6 +85,23 @@ async fn until_closed(
     }
 }
 
+/// Waits until berth counts exactly `open` client connections (the guard's gauge): the
+/// connections a test opened have been admitted, or the ones it closed are gone.
+async fn until_open(app: &TestApp, open: i64) {
+    let limit = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = app.store.metrics().connections_open.get();
+        if now == open {
+            return;
+        }
+        assert!(
+            Instant::now() < limit,
+            "berth counts {now} open connections, not {open}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// What berth counted for the guard, by reason.
 fn ended(app: &TestApp, reason: &str) -> u64 {
     app.store
@@ -107,6 +124,9 @@ async fn slow_clients_at_their_cap_do_not_stop_a_normal_client_from_booking(back
     let half_second = Duration::from_millis(500);
     let limit = Duration::from_secs(HEADER_TIMEOUT + 4);
 
+    // The set-up's own keep-alive connections close after their idle time; then only the
+    // attackers count.
+    until_open(&app, 0).await;
     let mut attackers = tokio::task::JoinSet::new();
     for i in 0..12 {
         let mut stream = connect_from("127.0.0.2", to).await;
@@ -133,8 +153,8 @@ async fn slow_clients_at_their_cap_do_not_stop_a_normal_client_from_booking(back
             }
         });
     }
-    // Let all twelve be admitted before the thirteenth knocks.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // All twelve admitted before the thirteenth knocks.
+    until_open(&app, 12).await;
     let mut over_cap = connect_from("127.0.0.2", to).await;
     let refused = until_closed(&mut over_cap, None, half_second, limit).await;
     assert!(
@@ -194,11 +214,12 @@ async fn a_full_server_refuses_new_connections_at_once_and_takes_them_again_late
         return;
     };
     let to = address(&app);
+    until_open(&app, 0).await;
     let mut held = Vec::new();
     for _ in 0..4 {
         held.push(connect_from("127.0.0.2", to).await);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until_open(&app, 4).await;
     let mut fifth = connect_from("127.0.0.3", to).await;
     let refused = until_closed(
         &mut fifth,
@@ -214,7 +235,7 @@ async fn a_full_server_refuses_new_connections_at_once_and_takes_them_again_late
     assert_eq!(ended(&app, "global_cap"), 1);
 
     drop(held.pop());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until_open(&app, 3).await;
     let mut stream = connect_from("127.0.0.3", to).await;
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: berth\r\n\r\n")

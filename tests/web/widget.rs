@@ -195,12 +195,35 @@ async fn a_traveler_books_inside_the_widget_on_an_allowed_site_and_nowhere_else(
 
     // A site the operator did not list: the browser shows no berth page in the frame.
     browser.goto(&format!("{elsewhere}/")).await;
+    // Wait until the frame has finished with the answer: Chromium then holds its own error
+    // document there instead of berth's page.
     enter_widget(&browser).await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let shown = browser
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let shown = loop {
+        let state = browser
+            .run(
+                "return document.readyState === 'complete' && location.href !== 'about:blank' \
+                 ? location.href : '';",
+            )
+            .await;
+        let url = state.as_str().unwrap_or_default().to_owned();
+        if !url.is_empty() {
+            break url;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refused frame never finished loading"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        shown.starts_with("chrome-error:"),
+        "a refused frame showed {shown}"
+    );
+    let tour = browser
         .run("return document.querySelector('article.tour') === null ? '' : 'tour';")
         .await;
-    assert_eq!(shown.as_str(), Some(""), "a refused frame showed the tour");
+    assert_eq!(tour.as_str(), Some(""), "a refused frame showed the tour");
     browser.close().await;
 }
 
