@@ -9,7 +9,8 @@
 //! - `storage`: all SQL, for SQLite and MySQL.
 //! - `integrations`: Stripe, email and SMS clients.
 //! - `http`: the JSON API: routes, guards, views, the one error-to-status mapping.
-//! - `web`: HTML pages (templates, assets, catalogues embedded), beside the API.
+//! - `i18n`: the message catalogues and per-language formats, shared by pages and messages.
+//! - `web`: HTML pages (templates and assets embedded), beside the API.
 //! - `workers`: outbox, hold expiry, horizon, reminders, refunds and purges.
 //! - `net`: the connection guard in front of Rocket (connection caps and timeouts).
 //! - `secrets`, `clock`, `error`, `metrics`, `logging`: keys and hashes, the injectable clock,
@@ -19,8 +20,10 @@ mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;
+mod embedded;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod integrations;
 pub mod logging;
 pub mod metrics;

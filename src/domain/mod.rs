@@ -10,6 +10,7 @@ pub mod embed;
 pub mod hold_limits;
 pub mod ical;
 pub mod ids;
+pub mod lang;
 pub mod message;
 pub mod money;
 pub mod pricing;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::booking::BookingStatus;
 use super::capacity::Occupancy;
 use super::ids::{BookingId, BookingRef, DepartureId, OperatorId, ScheduleId, TourId};
+use super::lang::Lang;
 use super::pricing::QuoteLine;
 use super::tour::Tour;
 
@@ -43,6 +44,8 @@ pub struct Customer {
     pub name: String,
     pub email: String,
     pub phone: Option<String>,
+    /// The language of the messages the traveler receives.
+    pub language: Lang,
 }
 
 #[derive(Debug, Clone)]

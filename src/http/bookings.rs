@@ -5,7 +5,7 @@ use rocket::serde::json::Json;
 use rocket::{get, post, State};
 
 use super::context::Mutation;
-use super::guards::BookingCaller;
+use super::guards::{AcceptLanguage, BookingCaller};
 use super::idempotency::{operator_scope, ApiResponse, PUBLIC_BOOKINGS_SCOPE};
 use super::responder::ErrorResponse;
 use super::responder::JsonBody;
@@ -33,6 +33,7 @@ use crate::storage::Store;
 pub async fn place_hold(
     _rate: RateLimited,
     client: ClientIp,
+    accept_language: AcceptLanguage,
     body: JsonBody<'_>,
     mutation: Mutation<'_>,
     payments: &State<Payments>,
@@ -42,7 +43,10 @@ pub async fn place_hold(
         .json(
             scope,
             body,
-            |ctx, request: holds::HoldRequest, claim| async move {
+            |ctx, mut request: holds::HoldRequest, claim| async move {
+                if let (None, Some(lang)) = (&request.customer.language, accept_language.0) {
+                    request.customer.language = Some(lang.code().to_owned());
+                }
                 let now = ctx.now();
                 let render = |booking: &BookingRecord, token: &str, payment: &PaymentSummary| {
                     let response = created(booking, token, payment, now);

@@ -10,6 +10,7 @@ use rocket::Request;
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::auth::Role;
+use crate::domain::lang::Lang;
 use crate::error::AppError;
 use crate::service::auth::{self, Actor, Principal};
 use crate::service::bookings::Caller;
@@ -22,6 +23,22 @@ pub struct RequestId(pub String);
 impl RequestId {
     pub fn generate() -> RequestId {
         RequestId(ulid::Ulid::new().to_string())
+    }
+}
+
+/// The language an API caller's `Accept-Language` prefers among those berth writes in, if any.
+pub struct AcceptLanguage(pub Option<Lang>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AcceptLanguage {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        let preferred = request
+            .headers()
+            .get_one("Accept-Language")
+            .and_then(Lang::negotiate);
+        Outcome::Success(AcceptLanguage(preferred))
     }
 }
 

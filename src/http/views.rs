@@ -146,10 +146,12 @@ pub struct CustomerView {
     pub name: String,
     pub email: String,
     pub phone: Option<String>,
+    /// The language of the traveler's emails and SMS: `en` or `es`.
+    pub language: String,
 }
 
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"reference": "K7M2Q9PX", "access_token": "bkt_…", "status": "held", "expires_at": "2027-05-01T08:15:00Z", "departure_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "tour_id": "01JD3Z7M2K8P4R6T9V0B1C3D5F", "items": [{"unit": "adult", "quantity": 2, "unit_price": 3500}], "seats": 2, "total": 7000, "currency": "EUR", "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": null}, "created_at": "2027-05-01T08:00:00Z", "updated_at": "2027-05-01T08:00:00Z"}))]
+#[schema(example = json!({"reference": "K7M2Q9PX", "access_token": "bkt_…", "status": "held", "expires_at": "2027-05-01T08:15:00Z", "departure_id": "01JD3Z8Q4W7N5X2R6T9V0B1C3D", "tour_id": "01JD3Z7M2K8P4R6T9V0B1C3D5F", "items": [{"unit": "adult", "quantity": 2, "unit_price": 3500}], "seats": 2, "total": 7000, "currency": "EUR", "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": null, "language": "en"}, "created_at": "2027-05-01T08:00:00Z", "updated_at": "2027-05-01T08:00:00Z"}))]
 pub struct BookingView {
     pub reference: String,
     /// Present only in the response that created the booking.
@@ -250,6 +252,7 @@ impl BookingView {
                 name: booking.customer.name.clone(),
                 email: booking.customer.email.clone(),
                 phone: booking.customer.phone.clone(),
+                language: booking.customer.language.code().to_owned(),
             },
             cancel_reason: booking
                 .cancel_reason

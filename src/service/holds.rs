@@ -15,6 +15,7 @@ use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
 use crate::domain::hold_limits::{client_address, client_email, HoldLimits, Identity, Scope};
 use crate::domain::ids::{BookingId, BookingRef, DepartureId};
+use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::error::{AppError, Problems};
@@ -43,6 +44,11 @@ pub struct CustomerRequest {
     pub email: String,
     #[serde(default)]
     pub phone: Option<String>,
+    /// The language of the traveler's emails and SMS (`en`, `es`; a tag such as `es-MX` counts
+    /// by its primary subtag). Absent: the request's `Accept-Language`, else English.
+    #[serde(default)]
+    #[schema(example = "es")]
+    pub language: Option<String>,
 }
 
 /// Renders the HTTP response of a new hold (booking, access token, payment), so it can be
@@ -69,12 +75,20 @@ fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
         Some(text) => p.check("customer.phone", Phone::parse(text)).map(Some),
         None => Some(None),
     };
+    let language = match request.language.as_deref() {
+        Some(tag) => p.check(
+            "customer.language",
+            Lang::parse(tag).ok_or("is not a language berth writes messages in (en, es)"),
+        ),
+        None => Some(Lang::En),
+    };
     p.into_result()?;
-    match (name, email, phone) {
-        (Some(name), Some(email), Some(phone)) => Ok(Customer {
+    match (name, email, phone, language) {
+        (Some(name), Some(email), Some(phone), Some(language)) => Ok(Customer {
             name: name.as_str().to_owned(),
             email: email.as_str().to_owned(),
             phone: phone.map(|p| p.as_str().to_owned()),
+            language,
         }),
         _ => Err(AppError::invalid("customer", "is invalid")),
     }

@@ -20,14 +20,15 @@ pub async fn insert(
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
         "INSERT INTO bookings (id, reference, access_token_hash, departure_id, tour_id, operator_id, status, \
-         seats, total, currency, customer_name, customer_email, customer_phone, expires_at, created_at, updated_at, \
-         hold_client, hold_email) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         seats, total, currency, customer_name, customer_email, customer_phone, customer_language, expires_at, created_at, \
+         updated_at, hold_client, hold_email) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(booking.id.as_str()).bind(booking.reference.as_str()).bind(&booking.access_token_hash)
         .bind(booking.departure_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
         .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
         .bind(&booking.currency).bind(&booking.customer.name).bind(&booking.customer.email)
-        .bind(booking.customer.phone.as_deref()).bind(booking.expires_at.map(at))
+        .bind(booking.customer.phone.as_deref()).bind(booking.customer.language.code())
+        .bind(booking.expires_at.map(at))
         .bind(at(booking.created_at)).bind(at(booking.updated_at))
         .bind(holder.0).bind(holder.1)
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;

@@ -8,6 +8,7 @@ use super::StorageError;
 use crate::domain::booking::BookingStatus;
 use crate::domain::capacity::{DepartureStatus, Occupancy};
 use crate::domain::ids::{BookingId, BookingRef, DepartureId, OperatorId, ScheduleId, TourId};
+use crate::domain::lang::Lang;
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{
     BookingRecord, Customer, DepartureRecord, ScheduleRecord, TourRecord,
@@ -159,7 +160,7 @@ impl TryFrom<DepartureRow> for DepartureRecord {
 
 pub(super) const BOOKING_COLUMNS: &str = "b.id, b.reference, b.access_token_hash, b.departure_id, \
     b.tour_id, b.operator_id, b.status, b.seats, b.total, b.currency, b.customer_name, b.customer_email, \
-    b.customer_phone, b.expires_at, b.cancel_reason, b.created_at, b.updated_at";
+    b.customer_phone, b.customer_language, b.expires_at, b.cancel_reason, b.created_at, b.updated_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct BookingRow {
@@ -176,6 +177,7 @@ pub(super) struct BookingRow {
     customer_name: String,
     customer_email: String,
     customer_phone: Option<String>,
+    customer_language: String,
     expires_at: Option<DateTime<Utc>>,
     cancel_reason: Option<String>,
     created_at: DateTime<Utc>,
@@ -190,6 +192,8 @@ impl TryFrom<BookingRow> for BookingRecord {
             .status
             .parse()
             .map_err(|e| corrupt("booking", &row.id, e))?;
+        let language = Lang::parse(&row.customer_language)
+            .ok_or_else(|| corrupt("booking", &row.id, "unknown customer_language"))?;
         Ok(BookingRecord {
             seats: count("booking", &row.id, row.seats)?,
             id: BookingId::from_stored(row.id),
@@ -205,6 +209,7 @@ impl TryFrom<BookingRow> for BookingRecord {
                 name: row.customer_name,
                 email: row.customer_email,
                 phone: row.customer_phone,
+                language,
             },
             expires_at: row.expires_at,
             cancel_reason: row.cancel_reason,

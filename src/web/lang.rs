@@ -1,12 +1,57 @@
-//! The language switch: a form on every page that remembers the visitor's choice in a cookie
-//! and returns them to the page they were on.
+//! Which language a request gets: `?lang=`, else the `lang` cookie set by the switch, else
+//! `Accept-Language`, else English. And the switch: a form on every page that remembers the
+//! visitor's choice in a cookie and returns them to the page they were on.
+
+use std::convert::Infallible;
 
 use rocket::form::FromForm;
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::post;
+use rocket::request::{FromRequest, Outcome};
 use rocket::response::Redirect;
+use rocket::Request;
 
-use super::i18n::{Lang, LANG_COOKIE};
+use crate::i18n::Lang;
+
+/// Name of the cookie the language switch sets.
+pub const LANG_COOKIE: &str = "lang";
+
+impl Lang {
+    /// The request's language (computed once per request).
+    pub fn of(request: &Request<'_>) -> Lang {
+        *request.local_cache(|| {
+            let from_query = request
+                .query_value::<&str>("lang")
+                .and_then(Result::ok)
+                .and_then(Lang::parse);
+            from_query
+                .or_else(|| {
+                    request
+                        .cookies()
+                        .get(LANG_COOKIE)
+                        .and_then(|c| Lang::parse(c.value()))
+                })
+                .or_else(|| {
+                    request
+                        .headers()
+                        .get_one("Accept-Language")
+                        .and_then(Lang::negotiate)
+                })
+                .unwrap_or(Lang::En)
+        })
+    }
+}
+
+/// A page handler's argument: the request's language (for what it stores, such as the
+/// language a traveler's messages are written in).
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Lang {
+    type Error = Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Infallible> {
+        Outcome::Success(Lang::of(request))
+    }
+}
 use super::{CsrfForm, WebError};
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;

@@ -3,15 +3,14 @@
 //! the API; no business rule lives here.
 //!
 //! - [`render`]: the template environment and [`Page`], the responder a page handler returns.
-//! - [`i18n`] and [`format`]: message catalogues (Project Fluent), language choice, money and
-//!   dates per language.
 //! - [`csrf`]: the token every form carries, checked by the [`CsrfForm`] body guard.
 //! - [`assets`]: embedded static files under content-hashed, long-cached URLs.
 //! - [`traveler`]: the tour page with its month calendar; booking: the form with its
 //!   server-computed total, the hold with its payment, and the confirmation; the manage-booking
 //!   page.
 //! - [`console`]: the operator console (sign-in by cookie session, role-based menu and pages).
-//! - [`lang`]: the language switch.
+//! - [`lang`]: which language a request gets, and the switch. The words and formats are in
+//!   `crate::i18n`, shared with the messages travelers receive.
 //!
 //! Every page gets a Content-Security-Policy with a per-request nonce (scripts run only with
 //! it), `frame-ancestors 'none'`, `Referrer-Policy: no-referrer`, and `Cache-Control: no-store`
@@ -26,8 +25,6 @@ use rocket::{catch, catchers, routes, Request, Response};
 pub mod assets;
 pub mod console;
 pub mod csrf;
-pub mod format;
-pub mod i18n;
 pub mod lang;
 pub mod once;
 pub mod render;
@@ -39,10 +36,7 @@ pub use render::{Cache, Page, Web};
 use crate::error::AppError;
 use crate::http::guards::RequestId;
 
-/// The embedded files, listed by `build.rs`.
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-}
+use crate::embedded;
 
 /// The paths pages live under. Errors below them are HTML pages (the API's JSON catchers stay
 /// for everything else); a new page family adds its prefix here.

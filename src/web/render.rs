@@ -5,19 +5,18 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveTime};
-use fluent_bundle::{FluentArgs, FluentValue};
-use minijinja::value::{Kwargs, Value, ValueKind};
-use minijinja::{context, Environment, Error, ErrorKind, State};
+use minijinja::value::Value;
+use minijinja::{context, Environment, Error, ErrorKind};
 use rocket::http::{ContentType, Header, Status};
 use rocket::response::{self, Responder};
 use rocket::{Request, Response};
 
 use super::assets::Assets;
-use super::i18n::{Catalogue, Lang};
-use super::{csrf, embedded, format, CspNonce, Policy};
+use super::{csrf, CspNonce, Policy};
 use crate::domain::embed::{self, EmbedOrigin};
+use crate::embedded;
 use crate::http::guards::RequestId;
+use crate::i18n::{Catalogue, Lang};
 
 /// The page templates, catalogues and assets, shared by every request (Rocket-managed state).
 pub struct Web {
@@ -26,32 +25,10 @@ pub struct Web {
     pub assets: Arc<Assets>,
 }
 
-fn lang_of(state: &State<'_, '_>) -> Lang {
-    state
-        .lookup("lang")
-        .and_then(|v| v.as_str().and_then(Lang::parse))
-        .unwrap_or(Lang::En)
-}
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidOperation, message.into())
-}
-
-/// A template keyword argument as a Fluent argument: numbers stay numbers (for plurals).
-fn fluent_value(value: Value) -> FluentValue<'static> {
-    match value.kind() {
-        ValueKind::Number => match i64::try_from(value.clone()) {
-            Ok(n) => FluentValue::from(n),
-            Err(_) => FluentValue::from(value.to_string()),
-        },
-        _ => FluentValue::from(value.to_string()),
-    }
-}
-
 impl Web {
     /// Loads the templates, catalogues and assets; an error is a bug in the shipped files.
     pub fn load() -> Result<Web, String> {
-        let catalogue = Arc::new(Catalogue::load()?);
+        let catalogue = Catalogue::shared()?;
         let assets = Arc::new(Assets::load());
         let mut env = Environment::new();
         // Templates ending in .html escape everything they print unless marked safe; nothing
@@ -68,54 +45,13 @@ impl Web {
             env.add_template(name, source)
                 .map_err(|e| format!("templates/web/{name}: {e}"))?;
         }
-        let messages = catalogue.clone();
-        env.add_function(
-            "t",
-            move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
-                let mut args = FluentArgs::new();
-                for name in kwargs.args() {
-                    args.set(name.to_owned(), fluent_value(kwargs.get::<Value>(name)?));
-                }
-                kwargs.assert_all_used()?;
-                Ok(messages.message(lang_of(state), key, Some(&args)))
-            },
-        );
+        crate::i18n::add_template_functions(&mut env, catalogue.clone());
         let urls = assets.clone();
         env.add_function("asset", move |path: &str| -> Result<String, Error> {
             urls.url(path)
                 .map(str::to_owned)
-                .ok_or_else(|| invalid(format!("no asset {path}")))
+                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("no asset {path}")))
         });
-        env.add_function(
-            "money",
-            |state: &State, minor: i64, currency: &str| -> String {
-                format::money(minor, currency, lang_of(state))
-            },
-        );
-        let names = catalogue.clone();
-        env.add_function(
-            "date",
-            move |state: &State, iso: &str| -> Result<String, Error> {
-                let date = NaiveDate::parse_from_str(iso, "%Y-%m-%d")
-                    .map_err(|_| invalid(format!("not a date: {iso}")))?;
-                Ok(format::date_long(date, lang_of(state), &names))
-            },
-        );
-        let names = catalogue.clone();
-        env.add_function(
-            "month_title",
-            move |state: &State, year: i32, month: u32| -> String {
-                format::month_title(year, month, lang_of(state), &names)
-            },
-        );
-        env.add_function(
-            "time",
-            |state: &State, hh_mm: &str| -> Result<String, Error> {
-                let at = NaiveTime::parse_from_str(hh_mm, "%H:%M")
-                    .map_err(|_| invalid(format!("not a time: {hh_mm}")))?;
-                Ok(format::time(at, lang_of(state)))
-            },
-        );
         Ok(Web {
             env,
             catalogue,
@@ -328,16 +264,8 @@ mod tests {
         let catalogue = Catalogue::load().unwrap();
         let mut used = BTreeSet::new();
         for (name, source) in embedded::TEMPLATES {
-            // Calls of `t("literal key"`, not of other functions ending in t (`asset(`).
-            for (at, _) in source.match_indices("t(\"") {
-                let called_t = source[..at]
-                    .chars()
-                    .next_back()
-                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
-                let key = source[at + 3..].split('"').next().unwrap_or_default();
-                if called_t {
-                    used.insert((name.to_string(), key.to_owned()));
-                }
+            for key in crate::i18n::message_keys_in(source) {
+                used.insert((name.to_string(), key.to_owned()));
             }
         }
         assert!(used.len() > 10, "no message keys found: {used:?}");

@@ -83,6 +83,8 @@ const BAD_CUSTOMERS: &[&str] = &[
     r#"customer.name <- {"customer": {"name": "", "email": "a@b.co"}}"#,
     r#"customer.name <- {"customer": {"name": "   ", "email": "a@b.co"}}"#,
     r#"customer.name <- {"customer": {"name": "Ada\u0000", "email": "a@b.co"}}"#,
+    r#"customer.language <- {"customer": {"name": "Ada", "email": "a@b.co", "language": "tlh"}}"#,
+    r#"customer.language <- {"customer": {"name": "Ada", "email": "a@b.co", "language": ""}}"#,
 ];
 const BAD_DEPARTURE_IDS: &[&str] = &[
     r#"departure_id <- {"departure_id": "abc"}"#,

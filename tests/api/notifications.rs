@@ -24,6 +24,7 @@ on_both_backends!(
     twilio_delivery_reports_need_a_valid_signature,
     an_expired_hold_can_be_told_by_email,
     a_confirmation_delayed_past_a_cancellation_is_not_sent,
+    a_traveler_who_asks_in_spanish_is_written_to_in_spanish,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -628,7 +629,7 @@ async fn reminders_go_out_a_day_before_even_across_dst(backend: Backend) {
         .expect("reminder email");
     assert!(mail.contains(&early) && !mail.contains(&late));
     assert!(
-        mail.contains("09:00 (Europe/Lisbon)"),
+        decoded(&mail).contains("9:00\u{a0}AM (Europe/Lisbon)"),
         "local time in the tour's zone: {mail}"
     );
     assert!(sms_lines(&app)
@@ -813,4 +814,144 @@ async fn a_confirmation_delayed_past_a_cancellation_is_not_sent(backend: Backend
     let mails = mail_files(&app);
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("cancelled") && !mails[0].contains("BEGIN:VCALENDAR"));
+}
+
+/// A delivered email with its quoted-printable encoding undone (soft line breaks, `=XX` bytes),
+/// so its words can be read as written.
+fn decoded(mail: &str) -> String {
+    let joined = mail.replace("=\r\n", "").replace("=\n", "");
+    let mut bytes = Vec::with_capacity(joined.len());
+    let raw = joined.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = raw
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (raw[i], hex) {
+            (b'=', Some(byte)) => {
+                bytes.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                bytes.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The language of a traveler's messages: their `Accept-Language` when they book through the
+/// API, unless the request names `customer.language`; the booking shows it, and the email, its
+/// subject, dates, amounts and the SMS are written in it.
+async fn a_traveler_who_asks_in_spanish_is_written_to_in_spanish(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, _, departure) = app.fresh_departure(10).await;
+    let hold = |customer: Value| {
+        let body = json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}], "customer": customer});
+        TestApp::reply(
+            app.client
+                .post(format!("{}/v1/bookings", app.base))
+                .header("Accept-Language", "es-ES,es;q=0.9,en;q=0.5")
+                .json(&body),
+        )
+    };
+    let spanish = hold(
+        json!({"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+351 912 345 678"}),
+    )
+    .await;
+    spanish.expect(201);
+    assert_eq!(spanish.body["customer"]["language"], "es");
+    assert_eq!(spanish.body["currency"], "EUR");
+    let english =
+        hold(json!({"name": "Bob", "email": "bob@example.com", "language": "en-GB"})).await;
+    english.expect(201);
+    assert_eq!(
+        english.body["customer"]["language"], "en",
+        "the body names it"
+    );
+    for held in [&spanish, &english] {
+        app.post_with_booking_token(
+            &format!("/v1/bookings/{}/confirm", held.str("reference")),
+            &held.str("access_token"),
+        )
+        .await
+        .expect(200);
+    }
+    dispatch_all(&app).await;
+
+    let reference = spanish.str("reference");
+    let mails: Vec<String> = mail_files(&app).iter().map(|m| decoded(m)).collect();
+    let mail = mails
+        .iter()
+        .find(|m| m.contains(&reference))
+        .expect("the Spanish confirmation");
+    assert!(
+        mail.contains(&format!(
+            "Subject: Reserva {reference} confirmada: Harbour cruise"
+        )),
+        "{mail}"
+    );
+    assert!(mail.contains("Hola, Ada Lovelace:"), "{mail}");
+    assert!(
+        mail.contains(&format!("tu reserva {reference} está confirmada.")),
+        "{mail}"
+    );
+    assert!(mail.contains("Total: 70,00\u{a0}€"), "{mail}");
+    assert!(mail.contains("Gestionar tu reserva"), "{mail}");
+    assert!(
+        mail.contains("lang=\"es\""),
+        "the HTML part says its language: {mail}"
+    );
+    // The departure's local date, as Spanish writes it.
+    let starts_at = app.get(&format!("/v1/departures/{departure}")).await.body["starts_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let local = chrono::DateTime::parse_from_rfc3339(&starts_at)
+        .unwrap()
+        .with_timezone(&chrono_tz::Europe::Lisbon);
+    let months = [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ];
+    use chrono::Datelike;
+    let month = months[local.month0() as usize];
+    let date = format!("{} de {month} de {}", local.day(), local.year());
+    assert!(mail.contains(&date), "{date} in {mail}");
+    assert!(!mail.contains("Hello"), "{mail}");
+
+    let other = mails
+        .iter()
+        .find(|m| m.contains(&english.str("reference")))
+        .expect("the English confirmation");
+    assert!(
+        other.contains("Hello Bob,") && other.contains("Total: €70.00"),
+        "{other}"
+    );
+
+    let sms = sms_lines(&app);
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    let body = sms[0]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with(&format!(
+            "Confirmada: Harbour cruise, {} de {month}, ",
+            local.day()
+        )),
+        "{body}"
+    );
+    assert!(body.ends_with(&format!("Ref {reference}")), "{body}");
 }

@@ -533,9 +533,11 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
     ];
     let mut locations = Vec::new();
     for _ in 0..2 {
+        // A browser set to Spanish: the traveler's messages will be written in Spanish.
         let reply = client
             .post(&url)
             .header("Cookie", jar.join("; "))
+            .header("Accept-Language", "es")
             .form(&fields)
             .send()
             .await
@@ -549,6 +551,11 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
         "the second click replays the first hold"
     );
     assert_eq!(app.available(&departure).await, 8);
+    assert_eq!(
+        app.query_strings("SELECT customer_language FROM bookings").await,
+        vec!["es".to_owned()],
+        "the page's language is the messages' language"
+    );
     // The hold's page opens with the cookie the replay set too.
     let page = client
         .get(format!("{}{}", app.base, locations[1]))

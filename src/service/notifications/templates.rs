@@ -1,13 +1,18 @@
 //! What travelers read: the email and SMS text of each message kind (minijinja templates) and
 //! the calendar entry attached to confirmations.
 
-use chrono::{DateTime, Duration, Utc};
-use minijinja::{context, Environment};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use fluent_bundle::FluentArgs;
+use minijinja::{context, Environment, ErrorKind};
 
 use crate::domain::ical;
+use crate::domain::lang::Lang;
 use crate::domain::message::MessageKind;
-use crate::domain::money::format_amount;
 use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
+use crate::embedded;
+use crate::i18n::{format, Catalogue};
 use crate::integrations::email::Email;
 
 /// Everything a template may show.
@@ -20,78 +25,10 @@ pub(super) struct Content<'a> {
     pub(super) refund: i64,
 }
 
-fn environment() -> Environment<'static> {
+/// The message templates (`templates/email/`, `templates/sms/`, embedded) with the catalogue's
+/// functions: every word comes from `locales/<lang>/messages.ftl` in the booking's language.
+fn environment(catalogue: Arc<Catalogue>) -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 17] = [
-        (
-            "email/hold_expired.txt",
-            include_str!("../../../templates/email/hold_expired.txt"),
-        ),
-        (
-            "email/hold_expired.html",
-            include_str!("../../../templates/email/hold_expired.html"),
-        ),
-        (
-            "email/reminder.txt",
-            include_str!("../../../templates/email/reminder.txt"),
-        ),
-        (
-            "email/reminder.html",
-            include_str!("../../../templates/email/reminder.html"),
-        ),
-        (
-            "sms/reminder.txt",
-            include_str!("../../../templates/sms/reminder.txt"),
-        ),
-        (
-            "email/booking_confirmed.txt",
-            include_str!("../../../templates/email/booking_confirmed.txt"),
-        ),
-        (
-            "email/booking_confirmed.html",
-            include_str!("../../../templates/email/booking_confirmed.html"),
-        ),
-        (
-            "email/booking_cancelled.txt",
-            include_str!("../../../templates/email/booking_cancelled.txt"),
-        ),
-        (
-            "email/booking_cancelled.html",
-            include_str!("../../../templates/email/booking_cancelled.html"),
-        ),
-        (
-            "email/departure_cancelled.txt",
-            include_str!("../../../templates/email/departure_cancelled.txt"),
-        ),
-        (
-            "email/departure_cancelled.html",
-            include_str!("../../../templates/email/departure_cancelled.html"),
-        ),
-        (
-            "sms/booking_confirmed.txt",
-            include_str!("../../../templates/sms/booking_confirmed.txt"),
-        ),
-        (
-            "sms/booking_cancelled.txt",
-            include_str!("../../../templates/sms/booking_cancelled.txt"),
-        ),
-        (
-            "sms/departure_cancelled.txt",
-            include_str!("../../../templates/sms/departure_cancelled.txt"),
-        ),
-        (
-            "email/booking_rescheduled.txt",
-            include_str!("../../../templates/email/booking_rescheduled.txt"),
-        ),
-        (
-            "email/booking_rescheduled.html",
-            include_str!("../../../templates/email/booking_rescheduled.html"),
-        ),
-        (
-            "sms/booking_rescheduled.txt",
-            include_str!("../../../templates/sms/booking_rescheduled.txt"),
-        ),
-    ];
     // HTML templates escape; text templates must not. Set before adding: minijinja decides a
     // template's escaping when it is added.
     env.set_auto_escape_callback(|name| {
@@ -101,11 +38,30 @@ fn environment() -> Environment<'static> {
             minijinja::AutoEscape::None
         }
     });
-    for (name, source) in templates {
-        // The sources are compiled in; a syntax error is caught by the tests, not at run time.
-        let _ = env.add_template(name, source);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    for (folder, files) in [
+        ("email", embedded::EMAIL_TEMPLATES),
+        ("sms", embedded::SMS_TEMPLATES),
+    ] {
+        for (name, source) in files {
+            env.add_template_owned(format!("{folder}/{name}"), *source)?;
+        }
     }
-    env
+    crate::i18n::add_template_functions(&mut env, catalogue);
+    Ok(env)
+}
+
+/// The environment, built once: the templates are compiled in, so an error is a bug the unit
+/// tests meet first.
+fn shared_environment() -> Result<&'static Environment<'static>, minijinja::Error> {
+    static SHARED: OnceLock<Environment<'static>> = OnceLock::new();
+    if let Some(env) = SHARED.get() {
+        return Ok(env);
+    }
+    let catalogue = Catalogue::shared()
+        .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
+    let env = environment(catalogue)?;
+    Ok(SHARED.get_or_init(|| env))
 }
 
 impl<'a> Content<'a> {
@@ -126,9 +82,50 @@ impl<'a> Content<'a> {
         }
     }
 
-    fn context(&self) -> minijinja::Value {
+    fn lang(&self) -> Lang {
+        self.booking.customer.language
+    }
+
+    /// A catalogue message in the booking's language.
+    fn message(&self, key: &str, args: &[(&str, String)]) -> Result<String, minijinja::Error> {
+        let catalogue = Catalogue::shared()
+            .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
+        let mut fluent = FluentArgs::new();
+        for (name, value) in args {
+            fluent.set(*name, value.clone());
+        }
+        Ok(catalogue.message(self.lang(), key, Some(&fluent)))
+    }
+
+    fn context(&self) -> Result<minijinja::Value, minijinja::Error> {
+        let lang = self.lang();
         let tz = self.tour.tour.timezone;
         let local = self.departure.occupancy.starts_at.with_timezone(&tz);
+        let catalogue = Catalogue::shared()
+            .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
+        let time = format::time(local.time(), lang);
+        let local_start = self.message(
+            "mail-when",
+            &[
+                (
+                    "date",
+                    format::date_long(local.date_naive(), lang, &catalogue),
+                ),
+                ("time", time.clone()),
+                ("zone", tz.name().to_owned()),
+            ],
+        )?;
+        let local_start_short = self.message(
+            "sms-when",
+            &[
+                ("day", local.day().to_string()),
+                (
+                    "month",
+                    catalogue.message(lang, &format!("month-{}", local.month()), None),
+                ),
+                ("time", time),
+            ],
+        )?;
         let items: Vec<minijinja::Value> = self
             .booking
             .items
@@ -143,18 +140,20 @@ impl<'a> Content<'a> {
                 context! { label => label, quantity => item.quantity }
             })
             .collect();
-        context! {
+        let currency = &self.booking.currency;
+        Ok(context! {
+            lang => lang.code(),
             customer_name => self.booking.customer.name,
             reference => self.booking.reference.to_string(),
             tour_name => self.tour.tour.name,
             meeting_point => self.tour.tour.meeting_point,
-            local_start => format!("{} ({})", local.format("%a %-d %b %Y, %H:%M"), tz.name()),
-            local_start_short => local.format("%-d %b %H:%M").to_string(),
+            local_start => local_start,
+            local_start_short => local_start_short,
             items => items,
-            total => format_amount(self.booking.total, &self.booking.currency),
+            total => format::money(self.booking.total, currency, lang),
             manage_link => self.manage_link,
-            refund => (self.refund > 0).then(|| format_amount(self.refund, &self.booking.currency)),
-        }
+            refund => (self.refund > 0).then(|| format::money(self.refund, currency, lang)),
+        })
     }
 
     pub(super) fn email(
@@ -162,8 +161,8 @@ impl<'a> Content<'a> {
         kind: MessageKind,
         now: DateTime<Utc>,
     ) -> Result<Email, minijinja::Error> {
-        let env = environment();
-        let context = self.context();
+        let env = shared_environment()?;
+        let context = self.context()?;
         let name = kind.as_str();
         let text = env
             .get_template(&format!("email/{name}.txt"))?
@@ -171,21 +170,21 @@ impl<'a> Content<'a> {
         let html = env
             .get_template(&format!("email/{name}.html"))?
             .render(&context)?;
-        let (tour, reference) = (&self.tour.tour.name, &self.booking.reference);
-        let subject = match kind {
-            MessageKind::BookingConfirmed => format!("Booking {reference} confirmed: {tour}"),
-            MessageKind::BookingCancelled => format!("Booking {reference} cancelled: {tour}"),
-            MessageKind::DepartureCancelled => {
-                format!("Departure cancelled: {tour} (booking {reference})")
-            }
-            MessageKind::HoldExpired => format!("Your hold {reference} on {tour} expired"),
-            MessageKind::BookingRescheduled => {
-                format!("Booking {reference} moved: {tour}")
-            }
-            MessageKind::Reminder => {
-                format!("Reminder: {tour} (booking {reference})")
-            }
+        let subject_key = match kind {
+            MessageKind::BookingConfirmed => "subject-booking-confirmed",
+            MessageKind::BookingCancelled => "subject-booking-cancelled",
+            MessageKind::DepartureCancelled => "subject-departure-cancelled",
+            MessageKind::HoldExpired => "subject-hold-expired",
+            MessageKind::BookingRescheduled => "subject-booking-rescheduled",
+            MessageKind::Reminder => "subject-reminder",
         };
+        let subject = self.message(
+            subject_key,
+            &[
+                ("reference", self.booking.reference.to_string()),
+                ("tour", self.tour.tour.name.clone()),
+            ],
+        )?;
         let ics = matches!(
             kind,
             MessageKind::BookingConfirmed | MessageKind::BookingRescheduled
@@ -201,9 +200,9 @@ impl<'a> Content<'a> {
     }
 
     pub(super) fn sms(&self, kind: MessageKind) -> Result<String, minijinja::Error> {
-        environment()
+        shared_environment()?
             .get_template(&format!("sms/{}.txt", kind.as_str()))?
-            .render(self.context())
+            .render(self.context()?)
     }
 
     /// The departure as an iCalendar event, in UTC; the UID is stable per booking so a calendar
@@ -251,6 +250,27 @@ mod tests {
     use crate::domain::ids::{BookingRef, DepartureId, TourId};
     use crate::domain::records::Customer;
     use crate::domain::tour::{TourDraft, UnitDraft};
+
+    #[test]
+    fn every_message_template_loads_and_uses_only_words_every_language_has() {
+        let catalogue = Catalogue::shared().unwrap();
+        environment(catalogue.clone()).expect("the message templates load");
+        let mut used = 0;
+        for files in [embedded::EMAIL_TEMPLATES, embedded::SMS_TEMPLATES] {
+            for (name, source) in files {
+                for key in crate::i18n::message_keys_in(source) {
+                    used += 1;
+                    for lang in Lang::ALL {
+                        assert!(
+                            catalogue.has(lang, key),
+                            "{name}: {key} missing in {lang:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(used > 30, "only {used} message keys found");
+    }
 
     #[test]
     fn the_calendar_entry_is_folded_escaped_and_stable() {
@@ -313,6 +333,7 @@ mod tests {
                 name: "Ada".into(),
                 email: "ada@example.com".into(),
                 phone: None,
+                language: Lang::En,
             },
             expires_at: None,
             cancel_reason: None,

@@ -101,7 +101,7 @@ pub fn sign_in_first(_request: &Request<'_>) -> Redirect {
 mod tests {
     use super::*;
     use crate::domain::booking::BookingStatus;
-    use crate::web::i18n::{Catalogue, Lang};
+    use crate::i18n::{Catalogue, Lang};
 
     /// Keys the console builds at run time (the template check sees only literal ones).
     #[test]

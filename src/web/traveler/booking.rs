@@ -27,6 +27,7 @@ use crate::domain::pricing::{quote, ItemRequest, Quote};
 use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
 use crate::error::{AppError, FieldErrors};
 use crate::http::rate_limit::{ClientIp, RateLimited};
+use crate::i18n::Lang;
 use crate::service::idempotency::{self, Begin};
 use crate::service::payments::{PaymentSummary, Payments};
 use crate::service::{catalogue, holds, operators};
@@ -107,7 +108,13 @@ impl BookingForm {
     }
 
     /// The request `POST /v1/bookings` would get for this form.
-    fn hold_request(&self, departure: &DepartureId, items: Vec<ItemRequest>) -> holds::HoldRequest {
+    /// `lang` is the page's: the traveler's messages are written in it.
+    fn hold_request(
+        &self,
+        departure: &DepartureId,
+        items: Vec<ItemRequest>,
+        lang: Lang,
+    ) -> holds::HoldRequest {
         holds::HoldRequest {
             departure_id: departure.to_string(),
             items,
@@ -115,6 +122,7 @@ impl BookingForm {
                 name: self.name.clone(),
                 email: self.email.clone(),
                 phone: Some(self.phone.clone()).filter(|p| !p.trim().is_empty()),
+                language: Some(lang.code().to_owned()),
             },
         }
     }
@@ -155,6 +163,7 @@ pub async fn submit(
     client: ClientIp,
     departure: &str,
     form: CsrfForm<BookingForm>,
+    lang: Lang,
     cookies: &CookieJar<'_>,
     cookie_context: CookieContext,
     store: &State<Store>,
@@ -188,7 +197,7 @@ pub async fn submit(
         let notice = (form.step == "hold").then_some(Notice::TotalChanged);
         return Ok(Either::Left(page.quoted(priced, notice).page()));
     }
-    let request = form.hold_request(&departure.id, items);
+    let request = form.hold_request(&departure.id, items, lang);
     match hold(store, config, payments, now, client, &form, request).await {
         Ok(held) => {
             remember(cookies, cookie_context, &held.reference, &held.access_token);
@@ -240,7 +249,7 @@ async fn hold(
             let body = serde_json::json!({
                 "departure_id": request.departure_id,
                 "items": request.items.iter().map(|i| (&i.unit, i.quantity)).collect::<Vec<_>>(),
-                "customer": [&request.customer.name, &request.customer.email, &request.customer.phone],
+                "customer": [&request.customer.name, &request.customer.email, &request.customer.phone, &request.customer.language],
             })
             .to_string();
             let print = idempotency::keyed_fingerprint(&keys, "POST", BASE, &body);

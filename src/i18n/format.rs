@@ -4,7 +4,7 @@
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use fluent_bundle::FluentArgs;
 
-use super::i18n::{Catalogue, Lang};
+use super::{Catalogue, Lang};
 use crate::domain::money::minor_digits;
 
 /// The symbol a language uses for a currency, when it has one (CLDR's), else the code.

@@ -1,102 +1,107 @@
-//! Languages of the pages: the Project Fluent catalogues in `locales/<code>/*.ftl` (embedded),
-//! and which language a request gets: `?lang=`, else the `lang` cookie set by the switch, else
-//! `Accept-Language`, else English. Operators' tour text is shown as they wrote it.
+//! What berth writes, in each language: the Project Fluent catalogues in `locales/<code>/*.ftl`
+//! (embedded), the formatting of money, dates and times per language ([`format`]), and the
+//! template functions that pages and traveler messages share ([`add_template_functions`]).
+//! Operators' tour text is shown as they wrote it.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
+use chrono::{NaiveDate, NaiveTime};
 use fluent_bundle::concurrent::FluentBundle;
-use fluent_bundle::{FluentArgs, FluentResource};
-use rocket::Request;
-use serde::Serialize;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State};
 
-use super::embedded;
+pub mod format;
 
-/// Name of the cookie the language switch sets.
-pub const LANG_COOKIE: &str = "lang";
+pub use crate::domain::lang::Lang;
+use crate::embedded;
 
-/// A language the pages are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Lang {
-    En,
-    Es,
+fn lang_of(state: &State<'_, '_>) -> Lang {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::parse))
+        .unwrap_or(Lang::En)
 }
 
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Es];
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into())
+}
 
-    /// The BCP 47 tag, also the folder under `locales/` and the value of `?lang=`.
-    pub const fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Es => "es",
-        }
+/// A template keyword argument as a Fluent argument: numbers stay numbers (for plurals).
+fn fluent_value(value: Value) -> FluentValue<'static> {
+    match value.kind() {
+        ValueKind::Number => match i64::try_from(value.clone()) {
+            Ok(n) => FluentValue::from(n),
+            Err(_) => FluentValue::from(value.to_string()),
+        },
+        _ => FluentValue::from(value.to_string()),
     }
+}
 
-    /// The language's own name, as the switch shows it.
-    pub const fn native_name(self) -> &'static str {
-        match self {
-            Lang::En => "English",
-            Lang::Es => "Español",
-        }
-    }
-
-    /// `es`, `es-MX`, `ES` → Spanish; anything else we do not speak → `None`.
-    pub fn parse(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        Lang::ALL.into_iter().find(|lang| lang.code() == primary)
-    }
-
-    /// The best language for an `Accept-Language` header (RFC 9110 §12.5.4): the highest
-    /// `q` among the languages we have, earlier entries winning ties; `q=0` means "not this".
-    pub fn negotiate(accept_language: &str) -> Option<Lang> {
-        let mut best: Option<(Lang, u16)> = None;
-        for entry in accept_language.split(',').take(32) {
-            let mut parts = entry.split(';');
-            let tag = parts.next().unwrap_or("").trim();
-            let quality = parts
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .map_or(Some(1000), parse_quality);
-            let (Some(lang), Some(quality)) = (Lang::parse(tag), quality) else {
-                continue;
-            };
-            if quality > 0 && best.is_none_or(|(_, q)| quality > q) {
-                best = Some((lang, quality));
+/// Adds the functions templates call to write words and numbers in the template's `lang`
+/// (a variable of its context, English when absent): `t(key, name=value, …)` (a catalogue
+/// message; numbers stay numbers, for plurals), `money(minor, currency)`, `date("YYYY-MM-DD")`,
+/// `month_title(year, month)` and `time("HH:MM")`.
+pub fn add_template_functions(env: &mut Environment<'static>, catalogue: Arc<Catalogue>) {
+    let messages = catalogue.clone();
+    env.add_function(
+        "t",
+        move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
+            let mut args = FluentArgs::new();
+            for name in kwargs.args() {
+                args.set(name.to_owned(), fluent_value(kwargs.get::<Value>(name)?));
             }
-        }
-        best.map(|(lang, _)| lang)
-    }
-
-    /// The request's language (computed once per request).
-    pub fn of(request: &Request<'_>) -> Lang {
-        *request.local_cache(|| {
-            let from_query = request
-                .query_value::<&str>("lang")
-                .and_then(Result::ok)
-                .and_then(Lang::parse);
-            from_query
-                .or_else(|| {
-                    request
-                        .cookies()
-                        .get(LANG_COOKIE)
-                        .and_then(|c| Lang::parse(c.value()))
-                })
-                .or_else(|| {
-                    request
-                        .headers()
-                        .get_one("Accept-Language")
-                        .and_then(Lang::negotiate)
-                })
-                .unwrap_or(Lang::En)
-        })
-    }
+            kwargs.assert_all_used()?;
+            Ok(messages.message(lang_of(state), key, Some(&args)))
+        },
+    );
+    env.add_function(
+        "money",
+        |state: &State, minor: i64, currency: &str| -> String {
+            format::money(minor, currency, lang_of(state))
+        },
+    );
+    let names = catalogue.clone();
+    env.add_function(
+        "date",
+        move |state: &State, iso: &str| -> Result<String, Error> {
+            let date = NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+                .map_err(|_| invalid(format!("not a date: {iso}")))?;
+            Ok(format::date_long(date, lang_of(state), &names))
+        },
+    );
+    let names = catalogue;
+    env.add_function(
+        "month_title",
+        move |state: &State, year: i32, month: u32| -> String {
+            format::month_title(year, month, lang_of(state), &names)
+        },
+    );
+    env.add_function(
+        "time",
+        |state: &State, hh_mm: &str| -> Result<String, Error> {
+            let at = NaiveTime::parse_from_str(hh_mm, "%H:%M")
+                .map_err(|_| invalid(format!("not a time: {hh_mm}")))?;
+            Ok(format::time(at, lang_of(state)))
+        },
+    );
 }
 
-/// `q` as thousandths: `0.8` → 800; malformed → `None` (the entry is ignored).
-fn parse_quality(text: &str) -> Option<u16> {
-    let value: f32 = text.trim().parse().ok()?;
-    (0.0..=1.0)
-        .contains(&value)
-        .then(|| (value * 1000.0).round() as u16)
+/// The literal keys a template source passes to `t("…"`, for the tests that check every
+/// catalogue has them (calls of other functions ending in t, such as `asset(`, are not `t`).
+#[cfg(test)]
+pub(crate) fn message_keys_in(source: &str) -> Vec<&str> {
+    source
+        .match_indices("t(\"")
+        .filter(|(at, _)| {
+            source[..*at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric() && c != '_')
+        })
+        .map(|(at, _)| source[at + 3..].split('"').next().unwrap_or_default())
+        .collect()
 }
 
 /// The message catalogues, one Fluent bundle per language.
@@ -132,6 +137,18 @@ impl Catalogue {
             bundles.push((lang, bundle));
         }
         Ok(Catalogue { bundles })
+    }
+
+    /// The catalogues, loaded once for the process: pages and messages share them. An error
+    /// is a bug in the shipped files; `berth serve` meets it at start-up (the pages load them
+    /// first), the unit tests before that.
+    pub fn shared() -> Result<Arc<Catalogue>, String> {
+        static SHARED: OnceLock<Arc<Catalogue>> = OnceLock::new();
+        if let Some(catalogue) = SHARED.get() {
+            return Ok(catalogue.clone());
+        }
+        let loaded = Arc::new(Catalogue::load()?);
+        Ok(SHARED.get_or_init(|| loaded).clone())
     }
 
     fn bundle(&self, lang: Lang) -> Option<&FluentBundle<FluentResource>> {
@@ -195,25 +212,6 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accept_language_picks_the_best_language_we_have() {
-        assert_eq!(Lang::negotiate("es-ES,es;q=0.9,en;q=0.8"), Some(Lang::Es));
-        assert_eq!(Lang::negotiate("fr-FR,fr;q=0.9,en;q=0.5"), Some(Lang::En));
-        assert_eq!(Lang::negotiate("en;q=0.4, es;q=0.6"), Some(Lang::Es));
-        assert_eq!(Lang::negotiate("de, fr"), None);
-        assert_eq!(Lang::negotiate("es;q=0, en;q=0.1"), Some(Lang::En));
-        assert_eq!(Lang::negotiate("es;q=banana, en"), Some(Lang::En));
-        assert_eq!(Lang::negotiate(""), None);
-    }
-
-    #[test]
-    fn tags_parse_by_their_primary_subtag() {
-        assert_eq!(Lang::parse("es-MX"), Some(Lang::Es));
-        assert_eq!(Lang::parse("EN_gb"), Some(Lang::En));
-        assert_eq!(Lang::parse("esperanto"), None);
-        assert_eq!(Lang::parse(""), None);
-    }
 
     #[test]
     fn every_language_defines_the_same_messages() {

@@ -1,0 +1,34 @@
+# What a traveler receives: email subjects and text, and SMS. Variables are filled in by
+# `service::notifications::templates`; names, tour text and amounts arrive already formatted.
+
+mail-when = { $date }, { $time } ({ $zone })
+sms-when = { $day } { $month } { $time }
+
+subject-booking-confirmed = Booking { $reference } confirmed: { $tour }
+subject-booking-cancelled = Booking { $reference } cancelled: { $tour }
+subject-departure-cancelled = Departure cancelled: { $tour } (booking { $reference })
+subject-hold-expired = Your hold { $reference } on { $tour } expired
+subject-booking-rescheduled = Booking { $reference } moved: { $tour }
+subject-reminder = Reminder: { $tour } (booking { $reference })
+
+mail-hello = Hello { $name },
+mail-confirmed = your booking { $reference } is confirmed.
+mail-rescheduled = your booking { $reference } has moved to a new departure.
+mail-reminder = a reminder of your booking { $reference }:
+mail-cancelled = your booking { $reference } for { $tour } on { $when } is cancelled.
+mail-departure-cancelled = we are sorry: the departure of { $tour } on { $when } is cancelled, and with it your booking { $reference }.
+mail-hold-expired = your hold { $reference } on { $tour } ({ $when }) expired before it was confirmed, and its seats were released. If you still want to come, please book again.
+mail-refund = A refund of { $amount } is on its way to your card; your bank may take a few days to show it.
+mail-meeting-point = Meeting point: { $place }
+mail-total = Total: { $total }
+mail-total-unchanged = Total: { $total } (unchanged)
+mail-manage = Manage your booking
+mail-calendar-attached = The calendar entry is attached.
+mail-calendar-updated = The updated calendar entry is attached; links from earlier emails keep working until they expire.
+
+sms-booking-confirmed = Confirmed: { $tour }, { $when }. Ref { $reference }
+sms-booking-cancelled = Cancelled: { $tour }, { $when }. Ref { $reference }
+sms-departure-cancelled = Departure cancelled: { $tour }, { $when }. Ref { $reference }
+sms-booking-rescheduled = Moved: { $tour }, now { $when }. Ref { $reference }
+sms-reminder = Reminder: { $tour }, { $when }. Ref { $reference }
+sms-refund = Refund { $amount }

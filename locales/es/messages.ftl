@@ -1,0 +1,33 @@
+# Lo que recibe un viajero: asuntos y textos de los correos, y SMS.
+
+mail-when = { $date }, { $time } ({ $zone })
+sms-when = { $day } de { $month }, { $time }
+
+subject-booking-confirmed = Reserva { $reference } confirmada: { $tour }
+subject-booking-cancelled = Reserva { $reference } cancelada: { $tour }
+subject-departure-cancelled = Salida cancelada: { $tour } (reserva { $reference })
+subject-hold-expired = Tu reserva { $reference } de { $tour } ha caducado
+subject-booking-rescheduled = Reserva { $reference } cambiada: { $tour }
+subject-reminder = Recordatorio: { $tour } (reserva { $reference })
+
+mail-hello = Hola, { $name }:
+mail-confirmed = tu reserva { $reference } está confirmada.
+mail-rescheduled = tu reserva { $reference } ha pasado a otra salida.
+mail-reminder = te recordamos tu reserva { $reference }:
+mail-cancelled = tu reserva { $reference } de { $tour } el { $when } está cancelada.
+mail-departure-cancelled = lo sentimos: la salida de { $tour } del { $when } se ha cancelado, y con ella tu reserva { $reference }.
+mail-hold-expired = tu reserva { $reference } de { $tour } ({ $when }) caducó antes de confirmarse y sus plazas se liberaron. Si aún quieres venir, vuelve a reservar.
+mail-refund = Te estamos devolviendo { $amount } a tu tarjeta; tu banco puede tardar unos días en mostrarlo.
+mail-meeting-point = Punto de encuentro: { $place }
+mail-total = Total: { $total }
+mail-total-unchanged = Total: { $total } (sin cambios)
+mail-manage = Gestionar tu reserva
+mail-calendar-attached = Adjuntamos la entrada para tu calendario.
+mail-calendar-updated = Adjuntamos la entrada de calendario actualizada; los enlaces de correos anteriores siguen funcionando hasta que caducan.
+
+sms-booking-confirmed = Confirmada: { $tour }, { $when }. Ref { $reference }
+sms-booking-cancelled = Cancelada: { $tour }, { $when }. Ref { $reference }
+sms-departure-cancelled = Salida cancelada: { $tour }, { $when }. Ref { $reference }
+sms-booking-rescheduled = Cambiada: { $tour }, ahora { $when }. Ref { $reference }
+sms-reminder = Recordatorio: { $tour }, { $when }. Ref { $reference }
+sms-refund = Reembolso { $amount }
