@@ -8,7 +8,7 @@ use fantoccini::Locator;
 use serde_json::json;
 
 use super::browser::Browser;
-use super::{departure_on, local_today, tour};
+use super::{departure_on, hidden_field, local_today, set_cookies, tour};
 use crate::on_both_backends;
 use crate::support::fake_stripe::{self, FakeStripe, Mode};
 use crate::support::{Backend, TestApp};
@@ -502,13 +502,6 @@ async fn an_expired_hold_and_closed_sales_show_the_form_again_with_the_input_kep
     browser.close().await;
 }
 
-/// The `value="…"` of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
-    html[start..][..html[start..].find('"').unwrap()].to_owned()
-}
-
 async fn a_double_submitted_form_holds_once(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -520,11 +513,11 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
         .unwrap();
     let url = format!("{}/book/{departure}", app.base);
     let first = client.get(&url).send().await.unwrap();
-    let mut jar = cookies(first.headers());
+    let mut jar = set_cookies(first.headers());
     let form = first.text().await.unwrap();
     let fields: Vec<(&str, String)> = vec![
-        ("csrf_token", hidden(&form, "csrf_token")),
-        ("idempotency_key", hidden(&form, "idempotency_key")),
+        ("csrf_token", hidden_field(&form, "csrf_token")),
+        ("idempotency_key", hidden_field(&form, "idempotency_key")),
         ("items[adult]", "2".into()),
         ("name", "Ada Lovelace".into()),
         ("email", "ada@example.com".into()),
@@ -544,7 +537,7 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
             .unwrap();
         assert_eq!(reply.status().as_u16(), 303, "{:?}", reply.text().await);
         locations.push(reply.headers()["location"].to_str().unwrap().to_owned());
-        jar.extend(cookies(reply.headers()));
+        jar.extend(set_cookies(reply.headers()));
     }
     assert_eq!(
         locations[0], locations[1],
@@ -552,7 +545,8 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
     );
     assert_eq!(app.available(&departure).await, 8);
     assert_eq!(
-        app.query_strings("SELECT customer_language FROM bookings").await,
+        app.query_strings("SELECT customer_language FROM bookings")
+            .await,
         vec!["es".to_owned()],
         "the page's language is the messages' language"
     );
@@ -591,16 +585,6 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
     assert_eq!(app.available(&departure).await, 8);
 }
 
-/// The `name=value` pairs a response sets.
-fn cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
-        .collect()
-}
-
 async fn the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate_limited(
     backend: Backend,
 ) {
@@ -623,13 +607,13 @@ async fn the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate
         .unwrap();
     let url = format!("{}/book/{departure}", app.base);
     let first = client.get(&url).send().await.unwrap();
-    let jar = cookies(first.headers());
+    let jar = set_cookies(first.headers());
     let form = first.text().await.unwrap();
     assert!(!form.contains("<script>window"), "{form}");
     assert!(form.contains("Cruise &lt;script&gt;window.injected = 1&lt;&#x2f;script&gt;"));
     let fields = [
-        ("csrf_token", hidden(&form, "csrf_token")),
-        ("idempotency_key", hidden(&form, "idempotency_key")),
+        ("csrf_token", hidden_field(&form, "csrf_token")),
+        ("idempotency_key", hidden_field(&form, "idempotency_key")),
         ("items[adult]", "1".into()),
         ("name", "Ada <i>Lovelace</i>".into()),
         ("email", "ada@example.com".into()),

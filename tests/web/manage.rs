@@ -7,7 +7,7 @@ use fantoccini::Locator;
 use serde_json::json;
 
 use super::browser::Browser;
-use super::{departure_on, local_today, tour};
+use super::{departure_on, hidden_field, local_today, set_cookies, tour};
 use crate::on_both_backends;
 use crate::reschedule::manage_path;
 use crate::support::{Backend, TestApp};
@@ -16,6 +16,7 @@ on_both_backends!(
     the_emailed_link_opens_the_booking_and_cancels_it_after_the_quote,
     a_booking_moves_to_another_departure_from_the_page,
     a_tampered_or_outdated_link_gets_a_clear_page,
+    a_double_submitted_move_or_cancel_acts_once,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -245,4 +246,115 @@ async fn a_tampered_or_outdated_link_gets_a_clear_page(backend: Backend) {
     assert!(html.contains("This link has expired"), "{html}");
     let (status, _, _) = get(format!("{link}/booking.ics")).await;
     assert_eq!(status, 410);
+}
+
+/// A move or a cancellation sent twice from one rendered form (a double-click, a reload of the
+/// post) acts once, and the second answer leads where the first did; a post without the form's
+/// key is an ordinary second request and is refused as the API would refuse it.
+async fn a_double_submitted_move_or_cancel_acts_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let day = local_today(&app) + Duration::days(4);
+    let first = departure_on(&app, &token, &tour, day, 10, 10).await;
+    let later = departure_on(&app, &token, &tour, day + Duration::days(1), 18, 10).await;
+    let (reference, link) = booked_from_email(&app, &first).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let open = |url: String| {
+        let client = client.clone();
+        async move {
+            let reply = client.get(url).send().await.unwrap();
+            assert_eq!(reply.status().as_u16(), 200);
+            let jar = set_cookies(reply.headers()).join("; ");
+            (jar, reply.text().await.unwrap())
+        }
+    };
+    let post = |url: String, jar: String, fields: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        async move {
+            let reply = client
+                .post(url)
+                .header("Cookie", jar)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            let location = reply
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (reply.status().as_u16(), location)
+        }
+    };
+
+    let (jar, page) = open(link.clone()).await;
+    let fields = vec![
+        ("csrf_token", hidden_field(&page, "csrf_token")),
+        ("form_key", hidden_field(&page, "form_key")),
+        ("departure_id", later.clone()),
+    ];
+    let mut moved_to = Vec::new();
+    for _ in 0..2 {
+        let (status, location) =
+            post(format!("{link}/reschedule"), jar.clone(), fields.clone()).await;
+        assert_eq!(status, 303);
+        moved_to.push(location.expect("a redirect"));
+    }
+    assert_eq!(
+        moved_to[0], moved_to[1],
+        "the second post leads where the first did"
+    );
+    assert_eq!(app.available(&first).await, 10);
+    assert_eq!(app.available(&later).await, 8);
+    let notices = app
+        .query_i64(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'booking_rescheduled' AND channel = 'email'",
+        )
+        .await;
+    assert_eq!(notices, 1, "one move, one email");
+
+    let moved_link = format!("{}{}", app.base, moved_to[0].split('?').next().unwrap());
+    let (jar, page) = open(moved_link.clone()).await;
+    let fields = vec![
+        ("csrf_token", hidden_field(&page, "csrf_token")),
+        ("form_key", hidden_field(&page, "form_key")),
+        ("confirm", "true".to_owned()),
+    ];
+    let mut cancelled_at = Vec::new();
+    for _ in 0..2 {
+        let (status, location) =
+            post(format!("{moved_link}/cancel"), jar.clone(), fields.clone()).await;
+        assert_eq!(status, 303);
+        cancelled_at.push(location.expect("a redirect"));
+    }
+    assert_eq!(cancelled_at[0], cancelled_at[1]);
+    assert!(
+        cancelled_at[0].ends_with("?done=cancelled"),
+        "{}",
+        cancelled_at[0]
+    );
+    let status = app
+        .query_strings(&format!(
+            "SELECT status FROM bookings WHERE reference = '{reference}'"
+        ))
+        .await;
+    assert_eq!(status, vec!["cancelled".to_owned()]);
+    assert_eq!(app.available(&later).await, 10);
+
+    // The same post without the form's key: a second cancellation, refused on the page.
+    let (status, location) = post(
+        format!("{moved_link}/cancel"),
+        jar,
+        fields[..1]
+            .iter()
+            .cloned()
+            .chain([("confirm", "true".to_owned())])
+            .collect(),
+    )
+    .await;
+    assert_eq!((status, location), (409, None));
 }

@@ -90,3 +90,26 @@ pub async fn book(app: &TestApp, departure: &str, seats: u32) {
     .await
     .expect(200);
 }
+
+/// The `value="…"` of the hidden input `name` in a page, unescaped.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}"))
+        + marker.len();
+    let value = &html[start..];
+    value[..value.find('"').expect("closing quote")]
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+/// The `name=value` pairs a response sets as cookies.
+pub fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
+        .collect()
+}

@@ -3,7 +3,7 @@
 use reqwest::header::{HeaderMap, ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::json;
 
-use super::{departure_on, local_today, tour};
+use super::{departure_on, hidden_field, local_today, set_cookies, tour};
 use crate::on_both_backends;
 use crate::support::{Backend, Reply, TestApp};
 
@@ -27,25 +27,9 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
 
 /// The `name=value` of the cookie a response sets, if it sets `name`.
 fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
+    set_cookies(headers)
+        .into_iter()
         .find(|pair| pair.starts_with(&format!("{name}=")))
-}
-
-/// The `value="…"` of the hidden input `name` in a page.
-fn hidden_field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name}"))
-        + marker.len();
-    let value = &html[start..];
-    value[..value.find('"').expect("closing quote")]
-        .replace("&#x2f;", "/")
-        .replace("&amp;", "&")
 }
 
 async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Reply {

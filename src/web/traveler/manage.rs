@@ -25,7 +25,7 @@ use crate::service::payments::{self, PaymentSummary, Payments};
 use crate::service::reschedule::{self as moves, RescheduleRequest};
 use crate::service::{bookings, catalogue, notifications};
 use crate::storage::{departures, Store};
-use crate::web::{CsrfForm, Page, WebError};
+use crate::web::{once, CsrfForm, Page, WebError};
 
 /// How far ahead the page offers departures to move to.
 const TARGET_DAYS: i64 = 92;
@@ -164,6 +164,8 @@ impl<'r> Responder<'r, 'static> for CalendarFile {
 #[derive(FromForm)]
 pub struct CancelForm {
     confirm: bool,
+    #[field(default = String::new())]
+    form_key: String,
 }
 
 /// Cancels the booking (the refund the page showed, per the tour's policy).
@@ -184,13 +186,29 @@ pub async fn cancel(
     if !form.0.confirm {
         return Err(AppError::invalid("confirm", "must be true").into());
     }
-    match bookings::cancel(store, payments, now, reference, &opened.caller).await {
-        Ok(_) => Ok(Either::Left(Redirect::to(format!(
-            "{}/{}/{}?done=cancelled",
-            manage_link::BASE,
-            opened.booking.reference,
-            opened.token
-        )))),
+    // A double-click (or a reload of the post) leads where the first one did, not to "this
+    // booking is already cancelled".
+    let scope = format!("web:manage:{}:cancel", opened.booking.reference);
+    let done = once::once(
+        store,
+        config,
+        now,
+        &scope,
+        &form.0.form_key,
+        "cancel",
+        || async {
+            bookings::cancel(store, payments, now, reference, &opened.caller).await?;
+            Ok(format!(
+                "{}/{}/{}?done=cancelled",
+                manage_link::BASE,
+                opened.booking.reference,
+                opened.token
+            ))
+        },
+    )
+    .await;
+    match done {
+        Ok(location) => Ok(Either::Left(Redirect::to(location))),
         Err(error) => Ok(Either::Right(
             refused(store, now, &opened, error, None).await?,
         )),
@@ -200,6 +218,8 @@ pub async fn cancel(
 #[derive(FromForm)]
 pub struct RescheduleForm {
     departure_id: String,
+    #[field(default = String::new())]
+    form_key: String,
 }
 
 /// Moves the booking; on success the page reopens under the link for its new departure.
@@ -215,21 +235,33 @@ pub async fn reschedule(
 ) -> Result<Either<Redirect, Page>, LinkError> {
     let now = clock.now();
     let opened = open(store, config, now, reference, token).await?;
-    let request = RescheduleRequest {
-        departure_id: form.0.departure_id,
-    };
-    let chosen = request.departure_id.clone();
-    match moves::reschedule(store, now, reference, &opened.caller, request).await {
-        Ok(moved) => {
+    let form = form.0;
+    let chosen = form.departure_id.clone();
+    // A double-click leads to the moved booking's page, as the first click did: the second
+    // would otherwise find the booking already moved (or its old link superseded).
+    let scope = format!("web:manage:{}:reschedule", opened.booking.reference);
+    let moved = once::once(
+        store,
+        config,
+        now,
+        &scope,
+        &form.form_key,
+        &chosen,
+        || async {
+            let request = RescheduleRequest {
+                departure_id: form.departure_id.clone(),
+            };
+            let moved = moves::reschedule(store, now, reference, &opened.caller, request).await?;
             let departure = departures::get(store, &moved.departure_id, now)
-                .await
-                .map_err(AppError::from)?
+                .await?
                 .ok_or(AppError::NotFound)?;
             let path = manage_link::path(&config.keyring(), &moved, &departure);
-            Ok(Either::Left(Redirect::to(format!(
-                "{path}?done=rescheduled"
-            ))))
-        }
+            Ok(format!("{path}?done=rescheduled"))
+        },
+    )
+    .await;
+    match moved {
+        Ok(location) => Ok(Either::Left(Redirect::to(location))),
         Err(error) => Ok(Either::Right(
             refused(store, now, &opened, error, Some(chosen)).await?,
         )),
@@ -318,7 +350,7 @@ async fn render(
     view.status = status.as_str();
     Ok(Page::new(
         "traveler/manage.html",
-        context! { page => view, done => done, problem => problem },
+        context! { page => view, done => done, problem => problem, form_key => once::new_key() },
     ))
 }
 
