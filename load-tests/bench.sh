@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The berth benchmark: on this machine, in one run, berth `rush` and `spread` on SQLite and on the
 # local MariaDB, next to the database floor (berth's reservation transaction through the service
-# layer, no HTTP) and the HTTP ceiling (the same load tool against GET /health). Prints the ratio
+# layer, no HTTP) and the HTTP ceiling (the same load tool against GET /health), and the traveler's
+# tour page rendered under the same load (its month calendar of 30 departures). Prints the ratio
 # table and writes load-tests/RESULTS.md; the "Analysis" section of an existing RESULTS.md is kept.
 #
 # Knobs (environment): BENCH_SECONDS (per run, default 15), BENCH_CONCURRENCY (default 32),
@@ -28,6 +29,7 @@ if [ "$SMOKE" = 1 ]; then
   SECS=1 CONC=4 PROFILE=debug
 fi
 SPREAD_DEPARTURES=50
+PAGE_DEPARTURES=30
 # Room for every hold of a run (1 seat each): the rush stays contended for its whole duration
 # instead of selling out in the first second and measuring sold-out answers.
 CAPACITY=100000
@@ -130,12 +132,19 @@ for backend in $BACKENDS; do
   load "$backend-rush" rush --capacity "$CAPACITY" --max-quantity 1
   load "$backend-spread" spread --departures "$SPREAD_DEPARTURES" --capacity "$CAPACITY" --max-quantity 1
   load "$backend-ceiling" ceiling --path /health
+  # The tour page (issue 14): a fixture tour of its own with one departure a day for a month, its
+  # page (calendar included) fetched by the same closed-loop clients as the ceiling.
+  "$BIN/berth-load" --target "$BASE" --token "$TOKEN" setup --label page --departures "$PAGE_DEPARTURES" \
+    --spacing-minutes 1440 --capacity 10 --out "$WORK/$backend-page-fixtures.json" >/dev/null
+  tour_id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["tour_id"])' "$WORK/$backend-page-fixtures.json")"
+  curl -fsS -o /dev/null "$BASE/tours/$tour_id" || { echo "the tour page did not answer 200"; exit 1; }
+  load "$backend-tour-page" ceiling --path "/tours/$tour_id"
   stop_berth
   floor "$backend-floor-rush" "$backend" --departures 1
   floor "$backend-floor-spread" "$backend" --departures "$SPREAD_DEPARTURES"
 done
 
-CORES="$(nproc)" SECS="$SECS" CONC="$CONC" BACKENDS="$BACKENDS" WORK="$WORK" \
+CORES="$(nproc)" SECS="$SECS" CONC="$CONC" BACKENDS="$BACKENDS" WORK="$WORK" PAGE_DEPARTURES="$PAGE_DEPARTURES" \
   COMMIT="$COMMIT" PROFILE="$PROFILE" \
   MYSQL_VERSION="$(mysql_exec 'SELECT VERSION()' 2>/dev/null | tail -n 1 || echo unknown)" \
   python3 - "$OUT" <<'PY'
@@ -199,6 +208,14 @@ for b in os.environ["BACKENDS"].split():
         if fl:
             rows.append(f"| {b} | {label} (no HTTP) | {f(fl['rate'])} | {f(fl['p50'],2)} / {f(fl['p99'],2)} | | | | | | {fl['outcomes']} |")
 
+page_rows = []
+for b in os.environ["BACKENDS"].split():
+    page, ceil = tool(f"{b}-tour-page"), tool(f"{b}-ceiling")
+    if page:
+        share = None if not ceil or not ceil["rate"] else page["rate"] / ceil["rate"]
+        page_rows.append(f"| {b} | {f(page['rate'])} | {f(page['p50'],2)} / {f(page['p99'],2)} | "
+                         f"{f(share and share*100)} % | {page['5xx']} |")
+
 fivexx = sum((tool(f"{b}-{s}") or {}).get("5xx", 0) for b in os.environ["BACKENDS"].split() for s in ("rush", "spread"))
 lines = [
     "# berth benchmark results",
@@ -218,6 +235,17 @@ lines = [
     "| backend | scenario | per s | p50 / p99 ms | floor per s | ceiling per s | ÷ floor | ÷ ceiling | 5xx | verified |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     *rows,
+    "",
+    "## Tour page render (issue 14)",
+    "",
+    "`GET /tours/{id}`: the traveler's tour page, server-rendered with its month calendar (one query "
+    f"for the month) over a tour with one departure a day for {os.environ['PAGE_DEPARTURES']} days, fetched by {os.environ['CONC']} "
+    "concurrent clients in a closed loop, each waiting for its page before asking again. Latency is "
+    "the whole response, measured by the client; the ceiling is the same tool against GET /health.",
+    "",
+    "| backend | pages per s | p50 / p99 ms | ÷ ceiling | 5xx |",
+    "|---|---:|---:|---:|---:|",
+    *page_rows,
     "",
     "## Targets (issue 3, MySQL, ratios from this run)",
     "",
@@ -246,7 +274,7 @@ PY
 
 if [ "$SMOKE" = 1 ]; then
   for backend in $BACKENDS; do
-    for run in rush spread ceiling floor-rush floor-spread; do
+    for run in rush spread ceiling tour-page floor-rush floor-spread; do
       [ -s "$WORK/$backend-$run.json" ] || { echo "bench smoke: $backend-$run wrote no result"; exit 1; }
     done
   done

@@ -57,13 +57,14 @@ pub fn new_run_id() -> String {
 }
 
 /// Creates a tour named after `label` and the run, with `count` departures of `capacity` seats,
-/// starting three days from now, one minute apart.
+/// starting three days from now, `spacing_minutes` apart.
 pub async fn create(
     api: &Api,
     label: &str,
     count: usize,
     capacity: u32,
     max_quantity: u32,
+    spacing_minutes: u32,
 ) -> Result<Fixtures, String> {
     let run_id = new_run_id();
     let tour_name = format!("berth-load {label} {run_id}");
@@ -94,8 +95,8 @@ pub async fn create(
     let first = Utc::now() + Duration::days(3);
     let mut departures = Vec::with_capacity(count);
     for i in 0..count {
-        let starts_at =
-            (first + Duration::minutes(i as i64)).to_rfc3339_opts(SecondsFormat::Secs, true);
+        let starts_at = (first + Duration::minutes(i as i64 * i64::from(spacing_minutes)))
+            .to_rfc3339_opts(SecondsFormat::Secs, true);
         let reply = Api::expect(
             api.create_departure(
                 &tour_id,

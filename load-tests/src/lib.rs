@@ -191,6 +191,7 @@ pub async fn run(config: &Config) -> Result<RunResult, RunError> {
             count,
             capacity,
             config.max_quantity.clamp(1, 100),
+            1,
         )
         .await
         .map_err(RunError::Setup)?;

@@ -127,6 +127,9 @@ struct SetupArgs {
     /// Part of the tour's name.
     #[arg(long, default_value = "external")]
     label: String,
+    /// Minutes between departures (1440: one a day, a calendar's worth).
+    #[arg(long, default_value_t = 1)]
+    spacing_minutes: u32,
     /// Also write the fixtures JSON here (it is always printed).
     #[arg(long, value_name = "FILE")]
     out: Option<String>,
@@ -264,6 +267,7 @@ async fn setup(
         args.departures.max(1),
         args.capacity,
         args.max_quantity.clamp(1, 100),
+        args.spacing_minutes.max(1),
     )
     .await?;
     let json = serde_json::to_string_pretty(&fixtures).map_err(|e| e.to_string())?;

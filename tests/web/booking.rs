@@ -20,6 +20,7 @@ on_both_backends!(
     a_keyboard_alone_books_a_seat,
     an_expired_hold_and_closed_sales_show_the_form_again_with_the_input_kept,
     a_double_submitted_form_holds_once,
+    a_hold_the_operator_cancelled_shows_a_closed_page,
     the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate_limited,
 );
 
@@ -583,6 +584,83 @@ async fn a_double_submitted_form_holds_once(backend: Backend) {
     assert!(text.contains("here is the new total"), "{text}");
     assert!(text.contains("€105.00"), "{text}");
     assert_eq!(app.available(&departure).await, 8);
+}
+
+/// Held from the page, then cancelled by the operator before payment: the hold's page says the
+/// booking is closed and offers nothing to pay, instead of a pay form for seats it no longer has.
+async fn a_hold_the_operator_cancelled_shows_a_closed_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let day = local_today(&app) + Duration::days(3);
+    let departure = departure_on(&app, &token, &tour, day, 10, 10).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{}/book/{departure}", app.base);
+    let first = client.get(&url).send().await.unwrap();
+    let mut jar = set_cookies(first.headers());
+    let form = first.text().await.unwrap();
+    let reply = client
+        .post(&url)
+        .header("Cookie", jar.join("; "))
+        .form(&[
+            ("csrf_token", hidden_field(&form, "csrf_token")),
+            ("idempotency_key", hidden_field(&form, "idempotency_key")),
+            ("items[adult]", "1".into()),
+            ("name", "Ada Lovelace".into()),
+            ("email", "ada@example.com".into()),
+            ("quoted_total", "3500".into()),
+            ("step", "hold".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 303);
+    let hold_page = format!(
+        "{}{}",
+        app.base,
+        reply.headers()["location"].to_str().unwrap()
+    );
+    jar.extend(set_cookies(reply.headers()));
+    let open = |jar: Vec<String>| {
+        let client = client.clone();
+        let hold_page = hold_page.clone();
+        async move {
+            let reply = client
+                .get(&hold_page)
+                .header("Cookie", jar.join("; "))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status().as_u16(), 200);
+            reply.text().await.unwrap()
+        }
+    };
+    let held = open(jar.clone()).await;
+    assert!(held.contains("class=\"confirm-form\""), "{held}");
+    let reference = app.query_strings("SELECT reference FROM bookings").await[0].clone();
+
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{reference}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let closed = open(jar).await;
+    assert!(closed.contains("This booking is closed"), "{closed}");
+    assert!(
+        closed.contains(&format!("Booking {reference} is no longer active.")),
+        "{closed}"
+    );
+    assert!(
+        !closed.contains("confirm-form") && !closed.contains("payment-form"),
+        "nothing to pay or confirm: {closed}"
+    );
+    assert_eq!(app.available(&departure).await, 10);
 }
 
 async fn the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate_limited(
