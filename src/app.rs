@@ -15,9 +15,9 @@ use crate::config::AppConfig;
 use crate::http::rate_limit::{ClientAddresses, RateLimits};
 use crate::integrations::email::Mailer;
 use crate::integrations::sms::{SmsSender, Twilio};
-use crate::integrations::stripe::{key_mode, Stripe};
+use crate::integrations::stripe::{key_mode, Stripe, StripeProvider};
 use crate::service::notifications::Transports;
-use crate::service::payments::{Payments, StripePayments};
+use crate::service::payments::Payments;
 use crate::storage::{PoolSettings, Store};
 use crate::{http, net, service, web, workers};
 
@@ -161,10 +161,10 @@ pub fn payments(config: &AppConfig) -> Result<Payments, String> {
             let timeout = Duration::from_secs(u64::from(config.stripe_timeout_seconds));
             let api = Stripe::new(&config.stripe_api_base, key.clone(), timeout)?;
             tracing::info!(mode, "payments through Stripe");
-            Ok(Payments::Stripe(Arc::new(StripePayments {
+            Ok(Payments::Online(Arc::new(StripeProvider::new(
                 api,
-                webhook_secret: webhook_secret.clone(),
-            })))
+                webhook_secret.clone(),
+            ))))
         }
         _ => Ok(Payments::Offline),
     }

@@ -12,7 +12,7 @@ use super::rate_limit::RateLimited;
 use super::responder::{ErrorResponse, JsonBody};
 use crate::clock::Clock;
 use crate::error::AppError;
-use crate::integrations::stripe::{verify_signature, SIGNATURE_TOLERANCE_SECONDS};
+use crate::integrations::payments::WebhookError;
 use crate::service::payments::{self, Payments};
 use crate::storage::payments::RefundRow;
 use crate::storage::Store;
@@ -77,7 +77,7 @@ pub async fn stripe_webhook(
     clock: &State<Clock>,
     payments: &State<Payments>,
 ) -> Result<Json<WebhookAck>, AppError> {
-    let Some(stripe) = payments.stripe() else {
+    let Some(provider) = payments.online().filter(|p| p.name() == "stripe") else {
         return Err(AppError::NotFound);
     };
     let raw = body
@@ -90,34 +90,18 @@ pub async fn stripe_webhook(
     }
     let now = clock.now();
     // Verified before a single byte of the body is parsed.
-    let verified = signature.header.as_deref().map(|header| {
-        verify_signature(
-            stripe.webhook_secret.expose(),
-            header,
-            &raw,
-            now.timestamp(),
-            SIGNATURE_TOLERANCE_SECONDS,
-        )
-    });
-    match verified {
-        Some(Ok(())) => {}
-        Some(Err(error)) => {
+    let event = match provider.read_event(signature.header.as_deref(), &raw, now.timestamp()) {
+        Ok(event) => event,
+        Err(WebhookError::Signature(error)) => {
             // The source address helps find a misconfigured proxy; the payload is not logged.
             tracing::warn!(source = ?signature.source, %error, "Stripe webhook refused");
-            return Err(AppError::bad_request(
-                "invalid_signature",
-                error.to_string(),
-            ));
+            return Err(AppError::bad_request("invalid_signature", error));
         }
-        None => {
-            tracing::warn!(source = ?signature.source, "Stripe webhook without a signature refused");
-            return Err(AppError::bad_request(
-                "invalid_signature",
-                "the Stripe-Signature header is missing",
-            ));
+        Err(WebhookError::Malformed(error)) => {
+            return Err(AppError::bad_request("malformed_event", error));
         }
-    }
-    let outcome = payments::handle_event(store, payments, now, &raw).await?;
+    };
+    let outcome = payments::handle_event(store, payments, now, &event).await?;
     Ok(Json(WebhookAck {
         received: true,
         outcome: outcome.as_str(),

@@ -1,6 +1,8 @@
-//! Outbound I/O: email and SMS transports. No domain decisions here.
+//! Outbound I/O: email and SMS transports, and the payment provider (the `payments` seam,
+//! Stripe behind it). No domain decisions here.
 
 pub mod email;
+pub mod payments;
 pub mod sms;
 pub mod stripe;
 

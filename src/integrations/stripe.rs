@@ -1,5 +1,7 @@
-//! Stripe's REST API through reqwest (form-encoded requests, bearer auth, JSON answers), and
-//! the verification of its webhook signatures. No domain decisions here.
+//! Stripe as berth's payment provider (`StripeProvider`, the `PaymentProvider` of
+//! `integrations::payments`): its REST API through reqwest (form-encoded requests, bearer auth,
+//! JSON answers), the verification of its webhook signatures, and its events read into berth's.
+//! No domain decisions here.
 //!
 //! Every call that creates something carries an `Idempotency-Key` chosen by the caller and
 //! derived from berth's own ids, and is retried with that same key on network errors, 5xx, 429
@@ -12,6 +14,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::payments::{
+    EventKind, NewPayment, PaymentEvent, PaymentProvider, ProviderError, ProviderPayment,
+    ProviderRefund, WebhookError,
+};
 use crate::secrets::Secret;
 
 /// The API version berth is written against; pinned so an account upgrade cannot change the
@@ -98,16 +104,6 @@ pub enum StripeError {
     },
 }
 
-/// What to create a PaymentIntent for. The amount is the server-computed booking total.
-pub struct NewIntent<'a> {
-    pub amount: i64,
-    pub currency: &'a str,
-    pub booking_id: &'a str,
-    pub booking_reference: &'a str,
-    pub operator_id: &'a str,
-    pub description: &'a str,
-}
-
 /// Checks a secret key's shape and says whether it is a test or live key. The key itself is
 /// never part of the answer.
 pub fn key_mode(secret_key: &str) -> Result<&'static str, String> {
@@ -147,7 +143,7 @@ impl Stripe {
     /// `POST /v1/payment_intents` for a booking's total, card details collected by Stripe.js.
     pub async fn create_payment_intent(
         &self,
-        intent: &NewIntent<'_>,
+        intent: &NewPayment<'_>,
         idempotency_key: &str,
     ) -> Result<PaymentIntent, StripeError> {
         let form = [
@@ -302,6 +298,160 @@ impl Stripe {
         }
         Err(StripeError::Unavailable(last))
     }
+}
+
+impl From<StripeError> for ProviderError {
+    fn from(error: StripeError) -> ProviderError {
+        match error {
+            StripeError::Unavailable(detail) => ProviderError::Unavailable(detail),
+            StripeError::Rejected { status, kind, code } => {
+                ProviderError::Rejected(format!("Stripe answered {status} {kind} {code}"))
+            }
+        }
+    }
+}
+
+impl From<PaymentIntent> for ProviderPayment {
+    fn from(intent: PaymentIntent) -> ProviderPayment {
+        ProviderPayment {
+            booking_id: intent.metadata.get("booking_id").cloned(),
+            id: intent.id,
+            client_secret: intent.client_secret,
+            status: intent.status,
+            amount: intent.amount,
+            amount_received: intent.amount_received,
+            currency: intent.currency,
+        }
+    }
+}
+
+impl From<Refund> for ProviderRefund {
+    fn from(refund: Refund) -> ProviderRefund {
+        ProviderRefund {
+            stands: refund.status == "succeeded" || refund.status == "pending",
+            refund_id: refund.metadata.get("refund_id").cloned(),
+            id: refund.id,
+            amount: refund.amount,
+        }
+    }
+}
+
+/// Stripe as berth's payment provider: its API and the webhook endpoint's signing secret.
+pub struct StripeProvider {
+    api: Stripe,
+    webhook_secret: Secret,
+}
+
+impl StripeProvider {
+    pub fn new(api: Stripe, webhook_secret: Secret) -> StripeProvider {
+        StripeProvider {
+            api,
+            webhook_secret,
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl PaymentProvider for StripeProvider {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    async fn create_payment(
+        &self,
+        payment: &NewPayment<'_>,
+        idempotency_key: &str,
+    ) -> Result<ProviderPayment, ProviderError> {
+        Ok(self
+            .api
+            .create_payment_intent(payment, idempotency_key)
+            .await?
+            .into())
+    }
+
+    async fn refund(
+        &self,
+        payment_id: &str,
+        amount: i64,
+        refund_id: &str,
+        idempotency_key: &str,
+    ) -> Result<ProviderRefund, ProviderError> {
+        Ok(self
+            .api
+            .create_refund(payment_id, amount, refund_id, idempotency_key)
+            .await?
+            .into())
+    }
+
+    async fn refunds_of(&self, payment_id: &str) -> Result<Vec<ProviderRefund>, ProviderError> {
+        let refunds = self.api.list_refunds(payment_id).await?;
+        Ok(refunds.into_iter().map(ProviderRefund::from).collect())
+    }
+
+    fn read_event(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<PaymentEvent, WebhookError> {
+        let header = signature.ok_or_else(|| {
+            WebhookError::Signature("the Stripe-Signature header is missing".into())
+        })?;
+        verify_signature(
+            self.webhook_secret.expose(),
+            header,
+            body,
+            now_unix,
+            SIGNATURE_TOLERANCE_SECONDS,
+        )
+        .map_err(|error| WebhookError::Signature(error.to_string()))?;
+        read_event(body)
+    }
+}
+
+/// A Stripe event, as much of it as berth reads.
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+/// Reads a verified event body into berth's terms.
+fn read_event(body: &[u8]) -> Result<PaymentEvent, WebhookError> {
+    let event: Event = serde_json::from_slice(body)
+        .map_err(|_| WebhookError::Malformed("the event is not a Stripe event"))?;
+    if event.id.is_empty() || event.id.len() > 255 || event.kind.len() > 100 {
+        return Err(WebhookError::Malformed(
+            "the event id or type is out of range",
+        ));
+    }
+    let malformed = |_| WebhookError::Malformed("the event's object is not what its type says");
+    let object = event.data.object;
+    let intent = |object| serde_json::from_value::<PaymentIntent>(object).map_err(malformed);
+    let what = match event.kind.as_str() {
+        "payment_intent.succeeded" => EventKind::Succeeded(intent(object)?.into()),
+        "payment_intent.payment_failed" => EventKind::Failed(intent(object)?.into()),
+        "payment_intent.canceled" => EventKind::Canceled(intent(object)?.into()),
+        "charge.refunded" => {
+            let charge: Charge = serde_json::from_value(object).map_err(malformed)?;
+            EventKind::Refunded {
+                payment_id: charge.payment_intent,
+            }
+        }
+        _ => EventKind::Other,
+    };
+    Ok(PaymentEvent {
+        id: event.id,
+        kind: event.kind,
+        what,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -19,6 +19,7 @@ use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::error::{AppError, Problems};
+use crate::integrations::payments::PaymentProvider;
 use crate::secrets::{self, Keyring};
 use crate::storage::{
     bookings, departures, hold_limits, payments as store_payments, StorageError, Store, WriteTx,
@@ -216,7 +217,7 @@ pub async fn place_hold(
 ///
 /// With an idempotency claim, the rendered response is stored in the same transaction as the
 /// booking: a retry after a crash finds both or neither. Paid online, the response holds the
-/// PaymentIntent's client secret, so it is stored with the intent, after Stripe answered.
+/// payment's client secret, so it is stored with the payment, after the provider answered.
 pub async fn place_hold_for(
     store: &Store,
     payments: &Payments,
@@ -229,9 +230,9 @@ pub async fn place_hold_for(
     let departure_id = DepartureId::parse(&request.departure_id)
         .ok_or_else(|| AppError::invalid("departure_id", "is not a departure id"))?;
     let customer = parse_customer(&request.customer)?;
-    if let (Some(stripe), Some((claim, render))) = (payments.stripe(), idempotent) {
+    if let (Some(provider), Some((claim, render))) = (payments.online(), idempotent) {
         if let Some(booking) = claim.resumes.as_deref() {
-            if let Some(resumed) = resume(store, stripe, now, booking, claim, render).await? {
+            if let Some(resumed) = resume(store, provider, now, booking, claim, render).await? {
                 return Ok(resumed);
             }
         }
@@ -243,7 +244,8 @@ pub async fn place_hold_for(
     let quote = quote(&tour.tour, &request.items)?;
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
-    let online = payments.stripe().is_some();
+    let provider = payments.online();
+    let online = provider.is_some();
     let holder = Holder::of(&requester, &customer.email);
     let limited = !requester.limits.is_off();
 
@@ -339,7 +341,7 @@ pub async fn place_hold_for(
                     &mut tx,
                     &booking.id,
                     &booking.operator_id,
-                    "stripe",
+                    provider.map_or("offline", |p| p.name()),
                     booking.total,
                     &booking.currency,
                     now,
@@ -400,14 +402,14 @@ pub async fn place_hold_for(
         booking = %booking.reference, departure = %departure_id, seats = booking.seats,
         customer = %crate::domain::customer::mask_email(&booking.customer.email), "booking held"
     );
-    let Some(stripe) = payments.stripe() else {
+    let Some(provider) = provider else {
         return Ok(PlacedHold {
             booking,
             access_token,
             payment: PaymentSummary::new_hold(None),
         });
     };
-    let intent = payments::create_intent(store, stripe, &booking, &tour.tour.name, now).await?;
+    let created = payments::create_payment(store, provider, &booking, &tour.tour.name, now).await?;
     let render_with = idempotent.map(|(claim, render)| {
         let token = access_token.clone();
         let render_payment =
@@ -416,10 +418,10 @@ pub async fn place_hold_for(
             };
         (claim, render_payment)
     });
-    let (booking, payment) = payments::store_intent(
+    let (booking, payment) = payments::store_payment(
         store,
         &booking,
-        &intent,
+        &created,
         now,
         render_with
             .as_ref()
@@ -435,12 +437,12 @@ pub async fn place_hold_for(
 
 /// Carries on with a paid hold whose request stalled after the hold was made (a crash, a cut
 /// connection) and whose claim a retry of the same request took over: the same booking, the
-/// same PaymentIntent (its key derives from the booking), and a new access token, since the
+/// same payment at the provider (its key derives from the booking), and a new access token, since the
 /// first never reached the client. `None` when that hold is gone (lapsed or released): the
 /// retry then holds afresh.
 async fn resume(
     store: &Store,
-    stripe: &payments::StripePayments,
+    provider: &dyn PaymentProvider,
     now: DateTime<Utc>,
     booking: &str,
     claim: &Claim,
@@ -466,15 +468,15 @@ async fn resume(
     }
     tracing::info!(booking = %booking.reference, "resuming a paid hold whose request stalled");
     let tour = super::catalogue::tour(store, &booking.tour_id).await?;
-    let intent = payments::create_intent(store, stripe, &booking, &tour.tour.name, now).await?;
+    let created = payments::create_payment(store, provider, &booking, &tour.tour.name, now).await?;
     let token = access_token.clone();
     let render_payment = move |booking: &BookingRecord, payment: &store_payments::PaymentRow| {
         render(booking, &token, &PaymentSummary::new_hold(Some(payment)))
     };
-    let (booking, payment) = payments::store_intent(
+    let (booking, payment) = payments::store_payment(
         store,
         &booking,
-        &intent,
+        &created,
         now,
         Some((claim, &render_payment as payments::RenderPaidHold<'_>)),
     )

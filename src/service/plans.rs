@@ -68,9 +68,15 @@ pub(crate) async fn execute(
 
 /// Whether the booking's online payment has succeeded (it is then paid, whatever its status).
 pub async fn paid_online(tx: &mut WriteTx, booking: &BookingId) -> Result<bool, AppError> {
+    Ok(paid_through(tx, booking).await?.is_some())
+}
+
+/// The provider that took the booking's payment, once it succeeded.
+async fn paid_through(tx: &mut WriteTx, booking: &BookingId) -> Result<Option<String>, AppError> {
     Ok(store_payments::get_in(tx, booking)
         .await?
-        .is_some_and(|p| p.status == "succeeded"))
+        .filter(|p| p.status == "succeeded")
+        .map(|p| p.provider))
 }
 
 /// What can still be refunded: the ledger's net minus refunds already on their way.
@@ -96,9 +102,11 @@ pub async fn queue_refund(
     if amount <= 0 {
         return Ok(None);
     }
-    let online = paid_online(tx, &booking.id).await?;
+    // Paid back the way it was paid: through the provider that took it, else at the desk.
+    let paid_through = paid_through(tx, &booking.id).await?;
+    let online = paid_through.is_some();
     let id = ulid::Ulid::new().to_string();
-    let provider = if online { "stripe" } else { "offline" };
+    let provider = paid_through.as_deref().unwrap_or("offline");
     store_payments::insert_refund(
         tx,
         &NewRefund {

@@ -15,8 +15,8 @@ pub struct NewEntry<'a> {
     /// Signed minor units: payments positive, refunds negative.
     pub amount: i64,
     pub currency: &'a str,
-    /// `offline` (paid on arrival) or `stripe`.
-    pub provider: &'static str,
+    /// `offline` (paid on arrival) or the payment provider's name (`stripe`).
+    pub provider: &'a str,
     pub provider_reference: Option<&'a str>,
 }
 

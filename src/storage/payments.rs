@@ -11,16 +11,16 @@ use crate::domain::ids::{BookingId, OperatorId};
 pub struct PaymentRow {
     pub booking_id: String,
     pub provider: String,
-    pub intent_id: Option<String>,
+    pub provider_payment_id: Option<String>,
     pub client_secret: Option<String>,
-    /// `creating` until the provider answers, then the PaymentIntent's own status.
+    /// `creating` until the provider answers, then the provider's own status word.
     pub status: String,
     pub amount: i64,
     pub currency: String,
 }
 
 const PAYMENT_COLUMNS: &str =
-    "booking_id, provider, intent_id, client_secret, status, amount, currency";
+    "booking_id, provider, provider_payment_id, client_secret, status, amount, currency";
 
 /// Status of a payment row written with the hold, before the provider has answered.
 pub const CREATING: &str = "creating";
@@ -60,50 +60,50 @@ pub async fn get_in(
         .bind(booking.as_str()).fetch_optional(conn).await)?)
 }
 
-/// The booking a PaymentIntent belongs to.
-pub async fn booking_of_intent(
+/// The booking a provider's payment belongs to.
+pub async fn booking_of_provider_payment(
     store: &Store,
-    intent_id: &str,
+    provider_payment_id: &str,
 ) -> Result<Option<BookingId>, StorageError> {
     let id: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
-        "SELECT booking_id FROM payments WHERE intent_id = ?")
-        .bind(intent_id).fetch_optional(pool).await)?;
+        "SELECT booking_id FROM payments WHERE provider_payment_id = ?")
+        .bind(provider_payment_id).fetch_optional(pool).await)?;
     Ok(id.map(BookingId::from_stored))
 }
 
-/// Stores what the provider answered for a new intent. A status that a webhook already moved
+/// Stores what the provider answered for a new payment. A status that a webhook already moved
 /// past `creating` is kept: the webhook is newer news than the creation's answer.
-pub async fn set_intent(
+pub async fn set_provider_payment(
     tx: &mut WriteTx,
     booking: &BookingId,
-    intent_id: &str,
+    provider_payment_id: &str,
     client_secret: Option<&str>,
     status: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE payments SET intent_id = ?, client_secret = COALESCE(?, client_secret), \
+        "UPDATE payments SET provider_payment_id = ?, client_secret = COALESCE(?, client_secret), \
          status = CASE WHEN status = ? THEN ? ELSE status END, updated_at = ? WHERE booking_id = ?")
-        .bind(intent_id).bind(client_secret).bind(CREATING).bind(status).bind(at(now))
+        .bind(provider_payment_id).bind(client_secret).bind(CREATING).bind(status).bind(at(now))
         .bind(booking.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// Sets a payment's status (from a webhook), and its intent id if it was not known yet. A
-/// payment that succeeded stays succeeded: later news about the same intent (a failure reported
+/// Sets a payment's status (from a webhook), and its provider id if it was not known yet. A
+/// payment that succeeded stays succeeded: later news about the same payment (a failure reported
 /// out of order) cannot undo money that arrived.
 pub async fn set_status(
     tx: &mut WriteTx,
     booking: &BookingId,
-    intent_id: Option<&str>,
+    provider_payment_id: Option<&str>,
     status: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE payments SET status = ?, intent_id = COALESCE(intent_id, ?), updated_at = ? \
+        "UPDATE payments SET status = ?, provider_payment_id = COALESCE(provider_payment_id, ?), updated_at = ? \
          WHERE booking_id = ? AND (status <> 'succeeded' OR ? = 'succeeded')")
-        .bind(status).bind(intent_id).bind(at(now)).bind(booking.as_str()).bind(status)
+        .bind(status).bind(provider_payment_id).bind(at(now)).bind(booking.as_str()).bind(status)
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -264,10 +264,10 @@ pub async fn record_event(
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
     let sql = tx.pick(
-        "INSERT INTO stripe_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO payment_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
         // Not ON DUPLICATE KEY UPDATE: with CLIENT_FOUND_ROWS (sqlx sets it) a no-op update
         // still reports one row, and a duplicate would look new.
-        "INSERT IGNORE INTO stripe_events (id, type, received_at) VALUES (?, ?, ?)",
+        "INSERT IGNORE INTO payment_events (id, type, received_at) VALUES (?, ?, ?)",
     );
     let inserted = on_tx!(tx, conn => sqlx::query(sql)
         .bind(id).bind(kind).bind(at(now)).execute(conn).await.map(|r| r.rows_affected()))?;

@@ -97,7 +97,7 @@ pub fn stage() -> AdHoc {
                 );
             }
             if let Some(payments) = rocket.state::<crate::service::payments::Payments>() {
-                if payments.stripe().is_some() {
+                if payments.online().is_some() {
                     let (store, clock, payments) = (store.clone(), clock.clone(), payments.clone());
                     spawn_loop(
                         "refunds",

@@ -26,6 +26,7 @@ mod metrics;
 mod notifications;
 mod openapi;
 mod operator;
+mod payment_provider;
 mod payments;
 mod reschedule;
 mod schedule_changes;

@@ -7,24 +7,24 @@ use crate::domain::booking::CancelReason;
 use crate::domain::booking_plan::{self, Decision};
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
-use crate::integrations::stripe::{NewIntent, PaymentIntent};
+use crate::integrations::payments::{NewPayment, PaymentProvider, ProviderPayment};
 use crate::service::idempotency::{self, Claim};
 use crate::service::plans::{self, release_lapsed};
 use crate::storage::payments::{self as store_payments, PaymentRow};
 use crate::storage::{bookings, departures, Store, WriteTx};
 
-use super::{count_call, intent_key, StripePayments};
+use super::{count_call, payment_key};
 
-/// Creates the PaymentIntent of a just-placed hold. On failure the hold is released and the
-/// answer is 502 `payment_unavailable`.
-pub async fn create_intent(
+/// Creates the payment of a just-placed hold at the provider. On failure the hold is released
+/// and the answer is 502 `payment_unavailable`.
+pub async fn create_payment(
     store: &Store,
-    stripe: &StripePayments,
+    provider: &dyn PaymentProvider,
     booking: &BookingRecord,
     tour_name: &str,
     now: DateTime<Utc>,
-) -> Result<PaymentIntent, AppError> {
-    let intent = NewIntent {
+) -> Result<ProviderPayment, AppError> {
+    let payment = NewPayment {
         amount: booking.total,
         currency: &booking.currency,
         booking_id: booking.id.as_str(),
@@ -32,18 +32,17 @@ pub async fn create_intent(
         operator_id: booking.operator_id.as_str(),
         description: tour_name,
     };
-    let created = stripe
-        .api
-        .create_payment_intent(&intent, &intent_key(&booking.id))
+    let created = provider
+        .create_payment(&payment, &payment_key(&booking.id))
         .await;
     count_call(store, "payment_intent", &created);
     match created {
-        Ok(intent) => {
-            tracing::info!(booking = %booking.reference, intent = %intent.id, "payment intent created");
-            Ok(intent)
+        Ok(payment) => {
+            tracing::info!(booking = %booking.reference, provider = provider.name(), payment = %payment.id, "payment created");
+            Ok(payment)
         }
         Err(error) => {
-            tracing::warn!(booking = %booking.reference, %error, "payment intent not created; releasing the hold");
+            tracing::warn!(booking = %booking.reference, %error, "payment not created; releasing the hold");
             release_unpaid(
                 store,
                 booking,
@@ -61,13 +60,13 @@ pub async fn create_intent(
 pub type RenderPaidHold<'a> =
     &'a (dyn Fn(&BookingRecord, &PaymentRow) -> (u16, String) + Send + Sync);
 
-/// Stores a created intent on its payment row and, in the same transaction, the hold's
+/// Stores a created payment on its payment row and, in the same transaction, the hold's
 /// idempotent response. Returns the booking and payment as they stand after the write (a
 /// webhook may have confirmed the booking already).
-pub async fn store_intent(
+pub async fn store_payment(
     store: &Store,
     booking: &BookingRecord,
-    intent: &PaymentIntent,
+    created: &ProviderPayment,
     now: DateTime<Utc>,
     idempotent: Option<(&Claim, RenderPaidHold<'_>)>,
 ) -> Result<(BookingRecord, PaymentRow), AppError> {
@@ -76,12 +75,12 @@ pub async fn store_intent(
         let current = bookings::lock(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
-        store_payments::set_intent(
+        store_payments::set_provider_payment(
             &mut tx,
             &booking.id,
-            &intent.id,
-            intent.client_secret.as_deref(),
-            &intent.status,
+            &created.id,
+            created.client_secret.as_deref(),
+            &created.status,
             now,
         )
         .await?;
@@ -103,7 +102,7 @@ pub async fn store_intent(
     .await
 }
 
-/// Releases a hold that will not be paid (Stripe unreachable, payment failed or canceled).
+/// Releases a hold that will not be paid (provider unreachable, payment failed or canceled).
 /// A booking that is no longer held is left alone.
 pub(super) async fn release_unpaid(
     store: &Store,
@@ -146,8 +145,8 @@ pub(super) async fn release_unpaid_in(
     if facts.paid_online {
         return Ok(Release::Paid);
     }
-    if let Some((intent, status)) = payment_status {
-        store_payments::set_status(tx, &booking.id, intent, status, now).await?;
+    if let Some((payment_id, status)) = payment_status {
+        store_payments::set_status(tx, &booking.id, payment_id, status, now).await?;
     }
     match booking_plan::release_unpaid(&facts, reason)? {
         None => return Ok(Release::NotHeld),

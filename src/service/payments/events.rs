@@ -1,35 +1,20 @@
 //! The payment provider's webhook events: a verified event confirms, releases or refunds.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use crate::domain::booking::{BookingStatus, CancelReason};
 use crate::domain::booking_plan::{self, PaymentDecision};
 use crate::domain::ids::BookingId;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
-use crate::integrations::stripe::{Charge, PaymentIntent};
+use crate::integrations::payments::{EventKind, PaymentEvent, PaymentProvider, ProviderPayment};
 use crate::service::plans::{self, queue_refund, release_lapsed};
 use crate::storage::payments::{self as store_payments, NewRefund};
 use crate::storage::{bookings, departures, ledger, Store, WriteTx};
 
 use super::checkout::{release_unpaid_in, Release};
 use super::refunds::record_accepted;
-use super::{count_call, send_refunds_now, Payments, StripePayments};
-
-/// A Stripe event, as much of it as berth reads.
-#[derive(Deserialize)]
-struct Event {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    data: EventData,
-}
-
-#[derive(Deserialize)]
-struct EventData {
-    object: serde_json::Value,
-}
+use super::{count_call, send_refunds_now, Payments};
 
 /// What a webhook event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,52 +44,32 @@ impl EventOutcome {
     }
 }
 
-/// Applies a verified webhook body. The signature is the caller's to check first.
+/// Applies a verified webhook event (the provider's `read_event` checked and read it).
 pub async fn handle_event(
     store: &Store,
     payments: &Payments,
     now: DateTime<Utc>,
-    body: &[u8],
+    event: &PaymentEvent,
 ) -> Result<EventOutcome, AppError> {
-    let event: Event = serde_json::from_slice(body)
-        .map_err(|_| AppError::bad_request("malformed_event", "the event is not a Stripe event"))?;
-    if event.id.is_empty() || event.id.len() > 255 || event.kind.len() > 100 {
-        return Err(AppError::bad_request(
-            "malformed_event",
-            "the event id or type is out of range",
-        ));
-    }
-    let object = event.data.object.clone();
-    let malformed = |_| {
-        AppError::bad_request(
-            "malformed_event",
-            "the event's object is not what its type says",
-        )
+    let outcome = match (&event.what, payments.online()) {
+        (EventKind::Succeeded(payment), Some(provider)) => {
+            payment_succeeded(store, provider, payments, event, payment, now).await?
+        }
+        (EventKind::Failed(payment), _) => {
+            payment_released(store, event, payment, CancelReason::PaymentFailed, now).await?
+        }
+        (EventKind::Canceled(payment), _) => {
+            payment_released(store, event, payment, CancelReason::PaymentCanceled, now).await?
+        }
+        (
+            EventKind::Refunded {
+                payment_id: Some(payment_id),
+            },
+            Some(provider),
+        ) => refunds_changed(store, provider, event, payment_id, now).await?,
+        _ => record_only(store, event, now).await?,
     };
-    let outcome = match event.kind.as_str() {
-        "payment_intent.succeeded" => {
-            let intent: PaymentIntent = serde_json::from_value(object).map_err(malformed)?;
-            intent_succeeded(store, payments, &event, &intent, now).await?
-        }
-        "payment_intent.payment_failed" | "payment_intent.canceled" => {
-            let intent: PaymentIntent = serde_json::from_value(object).map_err(malformed)?;
-            let reason = if event.kind.ends_with("canceled") {
-                CancelReason::PaymentCanceled
-            } else {
-                CancelReason::PaymentFailed
-            };
-            intent_released(store, &event, &intent, reason, now).await?
-        }
-        "charge.refunded" => {
-            let charge: Charge = serde_json::from_value(object).map_err(malformed)?;
-            match payments.stripe() {
-                Some(stripe) => charge_refunded(store, stripe, &event, &charge, now).await?,
-                None => record_only(store, &event, now).await?,
-            }
-        }
-        _ => record_only(store, &event, now).await?,
-    };
-    tracing::info!(event = %event.id, kind = %event.kind, outcome = outcome.as_str(), "Stripe event");
+    tracing::info!(event = %event.id, kind = %event.kind, outcome = outcome.as_str(), "payment event");
     store
         .metrics()
         .stripe_events
@@ -115,7 +80,7 @@ pub async fn handle_event(
 
 async fn record_only(
     store: &Store,
-    event: &Event,
+    event: &PaymentEvent,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
     transaction!(store, |tx| {
@@ -130,16 +95,16 @@ async fn record_only(
     .await
 }
 
-/// The booking an intent pays for: by its stored intent id, else by the booking id in its
-/// metadata (the webhook may arrive before berth stored the intent), provided that booking's
-/// payment has no other intent.
-async fn booking_for_intent(
+/// The booking a payment is for: by its stored provider id, else by the booking id it carries
+/// (the webhook may arrive before berth stored the payment), provided that booking's payment
+/// has no other provider id.
+async fn booking_for_payment(
     store: &Store,
-    intent: &PaymentIntent,
+    payment: &ProviderPayment,
 ) -> Result<Option<BookingRecord>, AppError> {
-    let id = match store_payments::booking_of_intent(store, &intent.id).await? {
+    let id = match store_payments::booking_of_provider_payment(store, &payment.id).await? {
         Some(id) => id,
-        None => match intent.metadata.get("booking_id") {
+        None => match &payment.booking_id {
             Some(id) if id.len() <= 64 => BookingId::from_stored(id.clone()),
             _ => return Ok(None),
         },
@@ -147,26 +112,28 @@ async fn booking_for_intent(
     let Some(booking) = bookings::find_by_id(store, id.as_str()).await? else {
         return Ok(None);
     };
-    let payment = store_payments::get(store, &booking.id).await?;
-    let ours = payment.is_some_and(|p| p.intent_id.as_deref().is_none_or(|i| i == intent.id));
+    let stored = store_payments::get(store, &booking.id).await?;
+    let ours = stored.is_some_and(|p| {
+        p.provider_payment_id
+            .as_deref()
+            .is_none_or(|id| id == payment.id)
+    });
     Ok(ours.then_some(booking))
 }
 
-async fn intent_succeeded(
+async fn payment_succeeded(
     store: &Store,
+    provider: &dyn PaymentProvider,
     payments: &Payments,
-    event: &Event,
-    intent: &PaymentIntent,
+    event: &PaymentEvent,
+    payment: &ProviderPayment,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
-    let Some(booking) = booking_for_intent(store, intent).await? else {
+    let Some(booking) = booking_for_payment(store, payment).await? else {
         return record_only(store, event, now).await;
     };
-    let received = if intent.amount_received > 0 {
-        intent.amount_received
-    } else {
-        intent.amount
-    };
+    let received = payment.received();
+    let name = provider.name();
     let outcome = transaction!(store, |tx| {
         if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
             return Ok(EventOutcome::Duplicate);
@@ -180,9 +147,9 @@ async fn intent_succeeded(
         let expected = store_payments::get_in(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
-        store_payments::set_status(&mut tx, &booking.id, Some(&intent.id), "succeeded", now)
+        store_payments::set_status(&mut tx, &booking.id, Some(&payment.id), "succeeded", now)
             .await?;
-        if !ledger::has(&mut tx, "stripe", "payment", &intent.id).await? {
+        if !ledger::has(&mut tx, name, "payment", &payment.id).await? {
             ledger::append(
                 &mut tx,
                 &ledger::NewEntry {
@@ -191,8 +158,8 @@ async fn intent_succeeded(
                     kind: "payment",
                     amount: received,
                     currency: &current.currency,
-                    provider: "stripe",
-                    provider_reference: Some(&intent.id),
+                    provider: name,
+                    provider_reference: Some(&payment.id),
                 },
                 now,
             )
@@ -201,14 +168,14 @@ async fn intent_succeeded(
         let facts = plans::facts(&mut tx, &current, locked.occupancy.starts_at, now).await?;
         let decision = booking_plan::payment_succeeded(
             &facts,
-            (received, &intent.currency),
+            (received, &payment.currency),
             (expected.amount, &expected.currency),
             CancelReason::released_by_payment(current.cancel_reason.as_deref()),
         )?;
         let outcome = match decision {
             PaymentDecision::RefundOnly { reason } => {
                 if reason == "amount_mismatch" {
-                    tracing::error!(booking = %current.reference, intent = %intent.id, received, expected = expected.amount, "payment does not match the booking; refunding it");
+                    tracing::error!(booking = %current.reference, payment = %payment.id, received, expected = expected.amount, "payment does not match the booking; refunding it");
                 }
                 queue_refund(&mut tx, &current, None, reason, now).await?;
                 EventOutcome::Refunded
@@ -262,14 +229,14 @@ async fn late_payment(
     }
 }
 
-async fn intent_released(
+async fn payment_released(
     store: &Store,
-    event: &Event,
-    intent: &PaymentIntent,
+    event: &PaymentEvent,
+    payment: &ProviderPayment,
     reason: CancelReason,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
-    let Some(booking) = booking_for_intent(store, intent).await? else {
+    let Some(booking) = booking_for_payment(store, payment).await? else {
         return record_only(store, event, now).await;
     };
     transaction!(store, |tx| {
@@ -281,7 +248,7 @@ async fn intent_released(
             &booking,
             now,
             reason,
-            Some((Some(&intent.id), &intent.status)),
+            Some((Some(&payment.id), &payment.status)),
         )
         .await?;
         Ok(match released {
@@ -294,31 +261,29 @@ async fn intent_released(
     .await
 }
 
-/// Reconciles a charge's refunds with Stripe's list of them, by refund id: a refund berth asked
-/// for (its `metadata[refund_id]`) is recorded as accepted if it was still pending; any other
-/// (made in the Stripe dashboard) is recorded once. The event's cumulative `amount_refunded`
-/// alone cannot tell the two apart while one of berth's refunds is in flight.
-async fn charge_refunded(
+/// Reconciles a payment's refunds with the provider's list of them, by refund id: a refund
+/// berth asked for (its refund id sent along) is recorded as accepted if it was still pending;
+/// any other (made in the provider's dashboard) is recorded once. An event's cumulative refunded
+/// amount alone cannot tell the two apart while one of berth's refunds is in flight.
+async fn refunds_changed(
     store: &Store,
-    stripe: &StripePayments,
-    event: &Event,
-    charge: &Charge,
+    provider: &dyn PaymentProvider,
+    event: &PaymentEvent,
+    payment_id: &str,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
-    let Some(intent) = charge.payment_intent.as_deref() else {
-        return record_only(store, event, now).await;
-    };
-    let Some(booking) = store_payments::booking_of_intent(store, intent).await? else {
+    let Some(booking) = store_payments::booking_of_provider_payment(store, payment_id).await?
+    else {
         return record_only(store, event, now).await;
     };
     let Some(booking) = bookings::find_by_id(store, booking.as_str()).await? else {
         return record_only(store, event, now).await;
     };
-    let listed = stripe.api.list_refunds(intent).await;
+    let listed = provider.refunds_of(payment_id).await;
     count_call(store, "list_refunds", &listed);
     let listed = listed.map_err(|error| {
-        // Stripe redelivers the event later; nothing was recorded.
-        tracing::warn!(%error, "could not list a charge's refunds");
+        // The provider redelivers the event later; nothing was recorded.
+        tracing::warn!(%error, "could not list a payment's refunds");
         AppError::PaymentUnavailable
     })?;
     let ours = store_payments::refunds_of(store, &booking.id).await?;
@@ -329,19 +294,17 @@ async fn charge_refunded(
         bookings::lock(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
-        for refund in listed
-            .iter()
-            .filter(|r| r.status == "succeeded" || r.status == "pending")
-        {
+        let name = provider.name();
+        for refund in listed.iter().filter(|r| r.stands) {
             let own = refund
-                .metadata
-                .get("refund_id")
+                .refund_id
+                .as_ref()
                 .and_then(|id| ours.iter().find(|row| &row.id == id));
             if let Some(row) = own {
                 record_accepted(&mut tx, row, &booking.id, &refund.id, now).await?;
                 continue;
             }
-            if ledger::has(&mut tx, "stripe", "refund", &refund.id).await? {
+            if ledger::has(&mut tx, name, "refund", &refund.id).await? {
                 continue;
             }
             let id = ulid::Ulid::new().to_string();
@@ -353,7 +316,7 @@ async fn charge_refunded(
                     operator: &booking.operator_id,
                     amount: refund.amount,
                     currency: &booking.currency,
-                    provider: "stripe",
+                    provider: name,
                     reason: "external",
                     status: "succeeded",
                     provider_refund_id: Some(&refund.id),
@@ -369,7 +332,7 @@ async fn charge_refunded(
                     kind: "refund",
                     amount: -refund.amount,
                     currency: &booking.currency,
-                    provider: "stripe",
+                    provider: name,
                     provider_reference: Some(&refund.id),
                 },
                 now,

@@ -1,17 +1,19 @@
-//! Online payments (Stripe PaymentIntents), their webhooks, and refunds.
+//! Online payments, their webhooks, and refunds, through a payment provider
+//! (`integrations::payments::PaymentProvider`; Stripe today).
 //!
 //! The rules:
-//! - A hold in `stripe` mode is paid through a PaymentIntent for the server-computed total. The
-//!   intent is created after the hold commits (never inside a transaction), with an idempotency
-//!   key derived from the booking, so any retry finds the same intent.
-//! - If Stripe cannot be reached while the hold is created, the hold is released and the client
-//!   gets 502 `payment_unavailable`: a hold nobody can pay for would only keep seats from others.
-//! - `payment_intent.succeeded` confirms the hold. If the hold lapsed (or was released because a
+//! - A hold paid online is paid through the provider's payment for the server-computed total.
+//!   The payment is created after the hold commits (never inside a transaction), with an
+//!   idempotency key derived from the booking, so any retry finds the same payment.
+//! - If the provider cannot be reached while the hold is created, the hold is released and the
+//!   client gets 502 `payment_unavailable`: a hold nobody can pay for would only keep seats from
+//!   others.
+//! - A succeeded payment confirms the hold. If the hold lapsed (or was released because a
 //!   payment attempt failed) the seats are taken again when they are free; when they are not,
 //!   the booking is cancelled `sold_out_after_payment` and refunded in full.
-//! - Refunds are rows written in the transaction that decides them and then sent to Stripe with
-//!   an idempotency key derived from the row (a transactional outbox for money); the ledger
-//!   records a refund once Stripe accepted it.
+//! - Refunds are rows written in the transaction that decides them and then sent to the
+//!   provider with an idempotency key derived from the row (a transactional outbox for money);
+//!   the ledger records a refund once the provider accepted it.
 //! - Each webhook event is recorded under a unique key in the transaction that applies it, so a
 //!   redelivery changes nothing.
 //!
@@ -24,7 +26,7 @@ mod checkout;
 mod events;
 mod refunds;
 
-pub use checkout::{create_intent, store_intent, RenderPaidHold};
+pub use checkout::{create_payment, store_payment, RenderPaidHold};
 pub use events::{handle_event, EventOutcome};
 pub use refunds::{refund_by_operator, send_refunds, send_refunds_now, RenderRefund};
 
@@ -33,8 +35,7 @@ use std::sync::Arc;
 use crate::domain::ids::BookingId;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
-use crate::integrations::stripe::{Stripe, StripeError};
-use crate::secrets::Secret;
+use crate::integrations::payments::{PaymentProvider, ProviderError};
 use crate::storage::payments::{self as store_payments, PaymentRow};
 use crate::storage::{ledger, Store};
 
@@ -43,25 +44,24 @@ use crate::storage::{ledger, Store};
 pub enum Payments {
     /// Pay on arrival: the traveler confirms, the operator records the payment at check-in.
     Offline,
-    Stripe(Arc<StripePayments>),
-}
-
-pub struct StripePayments {
-    pub api: Stripe,
-    pub webhook_secret: Secret,
+    /// Paid online through a provider before the booking is confirmed.
+    Online(Arc<dyn PaymentProvider>),
 }
 
 impl Payments {
-    pub fn stripe(&self) -> Option<&StripePayments> {
+    /// The provider, when travelers pay online.
+    pub fn online(&self) -> Option<&dyn PaymentProvider> {
         match self {
             Payments::Offline => None,
-            Payments::Stripe(stripe) => Some(stripe),
+            Payments::Online(provider) => Some(provider.as_ref()),
         }
     }
 }
 
-/// The idempotency key of a booking's PaymentIntent: one intent per booking, whatever retries.
-fn intent_key(booking: &BookingId) -> String {
+/// The idempotency key of a booking's payment: one payment per booking, whatever retries.
+/// (`pi` for the PaymentIntent it has always named: a key must not change under a retry that
+/// spans an upgrade.)
+fn payment_key(booking: &BookingId) -> String {
     format!("berth-pi-{booking}")
 }
 
@@ -69,11 +69,12 @@ fn refund_key(refund_id: &str) -> String {
     format!("berth-refund-{refund_id}")
 }
 
-fn count_call<T>(store: &Store, call: &str, result: &Result<T, StripeError>) {
+/// Counts a provider call by its result (`berth_stripe_calls_total`: the metric kept its name
+/// from when Stripe was the only provider, so dashboards keep working).
+fn count_call<T>(store: &Store, call: &str, result: &Result<T, ProviderError>) {
     let outcome = match result {
         Ok(_) => "ok",
-        Err(StripeError::Unavailable(_)) => "unavailable",
-        Err(StripeError::Rejected { .. }) => "rejected",
+        Err(error) => error.outcome(),
     };
     store
         .metrics()
@@ -85,10 +86,10 @@ fn count_call<T>(store: &Store, call: &str, result: &Result<T, StripeError>) {
 /// What a booking has paid and got back, for the API.
 #[derive(Debug, Clone)]
 pub struct PaymentSummary {
-    /// `offline` or `stripe`.
+    /// `offline`, or the provider's name (`stripe`).
     pub provider: String,
-    /// Offline: `pay_on_arrival` or `paid`. Stripe: the PaymentIntent's status (`creating`
-    /// before Stripe answered).
+    /// Offline: `pay_on_arrival` or `paid`. Online: the provider's status word (`creating`
+    /// before the provider answered).
     pub status: String,
     pub client_secret: Option<String>,
     pub paid: i64,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::ids::{BookingId, BookingRef, OperatorId};
 use crate::error::AppError;
-use crate::integrations::stripe::StripeError;
+use crate::integrations::payments::{PaymentProvider, ProviderError};
 use crate::service::audit::{self, Action, Target};
 use crate::service::auth::Principal;
 use crate::service::idempotency::{self, Claim};
@@ -13,19 +13,20 @@ use crate::service::plans::{queue_refund, refundable};
 use crate::storage::payments::{self as store_payments, RefundRow};
 use crate::storage::{bookings, ledger, Store, WriteTx};
 
-use super::{count_call, refund_key, Payments, StripePayments};
+use super::{count_call, refund_key, Payments};
 
-/// Sends due refunds to Stripe (those of one booking, or all); returns how many were tried.
-/// Safe to run anywhere at once: each refund is claimed (its next attempt moved past the call's
-/// longest duration) before it is sent, the idempotency key makes Stripe create it once however
-/// often it is sent, and recording it is conditional on the row still being pending.
+/// Sends due refunds to the provider (those of one booking, or all); returns how many were
+/// tried. Safe to run anywhere at once: each refund is claimed (its next attempt moved past the
+/// call's longest duration) before it is sent, the idempotency key makes the provider create it
+/// once however often it is sent, and recording it is conditional on the row still being
+/// pending.
 pub async fn send_refunds(
     store: &Store,
     payments: &Payments,
     booking: Option<&BookingId>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let Some(stripe) = payments.stripe() else {
+    let Some(provider) = payments.online() else {
         return Ok(0);
     };
     let due = store_payments::due_refunds(store, now, booking, 100).await?;
@@ -40,7 +41,7 @@ pub async fn send_refunds(
             continue;
         }
         sent += 1;
-        if let Err(error) = send_refund(store, stripe, refund, now).await {
+        if let Err(error) = send_refund(store, provider, refund, now).await {
             tracing::warn!(refund = %refund.id, %error, "refund not sent; will retry");
         }
     }
@@ -63,20 +64,19 @@ pub async fn send_refunds_now(
 
 async fn send_refund(
     store: &Store,
-    stripe: &StripePayments,
+    provider: &dyn PaymentProvider,
     refund: &RefundRow,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let booking = BookingId::from_stored(refund.booking_id.clone());
-    let intent = store_payments::get(store, &booking)
+    let payment = store_payments::get(store, &booking)
         .await?
-        .and_then(|p| p.intent_id)
+        .and_then(|p| p.provider_payment_id)
         .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("refund of a booking without an intent"))
+            AppError::Internal(anyhow::anyhow!("refund of a booking without a payment"))
         })?;
-    let result = stripe
-        .api
-        .create_refund(&intent, refund.amount, &refund.id, &refund_key(&refund.id))
+    let result = provider
+        .refund(&payment, refund.amount, &refund.id, &refund_key(&refund.id))
         .await;
     count_call(store, "refund", &result);
     transaction!(store, |tx| {
@@ -84,9 +84,9 @@ async fn send_refund(
             Ok(accepted) => {
                 record_accepted(&mut tx, refund, &booking, &accepted.id, now).await?;
             }
-            Err(StripeError::Unavailable(detail)) => {
-                // Never given up: the refund may have happened (a timeout after Stripe did
-                // the work), and only the same key finds out. Backoff grows to an hour.
+            Err(ProviderError::Unavailable(detail)) => {
+                // Never given up: the refund may have happened (a timeout after the provider
+                // did the work), and only the same key finds out. Backoff grows to an hour.
                 let attempts = refund.attempts + 1;
                 let next = now + Duration::seconds(30 << attempts.min(7));
                 store_payments::refund_attempt_failed(
@@ -98,10 +98,10 @@ async fn send_refund(
                 )
                 .await?;
                 if attempts >= 10 {
-                    tracing::error!(refund = %refund.id, attempts, "Stripe keeps refusing a refund; still retrying");
+                    tracing::error!(refund = %refund.id, attempts, "the payment provider keeps failing a refund; still retrying");
                 }
             }
-            Err(rejected @ StripeError::Rejected { .. }) => {
+            Err(rejected @ ProviderError::Rejected(_)) => {
                 store_payments::refund_attempt_failed(
                     &mut tx,
                     &refund.id,
@@ -117,15 +117,15 @@ async fn send_refund(
     .await?;
     match result {
         Ok(accepted) => {
-            tracing::info!(refund = %refund.id, provider_refund = %accepted.id, amount = refund.amount, "refund accepted by Stripe")
+            tracing::info!(refund = %refund.id, provider_refund = %accepted.id, amount = refund.amount, "refund accepted by the payment provider")
         }
         Err(error) => tracing::warn!(refund = %refund.id, %error, "refund attempt failed"),
     }
     Ok(())
 }
 
-/// Records a refund Stripe accepted: the row becomes `succeeded` and the ledger gets the refund,
-/// once, under the booking's lock.
+/// Records a refund the provider accepted: the row becomes `succeeded` and the ledger gets the
+/// refund, once, under the booking's lock.
 pub(super) async fn record_accepted(
     tx: &mut WriteTx,
     refund: &RefundRow,
@@ -135,7 +135,7 @@ pub(super) async fn record_accepted(
 ) -> Result<(), AppError> {
     bookings::lock(tx, booking).await?;
     if store_payments::refund_succeeded(tx, &refund.id, provider_refund_id, now).await?
-        && !ledger::has(tx, "stripe", "refund", provider_refund_id).await?
+        && !ledger::has(tx, &refund.provider, "refund", provider_refund_id).await?
     {
         ledger::append(
             tx,
@@ -145,7 +145,7 @@ pub(super) async fn record_accepted(
                 kind: "refund",
                 amount: -refund.amount,
                 currency: &refund.currency,
-                provider: "stripe",
+                provider: &refund.provider,
                 provider_reference: Some(provider_refund_id),
             },
             now,
