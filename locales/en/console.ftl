@@ -188,3 +188,91 @@ console-week-previous = Previous week
 console-week-next = Next week
 console-week-view = This week
 console-month-view = Month
+
+# Bookings
+console-bookings = Bookings
+console-bookings-q = Reference, name or email
+console-bookings-q-hint = Part of the traveler's name or email, or the whole reference.
+console-bookings-status = Status
+console-bookings-any = Any
+console-bookings-from = Departures from
+console-bookings-to = Departures until
+console-bookings-search = Search
+console-bookings-reference = Reference
+console-bookings-traveler = Traveler
+console-bookings-departure = Departure
+console-bookings-seats = Seats
+console-bookings-total = Total
+console-bookings-next = Older bookings
+console-bookings-none = No bookings yet.
+console-bookings-none-match = No booking matches this search.
+console-booking-title = Booking { $reference }
+console-booking-made = Booked
+console-booking-language = Language of messages
+console-booking-items = Tickets
+console-booking-payment = Payment
+console-booking-provider = Paid through
+console-booking-paid = Paid
+console-booking-refunded = Refunded
+console-booking-refund-pending = { $amount } on its way
+console-booking-refunds = Refunds
+console-booking-when = When
+console-booking-amount = Amount
+console-booking-reason = Reason
+console-booking-actions = Actions
+console-booking-resend = Send the confirmation again
+console-booking-refund-amount = Amount to refund ({ $currency })
+console-booking-refund-hint = At most { $amount }.
+console-booking-refund = Refund
+console-booking-cancel-explained = Cancelling gives the seats back and refunds everything paid.
+console-booking-cancel = Cancel the booking
+console-booking-messages = Messages
+console-booking-message = Message
+console-booking-channel = Channel
+console-booking-no-messages = No messages yet.
+console-booking-history = History
+console-booking-no-history = Nothing done by the team yet.
+console-booking-back = All bookings
+console-booking-notice-resent = The confirmation is on its way again.
+console-booking-notice-cancelled = The booking is cancelled.
+console-booking-notice-refunded = The refund is on its way.
+
+# Messages
+console-messages = Messages
+console-messages-show = Show
+console-messages-retry = Send again
+console-messages-retried = The message is queued again.
+console-messages-attempts = { $count ->
+    [one] { $count } attempt
+   *[other] { $count } attempts
+}
+console-messages-none-undelivered = Every message was delivered or is on its way.
+console-messages-none = No messages.
+console-messages-status-undelivered = Not delivered (failed or given up)
+console-messages-status-pending = Waiting to be sent
+console-messages-status-sending = Being sent
+console-messages-status-sent = Sent
+console-messages-status-failed = Failed
+console-messages-status-dead = Given up after retries
+
+# Reports
+console-reports = Reports
+console-reports-from = From
+console-reports-to = To
+console-reports-show = Show
+console-reports-utc = Dates are UTC days, as in the ledger. Load counts departures starting in those days.
+console-reports-totals = Totals
+console-reports-currency = Currency
+console-reports-payments = Payments
+console-reports-refunds = Refunds
+console-reports-net = Net
+console-reports-chart = Net revenue per day in { $currency }
+console-reports-nothing = Nothing in this range.
+console-reports-by-day = By day
+console-reports-by-tour = By tour
+console-reports-date = Date
+console-reports-departures = Departures
+console-reports-load = Load factor
+console-reports-load-value = { $percent } % ({ $sold } of { $capacity } seats sold)
+console-reports-csv-days = Download the days as CSV
+console-reports-csv-tours = Download the tours as CSV

@@ -188,3 +188,91 @@ console-week-previous = Semana anterior
 console-week-next = Semana siguiente
 console-week-view = Esta semana
 console-month-view = Mes
+
+# Reservas
+console-bookings = Reservas
+console-bookings-q = Referencia, nombre o correo
+console-bookings-q-hint = Parte del nombre o del correo del viajero, o la referencia completa.
+console-bookings-status = Estado
+console-bookings-any = Cualquiera
+console-bookings-from = Salidas desde
+console-bookings-to = Salidas hasta
+console-bookings-search = Buscar
+console-bookings-reference = Referencia
+console-bookings-traveler = Viajero
+console-bookings-departure = Salida
+console-bookings-seats = Plazas
+console-bookings-total = Total
+console-bookings-next = Reservas anteriores
+console-bookings-none = Aún no hay reservas.
+console-bookings-none-match = Ninguna reserva coincide con esta búsqueda.
+console-booking-title = Reserva { $reference }
+console-booking-made = Reservada
+console-booking-language = Idioma de los mensajes
+console-booking-items = Entradas
+console-booking-payment = Pago
+console-booking-provider = Pagada con
+console-booking-paid = Pagado
+console-booking-refunded = Reembolsado
+console-booking-refund-pending = { $amount } en camino
+console-booking-refunds = Reembolsos
+console-booking-when = Cuándo
+console-booking-amount = Importe
+console-booking-reason = Motivo
+console-booking-actions = Acciones
+console-booking-resend = Enviar de nuevo la confirmación
+console-booking-refund-amount = Importe a reembolsar ({ $currency })
+console-booking-refund-hint = Como máximo { $amount }.
+console-booking-refund = Reembolsar
+console-booking-cancel-explained = Al cancelar se liberan las plazas y se reembolsa todo lo pagado.
+console-booking-cancel = Cancelar la reserva
+console-booking-messages = Mensajes
+console-booking-message = Mensaje
+console-booking-channel = Canal
+console-booking-no-messages = Aún no hay mensajes.
+console-booking-history = Historial
+console-booking-no-history = El equipo aún no ha hecho nada.
+console-booking-back = Todas las reservas
+console-booking-notice-resent = La confirmación se ha enviado de nuevo.
+console-booking-notice-cancelled = La reserva está cancelada.
+console-booking-notice-refunded = El reembolso está en camino.
+
+# Mensajes
+console-messages = Mensajes
+console-messages-show = Mostrar
+console-messages-retry = Enviar de nuevo
+console-messages-retried = El mensaje vuelve a estar en cola.
+console-messages-attempts = { $count ->
+    [one] { $count } intento
+   *[other] { $count } intentos
+}
+console-messages-none-undelivered = Todos los mensajes se entregaron o están en camino.
+console-messages-none = No hay mensajes.
+console-messages-status-undelivered = No entregados (fallidos o abandonados)
+console-messages-status-pending = Esperando envío
+console-messages-status-sending = Enviándose
+console-messages-status-sent = Enviado
+console-messages-status-failed = Fallido
+console-messages-status-dead = Abandonado tras varios intentos
+
+# Informes
+console-reports = Informes
+console-reports-from = Desde
+console-reports-to = Hasta
+console-reports-show = Mostrar
+console-reports-utc = Las fechas son días UTC, como en el libro contable. La ocupación cuenta las salidas que empiezan en esos días.
+console-reports-totals = Totales
+console-reports-currency = Moneda
+console-reports-payments = Pagos
+console-reports-refunds = Reembolsos
+console-reports-net = Neto
+console-reports-chart = Ingresos netos por día en { $currency }
+console-reports-nothing = Nada en este periodo.
+console-reports-by-day = Por día
+console-reports-by-tour = Por tour
+console-reports-date = Fecha
+console-reports-departures = Salidas
+console-reports-load = Ocupación
+console-reports-load-value = { $percent } % ({ $sold } de { $capacity } plazas vendidas)
+console-reports-csv-days = Descargar los días en CSV
+console-reports-csv-tours = Descargar los tours en CSV

@@ -25,6 +25,7 @@ pub mod method_override;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod operator_bookings;
 pub mod payments;
 pub mod rate_limit;
 pub mod reports;
@@ -86,6 +87,8 @@ api! {
         operator::cancel_departure,
         operator::manifest,
         operator::check_in,
+        operator_bookings::search_bookings,
+        operator_bookings::resend_confirmation,
         account::get_operator,
         account::update_operator,
         account::set_embed_origins,

@@ -338,25 +338,29 @@ impl ManifestEntryView {
     }
 }
 
+/// One CSV cell of text someone typed: quoted when it holds a separator, and prefixed with `'`
+/// when a spreadsheet would run it as a formula (CSV injection).
+pub fn csv_cell(value: &str) -> String {
+    // `+` then digits only is an E.164 phone number, which a spreadsheet shows as a number.
+    let phone = value
+        .strip_prefix('+')
+        .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !phone {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
 /// One manifest as CSV for printing. Cells that a spreadsheet would run as a formula are
 /// prefixed with `'` (CSV injection).
 pub fn manifest_csv(bookings: &[BookingRecord], now: DateTime<Utc>) -> String {
-    fn cell(value: &str) -> String {
-        // `+` then digits only is an E.164 phone number, which a spreadsheet shows as a number.
-        let phone = value
-            .strip_prefix('+')
-            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
-        let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !phone {
-            format!("'{value}")
-        } else {
-            value.to_owned()
-        };
-        if value.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", value.replace('"', "\"\""))
-        } else {
-            value
-        }
-    }
+    let cell = csv_cell;
     let mut out = String::from("reference,status,seats,items,name,email,phone\r\n");
     for booking in bookings {
         let items: Vec<String> = booking

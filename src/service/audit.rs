@@ -26,6 +26,7 @@ pub enum Action {
     BookingCancel,
     BookingRefund,
     BookingReschedule,
+    BookingResend,
     MessageRetry,
     TokenCreate,
     TokenRevoke,
@@ -47,7 +48,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::ScheduleCreate,
@@ -60,6 +61,7 @@ impl Action {
         Action::BookingCancel,
         Action::BookingRefund,
         Action::BookingReschedule,
+        Action::BookingResend,
         Action::MessageRetry,
         Action::TokenCreate,
         Action::TokenRevoke,
@@ -94,6 +96,7 @@ impl Action {
             Action::BookingCancel => "booking.cancel",
             Action::BookingRefund => "booking.refund",
             Action::BookingReschedule => "booking.reschedule",
+            Action::BookingResend => "booking.resend_confirmation",
             Action::MessageRetry => "message.retry",
             Action::TokenCreate => "token.create",
             Action::TokenRevoke => "token.revoke",
@@ -141,7 +144,8 @@ pub enum Target<'a> {
 }
 
 impl Target<'_> {
-    fn spelled(&self) -> String {
+    /// How the target is stored (`booking:K7M2Q9PX` …).
+    pub fn spelled(&self) -> String {
         match self {
             Target::Operator(id) => format!("operator:{id}"),
             Target::Tour(id) => format!("tour:{id}"),

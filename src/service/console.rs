@@ -150,3 +150,87 @@ pub async fn cancellation_preview(
     }
     Ok(preview)
 }
+
+/// One booking as the console's booking page shows it: everything about it in one answer.
+pub struct BookingDetail {
+    pub booking: crate::domain::records::BookingRecord,
+    pub tour: crate::domain::records::TourRecord,
+    pub departure: crate::domain::records::DepartureRecord,
+    pub payment: super::payments::PaymentSummary,
+    pub refunds: Vec<crate::storage::payments::RefundRow>,
+    /// Every message about it, oldest first, with its delivery state.
+    pub messages: Vec<outbox::OutboxRow>,
+    /// What operators did to it, from the audit log, oldest first.
+    pub history: Vec<crate::storage::accounts::AuditRow>,
+}
+
+/// A booking of `operator` with its payment, refunds, messages and history; another operator's
+/// booking, or none, is not found.
+pub async fn booking_detail(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    reference: &str,
+) -> Result<BookingDetail, AppError> {
+    use crate::domain::ids::BookingRef;
+    use crate::storage::{accounts, bookings, payments as store_payments};
+    let reference = BookingRef::parse(reference).ok_or(AppError::NotFound)?;
+    let booking = bookings::find_by_reference(store, &reference)
+        .await?
+        .filter(|b| &b.operator_id == operator)
+        .ok_or(AppError::NotFound)?;
+    let (tour, departure) = super::catalogue::departure(store, now, &booking.departure_id).await?;
+    let payment = super::payments::summary(store, &booking).await?;
+    let refunds = store_payments::refunds_of(store, &booking.id).await?;
+    let messages = outbox::of_booking(store, operator, &booking.id).await?;
+    let target = super::audit::Target::Booking(booking.reference.as_str()).spelled();
+    let history = accounts::audit_of_target(store, operator, &target, 200).await?;
+    Ok(BookingDetail {
+        booking,
+        tour,
+        departure,
+        payment,
+        refunds,
+        messages,
+        history,
+    })
+}
+
+/// A message in the console's list, with the reference of the booking it is about.
+pub struct ListedMessage {
+    pub message: outbox::OutboxRow,
+    pub reference: Option<String>,
+}
+
+/// The messages the console lists: `undelivered` (failed and dead, newest first), or one
+/// status of `domain::message::STATUSES`; at most 500.
+pub async fn messages(
+    store: &Store,
+    operator: &OperatorId,
+    status: &str,
+) -> Result<Vec<ListedMessage>, AppError> {
+    let mut rows = if status == "undelivered" {
+        let mut rows = super::notifications::list(store, operator, Some("failed")).await?;
+        rows.extend(super::notifications::list(store, operator, Some("dead")).await?);
+        rows.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        rows.truncate(500);
+        rows
+    } else {
+        super::notifications::list(store, operator, Some(status)).await?
+    };
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|m| m.booking_id.as_deref())
+        .collect();
+    let references = crate::storage::bookings::references_of(store, operator, &ids).await?;
+    Ok(rows
+        .drain(..)
+        .map(|message| ListedMessage {
+            reference: message
+                .booking_id
+                .as_ref()
+                .and_then(|id| references.get(id).cloned()),
+            message,
+        })
+        .collect())
+}

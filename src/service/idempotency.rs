@@ -102,6 +102,10 @@ pub fn keyed_fingerprint(
     keys.hash("idempotency", &fingerprint(method, path, body))
 }
 
+/// The longest scope the store keeps (`VARBINARY(64)` on MySQL). A longer one is a programming
+/// error, refused on both backends alike rather than only where the column is short.
+pub const MAX_SCOPE: usize = 64;
+
 /// Claims `key` in `scope` for a request with this fingerprint, or says what to do instead.
 /// `keys` seal the response stored under the claim and open the one replayed.
 pub async fn begin(
@@ -113,6 +117,12 @@ pub async fn begin(
     key: &str,
     fingerprint: &str,
 ) -> Result<Begin, AppError> {
+    if scope.len() > MAX_SCOPE {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "idempotency scope of {} bytes (at most {MAX_SCOPE})",
+            scope.len()
+        )));
+    }
     let claim = Claim {
         scope: scope.to_owned(),
         key: key.to_owned(),

@@ -24,6 +24,7 @@ macro_rules! transaction {
 pub mod account_mail;
 pub mod audit;
 pub mod auth;
+pub mod booking_search;
 pub mod bookings;
 pub mod calendar_feeds;
 pub mod catalogue;

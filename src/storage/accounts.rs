@@ -588,6 +588,20 @@ pub async fn insert_audit(
     Ok(())
 }
 
+/// The audit entries about one target (`booking:K7M2Q9PX` …), oldest first.
+pub async fn audit_of_target(
+    store: &Store,
+    operator: &OperatorId,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<AuditRow>, StorageError> {
+    let rows = on_pool!(store, pool => sqlx::query_as(
+        "SELECT id, actor, action, target, detail, created_at FROM audit_log \
+         WHERE operator_id = ? AND target = ? ORDER BY id LIMIT ?")
+        .bind(operator.as_str()).bind(target).bind(limit).fetch_all(pool).await)?;
+    Ok(rows)
+}
+
 /// The operator's audit entries, newest first, older than `before` (an entry id) when given.
 pub async fn list_audit(
     store: &Store,

@@ -89,3 +89,48 @@ pub async fn departure_loads(
         })
         .collect()
 }
+
+/// One tour's departures starting in a window: how many, their seats, and the seats sold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TourLoad {
+    pub tour_id: TourId,
+    pub departures: u32,
+    pub capacity: u64,
+    /// Seats of confirmed and checked-in bookings (holds are not sales).
+    pub sold: u64,
+}
+
+/// Every tour of the operator with scheduled departures starting in `[from, to)`.
+pub async fn tour_loads(
+    store: &Store,
+    operator: &OperatorId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<TourLoad>, StorageError> {
+    use crate::domain::booking::{sql_list, BookingStatus};
+    let scheduled = DepartureStatus::Scheduled.as_str();
+    let departures: Vec<(String, i64, i64)> = on_pool!(store, pool => sqlx::query_as(&format!(
+        "SELECT d.tour_id, COUNT(*), CAST(COALESCE(SUM(d.capacity), 0) AS SIGNED) FROM departures d \
+         JOIN tours t ON t.id = d.tour_id WHERE t.operator_id = ? AND d.status = '{scheduled}' \
+         AND d.starts_at >= ? AND d.starts_at < ? GROUP BY d.tour_id ORDER BY d.tour_id"))
+        .bind(operator.as_str()).bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
+    let sold_statuses = sql_list(&[BookingStatus::Confirmed, BookingStatus::CheckedIn]);
+    let sold: Vec<(String, i64)> = on_pool!(store, pool => sqlx::query_as(&format!(
+        "SELECT b.tour_id, CAST(COALESCE(SUM(b.seats), 0) AS SIGNED) FROM bookings b \
+         JOIN departures d ON d.id = b.departure_id WHERE b.operator_id = ? \
+         AND b.status IN ({sold_statuses}) AND d.status = '{scheduled}' \
+         AND d.starts_at >= ? AND d.starts_at < ? GROUP BY b.tour_id"))
+        .bind(operator.as_str()).bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
+    Ok(departures
+        .into_iter()
+        .map(|(tour, count, capacity)| TourLoad {
+            sold: sold
+                .iter()
+                .find(|(t, _)| *t == tour)
+                .map_or(0, |(_, seats)| u64::try_from(*seats).unwrap_or(0)),
+            tour_id: TourId::from_stored(tour),
+            departures: u32::try_from(count).unwrap_or(u32::MAX),
+            capacity: u64::try_from(capacity).unwrap_or(0),
+        })
+        .collect())
+}

@@ -83,6 +83,39 @@ pub async fn totals(
     Ok(rows)
 }
 
+/// Sums per UTC day (`YYYY-MM-DD`), currency and kind of the entries in `[from, to)`.
+pub async fn by_day(
+    store: &Store,
+    operator: &OperatorId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, String, String, i64)>, StorageError> {
+    // The stored time's text starts with its date on both backends.
+    let rows = on_pool!(store, pool => sqlx::query_as(
+        "SELECT SUBSTR(CAST(created_at AS CHAR), 1, 10) AS day, currency, kind, \
+         CAST(COALESCE(SUM(amount), 0) AS SIGNED) FROM ledger_entries \
+         WHERE operator_id = ? AND created_at >= ? AND created_at < ? \
+         GROUP BY day, currency, kind ORDER BY day, currency, kind")
+        .bind(operator.as_str()).bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
+    Ok(rows)
+}
+
+/// Sums per tour (id), currency and kind of the entries in `[from, to)`.
+pub async fn by_tour(
+    store: &Store,
+    operator: &OperatorId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, String, String, i64)>, StorageError> {
+    let rows = on_pool!(store, pool => sqlx::query_as(
+        "SELECT b.tour_id, l.currency, l.kind, CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) \
+         FROM ledger_entries l JOIN bookings b ON b.id = l.booking_id \
+         WHERE l.operator_id = ? AND l.created_at >= ? AND l.created_at < ? \
+         GROUP BY b.tour_id, l.currency, l.kind ORDER BY b.tour_id, l.currency, l.kind")
+        .bind(operator.as_str()).bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
+    Ok(rows)
+}
+
 #[derive(sqlx::FromRow)]
 struct Balance {
     departure_id: String,

@@ -84,6 +84,29 @@ pub async fn enqueue_event(
     } else {
         &[Channel::Email, Channel::Sms]
     };
+    enqueue_on(tx, booking, kind, channels, event, now).await
+}
+
+/// Enqueues `kind` for a booking by email only, as a new message each time `event` differs (an
+/// operator resending a confirmation the traveler lost).
+pub async fn enqueue_email(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+    kind: MessageKind,
+    event: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    enqueue_on(tx, booking, kind, &[Channel::Email], Some(event), now).await
+}
+
+async fn enqueue_on(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+    kind: MessageKind,
+    channels: &[Channel],
+    event: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
     for &channel in channels {
         let phone_filter = if channel == Channel::Sms {
             " AND customer_phone IS NOT NULL"
@@ -213,6 +236,19 @@ pub async fn list(
         query.bind(limit).fetch_all(pool).await
     })?;
     Ok(rows)
+}
+
+/// The messages about one of this operator's bookings, oldest first.
+pub async fn of_booking(
+    store: &Store,
+    operator: &OperatorId,
+    booking: &BookingId,
+) -> Result<Vec<OutboxRow>, StorageError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM outbox WHERE operator_id = ? AND booking_id = ? ORDER BY created_at, id LIMIT 200"
+    );
+    Ok(on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(operator.as_str()).bind(booking.as_str()).fetch_all(pool).await)?)
 }
 
 /// Puts a failed or dead message of this operator back in the queue; false when there is none.

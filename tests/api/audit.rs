@@ -260,6 +260,14 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &admin,
         format!("booking:{moved}"),
     );
+    app.post_as(
+        &admin_access,
+        &format!("/v1/bookings/{moved}/resend-confirmation"),
+        json!({}),
+    )
+    .await
+    .expect(202);
+    expect(Action::BookingResend, &admin, format!("booking:{moved}"));
     let cancelled = app
         .hold(&departure, one_seat.clone())
         .await

@@ -5,6 +5,7 @@ mod support;
 mod audit;
 mod auth;
 mod authz;
+mod booking_search;
 mod bookings;
 mod calendar_feeds;
 mod catalogue;

@@ -22,6 +22,9 @@ on_both_backends!(
     an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_first,
     an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_on_the_calendar,
     a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password,
+    staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_refunds_part,
+    an_admin_sees_an_undelivered_message_and_sends_it_again,
+    an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloads_it,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -160,7 +163,7 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
     assert_eq!(path(&browser).await, "/console");
     assert_eq!(
         menu(&browser).await,
-        ["Today", "Calendar", "Tours", "Team", "Account"]
+        ["Today", "Calendar", "Bookings", "Tours", "Messages", "Reports", "Team", "Account"]
     );
     assert!(browser
         .text(".signed-in-as")
@@ -272,7 +275,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
     );
     assert_eq!(
         menu(&browser).await,
-        ["Today", "Calendar", "Tours", "Account"]
+        ["Today", "Calendar", "Bookings", "Tours", "Messages", "Reports", "Account"]
     );
     browser.close().await;
 }
@@ -1136,5 +1139,331 @@ async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password
     fill(&browser, "#code", &totp(&app, &secret)).await;
     submit(&browser, "form.stacked").await;
     assert_eq!(path(&browser).await, "/console");
+    browser.close().await;
+}
+
+/// How many confirmation emails of `reference` were delivered.
+fn confirmations_of(app: &TestApp, reference: &str) -> usize {
+    std::fs::read_dir(app.files.path().join("mail"))
+        .map(|dir| {
+            dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                .filter(|m| m.contains(&format!("Subject: Booking {reference} confirmed")))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_refunds_part(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
+    app.add_user(&token, "staff@harbour.example", "staff").await;
+    app.add_user(&token, "admin@harbour.example", "admin").await;
+    let departure = app.departure(&token, &tour, 10, 30).await;
+    let mut references = Vec::new();
+    for (name, email) in [
+        ("Grace Hopper", "grace@navy.example"),
+        ("Alan Turing", "alan@bletchley.example"),
+    ] {
+        let hold = app
+            .post(
+                "/v1/bookings",
+                json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
+                       "customer": {"name": name, "email": email}}),
+            )
+            .await;
+        hold.expect(201);
+        app.post_with_booking_token(
+            &format!("/v1/bookings/{}/confirm", hold.str("reference")),
+            &hold.str("access_token"),
+        )
+        .await
+        .expect(200);
+        references.push(hold.str("reference"));
+    }
+    let grace = references[0].clone();
+    // Checked in at the desk: paid on arrival, so there is money to refund.
+    app.post_as(&token, &format!("/v1/bookings/{grace}/check-in"), json!({}))
+        .await
+        .expect(200);
+    let dispatch =
+        || berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now());
+    dispatch().await.expect("dispatch");
+    assert_eq!(confirmations_of(&app, &grace), 1);
+
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Bookings".to_owned()));
+    browser
+        .goto(&format!("{}/console/bookings", app.base))
+        .await;
+    let rows = browser
+        .client
+        .find_all(Locator::Css("tr.booking-row"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "every booking, newest first");
+    fill(&browser, "#f-q", "GRACE@navy").await;
+    submit(&browser, "form.booking-search").await;
+    let rows = browser
+        .client
+        .find_all(Locator::Css("tr.booking-row"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only the traveler whose email matches");
+    assert_eq!(
+        rows[0].attr("data-reference").await.unwrap().as_deref(),
+        Some(grace.as_str())
+    );
+    browser.assert_accessible("console bookings").await;
+    browser
+        .screenshots(&format!("console-bookings-{}", backend_name(backend)))
+        .await;
+    browser
+        .click_and_wait(&format!("tr[data-reference=\"{grace}\"] a"))
+        .await;
+    assert_eq!(path(&browser).await, format!("/console/bookings/{grace}"));
+    assert_eq!(browser.text("h1").await, format!("Booking {grace}"));
+    assert_eq!(browser.text(".booking-status").await, "checked in");
+    assert!(browser.text(".paid").await.contains("€70.00"));
+    let messages = browser.text("table.messages").await;
+    assert!(messages.contains("booking_confirmed"), "{messages}");
+    // Staff may not refund: no refund form.
+    assert!(browser
+        .client
+        .find_all(Locator::Css("#refund-submit"))
+        .await
+        .unwrap()
+        .is_empty());
+    browser.assert_accessible("console booking").await;
+    browser.click_and_wait("#resend-submit").await;
+    assert!(browser
+        .text("#notice-resent")
+        .await
+        .contains("on its way again"));
+    dispatch().await.expect("dispatch");
+    assert_eq!(confirmations_of(&app, &grace), 2, "sent again, once");
+    assert!(browser
+        .text("ol.history")
+        .await
+        .contains("booking.resend_confirmation"));
+
+    // A bad filter: the form again, the field marked.
+    browser
+        .goto(&format!(
+            "{}/console/bookings?q=grace&from=someday",
+            app.base
+        ))
+        .await;
+    let invalid = browser
+        .run("return document.querySelector('#f-from').getAttribute('aria-invalid');")
+        .await;
+    assert_eq!(invalid, json!("true"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-q').value;")
+            .await,
+        json!("grace"),
+        "what was typed is kept"
+    );
+
+    // An admin refunds part of it; too much is refused beside the field, the amount kept.
+    submit(&browser, "form.sign-out").await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/bookings/{grace}", app.base))
+        .await;
+    fill(&browser, "#f-amount", "100").await;
+    browser.click_and_wait("#refund-submit").await;
+    assert!(browser
+        .text("#f-amount-problem")
+        .await
+        .contains("refundable"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-amount').value;")
+            .await,
+        json!("100")
+    );
+    fill(&browser, "#f-amount", "15.00").await;
+    browser.click_and_wait("#refund-submit").await;
+    assert!(browser.text("#notice-refunded").await.contains("refund"));
+    assert!(browser.text(".refunded").await.contains("€15.00"));
+    let booking = app.get_as(&token, &format!("/v1/bookings/{grace}")).await;
+    assert_eq!(booking.body["payment"]["refunded"], 1500);
+    browser
+        .screenshots(&format!("console-booking-{}", backend_name(backend)))
+        .await;
+    browser.close().await;
+    app.assert_seat_invariant().await;
+}
+
+async fn an_admin_sees_an_undelivered_message_and_sends_it_again(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
+    app.add_user(&token, "admin@harbour.example", "admin").await;
+    let departure = app.departure(&token, &tour, 10, 30).await;
+    let hold = app
+        .post(
+            "/v1/bookings",
+            json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
+                   "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
+        )
+        .await;
+    hold.expect(201);
+    let reference = hold.str("reference");
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{reference}/confirm"),
+        &hold.str("access_token"),
+    )
+    .await
+    .expect(200);
+    // The relay refused the confirmation for good (what the dispatcher records on a 5xx reply).
+    app.execute_sql(
+        "UPDATE outbox SET status = 'failed', attempts = 1, last_error = '550 mailbox unavailable' \
+         WHERE kind = 'booking_confirmed'",
+    )
+    .await;
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Messages".to_owned()));
+    assert_eq!(browser.text("#undelivered-link").await, "1");
+    browser.click_and_wait("#undelivered-link").await;
+    assert_eq!(path(&browser).await, "/console/messages");
+    let row = browser.text("tr.message-row").await;
+    assert!(row.contains(&reference), "{row}");
+    assert!(row.contains("550 mailbox unavailable"), "{row}");
+    assert!(row.contains("Failed"), "{row}");
+    browser.assert_accessible("console messages").await;
+    browser
+        .screenshots(&format!("console-messages-{}", backend_name(backend)))
+        .await;
+    browser
+        .click_and_wait("form.retry button[type=submit]")
+        .await;
+    assert!(browser
+        .text("#notice-retried")
+        .await
+        .contains("queued again"));
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css("tr.message-row"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing undelivered left"
+    );
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch");
+    assert_eq!(confirmations_of(&app, &reference), 1, "sent on the retry");
+    browser
+        .goto(&format!("{}/console/messages?status=sent", app.base))
+        .await;
+    assert!(browser.text("tr.message-row").await.contains(&reference));
+    browser.close().await;
+}
+
+async fn an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloads_it(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
+    app.add_user(&token, "admin@harbour.example", "admin").await;
+    let departure = app.departure(&token, &tour, 10, 30).await;
+    let hold = app
+        .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
+        .await;
+    hold.expect(201);
+    let reference = hold.str("reference");
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{reference}/confirm"),
+        &hold.str("access_token"),
+    )
+    .await
+    .expect(200);
+    // Paid at the desk (€70.00), then €15.00 handed back.
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{reference}/check-in"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{reference}/refunds"),
+        json!({"amount": 1500}),
+    )
+    .await
+    .expect(201);
+    let today = app.clock.now().date_naive();
+    let to = today + Duration::days(3);
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Reports".to_owned()));
+    browser
+        .goto(&format!(
+            "{}/console/reports?from={today}&to={to}",
+            app.base
+        ))
+        .await;
+    let totals = browser.text("tr.total-row").await;
+    assert!(
+        totals.contains("€70.00") && totals.contains("-€15.00") && totals.contains("€55.00"),
+        "{totals}"
+    );
+    let bars = browser
+        .run("return document.querySelectorAll('svg.chart rect').length;")
+        .await;
+    assert_eq!(bars, json!(4), "a bar per day of the range");
+    let tip = browser
+        .run("return document.querySelector('svg.chart rect title').textContent;")
+        .await;
+    assert_eq!(tip, json!(format!("{today}: €55.00")));
+    let day = browser.text("tr.day-row").await;
+    assert!(
+        day.contains(&today.to_string()) && day.contains("€55.00"),
+        "{day}"
+    );
+    let load = browser.text("tr.tour-report-row .load").await;
+    assert_eq!(load, "20 % (2 of 10 seats sold)");
+    browser.assert_accessible("console reports").await;
+    browser
+        .screenshots(&format!("console-reports-{}", backend_name(backend)))
+        .await;
+    let csv = browser
+        .run(&format!(
+            "return fetch('/console/reports.csv?from={today}&to={to}&kind=tours').then(r => r.text());"
+        ))
+        .await;
+    assert_eq!(
+        csv,
+        json!("tour,departures,seats_offered,seats_sold,load_percent,currency,payments,refunds,net\r\nHarbour cruise,1,10,2,20,EUR,70.00,-15.00,55.00\r\n")
+    );
+    // A bad date: the form again, the field marked.
+    browser
+        .goto(&format!("{}/console/reports?from=yesterday", app.base))
+        .await;
+    let invalid = browser
+        .run("return document.querySelector('#f-from').getAttribute('aria-invalid');")
+        .await;
+    assert_eq!(invalid, json!("true"));
     browser.close().await;
 }

@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::ids::{BookingId, OperatorId};
+use crate::domain::booking::BookingStatus;
+use crate::domain::ids::{BookingId, BookingRef, OperatorId};
 use crate::domain::message::MessageKind;
+use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::service::audit::{self, Action, Target};
 use crate::service::principal::Principal;
@@ -124,4 +126,50 @@ pub async fn retry(
     outbox::get(store, operator, id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// An operator sends a booking's confirmation again (the traveler lost it, or typed a wrong
+/// address that was since corrected): a new email each time, the earlier ones kept in the
+/// booking's history, and the resend in the audit log. Only a confirmed or checked-in booking
+/// has a confirmation to send (409 `not_confirmed`).
+pub async fn resend_confirmation(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    reference: &str,
+) -> Result<BookingRecord, AppError> {
+    let reference = BookingRef::parse(reference).ok_or(AppError::NotFound)?;
+    let booking = bookings::find_by_reference(store, &reference)
+        .await?
+        .filter(|b| b.operator_id == by.operator)
+        .ok_or(AppError::NotFound)?;
+    if !matches!(
+        booking.status,
+        BookingStatus::Confirmed | BookingStatus::CheckedIn
+    ) {
+        return Err(AppError::Refused {
+            code: "not_confirmed",
+            message: format!(
+                "the booking is {}; only a confirmed booking has a confirmation to send",
+                booking.effective_status(now).as_str()
+            ),
+        });
+    }
+    let resend = format!("resend-{}", ulid::Ulid::new());
+    transaction!(store, |tx| {
+        outbox::enqueue_email(
+            &mut tx,
+            &booking.id,
+            MessageKind::BookingConfirmed,
+            &resend,
+            now,
+        )
+        .await?;
+        let target = Target::Booking(booking.reference.as_str());
+        audit::record(&mut tx, by, now, Action::BookingResend, target, None).await?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(booking = %booking.reference, "confirmation resent");
+    Ok(booking)
 }

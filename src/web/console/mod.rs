@@ -12,9 +12,12 @@ use crate::service::auth::{self, Actor, Principal};
 use crate::storage::Store;
 
 pub mod account;
+pub mod bookings;
 pub mod calendar;
 pub mod departure;
+pub mod messages;
 pub mod pages;
+pub mod reports;
 pub mod schedules;
 pub mod session;
 pub mod sign_in;
@@ -27,10 +30,13 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 5] = [
+pub const MENU: [(&str, &str, Role); 8] = [
     ("/console", "console-today", Role::Guide),
     ("/console/calendar", "console-calendar", Role::Guide),
+    ("/console/bookings", "console-bookings", Role::Staff),
     ("/console/tours", "console-tours", Role::Staff),
+    ("/console/messages", "console-messages", Role::Admin),
+    ("/console/reports", "console-reports", Role::Admin),
     ("/console/team", "console-team", Role::Owner),
     ("/console/account", "console-account", Role::Guide),
 ];
@@ -65,6 +71,15 @@ pub fn routes() -> Vec<rocket::Route> {
         departure::set_capacity,
         departure::cancel_preview,
         departure::cancel,
+        bookings::list,
+        bookings::show,
+        bookings::resend,
+        bookings::cancel,
+        bookings::refund,
+        messages::list,
+        messages::retry,
+        reports::page,
+        reports::download,
     ]
 }
 
@@ -105,12 +120,17 @@ mod tests {
 
     /// Keys the console builds at run time (the template check sees only literal ones).
     #[test]
-    fn every_role_and_booking_state_has_its_words_in_every_language() {
+    fn every_role_state_and_notice_has_its_words_in_every_language() {
         let catalogue = Catalogue::load().unwrap();
+        let message_statuses = std::iter::once(messages::UNDELIVERED)
+            .chain(crate::domain::message::STATUSES)
+            .map(messages::status_key);
         let keys = Role::ALL
             .into_iter()
             .map(role_key)
-            .chain(BookingStatus::ALL.into_iter().map(departure::status_key));
+            .chain(BookingStatus::ALL.into_iter().map(departure::status_key))
+            .chain(message_statuses)
+            .chain(bookings::NOTICES.into_iter().map(bookings::notice_key));
         for key in keys {
             for lang in Lang::ALL {
                 assert!(

@@ -58,7 +58,11 @@ pub async fn today(
         "console/today.html",
         context! {
             console => frame(store, &principal, "/console").await,
-            today => context! { days => days, undelivered => board.undelivered, revenue => revenue },
+            today => context! {
+                days => days, undelivered => board.undelivered, revenue => revenue,
+                // The messages page is for admins, as `GET /v1/messages` is.
+                messages_page => principal.role.at_least(crate::domain::auth::Role::Admin),
+            },
         },
     ))
 }
