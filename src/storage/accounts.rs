@@ -422,6 +422,17 @@ pub async fn use_recovery_code(
 }
 
 /// Whether the operator's users must sign in with a second factor.
+pub async fn requires_two_factor(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<bool, StorageError> {
+    let required: Option<bool> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT require_two_factor <> 0 FROM operators WHERE id = ?")
+        .bind(operator.as_str()).fetch_optional(pool).await)?;
+    Ok(required.unwrap_or(false))
+}
+
+/// Sets whether the operator's users must sign in with a second factor.
 pub async fn set_require_two_factor(
     tx: &mut WriteTx,
     operator: &OperatorId,

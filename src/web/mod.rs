@@ -99,7 +99,10 @@ pub fn stage() -> AdHoc {
         for base in PAGE_BASES {
             rocket = rocket.register(base, catchers![error_page]);
         }
-        rocket = rocket.register(console::BASE, catchers![console::sign_in_first]);
+        rocket = rocket.register(
+            console::BASE,
+            catchers![console::sign_in_first, console::enrol_first],
+        );
         Ok(rocket)
     })
 }

@@ -25,6 +25,8 @@ on_both_backends!(
     staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_refunds_part,
     an_admin_sees_an_undelivered_message_and_sends_it_again,
     an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloads_it,
+    an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token,
+    when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -1465,5 +1467,178 @@ async fn an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloa
         .run("return document.querySelector('#f-from').getAttribute('aria-invalid');")
         .await;
     assert_eq!(invalid, json!("true"));
+    browser.close().await;
+}
+
+/// Sets a `<select>` to `value` (WebDriver cannot type into one).
+async fn select(browser: &Browser, css: &str, value: &str) {
+    let script = format!("document.querySelector('{css}').value = '{value}'; return null;");
+    browser.run(&script).await;
+}
+
+async fn an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    app.add_user(&token, "owner@harbour.example", "owner").await;
+    sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
+    browser.goto(&format!("{}/console/team", app.base)).await;
+
+    // A password below the policy: the form again, name and email kept, the password marked.
+    fill(&browser, "#f-name", "Grace Hopper").await;
+    fill(&browser, "#f-email", "grace@harbour.example").await;
+    select(&browser, "#f-role", "guide").await;
+    fill(&browser, "#f-password", "short").await;
+    browser
+        .click_and_wait("form.add-user button[type=submit]")
+        .await;
+    assert!(browser
+        .text("#f-password-problem")
+        .await
+        .contains("12 characters"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-email').value;")
+            .await,
+        json!("grace@harbour.example")
+    );
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-password').value;")
+            .await,
+        json!(""),
+        "a password is never sent back"
+    );
+    fill(&browser, "#f-password", "a long enough first passphrase").await;
+    browser
+        .click_and_wait("form.add-user button[type=submit]")
+        .await;
+    assert!(browser.text("#team-notice").await.contains("added"));
+    let row = "tr.user[data-email=\"grace@harbour.example\"]";
+    assert_eq!(
+        browser
+            .run(&format!(
+                "return document.querySelector('{row} select').value;"
+            ))
+            .await,
+        json!("guide")
+    );
+
+    // Promoted to staff; the API sees it.
+    select(&browser, &format!("{row} select"), "staff").await;
+    browser
+        .click_and_wait(&format!("{row} form.user-role button"))
+        .await;
+    assert!(browser
+        .text("#team-notice")
+        .await
+        .contains("role is changed"));
+    let users = app.get_as(&token, "/v1/users").await;
+    let grace = users
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "grace@harbour.example")
+        .unwrap()
+        .clone();
+    assert_eq!(grace["role"], "staff");
+
+    // The last owner cannot demote themself: the reason, nothing changed.
+    let owner_row = "tr.user[data-email=\"owner@harbour.example\"]";
+    select(&browser, &format!("{owner_row} select"), "guide").await;
+    browser
+        .click_and_wait(&format!("{owner_row} form.user-role button"))
+        .await;
+    assert!(browser.text("#team-problem").await.contains("last owner"));
+
+    // Deactivated: signed out everywhere, shown as inactive.
+    browser
+        .click_and_wait(&format!("{row} form.user-deactivate button"))
+        .await;
+    assert!(browser.text("#team-notice").await.contains("deactivated"));
+    assert!(
+        browser.text(row).await.ends_with("no"),
+        "{}",
+        browser.text(row).await
+    );
+    browser.assert_accessible("console team").await;
+
+    // An API token, shown once; it works until it is revoked.
+    fill(&browser, "#f-label", "booking website").await;
+    select(&browser, "#f-token-role", "staff").await;
+    browser
+        .click_and_wait("form.create-token button[type=submit]")
+        .await;
+    let made = browser.text("#new-token").await;
+    assert!(made.starts_with("brt_"), "{made}");
+    app.get_as(&made, "/v1/tours").await.expect(200);
+    browser
+        .screenshots(&format!("console-team-{}", backend_name(backend)))
+        .await;
+    browser.goto(&format!("{}/console/team", app.base)).await;
+    assert!(
+        !browser
+            .run("return document.body.innerText;")
+            .await
+            .as_str()
+            .unwrap()
+            .contains(&made),
+        "the token is never shown again"
+    );
+    browser
+        .click_and_wait("tr.token-row[data-label=\"booking website\"] form.revoke-token button")
+        .await;
+    assert!(browser.text("#team-notice").await.contains("revoked"));
+    app.get_as(&made, "/v1/tours").await.expect(401);
+    app.get_as(&token, "/v1/tours").await.expect(200);
+    browser.close().await;
+}
+
+async fn when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    app.add_user(&token, "owner@harbour.example", "owner").await;
+    app.add_user(&token, "guide@harbour.example", "guide").await;
+    // The owner requires a second factor from the Team page.
+    sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
+    browser.goto(&format!("{}/console/team", app.base)).await;
+    browser
+        .run("document.querySelector('form.require-two-factor input[name=required]').checked = true; return null;")
+        .await;
+    browser
+        .click_and_wait("form.require-two-factor button[type=submit]")
+        .await;
+    // The owner has no second factor either: every page leads to the Account page.
+    assert_eq!(path(&browser).await, "/console/account");
+    assert!(browser
+        .text("#enrol-first")
+        .await
+        .contains("requires two-factor"));
+    submit(&browser, "form.sign-out").await;
+
+    // The guide signs in and cannot reach Today until the second factor is on.
+    sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
+    browser.goto(&format!("{}/console", app.base)).await;
+    assert_eq!(path(&browser).await, "/console/account");
+    browser
+        .assert_accessible("console account, enrolment required")
+        .await;
+    submit(&browser, "form.two-factor-start").await;
+    let secret = browser.text(".totp-secret").await;
+    fill(&browser, "#f-code", &totp(&app, &secret)).await;
+    submit(&browser, "form.two-factor-confirm").await;
+    browser.goto(&format!("{}/console", app.base)).await;
+    assert_eq!(path(&browser).await, "/console", "the console is open now");
+    assert_eq!(browser.text("h1").await, "Today");
     browser.close().await;
 }

@@ -16,7 +16,8 @@ pub use sessions::{
     REFRESH_PREFIX,
 };
 pub use two_factor::{
-    confirm_two_factor, require_two_factor, setup_two_factor, verify_second_factor,
+    confirm_two_factor, require_two_factor, setup_two_factor, two_factor_required,
+    verify_second_factor,
 };
 pub use users::{
     change_user, create_operator_with_owner, create_user, list_users, user, User, UserChange,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::sessions::{count_failure, mint, store_tokens, SessionTokens, MFA_PREFIX};
 use crate::config::AppConfig;
-use crate::domain::ids::{SessionId, UserId};
+use crate::domain::ids::{OperatorId, SessionId, UserId};
 use crate::error::AppError;
 use crate::secrets::{self, Keyring};
 use crate::service::audit::{self, Action, Target};
@@ -200,6 +200,11 @@ pub(super) fn recovery_code() -> String {
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// Whether the operator requires its users to sign in with a second factor.
+pub async fn two_factor_required(store: &Store, operator: &OperatorId) -> Result<bool, AppError> {
+    Ok(accounts::requires_two_factor(store, operator).await?)
 }
 
 /// Whether the operator's users must sign in with a second factor (owners decide).

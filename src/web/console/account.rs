@@ -10,11 +10,10 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
-use super::{frame, Console};
+use super::{frame, Enrolling};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::error::AppError;
-use crate::http::guards::Guide;
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::{self, Actor, Principal};
 use crate::service::passwords::Argon2Gate;
@@ -86,11 +85,12 @@ fn problems(error: AppError) -> Result<std::collections::BTreeMap<String, String
     }
 }
 
-/// `GET /console/account`: the user's account. Every role.
+/// `GET /console/account`: the user's account. Every role, and a user who must first turn on
+/// two-factor sign-in (every other console page leads them here).
 #[get("/console/account?<notice>")]
 pub async fn page(
     _rate: RateLimited,
-    user: Console<Guide>,
+    user: Enrolling,
     notice: Option<&str>,
     store: &State<Store>,
 ) -> Result<Page, WebError> {
@@ -111,7 +111,7 @@ pub struct PasswordChange {
 #[post("/console/account/password", data = "<form>")]
 pub async fn change_password(
     _rate: RateLimited,
-    user: Console<Guide>,
+    user: Enrolling,
     form: CsrfForm<PasswordChange>,
     store: &State<Store>,
     gate: &State<Argon2Gate>,
@@ -157,7 +157,7 @@ pub struct Nothing {
 #[post("/console/account/two-factor", data = "<form>")]
 pub async fn start_two_factor(
     _rate: RateLimited,
-    user: Console<Guide>,
+    user: Enrolling,
     form: CsrfForm<Nothing>,
     store: &State<Store>,
     config: &State<AppConfig>,
@@ -188,7 +188,7 @@ pub struct Confirmation {
 #[post("/console/account/two-factor/confirm", data = "<form>")]
 pub async fn confirm_two_factor(
     _rate: RateLimited,
-    user: Console<Guide>,
+    user: Enrolling,
     form: CsrfForm<Confirmation>,
     store: &State<Store>,
     config: &State<AppConfig>,

@@ -21,9 +21,10 @@ pub mod reports;
 pub mod schedules;
 pub mod session;
 pub mod sign_in;
+pub mod team;
 pub mod tours;
 
-pub use session::Console;
+pub use session::{Console, Enrolling};
 
 /// Where the console lives (its pages' errors are HTML pages, see `web::PAGE_BASES`).
 pub const BASE: &str = "/console";
@@ -49,7 +50,12 @@ pub fn routes() -> Vec<rocket::Route> {
         sign_in::second_factor,
         sign_in::sign_out,
         pages::today,
-        pages::team,
+        team::page,
+        team::add_user,
+        team::change_user,
+        team::require_two_factor,
+        team::create_token,
+        team::revoke_token,
         calendar::month,
         account::page,
         account::change_password,
@@ -112,6 +118,13 @@ pub fn sign_in_first(_request: &Request<'_>) -> Redirect {
     Redirect::to("/console/sign-in")
 }
 
+/// Signed in, but the operator requires two-factor sign-in and the user has not turned it on:
+/// to the Account page, which says so and where they turn it on.
+#[catch(428)]
+pub fn enrol_first(_request: &Request<'_>) -> Redirect {
+    Redirect::to("/console/account?notice=enrol")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,7 +143,8 @@ mod tests {
             .map(role_key)
             .chain(BookingStatus::ALL.into_iter().map(departure::status_key))
             .chain(message_statuses)
-            .chain(bookings::NOTICES.into_iter().map(bookings::notice_key));
+            .chain(bookings::NOTICES.into_iter().map(bookings::notice_key))
+            .chain(team::NOTICES.into_iter().map(team::notice_key));
         for key in keys {
             for lang in Lang::ALL {
                 assert!(

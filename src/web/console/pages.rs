@@ -5,9 +5,9 @@ use rocket::{get, State};
 
 use super::{frame, Console};
 use crate::clock::Clock;
-use crate::http::guards::{Guide, Owner};
+use crate::http::guards::Guide;
 use crate::http::rate_limit::RateLimited;
-use crate::service::{auth, console};
+use crate::service::console;
 use crate::storage::Store;
 use crate::web::{Page, WebError};
 
@@ -64,29 +64,5 @@ pub async fn today(
                 messages_page => principal.role.at_least(crate::domain::auth::Role::Admin),
             },
         },
-    ))
-}
-
-/// `GET /console/team`: the operator's users. Owners only.
-#[get("/console/team")]
-pub async fn team(
-    _rate: RateLimited,
-    user: Console<Owner>,
-    store: &State<Store>,
-) -> Result<Page, WebError> {
-    let principal = user.0;
-    let users: Vec<Value> = auth::list_users(store, &principal.operator)
-        .await?
-        .into_iter()
-        .map(|u| {
-            context! {
-                name => u.name, email => u.email, role_key => super::role_key(u.role),
-                two_factor => u.two_factor, active => u.active,
-            }
-        })
-        .collect();
-    Ok(Page::new(
-        "console/team.html",
-        context! { console => frame(store, &principal, "/console/team").await, users => users },
     ))
 }

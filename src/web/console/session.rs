@@ -134,9 +134,30 @@ async fn principal(request: &Request<'_>) -> Option<Principal> {
 }
 
 /// A signed-in console user whose role is at least `L`. Not signed in: 401, which the console
-/// answers with the sign-in page; a lower role: 403; a user who must first enable two-factor
-/// sign-in: 403 as well (the API's enrolment endpoints are open to them).
+/// answers with the sign-in page; a lower role: 403; a user who must first turn on two-factor
+/// sign-in (their operator requires it): 428, which the console answers with the Account page,
+/// where they turn it on.
 pub struct Console<L: RoleLevel>(pub Principal, PhantomData<L>);
+
+/// A signed-in console user of any role, also one who must first turn on two-factor sign-in:
+/// the guard of the Account page and its forms, the one place such a user may go.
+pub struct Enrolling(pub Principal);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Enrolling {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let found = &request
+            .local_cache_async(async { SignedInUser(principal(request).await) })
+            .await
+            .0;
+        match found {
+            None => Outcome::Error((Status::Unauthorized, ())),
+            Some(principal) => Outcome::Success(Enrolling(principal.clone())),
+        }
+    }
+}
 
 #[rocket::async_trait]
 impl<'r, L: RoleLevel> FromRequest<'r> for Console<L> {
@@ -149,7 +170,10 @@ impl<'r, L: RoleLevel> FromRequest<'r> for Console<L> {
             .0;
         match found {
             None => Outcome::Error((Status::Unauthorized, ())),
-            Some(principal) if principal.must_enrol || !principal.role.at_least(L::MIN) => {
+            Some(principal) if principal.must_enrol => {
+                Outcome::Error((Status::PreconditionRequired, ()))
+            }
+            Some(principal) if !principal.role.at_least(L::MIN) => {
                 Outcome::Error((Status::Forbidden, ()))
             }
             Some(principal) => Outcome::Success(Console(principal.clone(), PhantomData)),
