@@ -303,3 +303,25 @@ console-tokens-revoked = revoked { $at }
 console-tokens-create = Create a token
 console-tokens-shown-once = The new token, shown this once: copy it now.
 console-enrol-first = Your operator requires two-factor sign-in. Turn it on below to use the console.
+
+# Settings and audit log
+console-settings = Settings
+console-settings-operator = Operator
+console-settings-sender = Emails to travelers
+console-settings-domains = Domains approved for your sender address: { $domains }.
+console-settings-no-domains = No domain is approved for your own sender address yet: emails come from the server's address with your name. Ask the instance owner to approve yours.
+console-settings-mail-from = Sender address
+console-settings-mail-from-hint = An address in an approved domain; empty: the server's address.
+console-settings-reply-to = Reply-to address
+console-settings-reply-to-hint = Where travelers' replies go; empty: the sender.
+console-settings-origins = Sites that may show your booking pages
+console-settings-origins-label = Allowed sites, one per line
+console-settings-origins-hint = Like https://harbour-tours.example (up to 20). Empty: no site may frame them.
+console-settings-notice-sender = The sender is saved.
+console-settings-notice-origins = The allowed sites are saved.
+console-audit = Audit log
+console-audit-action = Action
+console-audit-target = On
+console-audit-actor = By
+console-audit-older = Older entries
+console-audit-none = Nothing recorded yet.

@@ -303,3 +303,25 @@ console-tokens-revoked = revocado { $at }
 console-tokens-create = Crear un token
 console-tokens-shown-once = El nuevo token, visible solo esta vez: cópialo ahora.
 console-enrol-first = Tu operador exige el inicio de sesión en dos pasos. Actívalo abajo para usar la consola.
+
+# Ajustes y registro de auditoría
+console-settings = Ajustes
+console-settings-operator = Operador
+console-settings-sender = Correos a los viajeros
+console-settings-domains = Dominios aprobados para tu dirección de envío: { $domains }.
+console-settings-no-domains = Aún no hay ningún dominio aprobado para tu dirección de envío: los correos salen de la dirección del servidor con tu nombre. Pide al propietario de la instancia que apruebe el tuyo.
+console-settings-mail-from = Dirección de envío
+console-settings-mail-from-hint = Una dirección de un dominio aprobado; vacía: la del servidor.
+console-settings-reply-to = Dirección de respuesta
+console-settings-reply-to-hint = Adónde van las respuestas de los viajeros; vacía: la de envío.
+console-settings-origins = Sitios que pueden mostrar tus páginas de reserva
+console-settings-origins-label = Sitios permitidos, uno por línea
+console-settings-origins-hint = Como https://harbour-tours.example (hasta 20). Vacío: ningún sitio puede enmarcarlas.
+console-settings-notice-sender = Remitente guardado.
+console-settings-notice-origins = Sitios permitidos guardados.
+console-audit = Registro de auditoría
+console-audit-action = Acción
+console-audit-target = Sobre
+console-audit-actor = Por
+console-audit-older = Entradas anteriores
+console-audit-none = Aún no hay nada registrado.

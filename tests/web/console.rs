@@ -27,6 +27,7 @@ on_both_backends!(
     an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloads_it,
     an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token,
     when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on,
+    an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -165,7 +166,18 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
     assert_eq!(path(&browser).await, "/console");
     assert_eq!(
         menu(&browser).await,
-        ["Today", "Calendar", "Bookings", "Tours", "Messages", "Reports", "Team", "Account"]
+        [
+            "Today",
+            "Calendar",
+            "Bookings",
+            "Tours",
+            "Messages",
+            "Reports",
+            "Audit log",
+            "Team",
+            "Settings",
+            "Account"
+        ]
     );
     assert!(browser
         .text(".signed-in-as")
@@ -277,7 +289,16 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
     );
     assert_eq!(
         menu(&browser).await,
-        ["Today", "Calendar", "Bookings", "Tours", "Messages", "Reports", "Account"]
+        [
+            "Today",
+            "Calendar",
+            "Bookings",
+            "Tours",
+            "Messages",
+            "Reports",
+            "Audit log",
+            "Account"
+        ]
     );
     browser.close().await;
 }
@@ -1640,5 +1661,95 @@ async fn when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on(back
     browser.goto(&format!("{}/console", app.base)).await;
     assert_eq!(path(&browser).await, "/console", "the console is open now");
     assert_eq!(browser.text("h1").await, "Today");
+    browser.close().await;
+}
+
+async fn an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (id, token) = app.operator_with_id("Harbour Tours").await;
+    let operator = berth::domain::ids::OperatorId::parse(&id).unwrap();
+    berth::service::operators::allow_sender_domain(
+        &app.store,
+        app.clock.now(),
+        &operator,
+        "harbour.example",
+    )
+    .await
+    .expect("approved");
+    app.add_user(&token, "owner@harbour.example", "owner").await;
+    sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/settings", app.base))
+        .await;
+    assert!(browser.text("section").await.contains("harbour.example"));
+
+    // A domain not approved: refused beside the field, what was typed kept.
+    fill(&browser, "#f-mail_from", "bookings@elsewhere.example").await;
+    browser
+        .click_and_wait("form.settings-sender button[type=submit]")
+        .await;
+    assert!(!browser.text("#f-mail_from-problem").await.is_empty());
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-mail_from').value;")
+            .await,
+        json!("bookings@elsewhere.example")
+    );
+    fill(&browser, "#f-mail_from", "bookings@harbour.example").await;
+    fill(&browser, "#f-reply_to", "desk@harbour.example").await;
+    browser
+        .click_and_wait("form.settings-sender button[type=submit]")
+        .await;
+    assert!(browser
+        .text("#settings-notice")
+        .await
+        .contains("sender is saved"));
+    let profile = app.get_as(&token, "/v1/operator").await;
+    assert_eq!(profile.body["mail_from"], "bookings@harbour.example");
+    assert_eq!(profile.body["reply_to"], "desk@harbour.example");
+
+    // The widget's sites: a bad one refused, then two saved, one per line.
+    fill(&browser, "#f-origins", "ftp://harbour.example").await;
+    browser
+        .click_and_wait("form.settings-origins button[type=submit]")
+        .await;
+    assert!(!browser.text("#f-origins-problem").await.is_empty());
+    fill(
+        &browser,
+        "#f-origins",
+        "https://harbour-tours.example\nhttp://localhost:8080",
+    )
+    .await;
+    browser
+        .click_and_wait("form.settings-origins button[type=submit]")
+        .await;
+    assert!(browser
+        .text("#settings-notice")
+        .await
+        .contains("sites are saved"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-origins').value;")
+            .await,
+        json!("http://localhost:8080\nhttps://harbour-tours.example"),
+        "stored canonical, in order"
+    );
+    browser.assert_accessible("console settings").await;
+
+    browser.goto(&format!("{}/console/audit", app.base)).await;
+    let log = browser.text("table.audit").await;
+    assert!(
+        log.contains("operator.embed_origins") && log.contains("operator.mail_identity"),
+        "{log}"
+    );
+    browser.assert_accessible("console audit log").await;
+    browser
+        .screenshots(&format!("console-audit-{}", backend_name(backend)))
+        .await;
     browser.close().await;
 }

@@ -20,6 +20,7 @@ pub mod pages;
 pub mod reports;
 pub mod schedules;
 pub mod session;
+pub mod settings;
 pub mod sign_in;
 pub mod team;
 pub mod tours;
@@ -31,14 +32,16 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 8] = [
+pub const MENU: [(&str, &str, Role); 10] = [
     ("/console", "console-today", Role::Guide),
     ("/console/calendar", "console-calendar", Role::Guide),
     ("/console/bookings", "console-bookings", Role::Staff),
     ("/console/tours", "console-tours", Role::Staff),
     ("/console/messages", "console-messages", Role::Admin),
     ("/console/reports", "console-reports", Role::Admin),
+    ("/console/audit", "console-audit", Role::Admin),
     ("/console/team", "console-team", Role::Owner),
+    ("/console/settings", "console-settings", Role::Owner),
     ("/console/account", "console-account", Role::Guide),
 ];
 
@@ -56,6 +59,10 @@ pub fn routes() -> Vec<rocket::Route> {
         team::require_two_factor,
         team::create_token,
         team::revoke_token,
+        settings::page,
+        settings::sender,
+        settings::origins,
+        settings::audit_log,
         calendar::month,
         account::page,
         account::change_password,
@@ -144,7 +151,8 @@ mod tests {
             .chain(BookingStatus::ALL.into_iter().map(departure::status_key))
             .chain(message_statuses)
             .chain(bookings::NOTICES.into_iter().map(bookings::notice_key))
-            .chain(team::NOTICES.into_iter().map(team::notice_key));
+            .chain(team::NOTICES.into_iter().map(team::notice_key))
+            .chain(settings::NOTICES.into_iter().map(settings::notice_key));
         for key in keys {
             for lang in Lang::ALL {
                 assert!(
