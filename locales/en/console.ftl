@@ -325,3 +325,12 @@ console-audit-target = On
 console-audit-actor = By
 console-audit-older = Older entries
 console-audit-none = Nothing recorded yet.
+
+# Archiving a tour
+console-tour-archive = Archive the tour
+console-tour-restore = Put the tour back on sale
+console-tour-archive-hint = Archived, it is no longer sold and leaves your public pages; its bookings stay.
+console-tour-archived = archived
+console-tour-archived-on = Archived on { $date }: not sold, not in the public catalogue.
+console-tour-archived-notice = The tour is archived.
+console-tour-restored-notice = The tour is on sale again.

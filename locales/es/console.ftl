@@ -325,3 +325,12 @@ console-audit-target = Sobre
 console-audit-actor = Por
 console-audit-older = Entradas anteriores
 console-audit-none = Aún no hay nada registrado.
+
+# Archivar un tour
+console-tour-archive = Archivar el tour
+console-tour-restore = Volver a poner el tour a la venta
+console-tour-archive-hint = Archivado, deja de venderse y sale de tus páginas públicas; sus reservas se mantienen.
+console-tour-archived = archivado
+console-tour-archived-on = Archivado el { $date }: no se vende ni aparece en el catálogo público.
+console-tour-archived-notice = El tour está archivado.
+console-tour-restored-notice = El tour vuelve a estar a la venta.

@@ -16,6 +16,22 @@ pub struct TourRecord {
     pub tour: Tour,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the operator took it off sale; `None` while it is sold.
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl TourRecord {
+    /// An archived tour sells nothing new: no holds, no departures, no schedules. Its bookings
+    /// stay as they are.
+    pub fn check_on_sale(&self) -> Result<(), crate::error::AppError> {
+        match self.archived_at {
+            None => Ok(()),
+            Some(_) => Err(crate::error::AppError::Refused {
+                code: "tour_archived",
+                message: "the tour is archived: it is no longer sold".into(),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -27,7 +27,7 @@ pub async fn get_tour(
     store: &State<Store>,
 ) -> Result<Json<TourView>, AppError> {
     let id = TourId::parse(id).ok_or(AppError::NotFound)?;
-    let tour = catalogue::tour(store, &id).await?;
+    let tour = catalogue::public_tour(store, &id).await?;
     Ok(Json(TourView::from(&tour)))
 }
 

@@ -75,6 +75,8 @@ api! {
         operator::create_tour,
         operator::list_tours,
         operator::update_tour,
+        operator::archive_tour,
+        operator::restore_tour,
         operator::create_schedule,
         operator::list_schedules,
         schedules::replace_schedule,

@@ -111,6 +111,61 @@ pub async fn update_tour(
 
 #[utoipa::path(
     post,
+    path = "/v1/tours/{id}/archive",
+    tag = "operator",
+    summary = "Archive a tour: no longer sold, gone from the public catalogue; its bookings stay",
+    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "Archived", body = TourView)),
+    security(("operator_token" = []))
+)]
+#[post("/v1/tours/<id>/archive")]
+pub async fn archive_tour(
+    _rate: RateLimited,
+    id: &str,
+    auth: Result<Authorized<Admin>, AppError>,
+    mutation: Mutation<'_>,
+) -> Result<ApiResponse, AppError> {
+    set_archived(id, auth, mutation, true).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/tours/{id}/restore",
+    tag = "operator",
+    summary = "Put an archived tour back on sale",
+    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    responses((status = 200, description = "On sale again", body = TourView)),
+    security(("operator_token" = []))
+)]
+#[post("/v1/tours/<id>/restore")]
+pub async fn restore_tour(
+    _rate: RateLimited,
+    id: &str,
+    auth: Result<Authorized<Admin>, AppError>,
+    mutation: Mutation<'_>,
+) -> Result<ApiResponse, AppError> {
+    set_archived(id, auth, mutation, false).await
+}
+
+async fn set_archived(
+    id: &str,
+    auth: Result<Authorized<Admin>, AppError>,
+    mutation: Mutation<'_>,
+    archived: bool,
+) -> Result<ApiResponse, AppError> {
+    let by = auth?.0;
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let tour =
+                catalogue::set_archived(ctx.store, ctx.now(), &by, &tour_id(id)?, archived).await?;
+            Ok(ApiResponse::ok(&TourView::from(&tour)))
+        })
+        .await
+}
+
+#[utoipa::path(
+    post,
     path = "/v1/tours/{id}/schedules",
     tag = "operator",
     summary = "Create a recurring schedule and materialize its departures",

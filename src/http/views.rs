@@ -36,6 +36,10 @@ pub struct TourView {
     pub reschedule_allowed: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// When the tour was archived (no longer sold, not in the public catalogue); absent while
+    /// it is on sale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
 }
 
 impl From<&TourRecord> for TourView {
@@ -65,6 +69,7 @@ impl From<&TourRecord> for TourView {
             reschedule_allowed: tour.reschedule_allowed,
             created_at: rfc3339(record.created_at),
             updated_at: rfc3339(record.updated_at),
+            archived_at: record.archived_at.map(rfc3339),
         }
     }
 }

@@ -16,6 +16,8 @@ use crate::storage::{Store, WriteTx};
 pub enum Action {
     TourCreate,
     TourUpdate,
+    TourArchive,
+    TourRestore,
     ScheduleCreate,
     ScheduleUpdate,
     DepartureCreate,
@@ -48,9 +50,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::TourCreate,
         Action::TourUpdate,
+        Action::TourArchive,
+        Action::TourRestore,
         Action::ScheduleCreate,
         Action::ScheduleUpdate,
         Action::DepartureCreate,
@@ -86,6 +90,8 @@ impl Action {
         match self {
             Action::TourCreate => "tour.create",
             Action::TourUpdate => "tour.update",
+            Action::TourArchive => "tour.archive",
+            Action::TourRestore => "tour.restore",
             Action::ScheduleCreate => "schedule.create",
             Action::ScheduleUpdate => "schedule.update",
             Action::DepartureCreate => "departure.create",

@@ -60,6 +60,7 @@ pub async fn create_tour(
         tour,
         created_at: now,
         updated_at: now,
+        archived_at: None,
     })
 }
 
@@ -117,11 +118,49 @@ fn patch_detail(patch: &TourPatch) -> String {
     serde_json::json!({ "fields": fields, "prices": prices }).to_string()
 }
 
-/// Any tour, for the public catalogue.
+/// Any tour, archived or not (a booking's tour, a manage page).
 pub async fn tour(store: &Store, id: &TourId) -> Result<TourRecord, AppError> {
     catalogue::get_tour(store, id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// A tour the public catalogue shows: an archived one is "not found" there.
+pub async fn public_tour(store: &Store, id: &TourId) -> Result<TourRecord, AppError> {
+    let record = tour(store, id).await?;
+    if record.archived_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    Ok(record)
+}
+
+/// Archives a tour (`archived`: it is no longer sold, and leaves the public catalogue) or puts
+/// it back on sale. Its bookings, departures and schedules stay; schedules make no new
+/// departures while it is archived.
+pub async fn set_archived(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    id: &TourId,
+    archived: bool,
+) -> Result<TourRecord, AppError> {
+    let operator = &by.operator;
+    let mut record = own_tour(store, operator, id).await?;
+    let action = if archived {
+        Action::TourArchive
+    } else {
+        Action::TourRestore
+    };
+    let at = archived.then_some(now);
+    transaction!(store, |tx| {
+        catalogue::set_tour_archived(&mut tx, id, at, now).await?;
+        audit::record(&mut tx, by, now, action, Target::Tour(id.as_str()), None).await
+    })
+    .await?;
+    tracing::info!(tour = %id, operator = %operator, archived, "tour archive state changed");
+    record.archived_at = at;
+    record.updated_at = now;
+    Ok(record)
 }
 
 /// A tour of this operator; another operator's tour is "not found".
@@ -151,6 +190,7 @@ pub async fn create_schedule(
     draft: ScheduleDraft,
 ) -> Result<(ScheduleRecord, usize), AppError> {
     let tour = own_tour(store, &by.operator, tour_id).await?;
+    tour.check_on_sale()?;
     let valid = draft.validate(tour.tour.timezone)?;
     let record = ScheduleRecord {
         id: ScheduleId::generate(),
@@ -297,6 +337,7 @@ pub async fn create_departure(
     draft: DepartureDraft,
 ) -> Result<(TourRecord, DepartureRecord), AppError> {
     let tour = own_tour(store, &by.operator, tour_id).await?;
+    tour.check_on_sale()?;
     let mut p = Problems::new();
     let starts_at = p.check(
         "starts_at",
@@ -439,7 +480,7 @@ pub async fn availability(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<(TourRecord, Vec<DepartureRecord>), AppError> {
-    let tour = tour(store, tour_id).await?;
+    let tour = public_tour(store, tour_id).await?;
     let tz = tour.tour.timezone;
     let range = DateRange::parse(from, to, now.with_timezone(&tz).date_naive())?;
     let list = departures_on(store, now, &tour, &range).await?;

@@ -241,6 +241,11 @@ pub async fn place_hold_for(
         .await?
         .ok_or(AppError::NotFound)?;
     let tour = super::catalogue::tour(store, &departure.tour_id).await?;
+    if tour.archived_at.is_some() {
+        return Err(AppError::SalesClosed {
+            reason: "the tour is no longer sold",
+        });
+    }
     let quote = quote(&tour.tour, &request.items)?;
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;

@@ -108,6 +108,19 @@ pub async fn update_tour(
     Ok(())
 }
 
+/// Archives a tour (`Some(at)`) or puts it back on sale (`None`).
+pub async fn set_tour_archived(
+    tx: &mut WriteTx,
+    id: &TourId,
+    archived_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE tours SET archived_at = ?, updated_at = ? WHERE id = ?")
+        .bind(archived_at.map(at)).bind(at(now)).bind(id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 pub async fn get_tour(store: &Store, id: &TourId) -> Result<Option<TourRecord>, StorageError> {
     let sql = format!("SELECT {TOUR_COLUMNS} FROM tours WHERE id = ?");
     let row: Option<TourRow> = on_pool!(store, pool => sqlx::query_as(&sql)
@@ -216,8 +229,8 @@ pub async fn schedules_behind(
     limit: i64,
 ) -> Result<Vec<ScheduleRecord>, StorageError> {
     let sql = format!(
-        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE materialized_until IS NULL OR materialized_until < ? \
-         ORDER BY id LIMIT ?");
+        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE (materialized_until IS NULL OR materialized_until < ?) \
+         AND tour_id IN (SELECT id FROM tours WHERE archived_at IS NULL) ORDER BY id LIMIT ?");
     let rows: Vec<ScheduleRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(at(horizon)).bind(limit).fetch_all(pool).await)?;
     rows.into_iter().map(ScheduleRecord::try_from).collect()

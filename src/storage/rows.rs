@@ -46,7 +46,7 @@ pub(super) fn units_json(tour: &Tour) -> String {
 
 pub(super) const TOUR_COLUMNS: &str = "id, operator_id, name, description, meeting_point, timezone, \
     duration_minutes, currency, cutoff_minutes, min_per_booking, max_per_booking, units, cancellation_policy, \
-    reschedule_allowed, created_at, updated_at";
+    reschedule_allowed, created_at, updated_at, archived_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TourRow {
@@ -66,6 +66,7 @@ pub(super) struct TourRow {
     reschedule_allowed: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    archived_at: Option<DateTime<Utc>>,
 }
 
 /// The stored form of a cancellation policy: NULL for the default (no rules).
@@ -115,6 +116,7 @@ impl TryFrom<TourRow> for TourRecord {
             tour,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            archived_at: row.archived_at,
         })
     }
 }

@@ -144,6 +144,19 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
     .await
     .expect(200);
     expect(Action::TourUpdate, &admin, format!("tour:{tour}"));
+    for (verb, action) in [
+        ("archive", Action::TourArchive),
+        ("restore", Action::TourRestore),
+    ] {
+        app.post_as(
+            &admin_access,
+            &format!("/v1/tours/{tour}/{verb}"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        expect(action, &admin, format!("tour:{tour}"));
+    }
     let start = (app.clock.now() + chrono::Duration::days(3)).format("%Y-%m-%d");
     let schedule = app
         .post_as(

@@ -200,6 +200,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/console/tours/<id>", Console, T::None, ""),
         row("GET", "/console/tours/<id>/edit", Console, T::None, ""),
         row("POST", "/console/tours/<id>", Console, T::None, ""),
+        row("POST", "/console/tours/<id>/<verb>", Console, T::None, ""),
         row("GET", "/console/tours/<id>/schedules/new", Console, T::None, ""),
         row("POST", "/console/tours/<id>/schedules", Console, T::None, ""),
         row("GET", "/console/schedules/<id>/edit", Console, T::None, ""),
@@ -251,6 +252,10 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/v1/users/<id>", R("owner", Object), T::FreshUser, r#"{"role": "staff"}"#),
         row("POST", "/v1/users/<id>/deactivate", R("owner", Object), T::FreshUser, ""),
         row("POST", "/v1/users/<id>/reset-two-factor", R("owner", Object), T::FreshUser, ""),
+        // Last, and restored at once: an archived tour takes no new departures or schedules,
+        // which the rows above create on it.
+        row("POST", "/v1/tours/<id>/archive", R("admin", Object), T::Tour, ""),
+        row("POST", "/v1/tours/<id>/restore", R("admin", Object), T::Tour, ""),
     ];
     // A deprecated path answers exactly like its new one: the same row under the old path.
     for alias in berth::http::aliases::DEPRECATED {

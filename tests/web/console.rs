@@ -28,6 +28,7 @@ on_both_backends!(
     an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token,
     when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on,
     an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log,
+    an_admin_archives_a_tour_and_puts_it_back_on_sale,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -1751,5 +1752,37 @@ async fn an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log(b
     browser
         .screenshots(&format!("console-audit-{}", backend_name(backend)))
         .await;
+    browser.close().await;
+}
+
+async fn an_admin_archives_a_tour_and_puts_it_back_on_sale(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    app.add_user(&token, "admin@harbour.example", "admin").await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/tours/{tour}", app.base))
+        .await;
+    browser.click_and_wait("#archive-submit").await;
+    assert!(browser.text("#tour-notice").await.contains("archived"));
+    assert!(browser
+        .text(".archived-state")
+        .await
+        .starts_with("Archived on"));
+    app.get(&format!("/v1/tours/{tour}")).await.expect(404);
+    browser.assert_accessible("console archived tour").await;
+    browser.goto(&format!("{}/console/tours", app.base)).await;
+    assert!(browser.text("table.tours").await.contains("archived"));
+    browser
+        .goto(&format!("{}/console/tours/{tour}", app.base))
+        .await;
+    browser.click_and_wait("#archive-submit").await;
+    assert!(browser.text("#tour-notice").await.contains("on sale again"));
+    app.get(&format!("/v1/tours/{tour}")).await.expect(200);
     browser.close().await;
 }

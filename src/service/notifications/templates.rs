@@ -304,6 +304,7 @@ mod tests {
             tour,
             created_at: now,
             updated_at: now,
+            archived_at: None,
         };
         let starts_at = "2027-03-28T08:00:00Z".parse().unwrap();
         let departure = DepartureRecord {

@@ -74,6 +74,7 @@ pub fn routes() -> Vec<rocket::Route> {
         tours::create,
         tours::edit,
         tours::update,
+        tours::archive,
         schedules::new,
         schedules::submit,
         schedules::edit,

@@ -25,7 +25,7 @@ use crate::http::rate_limit::RateLimited;
 use crate::service::auth::Principal;
 use crate::service::catalogue;
 use crate::storage::Store;
-use crate::web::{CsrfForm, Page, WebError};
+use crate::web::{once, CsrfForm, Page, WebError};
 
 /// Unit rows the form offers (the domain allows up to `MAX_UNITS`; empty rows are ignored).
 const UNIT_ROWS: usize = 5;
@@ -50,6 +50,7 @@ pub async fn list(
         .map(|t| {
             context! {
                 id => t.id.as_str(), name => t.tour.name, timezone => t.tour.timezone.name(),
+                archived => t.archived_at.is_some(),
                 currency => t.tour.currency.as_str(), units => t.tour.units.len(),
             }
         })
@@ -107,7 +108,9 @@ pub async fn show(
                 max_per_booking => tour.tour.max_per_booking,
                 reschedule_allowed => tour.tour.reschedule_allowed,
                 policy => tour.tour.cancellation_policy.rules(),
+                archived => tour.archived_at.map(|at| at.format("%Y-%m-%d").to_string()),
             },
+            form_key => once::new_key(),
             units => units,
             schedules => schedules,
             manage => principal.role.at_least(Role::Admin),
@@ -528,4 +531,41 @@ mod tests {
             ]
         );
     }
+}
+
+#[derive(FromForm)]
+pub struct ArchiveForm {
+    #[field(default = String::new())]
+    form_key: String,
+}
+
+/// `POST /console/tours/<id>/archive` and `…/restore`: takes the tour off sale (and out of the
+/// public catalogue) or puts it back, as `POST /v1/tours/{id}/archive` and `…/restore`. Admins.
+#[post("/console/tours/<id>/<verb>", data = "<form>", rank = 2)]
+#[allow(clippy::too_many_arguments)]
+pub async fn archive(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    verb: &str,
+    form: CsrfForm<ArchiveForm>,
+    store: &State<Store>,
+    config: &State<crate::config::AppConfig>,
+    clock: &State<Clock>,
+) -> Result<Redirect, WebError> {
+    let archived = match verb {
+        "archive" => true,
+        "restore" => false,
+        _ => return Err(AppError::NotFound.into()),
+    };
+    let principal = user.0;
+    let now = clock.now();
+    let tour = tour_id(id)?;
+    let scope = format!("console:{}:tour-{verb}", principal.operator);
+    let location = once::once(store, config, now, &scope, &form.0.form_key, id, || async {
+        catalogue::set_archived(store, now, &principal, &tour, archived).await?;
+        Ok(format!("/console/tours/{id}?notice={verb}d"))
+    })
+    .await?;
+    Ok(Redirect::to(location))
 }

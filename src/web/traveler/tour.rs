@@ -117,7 +117,11 @@ pub async fn catalogue_page(
     let operator = operator
         .and_then(OperatorId::parse)
         .ok_or(AppError::NotFound)?;
-    let tours = catalogue::list_tours(store, &operator).await?;
+    let tours: Vec<_> = catalogue::list_tours(store, &operator)
+        .await?
+        .into_iter()
+        .filter(|t| t.archived_at.is_none())
+        .collect();
     if tours.is_empty() {
         return Err(AppError::NotFound.into());
     }
@@ -151,7 +155,7 @@ fn is_plain(value: &str) -> bool {
 
 async fn load(store: &Store, id: &str) -> Result<TourRecord, AppError> {
     let id = TourId::parse(id).ok_or(AppError::NotFound)?;
-    catalogue::tour(store, &id).await
+    catalogue::public_tour(store, &id).await
 }
 
 async fn render(
