@@ -334,3 +334,15 @@ console-tour-archived = archived
 console-tour-archived-on = Archived on { $date }: not sold, not in the public catalogue.
 console-tour-archived-notice = The tour is archived.
 console-tour-restored-notice = The tour is on sale again.
+
+# Password reset
+console-reset = Reset your password
+console-reset-link = Forgot your password?
+console-reset-help = Enter the email you sign in with. If it belongs to a user, a code valid for 15 minutes is sent to it.
+console-reset-send = Send the code
+console-reset-sent = If { $email } belongs to a user, a code is on its way. Enter it with a new password.
+console-reset-code = Code from the email
+console-reset-new-password = New password
+console-reset-confirm = Set the new password
+console-reset-done = Your password is changed and every session ended. Sign in with the new one.
+console-reset-back = Back to sign-in

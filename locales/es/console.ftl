@@ -334,3 +334,15 @@ console-tour-archived = archivado
 console-tour-archived-on = Archivado el { $date }: no se vende ni aparece en el catálogo público.
 console-tour-archived-notice = El tour está archivado.
 console-tour-restored-notice = El tour vuelve a estar a la venta.
+
+# Restablecer la contraseña
+console-reset = Restablece tu contraseña
+console-reset-link = ¿Olvidaste tu contraseña?
+console-reset-help = Escribe el correo con el que inicias sesión. Si pertenece a un usuario, se le enviará un código válido durante 15 minutos.
+console-reset-send = Enviar el código
+console-reset-sent = Si { $email } pertenece a un usuario, el código está en camino. Escríbelo con una contraseña nueva.
+console-reset-code = Código del correo
+console-reset-new-password = Contraseña nueva
+console-reset-confirm = Guardar la contraseña nueva
+console-reset-done = Tu contraseña ha cambiado y se cerraron todas las sesiones. Inicia sesión con la nueva.
+console-reset-back = Volver al inicio de sesión

@@ -29,6 +29,7 @@ on_both_backends!(
     when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on,
     an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log,
     an_admin_archives_a_tour_and_puts_it_back_on_sale,
+    a_user_who_forgot_their_password_resets_it_with_the_emailed_code,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -1784,5 +1785,63 @@ async fn an_admin_archives_a_tour_and_puts_it_back_on_sale(backend: Backend) {
     browser.click_and_wait("#archive-submit").await;
     assert!(browser.text("#tour-notice").await.contains("on sale again"));
     app.get(&format!("/v1/tours/{tour}")).await.expect(200);
+    browser.close().await;
+}
+
+async fn a_user_who_forgot_their_password_resets_it_with_the_emailed_code(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, _) = tour(&app, json!({})).await;
+    app.add_user(&token, "guide@harbour.example", "guide").await;
+    browser.goto(&format!("{}/console/sign-in", app.base)).await;
+    browser.click_and_wait("#forgot").await;
+    browser.assert_accessible("console password reset").await;
+    fill(&browser, "#email", "guide@harbour.example").await;
+    submit(&browser, "form.reset-request").await;
+    assert!(browser
+        .text("#reset-sent")
+        .await
+        .contains("guide@harbour.example"));
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch");
+    let mail = std::fs::read_dir(app.files.path().join("mail"))
+        .expect("mail was written")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains("guide@harbour.example") && m.contains("Your code: "))
+        .expect("the reset email");
+    let at = mail.find("Your code: ").unwrap() + "Your code: ".len();
+    let code: String = mail[at..].chars().take(8).collect();
+
+    // A weak password: the form again, the code kept, the password marked.
+    fill(&browser, "#f-code", &code).await;
+    fill(&browser, "#f-new_password", "short").await;
+    submit(&browser, "form.reset-confirm").await;
+    assert!(!browser.text("#f-new_password-problem").await.is_empty());
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-code').value;")
+            .await,
+        json!(code)
+    );
+    fill(&browser, "#f-new_password", "a fresh harbour passphrase").await;
+    submit(&browser, "form.reset-confirm").await;
+    assert_eq!(path(&browser).await, "/console/sign-in");
+    assert!(browser
+        .text("#reset-done")
+        .await
+        .contains("password is changed"));
+    sign_in(
+        &browser,
+        &app.base,
+        "guide@harbour.example",
+        "a fresh harbour passphrase",
+    )
+    .await;
+    assert_eq!(path(&browser).await, "/console");
     browser.close().await;
 }

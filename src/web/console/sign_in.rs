@@ -38,16 +38,111 @@ pub struct SignOut {
 fn form(step: &str, email: &str, problem: Option<&str>, seconds: u64) -> Page {
     Page::new(
         "console/sign_in.html",
-        context! { form => context! { step => step, email => email, problem => problem, seconds => seconds } },
+        context! { form => context! { step => step, email => email, problem => problem, seconds => seconds }, reset_done => false },
     )
 }
 
-/// `GET /console/sign-in`; a signed-in user goes straight to the console.
-#[get("/console/sign-in")]
-pub async fn page(_rate: RateLimited, user: MaybeSignedIn) -> Either<Page, Redirect> {
+/// `GET /console/sign-in`; a signed-in user goes straight to the console. `?notice=reset`: after
+/// a password reset, says the new password works now.
+#[get("/console/sign-in?<notice>")]
+pub async fn page(
+    _rate: RateLimited,
+    user: MaybeSignedIn,
+    notice: Option<&str>,
+) -> Either<Page, Redirect> {
     match user.0 {
         Some(_) => Either::Right(Redirect::to("/console")),
-        None => Either::Left(form("password", "", None, 0)),
+        None => Either::Left(Page::new(
+            "console/sign_in.html",
+            context! {
+                form => context! { step => "password", email => "", problem => (), seconds => 0 },
+                reset_done => notice == Some("reset"),
+            },
+        )),
+    }
+}
+
+/// The password-reset pages: `request` (the email) or `confirm` (the code and a new password),
+/// with what was typed kept (never a password) and each problem beside its field.
+fn reset_page(step: &str, email: &str, code: &str, problems: &crate::error::FieldErrors) -> Page {
+    let status = if problems.is_empty() {
+        Status::Ok
+    } else {
+        Status::UnprocessableEntity
+    };
+    Page::new(
+        "console/reset.html",
+        context! { step => step, email => email, code => code, errors => problems },
+    )
+    .status(status)
+}
+
+/// `GET /console/sign-in/reset`: asks for the email a reset code goes to.
+#[get("/console/sign-in/reset")]
+pub async fn reset(_rate: RateLimited) -> Page {
+    reset_page("request", "", "", &Default::default())
+}
+
+#[derive(FromForm)]
+pub struct ResetRequest {
+    #[field(default = String::new())]
+    email: String,
+}
+
+/// `POST /console/sign-in/reset`: emails a code (15 minutes, single use) if the address is a
+/// user's, as `POST /v1/auth/password-reset`; the answer is the same either way.
+#[post("/console/sign-in/reset", data = "<form>")]
+pub async fn reset_request(
+    _rate: RateLimited,
+    form: CsrfForm<ResetRequest>,
+    store: &State<Store>,
+    config: &State<AppConfig>,
+    clock: &State<Clock>,
+) -> Result<Page, WebError> {
+    let email = form.0.email.trim().to_owned();
+    auth::request_password_reset(store, config, clock.now(), &email).await?;
+    Ok(reset_page("confirm", &email, "", &Default::default()))
+}
+
+#[derive(FromForm)]
+pub struct ResetConfirm {
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    code: String,
+    #[field(default = String::new())]
+    new_password: String,
+}
+
+/// `POST /console/sign-in/reset/confirm`: the emailed code and a new password, as
+/// `POST /v1/auth/password-reset/confirm` (every session of the user ends); then to the sign-in
+/// page.
+#[post("/console/sign-in/reset/confirm", data = "<form>")]
+pub async fn reset_confirm(
+    _rate: RateLimited,
+    form: CsrfForm<ResetConfirm>,
+    store: &State<Store>,
+    config: &State<AppConfig>,
+    clock: &State<Clock>,
+    gate: &State<Argon2Gate>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let f = form.0;
+    let done = auth::confirm_password_reset(
+        store,
+        config,
+        gate,
+        clock.now(),
+        &f.email,
+        &f.code,
+        &f.new_password,
+    )
+    .await;
+    match done {
+        Ok(()) => Ok(Either::Left(Redirect::to("/console/sign-in?notice=reset"))),
+        Err(AppError::Validation(problems)) => Ok(Either::Right(reset_page(
+            "confirm", &f.email, &f.code, &problems,
+        ))),
+        Err(other) => Err(other.into()),
     }
 }
 
