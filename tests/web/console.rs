@@ -1167,6 +1167,23 @@ async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password
     browser.close().await;
 }
 
+/// A test app with an operator, its tour (`changes` applied), the console users named (email,
+/// role), and a browser: (app, browser, owner's API token, tour). `None` when the backend or
+/// Chromium is not there (and may be skipped).
+async fn console_with(
+    backend: Backend,
+    changes: serde_json::Value,
+    users: &[(&str, &str)],
+) -> Option<(TestApp, Browser, String, String)> {
+    let app = TestApp::spawn(backend).await?;
+    let browser = Browser::start().await?;
+    let (token, tour) = tour(&app, changes).await;
+    for (email, role) in users {
+        app.add_user(&token, email, role).await;
+    }
+    Some((app, browser, token, tour))
+}
+
 /// How many confirmation emails of `reference` were delivered.
 fn confirmations_of(app: &TestApp, reference: &str) -> usize {
     std::fs::read_dir(app.files.path().join("mail"))
@@ -1181,15 +1198,18 @@ fn confirmations_of(app: &TestApp, reference: &str) -> usize {
 async fn staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_refunds_part(
     backend: Backend,
 ) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"cutoff_minutes": 5}),
+        &[
+            ("staff@harbour.example", "staff"),
+            ("admin@harbour.example", "admin"),
+        ],
+    )
+    .await
+    else {
         return;
     };
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
-    app.add_user(&token, "staff@harbour.example", "staff").await;
-    app.add_user(&token, "admin@harbour.example", "admin").await;
     let departure = app.departure(&token, &tour, 10, 30).await;
     let mut references = Vec::new();
     for (name, email) in [
@@ -1329,14 +1349,15 @@ async fn staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_
 }
 
 async fn an_admin_sees_an_undelivered_message_and_sends_it_again(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"cutoff_minutes": 5}),
+        &[("admin@harbour.example", "admin")],
+    )
+    .await
+    else {
         return;
     };
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
-    app.add_user(&token, "admin@harbour.example", "admin").await;
     let departure = app.departure(&token, &tour, 10, 30).await;
     let hold = app
         .post(
@@ -1403,14 +1424,15 @@ async fn an_admin_sees_an_undelivered_message_and_sends_it_again(backend: Backen
 async fn an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloads_it(
     backend: Backend,
 ) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"cutoff_minutes": 5}),
+        &[("admin@harbour.example", "admin")],
+    )
+    .await
+    else {
         return;
     };
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (token, tour) = tour(&app, json!({"cutoff_minutes": 5})).await;
-    app.add_user(&token, "admin@harbour.example", "admin").await;
     let departure = app.departure(&token, &tour, 10, 30).await;
     let hold = app
         .hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
@@ -1500,14 +1522,11 @@ async fn select(browser: &Browser, css: &str, value: &str) {
 }
 
 async fn an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser, token, _)) =
+        console_with(backend, json!({}), &[("owner@harbour.example", "owner")]).await
+    else {
         return;
     };
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (token, _) = tour(&app, json!({})).await;
-    app.add_user(&token, "owner@harbour.example", "owner").await;
     sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
     browser.goto(&format!("{}/console/team", app.base)).await;
 
@@ -1623,15 +1642,18 @@ async fn an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token(b
 }
 
 async fn when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser, _, _)) = console_with(
+        backend,
+        json!({}),
+        &[
+            ("owner@harbour.example", "owner"),
+            ("guide@harbour.example", "guide"),
+        ],
+    )
+    .await
+    else {
         return;
     };
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (token, _) = tour(&app, json!({})).await;
-    app.add_user(&token, "owner@harbour.example", "owner").await;
-    app.add_user(&token, "guide@harbour.example", "guide").await;
     // The owner requires a second factor from the Team page.
     sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
     browser.goto(&format!("{}/console/team", app.base)).await;
@@ -1757,14 +1779,11 @@ async fn an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log(b
 }
 
 async fn an_admin_archives_a_tour_and_puts_it_back_on_sale(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser, _, tour)) =
+        console_with(backend, json!({}), &[("admin@harbour.example", "admin")]).await
+    else {
         return;
     };
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (token, tour) = tour(&app, json!({})).await;
-    app.add_user(&token, "admin@harbour.example", "admin").await;
     sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
     browser
         .goto(&format!("{}/console/tours/{tour}", app.base))
@@ -1789,14 +1808,11 @@ async fn an_admin_archives_a_tour_and_puts_it_back_on_sale(backend: Backend) {
 }
 
 async fn a_user_who_forgot_their_password_resets_it_with_the_emailed_code(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser, _, _)) =
+        console_with(backend, json!({}), &[("guide@harbour.example", "guide")]).await
+    else {
         return;
     };
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (token, _) = tour(&app, json!({})).await;
-    app.add_user(&token, "guide@harbour.example", "guide").await;
     browser.goto(&format!("{}/console/sign-in", app.base)).await;
     browser.click_and_wait("#forgot").await;
     browser.assert_accessible("console password reset").await;
