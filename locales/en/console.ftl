@@ -346,3 +346,11 @@ console-reset-new-password = New password
 console-reset-confirm = Set the new password
 console-reset-done = Your password is changed and every session ended. Sign in with the new one.
 console-reset-back = Back to sign-in
+console-booking-move-to = Move to another departure
+console-booking-move = Move the booking
+console-booking-seats-left = { $count ->
+    [one] { $count } seat left
+   *[other] { $count } seats left
+}
+console-booking-no-targets = No other departure of this tour has room for this booking in the next three months.
+console-booking-notice-moved = The booking is moved; the traveler is told by email.

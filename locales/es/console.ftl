@@ -346,3 +346,11 @@ console-reset-new-password = Contraseña nueva
 console-reset-confirm = Guardar la contraseña nueva
 console-reset-done = Tu contraseña ha cambiado y se cerraron todas las sesiones. Inicia sesión con la nueva.
 console-reset-back = Volver al inicio de sesión
+console-booking-move-to = Mover a otra salida
+console-booking-move = Mover la reserva
+console-booking-seats-left = { $count ->
+    [one] queda { $count } plaza
+   *[other] quedan { $count } plazas
+}
+console-booking-no-targets = Ninguna otra salida de este tour tiene sitio para esta reserva en los próximos tres meses.
+console-booking-notice-moved = La reserva se ha movido; el viajero recibe un correo.

@@ -193,6 +193,7 @@ fn rows() -> Vec<Row> {
         row("POST", "/console/bookings/<reference>/resend", Console, T::None, ""),
         row("POST", "/console/bookings/<reference>/cancel", Console, T::None, ""),
         row("POST", "/console/bookings/<reference>/refund", Console, T::None, ""),
+        row("POST", "/console/bookings/<reference>/move", Console, T::None, ""),
         row("GET", "/console/account", Console, T::None, ""),
         row("POST", "/console/account/password", Console, T::None, ""),
         row("POST", "/console/account/two-factor", Console, T::None, ""),

@@ -30,6 +30,7 @@ on_both_backends!(
     an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log,
     an_admin_archives_a_tour_and_puts_it_back_on_sale,
     a_user_who_forgot_their_password_resets_it_with_the_emailed_code,
+    staff_move_a_booking_to_another_departure_of_its_tour,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -1860,4 +1861,60 @@ async fn a_user_who_forgot_their_password_resets_it_with_the_emailed_code(backen
     .await;
     assert_eq!(path(&browser).await, "/console");
     browser.close().await;
+}
+
+async fn staff_move_a_booking_to_another_departure_of_its_tour(backend: Backend) {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"cutoff_minutes": 5}),
+        &[("staff@harbour.example", "staff")],
+    )
+    .await
+    else {
+        return;
+    };
+    let first = app.departure(&token, &tour, 10, 30).await;
+    let later = app.departure(&token, &tour, 2, 54).await;
+    let mut references = Vec::new();
+    for _ in 0..2 {
+        let hold = app
+            .hold(&first, json!([{"unit": "adult", "quantity": 2}]))
+            .await;
+        hold.expect(201);
+        app.post_with_booking_token(
+            &format!("/v1/bookings/{}/confirm", hold.str("reference")),
+            &hold.str("access_token"),
+        )
+        .await
+        .expect(200);
+        references.push(hold.str("reference"));
+    }
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/bookings/{}", app.base, references[0]))
+        .await;
+    select(&browser, "#f-departure_id", &later).await;
+    browser.click_and_wait("#move-submit").await;
+    assert!(browser.text("#notice-moved").await.contains("moved"));
+    assert_eq!(app.available(&first).await, 8);
+    assert_eq!(app.available(&later).await, 0);
+    let told = app
+        .query_i64(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'booking_rescheduled' AND channel = 'email'",
+        )
+        .await;
+    assert_eq!(told, 1, "the traveler is told");
+    // The later departure is full now: the other booking has nowhere to go.
+    browser
+        .goto(&format!("{}/console/bookings/{}", app.base, references[1]))
+        .await;
+    assert!(browser
+        .text("#no-targets")
+        .await
+        .contains("No other departure"));
+    browser
+        .assert_accessible("console booking, nowhere to move")
+        .await;
+    browser.close().await;
+    app.assert_seat_invariant().await;
 }

@@ -34,7 +34,10 @@ use crate::web::{once, CsrfForm, Page, WebError};
 type Problems = BTreeMap<String, String>;
 
 /// Where each action leads: the booking page with one of these notices.
-pub const NOTICES: [&str; 3] = ["resent", "cancelled", "refunded"];
+pub const NOTICES: [&str; 4] = ["resent", "cancelled", "refunded", "moved"];
+
+/// How far ahead the departures a booking may move to are offered (as on the manage page).
+const MOVE_DAYS: i64 = 92;
 
 /// The catalogue key of a notice.
 pub fn notice_key(notice: &str) -> String {
@@ -262,6 +265,23 @@ async fn render(
             }
         })
         .collect();
+    // Offered while it is confirmed and its departure has not started; the move decides again.
+    let movable = status == BookingStatus::Confirmed && now < departure.occupancy.starts_at;
+    let targets: Vec<Value> = if movable {
+        crate::service::reschedule::targets(store, now, tour, booking, MOVE_DAYS)
+            .await?
+            .iter()
+            .map(|d| {
+                let local = d.occupancy.starts_at.with_timezone(&tour.tour.timezone);
+                context! {
+                    id => d.id.as_str(), date => local.date_naive().to_string(),
+                    time => local.format("%H:%M").to_string(), available => d.occupancy.available(),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page_status = if shown.problems.is_empty() {
         Status::Ok
     } else {
@@ -300,7 +320,9 @@ async fn render(
             refunds => refund_rows,
             messages => message_rows,
             history => history_rows,
+            targets => targets,
             actions => context! {
+                movable => movable,
                 resend => matches!(booking.status, BookingStatus::Confirmed | BookingStatus::CheckedIn),
                 cancel => open && (admin || payment.paid == 0),
                 refund => admin && refundable > 0,
@@ -476,4 +498,74 @@ pub async fn refund(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(FromForm)]
+pub struct MoveForm {
+    #[field(default = String::new())]
+    form_key: String,
+    #[field(default = String::new())]
+    departure_id: String,
+}
+
+/// `POST /console/bookings/<reference>/move`: moves the booking to another departure of its
+/// tour, as `POST /v1/bookings/{reference}/reschedule` by the operator (the traveler is told
+/// by email). A refused move shows the page again with the reason beside the choice.
+#[post("/console/bookings/<reference>/move", data = "<form>")]
+#[allow(clippy::too_many_arguments)]
+pub async fn move_booking(
+    _rate: RateLimited,
+    user: Console<Staff>,
+    reference: &str,
+    form: CsrfForm<MoveForm>,
+    store: &State<Store>,
+    config: &State<AppConfig>,
+    clock: &State<Clock>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let principal = user.0;
+    let now = clock.now();
+    let MoveForm {
+        form_key,
+        departure_id,
+    } = form.0;
+    let caller = Caller {
+        operator: Some(principal.clone()),
+        ..Caller::default()
+    };
+    let fields = format!("{reference}:{departure_id}");
+    let done = act(
+        (store, config, now),
+        &principal,
+        reference,
+        "moved",
+        (&form_key, &fields),
+        || async {
+            let request = crate::service::reschedule::RescheduleRequest {
+                departure_id: departure_id.clone(),
+            };
+            crate::service::reschedule::reschedule(store, now, reference, &caller, request).await?;
+            Ok(())
+        },
+    )
+    .await;
+    let message = match done {
+        Ok(location) => return Ok(Either::Left(Redirect::to(location))),
+        Err(AppError::Validation(fields)) => fields.into_values().next().unwrap_or_default(),
+        Err(
+            refused @ (AppError::Refused { .. }
+            | AppError::SoldOut { .. }
+            | AppError::SalesClosed { .. }
+            | AppError::InvalidTransition { .. }),
+        ) => refused.to_string(),
+        Err(other) => return Err(other.into()),
+    };
+    let mut problems = Problems::new();
+    problems.insert("departure_id".to_owned(), message);
+    let shown = Shown {
+        problems,
+        ..Shown::default()
+    };
+    Ok(Either::Right(
+        render(store, now, &principal, reference, shown).await?,
+    ))
 }

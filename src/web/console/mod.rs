@@ -93,6 +93,7 @@ pub fn routes() -> Vec<rocket::Route> {
         bookings::resend,
         bookings::cancel,
         bookings::refund,
+        bookings::move_booking,
         messages::list,
         messages::retry,
         reports::page,
