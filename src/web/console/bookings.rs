@@ -20,6 +20,7 @@ use crate::domain::auth::Role;
 use crate::domain::booking::BookingStatus;
 use crate::domain::money::{format_major, parse_major};
 use crate::error::AppError;
+use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Staff};
 use crate::http::rate_limit::RateLimited;
 use crate::service::booking_search::{self, SearchRequest};
@@ -376,12 +377,10 @@ pub async fn resend(
     user: Console<Staff>,
     reference: &str,
     form: CsrfForm<ActionForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let location = act(
         (store, config, now),
         &principal,
@@ -406,13 +405,11 @@ pub async fn cancel(
     user: Console<Staff>,
     reference: &str,
     form: CsrfForm<ActionForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
     payments: &State<Payments>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let caller = Caller {
         operator: Some(principal.clone()),
         ..Caller::default()
@@ -450,13 +447,11 @@ pub async fn refund(
     user: Console<Admin>,
     reference: &str,
     form: CsrfForm<RefundForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
     payments: &State<Payments>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let RefundForm { form_key, amount } = form.0;
     let detail = console::booking_detail(store, now, &principal.operator, reference).await?;
     let refused = |message: String| {
@@ -518,12 +513,10 @@ pub async fn move_booking(
     user: Console<Staff>,
     reference: &str,
     form: CsrfForm<MoveForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let MoveForm {
         form_key,
         departure_id,

@@ -8,9 +8,8 @@ use rocket::response::Redirect;
 use rocket::{get, post, State};
 
 use super::{frame, Console};
-use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::domain::message::STATUSES;
+use crate::http::context::Ctx;
 use crate::http::guards::Admin;
 use crate::http::rate_limit::RateLimited;
 use crate::service::{console, notifications};
@@ -88,12 +87,10 @@ pub async fn retry(
     user: Console<Admin>,
     id: &str,
     form: CsrfForm<RetryForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     // Each row's form has its own key, so one scope serves every message.
     let scope = format!("console:{}:retry", principal.operator);
     let location = once::once(store, config, now, &scope, &form.0.form_key, id, || async {

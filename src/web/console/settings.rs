@@ -12,9 +12,8 @@ use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
 use super::{frame, Console};
-use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::error::AppError;
+use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Owner};
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::Principal;
@@ -110,12 +109,10 @@ pub async fn sender(
     _rate: RateLimited,
     user: Console<Owner>,
     form: CsrfForm<SenderForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
     let scope = format!("console:{}:settings", principal.operator);
     let fields = format!("sender:{}:{}", f.mail_from.trim(), f.reply_to.trim());
@@ -156,12 +153,10 @@ pub async fn origins(
     _rate: RateLimited,
     user: Console<Owner>,
     form: CsrfForm<OriginsForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
     let list: Vec<String> = f.origins.split_whitespace().map(str::to_owned).collect();
     let scope = format!("console:{}:settings", principal.operator);

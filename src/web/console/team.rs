@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::auth::Role;
 use crate::error::AppError;
+use crate::http::context::Ctx;
 use crate::http::guards::Owner;
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::{self, Principal, UserChange, UserDraft};
@@ -173,13 +174,11 @@ pub async fn add_user(
     _rate: RateLimited,
     user: Console<Owner>,
     form: CsrfForm<AddUserForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
     gate: &State<Argon2Gate>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
     let fields = format!("add:{}:{}:{}", f.email.trim(), f.name.trim(), f.role);
     let done = change(
@@ -239,12 +238,10 @@ pub async fn change_user(
     id: &str,
     what: &str,
     form: CsrfForm<UserForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
     let (change_to, notice) = match what {
         "role" => (
@@ -302,12 +299,10 @@ pub async fn require_two_factor(
     _rate: RateLimited,
     user: Console<Owner>,
     form: CsrfForm<RequireForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
     let notice = if f.required {
         "required"
@@ -383,12 +378,10 @@ pub async fn revoke_token(
     user: Console<Owner>,
     id: &str,
     form: CsrfForm<RevokeForm>,
-    store: &State<Store>,
-    config: &State<AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let fields = format!("revoke:{id}");
     let location = change(
         (store, config, now),

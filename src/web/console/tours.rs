@@ -20,6 +20,7 @@ use crate::domain::records::TourRecord;
 use crate::domain::refund::RefundRule;
 use crate::domain::tour::{TourDraft, TourPatch, UnitDraft};
 use crate::error::AppError;
+use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Staff};
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::Principal;
@@ -549,9 +550,7 @@ pub async fn archive(
     id: &str,
     verb: &str,
     form: CsrfForm<ArchiveForm>,
-    store: &State<Store>,
-    config: &State<crate::config::AppConfig>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let archived = match verb {
         "archive" => true,
@@ -559,7 +558,7 @@ pub async fn archive(
         _ => return Err(AppError::NotFound.into()),
     };
     let principal = user.0;
-    let now = clock.now();
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let tour = tour_id(id)?;
     let scope = format!("console:{}:tour-{verb}", principal.operator);
     let location = once::once(store, config, now, &scope, &form.0.form_key, id, || async {
