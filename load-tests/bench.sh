@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The berth benchmark: on this machine, in one run, berth `rush` and `spread` on SQLite and on the
-# local MariaDB, next to the database floor (berth's reservation transaction through the service
+# local MariaDB, next to the service floor (berth's reservation transaction through the service
 # layer, no HTTP) and the HTTP ceiling (the same load tool against GET /health), and the traveler's
 # tour page rendered under the same load (its month calendar of 30 departures). Prints the ratio
 # table and writes load-tests/RESULTS.md; the "Analysis" section of an existing RESULTS.md is kept.
