@@ -87,30 +87,42 @@ impl Browser {
     /// Starts chromedriver and a browser session; `None` when the tools are missing (skipped).
     pub async fn start() -> Option<Browser> {
         let tools = tools_or_skip()?;
-        let mut driver = tokio::process::Command::new(&tools.chromedriver)
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            // Its own process group, so a failing test's Drop can end the driver and the
-            // browser it started together.
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts");
-        let stdout = driver.stdout.take().expect("piped stdout");
-        // chromedriver prints the port it bound once it accepts sessions.
-        let port = tokio::time::timeout(Duration::from_secs(30), async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Some(line) = lines.next_line().await.expect("chromedriver output") {
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    return rest.trim_end_matches('.').parse::<u16>().ok();
+        // chromedriver prints the port it bound once it accepts sessions. Under load it has
+        // exited now and then without doing so (CI, one run in several): start it again, up to
+        // three times, and say what it printed if it never does.
+        let mut printed = Vec::new();
+        let mut started = None;
+        for _ in 0..3 {
+            let mut driver = tokio::process::Command::new(&tools.chromedriver)
+                .arg("--port=0")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                // Its own process group, so a failing test's Drop can end the driver and the
+                // browser it started together.
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .expect("chromedriver starts");
+            let stdout = driver.stdout.take().expect("piped stdout");
+            let read = tokio::time::timeout(Duration::from_secs(30), async {
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                        return rest.trim_end_matches('.').parse::<u16>().ok();
+                    }
+                    printed.push(line);
                 }
+                None
+            })
+            .await;
+            if let Ok(Some(port)) = read {
+                started = Some((driver, port));
+                break;
             }
-            None
-        })
-        .await
-        .expect("chromedriver reports its port within 30 s")
-        .expect("chromedriver printed its port");
+            let _ = driver.kill().await;
+        }
+        let (driver, port) =
+            started.unwrap_or_else(|| panic!("chromedriver never printed its port: {printed:?}"));
         let profile = tempfile::tempdir().expect("profile dir");
         let mut capabilities = Capabilities::new();
         capabilities.insert("browserName".into(), json!("chrome"));
