@@ -165,11 +165,25 @@ impl Store {
                     std::fs::create_dir_all(folder).map_err(|e| StorageError::Other(e.into()))?;
                 }
             }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(settings.max_connections.clamp(1, 64))
-                .acquire_timeout(settings.acquire_timeout)
-                .connect_with(options)
-                .await?;
+            // A new file's first connections switch it to WAL, which takes the file exclusively
+            // and is not covered by `busy_timeout`: several processes starting together on one
+            // new database can be told "busy". Retried a bounded number of times.
+            let mut attempt = 0;
+            let pool = loop {
+                let connected = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections.clamp(1, 64))
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(StorageError::from);
+                match connected {
+                    Err(StorageError::Busy) if attempt < CONNECT_BUSY_RETRIES => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    }
+                    other => break other?,
+                }
+            };
             Ok(Store::new(Db::Sqlite(SqliteStore {
                 pool,
                 writer: Arc::new(Mutex::new(())),
@@ -306,6 +320,10 @@ impl WriteTx {
         Ok(())
     }
 }
+
+/// How often opening a SQLite database is tried again when another process holds it while
+/// switching it to WAL (about 5.5 s in all, growing pauses).
+const CONNECT_BUSY_RETRIES: u32 = 10;
 
 /// How long an instance waits for another instance's migrations before it gives up.
 const MIGRATION_LOCK_WAIT_SECONDS: i64 = 300;
