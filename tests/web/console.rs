@@ -491,21 +491,8 @@ async fn a_guide_on_a_phone_finds_a_traveler_and_checks_them_in(backend: Backend
     let departure = app.departure(&token, &tour, 10, 2).await;
     let mut references = Vec::new();
     for name in ["Grace Hopper", "Alan Turing"] {
-        let hold = app
-            .post(
-                "/v1/bookings",
-                json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
-                       "customer": {"name": name, "email": "traveler@example.com"}}),
-            )
-            .await;
-        hold.expect(201);
-        app.post_with_booking_token(
-            &format!("/v1/bookings/{}/confirm", hold.str("reference")),
-            &hold.str("access_token"),
-        )
-        .await
-        .expect(200);
-        references.push(hold.str("reference"));
+        references
+            .push(super::booked_for(&app, &departure, (name, "traveler@example.com"), 2).await);
     }
 
     browser
@@ -1217,21 +1204,7 @@ async fn staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_
         ("Grace Hopper", "grace@navy.example"),
         ("Alan Turing", "alan@bletchley.example"),
     ] {
-        let hold = app
-            .post(
-                "/v1/bookings",
-                json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 2}],
-                       "customer": {"name": name, "email": email}}),
-            )
-            .await;
-        hold.expect(201);
-        app.post_with_booking_token(
-            &format!("/v1/bookings/{}/confirm", hold.str("reference")),
-            &hold.str("access_token"),
-        )
-        .await
-        .expect(200);
-        references.push(hold.str("reference"));
+        references.push(super::booked_for(&app, &departure, (name, email), 2).await);
     }
     let grace = references[0].clone();
     // Checked in at the desk: paid on arrival, so there is money to refund.
@@ -1360,21 +1333,8 @@ async fn an_admin_sees_an_undelivered_message_and_sends_it_again(backend: Backen
         return;
     };
     let departure = app.departure(&token, &tour, 10, 30).await;
-    let hold = app
-        .post(
-            "/v1/bookings",
-            json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
-                   "customer": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
-        )
-        .await;
-    hold.expect(201);
-    let reference = hold.str("reference");
-    app.post_with_booking_token(
-        &format!("/v1/bookings/{reference}/confirm"),
-        &hold.str("access_token"),
-    )
-    .await
-    .expect(200);
+    let reference =
+        super::booked_for(&app, &departure, ("Ada Lovelace", "ada@example.com"), 1).await;
     // The relay refused the confirmation for good (what the dispatcher records on a 5xx reply).
     app.execute_sql(
         "UPDATE outbox SET status = 'failed', attempts = 1, last_error = '550 mailbox unavailable' \
@@ -1877,17 +1837,8 @@ async fn staff_move_a_booking_to_another_departure_of_its_tour(backend: Backend)
     let later = app.departure(&token, &tour, 2, 54).await;
     let mut references = Vec::new();
     for _ in 0..2 {
-        let hold = app
-            .hold(&first, json!([{"unit": "adult", "quantity": 2}]))
-            .await;
-        hold.expect(201);
-        app.post_with_booking_token(
-            &format!("/v1/bookings/{}/confirm", hold.str("reference")),
-            &hold.str("access_token"),
-        )
-        .await
-        .expect(200);
-        references.push(hold.str("reference"));
+        references
+            .push(super::booked_for(&app, &first, ("Ada Lovelace", "ada@example.com"), 2).await);
     }
     sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
     browser

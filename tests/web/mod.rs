@@ -91,6 +91,32 @@ pub async fn book(app: &TestApp, departure: &str, seats: u32) {
     .expect(200);
 }
 
+/// Holds `seats` adult seats for `name` <`email`> and confirms them through the API, as a
+/// traveler paying on arrival would: the booking's reference.
+pub async fn booked_for(
+    app: &TestApp,
+    departure: &str,
+    (name, email): (&str, &str),
+    seats: u32,
+) -> String {
+    let hold = app
+        .post(
+            "/v1/bookings",
+            json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": seats}],
+                   "customer": {"name": name, "email": email}}),
+        )
+        .await;
+    hold.expect(201);
+    let reference = hold.str("reference");
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{reference}/confirm"),
+        &hold.str("access_token"),
+    )
+    .await
+    .expect(200);
+    reference
+}
+
 /// The `value="…"` of the hidden input `name` in a page, unescaped.
 pub fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
