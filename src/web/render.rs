@@ -126,6 +126,15 @@ impl Page {
         self
     }
 
+    /// A form page shown again because the form was refused: 422, else 200.
+    pub fn refused_if(self, refused: bool) -> Page {
+        self.status(if refused {
+            Status::UnprocessableEntity
+        } else {
+            Status::Ok
+        })
+    }
+
     pub fn cache(mut self, cache: Cache) -> Page {
         self.cache = cache;
         self

@@ -98,6 +98,12 @@ pub struct PaymentSummary {
 }
 
 impl PaymentSummary {
+    /// What can still be refunded: paid, less refunded and refunds on their way (the rule
+    /// `service::plans::refundable` applies under the booking's lock).
+    pub fn refundable(&self) -> i64 {
+        (self.paid - self.refunded - self.refund_pending).max(0)
+    }
+
     /// The summary of a booking as it is created (nothing paid yet).
     pub fn new_hold(payment: Option<&PaymentRow>) -> PaymentSummary {
         match payment {

@@ -6,7 +6,6 @@
 
 use minijinja::{context, Value};
 use rocket::form::FromForm;
-use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
@@ -53,11 +52,6 @@ async fn render(store: &Store, principal: &Principal, shown: Shown) -> Result<Pa
         }
         None => None,
     };
-    let status = if shown.problems.is_empty() {
-        Status::Ok
-    } else {
-        Status::UnprocessableEntity
-    };
     Ok(Page::new(
         "console/account.html",
         context! {
@@ -69,7 +63,7 @@ async fn render(store: &Store, principal: &Principal, shown: Shown) -> Result<Pa
             recovery_codes => shown.recovery_codes,
         },
     )
-    .status(status))
+    .refused_if(!shown.problems.is_empty()))
 }
 
 /// The domain's validation problems (or a lockout) as the form's; anything else is an error.

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use minijinja::{context, Value};
 use rocket::form::FromForm;
-use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
@@ -148,11 +147,6 @@ pub async fn list(
         .iter()
         .map(|t| context! { id => t.id.as_str(), name => t.tour.name })
         .collect();
-    let status_code = if problems.is_empty() {
-        Status::Ok
-    } else {
-        Status::UnprocessableEntity
-    };
     Ok(Page::new(
         "console/bookings.html",
         context! {
@@ -166,7 +160,7 @@ pub async fn list(
             next => next,
         },
     )
-    .status(status_code))
+    .refused_if(!problems.is_empty()))
 }
 
 /// What the booking page shows besides the booking: a notice after an action, and the refund
@@ -221,7 +215,7 @@ async fn render(
         .starts_at
         .with_timezone(&tour.tour.timezone);
     let admin = principal.role.at_least(Role::Admin);
-    let refundable = payment.paid - payment.refunded - payment.refund_pending;
+    let refundable = payment.refundable();
     let open = matches!(status, BookingStatus::Held | BookingStatus::Confirmed);
     let items: Vec<Value> = booking
         .items
@@ -283,11 +277,6 @@ async fn render(
     } else {
         Vec::new()
     };
-    let page_status = if shown.problems.is_empty() {
-        Status::Ok
-    } else {
-        Status::UnprocessableEntity
-    };
     Ok(Page::new(
         "console/booking.html",
         context! {
@@ -316,7 +305,7 @@ async fn render(
                 provider => payment.provider, status => payment.status, paid => payment.paid,
                 refunded => payment.refunded, pending => payment.refund_pending,
                 refundable => refundable,
-                refundable_major => format_major(refundable.max(0), &booking.currency),
+                refundable_major => format_major(refundable, &booking.currency),
             },
             refunds => refund_rows,
             messages => message_rows,
@@ -335,7 +324,7 @@ async fn render(
             errors => shown.problems,
         },
     )
-    .status(page_status))
+    .refused_if(!shown.problems.is_empty()))
 }
 
 /// An action's form: its CSRF token (checked by `CsrfForm`) and its form key.
@@ -453,7 +442,12 @@ pub async fn refund(
     let principal = user.0;
     let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let RefundForm { form_key, amount } = form.0;
-    let detail = console::booking_detail(store, now, &principal.operator, reference).await?;
+    // Only its currency is needed to read the amount (and another operator's is not found).
+    let caller = Caller {
+        operator: Some(principal.clone()),
+        ..Caller::default()
+    };
+    let booking = bookings::get(store, reference, &caller).await?;
     let refused = |message: String| {
         let mut problems = Problems::new();
         problems.insert("amount".to_owned(), message);
@@ -463,7 +457,7 @@ pub async fn refund(
             ..Shown::default()
         }
     };
-    let minor = match parse_major(&amount, &detail.booking.currency) {
+    let minor = match parse_major(&amount, &booking.currency) {
         Ok(minor) => minor,
         Err(message) => {
             let page = render(store, now, &principal, reference, refused(message)).await?;

@@ -116,11 +116,6 @@ async fn render(
         Some((value, problem, taken)) => (value, Some(problem), taken),
         None => (departure.occupancy.capacity.to_string(), None, 0),
     };
-    let status = if capacity_problem.is_some() {
-        rocket::http::Status::UnprocessableEntity
-    } else {
-        rocket::http::Status::Ok
-    };
     Ok(Page::new(
         "console/departure.html",
         context! {
@@ -144,7 +139,7 @@ async fn render(
             listed => list.len(),
         },
     )
-    .status(status))
+    .refused_if(capacity_problem.is_some()))
 }
 
 #[derive(FromForm)]

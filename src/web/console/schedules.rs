@@ -214,11 +214,6 @@ async fn builder_page(
     preview: Option<&[PreviewDeparture]>,
     problems: &Problems,
 ) -> Page {
-    let status = if problems.is_empty() {
-        rocket::http::Status::Ok
-    } else {
-        rocket::http::Status::UnprocessableEntity
-    };
     let preview: Option<Vec<Value>> = preview.map(|departures| {
         departures
             .iter()
@@ -249,7 +244,7 @@ async fn builder_page(
             preview_count => catalogue::PREVIEW_DEPARTURES,
         },
     )
-    .status(status)
+    .refused_if(!problems.is_empty())
 }
 
 /// `GET /console/tours/<id>/schedules/new`: the builder. Admins.

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use minijinja::{context, Value};
 use rocket::form::FromForm;
-use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
@@ -53,11 +52,6 @@ async fn render(
         .iter()
         .map(|o| o.as_str().to_owned())
         .collect();
-    let status = if problems.is_empty() {
-        Status::Ok
-    } else {
-        Status::UnprocessableEntity
-    };
     Ok(Page::new(
         "console/settings.html",
         context! {
@@ -73,7 +67,7 @@ async fn render(
             errors => problems,
         },
     )
-    .status(status))
+    .refused_if(!problems.is_empty()))
 }
 
 /// `GET /console/settings`: the operator's sender and widget settings. Owners.

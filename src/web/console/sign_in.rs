@@ -65,16 +65,11 @@ pub async fn page(
 /// The password-reset pages: `request` (the email) or `confirm` (the code and a new password),
 /// with what was typed kept (never a password) and each problem beside its field.
 fn reset_page(step: &str, email: &str, code: &str, problems: &crate::error::FieldErrors) -> Page {
-    let status = if problems.is_empty() {
-        Status::Ok
-    } else {
-        Status::UnprocessableEntity
-    };
     Page::new(
         "console/reset.html",
         context! { step => step, email => email, code => code, errors => problems },
     )
-    .status(status)
+    .refused_if(!problems.is_empty())
 }
 
 /// `GET /console/sign-in/reset`: asks for the email a reset code goes to.

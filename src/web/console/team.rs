@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use minijinja::{context, Value};
 use rocket::form::FromForm;
-use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
@@ -91,11 +90,6 @@ async fn render(store: &Store, principal: &Principal, shown: Shown) -> Result<Pa
         .map(|r| context! { value => r.as_str(), key => role_key(r) })
         .collect();
     let required = auth::two_factor_required(store, &principal.operator).await?;
-    let status = if shown.problems.is_empty() {
-        Status::Ok
-    } else {
-        Status::UnprocessableEntity
-    };
     Ok(Page::new(
         "console/team.html",
         context! {
@@ -114,7 +108,7 @@ async fn render(store: &Store, principal: &Principal, shown: Shown) -> Result<Pa
             errors => shown.problems,
         },
     )
-    .status(status))
+    .refused_if(!shown.problems.is_empty()))
 }
 
 /// `GET /console/team`: the operator's users and API tokens. Owners only.

@@ -353,11 +353,6 @@ async fn form_page(
     form: &TourForm,
     problems: &Problems,
 ) -> Page {
-    let status = if problems.is_empty() {
-        rocket::http::Status::Ok
-    } else {
-        rocket::http::Status::UnprocessableEntity
-    };
     Page::new(
         "console/tour_form.html",
         context! {
@@ -367,7 +362,7 @@ async fn form_page(
             errors => problems,
         },
     )
-    .status(status)
+    .refused_if(!problems.is_empty())
 }
 
 /// `GET /console/tours/new`: an empty tour form. Admins.
