@@ -16,6 +16,7 @@ pub mod money;
 pub mod pricing;
 pub mod records;
 pub mod refund;
+pub mod recurrence;
 pub mod reschedule;
 pub mod schedule;
 pub mod schedule_change;

@@ -6,7 +6,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::capacity::parse_capacity;
-use super::schedule::{parse_date, parse_time, Recurrence, Schedule};
+use super::recurrence::{parse_date, parse_time, Recurrence};
+use super::schedule::Schedule;
 use crate::error::{AppError, Problems};
 
 /// Most start times one schedule may have per day.

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::context::Mutation;
 use super::guards::{Authorized, Owner, Staff};
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::responder::{ErrorResponse, JsonBody};
 use crate::error::AppError;
 use crate::service::operators;
@@ -116,7 +116,7 @@ pub async fn get_operator(
     path = "/v1/operator",
     tag = "operator",
     summary = "Set the address traveler emails come from (in an approved sender domain) and the reply-to",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(IdempotencyKey),
     request_body = OperatorPatch,
     responses(
         (status = 200, description = "Updated", body = OperatorView),
@@ -167,7 +167,7 @@ pub struct EmbedOrigins {
     path = "/v1/operator/embed-origins",
     tag = "operator",
     summary = "Set the sites allowed to embed the operator's booking pages (the widget)",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(IdempotencyKey),
     request_body = EmbedOrigins,
     responses(
         (status = 200, description = "Set, in canonical form", body = EmbedOrigins),

@@ -13,15 +13,13 @@ use rocket::{post, Request, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::context::Ctx;
 use super::guards::SignedIn;
 use super::rate_limit::{ClientIp, RateLimited};
 use super::responder::{parse_text, ErrorResponse};
-use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::error::AppError;
 use crate::service::auth::{self, LoginOutcome, LoginThrottle, SessionTokens};
 use crate::service::passwords::Argon2Gate;
-use crate::storage::Store;
 
 /// The body limit of the authentication endpoints, unless `limits.auth` sets another.
 pub const AUTH_BODY_LIMIT_BYTES: u64 = 4 * 1024;
@@ -62,8 +60,23 @@ impl<'r> FromData<'r> for SmallBody {
     }
 }
 
-fn text(body: Result<SmallBody, AppError>) -> Result<String, AppError> {
-    Ok(body?.0)
+/// A [`SmallBody`] parsed as `T` with the project's error mapping (422 with `fields`).
+pub struct SmallJson<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T: serde::de::DeserializeOwned> FromData<'r> for SmallJson<T> {
+    type Error = AppError;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match SmallBody::from_data(request, data).await {
+            Outcome::Success(body) => match parse_text(&body.0) {
+                Ok(value) => Outcome::Success(SmallJson(value)),
+                Err(error) => Outcome::Error((error.status_and_code().0, error)),
+            },
+            Outcome::Error(error) => Outcome::Error(error),
+            Outcome::Forward(forward) => Outcome::Forward(forward),
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -151,18 +164,16 @@ pub enum LoginReply {
 pub async fn login(
     _rate: RateLimited,
     client: ClientIp,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    body: Result<SmallJson<LoginRequest>, AppError>,
+    ctx: Ctx<'_>,
     throttle: &State<LoginThrottle>,
     gate: &State<Argon2Gate>,
 ) -> Result<LoginReply, AppError> {
-    let request: LoginRequest = parse_text(&text(body)?)?;
-    let now = clock.now();
+    let request = body?.0;
+    let now = ctx.now();
     let outcome = auth::login(
-        store,
-        config,
+        ctx.store,
+        ctx.config,
         throttle,
         gate,
         now,
@@ -204,14 +215,12 @@ pub async fn login(
 #[post("/v1/auth/refresh", data = "<body>")]
 pub async fn refresh(
     _rate: RateLimited,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    body: Result<SmallJson<RefreshRequest>, AppError>,
+    ctx: Ctx<'_>,
 ) -> Result<Json<SessionView>, AppError> {
-    let request: RefreshRequest = parse_text(&text(body)?)?;
-    let now = clock.now();
-    let tokens = auth::refresh(store, config, now, &request.refresh_token).await?;
+    let request = body?.0;
+    let now = ctx.now();
+    let tokens = auth::refresh(ctx.store, ctx.config, now, &request.refresh_token).await?;
     Ok(Json(SessionView::new(tokens, now)))
 }
 
@@ -230,10 +239,9 @@ pub async fn refresh(
 pub async fn logout(
     _rate: RateLimited,
     auth: Result<SignedIn, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
+    ctx: Ctx<'_>,
 ) -> Result<Status, AppError> {
-    auth::logout(store, clock.now(), &auth?.0).await?;
+    auth::logout(ctx.store, ctx.now(), &auth?.0).await?;
     Ok(Status::NoContent)
 }
 
@@ -260,15 +268,19 @@ pub struct SecondFactorRequest {
 #[post("/v1/auth/2fa/verify", data = "<body>")]
 pub async fn verify_second_factor(
     _rate: RateLimited,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    body: Result<SmallJson<SecondFactorRequest>, AppError>,
+    ctx: Ctx<'_>,
 ) -> Result<Json<SessionView>, AppError> {
-    let request: SecondFactorRequest = parse_text(&text(body)?)?;
-    let now = clock.now();
-    let tokens =
-        auth::verify_second_factor(store, config, now, &request.mfa_token, &request.code).await?;
+    let request = body?.0;
+    let now = ctx.now();
+    let tokens = auth::verify_second_factor(
+        ctx.store,
+        ctx.config,
+        now,
+        &request.mfa_token,
+        &request.code,
+    )
+    .await?;
     Ok(Json(SessionView::new(tokens, now)))
 }
 
@@ -296,12 +308,10 @@ pub struct TwoFactorSetupView {
 pub async fn setup_two_factor(
     _rate: RateLimited,
     auth: Result<SignedIn, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    ctx: Ctx<'_>,
 ) -> Result<Json<TwoFactorSetupView>, AppError> {
     let (secret, otpauth_uri) =
-        auth::setup_two_factor(store, config, clock.now(), &auth?.0).await?;
+        auth::setup_two_factor(ctx.store, ctx.config, ctx.now(), &auth?.0).await?;
     Ok(Json(TwoFactorSetupView {
         secret,
         otpauth_uri,
@@ -339,15 +349,13 @@ pub struct RecoveryCodesView {
 pub async fn confirm_two_factor(
     _rate: RateLimited,
     auth: Result<SignedIn, AppError>,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    body: Result<SmallJson<TwoFactorConfirmRequest>, AppError>,
+    ctx: Ctx<'_>,
 ) -> Result<Json<RecoveryCodesView>, AppError> {
     let by = auth?.0;
-    let request: TwoFactorConfirmRequest = parse_text(&text(body)?)?;
+    let request = body?.0;
     let recovery_codes =
-        auth::confirm_two_factor(store, config, clock.now(), &by, &request.code).await?;
+        auth::confirm_two_factor(ctx.store, ctx.config, ctx.now(), &by, &request.code).await?;
     Ok(Json(RecoveryCodesView { recovery_codes }))
 }
 
@@ -376,13 +384,12 @@ pub struct TwoFactorPolicy {
 pub async fn require_two_factor(
     _rate: RateLimited,
     auth: Result<super::guards::Authorized<super::guards::Owner>, AppError>,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
+    body: Result<SmallJson<TwoFactorPolicy>, AppError>,
+    ctx: Ctx<'_>,
 ) -> Result<Json<TwoFactorPolicy>, AppError> {
     let by = auth?.0;
-    let policy: TwoFactorPolicy = parse_text(&text(body)?)?;
-    auth::require_two_factor(store, clock.now(), &by, policy.required).await?;
+    let policy = body?.0;
+    auth::require_two_factor(ctx.store, ctx.now(), &by, policy.required).await?;
     Ok(Json(policy))
 }
 
@@ -413,13 +420,11 @@ pub struct ResetAccepted {
 #[post("/v1/auth/password-reset", data = "<body>")]
 pub async fn request_password_reset(
     _rate: RateLimited,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    body: Result<SmallJson<ResetRequest>, AppError>,
+    ctx: Ctx<'_>,
 ) -> Result<rocket::response::status::Accepted<Json<ResetAccepted>>, AppError> {
-    let request: ResetRequest = parse_text(&text(body)?)?;
-    auth::request_password_reset(store, config, clock.now(), &request.email).await?;
+    let request = body?.0;
+    auth::request_password_reset(ctx.store, ctx.config, ctx.now(), &request.email).await?;
     Ok(rocket::response::status::Accepted(Json(ResetAccepted {
         message: "if this address belongs to a user, a reset code was sent to it",
     })))
@@ -450,18 +455,16 @@ pub struct ResetConfirm {
 #[post("/v1/auth/password-reset/confirm", data = "<body>")]
 pub async fn confirm_password_reset(
     _rate: RateLimited,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-    config: &State<AppConfig>,
+    body: Result<SmallJson<ResetConfirm>, AppError>,
+    ctx: Ctx<'_>,
     gate: &State<Argon2Gate>,
 ) -> Result<Status, AppError> {
-    let request: ResetConfirm = parse_text(&text(body)?)?;
+    let request = body?.0;
     auth::confirm_password_reset(
-        store,
-        config,
+        ctx.store,
+        ctx.config,
         gate,
-        clock.now(),
+        ctx.now(),
         &request.email,
         &request.code,
         &request.new_password,
@@ -497,17 +500,16 @@ pub struct PasswordChange {
 pub async fn change_password(
     _rate: RateLimited,
     auth: Result<SignedIn, AppError>,
-    body: Result<SmallBody, AppError>,
-    store: &State<Store>,
-    clock: &State<Clock>,
+    body: Result<SmallJson<PasswordChange>, AppError>,
+    ctx: Ctx<'_>,
     gate: &State<Argon2Gate>,
 ) -> Result<Status, AppError> {
     let by = auth?.0;
-    let request: PasswordChange = parse_text(&text(body)?)?;
+    let request = body?.0;
     auth::change_password(
-        store,
+        ctx.store,
         gate,
-        clock.now(),
+        ctx.now(),
         &by,
         &request.current_password,
         &request.new_password,

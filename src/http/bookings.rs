@@ -6,7 +6,7 @@ use rocket::{get, post, State};
 
 use super::context::Mutation;
 use super::guards::{AcceptLanguage, BookingCaller};
-use super::idempotency::{operator_scope, ApiResponse, PUBLIC_BOOKINGS_SCOPE};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey, PUBLIC_BOOKINGS_SCOPE};
 use super::responder::ErrorResponse;
 use super::responder::JsonBody;
 use super::views::BookingView;
@@ -25,7 +25,7 @@ use crate::storage::Store;
     path = "/v1/bookings",
     tag = "bookings",
     summary = "Hold seats (prices computed by the server)",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(IdempotencyKey),
     request_body = holds::HoldRequest,
     responses((status = 404, description = "No departure or unit with the given id (`not_found`)", body = ErrorResponse), (status = 201, description = "Held; `access_token` appears only here, with `payment.client_secret` when paid online", body = BookingView), (status = 502, description = "Online payments: Stripe could not be reached; no seats were held (`payment_unavailable`); retry after `Retry-After`", body = ErrorResponse), (status = 409, description = "Conflict: `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 429, description = "Rate limited (`rate_limited`), or this client address or customer email already holds as many seats as the hold limits allow (`hold_limit_reached`, with `seats_held` and `hold_limit`); retry after `Retry-After` (when its first hold lapses)", body = ErrorResponse))
 )]
@@ -151,7 +151,7 @@ pub(super) fn scope_of(caller: &Caller) -> String {
     path = "/v1/bookings/{reference}/confirm",
     tag = "bookings",
     summary = "Confirm a hold (pay on arrival; online payments confirm by themselves)",
-    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("reference" = String, Path, description = "Booking reference"), IdempotencyKey),
     responses((status = 200, description = "Confirmed", body = BookingView), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `hold_expired`, `payment_required` (paid online: the payment confirms), `idempotency_in_progress`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]
@@ -179,7 +179,7 @@ pub async fn confirm(
     path = "/v1/bookings/{reference}/cancel",
     tag = "bookings",
     summary = "Cancel a booking (refund per the tour's policy; in full when the operator cancels, which needs an admin when money was paid)",
-    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("reference" = String, Path, description = "Booking reference"), IdempotencyKey),
     responses((status = 200, description = "Cancelled", body = BookingView), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff, or staff cancelling a booking with money paid (refunds need an admin) (`forbidden`); or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 409, description = "Conflict: `invalid_transition`, `cancellation_closed`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))
 )]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::context::{Ctx, Mutation};
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::rate_limit::RateLimited;
 use super::responder::{ErrorResponse, JsonBody};
 use super::views::rfc3339;
@@ -58,7 +58,7 @@ fn tour_id(id: &str) -> Result<TourId, AppError> {
     path = "/v1/tours/{id}/calendar-feeds",
     tag = "operator",
     summary = "Create a secret calendar feed of the tour's departures (URL shown once)",
-    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Tour id"), IdempotencyKey),
     request_body = CalendarFeedRequest,
     responses((status = 201, description = "Created; `url` appears only here", body = CalendarFeedView)),
     security(("operator_token" = []))
@@ -124,7 +124,7 @@ pub async fn list_feeds(
     path = "/v1/calendar-feeds/{id}",
     tag = "operator",
     summary = "Revoke a calendar feed: its URL answers 404 from now on",
-    params(("id" = String, Path, description = "Feed id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Feed id"), IdempotencyKey),
     responses((status = 204, description = "Revoked")),
     security(("operator_token" = []))
 )]

@@ -17,6 +17,17 @@ use crate::error::AppError;
 use crate::service::idempotency::{self, Begin, Claim};
 use crate::storage::Store;
 
+/// The `Idempotency-Key` header as the API documents it: every mutating operation lists it with
+/// `params(IdempotencyKey)`, and `responses::RouteFacts` reads it to add the shared answers an
+/// idempotent route can give.
+#[derive(utoipa::IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+#[allow(dead_code)] // Only its OpenAPI description is used; the guard below reads the header.
+pub struct IdempotencyKey(
+    /// Makes the request safe to retry (see README)
+    Option<String>,
+);
+
 /// A JSON response held as text, so the same bytes can be sent now and replayed later.
 pub struct ApiResponse {
     pub status: Status,

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::context::Mutation;
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::responder::ErrorResponse;
 use crate::error::AppError;
 use crate::service::notifications;
@@ -86,7 +86,7 @@ pub async fn list_messages(
     summary = "Send a failed or dead message again",
     params(
         ("id" = String, Path, description = "Message id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")
+        IdempotencyKey
     ),
     responses(
         (status = 200, description = "Queued again", body = MessageView),

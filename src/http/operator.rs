@@ -5,7 +5,7 @@ use rocket::http::ContentType;
 use rocket::serde::json::Json;
 
 use super::context::Mutation;
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::responder::JsonBody;
 use rocket::{get, patch, post, Responder, State};
 use serde::Deserialize;
@@ -37,7 +37,7 @@ fn departure_id(id: &str) -> Result<DepartureId, AppError> {
     path = "/v1/tours",
     tag = "operator",
     summary = "Create a tour",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(IdempotencyKey),
     request_body = TourDraft,
     responses((status = 201, description = "Created", body = TourView)),
     security(("operator_token" = []))
@@ -85,7 +85,7 @@ pub async fn list_tours(
     path = "/v1/tours/{id}",
     tag = "operator",
     summary = "Change a tour (not its time zone or currency)",
-    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Tour id"), IdempotencyKey),
     request_body = TourPatch,
     responses((status = 200, description = "Updated", body = TourView)),
     security(("operator_token" = []))
@@ -114,7 +114,7 @@ pub async fn update_tour(
     path = "/v1/tours/{id}/archive",
     tag = "operator",
     summary = "Archive a tour: no longer sold, gone from the public catalogue; its bookings stay",
-    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Tour id"), IdempotencyKey),
     responses((status = 200, description = "Archived", body = TourView)),
     security(("operator_token" = []))
 )]
@@ -133,7 +133,7 @@ pub async fn archive_tour(
     path = "/v1/tours/{id}/restore",
     tag = "operator",
     summary = "Put an archived tour back on sale",
-    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Tour id"), IdempotencyKey),
     responses((status = 200, description = "On sale again", body = TourView)),
     security(("operator_token" = []))
 )]
@@ -169,7 +169,7 @@ async fn set_archived(
     path = "/v1/tours/{id}/schedules",
     tag = "operator",
     summary = "Create a recurring schedule and materialize its departures",
-    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Tour id"), IdempotencyKey),
     request_body = ScheduleDraft,
     responses((status = 201, description = "Created", body = ScheduleView)),
     security(("operator_token" = []))
@@ -229,7 +229,7 @@ pub async fn list_schedules(
     path = "/v1/tours/{id}/departures",
     tag = "operator",
     summary = "Create a one-off departure",
-    params(("id" = String, Path, description = "Tour id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Tour id"), IdempotencyKey),
     request_body = catalogue::DepartureDraft,
     responses((status = 201, description = "Created", body = DepartureView)),
     security(("operator_token" = []))
@@ -273,7 +273,7 @@ pub struct DeparturePatch {
     path = "/v1/departures/{id}",
     tag = "operator",
     summary = "Change a departure's capacity",
-    params(("id" = String, Path, description = "Departure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Departure id"), IdempotencyKey),
     request_body = DeparturePatch,
     responses((status = 200, description = "Updated", body = DepartureView), (status = 409, description = "Conflict: `capacity_below_taken`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("operator_token" = []))
@@ -313,7 +313,7 @@ pub struct CancelledDepartureView {
     path = "/v1/departures/{id}/cancel",
     tag = "operator",
     summary = "Cancel a departure and its bookings",
-    params(("id" = String, Path, description = "Departure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Departure id"), IdempotencyKey),
     responses((status = 200, description = "Cancelled", body = CancelledDepartureView), (status = 409, description = "Conflict: `departure_cancelled`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
@@ -398,7 +398,7 @@ pub async fn manifest(
     path = "/v1/bookings/{reference}/check-in",
     tag = "operator",
     summary = "Check in a confirmed booking",
-    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("reference" = String, Path, description = "Booking reference"), IdempotencyKey),
     responses((status = 200, description = "Checked in", body = BookingView), (status = 409, description = "Conflict: `invalid_transition`, `idempotency_in_progress`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]

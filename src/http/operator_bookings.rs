@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::context::Mutation;
 use super::guards::{Authorized, Staff};
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::rate_limit::RateLimited;
 use super::responder::ErrorResponse;
 use super::views::BookingView;
@@ -117,7 +117,7 @@ pub async fn search_bookings(
     path = "/v1/bookings/{reference}/resend-confirmation",
     tag = "operator",
     summary = "Email a booking's confirmation again (a new message; the earlier ones stay in its history)",
-    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("reference" = String, Path, description = "Booking reference"), IdempotencyKey),
     responses(
         (status = 202, description = "Queued", body = BookingView),
         (status = 404, description = "Unknown or another operator's booking (`not_found`)", body = ErrorResponse),

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::bookings::{scope_of, view};
 use super::guards::BookingCaller;
-use super::idempotency::{ApiResponse, Idempotency};
+use super::idempotency::{ApiResponse, Idempotency, IdempotencyKey};
 use super::rate_limit::RateLimited;
 use super::responder::{body_text, parse_text, ErrorResponse, JsonBody};
 use crate::clock::Clock;
@@ -69,7 +69,7 @@ pub async fn cancellation_quote(
     path = "/v1/bookings/{reference}/reschedule",
     tag = "bookings",
     summary = "Move a confirmed booking to another departure of its tour (same price; the seats move in one transaction)",
-    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("reference" = String, Path, description = "Booking reference"), IdempotencyKey),
     request_body = RescheduleRequest,
     responses((status = 200, description = "Moved; the traveler is told by email (and SMS with a phone)", body = super::views::BookingView), (status = 400, description = "Malformed JSON or an invalid Idempotency-Key (`malformed_json`, `invalid_idempotency_key`)", body = ErrorResponse), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 409, description = "Conflict: `reschedule_not_allowed` (not confirmed, the tour forbids it, or the departure started), `reschedule_price_differs`, `sold_out` (with `available`), `sales_closed`, `idempotency_in_progress`", body = ErrorResponse), (status = 413, description = "Body over the JSON limit (`payload_too_large`)", body = ErrorResponse), (status = 422, description = "Invalid fields (`validation_failed`: `departure_id` unknown, of another tour, or the current one), or `idempotency_key_reused`", body = ErrorResponse), (status = 429, description = "Rate limited (`rate_limited`)", body = ErrorResponse), (status = 503, description = "Database busy after retries (`busy`); retry after `Retry-After`", body = ErrorResponse)),
     security(("booking_token" = []), ("operator_token" = []))

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::context::Mutation;
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::rate_limit::RateLimited;
 use super::responder::JsonBody;
 use super::views::{rfc3339, ScheduleView};
@@ -57,7 +57,7 @@ pub struct ScheduleChangeView {
     tag = "operator",
     summary = "Change or end a schedule",
     description = "Replaces the schedule's rule, dates, times, exceptions and capacity (send `until` to end it). Future departures follow: those the new schedule no longer has are taken off sale when nobody is on them, and kept and listed in `departures_kept` when travelers are; those it keeps take the new capacity when their seats taken fit. Past departures never change.",
-    params(("id" = String, Path, description = "Schedule id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Schedule id"), IdempotencyKey),
     request_body = ScheduleDraft,
     responses((status = 200, description = "Changed", body = ScheduleChangeView)),
     security(("operator_token" = []))

@@ -4,7 +4,7 @@ use super::rate_limit::RateLimited;
 use rocket::serde::json::Json;
 
 use super::context::Mutation;
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::responder::ErrorResponse;
 use super::responder::JsonBody;
 use rocket::{delete, get, post, State};
@@ -42,7 +42,7 @@ pub struct TokenView {
     path = "/v1/tokens",
     tag = "operator",
     summary = "Create an API token (shown once)",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(IdempotencyKey),
     request_body = TokenRequest,
     responses((status = 201, description = "Created; `token` appears only here", body = TokenView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
@@ -121,7 +121,7 @@ pub async fn list_tokens(
     path = "/v1/tokens/{id}",
     tag = "operator",
     summary = "Revoke an API token",
-    params(("id" = String, Path, description = "Token id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "Token id"), IdempotencyKey),
     responses((status = 204, description = "Revoked"), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]

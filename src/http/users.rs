@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::context::Mutation;
 use super::guards::{Authorized, Owner};
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::rate_limit::RateLimited;
 use super::responder::{ErrorResponse, JsonBody};
 use crate::domain::auth::Role;
@@ -68,7 +68,7 @@ impl From<User> for UserView {
     path = "/v1/users",
     tag = "users",
     summary = "Add a user to the operator (owners only)",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(IdempotencyKey),
     request_body = UserRequest,
     responses((status = 201, description = "Created", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 422, description = "Invalid fields, a weak password or an email in use (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
@@ -121,7 +121,7 @@ pub async fn list_users(
     path = "/v1/users/{id}",
     tag = "users",
     summary = "Change a user's role (owners only)",
-    params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "User id"), IdempotencyKey),
     request_body = UserPatch,
     responses((status = 200, description = "Changed", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 422, description = "Unknown role, or the last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
@@ -154,7 +154,7 @@ pub async fn update_user(
     path = "/v1/users/{id}/deactivate",
     tag = "users",
     summary = "Deactivate a user and end their sessions (owners only)",
-    params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "User id"), IdempotencyKey),
     responses((status = 200, description = "Deactivated", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse), (status = 422, description = "The last owner (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
@@ -182,7 +182,7 @@ pub async fn deactivate_user(
     tag = "users",
     summary = "Turn a user's two-factor sign-in off and end their sessions (owners only)",
     description = "For a lost authenticator with the recovery codes gone: the user signs in with the password and enrols again.",
-    params(("id" = String, Path, description = "User id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("id" = String, Path, description = "User id"), IdempotencyKey),
     responses((status = 200, description = "Two-factor sign-in is off", body = UserView), (status = 403, description = "The role is not owner (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown or another operator's user (`not_found`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]

@@ -17,7 +17,8 @@ use crate::domain::message::MessageKind;
 use crate::domain::records::{
     BookingRecord, DepartureRecord, ReleasedSeats, ScheduleRecord, TourRecord,
 };
-use crate::domain::schedule::{parse_date, PreviewDeparture};
+use crate::domain::recurrence::parse_date;
+use crate::domain::schedule::PreviewDeparture;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::{AppError, Problems};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::domain::ids::OperatorId;
-use crate::domain::schedule::parse_date;
+use crate::domain::recurrence::parse_date;
 use crate::error::{AppError, Problems};
 use crate::storage::{dashboard, ledger, Store};
 

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::domain::capacity::SalesStatus;
 use crate::domain::ids::{OperatorId, TourId};
 use crate::domain::records::{DepartureRecord, TourRecord};
-use crate::domain::schedule::parse_date;
+use crate::domain::recurrence::parse_date;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;
 use crate::service::catalogue::{self, DateRange};
