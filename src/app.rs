@@ -12,10 +12,12 @@ use rocket::{Build, Rocket};
 
 use crate::clock::Clock;
 use crate::config::AppConfig;
+use crate::domain::payment_keys::secret_key_mode;
 use crate::http::rate_limit::{ClientAddresses, RateLimits};
 use crate::integrations::email::Mailer;
+use crate::integrations::payments::PaymentProvider;
 use crate::integrations::sms::{SmsSender, Twilio};
-use crate::integrations::stripe::{key_mode, Stripe, StripeProvider};
+use crate::integrations::stripe::{Stripe, StripeConnector, StripeProvider};
 use crate::service::notifications::Transports;
 use crate::service::payments::Payments;
 use crate::storage::{PoolSettings, Store};
@@ -149,25 +151,37 @@ pub fn rate_limits(config: &AppConfig) -> Result<RateLimits, String> {
     RateLimits::parse(config.rate_limit_spec(), clients)
 }
 
-/// How travelers pay. Logs whether Stripe runs in test or live mode, never the key.
+/// How travelers pay: through the instance's Stripe account when the environment names one,
+/// and through operators' own accounts when they set their keys. Logs whether the instance's
+/// key is a test or live key, never the key.
 pub fn payments(config: &AppConfig) -> Result<Payments, String> {
-    match (
+    let timeout = Duration::from_secs(u64::from(config.stripe_timeout_seconds));
+    let connector = Arc::new(StripeConnector::new(&config.stripe_api_base, timeout)?);
+    let (instance, mode) = match (
         config.payments.as_str(),
         &config.stripe_secret_key,
         &config.stripe_webhook_secret,
     ) {
         ("stripe", Some(key), Some(webhook_secret)) => {
-            let mode = key_mode(key.expose())?;
-            let timeout = Duration::from_secs(u64::from(config.stripe_timeout_seconds));
+            let mode = secret_key_mode(key.expose())
+                .map_err(|problem| format!("BERTH_STRIPE_SECRET_KEY {problem}"))?;
             let api = Stripe::new(&config.stripe_api_base, key.clone(), timeout)?;
-            tracing::info!(mode, "payments through Stripe");
-            Ok(Payments::Online(Arc::new(StripeProvider::new(
-                api,
-                webhook_secret.clone(),
-            ))))
+            tracing::info!(
+                mode = mode.as_str(),
+                "payments through the instance's Stripe account"
+            );
+            let provider: Arc<dyn PaymentProvider> =
+                Arc::new(StripeProvider::new(api, webhook_secret.clone()));
+            (Some(provider), Some(mode))
         }
-        _ => Ok(Payments::Offline),
-    }
+        _ => (None, None),
+    };
+    Ok(Payments::new(
+        instance,
+        mode,
+        Some(connector),
+        config.keyring(),
+    ))
 }
 
 /// The email and SMS transports the configuration selects.

@@ -354,3 +354,25 @@ console-booking-seats-left = { $count ->
 }
 console-booking-no-targets = No other departure of this tour has room for this booking in the next three months.
 console-booking-notice-moved = The booking is moved; the traveler is told by email.
+
+console-payments = Payments
+console-payments-in-force-operator = Your travelers pay into your own Stripe account.
+console-payments-in-force-environment = Your travelers pay into this instance's Stripe account (its key is set in the server's environment). Set keys of your own below to be paid into your account.
+console-payments-in-force-none = Your travelers pay on arrival. Set your Stripe keys below to take card payments online.
+console-payments-mode-test = Test mode
+console-payments-mode-live = Live mode
+console-payments-secret-key = Secret key
+console-payments-secret-key-hint = sk_test_…, sk_live_… or a restricted key rk_…; stored encrypted and shown masked after saving.
+console-payments-publishable-key = Publishable key
+console-payments-publishable-key-hint = pk_test_… or pk_live_…, of the same mode as the secret key.
+console-payments-webhook-secret = Webhook signing secret
+console-payments-webhook-secret-hint = whsec_…, from the Stripe webhook endpoint that calls the address above.
+console-payments-set-at = Set
+console-payments-webhook = Point a Stripe webhook endpoint (events payment_intent.succeeded, payment_intent.payment_failed, payment_intent.canceled, charge.refunded) at:
+console-payments-save = Save the keys
+console-payments-check = Check the keys with Stripe
+console-payments-remove = Stop using my keys
+console-payments-check-ok = Stripe accepted the keys: account { $account }.
+console-payments-check-failed = The check failed: { $problem }
+console-settings-notice-payments = Your Stripe keys are saved; new payments go to your account. Payments taken before are still refunded with the keys they were made with.
+console-settings-notice-payments-removed = Your own Stripe keys are no longer used for new payments.

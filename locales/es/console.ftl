@@ -354,3 +354,25 @@ console-booking-seats-left = { $count ->
 }
 console-booking-no-targets = Ninguna otra salida de este tour tiene sitio para esta reserva en los próximos tres meses.
 console-booking-notice-moved = La reserva se ha movido; el viajero recibe un correo.
+
+console-payments = Pagos
+console-payments-in-force-operator = Sus viajeros pagan en su propia cuenta de Stripe.
+console-payments-in-force-environment = Sus viajeros pagan en la cuenta de Stripe de esta instalación (su clave está en el entorno del servidor). Indique sus propias claves abajo para cobrar en su cuenta.
+console-payments-in-force-none = Sus viajeros pagan a la llegada. Indique sus claves de Stripe abajo para cobrar con tarjeta en línea.
+console-payments-mode-test = Modo de prueba
+console-payments-mode-live = Modo real
+console-payments-secret-key = Clave secreta
+console-payments-secret-key-hint = sk_test_…, sk_live_… o una clave restringida rk_…; se guarda cifrada y después se muestra enmascarada.
+console-payments-publishable-key = Clave publicable
+console-payments-publishable-key-hint = pk_test_… o pk_live_…, del mismo modo que la clave secreta.
+console-payments-webhook-secret = Secreto de firma del webhook
+console-payments-webhook-secret-hint = whsec_…, del endpoint de webhook de Stripe que llama a la dirección de arriba.
+console-payments-set-at = Indicadas
+console-payments-webhook = Dirija un endpoint de webhook de Stripe (eventos payment_intent.succeeded, payment_intent.payment_failed, payment_intent.canceled, charge.refunded) a:
+console-payments-save = Guardar las claves
+console-payments-check = Comprobar las claves con Stripe
+console-payments-remove = Dejar de usar mis claves
+console-payments-check-ok = Stripe aceptó las claves: cuenta { $account }.
+console-payments-check-failed = La comprobación falló: { $problem }
+console-settings-notice-payments = Sus claves de Stripe están guardadas; los pagos nuevos van a su cuenta. Los pagos anteriores se siguen reembolsando con las claves con que se hicieron.
+console-settings-notice-payments-removed = Sus propias claves de Stripe ya no se usan para pagos nuevos.

@@ -57,6 +57,11 @@ ulid_id!(
     CalendarFeedId
 );
 ulid_id!(
+    /// An operator's own payment-provider account: its keys, kept from the moment they were
+    /// set until they are replaced (then kept for the payments made under them).
+    PaymentAccountId
+);
+ulid_id!(
     /// A person who signs in for an operator.
     UserId
 );

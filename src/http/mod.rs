@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod operator;
 pub mod operator_bookings;
+pub mod payment_settings;
 pub mod payments;
 pub mod rate_limit;
 pub mod reports;
@@ -99,6 +100,11 @@ api! {
         messages::retry_message,
         webhooks::twilio_status,
         payments::stripe_webhook,
+        payments::operator_stripe_webhook,
+        payment_settings::get_payment_settings,
+        payment_settings::set_payment_keys,
+        payment_settings::remove_payment_keys,
+        payment_settings::check_payment_keys,
         payments::create_refund,
         tokens::create_token,
         tokens::list_tokens,

@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use super::context::Mutation;
 use super::guards::{Admin, Authorized};
-use super::idempotency::{operator_scope, ApiResponse};
+use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::rate_limit::RateLimited;
 use super::responder::{ErrorResponse, JsonBody};
 use crate::clock::Clock;
+use crate::domain::ids::OperatorId;
 use crate::error::AppError;
 use crate::integrations::payments::WebhookError;
-use crate::service::payments::{self, Payments};
+use crate::service::payments::{self, Gateway, Payments};
 use crate::storage::payments::RefundRow;
 use crate::storage::Store;
 
@@ -77,9 +78,59 @@ pub async fn stripe_webhook(
     clock: &State<Clock>,
     payments: &State<Payments>,
 ) -> Result<Json<WebhookAck>, AppError> {
-    let Some(provider) = payments.online().filter(|p| p.name() == "stripe") else {
+    let instance = payments
+        .instance_gateway()
+        .filter(|gateway| gateway.provider.name() == "stripe");
+    let Some(gateway) = instance else {
         return Err(AppError::NotFound);
     };
+    receive(store, clock, payments, &[gateway], signature, body).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/stripe/{operator_id}",
+    tag = "webhooks",
+    summary = "Stripe events from an operator's own Stripe account (signed with its endpoint's secret)",
+    description = "Verified with the signing secrets of the operator's accounts only (the one in force and those it replaced, whose payments still settle), before the body is read; an event acts only on payments made under the account whose secret verified it.",
+    params(("operator_id" = String, Path, description = "The operator whose account sends the events"), ("Stripe-Signature" = String, Header, description = "t=<unix time>,v1=<hex HMAC-SHA256 of \"{t}.{body}\">")),
+    request_body(content = String, content_type = "application/json", description = "A Stripe event, exactly as Stripe sent it"),
+    responses(
+        (status = 200, description = "Processed, or a duplicate or an event berth does not act on (acknowledged, nothing changed)", body = WebhookAck),
+        (status = 400, description = "Missing, invalid or stale signature (`invalid_signature`), or not a Stripe event (`malformed_event`); nothing changed", body = ErrorResponse),
+        (status = 404, description = "No such operator, or it never set keys of its own (`not_found`)", body = ErrorResponse),
+        (status = 413, description = "Body too large (`payload_too_large`)", body = ErrorResponse)
+    ),
+    security(("stripe_signature" = []))
+)]
+#[post("/v1/webhooks/stripe/<operator_id>", data = "<body>")]
+pub async fn operator_stripe_webhook(
+    _rate: RateLimited,
+    operator_id: &str,
+    signature: StripeSignature,
+    body: Data<'_>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    payments: &State<Payments>,
+) -> Result<Json<WebhookAck>, AppError> {
+    let operator = OperatorId::parse(operator_id).ok_or(AppError::NotFound)?;
+    let gateways = payments.webhook_gateways(store, &operator).await?;
+    if gateways.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    receive(store, clock, payments, &gateways, signature, body).await
+}
+
+/// Reads a webhook, verifies it with the first gateway whose secret matches (before a byte of
+/// the body is parsed), and applies it as that gateway's event.
+async fn receive(
+    store: &Store,
+    clock: &Clock,
+    payments: &Payments,
+    gateways: &[Gateway],
+    signature: StripeSignature,
+    body: Data<'_>,
+) -> Result<Json<WebhookAck>, AppError> {
     let raw = body
         .open(256.kibibytes())
         .into_bytes()
@@ -89,23 +140,31 @@ pub async fn stripe_webhook(
         return Err(AppError::PayloadTooLarge);
     }
     let now = clock.now();
-    // Verified before a single byte of the body is parsed.
-    let event = match provider.read_event(signature.header.as_deref(), &raw, now.timestamp()) {
-        Ok(event) => event,
-        Err(WebhookError::Signature(error)) => {
-            // The source address helps find a misconfigured proxy; the payload is not logged.
-            tracing::warn!(source = ?signature.source, %error, "Stripe webhook refused");
-            return Err(AppError::bad_request("invalid_signature", error));
+    let mut refusal = None;
+    for gateway in gateways {
+        let read = gateway
+            .provider
+            .read_event(signature.header.as_deref(), &raw, now.timestamp());
+        match read {
+            Ok(event) => {
+                let outcome = payments::handle_event(store, payments, gateway, now, &event).await?;
+                return Ok(Json(WebhookAck {
+                    received: true,
+                    outcome: outcome.as_str(),
+                }));
+            }
+            Err(WebhookError::Signature(error)) => {
+                refusal.get_or_insert(error);
+            }
+            Err(WebhookError::Malformed(error)) => {
+                return Err(AppError::bad_request("malformed_event", error));
+            }
         }
-        Err(WebhookError::Malformed(error)) => {
-            return Err(AppError::bad_request("malformed_event", error));
-        }
-    };
-    let outcome = payments::handle_event(store, payments, now, &event).await?;
-    Ok(Json(WebhookAck {
-        received: true,
-        outcome: outcome.as_str(),
-    }))
+    }
+    let error = refusal.unwrap_or_else(|| "no signing secret to verify with".to_owned());
+    // The source address helps find a misconfigured proxy; the payload is not logged.
+    tracing::warn!(source = ?signature.source, %error, "Stripe webhook refused");
+    Err(AppError::bad_request("invalid_signature", error))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -153,7 +212,7 @@ impl RefundView {
     path = "/v1/bookings/{reference}/refunds",
     tag = "operator",
     summary = "Refund part or all of what a booking paid",
-    params(("reference" = String, Path, description = "Booking reference"), ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (see README)")),
+    params(("reference" = String, Path, description = "Booking reference"), IdempotencyKey),
     request_body = RefundRequest,
     responses((status = 201, description = "Refund decided: `pending` (sent to Stripe right after; the booking's `payment` shows the outcome) or `succeeded` (cash, recorded at once). Stored under the Idempotency-Key with the refund itself", body = RefundView), (status = 403, description = "The role is below admin (`forbidden`)", body = ErrorResponse), (status = 404, description = "Unknown, malformed or another operator's booking (`not_found`)", body = ErrorResponse), (status = 422, description = "`amount` not positive or over the refundable amount (`validation_failed`), or `idempotency_key_reused`", body = ErrorResponse)),
     security(("operator_token" = []))

@@ -14,6 +14,7 @@
 //! - `read_event` checks the webhook's signature before a byte of the body is parsed.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What to create a payment for. The amount is the server-computed booking total.
 pub struct NewPayment<'a> {
@@ -161,6 +162,10 @@ pub trait PaymentProvider: Send + Sync {
     /// Every refund of a payment, whoever made it.
     async fn refunds_of(&self, payment_id: &str) -> Result<Vec<ProviderRefund>, ProviderError>;
 
+    /// One harmless call that proves the credentials work: the provider's id of the account
+    /// they belong to.
+    async fn check_account(&self) -> Result<String, ProviderError>;
+
     /// Verifies a webhook (`signature` is the provider's signature header) and reads its event.
     fn read_event(
         &self,
@@ -168,4 +173,15 @@ pub trait PaymentProvider: Send + Sync {
         body: &[u8],
         now_unix: i64,
     ) -> Result<PaymentEvent, WebhookError>;
+}
+
+/// Makes a provider that works for an operator's own account, from that account's keys. Keys
+/// are checked for shape before they are stored (`domain::payment_keys`); `Err` names what is
+/// wrong, never the key.
+pub trait AccountConnector: Send + Sync {
+    fn connect(
+        &self,
+        secret_key: &str,
+        webhook_secret: &str,
+    ) -> Result<Arc<dyn PaymentProvider>, String>;
 }

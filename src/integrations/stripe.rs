@@ -9,14 +9,15 @@
 //! object the first request created, so no retry can charge or refund twice.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::payments::{
-    EventKind, NewPayment, PaymentEvent, PaymentProvider, ProviderError, ProviderPayment,
-    ProviderRefund, WebhookError,
+    AccountConnector, EventKind, NewPayment, PaymentEvent, PaymentProvider, ProviderError,
+    ProviderPayment, ProviderRefund, WebhookError,
 };
 use crate::secrets::Secret;
 
@@ -107,37 +108,49 @@ pub enum StripeError {
 /// Checks a secret key's shape and says whether it is a test or live key. The key itself is
 /// never part of the answer.
 pub fn key_mode(secret_key: &str) -> Result<&'static str, String> {
-    let body_ok = |rest: &str| rest.len() >= 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric());
-    for (prefix, mode) in [
-        ("sk_test_", "test"),
-        ("rk_test_", "test"),
-        ("sk_live_", "live"),
-        ("rk_live_", "live"),
-    ] {
-        if let Some(rest) = secret_key.strip_prefix(prefix) {
-            return if body_ok(rest) {
-                Ok(mode)
-            } else {
-                Err("BERTH_STRIPE_SECRET_KEY is not a Stripe secret key (sk_… or rk_…)".into())
-            };
-        }
-    }
-    Err("BERTH_STRIPE_SECRET_KEY must start with sk_test_, sk_live_, rk_test_ or rk_live_".into())
+    crate::domain::payment_keys::secret_key_mode(secret_key)
+        .map(|mode| mode.as_str())
+        .map_err(|problem| format!("BERTH_STRIPE_SECRET_KEY {problem}"))
+}
+
+fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
 }
 
 impl Stripe {
     pub fn new(api_base: &str, secret_key: Secret, timeout: Duration) -> Result<Stripe, String> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
-        Ok(Stripe {
+        Ok(Stripe::with_client(
+            http_client(timeout)?,
+            api_base,
+            secret_key,
+        ))
+    }
+
+    /// The API under one key through a shared HTTP client (one per process, whatever the
+    /// number of operators' accounts).
+    fn with_client(client: reqwest::Client, api_base: &str, secret_key: Secret) -> Stripe {
+        Stripe {
             client,
             api_base: api_base.trim_end_matches('/').to_owned(),
             secret_key,
             max_attempts: 3,
-        })
+        }
+    }
+
+    /// `GET /v1/account`: the account the key belongs to. Changes nothing.
+    pub async fn retrieve_account(&self) -> Result<String, StripeError> {
+        #[derive(Deserialize)]
+        struct Account {
+            id: String,
+        }
+        let account: Account = self
+            .call(reqwest::Method::GET, "/v1/account", &[], None, 1)
+            .await?;
+        Ok(account.id)
     }
 
     /// `POST /v1/payment_intents` for a booking's total, card details collected by Stripe.js.
@@ -351,10 +364,48 @@ impl StripeProvider {
     }
 }
 
+/// Makes `StripeProvider`s for operators' own accounts: same API base and timeout as the
+/// instance's, one shared HTTP client.
+pub struct StripeConnector {
+    client: reqwest::Client,
+    api_base: String,
+}
+
+impl StripeConnector {
+    pub fn new(api_base: &str, timeout: Duration) -> Result<StripeConnector, String> {
+        Ok(StripeConnector {
+            client: http_client(timeout)?,
+            api_base: api_base.to_owned(),
+        })
+    }
+}
+
+impl AccountConnector for StripeConnector {
+    fn connect(
+        &self,
+        secret_key: &str,
+        webhook_secret: &str,
+    ) -> Result<Arc<dyn PaymentProvider>, String> {
+        let api = Stripe::with_client(
+            self.client.clone(),
+            &self.api_base,
+            Secret::new(secret_key.to_owned()),
+        );
+        Ok(Arc::new(StripeProvider::new(
+            api,
+            Secret::new(webhook_secret.to_owned()),
+        )))
+    }
+}
+
 #[rocket::async_trait]
 impl PaymentProvider for StripeProvider {
     fn name(&self) -> &'static str {
         "stripe"
+    }
+
+    async fn check_account(&self) -> Result<String, ProviderError> {
+        Ok(self.api.retrieve_account().await?)
     }
 
     async fn create_payment(

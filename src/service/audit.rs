@@ -39,6 +39,8 @@ pub enum Action {
     OperatorRequireTwoFactor,
     OperatorSenderDomainAllow,
     OperatorSenderDomainRevoke,
+    OperatorPaymentAccountSet,
+    OperatorPaymentAccountRemove,
     UserCreate,
     UserRole,
     UserDeactivate,
@@ -50,7 +52,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 34] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -76,6 +78,8 @@ impl Action {
         Action::OperatorRequireTwoFactor,
         Action::OperatorSenderDomainAllow,
         Action::OperatorSenderDomainRevoke,
+        Action::OperatorPaymentAccountSet,
+        Action::OperatorPaymentAccountRemove,
         Action::UserCreate,
         Action::UserRole,
         Action::UserDeactivate,
@@ -113,6 +117,8 @@ impl Action {
             Action::OperatorRequireTwoFactor => "operator.require_two_factor",
             Action::OperatorSenderDomainAllow => "operator.sender_domain_allow",
             Action::OperatorSenderDomainRevoke => "operator.sender_domain_revoke",
+            Action::OperatorPaymentAccountSet => "operator.payment_account.set",
+            Action::OperatorPaymentAccountRemove => "operator.payment_account.remove",
             Action::UserCreate => "user.create",
             Action::UserRole => "user.role",
             Action::UserDeactivate => "user.deactivate",

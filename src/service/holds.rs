@@ -19,7 +19,6 @@ use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::error::{AppError, Problems};
-use crate::integrations::payments::PaymentProvider;
 use crate::secrets::{self, Keyring};
 use crate::storage::{
     bookings, departures, hold_limits, payments as store_payments, StorageError, Store, WriteTx,
@@ -230,9 +229,9 @@ pub async fn place_hold_for(
     let departure_id = DepartureId::parse(&request.departure_id)
         .ok_or_else(|| AppError::invalid("departure_id", "is not a departure id"))?;
     let customer = parse_customer(&request.customer)?;
-    if let (Some(provider), Some((claim, render))) = (payments.online(), idempotent) {
+    if let Some((claim, render)) = idempotent {
         if let Some(booking) = claim.resumes.as_deref() {
-            if let Some(resumed) = resume(store, provider, now, booking, claim, render).await? {
+            if let Some(resumed) = resume(store, payments, now, booking, claim, render).await? {
                 return Ok(resumed);
             }
         }
@@ -249,7 +248,10 @@ pub async fn place_hold_for(
     let quote = quote(&tour.tour, &request.items)?;
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
-    let provider = payments.online();
+    // Paid through the operator's own account, else the instance's, else on arrival.
+    let gateway = payments.for_operator(store, &tour.operator_id).await?;
+    let provider = gateway.as_ref().map(|g| g.provider.as_ref());
+    let account = gateway.as_ref().and_then(|g| g.account.as_ref());
     let online = provider.is_some();
     let holder = Holder::of(&requester, &customer.email);
     let limited = !requester.limits.is_off();
@@ -344,11 +346,14 @@ pub async fn place_hold_for(
                 }
                 store_payments::insert(
                     &mut tx,
-                    &booking.id,
-                    &booking.operator_id,
-                    provider.map_or("offline", |p| p.name()),
-                    booking.total,
-                    &booking.currency,
+                    &store_payments::NewPaymentRow {
+                        booking: &booking.id,
+                        operator: &booking.operator_id,
+                        provider: provider.map_or("offline", |p| p.name()),
+                        account,
+                        amount: booking.total,
+                        currency: &booking.currency,
+                    },
                     now,
                 )
                 .await?;
@@ -447,7 +452,7 @@ pub async fn place_hold_for(
 /// retry then holds afresh.
 async fn resume(
     store: &Store,
-    provider: &dyn PaymentProvider,
+    payments: &Payments,
     now: DateTime<Utc>,
     booking: &str,
     claim: &Claim,
@@ -456,6 +461,14 @@ async fn resume(
     let Some(booking) = bookings::find_by_id(store, booking).await? else {
         return Ok(None);
     };
+    // The account the hold's payment was started under, whatever is in force now.
+    let Some(payment) = store_payments::get(store, &booking.id).await? else {
+        return Ok(None);
+    };
+    let Some(gateway) = payments.for_payment(store, &payment).await? else {
+        return Ok(None);
+    };
+    let provider = gateway.provider.as_ref();
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let live = transaction!(store, |tx| {
         let current = bookings::lock(&mut tx, &booking.id)

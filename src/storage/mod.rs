@@ -32,6 +32,7 @@ pub mod hold_limits;
 pub mod idempotency;
 pub mod ledger;
 pub mod outbox;
+pub mod payment_accounts;
 pub mod payments;
 mod rows;
 pub mod sender_domains;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{at, on_pool, on_tx, StorageError, Store, WriteTx};
-use crate::domain::ids::{BookingId, OperatorId};
+use crate::domain::ids::{BookingId, OperatorId, PaymentAccountId};
 
 /// A booking's online payment.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,29 +17,39 @@ pub struct PaymentRow {
     pub status: String,
     pub amount: i64,
     pub currency: String,
+    /// The operator's own account that took it (`payment_accounts`); `None`: the instance's.
+    pub account_id: Option<String>,
 }
 
 const PAYMENT_COLUMNS: &str =
-    "booking_id, provider, provider_payment_id, client_secret, status, amount, currency";
+    "booking_id, provider, provider_payment_id, client_secret, status, amount, currency, account_id";
 
 /// Status of a payment row written with the hold, before the provider has answered.
 pub const CREATING: &str = "creating";
 
+/// A payment row as the hold's transaction writes it, before the provider has answered.
+pub struct NewPaymentRow<'a> {
+    pub booking: &'a BookingId,
+    pub operator: &'a OperatorId,
+    pub provider: &'a str,
+    /// The operator's own account that will take it; `None`: the instance's.
+    pub account: Option<&'a PaymentAccountId>,
+    pub amount: i64,
+    pub currency: &'a str,
+}
+
 /// Records that a booking is to be paid online; written in the hold's transaction.
 pub async fn insert(
     tx: &mut WriteTx,
-    booking: &BookingId,
-    operator: &OperatorId,
-    provider: &str,
-    amount: i64,
-    currency: &str,
+    payment: &NewPaymentRow<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO payments (booking_id, operator_id, provider, status, amount, currency, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(booking.as_str()).bind(operator.as_str()).bind(provider).bind(CREATING)
-        .bind(amount).bind(currency).bind(at(now)).bind(at(now))
+        "INSERT INTO payments (booking_id, operator_id, provider, account_id, status, amount, currency, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(payment.booking.as_str()).bind(payment.operator.as_str()).bind(payment.provider)
+        .bind(payment.account.map(|a| a.as_str())).bind(CREATING)
+        .bind(payment.amount).bind(payment.currency).bind(at(now)).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

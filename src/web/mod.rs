@@ -324,7 +324,7 @@ mod tests {
         let rocket = rocket::custom(rocket::Config::debug_default())
             .manage(store)
             .manage(config)
-            .manage(crate::service::payments::Payments::Offline)
+            .manage(crate::service::payments::Payments::offline())
             .manage(crate::service::auth::LoginThrottle::default())
             .manage(crate::service::passwords::Argon2Gate::default())
             .manage(crate::clock::Clock::system())

@@ -96,24 +96,23 @@ pub fn stage() -> AdHoc {
                     },
                 );
             }
+            // Always, whatever the instance's own setting: any operator may set keys of its own.
             if let Some(payments) = rocket.state::<crate::service::payments::Payments>() {
-                if payments.online().is_some() {
-                    let (store, clock, payments) = (store.clone(), clock.clone(), payments.clone());
-                    spawn_loop(
-                        "refunds",
-                        Duration::from_secs(10),
-                        shutdown.clone(),
-                        move || {
-                            let (store, clock, payments) =
-                                (store.clone(), clock.clone(), payments.clone());
-                            async move {
-                                refunds::run_once(&store, &payments, clock.now())
-                                    .await
-                                    .map(|_| ())
-                            }
-                        },
-                    );
-                }
+                let (store, clock, payments) = (store.clone(), clock.clone(), payments.clone());
+                spawn_loop(
+                    "refunds",
+                    Duration::from_secs(10),
+                    shutdown.clone(),
+                    move || {
+                        let (store, clock, payments) =
+                            (store.clone(), clock.clone(), payments.clone());
+                        async move {
+                            refunds::run_once(&store, &payments, clock.now())
+                                .await
+                                .map(|_| ())
+                        }
+                    },
+                );
             }
             if let Some(transports) = rocket.state::<Arc<Transports>>() {
                 let (store, clock, transports) = (store.clone(), clock.clone(), transports.clone());

@@ -380,6 +380,33 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("operator:{operator}"),
     );
+    // The operator's own Stripe keys: set, then removed; the log keeps masks, never a key.
+    let keys = json!({
+        "secret_key": "sk_test_51AuditKeyAbCdEfGh4242",
+        "publishable_key": "pk_test_51AuditKeyAbCdEfGh0000",
+        "webhook_secret": "whsec_AuditSecretAbCdEf9876",
+    });
+    app.request(
+        Method::PUT,
+        "/v1/operator/payments",
+        Some(&owner),
+        Some(keys),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::OperatorPaymentAccountSet,
+        &by_owner,
+        format!("operator:{operator}"),
+    );
+    app.request(Method::DELETE, "/v1/operator/payments", Some(&owner), None)
+        .await
+        .expect(200);
+    expect(
+        Action::OperatorPaymentAccountRemove,
+        &by_owner,
+        format!("operator:{operator}"),
+    );
     app.request(
         Method::PUT,
         "/v1/operator/two-factor",

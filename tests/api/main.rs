@@ -28,6 +28,7 @@ mod metrics;
 mod notifications;
 mod openapi;
 mod operator;
+mod operator_payments;
 mod payment_provider;
 mod payments;
 mod reschedule;

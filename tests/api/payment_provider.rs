@@ -34,6 +34,10 @@ impl PaymentProvider for BankTransfer {
         "banktransfer"
     }
 
+    async fn check_account(&self) -> Result<String, ProviderError> {
+        Ok("bt_account".into())
+    }
+
     async fn create_payment(
         &self,
         payment: &NewPayment<'_>,
@@ -94,7 +98,13 @@ async fn a_second_provider_takes_payments_through_the_seam(backend: Backend) {
     };
     let (token, _, departure) = app.fresh_departure(10).await;
     let provider = Arc::new(BankTransfer::default());
-    let online = Payments::Online(provider.clone());
+    let online = Payments::new(
+        Some(provider.clone()),
+        None,
+        None,
+        berth::secrets::Keyring::new(b"test"),
+    );
+    let gateway = online.instance_gateway().expect("the instance's provider");
     let request = serde_json::from_value(json!({
         "departure_id": departure,
         "items": [{"unit": "adult", "quantity": 2}],
@@ -140,11 +150,11 @@ async fn a_second_provider_takes_payments_through_the_seam(backend: Backend) {
             booking_id: None,
         }),
     };
-    let outcome = payments::handle_event(&app.store, &online, now, &arrived)
+    let outcome = payments::handle_event(&app.store, &online, &gateway, now, &arrived)
         .await
         .expect("applied");
     assert_eq!(outcome, EventOutcome::Confirmed);
-    let again = payments::handle_event(&app.store, &online, now, &arrived)
+    let again = payments::handle_event(&app.store, &online, &gateway, now, &arrived)
         .await
         .expect("applied");
     assert_eq!(again, EventOutcome::Duplicate);

@@ -1023,12 +1023,12 @@ fn stripe_settings_are_checked_at_start_up() {
     ])
     .expect("a publishable key of the secret key's mode");
     assert_eq!(
-        berth::payments(&ok).unwrap().online().map(|p| p.name()),
+        berth::payments(&ok).unwrap().instance().map(|p| p.name()),
         Some("stripe")
     );
     assert!(berth::payments(&config(&[]).unwrap())
         .unwrap()
-        .online()
+        .instance()
         .is_none());
 }
 
@@ -1258,6 +1258,57 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(cancelled["payment"]["refunded"], 2000);
+
+    // The operator's own keys: set, used for a payment, its webhook verified with them.
+    let (own_secret, own_publishable, own_webhook) = (
+        "sk_test_51LeakOwnSecretKey000000000",
+        "pk_test_51LeakOwnPublishable0000000",
+        "whsec_LeakOwnSigningSecret0000",
+    );
+    stripe.add_account(own_secret);
+    let (status, set) = call(
+        client
+            .put(format!("{base}/v1/operator/payments"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"secret_key": own_secret, "publishable_key": own_publishable,
+                          "webhook_secret": own_webhook}),
+            ),
+    )
+    .await;
+    assert_eq!(status, 200, "{set}");
+    let (_, operator) = call(
+        client
+            .get(format!("{base}/v1/operator"))
+            .bearer_auth(&token),
+    )
+    .await;
+    let (status, own_hold) = call(client.post(format!("{base}/v1/bookings")).json(
+        &json!({"departure_id": departure["id"], "items": [{"unit": "adult", "quantity": 1}],
+                      "customer": {"name": name, "email": email, "phone": phone}}),
+    ))
+    .await;
+    assert_eq!(status, 201, "{own_hold}");
+    let own_intent = stripe
+        .intent_for(own_hold["reference"].as_str().unwrap())
+        .unwrap();
+    let own_paid = succeeded("evt_paid_leak_own", &own_intent);
+    let own_signature = signature(own_webhook, at, &own_paid);
+    let (status, ack) = call(
+        client
+            .post(format!(
+                "{base}/v1/webhooks/stripe/{}",
+                operator["id"].as_str().unwrap()
+            ))
+            .header("Stripe-Signature", &own_signature)
+            .body(own_paid.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, ack["outcome"].as_str()),
+        (200, Some("confirmed")),
+        "{ack}"
+    );
     server.kill().ok();
     server.wait().ok();
     let text = std::fs::read_to_string(&log_file).unwrap()
@@ -1281,6 +1332,9 @@ async fn the_logs_of_a_paid_booking_carry_no_secrets(backend: Backend) {
         "paid-leak-key-77",
         fake_stripe::SECRET_KEY,
         fake_stripe::WEBHOOK_SECRET,
+        own_secret,
+        own_webhook,
+        own_signature.split("v1=").nth(1).unwrap(),
         good_hmac.as_str(),
         forged_hmac.as_str(),
     ] {

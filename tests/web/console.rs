@@ -28,6 +28,7 @@ on_both_backends!(
     an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token,
     when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on,
     an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log,
+    an_owner_connects_its_own_stripe_account,
     an_admin_archives_a_tour_and_puts_it_back_on_sale,
     a_user_who_forgot_their_password_resets_it_with_the_emailed_code,
     staff_move_a_booking_to_another_departure_of_its_tour,
@@ -1736,6 +1737,126 @@ async fn an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log(b
     browser
         .screenshots(&format!("console-audit-{}", backend_name(backend)))
         .await;
+    browser.close().await;
+}
+
+async fn an_owner_connects_its_own_stripe_account(backend: Backend) {
+    let stripe = crate::support::fake_stripe::FakeStripe::start().await;
+    let settings = [("stripe_api_base", json!(stripe.base.clone()))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (secret, publishable, webhook) = (
+        "sk_test_51HarbourConsoleKey00004242",
+        "pk_test_51HarbourConsoleKey00000000",
+        "whsec_HarbourConsoleSecret0000",
+    );
+    stripe.add_account(secret);
+    let (id, token) = app.operator_with_id("Harbour Tours").await;
+    app.add_user(&token, "owner@harbour.example", "owner").await;
+    sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/settings", app.base))
+        .await;
+    assert!(browser
+        .text("#payments-in-force")
+        .await
+        .contains("pay on arrival"));
+    assert!(browser
+        .text("#payments-webhook-url")
+        .await
+        .ends_with(&format!("/v1/webhooks/stripe/{id}")));
+
+    // Keys of two modes: refused beside the field; the publishable key kept, the secrets not
+    // written back into the page.
+    fill(&browser, "#f-secret_key", secret).await;
+    fill(
+        &browser,
+        "#f-publishable_key",
+        "pk_live_51HarbourConsoleKey00000000",
+    )
+    .await;
+    fill(&browser, "#f-webhook_secret", webhook).await;
+    browser
+        .click_and_wait("form.settings-payments button[type=submit]")
+        .await;
+    assert!(browser
+        .text("#f-publishable_key-problem")
+        .await
+        .contains("live-mode key"));
+    assert!(browser
+        .text("#f-secret_key-problem")
+        .await
+        .contains("type it again"));
+    let values = browser
+        .run("return ['#f-secret_key', '#f-publishable_key', '#f-webhook_secret'].map(s => document.querySelector(s).value);")
+        .await;
+    assert_eq!(
+        values,
+        json!(["", "pk_live_51HarbourConsoleKey00000000", ""])
+    );
+    browser
+        .assert_accessible("console settings, payment keys refused")
+        .await;
+
+    fill(&browser, "#f-secret_key", secret).await;
+    fill(&browser, "#f-publishable_key", publishable).await;
+    fill(&browser, "#f-webhook_secret", webhook).await;
+    browser
+        .click_and_wait("form.settings-payments button[type=submit]")
+        .await;
+    assert!(browser
+        .text("#settings-notice")
+        .await
+        .contains("Stripe keys are saved"));
+    assert!(browser
+        .text("#payments-in-force")
+        .await
+        .contains("your own Stripe account"));
+    let keys = browser.text("dl.payment-keys").await;
+    assert!(
+        keys.contains("sk_test_…4242") && keys.contains(publishable),
+        "{keys}"
+    );
+    let html = browser
+        .run("return document.documentElement.outerHTML;")
+        .await;
+    let html = html.as_str().unwrap();
+    assert!(!html.contains(secret) && !html.contains(webhook));
+    let shown = app.get_as(&token, "/v1/operator/payments").await;
+    assert_eq!(shown.body["in_force"], "operator");
+
+    // The check: one call to Stripe with the operator's key.
+    browser
+        .click_and_wait("form[action='/console/settings/payments/check'] button")
+        .await;
+    assert!(browser.text("#payments-check").await.contains("acct_fake"));
+    let call = stripe.requests().into_iter().last().unwrap();
+    assert_eq!(
+        (call.path.as_str(), call.authorization),
+        ("GET /v1/account", format!("Bearer {secret}"))
+    );
+    browser
+        .assert_accessible("console settings, payments")
+        .await;
+    browser
+        .screenshots(&format!("console-payments-{}", backend_name(backend)))
+        .await;
+
+    browser
+        .click_and_wait("form[action='/console/settings/payments/remove'] button")
+        .await;
+    assert!(browser
+        .text("#settings-notice")
+        .await
+        .contains("no longer used"));
+    assert!(browser
+        .text("#payments-in-force")
+        .await
+        .contains("pay on arrival"));
     browser.close().await;
 }
 

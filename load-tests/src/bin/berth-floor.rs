@@ -114,7 +114,7 @@ async fn main() -> Result<(), String> {
     ));
     let hold_ttl = chrono::Duration::seconds(900);
     // Pay on arrival, as the berth that bench.sh measures next to it (no Stripe configured).
-    let payments = Arc::new(Payments::Offline);
+    let payments = Arc::new(Payments::offline());
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.seconds);
     let tasks: Vec<_> = (0..args.concurrency.max(1))

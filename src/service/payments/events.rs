@@ -4,17 +4,17 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::booking::{BookingStatus, CancelReason};
 use crate::domain::booking_plan::{self, PaymentDecision};
-use crate::domain::ids::BookingId;
+use crate::domain::ids::{BookingId, PaymentAccountId};
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::integrations::payments::{EventKind, PaymentEvent, PaymentProvider, ProviderPayment};
 use crate::service::plans::{self, queue_refund, release_lapsed};
-use crate::storage::payments::{self as store_payments, NewRefund};
+use crate::storage::payments::{self as store_payments, NewRefund, PaymentRow};
 use crate::storage::{bookings, departures, ledger, Store, WriteTx};
 
 use super::checkout::{release_unpaid_in, Release};
 use super::refunds::record_accepted;
-use super::{count_call, send_refunds_now, Payments};
+use super::{count_call, send_refunds_now, Gateway, Payments};
 
 /// What a webhook event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,29 +44,37 @@ impl EventOutcome {
     }
 }
 
-/// Applies a verified webhook event (the provider's `read_event` checked and read it).
+/// Applies a verified webhook event: `gateway` is the account whose secret verified it, and
+/// only payments made under that account are touched by it.
 pub async fn handle_event(
     store: &Store,
     payments: &Payments,
+    gateway: &Gateway,
     now: DateTime<Utc>,
     event: &PaymentEvent,
 ) -> Result<EventOutcome, AppError> {
-    let outcome = match (&event.what, payments.online()) {
-        (EventKind::Succeeded(payment), Some(provider)) => {
-            payment_succeeded(store, provider, payments, event, payment, now).await?
+    // Recorded under the account's key: event ids are unique within one account only.
+    let event = &PaymentEvent {
+        id: gateway.event_key(&event.id),
+        ..event.clone()
+    };
+    let provider = gateway.provider.as_ref();
+    let account = gateway.account.as_ref();
+    let outcome = match &event.what {
+        EventKind::Succeeded(payment) => {
+            payment_succeeded(store, provider, account, payments, event, payment, now).await?
         }
-        (EventKind::Failed(payment), _) => {
-            payment_released(store, event, payment, CancelReason::PaymentFailed, now).await?
+        EventKind::Failed(payment) => {
+            let reason = CancelReason::PaymentFailed;
+            payment_released(store, account, event, payment, reason, now).await?
         }
-        (EventKind::Canceled(payment), _) => {
-            payment_released(store, event, payment, CancelReason::PaymentCanceled, now).await?
+        EventKind::Canceled(payment) => {
+            let reason = CancelReason::PaymentCanceled;
+            payment_released(store, account, event, payment, reason, now).await?
         }
-        (
-            EventKind::Refunded {
-                payment_id: Some(payment_id),
-            },
-            Some(provider),
-        ) => refunds_changed(store, provider, event, payment_id, now).await?,
+        EventKind::Refunded {
+            payment_id: Some(payment_id),
+        } => refunds_changed(store, provider, account, event, payment_id, now).await?,
         _ => record_only(store, event, now).await?,
     };
     tracing::info!(event = %event.id, kind = %event.kind, outcome = outcome.as_str(), "payment event");
@@ -97,9 +105,11 @@ async fn record_only(
 
 /// The booking a payment is for: by its stored provider id, else by the booking id it carries
 /// (the webhook may arrive before berth stored the payment), provided that booking's payment
-/// has no other provider id.
+/// has no other provider id and was made under `account` (an operator's account cannot speak
+/// for another's bookings, nor the instance's for an operator's own).
 async fn booking_for_payment(
     store: &Store,
+    account: Option<&PaymentAccountId>,
     payment: &ProviderPayment,
 ) -> Result<Option<BookingRecord>, AppError> {
     let id = match store_payments::booking_of_provider_payment(store, &payment.id).await? {
@@ -114,22 +124,28 @@ async fn booking_for_payment(
     };
     let stored = store_payments::get(store, &booking.id).await?;
     let ours = stored.is_some_and(|p| {
-        p.provider_payment_id
-            .as_deref()
-            .is_none_or(|id| id == payment.id)
+        same_account(&p, account)
+            && p.provider_payment_id
+                .as_deref()
+                .is_none_or(|id| id == payment.id)
     });
     Ok(ours.then_some(booking))
+}
+
+fn same_account(payment: &PaymentRow, account: Option<&PaymentAccountId>) -> bool {
+    payment.account_id.as_deref() == account.map(PaymentAccountId::as_str)
 }
 
 async fn payment_succeeded(
     store: &Store,
     provider: &dyn PaymentProvider,
+    account: Option<&PaymentAccountId>,
     payments: &Payments,
     event: &PaymentEvent,
     payment: &ProviderPayment,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
-    let Some(booking) = booking_for_payment(store, payment).await? else {
+    let Some(booking) = booking_for_payment(store, account, payment).await? else {
         return record_only(store, event, now).await;
     };
     let received = payment.received();
@@ -231,12 +247,13 @@ async fn late_payment(
 
 async fn payment_released(
     store: &Store,
+    account: Option<&PaymentAccountId>,
     event: &PaymentEvent,
     payment: &ProviderPayment,
     reason: CancelReason,
     now: DateTime<Utc>,
 ) -> Result<EventOutcome, AppError> {
-    let Some(booking) = booking_for_payment(store, payment).await? else {
+    let Some(booking) = booking_for_payment(store, account, payment).await? else {
         return record_only(store, event, now).await;
     };
     transaction!(store, |tx| {
@@ -268,6 +285,7 @@ async fn payment_released(
 async fn refunds_changed(
     store: &Store,
     provider: &dyn PaymentProvider,
+    account: Option<&PaymentAccountId>,
     event: &PaymentEvent,
     payment_id: &str,
     now: DateTime<Utc>,
@@ -276,6 +294,10 @@ async fn refunds_changed(
     else {
         return record_only(store, event, now).await;
     };
+    let stored = store_payments::get(store, &booking).await?;
+    if !stored.is_some_and(|p| same_account(&p, account)) {
+        return record_only(store, event, now).await;
+    }
     let Some(booking) = bookings::find_by_id(store, booking.as_str()).await? else {
         return record_only(store, event, now).await;
     };

@@ -22,39 +22,186 @@
 //! accepted, and refunds an operator asks for). Refunds are queued by `service::plans`, in the
 //! transaction of the booking change that decides them.
 
+mod accounts;
 mod checkout;
 mod events;
 mod refunds;
 
+pub use accounts::{
+    check_account, payment_settings, publishable_key, remove_account, set_account, AccountCheck,
+    PaymentSettings, SettingsSource,
+};
 pub use checkout::{create_payment, store_payment, RenderPaidHold};
 pub use events::{handle_event, EventOutcome};
 pub use refunds::{refund_by_operator, send_refunds, send_refunds_now, RenderRefund};
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use crate::domain::ids::BookingId;
+use crate::domain::ids::{BookingId, OperatorId, PaymentAccountId};
+use crate::domain::payment_keys::KeyMode;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
-use crate::integrations::payments::{PaymentProvider, ProviderError};
+use crate::integrations::payments::{AccountConnector, PaymentProvider, ProviderError};
+use crate::secrets::Keyring;
+use crate::storage::payment_accounts::{self, PaymentAccount};
 use crate::storage::payments::{self as store_payments, PaymentRow};
 use crate::storage::{ledger, Store};
 
-/// How travelers pay, chosen at start-up (`BERTH_PAYMENTS`).
+/// Who takes an operator's money: the operator's own account at the provider, else the
+/// instance's (`BERTH_STRIPE_SECRET_KEY`), else nobody (travelers pay on arrival).
 #[derive(Clone)]
-pub enum Payments {
-    /// Pay on arrival: the traveler confirms, the operator records the payment at check-in.
-    Offline,
-    /// Paid online through a provider before the booking is confirmed.
-    Online(Arc<dyn PaymentProvider>),
+pub struct Payments(Arc<Accounts>);
+
+struct Accounts {
+    /// The instance's account, from the environment (`BERTH_PAYMENTS=stripe`).
+    instance: Option<Arc<dyn PaymentProvider>>,
+    /// The instance account's mode, for the console.
+    instance_mode: Option<KeyMode>,
+    /// Connects an operator's own keys to the provider; `None` where operators cannot have
+    /// their own (tests of the offline engine).
+    connector: Option<Arc<dyn AccountConnector>>,
+    /// Opens the sealed keys (`BERTH_SECRET_KEY`).
+    keyring: Keyring,
+    /// Providers made from operators' keys, by account id: an account's keys never change (new
+    /// keys are a new account), so an entry never goes stale.
+    connected: Mutex<HashMap<PaymentAccountId, Arc<dyn PaymentProvider>>>,
+}
+
+/// A provider and the account it works for: `account` is `None` for the instance's.
+#[derive(Clone)]
+pub struct Gateway {
+    pub account: Option<PaymentAccountId>,
+    pub provider: Arc<dyn PaymentProvider>,
+}
+
+impl Gateway {
+    /// The key under which a webhook event of this account is recorded as processed: event
+    /// ids are the provider's, unique within one account only. The instance's keep the bare
+    /// id they always had, so a redelivery across an upgrade is still recognised.
+    fn event_key(&self, event_id: &str) -> String {
+        match &self.account {
+            Some(account) => format!("{account}:{event_id}"),
+            None => event_id.to_owned(),
+        }
+    }
 }
 
 impl Payments {
-    /// The provider, when travelers pay online.
-    pub fn online(&self) -> Option<&dyn PaymentProvider> {
-        match self {
-            Payments::Offline => None,
-            Payments::Online(provider) => Some(provider.as_ref()),
+    pub fn new(
+        instance: Option<Arc<dyn PaymentProvider>>,
+        instance_mode: Option<KeyMode>,
+        connector: Option<Arc<dyn AccountConnector>>,
+        keyring: Keyring,
+    ) -> Payments {
+        Payments(Arc::new(Accounts {
+            instance,
+            instance_mode,
+            connector,
+            keyring,
+            connected: Mutex::default(),
+        }))
+    }
+
+    /// Pay on arrival for everyone, and no operator can connect an account.
+    pub fn offline() -> Payments {
+        Payments::new(None, None, None, Keyring::new(b"offline"))
+    }
+
+    /// The instance's provider, when the environment configures one.
+    pub fn instance(&self) -> Option<&dyn PaymentProvider> {
+        self.0.instance.as_deref()
+    }
+
+    pub fn instance_mode(&self) -> Option<KeyMode> {
+        self.0.instance_mode
+    }
+
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.0.keyring
+    }
+
+    pub(crate) fn connector(&self) -> Option<&dyn AccountConnector> {
+        self.0.connector.as_deref()
+    }
+
+    pub fn instance_gateway(&self) -> Option<Gateway> {
+        self.0.instance.clone().map(|provider| Gateway {
+            account: None,
+            provider,
+        })
+    }
+
+    /// Where an operator's new payments go: its own account in force, else the instance's;
+    /// `None`: its travelers pay on arrival.
+    pub async fn for_operator(
+        &self,
+        store: &Store,
+        operator: &OperatorId,
+    ) -> Result<Option<Gateway>, AppError> {
+        match payment_accounts::current(store, operator).await? {
+            Some(account) => self.connect(&account).map(Some),
+            None => Ok(self.instance_gateway()),
         }
+    }
+
+    /// The account a payment was made under, for its refunds: the operator's keys of that
+    /// moment, even after they were replaced.
+    pub async fn for_payment(
+        &self,
+        store: &Store,
+        payment: &PaymentRow,
+    ) -> Result<Option<Gateway>, AppError> {
+        match &payment.account_id {
+            Some(id) => {
+                let id = PaymentAccountId::from_stored(id.clone());
+                match payment_accounts::get(store, &id).await? {
+                    Some(account) => self.connect(&account).map(Some),
+                    None => Ok(None),
+                }
+            }
+            None => Ok(self.instance_gateway()),
+        }
+    }
+
+    /// The accounts an operator's webhook endpoint may hear from: the one in force and those
+    /// replaced (their payments still settle), newest first.
+    pub async fn webhook_gateways(
+        &self,
+        store: &Store,
+        operator: &OperatorId,
+    ) -> Result<Vec<Gateway>, AppError> {
+        payment_accounts::of_operator(store, operator, 20)
+            .await?
+            .iter()
+            .map(|account| self.connect(account))
+            .collect()
+    }
+
+    /// The provider for an operator's account, made once per account and process.
+    fn connect(&self, account: &PaymentAccount) -> Result<Gateway, AppError> {
+        let gateway = |provider| Gateway {
+            account: Some(account.id.clone()),
+            provider,
+        };
+        let mut connected = self.0.connected.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(provider) = connected.get(&account.id) {
+            return Ok(gateway(provider.clone()));
+        }
+        let Some(connector) = &self.0.connector else {
+            return Err(AppError::PaymentUnavailable);
+        };
+        let opened = accounts::open_keys(&self.0.keyring, account);
+        let provider = opened
+            .and_then(|(secret_key, webhook_secret)| {
+                connector.connect(&secret_key, &webhook_secret)
+            })
+            .map_err(|problem| {
+                tracing::error!(account = %account.id, operator = %account.operator_id, %problem, "an operator's payment account cannot be used");
+                AppError::PaymentUnavailable
+            })?;
+        connected.insert(account.id.clone(), provider.clone());
+        Ok(gateway(provider))
     }
 }
 

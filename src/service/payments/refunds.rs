@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::ids::{BookingId, BookingRef, OperatorId};
 use crate::error::AppError;
-use crate::integrations::payments::{PaymentProvider, ProviderError};
+use crate::integrations::payments::ProviderError;
 use crate::service::audit::{self, Action, Target};
 use crate::service::auth::Principal;
 use crate::service::idempotency::{self, Claim};
@@ -13,7 +13,7 @@ use crate::service::plans::{queue_refund, refundable};
 use crate::storage::payments::{self as store_payments, RefundRow};
 use crate::storage::{bookings, ledger, Store, WriteTx};
 
-use super::{count_call, refund_key, Payments};
+use super::{count_call, refund_key, Gateway, Payments};
 
 /// Sends due refunds to the provider (those of one booking, or all); returns how many were
 /// tried. Safe to run anywhere at once: each refund is claimed (its next attempt moved past the
@@ -26,12 +26,22 @@ pub async fn send_refunds(
     booking: Option<&BookingId>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    let Some(provider) = payments.online() else {
-        return Ok(0);
-    };
     let due = store_payments::due_refunds(store, now, booking, 100).await?;
     let mut sent = 0;
     for refund in &due {
+        // Sent through the account that took the payment; a process that has no way to reach
+        // it (the instance's key is not configured here) leaves the refund to one that has.
+        let booking = BookingId::from_stored(refund.booking_id.clone());
+        let payment = store_payments::get(store, &booking).await?;
+        let (Some(payment_id), Some(gateway)) = (
+            payment.as_ref().and_then(|p| p.provider_payment_id.clone()),
+            match &payment {
+                Some(payment) => payments.for_payment(store, payment).await?,
+                None => None,
+            },
+        ) else {
+            continue;
+        };
         let lease = now + Duration::minutes(2);
         let claimed = transaction!(store, |tx| {
             Ok(store_payments::claim_refund(&mut tx, &refund.id, now, lease).await?)
@@ -41,7 +51,7 @@ pub async fn send_refunds(
             continue;
         }
         sent += 1;
-        if let Err(error) = send_refund(store, provider, refund, now).await {
+        if let Err(error) = send_refund(store, &gateway, &payment_id, refund, now).await {
             tracing::warn!(refund = %refund.id, %error, "refund not sent; will retry");
         }
     }
@@ -62,21 +72,24 @@ pub async fn send_refunds_now(
     }
 }
 
+/// Sends one refund of `payment_id` through the account that took the payment (the operator's
+/// keys of that moment, even if they were replaced since).
 async fn send_refund(
     store: &Store,
-    provider: &dyn PaymentProvider,
+    gateway: &Gateway,
+    payment_id: &str,
     refund: &RefundRow,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let booking = BookingId::from_stored(refund.booking_id.clone());
-    let payment = store_payments::get(store, &booking)
-        .await?
-        .and_then(|p| p.provider_payment_id)
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("refund of a booking without a payment"))
-        })?;
-    let result = provider
-        .refund(&payment, refund.amount, &refund.id, &refund_key(&refund.id))
+    let result = gateway
+        .provider
+        .refund(
+            payment_id,
+            refund.amount,
+            &refund.id,
+            &refund_key(&refund.id),
+        )
         .await;
     count_call(store, "refund", &result);
     transaction!(store, |tx| {

@@ -1,7 +1,7 @@
 //! The operator's settings in the console (owners, as `/v1/operator`): the sender of traveler
-//! emails (an address in a domain the instance owner approved, and where replies go) and the
-//! sites allowed to frame its booking pages (the widget); and the audit log (admins, as
-//! `GET /v1/audit`), a page at a time.
+//! emails (an address in a domain the instance owner approved, and where replies go), the
+//! sites allowed to frame its booking pages (the widget), and its own Stripe keys (as
+//! `/v1/operator/payments`); and the audit log (admins, as `GET /v1/audit`), a page at a time.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +16,7 @@ use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Owner};
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::Principal;
+use crate::service::payments::{self, AccountCheck, PaymentSettings, Payments};
 use crate::service::{audit, operators};
 use crate::storage::Store;
 use crate::web::{once, CsrfForm, Page, WebError};
@@ -23,28 +24,41 @@ use crate::web::{once, CsrfForm, Page, WebError};
 type Problems = BTreeMap<String, String>;
 
 /// The notices a change leads to (catalogue keys `console-settings-notice-…`).
-pub const NOTICES: [&str; 2] = ["sender", "origins"];
+pub const NOTICES: [&str; 4] = ["sender", "origins", "payments", "payments-removed"];
 
 pub fn notice_key(notice: &str) -> String {
     format!("console-settings-notice-{notice}")
 }
 
 /// The forms as typed, when one was refused.
+/// The secret keys are never written back into the page: a refused form keeps the publishable
+/// key only, and the secret fields are marked to be typed again.
 #[derive(Default)]
 struct Typed {
     mail_from: Option<String>,
     reply_to: Option<String>,
     origins: Option<String>,
+    publishable_key: Option<String>,
+}
+
+/// What the page shows besides the forms: a notice after a change, or a key check's result.
+#[derive(Default)]
+struct Shown<'a> {
+    notice: Option<&'a str>,
+    check: Option<AccountCheck>,
 }
 
 async fn render(
-    store: &Store,
+    ctx: Ctx<'_>,
+    payments: &Payments,
     principal: &Principal,
-    notice: Option<&str>,
+    shown: Shown<'_>,
     typed: Typed,
     problems: Problems,
 ) -> Result<Page, WebError> {
+    let store = ctx.store;
     let operator = &principal.operator;
+    let settings = payments::payment_settings(store, payments, operator).await?;
     let profile = operators::profile(store, operator).await?;
     let domains = operators::sender_domains(store, operator).await?;
     let origins: Vec<String> = operators::embed_origins(store, operator)
@@ -61,24 +75,61 @@ async fn render(
             mail_from => typed.mail_from.unwrap_or_else(|| profile.mail_from.unwrap_or_default()),
             reply_to => typed.reply_to.unwrap_or_else(|| profile.reply_to.unwrap_or_default()),
             origins => typed.origins.unwrap_or_else(|| origins.join("\n")),
+            payments => payments_view(&settings, ctx.config.public_url()),
+            publishable_key => typed.publishable_key.unwrap_or_default(),
+            check => shown.check.map(|c| context! {
+                ok => c.account.is_some(), account => c.account, problem => c.problem,
+            }),
             sender_key => once::new_key(),
             origins_key => once::new_key(),
-            notice_key => notice.filter(|n| NOTICES.contains(n)).map(notice_key),
+            payments_key => once::new_key(),
+            notice_key => shown.notice.filter(|n| NOTICES.contains(n)).map(notice_key),
             errors => problems,
         },
     )
     .refused_if(!problems.is_empty()))
 }
 
-/// `GET /console/settings`: the operator's sender and widget settings. Owners.
+/// The payment settings as the page shows them: whose keys, their mode, masks, and the URL
+/// the operator's Stripe webhook endpoint must call.
+fn payments_view(settings: &PaymentSettings, public_url: &str) -> Value {
+    let account = settings.account.as_ref().map(|a| {
+        context! {
+            secret_key => a.secret_key_mask, publishable_key => a.publishable_key,
+            webhook_secret => a.webhook_secret_mask,
+            set_at => a.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    });
+    context! {
+        in_force_key => format!("console-payments-in-force-{}", settings.source.as_str()),
+        mode => settings.mode.map(|m| m.as_str()),
+        account => account,
+        webhook_url => format!("{}{}", public_url.trim_end_matches('/'), settings.webhook_path),
+    }
+}
+
+/// `GET /console/settings`: the operator's sender, widget and payment settings. Owners.
 #[get("/console/settings?<notice>")]
 pub async fn page(
     _rate: RateLimited,
     user: Console<Owner>,
     notice: Option<&str>,
-    store: &State<Store>,
+    ctx: Ctx<'_>,
+    payments: &State<Payments>,
 ) -> Result<Page, WebError> {
-    render(store, &user.0, notice, Typed::default(), Problems::new()).await
+    let shown = Shown {
+        notice,
+        check: None,
+    };
+    render(
+        ctx,
+        payments,
+        &user.0,
+        shown,
+        Typed::default(),
+        Problems::new(),
+    )
+    .await
 }
 
 #[derive(FromForm)]
@@ -104,6 +155,7 @@ pub async fn sender(
     user: Console<Owner>,
     form: CsrfForm<SenderForm>,
     ctx: Ctx<'_>,
+    payments: &State<Payments>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
     let (store, config, now) = (ctx.store, ctx.config, ctx.now());
@@ -122,11 +174,10 @@ pub async fn sender(
             let typed = Typed {
                 mail_from: Some(f.mail_from.clone()),
                 reply_to: Some(f.reply_to.clone()),
-                origins: None,
+                ..Typed::default()
             };
-            Ok(Either::Right(
-                render(store, &principal, None, typed, problems).await?,
-            ))
+            let page = render(ctx, payments, &principal, Shown::default(), typed, problems);
+            Ok(Either::Right(page.await?))
         }
         Err(other) => Err(other.into()),
     }
@@ -148,6 +199,7 @@ pub async fn origins(
     user: Console<Owner>,
     form: CsrfForm<OriginsForm>,
     ctx: Ctx<'_>,
+    payments: &State<Payments>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
     let (store, config, now) = (ctx.store, ctx.config, ctx.now());
@@ -167,12 +219,136 @@ pub async fn origins(
                 origins: Some(f.origins.clone()),
                 ..Typed::default()
             };
-            Ok(Either::Right(
-                render(store, &principal, None, typed, problems).await?,
-            ))
+            let page = render(ctx, payments, &principal, Shown::default(), typed, problems);
+            Ok(Either::Right(page.await?))
         }
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(FromForm)]
+pub struct PaymentsForm {
+    #[field(default = String::new())]
+    form_key: String,
+    #[field(default = String::new())]
+    secret_key: String,
+    #[field(default = String::new())]
+    publishable_key: String,
+    #[field(default = String::new())]
+    webhook_secret: String,
+}
+
+/// `POST /console/settings/payments`: the operator's own Stripe keys, as
+/// `PUT /v1/operator/payments`. A refusal shows the form again with the publishable key kept;
+/// the secret fields are never written back into the page.
+#[post("/console/settings/payments", data = "<form>")]
+pub async fn payment_keys(
+    _rate: RateLimited,
+    user: Console<Owner>,
+    form: CsrfForm<PaymentsForm>,
+    ctx: Ctx<'_>,
+    payments: &State<Payments>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let principal = user.0;
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
+    let f = form.0;
+    let scope = format!("console:{}:settings", principal.operator);
+    // Keyed (an HMAC under BERTH_SECRET_KEY) before it is stored: no key is kept in clear.
+    let fields = format!(
+        "payments:{}:{}:{}",
+        f.secret_key.trim(),
+        f.publishable_key.trim(),
+        f.webhook_secret.trim()
+    );
+    let done = once::once(store, config, now, &scope, &f.form_key, &fields, || async {
+        let keys = (&*f.secret_key, &*f.publishable_key, &*f.webhook_secret);
+        payments::set_account(store, payments, config.is_release(), now, &principal, keys).await?;
+        Ok("/console/settings?notice=payments".to_owned())
+    })
+    .await;
+    match done {
+        Ok(location) => Ok(Either::Left(Redirect::to(location))),
+        Err(AppError::Validation(mut problems)) => {
+            for secret in ["secret_key", "webhook_secret"] {
+                if !problems.contains_key(secret) && !problems.is_empty() {
+                    problems.insert(secret.to_owned(), RETYPE.to_owned());
+                }
+            }
+            let typed = Typed {
+                publishable_key: Some(f.publishable_key.clone()),
+                ..Typed::default()
+            };
+            let page = render(ctx, payments, &principal, Shown::default(), typed, problems);
+            Ok(Either::Right(page.await?))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Shown beside a secret field that was right but must be typed again after another field was
+/// refused (the page never carries a secret back).
+const RETYPE: &str = "type it again: secret keys are not shown back";
+
+#[derive(FromForm)]
+pub struct KeyedForm {
+    #[field(default = String::new())]
+    form_key: String,
+}
+
+/// `POST /console/settings/payments/remove`: stop using the operator's own keys, as
+/// `DELETE /v1/operator/payments`.
+#[post("/console/settings/payments/remove", data = "<form>")]
+pub async fn remove_payment_keys(
+    _rate: RateLimited,
+    user: Console<Owner>,
+    form: CsrfForm<KeyedForm>,
+    ctx: Ctx<'_>,
+    payments: &State<Payments>,
+) -> Result<Redirect, WebError> {
+    let principal = user.0;
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
+    let scope = format!("console:{}:settings", principal.operator);
+    let location = once::once(
+        store,
+        config,
+        now,
+        &scope,
+        &form.0.form_key,
+        "payments-remove",
+        || async {
+            payments::remove_account(store, payments, now, &principal).await?;
+            Ok("/console/settings?notice=payments-removed".to_owned())
+        },
+    )
+    .await?;
+    Ok(Redirect::to(location))
+}
+
+/// `POST /console/settings/payments/check`: one harmless Stripe call with the keys in force
+/// (retrieve the account); the page shows what Stripe answered.
+#[post("/console/settings/payments/check", data = "<_form>")]
+pub async fn check_payment_keys(
+    _rate: RateLimited,
+    user: Console<Owner>,
+    _form: CsrfForm<KeyedForm>,
+    ctx: Ctx<'_>,
+    payments: &State<Payments>,
+) -> Result<Page, WebError> {
+    let principal = user.0;
+    let check = payments::check_account(ctx.store, payments, &principal).await?;
+    let shown = Shown {
+        notice: None,
+        check: Some(check),
+    };
+    render(
+        ctx,
+        payments,
+        &principal,
+        shown,
+        Typed::default(),
+        Problems::new(),
+    )
+    .await
 }
 
 /// Entries per page of the audit log.

@@ -121,6 +121,10 @@ async fn show(
             .page());
     }
     let summary = payments::summary(store, &record).await?;
+    let publishable_key = match payments::publishable_key(store, &record.id).await? {
+        Some(own) => Some(own),
+        None => settings.stripe_publishable_key.clone(),
+    };
     let tz = tour.tour.timezone;
     let local = departure.occupancy.starts_at.with_timezone(&tz);
     let view = HoldView {
@@ -161,7 +165,7 @@ async fn show(
         provider: summary.provider.clone(),
         payment_status: summary.status.clone(),
         client_secret: client_secret(&summary),
-        publishable_key: settings.stripe_publishable_key.clone(),
+        publishable_key,
     };
     let page = match record.status {
         BookingStatus::Held if view.provider == "stripe" => {

@@ -45,9 +45,14 @@ type StoredAnswer = (Vec<(String, String)>, u16, String);
 struct State {
     mode: Option<Mode>,
     requests: Vec<Recorded>,
-    keys: HashMap<String, StoredAnswer>,
+    /// Answers by account and idempotency key: Stripe keeps keys per account.
+    keys: HashMap<(String, String), StoredAnswer>,
     intents: Vec<Value>,
     refunds: Vec<Value>,
+    /// The secret keys Stripe knows, beyond [`SECRET_KEY`]: one account each.
+    accounts: Vec<String>,
+    /// The account (its secret key) each intent and refund was made under, by object id.
+    owners: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -73,6 +78,21 @@ impl FakeStripe {
             }
         });
         fake
+    }
+
+    /// Makes `secret_key` the key of another Stripe account (an operator's own); requests with
+    /// a key Stripe does not know are refused 401 as Stripe does.
+    pub fn add_account(&self, secret_key: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .accounts
+            .push(secret_key.to_owned());
+    }
+
+    /// The secret key of the account an intent or refund was made under.
+    pub fn account_of(&self, object_id: &str) -> Option<String> {
+        self.state.lock().unwrap().owners.get(object_id).cloned()
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -187,11 +207,19 @@ impl FakeStripe {
             Mode::SlowAnswer(ms) => Some(Some(ms)),
             _ => None,
         };
-        if authorization != format!("Bearer {SECRET_KEY}") {
-            return (401, json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}).to_string(), false, delay);
+        let account = authorization
+            .strip_prefix("Bearer ")
+            .unwrap_or_default()
+            .to_owned();
+        if account != SECRET_KEY && !state.accounts.contains(&account) {
+            return (401, json!({"error": {"type": "invalid_request_error", "code": "api_key_invalid", "message": "Invalid API Key provided"}}).to_string(), false, delay);
         }
+        // Another account's objects do not exist for this key.
+        let owned =
+            |state: &State, id: &str| state.owners.get(id).is_none_or(|owner| *owner == account);
+        let stored_key = (account.clone(), key.to_owned());
         if !key.is_empty() {
-            if let Some((params, status, body)) = state.keys.get(key) {
+            if let Some((params, status, body)) = state.keys.get(&stored_key) {
                 if *params == form {
                     return (*status, body.clone(), true, delay);
                 }
@@ -224,6 +252,7 @@ impl FakeStripe {
                         "metadata": metadata, "created": 1_700_000_000,
                     });
                     state.intents.push(intent.clone());
+                    state.owners.insert(id, account.clone());
                     (200, intent.to_string())
                 }
             }
@@ -233,6 +262,7 @@ impl FakeStripe {
                     .refunds
                     .iter()
                     .filter(|r| r["payment_intent"] == intent.as_str())
+                    .filter(|r| owned(&state, r["id"].as_str().unwrap_or_default()))
                     .cloned()
                     .collect();
                 (200, json!({"object": "list", "data": data, "has_more": false, "url": "/v1/refunds"}).to_string())
@@ -240,7 +270,12 @@ impl FakeStripe {
             "POST /v1/refunds" => {
                 let intent = field("payment_intent").unwrap_or_default();
                 let amount: i64 = field("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
-                let known = state.intents.iter().find(|pi| pi["id"] == intent.as_str()).cloned();
+                let known = state
+                    .intents
+                    .iter()
+                    .find(|pi| pi["id"] == intent.as_str())
+                    .filter(|_| owned(&state, &intent))
+                    .cloned();
                 let refunded: i64 = state
                     .refunds
                     .iter()
@@ -256,16 +291,19 @@ impl FakeStripe {
                             "currency": pi["currency"], "payment_intent": intent, "status": "succeeded",
                             "metadata": {"refund_id": field("metadata[refund_id]")}});
                         state.refunds.push(refund.clone());
+                        state.owners.insert(format!("re_fake{n:06}"), account.clone());
                         (200, refund.to_string())
                     }
                 }
             }
+            "GET /v1/account" => {
+                let n = state.accounts.iter().position(|a| *a == account).map_or(0, |i| i + 1);
+                (200, json!({"id": format!("acct_fake{n:04}"), "object": "account"}).to_string())
+            }
             _ => (404, json!({"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}).to_string()),
         };
         if !key.is_empty() && status < 500 {
-            state
-                .keys
-                .insert(key.to_owned(), (form, status, body.clone()));
+            state.keys.insert(stored_key, (form, status, body.clone()));
         }
         (status, body, false, delay)
     }
