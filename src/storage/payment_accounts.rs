@@ -113,15 +113,19 @@ pub async fn retire_current(
     Ok(current)
 }
 
+fn current_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM payment_accounts WHERE operator_id = ? AND retired_at IS NULL \
+         ORDER BY id DESC LIMIT 1"
+    )
+}
+
 /// The operator's account in force, read inside a transaction.
 pub async fn current_in(
     tx: &mut WriteTx,
     operator: &OperatorId,
 ) -> Result<Option<PaymentAccount>, StorageError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM payment_accounts WHERE operator_id = ? AND retired_at IS NULL \
-         ORDER BY id DESC LIMIT 1"
-    );
+    let sql = current_sql();
     let row: Option<AccountRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(operator.as_str()).fetch_optional(conn).await)?;
     row.map(PaymentAccount::try_from).transpose()
@@ -132,10 +136,7 @@ pub async fn current(
     store: &Store,
     operator: &OperatorId,
 ) -> Result<Option<PaymentAccount>, StorageError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM payment_accounts WHERE operator_id = ? AND retired_at IS NULL \
-         ORDER BY id DESC LIMIT 1"
-    );
+    let sql = current_sql();
     let row: Option<AccountRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(operator.as_str()).fetch_optional(pool).await)?;
     row.map(PaymentAccount::try_from).transpose()

@@ -1761,6 +1761,10 @@ async fn an_owner_connects_its_own_stripe_account(backend: Backend) {
     browser
         .goto(&format!("{}/console/settings", app.base))
         .await;
+    assert_eq!(
+        browser.run("return document.title;").await,
+        json!("Settings · berth console")
+    );
     assert!(browser
         .text("#payments-in-force")
         .await

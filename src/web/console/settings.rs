@@ -90,6 +90,31 @@ async fn render(
     .refused_if(!problems.is_empty()))
 }
 
+/// Where a settings form leads: the page its change named, or, refused, the settings page again
+/// with the problems beside the fields and what was typed (`typed`; it may add problems).
+async fn settle(
+    ctx: Ctx<'_>,
+    payments: &Payments,
+    principal: &Principal,
+    done: Result<String, AppError>,
+    typed: impl FnOnce(&mut Problems) -> Typed,
+) -> Result<Either<Redirect, Page>, WebError> {
+    match done {
+        Ok(location) => Ok(Either::Left(Redirect::to(location))),
+        Err(AppError::Validation(mut problems)) => {
+            let typed = typed(&mut problems);
+            let page = render(ctx, payments, principal, Shown::default(), typed, problems);
+            Ok(Either::Right(page.await?))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The scope of the settings forms' once-only keys.
+fn form_scope(principal: &Principal) -> String {
+    format!("console:{}:settings", principal.operator)
+}
+
 /// The payment settings as the page shows them: whose keys, their mode, masks, and the URL
 /// the operator's Stripe webhook endpoint must call.
 fn payments_view(settings: &PaymentSettings, public_url: &str) -> Value {
@@ -160,7 +185,7 @@ pub async fn sender(
     let principal = user.0;
     let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
-    let scope = format!("console:{}:settings", principal.operator);
+    let scope = form_scope(&principal);
     let fields = format!("sender:{}:{}", f.mail_from.trim(), f.reply_to.trim());
     let done = once::once(store, config, now, &scope, &f.form_key, &fields, || async {
         let (from, reply) = (optional(&f.mail_from), optional(&f.reply_to));
@@ -168,19 +193,12 @@ pub async fn sender(
         Ok("/console/settings?notice=sender".to_owned())
     })
     .await;
-    match done {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(AppError::Validation(problems)) => {
-            let typed = Typed {
-                mail_from: Some(f.mail_from.clone()),
-                reply_to: Some(f.reply_to.clone()),
-                ..Typed::default()
-            };
-            let page = render(ctx, payments, &principal, Shown::default(), typed, problems);
-            Ok(Either::Right(page.await?))
-        }
-        Err(other) => Err(other.into()),
-    }
+    settle(ctx, payments, &principal, done, |_| Typed {
+        mail_from: Some(f.mail_from.clone()),
+        reply_to: Some(f.reply_to.clone()),
+        ..Typed::default()
+    })
+    .await
 }
 
 #[derive(FromForm)]
@@ -205,25 +223,18 @@ pub async fn origins(
     let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
     let list: Vec<String> = f.origins.split_whitespace().map(str::to_owned).collect();
-    let scope = format!("console:{}:settings", principal.operator);
+    let scope = form_scope(&principal);
     let fields = format!("origins:{}", list.join(" "));
     let done = once::once(store, config, now, &scope, &f.form_key, &fields, || async {
         operators::set_embed_origins(store, now, &principal, &list).await?;
         Ok("/console/settings?notice=origins".to_owned())
     })
     .await;
-    match done {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(AppError::Validation(problems)) => {
-            let typed = Typed {
-                origins: Some(f.origins.clone()),
-                ..Typed::default()
-            };
-            let page = render(ctx, payments, &principal, Shown::default(), typed, problems);
-            Ok(Either::Right(page.await?))
-        }
-        Err(other) => Err(other.into()),
-    }
+    settle(ctx, payments, &principal, done, |_| Typed {
+        origins: Some(f.origins.clone()),
+        ..Typed::default()
+    })
+    .await
 }
 
 #[derive(FromForm)]
@@ -252,7 +263,7 @@ pub async fn payment_keys(
     let principal = user.0;
     let (store, config, now) = (ctx.store, ctx.config, ctx.now());
     let f = form.0;
-    let scope = format!("console:{}:settings", principal.operator);
+    let scope = form_scope(&principal);
     // Keyed (an HMAC under BERTH_SECRET_KEY) before it is stored: no key is kept in clear.
     let fields = format!(
         "payments:{}:{}:{}",
@@ -266,23 +277,18 @@ pub async fn payment_keys(
         Ok("/console/settings?notice=payments".to_owned())
     })
     .await;
-    match done {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(AppError::Validation(mut problems)) => {
-            for secret in ["secret_key", "webhook_secret"] {
-                if !problems.contains_key(secret) && !problems.is_empty() {
-                    problems.insert(secret.to_owned(), RETYPE.to_owned());
-                }
+    settle(ctx, payments, &principal, done, |problems| {
+        for secret in ["secret_key", "webhook_secret"] {
+            if !problems.contains_key(secret) {
+                problems.insert(secret.to_owned(), RETYPE.to_owned());
             }
-            let typed = Typed {
-                publishable_key: Some(f.publishable_key.clone()),
-                ..Typed::default()
-            };
-            let page = render(ctx, payments, &principal, Shown::default(), typed, problems);
-            Ok(Either::Right(page.await?))
         }
-        Err(other) => Err(other.into()),
-    }
+        Typed {
+            publishable_key: Some(f.publishable_key.clone()),
+            ..Typed::default()
+        }
+    })
+    .await
 }
 
 /// Shown beside a secret field that was right but must be typed again after another field was
@@ -307,7 +313,7 @@ pub async fn remove_payment_keys(
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
     let (store, config, now) = (ctx.store, ctx.config, ctx.now());
-    let scope = format!("console:{}:settings", principal.operator);
+    let scope = form_scope(&principal);
     let location = once::once(
         store,
         config,
