@@ -376,3 +376,4 @@ console-payments-check-ok = Stripe accepted the keys: account { $account }.
 console-payments-check-failed = The check failed: { $problem }
 console-settings-notice-payments = Your Stripe keys are saved; new payments go to your account. Payments taken before are still refunded with the keys they were made with.
 console-settings-notice-payments-removed = Your own Stripe keys are no longer used for new payments.
+console-payments-check-ok-instance = Stripe accepted the instance's keys.

@@ -376,3 +376,4 @@ console-payments-check-ok = Stripe aceptó las claves: cuenta { $account }.
 console-payments-check-failed = La comprobación falló: { $problem }
 console-settings-notice-payments = Sus claves de Stripe están guardadas; los pagos nuevos van a su cuenta. Los pagos anteriores se siguen reembolsando con las claves con que se hicieron.
 console-settings-notice-payments-removed = Sus propias claves de Stripe ya no se usan para pagos nuevos.
+console-payments-check-ok-instance = Stripe aceptó las claves de la instalación.

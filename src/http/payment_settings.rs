@@ -176,7 +176,7 @@ pub struct AccountCheckView {
     ok: bool,
     /// `operator`, `environment` or `none`: whose keys were checked.
     in_force: &'static str,
-    /// Stripe's id of the account the keys belong to.
+    /// Stripe's id of the account the keys belong to (the operator's own keys only).
     account: Option<String>,
     /// Why the check failed: Stripe's error type and code, or that it could not be reached.
     problem: Option<String>,
@@ -185,7 +185,7 @@ pub struct AccountCheckView {
 impl From<AccountCheck> for AccountCheckView {
     fn from(check: AccountCheck) -> Self {
         AccountCheckView {
-            ok: check.account.is_some(),
+            ok: check.ok,
             in_force: check.source.as_str(),
             account: check.account,
             problem: check.problem,

@@ -121,8 +121,8 @@ pub async fn operator_stripe_webhook(
     receive(store, clock, payments, &gateways, signature, body).await
 }
 
-/// Reads a webhook, verifies it with the first gateway whose secret matches (before a byte of
-/// the body is parsed), and applies it as that gateway's event.
+/// Reads a webhook, verifies it with each gateway's secret (before a byte of the body is parsed),
+/// and applies it as the event of the verifying account that took its payment.
 async fn receive(
     store: &Store,
     clock: &Clock,
@@ -141,17 +141,16 @@ async fn receive(
     }
     let now = clock.now();
     let mut refusal = None;
+    let mut verified = Vec::new();
+    let mut event = None;
     for gateway in gateways {
         let read = gateway
             .provider
             .read_event(signature.header.as_deref(), &raw, now.timestamp());
         match read {
-            Ok(event) => {
-                let outcome = payments::handle_event(store, payments, gateway, now, &event).await?;
-                return Ok(Json(WebhookAck {
-                    received: true,
-                    outcome: outcome.as_str(),
-                }));
+            Ok(read) => {
+                event.get_or_insert(read);
+                verified.push(gateway.clone());
             }
             Err(WebhookError::Signature(error)) => {
                 refusal.get_or_insert(error);
@@ -159,6 +158,15 @@ async fn receive(
             Err(WebhookError::Malformed(error)) => {
                 return Err(AppError::bad_request("malformed_event", error));
             }
+        }
+    }
+    if let Some(event) = event {
+        if let Some(gateway) = payments::gateway_for_event(store, &verified, &event).await? {
+            let outcome = payments::handle_event(store, payments, gateway, now, &event).await?;
+            return Ok(Json(WebhookAck {
+                received: true,
+                outcome: outcome.as_str(),
+            }));
         }
     }
     let error = refusal.unwrap_or_else(|| "no signing secret to verify with".to_owned());

@@ -17,6 +17,7 @@ on_both_backends!(
     keys_are_sealed_masked_and_audited_never_shown,
     keys_of_the_wrong_shape_or_mode_are_refused,
     without_keys_of_its_own_an_operator_uses_the_instances_or_none,
+    rolled_keys_and_unreadable_accounts_block_nothing,
 );
 
 /// One Stripe account's keys, distinct per `name`.
@@ -560,6 +561,16 @@ async fn without_keys_of_its_own_an_operator_uses_the_instances_or_none(backend:
         stripe.requests()[0].authorization,
         format!("Bearer {}", fake_stripe::SECRET_KEY)
     );
+    // Checking the instance's keys says they work, not which account they are.
+    let check = app
+        .post_as(&token, "/v1/operator/payments/check", json!({}))
+        .await;
+    check.expect(200);
+    assert_eq!(
+        (&check.body["ok"], &check.body["in_force"]),
+        (&json!(true), &json!("environment"))
+    );
+    assert!(check.body["account"].is_null(), "{}", check.text);
 
     // An instance without a key of its own: an operator without keys is paid on arrival, and
     // one with keys is paid online into its account.
@@ -591,4 +602,81 @@ async fn without_keys_of_its_own_an_operator_uses_the_instances_or_none(backend:
         stripe.account_of(intent["id"].as_str().unwrap()).as_deref(),
         Some(keys.secret.as_str())
     );
+}
+
+/// Keys rolled within one Stripe account keep its webhook secret; an account whose keys no
+/// longer open (a changed `BERTH_SECRET_KEY`) must block neither the operator's webhooks nor
+/// anyone's refunds.
+async fn rolled_keys_and_unreadable_accounts_block_nothing(backend: Backend) {
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let first = Keys::new("Rolled");
+    let rolled = Keys {
+        secret: "sk_test_51RolledAgainKey00000000000".into(),
+        ..Keys::new("Rolled")
+    };
+    stripe.add_account(&first.secret);
+    stripe.add_account(&rolled.secret);
+    let (token, operator, departure) = operator_with_departure(&app, "Rolling Tours").await;
+    set_keys(&app, &token, &first).await;
+    let (before_ref, _, before_intent) = hold(&app, &stripe, &departure).await;
+    set_keys(&app, &token, &rolled).await;
+    // The payment made under the first keys arrives signed with the shared secret: it is the
+    // first account's event, not something to ignore.
+    let paid = succeeded("evt_rolled_before", &before_intent);
+    let ack = deliver(&app, &endpoint(&operator), &rolled.webhook, &paid).await;
+    assert_eq!(ack.body["outcome"], "confirmed", "{}", ack.text);
+    assert_eq!(status_of(&app, &token, &before_ref).await, "confirmed");
+
+    // The first account's sealed keys become unreadable, as a process started after a change
+    // of BERTH_SECRET_KEY finds them (this one has them open already).
+    app.execute_sql(&format!(
+        "UPDATE payment_accounts SET secret_key_sealed = '2.AAAA', webhook_secret_sealed = '2.AAAA' \
+         WHERE operator_id = '{operator}' AND retired_at IS NOT NULL"
+    ))
+    .await;
+    let app = app
+        .another_instance(&[
+            ("payments", "stripe".into()),
+            ("stripe_secret_key", fake_stripe::SECRET_KEY.into()),
+            ("stripe_webhook_secret", fake_stripe::WEBHOOK_SECRET.into()),
+            ("stripe_api_base", stripe.base.clone().into()),
+            ("stripe_timeout_seconds", 1.into()),
+        ])
+        .await;
+    let (after_ref, _, after_intent) = hold(&app, &stripe, &departure).await;
+    let paid = succeeded("evt_rolled_after", &after_intent);
+    let ack = deliver(&app, &endpoint(&operator), &rolled.webhook, &paid).await;
+    assert_eq!(ack.body["outcome"], "confirmed", "{}", ack.text);
+    assert_eq!(status_of(&app, &token, &after_ref).await, "confirmed");
+
+    // A refund of the first payment cannot be sent now; it is tried again later, and the
+    // refund queued after it is sent at once all the same.
+    let stuck = refund(&app, &token, &before_ref, 500).await;
+    let sent = refund(&app, &token, &after_ref, 600).await;
+    let made: Vec<Value> = stripe.refunds();
+    assert!(
+        made.iter()
+            .any(|r| r["metadata"]["refund_id"] == sent.as_str()),
+        "{made:?}"
+    );
+    assert!(!made
+        .iter()
+        .any(|r| r["metadata"]["refund_id"] == stuck.as_str()));
+    let attempts = app
+        .query_i64(&format!(
+            "SELECT attempts FROM refunds WHERE id = '{stuck}'"
+        ))
+        .await;
+    assert_eq!(
+        attempts, 1,
+        "the failed attempt is recorded, with its backoff"
+    );
+    let waiting =
+        berth::service::payments::send_refunds(&app.store, &app.payments, None, app.clock.now())
+            .await
+            .unwrap();
+    assert_eq!(waiting, 0, "not due again before its backoff");
 }

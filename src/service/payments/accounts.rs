@@ -240,7 +240,9 @@ pub async fn remove_account(
 #[derive(Debug, Clone)]
 pub struct AccountCheck {
     pub source: SettingsSource,
-    /// The provider's id of the account the keys belong to.
+    pub ok: bool,
+    /// The provider's id of the account the keys belong to: only of the operator's own (the
+    /// instance's account is not the operator's to know).
     pub account: Option<String>,
     /// Why the call failed (the provider's error code, or that it could not be reached).
     pub problem: Option<String>,
@@ -259,6 +261,7 @@ pub async fn check_account(
     let Some(gateway) = payments.for_operator(store, &by.operator).await? else {
         return Ok(AccountCheck {
             source,
+            ok: false,
             account: None,
             problem: Some("no keys are in force: travelers pay on arrival".to_owned()),
         });
@@ -268,11 +271,13 @@ pub async fn check_account(
     Ok(match checked {
         Ok(account) => AccountCheck {
             source,
-            account: Some(account),
+            ok: true,
+            account: (source == SettingsSource::Operator).then_some(account),
             problem: None,
         },
         Err(error) => AccountCheck {
             source,
+            ok: false,
             account: None,
             problem: Some(error.to_string()),
         },

@@ -44,6 +44,47 @@ impl EventOutcome {
     }
 }
 
+/// Of the accounts whose secret verified an event, the one its payment was made under: keys
+/// rolled within one Stripe account keep its webhook secret, so an event may verify with several
+/// of an operator's accounts. `None` when none of them took that payment (the event is then
+/// applied as the first's, which acts on nothing of another account's).
+pub async fn gateway_for_event<'a>(
+    store: &Store,
+    verified: &'a [Gateway],
+    event: &PaymentEvent,
+) -> Result<Option<&'a Gateway>, AppError> {
+    if verified.len() < 2 {
+        return Ok(verified.first());
+    }
+    let (payment_id, booking_id) = match &event.what {
+        EventKind::Succeeded(p) | EventKind::Failed(p) | EventKind::Canceled(p) => {
+            (Some(p.id.as_str()), p.booking_id.as_deref())
+        }
+        EventKind::Refunded { payment_id } => (payment_id.as_deref(), None),
+        EventKind::Other => (None, None),
+    };
+    let booking = match payment_id {
+        Some(id) => store_payments::booking_of_provider_payment(store, id).await?,
+        None => None,
+    };
+    let booking = booking.or_else(|| {
+        booking_id
+            .filter(|id| id.len() <= 64)
+            .map(|id| BookingId::from_stored(id.to_owned()))
+    });
+    let stored = match &booking {
+        Some(booking) => store_payments::get(store, booking).await?,
+        None => None,
+    };
+    Ok(match stored {
+        Some(payment) => verified
+            .iter()
+            .find(|g| same_account(&payment, g.account.as_ref()))
+            .or(verified.first()),
+        None => verified.first(),
+    })
+}
+
 /// Applies a verified webhook event: `gateway` is the account whose secret verified it, and
 /// only payments made under that account are touched by it.
 pub async fn handle_event(

@@ -32,7 +32,7 @@ pub use accounts::{
     PaymentSettings, SettingsSource,
 };
 pub use checkout::{create_payment, store_payment, RenderPaidHold};
-pub use events::{handle_event, EventOutcome};
+pub use events::{gateway_for_event, handle_event, EventOutcome};
 pub use refunds::{refund_by_operator, send_refunds, send_refunds_now, RenderRefund};
 
 use std::collections::HashMap;
@@ -47,6 +47,10 @@ use crate::secrets::Keyring;
 use crate::storage::payment_accounts::{self, PaymentAccount};
 use crate::storage::payments::{self as store_payments, PaymentRow};
 use crate::storage::{ledger, Store};
+
+/// How many of an operator's accounts, newest first, its webhook endpoint verifies with: the one
+/// in force and the replaced ones whose payments may still settle.
+const WEBHOOK_ACCOUNTS: u32 = 100;
 
 /// Who takes an operator's money: the operator's own account at the provider, else the
 /// instance's (`BERTH_STRIPE_SECRET_KEY`), else nobody (travelers pay on arrival).
@@ -165,17 +169,18 @@ impl Payments {
     }
 
     /// The accounts an operator's webhook endpoint may hear from: the one in force and those
-    /// replaced (their payments still settle), newest first.
+    /// replaced (their payments still settle), newest first. One whose keys no longer open is
+    /// left out (and logged), so it cannot keep the others' events from being verified.
     pub async fn webhook_gateways(
         &self,
         store: &Store,
         operator: &OperatorId,
     ) -> Result<Vec<Gateway>, AppError> {
-        payment_accounts::of_operator(store, operator, 20)
-            .await?
+        let accounts = payment_accounts::of_operator(store, operator, WEBHOOK_ACCOUNTS).await?;
+        Ok(accounts
             .iter()
-            .map(|account| self.connect(account))
-            .collect()
+            .filter_map(|account| self.connect(account).ok())
+            .collect())
     }
 
     /// The provider for an operator's account, made once per account and process.

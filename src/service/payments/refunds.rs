@@ -29,19 +29,6 @@ pub async fn send_refunds(
     let due = store_payments::due_refunds(store, now, booking, 100).await?;
     let mut sent = 0;
     for refund in &due {
-        // Sent through the account that took the payment; a process that has no way to reach
-        // it (the instance's key is not configured here) leaves the refund to one that has.
-        let booking = BookingId::from_stored(refund.booking_id.clone());
-        let payment = store_payments::get(store, &booking).await?;
-        let (Some(payment_id), Some(gateway)) = (
-            payment.as_ref().and_then(|p| p.provider_payment_id.clone()),
-            match &payment {
-                Some(payment) => payments.for_payment(store, payment).await?,
-                None => None,
-            },
-        ) else {
-            continue;
-        };
         let lease = now + Duration::minutes(2);
         let claimed = transaction!(store, |tx| {
             Ok(store_payments::claim_refund(&mut tx, &refund.id, now, lease).await?)
@@ -51,11 +38,64 @@ pub async fn send_refunds(
             continue;
         }
         sent += 1;
-        if let Err(error) = send_refund(store, &gateway, &payment_id, refund, now).await {
+        // Sent through the account that took the payment. One that cannot be reached from here
+        // (no instance key configured, keys that no longer open) is an attempt that failed: the
+        // refund moves back in the queue with its backoff instead of blocking the others.
+        let sending = async {
+            let (payment_id, gateway) = account_of(store, payments, refund).await?;
+            send_refund(store, &gateway, &payment_id, refund, now).await
+        };
+        if let Err(error) = sending.await {
             tracing::warn!(refund = %refund.id, %error, "refund not sent; will retry");
+            let failed = transaction!(store, |tx| {
+                let next = retry_at(refund, now);
+                let detail = error.to_string();
+                store_payments::refund_attempt_failed(
+                    &mut tx,
+                    &refund.id,
+                    &detail,
+                    Some(next),
+                    now,
+                )
+                .await?;
+                Ok(())
+            })
+            .await;
+            if let Err(error) = failed {
+                tracing::warn!(refund = %refund.id, %error, "refund attempt not recorded");
+            }
         }
     }
     Ok(sent)
+}
+
+/// When a refund that failed now is tried again: 30 s doubling per attempt, up to about an
+/// hour. Never given up: the refund may have happened, and only the same key can tell.
+fn retry_at(refund: &RefundRow, now: DateTime<Utc>) -> DateTime<Utc> {
+    let attempts = refund.attempts + 1;
+    now + Duration::seconds(30 << attempts.min(7))
+}
+
+/// The provider's payment a refund is of, and the account that took it.
+async fn account_of(
+    store: &Store,
+    payments: &Payments,
+    refund: &RefundRow,
+) -> Result<(String, Gateway), AppError> {
+    let booking = BookingId::from_stored(refund.booking_id.clone());
+    let payment = store_payments::get(store, &booking).await?;
+    let unreachable =
+        |why: &str| AppError::Internal(anyhow::anyhow!("refund {}: {why}", refund.id));
+    let payment = payment.ok_or_else(|| unreachable("its booking has no online payment"))?;
+    let payment_id = payment
+        .provider_payment_id
+        .clone()
+        .ok_or_else(|| unreachable("the payment has no id at the provider"))?;
+    let gateway = payments
+        .for_payment(store, &payment)
+        .await?
+        .ok_or_else(|| unreachable("the account that took the payment is not configured here"))?;
+    Ok((payment_id, gateway))
 }
 
 /// Sends a booking's due refunds after the transaction that decided them, best effort: what
@@ -101,7 +141,7 @@ async fn send_refund(
                 // Never given up: the refund may have happened (a timeout after the provider
                 // did the work), and only the same key finds out. Backoff grows to an hour.
                 let attempts = refund.attempts + 1;
-                let next = now + Duration::seconds(30 << attempts.min(7));
+                let next = retry_at(refund, now);
                 store_payments::refund_attempt_failed(
                     &mut tx,
                     &refund.id,

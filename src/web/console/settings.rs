@@ -78,7 +78,7 @@ async fn render(
             payments => payments_view(&settings, ctx.config.public_url()),
             publishable_key => typed.publishable_key.unwrap_or_default(),
             check => shown.check.map(|c| context! {
-                ok => c.account.is_some(), account => c.account, problem => c.problem,
+                ok => c.ok, account => c.account, problem => c.problem,
             }),
             sender_key => once::new_key(),
             origins_key => once::new_key(),
