@@ -13,6 +13,8 @@ pub enum KeyMode {
 }
 
 impl KeyMode {
+    pub const ALL: [KeyMode; 2] = [KeyMode::Test, KeyMode::Live];
+
     pub fn as_str(self) -> &'static str {
         match self {
             KeyMode::Test => "test",

@@ -62,6 +62,12 @@ pub enum SettingsSource {
 }
 
 impl SettingsSource {
+    pub const ALL: [SettingsSource; 3] = [
+        SettingsSource::Operator,
+        SettingsSource::Environment,
+        SettingsSource::None,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SettingsSource::Operator => "operator",

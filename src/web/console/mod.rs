@@ -160,7 +160,17 @@ mod tests {
             .chain(message_statuses)
             .chain(bookings::NOTICES.into_iter().map(bookings::notice_key))
             .chain(team::NOTICES.into_iter().map(team::notice_key))
-            .chain(settings::NOTICES.into_iter().map(settings::notice_key));
+            .chain(settings::NOTICES.into_iter().map(settings::notice_key))
+            .chain(
+                crate::service::payments::SettingsSource::ALL
+                    .into_iter()
+                    .map(settings::in_force_key),
+            )
+            .chain(
+                crate::domain::payment_keys::KeyMode::ALL
+                    .into_iter()
+                    .map(settings::mode_key),
+            );
         for key in keys {
             for lang in Lang::ALL {
                 assert!(

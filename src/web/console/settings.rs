@@ -11,12 +11,13 @@ use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
 use super::{frame, Console};
+use crate::domain::payment_keys::KeyMode;
 use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Owner};
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::Principal;
-use crate::service::payments::{self, AccountCheck, PaymentSettings, Payments};
+use crate::service::payments::{self, AccountCheck, PaymentSettings, Payments, SettingsSource};
 use crate::service::{audit, operators};
 use crate::storage::Store;
 use crate::web::{once, CsrfForm, Page, WebError};
@@ -115,6 +116,16 @@ fn form_scope(principal: &Principal) -> String {
     format!("console:{}:settings", principal.operator)
 }
 
+/// The words for whose keys are in force (catalogue keys `console-payments-in-force-…`).
+pub fn in_force_key(source: SettingsSource) -> String {
+    format!("console-payments-in-force-{}", source.as_str())
+}
+
+/// The words for a key's mode (`console-payments-mode-test`, `…-live`).
+pub fn mode_key(mode: KeyMode) -> String {
+    format!("console-payments-mode-{}", mode.as_str())
+}
+
 /// The payment settings as the page shows them: whose keys, their mode, masks, and the URL
 /// the operator's Stripe webhook endpoint must call.
 fn payments_view(settings: &PaymentSettings, public_url: &str) -> Value {
@@ -126,8 +137,9 @@ fn payments_view(settings: &PaymentSettings, public_url: &str) -> Value {
         }
     });
     context! {
-        in_force_key => format!("console-payments-in-force-{}", settings.source.as_str()),
+        in_force_key => in_force_key(settings.source),
         mode => settings.mode.map(|m| m.as_str()),
+        mode_key => settings.mode.map(mode_key),
         account => account,
         webhook_url => format!("{}{}", public_url.trim_end_matches('/'), settings.webhook_path),
     }
