@@ -1,5 +1,5 @@
 //! The `berth` command: `serve` (default), `migrate`, `operator create`, `operator
-//! allow-sender-domain` (and its revoke and list), `check`.
+//! allow-sender-domain` (and its revoke and list), `reseller create`, `check`.
 
 use std::process::ExitCode;
 
@@ -27,6 +27,9 @@ enum Command {
     /// Manage operators (tenants).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Manage an operator's resellers (OCTO API keys).
+    #[command(subcommand)]
+    Reseller(ResellerCommand),
     /// Verify the seat invariant on every departure; exit 1 listing any violation.
     Check,
 }
@@ -65,6 +68,21 @@ enum OperatorCommand {
     SenderDomains {
         #[command(flatten)]
         operator: OperatorRef,
+    },
+}
+
+#[derive(Subcommand)]
+enum ResellerCommand {
+    /// Create a reseller of an operator and print its OCTO API key (shown once) as the last
+    /// line.
+    Create {
+        #[command(flatten)]
+        operator: OperatorRef,
+        #[arg(long)]
+        name: String,
+        /// The share of the retail price the reseller keeps, 0–100.
+        #[arg(long, default_value_t = 0)]
+        commission_percent: i64,
     },
 }
 
@@ -203,6 +221,26 @@ async fn run_tool(
             {
                 println!("{domain}");
             }
+            ExitCode::SUCCESS
+        }
+        Command::Reseller(ResellerCommand::Create {
+            operator,
+            name,
+            commission_percent,
+        }) => {
+            let id = operator.resolve(&store).await?;
+            let new =
+                berth::domain::reseller::NewReseller::parse(&name, Some(commission_percent), &[])
+                    .map_err(|e| e.to_string())?;
+            let by = service::auth::Principal::cli(&id);
+            let (reseller, key) = service::resellers::create(&store, now, &by, new)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "reseller {} ({}) created for operator {id}; its OCTO API key is shown once, below:",
+                reseller.id, reseller.name
+            );
+            println!("{key}");
             ExitCode::SUCCESS
         }
         Command::Check => {

@@ -62,6 +62,10 @@ ulid_id!(
     PaymentAccountId
 );
 ulid_id!(
+    /// A reseller selling an operator's seats through the OCTO channel API.
+    ResellerId
+);
+ulid_id!(
     /// A person who signs in for an operator.
     UserId
 );

@@ -19,6 +19,7 @@ pub mod records;
 pub mod recurrence;
 pub mod refund;
 pub mod reschedule;
+pub mod reseller;
 pub mod schedule;
 pub mod schedule_change;
 pub mod schedule_draft;

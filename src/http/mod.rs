@@ -31,6 +31,7 @@ pub mod payments;
 pub mod rate_limit;
 pub mod reports;
 pub mod reschedule;
+pub mod resellers;
 pub mod responder;
 pub mod responses;
 pub mod schedules;
@@ -106,6 +107,9 @@ api! {
         payment_settings::remove_payment_keys,
         payment_settings::check_payment_keys,
         payments::create_refund,
+        resellers::create_reseller,
+        resellers::list_resellers,
+        resellers::revoke_reseller,
         tokens::create_token,
         tokens::list_tokens,
         tokens::revoke_token,

@@ -34,6 +34,8 @@ pub enum Action {
     TokenRevoke,
     CalendarFeedCreate,
     CalendarFeedRevoke,
+    ResellerCreate,
+    ResellerRevoke,
     OperatorMailIdentity,
     OperatorEmbedOrigins,
     OperatorRequireTwoFactor,
@@ -52,7 +54,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 36] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -73,6 +75,8 @@ impl Action {
         Action::TokenRevoke,
         Action::CalendarFeedCreate,
         Action::CalendarFeedRevoke,
+        Action::ResellerCreate,
+        Action::ResellerRevoke,
         Action::OperatorMailIdentity,
         Action::OperatorEmbedOrigins,
         Action::OperatorRequireTwoFactor,
@@ -112,6 +116,8 @@ impl Action {
             Action::TokenRevoke => "token.revoke",
             Action::CalendarFeedCreate => "calendar_feed.create",
             Action::CalendarFeedRevoke => "calendar_feed.revoke",
+            Action::ResellerCreate => "reseller.create",
+            Action::ResellerRevoke => "reseller.revoke",
             Action::OperatorMailIdentity => "operator.mail_identity",
             Action::OperatorEmbedOrigins => "operator.embed_origins",
             Action::OperatorRequireTwoFactor => "operator.require_two_factor",
@@ -151,6 +157,7 @@ pub enum Target<'a> {
     Booking(&'a str),
     Token(&'a str),
     CalendarFeed(&'a str),
+    Reseller(&'a str),
     User(&'a UserId),
     Message(&'a str),
 }
@@ -166,6 +173,7 @@ impl Target<'_> {
             Target::Booking(reference) => format!("booking:{reference}"),
             Target::Token(id) => format!("token:{id}"),
             Target::CalendarFeed(id) => format!("calendar_feed:{id}"),
+            Target::Reseller(id) => format!("reseller:{id}"),
             Target::User(id) => format!("user:{id}"),
             Target::Message(id) => format!("message:{id}"),
         }

@@ -42,6 +42,7 @@ pub mod plans;
 pub mod principal;
 pub mod reports;
 pub mod reschedule;
+pub mod resellers;
 pub mod schedules;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs

@@ -380,6 +380,30 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("operator:{operator}"),
     );
+    // A reseller, created and revoked.
+    let reseller = app
+        .post_as(&owner, "/v1/resellers", json!({"name": "Audit OTA"}))
+        .await;
+    reseller.expect(201);
+    let reseller = reseller.str("id");
+    expect(
+        Action::ResellerCreate,
+        &by_owner,
+        format!("reseller:{reseller}"),
+    );
+    app.request(
+        Method::DELETE,
+        &format!("/v1/resellers/{reseller}"),
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(204);
+    expect(
+        Action::ResellerRevoke,
+        &by_owner,
+        format!("reseller:{reseller}"),
+    );
     // The operator's own Stripe keys: set, then removed; the log keeps masks, never a key.
     let keys = json!({
         "secret_key": "sk_test_51AuditKeyAbCdEfGh4242",

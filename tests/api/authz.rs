@@ -71,6 +71,8 @@ enum Target {
     FreshCheckedInBooking,
     FailedMessage,
     FreshToken,
+    /// A new reseller of the owning operator (a revocation uses it up).
+    FreshReseller,
     FreshUser,
     /// A new schedule of the shared tour (each change takes its departures off sale).
     FreshSchedule,
@@ -260,6 +262,9 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/tokens", R("owner", Tenant), T::None, r#"{"label": "matrix"}"#),
         row("GET", "/v1/tokens", R("owner", Tenant), T::None, ""),
         row("DELETE", "/v1/tokens/<id>", R("owner", Object), T::FreshToken, ""),
+        row("POST", "/v1/resellers", R("owner", Tenant), T::None, r#"{"name": "Matrix OTA", "commission_percent": 10}"#),
+        row("GET", "/v1/resellers", R("owner", Tenant), T::None, ""),
+        row("DELETE", "/v1/resellers/<id>", R("owner", Object), T::FreshReseller, ""),
         row("POST", "/v1/users", R("owner", Tenant), T::None, USER),
         row("GET", "/v1/users", R("owner", Tenant), T::None, ""),
         row("PATCH", "/v1/users/<id>", R("owner", Object), T::FreshUser, r#"{"role": "staff"}"#),
@@ -440,6 +445,17 @@ impl World {
             Target::FreshToken => {
                 let reply = app
                     .post_as(&self.owner_token, "/v1/tokens", json!({"label": "fresh"}))
+                    .await;
+                reply.expect(201);
+                reply.str("id")
+            }
+            Target::FreshReseller => {
+                let reply = app
+                    .post_as(
+                        &self.owner_token,
+                        "/v1/resellers",
+                        json!({"name": "Fresh OTA"}),
+                    )
                     .await;
                 reply.expect(201);
                 reply.str("id")

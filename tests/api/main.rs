@@ -32,6 +32,7 @@ mod operator_payments;
 mod payment_provider;
 mod payments;
 mod reschedule;
+mod resellers;
 mod schedule_changes;
 mod schedules;
 mod security;

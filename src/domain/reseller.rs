@@ -1,0 +1,142 @@
+//! Resellers: the channels (OTAs, marketplaces, concierges) that sell an operator's seats through
+//! berth's OCTO API with a key of their own. A reseller sees and sells only its operator's tours
+//! (all of them, or those it is limited to) and only its own bookings; it earns a commission,
+//! the share of the retail price it keeps (its net price is the rest).
+
+use std::collections::BTreeSet;
+
+use super::ids::{OperatorId, ResellerId, TourId};
+use crate::error::Problems;
+
+/// A reseller as berth knows it (never its key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reseller {
+    pub id: ResellerId,
+    pub operator_id: OperatorId,
+    pub name: String,
+    /// Percent of the retail price the reseller keeps, 0–100.
+    pub commission_percent: u8,
+    /// The tours it may sell; empty: every tour of the operator.
+    pub tours: BTreeSet<TourId>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Reseller {
+    /// Whether the reseller may sell (and see) this tour of its operator.
+    pub fn sells(&self, operator: &OperatorId, tour: &TourId) -> bool {
+        &self.operator_id == operator && (self.tours.is_empty() || self.tours.contains(tour))
+    }
+
+    /// The reseller's price for a retail amount: retail less its commission, rounded so the
+    /// operator never gets less than its share (the commission is rounded down).
+    pub fn net(&self, retail: i64) -> i64 {
+        retail - retail * i64::from(self.commission_percent) / 100
+    }
+}
+
+/// A new reseller's checked fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReseller {
+    pub name: String,
+    pub commission_percent: u8,
+    pub tours: BTreeSet<TourId>,
+}
+
+impl NewReseller {
+    /// Checks a name (1–100 characters, no control characters), a commission (0–100) and tour
+    /// ids (each a tour id; whether they are the operator's is the service's to check).
+    pub fn parse(
+        name: &str,
+        commission_percent: Option<i64>,
+        tours: &[String],
+    ) -> Result<NewReseller, crate::error::AppError> {
+        let mut problems = Problems::new();
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            problems.add("name", "must be 1 to 100 characters");
+        }
+        let commission = commission_percent.unwrap_or(0);
+        if !(0..=100).contains(&commission) {
+            problems.add(
+                "commission_percent",
+                "must be a whole percent from 0 to 100",
+            );
+        }
+        if tours.len() > 200 {
+            problems.add("tours", "at most 200 tours");
+        }
+        let mut parsed = BTreeSet::new();
+        for tour in tours {
+            match TourId::parse(tour) {
+                Some(id) => {
+                    parsed.insert(id);
+                }
+                None => problems.add("tours", format!("{tour:?} is not a tour id")),
+            }
+        }
+        problems.into_result()?;
+        Ok(NewReseller {
+            name: name.to_owned(),
+            commission_percent: u8::try_from(commission).unwrap_or(0),
+            tours: parsed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reseller(commission: u8, tours: &[&TourId]) -> Reseller {
+        Reseller {
+            id: ResellerId::generate(),
+            operator_id: OperatorId::from_stored("01HOPERATOR0000000000000000".into()),
+            name: "Harbour OTA".into(),
+            commission_percent: commission,
+            tours: tours.iter().map(|t| (*t).clone()).collect(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_reseller_sells_its_operators_tours_or_only_those_it_is_limited_to() {
+        let (a, b) = (TourId::generate(), TourId::generate());
+        let all = reseller(20, &[]);
+        let operator = all.operator_id.clone();
+        assert!(all.sells(&operator, &a) && all.sells(&operator, &b));
+        let other = OperatorId::generate();
+        assert!(!all.sells(&other, &a), "never another operator's tour");
+        let limited = reseller(20, &[&a]);
+        assert!(limited.sells(&operator, &a) && !limited.sells(&operator, &b));
+    }
+
+    #[test]
+    fn the_net_price_keeps_the_operators_share_whole() {
+        assert_eq!(reseller(20, &[]).net(3500), 2800);
+        assert_eq!(
+            reseller(15, &[]).net(999),
+            850,
+            "149.85 commission rounds down to 149"
+        );
+        assert_eq!(reseller(0, &[]).net(3500), 3500);
+        assert_eq!(reseller(100, &[]).net(3500), 0);
+    }
+
+    #[test]
+    fn new_resellers_are_checked_field_by_field() {
+        let ok = NewReseller::parse(" Harbour OTA ", Some(15), &[]).unwrap();
+        assert_eq!(
+            (ok.name.as_str(), ok.commission_percent),
+            ("Harbour OTA", 15)
+        );
+        let Err(crate::error::AppError::Validation(fields)) =
+            NewReseller::parse("", Some(101), &["nope".into()])
+        else {
+            panic!("expected a validation error");
+        };
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        assert_eq!(names, ["commission_percent", "name", "tours"]);
+    }
+}
