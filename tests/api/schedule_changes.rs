@@ -23,6 +23,23 @@ fn local_today(app: &TestApp) -> NaiveDate {
         .date_naive()
 }
 
+/// Moves the test clock forward to the next `hour`:00 in the tours' zone.
+fn start_at_local_hour(app: &TestApp, hour: u32) {
+    let zone = chrono_tz::Europe::Lisbon;
+    let now = app.clock.now();
+    let local = now.with_timezone(&zone);
+    let mut day = local.date_naive();
+    if local.time() >= chrono::NaiveTime::from_hms_opt(hour, 0, 0).unwrap() {
+        day += Duration::days(1);
+    }
+    let target = berth::domain::schedule::resolve_local(
+        zone,
+        day,
+        chrono::NaiveTime::from_hms_opt(hour, 0, 0).unwrap(),
+    );
+    app.clock.advance(target - now);
+}
+
 /// (id, local start time `HH:MM`, capacity, seats taken) of every departure of `tour` on the
 /// local dates `from..=to`.
 async fn listed(app: &TestApp, tour: &str, from: NaiveDate, to: NaiveDate) -> Vec<Value> {
@@ -76,6 +93,10 @@ async fn a_changed_schedule_moves_empty_departures_and_keeps_booked_ones(backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
+    // The horizon ends 180 days from now to the instant, and its last day has the other UTC
+    // offset half the year: run at some hours, it falls between that day's 10:00 and 11:00 and
+    // the two schedules differ by a departure. From 13:00 local both are inside it.
+    start_at_local_hour(&app, 13);
     let token = app.operator("Harbour Tours").await;
     let tour = app.tour(&token, json!({})).await;
     let (schedule, made) = daily(&app, &token, &tour, &["10:00"], 10).await;
