@@ -88,14 +88,7 @@ async fn hold(app: &TestApp, stripe: &FakeStripe, departure: &str) -> (String, S
 /// Delivers an event to `path`, signed now with `secret`.
 async fn deliver(app: &TestApp, path: &str, secret: &str, body: &str) -> crate::support::Reply {
     let signed = signature(secret, app.clock.now().timestamp(), body);
-    TestApp::reply(
-        app.client
-            .post(format!("{}{path}", app.base))
-            .header("Stripe-Signature", signed)
-            .header("Content-Type", "application/json")
-            .body(body.to_owned()),
-    )
-    .await
+    app.stripe_event_to(path, body, &signed).await
 }
 
 fn endpoint(operator: &str) -> String {
@@ -123,22 +116,33 @@ async fn refund(app: &TestApp, token: &str, reference: &str, amount: i64) -> Str
     reply.str("id")
 }
 
-async fn two_operators_are_paid_into_their_own_accounts(backend: Backend) {
+/// An instance with its own Stripe key and two operators, Alpha and Bravo, each with keys of
+/// its own: (app, stripe, [(keys, owner token, operator id, departure id); 2]).
+async fn two_operators_with_keys(
+    backend: Backend,
+) -> Option<(TestApp, FakeStripe, [(Keys, String, String, String); 2])> {
     let stripe = FakeStripe::start().await;
-    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+    let app = TestApp::spawn_stripe(backend, &stripe, &[]).await?;
+    let mut operators = Vec::new();
+    for (name, operator) in [("Alpha", "Alpha Tours"), ("Bravo", "Bravo Boats")] {
+        let keys = Keys::new(name);
+        stripe.add_account(&keys.secret);
+        let (token, id, departure) = operator_with_departure(&app, operator).await;
+        let view = set_keys(&app, &token, &keys).await;
+        assert_eq!(view["in_force"], "operator");
+        assert_eq!(view["mode"], "test");
+        assert_eq!(view["webhook_path"], endpoint(&id));
+        operators.push((keys, token, id, departure));
+    }
+    let [a, b]: [_; 2] = operators.try_into().ok()?;
+    Some((app, stripe, [a, b]))
+}
+
+async fn two_operators_are_paid_into_their_own_accounts(backend: Backend) {
+    let Some((app, stripe, [a, b])) = two_operators_with_keys(backend).await else {
         return;
     };
-    let (a_keys, b_keys) = (Keys::new("Alpha"), Keys::new("Bravo"));
-    stripe.add_account(&a_keys.secret);
-    stripe.add_account(&b_keys.secret);
-    let (a_token, a_id, a_departure) = operator_with_departure(&app, "Alpha Tours").await;
-    let (b_token, b_id, b_departure) = operator_with_departure(&app, "Bravo Boats").await;
-    let a_view = set_keys(&app, &a_token, &a_keys).await;
-    assert_eq!(a_view["in_force"], "operator");
-    assert_eq!(a_view["mode"], "test");
-    assert_eq!(a_view["webhook_path"], endpoint(&a_id));
-    set_keys(&app, &b_token, &b_keys).await;
-
+    let ((a_keys, a_token, a_id, a_departure), (b_keys, b_token, b_id, b_departure)) = (a, b);
     let (a_ref, a_booking, a_intent) = hold(&app, &stripe, &a_departure).await;
     let (b_ref, b_booking, b_intent) = hold(&app, &stripe, &b_departure).await;
     let a_pi = a_intent["id"].as_str().unwrap();
@@ -214,18 +218,11 @@ async fn two_operators_are_paid_into_their_own_accounts(backend: Backend) {
 }
 
 async fn webhooks_verify_with_the_operators_own_secret_only(backend: Backend) {
-    let stripe = FakeStripe::start().await;
-    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+    let Some((app, stripe, [a, b])) = two_operators_with_keys(backend).await else {
         return;
     };
-    let (a_keys, b_keys) = (Keys::new("Alpha"), Keys::new("Bravo"));
-    stripe.add_account(&a_keys.secret);
-    stripe.add_account(&b_keys.secret);
-    let (a_token, a_id, a_departure) = operator_with_departure(&app, "Alpha Tours").await;
-    let (b_token, b_id, _) = operator_with_departure(&app, "Bravo Boats").await;
+    let ((a_keys, a_token, a_id, a_departure), (b_keys, _, b_id, _)) = (a, b);
     let (_, _, c_departure) = operator_with_departure(&app, "Charlie Cruises").await;
-    set_keys(&app, &a_token, &a_keys).await;
-    set_keys(&app, &b_token, &b_keys).await;
     let (a_ref, _, a_intent) = hold(&app, &stripe, &a_departure).await;
     let a_paid = succeeded("evt_alpha_paid", &a_intent);
 

@@ -13,6 +13,16 @@ on_both_backends!(
     the_command_line_creates_a_reseller_and_prints_its_key_last,
 );
 
+async fn revoke(app: &TestApp, token: &str, id: &str) -> crate::support::Reply {
+    app.request(
+        Method::DELETE,
+        &format!("/v1/resellers/{id}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
 async fn authenticates(app: &TestApp, key: &str) -> Option<String> {
     berth::service::resellers::authenticate(&app.store, key)
         .await
@@ -62,36 +72,19 @@ async fn an_owner_creates_lists_and_revokes_resellers(backend: Backend) {
     let (other, _, _) = app.fresh_departure(5).await;
     let theirs = app.get_as(&other, "/v1/resellers").await;
     assert_eq!(theirs.body, json!([]));
-    app.request(
-        Method::DELETE,
-        &format!("/v1/resellers/{id}"),
-        Some(&other),
-        None,
-    )
-    .await
-    .expect_error(404, "not_found");
+    revoke(&app, &other, &id)
+        .await
+        .expect_error(404, "not_found");
     assert!(authenticates(&app, &key).await.is_some());
 
     // Revoked: the key stops working at once; a second revocation finds nothing.
-    app.request(
-        Method::DELETE,
-        &format!("/v1/resellers/{id}"),
-        Some(&token),
-        None,
-    )
-    .await
-    .expect(204);
+    revoke(&app, &token, &id).await.expect(204);
     assert_eq!(authenticates(&app, &key).await, None);
     let listed = app.get_as(&token, "/v1/resellers").await;
     assert!(listed.body[0]["revoked_at"].is_string(), "{}", listed.text);
-    app.request(
-        Method::DELETE,
-        &format!("/v1/resellers/{id}"),
-        Some(&token),
-        None,
-    )
-    .await
-    .expect_error(404, "not_found");
+    revoke(&app, &token, &id)
+        .await
+        .expect_error(404, "not_found");
 }
 
 async fn resellers_are_checked_and_kept_to_the_operators_tours(backend: Backend) {

@@ -316,9 +316,15 @@ impl TestApp {
     }
 
     pub async fn stripe_event_signed(&self, body: &str, signature: &str) -> Reply {
+        self.stripe_event_to("/v1/webhooks/stripe", body, signature)
+            .await
+    }
+
+    /// Delivers a Stripe webhook event to `path` (the instance's endpoint or an operator's).
+    pub async fn stripe_event_to(&self, path: &str, body: &str, signature: &str) -> Reply {
         Self::reply(
             self.client
-                .post(format!("{}/v1/webhooks/stripe", self.base))
+                .post(format!("{}{path}", self.base))
                 .header("Stripe-Signature", signature)
                 .header("Content-Type", "application/json")
                 .body(body.to_owned()),
