@@ -81,6 +81,6 @@ pub async fn get_departure(
 ) -> Result<Json<DepartureView>, AppError> {
     let id = DepartureId::parse(id).ok_or(AppError::NotFound)?;
     let now = clock.now();
-    let (tour, departure) = catalogue::departure(store, now, &id).await?;
+    let (tour, departure) = catalogue::public_departure(store, now, &id).await?;
     Ok(Json(DepartureView::new(&tour, &departure, now)))
 }

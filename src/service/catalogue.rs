@@ -416,6 +416,20 @@ pub async fn departure(
     Ok((tour, departure))
 }
 
+/// A departure the public catalogue and booking pages show: one of an archived tour is "not
+/// found" there, like its tour (its bookings' own pages still load it with [`departure`]).
+pub async fn public_departure(
+    store: &Store,
+    now: DateTime<Utc>,
+    id: &DepartureId,
+) -> Result<(TourRecord, DepartureRecord), AppError> {
+    let (tour, departure) = departure(store, now, id).await?;
+    if tour.archived_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    Ok((tour, departure))
+}
+
 async fn own_departure(
     store: &Store,
     now: DateTime<Utc>,

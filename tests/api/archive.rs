@@ -53,6 +53,11 @@ async fn an_archived_tour_sells_nothing_new_and_keeps_its_bookings(backend: Back
         .expect(404);
     let page = app.get(&format!("/tours/{tour}")).await;
     assert_eq!(page.status.as_u16(), 404);
+    app.get(&format!("/v1/departures/{departure}"))
+        .await
+        .expect(404);
+    let form = app.get(&format!("/book/{departure}")).await;
+    assert_eq!(form.status.as_u16(), 404, "the booking form is gone too");
     let catalogue = app.get(&format!("/tours?operator={operator}")).await;
     assert!(!catalogue.text.contains(&tour) && catalogue.text.contains(&other));
 

@@ -128,14 +128,15 @@ impl BookingForm {
     }
 }
 
-/// A departure with its tour, as the booking pages load it (unknown or malformed: 404).
+/// A departure with its tour, as the booking pages load it (unknown, malformed or of an
+/// archived tour: 404).
 pub async fn load(
     store: &Store,
     now: DateTime<Utc>,
     departure: &str,
 ) -> Result<(TourRecord, DepartureRecord), AppError> {
     let id = DepartureId::parse(departure).ok_or(AppError::NotFound)?;
-    catalogue::departure(store, now, &id).await
+    catalogue::public_departure(store, now, &id).await
 }
 
 #[get("/book/<departure>")]
