@@ -13,6 +13,7 @@ pub mod ids;
 pub mod lang;
 pub mod message;
 pub mod money;
+pub mod octo;
 pub mod payment_keys;
 pub mod pricing;
 pub mod records;

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod messages;
 pub mod method_override;
 pub mod metrics;
+pub mod octo;
 pub mod openapi;
 pub mod operator;
 pub mod operator_bookings;
@@ -141,6 +142,9 @@ pub fn stage() -> AdHoc {
         routes.extend(aliases);
         rocket
             .mount("/", routes)
+            .mount("/", octo::routes())
+            .register(octo::BASE, octo::catchers())
+            .attach(octo::TrailingSlash)
             .register(
                 "/",
                 catchers![

@@ -261,6 +261,15 @@ pub async fn list_schedules(
     Ok(catalogue::list_schedules_for_tour(store, tour_id).await?)
 }
 
+/// The local start times (`HH:MM`) of a tour's schedules, for channels that list them.
+pub async fn schedule_times(store: &Store, tour_id: &TourId) -> Result<Vec<String>, AppError> {
+    Ok(catalogue::list_schedules_for_tour(store, tour_id)
+        .await?
+        .into_iter()
+        .flat_map(|schedule| schedule.times)
+        .collect())
+}
+
 /// Creates the schedule's departures from now up to `now + horizon_days`. Idempotent: a
 /// departure that already exists (even one since cancelled or resized) is left alone.
 pub async fn materialize(

@@ -45,6 +45,9 @@ enum Access {
     /// part of this matrix; `tests/web/console.rs` walks every console page × anonymous, each
     /// role of the owning and of another operator, from the console's own menu table.
     Console,
+    /// The OCTO API (`/octo`): a reseller's key, not operator credentials, so not part of this
+    /// matrix; `tests/api/octo.rs` checks keys, revocation and each reseller's reach.
+    Reseller,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,7 +56,7 @@ enum Scope {
     Object,
 }
 
-use Access::{Booking, Console, Public, Role as R, Session};
+use Access::{Booking, Console, Public, Reseller, Role as R, Session};
 use Scope::{Object, Tenant};
 
 /// What a route's path parameter names; `Fresh…` are made anew for each cell because a
@@ -149,6 +152,10 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/auth/password", Session, T::None, r#"{"current_password": "not it at all", "new_password": "a fine new passphrase"}"#).answering(422),
         row("POST", "/v1/webhooks/stripe", Public, T::None, ""),
         row("POST", "/v1/webhooks/stripe/<operator_id>", Public, T::None, ""),
+        row("GET", "/octo/supplier", Reseller, T::None, ""),
+        row("GET", "/octo/products", Reseller, T::None, ""),
+        row("GET", "/octo/products/<id>", Reseller, T::None, ""),
+        row("GET", "/octo/capabilities", Reseller, T::None, ""),
         // Traveler pages (src/web): public; the language switch needs only its CSRF token.
         row("GET", "/tours", Public, T::None, ""),
         row("GET", "/embed.js", Public, T::None, ""),
@@ -307,7 +314,9 @@ enum Expect {
 fn expected(access: Access, caller: &Caller) -> Expect {
     use Expect::{Status, Success};
     match (access, caller) {
-        (Public | Console, _) => unreachable!("public and console routes are not in the matrix"),
+        (Public | Console | Reseller, _) => {
+            unreachable!("public, console and reseller routes are not in the matrix")
+        }
         (_, Caller::Revoked | Caller::Expired) => Status(401),
         (Booking, Caller::Anonymous) => Status(404),
         (_, Caller::Anonymous) => Status(401),
@@ -582,7 +591,7 @@ async fn every_operator_endpoint_checks_role_and_tenant(backend: Backend) {
     let mut cells = 0;
     for row in rows
         .iter()
-        .filter(|r| !matches!(r.access, Public | Console))
+        .filter(|r| !matches!(r.access, Public | Console | Reseller))
     {
         for caller in &callers {
             cells += 1;

@@ -26,6 +26,7 @@ mod invariant;
 mod ledger;
 mod metrics;
 mod notifications;
+mod octo;
 mod openapi;
 mod operator;
 mod operator_payments;

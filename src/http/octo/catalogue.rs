@@ -1,0 +1,292 @@
+//! What a reseller can read before it sells: the supplier (the operator), its products (the
+//! tours the reseller may sell, one `DEFAULT` option each, the tour's units as OCTO units) and
+//! the capabilities berth offers.
+
+use std::collections::BTreeSet;
+
+use rocket::get;
+use serde::Serialize;
+
+use super::{Octo, OctoError, ResellerKey, BASE};
+use crate::domain::ids::TourId;
+use crate::domain::octo::unit_type;
+use crate::domain::records::TourRecord;
+use crate::domain::reseller::Reseller;
+use crate::http::context::Ctx;
+use crate::http::rate_limit::RateLimited;
+use crate::service::{catalogue, operators};
+
+#[derive(Serialize)]
+pub struct OctoSupplier {
+    id: String,
+    name: String,
+    endpoint: String,
+    contact: SupplierContact,
+}
+
+#[derive(Serialize)]
+struct SupplierContact {
+    website: Option<String>,
+    email: Option<String>,
+    telephone: Option<String>,
+    address: Option<String>,
+}
+
+/// `GET /octo/supplier`: the operator whose seats the key sells.
+#[get("/octo/supplier")]
+pub async fn supplier(
+    _rate: RateLimited,
+    key: ResellerKey,
+    ctx: Ctx<'_>,
+) -> Result<Octo<OctoSupplier>, OctoError> {
+    let reseller = key.0?;
+    let operator = operators::profile(ctx.store, &reseller.operator_id).await?;
+    Ok(Octo(OctoSupplier {
+        id: operator.id,
+        name: operator.name,
+        endpoint: format!("{}{BASE}", ctx.config.public_url().trim_end_matches('/')),
+        contact: SupplierContact {
+            website: None,
+            email: Some(operator.email),
+            telephone: None,
+            address: None,
+        },
+    }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OctoProduct {
+    id: String,
+    internal_name: String,
+    reference: Option<String>,
+    locale: &'static str,
+    time_zone: String,
+    allow_freesale: bool,
+    instant_confirmation: bool,
+    instant_delivery: bool,
+    availability_required: bool,
+    availability_type: &'static str,
+    delivery_formats: [&'static str; 1],
+    delivery_methods: [&'static str; 1],
+    redemption_method: &'static str,
+    options: [OctoOption; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OctoOption {
+    id: &'static str,
+    default: bool,
+    internal_name: &'static str,
+    reference: Option<String>,
+    availability_local_start_times: Vec<String>,
+    cancellation_cutoff: String,
+    cancellation_cutoff_amount: u32,
+    cancellation_cutoff_unit: &'static str,
+    required_contact_fields: [&'static str; 0],
+    restrictions: OptionRestrictions,
+    units: Vec<OctoUnit>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OptionRestrictions {
+    min_units: u32,
+    max_units: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OctoUnit {
+    id: String,
+    internal_name: String,
+    reference: Option<String>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    restrictions: UnitRestrictions,
+    required_contact_fields: [&'static str; 0],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UnitRestrictions {
+    min_age: u32,
+    max_age: u32,
+    id_required: bool,
+    min_quantity: Option<u32>,
+    max_quantity: Option<u32>,
+    pax_count: u32,
+    accompanied_by: [&'static str; 0],
+}
+
+/// The one option of every product: berth sells a tour's departures with its units.
+pub const DEFAULT_OPTION: &str = "DEFAULT";
+
+fn product(tour: &TourRecord, start_times: BTreeSet<String>) -> OctoProduct {
+    let units = tour
+        .tour
+        .units
+        .iter()
+        .map(|unit| OctoUnit {
+            id: unit.code.clone(),
+            internal_name: unit.label.clone(),
+            reference: None,
+            kind: unit_type(&unit.code),
+            restrictions: UnitRestrictions {
+                min_age: 0,
+                max_age: 120,
+                id_required: false,
+                min_quantity: None,
+                max_quantity: None,
+                pax_count: 1,
+                accompanied_by: [],
+            },
+            required_contact_fields: [],
+        })
+        .collect();
+    OctoProduct {
+        id: tour.id.to_string(),
+        internal_name: tour.tour.name.clone(),
+        reference: None,
+        locale: "en",
+        time_zone: tour.tour.timezone.name().to_owned(),
+        allow_freesale: false,
+        instant_confirmation: true,
+        instant_delivery: true,
+        availability_required: true,
+        availability_type: "START_TIME",
+        delivery_formats: ["QRCODE"],
+        delivery_methods: ["VOUCHER"],
+        redemption_method: "DIGITAL",
+        options: [OctoOption {
+            id: DEFAULT_OPTION,
+            default: true,
+            internal_name: DEFAULT_OPTION,
+            reference: None,
+            availability_local_start_times: start_times.into_iter().collect(),
+            // A traveler may cancel until the departure starts (the refund is the policy's).
+            cancellation_cutoff: "0 hours".to_owned(),
+            cancellation_cutoff_amount: 0,
+            cancellation_cutoff_unit: "hour",
+            required_contact_fields: [],
+            restrictions: OptionRestrictions {
+                min_units: tour.tour.min_per_booking.max(1),
+                max_units: Some(tour.tour.max_per_booking),
+            },
+            units,
+        }],
+    }
+}
+
+/// The local start times a product's option lists: its schedules' times and those of its
+/// departures in the next 93 days, `HH:MM`, sorted. Never empty (the spec wants one at least):
+/// a tour with neither lists midnight, and its availability is empty.
+async fn start_times(ctx: &Ctx<'_>, tour: &TourRecord) -> Result<BTreeSet<String>, OctoError> {
+    let mut times: BTreeSet<String> = catalogue::schedule_times(ctx.store, &tour.id)
+        .await?
+        .into_iter()
+        .collect();
+    let tz = tour.tour.timezone;
+    let today = ctx.now().with_timezone(&tz).date_naive();
+    let range = catalogue::DateRange {
+        from: today,
+        to: today + chrono::Duration::days(93),
+    };
+    for departure in catalogue::departures_on(ctx.store, ctx.now(), tour, &range).await? {
+        let local = departure.occupancy.starts_at.with_timezone(&tz);
+        times.insert(local.format("%H:%M").to_string());
+    }
+    if times.is_empty() {
+        times.insert("00:00".to_owned());
+    }
+    Ok(times)
+}
+
+/// The tours a reseller may sell, in a stable order (the operator's, by id).
+async fn sellable(ctx: &Ctx<'_>, reseller: &Reseller) -> Result<Vec<TourRecord>, OctoError> {
+    Ok(catalogue::list_tours(ctx.store, &reseller.operator_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.archived_at.is_none() && reseller.sells(&t.operator_id, &t.id))
+        .collect())
+}
+
+/// `GET /octo/products`: every tour the reseller may sell.
+#[get("/octo/products")]
+pub async fn products(
+    _rate: RateLimited,
+    key: ResellerKey,
+    ctx: Ctx<'_>,
+) -> Result<Octo<Vec<OctoProduct>>, OctoError> {
+    let reseller = key.0?;
+    let mut list = Vec::new();
+    for tour in sellable(&ctx, &reseller).await? {
+        let times = start_times(&ctx, &tour).await?;
+        list.push(product(&tour, times));
+    }
+    Ok(Octo(list))
+}
+
+/// The tour a product id names, if the reseller may sell it; anything else is
+/// `INVALID_PRODUCT_ID` (another operator's tour, or one outside the key's scope, looks the same
+/// as none).
+pub async fn sellable_tour(
+    ctx: &Ctx<'_>,
+    reseller: &Reseller,
+    product_id: &str,
+) -> Result<TourRecord, OctoError> {
+    let unknown = || OctoError::invalid_product(product_id);
+    let id = TourId::parse(product_id).ok_or_else(unknown)?;
+    let tour = catalogue::tour(ctx.store, &id)
+        .await
+        .map_err(|_| unknown())?;
+    if tour.archived_at.is_some() || !reseller.sells(&tour.operator_id, &tour.id) {
+        return Err(unknown());
+    }
+    Ok(tour)
+}
+
+/// `GET /octo/products/{id}`.
+#[get("/octo/products/<id>")]
+pub async fn product_by_id(
+    _rate: RateLimited,
+    id: &str,
+    key: ResellerKey,
+    ctx: Ctx<'_>,
+) -> Result<Octo<OctoProduct>, OctoError> {
+    let reseller = key.0?;
+    let tour = sellable_tour(&ctx, &reseller, id).await?;
+    let times = start_times(&ctx, &tour).await?;
+    Ok(Octo(product(&tour, times)))
+}
+
+#[derive(Serialize)]
+pub struct Capability {
+    id: &'static str,
+    revision: u32,
+    required: bool,
+    dependencies: [&'static str; 0],
+    docs: Option<String>,
+}
+
+/// `GET /octo/capabilities`: the optional capabilities berth offers (none yet).
+#[get("/octo/capabilities")]
+pub async fn capabilities(
+    _rate: RateLimited,
+    key: ResellerKey,
+) -> Result<Octo<Vec<Capability>>, OctoError> {
+    key.0?;
+    Ok(Octo(
+        super::SUPPORTED
+            .iter()
+            .map(|id| Capability {
+                id,
+                revision: 1,
+                required: false,
+                dependencies: [],
+                docs: None,
+            })
+            .collect(),
+    ))
+}

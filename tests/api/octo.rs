@@ -1,0 +1,306 @@
+//! The OCTO supplier API (`/octo`): a reseller's key, OCTO's error shape, the
+//! `Octo-Capabilities` echo, and every answer checked against the JSON Schemas in
+//! `tests/octo/schemas` (the spec's, and berth's stricter profile), key by key.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::{Backend, Reply, TestApp};
+
+on_both_backends!(
+    the_supplier_and_products_read_as_octo_says,
+    keys_are_checked_and_errors_are_octo_shaped,
+    a_reseller_sees_only_the_tours_it_may_sell,
+);
+
+const BASE_ID: &str = "https://schemas.berth.invalid/octo/";
+
+/// Every schema file under `tests/octo/schemas`, registered under its `$id`.
+fn schemas() -> Vec<(String, Value)> {
+    fn walk(dir: &Path, out: &mut Vec<(String, Value)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.to_string_lossy().ends_with(".schema.json") {
+                let value: Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let id = value["$id"]
+                    .as_str()
+                    .expect("every schema has an $id")
+                    .to_owned();
+                out.push((id, value));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/octo/schemas"),
+        &mut out,
+    );
+    assert!(out.len() > 20, "the schemas were found: {}", out.len());
+    out
+}
+
+/// A validator for the schema at `reference` (relative to the schemas' base id).
+fn validator(reference: &str) -> jsonschema::Validator {
+    let mut options = jsonschema::options();
+    for (id, value) in schemas() {
+        options = options.with_resource(id, jsonschema::Resource::from_contents(value).unwrap());
+    }
+    options
+        .build(&json!({"$ref": format!("{BASE_ID}{reference}")}))
+        .unwrap()
+}
+
+/// Fails listing every problem when `value` breaks the schema at `reference`.
+fn assert_valid(reference: &str, value: &Value) {
+    let validator = validator(reference);
+    let problems: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(problems.is_empty(), "{reference}: {problems:#?}\n{value:#}");
+}
+
+async fn octo(app: &TestApp, key: Option<&str>, path: &str, capabilities: Option<&str>) -> Reply {
+    let mut request = app
+        .client
+        .get(format!("{}/octo{path}", app.base))
+        .header("Content-Type", "application/json");
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    if let Some(capabilities) = capabilities {
+        request = request.header("Octo-Capabilities", capabilities);
+    }
+    TestApp::reply(request).await
+}
+
+fn capabilities_header(reply: &Reply) -> Option<String> {
+    reply
+        .headers
+        .get("octo-capabilities")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// An operator with a scheduled tour and a reseller: (owner token, tour id, reseller key).
+async fn selling(app: &TestApp, name: &str) -> (String, String, String) {
+    let token = app.operator(name).await;
+    let tour = app.tour(&token, json!({})).await;
+    let start = (app.clock.now() + chrono::Duration::days(2)).date_naive();
+    app.post_as(
+        &token,
+        &format!("/v1/tours/{tour}/schedules"),
+        json!({"rrule": "FREQ=DAILY;COUNT=5", "start_date": start.to_string(), "times": ["09:30", "14:00"], "capacity": 20}),
+    )
+    .await
+    .expect(201);
+    let reseller = app
+        .post_as(
+            &token,
+            "/v1/resellers",
+            json!({"name": "Harbour OTA", "commission_percent": 20}),
+        )
+        .await;
+    reseller.expect(201);
+    (token, tour, reseller.str("key"))
+}
+
+async fn the_supplier_and_products_read_as_octo_says(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // The schemas catch what they should: the examples pass, a mutant does not.
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/octo/examples/products.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_valid("responses/get-products.schema.json", &example);
+    let mut mutant = example.clone();
+    mutant[0]["options"][0]["units"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("restrictions");
+    assert!(!validator("responses/get-products.schema.json").is_valid(&mutant));
+
+    let (_, tour, key) = selling(&app, "Harbour Tours").await;
+    let supplier = octo(&app, Some(&key), "/supplier", None).await;
+    supplier.expect(200);
+    assert_valid("responses/get-supplier.schema.json", &supplier.body);
+    assert_valid("profiles/berth.schema.json#/$defs/Supplier", &supplier.body);
+    assert_eq!(supplier.body["name"], "Harbour Tours");
+    assert!(supplier.body["endpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with("/octo"));
+    assert_eq!(capabilities_header(&supplier).as_deref(), Some(""));
+
+    let products = octo(&app, Some(&key), "/products", Some("")).await;
+    products.expect(200);
+    assert_valid("responses/get-products.schema.json", &products.body);
+    let list = products.body.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_valid("profiles/berth.schema.json#/$defs/Product", &list[0]);
+    let product = &list[0];
+    assert_eq!(product["id"], tour.as_str());
+    assert_eq!(product["timeZone"], "Europe/Lisbon");
+    let option = &product["options"][0];
+    assert_eq!(option["id"], "DEFAULT");
+    assert_eq!(
+        option["availabilityLocalStartTimes"],
+        json!(["09:30", "14:00"]),
+        "the schedule's local times"
+    );
+    let units: Vec<(&str, &str)> = option["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap(), u["type"].as_str().unwrap()))
+        .collect();
+    assert!(units.contains(&("adult", "ADULT")), "{units:?}");
+
+    // One product by id; the collection path with OpenAPI's trailing slash too.
+    let one = octo(&app, Some(&key), &format!("/products/{tour}"), None).await;
+    one.expect(200);
+    assert_valid("responses/get-product.schema.json", &one.body);
+    assert_eq!(&one.body, product);
+    let slashed = octo(&app, Some(&key), "/products/", None).await;
+    slashed.expect(200);
+    assert_eq!(slashed.body, products.body);
+
+    // Capabilities berth does not offer are not echoed as applied.
+    let asked = octo(
+        &app,
+        Some(&key),
+        "/products",
+        Some("octo/pricing, octo/content"),
+    )
+    .await;
+    assert_eq!(capabilities_header(&asked).as_deref(), Some(""));
+    assert!(asked.body[0].get("pricingPer").is_none());
+    let capabilities = octo(&app, Some(&key), "/capabilities", None).await;
+    capabilities.expect(200);
+    assert_valid("responses/get-capabilities.schema.json", &capabilities.body);
+}
+
+async fn keys_are_checked_and_errors_are_octo_shaped(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, key) = selling(&app, "Harbour Tours").await;
+    let error = |reply: &Reply, code: &str| {
+        assert_eq!(reply.status.as_u16(), 400, "{}", reply.text);
+        assert_eq!(reply.body["error"], code, "{}", reply.text);
+        assert!(!reply.body["errorMessage"].as_str().unwrap().is_empty());
+        assert_valid("responses/error.schema.json", &reply.body);
+        assert_eq!(capabilities_header(reply).as_deref(), Some(""));
+    };
+    error(&octo(&app, None, "/supplier", None).await, "UNAUTHORIZED");
+    error(
+        &octo(&app, Some("brs_not-a-real-key"), "/products", None).await,
+        "FORBIDDEN",
+    );
+    error(
+        &octo(
+            &app,
+            Some("an operator token, not a key"),
+            "/supplier",
+            None,
+        )
+        .await,
+        "FORBIDDEN",
+    );
+    let unknown = octo(&app, Some(&key), "/products/invalidProductId", None).await;
+    error(&unknown, "INVALID_PRODUCT_ID");
+    assert_eq!(unknown.body["productId"], "invalidProductId");
+    error(
+        &octo(&app, Some(&key), "/nothing-here", None).await,
+        "BAD_REQUEST",
+    );
+
+    // Revoked: refused at once.
+    let id = app.get_as(&token, "/v1/resellers").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/v1/resellers/{id}"),
+        Some(&token),
+        None,
+    )
+    .await
+    .expect(204);
+    error(
+        &octo(&app, Some(&key), "/supplier", None).await,
+        "FORBIDDEN",
+    );
+}
+
+async fn a_reseller_sees_only_the_tours_it_may_sell(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, first, all_key) = selling(&app, "Harbour Tours").await;
+    let second = app.tour(&token, json!({"name": "Sunset cruise"})).await;
+    let limited = app
+        .post_as(
+            &token,
+            "/v1/resellers",
+            json!({"name": "Concierge", "tours": [second]}),
+        )
+        .await;
+    limited.expect(201);
+    let limited_key = limited.str("key");
+    let ids = |reply: &Reply| -> Vec<String> {
+        reply
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(
+        ids(&octo(&app, Some(&all_key), "/products", None).await),
+        both
+    );
+    assert_eq!(
+        ids(&octo(&app, Some(&limited_key), "/products", None).await),
+        vec![second.clone()]
+    );
+    let hidden = octo(
+        &app,
+        Some(&limited_key),
+        &format!("/products/{first}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        hidden.body["error"], "INVALID_PRODUCT_ID",
+        "{}",
+        hidden.text
+    );
+    // Another operator's tour is unknown to this reseller, and its supplier is its own.
+    let (_, foreign, _) = selling(&app, "Other Tours").await;
+    let theirs = octo(&app, Some(&all_key), &format!("/products/{foreign}"), None).await;
+    assert_eq!(theirs.body["error"], "INVALID_PRODUCT_ID");
+    let supplier = octo(&app, Some(&all_key), "/supplier", None).await;
+    assert_eq!(supplier.body["name"], "Harbour Tours");
+    // An archived tour is no longer sold.
+    app.post_as(&token, &format!("/v1/tours/{first}/archive"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        ids(&octo(&app, Some(&all_key), "/products", None).await),
+        vec![second]
+    );
+}
