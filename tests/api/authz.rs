@@ -156,6 +156,8 @@ fn rows() -> Vec<Row> {
         row("GET", "/octo/products", Reseller, T::None, ""),
         row("GET", "/octo/products/<id>", Reseller, T::None, ""),
         row("GET", "/octo/capabilities", Reseller, T::None, ""),
+        row("POST", "/octo/availability/calendar", Reseller, T::None, ""),
+        row("POST", "/octo/availability", Reseller, T::None, ""),
         // Traveler pages (src/web): public; the language switch needs only its CSRF token.
         row("GET", "/tours", Public, T::None, ""),
         row("GET", "/embed.js", Public, T::None, ""),

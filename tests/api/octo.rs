@@ -13,6 +13,8 @@ on_both_backends!(
     the_supplier_and_products_read_as_octo_says,
     keys_are_checked_and_errors_are_octo_shaped,
     a_reseller_sees_only_the_tours_it_may_sell,
+    availability_reads_every_departure_with_its_status,
+    availability_requests_are_checked_in_octos_order,
 );
 
 const BASE_ID: &str = "https://schemas.berth.invalid/octo/";
@@ -77,6 +79,17 @@ async fn octo(app: &TestApp, key: Option<&str>, path: &str, capabilities: Option
         request = request.header("Octo-Capabilities", capabilities);
     }
     TestApp::reply(request).await
+}
+
+async fn octo_post(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
+    TestApp::reply(
+        app.client
+            .post(format!("{}/octo{path}", app.base))
+            .bearer_auth(key)
+            .header("Octo-Capabilities", "")
+            .json(&body),
+    )
+    .await
 }
 
 fn capabilities_header(reply: &Reply) -> Option<String> {
@@ -303,4 +316,254 @@ async fn a_reseller_sees_only_the_tours_it_may_sell(backend: Backend) {
         ids(&octo(&app, Some(&all_key), "/products", None).await),
         vec![second]
     );
+}
+
+/// The departures of a tour from `/v1` (id, UTC start), soonest first.
+async fn departures(app: &TestApp, tour: &str) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+    let reply = app.get(&format!("/v1/tours/{tour}/availability")).await;
+    reply.expect(200);
+    reply.body["departures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap().to_owned(),
+                d["starts_at"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Holds `seats` adults on a departure, at most 8 (the tour's per-booking limit) at a time.
+async fn take(app: &TestApp, departure: &str, seats: i64) {
+    let mut left = seats;
+    while left > 0 {
+        let n = left.min(8);
+        app.hold(departure, json!([{"unit": "adult", "quantity": n}]))
+            .await
+            .expect(201);
+        left -= n;
+    }
+}
+
+/// OCTO's id of a departure: its local start with the offset of that instant in Lisbon.
+fn octo_id(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::Lisbon)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+async fn availability_reads_every_departure_with_its_status(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, tour, key) = selling(&app, "Harbour Tours").await;
+    let list = departures(&app, &tour).await;
+    assert_eq!(list.len(), 10, "5 days × 2 times");
+    let (limited, sold_out, closed, open) = (&list[0], &list[1], &list[2], &list[3]);
+    take(&app, &limited.0, 11).await;
+    take(&app, &sold_out.0, 20).await;
+    app.post_as(
+        &token,
+        &format!("/v1/departures/{}/cancel", closed.0),
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    let today = app
+        .clock
+        .now()
+        .with_timezone(&chrono_tz::Europe::Lisbon)
+        .date_naive();
+    let end = today + chrono::Duration::days(30);
+    let body = json!({"productId": tour, "optionId": "DEFAULT",
+        "localDateStart": today.to_string(), "localDateEnd": end.to_string()});
+    let checked = octo_post(&app, &key, "/availability", body.clone()).await;
+    checked.expect(200);
+    assert_valid("responses/availability-check.schema.json", &checked.body);
+    let slots = checked.body.as_array().unwrap();
+    assert_eq!(slots.len(), 10);
+    for slot in slots {
+        assert_valid("profiles/berth.schema.json#/$defs/Availability", slot);
+    }
+    let slot = |at: &chrono::DateTime<chrono::Utc>| -> Value {
+        slots
+            .iter()
+            .find(|s| s["id"] == octo_id(*at).as_str())
+            .unwrap_or_else(|| panic!("no availability {}: {slots:?}", octo_id(*at)))
+            .clone()
+    };
+    let facts = |s: &Value| {
+        (
+            s["status"].clone(),
+            s["available"].clone(),
+            s["vacancies"].clone(),
+        )
+    };
+    assert_eq!(
+        facts(&slot(&limited.1)),
+        (json!("LIMITED"), json!(true), json!(9))
+    );
+    assert_eq!(
+        facts(&slot(&sold_out.1)),
+        (json!("SOLD_OUT"), json!(false), json!(0))
+    );
+    assert_eq!(facts(&slot(&closed.1)).0, json!("CLOSED"));
+    assert_eq!(
+        facts(&slot(&open.1)),
+        (json!("AVAILABLE"), json!(true), json!(20))
+    );
+    let first = slot(&limited.1);
+    assert_eq!(first["localDateTimeStart"], first["id"]);
+    assert_eq!(first["capacity"], 20);
+    assert_eq!(first["maxUnits"], 8);
+    let cutoff = limited.1 - chrono::Duration::minutes(30);
+    assert_eq!(
+        first["utcCutoffAt"],
+        cutoff.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    let ends = limited.1 + chrono::Duration::minutes(90);
+    assert_eq!(first["localDateTimeEnd"], octo_id(ends));
+
+    // By id, and by date.
+    let by_id = octo_post(
+        &app,
+        &key,
+        "/availability",
+        json!({"productId": tour, "optionId": "DEFAULT", "availabilityIds": [octo_id(limited.1)]}),
+    )
+    .await;
+    assert_eq!(by_id.body, json!([first]));
+    let day = limited
+        .1
+        .with_timezone(&chrono_tz::Europe::Lisbon)
+        .date_naive();
+    let by_date = octo_post(
+        &app,
+        &key,
+        "/availability",
+        json!({"productId": tour, "optionId": "DEFAULT", "localDate": day.to_string()}),
+    )
+    .await;
+    assert_eq!(
+        by_date.body.as_array().unwrap().len(),
+        2,
+        "{}",
+        by_date.text
+    );
+
+    // The calendar: one entry per day, the best departure of the day.
+    let calendar = octo_post(&app, &key, "/availability/calendar", body).await;
+    calendar.expect(200);
+    assert_valid(
+        "responses/availability-calendar.schema.json",
+        &calendar.body,
+    );
+    let days = calendar.body.as_array().unwrap();
+    assert_eq!(days.len(), 31);
+    for entry in days {
+        assert_valid(
+            "profiles/berth.schema.json#/$defs/AvailabilityCalendarDay",
+            entry,
+        );
+    }
+    let entry = |date: chrono::NaiveDate| {
+        days.iter()
+            .find(|d| d["localDate"] == date.to_string())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            entry(today)["status"].clone(),
+            entry(today)["capacity"].clone()
+        ),
+        (json!("CLOSED"), json!(0)),
+        "no departures today"
+    );
+    // The first day: 09:30 LIMITED (9 left) and 14:00 SOLD_OUT: LIMITED, 9 vacancies.
+    let first_day = entry(day);
+    assert_eq!(
+        (
+            first_day["status"].clone(),
+            first_day["vacancies"].clone(),
+            first_day["capacity"].clone()
+        ),
+        (json!("LIMITED"), json!(9), json!(40))
+    );
+}
+
+async fn availability_requests_are_checked_in_octos_order(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, tour, key) = selling(&app, "Harbour Tours").await;
+    let today = app.clock.now().date_naive().to_string();
+    let code = |reply: &Reply| {
+        assert_eq!(reply.status.as_u16(), 400, "{}", reply.text);
+        assert_valid("responses/error.schema.json", &reply.body);
+        reply.body["error"].as_str().unwrap().to_owned()
+    };
+    for path in ["/availability", "/availability/calendar"] {
+        let product = octo_post(
+            &app,
+            &key,
+            path,
+            json!({"productId": "invalidProductId",
+            "optionId": "DEFAULT", "localDateStart": today, "localDateEnd": today}),
+        )
+        .await;
+        assert_eq!(code(&product), "INVALID_PRODUCT_ID");
+        assert_eq!(product.body["productId"], "invalidProductId");
+        let option = octo_post(
+            &app,
+            &key,
+            path,
+            json!({"productId": tour,
+            "optionId": "invalidOptionId", "localDateStart": today, "localDateEnd": today}),
+        )
+        .await;
+        assert_eq!(code(&option), "INVALID_OPTION_ID");
+        assert_eq!(option.body["optionId"], "invalidOptionId");
+        let no_start = octo_post(
+            &app,
+            &key,
+            path,
+            json!({"productId": tour,
+            "optionId": "DEFAULT", "localDateEnd": today}),
+        )
+        .await;
+        assert_eq!(code(&no_start), "BAD_REQUEST");
+        let unread = octo_post(&app, &key, path, json!(["not", "an", "object"])).await;
+        assert_eq!(code(&unread), "BAD_REQUEST");
+    }
+    let all_forms = octo_post(
+        &app,
+        &key,
+        "/availability",
+        json!({"productId": tour,
+        "optionId": "DEFAULT", "localDate": today, "localDateStart": today,
+        "localDateEnd": today, "availabilityIds": ["x"]}),
+    )
+    .await;
+    assert_eq!(code(&all_forms), "BAD_REQUEST");
+    let none = octo_post(
+        &app,
+        &key,
+        "/availability",
+        json!({"productId": tour, "optionId": "DEFAULT"}),
+    )
+    .await;
+    assert_eq!(code(&none), "BAD_REQUEST");
+    let later = (app.clock.now().date_naive() + chrono::Duration::days(400)).to_string();
+    let year = octo_post(
+        &app,
+        &key,
+        "/availability/calendar",
+        json!({"productId": tour, "optionId": "DEFAULT", "localDateStart": today, "localDateEnd": later}),
+    )
+    .await;
+    assert_eq!(code(&year), "BAD_REQUEST");
 }

@@ -6,6 +6,7 @@
 //! without a trailing slash. What each endpoint must do is in `tests/octo/README.md`, taken
 //! from the specification and the public validator.
 
+mod availability;
 mod catalogue;
 
 use rocket::fairing::{Fairing, Info, Kind};
@@ -36,6 +37,8 @@ pub fn routes() -> Vec<Route> {
         catalogue::products,
         catalogue::product_by_id,
         catalogue::capabilities,
+        availability::calendar,
+        availability::check,
     ]
 }
 
