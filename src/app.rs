@@ -128,8 +128,11 @@ fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
          -d '{{\"departure_id\":\"{departure}\",\"items\":[{{\"unit\":\"adult\",\"quantity\":2}}],\"customer\":{{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}}}}'\n\n\
          3. Confirm it with the reference and access_token from step 2:\n   curl -s -X POST {base}/v1/bookings/REFERENCE/confirm -H 'X-Booking-Token: ACCESS_TOKEN'\n\n\
          Then run step 1 again, or: curl -s {base}/v1/departures/{departure}\n\
-         Operators: curl -s {base}/v1/departures/{departure}/manifest -H 'Authorization: Bearer {token}'\n",
+         Operators: curl -s {base}/v1/departures/{departure}/manifest -H 'Authorization: Bearer {token}'\n\n\
+         Resellers (OCTO) with the demo reseller's key (shown once): {reseller_key}\n   \
+         curl -s {base}/octo/products -H 'Authorization: Bearer {reseller_key}'\n",
         token = demo.token,
+        reseller_key = demo.reseller_key,
         email = crate::service::demo::OWNER_EMAIL,
         password = demo.owner_password,
     );

@@ -1,4 +1,5 @@
-//! Demo data for a first `cargo run`: one operator, one tour, a daily schedule.
+//! Demo data for a first `cargo run`: one operator, one tour, a daily schedule, and a reseller
+//! whose key opens the OCTO API.
 
 use chrono::{DateTime, Utc};
 
@@ -21,6 +22,8 @@ pub struct DemoData {
     pub owner_password: String,
     pub tour_id: TourId,
     pub first_departure: Option<DepartureId>,
+    /// A reseller's OCTO API key (shown once).
+    pub reseller_key: String,
 }
 
 /// Seeds the demo operator, tour and schedule, but only into an empty database.
@@ -100,10 +103,13 @@ pub async fn seed_if_empty(
                 .is_ok()
         })
         .map(|o| o.id);
+    let reseller = crate::domain::reseller::NewReseller::parse("Demo OTA", Some(20), &[])?;
+    let (_, reseller_key) = super::resellers::create(store, now, &by, reseller).await?;
     Ok(Some(DemoData {
         token,
         owner_password,
         tour_id: tour.id,
         first_departure,
+        reseller_key,
     }))
 }

@@ -205,6 +205,24 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
     let (mut server, stdout) = serve(&app.database_url, port);
     let token = after(&stdout, "API token (shown once): ").to_owned();
     let tour = after(&stdout, "/v1/tours/").to_owned();
+    // The printed reseller key lists the demo tour over OCTO, with the printed command.
+    let reseller_key = after(&stdout, "reseller's key (shown once): ").to_owned();
+    assert!(
+        stdout.contains(&format!(
+            "curl -s {base}/octo/products -H 'Authorization: Bearer {reseller_key}'"
+        )),
+        "{stdout}"
+    );
+    let products: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/octo/products"))
+        .bearer_auth(&reseller_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(products[0]["id"], tour.as_str(), "{products}");
     let departure = after(&stdout, "\"departure_id\":\"").to_owned();
     assert!(
         stdout.contains(&format!("curl -s '{base}/v1/tours/{tour}/availability'")),
