@@ -377,3 +377,18 @@ console-payments-check-failed = The check failed: { $problem }
 console-settings-notice-payments = Your Stripe keys are saved; new payments go to your account. Payments taken before are still refunded with the keys they were made with.
 console-settings-notice-payments-removed = Your own Stripe keys are no longer used for new payments.
 console-payments-check-ok-instance = Stripe accepted the instance's keys.
+console-resellers = Resellers
+console-resellers-intro = Channels that sell your seats through the OCTO API with a key of their own. They see only the tours you let them sell.
+console-resellers-name = Name
+console-resellers-commission = Commission (%)
+console-resellers-commission-hint = The share of the price the reseller keeps, 0 to 100.
+console-resellers-tours = Tours
+console-resellers-tours-legend = Tours it may sell (none ticked: all of them)
+console-resellers-all-tours = All tours
+console-resellers-some-tours = { $count ->
+    [one] 1 tour
+   *[other] { $count } tours
+}
+console-resellers-create = Add a reseller
+console-resellers-shown-once = The reseller's OCTO API key, shown this once: copy it now and hand it over safely.
+console-team-notice-reseller-revoked = The reseller's key no longer works.

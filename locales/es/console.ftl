@@ -377,3 +377,18 @@ console-payments-check-failed = La comprobación falló: { $problem }
 console-settings-notice-payments = Sus claves de Stripe están guardadas; los pagos nuevos van a su cuenta. Los pagos anteriores se siguen reembolsando con las claves con que se hicieron.
 console-settings-notice-payments-removed = Sus propias claves de Stripe ya no se usan para pagos nuevos.
 console-payments-check-ok-instance = Stripe aceptó las claves de la instalación.
+console-resellers = Revendedores
+console-resellers-intro = Canales que venden sus plazas por la API OCTO con una clave propia. Solo ven los tours que usted les deja vender.
+console-resellers-name = Nombre
+console-resellers-commission = Comisión (%)
+console-resellers-commission-hint = La parte del precio que se queda el revendedor, de 0 a 100.
+console-resellers-tours = Tours
+console-resellers-tours-legend = Tours que puede vender (ninguno marcado: todos)
+console-resellers-all-tours = Todos los tours
+console-resellers-some-tours = { $count ->
+    [one] 1 tour
+   *[other] { $count } tours
+}
+console-resellers-create = Añadir un revendedor
+console-resellers-shown-once = La clave de la API OCTO del revendedor, mostrada solo esta vez: cópiela ahora y entréguela de forma segura.
+console-team-notice-reseller-revoked = La clave del revendedor ya no funciona.

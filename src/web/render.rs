@@ -278,6 +278,17 @@ mod tests {
             }
         }
         assert!(used.len() > 10, "no message keys found: {used:?}");
+        // A page's title is text: markup inside its block would be printed into <title>.
+        for (name, source) in embedded::TEMPLATES {
+            if let Some(start) = source.find("{% block page_title %}") {
+                let rest = &source[start..];
+                let block = &rest[..rest.find("{% endblock %}").unwrap_or(rest.len())];
+                assert!(
+                    !block.contains('<'),
+                    "{name}: markup in its page_title block"
+                );
+            }
+        }
         for (template, key) in used {
             for lang in Lang::ALL {
                 assert!(

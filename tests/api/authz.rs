@@ -192,6 +192,8 @@ fn rows() -> Vec<Row> {
         row("POST", "/console/team/two-factor", Console, T::None, ""),
         row("POST", "/console/team/tokens", Console, T::None, ""),
         row("POST", "/console/team/tokens/<id>/revoke", Console, T::None, ""),
+        row("POST", "/console/team/resellers", Console, T::None, ""),
+        row("POST", "/console/team/resellers/<id>/revoke", Console, T::None, ""),
         row("GET", "/console/departures/<id>", Console, T::None, ""),
         row("GET", "/console/departures/<id>/manifest.csv", Console, T::None, ""),
         row("POST", "/console/departures/<id>/check-in", Console, T::None, ""),

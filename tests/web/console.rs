@@ -29,6 +29,7 @@ on_both_backends!(
     when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on,
     an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log,
     an_owner_connects_its_own_stripe_account,
+    an_owner_adds_a_reseller_for_one_tour_and_revokes_it,
     an_admin_archives_a_tour_and_puts_it_back_on_sale,
     a_user_who_forgot_their_password_resets_it_with_the_emailed_code,
     staff_move_a_booking_to_another_departure_of_its_tour,
@@ -1861,6 +1862,102 @@ async fn an_owner_connects_its_own_stripe_account(backend: Backend) {
         .text("#payments-in-force")
         .await
         .contains("pay on arrival"));
+    browser.close().await;
+}
+
+async fn an_owner_adds_a_reseller_for_one_tour_and_revokes_it(backend: Backend) {
+    let Some((app, browser, token, first)) =
+        console_with(backend, json!({}), &[("owner@harbour.example", "owner")]).await
+    else {
+        return;
+    };
+    let second = app.tour(&token, json!({"name": "Sunset cruise"})).await;
+    sign_in(&browser, &app.base, "owner@harbour.example", PASSWORD).await;
+    browser.goto(&format!("{}/console/team", app.base)).await;
+    assert_eq!(
+        browser.run("return document.title;").await,
+        json!("Team · berth console")
+    );
+    let octo_products = |key: String| {
+        let app = &app;
+        async move {
+            let reply = TestApp::reply(
+                app.client
+                    .get(format!("{}/octo/products", app.base))
+                    .bearer_auth(key),
+            )
+            .await;
+            reply.body.clone()
+        }
+    };
+
+    // Refused: no name, a commission over 100; what was typed is kept, the fields marked.
+    fill(&browser, "#f-reseller_commission_percent", "150").await;
+    browser
+        .click_and_wait("form.create-reseller button[type=submit]")
+        .await;
+    assert!(!browser.text("#f-reseller_name-problem").await.is_empty());
+    assert!(!browser
+        .text("#f-reseller_commission_percent-problem")
+        .await
+        .is_empty());
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-reseller_commission_percent').value;")
+            .await,
+        json!("150")
+    );
+    browser
+        .assert_accessible("console team, reseller refused")
+        .await;
+
+    fill(&browser, "#f-reseller_name", "Harbour OTA").await;
+    fill(&browser, "#f-reseller_commission_percent", "15").await;
+    browser
+        .run(&format!(
+            "document.querySelector('input[name=reseller_tours][value=\"{second}\"]').click(); return null;"
+        ))
+        .await;
+    browser
+        .click_and_wait("form.create-reseller button[type=submit]")
+        .await;
+    let key = browser.text("#new-reseller-key").await;
+    assert!(key.starts_with("brs_"), "{key}");
+    let row = browser.text("tr.reseller-row").await;
+    assert!(
+        row.contains("Harbour OTA") && row.contains("15 %") && row.contains("1 tour"),
+        "{row}"
+    );
+    let products = octo_products(key.clone()).await;
+    let ids: Vec<&str> = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.as_str()], "only the ticked tour");
+    assert!(!ids.contains(&first.as_str()));
+    browser
+        .assert_accessible("console team, reseller added")
+        .await;
+    browser
+        .screenshots(&format!("console-resellers-{}", backend_name(backend)))
+        .await;
+
+    // The key is not shown again; revoked, it stops working.
+    browser.goto(&format!("{}/console/team", app.base)).await;
+    let html = browser
+        .run("return document.documentElement.outerHTML;")
+        .await;
+    assert!(!html.as_str().unwrap().contains(&key));
+    browser
+        .click_and_wait("tr.reseller-row form.revoke-token button")
+        .await;
+    assert!(browser
+        .text("#team-notice")
+        .await
+        .contains("no longer works"));
+    assert_eq!(octo_products(key).await["error"], "FORBIDDEN");
     browser.close().await;
 }
 

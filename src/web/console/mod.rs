@@ -62,6 +62,8 @@ pub fn routes() -> Vec<rocket::Route> {
         team::require_two_factor,
         team::create_token,
         team::revoke_token,
+        team::create_reseller,
+        team::revoke_reseller,
         settings::page,
         settings::sender,
         settings::origins,

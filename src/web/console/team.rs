@@ -1,7 +1,8 @@
 //! The team in the console (owners, as `/v1/users` and `/v1/tokens`): the operator's users,
 //! adding one, changing a role, deactivating, turning off a lost second factor, requiring
 //! two-factor sign-in for everyone; and the API tokens, made with a label and a role (the token
-//! shown once, on the page that made it) and revoked. Each change is the API's service function
+//! shown once, on the page that made it) and revoked; and the resellers (as `/v1/resellers`),
+//! made with a commission and the tours they may sell (the OCTO key shown once) and revoked. Each change is the API's service function
 //! with its rules (the last owner stays), run once per rendered form.
 
 use std::collections::BTreeMap;
@@ -15,20 +16,21 @@ use super::{frame, role_key, Console};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::auth::Role;
+use crate::domain::reseller::NewReseller as ResellerDraft;
 use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::guards::Owner;
 use crate::http::rate_limit::RateLimited;
 use crate::service::auth::{self, Principal, UserChange, UserDraft};
-use crate::service::operators;
 use crate::service::passwords::Argon2Gate;
+use crate::service::{catalogue, operators, resellers};
 use crate::storage::Store;
 use crate::web::{once, CsrfForm, Page, WebError};
 
 type Problems = BTreeMap<String, String>;
 
 /// The notices a change leads to (each a catalogue key `console-team-notice-…`).
-pub const NOTICES: [&str; 7] = [
+pub const NOTICES: [&str; 8] = [
     "added",
     "role",
     "deactivated",
@@ -36,6 +38,7 @@ pub const NOTICES: [&str; 7] = [
     "required",
     "not-required",
     "revoked",
+    "reseller-revoked",
 ];
 
 pub fn notice_key(notice: &str) -> String {
@@ -59,6 +62,16 @@ struct Shown {
     problems: Problems,
     token_label: String,
     new_token: Option<String>,
+    new_reseller: NewReseller,
+    new_reseller_key: Option<String>,
+}
+
+/// The new-reseller form as typed.
+#[derive(Default, serde::Serialize)]
+struct NewReseller {
+    name: String,
+    commission_percent: String,
+    tours: Vec<String>,
 }
 
 async fn render(store: &Store, principal: &Principal, shown: Shown) -> Result<Page, WebError> {
@@ -85,6 +98,25 @@ async fn render(store: &Store, principal: &Principal, shown: Shown) -> Result<Pa
             }
         })
         .collect();
+    let resellers: Vec<Value> = resellers::list(store, principal)
+        .await?
+        .into_iter()
+        .map(|r| {
+            context! {
+                id => r.id.as_str(), name => r.name, commission => r.commission_percent,
+                tours => r.tours.len(),
+                created => r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                revoked => r.revoked_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                form_key => once::new_key(),
+            }
+        })
+        .collect();
+    let tours: Vec<Value> = catalogue::list_tours(store, &principal.operator)
+        .await?
+        .into_iter()
+        .filter(|t| t.archived_at.is_none())
+        .map(|t| context! { id => t.id.as_str(), name => t.tour.name })
+        .collect();
     let roles: Vec<Value> = Role::ALL
         .into_iter()
         .map(|r| context! { value => r.as_str(), key => role_key(r) })
@@ -105,6 +137,10 @@ async fn render(store: &Store, principal: &Principal, shown: Shown) -> Result<Pa
             new_user => Value::from_serialize(&shown.new_user),
             token_label => shown.token_label,
             new_token => shown.new_token,
+            resellers => resellers,
+            tours => tours,
+            new_reseller => Value::from_serialize(&shown.new_reseller),
+            new_reseller_key => shown.new_reseller_key,
             errors => shown.problems,
         },
     )
@@ -383,6 +419,89 @@ pub async fn revoke_token(
         (&form.0.form_key, &fields),
         "revoked",
         || async { operators::revoke_token(store, now, &principal, id).await },
+    )
+    .await?;
+    Ok(Redirect::to(location))
+}
+
+/// Field names carry a `reseller_` prefix: the page's add-user form has a `name` too.
+#[derive(FromForm)]
+pub struct ResellerForm {
+    #[field(default = String::new())]
+    reseller_name: String,
+    #[field(default = String::new())]
+    reseller_commission_percent: String,
+    #[field(default = Vec::new())]
+    reseller_tours: Vec<String>,
+}
+
+/// `POST /console/team/resellers`: a new reseller, as `POST /v1/resellers`. Its OCTO key is on
+/// the page this answers, and never again (as with API tokens).
+#[post("/console/team/resellers", data = "<form>")]
+pub async fn create_reseller(
+    _rate: RateLimited,
+    user: Console<Owner>,
+    form: CsrfForm<ResellerForm>,
+    ctx: Ctx<'_>,
+) -> Result<Page, WebError> {
+    let principal = user.0;
+    let f = form.0;
+    let commission = f.reseller_commission_percent.trim();
+    let percent = match commission.parse::<i64>() {
+        Ok(percent) => Ok(Some(percent)),
+        Err(_) if commission.is_empty() => Ok(None),
+        Err(_) => Err(AppError::invalid(
+            "commission_percent",
+            "must be a whole percent from 0 to 100",
+        )),
+    };
+    let made = match percent
+        .and_then(|percent| ResellerDraft::parse(&f.reseller_name, percent, &f.reseller_tours))
+    {
+        Ok(draft) => resellers::create(ctx.store, ctx.now(), &principal, draft).await,
+        Err(error) => Err(error),
+    };
+    let shown = match made {
+        Ok((_, key)) => Shown {
+            new_reseller_key: Some(key),
+            ..Shown::default()
+        },
+        Err(AppError::Validation(problems)) => Shown {
+            new_reseller: NewReseller {
+                name: f.reseller_name.clone(),
+                commission_percent: f.reseller_commission_percent.clone(),
+                tours: f.reseller_tours.clone(),
+            },
+            problems: problems
+                .into_iter()
+                .map(|(field, message)| (format!("reseller_{field}"), message))
+                .collect(),
+            ..Shown::default()
+        },
+        Err(other) => return Err(other.into()),
+    };
+    render(ctx.store, &principal, shown).await
+}
+
+/// `POST /console/team/resellers/<id>/revoke`: revokes a reseller's key at once, as
+/// `DELETE /v1/resellers/{id}`.
+#[post("/console/team/resellers/<id>/revoke", data = "<form>")]
+pub async fn revoke_reseller(
+    _rate: RateLimited,
+    user: Console<Owner>,
+    id: &str,
+    form: CsrfForm<RevokeForm>,
+    ctx: Ctx<'_>,
+) -> Result<Redirect, WebError> {
+    let principal = user.0;
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
+    let fields = format!("revoke-reseller:{id}");
+    let location = change(
+        (store, config, now),
+        &principal,
+        (&form.0.form_key, &fields),
+        "reseller-revoked",
+        || async { resellers::revoke(store, now, &principal, id).await },
     )
     .await?;
     Ok(Redirect::to(location))
