@@ -242,9 +242,9 @@ mod tests {
         assert!(unlimited(release(&[("RATE_LIMITS", "  ")]).unwrap()).is_empty());
         assert_eq!(
             unlimited(release(&[("RATE_LIMITS", "off")]).unwrap()),
-            ["auth", "bookings", "writes", "reads"]
+            ["auth", "bookings", "writes", "reads", "octo"]
         );
         let debug = AppConfig::from_figment(&figment("debug", &[("RATE_LIMITS", "")])).unwrap();
-        assert_eq!(unlimited(debug).len(), 4, "debug's default is off");
+        assert_eq!(unlimited(debug).len(), 5, "debug's default is off");
     }
 }

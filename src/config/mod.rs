@@ -96,7 +96,7 @@ pub struct AppConfig {
     /// Sends of one message before it is given up as `dead`.
     #[serde(default = "defaults::outbox_max_attempts")]
     pub outbox_max_attempts: u32,
-    /// `off`, or limits per bucket: `auth=10/min,bookings=30/min,writes=300/min,reads=1200/min`. Default
+    /// `off`, or limits per bucket: `auth=10/min,bookings=30/min,writes=300/min,reads=1200/min,octo=600/min`. Default
     /// (also when empty): off in debug, [`RELEASE_RATE_LIMITS`] in release.
     #[serde(default)]
     rate_limits: Option<String>,
@@ -158,7 +158,8 @@ pub struct AppConfig {
 }
 
 /// The rate limits of the release profile when `BERTH_RATE_LIMITS` is unset or empty.
-pub const RELEASE_RATE_LIMITS: &str = "auth=10/min,bookings=30/min,writes=300/min,reads=1200/min";
+pub const RELEASE_RATE_LIMITS: &str =
+    "auth=10/min,bookings=30/min,writes=300/min,reads=1200/min,octo=600/min";
 
 /// The key debug builds use when `BERTH_SECRET_KEY` is unset; public, so release refuses it.
 pub const DEBUG_SECRET_KEY: &str = "berth-debug-secret-key-not-for-production-use";

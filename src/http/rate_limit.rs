@@ -241,6 +241,7 @@ pub struct RateLimits {
     bookings: Option<Limiter>,
     writes: Option<Limiter>,
     reads: Option<Limiter>,
+    octo: Option<Limiter>,
     clients: ClientAddresses,
 }
 
@@ -254,6 +255,7 @@ impl RateLimits {
             bookings: None,
             writes: None,
             reads: None,
+            octo: None,
             clients,
         };
         let spec = spec.trim();
@@ -274,9 +276,10 @@ impl RateLimits {
                 "bookings" => limits.bookings = limiter,
                 "writes" => limits.writes = limiter,
                 "reads" => limits.reads = limiter,
+                "octo" => limits.octo = limiter,
                 other => {
                     return Err(format!(
-                    "BERTH_RATE_LIMITS: unknown bucket {other:?} (auth, bookings, writes, reads)"
+                    "BERTH_RATE_LIMITS: unknown bucket {other:?} (auth, bookings, writes, reads, octo)"
                 ))
                 }
             }
@@ -291,6 +294,7 @@ impl RateLimits {
             ("bookings", &self.bookings),
             ("writes", &self.writes),
             ("reads", &self.reads),
+            ("octo", &self.octo),
         ]
         .into_iter()
         .filter(|(_, limiter)| limiter.is_none())
@@ -319,6 +323,7 @@ impl RateLimits {
             Some(Bucket::Reads) => &self.reads,
             Some(Bucket::Bookings) => &self.bookings,
             Some(Bucket::Writes) => &self.writes,
+            Some(Bucket::Octo) => &self.octo,
         };
         let Some(limiter) = limiter else {
             return Ok(());
@@ -346,6 +351,8 @@ pub enum Bucket {
     Bookings,
     Writes,
     Reads,
+    /// Resellers on the OCTO API (`/octo`): their own allowance, per key and address.
+    Octo,
 }
 
 /// The bucket of a route (its mounted path, in Rocket's or OpenAPI's syntax), `None` when it is
@@ -355,6 +362,8 @@ pub fn bucket(method: Method, route: &str) -> Option<Bucket> {
     // behind a proxy): throttling them would delay payment confirmations until holds lapse.
     if route.starts_with("/v1/webhooks/") {
         None
+    } else if route == "/octo" || route.starts_with("/octo/") {
+        Some(Bucket::Octo)
     } else if route.starts_with("/v1/auth/") || route.starts_with("/console/sign-in") {
         // The console's sign-in takes passwords and codes like `/v1/auth/*`: the same bucket.
         Some(Bucket::Auth)
@@ -425,6 +434,11 @@ mod tests {
             Some(Bucket::Bookings)
         );
         assert_eq!(bucket(Method::Post, "/v1/auth/login"), Some(Bucket::Auth));
+        assert_eq!(bucket(Method::Get, "/octo/products"), Some(Bucket::Octo));
+        assert_eq!(
+            bucket(Method::Post, "/octo/availability"),
+            Some(Bucket::Octo)
+        );
         assert_eq!(bucket(Method::Post, "/console/sign-in"), Some(Bucket::Auth));
         assert_eq!(
             bucket(Method::Post, "/console/sign-in/code"),
@@ -591,13 +605,13 @@ mod tests {
                 .unwrap()
                 .unlimited()
                 .len(),
-            4
+            5
         );
         assert_eq!(
             RateLimits::parse("auth=5/min", clients())
                 .unwrap()
                 .unlimited(),
-            ["bookings", "writes", "reads"]
+            ["bookings", "writes", "reads", "octo"]
         );
         assert!(RateLimits::parse("auth=0/min", clients()).is_err());
         assert!(RateLimits::parse("auth=5/week", clients()).is_err());

@@ -521,7 +521,8 @@ async fn rate_limits_off_in_release_take_the_word_off_and_are_announced() {
     }
     let stderr = server.stderr();
     assert!(
-        stderr.contains("RATE LIMITS ARE OFF") && stderr.contains("auth, bookings, writes, reads"),
+        stderr.contains("RATE LIMITS ARE OFF")
+            && stderr.contains("auth, bookings, writes, reads, octo"),
         "{stderr}"
     );
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     a_reseller_sees_only_the_tours_it_may_sell,
     availability_reads_every_departure_with_its_status,
     availability_requests_are_checked_in_octos_order,
+    resellers_have_their_own_rate_limit,
 );
 
 const BASE_ID: &str = "https://schemas.berth.invalid/octo/";
@@ -566,4 +567,32 @@ async fn availability_requests_are_checked_in_octos_order(backend: Backend) {
     )
     .await;
     assert_eq!(code(&year), "BAD_REQUEST");
+}
+
+async fn resellers_have_their_own_rate_limit(backend: Backend) {
+    let settings = [("rate_limits", json!("octo=2/min"))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (_, tour, key) = selling(&app, "Harbour Tours").await;
+    for _ in 0..2 {
+        octo(&app, Some(&key), "/supplier", None).await.expect(200);
+    }
+    let over = octo(&app, Some(&key), "/products", None).await;
+    assert_eq!(
+        over.status.as_u16(),
+        400,
+        "OCTO's errors are all 400: {}",
+        over.text
+    );
+    assert_eq!(over.body["error"], "BAD_REQUEST");
+    assert_valid("responses/error.schema.json", &over.body);
+    let wait: u64 = over.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The rest of the API is other buckets (unlimited here).
+    app.get(&format!("/v1/tours/{tour}")).await.expect(200);
 }
