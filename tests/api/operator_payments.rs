@@ -18,6 +18,7 @@ on_both_backends!(
     keys_of_the_wrong_shape_or_mode_are_refused,
     without_keys_of_its_own_an_operator_uses_the_instances_or_none,
     rolled_keys_and_unreadable_accounts_block_nothing,
+    another_instance_takes_new_keys_within_seconds,
 );
 
 /// One Stripe account's keys, distinct per `name`.
@@ -676,4 +677,53 @@ async fn rolled_keys_and_unreadable_accounts_block_nothing(backend: Backend) {
             .await
             .unwrap();
     assert_eq!(waiting, 0, "not due again before its backoff");
+}
+
+/// Each process remembers an operator's keys in force for 5 s (every hold asks): the one that
+/// changed them uses the new ones at once, another within those seconds.
+async fn another_instance_takes_new_keys_within_seconds(backend: Backend) {
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let other = app
+        .another_instance(&[
+            ("payments", "stripe".into()),
+            ("stripe_secret_key", fake_stripe::SECRET_KEY.into()),
+            ("stripe_webhook_secret", fake_stripe::WEBHOOK_SECRET.into()),
+            ("stripe_api_base", stripe.base.clone().into()),
+            ("stripe_timeout_seconds", 1.into()),
+        ])
+        .await;
+    let keys = Keys::new("Cached");
+    stripe.add_account(&keys.secret);
+    let (token, _, departure) = operator_with_departure(&app, "Cached Tours").await;
+    let (stripe, departure) = (&stripe, departure.as_str());
+    assert_eq!(
+        account_of_hold(&other, stripe, departure).await,
+        fake_stripe::SECRET_KEY
+    );
+    set_keys(&app, &token, &keys).await;
+    assert_eq!(
+        account_of_hold(&app, stripe, departure).await,
+        keys.secret,
+        "at once where they were set"
+    );
+    assert_eq!(
+        account_of_hold(&other, stripe, departure).await,
+        fake_stripe::SECRET_KEY,
+        "the other instance still remembers the instance's account"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5_200)).await;
+    assert_eq!(
+        account_of_hold(&other, stripe, departure).await,
+        keys.secret,
+        "and forgets it within 5 s"
+    );
+}
+
+/// The account (its secret key) that took the payment of a new hold made through `app`.
+async fn account_of_hold(app: &TestApp, stripe: &FakeStripe, departure: &str) -> String {
+    let (_, _, intent) = hold(app, stripe, departure).await;
+    stripe.account_of(intent["id"].as_str().unwrap()).unwrap()
 }

@@ -205,6 +205,7 @@ pub async fn set_account(
         Ok(account.clone())
     })
     .await?;
+    payments.forget(&by.operator);
     tracing::info!(operator = %by.operator, account = %in_force.id, mode = in_force.mode.as_str(), "operator payment keys in force");
     Ok(settings(payments, &by.operator, Some(in_force)))
 }
@@ -239,6 +240,7 @@ pub async fn remove_account(
         Ok(())
     })
     .await?;
+    payments.forget(&by.operator);
     Ok(settings(payments, &by.operator, None))
 }
 

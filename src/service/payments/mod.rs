@@ -37,6 +37,7 @@ pub use refunds::{refund_by_operator, send_refunds, send_refunds_now, RenderRefu
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::domain::ids::{BookingId, OperatorId, PaymentAccountId};
 use crate::domain::payment_keys::KeyMode;
@@ -70,7 +71,15 @@ struct Accounts {
     /// Providers made from operators' keys, by account id: an account's keys never change (new
     /// keys are a new account), so an entry never goes stale.
     connected: Mutex<HashMap<PaymentAccountId, Arc<dyn PaymentProvider>>>,
+    /// Each operator's account in force, as read at most [`IN_FORCE_TTL`] ago: every hold asks,
+    /// and the answer rarely changes. This process forgets an operator's entry when it changes
+    /// its keys; another instance sees the change within the TTL (a hold made meanwhile with the
+    /// keys just replaced is still refunded and verified with them).
+    in_force: Mutex<HashMap<OperatorId, (Instant, Option<PaymentAccount>)>>,
 }
+
+/// How long an operator's account in force is remembered.
+const IN_FORCE_TTL: Duration = Duration::from_secs(5);
 
 /// A provider and the account it works for: `account` is `None` for the instance's.
 #[derive(Clone)]
@@ -104,6 +113,7 @@ impl Payments {
             connector,
             keyring,
             connected: Mutex::default(),
+            in_force: Mutex::default(),
         }))
     }
 
@@ -143,10 +153,32 @@ impl Payments {
         store: &Store,
         operator: &OperatorId,
     ) -> Result<Option<Gateway>, AppError> {
-        match payment_accounts::current(store, operator).await? {
+        let remembered = {
+            let in_force = self.0.in_force.lock().unwrap_or_else(|e| e.into_inner());
+            in_force
+                .get(operator)
+                .filter(|(read_at, _)| read_at.elapsed() < IN_FORCE_TTL)
+                .map(|(_, account)| account.clone())
+        };
+        let account = match remembered {
+            Some(account) => account,
+            None => {
+                let account = payment_accounts::current(store, operator).await?;
+                let mut in_force = self.0.in_force.lock().unwrap_or_else(|e| e.into_inner());
+                in_force.insert(operator.clone(), (Instant::now(), account.clone()));
+                account
+            }
+        };
+        match account {
             Some(account) => self.connect(&account).map(Some),
             None => Ok(self.instance_gateway()),
         }
+    }
+
+    /// Forgets what this process remembers of an operator's account in force (its keys changed).
+    pub(crate) fn forget(&self, operator: &OperatorId) {
+        let mut in_force = self.0.in_force.lock().unwrap_or_else(|e| e.into_inner());
+        in_force.remove(operator);
     }
 
     /// The account a payment was made under, for its refunds: the operator's keys of that
