@@ -131,7 +131,8 @@ impl From<AppError> for OctoError {
                     "the database stayed busy; nothing was done, retry after Retry-After",
                 )
             },
-            other if other.to_response("octo").0.code >= 500 => {
+            // The one status mapping decides what is a server failure (no 5xx of its own here).
+            other if other.status_and_code().0.code >= 500 => {
                 tracing::error!(error = ?other, "OCTO request failed");
                 OctoError::new("INTERNAL_SERVER_ERROR", "internal error")
             }

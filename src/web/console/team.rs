@@ -383,10 +383,7 @@ pub async fn create_token(
         },
         Err(AppError::Validation(problems)) => Shown {
             token_label: f.label.clone(),
-            problems: problems
-                .into_iter()
-                .map(|(field, message)| (format!("token_{field}"), message))
-                .collect(),
+            problems: prefixed(problems, "token_"),
             ..Shown::default()
         },
         Err(other) => return Err(other.into()),
@@ -411,17 +408,50 @@ pub async fn revoke_token(
     ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
-    let fields = format!("revoke:{id}");
-    let location = change(
-        (store, config, now),
+    let (store, now) = (ctx.store, ctx.now());
+    revoke(
+        ctx,
         &principal,
-        (&form.0.form_key, &fields),
+        &form.0,
+        ("revoke", id),
         "revoked",
         || async { operators::revoke_token(store, now, &principal, id).await },
     )
+    .await
+}
+
+/// Revokes one of the operator's keys (an API token, a reseller) once per rendered form, then
+/// back to the team page with `notice`.
+async fn revoke<F, Fut>(
+    ctx: Ctx<'_>,
+    principal: &Principal,
+    form: &RevokeForm,
+    (what, id): (&str, &str),
+    notice: &str,
+    run: F,
+) -> Result<Redirect, WebError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), AppError>>,
+{
+    let fields = format!("{what}:{id}");
+    let location = change(
+        (ctx.store, ctx.config, ctx.now()),
+        principal,
+        (&form.form_key, &fields),
+        notice,
+        run,
+    )
     .await?;
     Ok(Redirect::to(location))
+}
+
+/// A refused form's problems under the names its fields have on the page (`token_label`).
+fn prefixed(problems: Problems, prefix: &str) -> Problems {
+    problems
+        .into_iter()
+        .map(|(field, message)| (format!("{prefix}{field}"), message))
+        .collect()
 }
 
 /// Field names carry a `reseller_` prefix: the page's add-user form has a `name` too.
@@ -472,10 +502,7 @@ pub async fn create_reseller(
                 commission_percent: f.reseller_commission_percent.clone(),
                 tours: f.reseller_tours.clone(),
             },
-            problems: problems
-                .into_iter()
-                .map(|(field, message)| (format!("reseller_{field}"), message))
-                .collect(),
+            problems: prefixed(problems, "reseller_"),
             ..Shown::default()
         },
         Err(other) => return Err(other.into()),
@@ -494,15 +521,15 @@ pub async fn revoke_reseller(
     ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
-    let fields = format!("revoke-reseller:{id}");
-    let location = change(
-        (store, config, now),
+    let (store, now) = (ctx.store, ctx.now());
+    let what = ("revoke-reseller", id);
+    revoke(
+        ctx,
         &principal,
-        (&form.0.form_key, &fields),
+        &form.0,
+        what,
         "reseller-revoked",
         || async { resellers::revoke(store, now, &principal, id).await },
     )
-    .await?;
-    Ok(Redirect::to(location))
+    .await
 }
