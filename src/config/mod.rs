@@ -44,6 +44,10 @@ pub struct AppConfig {
     pub idempotency_ttl_hours: u32,
     #[serde(default = "defaults::hold_ttl_seconds")]
     pub hold_ttl_seconds: u32,
+    /// The longest hold a client may ask for, at a hold or an extension (OCTO's
+    /// `expirationMinutes`, `POST /v1/bookings/{reference}/extend`).
+    #[serde(default = "defaults::hold_max_seconds")]
+    pub hold_max_seconds: u32,
     #[serde(default = "defaults::schedule_horizon_days")]
     pub schedule_horizon_days: u32,
     /// Seed demo data into an empty database; defaults to on in debug, off in release.
@@ -260,6 +264,14 @@ impl AppConfig {
 
     pub fn hold_ttl(&self) -> Duration {
         Duration::seconds(i64::from(self.hold_ttl_seconds))
+    }
+
+    /// A hold's default and longest lengths (the default is always allowed).
+    pub fn hold_times(&self) -> crate::domain::hold_expiry::HoldTimes {
+        crate::domain::hold_expiry::HoldTimes {
+            default: self.hold_ttl(),
+            max: Duration::seconds(i64::from(self.hold_max_seconds.max(self.hold_ttl_seconds))),
+        }
     }
 }
 

@@ -84,6 +84,107 @@ impl NewReseller {
     }
 }
 
+/// What a reseller's booking carries beyond the booking: the reseller's uuid for it (its
+/// idempotency key), its own reference, the contact and notes as it sent them, and one uuid per
+/// traveller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resale {
+    pub reseller_id: ResellerId,
+    pub uuid: String,
+    pub reseller_reference: Option<String>,
+    pub contact: Contact,
+    pub notes: Option<String>,
+    pub unit_items: Vec<ResaleUnit>,
+    pub confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Once cancelled: what the tour's policy gave back then (`FULL`, `PARTIAL`, `NONE`).
+    pub cancel_refund: Option<String>,
+    /// Once cancelled: the reseller's reason, as sent.
+    pub cancel_note: Option<String>,
+}
+
+/// One traveller of a reseller's booking: the unit (the tour's unit code) and its uuid.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResaleUnit {
+    pub uuid: String,
+    pub unit_id: String,
+}
+
+/// A traveller's contact as a reseller sends it (OCTO's nine keys), kept as sent: it is echoed
+/// back, and only what berth itself sends to (an email receipt) is checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Contact {
+    pub full_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_address: Option<String>,
+    pub phone_number: Option<String>,
+    pub locales: Vec<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The longest text berth keeps in one contact field, a uuid or a reference.
+pub const MAX_TEXT: usize = 255;
+
+impl Contact {
+    /// The traveller's name as a booking shows it: the full name, else first and last name.
+    pub fn display_name(&self) -> Option<String> {
+        fn nonblank(s: &Option<String>) -> Option<&str> {
+            s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        if let Some(full) = nonblank(&self.full_name) {
+            return Some(full.to_owned());
+        }
+        let parts: Vec<&str> = [nonblank(&self.first_name), nonblank(&self.last_name)]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+
+    /// Refuses a field longer than [`MAX_TEXT`] or holding control characters (notes may
+    /// hold line breaks), or more than 10 locales; names the first field refused.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let fields = [
+            ("fullName", &self.full_name),
+            ("firstName", &self.first_name),
+            ("lastName", &self.last_name),
+            ("emailAddress", &self.email_address),
+            ("phoneNumber", &self.phone_number),
+            ("postalCode", &self.postal_code),
+            ("country", &self.country),
+        ];
+        for (name, value) in fields {
+            if value.as_deref().is_some_and(|v| !short_text(v)) {
+                return Err(name);
+            }
+        }
+        if self.notes.as_deref().is_some_and(|n| !notes_text(n)) {
+            return Err("notes");
+        }
+        if self.locales.len() > 10 || self.locales.iter().any(|l| !short_text(l)) {
+            return Err("locales");
+        }
+        Ok(())
+    }
+}
+
+/// A one-line text berth keeps: at most [`MAX_TEXT`] characters, no control characters.
+pub fn short_text(text: &str) -> bool {
+    text.chars().count() <= MAX_TEXT && !text.chars().any(char::is_control)
+}
+
+/// Notes: up to 2,000 characters; line breaks and tabs are the only control characters kept.
+pub fn notes_text(text: &str) -> bool {
+    text.chars().count() <= 2000
+        && !text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

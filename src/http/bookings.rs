@@ -1,4 +1,4 @@
-//! The traveler's side: holding seats, reading, confirming and cancelling a booking.
+//! The traveler's side: holding seats, reading, extending, confirming and cancelling a booking.
 
 use super::rate_limit::{ClientIp, RateLimited};
 use rocket::serde::json::Json;
@@ -171,6 +171,68 @@ pub async fn confirm(
                 &view(ctx.store, &booking, &caller, now).await?,
             ))
         })
+        .await
+}
+
+/// `POST /v1/bookings/{reference}/extend`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"minutes": 30}))]
+pub struct ExtendRequest {
+    /// How long the hold should last from now, in minutes (1 to `BERTH_HOLD_MAX_SECONDS`);
+    /// absent: `BERTH_HOLD_TTL_SECONDS`. Never past the departure's sales cutoff.
+    #[serde(default)]
+    pub minutes: Option<i64>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{reference}/extend",
+    tag = "bookings",
+    summary = "Extend a hold (from now; never past the departure's sales cutoff)",
+    params(("reference" = String, Path, description = "Booking reference"), IdempotencyKey),
+    request_body = ExtendRequest,
+    responses((status = 200, description = "Extended: `expires_at` is the new expiry", body = BookingView), (status = 401, description = "An invalid operator bearer token (`unauthorized`); without any credentials the answer is 404", body = ErrorResponse), (status = 403, description = "The operator's role is below staff (`forbidden`), or the user must enrol in two-factor sign-in first", body = ErrorResponse), (status = 409, description = "Conflict: `not_on_hold`, `hold_expired`, `hold_at_cutoff` (the hold already lasts until the sales cutoff), `hold_not_longer`, `idempotency_in_progress`", body = ErrorResponse), (status = 422, description = "`minutes` is not a whole number from 1 to the maximum (`validation_failed`)", body = ErrorResponse)),
+    security(("booking_token" = []), ("operator_token" = []))
+)]
+#[post("/v1/bookings/<reference>/extend", data = "<body>")]
+pub async fn extend(
+    _rate: RateLimited,
+    reference: &str,
+    caller: Result<BookingCaller, AppError>,
+    body: JsonBody<'_>,
+    mutation: Mutation<'_>,
+) -> Result<ApiResponse, AppError> {
+    let caller = caller?.0;
+    mutation
+        .json(
+            scope_of(&caller),
+            body,
+            |ctx, request: ExtendRequest, _| async move {
+                let now = ctx.now();
+                let times = ctx.config.hold_times();
+                let asked = match request.minutes {
+                    None => None,
+                    Some(m) if m >= 1 && chrono::Duration::minutes(m) <= times.max => {
+                        Some(chrono::Duration::minutes(m))
+                    }
+                    Some(_) => {
+                        return Err(AppError::invalid(
+                            "minutes",
+                            format!(
+                                "must be a whole number from 1 to {}",
+                                times.max.num_minutes()
+                            ),
+                        ))
+                    }
+                };
+                let booking =
+                    bookings::extend(ctx.store, now, reference, &caller, &times, asked).await?;
+                Ok(ApiResponse::ok(
+                    &view(ctx.store, &booking, &caller, now).await?,
+                ))
+            },
+        )
         .await
 }
 

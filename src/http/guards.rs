@@ -169,7 +169,7 @@ impl<'r> FromRequest<'r> for BookingCaller {
             Ok(principal) => Outcome::Success(BookingCaller(Caller {
                 access_token,
                 operator: principal,
-                manage_link: None,
+                traveler_of: None,
             })),
             Err(error) => Outcome::Error((error.status_and_code().0, error)),
         }

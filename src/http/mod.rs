@@ -72,6 +72,7 @@ api! {
         bookings::place_hold,
         bookings::get_booking,
         bookings::confirm,
+        bookings::extend,
         bookings::cancel,
         reschedule::cancellation_quote,
         reschedule::reschedule,

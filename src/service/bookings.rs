@@ -1,6 +1,7 @@
-//! A booking after it is placed: reading it, confirming, cancelling, checking in.
+//! A booking after it is placed: reading it, extending its hold, confirming, cancelling,
+//! checking in.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::audit::{self, Action, Target};
 use super::payments::Payments;
@@ -8,12 +9,14 @@ use super::plans::{self, release_lapsed};
 use super::principal::Principal;
 use crate::domain::booking::{BookingEvent, BookingStatus};
 use crate::domain::booking_plan::{self, Asker, Change, Decision, Plan};
+use crate::domain::hold_expiry::{ExtendRefused, HoldTimes};
 use crate::domain::ids::BookingRef;
 use crate::domain::records::BookingRecord;
 use crate::domain::refund::CancellationPolicy;
+use crate::domain::reseller::Resale;
 use crate::error::AppError;
 use crate::secrets;
-use crate::storage::{bookings, departures, payments as store_payments, Store};
+use crate::storage::{bookings, departures, payments as store_payments, reseller_bookings, Store};
 
 /// Who is asking. A traveler proves it with the booking's access token; an operator with a
 /// bearer token, and only for bookings on their own tours.
@@ -22,14 +25,14 @@ pub struct Caller {
     pub access_token: Option<String>,
     /// An operator's user or token (staff role or above: the request guard checked it).
     pub operator: Option<Principal>,
-    /// The booking a verified manage link names (`service::manage_link::verify`): its holder
-    /// acts as the traveler.
-    pub manage_link: Option<BookingRef>,
+    /// A booking whose traveler the caller acts for, proven by other means: a verified manage
+    /// link (`service::manage_link::verify`), or the key of the reseller that sold it.
+    pub traveler_of: Option<BookingRef>,
 }
 
 impl Caller {
     fn is_traveler_of(&self, booking: &BookingRecord) -> bool {
-        self.manage_link.as_ref() == Some(&booking.reference)
+        self.traveler_of.as_ref() == Some(&booking.reference)
             || self.access_token.as_deref().is_some_and(|token| {
                 secrets::constant_time_eq(&secrets::hash_token(token), &booking.access_token_hash)
             })
@@ -82,7 +85,7 @@ pub async fn confirm(
     if store_payments::get(store, &booking.id).await?.is_some() {
         return Err(AppError::PaymentRequired);
     }
-    transition(store, now, reference, caller, Change::Confirm).await
+    transition(store, now, reference, caller, Change::Confirm, None).await
 }
 
 /// Cancels a booking. What was paid comes back per the tour's cancellation policy when the
@@ -96,9 +99,67 @@ pub async fn cancel(
     reference: &str,
     caller: &Caller,
 ) -> Result<BookingRecord, AppError> {
-    let booking = transition(store, now, reference, caller, Change::Cancel).await?;
+    let booking = transition(store, now, reference, caller, Change::Cancel, None).await?;
     super::payments::send_refunds_now(store, payments, &booking.id, now).await;
     Ok(booking)
+}
+
+/// Extends a live hold: `asked` from now (or the instance's default), never longer than the
+/// instance's maximum, never past the departure's sales cutoff. A lapsed hold cannot be
+/// extended (`hold_expired`), nor a booking that is no longer a hold (`not_on_hold`), nor a
+/// hold that already runs until the cutoff (`hold_at_cutoff`).
+pub async fn extend(
+    store: &Store,
+    now: DateTime<Utc>,
+    reference: &str,
+    caller: &Caller,
+    times: &HoldTimes,
+    asked: Option<Duration>,
+) -> Result<BookingRecord, AppError> {
+    let booking = accessible(store, reference, caller).await?;
+    let cutoff = super::catalogue::tour(store, &booking.tour_id)
+        .await?
+        .tour
+        .cutoff_minutes;
+    let until = transaction!(store, |tx| {
+        let departure = departures::lock(&mut tx, &booking.departure_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let current = bookings::lock(&mut tx, &booking.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if current.status == BookingStatus::Expired || current.is_lapsed_hold(now) {
+            return Err(AppError::HoldExpired);
+        }
+        let (BookingStatus::Held, Some(expires_at)) = (current.status, current.expires_at) else {
+            return Err(AppError::Refused {
+                code: "not_on_hold",
+                message: format!(
+                    "only a hold can be extended; this booking is {}",
+                    current.status
+                ),
+            });
+        };
+        let close = departure.occupancy.sales_close_at(cutoff);
+        let until = times
+            .extended(now, expires_at, asked, close)
+            .map_err(|refused| AppError::Refused {
+                code: match refused {
+                    ExtendRefused::AtCutoff => "hold_at_cutoff",
+                    ExtendRefused::NotLonger => "hold_not_longer",
+                },
+                message: refused.message().to_owned(),
+            })?;
+        bookings::set_expiry(&mut tx, &current.id, until, now).await?;
+        Ok(until)
+    })
+    .await?;
+    tracing::info!(booking = %booking.reference, until = %until, "hold extended");
+    Ok(BookingRecord {
+        expires_at: Some(until),
+        updated_at: now,
+        ..booking
+    })
 }
 
 /// Operators only: the traveler showed up.
@@ -111,9 +172,9 @@ pub async fn check_in(
     let caller = Caller {
         access_token: None,
         operator: Some(by.clone()),
-        manage_link: None,
+        traveler_of: None,
     };
-    transition(store, now, reference, &caller, Change::CheckIn).await
+    transition(store, now, reference, &caller, Change::CheckIn, None).await
 }
 
 enum Outcome {
@@ -121,14 +182,23 @@ enum Outcome {
     Lapsed,
 }
 
+/// What a reseller's confirmation or cancellation writes with the change, in its transaction:
+/// the resale's new state and, when it changes, the traveller's name and email.
+pub(crate) struct ResaleChange<'a> {
+    pub resale: &'a Resale,
+    pub customer: Option<(&'a str, &'a str)>,
+}
+
 /// Asks the rules (`domain::booking_plan::request`) what `change` does to a booking, under its
-/// departure's lock, and executes the plan in the same transaction.
-async fn transition(
+/// departure's lock, and executes the plan in the same transaction (with what a reseller's
+/// booking writes alongside).
+pub(crate) async fn transition(
     store: &Store,
     now: DateTime<Utc>,
     reference: &str,
     caller: &Caller,
     change: Change,
+    resale: Option<&ResaleChange<'_>>,
 ) -> Result<BookingRecord, AppError> {
     let event = change.event();
     let booking = accessible(store, reference, caller).await?;
@@ -165,6 +235,13 @@ async fn transition(
             }
             Decision::Apply(plan) => plan,
         };
+        if let Some(resale) = resale {
+            // Before the plan: a confirmation's message goes to the address just learnt.
+            if let Some((name, email)) = resale.customer {
+                bookings::set_customer(&mut tx, &current.id, name, email, now).await?;
+            }
+            reseller_bookings::update(&mut tx, &current.id, resale.resale).await?;
+        }
         plans::execute(&mut tx, &current, &plan, now).await?;
         if let (Some(by), Some(action)) = (operator, Action::of_booking(event)) {
             audit::record(

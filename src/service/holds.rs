@@ -18,10 +18,12 @@ use crate::domain::ids::{BookingId, BookingRef, DepartureId};
 use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
+use crate::domain::reseller::Resale;
 use crate::error::{AppError, Problems};
 use crate::secrets::{self, Keyring};
 use crate::storage::{
-    bookings, departures, hold_limits, payments as store_payments, StorageError, Store, WriteTx,
+    bookings, departures, hold_limits, payments as store_payments, reseller_bookings, StorageError,
+    Store, WriteTx,
 };
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
@@ -236,6 +238,74 @@ pub async fn place_hold_for(
             }
         }
     }
+    take_seats(
+        store,
+        payments,
+        now,
+        hold_ttl,
+        NewHold {
+            departure_id,
+            customer,
+            items: &request.items,
+            resale: None,
+        },
+        idempotent,
+        requester,
+    )
+    .await
+}
+
+/// What a hold is for, checked: the departure, the traveller, the units and, for a reseller's
+/// booking, what it carries (paid on account: no payment is started).
+pub struct NewHold<'a> {
+    pub departure_id: DepartureId,
+    pub customer: Customer,
+    pub items: &'a [ItemRequest],
+    pub resale: Option<&'a Resale>,
+}
+
+/// A reseller's hold: no payment (the reseller pays on account), no per-client limits (the
+/// reseller's key has its own rate limit), and its resale row written with the booking. A
+/// second hold under the reseller's same uuid is refused with `booking_uuid_taken`, and nothing
+/// of it is kept.
+pub async fn place_resale_hold(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    hold_ttl: Duration,
+    hold: NewHold<'_>,
+) -> Result<BookingRecord, AppError> {
+    take_seats(
+        store,
+        payments,
+        now,
+        hold_ttl,
+        hold,
+        None,
+        Requester::UNLIMITED,
+    )
+    .await
+    .map(|placed| placed.booking)
+}
+
+/// The uuid a reseller's hold was made under is already one of its bookings.
+pub const UUID_TAKEN: &str = "booking_uuid_taken";
+
+async fn take_seats(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    hold_ttl: Duration,
+    hold: NewHold<'_>,
+    idempotent: Option<(&Claim, RenderHold<'_>)>,
+    requester: Requester<'_>,
+) -> Result<PlacedHold, AppError> {
+    let NewHold {
+        departure_id,
+        customer,
+        items,
+        resale,
+    } = hold;
     let departure = departures::get(store, &departure_id, now)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -245,11 +315,15 @@ pub async fn place_hold_for(
             reason: "the tour is no longer sold",
         });
     }
-    let quote = quote(&tour.tour, &request.items)?;
+    let quote = quote(&tour.tour, items)?;
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
-    // Paid through the operator's own account, else the instance's, else on arrival.
-    let gateway = payments.for_operator(store, &tour.operator_id).await?;
+    // Paid through the operator's own account, else the instance's, else on arrival; a
+    // reseller's booking is paid on account.
+    let gateway = match resale {
+        Some(_) => None,
+        None => payments.for_operator(store, &tour.operator_id).await?,
+    };
     let provider = gateway.as_ref().map(|g| g.provider.as_ref());
     let account = gateway.as_ref().and_then(|g| g.account.as_ref());
     let online = provider.is_some();
@@ -338,6 +412,17 @@ pub async fn place_hold_for(
                 StorageError::Duplicate => AppError::Busy,
                 other => other.into(),
             })?;
+            if let Some(resale) = resale {
+                reseller_bookings::insert(&mut tx, &booking.id, resale, now)
+                    .await
+                    .map_err(|error| match error {
+                        StorageError::Duplicate => AppError::Refused {
+                            code: UUID_TAKEN,
+                            message: "this uuid already names one of your bookings".to_owned(),
+                        },
+                        other => other.into(),
+                    })?;
+            }
             if online {
                 // The key learns the booking with the booking: a retry that takes over a
                 // stalled claim carries on with this hold instead of making another.

@@ -41,6 +41,7 @@ pub mod payments;
 pub mod plans;
 pub mod principal;
 pub mod reports;
+pub mod resales;
 pub mod reschedule;
 pub mod resellers;
 pub mod schedules;

@@ -173,6 +173,62 @@ pub async fn set_departure(
     Ok(())
 }
 
+/// Moves a locked hold's expiry (an extension).
+pub async fn set_expiry(
+    tx: &mut WriteTx,
+    id: &BookingId,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE bookings SET expires_at = ?, updated_at = ? WHERE id = ? AND status = ?")
+        .bind(at(expires_at)).bind(at(now)).bind(id.as_str()).bind(BookingStatus::Held.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Sets a locked booking's traveller name and email (a reseller's booking learns them when it
+/// is confirmed or changed); marks it changed.
+pub async fn set_customer(
+    tx: &mut WriteTx,
+    id: &BookingId,
+    name: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE bookings SET customer_name = ?, customer_email = ?, updated_at = ? WHERE id = ?")
+        .bind(name).bind(email).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Gives a locked booking a new departure (possibly of another tour), new items and their
+/// total; the caller moved the seats between the departures, both locked, in the same
+/// transaction.
+pub async fn rearrange(
+    tx: &mut WriteTx,
+    booking: &BookingRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let id = booking.id.as_str();
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE bookings SET departure_id = ?, tour_id = ?, seats = ?, total = ?, updated_at = ? WHERE id = ?")
+        .bind(booking.departure_id.as_str()).bind(booking.tour_id.as_str())
+        .bind(i64::from(booking.seats)).bind(booking.total).bind(at(now)).bind(id)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, conn => sqlx::query("DELETE FROM booking_items WHERE booking_id = ?")
+        .bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    let placeholders = vec!["(?, ?, ?, ?)"; booking.items.len()].join(", ");
+    let sql = format!("INSERT INTO booking_items (booking_id, unit_code, quantity, unit_price) VALUES {placeholders}");
+    on_tx!(tx, conn => {
+        let mut query = sqlx::query(&sql);
+        for item in &booking.items {
+            query = query.bind(id).bind(&item.unit).bind(i64::from(item.quantity)).bind(item.unit_price);
+        }
+        query.execute(conn).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
 /// Gives a locked booking a new access token (its hash): the old one was never delivered.
 pub async fn set_access_token_hash(
     tx: &mut WriteTx,

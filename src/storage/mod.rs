@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod payment_accounts;
 pub mod payments;
+pub mod reseller_bookings;
 pub mod resellers;
 mod rows;
 pub mod sender_domains;

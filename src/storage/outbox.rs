@@ -58,8 +58,8 @@ pub async fn enqueue_account(
     Ok(())
 }
 
-/// Enqueues `kind` for a booking: an email always, an SMS when the booking has a phone number
-/// (except for a lapsed hold: email only). A second enqueue of the same event is ignored
+/// Enqueues `kind` for a booking: an email when the booking has an email address (a reseller's
+/// booking may not), an SMS when it has a phone number (except for a lapsed hold: email only). A second enqueue of the same event is ignored
 /// (unique `dedupe_key`).
 pub async fn enqueue(
     tx: &mut WriteTx,
@@ -108,10 +108,11 @@ async fn enqueue_on(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     for &channel in channels {
+        // No address, no message: a reseller's booking may have neither.
         let phone_filter = if channel == Channel::Sms {
             " AND customer_phone IS NOT NULL"
         } else {
-            ""
+            " AND customer_email <> ''"
         };
         let select = format!(
             "SELECT ?, operator_id, id, ?, ?, ?, 'pending', 0, ?, ? FROM bookings WHERE id = ?{phone_filter}"

@@ -158,6 +158,13 @@ fn rows() -> Vec<Row> {
         row("GET", "/octo/capabilities", Reseller, T::None, ""),
         row("POST", "/octo/availability/calendar", Reseller, T::None, ""),
         row("POST", "/octo/availability", Reseller, T::None, ""),
+        row("POST", "/octo/bookings", Reseller, T::None, ""),
+        row("GET", "/octo/bookings/<uuid>", Reseller, T::None, ""),
+        row("POST", "/octo/bookings/<uuid>/confirm", Reseller, T::None, ""),
+        row("POST", "/octo/bookings/<uuid>/extend", Reseller, T::None, ""),
+        row("PATCH", "/octo/bookings/<uuid>", Reseller, T::None, ""),
+        row("POST", "/octo/bookings/<uuid>/cancel", Reseller, T::None, ""),
+        row("GET", "/octo/bookings", Reseller, T::None, ""),
         // Traveler pages (src/web): public; the language switch needs only its CSRF token.
         row("GET", "/tours", Public, T::None, ""),
         row("GET", "/embed.js", Public, T::None, ""),
@@ -237,6 +244,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/v1/bookings/<reference>", Booking, T::Booking, ""),
         row("POST", "/v1/bookings/<reference>/refunds", R("admin", Object), T::FreshCheckedInBooking, r#"{"amount": 100}"#),
         row("POST", "/v1/bookings/<reference>/confirm", Booking, T::FreshHeldBooking, ""),
+        row("POST", "/v1/bookings/<reference>/extend", Booking, T::FreshHeldBooking, r#"{"minutes": 30}"#),
         // Nothing paid (pay on arrival): staff may cancel. A cancellation that refunds money
         // needs an admin, like the refunds row: see `money_goes_back_to_a_traveler_only_on_an_admins_word`.
         row("POST", "/v1/bookings/<reference>/cancel", Booking, T::FreshConfirmedBooking, ""),

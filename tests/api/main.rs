@@ -27,6 +27,7 @@ mod ledger;
 mod metrics;
 mod notifications;
 mod octo;
+mod octo_bookings;
 mod openapi;
 mod operator;
 mod operator_payments;

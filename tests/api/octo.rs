@@ -59,7 +59,7 @@ fn validator(reference: &str) -> jsonschema::Validator {
 }
 
 /// Fails listing every problem when `value` breaks the schema at `reference`.
-fn assert_valid(reference: &str, value: &Value) {
+pub(crate) fn assert_valid(reference: &str, value: &Value) {
     let validator = validator(reference);
     let problems: Vec<String> = validator
         .iter_errors(value)
@@ -68,7 +68,12 @@ fn assert_valid(reference: &str, value: &Value) {
     assert!(problems.is_empty(), "{reference}: {problems:#?}\n{value:#}");
 }
 
-async fn octo(app: &TestApp, key: Option<&str>, path: &str, capabilities: Option<&str>) -> Reply {
+pub(crate) async fn octo(
+    app: &TestApp,
+    key: Option<&str>,
+    path: &str,
+    capabilities: Option<&str>,
+) -> Reply {
     let mut request = app
         .client
         .get(format!("{}/octo{path}", app.base))
@@ -82,7 +87,7 @@ async fn octo(app: &TestApp, key: Option<&str>, path: &str, capabilities: Option
     TestApp::reply(request).await
 }
 
-async fn octo_post(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
+pub(crate) async fn octo_post(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
     TestApp::reply(
         app.client
             .post(format!("{}/octo{path}", app.base))
@@ -93,7 +98,7 @@ async fn octo_post(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
     .await
 }
 
-fn capabilities_header(reply: &Reply) -> Option<String> {
+pub(crate) fn capabilities_header(reply: &Reply) -> Option<String> {
     reply
         .headers
         .get("octo-capabilities")
@@ -101,7 +106,7 @@ fn capabilities_header(reply: &Reply) -> Option<String> {
 }
 
 /// An operator with a scheduled tour and a reseller: (owner token, tour id, reseller key).
-async fn selling(app: &TestApp, name: &str) -> (String, String, String) {
+pub(crate) async fn selling(app: &TestApp, name: &str) -> (String, String, String) {
     let token = app.operator(name).await;
     let tour = app.tour(&token, json!({})).await;
     let start = (app.clock.now() + chrono::Duration::days(2)).date_naive();
@@ -320,7 +325,10 @@ async fn a_reseller_sees_only_the_tours_it_may_sell(backend: Backend) {
 }
 
 /// The departures of a tour from `/v1` (id, UTC start), soonest first.
-async fn departures(app: &TestApp, tour: &str) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+pub(crate) async fn departures(
+    app: &TestApp,
+    tour: &str,
+) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
     let reply = app.get(&format!("/v1/tours/{tour}/availability")).await;
     reply.expect(200);
     reply.body["departures"]
@@ -337,7 +345,7 @@ async fn departures(app: &TestApp, tour: &str) -> Vec<(String, chrono::DateTime<
 }
 
 /// Holds `seats` adults on a departure, at most 8 (the tour's per-booking limit) at a time.
-async fn take(app: &TestApp, departure: &str, seats: i64) {
+pub(crate) async fn take(app: &TestApp, departure: &str, seats: i64) {
     let mut left = seats;
     while left > 0 {
         let n = left.min(8);
@@ -349,7 +357,7 @@ async fn take(app: &TestApp, departure: &str, seats: i64) {
 }
 
 /// OCTO's id of a departure: its local start with the offset of that instant in Lisbon.
-fn octo_id(at: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn octo_id(at: chrono::DateTime<chrono::Utc>) -> String {
     at.with_timezone(&chrono_tz::Europe::Lisbon)
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()

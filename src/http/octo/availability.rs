@@ -68,7 +68,7 @@ pub struct CalendarDay {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Availability {
-    id: String,
+    pub(super) id: String,
     local_date_time_start: String,
     local_date_time_end: String,
     utc_cutoff_at: String,
@@ -82,7 +82,7 @@ pub struct Availability {
 }
 
 /// Reads a body as `T`; anything unreadable is `BAD_REQUEST`.
-fn parse<T: serde::de::DeserializeOwned>(body: JsonBody<'_>) -> Result<T, OctoError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: JsonBody<'_>) -> Result<T, OctoError> {
     let text = body_text(body)?;
     serde_json::from_str(&text).map_err(|e| {
         OctoError::new(
@@ -92,7 +92,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: JsonBody<'_>) -> Result<T, OctoEr
     })
 }
 
-fn date(field: &str, value: Option<&str>) -> Result<NaiveDate, OctoError> {
+pub(super) fn date(field: &str, value: Option<&str>) -> Result<NaiveDate, OctoError> {
     let value =
         value.ok_or_else(|| OctoError::new("BAD_REQUEST", format!("{field} is required")))?;
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
@@ -117,7 +117,7 @@ fn range(start: Option<&str>, end: Option<&str>) -> Result<DateRange, OctoError>
 }
 
 /// The product and option a request names, checked in OCTO's order.
-async fn product_and_option(
+pub(super) async fn product_and_option(
     ctx: &Ctx<'_>,
     reseller: &Reseller,
     product_id: &str,

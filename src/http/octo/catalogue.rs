@@ -123,7 +123,7 @@ struct UnitRestrictions {
 /// The one option of every product: berth sells a tour's departures with its units.
 pub const DEFAULT_OPTION: &str = "DEFAULT";
 
-fn product(tour: &TourRecord, start_times: BTreeSet<String>) -> OctoProduct {
+pub(super) fn product(tour: &TourRecord, start_times: BTreeSet<String>) -> OctoProduct {
     let units = tour
         .tour
         .units
@@ -182,7 +182,10 @@ fn product(tour: &TourRecord, start_times: BTreeSet<String>) -> OctoProduct {
 /// The local start times a product's option lists: its schedules' times and those of its
 /// departures in the next 93 days, `HH:MM`, sorted. Never empty (the spec wants one at least):
 /// a tour with neither lists midnight, and its availability is empty.
-async fn start_times(ctx: &Ctx<'_>, tour: &TourRecord) -> Result<BTreeSet<String>, OctoError> {
+pub(super) async fn start_times(
+    ctx: &Ctx<'_>,
+    tour: &TourRecord,
+) -> Result<BTreeSet<String>, OctoError> {
     let mut times: BTreeSet<String> = catalogue::schedule_times(ctx.store, &tour.id)
         .await?
         .into_iter()

@@ -7,6 +7,7 @@
 //! from the specification and the public validator.
 
 mod availability;
+mod bookings;
 mod catalogue;
 
 use rocket::fairing::{Fairing, Info, Kind};
@@ -27,8 +28,8 @@ pub use catalogue::{Capability, OctoProduct, OctoSupplier};
 /// Where the OCTO API is mounted.
 pub const BASE: &str = "/octo";
 
-/// The capabilities berth can apply, in the order it lists them. None yet: `octo/pricing` comes
-/// with the booking endpoints.
+/// The capabilities berth can apply, in the order it lists them. None yet (`octo/pricing` is
+/// to come).
 pub const SUPPORTED: [&str; 0] = [];
 
 pub fn routes() -> Vec<Route> {
@@ -39,6 +40,13 @@ pub fn routes() -> Vec<Route> {
         catalogue::capabilities,
         availability::calendar,
         availability::check,
+        bookings::reserve,
+        bookings::get_booking,
+        bookings::confirm,
+        bookings::extend,
+        bookings::update,
+        bookings::cancel,
+        bookings::list,
     ]
 }
 

@@ -36,7 +36,7 @@ async fn accessible(
     let caller = Caller {
         access_token: booking::access_token(cookies, reference),
         operator: None,
-        manage_link: None,
+        traveler_of: None,
     };
     if caller.access_token.is_none() {
         return Err(AppError::NotFound);

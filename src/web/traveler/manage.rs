@@ -82,7 +82,7 @@ async fn open(
         Verdict::Invalid => return Err(link_page(Status::NotFound)),
     }
     let caller = Caller {
-        manage_link: Some(reference.clone()),
+        traveler_of: Some(reference.clone()),
         ..Caller::default()
     };
     let booking = match bookings::get(store, reference.as_str(), &caller).await {

@@ -1,0 +1,537 @@
+//! Bookings a reseller makes through OCTO: held under the reseller's uuid (its idempotency
+//! key), paid on account, confirmed with the traveller's contact, extended, changed (units,
+//! departure, tour), cancelled by the tour's policy, and read only by the reseller that made
+//! them. Seats move under the same departure locks, through the same plans, as every other
+//! booking's.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+
+use super::bookings::{self, Caller, ResaleChange};
+use super::holds::{self, NewHold};
+use super::payments::Payments;
+use super::plans::release_lapsed;
+use super::{finish, with_retry};
+use crate::domain::booking::BookingStatus;
+use crate::domain::booking_plan::Change;
+use crate::domain::customer::Email;
+use crate::domain::hold_expiry::HoldTimes;
+use crate::domain::ids::BookingId;
+use crate::domain::lang::Lang;
+use crate::domain::pricing::{quote, ItemRequest};
+use crate::domain::records::{BookingRecord, Customer, DepartureRecord, TourRecord};
+use crate::domain::reschedule::{quote_cancellation, Requester};
+use crate::domain::reseller::{short_text, Contact, Resale, ResaleUnit, Reseller};
+use crate::error::AppError;
+use crate::storage::reseller_bookings::{self, Filter};
+use crate::storage::{bookings as store_bookings, departures, ledger, Store};
+
+/// A reseller's booking: the booking and what the reseller sent with it.
+#[derive(Debug, Clone)]
+pub struct ResaleBooking {
+    pub booking: BookingRecord,
+    pub resale: Resale,
+}
+
+/// One traveller a reseller asks seats for: the unit and, optionally, its own uuid.
+#[derive(Debug, Clone)]
+pub struct UnitAsk {
+    pub unit_id: String,
+    pub uuid: Option<String>,
+}
+
+/// A reseller's reservation, its product, departure and units already resolved.
+pub struct Reservation<'a> {
+    pub tour: &'a TourRecord,
+    pub departure: &'a DepartureRecord,
+    pub units: &'a [UnitAsk],
+    pub uuid: Option<&'a str>,
+    pub expiration: Option<Duration>,
+    pub notes: Option<String>,
+}
+
+/// A lowercase random (version 4) UUID.
+pub fn new_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// A uuid as berth keeps it: trimmed, lowercase, non-empty, short, no control characters.
+pub fn normalize_uuid(uuid: &str) -> Option<String> {
+    let uuid = uuid.trim().to_ascii_lowercase();
+    (!uuid.is_empty() && short_text(&uuid) && uuid.len() <= 100).then_some(uuid)
+}
+
+fn items_of(units: &[ResaleUnit]) -> Vec<ItemRequest> {
+    let mut items: Vec<ItemRequest> = Vec::new();
+    for unit in units {
+        match items.iter_mut().find(|i| i.unit == unit.unit_id) {
+            Some(item) => item.quantity += 1,
+            None => items.push(ItemRequest {
+                unit: unit.unit_id.clone(),
+                quantity: 1,
+            }),
+        }
+    }
+    items
+}
+
+/// The travellers a change asks for: those whose uuid the booking already has keep it, the
+/// rest get a new one; uuids stay unique within the booking.
+fn unit_items(asked: &[UnitAsk]) -> Result<Vec<ResaleUnit>, AppError> {
+    let mut out: Vec<ResaleUnit> = Vec::with_capacity(asked.len());
+    for unit in asked {
+        let uuid = match unit.uuid.as_deref() {
+            Some(uuid) => normalize_uuid(uuid)
+                .ok_or_else(|| AppError::invalid("unitItems.uuid", "is not a usable uuid"))?,
+            None => new_uuid(),
+        };
+        if out.iter().any(|u| u.uuid == uuid) {
+            return Err(AppError::invalid(
+                "unitItems.uuid",
+                "each traveller needs a uuid of its own",
+            ));
+        }
+        out.push(ResaleUnit {
+            uuid,
+            unit_id: unit.unit_id.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The traveller as the booking row shows them: the contact's name (else the reseller's, in
+/// brackets), and the contact's email only when the reseller asked berth to email a receipt.
+fn customer_of(contact: &Contact, reseller: &Reseller, email_receipt: bool) -> (String, String) {
+    let name = contact
+        .display_name()
+        .unwrap_or_else(|| format!("({})", reseller.name));
+    let email = contact
+        .email_address
+        .as_deref()
+        .filter(|_| email_receipt)
+        .and_then(|e| Email::parse(e).ok())
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_default();
+    (name, email)
+}
+
+/// Holds seats for a reseller. With a uuid it already used, the booking it made then is the
+/// answer (the uuid is the reseller's idempotency key), whatever this request says.
+pub async fn reserve(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    times: &HoldTimes,
+    reseller: &Reseller,
+    reservation: Reservation<'_>,
+) -> Result<ResaleBooking, AppError> {
+    let uuid = match reservation.uuid {
+        Some(uuid) => {
+            normalize_uuid(uuid).ok_or_else(|| AppError::invalid("uuid", "is not a usable uuid"))?
+        }
+        None => new_uuid(),
+    };
+    if let Some(found) = find(store, reseller, &uuid).await? {
+        return Ok(found);
+    }
+    let units = unit_items(reservation.units)?;
+    let contact = Contact::default();
+    let resale = Resale {
+        reseller_id: reseller.id.clone(),
+        uuid: uuid.clone(),
+        reseller_reference: None,
+        contact: contact.clone(),
+        notes: reservation.notes,
+        unit_items: units.clone(),
+        confirmed_at: None,
+        cancel_refund: None,
+        cancel_note: None,
+    };
+    let (name, email) = customer_of(&contact, reseller, false);
+    let close = reservation
+        .departure
+        .occupancy
+        .sales_close_at(reservation.tour.tour.cutoff_minutes);
+    let until = times.expiry(now, reservation.expiration, close);
+    let ttl = (until - now).max(Duration::seconds(1));
+    let items = items_of(&units);
+    let held = holds::place_resale_hold(
+        store,
+        payments,
+        now,
+        ttl,
+        NewHold {
+            departure_id: reservation.departure.id.clone(),
+            customer: Customer {
+                name,
+                email,
+                phone: None,
+                language: Lang::En,
+            },
+            items: &items,
+            resale: Some(&resale),
+        },
+    )
+    .await;
+    match held {
+        Ok(booking) => Ok(ResaleBooking { booking, resale }),
+        // A concurrent copy of this request made it first: that booking is the answer.
+        Err(AppError::Refused {
+            code: holds::UUID_TAKEN,
+            ..
+        }) => find(store, reseller, &uuid).await?.ok_or(AppError::Busy),
+        Err(error) => Err(error),
+    }
+}
+
+/// The booking the reseller made under `uuid`; another reseller's uuid finds nothing.
+pub async fn find(
+    store: &Store,
+    reseller: &Reseller,
+    uuid: &str,
+) -> Result<Option<ResaleBooking>, AppError> {
+    let Some(uuid) = normalize_uuid(uuid) else {
+        return Ok(None);
+    };
+    let Some((id, resale)) = reseller_bookings::find(store, &reseller.id, &uuid).await? else {
+        return Ok(None);
+    };
+    let Some(booking) = store_bookings::find_by_id(store, id.as_str()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(ResaleBooking { booking, resale }))
+}
+
+async fn own(store: &Store, reseller: &Reseller, uuid: &str) -> Result<ResaleBooking, AppError> {
+    find(store, reseller, uuid).await?.ok_or(AppError::NotFound)
+}
+
+fn acting_for(booking: &BookingRecord) -> Caller {
+    Caller {
+        traveler_of: Some(booking.reference.clone()),
+        ..Caller::default()
+    }
+}
+
+/// What a confirmation sends.
+pub struct Confirmation {
+    pub contact: Contact,
+    pub reseller_reference: Option<String>,
+    pub email_receipt: bool,
+}
+
+/// Confirms a reseller's hold with the traveller's contact (kept as sent; an email receipt goes
+/// to its address only when the reseller asks for one).
+pub async fn confirm(
+    store: &Store,
+    now: DateTime<Utc>,
+    reseller: &Reseller,
+    uuid: &str,
+    confirmation: Confirmation,
+) -> Result<ResaleBooking, AppError> {
+    let current = own(store, reseller, uuid).await?;
+    if let Err(field) = confirmation.contact.check() {
+        return Err(AppError::invalid(
+            format!("contact.{field}"),
+            "is too long or holds control characters",
+        ));
+    }
+    let (name, email) = customer_of(&confirmation.contact, reseller, confirmation.email_receipt);
+    let resale = Resale {
+        contact: confirmation.contact,
+        reseller_reference: confirmation
+            .reseller_reference
+            .or(current.resale.reseller_reference.clone()),
+        confirmed_at: Some(now),
+        ..current.resale.clone()
+    };
+    let change = ResaleChange {
+        resale: &resale,
+        customer: Some((&name, &email)),
+    };
+    bookings::transition(
+        store,
+        now,
+        current.booking.reference.as_str(),
+        &acting_for(&current.booking),
+        Change::Confirm,
+        Some(&change),
+    )
+    .await?;
+    own(store, reseller, uuid).await
+}
+
+/// Extends a reseller's hold (see [`bookings::extend`]).
+pub async fn extend(
+    store: &Store,
+    now: DateTime<Utc>,
+    times: &HoldTimes,
+    reseller: &Reseller,
+    uuid: &str,
+    asked: Option<Duration>,
+) -> Result<ResaleBooking, AppError> {
+    let current = own(store, reseller, uuid).await?;
+    let booking = bookings::extend(
+        store,
+        now,
+        current.booking.reference.as_str(),
+        &acting_for(&current.booking),
+        times,
+        asked,
+    )
+    .await?;
+    Ok(ResaleBooking {
+        booking,
+        resale: current.resale,
+    })
+}
+
+/// The refund a cancellation made now gives under the tour's policy, as OCTO names it. A hold
+/// cost nothing, so it is `FULL`.
+async fn refund_word(
+    store: &Store,
+    now: DateTime<Utc>,
+    booking: &BookingRecord,
+) -> Result<&'static str, AppError> {
+    if booking.status == BookingStatus::Held {
+        return Ok("FULL");
+    }
+    let tour = super::catalogue::tour(store, &booking.tour_id).await?;
+    let departure = departures::get(store, &booking.departure_id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let quote = quote_cancellation(
+        booking.status,
+        booking.total.max(1),
+        departure.occupancy.starts_at,
+        &tour.tour.cancellation_policy,
+        Requester::Traveler,
+        now,
+    );
+    Ok(match quote.refund_percent {
+        100.. => "FULL",
+        1..=99 => "PARTIAL",
+        _ => "NONE",
+    })
+}
+
+/// Cancels a reseller's booking, by the tour's policy as a traveller's cancellation.
+pub async fn cancel(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    reseller: &Reseller,
+    uuid: &str,
+    reason: Option<String>,
+) -> Result<ResaleBooking, AppError> {
+    let current = own(store, reseller, uuid).await?;
+    if reason.as_deref().is_some_and(|r| !short_text(r)) {
+        return Err(AppError::invalid(
+            "reason",
+            "must be at most 255 characters without control characters",
+        ));
+    }
+    let refund = refund_word(store, now, &current.booking).await?;
+    let resale = Resale {
+        cancel_refund: Some(refund.to_owned()),
+        cancel_note: reason,
+        ..current.resale.clone()
+    };
+    let change = ResaleChange {
+        resale: &resale,
+        customer: None,
+    };
+    bookings::transition(
+        store,
+        now,
+        current.booking.reference.as_str(),
+        &acting_for(&current.booking),
+        Change::Cancel,
+        Some(&change),
+    )
+    .await?;
+    super::payments::send_refunds_now(store, payments, &current.booking.id, now).await;
+    own(store, reseller, uuid).await
+}
+
+/// What a change asks for; `None` leaves a part as it is.
+#[derive(Default)]
+pub struct Update<'a> {
+    pub target: Option<(&'a TourRecord, &'a DepartureRecord)>,
+    pub units: Option<&'a [UnitAsk]>,
+    pub contact: Option<Contact>,
+    pub notes: Option<String>,
+    pub reseller_reference: Option<String>,
+    pub email_receipt: Option<bool>,
+}
+
+/// Changes a reseller's booking, on hold or confirmed, while it can still be cancelled: its
+/// contact, notes or reference, and its units and departure (of its tour or another), in one
+/// transaction that locks the departures in id order and takes the seats by the same rule as
+/// a hold. The status stays as it is; the price is the target tour's today.
+pub async fn update(
+    store: &Store,
+    now: DateTime<Utc>,
+    reseller: &Reseller,
+    uuid: &str,
+    update: Update<'_>,
+) -> Result<ResaleBooking, AppError> {
+    let current = own(store, reseller, uuid).await?;
+    if let Some(Err(field)) = update.contact.as_ref().map(Contact::check) {
+        return Err(AppError::invalid(
+            format!("contact.{field}"),
+            "is too long or holds control characters",
+        ));
+    }
+    let mut resale = current.resale.clone();
+    if let Some(contact) = update.contact {
+        resale.contact = contact;
+    }
+    if let Some(notes) = update.notes {
+        resale.notes = Some(notes);
+    }
+    if let Some(reference) = update.reseller_reference {
+        resale.reseller_reference = Some(reference);
+    }
+    if let Some(units) = update.units {
+        resale.unit_items = unit_items(units)?;
+    }
+    let receipt = update
+        .email_receipt
+        .unwrap_or(!current.booking.customer.email.is_empty());
+    let (name, email) = customer_of(&resale.contact, reseller, receipt);
+    let target_tour = match update.target {
+        Some((tour, _)) => tour.clone(),
+        None => super::catalogue::tour(store, &current.booking.tour_id).await?,
+    };
+    let target = update
+        .target
+        .map_or(current.booking.departure_id.clone(), |(_, d)| d.id.clone());
+    let priced = quote(&target_tour.tour, &items_of(&resale.unit_items))?;
+    let booking_id = current.booking.id.clone();
+    with_retry(store, || async {
+        // Where the booking is now; checked again under its lock.
+        let source = store_bookings::find_by_id(store, booking_id.as_str())
+            .await?
+            .ok_or(AppError::NotFound)?
+            .departure_id;
+        let mut tx = store.begin_write().await?;
+        let result = async {
+            // Departures in id order, then the booking: no two changes or holds deadlock.
+            let (first, second) = if source <= target {
+                (&source, &target)
+            } else {
+                (&target, &source)
+            };
+            let first_row = departures::lock(&mut tx, first).await?;
+            let second_row = if second == first {
+                None
+            } else {
+                departures::lock(&mut tx, second).await?
+            };
+            let row = |id: &crate::domain::ids::DepartureId| {
+                if id == first {
+                    first_row.clone()
+                } else {
+                    second_row.clone()
+                }
+            };
+            let from = row(&source).ok_or(AppError::NotFound)?;
+            let mut to = row(&target).ok_or(AppError::NotFound)?;
+            let locked = store_bookings::lock(&mut tx, &booking_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            if locked.departure_id != source {
+                // Moved by a concurrent change between the read and the lock: read again.
+                return Err(AppError::Busy);
+            }
+            if ledger::net(&mut tx, &booking_id).await? != 0 {
+                return Err(AppError::Refused {
+                    code: "not_changeable",
+                    message: "a booking with payments recorded cannot be changed here".to_owned(),
+                });
+            }
+            let live = matches!(
+                locked.status,
+                BookingStatus::Held | BookingStatus::Confirmed
+            ) && !locked.is_lapsed_hold(now);
+            let starts = from.occupancy.starts_at;
+            if !live || now >= starts {
+                return Err(AppError::Refused {
+                    code: "not_changeable",
+                    message: format!(
+                        "a booking that is {} can no longer be changed",
+                        locked.effective_status(now)
+                    ),
+                });
+            }
+            // The seats this booking gives back where it is, and takes where it goes.
+            let cutoff = target_tour.tour.cutoff_minutes;
+            let taking = if to.id == from.id {
+                i64::from(priced.seats) - i64::from(locked.seats)
+            } else {
+                i64::from(priced.seats)
+            };
+            if taking > 0 {
+                // Under the lock `seats_expired` reads 0: free lapsed holds for real first.
+                let freed = release_lapsed(&mut tx, now, &to.id).await?;
+                to.occupancy.seats_taken = to.occupancy.seats_taken.saturating_sub(freed);
+            }
+            // Also with no new seats: a departure past its cutoff or cancelled takes no change.
+            let needed = u32::try_from(taking.max(0)).unwrap_or(u32::MAX);
+            to.occupancy.check_hold(needed, cutoff, now)?;
+            if to.id != from.id {
+                departures::add_seats(&mut tx, &from.id, -i64::from(locked.seats), now).await?;
+            }
+            departures::add_seats(&mut tx, &to.id, taking, now).await?;
+            let changed = BookingRecord {
+                departure_id: to.id.clone(),
+                tour_id: target_tour.id.clone(),
+                seats: priced.seats,
+                total: priced.total,
+                items: priced.lines.clone(),
+                ..locked
+            };
+            store_bookings::rearrange(&mut tx, &changed, now).await?;
+            store_bookings::set_customer(&mut tx, &booking_id, &name, &email, now).await?;
+            reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
+            Ok(())
+        }
+        .await;
+        finish(tx, result).await
+    })
+    .await?;
+    tracing::info!(booking = %current.booking.reference, "reseller booking changed");
+    own(store, reseller, uuid).await
+}
+
+/// A reseller's bookings matching `filter`, newest first (at most 250).
+pub async fn list(
+    store: &Store,
+    reseller: &Reseller,
+    filter: &Filter<'_>,
+) -> Result<Vec<ResaleBooking>, AppError> {
+    let ids: Vec<BookingId> = reseller_bookings::list(store, &reseller.id, filter, 250).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(booking) = store_bookings::find_by_id(store, id.as_str()).await? else {
+            continue;
+        };
+        if let Some((_, resale)) = reseller_bookings::find_by_booking(store, &id).await? {
+            out.push(ResaleBooking { booking, resale });
+        }
+    }
+    Ok(out)
+}
