@@ -31,7 +31,43 @@ impl Reseller {
     /// The reseller's price for a retail amount: retail less its commission, rounded so the
     /// operator never gets less than its share (the commission is rounded down).
     pub fn net(&self, retail: i64) -> i64 {
-        retail - retail * i64::from(self.commission_percent) / 100
+        retail - commission(retail, self.commission_percent)
+    }
+}
+
+/// A reseller's commission on a retail amount: `percent` of it, rounded down (toward zero).
+pub fn commission(retail: i64, percent: u8) -> i64 {
+    retail * i64::from(percent) / 100
+}
+
+/// What a reseller owes for a booking sold on account, as its receivable rows must add up to:
+/// the retail price still charged and the commission on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owed {
+    pub gross: i64,
+    pub commission: i64,
+}
+
+impl Owed {
+    pub fn on(retail: i64, percent: u8) -> Owed {
+        Owed {
+            gross: retail,
+            commission: commission(retail, percent),
+        }
+    }
+
+    /// The row that takes what was recorded (`recorded`) to `self`; `None` when nothing changes.
+    pub fn minus(self, recorded: Owed) -> Option<Owed> {
+        let delta = Owed {
+            gross: self.gross - recorded.gross,
+            commission: self.commission - recorded.commission,
+        };
+        (delta
+            != Owed {
+                gross: 0,
+                commission: 0,
+            })
+        .then_some(delta)
     }
 }
 

@@ -13,10 +13,13 @@ use crate::domain::hold_expiry::{ExtendRefused, HoldTimes};
 use crate::domain::ids::BookingRef;
 use crate::domain::records::BookingRecord;
 use crate::domain::refund::CancellationPolicy;
-use crate::domain::reseller::Resale;
+use crate::domain::reseller::{Owed, Resale};
 use crate::error::AppError;
 use crate::secrets;
-use crate::storage::{bookings, departures, payments as store_payments, reseller_bookings, Store};
+use crate::storage::{
+    bookings, departures, payments as store_payments, reseller_bookings, reseller_receivables,
+    Store,
+};
 
 /// Who is asking. A traveler proves it with the booking's access token; an operator with a
 /// bearer token, and only for bookings on their own tours.
@@ -187,6 +190,8 @@ enum Outcome {
 pub(crate) struct ResaleChange<'a> {
     pub resale: &'a Resale,
     pub customer: Option<(&'a str, &'a str)>,
+    /// What the reseller owes for the booking once the change is made.
+    pub owed: Owed,
 }
 
 /// Asks the rules (`domain::booking_plan::request`) what `change` does to a booking, under its
@@ -241,6 +246,16 @@ pub(crate) async fn transition(
                 bookings::set_customer(&mut tx, &current.id, name, email, now).await?;
             }
             reseller_bookings::update(&mut tx, &current.id, resale.resale).await?;
+            reseller_receivables::restate(
+                &mut tx,
+                &current.operator_id,
+                &resale.resale.reseller_id,
+                &current.id,
+                &current.currency,
+                resale.owed,
+                now,
+            )
+            .await?;
         }
         plans::execute(&mut tx, &current, &plan, now).await?;
         if let (Some(by), Some(action)) = (operator, Action::of_booking(event)) {

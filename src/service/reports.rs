@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use crate::domain::ids::OperatorId;
 use crate::domain::recurrence::parse_date;
 use crate::error::{AppError, Problems};
-use crate::storage::{dashboard, ledger, Store};
+use crate::storage::{dashboard, ledger, reseller_receivables, Store};
 
 /// Totals of one currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,6 +98,51 @@ pub async fn revenue(
     Ok((from, to, totals))
 }
 
+/// One sales channel's part of a report, in one currency: `direct` (what travelers paid, less
+/// refunds, from the ledger) or one reseller (what it sold on account: the retail price, its
+/// commission, and what it owes the operator, `net`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelTotals {
+    pub reseller: Option<(String, String)>,
+    pub currency: String,
+    pub gross: i64,
+    pub commission: i64,
+    pub net: i64,
+}
+
+/// Revenue by channel over the UTC dates `from..=to` whose ledger totals are `totals` (from
+/// [`revenue`]): direct sales first, then each reseller by name.
+pub async fn channels(
+    store: &Store,
+    operator: &OperatorId,
+    (from, to): (NaiveDate, NaiveDate),
+    totals: &[CurrencyTotals],
+) -> Result<Vec<ChannelTotals>, AppError> {
+    let (start, end) = instants(from, to);
+    let mut out: Vec<ChannelTotals> = totals
+        .iter()
+        .map(|t| ChannelTotals {
+            reseller: None,
+            gross: t.payments + t.refunds,
+            commission: 0,
+            net: t.payments + t.refunds,
+            currency: t.currency.clone(),
+        })
+        .collect();
+    for (id, name, currency, gross, commission, _) in
+        reseller_receivables::by_reseller(store, operator, start, end).await?
+    {
+        out.push(ChannelTotals {
+            reseller: Some((id, name)),
+            currency,
+            gross,
+            commission,
+            net: gross - commission,
+        });
+    }
+    Ok(out)
+}
+
 /// Payments, refunds and net of one currency on one day or for one tour.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sums {
@@ -170,6 +215,8 @@ pub struct Breakdown {
     /// currency's zero on a day without movement).
     pub days: Vec<(NaiveDate, Vec<Sums>)>,
     pub tours: Vec<TourReport>,
+    /// Direct sales, then each reseller's.
+    pub channels: Vec<ChannelTotals>,
 }
 
 pub async fn breakdown(
@@ -228,12 +275,14 @@ pub async fn breakdown(
         .filter(|t| !t.sums.is_empty() || t.departures > 0)
         .collect();
     tours.sort_by(|a, b| a.name.cmp(&b.name));
+    let channels = channels(store, operator, (from, to), &totals).await?;
     Ok(Breakdown {
         from,
         to,
         totals,
         days,
         tours,
+        channels,
     })
 }
 

@@ -21,10 +21,10 @@ use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer, DepartureRecord, TourRecord};
 use crate::domain::reschedule::{quote_cancellation, Requester};
-use crate::domain::reseller::{short_text, Contact, Resale, ResaleUnit, Reseller};
+use crate::domain::reseller::{short_text, Contact, Owed, Resale, ResaleUnit, Reseller};
 use crate::error::AppError;
 use crate::storage::reseller_bookings::{self, Filter};
-use crate::storage::{bookings as store_bookings, departures, ledger, Store};
+use crate::storage::{bookings as store_bookings, departures, ledger, reseller_receivables, Store};
 
 /// A reseller's booking: the booking and what the reseller sent with it.
 #[derive(Debug, Clone)]
@@ -260,6 +260,8 @@ pub async fn confirm(
     let change = ResaleChange {
         resale: &resale,
         customer: Some((&name, &email)),
+        // Confirmed, the reseller owes the booking's price less its commission.
+        owed: Owed::on(current.booking.total, reseller.commission_percent),
     };
     bookings::transition(
         store,
@@ -298,15 +300,15 @@ pub async fn extend(
     })
 }
 
-/// The refund a cancellation made now gives under the tour's policy, as OCTO names it. A hold
-/// cost nothing, so it is `FULL`.
-async fn refund_word(
+/// The share (percent) of the price a cancellation made now gives back under the tour's
+/// policy, and its OCTO name. A hold cost nothing, so it is `FULL`.
+async fn refund_share(
     store: &Store,
     now: DateTime<Utc>,
     booking: &BookingRecord,
-) -> Result<&'static str, AppError> {
+) -> Result<(i64, &'static str), AppError> {
     if booking.status == BookingStatus::Held {
-        return Ok("FULL");
+        return Ok((100, "FULL"));
     }
     let tour = super::catalogue::tour(store, &booking.tour_id).await?;
     let departure = departures::get(store, &booking.departure_id, now)
@@ -320,11 +322,15 @@ async fn refund_word(
         Requester::Traveler,
         now,
     );
-    Ok(match quote.refund_percent {
-        100.. => "FULL",
-        1..=99 => "PARTIAL",
-        _ => "NONE",
-    })
+    let percent = quote.refund_percent.clamp(0, 100);
+    Ok((
+        percent,
+        match percent {
+            100 => "FULL",
+            1..=99 => "PARTIAL",
+            _ => "NONE",
+        },
+    ))
 }
 
 /// Cancels a reseller's booking, by the tour's policy as a traveller's cancellation.
@@ -343,15 +349,22 @@ pub async fn cancel(
             "must be at most 255 characters without control characters",
         ));
     }
-    let refund = refund_word(store, now, &current.booking).await?;
+    let (percent, refund) = refund_share(store, now, &current.booking).await?;
     let resale = Resale {
         cancel_refund: Some(refund.to_owned()),
         cancel_note: reason,
         ..current.resale.clone()
     };
+    // What the policy keeps of a confirmed booking's price is still owed; of a hold, nothing.
+    let total = current.booking.total;
+    let kept = match current.booking.status {
+        BookingStatus::Confirmed => total - total * percent / 100,
+        _ => 0,
+    };
     let change = ResaleChange {
         resale: &resale,
         customer: None,
+        owed: Owed::on(kept, reseller.commission_percent),
     };
     bookings::transition(
         store,
@@ -507,6 +520,19 @@ pub async fn update(
             store_bookings::rearrange(&mut tx, &changed, now).await?;
             store_bookings::set_customer(&mut tx, &booking_id, &name, &email, now).await?;
             reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
+            if changed.status == BookingStatus::Confirmed {
+                let owed = Owed::on(changed.total, reseller.commission_percent);
+                reseller_receivables::restate(
+                    &mut tx,
+                    &changed.operator_id,
+                    &reseller.id,
+                    &booking_id,
+                    &changed.currency,
+                    owed,
+                    now,
+                )
+                .await?;
+            }
             Ok(())
         }
         .await;

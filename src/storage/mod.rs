@@ -35,6 +35,7 @@ pub mod outbox;
 pub mod payment_accounts;
 pub mod payments;
 pub mod reseller_bookings;
+pub mod reseller_receivables;
 pub mod resellers;
 mod rows;
 pub mod sender_domains;

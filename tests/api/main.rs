@@ -28,6 +28,7 @@ mod metrics;
 mod notifications;
 mod octo;
 mod octo_bookings;
+mod octo_validator;
 mod openapi;
 mod operator;
 mod operator_payments;

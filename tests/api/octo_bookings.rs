@@ -22,6 +22,8 @@ on_both_backends!(
     a_hold_never_outlives_the_sales_cutoff,
     changes_move_and_resize_a_booking_without_overselling,
     travelers_and_operators_extend_holds_through_v1,
+    a_busy_database_is_octos_internal_error_with_retry_after,
+    what_a_reseller_sells_is_owed_on_account_and_reported_by_channel,
 );
 
 async fn octo_patch(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
@@ -776,4 +778,133 @@ async fn travelers_and_operators_extend_holds_through_v1(backend: Backend) {
     app.clock.advance(Duration::minutes(46));
     extend(json!(30)).await.expect_error(409, "hold_expired");
     let _ = tour;
+}
+
+async fn a_busy_database_is_octos_internal_error_with_retry_after(backend: Backend) {
+    let settings = [("database_lock_timeout_seconds", json!(1))];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let (_, tour, key) = selling(&app, "Acme Tours").await;
+    let (departure, at) = departures(&app, &tour).await[0].clone();
+    // Another client holds the lock a reservation needs, longer than berth waits and retries.
+    let blocker = app.lock_departure_elsewhere(&departure).await;
+    let reply = reserve(&app, &key, &tour, at, 1).await;
+    assert_octo_error(&reply, "INTERNAL_SERVER_ERROR");
+    assert_eq!(reply.headers["retry-after"], "1");
+    drop(blocker);
+    assert_eq!(available(&app, &departure).await, 20, "nothing was taken");
+    assert_booking(
+        &reserve(&app, &key, &tour, at, 1).await,
+        "responses/booking-reservation.schema.json",
+    );
+}
+
+async fn what_a_reseller_sells_is_owed_on_account_and_reported_by_channel(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.operator("Acme Tours").await;
+    // Half back from 24 hours before the start: the first departures (in 1 to 3 days) are there.
+    let policy = json!([{"hours_before": 24, "refund_percent": 50}, {"hours_before": 72, "refund_percent": 100}]);
+    let tour = app
+        .tour(&owner, json!({"cancellation_policy": policy}))
+        .await;
+    let start = (app.clock.now() + Duration::days(2)).date_naive();
+    app.post_as(
+        &owner,
+        &format!("/v1/tours/{tour}/schedules"),
+        json!({"rrule": "FREQ=DAILY;COUNT=2", "start_date": start.to_string(), "times": ["09:30"], "capacity": 20}),
+    )
+    .await
+    .expect(201);
+    let key = app
+        .post_as(
+            &owner,
+            "/v1/resellers",
+            json!({"name": "Harbour OTA", "commission_percent": 20}),
+        )
+        .await
+        .str("key");
+    let at = departures(&app, &tour).await[0].1;
+    // A hold owes nothing; confirmed, the price less 20 %.
+    let held = reserve(&app, &key, &tour, at, 2).await;
+    let uuid = held.body["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(owed(&app, &owner).await, None);
+    octo_post(
+        &app,
+        &key,
+        &format!("/bookings/{uuid}/confirm"),
+        json!({"contact": {"fullName": "Ada"}}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        owed(&app, &owner).await,
+        Some((json!("Harbour OTA"), 7000, 1400, 5600))
+    );
+    // A third traveller re-prices it.
+    let grown = octo_patch(
+        &app,
+        &key,
+        &format!("/bookings/{uuid}"),
+        json!({"unitItems": adults(3)}),
+    )
+    .await;
+    assert_booking(&grown, "responses/booking-update.schema.json");
+    assert_eq!(
+        owed(&app, &owner).await,
+        Some((json!("Harbour OTA"), 10500, 2100, 8400))
+    );
+    // Cancelled inside 72 hours: the policy gives half back, so half is still owed.
+    let cancelled = octo_post(&app, &key, &format!("/bookings/{uuid}/cancel"), json!({})).await;
+    assert_booking(&cancelled, "responses/booking-cancellation.schema.json");
+    assert_eq!(cancelled.body["cancellation"]["refund"], "PARTIAL");
+    assert_eq!(
+        owed(&app, &owner).await,
+        Some((json!("Harbour OTA"), 5250, 1050, 4200))
+    );
+    // A hold cancelled adds nothing.
+    let other = reserve(&app, &key, &tour, at, 1).await;
+    let other_uuid = other.body["uuid"].as_str().unwrap();
+    octo_post(
+        &app,
+        &key,
+        &format!("/bookings/{other_uuid}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        owed(&app, &owner).await,
+        Some((json!("Harbour OTA"), 5250, 1050, 4200))
+    );
+    let rows = app
+        .query_strings(
+            "SELECT CAST(gross AS CHAR) FROM reseller_receivables ORDER BY created_at, id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        ["7000", "3500", "-5250"],
+        "append-only: each change adds its difference"
+    );
+}
+
+/// The reseller row of the revenue report's channels: (name, gross, commission, net).
+async fn owed(app: &TestApp, owner: &str) -> Option<(Value, i64, i64, i64)> {
+    let report = app.get_as(owner, "/v1/reports/revenue").await;
+    report.expect(200);
+    let channels = report.body["channels"].as_array().unwrap().clone();
+    channels
+        .into_iter()
+        .find(|c| c["channel"] == "reseller")
+        .map(|c| {
+            (
+                c["reseller_name"].clone(),
+                c["gross"].as_i64().unwrap(),
+                c["commission"].as_i64().unwrap(),
+                c["net"].as_i64().unwrap(),
+            )
+        })
 }

@@ -1423,6 +1423,49 @@ async fn an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloa
     )
     .await
     .expect(201);
+    // A reseller sells one adult on account (€35.00, 20 % commission).
+    let key = app
+        .post_as(
+            &token,
+            "/v1/resellers",
+            json!({"name": "Harbour OTA", "commission_percent": 20}),
+        )
+        .await
+        .str("key");
+    let starts: chrono::DateTime<chrono::Utc> = app
+        .get(&format!("/v1/departures/{departure}"))
+        .await
+        .str("starts_at")
+        .parse()
+        .unwrap();
+    let slot = starts
+        .with_timezone(&ZONE)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    let octo = |path: &str, body: serde_json::Value| {
+        app.client
+            .post(format!("{}/octo{path}", app.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let sold: serde_json::Value = octo(
+        "/bookings",
+        json!({"productId": tour, "optionId": "DEFAULT", "availabilityId": slot, "unitItems": [{"unitId": "adult"}]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let uuid = sold["uuid"].as_str().expect("reserved").to_owned();
+    let confirmed = octo(
+        &format!("/bookings/{uuid}/confirm"),
+        json!({"contact": {"fullName": "Ada"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(confirmed.status().as_u16(), 200);
     let today = app.clock.now().date_naive();
     let to = today + Duration::days(3);
 
@@ -1452,8 +1495,20 @@ async fn an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloa
         day.contains(&today.to_string()) && day.contains("€55.00"),
         "{day}"
     );
+    let channels = browser.text("table.channels tbody").await;
+    assert!(
+        channels.contains("Direct") && channels.contains("€55.00"),
+        "{channels}"
+    );
+    assert!(
+        channels.contains("Harbour OTA")
+            && channels.contains("€35.00")
+            && channels.contains("€7.00")
+            && channels.contains("€28.00"),
+        "{channels}"
+    );
     let load = browser.text("tr.tour-report-row .load").await;
-    assert_eq!(load, "20 % (2 of 10 seats sold)");
+    assert_eq!(load, "30 % (3 of 10 seats sold)", "the reseller's seat counts");
     browser.assert_accessible("console reports").await;
     browser
         .screenshots(&format!("console-reports-{}", backend_name(backend)))
@@ -1465,7 +1520,7 @@ async fn an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloa
         .await;
     assert_eq!(
         csv,
-        json!("tour,departures,seats_offered,seats_sold,load_percent,currency,payments,refunds,net\r\nHarbour cruise,1,10,2,20,EUR,70.00,-15.00,55.00\r\n")
+        json!("tour,departures,seats_offered,seats_sold,load_percent,currency,payments,refunds,net\r\nHarbour cruise,1,10,3,30,EUR,70.00,-15.00,55.00\r\n")
     );
     // A bad date: the form again, the field marked.
     browser

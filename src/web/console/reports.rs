@@ -166,6 +166,16 @@ pub async fn page(
         .iter()
         .map(|t| context! { currency => t.currency, payments => t.payments, refunds => t.refunds, net => t.net })
         .collect();
+    let channels: Vec<Value> = report
+        .channels
+        .iter()
+        .map(|c| {
+            context! {
+                reseller => c.reseller.as_ref().map(|(_, name)| name.clone()), currency => c.currency,
+                gross => c.gross, commission => c.commission, net => c.net,
+            }
+        })
+        .collect();
     let range = format!("from={}&to={}", report.from, report.to);
     Ok(Page::new(
         "console/reports.html",
@@ -175,7 +185,7 @@ pub async fn page(
             errors => context! {},
             report => context! {
                 from => report.from.to_string(), to => report.to.to_string(), totals => totals,
-                charts => charts, days => days, tours => tours, range => range,
+                charts => charts, days => days, tours => tours, channels => channels, range => range,
             },
         },
     ))
