@@ -56,6 +56,24 @@ impl Owed {
         }
     }
 
+    /// What a booking of these lines owes: the commission is taken per traveller and
+    /// multiplied, as OCTO's `net` prices show it, so the two always agree.
+    pub fn of_lines(lines: &[super::pricing::QuoteLine], percent: u8) -> Owed {
+        lines.iter().fold(
+            Owed {
+                gross: 0,
+                commission: 0,
+            },
+            |sum, line| {
+                let quantity = i64::from(line.quantity);
+                Owed {
+                    gross: sum.gross + line.unit_price * quantity,
+                    commission: sum.commission + commission(line.unit_price, percent) * quantity,
+                }
+            },
+        )
+    }
+
     /// The row that takes what was recorded (`recorded`) to `self`; `None` when nothing changes.
     pub fn minus(self, recorded: Owed) -> Option<Owed> {
         let delta = Owed {

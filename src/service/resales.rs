@@ -261,7 +261,7 @@ pub async fn confirm(
         resale: &resale,
         customer: Some((&name, &email)),
         // Confirmed, the reseller owes the booking's price less its commission.
-        owed: Owed::on(current.booking.total, reseller.commission_percent),
+        owed: Owed::of_lines(&current.booking.items, reseller.commission_percent),
     };
     bookings::transition(
         store,
@@ -357,14 +357,19 @@ pub async fn cancel(
     };
     // What the policy keeps of a confirmed booking's price is still owed; of a hold, nothing.
     let total = current.booking.total;
-    let kept = match current.booking.status {
-        BookingStatus::Confirmed => total - total * percent / 100,
-        _ => 0,
+    let owed = match (current.booking.status, percent) {
+        (BookingStatus::Confirmed, 0) => {
+            Owed::of_lines(&current.booking.items, reseller.commission_percent)
+        }
+        (BookingStatus::Confirmed, _) => {
+            Owed::on(total - total * percent / 100, reseller.commission_percent)
+        }
+        _ => Owed::on(0, 0),
     };
     let change = ResaleChange {
         resale: &resale,
         customer: None,
-        owed: Owed::on(kept, reseller.commission_percent),
+        owed,
     };
     bookings::transition(
         store,
@@ -521,7 +526,7 @@ pub async fn update(
             store_bookings::set_customer(&mut tx, &booking_id, &name, &email, now).await?;
             reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
             if changed.status == BookingStatus::Confirmed {
-                let owed = Owed::on(changed.total, reseller.commission_percent);
+                let owed = Owed::of_lines(&changed.items, reseller.commission_percent);
                 reseller_receivables::restate(
                     &mut tx,
                     &changed.operator_id,

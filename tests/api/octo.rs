@@ -193,19 +193,23 @@ async fn the_supplier_and_products_read_as_octo_says(backend: Backend) {
     slashed.expect(200);
     assert_eq!(slashed.body, products.body);
 
-    // Capabilities berth does not offer are not echoed as applied.
-    let asked = octo(
+    // Capabilities berth does not offer are not echoed as applied; those it does are.
+    let asked = octo(&app, Some(&key), "/products", Some("octo/content")).await;
+    assert_eq!(capabilities_header(&asked).as_deref(), Some(""));
+    assert!(asked.body[0].get("pricingPer").is_none());
+    let both = octo(
         &app,
         Some(&key),
         "/products",
-        Some("octo/pricing, octo/content"),
+        Some(" octo/content ,octo/pricing"),
     )
     .await;
-    assert_eq!(capabilities_header(&asked).as_deref(), Some(""));
-    assert!(asked.body[0].get("pricingPer").is_none());
+    assert_eq!(capabilities_header(&both).as_deref(), Some("octo/pricing"));
+    assert_eq!(both.body[0]["pricingPer"], "UNIT");
     let capabilities = octo(&app, Some(&key), "/capabilities", None).await;
     capabilities.expect(200);
     assert_valid("responses/get-capabilities.schema.json", &capabilities.body);
+    assert_eq!(capabilities.body[0]["id"], "octo/pricing");
 }
 
 async fn keys_are_checked_and_errors_are_octo_shaped(backend: Backend) {

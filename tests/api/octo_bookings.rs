@@ -24,6 +24,7 @@ on_both_backends!(
     travelers_and_operators_extend_holds_through_v1,
     a_busy_database_is_octos_internal_error_with_retry_after,
     what_a_reseller_sells_is_owed_on_account_and_reported_by_channel,
+    octo_pricing_shows_retail_and_the_resellers_net,
 );
 
 async fn octo_patch(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
@@ -907,4 +908,136 @@ async fn owed(app: &TestApp, owner: &str) -> Option<(Value, i64, i64, i64)> {
                 c["net"].as_i64().unwrap(),
             )
         })
+}
+
+async fn priced_post(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
+    TestApp::reply(
+        app.client
+            .post(format!("{}/octo{path}", app.base))
+            .bearer_auth(key)
+            .header("Octo-Capabilities", "octo/pricing")
+            .json(&body),
+    )
+    .await
+}
+
+/// One price as OCTO's pricing shows it: (retail, net), in EUR cents.
+fn price(value: &Value) -> (i64, i64) {
+    assert_eq!(value["currency"], "EUR");
+    assert_eq!(value["currencyPrecision"], 2);
+    assert_eq!(value["original"], value["retail"], "no discounts");
+    assert_eq!(value["includedTaxes"], json!([]));
+    (
+        value["retail"].as_i64().unwrap(),
+        value["net"].as_i64().unwrap(),
+    )
+}
+
+async fn octo_pricing_shows_retail_and_the_resellers_net(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Adults €35.00 and children €15.00; the reseller keeps 20 %.
+    let (owner, tour, key) = selling(&app, "Acme Tours").await;
+    let products = octo(&app, Some(&key), "/products", Some("octo/pricing")).await;
+    assert_eq!(
+        capabilities_header(&products).as_deref(),
+        Some("octo/pricing")
+    );
+    assert_valid("responses/pricing/get-products.schema.json", &products.body);
+    let product = &products.body[0];
+    assert_valid(
+        "profiles/berth.schema.json#/$defs/ProductWithPricing",
+        product,
+    );
+    assert_eq!(product["defaultCurrency"], "EUR");
+    assert_eq!(product["availableCurrencies"], json!(["EUR"]));
+    assert_eq!(product["includeTax"], true);
+    let units = product["options"][0]["units"].as_array().unwrap();
+    assert_eq!(price(&units[0]["pricingFrom"][0]), (3500, 2800));
+    assert_eq!(price(&units[1]["pricingFrom"][0]), (1500, 1200));
+
+    let (_, at) = departures(&app, &tour).await[0];
+    let day = octo_id(at)[..10].to_owned();
+    let checked = priced_post(
+        &app,
+        &key,
+        "/availability",
+        json!({"productId": tour, "optionId": "DEFAULT", "localDate": day, "units": [{"id": "adult", "quantity": 2}, {"id": "child", "quantity": 1}]}),
+    )
+    .await;
+    checked.expect(200);
+    assert_valid(
+        "responses/pricing/availability-check.schema.json",
+        &checked.body,
+    );
+    let slot = &checked.body[0];
+    assert_eq!(price(&slot["unitPricing"][0]), (3500, 2800));
+    assert_eq!(slot["unitPricing"][0]["unitId"], "adult");
+    assert_eq!(
+        price(&slot["pricing"]),
+        (8500, 6800),
+        "two adults and a child"
+    );
+    let unknown = priced_post(
+        &app,
+        &key,
+        "/availability",
+        json!({"productId": tour, "optionId": "DEFAULT", "localDate": day, "units": [{"id": "pensioner", "quantity": 1}]}),
+    )
+    .await;
+    assert_octo_error(&unknown, "INVALID_UNIT_ID");
+    let calendar = priced_post(
+        &app,
+        &key,
+        "/availability/calendar",
+        json!({"productId": tour, "optionId": "DEFAULT", "localDateStart": day, "localDateEnd": day}),
+    )
+    .await;
+    calendar.expect(200);
+    assert_valid(
+        "responses/pricing/availability-calendar.schema.json",
+        &calendar.body,
+    );
+    assert_eq!(price(&calendar.body[0]["unitPricingFrom"][1]), (1500, 1200));
+
+    // A booking: each traveller's price and the total, which is their sum.
+    let held = priced_post(
+        &app,
+        &key,
+        "/bookings",
+        json!({"productId": tour, "optionId": "DEFAULT", "availabilityId": octo_id(at), "unitItems": [{"unitId": "adult"}, {"unitId": "child"}, {"unitId": "adult"}]}),
+    )
+    .await;
+    held.expect(200);
+    assert_valid("responses/pricing/booking.schema.json", &held.body);
+    assert_valid("profiles/berth.schema.json#/$defs/Booking", &held.body);
+    let items: Vec<(i64, i64)> = held.body["unitItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| price(&i["pricing"]))
+        .collect();
+    assert_eq!(items, [(3500, 2800), (1500, 1200), (3500, 2800)]);
+    assert_eq!(price(&held.body["pricing"]), (8500, 6800));
+    // The price is the one frozen at the hold: a later price change does not move it.
+    app.patch_as(&owner, &format!("/v1/tours/{tour}"), json!({"units": [{"code": "adult", "label": "Adult", "price": 4000}, {"code": "child", "label": "Child", "price": 1500}]}))
+        .await
+        .expect(200);
+    let uuid = held.body["uuid"].as_str().unwrap();
+    let confirmed = priced_post(
+        &app,
+        &key,
+        &format!("/bookings/{uuid}/confirm"),
+        json!({"contact": {"fullName": "Ada"}}),
+    )
+    .await;
+    assert_valid("responses/pricing/booking.schema.json", &confirmed.body);
+    assert_eq!(price(&confirmed.body["pricing"]), (8500, 6800));
+    // What the reseller owes is the same net.
+    assert_eq!(owed(&app, &owner).await.map(|o| o.3), Some(6800));
+    // Without the capability, no price keys.
+    let plain = octo(&app, Some(&key), &format!("/bookings/{uuid}"), Some("")).await;
+    assert!(plain.body.get("pricing").is_none());
+    assert!(plain.body["unitItems"][0].get("pricing").is_none());
 }

@@ -1508,7 +1508,10 @@ async fn an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloa
         "{channels}"
     );
     let load = browser.text("tr.tour-report-row .load").await;
-    assert_eq!(load, "30 % (3 of 10 seats sold)", "the reseller's seat counts");
+    assert_eq!(
+        load, "30 % (3 of 10 seats sold)",
+        "the reseller's seat counts"
+    );
     browser.assert_accessible("console reports").await;
     browser
         .screenshots(&format!("console-reports-{}", backend_name(backend)))

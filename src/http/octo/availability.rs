@@ -10,6 +10,7 @@ use rocket::post;
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{sellable_tour, DEFAULT_OPTION};
+use super::pricing::{Applied, PriceList, Pricing, PricingUnit};
 use super::{Octo, OctoError, ResellerKey};
 use crate::domain::octo::{day_status, slot_status, SlotStatus};
 use crate::domain::records::{DepartureRecord, TourRecord};
@@ -30,11 +31,18 @@ pub struct CalendarRequest {
     local_date_start: Option<String>,
     local_date_end: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)] // With octo/pricing: the total for these units.
-    units: Option<serde_json::Value>,
+    #[allow(dead_code)] // A day's prices are per unit; the units asked for change nothing.
+    units: Option<Vec<UnitQuantity>>,
     #[serde(default)]
-    #[allow(dead_code)] // With octo/pricing: the tour's one currency.
+    #[allow(dead_code)] // One currency: the tour's.
     currency: Option<String>,
+}
+
+/// Travellers of one unit, as a request for prices names them.
+#[derive(Deserialize)]
+pub struct UnitQuantity {
+    id: String,
+    quantity: i64,
 }
 
 #[derive(Deserialize)]
@@ -46,11 +54,11 @@ pub struct AvailabilityRequest {
     local_date_start: Option<String>,
     local_date_end: Option<String>,
     availability_ids: Option<Vec<String>>,
+    /// With `octo/pricing`: the travellers to price each availability for.
     #[serde(default)]
-    #[allow(dead_code)] // With octo/pricing.
-    units: Option<serde_json::Value>,
+    units: Option<Vec<UnitQuantity>>,
     #[serde(default)]
-    #[allow(dead_code)] // With octo/pricing.
+    #[allow(dead_code)] // One currency: the tour's.
     currency: Option<String>,
 }
 
@@ -63,6 +71,9 @@ pub struct CalendarDay {
     vacancies: u32,
     capacity: u32,
     opening_hours: [(); 0],
+    /// With `octo/pricing`: one traveller's price per unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit_pricing_from: Option<Vec<PricingUnit>>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +90,12 @@ pub struct Availability {
     capacity: u32,
     max_units: Option<u32>,
     opening_hours: [(); 0],
+    /// With `octo/pricing`: one traveller's price per unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit_pricing: Option<Vec<PricingUnit>>,
+    /// With `octo/pricing` and `units` in the request: their total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pricing: Option<Pricing>,
 }
 
 /// Reads a body as `T`; anything unreadable is `BAD_REQUEST`.
@@ -180,6 +197,8 @@ pub fn availability(
         capacity: occupancy.capacity,
         max_units: Some(tour.tour.max_per_booking),
         opening_hours: [],
+        unit_pricing: None,
+        pricing: None,
     }
 }
 
@@ -189,12 +208,17 @@ pub fn availability(
 pub async fn calendar(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     body: JsonBody<'_>,
     ctx: Ctx<'_>,
 ) -> Result<Octo<Vec<CalendarDay>>, OctoError> {
     let reseller = key.0?;
     let request: CalendarRequest = parse(body)?;
     let tour = product_and_option(&ctx, &reseller, &request.product_id, &request.option_id).await?;
+    let prices = applied.pricing.then_some(PriceList {
+        tour: &tour,
+        reseller: &reseller,
+    });
     let range = range(
         request.local_date_start.as_deref(),
         request.local_date_end.as_deref(),
@@ -231,6 +255,7 @@ pub async fn calendar(
             vacancies,
             capacity: list.iter().map(|d| d.occupancy.capacity).sum(),
             opening_hours: [],
+            unit_pricing_from: prices.map(|p| p.units()),
         });
         day = day.succ_opt().unwrap_or(range.to + Duration::days(1));
     }
@@ -243,12 +268,40 @@ pub async fn calendar(
 pub async fn check(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     body: JsonBody<'_>,
     ctx: Ctx<'_>,
 ) -> Result<Octo<Vec<Availability>>, OctoError> {
     let reseller = key.0?;
     let request: AvailabilityRequest = parse(body)?;
     let tour = product_and_option(&ctx, &reseller, &request.product_id, &request.option_id).await?;
+    let prices = applied.pricing.then_some(PriceList {
+        tour: &tour,
+        reseller: &reseller,
+    });
+    // The total for the travellers asked about, every unit one of the tour's.
+    let total = match (prices, request.units.as_deref()) {
+        (Some(prices), Some(units)) => {
+            let mut parts = Vec::with_capacity(units.len());
+            for unit in units {
+                let Some(price) = tour.tour.unit(&unit.id).map(|u| u.price) else {
+                    return Err(OctoError {
+                        field: Some(("unitId", unit.id.clone())),
+                        ..OctoError::new("INVALID_UNIT_ID", "no such unit")
+                    });
+                };
+                if !(0..=1000).contains(&unit.quantity) {
+                    return Err(OctoError::new(
+                        "BAD_REQUEST",
+                        "units[].quantity must be from 0 to 1000",
+                    ));
+                }
+                parts.push(prices.at(price, unit.quantity));
+            }
+            Some(prices.sum(&parts))
+        }
+        _ => None,
+    };
     let forms = [
         request.local_date.is_some(),
         request.local_date_start.is_some() || request.local_date_end.is_some(),
@@ -303,6 +356,11 @@ pub async fn check(
         .iter()
         .map(|d| availability(&tour, d, now))
         .filter(|a| wanted.as_ref().is_none_or(|ids| ids.contains(&a.id)))
+        .map(|a| Availability {
+            unit_pricing: prices.map(|p| p.units()),
+            pricing: total.clone(),
+            ..a
+        })
         .collect();
     Ok(Octo(list))
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::availability::{availability, date, parse, product_and_option, Availability};
 use super::catalogue::{product, start_times, DEFAULT_OPTION};
+use super::pricing::{Applied, PriceList, Pricing};
 use super::{Octo, OctoError, ResellerKey};
 use crate::domain::booking::BookingStatus;
 use crate::domain::ids::TourId;
@@ -132,6 +133,9 @@ pub struct OctoBooking {
     delivery_methods: [&'static str; 1],
     voucher: Ticket,
     unit_items: Vec<UnitItem>,
+    /// With `octo/pricing`: the booking's total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pricing: Option<Pricing>,
 }
 
 #[derive(Serialize)]
@@ -168,6 +172,9 @@ struct UnitItem {
     utc_redeemed_at: Option<String>,
     contact: Contact,
     ticket: Option<Ticket>,
+    /// With `octo/pricing`: this traveller's price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pricing: Option<Pricing>,
 }
 
 fn utc(at: DateTime<Utc>) -> String {
@@ -189,13 +196,17 @@ fn octo_status(status: BookingStatus) -> &'static str {
 /// request.
 struct Products<'a, 'r> {
     ctx: &'a Ctx<'r>,
+    reseller: &'a Reseller,
+    pricing: bool,
     seen: HashMap<TourId, (TourRecord, serde_json::Value)>,
 }
 
 impl<'a, 'r> Products<'a, 'r> {
-    fn new(ctx: &'a Ctx<'r>) -> Self {
+    fn new(ctx: &'a Ctx<'r>, reseller: &'a Reseller, applied: Applied) -> Self {
         Products {
             ctx,
+            reseller,
+            pricing: applied.pricing,
             seen: HashMap::new(),
         }
     }
@@ -204,7 +215,11 @@ impl<'a, 'r> Products<'a, 'r> {
         if !self.seen.contains_key(tour) {
             let record = catalogue::tour(self.ctx.store, tour).await?;
             let times = start_times(self.ctx, &record).await?;
-            let value = serde_json::to_value(product(&record, times))
+            let prices = self.pricing.then_some(PriceList {
+                tour: &record,
+                reseller: self.reseller,
+            });
+            let value = serde_json::to_value(product(&record, times, prices))
                 .map_err(|e| AppError::Internal(e.into()))?;
             self.seen.insert(tour.clone(), (record, value));
         }
@@ -221,7 +236,9 @@ async fn render(
     let ctx = products.ctx;
     let now = ctx.now();
     let ResaleBooking { booking, resale } = sold;
+    let (reseller, pricing) = (products.reseller, products.pricing);
     let (tour, product) = products.get(&booking.tour_id).await?;
+    let prices = pricing.then_some(PriceList { tour, reseller });
     let (_, departure) = catalogue::departure(ctx.store, now, &booking.departure_id).await?;
     let slot = availability(tour, &departure, now);
     let status = booking.effective_status(now);
@@ -272,7 +289,15 @@ async fn render(
         .and_then(|o| o.get(0))
         .cloned()
         .unwrap_or_default();
-    let unit_items = resale
+    // Each traveller at the price frozen when the seats were taken.
+    let price_of = |unit: &str| {
+        let frozen = booking.items.iter().find(|line| line.unit == unit);
+        let price = frozen
+            .map(|line| line.unit_price)
+            .or_else(|| tour.tour.unit(unit).map(|u| u.price));
+        prices.map(|p| p.at(price.unwrap_or(0), 1))
+    };
+    let unit_items: Vec<UnitItem> = resale
         .unit_items
         .iter()
         .enumerate()
@@ -285,8 +310,10 @@ async fn render(
             utc_redeemed_at: redeemed.clone(),
             contact: Contact::default(),
             ticket: None,
+            pricing: price_of(&unit.unit_id),
         })
         .collect();
+    let total = prices.map(|p| p.sum(unit_items.iter().filter_map(|u| u.pricing.as_ref())));
     Ok(OctoBooking {
         id: booking.id.to_string(),
         uuid: resale.uuid,
@@ -317,11 +344,18 @@ async fn render(
         delivery_methods: ["VOUCHER"],
         voucher,
         unit_items,
+        pricing: total,
     })
 }
 
-async fn answer(ctx: &Ctx<'_>, sold: ResaleBooking) -> Result<Octo<OctoBooking>, OctoError> {
-    Ok(Octo(render(&mut Products::new(ctx), sold).await?))
+async fn answer(
+    ctx: &Ctx<'_>,
+    reseller: &Reseller,
+    applied: Applied,
+    sold: ResaleBooking,
+) -> Result<Octo<OctoBooking>, OctoError> {
+    let mut products = Products::new(ctx, reseller, applied);
+    Ok(Octo(render(&mut products, sold).await?))
 }
 
 fn invalid_uuid(uuid: &str) -> OctoError {
@@ -414,6 +448,7 @@ fn units_of(tour: &TourRecord, items: &[UnitItemBody]) -> Result<Vec<UnitAsk>, O
 pub async fn reserve(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     body: JsonBody<'_>,
     ctx: Ctx<'_>,
     payments: &rocket::State<Payments>,
@@ -451,7 +486,7 @@ pub async fn reserve(
     )
     .await
     .map_err(unprocessable)?;
-    answer(&ctx, sold).await
+    answer(&ctx, &reseller, applied, sold).await
 }
 
 async fn own(ctx: &Ctx<'_>, reseller: &Reseller, uuid: &str) -> Result<ResaleBooking, OctoError> {
@@ -465,12 +500,13 @@ async fn own(ctx: &Ctx<'_>, reseller: &Reseller, uuid: &str) -> Result<ResaleBoo
 pub async fn get_booking(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     uuid: &str,
     ctx: Ctx<'_>,
 ) -> Result<Octo<OctoBooking>, OctoError> {
     let reseller = key.0?;
     let sold = own(&ctx, &reseller, uuid).await?;
-    answer(&ctx, sold).await
+    answer(&ctx, &reseller, applied, sold).await
 }
 
 /// `POST /octo/bookings/{uuid}/confirm`: the traveller's contact, and optionally new unit items
@@ -479,6 +515,7 @@ pub async fn get_booking(
 pub async fn confirm(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     uuid: &str,
     body: JsonBody<'_>,
     ctx: Ctx<'_>,
@@ -524,7 +561,7 @@ pub async fn confirm(
     )
     .await
     .map_err(unprocessable)?;
-    answer(&ctx, confirmed).await
+    answer(&ctx, &reseller, applied, confirmed).await
 }
 
 /// `POST /octo/bookings/{uuid}/extend`: the hold lasts `expirationMinutes` from now.
@@ -532,6 +569,7 @@ pub async fn confirm(
 pub async fn extend(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     uuid: &str,
     body: JsonBody<'_>,
     ctx: Ctx<'_>,
@@ -550,7 +588,7 @@ pub async fn extend(
     )
     .await
     .map_err(unprocessable)?;
-    answer(&ctx, sold).await
+    answer(&ctx, &reseller, applied, sold).await
 }
 
 /// `PATCH /octo/bookings/{uuid}`: changes what is sent, on hold or confirmed, while the
@@ -559,6 +597,7 @@ pub async fn extend(
 pub async fn update(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     uuid: &str,
     body: JsonBody<'_>,
     ctx: Ctx<'_>,
@@ -633,7 +672,7 @@ pub async fn update(
         .await
         .map_err(unprocessable)?;
     }
-    answer(&ctx, changed).await
+    answer(&ctx, &reseller, applied, changed).await
 }
 
 /// `POST /octo/bookings/{uuid}/cancel`: by the tour's cancellation policy; a hold is released.
@@ -641,6 +680,7 @@ pub async fn update(
 pub async fn cancel(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     uuid: &str,
     body: JsonBody<'_>,
     ctx: Ctx<'_>,
@@ -653,7 +693,7 @@ pub async fn cancel(
     let sold = resales::cancel(ctx.store, payments, ctx.now(), &reseller, uuid, reason)
         .await
         .map_err(unprocessable)?;
-    answer(&ctx, sold).await
+    answer(&ctx, &reseller, applied, sold).await
 }
 
 /// `GET /octo/bookings?…`: the reseller's bookings by its reference, berth's reference, or the
@@ -664,6 +704,7 @@ pub async fn cancel(
 pub async fn list(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     resellerReference: Option<&str>,
     supplierReference: Option<&str>,
     localDate: Option<&str>,
@@ -720,7 +761,7 @@ pub async fn list(
         starts,
     };
     let found = resales::list(ctx.store, &reseller, &filter).await?;
-    let mut products = Products::new(&ctx);
+    let mut products = Products::new(&ctx, &reseller, applied);
     let mut out = Vec::with_capacity(found.len());
     for sold in found {
         let rendered = render(&mut products, sold).await?;

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use rocket::get;
 use serde::Serialize;
 
+use super::pricing::{Applied, PriceList, Pricing, ProductPricing};
 use super::{Octo, OctoError, ResellerKey, BASE};
 use crate::domain::ids::TourId;
 use crate::domain::octo::unit_type;
@@ -71,6 +72,9 @@ pub struct OctoProduct {
     delivery_methods: [&'static str; 1],
     redemption_method: &'static str,
     options: [OctoOption; 1],
+    /// With `octo/pricing`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pricing: Option<ProductPricing>,
 }
 
 #[derive(Serialize)]
@@ -106,6 +110,9 @@ struct OctoUnit {
     kind: &'static str,
     restrictions: UnitRestrictions,
     required_contact_fields: [&'static str; 0],
+    /// With `octo/pricing`: one traveller's price, in the tour's one currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pricing_from: Option<[Pricing; 1]>,
 }
 
 #[derive(Serialize)]
@@ -123,7 +130,11 @@ struct UnitRestrictions {
 /// The one option of every product: berth sells a tour's departures with its units.
 pub const DEFAULT_OPTION: &str = "DEFAULT";
 
-pub(super) fn product(tour: &TourRecord, start_times: BTreeSet<String>) -> OctoProduct {
+pub(super) fn product(
+    tour: &TourRecord,
+    start_times: BTreeSet<String>,
+    prices: Option<PriceList<'_>>,
+) -> OctoProduct {
     let units = tour
         .tour
         .units
@@ -143,6 +154,7 @@ pub(super) fn product(tour: &TourRecord, start_times: BTreeSet<String>) -> OctoP
                 accompanied_by: [],
             },
             required_contact_fields: [],
+            pricing_from: prices.map(|p| [p.at(unit.price, 1)]),
         })
         .collect();
     OctoProduct {
@@ -176,6 +188,7 @@ pub(super) fn product(tour: &TourRecord, start_times: BTreeSet<String>) -> OctoP
             },
             units,
         }],
+        pricing: prices.map(|p| p.product()),
     }
 }
 
@@ -220,13 +233,18 @@ async fn sellable(ctx: &Ctx<'_>, reseller: &Reseller) -> Result<Vec<TourRecord>,
 pub async fn products(
     _rate: RateLimited,
     key: ResellerKey,
+    applied: Applied,
     ctx: Ctx<'_>,
 ) -> Result<Octo<Vec<OctoProduct>>, OctoError> {
     let reseller = key.0?;
     let mut list = Vec::new();
     for tour in sellable(&ctx, &reseller).await? {
         let times = start_times(&ctx, &tour).await?;
-        list.push(product(&tour, times));
+        let prices = applied.pricing.then_some(PriceList {
+            tour: &tour,
+            reseller: &reseller,
+        });
+        list.push(product(&tour, times, prices));
     }
     Ok(Octo(list))
 }
@@ -256,12 +274,17 @@ pub async fn product_by_id(
     _rate: RateLimited,
     id: &str,
     key: ResellerKey,
+    applied: Applied,
     ctx: Ctx<'_>,
 ) -> Result<Octo<OctoProduct>, OctoError> {
     let reseller = key.0?;
     let tour = sellable_tour(&ctx, &reseller, id).await?;
     let times = start_times(&ctx, &tour).await?;
-    Ok(Octo(product(&tour, times)))
+    let prices = applied.pricing.then_some(PriceList {
+        tour: &tour,
+        reseller: &reseller,
+    });
+    Ok(Octo(product(&tour, times, prices)))
 }
 
 #[derive(Serialize)]
@@ -273,7 +296,7 @@ pub struct Capability {
     docs: Option<String>,
 }
 
-/// `GET /octo/capabilities`: the optional capabilities berth offers (none yet).
+/// `GET /octo/capabilities`: the optional capabilities berth offers.
 #[get("/octo/capabilities")]
 pub async fn capabilities(
     _rate: RateLimited,

@@ -9,6 +9,7 @@
 mod availability;
 mod bookings;
 mod catalogue;
+mod pricing;
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{ContentType, Header, Status};
@@ -28,9 +29,8 @@ pub use catalogue::{Capability, OctoProduct, OctoSupplier};
 /// Where the OCTO API is mounted.
 pub const BASE: &str = "/octo";
 
-/// The capabilities berth can apply, in the order it lists them. None yet (`octo/pricing` is
-/// to come).
-pub const SUPPORTED: [&str; 0] = [];
+/// The capabilities berth can apply, in the order it lists them.
+pub const SUPPORTED: [&str; 1] = [pricing::PRICING];
 
 pub fn routes() -> Vec<Route> {
     rocket::routes![
