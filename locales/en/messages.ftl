@@ -13,6 +13,7 @@ subject-reminder = Reminder: { $tour } (booking { $reference })
 
 mail-hello = Hello { $name },
 mail-confirmed = your booking { $reference } is confirmed.
+mail-sold-by = You booked it through { $seller }: for any change, please contact them.
 mail-rescheduled = your booking { $reference } has moved to a new departure.
 mail-reminder = a reminder of your booking { $reference }:
 mail-cancelled = your booking { $reference } for { $tour } on { $when } is cancelled.

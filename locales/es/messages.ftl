@@ -12,6 +12,7 @@ subject-reminder = Recordatorio: { $tour } (reserva { $reference })
 
 mail-hello = Hola, { $name }:
 mail-confirmed = tu reserva { $reference } está confirmada.
+mail-sold-by = La reservaste a través de { $seller }: para cualquier cambio, contacta con ellos.
 mail-rescheduled = tu reserva { $reference } ha pasado a otra salida.
 mail-reminder = te recordamos tu reserva { $reference }:
 mail-cancelled = tu reserva { $reference } de { $tour } el { $when } está cancelada.

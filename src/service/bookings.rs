@@ -258,6 +258,10 @@ pub(crate) async fn transition(
             .await?;
         }
         plans::execute(&mut tx, &current, &plan, now).await?;
+        if resale.is_none() && operator.is_some() && plan.to == BookingStatus::Cancelled {
+            // The operator cancelled a booking a reseller sold: the reseller owes nothing for it.
+            reseller_receivables::forgive(&mut tx, &current.id, now).await?;
+        }
         if let (Some(by), Some(action)) = (operator, Action::of_booking(event)) {
             audit::record(
                 &mut tx,

@@ -22,7 +22,7 @@ use crate::domain::schedule::PreviewDeparture;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::{AppError, Problems};
-use crate::storage::{bookings, catalogue, departures, Store, WriteTx};
+use crate::storage::{bookings, catalogue, departures, reseller_receivables, Store, WriteTx};
 
 /// Longest availability window one request may ask for, in days (about a quarter).
 pub const MAX_RANGE_DAYS: i64 = 93;
@@ -597,6 +597,8 @@ pub async fn cancel_departure(
                 )
                 .await?;
             }
+            // Nor does a reseller owe anything for it.
+            reseller_receivables::forgive(&mut tx, &booking.booking_id, now).await?;
             notifications::enqueue(
                 &mut tx,
                 &booking.booking_id,

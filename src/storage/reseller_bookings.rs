@@ -114,6 +114,17 @@ pub async fn find_by_booking(
     row.map(TryInto::try_into).transpose()
 }
 
+/// The name of the reseller that sold this booking, if one did.
+pub async fn seller_name(
+    store: &Store,
+    booking: &BookingId,
+) -> Result<Option<String>, StorageError> {
+    let name: Option<(String,)> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT r.name FROM reseller_bookings rb JOIN resellers r ON r.id = rb.reseller_id WHERE rb.booking_id = ?")
+        .bind(booking.as_str()).fetch_optional(pool).await)?;
+    Ok(name.map(|(name,)| name))
+}
+
 /// What a reseller lists its bookings by; every filter given must match.
 #[derive(Debug, Default)]
 pub struct Filter<'a> {

@@ -50,3 +50,31 @@ pub async fn by_reseller(
         .bind(operator.as_str()).bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
     Ok(rows)
 }
+
+/// Appends the row that brings a booking's receivable to nothing (the operator cancelled it, so
+/// the reseller owes nothing for it); nothing for a booking that owes nothing or was never a
+/// reseller's.
+pub async fn forgive(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let owed: Option<(String, String, String, i64, i64)> = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT MIN(operator_id), MIN(reseller_id), MIN(currency), CAST(COALESCE(SUM(gross), 0) AS SIGNED), \
+         CAST(COALESCE(SUM(commission), 0) AS SIGNED) FROM reseller_receivables WHERE booking_id = ? \
+         HAVING COUNT(*) > 0")
+        .bind(booking.as_str()).fetch_optional(conn).await)?;
+    let Some((operator, reseller, currency, gross, commission)) = owed else {
+        return Ok(());
+    };
+    if gross == 0 && commission == 0 {
+        return Ok(());
+    }
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO reseller_receivables (id, operator_id, reseller_id, booking_id, gross, commission, currency, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(ulid::Ulid::new().to_string()).bind(operator).bind(reseller).bind(booking.as_str())
+        .bind(-gross).bind(-commission).bind(currency).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -180,6 +180,19 @@ async fn a_reseller_sells_a_booking_end_to_end(backend: Backend) {
         ))
         .await;
     assert_eq!(sent, ["email"], "the receipt asked for, by email only");
+    // The receipt names the seller and carries no manage link: changes go through the reseller.
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch");
+    let mails: Vec<String> = std::fs::read_dir(app.files.path().join("mail"))
+        .expect("a mail was written")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let mail = mails[0].replace("=\r\n", "").replace("=\n", "");
+    assert!(mail.contains("To: johndoe@mail.com"), "{mail}");
+    assert!(mail.contains("booked it through Harbour OTA"), "{mail}");
+    assert!(!mail.contains("/manage/"), "{mail}");
 
     // List by berth's reference and by the reseller's.
     for query in [
@@ -889,6 +902,41 @@ async fn what_a_reseller_sells_is_owed_on_account_and_reported_by_channel(backen
         rows,
         ["7000", "3500", "-5250"],
         "append-only: each change adds its difference"
+    );
+
+    // When the operator cancels, the reseller owes nothing for the booking: one booking
+    // cancelled by hand, another with its whole departure.
+    let second = departures(&app, &tour).await[1].clone();
+    let mut references = Vec::new();
+    for slot in [at, second.1] {
+        let held = reserve(&app, &key, &tour, slot, 1).await;
+        let uuid = held.body["uuid"].as_str().unwrap().to_owned();
+        octo_post(&app, &key, &format!("/bookings/{uuid}/confirm"), json!({}))
+            .await
+            .expect(200);
+        references.push(held.body["supplierReference"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        owed(&app, &owner).await,
+        Some((json!("Harbour OTA"), 5250 + 7000, 1050 + 1400, 4200 + 5600))
+    );
+    app.post_as(
+        &owner,
+        &format!("/v1/bookings/{}/cancel", references[0]),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post_as(
+        &owner,
+        &format!("/v1/departures/{}/cancel", second.0),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        owed(&app, &owner).await,
+        Some((json!("Harbour OTA"), 5250, 1050, 4200))
     );
 }
 

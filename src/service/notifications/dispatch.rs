@@ -153,6 +153,11 @@ async fn send(
         .filter(|r| r.status != "failed")
         .map(|r| r.amount)
         .sum();
+    content.sold_by(
+        crate::storage::reseller_bookings::seller_name(store, &booking.id)
+            .await
+            .map_err(|_| SendError::Transient("the booking's seller could not be loaded".into()))?,
+    );
     match channel {
         Channel::Email => {
             let email = content

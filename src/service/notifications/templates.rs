@@ -23,6 +23,9 @@ pub(super) struct Content<'a> {
     manage_link: String,
     /// Minor units refunded or being refunded; 0 for none.
     pub(super) refund: i64,
+    /// The reseller that sold the booking: the traveler is told so, and changes go through it
+    /// (no manage link).
+    sold_by: Option<String>,
 }
 
 /// The message templates (`templates/email/`, `templates/sms/`, embedded) with the catalogue's
@@ -79,7 +82,16 @@ impl<'a> Content<'a> {
             departure,
             manage_link,
             refund: 0,
+            sold_by: None,
         }
+    }
+
+    /// A booking a reseller sold: the messages name it and carry no manage link.
+    pub(super) fn sold_by(&mut self, seller: Option<String>) {
+        if seller.is_some() {
+            self.manage_link = String::new();
+        }
+        self.sold_by = seller;
     }
 
     fn lang(&self) -> Lang {
@@ -153,6 +165,7 @@ impl<'a> Content<'a> {
             total => format::money(self.booking.total, currency, lang),
             manage_link => self.manage_link,
             refund => (self.refund > 0).then(|| format::money(self.refund, currency, lang)),
+            sold_by => self.sold_by,
         })
     }
 
@@ -215,7 +228,10 @@ impl<'a> Content<'a> {
             end: start + Duration::minutes(i64::from(self.tour.tour.duration_minutes)),
             summary: self.tour.tour.name.clone(),
             location: self.tour.tour.meeting_point.clone(),
-            description: format!("Booking {}: {}", self.booking.reference, self.manage_link),
+            description: match (&self.sold_by, self.manage_link.as_str()) {
+                (Some(seller), _) => format!("Booking {} ({seller})", self.booking.reference),
+                (None, link) => format!("Booking {}: {link}", self.booking.reference),
+            },
             cancelled: false,
         };
         ical::calendar("-//berth//bookings//EN", None, &[event], now)
@@ -237,6 +253,7 @@ pub fn calendar_entry(
         departure,
         manage_link,
         refund: 0,
+        sold_by: None,
     };
     content.ics(now)
 }
