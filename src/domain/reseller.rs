@@ -166,7 +166,9 @@ pub struct ResaleUnit {
 
 /// A traveller's contact as a reseller sends it (OCTO's nine keys), kept as sent: it is echoed
 /// back, and only what berth itself sends to (an email receipt) is checked.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Contact {
     pub full_name: Option<String>,

@@ -165,6 +165,7 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/octo/bookings/<uuid>", Reseller, T::None, ""),
         row("POST", "/octo/bookings/<uuid>/cancel", Reseller, T::None, ""),
         row("GET", "/octo/bookings", Reseller, T::None, ""),
+        row("GET", "/octo/openapi.json", Public, T::None, ""),
         // Traveler pages (src/web): public; the language switch needs only its CSRF token.
         row("GET", "/tours", Public, T::None, ""),
         row("GET", "/embed.js", Public, T::None, ""),

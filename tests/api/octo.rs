@@ -16,6 +16,7 @@ on_both_backends!(
     availability_reads_every_departure_with_its_status,
     availability_requests_are_checked_in_octos_order,
     resellers_have_their_own_rate_limit,
+    the_octo_api_is_described_at_octo_openapi_json,
 );
 
 const BASE_ID: &str = "https://schemas.berth.invalid/octo/";
@@ -607,4 +608,59 @@ async fn resellers_have_their_own_rate_limit(backend: Backend) {
     assert!((1..=60).contains(&wait), "{wait}");
     // The rest of the API is other buckets (unlimited here).
     app.get(&format!("/v1/tours/{tour}")).await.expect(200);
+}
+
+async fn the_octo_api_is_described_at_octo_openapi_json(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Public, like /openapi.json: it describes, it sells nothing.
+    let reply = octo(&app, None, "/openapi.json", None).await;
+    reply.expect(200);
+    let doc = &reply.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // Every mounted /octo route is described, with its method, a 200 and OCTO's 400.
+    let mounted: Vec<(String, String)> = app
+        .routes
+        .iter()
+        .filter(|(_, path)| path.starts_with("/octo") && path != "/octo/openapi.json")
+        .map(|(method, path)| {
+            let path = path.replace('<', "{").replace('>', "}");
+            (method.to_ascii_lowercase(), path)
+        })
+        .collect();
+    assert_eq!(mounted.len(), 13, "{mounted:?}");
+    for (method, path) in &mounted {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not described");
+        assert!(operation["responses"]["200"].is_object(), "{method} {path}");
+        assert!(operation["responses"]["400"].is_object(), "{method} {path}");
+        assert_eq!(
+            operation["security"][0]["reseller_key"],
+            json!([]),
+            "{method} {path}"
+        );
+    }
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    assert_eq!(
+        documented,
+        mounted.len(),
+        "nothing described that is not served"
+    );
+    // The booking's shape names OCTO's keys.
+    let booking = &doc["components"]["schemas"]["OctoBooking"]["properties"];
+    for key in [
+        "uuid",
+        "supplierReference",
+        "availabilityId",
+        "unitItems",
+        "utcExpiresAt",
+    ] {
+        assert!(booking[key].is_object(), "OctoBooking.{key}");
+    }
 }

@@ -23,7 +23,7 @@ use crate::service::catalogue::{self, DateRange};
 /// The longest range one request may ask for (OCTO's own bound).
 const MAX_DAYS: i64 = 366;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CalendarRequest {
     product_id: String,
@@ -39,13 +39,13 @@ pub struct CalendarRequest {
 }
 
 /// Travellers of one unit, as a request for prices names them.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UnitQuantity {
     id: String,
     quantity: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AvailabilityRequest {
     product_id: String,
@@ -62,21 +62,23 @@ pub struct AvailabilityRequest {
     currency: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CalendarDay {
     local_date: String,
     available: bool,
+    #[schema(value_type = String)]
     status: &'static str,
     vacancies: u32,
     capacity: u32,
+    #[schema(value_type = Vec<Object>)]
     opening_hours: [(); 0],
     /// With `octo/pricing`: one traveller's price per unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     unit_pricing_from: Option<Vec<PricingUnit>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Availability {
     pub(super) id: String,
@@ -85,10 +87,12 @@ pub struct Availability {
     utc_cutoff_at: String,
     all_day: bool,
     available: bool,
+    #[schema(value_type = String)]
     status: &'static str,
     vacancies: u32,
     capacity: u32,
     max_units: Option<u32>,
+    #[schema(value_type = Vec<Object>)]
     opening_hours: [(); 0],
     /// With `octo/pricing`: one traveller's price per unit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +208,16 @@ pub fn availability(
 
 /// `POST /octo/availability/calendar`: each local day from `localDateStart` to `localDateEnd`,
 /// its best departure's status, the most seats one departure has left, and the day's capacity.
+#[utoipa::path(
+    post,
+    path = "/octo/availability/calendar",
+    tag = "octo",
+    summary = "One entry per local day",
+    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    request_body = CalendarRequest,
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<CalendarDay>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[post("/octo/availability/calendar", data = "<body>")]
 pub async fn calendar(
     _rate: RateLimited,
@@ -264,6 +278,16 @@ pub async fn calendar(
 
 /// `POST /octo/availability`: the departures of a local date, of a range of dates, or with the
 /// given ids (exactly one of the three).
+#[utoipa::path(
+    post,
+    path = "/octo/availability",
+    tag = "octo",
+    summary = "One entry per departure",
+    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    request_body = AvailabilityRequest,
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<Availability>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_UNIT_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[post("/octo/availability", data = "<body>")]
 pub async fn check(
     _rate: RateLimited,

@@ -25,7 +25,7 @@ use crate::service::payments::Payments;
 use crate::service::resales::{self, Confirmation, ResaleBooking, Reservation, UnitAsk, Update};
 use crate::storage::reseller_bookings::Filter;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UnitItemBody {
     unit_id: String,
@@ -33,7 +33,7 @@ pub struct UnitItemBody {
     uuid: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveBody {
     product_id: String,
@@ -52,7 +52,7 @@ pub struct ReserveBody {
     currency: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmBody {
     #[serde(default)]
@@ -65,14 +65,14 @@ pub struct ConfirmBody {
     unit_items: Option<Vec<UnitItemBody>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtendBody {
     #[serde(default)]
     expiration_minutes: Option<i64>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateBody {
     #[serde(default)]
@@ -95,7 +95,7 @@ pub struct UpdateBody {
     email_receipt: Option<bool>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelBody {
     #[serde(default)]
@@ -105,7 +105,7 @@ pub struct CancelBody {
     force: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OctoBooking {
     id: String,
@@ -113,6 +113,7 @@ pub struct OctoBooking {
     test_mode: bool,
     reseller_reference: Option<String>,
     supplier_reference: String,
+    #[schema(value_type = String)]
     status: &'static str,
     utc_created_at: String,
     utc_updated_at: String,
@@ -120,8 +121,11 @@ pub struct OctoBooking {
     utc_redeemed_at: Option<String>,
     utc_confirmed_at: Option<String>,
     product_id: String,
+    #[schema(value_type = Object)]
     product: serde_json::Value,
+    #[schema(value_type = String)]
     option_id: &'static str,
+    #[schema(value_type = Object)]
     option: serde_json::Value,
     cancellable: bool,
     cancellation: Option<Cancellation>,
@@ -130,6 +134,7 @@ pub struct OctoBooking {
     availability: Availability,
     contact: Contact,
     notes: Option<String>,
+    #[schema(value_type = Vec<String>)]
     delivery_methods: [&'static str; 1],
     voucher: Ticket,
     unit_items: Vec<UnitItem>,
@@ -138,7 +143,7 @@ pub struct OctoBooking {
     pricing: Option<Pricing>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Cancellation {
     refund: String,
@@ -146,28 +151,31 @@ struct Cancellation {
     utc_cancelled_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Ticket {
+    #[schema(value_type = String)]
     redemption_method: &'static str,
     utc_redeemed_at: Option<String>,
     delivery_options: Vec<DeliveryOption>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeliveryOption {
+    #[schema(value_type = String)]
     delivery_format: &'static str,
     delivery_value: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UnitItem {
     uuid: String,
     reseller_reference: Option<String>,
     supplier_reference: String,
     unit_id: String,
+    #[schema(value_type = String)]
     status: &'static str,
     utc_redeemed_at: Option<String>,
     contact: Contact,
@@ -444,6 +452,16 @@ fn units_of(tour: &TourRecord, items: &[UnitItemBody]) -> Result<Vec<UnitAsk>, O
 }
 
 /// `POST /octo/bookings`: holds seats (`ON_HOLD`) until the hold's expiry.
+#[utoipa::path(
+    post,
+    path = "/octo/bookings",
+    tag = "octo",
+    summary = "Reserve: hold seats (ON_HOLD)",
+    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    request_body = ReserveBody,
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[post("/octo/bookings", data = "<body>")]
 pub async fn reserve(
     _rate: RateLimited,
@@ -496,6 +514,15 @@ async fn own(ctx: &Ctx<'_>, reseller: &Reseller, uuid: &str) -> Result<ResaleBoo
 }
 
 /// `GET /octo/bookings/{uuid}`.
+#[utoipa::path(
+    get,
+    path = "/octo/bookings/{uuid}",
+    tag = "octo",
+    summary = "One of the reseller's bookings",
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[get("/octo/bookings/<uuid>")]
 pub async fn get_booking(
     _rate: RateLimited,
@@ -511,6 +538,16 @@ pub async fn get_booking(
 
 /// `POST /octo/bookings/{uuid}/confirm`: the traveller's contact, and optionally new unit items
 /// (which replace the booking's).
+#[utoipa::path(
+    post,
+    path = "/octo/bookings/{uuid}/confirm",
+    tag = "octo",
+    summary = "Confirm a hold with the traveller's contact",
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    request_body = ConfirmBody,
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[post("/octo/bookings/<uuid>/confirm", data = "<body>")]
 pub async fn confirm(
     _rate: RateLimited,
@@ -565,6 +602,16 @@ pub async fn confirm(
 }
 
 /// `POST /octo/bookings/{uuid}/extend`: the hold lasts `expirationMinutes` from now.
+#[utoipa::path(
+    post,
+    path = "/octo/bookings/{uuid}/extend",
+    tag = "octo",
+    summary = "Extend a hold",
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    request_body = ExtendBody,
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[post("/octo/bookings/<uuid>/extend", data = "<body>")]
 pub async fn extend(
     _rate: RateLimited,
@@ -593,6 +640,16 @@ pub async fn extend(
 
 /// `PATCH /octo/bookings/{uuid}`: changes what is sent, on hold or confirmed, while the
 /// booking can still be cancelled; the status stays.
+#[utoipa::path(
+    patch,
+    path = "/octo/bookings/{uuid}",
+    tag = "octo",
+    summary = "Change a booking: contact, notes, units, departure or tour",
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    request_body = UpdateBody,
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[patch("/octo/bookings/<uuid>", data = "<body>")]
 pub async fn update(
     _rate: RateLimited,
@@ -676,6 +733,16 @@ pub async fn update(
 }
 
 /// `POST /octo/bookings/{uuid}/cancel`: by the tour's cancellation policy; a hold is released.
+#[utoipa::path(
+    post,
+    path = "/octo/bookings/{uuid}/cancel",
+    tag = "octo",
+    summary = "Cancel, by the tour's policy",
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    request_body = CancelBody,
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[post("/octo/bookings/<uuid>/cancel", data = "<body>")]
 pub async fn cancel(
     _rate: RateLimited,
@@ -699,6 +766,15 @@ pub async fn cancel(
 /// `GET /octo/bookings?…`: the reseller's bookings by its reference, berth's reference, or the
 /// local date(s) of their departures, optionally of one product and option.
 #[allow(clippy::too_many_arguments)]
+#[utoipa::path(
+    get,
+    path = "/octo/bookings",
+    tag = "octo",
+    summary = "The reseller's bookings by reference or departure date",
+    params(("resellerReference" = Option<String>, Query, description = "The reseller's reference"), ("supplierReference" = Option<String>, Query, description = "berth's booking reference"), ("localDate" = Option<String>, Query, description = "YYYY-MM-DD, the departure's local date"), ("localDateStart" = Option<String>, Query, description = "YYYY-MM-DD"), ("localDateEnd" = Option<String>, Query, description = "YYYY-MM-DD"), ("productId" = Option<String>, Query, description = "Only this tour"), ("optionId" = Option<String>, Query, description = "DEFAULT"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<OctoBooking>), (status = 400, description = "OCTO error: `BAD_REQUEST (no filter), INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[get("/octo/bookings?<resellerReference>&<supplierReference>&<localDate>&<localDateStart>&<localDateEnd>&<productId>&<optionId>")]
 #[allow(non_snake_case)]
 pub async fn list(

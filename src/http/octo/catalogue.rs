@@ -17,7 +17,7 @@ use crate::http::context::Ctx;
 use crate::http::rate_limit::RateLimited;
 use crate::service::{catalogue, operators};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OctoSupplier {
     id: String,
     name: String,
@@ -25,7 +25,7 @@ pub struct OctoSupplier {
     contact: SupplierContact,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SupplierContact {
     website: Option<String>,
     email: Option<String>,
@@ -34,6 +34,14 @@ struct SupplierContact {
 }
 
 /// `GET /octo/supplier`: the operator whose seats the key sells.
+#[utoipa::path(
+    get,
+    path = "/octo/supplier",
+    tag = "octo",
+    summary = "The operator whose seats the key sells",
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoSupplier), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[get("/octo/supplier")]
 pub async fn supplier(
     _rate: RateLimited,
@@ -55,67 +63,80 @@ pub async fn supplier(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OctoProduct {
     id: String,
     internal_name: String,
     reference: Option<String>,
+    #[schema(value_type = String)]
     locale: &'static str,
     time_zone: String,
     allow_freesale: bool,
     instant_confirmation: bool,
     instant_delivery: bool,
     availability_required: bool,
+    #[schema(value_type = String)]
     availability_type: &'static str,
+    #[schema(value_type = Vec<String>)]
     delivery_formats: [&'static str; 1],
+    #[schema(value_type = Vec<String>)]
     delivery_methods: [&'static str; 1],
+    #[schema(value_type = String)]
     redemption_method: &'static str,
+    #[schema(value_type = Vec<OctoOption>)]
     options: [OctoOption; 1],
     /// With `octo/pricing`.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pricing: Option<ProductPricing>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct OctoOption {
+    #[schema(value_type = String)]
     id: &'static str,
     default: bool,
+    #[schema(value_type = String)]
     internal_name: &'static str,
     reference: Option<String>,
     availability_local_start_times: Vec<String>,
     cancellation_cutoff: String,
     cancellation_cutoff_amount: u32,
+    #[schema(value_type = String)]
     cancellation_cutoff_unit: &'static str,
+    #[schema(value_type = Vec<String>)]
     required_contact_fields: [&'static str; 0],
     restrictions: OptionRestrictions,
     units: Vec<OctoUnit>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct OptionRestrictions {
     min_units: u32,
     max_units: Option<u32>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct OctoUnit {
     id: String,
     internal_name: String,
     reference: Option<String>,
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     kind: &'static str,
     restrictions: UnitRestrictions,
+    #[schema(value_type = Vec<String>)]
     required_contact_fields: [&'static str; 0],
     /// With `octo/pricing`: one traveller's price, in the tour's one currency.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Pricing>>)]
     pricing_from: Option<[Pricing; 1]>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UnitRestrictions {
     min_age: u32,
@@ -124,6 +145,7 @@ struct UnitRestrictions {
     min_quantity: Option<u32>,
     max_quantity: Option<u32>,
     pax_count: u32,
+    #[schema(value_type = Vec<String>)]
     accompanied_by: [&'static str; 0],
 }
 
@@ -229,6 +251,15 @@ async fn sellable(ctx: &Ctx<'_>, reseller: &Reseller) -> Result<Vec<TourRecord>,
 }
 
 /// `GET /octo/products`: every tour the reseller may sell.
+#[utoipa::path(
+    get,
+    path = "/octo/products",
+    tag = "octo",
+    summary = "The tours the key may sell",
+    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<OctoProduct>), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[get("/octo/products")]
 pub async fn products(
     _rate: RateLimited,
@@ -269,6 +300,15 @@ pub async fn sellable_tour(
 }
 
 /// `GET /octo/products/{id}`.
+#[utoipa::path(
+    get,
+    path = "/octo/products/{id}",
+    tag = "octo",
+    summary = "One product",
+    params(("id" = String, Path, description = "The tour id"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoProduct), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[get("/octo/products/<id>")]
 pub async fn product_by_id(
     _rate: RateLimited,
@@ -287,16 +327,26 @@ pub async fn product_by_id(
     Ok(Octo(product(&tour, times, prices)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Capability {
+    #[schema(value_type = String)]
     id: &'static str,
     revision: u32,
     required: bool,
+    #[schema(value_type = Vec<String>)]
     dependencies: [&'static str; 0],
     docs: Option<String>,
 }
 
 /// `GET /octo/capabilities`: the optional capabilities berth offers.
+#[utoipa::path(
+    get,
+    path = "/octo/capabilities",
+    tag = "octo",
+    summary = "The optional capabilities berth offers",
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<Capability>), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    security(("reseller_key" = []))
+)]
 #[get("/octo/capabilities")]
 pub async fn capabilities(
     _rate: RateLimited,

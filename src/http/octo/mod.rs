@@ -9,6 +9,7 @@
 mod availability;
 mod bookings;
 mod catalogue;
+pub mod openapi;
 mod pricing;
 
 use rocket::fairing::{Fairing, Info, Kind};
@@ -47,6 +48,7 @@ pub fn routes() -> Vec<Route> {
         bookings::update,
         bookings::cancel,
         bookings::list,
+        openapi::openapi_json,
     ]
 }
 

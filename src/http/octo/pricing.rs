@@ -33,7 +33,7 @@ impl<'r> FromRequest<'r> for Applied {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pricing {
     original: i64,
@@ -41,10 +41,11 @@ pub struct Pricing {
     net: Option<i64>,
     currency: String,
     currency_precision: u32,
+    #[schema(value_type = Vec<Object>)]
     included_taxes: [(); 0],
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PricingUnit {
     unit_id: String,
@@ -53,11 +54,13 @@ pub struct PricingUnit {
 }
 
 /// A product's pricing keys.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductPricing {
     default_currency: String,
+    #[schema(value_type = Vec<String>)]
     available_currencies: [String; 1],
+    #[schema(value_type = String)]
     pricing_per: &'static str,
     /// berth's prices are what the traveller pays, taxes included.
     include_tax: bool,

@@ -1,0 +1,84 @@
+//! `GET /octo/openapi.json`: the OCTO API as berth serves it (OpenAPI 3.1), generated from the
+//! handlers' annotations, so it lists exactly the mounted `/octo` routes. The shapes follow the
+//! OCTO specification; `tests/octo/schemas` holds the JSON Schemas every answer is tested
+//! against.
+
+use rocket::get;
+use rocket::http::ContentType;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::{availability, bookings, catalogue};
+use crate::http::rate_limit::RateLimited;
+
+/// Every OCTO error: `400`, a stable code, a message, and the offending id when one was wrong.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OctoErrorBody {
+    /// `UNAUTHORIZED`, `FORBIDDEN`, `BAD_REQUEST`, `INVALID_PRODUCT_ID`, `INVALID_OPTION_ID`,
+    /// `INVALID_UNIT_ID`, `INVALID_AVAILABILITY_ID`, `INVALID_BOOKING_UUID`,
+    /// `UNPROCESSABLE_ENTITY` or `INTERNAL_SERVER_ERROR` (then with `Retry-After`).
+    error: String,
+    error_message: String,
+    /// With `INVALID_PRODUCT_ID`: the id sent (likewise `optionId`, `unitId`,
+    /// `availabilityId`, `uuid` with their codes).
+    product_id: Option<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "berth OCTO supplier API",
+        description = "Resellers sell an operator's seats through OCTO (octo.travel) with a key of their own. \
+            Every success is 200; every error is 400 with `error` and `errorMessage`. Money is integer minor units.",
+    ),
+    paths(
+        catalogue::supplier,
+        catalogue::products,
+        catalogue::product_by_id,
+        catalogue::capabilities,
+        availability::calendar,
+        availability::check,
+        bookings::reserve,
+        bookings::get_booking,
+        bookings::confirm,
+        bookings::extend,
+        bookings::update,
+        bookings::cancel,
+        bookings::list,
+    ),
+    modifiers(&ResellerKeyScheme),
+    tags((name = "octo", description = "OCTO core and octo/pricing"))
+)]
+pub struct OctoDoc;
+
+struct ResellerKeyScheme;
+
+impl Modify for ResellerKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "reseller_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("brs_… (a reseller key)")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as JSON text.
+pub fn document() -> String {
+    OctoDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// `GET /octo/openapi.json`: public, like `/openapi.json`.
+#[get("/octo/openapi.json")]
+pub fn openapi_json(_rate: RateLimited) -> (ContentType, String) {
+    (ContentType::JSON, document())
+}
