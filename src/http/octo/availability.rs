@@ -213,7 +213,6 @@ pub fn availability(
     path = "/octo/availability/calendar",
     tag = "octo",
     summary = "One entry per local day",
-    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
     request_body = CalendarRequest,
     responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<CalendarDay>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
     security(("reseller_key" = []))
@@ -283,7 +282,6 @@ pub async fn calendar(
     path = "/octo/availability",
     tag = "octo",
     summary = "One entry per departure",
-    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
     request_body = AvailabilityRequest,
     responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<Availability>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_UNIT_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
     security(("reseller_key" = []))

@@ -457,9 +457,9 @@ fn units_of(tour: &TourRecord, items: &[UnitItemBody]) -> Result<Vec<UnitAsk>, O
     path = "/octo/bookings",
     tag = "octo",
     summary = "Reserve: hold seats (ON_HOLD)",
-    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
     request_body = ReserveBody,
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    description = "Errors: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
+    responses(super::openapi::BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings", data = "<body>")]
@@ -519,8 +519,9 @@ async fn own(ctx: &Ctx<'_>, reseller: &Reseller, uuid: &str) -> Result<ResaleBoo
     path = "/octo/bookings/{uuid}",
     tag = "octo",
     summary = "One of the reseller's bookings",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
+    description = "Errors: `INVALID_BOOKING_UUID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
+    responses(super::openapi::BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[get("/octo/bookings/<uuid>")]
@@ -543,9 +544,10 @@ pub async fn get_booking(
     path = "/octo/bookings/{uuid}/confirm",
     tag = "octo",
     summary = "Confirm a hold with the traveller's contact",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = ConfirmBody,
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    description = "Errors: `INVALID_BOOKING_UUID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
+    responses(super::openapi::BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings/<uuid>/confirm", data = "<body>")]
@@ -607,9 +609,10 @@ pub async fn confirm(
     path = "/octo/bookings/{uuid}/extend",
     tag = "octo",
     summary = "Extend a hold",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = ExtendBody,
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    description = "Errors: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
+    responses(super::openapi::BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings/<uuid>/extend", data = "<body>")]
@@ -645,9 +648,10 @@ pub async fn extend(
     path = "/octo/bookings/{uuid}",
     tag = "octo",
     summary = "Change a booking: contact, notes, units, departure or tour",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = UpdateBody,
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    description = "Errors: `INVALID_BOOKING_UUID, INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
+    responses(super::openapi::BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[patch("/octo/bookings/<uuid>", data = "<body>")]
@@ -738,9 +742,10 @@ pub async fn update(
     path = "/octo/bookings/{uuid}/cancel",
     tag = "octo",
     summary = "Cancel, by the tour's policy",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = CancelBody,
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoBooking), (status = 400, description = "OCTO error: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    description = "Errors: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
+    responses(super::openapi::BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings/<uuid>/cancel", data = "<body>")]
@@ -771,8 +776,9 @@ pub async fn cancel(
     path = "/octo/bookings",
     tag = "octo",
     summary = "The reseller's bookings by reference or departure date",
-    params(("resellerReference" = Option<String>, Query, description = "The reseller's reference"), ("supplierReference" = Option<String>, Query, description = "berth's booking reference"), ("localDate" = Option<String>, Query, description = "YYYY-MM-DD, the departure's local date"), ("localDateStart" = Option<String>, Query, description = "YYYY-MM-DD"), ("localDateEnd" = Option<String>, Query, description = "YYYY-MM-DD"), ("productId" = Option<String>, Query, description = "Only this tour"), ("optionId" = Option<String>, Query, description = "DEFAULT"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<OctoBooking>), (status = 400, description = "OCTO error: `BAD_REQUEST (no filter), INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    params(("resellerReference" = Option<String>, Query, description = "The reseller's reference"), ("supplierReference" = Option<String>, Query, description = "berth's booking reference"), ("localDate" = Option<String>, Query, description = "YYYY-MM-DD, the departure's local date"), ("localDateStart" = Option<String>, Query, description = "YYYY-MM-DD"), ("localDateEnd" = Option<String>, Query, description = "YYYY-MM-DD"), ("productId" = Option<String>, Query, description = "Only this tour"), ("optionId" = Option<String>, Query, description = "DEFAULT")),
+    description = "Errors: `BAD_REQUEST (no filter), INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
+    responses(super::openapi::BookingsAnswer),
     security(("reseller_key" = []))
 )]
 #[get("/octo/bookings?<resellerReference>&<supplierReference>&<localDate>&<localDateStart>&<localDateEnd>&<productId>&<optionId>")]

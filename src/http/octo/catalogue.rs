@@ -256,7 +256,6 @@ async fn sellable(ctx: &Ctx<'_>, reseller: &Reseller) -> Result<Vec<TourRecord>,
     path = "/octo/products",
     tag = "octo",
     summary = "The tours the key may sell",
-    params(("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
     responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<OctoProduct>), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
     security(("reseller_key" = []))
 )]
@@ -305,7 +304,7 @@ pub async fn sellable_tour(
     path = "/octo/products/{id}",
     tag = "octo",
     summary = "One product",
-    params(("id" = String, Path, description = "The tour id"), ("Octo-Capabilities" = Option<String>, Header, description = "Capabilities asked for, comma-separated (`octo/pricing`)")),
+    params(("id" = String, Path, description = "The tour id")),
     responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoProduct), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
     security(("reseller_key" = []))
 )]

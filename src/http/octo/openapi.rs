@@ -26,12 +26,36 @@ pub struct OctoErrorBody {
     product_id: Option<String>,
 }
 
+/// What a booking endpoint answers.
+#[derive(utoipa::IntoResponses)]
+pub enum BookingAnswer {
+    /// The booking; `Octo-Capabilities` says the capabilities applied.
+    #[response(status = 200)]
+    Booking(#[to_schema] super::bookings::OctoBooking),
+    /// An OCTO error (the operation's description lists its codes).
+    #[response(status = 400)]
+    Refused(#[to_schema] OctoErrorBody),
+}
+
+/// What the booking list answers.
+#[derive(utoipa::IntoResponses)]
+pub enum BookingsAnswer {
+    /// The bookings; `Octo-Capabilities` says the capabilities applied.
+    #[response(status = 200)]
+    Bookings(Vec<super::bookings::OctoBooking>),
+    /// An OCTO error (the operation's description lists its codes).
+    #[response(status = 400)]
+    Refused(#[to_schema] OctoErrorBody),
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "berth OCTO supplier API",
         description = "Resellers sell an operator's seats through OCTO (octo.travel) with a key of their own. \
-            Every success is 200; every error is 400 with `error` and `errorMessage`. Money is integer minor units.",
+            Every success is 200; every error is 400 with `error` and `errorMessage`. Money is integer minor units. \
+            Every request may send `Octo-Capabilities` (comma-separated; berth offers `octo/pricing`), and every \
+            answer says in `Octo-Capabilities` which it applied.",
     ),
     paths(
         catalogue::supplier,
@@ -48,6 +72,7 @@ pub struct OctoErrorBody {
         bookings::cancel,
         bookings::list,
     ),
+    components(schemas(bookings::OctoBooking, OctoErrorBody)),
     modifiers(&ResellerKeyScheme),
     tags((name = "octo", description = "OCTO core and octo/pricing"))
 )]
