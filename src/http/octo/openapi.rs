@@ -26,8 +26,10 @@ pub struct OctoErrorBody {
     product_id: Option<String>,
 }
 
-/// What a booking endpoint answers.
+/// What a booking endpoint answers. A type for the document only: never built, so its size
+/// does not matter.
 #[derive(utoipa::IntoResponses)]
+#[allow(clippy::large_enum_variant)]
 pub enum BookingAnswer {
     /// The booking; `Octo-Capabilities` says the capabilities applied.
     #[response(status = 200)]
@@ -37,7 +39,7 @@ pub enum BookingAnswer {
     Refused(#[to_schema] OctoErrorBody),
 }
 
-/// What the booking list answers.
+/// What the booking list answers (for the document only).
 #[derive(utoipa::IntoResponses)]
 pub enum BookingsAnswer {
     /// The bookings; `Octo-Capabilities` says the capabilities applied.
