@@ -214,7 +214,7 @@ pub fn availability(
     tag = "octo",
     summary = "One entry per local day",
     request_body = CalendarRequest,
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<CalendarDay>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<CalendarDay>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::OctoErrorBody)),
     security(("reseller_key" = []))
 )]
 #[post("/octo/availability/calendar", data = "<body>")]
@@ -283,7 +283,7 @@ pub async fn calendar(
     tag = "octo",
     summary = "One entry per departure",
     request_body = AvailabilityRequest,
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<Availability>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_UNIT_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<Availability>), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_UNIT_ID, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::OctoErrorBody)),
     security(("reseller_key" = []))
 )]
 #[post("/octo/availability", data = "<body>")]

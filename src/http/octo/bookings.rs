@@ -185,6 +185,31 @@ struct UnitItem {
     pricing: Option<Pricing>,
 }
 
+/// What a booking endpoint answers. A type for the document only: never built, so its size
+/// does not matter.
+#[derive(utoipa::IntoResponses)]
+#[allow(clippy::large_enum_variant, dead_code)]
+pub enum BookingAnswer {
+    /// The booking; `Octo-Capabilities` says the capabilities applied.
+    #[response(status = 200)]
+    Booking(#[to_schema] OctoBooking),
+    /// An OCTO error (the operation's description lists its codes).
+    #[response(status = 400)]
+    Refused(#[to_schema] super::OctoErrorBody),
+}
+
+/// What the booking list answers (for the document only).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum BookingsAnswer {
+    /// The bookings; `Octo-Capabilities` says the capabilities applied.
+    #[response(status = 200)]
+    Bookings(Vec<OctoBooking>),
+    /// An OCTO error (the operation's description lists its codes).
+    #[response(status = 400)]
+    Refused(#[to_schema] super::OctoErrorBody),
+}
+
 fn utc(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
@@ -459,7 +484,7 @@ fn units_of(tour: &TourRecord, items: &[UnitItemBody]) -> Result<Vec<UnitAsk>, O
     summary = "Reserve: hold seats (ON_HOLD)",
     request_body = ReserveBody,
     description = "Errors: `INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
-    responses(super::openapi::BookingAnswer),
+    responses(BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings", data = "<body>")]
@@ -521,7 +546,7 @@ async fn own(ctx: &Ctx<'_>, reseller: &Reseller, uuid: &str) -> Result<ResaleBoo
     summary = "One of the reseller's bookings",
     params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     description = "Errors: `INVALID_BOOKING_UUID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
-    responses(super::openapi::BookingAnswer),
+    responses(BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[get("/octo/bookings/<uuid>")]
@@ -547,7 +572,7 @@ pub async fn get_booking(
     params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = ConfirmBody,
     description = "Errors: `INVALID_BOOKING_UUID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
-    responses(super::openapi::BookingAnswer),
+    responses(BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings/<uuid>/confirm", data = "<body>")]
@@ -612,7 +637,7 @@ pub async fn confirm(
     params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = ExtendBody,
     description = "Errors: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
-    responses(super::openapi::BookingAnswer),
+    responses(BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings/<uuid>/extend", data = "<body>")]
@@ -651,7 +676,7 @@ pub async fn extend(
     params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = UpdateBody,
     description = "Errors: `INVALID_BOOKING_UUID, INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
-    responses(super::openapi::BookingAnswer),
+    responses(BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[patch("/octo/bookings/<uuid>", data = "<body>")]
@@ -745,7 +770,7 @@ pub async fn update(
     params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
     request_body = CancelBody,
     description = "Errors: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
-    responses(super::openapi::BookingAnswer),
+    responses(BookingAnswer),
     security(("reseller_key" = []))
 )]
 #[post("/octo/bookings/<uuid>/cancel", data = "<body>")]
@@ -778,7 +803,7 @@ pub async fn cancel(
     summary = "The reseller's bookings by reference or departure date",
     params(("resellerReference" = Option<String>, Query, description = "The reseller's reference"), ("supplierReference" = Option<String>, Query, description = "berth's booking reference"), ("localDate" = Option<String>, Query, description = "YYYY-MM-DD, the departure's local date"), ("localDateStart" = Option<String>, Query, description = "YYYY-MM-DD"), ("localDateEnd" = Option<String>, Query, description = "YYYY-MM-DD"), ("productId" = Option<String>, Query, description = "Only this tour"), ("optionId" = Option<String>, Query, description = "DEFAULT")),
     description = "Errors: `BAD_REQUEST (no filter), INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
-    responses(super::openapi::BookingsAnswer),
+    responses(BookingsAnswer),
     security(("reseller_key" = []))
 )]
 #[get("/octo/bookings?<resellerReference>&<supplierReference>&<localDate>&<localDateStart>&<localDateEnd>&<productId>&<optionId>")]

@@ -39,7 +39,7 @@ struct SupplierContact {
     path = "/octo/supplier",
     tag = "octo",
     summary = "The operator whose seats the key sells",
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoSupplier), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoSupplier), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::OctoErrorBody)),
     security(("reseller_key" = []))
 )]
 #[get("/octo/supplier")]
@@ -256,7 +256,7 @@ async fn sellable(ctx: &Ctx<'_>, reseller: &Reseller) -> Result<Vec<TourRecord>,
     path = "/octo/products",
     tag = "octo",
     summary = "The tours the key may sell",
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<OctoProduct>), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<OctoProduct>), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::OctoErrorBody)),
     security(("reseller_key" = []))
 )]
 #[get("/octo/products")]
@@ -305,7 +305,7 @@ pub async fn sellable_tour(
     tag = "octo",
     summary = "One product",
     params(("id" = String, Path, description = "The tour id")),
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoProduct), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = OctoProduct), (status = 400, description = "OCTO error: `INVALID_PRODUCT_ID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`", body = super::OctoErrorBody)),
     security(("reseller_key" = []))
 )]
 #[get("/octo/products/<id>")]
@@ -343,7 +343,7 @@ pub struct Capability {
     path = "/octo/capabilities",
     tag = "octo",
     summary = "The optional capabilities berth offers",
-    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<Capability>), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::openapi::OctoErrorBody)),
+    responses((status = 200, description = "OK; `Octo-Capabilities` says the capabilities applied", body = Vec<Capability>), (status = 400, description = "OCTO error: `UNAUTHORIZED, FORBIDDEN, BAD_REQUEST, INTERNAL_SERVER_ERROR`", body = super::OctoErrorBody)),
     security(("reseller_key" = []))
 )]
 #[get("/octo/capabilities")]

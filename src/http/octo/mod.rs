@@ -151,6 +151,20 @@ impl From<AppError> for OctoError {
     }
 }
 
+/// Every OCTO error: `400`, a stable code, a message, and the offending id when one was wrong.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OctoErrorBody {
+    /// `UNAUTHORIZED`, `FORBIDDEN`, `BAD_REQUEST`, `INVALID_PRODUCT_ID`, `INVALID_OPTION_ID`,
+    /// `INVALID_UNIT_ID`, `INVALID_AVAILABILITY_ID`, `INVALID_BOOKING_UUID`,
+    /// `UNPROCESSABLE_ENTITY` or `INTERNAL_SERVER_ERROR` (then with `Retry-After`).
+    error: String,
+    error_message: String,
+    /// With `INVALID_PRODUCT_ID`: the id sent (likewise `optionId`, `unitId`,
+    /// `availabilityId`, `uuid` with their codes).
+    product_id: Option<String>,
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,

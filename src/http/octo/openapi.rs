@@ -5,50 +5,11 @@
 
 use rocket::get;
 use rocket::http::ContentType;
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use super::{availability, bookings, catalogue};
 use crate::http::rate_limit::RateLimited;
-
-/// Every OCTO error: `400`, a stable code, a message, and the offending id when one was wrong.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OctoErrorBody {
-    /// `UNAUTHORIZED`, `FORBIDDEN`, `BAD_REQUEST`, `INVALID_PRODUCT_ID`, `INVALID_OPTION_ID`,
-    /// `INVALID_UNIT_ID`, `INVALID_AVAILABILITY_ID`, `INVALID_BOOKING_UUID`,
-    /// `UNPROCESSABLE_ENTITY` or `INTERNAL_SERVER_ERROR` (then with `Retry-After`).
-    error: String,
-    error_message: String,
-    /// With `INVALID_PRODUCT_ID`: the id sent (likewise `optionId`, `unitId`,
-    /// `availabilityId`, `uuid` with their codes).
-    product_id: Option<String>,
-}
-
-/// What a booking endpoint answers. A type for the document only: never built, so its size
-/// does not matter.
-#[derive(utoipa::IntoResponses)]
-#[allow(clippy::large_enum_variant)]
-pub enum BookingAnswer {
-    /// The booking; `Octo-Capabilities` says the capabilities applied.
-    #[response(status = 200)]
-    Booking(#[to_schema] super::bookings::OctoBooking),
-    /// An OCTO error (the operation's description lists its codes).
-    #[response(status = 400)]
-    Refused(#[to_schema] OctoErrorBody),
-}
-
-/// What the booking list answers (for the document only).
-#[derive(utoipa::IntoResponses)]
-pub enum BookingsAnswer {
-    /// The bookings; `Octo-Capabilities` says the capabilities applied.
-    #[response(status = 200)]
-    Bookings(Vec<super::bookings::OctoBooking>),
-    /// An OCTO error (the operation's description lists its codes).
-    #[response(status = 400)]
-    Refused(#[to_schema] OctoErrorBody),
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,7 +35,7 @@ pub enum BookingsAnswer {
         bookings::cancel,
         bookings::list,
     ),
-    components(schemas(bookings::OctoBooking, OctoErrorBody)),
+    components(schemas(bookings::OctoBooking, super::OctoErrorBody)),
     modifiers(&ResellerKeyScheme),
     tags((name = "octo", description = "OCTO core and octo/pricing"))
 )]
