@@ -34,6 +34,9 @@ pub struct Facts {
     pub paid: i64,
     /// Whether an online payment for it succeeded.
     pub paid_online: bool,
+    /// Sold by a reseller on account: the reseller pays the operator, never the traveler at
+    /// the desk.
+    pub on_account: bool,
     pub starts_at: DateTime<Utc>,
 }
 
@@ -186,7 +189,7 @@ pub fn request(
                 plan = plan.refunding(Some(amount), reason.as_str());
             }
         }
-        BookingStatus::CheckedIn if !facts.paid_online => {
+        BookingStatus::CheckedIn if !facts.paid_online && !facts.on_account => {
             // Pay on arrival: checking in is when the money changes hands.
             plan.collect_offline = Some(facts.total);
         }

@@ -47,6 +47,7 @@ impl Model {
             total: b.total,
             paid: b.paid,
             paid_online: b.paid_online,
+            on_account: false,
             starts_at: starts_at(),
         }
     }
@@ -291,6 +292,7 @@ proptest! {
             total: paid,
             paid,
             paid_online: true,
+            on_account: false,
             starts_at: starts_at(),
         };
         let now = starts_at() - Duration::minutes(minutes_before);
@@ -348,6 +350,7 @@ fn check_in_collects_at_the_desk_only_what_was_not_paid_online() {
         total: 4_500,
         paid: 0,
         paid_online,
+        on_account: false,
         starts_at: starts_at(),
     };
     let operator = Asker::Operator { role: Role::Guide };
@@ -358,6 +361,15 @@ fn check_in_collects_at_the_desk_only_what_was_not_paid_online() {
     };
     assert_eq!(collect(false), Some(4_500));
     assert_eq!(collect(true), None);
+    // Sold by a reseller on account: nothing is taken at the desk either.
+    let on_account = Facts {
+        on_account: true,
+        ..facts(false)
+    };
+    match request(Change::CheckIn, operator, &on_account, now) {
+        Ok(Decision::Apply(plan)) => assert_eq!(plan.collect_offline, None),
+        other => panic!("{other:?}"),
+    }
     let policy = CancellationPolicy::default();
     let traveler = Asker::Traveler { policy: &policy };
     assert!(matches!(

@@ -88,6 +88,17 @@ pub async fn confirm(
     if store_payments::get(store, &booking.id).await?.is_some() {
         return Err(AppError::PaymentRequired);
     }
+    // A reseller's hold is confirmed by the reseller, with its traveler's contact and what it
+    // owes for it (`service::resales::confirm`).
+    if reseller_bookings::find_by_booking(store, &booking.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Refused {
+            code: "sold_by_reseller",
+            message: "a reseller sold this hold: the reseller confirms it".to_owned(),
+        });
+    }
     transition(store, now, reference, caller, Change::Confirm, None).await
 }
 
@@ -131,6 +142,10 @@ pub async fn extend(
         let current = bookings::lock(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
+        if current.departure_id != booking.departure_id {
+            // Moved between the read and the lock: its cutoff is another departure's.
+            return Err(AppError::Busy);
+        }
         if current.status == BookingStatus::Expired || current.is_lapsed_hold(now) {
             return Err(AppError::HoldExpired);
         }
@@ -232,6 +247,16 @@ pub(crate) async fn transition(
         let current = bookings::lock(&mut tx, &booking.id)
             .await?
             .ok_or(AppError::NotFound)?;
+        // Moved, or for a reseller's change anything it computed from changed, between the
+        // read and the lock: answered as busy, so the caller reads again.
+        let stale = current.departure_id != booking.departure_id
+            || (resale.is_some()
+                && (current.status != booking.status
+                    || current.seats != booking.seats
+                    || current.total != booking.total));
+        if stale {
+            return Err(AppError::Busy);
+        }
         let facts = plans::facts(&mut tx, &current, departure.occupancy.starts_at, now).await?;
         let plan = match booking_plan::request(change, asker, &facts, now)? {
             Decision::ReleaseLapsed => {

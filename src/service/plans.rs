@@ -12,7 +12,7 @@ use crate::domain::ids::{BookingId, DepartureId};
 use crate::domain::records::{BookingRecord, ReleasedSeats};
 use crate::error::AppError;
 use crate::storage::payments::{self as store_payments, NewRefund};
-use crate::storage::{bookings, departures, ledger, WriteTx};
+use crate::storage::{bookings, departures, ledger, reseller_bookings, WriteTx};
 
 /// Reads what the rules need about a locked booking of a departure starting at `starts_at`.
 pub(crate) async fn facts(
@@ -28,6 +28,7 @@ pub(crate) async fn facts(
         total: booking.total,
         paid: ledger::net(tx, &booking.id).await?,
         paid_online: paid_online(tx, &booking.id).await?,
+        on_account: reseller_bookings::sold_on_account(tx, &booking.id).await?,
         starts_at,
     })
 }

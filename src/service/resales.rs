@@ -67,10 +67,15 @@ pub fn new_uuid() -> String {
     )
 }
 
-/// A uuid as berth keeps it: trimmed, lowercase, non-empty, short, no control characters.
+/// A uuid as berth keeps it: trimmed and lowercase, 1 to 100 of `a-z`, `0-9`, `-` and `_`
+/// (so both databases compare it byte for byte).
 pub fn normalize_uuid(uuid: &str) -> Option<String> {
     let uuid = uuid.trim().to_ascii_lowercase();
-    (!uuid.is_empty() && short_text(&uuid) && uuid.len() <= 100).then_some(uuid)
+    let usable = (1..=100).contains(&uuid.len())
+        && uuid
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    usable.then_some(uuid)
 }
 
 fn items_of(units: &[ResaleUnit]) -> Vec<ItemRequest> {
@@ -114,9 +119,13 @@ fn unit_items(asked: &[UnitAsk]) -> Result<Vec<ResaleUnit>, AppError> {
 /// The traveller as the booking row shows them: the contact's name (else the reseller's, in
 /// brackets), and the contact's email only when the reseller asked berth to email a receipt.
 fn customer_of(contact: &Contact, reseller: &Reseller, email_receipt: bool) -> (String, String) {
-    let name = contact
+    // The booking row keeps at most 200 characters of a name.
+    let name: String = contact
         .display_name()
-        .unwrap_or_else(|| format!("({})", reseller.name));
+        .unwrap_or_else(|| format!("({})", reseller.name))
+        .chars()
+        .take(200)
+        .collect();
     let email = contact
         .email_address
         .as_deref()
@@ -430,13 +439,26 @@ pub async fn update(
         .email_receipt
         .unwrap_or(!current.booking.customer.email.is_empty());
     let (name, email) = customer_of(&resale.contact, reseller, receipt);
+    let source_tour = super::catalogue::tour(store, &current.booking.tour_id).await?;
     let target_tour = match update.target {
         Some((tour, _)) => tour.clone(),
-        None => super::catalogue::tour(store, &current.booking.tour_id).await?,
+        None => source_tour.clone(),
     };
     let target = update
         .target
         .map_or(current.booking.departure_id.clone(), |(_, d)| d.id.clone());
+    // Seats move, and the price is today's, only when the units or the departure change; a
+    // change of contact, notes or reference keeps the booking's seats and frozen prices.
+    let moving = update.units.is_some() || update.target.is_some();
+    if moving
+        && (target_tour.archived_at.is_some()
+            || !reseller.sells(&target_tour.operator_id, &target_tour.id))
+    {
+        return Err(AppError::Refused {
+            code: "not_changeable",
+            message: "this tour is no longer sold through you".to_owned(),
+        });
+    }
     let priced = quote(&target_tour.tour, &items_of(&resale.unit_items))?;
     let booking_id = current.booking.id.clone();
     with_retry(store, || async {
@@ -471,8 +493,10 @@ pub async fn update(
             let locked = store_bookings::lock(&mut tx, &booking_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            if locked.departure_id != source {
-                // Moved by a concurrent change between the read and the lock: read again.
+            if locked.departure_id != source || locked.status != current.booking.status {
+                // Changed by a concurrent request between the read and the lock: what this
+                // change would write was computed from the old state, so it is answered as
+                // busy (retried, then 503 / OCTO's INTERNAL_SERVER_ERROR with Retry-After).
                 return Err(AppError::Busy);
             }
             if ledger::net(&mut tx, &booking_id).await? != 0 {
@@ -494,6 +518,32 @@ pub async fn update(
                         locked.effective_status(now)
                     ),
                 });
+            }
+            if !moving {
+                store_bookings::set_customer(&mut tx, &booking_id, &name, &email, now).await?;
+                reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
+                return Ok(());
+            }
+            // A confirmed booking moves only while its tour allows rescheduling and a
+            // cancellation would still refund it in full: otherwise a move to a later
+            // departure would buy the reseller a better refund than the policy gives.
+            if locked.status == BookingStatus::Confirmed && to.id != from.id {
+                let full = quote_cancellation(
+                    locked.status,
+                    locked.total.max(1),
+                    starts,
+                    &source_tour.tour.cancellation_policy,
+                    Requester::Traveler,
+                    now,
+                )
+                .refund_percent
+                    >= 100;
+                if !source_tour.tour.reschedule_allowed || !full {
+                    return Err(AppError::Refused {
+                        code: "not_changeable",
+                        message: "this booking can no longer move to another departure: its tour's rules do not allow it now".to_owned(),
+                    });
+                }
             }
             // The seats this booking gives back where it is, and takes where it goes.
             let cutoff = target_tour.tour.cutoff_minutes;
@@ -523,6 +573,13 @@ pub async fn update(
                 ..locked
             };
             store_bookings::rearrange(&mut tx, &changed, now).await?;
+            // A hold moved to a departure whose sales close sooner lapses by then.
+            if let (BookingStatus::Held, Some(expires_at)) = (changed.status, changed.expires_at) {
+                let close = to.occupancy.sales_close_at(cutoff);
+                if close < expires_at {
+                    store_bookings::set_expiry(&mut tx, &booking_id, close, now).await?;
+                }
+            }
             store_bookings::set_customer(&mut tx, &booking_id, &name, &email, now).await?;
             reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
             if changed.status == BookingStatus::Confirmed {

@@ -136,7 +136,9 @@ pub async fn violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
         "SELECT b.departure_id, b.reference, b.status, \
          CAST(COALESCE((SELECT SUM(l.amount) FROM ledger_entries l WHERE l.booking_id = b.id AND l.kind = 'payment'), 0) AS SIGNED) AS paid, \
          CAST(COALESCE((SELECT -SUM(l.amount) FROM ledger_entries l WHERE l.booking_id = b.id AND l.kind = 'refund'), 0) AS SIGNED) AS refunded, \
-         CAST(CASE WHEN p.status = 'succeeded' THEN p.amount WHEN b.status = 'checked_in' THEN b.total ELSE 0 END AS SIGNED) AS expected_paid, \
+         CAST(CASE WHEN p.status = 'succeeded' THEN p.amount \
+           WHEN b.status = 'checked_in' AND NOT EXISTS (SELECT 1 FROM reseller_bookings rb WHERE rb.booking_id = b.id) THEN b.total \
+           ELSE 0 END AS SIGNED) AS expected_paid, \
          CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.booking_id = b.id AND r.status = 'succeeded'), 0) AS SIGNED) AS expected_refunded \
          FROM bookings b LEFT JOIN payments p ON p.booking_id = b.id ORDER BY b.reference")
         .fetch_all(pool).await)?;

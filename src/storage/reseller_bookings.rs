@@ -125,6 +125,14 @@ pub async fn seller_name(
     Ok(name.map(|(name,)| name))
 }
 
+/// Whether a reseller sold this booking (on account), read in the transaction.
+pub async fn sold_on_account(tx: &mut WriteTx, booking: &BookingId) -> Result<bool, StorageError> {
+    let found: Option<(String,)> = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT booking_id FROM reseller_bookings WHERE booking_id = ?")
+        .bind(booking.as_str()).fetch_optional(conn).await)?;
+    Ok(found.is_some())
+}
+
 /// What a reseller lists its bookings by; every filter given must match.
 #[derive(Debug, Default)]
 pub struct Filter<'a> {

@@ -384,6 +384,23 @@ async fn booking_requests_are_refused_with_octos_codes(backend: Backend) {
         &octo(&app, Some(&key), "/bookings", Some("")).await,
         "BAD_REQUEST",
     );
+    // Dates beyond what berth stores are refused, not a failure.
+    for query in [
+        "localDate=%2B262143-12-31",
+        "localDateStart=-262143-01-01&localDateEnd=2030-01-01",
+    ] {
+        assert_octo_error(
+            &octo(&app, Some(&key), &format!("/bookings?{query}"), Some("")).await,
+            "BAD_REQUEST",
+        );
+    }
+    // A uuid is letters, digits, dashes and underscores: compared byte for byte on both backends.
+    let mut odd = good.clone();
+    odd["uuid"] = json!("café 1");
+    assert_octo_error(
+        &octo_post(&app, &key, "/bookings", odd).await,
+        "UNPROCESSABLE_ENTITY",
+    );
 
     // Confirming with an unknown unit refuses and leaves the hold holding its seats.
     let held = reserve(&app, &key, &tour, at, 2).await;
@@ -870,6 +887,21 @@ async fn what_a_reseller_sells_is_owed_on_account_and_reported_by_channel(backen
         owed(&app, &owner).await,
         Some((json!("Harbour OTA"), 10500, 2100, 8400))
     );
+    // Inside the policy's partial window, a move to a later departure (which would buy a full
+    // refund) is refused; the booking and what is owed stay.
+    let later = departures(&app, &tour).await[1].1;
+    let moved = octo_patch(
+        &app,
+        &key,
+        &format!("/bookings/{uuid}"),
+        json!({"availabilityId": octo_id(later)}),
+    )
+    .await;
+    assert_octo_error(&moved, "UNPROCESSABLE_ENTITY");
+    assert_eq!(
+        owed(&app, &owner).await,
+        Some((json!("Harbour OTA"), 10500, 2100, 8400))
+    );
     // Cancelled inside 72 hours: the policy gives half back, so half is still owed.
     let cancelled = octo_post(&app, &key, &format!("/bookings/{uuid}/cancel"), json!({})).await;
     assert_booking(&cancelled, "responses/booking-cancellation.schema.json");
@@ -1082,6 +1114,59 @@ async fn octo_pricing_shows_retail_and_the_resellers_net(backend: Backend) {
     .await;
     assert_valid("responses/pricing/booking.schema.json", &confirmed.body);
     assert_eq!(price(&confirmed.body["pricing"]), (8500, 6800));
+    // A change of notes keeps the frozen prices.
+    let noted = octo_patch(
+        &app,
+        &key,
+        &format!("/bookings/{uuid}"),
+        json!({"notes": "window seats"}),
+    )
+    .await;
+    assert_booking(&noted, "responses/booking-update.schema.json");
+    let read = TestApp::reply(
+        app.client
+            .get(format!("{}/octo/bookings/{uuid}", app.base))
+            .bearer_auth(&key)
+            .header("Octo-Capabilities", "octo/pricing"),
+    )
+    .await;
+    assert_eq!(read.body["notes"], "window seats");
+    assert_eq!(price(&read.body["pricing"]), (8500, 6800), "not re-priced");
+    // The operator cannot confirm a reseller's hold (the reseller does, with its contact), and
+    // checking in a reseller's booking takes no money at the desk.
+    let other = priced_post(
+        &app,
+        &key,
+        "/bookings",
+        json!({"productId": tour, "optionId": "DEFAULT", "availabilityId": octo_id(at), "unitItems": [{"unitId": "adult"}]}),
+    )
+    .await;
+    let other_ref = other.body["supplierReference"].as_str().unwrap().to_owned();
+    app.post_as(
+        &owner,
+        &format!("/v1/bookings/{other_ref}/confirm"),
+        json!({}),
+    )
+    .await
+    .expect_error(409, "sold_by_reseller");
+    let reference = confirmed.body["supplierReference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_as(
+        &owner,
+        &format!("/v1/bookings/{reference}/check-in"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let desk = app
+        .query_strings(&format!(
+            "SELECT l.kind FROM ledger_entries l JOIN bookings b ON b.id = l.booking_id WHERE b.reference = '{reference}'"
+        ))
+        .await;
+    assert!(desk.is_empty(), "{desk:?}");
+    app.assert_seat_invariant().await;
     // What the reseller owes is the same net.
     assert_eq!(owed(&app, &owner).await.map(|o| o.3), Some(6800));
     // Without the capability, no price keys.

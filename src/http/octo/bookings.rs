@@ -840,6 +840,15 @@ pub async fn list(
     } else {
         None
     };
+    if let Some((from, to)) = days {
+        use chrono::Datelike;
+        if from.year() < 1970 || to.year() > 9998 || (to - from).num_days() >= 366 {
+            return Err(OctoError::new(
+                "BAD_REQUEST",
+                "dates must lie between 1970 and 9998, at most a year apart",
+            ));
+        }
+    }
     if resellerReference.is_none() && supplierReference.is_none() && days.is_none() {
         return Err(OctoError::new(
             "BAD_REQUEST",
