@@ -26,19 +26,25 @@ impl HoldTimes {
     }
 
     /// A live hold's new expiry when its client extends it `now`: `asked` (or the default)
-    /// from now, within the same bounds. Refused when that is no later than the hold already
-    /// runs, which is the case at the sales cutoff.
+    /// from now, within the same bounds, and never more than the maximum after the hold was
+    /// `made` (so extending again and again cannot keep seats from sale). Refused when that is
+    /// no later than the hold already runs, which is the case at the sales cutoff and at the
+    /// maximum.
     pub fn extended(
         &self,
         now: DateTime<Utc>,
+        made: DateTime<Utc>,
         current: DateTime<Utc>,
         asked: Option<Duration>,
         sales_close: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, ExtendRefused> {
-        let until = self.expiry(now, asked, sales_close);
+        let limit = made + self.max;
+        let until = self.expiry(now, asked, sales_close).min(limit);
         if until <= current {
             return Err(if until >= sales_close {
                 ExtendRefused::AtCutoff
+            } else if until >= limit {
+                ExtendRefused::AtMaximum
             } else {
                 ExtendRefused::NotLonger
             });
@@ -51,6 +57,8 @@ impl HoldTimes {
 pub enum ExtendRefused {
     /// The hold already runs until the departure's sales cutoff.
     AtCutoff,
+    /// The hold already runs the longest a hold may, counted from when it was made.
+    AtMaximum,
     /// The hold already runs longer than the extension asked for.
     NotLonger,
 }
@@ -60,6 +68,9 @@ impl ExtendRefused {
         match self {
             ExtendRefused::AtCutoff => {
                 "the hold already lasts until the departure's sales cutoff and cannot be extended"
+            }
+            ExtendRefused::AtMaximum => {
+                "the hold already lasts the longest a hold may (BERTH_HOLD_MAX_SECONDS from when it was made)"
             }
             ExtendRefused::NotLonger => {
                 "the hold already lasts longer than that; ask for more minutes"
@@ -108,27 +119,44 @@ mod tests {
         let current = now + Duration::minutes(5);
         let far = now + Duration::days(3);
         assert_eq!(
-            times().extended(now, current, Some(Duration::minutes(31)), far),
+            times().extended(now, now, current, Some(Duration::minutes(31)), far),
             Ok(now + Duration::minutes(31))
         );
         let close = now + Duration::minutes(20);
         assert_eq!(
-            times().extended(now, current, Some(Duration::minutes(31)), close),
+            times().extended(now, now, current, Some(Duration::minutes(31)), close),
             Ok(close),
             "up to the cutoff, not past it"
         );
         assert_eq!(
-            times().extended(now, close, Some(Duration::minutes(31)), close),
+            times().extended(now, now, close, Some(Duration::minutes(31)), close),
             Err(ExtendRefused::AtCutoff)
         );
         assert_eq!(
             times().extended(
+                now,
                 now,
                 now + Duration::minutes(50),
                 Some(Duration::minutes(10)),
                 far
             ),
             Err(ExtendRefused::NotLonger)
+        );
+        // Made 40 minutes ago: at most 20 more, whatever is asked; then no more.
+        let made = now - Duration::minutes(40);
+        assert_eq!(
+            times().extended(now, made, current, Some(Duration::minutes(31)), far),
+            Ok(now + Duration::minutes(20))
+        );
+        assert_eq!(
+            times().extended(
+                now,
+                made,
+                now + Duration::minutes(20),
+                Some(Duration::minutes(31)),
+                far
+            ),
+            Err(ExtendRefused::AtMaximum)
         );
     }
 }

@@ -160,10 +160,11 @@ pub async fn extend(
         };
         let close = departure.occupancy.sales_close_at(cutoff);
         let until = times
-            .extended(now, expires_at, asked, close)
+            .extended(now, current.created_at, expires_at, asked, close)
             .map_err(|refused| AppError::Refused {
                 code: match refused {
                     ExtendRefused::AtCutoff => "hold_at_cutoff",
+                    ExtendRefused::AtMaximum => "hold_at_maximum",
                     ExtendRefused::NotLonger => "hold_not_longer",
                 },
                 message: refused.message().to_owned(),

@@ -806,7 +806,15 @@ async fn travelers_and_operators_extend_holds_through_v1(backend: Backend) {
     )
     .await
     .expect(404);
-    app.clock.advance(Duration::minutes(46));
+    // Half an hour later, 45 more minutes would pass the hour a hold may last from when it was
+    // made (BERTH_HOLD_MAX_SECONDS): it is extended to that hour, and then no further.
+    let made: DateTime<Utc> = held.str("created_at").parse().unwrap();
+    app.clock.advance(Duration::minutes(30));
+    let capped = extend(json!(45)).await;
+    capped.expect(200);
+    assert_eq!(utc(&capped.body["expires_at"]), made + Duration::hours(1));
+    extend(json!(45)).await.expect_error(409, "hold_at_maximum");
+    app.clock.advance(Duration::minutes(31));
     extend(json!(30)).await.expect_error(409, "hold_expired");
     let _ = tour;
 }
