@@ -65,6 +65,8 @@ fn main() {
         println!("cargo:rerun-if-changed={dir}");
         table(&mut out, name, &root, macro_name, kind);
     }
+    // `sqlx::migrate!` embeds the migrations: a new file must rebuild the crate (sqlx's advice).
+    println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-changed=build.rs");
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("embedded.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
