@@ -223,6 +223,17 @@ pub async fn find(
     Ok(Some(ResaleBooking { booking, resale }))
 }
 
+/// Refuses a contact field berth would not keep, naming it.
+fn check_contact(contact: &Contact) -> Result<(), AppError> {
+    contact.check().map_err(|field| {
+        AppError::invalid(
+            format!("contact.{field}"),
+            "is too long or holds control characters",
+        )
+    })
+}
+
+/// The booking the reseller made under `uuid`, read again after a change (its answer).
 async fn own(store: &Store, reseller: &Reseller, uuid: &str) -> Result<ResaleBooking, AppError> {
     find(store, reseller, uuid).await?.ok_or(AppError::NotFound)
 }
@@ -247,16 +258,10 @@ pub async fn confirm(
     store: &Store,
     now: DateTime<Utc>,
     reseller: &Reseller,
-    uuid: &str,
+    current: ResaleBooking,
     confirmation: Confirmation,
 ) -> Result<ResaleBooking, AppError> {
-    let current = own(store, reseller, uuid).await?;
-    if let Err(field) = confirmation.contact.check() {
-        return Err(AppError::invalid(
-            format!("contact.{field}"),
-            "is too long or holds control characters",
-        ));
-    }
+    check_contact(&confirmation.contact)?;
     let (name, email) = customer_of(&confirmation.contact, reseller, confirmation.email_receipt);
     let resale = Resale {
         contact: confirmation.contact,
@@ -281,7 +286,7 @@ pub async fn confirm(
         Some(&change),
     )
     .await?;
-    own(store, reseller, uuid).await
+    own(store, reseller, &current.resale.uuid).await
 }
 
 /// Extends a reseller's hold (see [`bookings::extend`]).
@@ -289,11 +294,9 @@ pub async fn extend(
     store: &Store,
     now: DateTime<Utc>,
     times: &HoldTimes,
-    reseller: &Reseller,
-    uuid: &str,
+    current: ResaleBooking,
     asked: Option<Duration>,
 ) -> Result<ResaleBooking, AppError> {
-    let current = own(store, reseller, uuid).await?;
     let booking = bookings::extend(
         store,
         now,
@@ -348,10 +351,9 @@ pub async fn cancel(
     payments: &Payments,
     now: DateTime<Utc>,
     reseller: &Reseller,
-    uuid: &str,
+    current: ResaleBooking,
     reason: Option<String>,
 ) -> Result<ResaleBooking, AppError> {
-    let current = own(store, reseller, uuid).await?;
     if reason.as_deref().is_some_and(|r| !short_text(r)) {
         return Err(AppError::invalid(
             "reason",
@@ -390,7 +392,7 @@ pub async fn cancel(
     )
     .await?;
     super::payments::send_refunds_now(store, payments, &current.booking.id, now).await;
-    own(store, reseller, uuid).await
+    own(store, reseller, &current.resale.uuid).await
 }
 
 /// What a change asks for; `None` leaves a part as it is.
@@ -412,15 +414,11 @@ pub async fn update(
     store: &Store,
     now: DateTime<Utc>,
     reseller: &Reseller,
-    uuid: &str,
+    current: ResaleBooking,
     update: Update<'_>,
 ) -> Result<ResaleBooking, AppError> {
-    let current = own(store, reseller, uuid).await?;
-    if let Some(Err(field)) = update.contact.as_ref().map(Contact::check) {
-        return Err(AppError::invalid(
-            format!("contact.{field}"),
-            "is too long or holds control characters",
-        ));
+    if let Some(contact) = &update.contact {
+        check_contact(contact)?;
     }
     let mut resale = current.resale.clone();
     if let Some(contact) = update.contact {
@@ -602,7 +600,7 @@ pub async fn update(
     })
     .await?;
     tracing::info!(booking = %current.booking.reference, "reseller booking changed");
-    own(store, reseller, uuid).await
+    own(store, reseller, &current.resale.uuid).await
 }
 
 /// A reseller's bookings matching `filter`, newest first (at most 250).

@@ -391,6 +391,22 @@ async fn answer(
     Ok(Octo(render(&mut products, sold).await?))
 }
 
+fn no_travellers() -> OctoError {
+    OctoError::new(
+        "UNPROCESSABLE_ENTITY",
+        "unitItems must list at least one traveller",
+    )
+}
+
+/// The booking's uuid, as a path parameter.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BookingUuid {
+    /// The booking's uuid (the reseller's own, or the one berth gave it).
+    #[allow(dead_code)] // Read by the document only: Rocket passes the path segment itself.
+    uuid: String,
+}
+
 fn invalid_uuid(uuid: &str) -> OctoError {
     OctoError {
         field: Some(("uuid", uuid.to_owned())),
@@ -502,12 +518,7 @@ pub async fn reserve(
     let departure = departure_for(&ctx, &tour, &request.availability_id).await?;
     let items = match request.unit_items.as_deref() {
         Some(items) if !items.is_empty() => items,
-        _ => {
-            return Err(OctoError::new(
-                "UNPROCESSABLE_ENTITY",
-                "unitItems must list at least one traveller",
-            ))
-        }
+        _ => return Err(no_travellers()),
     };
     let units = units_of(&tour, items)?;
     let expiration = minutes("expirationMinutes", request.expiration_minutes)?;
@@ -544,7 +555,7 @@ async fn own(ctx: &Ctx<'_>, reseller: &Reseller, uuid: &str) -> Result<ResaleBoo
     path = "/octo/bookings/{uuid}",
     tag = "octo",
     summary = "One of the reseller's bookings",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
+    params(BookingUuid),
     description = "Errors: `INVALID_BOOKING_UUID, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
     responses(BookingAnswer),
     security(("reseller_key" = []))
@@ -569,7 +580,7 @@ pub async fn get_booking(
     path = "/octo/bookings/{uuid}/confirm",
     tag = "octo",
     summary = "Confirm a hold with the traveller's contact",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
+    params(BookingUuid),
     request_body = ConfirmBody,
     description = "Errors: `INVALID_BOOKING_UUID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
     responses(BookingAnswer),
@@ -586,7 +597,7 @@ pub async fn confirm(
 ) -> Result<Octo<OctoBooking>, OctoError> {
     let reseller = key.0?;
     let request: ConfirmBody = parse(body)?;
-    let sold = own(&ctx, &reseller, uuid).await?;
+    let mut sold = own(&ctx, &reseller, uuid).await?;
     let reference = text("resellerReference", request.reseller_reference, false)?;
     let now = ctx.now();
     if sold.booking.effective_status(now) != BookingStatus::Held {
@@ -599,16 +610,13 @@ pub async fn confirm(
         let tour = catalogue::tour(ctx.store, &sold.booking.tour_id).await?;
         let units = units_of(&tour, items)?;
         if units.is_empty() {
-            return Err(OctoError::new(
-                "UNPROCESSABLE_ENTITY",
-                "unitItems must list at least one traveller",
-            ));
+            return Err(no_travellers());
         }
         let update = Update {
             units: Some(&units),
             ..Update::default()
         };
-        resales::update(ctx.store, now, &reseller, uuid, update)
+        sold = resales::update(ctx.store, now, &reseller, sold, update)
             .await
             .map_err(unprocessable)?;
     }
@@ -616,7 +624,7 @@ pub async fn confirm(
         ctx.store,
         now,
         &reseller,
-        uuid,
+        sold,
         Confirmation {
             contact: request.contact.unwrap_or_default(),
             reseller_reference: reference,
@@ -634,7 +642,7 @@ pub async fn confirm(
     path = "/octo/bookings/{uuid}/extend",
     tag = "octo",
     summary = "Extend a hold",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
+    params(BookingUuid),
     request_body = ExtendBody,
     description = "Errors: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
     responses(BookingAnswer),
@@ -651,18 +659,11 @@ pub async fn extend(
 ) -> Result<Octo<OctoBooking>, OctoError> {
     let reseller = key.0?;
     let request: ExtendBody = parse(body)?;
-    own(&ctx, &reseller, uuid).await?;
+    let sold = own(&ctx, &reseller, uuid).await?;
     let asked = minutes("expirationMinutes", request.expiration_minutes)?;
-    let sold = resales::extend(
-        ctx.store,
-        ctx.now(),
-        &ctx.config.hold_times(),
-        &reseller,
-        uuid,
-        asked,
-    )
-    .await
-    .map_err(unprocessable)?;
+    let sold = resales::extend(ctx.store, ctx.now(), &ctx.config.hold_times(), sold, asked)
+        .await
+        .map_err(unprocessable)?;
     answer(&ctx, &reseller, applied, sold).await
 }
 
@@ -673,7 +674,7 @@ pub async fn extend(
     path = "/octo/bookings/{uuid}",
     tag = "octo",
     summary = "Change a booking: contact, notes, units, departure or tour",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
+    params(BookingUuid),
     request_body = UpdateBody,
     description = "Errors: `INVALID_BOOKING_UUID, INVALID_PRODUCT_ID, INVALID_OPTION_ID, INVALID_AVAILABILITY_ID, INVALID_UNIT_ID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
     responses(BookingAnswer),
@@ -724,12 +725,7 @@ pub async fn update(
         None => catalogue::tour(ctx.store, &sold.booking.tour_id).await?,
     };
     let units = match request.unit_items.as_deref() {
-        Some([]) => {
-            return Err(OctoError::new(
-                "UNPROCESSABLE_ENTITY",
-                "unitItems must list at least one traveller",
-            ))
-        }
+        Some([]) => return Err(no_travellers()),
         Some(items) => Some(units_of(&units_tour, items)?),
         None => None,
     };
@@ -743,7 +739,7 @@ pub async fn update(
         email_receipt: request.email_receipt,
     };
     let now = ctx.now();
-    let mut changed = resales::update(ctx.store, now, &reseller, uuid, update)
+    let mut changed = resales::update(ctx.store, now, &reseller, sold, update)
         .await
         .map_err(unprocessable)?;
     if expiration.is_some() && changed.booking.effective_status(now) == BookingStatus::Held {
@@ -751,8 +747,7 @@ pub async fn update(
             ctx.store,
             now,
             &ctx.config.hold_times(),
-            &reseller,
-            uuid,
+            changed,
             expiration,
         )
         .await
@@ -767,7 +762,7 @@ pub async fn update(
     path = "/octo/bookings/{uuid}/cancel",
     tag = "octo",
     summary = "Cancel, by the tour's policy",
-    params(("uuid" = String, Path, description = "The booking's uuid (the reseller's own, or the one berth gave it)")),
+    params(BookingUuid),
     request_body = CancelBody,
     description = "Errors: `INVALID_BOOKING_UUID, UNPROCESSABLE_ENTITY, BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, INTERNAL_SERVER_ERROR`",
     responses(BookingAnswer),
@@ -785,9 +780,9 @@ pub async fn cancel(
 ) -> Result<Octo<OctoBooking>, OctoError> {
     let reseller = key.0?;
     let request: CancelBody = parse(body)?;
-    own(&ctx, &reseller, uuid).await?;
+    let sold = own(&ctx, &reseller, uuid).await?;
     let reason = text("reason", request.reason, false)?;
-    let sold = resales::cancel(ctx.store, payments, ctx.now(), &reseller, uuid, reason)
+    let sold = resales::cancel(ctx.store, payments, ctx.now(), &reseller, sold, reason)
         .await
         .map_err(unprocessable)?;
     answer(&ctx, &reseller, applied, sold).await
