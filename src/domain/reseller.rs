@@ -5,7 +5,10 @@
 
 use std::collections::BTreeSet;
 
+use super::customer::{Email, Phone};
 use super::ids::{OperatorId, ResellerId, TourId};
+use super::lang::Lang;
+use super::records::Customer;
 use crate::error::Problems;
 
 /// A reseller as berth knows it (never its key).
@@ -86,6 +89,92 @@ impl Owed {
                 commission: 0,
             })
         .then_some(delta)
+    }
+}
+
+/// Whether berth itself messages the travellers of an operator's reseller bookings (the
+/// operator's setting): the reseller may tell them itself, and one message from each is enough.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ResaleMessages {
+    /// Never: the reseller tells its travellers itself.
+    Never,
+    /// An email receipt when the reseller asks for one (OCTO's `emailReceipt: true`).
+    #[default]
+    OnRequest,
+    /// An email and an SMS whenever the contact has a usable address or number.
+    Always,
+}
+
+impl ResaleMessages {
+    pub const ALL: [ResaleMessages; 3] = [
+        ResaleMessages::Never,
+        ResaleMessages::OnRequest,
+        ResaleMessages::Always,
+    ];
+
+    /// The stored and API spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ResaleMessages::Never => "never",
+            ResaleMessages::OnRequest => "on_request",
+            ResaleMessages::Always => "always",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ResaleMessages> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
+    /// The traveller of a reseller's booking as the booking row keeps them: the contact's name
+    /// (else the seller's, in brackets), and only the address and number berth may write to,
+    /// in the first of the contact's locales berth speaks.
+    pub fn customer(self, contact: &Contact, seller: &str, email_receipt: bool) -> Customer {
+        // The booking row keeps at most 200 characters of a name.
+        let name: String = contact
+            .display_name()
+            .unwrap_or_else(|| format!("({seller})"))
+            .chars()
+            .take(200)
+            .collect();
+        let (email, sms) = match self {
+            ResaleMessages::Never => (false, false),
+            ResaleMessages::OnRequest => (email_receipt, false),
+            ResaleMessages::Always => (true, true),
+        };
+        let email = contact
+            .email_address
+            .as_deref()
+            .filter(|_| email)
+            .and_then(|e| Email::parse(e).ok())
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default();
+        let phone = contact
+            .phone_number
+            .as_deref()
+            .filter(|_| sms)
+            .and_then(|p| Phone::parse(p).ok())
+            .map(|p| p.as_str().to_owned());
+        Customer {
+            name,
+            email,
+            phone,
+            language: contact
+                .locales
+                .iter()
+                .find_map(|l| Lang::parse(l))
+                .unwrap_or(Lang::En),
+        }
     }
 }
 
@@ -295,5 +384,56 @@ mod tests {
         };
         let names: Vec<&str> = fields.keys().map(String::as_str).collect();
         assert_eq!(names, ["commission_percent", "name", "tours"]);
+    }
+
+    #[test]
+    fn the_operators_setting_decides_what_berth_may_write_to() {
+        let contact = Contact {
+            first_name: Some("Ana".into()),
+            last_name: Some("Silva".into()),
+            email_address: Some("ana@example.com".into()),
+            phone_number: Some("+351 912 345 678".into()),
+            locales: vec!["fr".into(), "es-ES".into()],
+            ..Contact::default()
+        };
+        let reach = |messages: ResaleMessages, receipt: bool| {
+            let c = messages.customer(&contact, "OTA", receipt);
+            (c.email, c.phone)
+        };
+        assert_eq!(reach(ResaleMessages::Never, true), (String::new(), None));
+        assert_eq!(
+            reach(ResaleMessages::OnRequest, false),
+            (String::new(), None)
+        );
+        assert_eq!(
+            reach(ResaleMessages::OnRequest, true),
+            ("ana@example.com".to_owned(), None)
+        );
+        assert_eq!(
+            reach(ResaleMessages::Always, false),
+            (
+                "ana@example.com".to_owned(),
+                Some("+351912345678".to_owned())
+            )
+        );
+        let always = ResaleMessages::Always.customer(&contact, "OTA", false);
+        assert_eq!(always.name, "Ana Silva");
+        assert_eq!(always.language, Lang::Es, "the first locale berth speaks");
+        let unusable = Contact {
+            email_address: Some("not an address".into()),
+            phone_number: Some("12".into()),
+            ..Contact::default()
+        };
+        let none = ResaleMessages::Always.customer(&unusable, "OTA", true);
+        assert_eq!((none.email.as_str(), none.phone), ("", None));
+        assert_eq!((none.name.as_str(), none.language), ("(OTA)", Lang::En));
+    }
+
+    #[test]
+    fn the_setting_reads_back_what_it_writes() {
+        for messages in ResaleMessages::ALL {
+            assert_eq!(ResaleMessages::parse(messages.as_str()), Some(messages));
+        }
+        assert_eq!(ResaleMessages::parse("sometimes"), None);
     }
 }

@@ -11,6 +11,7 @@ use super::context::Mutation;
 use super::guards::{Authorized, Owner, Staff};
 use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::responder::{ErrorResponse, JsonBody};
+use crate::domain::reseller::ResaleMessages;
 use crate::error::AppError;
 use crate::service::operators;
 use crate::storage::catalogue::OperatorRow;
@@ -30,6 +31,9 @@ pub struct OperatorView {
     sender_domains: Vec<String>,
     /// Origins allowed to frame the operator's booking pages (the widget); empty: none.
     embed_origins: Vec<String>,
+    /// Whether berth messages the travellers of reseller bookings (see
+    /// `PUT /v1/operator/reseller-messages`).
+    reseller_messages: ResaleMessages,
 }
 
 impl OperatorView {
@@ -46,6 +50,7 @@ impl OperatorView {
                 .split_whitespace()
                 .map(str::to_owned)
                 .collect(),
+            reseller_messages: ResaleMessages::parse(&row.reseller_messages).unwrap_or_default(),
         }
     }
 }
@@ -192,5 +197,53 @@ pub async fn set_embed_origins(
                 origins: origins.iter().map(|o| o.as_str().to_owned()).collect(),
             }))
         })
+        .await
+}
+
+/// Whether berth itself messages the travellers of the operator's reseller bookings.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"messages": "always"}))]
+pub struct ResellerMessages {
+    /// `never` (the reseller tells its travellers itself), `on_request` (the default: an email
+    /// receipt when the reseller asks for one with OCTO's `emailReceipt`), or `always` (an email
+    /// and an SMS whenever the reseller's contact has a usable address or number). It applies
+    /// to bookings confirmed or changed from then on.
+    messages: ResaleMessages,
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/operator/reseller-messages",
+    tag = "operator",
+    summary = "Set whether berth messages the travellers of reseller bookings",
+    params(IdempotencyKey),
+    request_body = ResellerMessages,
+    responses(
+        (status = 200, description = "Set", body = ResellerMessages),
+        (status = 422, description = "Not one of `never`, `on_request`, `always` (`validation_failed`); or `idempotency_key_reused`", body = ErrorResponse)
+    ),
+    security(("operator_token" = []))
+)]
+#[put("/v1/operator/reseller-messages", data = "<body>")]
+pub async fn set_reseller_messages(
+    _rate: RateLimited,
+    auth: Result<Authorized<Owner>, AppError>,
+    body: JsonBody<'_>,
+    mutation: Mutation<'_>,
+) -> Result<ApiResponse, AppError> {
+    let by = auth?.0;
+    let scope = operator_scope(&by.operator);
+    mutation
+        .json(
+            scope,
+            body,
+            |ctx, request: ResellerMessages, _| async move {
+                let messages =
+                    operators::set_reseller_messages(ctx.store, ctx.now(), &by, request.messages)
+                        .await?;
+                Ok(ApiResponse::ok(&ResellerMessages { messages }))
+            },
+        )
         .await
 }

@@ -98,6 +98,7 @@ api! {
         account::get_operator,
         account::update_operator,
         account::set_embed_origins,
+        account::set_reseller_messages,
         reports::revenue,
         messages::list_messages,
         messages::retry_message,

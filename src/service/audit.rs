@@ -38,6 +38,7 @@ pub enum Action {
     ResellerRevoke,
     OperatorMailIdentity,
     OperatorEmbedOrigins,
+    OperatorResellerMessages,
     OperatorRequireTwoFactor,
     OperatorSenderDomainAllow,
     OperatorSenderDomainRevoke,
@@ -54,7 +55,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -79,6 +80,7 @@ impl Action {
         Action::ResellerRevoke,
         Action::OperatorMailIdentity,
         Action::OperatorEmbedOrigins,
+        Action::OperatorResellerMessages,
         Action::OperatorRequireTwoFactor,
         Action::OperatorSenderDomainAllow,
         Action::OperatorSenderDomainRevoke,
@@ -120,6 +122,7 @@ impl Action {
             Action::ResellerRevoke => "reseller.revoke",
             Action::OperatorMailIdentity => "operator.mail_identity",
             Action::OperatorEmbedOrigins => "operator.embed_origins",
+            Action::OperatorResellerMessages => "operator.reseller_messages",
             Action::OperatorRequireTwoFactor => "operator.require_two_factor",
             Action::OperatorSenderDomainAllow => "operator.sender_domain_allow",
             Action::OperatorSenderDomainRevoke => "operator.sender_domain_revoke",

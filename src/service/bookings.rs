@@ -11,7 +11,7 @@ use crate::domain::booking::{BookingEvent, BookingStatus};
 use crate::domain::booking_plan::{self, Asker, Change, Decision, Plan};
 use crate::domain::hold_expiry::{ExtendRefused, HoldTimes};
 use crate::domain::ids::BookingRef;
-use crate::domain::records::BookingRecord;
+use crate::domain::records::{BookingRecord, Customer};
 use crate::domain::refund::CancellationPolicy;
 use crate::domain::reseller::{Owed, Resale};
 use crate::error::AppError;
@@ -202,10 +202,10 @@ enum Outcome {
 }
 
 /// What a reseller's confirmation or cancellation writes with the change, in its transaction:
-/// the resale's new state and, when it changes, the traveller's name and email.
+/// the resale's new state and, when it changes, the traveller as the booking row keeps them.
 pub(crate) struct ResaleChange<'a> {
     pub resale: &'a Resale,
-    pub customer: Option<(&'a str, &'a str)>,
+    pub customer: Option<&'a Customer>,
     /// What the reseller owes for the booking once the change is made.
     pub owed: Owed,
 }
@@ -268,8 +268,8 @@ pub(crate) async fn transition(
         };
         if let Some(resale) = resale {
             // Before the plan: a confirmation's message goes to the address just learnt.
-            if let Some((name, email)) = resale.customer {
-                bookings::set_customer(&mut tx, &current.id, name, email, now).await?;
+            if let Some(customer) = resale.customer {
+                bookings::set_customer(&mut tx, &current.id, customer, now).await?;
             }
             reseller_bookings::update(&mut tx, &current.id, resale.resale).await?;
             reseller_receivables::restate(

@@ -9,6 +9,7 @@ use crate::domain::auth::Role;
 use crate::domain::customer::Email;
 use crate::domain::embed::{self, EmbedOrigin};
 use crate::domain::ids::{OperatorId, TokenId};
+use crate::domain::reseller::ResaleMessages;
 use crate::error::{AppError, Problems};
 use crate::secrets;
 use crate::storage::{catalogue, sender_domains, StorageError, Store};
@@ -235,6 +236,39 @@ pub async fn set_embed_origins(
     })
     .await?;
     Ok(origins)
+}
+
+/// Whether berth messages the travellers of the operator's reseller bookings.
+pub async fn reseller_messages(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<ResaleMessages, AppError> {
+    let stored = catalogue::reseller_messages(store, operator).await?;
+    Ok(ResaleMessages::parse(&stored).unwrap_or_default())
+}
+
+/// Sets whether berth messages the travellers of the operator's reseller bookings; it applies
+/// to the messages of bookings confirmed or changed from then on.
+pub async fn set_reseller_messages(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    messages: ResaleMessages,
+) -> Result<ResaleMessages, AppError> {
+    transaction!(store, |tx| {
+        catalogue::set_reseller_messages(&mut tx, &by.operator, messages.as_str()).await?;
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            Action::OperatorResellerMessages,
+            Target::Operator(&by.operator),
+            Some(messages.as_str()),
+        )
+        .await
+    })
+    .await?;
+    Ok(messages)
 }
 
 /// Who an operator's traveler emails come from: its own name at its `mail_from` address while

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use super::notifications;
 use crate::domain::booking_plan::{Facts, Plan};
 use crate::domain::ids::{BookingId, DepartureId};
-use crate::domain::records::{BookingRecord, ReleasedSeats};
+use crate::domain::records::{BookingRecord, DepartureRecord, ReleasedSeats};
 use crate::error::AppError;
 use crate::storage::payments::{self as store_payments, NewRefund};
-use crate::storage::{bookings, departures, ledger, reseller_bookings, WriteTx};
+use crate::storage::{bookings, departures, ledger, reseller_bookings, Store, WriteTx};
 
 /// Reads what the rules need about a locked booking of a departure starting at `starts_at`.
 pub(crate) async fn facts(
@@ -158,6 +158,92 @@ pub(crate) async fn release_lapsed(
         tracing::info!(booking = %hold.reference, departure = %id, seats = hold.seats, "hold expired");
     }
     Ok(seats)
+}
+
+/// A booking and the departures a change moves it between (the same one when it stays),
+/// locked in the order every writer takes them: departures by id, then the booking.
+pub(crate) struct MoveLocks {
+    pub from: DepartureRecord,
+    /// Where it goes, its lapsed holds freed (its counter read after); `None`: no such departure.
+    pub to: Option<DepartureRecord>,
+    pub booking: BookingRecord,
+}
+
+/// The departure a booking is on now, read before a move's transaction: the move locks it and
+/// [`lock_move`] checks it did not change in between.
+pub(crate) async fn departure_now(
+    store: &Store,
+    booking: &BookingId,
+) -> Result<DepartureId, AppError> {
+    Ok(bookings::find_by_id(store, booking.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?
+        .departure_id)
+}
+
+/// Locks what moving `booking` from `source` to `target` touches, so two opposite moves, or a
+/// move and holds, never deadlock. A booking that left `source` since it was read is `Busy`
+/// (what the caller computed from the old state would be wrong; `with_retry` reads again).
+pub(crate) async fn lock_move(
+    tx: &mut WriteTx,
+    now: DateTime<Utc>,
+    booking: &BookingId,
+    source: &DepartureId,
+    target: &DepartureId,
+) -> Result<MoveLocks, AppError> {
+    let (first, second) = if source <= target {
+        (source, target)
+    } else {
+        (target, source)
+    };
+    let first_row = departures::lock(tx, first).await?;
+    let second_row = if second == first {
+        first_row.clone()
+    } else {
+        departures::lock(tx, second).await?
+    };
+    let (from, to) = if first == source {
+        (first_row, second_row)
+    } else {
+        (second_row, first_row)
+    };
+    let from = from.ok_or(AppError::NotFound)?;
+    let booking = bookings::lock(tx, booking)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if booking.departure_id != from.id {
+        return Err(AppError::Busy);
+    }
+    let mut to = to;
+    if let Some(to) = to.as_mut() {
+        // Under the lock `seats_expired` reads 0: free lapsed holds for real first. (A lapsed
+        // hold being moved is freed too; its move is then refused and rolled back.)
+        let freed = release_lapsed(tx, now, &to.id).await?;
+        to.occupancy.seats_taken = to.occupancy.seats_taken.saturating_sub(freed);
+    }
+    Ok(MoveLocks { from, to, booking })
+}
+
+/// Moves a booking's seats between two locked departures: `before` leave `from` and `after`
+/// join `to` (on one departure, the difference).
+pub(crate) async fn shift_seats(
+    tx: &mut WriteTx,
+    from: &DepartureId,
+    to: &DepartureId,
+    before: u32,
+    after: u32,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let (before, after) = (i64::from(before), i64::from(after));
+    if from == to {
+        if after != before {
+            departures::add_seats(tx, to, after - before, now).await?;
+        }
+    } else {
+        departures::add_seats(tx, from, -before, now).await?;
+        departures::add_seats(tx, to, after, now).await?;
+    }
+    Ok(())
 }
 
 pub(crate) fn total_seats(released: &[ReleasedSeats]) -> u32 {

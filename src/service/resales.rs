@@ -9,19 +9,20 @@ use rand::RngCore;
 
 use super::bookings::{self, Caller, ResaleChange};
 use super::holds::{self, NewHold};
+use super::operators;
 use super::payments::Payments;
-use super::plans::release_lapsed;
+use super::plans::{departure_now, lock_move, shift_seats, MoveLocks};
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::booking_plan::Change;
-use crate::domain::customer::Email;
 use crate::domain::hold_expiry::HoldTimes;
 use crate::domain::ids::BookingId;
-use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
-use crate::domain::records::{BookingRecord, Customer, DepartureRecord, TourRecord};
+use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
 use crate::domain::reschedule::{quote_cancellation, Requester};
-use crate::domain::reseller::{short_text, Contact, Owed, Resale, ResaleUnit, Reseller};
+use crate::domain::reseller::{
+    short_text, Contact, Owed, Resale, ResaleMessages, ResaleUnit, Reseller,
+};
 use crate::error::AppError;
 use crate::storage::reseller_bookings::{self, Filter};
 use crate::storage::{bookings as store_bookings, departures, ledger, reseller_receivables, Store};
@@ -116,26 +117,6 @@ fn unit_items(asked: &[UnitAsk]) -> Result<Vec<ResaleUnit>, AppError> {
     Ok(out)
 }
 
-/// The traveller as the booking row shows them: the contact's name (else the reseller's, in
-/// brackets), and the contact's email only when the reseller asked berth to email a receipt.
-fn customer_of(contact: &Contact, reseller: &Reseller, email_receipt: bool) -> (String, String) {
-    // The booking row keeps at most 200 characters of a name.
-    let name: String = contact
-        .display_name()
-        .unwrap_or_else(|| format!("({})", reseller.name))
-        .chars()
-        .take(200)
-        .collect();
-    let email = contact
-        .email_address
-        .as_deref()
-        .filter(|_| email_receipt)
-        .and_then(|e| Email::parse(e).ok())
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_default();
-    (name, email)
-}
-
 /// Holds seats for a reseller. With a uuid it already used, the booking it made then is the
 /// answer (the uuid is the reseller's idempotency key), whatever this request says.
 pub async fn reserve(
@@ -168,7 +149,8 @@ pub async fn reserve(
         cancel_refund: None,
         cancel_note: None,
     };
-    let (name, email) = customer_of(&contact, reseller, false);
+    // No contact yet: nobody to write to, whatever the operator's setting.
+    let customer = ResaleMessages::Never.customer(&contact, &reseller.name, false);
     let close = reservation
         .departure
         .occupancy
@@ -183,12 +165,7 @@ pub async fn reserve(
         ttl,
         NewHold {
             departure_id: reservation.departure.id.clone(),
-            customer: Customer {
-                name,
-                email,
-                phone: None,
-                language: Lang::En,
-            },
+            customer,
             items: &items,
             resale: Some(&resale),
         },
@@ -252,8 +229,8 @@ pub struct Confirmation {
     pub email_receipt: bool,
 }
 
-/// Confirms a reseller's hold with the traveller's contact (kept as sent; an email receipt goes
-/// to its address only when the reseller asks for one).
+/// Confirms a reseller's hold with the traveller's contact (kept as sent; berth writes to it
+/// only as the operator's [`ResaleMessages`] setting allows).
 pub async fn confirm(
     store: &Store,
     now: DateTime<Utc>,
@@ -262,7 +239,13 @@ pub async fn confirm(
     confirmation: Confirmation,
 ) -> Result<ResaleBooking, AppError> {
     check_contact(&confirmation.contact)?;
-    let (name, email) = customer_of(&confirmation.contact, reseller, confirmation.email_receipt);
+    let customer = operators::reseller_messages(store, &reseller.operator_id)
+        .await?
+        .customer(
+            &confirmation.contact,
+            &reseller.name,
+            confirmation.email_receipt,
+        );
     let resale = Resale {
         contact: confirmation.contact,
         reseller_reference: confirmation
@@ -273,7 +256,7 @@ pub async fn confirm(
     };
     let change = ResaleChange {
         resale: &resale,
-        customer: Some((&name, &email)),
+        customer: Some(&customer),
         // Confirmed, the reseller owes the booking's price less its commission.
         owed: Owed::of_lines(&current.booking.items, reseller.commission_percent),
     };
@@ -436,7 +419,9 @@ pub async fn update(
     let receipt = update
         .email_receipt
         .unwrap_or(!current.booking.customer.email.is_empty());
-    let (name, email) = customer_of(&resale.contact, reseller, receipt);
+    let customer = operators::reseller_messages(store, &reseller.operator_id)
+        .await?
+        .customer(&resale.contact, &reseller.name, receipt);
     let source_tour = super::catalogue::tour(store, &current.booking.tour_id).await?;
     let target_tour = match update.target {
         Some((tour, _)) => tour.clone(),
@@ -461,37 +446,13 @@ pub async fn update(
     let booking_id = current.booking.id.clone();
     with_retry(store, || async {
         // Where the booking is now; checked again under its lock.
-        let source = store_bookings::find_by_id(store, booking_id.as_str())
-            .await?
-            .ok_or(AppError::NotFound)?
-            .departure_id;
+        let source = departure_now(store, &booking_id).await?;
         let mut tx = store.begin_write().await?;
         let result = async {
-            // Departures in id order, then the booking: no two changes or holds deadlock.
-            let (first, second) = if source <= target {
-                (&source, &target)
-            } else {
-                (&target, &source)
-            };
-            let first_row = departures::lock(&mut tx, first).await?;
-            let second_row = if second == first {
-                None
-            } else {
-                departures::lock(&mut tx, second).await?
-            };
-            let row = |id: &crate::domain::ids::DepartureId| {
-                if id == first {
-                    first_row.clone()
-                } else {
-                    second_row.clone()
-                }
-            };
-            let from = row(&source).ok_or(AppError::NotFound)?;
-            let mut to = row(&target).ok_or(AppError::NotFound)?;
-            let locked = store_bookings::lock(&mut tx, &booking_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            if locked.departure_id != source || locked.status != current.booking.status {
+            let MoveLocks { from, to, booking: locked } =
+                lock_move(&mut tx, now, &booking_id, &source, &target).await?;
+            let to = to.ok_or(AppError::NotFound)?;
+            if locked.status != current.booking.status {
                 // Changed by a concurrent request between the read and the lock: what this
                 // change would write was computed from the old state, so it is answered as
                 // busy (retried, then 503 / OCTO's INTERNAL_SERVER_ERROR with Retry-After).
@@ -518,7 +479,7 @@ pub async fn update(
                 });
             }
             if !moving {
-                store_bookings::set_customer(&mut tx, &booking_id, &name, &email, now).await?;
+                store_bookings::set_customer(&mut tx, &booking_id, &customer, now).await?;
                 reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
                 return Ok(());
             }
@@ -543,25 +504,17 @@ pub async fn update(
                     });
                 }
             }
-            // The seats this booking gives back where it is, and takes where it goes.
+            // The seats this booking takes where it goes, beyond what it has there already.
             let cutoff = target_tour.tour.cutoff_minutes;
             let taking = if to.id == from.id {
                 i64::from(priced.seats) - i64::from(locked.seats)
             } else {
                 i64::from(priced.seats)
             };
-            if taking > 0 {
-                // Under the lock `seats_expired` reads 0: free lapsed holds for real first.
-                let freed = release_lapsed(&mut tx, now, &to.id).await?;
-                to.occupancy.seats_taken = to.occupancy.seats_taken.saturating_sub(freed);
-            }
             // Also with no new seats: a departure past its cutoff or cancelled takes no change.
             let needed = u32::try_from(taking.max(0)).unwrap_or(u32::MAX);
             to.occupancy.check_hold(needed, cutoff, now)?;
-            if to.id != from.id {
-                departures::add_seats(&mut tx, &from.id, -i64::from(locked.seats), now).await?;
-            }
-            departures::add_seats(&mut tx, &to.id, taking, now).await?;
+            shift_seats(&mut tx, &from.id, &to.id, locked.seats, priced.seats, now).await?;
             let changed = BookingRecord {
                 departure_id: to.id.clone(),
                 tour_id: target_tour.id.clone(),
@@ -578,7 +531,7 @@ pub async fn update(
                     store_bookings::set_expiry(&mut tx, &booking_id, close, now).await?;
                 }
             }
-            store_bookings::set_customer(&mut tx, &booking_id, &name, &email, now).await?;
+            store_bookings::set_customer(&mut tx, &booking_id, &customer, now).await?;
             reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
             if changed.status == BookingStatus::Confirmed {
                 let owed = Owed::of_lines(&changed.items, reseller.commission_percent);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Action, Target};
 use super::bookings::{accessible, Caller};
-use super::plans::release_lapsed;
+use super::plans::{departure_now, lock_move, shift_seats, MoveLocks};
 use super::{finish, with_retry};
 use crate::domain::ids::DepartureId;
 use crate::domain::message::MessageKind;
@@ -100,45 +100,21 @@ pub async fn reschedule(
     let event = ulid::Ulid::new().to_string();
     let moved = with_retry(store, || async {
         // Where the booking is now (a concurrent move may have changed it since `accessible`).
-        let source = bookings::find_by_id(store, booking.id.as_str())
-            .await?
-            .ok_or(AppError::NotFound)?
-            .departure_id;
-        let source = &source;
+        let source = departure_now(store, &booking.id).await?;
         let mut tx = store.begin_write().await?;
         let result = async {
-            let (first, second) = if source <= &target {
-                (source, &target)
-            } else {
-                (&target, source)
-            };
-            let first_row = departures::lock(&mut tx, first).await?;
-            let second_row = departures::lock(&mut tx, second).await?;
-            let (from, to) = if first == source {
-                (first_row, second_row)
-            } else {
-                (second_row, first_row)
-            };
-            let from = from.ok_or(AppError::NotFound)?;
-            let Some(mut to) = to else {
+            let MoveLocks {
+                from,
+                to,
+                booking: current,
+            } = lock_move(&mut tx, now, &booking.id, &source, &target).await?;
+            let Some(to) = to else {
                 return Err(AppError::invalid(
                     "departure_id",
                     "must be a departure of the booking's tour",
                 ));
             };
-            let current = bookings::lock(&mut tx, &booking.id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            if current.departure_id != from.id {
-                // Moved by a concurrent request between the read and the lock: read again.
-                return Err(AppError::Busy);
-            }
             let same_tour = to.tour_id == booking.tour_id;
-            if same_tour && to.id != from.id {
-                // Under the lock `seats_expired` reads 0: free lapsed holds for real first.
-                let freed = release_lapsed(&mut tx, now, &to.id).await?;
-                to.occupancy.seats_taken = to.occupancy.seats_taken.saturating_sub(freed);
-            }
             reschedule::check_move(
                 &Move {
                     status: current.effective_status(now),
@@ -155,9 +131,7 @@ pub async fn reschedule(
                 },
                 now,
             )?;
-            let seats = i64::from(current.seats);
-            departures::add_seats(&mut tx, &from.id, -seats, now).await?;
-            departures::add_seats(&mut tx, &to.id, seats, now).await?;
+            shift_seats(&mut tx, &from.id, &to.id, current.seats, current.seats, now).await?;
             bookings::set_departure(&mut tx, &current.id, &from.id, &to.id, now).await?;
             outbox::enqueue_event(
                 &mut tx,

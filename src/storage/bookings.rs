@@ -8,7 +8,7 @@ use super::{on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::booking::{sql_list, BookingEvent, BookingStatus, CancelReason};
 use crate::domain::ids::{BookingId, BookingRef, DepartureId, OperatorId, TourId};
 use crate::domain::pricing::QuoteLine;
-use crate::domain::records::{BookingRecord, ReleasedSeats};
+use crate::domain::records::{BookingRecord, Customer, ReleasedSeats};
 
 /// Writes a booking and its items; `seats_taken` is the caller's to update under the same lock.
 /// `holder` is who made the hold, as keyed hashes of its client address and customer email
@@ -191,13 +191,15 @@ pub async fn set_expiry(
 pub async fn set_customer(
     tx: &mut WriteTx,
     id: &BookingId,
-    name: &str,
-    email: &str,
+    customer: &Customer,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE bookings SET customer_name = ?, customer_email = ?, updated_at = ? WHERE id = ?")
-        .bind(name).bind(email).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+        "UPDATE bookings SET customer_name = ?, customer_email = ?, customer_phone = ?, \
+         customer_language = ?, updated_at = ? WHERE id = ?")
+        .bind(&customer.name).bind(&customer.email).bind(customer.phone.as_deref())
+        .bind(customer.language.code()).bind(at(now)).bind(id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

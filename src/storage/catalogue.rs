@@ -281,11 +281,13 @@ pub struct OperatorRow {
     /// The origins that may frame its booking pages, separated by spaces (see
     /// `domain::embed`).
     pub embed_origins: String,
+    /// Whether berth messages its reseller bookings' travellers (`domain::reseller::ResaleMessages`).
+    pub reseller_messages: String,
 }
 
 pub async fn get_operator(store: &Store, id: &str) -> Result<Option<OperatorRow>, StorageError> {
     let row: Option<OperatorRow> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT id, name, email, mail_from, reply_to, embed_origins FROM operators WHERE id = ?")
+        "SELECT id, name, email, mail_from, reply_to, embed_origins, reseller_messages FROM operators WHERE id = ?")
         .bind(id).fetch_optional(pool).await)?;
     Ok(row)
 }
@@ -305,6 +307,28 @@ pub async fn set_embed_origins(
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("UPDATE operators SET embed_origins = ? WHERE id = ?")
         .bind(origins).bind(operator.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Whether berth messages an operator's reseller bookings' travellers, as stored.
+pub async fn reseller_messages(
+    store: &Store,
+    operator: &OperatorId,
+) -> Result<String, StorageError> {
+    let messages: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT reseller_messages FROM operators WHERE id = ?")
+        .bind(operator.as_str()).fetch_optional(pool).await)?;
+    Ok(messages.unwrap_or_default())
+}
+
+pub async fn set_reseller_messages(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    messages: &str,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query("UPDATE operators SET reseller_messages = ? WHERE id = ?")
+        .bind(messages).bind(operator.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -380,6 +380,19 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("operator:{operator}"),
     );
+    app.request(
+        Method::PUT,
+        "/v1/operator/reseller-messages",
+        Some(&owner),
+        Some(json!({"messages": "never"})),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::OperatorResellerMessages,
+        &by_owner,
+        format!("operator:{operator}"),
+    );
     // A reseller, created and revoked.
     let reseller = app
         .post_as(&owner, "/v1/resellers", json!({"name": "Audit OTA"}))

@@ -192,6 +192,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/console/settings", Console, T::None, ""),
         row("POST", "/console/settings/sender", Console, T::None, ""),
         row("POST", "/console/settings/origins", Console, T::None, ""),
+        row("POST", "/console/settings/reseller-messages", Console, T::None, ""),
         row("POST", "/console/settings/payments", Console, T::None, ""),
         row("POST", "/console/settings/payments/remove", Console, T::None, ""),
         row("POST", "/console/settings/payments/check", Console, T::None, ""),
@@ -274,6 +275,7 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/v1/operator", R("owner", Tenant), T::None, r#"{"reply_to": null}"#),
         row("PUT", "/v1/operator/two-factor", R("owner", Tenant), T::None, r#"{"required": false}"#),
         row("PUT", "/v1/operator/embed-origins", R("owner", Tenant), T::None, r#"{"origins": ["https://matrix.example"]}"#),
+        row("PUT", "/v1/operator/reseller-messages", R("owner", Tenant), T::None, r#"{"messages": "always"}"#),
         row("GET", "/v1/operator/payments", R("owner", Tenant), T::None, ""),
         // Before keys are set: with none in force the check calls no one.
         row("POST", "/v1/operator/payments/check", R("owner", Tenant), T::None, ""),

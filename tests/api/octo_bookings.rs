@@ -25,6 +25,7 @@ on_both_backends!(
     a_busy_database_is_octos_internal_error_with_retry_after,
     what_a_reseller_sells_is_owed_on_account_and_reported_by_channel,
     octo_pricing_shows_retail_and_the_resellers_net,
+    the_operators_setting_decides_whether_berth_tells_resellers_travellers,
 );
 
 async fn octo_patch(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
@@ -1181,4 +1182,130 @@ async fn octo_pricing_shows_retail_and_the_resellers_net(backend: Backend) {
     let plain = octo(&app, Some(&key), &format!("/bookings/{uuid}"), Some("")).await;
     assert!(plain.body.get("pricing").is_none());
     assert!(plain.body["unitItems"][0].get("pricing").is_none());
+}
+
+/// The channels queued for a booking's messages, sorted.
+async fn queued(app: &TestApp, reference: &str) -> Vec<String> {
+    let mut channels = app
+        .query_strings(&format!(
+            "SELECT o.channel FROM outbox o JOIN bookings b ON b.id = o.booking_id WHERE b.reference = '{reference}'"
+        ))
+        .await;
+    channels.sort();
+    channels
+}
+
+async fn the_operators_setting_decides_whether_berth_tells_resellers_travellers(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (owner, tour, key) = selling(&app, "Acme Tours").await;
+    let at = departures(&app, &tour).await[0].1;
+    let set = |messages: &'static str| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let reply = app
+                .request(
+                    reqwest::Method::PUT,
+                    "/v1/operator/reseller-messages",
+                    Some(&owner),
+                    Some(json!({ "messages": messages })),
+                )
+                .await;
+            reply.expect(200);
+            assert_eq!(reply.body["messages"], messages);
+        }
+    };
+    let contact = json!({"fullName": "Ana Silva", "emailAddress": "ana@example.com", "phoneNumber": "+351 912 345 678", "locales": ["fr-FR", "es"]});
+    let sell = |receipt: bool| {
+        let (app, key, tour, contact) = (&app, key.clone(), tour.clone(), contact.clone());
+        async move {
+            let held = reserve(app, &key, &tour, at, 1).await;
+            let uuid = held.body["uuid"].as_str().unwrap().to_owned();
+            let done = octo_post(
+                app,
+                &key,
+                &format!("/bookings/{uuid}/confirm"),
+                json!({"contact": contact, "emailReceipt": receipt}),
+            )
+            .await;
+            assert_booking(&done, "responses/booking-confirmation.schema.json");
+            assert_eq!(
+                done.body["contact"]["phoneNumber"], "+351 912 345 678",
+                "kept as sent"
+            );
+            (
+                uuid,
+                done.body["supplierReference"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+
+    // The default: an email receipt only when the reseller asks for one.
+    let profile = app.get_as(&owner, "/v1/operator").await;
+    assert_eq!(profile.body["reseller_messages"], "on_request");
+    let (_, asked) = sell(true).await;
+    assert_eq!(queued(&app, &asked).await, ["email"]);
+    let (_, unasked) = sell(false).await;
+    assert!(queued(&app, &unasked).await.is_empty());
+
+    // Always: email and SMS, whatever the reseller asks, in the traveller's language.
+    set("always").await;
+    let (uuid, always) = sell(false).await;
+    assert_eq!(queued(&app, &always).await, ["email", "sms"]);
+    let phone = app
+        .query_strings(&format!(
+            "SELECT customer_phone FROM bookings WHERE reference = '{always}'"
+        ))
+        .await;
+    let language = app
+        .query_strings(&format!(
+            "SELECT customer_language FROM bookings WHERE reference = '{always}'"
+        ))
+        .await;
+    assert_eq!(
+        (phone, language),
+        (vec!["+351912345678".to_owned()], vec!["es".to_owned()]),
+        "normalized, and in the first locale berth speaks"
+    );
+    // A change of contact keeps to the setting too: a number berth cannot use is dropped.
+    let changed = octo_patch(
+        &app,
+        &key,
+        &format!("/bookings/{uuid}"),
+        json!({"contact": {"fullName": "Ana Silva", "phoneNumber": "12"}}),
+    )
+    .await;
+    assert_booking(&changed, "responses/booking-update.schema.json");
+    let phones = app
+        .query_strings(&format!(
+            "SELECT COALESCE(customer_phone, 'none') FROM bookings WHERE reference = '{always}'"
+        ))
+        .await;
+    assert_eq!(phones, ["none"]);
+
+    // Never: not even a receipt the reseller asks for; the reseller tells its travellers.
+    set("never").await;
+    let (_, never) = sell(true).await;
+    assert!(queued(&app, &never).await.is_empty());
+    let emails = app
+        .query_strings(&format!(
+            "SELECT customer_email FROM bookings WHERE reference = '{never}'"
+        ))
+        .await;
+    assert_eq!(emails, [""], "no address kept that berth may not write to");
+
+    // Anything else is refused with the field named, the setting unchanged.
+    let wrong = app
+        .request(
+            reqwest::Method::PUT,
+            "/v1/operator/reseller-messages",
+            Some(&owner),
+            Some(json!({"messages": "sometimes"})),
+        )
+        .await;
+    assert_eq!(wrong.status.as_u16(), 422, "{}", wrong.text);
+    let profile = app.get_as(&owner, "/v1/operator").await;
+    assert_eq!(profile.body["reseller_messages"], "never");
 }

@@ -27,7 +27,7 @@ on_both_backends!(
     an_admin_reads_revenue_by_day_and_tour_with_the_load_factor_and_downloads_it,
     an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token,
     when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on,
-    an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log,
+    an_owner_sets_the_sender_the_widget_sites_and_resellers_messages_and_reads_the_audit_log,
     an_owner_connects_its_own_stripe_account,
     an_owner_adds_a_reseller_for_one_tour_and_revokes_it,
     an_admin_archives_a_tour_and_puts_it_back_on_sale,
@@ -1709,7 +1709,9 @@ async fn when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on(back
     browser.close().await;
 }
 
-async fn an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log(backend: Backend) {
+async fn an_owner_sets_the_sender_the_widget_sites_and_resellers_messages_and_reads_the_audit_log(
+    backend: Backend,
+) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
@@ -1786,10 +1788,33 @@ async fn an_owner_sets_the_sender_and_the_widget_sites_and_reads_the_audit_log(b
     );
     browser.assert_accessible("console settings").await;
 
+    // Messages to resellers' travellers: on request until the owner says otherwise.
+    assert_eq!(profile.body["reseller_messages"], "on_request");
+    browser
+        .run("document.querySelector('#f-reseller-messages').value = 'always';")
+        .await;
+    browser
+        .click_and_wait("form.settings-reseller-messages button[type=submit]")
+        .await;
+    assert!(browser
+        .text("#settings-notice")
+        .await
+        .contains("resellers' travelers is saved"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-reseller-messages').value;")
+            .await,
+        json!("always")
+    );
+    let profile = app.get_as(&token, "/v1/operator").await;
+    assert_eq!(profile.body["reseller_messages"], "always");
+
     browser.goto(&format!("{}/console/audit", app.base)).await;
     let log = browser.text("table.audit").await;
     assert!(
-        log.contains("operator.embed_origins") && log.contains("operator.mail_identity"),
+        log.contains("operator.embed_origins")
+            && log.contains("operator.mail_identity")
+            && log.contains("operator.reseller_messages"),
         "{log}"
     );
     browser.assert_accessible("console audit log").await;

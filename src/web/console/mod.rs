@@ -67,6 +67,7 @@ pub fn routes() -> Vec<rocket::Route> {
         settings::page,
         settings::sender,
         settings::origins,
+        settings::reseller_messages,
         settings::payment_keys,
         settings::remove_payment_keys,
         settings::check_payment_keys,

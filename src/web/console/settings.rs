@@ -1,6 +1,7 @@
 //! The operator's settings in the console (owners, as `/v1/operator`): the sender of traveler
 //! emails (an address in a domain the instance owner approved, and where replies go), the
-//! sites allowed to frame its booking pages (the widget), and its own Stripe keys (as
+//! sites allowed to frame its booking pages (the widget), whether berth writes to resellers'
+//! travellers (as `/v1/operator/reseller-messages`), and its own Stripe keys (as
 //! `/v1/operator/payments`); and the audit log (admins, as `GET /v1/audit`), a page at a time.
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use rocket::{get, post, Either, State};
 
 use super::{frame, Console};
 use crate::domain::payment_keys::KeyMode;
+use crate::domain::reseller::ResaleMessages;
 use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Owner};
@@ -25,7 +27,13 @@ use crate::web::{once, CsrfForm, Page, WebError};
 type Problems = BTreeMap<String, String>;
 
 /// The notices a change leads to (catalogue keys `console-settings-notice-…`).
-pub const NOTICES: [&str; 4] = ["sender", "origins", "payments", "payments-removed"];
+pub const NOTICES: [&str; 5] = [
+    "sender",
+    "origins",
+    "reseller-messages",
+    "payments",
+    "payments-removed",
+];
 
 pub fn notice_key(notice: &str) -> String {
     format!("console-settings-notice-{notice}")
@@ -67,6 +75,7 @@ async fn render(
         .iter()
         .map(|o| o.as_str().to_owned())
         .collect();
+    let reseller_messages = operators::reseller_messages(store, operator).await?;
     Ok(Page::new(
         "console/settings.html",
         context! {
@@ -76,6 +85,7 @@ async fn render(
             mail_from => typed.mail_from.unwrap_or_else(|| profile.mail_from.unwrap_or_default()),
             reply_to => typed.reply_to.unwrap_or_else(|| profile.reply_to.unwrap_or_default()),
             origins => typed.origins.unwrap_or_else(|| origins.join("\n")),
+            reseller_messages => reseller_messages.as_str(),
             payments => payments_view(&settings, ctx.config.public_url()),
             publishable_key => typed.publishable_key.unwrap_or_default(),
             check => shown.check.map(|c| context! {
@@ -83,6 +93,7 @@ async fn render(
             }),
             sender_key => once::new_key(),
             origins_key => once::new_key(),
+            reseller_messages_key => once::new_key(),
             payments_key => once::new_key(),
             notice_key => shown.notice.filter(|n| NOTICES.contains(n)).map(notice_key),
             errors => problems,
@@ -247,6 +258,40 @@ pub async fn origins(
         ..Typed::default()
     })
     .await
+}
+
+#[derive(FromForm)]
+pub struct ResellerMessagesForm {
+    #[field(default = String::new())]
+    form_key: String,
+    #[field(default = String::new())]
+    messages: String,
+}
+
+/// `POST /console/settings/reseller-messages`: whether berth writes to the travellers of
+/// reseller bookings, as `PUT /v1/operator/reseller-messages`.
+#[post("/console/settings/reseller-messages", data = "<form>")]
+pub async fn reseller_messages(
+    _rate: RateLimited,
+    user: Console<Owner>,
+    form: CsrfForm<ResellerMessagesForm>,
+    ctx: Ctx<'_>,
+    payments: &State<Payments>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let principal = user.0;
+    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
+    let f = form.0;
+    let scope = form_scope(&principal);
+    let fields = format!("reseller-messages:{}", f.messages);
+    let done = once::once(store, config, now, &scope, &f.form_key, &fields, || async {
+        let messages = ResaleMessages::parse(&f.messages).ok_or_else(|| {
+            AppError::invalid("messages", "must be one of never, on_request, always")
+        })?;
+        operators::set_reseller_messages(store, now, &principal, messages).await?;
+        Ok("/console/settings?notice=reseller-messages".to_owned())
+    })
+    .await;
+    settle(ctx, payments, &principal, done, |_| Typed::default()).await
 }
 
 #[derive(FromForm)]
