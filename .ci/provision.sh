@@ -70,3 +70,8 @@ provision_smtp() {
 provision_faketime() {
   command -v faketime >/dev/null 2>&1 || apt_install faketime
 }
+
+# sysbench's C client runs the benchmark's second database floor (load-tests/sysbench/hold.lua).
+provision_sysbench() {
+  command -v sysbench >/dev/null 2>&1 || apt_install sysbench
+}

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The berth benchmark: on this machine, in one run, berth `rush` and `spread` on SQLite and on the
-# local MariaDB, next to the service floor (berth's reservation transaction through the service
-# layer, no HTTP) and the HTTP ceiling (the same load tool against GET /health), and the traveler's
-# tour page rendered under the same load (its month calendar of 30 departures). Prints the ratio
-# table and writes load-tests/RESULTS.md; the "Analysis" section of an existing RESULTS.md is kept.
+# local MariaDB, next to two database floors driven without berth (a hold's write transaction
+# straight through sqlx, `berth-floor --mode raw`; and the same SQL from sysbench's C client,
+# load-tests/sysbench/hold.lua, MariaDB only), the service floor (berth's service layer in a loop,
+# no HTTP) and the HTTP ceiling (the same load tool against GET /health), and the traveler's tour
+# page rendered under the same load (its month calendar of 30 departures). Prints the ratio table
+# and writes load-tests/RESULTS.md, stamped with the commit, the date and the machine; the
+# "Analysis" section of an existing RESULTS.md is kept.
 #
 # Knobs (environment): BENCH_SECONDS (per run, default 15), BENCH_CONCURRENCY (default 32),
 # BENCH_MYSQL_URL (default BERTH_TEST_MYSQL_URL, else mysql://root@127.0.0.1:3306; a fresh
@@ -120,11 +123,50 @@ load() {
     --json "$WORK/$name.json" | grep -E '^(rush|spread|ceiling|successful|hold |ceiling |status|errors|  PASSED|  FAILED|RESULT)' || true
 }
 
+# floor NAME BACKEND ARGS...: berth-floor (--mode raw unless ARGS say --mode service)
 floor() {
   local name="$1" backend="$2"; shift 2
   echo "== $name"
   "$BIN/berth-floor" --database-url "$(fresh_db "$backend" "$name")" --concurrency "$CONC" \
     --seconds "$SECS" --capacity "$CAPACITY" --max-quantity 1 --json "$WORK/$name.json" "$@"
+}
+
+# sysbench_floor NAME DEPARTURES: load-tests/sysbench/hold.lua from sysbench's C client on fresh
+# fixtures (made by berth-floor); its rate, latency and a check that seats_taken equals the
+# bookings written go to $WORK/NAME.json
+sysbench_floor() {
+  local name="$1" departures="$2" url
+  echo "== $name"
+  command -v sysbench >/dev/null || { echo "sysbench is not installed: apt-get install -y sysbench"; exit 1; }
+  url="$(fresh_db mysql "$name")"
+  "$BIN/berth-floor" --database-url "$url" --departures "$departures" --capacity "$CAPACITY" \
+    --fixtures-only "$WORK/$name-fixtures.json"
+  python3 - "$url" "$WORK/$name-fixtures.json" "$CONC" "$SECS" >"$WORK/$name-args" <<'PY'
+import json, sys, urllib.parse
+url, ids = urllib.parse.urlparse(sys.argv[1]), json.load(open(sys.argv[2]))
+args = ["--db-driver=mysql", f"--mysql-host={url.hostname or '127.0.0.1'}", f"--mysql-port={url.port or 3306}",
+        f"--mysql-user={urllib.parse.unquote(url.username or 'root')}", f"--mysql-db={url.path.lstrip('/')}",
+        f"--threads={sys.argv[3]}", f"--time={sys.argv[4]}", "--percentile=99",
+        f"--departures={','.join(ids['departures'])}", f"--tour={ids['tour']}", f"--operator={ids['operator']}"]
+if url.password:
+    args.append(f"--mysql-password={urllib.parse.unquote(url.password)}")
+print("\n".join(args))
+PY
+  mapfile -t sb_args <"$WORK/$name-args"
+  sysbench load-tests/sysbench/hold.lua "${sb_args[@]}" run >"$WORK/$name.txt"
+  local db="${url##*/}" counts
+  counts="$(mysql_exec "SELECT (SELECT SUM(seats_taken) FROM \`$db\`.departures), (SELECT COUNT(*) FROM \`$db\`.bookings)" -N)"
+  python3 - "$WORK/$name.txt" "$counts" >"$WORK/$name.json" <<'PY'
+import json, re, sys
+text, (seats, bookings) = open(sys.argv[1]).read(), sys.argv[2].split()
+def grab(pattern):
+    m = re.search(pattern, text)
+    return float(m.group(1)) if m else None
+print(json.dumps({"bookings_per_s": grab(r"transactions:\s+\d+\s+\(([\d.]+) per sec"),
+                  "latency_ms": {"p50": None, "avg": grab(r"avg:\s+([\d.]+)"), "p99": grab(r"99th percentile:\s+([\d.]+)")},
+                  "outcomes": {"held": int(bookings)}, "verified": int(seats) == int(bookings)}))
+PY
+  grep -E "transactions:|99th percentile" "$WORK/$name.txt" || true
 }
 
 for backend in $BACKENDS; do
@@ -142,10 +184,17 @@ for backend in $BACKENDS; do
   stop_berth
   floor "$backend-floor-rush" "$backend" --departures 1
   floor "$backend-floor-spread" "$backend" --departures "$SPREAD_DEPARTURES"
+  floor "$backend-service-rush" "$backend" --mode service --departures 1
+  floor "$backend-service-spread" "$backend" --mode service --departures "$SPREAD_DEPARTURES"
+  if [ "$backend" = mysql ]; then
+    sysbench_floor "$backend-sysbench-rush" 1
+    sysbench_floor "$backend-sysbench-spread" "$SPREAD_DEPARTURES"
+  fi
 done
 
 CORES="$(nproc)" SECS="$SECS" CONC="$CONC" BACKENDS="$BACKENDS" WORK="$WORK" PAGE_DEPARTURES="$PAGE_DEPARTURES" \
   COMMIT="$COMMIT" PROFILE="$PROFILE" \
+  MACHINE="$(uname -srm); $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//'); $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo 2>/dev/null)" \
   MYSQL_VERSION="$(mysql_exec 'SELECT VERSION()' 2>/dev/null | tail -n 1 || echo unknown)" \
   python3 - "$OUT" <<'PY'
 import json, os, sys, datetime
@@ -172,41 +221,51 @@ def tool(name):
 
 def floor(name):
     r = load(name)
-    if r is None:
+    if r is None or r.get("bookings_per_s") is None:
         return None
-    return {"rate": r["bookings_per_s"], "p50": r["latency_ms"]["p50"], "p99": r["latency_ms"]["p99"],
-            "outcomes": r["outcomes"]}
+    return {"rate": r["bookings_per_s"], "p50": r["latency_ms"].get("p50"), "p99": r["latency_ms"].get("p99"),
+            "outcomes": r["outcomes"], "verified": r.get("verified")}
 
 def f(x, d=0):
     return "–" if x is None else f"{x:,.{d}f}"
 
-rows, targets = [], []
+def ratio(a, c):
+    return None if not a or not c or not c["rate"] else a["rate"] / c["rate"]
+
+rows, floor_rows, targets = [], [], []
+results = {}
 for b in os.environ["BACKENDS"].split():
-    rush, spread, ceil = tool(f"{b}-rush"), tool(f"{b}-spread"), tool(f"{b}-ceiling")
-    frush, fspread = floor(f"{b}-floor-rush"), floor(f"{b}-floor-spread")
-    def ratio(a, c):
-        return None if not a or not c or not c["rate"] else a["rate"] / c["rate"]
-    for label, run, fl in (("rush", rush, frush), ("spread", spread, fspread)):
+    ceil = tool(f"{b}-ceiling")
+    for label in ("rush", "spread"):
+        run = tool(f"{b}-{label}")
+        raw, sb, svc = floor(f"{b}-floor-{label}"), floor(f"{b}-sysbench-{label}"), floor(f"{b}-service-{label}")
+        results[(b, label)] = (run, raw)
         if run is None:
             continue
-        rf, rc = ratio(run, fl), ratio(run, ceil)
+        rr, rs, rv, rc = ratio(run, raw), ratio(run, sb), ratio(run, svc), ratio(run, ceil)
         rows.append(f"| {b} | {label} | {f(run['rate'])} | {f(run['p50'],2)} / {f(run['p99'],2)} | "
-                    f"{f(fl and fl['rate'])} | {f(ceil and ceil['rate'])} | {f(rf and rf*100)} % | "
-                    f"{f(rc and rc*100)} % | {run['5xx']} | {'yes' if run['verified'] else 'NO'} |")
-        if b == "mysql":
-            if label == "rush":
-                targets.append(("MySQL rush ≥ 60 % of the database floor", rf, 0.60))
-            else:
-                lower = min(x for x in (fl and fl["rate"], ceil and ceil["rate"]) if x) if (fl or ceil) else None
-                targets.append(("MySQL spread ≥ 50 % of min(HTTP ceiling, floor)",
-                                run["rate"] / lower if lower else None, 0.50))
-        if label == "spread":
-            pass
+                    f"{f(rr, 2)} | {f(rs, 2)} | {f(rv, 2)} | {f(rc and rc*100)} % | {run['5xx']} | "
+                    f"{'yes' if run['verified'] else 'NO'} |")
+        for what, fl in (("raw (sqlx, no berth)", raw), ("sysbench (C client, no berth)", sb),
+                         ("service, no HTTP", svc)):
+            if fl:
+                check = fl["outcomes"] if fl.get("verified") is None else (
+                    f"{fl['outcomes']}, seats = bookings: {'yes' if fl['verified'] else 'NO'}")
+                floor_rows.append(f"| {b} | {label} | {what} | {f(fl['rate'])} | "
+                                  f"{f(fl['p50'],2)} / {f(fl['p99'],2)} | {check} |")
     if ceil:
         rows.append(f"| {b} | ceiling (GET /health) | {f(ceil['rate'])} | {f(ceil['p50'],2)} / {f(ceil['p99'],2)} | | | | | {ceil['5xx']} | |")
-    for label, fl in (("floor rush", frush), ("floor spread", fspread)):
-        if fl:
-            rows.append(f"| {b} | {label} (no HTTP) | {f(fl['rate'])} | {f(fl['p50'],2)} / {f(fl['p99'],2)} | | | | | | {fl['outcomes']} |")
+
+def target(name, value, goal, unit="×"):
+    targets.append((name, value, goal, unit))
+mrush, mraw = results.get(("mysql", "rush"), (None, None))
+mspread, mspraw = results.get(("mysql", "spread"), (None, None))
+srush = results.get(("sqlite", "rush"), (None, None))[0]
+target("Hot departure (MySQL rush) ≥ 1.0 × the raw floor (stretch 2 ×)", ratio(mrush, mraw), 1.0)
+target("Spread over departures (MySQL) ≥ 0.6 × the raw floor", ratio(mspread, mspraw), 0.6)
+target("SQLite rush ≥ MariaDB rush", ratio(srush, mrush), 1.0)
+worst_p99 = max((r["p99"] for r in (mrush, srush) if r and r["p99"] is not None), default=None)
+targets.append(("p99 under rush ≤ 100 ms (the worse backend)", worst_p99, 100.0, "ms"))
 
 page_rows = []
 for b in os.environ["BACKENDS"].split():
@@ -221,7 +280,7 @@ lines = [
     "# berth benchmark results",
     "",
     f"Written by `load-tests/bench.sh` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} "
-    f"at commit {os.environ['COMMIT']}: "
+    f"at commit {os.environ['COMMIT']} on {os.environ['MACHINE']}: "
     f"{os.environ['CORES']} cores, {os.environ['SECS']} s per run, concurrency {os.environ['CONC']}, "
     f"berth in the release profile ({os.environ['PROFILE']} build) with its default pool (16 connections), MariaDB {os.environ['MYSQL_VERSION']} "
     "(the local server, fresh database), SQLite in a temp file. berth, the load tool and the database share the machine.",
@@ -229,12 +288,25 @@ lines = [
     "Throughput is successful bookings (201 holds of 1 seat) per second; the ceiling counts 200s. "
     "Latency is per hold request, p50 / p99 in ms, measured by the client. `rush` is one departure "
     f"(capacity {100000:,}, so it stays contended for the whole run); `spread` is 50 departures. "
-    "The floor is `berth-floor`: `berth::service::holds::place_hold` in a loop on the same pool size "
-    "and concurrency, no HTTP, no JSON on the wire.",
+    "The ratios divide berth's rate by each floor's, measured in this run:",
     "",
-    "| backend | scenario | per s | p50 / p99 ms | floor per s | ceiling per s | ÷ floor | ÷ ceiling | 5xx | verified |",
+    "- **raw**: `berth-floor --mode raw`, the database floor: a hold's write transaction (`BEGIN`, the "
+    "guarded `UPDATE departures`, `INSERT` booking, `INSERT` item, `COMMIT`) straight through sqlx, one "
+    "connection per client, no berth code. The reads berth makes before its transaction are not in it.",
+    "- **sysbench**: the same statements from sysbench's C client (`load-tests/sysbench/hold.lua`), "
+    "a second floor independent of Rust and sqlx (MariaDB only; sysbench has no SQLite driver).",
+    "- **service**: `berth-floor --mode service`, `berth::service::holds::place_hold` in a loop on "
+    "berth's pool: berth without HTTP; the ratio to it is HTTP's share.",
+    "",
+    "| backend | scenario | per s | p50 / p99 ms | ÷ raw | ÷ sysbench | ÷ service | ÷ ceiling | 5xx | verified |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     *rows,
+    "",
+    "### The floors",
+    "",
+    "| backend | scenario | floor | per s | p50 / p99 ms | outcomes |",
+    "|---|---|---|---:|---:|---|",
+    *floor_rows,
     "",
     "## Tour page render (issue 14)",
     "",
@@ -247,12 +319,16 @@ lines = [
     "|---|---:|---:|---:|---:|",
     *page_rows,
     "",
-    "## Targets (issue 3, MySQL, ratios from this run)",
+    "## Targets (issue 18, ratios from this run)",
     "",
 ]
-for name, value, goal in targets:
-    verdict = "–" if value is None else ("met" if value >= goal else "MISSED")
-    lines.append(f"- {name}: {f(value and value*100)} % → **{verdict}**")
+for name, value, goal, unit in targets:
+    if unit == "ms":
+        verdict = "–" if value is None else ("met" if value <= goal else "MISSED")
+        lines.append(f"- {name}: {f(value, 2)} ms → **{verdict}**")
+    else:
+        verdict = "–" if value is None else ("met" if value >= goal else "MISSED")
+        lines.append(f"- {name}: {f(value, 2)} × → **{verdict}**")
 lines.append(f"- zero 5xx in rush and spread: {fivexx} → **{'met' if fivexx == 0 else 'MISSED'}**")
 lines.append("")
 table = "\n".join(lines)
@@ -274,9 +350,17 @@ PY
 
 if [ "$SMOKE" = 1 ]; then
   for backend in $BACKENDS; do
-    for run in rush spread ceiling tour-page floor-rush floor-spread; do
+    runs="rush spread ceiling tour-page floor-rush floor-spread service-rush service-spread"
+    [ "$backend" = mysql ] && runs="$runs sysbench-rush sysbench-spread"
+    for run in $runs; do
       [ -s "$WORK/$backend-$run.json" ] || { echo "bench smoke: $backend-$run wrote no result"; exit 1; }
     done
+    if [ "$backend" = mysql ]; then
+      for run in sysbench-rush sysbench-spread; do
+        grep -q '"verified": true' "$WORK/$backend-$run.json" \
+          || { echo "bench smoke: $backend-$run: seats_taken differs from the bookings written"; exit 1; }
+      done
+    fi
   done
   echo "== bench smoke passed: every run of every backend wrote its result"
 fi

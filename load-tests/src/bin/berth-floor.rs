@@ -1,32 +1,54 @@
-//! The database floor: berth's own reservation transaction (`service::holds::place_hold` on a
-//! `storage::Store`) in a tight loop at a given concurrency, with no HTTP and no JSON on the
-//! wire. It is the most this design can do on this database; `bench.sh` divides berth's HTTP
-//! throughput by it.
+//! The floors `bench.sh` divides berth's HTTP throughput by, in two modes:
 //!
-//! It creates a fresh operator, tour and departures in the database it is given (run
-//! migrations included), so point it at a throwaway database.
+//! - `--mode raw` (the database floor): the SQL of a hold's write transaction, as berth's
+//!   storage issues it (`BEGIN`, the guarded `UPDATE departures … seats_taken + n <= capacity`,
+//!   `INSERT INTO bookings`, `INSERT INTO booking_items`, `COMMIT`), straight through sqlx on one
+//!   connection per client, with no berth code on the path. On SQLite, which admits one writer,
+//!   the clients queue in-process for `BEGIN IMMEDIATE` as berth's do (otherwise they would
+//!   busy-sleep and measure SQLite's back-off, not the database). The reads berth makes before
+//!   its transaction (the departure, the tour, the payment settings) are berth's cost and are
+//!   not part of this floor.
+//! - `--mode service` (service, no HTTP): `berth::service::holds::place_hold` in a loop on a
+//!   berth `Store`: everything berth does for a hold except HTTP and JSON on the wire.
+//!
+//! It creates a fresh operator, tour and departures in the database it is given (migrations
+//! included) through berth's service layer (setup is not measured), so point it at a
+//! throwaway database.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use berth::clock::Clock;
+use berth::domain::ids::{BookingId, BookingRef};
 use berth::error::AppError;
 use berth::service::auth::Principal;
 use berth::service::catalogue::{self, DepartureDraft};
 use berth::service::holds::{place_hold, HoldRequest};
 use berth::service::payments::Payments;
 use berth::storage::{PoolSettings, Store};
-use clap::Parser;
+use chrono::{DateTime, Utc};
+use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-/// berth's reservation transaction straight through the service layer: the database floor.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// A hold's SQL straight through sqlx: the database floor.
+    Raw,
+    /// `service::holds::place_hold` in a loop: berth without HTTP.
+    Service,
+}
+
+/// A hold's write transaction at a given concurrency, without berth's HTTP (and, raw, without
+/// berth at all).
 #[derive(Parser)]
 #[command(name = "berth-floor")]
 struct Args {
+    #[arg(long, value_enum, default_value = "raw")]
+    mode: Mode,
     /// A throwaway database: sqlite://path or mysql://user@host:port/db.
     #[arg(long)]
     database_url: String,
@@ -52,6 +74,10 @@ struct Args {
     /// Write the result as JSON.
     #[arg(long)]
     json: Option<String>,
+    /// Only make the fixtures and write their ids as JSON (`operator`, `tour`, `departures`)
+    /// to this file, for another client (the sysbench script) to drive.
+    #[arg(long, value_name = "FILE")]
+    fixtures_only: Option<String>,
 }
 
 #[tokio::main]
@@ -104,25 +130,50 @@ async fn main() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         departures.push(departure.id.to_string());
     }
+    if let Some(path) = &args.fixtures_only {
+        let ids = json!({"operator": operator.to_string(), "tour": tour.id.to_string(), "departures": departures});
+        std::fs::write(path, ids.to_string()).map_err(|e| format!("write {path}: {e}"))?;
+        store.close().await;
+        return Ok(());
+    }
     let departures = Arc::new(departures);
+    let sold = Sold {
+        tour: tour.id.to_string(),
+        operator: operator.to_string(),
+        currency: "EUR".to_owned(),
+        unit_price: 3500,
+        hold_ttl: chrono::Duration::seconds(900),
+    };
 
+    // Every client connected before the clock starts.
+    let writer = Arc::new(tokio::sync::Mutex::new(()));
+    let mut clients = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        clients.push(match args.mode {
+            Mode::Service => Client::Service,
+            Mode::Raw => Client::Raw(RawConn::connect(&args.database_url).await?, writer.clone()),
+        });
+    }
+    // Pay on arrival, as the berth that bench.sh measures next to it (no Stripe configured).
+    let payments = Arc::new(Payments::offline());
+    let sold = Arc::new(sold);
     let next = Arc::new(AtomicU64::new(0));
     let booked = Arc::new(AtomicU64::new(0));
     let outcomes: Arc<Mutex<std::collections::BTreeMap<String, u64>>> = Arc::default();
     let latency = Arc::new(Mutex::new(
         Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).map_err(|e| e.to_string())?,
     ));
-    let hold_ttl = chrono::Duration::seconds(900);
-    // Pay on arrival, as the berth that bench.sh measures next to it (no Stripe configured).
-    let payments = Arc::new(Payments::offline());
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.seconds);
-    let tasks: Vec<_> = (0..args.concurrency.max(1))
-        .map(|worker| {
-            let (store, payments, clock, departures, next, booked, outcomes, latency) = (
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(worker, mut client)| {
+            let (store, payments, clock, sold, departures, next, booked, outcomes, latency) = (
                 store.clone(),
                 payments.clone(),
                 clock.clone(),
+                sold.clone(),
                 departures.clone(),
                 next.clone(),
                 booked.clone(),
@@ -135,27 +186,26 @@ async fn main() -> Result<(), String> {
                 while Instant::now() < deadline && next.fetch_add(1, Ordering::Relaxed) < requests {
                     let departure = &departures[rng.gen_range(0..departures.len())];
                     let quantity = rng.gen_range(1..=max_quantity);
-                    let request: HoldRequest = match serde_json::from_value(json!({
-                        "departure_id": departure,
-                        "items": [{"unit": "adult", "quantity": quantity}],
-                        "customer": {"name": "Floor Tester", "email": "floor@example.com"}
-                    })) {
-                        Ok(request) => request,
-                        Err(_) => break,
-                    };
                     let t = Instant::now();
-                    let result =
-                        place_hold(&store, &payments, clock.now(), hold_ttl, request, None).await;
-                    let micros = t.elapsed().as_micros() as u64;
-                    let outcome = match result {
-                        Ok(_) => {
-                            booked.fetch_add(1, Ordering::Relaxed);
-                            "held"
+                    let outcome = match &mut client {
+                        Client::Service => {
+                            service_hold(&store, &payments, &clock, &sold, departure, quantity)
+                                .await
                         }
-                        Err(AppError::SoldOut { .. }) => "sold_out",
-                        Err(AppError::Busy) => "busy",
-                        Err(_) => "other_error",
+                        Client::Raw(conn, writer) => {
+                            let _turn = match conn {
+                                RawConn::Sqlite(_) => Some(writer.lock().await),
+                                RawConn::MySql(_) => None,
+                            };
+                            conn.hold(&sold, departure, quantity, clock.now())
+                                .await
+                                .unwrap_or("other_error")
+                        }
                     };
+                    let micros = t.elapsed().as_micros() as u64;
+                    if outcome == "held" {
+                        booked.fetch_add(1, Ordering::Relaxed);
+                    }
                     latency
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -178,6 +228,7 @@ async fn main() -> Result<(), String> {
     let outcomes = outcomes.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     let result = json!({
+        "mode": match args.mode { Mode::Raw => "raw", Mode::Service => "service" },
         "backend": store.backend_name(),
         "concurrency": args.concurrency,
         "departures": departures.len(),
@@ -188,7 +239,11 @@ async fn main() -> Result<(), String> {
         "latency_ms": {"p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": h.max() as f64 / 1000.0},
     });
     println!(
-        "floor {} x{} on {} departures: {booked} holds in {elapsed:.1} s = {:.0}/s; p50 {:.2} ms p99 {:.2} ms; {:?}",
+        "floor ({}) {} x{} on {} departures: {booked} holds in {elapsed:.1} s = {:.0}/s; p50 {:.2} ms p99 {:.2} ms; {:?}",
+        match args.mode {
+            Mode::Raw => "raw",
+            Mode::Service => "service",
+        },
         store.backend_name(),
         args.concurrency,
         departures.len(),
@@ -206,4 +261,155 @@ async fn main() -> Result<(), String> {
     }
     store.close().await;
     Ok(())
+}
+
+/// What every hold sells: the fixture tour's ids, its adult price and the hold's length.
+struct Sold {
+    tour: String,
+    operator: String,
+    currency: String,
+    unit_price: i64,
+    hold_ttl: chrono::Duration,
+}
+
+/// One client of the floor: berth's service on the shared store, or a connection of its own.
+enum Client {
+    Service,
+    Raw(RawConn, Arc<tokio::sync::Mutex<()>>),
+}
+
+/// A hold through berth's service layer.
+async fn service_hold(
+    store: &Store,
+    payments: &Payments,
+    clock: &Clock,
+    sold: &Sold,
+    departure: &str,
+    quantity: i64,
+) -> &'static str {
+    let request: HoldRequest = match serde_json::from_value(json!({
+        "departure_id": departure,
+        "items": [{"unit": "adult", "quantity": quantity}],
+        "customer": {"name": "Floor Tester", "email": "floor@example.com"}
+    })) {
+        Ok(request) => request,
+        Err(_) => return "other_error",
+    };
+    match place_hold(store, payments, clock.now(), sold.hold_ttl, request, None).await {
+        Ok(_) => "held",
+        Err(AppError::SoldOut { .. }) => "sold_out",
+        Err(AppError::Busy) => "busy",
+        Err(_) => "other_error",
+    }
+}
+
+/// A connection of the raw floor, set up as berth sets up its own (SQLite: WAL, synchronous
+/// NORMAL, foreign keys; MySQL: READ COMMITTED).
+enum RawConn {
+    Sqlite(sqlx::SqliteConnection),
+    MySql(sqlx::MySqlConnection),
+}
+
+/// Runs one statement on either connection.
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            RawConn::Sqlite($c) => $body,
+            RawConn::MySql($c) => $body,
+        }
+    };
+}
+
+impl RawConn {
+    async fn connect(url: &str) -> Result<RawConn, String> {
+        use sqlx::{ConnectOptions, Executor};
+        use std::str::FromStr;
+        if url.starts_with("sqlite:") {
+            let conn = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .map_err(|e| e.to_string())?
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+                .connect()
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            Ok(RawConn::Sqlite(conn))
+        } else {
+            let url = url.replacen("mariadb:", "mysql:", 1);
+            let mut conn = sqlx::mysql::MySqlConnectOptions::from_str(&url)
+                .map_err(|e| e.to_string())?
+                .connect()
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(RawConn::MySql(conn))
+        }
+    }
+
+    /// One hold's write transaction, statement for statement as berth's storage issues it
+    /// (`storage::departures::take_seats_if_free`, `storage::bookings::insert`).
+    async fn hold(
+        &mut self,
+        sold: &Sold,
+        departure: &str,
+        quantity: i64,
+        now: DateTime<Utc>,
+    ) -> Result<&'static str, sqlx::Error> {
+        let begin = match self {
+            RawConn::Sqlite(_) => "BEGIN IMMEDIATE",
+            RawConn::MySql(_) => "BEGIN",
+        };
+        on_conn!(self, c => sqlx::query(begin).execute(&mut *c).await.map(|_| ()))?;
+        let result = self.statements(sold, departure, quantity, now).await;
+        let end = match result {
+            Ok("held") => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        on_conn!(self, c => sqlx::query(end).execute(&mut *c).await.map(|_| ()))?;
+        result
+    }
+
+    async fn statements(
+        &mut self,
+        sold: &Sold,
+        departure: &str,
+        quantity: i64,
+        now: DateTime<Utc>,
+    ) -> Result<&'static str, sqlx::Error> {
+        let at = now.naive_utc();
+        let taken = on_conn!(self, c => sqlx::query(
+            "UPDATE departures SET seats_taken = seats_taken + ?, updated_at = ? \
+             WHERE id = ? AND status = 'scheduled' AND starts_at > ? AND seats_taken + ? <= capacity")
+            .bind(quantity).bind(at).bind(departure).bind(at).bind(quantity)
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        if taken != 1 {
+            return Ok("sold_out");
+        }
+        let id = BookingId::generate();
+        let reference = BookingRef::generate();
+        let token: String = (0..64)
+            .map(|_| char::from(b"0123456789abcdef"[rand::thread_rng().gen_range(0..16)]))
+            .collect();
+        let expires = (now + sold.hold_ttl).naive_utc();
+        on_conn!(self, c => sqlx::query(
+            "INSERT INTO bookings (id, reference, access_token_hash, departure_id, tour_id, operator_id, status, \
+             seats, total, currency, customer_name, customer_email, customer_phone, customer_language, expires_at, created_at, \
+             updated_at, hold_client, hold_email) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(id.as_str()).bind(reference.as_str()).bind(&token)
+            .bind(departure).bind(&sold.tour).bind(&sold.operator)
+            .bind("held").bind(quantity).bind(sold.unit_price * quantity)
+            .bind(&sold.currency).bind("Floor Tester").bind("floor@example.com")
+            .bind(None::<String>).bind("en").bind(expires).bind(at).bind(at)
+            .bind(None::<String>).bind(None::<String>)
+            .execute(&mut *c).await.map(|_| ()))?;
+        on_conn!(self, c => sqlx::query(
+            "INSERT INTO booking_items (booking_id, unit_code, quantity, unit_price) VALUES (?, ?, ?, ?)")
+            .bind(id.as_str()).bind("adult").bind(quantity).bind(sold.unit_price)
+            .execute(&mut *c).await.map(|_| ()))?;
+        Ok("held")
+    }
 }
