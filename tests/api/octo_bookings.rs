@@ -26,6 +26,7 @@ on_both_backends!(
     what_a_reseller_sells_is_owed_on_account_and_reported_by_channel,
     octo_pricing_shows_retail_and_the_resellers_net,
     the_operators_setting_decides_whether_berth_tells_resellers_travellers,
+    resellers_and_direct_travellers_racing_for_the_last_seats_never_oversell,
 );
 
 async fn octo_patch(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
@@ -1308,4 +1309,49 @@ async fn the_operators_setting_decides_whether_berth_tells_resellers_travellers(
     assert_eq!(wrong.status.as_u16(), 422, "{}", wrong.text);
     let profile = app.get_as(&owner, "/v1/operator").await;
     assert_eq!(profile.body["reseller_messages"], "never");
+}
+
+async fn resellers_and_direct_travellers_racing_for_the_last_seats_never_oversell(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, tour, key) = selling(&app, "Acme Tours").await;
+    let (departure, at) = departures(&app, &tour).await[0].clone();
+    take(&app, &departure, 12).await;
+    assert_eq!(available(&app, &departure).await, 8);
+    // Twelve reseller reservations and twelve traveller holds, one seat each, at once.
+    let app = Arc::new(app);
+    let mut racers = JoinSet::new();
+    for _ in 0..12 {
+        let (reseller, key, tour) = (app.clone(), key.clone(), tour.clone());
+        racers.spawn(async move { (true, reserve(&reseller, &key, &tour, at, 1).await) });
+        let (traveller, departure) = (app.clone(), departure.clone());
+        racers.spawn(async move {
+            let seat = json!([{"unit": "adult", "quantity": 1}]);
+            (false, traveller.hold(&departure, seat).await)
+        });
+    }
+    let (mut resold, mut direct) = (0, 0);
+    while let Some(joined) = racers.join_next().await {
+        match joined.expect("racer finished") {
+            (true, reply) if reply.status.as_u16() == 200 => {
+                assert_eq!(reply.body["status"], "ON_HOLD");
+                resold += 1;
+            }
+            (true, reply) => assert_octo_error(&reply, "UNPROCESSABLE_ENTITY"),
+            (false, reply) if reply.status.as_u16() == 201 => direct += 1,
+            (false, reply) => {
+                reply.expect_error(409, "sold_out");
+            }
+        }
+    }
+    assert_eq!(
+        resold + direct,
+        8,
+        "every free seat sold once: {resold} through the reseller, {direct} direct"
+    );
+    assert_eq!(available(&app, &departure).await, 0);
+    app.assert_seat_invariant().await;
 }
