@@ -14,7 +14,7 @@ use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
 use crate::domain::hold_limits::{client_address, client_email, HoldLimits, Identity, Scope};
-use crate::domain::ids::{BookingId, BookingRef, DepartureId};
+use crate::domain::ids::{BookingId, BookingRef, DepartureId, PaymentAccountId};
 use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
@@ -288,6 +288,78 @@ pub async fn place_resale_hold(
     .map(|placed| placed.booking)
 }
 
+/// The rows a hold writes besides the seats.
+#[derive(Clone, Copy)]
+struct HoldRows<'a> {
+    booking: &'a BookingRecord,
+    holder: &'a Holder,
+    resale: Option<&'a Resale>,
+    /// Paid online: the provider's name and the operator's account (`None`: the instance's).
+    paid: Option<(&'a str, Option<&'a PaymentAccountId>)>,
+    idempotent: Option<(&'a Claim, RenderHold<'a>)>,
+    access_token: &'a str,
+}
+
+/// Writes a hold's rows in its transaction: the booking and its items, the reseller's record,
+/// and the payment to start or, paid on arrival, the answer kept for the idempotency key.
+async fn write_hold(
+    tx: &mut WriteTx,
+    rows: HoldRows<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let booking = rows.booking;
+    bookings::insert(
+        tx,
+        booking,
+        (rows.holder.address.as_deref(), rows.holder.email.as_deref()),
+    )
+    .await
+    .map_err(|error| match error {
+        StorageError::Duplicate => AppError::Busy,
+        other => other.into(),
+    })?;
+    if let Some(resale) = rows.resale {
+        reseller_bookings::insert(tx, &booking.id, resale, now)
+            .await
+            .map_err(|error| match error {
+                StorageError::Duplicate => AppError::Refused {
+                    code: UUID_TAKEN,
+                    message: "this uuid already names one of your bookings".to_owned(),
+                },
+                other => other.into(),
+            })?;
+    }
+    match (rows.paid, rows.idempotent) {
+        (Some((provider, account)), idempotent) => {
+            // The key learns the booking with the booking: a retry that takes over a stalled
+            // claim carries on with this hold instead of making another.
+            if let Some((claim, _)) = idempotent {
+                idempotency::attach_in(tx, claim, booking.id.as_str()).await?;
+            }
+            store_payments::insert(
+                tx,
+                &store_payments::NewPaymentRow {
+                    booking: &booking.id,
+                    operator: &booking.operator_id,
+                    provider,
+                    account,
+                    amount: booking.total,
+                    currency: &booking.currency,
+                },
+                now,
+            )
+            .await?;
+        }
+        (None, Some((claim, render))) => {
+            let (status, body) =
+                render(booking, rows.access_token, &PaymentSummary::new_hold(None));
+            idempotency::complete_in(tx, claim, status, &body).await?;
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
 /// The uuid a reseller's hold was made under is already one of its bookings.
 pub const UUID_TAKEN: &str = "booking_uuid_taken";
 
@@ -326,7 +398,8 @@ async fn take_seats(
     };
     let provider = gateway.as_ref().map(|g| g.provider.as_ref());
     let account = gateway.as_ref().and_then(|g| g.account.as_ref());
-    let online = provider.is_some();
+    // Paid online: the payment row names the provider and the operator's own account.
+    let paid = provider.map(|p| (p.name(), account));
     let holder = Holder::of(&requester, &customer.email);
     let limited = !requester.limits.is_off();
 
@@ -361,102 +434,118 @@ async fn take_seats(
             updated_at: now,
             items: quote.lines.clone(),
         };
-        let mut tx = store.begin_write().await?;
-        let result = async {
-            if limited {
-                check_limits(
+        let rows = HoldRows {
+            booking: &booking,
+            holder: &holder,
+            resale,
+            paid,
+            idempotent,
+            access_token: &access_token,
+        };
+        // The classic order: the departure locked first (run below when needed).
+        let classic = async {
+            let mut tx = store.begin_write().await?;
+            let result = async {
+                if limited {
+                    check_limits(
+                        &mut tx,
+                        &holder,
+                        requester.limits,
+                        &departure_id,
+                        quote.seats,
+                        now,
+                    )
+                    .await?;
+                }
+                // Fast path: one conditional UPDATE takes the seats (and the row lock) when they are
+                // plainly free. It states the same rule as `Departure::check_hold`, which stays the
+                // authority below for everything else.
+                let sales_open_until = now + Duration::minutes(i64::from(cutoff));
+                if !departures::take_seats_if_free(
                     &mut tx,
-                    &holder,
-                    requester.limits,
                     &departure_id,
                     quote.seats,
+                    sales_open_until,
                     now,
                 )
-                .await?;
-            }
-            // Fast path: one conditional UPDATE takes the seats (and the row lock) when they are
-            // plainly free. It states the same rule as `Departure::check_hold`, which stays the
-            // authority below for everything else.
-            let sales_open_until = now + Duration::minutes(i64::from(cutoff));
-            if !departures::take_seats_if_free(
-                &mut tx,
-                &departure_id,
-                quote.seats,
-                sales_open_until,
-                now,
-            )
-            .await?
-            {
-                let locked = departures::lock(&mut tx, &departure_id)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                let mut occupancy = locked.occupancy;
-                if let Err(AppError::SoldOut { .. }) =
-                    occupancy.check_hold(quote.seats, cutoff, now)
+                .await?
                 {
-                    // Only a request that does not fit pays for looking at lapsed holds.
-                    let released = release_lapsed(&mut tx, now, &departure_id).await?;
-                    occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
+                    let locked = departures::lock(&mut tx, &departure_id)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    let mut occupancy = locked.occupancy;
+                    if let Err(AppError::SoldOut { .. }) =
+                        occupancy.check_hold(quote.seats, cutoff, now)
+                    {
+                        // Only a request that does not fit pays for looking at lapsed holds.
+                        let released = release_lapsed(&mut tx, now, &departure_id).await?;
+                        occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
+                    }
+                    occupancy.check_hold(quote.seats, cutoff, now)?;
+                    departures::add_seats(&mut tx, &departure_id, i64::from(quote.seats), now)
+                        .await?;
                 }
-                occupancy.check_hold(quote.seats, cutoff, now)?;
-                departures::add_seats(&mut tx, &departure_id, i64::from(quote.seats), now)
+                write_hold(&mut tx, rows, now).await
+            }
+            .await;
+            // Seats released from lapsed holds stay released even when this request is refused.
+            match result {
+                Err(error @ (AppError::SoldOut { .. } | AppError::SalesClosed { .. })) => {
+                    tx.commit().await?;
+                    Err(error)
+                }
+                other => finish(tx, other).await,
+            }
+        };
+        // On MySQL the seats are taken last ("hot row last"): the booking's rows are written
+        // first, so the departure's row lock is held for one statement and the commit instead
+        // of for every statement of the hold. When the seats are not plainly free that attempt
+        // is rolled back and the hold runs again in the classic order below (lock first, free
+        // lapsed holds, check), which alone answers sold out. SQLite admits one writer for the
+        // whole transaction, so there the order changes nothing and the classic one runs.
+        let hot = if store.takes_seats_last() {
+            let mut tx = store.begin_write().await?;
+            let result = async {
+                if limited {
+                    check_limits(
+                        &mut tx,
+                        &holder,
+                        requester.limits,
+                        &departure_id,
+                        quote.seats,
+                        now,
+                    )
                     .await?;
-            }
-            bookings::insert(
-                &mut tx,
-                &booking,
-                (holder.address.as_deref(), holder.email.as_deref()),
-            )
-            .await
-            .map_err(|error| match error {
-                StorageError::Duplicate => AppError::Busy,
-                other => other.into(),
-            })?;
-            if let Some(resale) = resale {
-                reseller_bookings::insert(&mut tx, &booking.id, resale, now)
-                    .await
-                    .map_err(|error| match error {
-                        StorageError::Duplicate => AppError::Refused {
-                            code: UUID_TAKEN,
-                            message: "this uuid already names one of your bookings".to_owned(),
-                        },
-                        other => other.into(),
-                    })?;
-            }
-            if online {
-                // The key learns the booking with the booking: a retry that takes over a
-                // stalled claim carries on with this hold instead of making another.
-                if let Some((claim, _)) = idempotent {
-                    idempotency::attach_in(&mut tx, claim, booking.id.as_str()).await?;
                 }
-                store_payments::insert(
+                write_hold(&mut tx, rows, now).await?;
+                let sales_open_until = now + Duration::minutes(i64::from(cutoff));
+                Ok(departures::take_seats_if_free(
                     &mut tx,
-                    &store_payments::NewPaymentRow {
-                        booking: &booking.id,
-                        operator: &booking.operator_id,
-                        provider: provider.map_or("offline", |p| p.name()),
-                        account,
-                        amount: booking.total,
-                        currency: &booking.currency,
-                    },
+                    &departure_id,
+                    quote.seats,
+                    sales_open_until,
                     now,
                 )
-                .await?;
-            } else if let Some((claim, render)) = idempotent {
-                let (status, body) =
-                    render(&booking, &access_token, &PaymentSummary::new_hold(None));
-                idempotency::complete_in(&mut tx, claim, status, &body).await?;
+                .await?)
             }
-            Ok(())
-        }
-        .await;
-        // Seats released from lapsed holds stay released even when this request is refused.
-        let outcome = match result {
-            Err(error @ (AppError::SoldOut { .. } | AppError::SalesClosed { .. })) => {
-                tx.commit().await?;
-                Err(error)
+            .await;
+            match result {
+                Ok(true) => Some(finish(tx, Ok(())).await),
+                Ok(false) => {
+                    tx.rollback().await?;
+                    None
+                }
+                Err(error) => Some(finish(tx, Err(error)).await),
             }
-            other => finish(tx, other).await,
+        } else {
+            None
+        };
+        let outcome = match hot {
+            Some(outcome) => {
+                drop(classic);
+                outcome
+            }
+            None => classic.await,
         };
         match outcome {
             Ok(()) => Ok(booking),

@@ -267,5 +267,18 @@ pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageErr
         ),
         departure_id: row.departure_id,
     }));
+    // On MySQL no foreign key keeps a booking's departure (see migration 0053): check it here.
+    let orphans: Vec<(String, String)> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT b.reference, b.departure_id FROM bookings b \
+         LEFT JOIN departures o ON o.id = b.departure_id WHERE o.id IS NULL ORDER BY b.reference")
+        .fetch_all(pool).await)?;
+    violations.extend(
+        orphans
+            .into_iter()
+            .map(|(reference, departure_id)| Violation {
+                detail: format!("booking {reference} names a departure that does not exist"),
+                departure_id,
+            }),
+    );
     Ok(violations)
 }

@@ -241,6 +241,13 @@ impl Store {
         }
     }
 
+    /// Whether a hold takes its seats last, after writing its rows (MySQL: the departure's row
+    /// lock is then held for one statement and the commit); SQLite holds its one writer lock for
+    /// the whole transaction, so the order gains nothing there.
+    pub fn takes_seats_last(&self) -> bool {
+        matches!(self.db, Db::MySql(_))
+    }
+
     fn write_tx(&self, conn: TxConn) -> WriteTx {
         WriteTx {
             conn,

@@ -116,6 +116,25 @@ async fn berth_check_detects_a_corrupted_departure(backend: Backend) {
         "{stdout}"
     );
 
+    // A booking whose departure is gone (MySQL keeps no foreign key for it since 0053).
+    if backend == Backend::MySql {
+        app.execute_sql(&format!(
+            "UPDATE departures SET seats_taken = seats_taken - 2 WHERE id = '{departure}'"
+        ))
+        .await;
+        app.execute_sql(&format!(
+            "UPDATE bookings SET departure_id = '01ZZZZZZZZZZZZZZZZZZZZZZZZ' WHERE departure_id = '{departure}'"
+        ))
+        .await;
+        let orphan = berth(&app.database_url).arg("check").output().unwrap();
+        let stdout = String::from_utf8_lossy(&orphan.stdout);
+        assert_eq!(orphan.status.code(), Some(1), "{stdout}");
+        assert!(
+            stdout.contains("names a departure that does not exist"),
+            "{stdout}"
+        );
+    }
+
     let migrate = berth(&app.database_url).arg("migrate").output().unwrap();
     assert!(migrate.status.success());
 }

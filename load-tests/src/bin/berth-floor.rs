@@ -74,6 +74,10 @@ struct Args {
     /// Write the result as JSON.
     #[arg(long)]
     json: Option<String>,
+    /// Raw mode: insert the booking rows first and take the seats with the guarded UPDATE last,
+    /// so the departure's row lock is held for one statement and the commit.
+    #[arg(long)]
+    hot_row_last: bool,
     /// Only make the fixtures and write their ids as JSON (`operator`, `tour`, `departures`)
     /// to this file, for another client (the sysbench script) to drive.
     #[arg(long, value_name = "FILE")]
@@ -143,6 +147,7 @@ async fn main() -> Result<(), String> {
         currency: "EUR".to_owned(),
         unit_price: 3500,
         hold_ttl: chrono::Duration::seconds(900),
+        hot_row_last: args.hot_row_last,
     };
 
     // Every client connected before the clock starts.
@@ -270,6 +275,8 @@ struct Sold {
     currency: String,
     unit_price: i64,
     hold_ttl: chrono::Duration,
+    /// Raw: insert the booking first and take the seats last (issue 18's "hot row last").
+    hot_row_last: bool,
 }
 
 /// One client of the floor: berth's service on the shared store, or a connection of its own.
@@ -379,15 +386,45 @@ impl RawConn {
         quantity: i64,
         now: DateTime<Utc>,
     ) -> Result<&'static str, sqlx::Error> {
+        if sold.hot_row_last {
+            self.insert_booking(sold, departure, quantity, now).await?;
+            return Ok(if self.take_seats(departure, quantity, now).await? {
+                "held"
+            } else {
+                "sold_out"
+            });
+        }
+        if !self.take_seats(departure, quantity, now).await? {
+            return Ok("sold_out");
+        }
+        self.insert_booking(sold, departure, quantity, now).await?;
+        Ok("held")
+    }
+
+    /// The guarded UPDATE: whether it took the seats.
+    async fn take_seats(
+        &mut self,
+        departure: &str,
+        quantity: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
         let at = now.naive_utc();
         let taken = on_conn!(self, c => sqlx::query(
             "UPDATE departures SET seats_taken = seats_taken + ?, updated_at = ? \
              WHERE id = ? AND status = 'scheduled' AND starts_at > ? AND seats_taken + ? <= capacity")
             .bind(quantity).bind(at).bind(departure).bind(at).bind(quantity)
             .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-        if taken != 1 {
-            return Ok("sold_out");
-        }
+        Ok(taken == 1)
+    }
+
+    async fn insert_booking(
+        &mut self,
+        sold: &Sold,
+        departure: &str,
+        quantity: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let at = now.naive_utc();
         let id = BookingId::generate();
         let reference = BookingRef::generate();
         let token: String = (0..64)
@@ -410,6 +447,6 @@ impl RawConn {
             "INSERT INTO booking_items (booking_id, unit_code, quantity, unit_price) VALUES (?, ?, ?, ?)")
             .bind(id.as_str()).bind("adult").bind(quantity).bind(sold.unit_price)
             .execute(&mut *c).await.map(|_| ()))?;
-        Ok("held")
+        Ok(())
     }
 }
