@@ -26,3 +26,4 @@ pub mod schedule;
 pub mod schedule_change;
 pub mod schedule_draft;
 pub mod tour;
+pub mod webhook;
