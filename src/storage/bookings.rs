@@ -123,6 +123,41 @@ pub async fn find_by_id(store: &Store, id: &str) -> Result<Option<BookingRecord>
     Ok(attach_items(vec![booking], items)?.pop())
 }
 
+/// The bookings with these ids, with items, in no particular order (unknown ids are left out).
+pub async fn find_by_ids(
+    store: &Store,
+    ids: &[BookingId],
+) -> Result<Vec<BookingRecord>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id IN ({marks})");
+    let rows: Vec<BookingRow> = on_pool!(store, pool => {
+        let mut query = sqlx::query_as(&sql);
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(pool).await
+    })?;
+    let bookings = rows
+        .into_iter()
+        .map(BookingRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let sql = format!(
+        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items \
+         WHERE booking_id IN ({marks}) ORDER BY booking_id, unit_code"
+    );
+    let items: Vec<ItemRow> = on_pool!(store, pool => {
+        let mut query = sqlx::query_as(&sql);
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(pool).await
+    })?;
+    attach_items(bookings, items)
+}
+
 /// Locks a booking row (MySQL) and reads it, without items. Call after locking its departure.
 pub async fn lock(tx: &mut WriteTx, id: &BookingId) -> Result<Option<BookingRecord>, StorageError> {
     let sqlite = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");

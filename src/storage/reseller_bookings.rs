@@ -149,10 +149,10 @@ pub async fn list(
     reseller: &ResellerId,
     filter: &Filter<'_>,
     limit: u32,
-) -> Result<Vec<BookingId>, StorageError> {
-    let mut sql = String::from(
-        "SELECT rb.booking_id FROM reseller_bookings rb JOIN bookings b ON b.id = rb.booking_id \
-         JOIN departures d ON d.id = b.departure_id WHERE rb.reseller_id = ?",
+) -> Result<Vec<(BookingId, Resale)>, StorageError> {
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM reseller_bookings rb JOIN bookings b ON b.id = rb.booking_id \
+         JOIN departures d ON d.id = b.departure_id WHERE rb.reseller_id = ?"
     );
     if filter.reseller_reference.is_some() {
         sql.push_str(" AND rb.reseller_reference = ?");
@@ -167,7 +167,7 @@ pub async fn list(
         sql.push_str(" AND d.starts_at >= ? AND d.starts_at < ?");
     }
     sql.push_str(" ORDER BY rb.booking_id DESC LIMIT ?");
-    let ids: Vec<(String,)> = on_pool!(store, pool => {
+    let rows: Vec<ResaleRow> = on_pool!(store, pool => {
         let mut query = sqlx::query_as(&sql).bind(reseller.as_str());
         if let Some(reference) = filter.reseller_reference {
             query = query.bind(reference);
@@ -183,9 +183,5 @@ pub async fn list(
         }
         query.bind(i64::from(limit)).fetch_all(pool).await
     })?;
-    ids.into_iter()
-        .map(|(id,)| {
-            BookingId::parse(&id).ok_or_else(|| StorageError::Corrupt(format!("booking id {id}")))
-        })
-        .collect()
+    rows.into_iter().map(TryInto::try_into).collect()
 }

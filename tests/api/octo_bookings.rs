@@ -27,6 +27,7 @@ on_both_backends!(
     octo_pricing_shows_retail_and_the_resellers_net,
     the_operators_setting_decides_whether_berth_tells_resellers_travellers,
     resellers_and_direct_travellers_racing_for_the_last_seats_never_oversell,
+    a_list_answers_newest_first_with_each_bookings_units,
 );
 
 async fn octo_patch(app: &TestApp, key: &str, path: &str, body: Value) -> Reply {
@@ -1354,4 +1355,42 @@ async fn resellers_and_direct_travellers_racing_for_the_last_seats_never_oversel
     );
     assert_eq!(available(&app, &departure).await, 0);
     app.assert_seat_invariant().await;
+}
+
+async fn a_list_answers_newest_first_with_each_bookings_units(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, tour, key) = selling(&app, "Acme Tours").await;
+    let at = departures(&app, &tour).await[0].1;
+    let mut made = Vec::new();
+    for n in 1..=3 {
+        let held = reserve(&app, &key, &tour, at, n).await;
+        made.push((held.body["uuid"].as_str().unwrap().to_owned(), n));
+        // Booking ids order by time to the millisecond.
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let listed = octo(
+        &app,
+        Some(&key),
+        &format!("/bookings?localDate={}", &octo_id(at)[..10]),
+        Some(""),
+    )
+    .await;
+    assert_eq!(listed.status.as_u16(), 200, "{}", listed.text);
+    assert_valid("responses/get-bookings.schema.json", &listed.body);
+    let got: Vec<(String, usize)> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["uuid"].as_str().unwrap().to_owned(),
+                b["unitItems"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    made.reverse();
+    assert_eq!(got, made, "newest first, each with its own travellers");
 }
