@@ -334,9 +334,8 @@ pub(super) fn live_condition() -> String {
 
 /// Moves every booking of a locked departure that `event` applies to (and `extra`, an SQL
 /// condition binding one `?` to `extra_bind`, selects) to the status `event` leads to; returns
-/// what each gave back. Reads with a lock first (MySQL: under READ COMMITTED a plain read
-/// could see a snapshot older than the UPDATE, and the seats returned would not match the rows
-/// changed). The caller moves the departure's counter in the same transaction.
+/// what each gave back. The rows read are the rows changed (updated by id, and counted), so the
+/// seats returned match them. The caller moves the departure's counter in the same transaction.
 async fn change_all(
     tx: &mut WriteTx,
     departure: &DepartureId,
@@ -350,12 +349,11 @@ async fn change_all(
         Some((sql, _)) => format!("departure_id = ? AND status IN ({from}) AND {sql}"),
         None => format!("departure_id = ? AND status IN ({from})"),
     };
+    // A plain read, not a locking one: the caller holds the departure's lock, which every change
+    // of these bookings' status takes first, so what it reads stays true until the commit. A
+    // locking read would also wait on holds being written for this departure (uncommitted; on
+    // MySQL they take their seats last), which wait for that same lock: a deadlock.
     let select = format!("SELECT id, reference, seats FROM bookings WHERE {condition}");
-    let select = if tx.is_sqlite() {
-        select
-    } else {
-        format!("{select} FOR UPDATE")
-    };
     let bound = extra.map(|(_, value)| at(value));
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => {
         let query = sqlx::query_as(&select).bind(departure.as_str());
@@ -364,15 +362,23 @@ async fn change_all(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let update = format!(
-        "UPDATE bookings SET status = ?, cancel_reason = COALESCE(?, cancel_reason), updated_at = ? WHERE {condition}"
-    );
+    // By primary key, so only these rows are locked.
     let reason = cancel_reason.map(CancelReason::as_str);
-    let result = on_tx!(tx, conn => {
-        let query = sqlx::query(&update).bind(to.as_str()).bind(reason).bind(at(now)).bind(departure.as_str());
-        match &bound { Some(value) => query.bind(value), None => query }
-            .execute(conn).await.map(|r| r.rows_affected())
-    })?;
+    let mut result = 0;
+    for chunk in rows.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let update = format!(
+            "UPDATE bookings SET status = ?, cancel_reason = COALESCE(?, cancel_reason), updated_at = ? \
+             WHERE id IN ({marks}) AND status IN ({from})"
+        );
+        result += on_tx!(tx, conn => {
+            let mut query = sqlx::query(&update).bind(to.as_str()).bind(reason).bind(at(now));
+            for row in chunk {
+                query = query.bind(&row.id);
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
     if result != rows.len() as u64 {
         return Err(StorageError::Corrupt(format!(
             "bookings of {departure} changed while locked"
