@@ -110,6 +110,22 @@ impl Occupancy {
         Ok(())
     }
 
+    /// Whether `seats` fit as this reading stands, lapsed holds still counted as taken: what the
+    /// conditional `UPDATE` that takes seats without a lock first would find. A `false` is a hint
+    /// that the hold needs the lock (to free lapsed holds, or to answer sold out or closed).
+    pub fn fits_without_release(
+        &self,
+        seats: u32,
+        cutoff_minutes: u32,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let as_read = Occupancy {
+            seats_expired: 0,
+            ..*self
+        };
+        as_read.check_hold(seats, cutoff_minutes, now).is_ok()
+    }
+
     /// Capacity may shrink, but never below the seats live bookings hold.
     pub fn check_capacity(&self, new_capacity: u32) -> Result<(), AppError> {
         let taken = self.seats_taken.saturating_sub(self.seats_expired);
@@ -149,6 +165,16 @@ mod tests {
 
     fn before_start(minutes: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2030, 6, 1, 9, 0, 0).unwrap() - Duration::minutes(minutes)
+    }
+
+    #[test]
+    fn fitting_without_release_counts_lapsed_holds_as_taken() {
+        assert!(occupancy(10, 7, 0).fits_without_release(3, 0, before_start(60)));
+        assert!(!occupancy(10, 8, 0).fits_without_release(3, 0, before_start(60)));
+        // Three lapsed seats would make room, but only once released under the lock.
+        assert!(!occupancy(10, 10, 3).fits_without_release(3, 0, before_start(60)));
+        // Closed sales never fit.
+        assert!(!occupancy(10, 0, 0).fits_without_release(1, 90, before_start(60)));
     }
 
     #[test]

@@ -407,6 +407,9 @@ async fn take_seats(
     // looks the booking up by this id and returns it if the commit landed, instead of holding a
     // second time.
     let booking_id = BookingId::generate();
+    let plainly_fits = departure
+        .occupancy
+        .fits_without_release(quote.seats, cutoff, now);
     let commit_lost = AtomicBool::new(false);
     let placed = with_retry(store, || async {
         if commit_lost.load(Ordering::SeqCst) {
@@ -502,8 +505,10 @@ async fn take_seats(
         // of for every statement of the hold. When the seats are not plainly free that attempt
         // is rolled back and the hold runs again in the classic order below (lock first, free
         // lapsed holds, check), which alone answers sold out. SQLite admits one writer for the
-        // whole transaction, so there the order changes nothing and the classic one runs.
-        let hot = if store.takes_seats_last() {
+        // whole transaction, so there the order changes nothing and the classic one runs. A
+        // departure that plainly did not fit when read above goes straight to the classic order:
+        // the hot attempt would write the booking only to roll it back.
+        let hot = if store.takes_seats_last() && plainly_fits {
             let mut tx = store.begin_write().await?;
             let result = async {
                 if limited {

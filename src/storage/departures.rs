@@ -161,10 +161,20 @@ pub async fn future_of_schedule(
 
 /// Deletes a locked departure that no booking ever named; `false` (nothing deleted) when one
 /// did, since bookings keep their departure.
+///
+/// Two statements, not `DELETE … WHERE NOT EXISTS (…)`: on MySQL that subquery reads with shared
+/// locks, which wait for a hold that wrote its booking first and now waits for this departure's
+/// lock (seats taken last) - a deadlock. A plain read does not wait; such a hold then finds no
+/// departure, rolls back and answers as for any missing departure.
 pub async fn delete_unbooked(tx: &mut WriteTx, id: &DepartureId) -> Result<bool, StorageError> {
-    let deleted = on_tx!(tx, conn => sqlx::query(
-        "DELETE FROM departures WHERE id = ? AND NOT EXISTS (SELECT 1 FROM bookings WHERE departure_id = ?)")
-        .bind(id.as_str()).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    let booked: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT 1 FROM bookings WHERE departure_id = ? LIMIT 1")
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    if booked.is_some() {
+        return Ok(false);
+    }
+    let deleted = on_tx!(tx, conn => sqlx::query("DELETE FROM departures WHERE id = ?")
+        .bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(deleted == 1)
 }
 
