@@ -20,6 +20,7 @@ use crate::integrations::sms::{SmsSender, Twilio};
 use crate::integrations::stripe::{Stripe, StripeConnector, StripeProvider};
 use crate::service::notifications::Transports;
 use crate::service::payments::Payments;
+use crate::service::webhooks::Webhooks;
 use crate::storage::{PoolSettings, Store};
 use crate::{http, net, service, web, workers};
 
@@ -42,8 +43,9 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
         }))
         .attach(AdHoc::try_on_ignite("Database", |rocket| async move {
             match prepare(&rocket).await {
-                Ok((config, store, transports, limits, payments)) => Ok(rocket
+                Ok((config, store, transports, limits, payments, webhooks)) => Ok(rocket
                     .manage(payments)
+                    .manage(Arc::new(webhooks))
                     .manage(config)
                     .manage(store)
                     .manage(Arc::new(transports))
@@ -66,7 +68,7 @@ pub fn rocket_with_clock(figment: Figment, clock: Clock) -> Rocket<Build> {
 /// seeds the demo data. Any failure aborts launch.
 async fn prepare(
     rocket: &Rocket<Build>,
-) -> Result<(AppConfig, Store, Transports, RateLimits, Payments), String> {
+) -> Result<(AppConfig, Store, Transports, RateLimits, Payments, Webhooks), String> {
     let config = AppConfig::from_figment(rocket.figment())?;
     let transports = transports(&config)?;
     let limits = rate_limits(&config)?;
@@ -82,6 +84,7 @@ async fn prepare(
         tracing::warn!("HOLD LIMITS ARE OFF in the release profile (BERTH_HOLD_LIMITS=off): one client can hold any number of seats; do this only for load tests");
     }
     let payments = payments(&config)?;
+    let webhooks = webhooks(&config)?;
     let store = open_store(&config).await?;
     if config.demo() {
         let clock = rocket.state::<Clock>().cloned().unwrap_or_default();
@@ -95,7 +98,18 @@ async fn prepare(
             Err(error) => return Err(format!("could not seed demo data: {error}")),
         }
     }
-    Ok((config, store, transports, limits, payments))
+    Ok((config, store, transports, limits, payments, webhooks))
+}
+
+/// What sends outbound webhooks: the target policy (SSRF), the timeout, the sealing key.
+pub fn webhooks(config: &AppConfig) -> Result<Webhooks, String> {
+    let policy = config.webhook_policy()?;
+    if config.is_release() && policy.allows_everything() {
+        tracing::warn!("BERTH_WEBHOOK_ALLOWED_TARGETS allows every address: webhooks can reach internal services (SSRF)");
+    }
+    let timeout = Duration::from_secs(u64::from(config.webhook_timeout_seconds));
+    let client = crate::integrations::webhooks::WebhookClient::new(policy, timeout)?;
+    Ok(Webhooks::new(client, config.keyring()))
 }
 
 /// Connects to the configured database and applies migrations.

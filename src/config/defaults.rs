@@ -63,3 +63,6 @@ pub fn session_idle_hours() -> u32 {
 pub fn client_ipv6_prefix() -> u8 {
     64
 }
+pub fn webhook_timeout_seconds() -> u32 {
+    10
+}

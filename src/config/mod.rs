@@ -156,6 +156,18 @@ pub struct AppConfig {
     #[serde(default)]
     hold_limits: Option<String>,
     // --- End of abuse limits. ---
+    // --- Webhooks (issue 20). Kept together for merges. ---
+    /// Internal targets webhooks may reach after all: comma-separated CIDR ranges, addresses and
+    /// host names. Default: loopback in debug, none in release.
+    #[serde(default)]
+    webhook_allowed_targets: Option<String>,
+    /// Whether endpoints may use plain `http://`. Default: on in debug, off in release.
+    #[serde(default)]
+    webhook_allow_http: Option<bool>,
+    /// How long a receiver has to answer one delivery.
+    #[serde(default = "defaults::webhook_timeout_seconds")]
+    pub webhook_timeout_seconds: u32,
+    // --- End of webhooks. ---
     /// Anything but the `debug` profile runs under production rules.
     #[serde(skip)]
     release: bool,
@@ -279,6 +291,21 @@ impl AppConfig {
     /// What one client may hold at once (`BERTH_HOLD_LIMITS`): off in debug unless set, the
     /// release default otherwise, like the rate limits; empty counts as unset, only `off`
     /// turns them off.
+    /// Which webhook targets may be registered and reached (see `domain::webhook::TargetPolicy`).
+    pub fn webhook_policy(&self) -> Result<crate::domain::webhook::TargetPolicy, String> {
+        let (targets, http) = if self.is_release() {
+            ("", false)
+        } else {
+            ("127.0.0.0/8,::1/128", true)
+        };
+        let targets = self.webhook_allowed_targets.as_deref().unwrap_or(targets);
+        crate::domain::webhook::TargetPolicy::parse(
+            targets,
+            self.webhook_allow_http.unwrap_or(http),
+        )
+        .map_err(|e| format!("BERTH_WEBHOOK_ALLOWED_TARGETS: {e}"))
+    }
+
     pub fn hold_limits(&self) -> Result<crate::domain::hold_limits::HoldLimits, String> {
         use crate::domain::hold_limits::{HoldLimits, RELEASE_DEFAULT};
         let default = if self.is_release() {

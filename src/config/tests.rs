@@ -172,6 +172,12 @@ fn out_of_range_settings_are_refused_in_every_profile() {
         ("DATABASE_MAX_CONNECTIONS", ["0", "1001"], "1000"),
         ("METRICS_TOKEN", ["fifteen-chars!!", ""], "sixteen-chars!!!"),
         ("MAIL_TRANSPORT", ["sendmail", "smtp"], "file"),
+        ("WEBHOOK_TIMEOUT_SECONDS", ["0", "31"], "30"),
+        (
+            "WEBHOOK_ALLOWED_TARGETS",
+            ["10.0.0.0/33", "not a host!"],
+            "10.0.0.0/8,hooks.internal",
+        ),
         ("SMS_TRANSPORT", ["carrier-pigeon", "twilio"], "file"),
     ] {
         for value in bad {
@@ -244,4 +250,32 @@ fn secrets_in_a_file_are_found_in_any_table() {
     assert!(!has_password("mysql://berth:@db/berth"));
     assert!(!has_password("sqlite://data/berth.db?mode=rwc"));
     assert!(has_password("mysql://u:p%40ss@db/x"));
+}
+
+#[test]
+fn webhooks_reach_internal_addresses_only_in_debug_or_when_allowed() {
+    let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let metadata: std::net::IpAddr = "169.254.169.254".parse().unwrap();
+    let release_default = release(&[]).unwrap().webhook_policy().unwrap();
+    assert!(release_default.permits("localhost", loopback).is_err());
+    assert!(release_default.permits("metadata", metadata).is_err());
+    assert!(
+        release_default.check_url("http://example.com/").is_err(),
+        "https only"
+    );
+    let debug = AppConfig::from_figment(&figment("debug", &[]))
+        .unwrap()
+        .webhook_policy()
+        .unwrap();
+    assert!(debug.permits("localhost", loopback).is_ok());
+    assert!(
+        debug.permits("metadata", metadata).is_err(),
+        "only loopback"
+    );
+    assert!(debug.check_url("http://127.0.0.1:9/hook").is_ok());
+    let allowed = release(&[("WEBHOOK_ALLOWED_TARGETS", "127.0.0.1/32")])
+        .unwrap()
+        .webhook_policy()
+        .unwrap();
+    assert!(allowed.permits("localhost", loopback).is_ok());
 }

@@ -132,6 +132,10 @@ impl AppConfig {
         if !(1..=720).contains(&self.idempotency_ttl_hours) {
             return Err("BERTH_IDEMPOTENCY_TTL_HOURS must be between 1 and 720".into());
         }
+        if !(1..=30).contains(&self.webhook_timeout_seconds) {
+            return Err("BERTH_WEBHOOK_TIMEOUT_SECONDS must be between 1 and 30".into());
+        }
+        self.webhook_policy()?;
         if !(1..=1000).contains(&self.database_max_connections) {
             return Err("BERTH_DATABASE_MAX_CONNECTIONS must be between 1 and 1000".into());
         }

@@ -51,6 +51,10 @@ ulid_id!(TourId);
 ulid_id!(ScheduleId);
 ulid_id!(DepartureId);
 ulid_id!(BookingId);
+ulid_id!(
+    /// An operator's outbound webhook endpoint.
+    WebhookEndpointId
+);
 ulid_id!(TokenId);
 ulid_id!(
     /// A secret calendar feed of a tour.

@@ -1,12 +1,303 @@
 //! Outbound webhooks (issue 20), the pure parts: the Standard Webhooks signature
 //! (standardwebhooks.com) that lets receivers verify an event with any of that specification's
 //! libraries, and which network addresses an operator's endpoint may never reach (SSRF).
-//! Delivery, storage and the API build on these; see `docs/design/webhooks-plan.md`.
+//! Also what an event says (its type and payload), how long berth keeps trying, and which URLs
+//! an operator may register. Delivery, storage and the API build on these.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use base64::Engine as _;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
+
+use super::booking::BookingStatus;
+use super::records::BookingRecord;
+
+/// How long berth keeps retrying one delivery (and how long an endpoint may fail without a
+/// single success before it is disabled): about three days.
+pub const DELIVERY_WINDOW: Duration = Duration::hours(72);
+
+/// How long the previous secret still signs after a rotation.
+pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
+
+/// How long the delivery log keeps an attempt.
+pub const ATTEMPT_RETENTION: Duration = Duration::days(30);
+
+/// Endpoints per operator.
+pub const MAX_ENDPOINTS: usize = 20;
+
+/// Longest URL accepted.
+pub const MAX_URL_LENGTH: usize = 2048;
+
+/// What happened. Receivers subscribe to types by their spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    BookingHeld,
+    BookingConfirmed,
+    BookingCancelled,
+    BookingExpired,
+    BookingCheckedIn,
+    BookingRescheduled,
+    BookingRefunded,
+    /// Sent on request to one endpoint (`POST …/test`); never subscribed to.
+    Test,
+}
+
+impl EventType {
+    /// The types an endpoint may subscribe to.
+    pub const SUBSCRIBABLE: [EventType; 7] = [
+        EventType::BookingHeld,
+        EventType::BookingConfirmed,
+        EventType::BookingCancelled,
+        EventType::BookingExpired,
+        EventType::BookingCheckedIn,
+        EventType::BookingRescheduled,
+        EventType::BookingRefunded,
+    ];
+
+    /// The spelling on the wire and in subscriptions; never change an existing one.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventType::BookingHeld => "booking.held",
+            EventType::BookingConfirmed => "booking.confirmed",
+            EventType::BookingCancelled => "booking.cancelled",
+            EventType::BookingExpired => "booking.expired",
+            EventType::BookingCheckedIn => "booking.checked_in",
+            EventType::BookingRescheduled => "booking.rescheduled",
+            EventType::BookingRefunded => "booking.refunded",
+            EventType::Test => "webhook.test",
+        }
+    }
+
+    /// A subscribable type from its spelling.
+    pub fn parse(text: &str) -> Option<EventType> {
+        EventType::SUBSCRIBABLE
+            .into_iter()
+            .find(|t| t.as_str() == text)
+    }
+
+    /// The event a booking's move to `status` is.
+    pub const fn of_status(status: BookingStatus) -> EventType {
+        match status {
+            BookingStatus::Held => EventType::BookingHeld,
+            BookingStatus::Confirmed => EventType::BookingConfirmed,
+            BookingStatus::CheckedIn => EventType::BookingCheckedIn,
+            BookingStatus::Expired => EventType::BookingExpired,
+            BookingStatus::Cancelled => EventType::BookingCancelled,
+        }
+    }
+}
+
+/// The subscription list an operator sends: known types, each once, at least one.
+pub fn parse_event_types(types: &[String]) -> Result<Vec<EventType>, String> {
+    if types.is_empty() {
+        return Err("name at least one event type".to_owned());
+    }
+    let mut parsed = Vec::new();
+    for text in types {
+        let kind = EventType::parse(text.trim()).ok_or_else(|| {
+            let known: Vec<&str> = EventType::SUBSCRIBABLE.iter().map(|t| t.as_str()).collect();
+            format!("unknown event type {text:?}; known: {}", known.join(", "))
+        })?;
+        if !parsed.contains(&kind) {
+            parsed.push(kind);
+        }
+    }
+    Ok(parsed)
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// An event's body, the exact bytes that are signed and sent (on every retry and replay):
+/// `{"type", "id", "timestamp", "data"}`. A booking's data carries what the operator API shows
+/// of it without the traveler's name, email or phone, its access token or its payment, and its
+/// `sequence`: it grows with each event of that booking, so receivers can reorder.
+pub fn booking_payload(
+    event_id: &str,
+    kind: EventType,
+    at: DateTime<Utc>,
+    booking: &BookingRecord,
+    sequence: i64,
+    refund: Option<(&str, i64)>,
+) -> String {
+    let items: Vec<serde_json::Value> = booking
+        .items
+        .iter()
+        .map(|line| {
+            serde_json::json!({
+                "unit": line.unit, "quantity": line.quantity, "unit_price": line.unit_price,
+            })
+        })
+        .collect();
+    let mut data = serde_json::json!({
+        "booking": {
+            "reference": booking.reference.to_string(),
+            "status": booking.status.as_str(),
+            "expires_at": booking.expires_at.map(timestamp),
+            "departure_id": booking.departure_id.to_string(),
+            "tour_id": booking.tour_id.to_string(),
+            "items": items,
+            "seats": booking.seats,
+            "total": booking.total,
+            "currency": booking.currency,
+            "cancel_reason": booking.cancel_reason,
+            "created_at": timestamp(booking.created_at),
+            "updated_at": timestamp(booking.updated_at),
+        },
+        "sequence": sequence,
+    });
+    if let Some((id, amount)) = refund {
+        data["refund"] =
+            serde_json::json!({"id": id, "amount": amount, "currency": booking.currency});
+    }
+    envelope(event_id, kind, at, data)
+}
+
+/// The body of a test event.
+pub fn test_payload(event_id: &str, at: DateTime<Utc>, endpoint_id: &str) -> String {
+    envelope(
+        event_id,
+        EventType::Test,
+        at,
+        serde_json::json!({"endpoint_id": endpoint_id}),
+    )
+}
+
+fn envelope(event_id: &str, kind: EventType, at: DateTime<Utc>, data: serde_json::Value) -> String {
+    serde_json::json!({
+        "type": kind.as_str(),
+        "id": event_id,
+        "timestamp": timestamp(at),
+        "data": data,
+    })
+    .to_string()
+}
+
+/// When a failed delivery is tried again: 30 s doubling to at most 6 h, with up to 50 % jitter
+/// (`jitter` in 0..=1), which makes about 19 attempts in [`DELIVERY_WINDOW`].
+pub fn next_attempt(now: DateTime<Utc>, failed_attempts: u32, jitter: f64) -> DateTime<Utc> {
+    super::message::next_attempt(now, failed_attempts.saturating_sub(1), jitter)
+}
+
+/// Which endpoint URLs may be registered and reached: https (http only when allowed), and, for
+/// the addresses a host resolves to, [`forbidden`] unless allowlisted by address range or name.
+#[derive(Debug, Clone, Default)]
+pub struct TargetPolicy {
+    nets: Vec<(IpAddr, u8)>,
+    hosts: Vec<String>,
+    allow_http: bool,
+}
+
+impl TargetPolicy {
+    /// From `BERTH_WEBHOOK_ALLOWED_TARGETS` (comma-separated CIDR ranges, addresses and host
+    /// names) and `BERTH_WEBHOOK_ALLOW_HTTP`; the error names the entry it cannot read.
+    pub fn parse(allowed_targets: &str, allow_http: bool) -> Result<TargetPolicy, String> {
+        let mut policy = TargetPolicy {
+            allow_http,
+            ..TargetPolicy::default()
+        };
+        for entry in allowed_targets
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let (address, bits) = match entry.split_once('/') {
+                Some((address, bits)) => (address, Some(bits)),
+                None => (entry, None),
+            };
+            match address.parse::<IpAddr>() {
+                Ok(ip) => {
+                    let max = if ip.is_ipv4() { 32 } else { 128 };
+                    let bits = match bits {
+                        None => max,
+                        Some(bits) => bits
+                            .parse::<u8>()
+                            .ok()
+                            .filter(|b| *b <= max)
+                            .ok_or_else(|| format!("{entry:?} is not an address range"))?,
+                    };
+                    policy.nets.push((ip, bits));
+                }
+                Err(_) if bits.is_none() && is_host_name(entry) => {
+                    policy.hosts.push(entry.to_ascii_lowercase());
+                }
+                Err(_) => return Err(format!("{entry:?} is not an address range or host name")),
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Whether the allowlist lets every address through (worth a warning in production).
+    pub fn allows_everything(&self) -> bool {
+        self.nets.iter().any(|(_, bits)| *bits == 0)
+    }
+
+    /// Checks an endpoint URL's form (not where it resolves): the scheme, no credentials in it,
+    /// a host, no fragment, the length.
+    pub fn check_url(&self, text: &str) -> Result<url::Url, String> {
+        if text.len() > MAX_URL_LENGTH {
+            return Err(format!("must be at most {MAX_URL_LENGTH} characters"));
+        }
+        let url = url::Url::parse(text).map_err(|_| "is not a URL".to_owned())?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_http => {}
+            "http" => return Err("must use https".to_owned()),
+            _ => return Err("must be an https URL".to_owned()),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not carry a user name or password".to_owned());
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("must name a host".to_owned());
+        }
+        if url.fragment().is_some() {
+            return Err("must not have a #fragment".to_owned());
+        }
+        Ok(url)
+    }
+
+    /// Whether `host`, resolved to `ip`, may be reached; the error says why not.
+    pub fn permits(&self, host: &str, ip: IpAddr) -> Result<(), String> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        if self.hosts.contains(&host) || self.nets.iter().any(|n| in_net(ip, *n)) {
+            return Ok(());
+        }
+        match forbidden(ip) {
+            None => Ok(()),
+            Some(why) => Err(format!(
+                "{host} resolves to a {why} address ({ip}), which webhooks may not reach unless \
+                 BERTH_WEBHOOK_ALLOWED_TARGETS allows it"
+            )),
+        }
+    }
+}
+
+fn is_host_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn in_net(ip: IpAddr, (net, bits): (IpAddr, u8)) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
 
 const SECRET_PREFIX: &str = "whsec_";
 
@@ -161,6 +452,85 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_release_default_refuses_internal_targets_and_an_allowlist_lets_them_through() {
+        let release = TargetPolicy::parse("", false).unwrap();
+        for (host, ip) in [
+            ("localhost", "127.0.0.1"),
+            ("metadata.internal", "169.254.169.254"),
+            ("db", "10.0.0.5"),
+            ("v6", "::ffff:127.0.0.1"),
+        ] {
+            let error = release.permits(host, ip.parse().unwrap()).unwrap_err();
+            assert!(error.contains(ip), "{error}");
+        }
+        assert!(release
+            .permits("example.com", "93.184.216.34".parse().unwrap())
+            .is_ok());
+        assert!(
+            release.check_url("http://example.com/hook").is_err(),
+            "https only"
+        );
+        assert!(release.check_url("https://example.com/hook").is_ok());
+        assert!(!release.allows_everything());
+
+        let allowed = TargetPolicy::parse("127.0.0.0/8, ::1/128, hooks.internal", true).unwrap();
+        assert!(allowed.permits("x", "127.9.9.9".parse().unwrap()).is_ok());
+        assert!(allowed.permits("x", "::1".parse().unwrap()).is_ok());
+        assert!(allowed
+            .permits("HOOKS.internal.", "10.1.1.1".parse().unwrap())
+            .is_ok());
+        assert!(allowed
+            .permits("other", "10.1.1.1".parse().unwrap())
+            .is_err());
+        assert!(
+            allowed.permits("x", "128.0.0.1".parse().unwrap()).is_ok(),
+            "public"
+        );
+        assert!(allowed.check_url("http://127.0.0.1:9/hook").is_ok());
+        assert!(TargetPolicy::parse("0.0.0.0/0", false)
+            .unwrap()
+            .allows_everything());
+        for bad in ["10.0.0.0/33", "not a host!", "1.2.3.4/x"] {
+            assert!(TargetPolicy::parse(bad, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_with_credentials_fragments_or_other_schemes_are_refused() {
+        let policy = TargetPolicy::parse("", true).unwrap();
+        for bad in [
+            "ftp://example.com/",
+            "https://user:pw@example.com/",
+            "https://example.com/#x",
+            "example.com/hook",
+            "file:///etc/passwd",
+        ] {
+            assert!(policy.check_url(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LENGTH));
+        assert!(policy.check_url(&long).is_err());
+    }
+
+    #[test]
+    fn subscriptions_name_known_types_once() {
+        let types = |list: &[&str]| {
+            parse_event_types(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            types(&["booking.confirmed", "booking.held", "booking.confirmed"]).unwrap(),
+            [EventType::BookingConfirmed, EventType::BookingHeld]
+        );
+        assert!(types(&[]).is_err());
+        assert!(types(&["webhook.test"]).is_err(), "not subscribable");
+        assert!(types(&["booking.exploded"])
+            .unwrap_err()
+            .contains("booking.held"));
+        for kind in EventType::SUBSCRIBABLE {
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+        }
+    }
 
     #[test]
     fn signatures_match_the_specifications_test_vector() {

@@ -39,6 +39,7 @@ pub mod schedules;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
 /// Lists each handler once: `documented` ones are mounted and described in `/openapi.json`
@@ -88,6 +89,16 @@ api! {
         calendar_feeds::list_feeds,
         calendar_feeds::revoke_feed,
         calendar_feeds::feed,
+        webhook_endpoints::create_endpoint,
+        webhook_endpoints::list_endpoints,
+        webhook_endpoints::get_endpoint,
+        webhook_endpoints::update_endpoint,
+        webhook_endpoints::delete_endpoint,
+        webhook_endpoints::rotate_secret,
+        webhook_endpoints::test_endpoint,
+        webhook_endpoints::replay,
+        webhook_endpoints::list_attempts,
+        webhook_endpoints::list_deliveries,
         operator::create_departure,
         operator::update_departure,
         operator::cancel_departure,

@@ -5,6 +5,7 @@ pub mod email;
 pub mod payments;
 pub mod sms;
 pub mod stripe;
+pub mod webhooks;
 
 /// How a send failed: worth retrying, or never going to work.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,6 +22,8 @@ use crate::storage::{accounts, catalogue, StorageError, Store, WriteTx};
 pub enum AccountMessage {
     PasswordReset,
     AccountLocked,
+    /// An outbound webhook endpoint failed for three days and was disabled (subject: its id).
+    WebhookDisabled,
 }
 
 impl AccountMessage {
@@ -30,13 +32,18 @@ impl AccountMessage {
         match self {
             Self::PasswordReset => "password_reset",
             Self::AccountLocked => "account_locked",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 
     pub fn parse(text: &str) -> Option<AccountMessage> {
-        [Self::PasswordReset, Self::AccountLocked]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            Self::PasswordReset,
+            Self::AccountLocked,
+            Self::WebhookDisabled,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 }
 
@@ -87,6 +94,14 @@ fn environment() -> Environment<'static> {
             "account_locked.html",
             include_str!("../../templates/email/account/account_locked.html"),
         ),
+        (
+            "webhook_disabled.txt",
+            include_str!("../../templates/email/account/webhook_disabled.txt"),
+        ),
+        (
+            "webhook_disabled.html",
+            include_str!("../../templates/email/account/webhook_disabled.html"),
+        ),
     ];
     for (name, source) in templates {
         // The templates are compiled in; a syntax error fails the first send, and its test.
@@ -134,6 +149,33 @@ pub async fn send(
             (
                 format!("Your berth password reset code for {}", profile.name),
                 context! { name => user.name, operator => profile.name, code => reset_code(&transports.keyring, reset) },
+            )
+        }
+        AccountMessage::WebhookDisabled => {
+            let endpoint = message
+                .subject_id
+                .as_deref()
+                .and_then(crate::domain::ids::WebhookEndpointId::parse)
+                .ok_or_else(|| SendError::Permanent("no endpoint".into()))?;
+            let endpoint = crate::storage::webhooks::get_endpoint(store, &operator, &endpoint)
+                .await
+                .map_err(|_| SendError::Transient("endpoint could not be loaded".into()))?
+                .ok_or_else(|| SendError::Permanent("not sent: the endpoint was deleted".into()))?;
+            if endpoint.enabled {
+                return Err(SendError::Permanent(
+                    "not sent: the endpoint was enabled again".into(),
+                ));
+            }
+            let last_error = crate::storage::webhooks::last_error(store, &endpoint.id)
+                .await
+                .map_err(|_| SendError::Transient("log could not be loaded".into()))?
+                .unwrap_or_default();
+            (
+                format!("A webhook endpoint of {} was disabled", profile.name),
+                context! {
+                    name => user.name, operator => profile.name, endpoint_id => endpoint.id.as_str(),
+                    description => endpoint.description, url => endpoint.url, last_error => last_error,
+                },
             )
         }
         AccountMessage::AccountLocked => (

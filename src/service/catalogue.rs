@@ -607,6 +607,14 @@ pub async fn cancel_departure(
             )
             .await?;
         }
+        let ids: Vec<_> = cancelled.iter().map(|b| b.booking_id.clone()).collect();
+        super::webhooks::events::bookings_changed(
+            &mut tx,
+            &ids,
+            crate::domain::webhook::EventType::BookingCancelled,
+            now,
+        )
+        .await?;
         let seats = total_seats(&cancelled);
         departures::add_seats(&mut tx, id, -i64::from(seats), now).await?;
         departures::set_status(&mut tx, id, DepartureStatus::Cancelled, now).await?;

@@ -19,6 +19,7 @@ use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::domain::reseller::Resale;
+use crate::domain::webhook::EventType;
 use crate::error::{AppError, Problems};
 use crate::secrets::{self, Keyring};
 use crate::storage::{
@@ -357,6 +358,7 @@ async fn write_hold(
         }
         (None, None) => {}
     }
+    super::webhooks::events::booking_changed(tx, booking, EventType::BookingHeld, now).await?;
     Ok(())
 }
 

@@ -45,6 +45,7 @@ pub mod resales;
 pub mod reschedule;
 pub mod resellers;
 pub mod schedules;
+pub mod webhooks;
 
 /// How many times a transaction that hit a deadlock, lock wait timeout or busy database runs
 /// before the client gets 503.

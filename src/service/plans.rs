@@ -7,9 +7,11 @@
 use chrono::{DateTime, Utc};
 
 use super::notifications;
+use super::webhooks::events as webhook_events;
 use crate::domain::booking_plan::{Facts, Plan};
 use crate::domain::ids::{BookingId, DepartureId};
 use crate::domain::records::{BookingRecord, DepartureRecord, ReleasedSeats};
+use crate::domain::webhook::EventType;
 use crate::error::AppError;
 use crate::storage::payments::{self as store_payments, NewRefund};
 use crate::storage::{bookings, departures, ledger, reseller_bookings, Store, WriteTx};
@@ -64,6 +66,9 @@ pub(crate) async fn execute(
         ledger::append(tx, &entry, now).await?;
     }
     departures::add_seats(tx, &booking.departure_id, plan.seat_delta, now).await?;
+    if plan.to != plan.from {
+        webhook_events::booking_changed(tx, booking, EventType::of_status(plan.to), now).await?;
+    }
     Ok(())
 }
 
@@ -140,6 +145,7 @@ pub async fn queue_refund(
             now,
         )
         .await?;
+        webhook_events::booking_refunded(tx, booking, &id, amount, now).await?;
     }
     tracing::info!(booking = %booking.reference, refund = %id, amount, reason, provider, "refund queued");
     Ok(Some(id))
@@ -157,6 +163,8 @@ pub(crate) async fn release_lapsed(
     for hold in &released {
         tracing::info!(booking = %hold.reference, departure = %id, seats = hold.seats, "hold expired");
     }
+    let ids: Vec<BookingId> = released.iter().map(|h| h.booking_id.clone()).collect();
+    webhook_events::bookings_changed(tx, &ids, EventType::BookingExpired, now).await?;
     Ok(seats)
 }
 

@@ -533,6 +533,15 @@ pub async fn update(
             }
             store_bookings::set_customer(&mut tx, &booking_id, &customer, now).await?;
             reseller_bookings::update(&mut tx, &booking_id, &resale).await?;
+            if to.id != from.id {
+                super::webhooks::events::booking_changed(
+                    &mut tx,
+                    &changed,
+                    crate::domain::webhook::EventType::BookingRescheduled,
+                    now,
+                )
+                .await?;
+            }
             if changed.status == BookingStatus::Confirmed {
                 let owed = Owed::of_lines(&changed.items, reseller.commission_percent);
                 reseller_receivables::restate(

@@ -133,6 +133,13 @@ pub async fn reschedule(
             )?;
             shift_seats(&mut tx, &from.id, &to.id, current.seats, current.seats, now).await?;
             bookings::set_departure(&mut tx, &current.id, &from.id, &to.id, now).await?;
+            super::webhooks::events::booking_changed(
+                &mut tx,
+                &current,
+                crate::domain::webhook::EventType::BookingRescheduled,
+                now,
+            )
+            .await?;
             outbox::enqueue_event(
                 &mut tx,
                 &current.id,

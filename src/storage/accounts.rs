@@ -116,6 +116,17 @@ pub async fn list_users(
     Ok(rows)
 }
 
+/// The ids of the operator's active owners (a plain read).
+pub async fn active_owners(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+) -> Result<Vec<String>, StorageError> {
+    let ids: Vec<String> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT id FROM users WHERE operator_id = ? AND role = 'owner' AND deactivated_at IS NULL ORDER BY id")
+        .bind(operator.as_str()).fetch_all(conn).await)?;
+    Ok(ids)
+}
+
 /// How many active owners the operator has (the last one cannot be demoted or deactivated).
 pub async fn count_active_owners(
     tx: &mut WriteTx,

@@ -158,6 +158,23 @@ pub async fn find_by_ids(
     attach_items(bookings, items)
 }
 
+/// Reads a booking and its items inside a transaction, as the transaction sees it (no lock).
+pub async fn read_in(
+    tx: &mut WriteTx,
+    id: &BookingId,
+) -> Result<Option<BookingRecord>, StorageError> {
+    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");
+    let row: Option<BookingRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    let Some(booking) = row.map(BookingRecord::try_from).transpose()? else {
+        return Ok(None);
+    };
+    let items: Vec<ItemRow> = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items WHERE booking_id = ? ORDER BY unit_code")
+        .bind(id.as_str()).fetch_all(conn).await)?;
+    Ok(attach_items(vec![booking], items)?.pop())
+}
+
 /// Locks a booking row (MySQL) and reads it, without items. Call after locking its departure.
 pub async fn lock(tx: &mut WriteTx, id: &BookingId) -> Result<Option<BookingRecord>, StorageError> {
     let sqlite = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");

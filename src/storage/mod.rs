@@ -39,6 +39,7 @@ pub mod reseller_receivables;
 pub mod resellers;
 mod rows;
 pub mod sender_domains;
+pub mod webhooks;
 
 pub use error::StorageError;
 

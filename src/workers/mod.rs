@@ -20,6 +20,7 @@ pub mod idempotency_purge;
 pub mod outbox;
 pub mod refunds;
 pub mod reminders;
+pub mod webhooks;
 
 /// Starts the workers when `workers` is on (the default).
 pub fn stage() -> AdHoc {
@@ -131,6 +132,35 @@ pub fn stage() -> AdHoc {
                     },
                 );
             }
+            if let Some(webhooks) = rocket.state::<Arc<crate::service::webhooks::Webhooks>>() {
+                let (store, clock, webhooks) = (store.clone(), clock.clone(), webhooks.clone());
+                spawn_loop(
+                    "webhooks",
+                    Duration::from_secs(1),
+                    shutdown.clone(),
+                    move || {
+                        let (store, clock, webhooks) =
+                            (store.clone(), clock.clone(), webhooks.clone());
+                        async move {
+                            webhooks::run_once(&store, &webhooks, clock.now())
+                                .await
+                                .map(|_| ())
+                        }
+                    },
+                );
+            }
+            spawn_loop(
+                "webhook log purge",
+                Duration::from_secs(3600),
+                shutdown.clone(),
+                {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    move || {
+                        let (store, clock) = (store.clone(), clock.clone());
+                        async move { webhooks::purge_once(&store, clock.now()).await.map(|_| ()) }
+                    }
+                },
+            );
             spawn_loop(
                 "schedule horizon",
                 Duration::from_secs(3600),

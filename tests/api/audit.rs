@@ -203,6 +203,54 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
     .await
     .expect(204);
     expect(Action::CalendarFeedRevoke, &admin, feed);
+    let hook = app
+        .post_as(
+            &admin_access,
+            "/v1/webhook-endpoints",
+            json!({"url": "http://127.0.0.1:9/hook", "event_types": ["booking.held"]}),
+        )
+        .await;
+    hook.expect(201);
+    let hook_path = format!("/v1/webhook-endpoints/{}", hook.str("id"));
+    let hook = format!("webhook_endpoint:{}", hook.str("id"));
+    expect(Action::WebhookEndpointCreate, &admin, hook.clone());
+    app.patch_as(&admin_access, &hook_path, json!({"enabled": false}))
+        .await
+        .expect(200);
+    expect(Action::WebhookEndpointUpdate, &admin, hook.clone());
+    app.patch_as(&admin_access, &hook_path, json!({"enabled": true}))
+        .await
+        .expect(200);
+    expect(Action::WebhookEndpointUpdate, &admin, hook.clone());
+    app.post_as(
+        &admin_access,
+        &format!("{hook_path}/rotate-secret"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(Action::WebhookEndpointRotateSecret, &admin, hook.clone());
+    app.post_as(&admin_access, &format!("{hook_path}/test"), json!({}))
+        .await
+        .expect(202);
+    expect(Action::WebhookEndpointTest, &admin, hook.clone());
+    app.post_as(
+        &admin_access,
+        &format!("{hook_path}/replay"),
+        json!({"failed_since": "2020-01-01T00:00:00Z"}),
+    )
+    .await
+    .expect(202);
+    expect(Action::WebhookEndpointReplay, &admin, hook.clone());
+    app.request(
+        reqwest::Method::DELETE,
+        &hook_path,
+        Some(&admin_access),
+        None,
+    )
+    .await
+    .expect(204);
+    expect(Action::WebhookEndpointDelete, &admin, hook);
     let departure = app.departure(&admin_access, &tour, 10, 48).await;
     expect(
         Action::DepartureCreate,

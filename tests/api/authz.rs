@@ -81,6 +81,10 @@ enum Target {
     FreshSchedule,
     /// A new calendar feed of the shared tour (a revocation uses it up).
     FreshCalendarFeed,
+    /// The owning operator's webhook endpoint.
+    WebhookEndpoint,
+    /// A new webhook endpoint (a deletion uses it up).
+    FreshWebhookEndpoint,
 }
 
 #[derive(Clone)]
@@ -265,6 +269,16 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/tours/<id>/calendar-feeds", R("admin", Object), T::Tour, r#"{"label": "Matrix"}"#),
         row("GET", "/v1/tours/<id>/calendar-feeds", R("admin", Object), T::Tour, ""),
         row("DELETE", "/v1/calendar-feeds/<id>", R("admin", Object), T::FreshCalendarFeed, ""),
+        row("POST", "/v1/webhook-endpoints", R("admin", Tenant), T::None, r#"{"url": "http://127.0.0.1:9/hook", "event_types": ["booking.held"]}"#),
+        row("GET", "/v1/webhook-endpoints", R("admin", Tenant), T::None, ""),
+        row("GET", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, ""),
+        row("PATCH", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, r#"{"description": "Changed"}"#),
+        row("DELETE", "/v1/webhook-endpoints/<id>", R("admin", Object), T::FreshWebhookEndpoint, ""),
+        row("POST", "/v1/webhook-endpoints/<id>/rotate-secret", R("admin", Object), T::WebhookEndpoint, ""),
+        row("POST", "/v1/webhook-endpoints/<id>/test", R("admin", Object), T::WebhookEndpoint, ""),
+        row("POST", "/v1/webhook-endpoints/<id>/replay", R("admin", Object), T::WebhookEndpoint, r#"{"failed_since": "2020-01-01T00:00:00Z"}"#),
+        row("GET", "/v1/webhook-endpoints/<id>/attempts", R("admin", Object), T::WebhookEndpoint, ""),
+        row("GET", "/v1/webhook-endpoints/<id>/deliveries", R("admin", Object), T::WebhookEndpoint, ""),
         row("POST", "/v1/tours/<id>/departures", R("admin", Object), T::Tour, r#"{"starts_at": "$FUTURE", "capacity": 3}"#),
         row("PATCH", "/v1/departures/<id>", R("admin", Object), T::Departure, r#"{"capacity": 100}"#),
         row("POST", "/v1/departures/<id>/cancel", R("admin", Object), T::FreshDeparture, ""),
@@ -363,6 +377,7 @@ struct World {
     departure: String,
     booking: (String, String),
     message: String,
+    webhook_endpoint: String,
 }
 
 impl World {
@@ -411,8 +426,10 @@ impl World {
             departure,
             booking: (String::new(), String::new()),
             message: String::new(),
+            webhook_endpoint: String::new(),
         };
         world.booking = world.booking(true).await;
+        world.webhook_endpoint = world.webhook_endpoint().await;
         let messages = world.app.get_as(&world.owner_token, "/v1/messages").await;
         messages.expect(200);
         world.message = messages.body[0]["id"]
@@ -437,6 +454,20 @@ impl World {
                 .expect(200);
         }
         (reference, access)
+    }
+
+    /// A webhook endpoint of the owning operator (debug lets it name a loopback address).
+    async fn webhook_endpoint(&self) -> String {
+        let reply = self
+            .app
+            .post_as(
+                &self.owner_token,
+                "/v1/webhook-endpoints",
+                json!({"url": "http://127.0.0.1:9/hook", "event_types": ["booking.confirmed"]}),
+            )
+            .await;
+        reply.expect(201);
+        reply.str("id")
     }
 
     /// The value of the row's path parameter for one cell.
@@ -508,6 +539,8 @@ impl World {
                 reply.expect(201);
                 reply.str("id")
             }
+            Target::WebhookEndpoint => self.webhook_endpoint.clone(),
+            Target::FreshWebhookEndpoint => self.webhook_endpoint().await,
             Target::FreshUser => {
                 let email = format!(
                     "{}@fresh.example",

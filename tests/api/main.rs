@@ -42,6 +42,7 @@ mod security;
 mod sender_domains;
 mod slow_clients;
 mod vocabulary;
+mod webhooks;
 
 // Page tests (src/web) share this binary: see tests/web/mod.rs for why.
 #[path = "../web/mod.rs"]

@@ -401,6 +401,14 @@ async fn refunds_changed(
                 now,
             )
             .await?;
+            crate::service::webhooks::events::booking_refunded(
+                &mut tx,
+                &booking,
+                &refund.id,
+                refund.amount,
+                now,
+            )
+            .await?;
             tracing::info!(booking = %booking.reference, amount = refund.amount, "refund made outside berth recorded");
         }
         Ok(EventOutcome::Recorded)

@@ -204,6 +204,16 @@ pub(super) async fn record_accepted(
             now,
         )
         .await?;
+        if let Some(record) = bookings::read_in(tx, booking).await? {
+            crate::service::webhooks::events::booking_refunded(
+                tx,
+                &record,
+                &refund.id,
+                refund.amount,
+                now,
+            )
+            .await?;
+        }
     }
     Ok(())
 }

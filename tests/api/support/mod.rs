@@ -10,6 +10,7 @@ pub mod mysql_server;
 pub mod requirement;
 pub mod test_db;
 pub mod wait;
+pub mod webhook_receiver;
 
 pub use test_db::{Backend, TestDb};
 
@@ -101,6 +102,8 @@ pub struct TestApp {
     pub routes: Vec<(String, String)>,
     /// The email and SMS transports the outbox dispatcher sends with.
     pub transports: std::sync::Arc<berth::service::notifications::Transports>,
+    /// What sends this instance's outbound webhooks (tests run the dispatcher with it).
+    pub webhooks: std::sync::Arc<berth::service::webhooks::Webhooks>,
     /// How this instance takes payments (tests run the refund worker with it).
     pub payments: berth::service::payments::Payments,
     pub config: berth::config::AppConfig,
@@ -246,6 +249,10 @@ impl TestApp {
             .state::<berth::service::payments::Payments>()
             .expect("payments managed")
             .clone();
+        let webhooks = rocket
+            .state::<std::sync::Arc<berth::service::webhooks::Webhooks>>()
+            .expect("webhooks managed")
+            .clone();
         let config = rocket
             .state::<berth::config::AppConfig>()
             .expect("config managed")
@@ -272,6 +279,7 @@ impl TestApp {
             clock,
             routes,
             transports,
+            webhooks,
             payments,
             config,
             files,

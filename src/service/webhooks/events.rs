@@ -1,0 +1,116 @@
+//! Writes webhook events in the transaction of the change they describe, so an event exists
+//! exactly when its change committed: a rolled-back hold or a failed confirm sends nothing.
+//! An operator without a subscribed endpoint pays one indexed read and nothing is written.
+//!
+//! Uses only `storage` and `domain`: the booking paths (`holds`, `plans`, `reschedule`, …) call
+//! it from inside their transactions.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::ids::{BookingId, OperatorId, WebhookEndpointId};
+use crate::domain::records::BookingRecord;
+use crate::domain::webhook::{booking_payload, EventType, DELIVERY_WINDOW};
+use crate::error::AppError;
+use crate::storage::webhooks::{self as store_webhooks, NewEvent};
+use crate::storage::{bookings, WriteTx};
+
+/// A new event's id: its `webhook-id` on every attempt and replay.
+pub fn new_event_id() -> String {
+    format!("msg_{}", ulid::Ulid::new())
+}
+
+/// `kind` happened to `booking` (any reading of it: the event carries the booking as this
+/// transaction now sees it).
+pub(crate) async fn booking_changed(
+    tx: &mut WriteTx,
+    booking: &BookingRecord,
+    kind: EventType,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let endpoints = store_webhooks::subscribers(tx, &booking.operator_id, kind).await?;
+    emit(
+        tx,
+        &booking.operator_id,
+        &booking.id,
+        kind,
+        None,
+        &endpoints,
+        now,
+    )
+    .await
+}
+
+/// `kind` happened to each of these bookings of one operator (a departure's lapsed holds, a
+/// cancelled departure's bookings).
+pub(crate) async fn bookings_changed(
+    tx: &mut WriteTx,
+    ids: &[BookingId],
+    kind: EventType,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let Some(first) = ids.first() else {
+        return Ok(());
+    };
+    let Some(first) = bookings::read_in(tx, first).await? else {
+        return Ok(());
+    };
+    let endpoints = store_webhooks::subscribers(tx, &first.operator_id, kind).await?;
+    for id in ids {
+        emit(tx, &first.operator_id, id, kind, None, &endpoints, now).await?;
+    }
+    Ok(())
+}
+
+/// A refund of `amount` (minor units) was recorded for `booking`.
+pub(crate) async fn booking_refunded(
+    tx: &mut WriteTx,
+    booking: &BookingRecord,
+    refund_id: &str,
+    amount: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let kind = EventType::BookingRefunded;
+    let endpoints = store_webhooks::subscribers(tx, &booking.operator_id, kind).await?;
+    let refund = Some((refund_id, amount));
+    emit(
+        tx,
+        &booking.operator_id,
+        &booking.id,
+        kind,
+        refund,
+        &endpoints,
+        now,
+    )
+    .await
+}
+
+async fn emit(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    booking: &BookingId,
+    kind: EventType,
+    refund: Option<(&str, i64)>,
+    endpoints: &[WebhookEndpointId],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let sequence = store_webhooks::next_sequence(tx, booking).await?;
+    let Some(record) = bookings::read_in(tx, booking).await? else {
+        return Ok(());
+    };
+    let id = new_event_id();
+    let payload = booking_payload(&id, kind, now, &record, sequence, refund);
+    let event = NewEvent {
+        id: &id,
+        operator,
+        kind,
+        subject: Some(booking.as_str()),
+        payload: &payload,
+        endpoints,
+        give_up_at: now + DELIVERY_WINDOW,
+    };
+    store_webhooks::insert_event(tx, &event, now).await?;
+    Ok(())
+}
