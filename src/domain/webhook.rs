@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 
 use super::booking::BookingStatus;
-use super::records::BookingRecord;
+use super::records::{BookingRecord, DepartureRecord};
 
 /// How long berth keeps retrying one delivery (and how long an endpoint may fail without a
 /// single success before it is disabled): about three days.
@@ -39,13 +39,16 @@ pub enum EventType {
     BookingCheckedIn,
     BookingRescheduled,
     BookingRefunded,
+    DepartureCreated,
+    DepartureChanged,
+    DepartureCancelled,
     /// Sent on request to one endpoint (`POST …/test`); never subscribed to.
     Test,
 }
 
 impl EventType {
     /// The types an endpoint may subscribe to.
-    pub const SUBSCRIBABLE: [EventType; 7] = [
+    pub const SUBSCRIBABLE: [EventType; 10] = [
         EventType::BookingHeld,
         EventType::BookingConfirmed,
         EventType::BookingCancelled,
@@ -53,6 +56,9 @@ impl EventType {
         EventType::BookingCheckedIn,
         EventType::BookingRescheduled,
         EventType::BookingRefunded,
+        EventType::DepartureCreated,
+        EventType::DepartureChanged,
+        EventType::DepartureCancelled,
     ];
 
     /// The spelling on the wire and in subscriptions; never change an existing one.
@@ -65,6 +71,9 @@ impl EventType {
             EventType::BookingCheckedIn => "booking.checked_in",
             EventType::BookingRescheduled => "booking.rescheduled",
             EventType::BookingRefunded => "booking.refunded",
+            EventType::DepartureCreated => "departure.created",
+            EventType::DepartureChanged => "departure.changed",
+            EventType::DepartureCancelled => "departure.cancelled",
             EventType::Test => "webhook.test",
         }
     }
@@ -152,6 +161,30 @@ pub fn booking_payload(
         data["refund"] =
             serde_json::json!({"id": id, "amount": amount, "currency": booking.currency});
     }
+    envelope(event_id, kind, at, data)
+}
+
+/// A departure event's body: the departure as the API shows it (`available` counts lapsed holds
+/// as free). `removed`: a cancelled departure that no booking ever named was deleted outright.
+pub fn departure_payload(
+    event_id: &str,
+    kind: EventType,
+    at: DateTime<Utc>,
+    departure: &DepartureRecord,
+    removed: bool,
+) -> String {
+    let occupancy = &departure.occupancy;
+    let data = serde_json::json!({
+        "departure": {
+            "id": departure.id.to_string(),
+            "tour_id": departure.tour_id.to_string(),
+            "starts_at": timestamp(occupancy.starts_at),
+            "capacity": occupancy.capacity,
+            "available": occupancy.available(),
+            "status": occupancy.status.as_str(),
+            "removed": removed,
+        },
+    });
     envelope(event_id, kind, at, data)
 }
 

@@ -28,7 +28,8 @@ pub struct EndpointRequest {
     /// link-local or otherwise internal address unless `BERTH_WEBHOOK_ALLOWED_TARGETS` allows it.
     url: String,
     /// The event types to receive: `booking.held`, `booking.confirmed`, `booking.cancelled`,
-    /// `booking.expired`, `booking.checked_in`, `booking.rescheduled`, `booking.refunded`.
+    /// `booking.expired`, `booking.checked_in`, `booking.rescheduled`, `booking.refunded`,
+    /// `departure.created`, `departure.changed`, `departure.cancelled`.
     event_types: Vec<String>,
     /// Up to 400 characters.
     #[serde(default)]

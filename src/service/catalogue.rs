@@ -9,6 +9,7 @@ use super::audit::{self, Action, Target};
 use super::notifications;
 use super::plans::{release_lapsed, total_seats};
 use super::principal::Principal;
+use super::webhooks::events as webhook_events;
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Occupancy;
 use crate::domain::capacity::{parse_capacity, DepartureStatus};
@@ -21,6 +22,7 @@ use crate::domain::recurrence::parse_date;
 use crate::domain::schedule::PreviewDeparture;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
+use crate::domain::webhook::EventType;
 use crate::error::{AppError, Problems};
 use crate::storage::{bookings, catalogue, departures, reseller_receivables, Store, WriteTx};
 
@@ -314,7 +316,7 @@ pub(super) async fn materialize_in(
             .await?
             .into_iter()
             .collect();
-    let mut created = 0;
+    let mut created = Vec::new();
     for starts_at in starts.into_iter().filter(|s| !existing.contains(s)) {
         let departure = departures::NewDeparture {
             id: DepartureId::generate(),
@@ -324,10 +326,18 @@ pub(super) async fn materialize_in(
             capacity: valid.capacity,
         };
         departures::insert(tx, &departure, now).await?;
-        created += 1;
+        created.push(departure.id);
     }
     catalogue::set_materialized_until(tx, &schedule.id, horizon).await?;
-    Ok(created)
+    webhook_events::departures_changed(
+        tx,
+        &tour.operator_id,
+        &created,
+        EventType::DepartureCreated,
+        now,
+    )
+    .await?;
+    Ok(created.len())
 }
 
 /// `POST /v1/tours/{id}/departures`: a one-off departure.
@@ -382,6 +392,15 @@ pub async fn create_departure(
     .to_string();
     transaction!(store, |tx| {
         departures::insert(&mut tx, &new, now).await?;
+        let created = std::slice::from_ref(&new.id);
+        webhook_events::departures_changed(
+            &mut tx,
+            &by.operator,
+            created,
+            EventType::DepartureCreated,
+            now,
+        )
+        .await?;
         audit::record(
             &mut tx,
             by,
@@ -549,6 +568,15 @@ pub async fn set_capacity(
         occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
         occupancy.check_capacity(capacity)?;
         departures::set_capacity(&mut tx, id, capacity, now).await?;
+        let changed = std::slice::from_ref(id);
+        webhook_events::departures_changed(
+            &mut tx,
+            operator,
+            changed,
+            EventType::DepartureChanged,
+            now,
+        )
+        .await?;
         let detail = serde_json::json!({ "capacity": capacity, "was": occupancy.capacity });
         occupancy.capacity = capacity;
         audit::record(
@@ -608,16 +636,19 @@ pub async fn cancel_departure(
             .await?;
         }
         let ids: Vec<_> = cancelled.iter().map(|b| b.booking_id.clone()).collect();
-        super::webhooks::events::bookings_changed(
-            &mut tx,
-            &ids,
-            crate::domain::webhook::EventType::BookingCancelled,
-            now,
-        )
-        .await?;
+        webhook_events::bookings_changed(&mut tx, &ids, EventType::BookingCancelled, now).await?;
         let seats = total_seats(&cancelled);
         departures::add_seats(&mut tx, id, -i64::from(seats), now).await?;
         departures::set_status(&mut tx, id, DepartureStatus::Cancelled, now).await?;
+        let cancelled_departure = std::slice::from_ref(id);
+        webhook_events::departures_changed(
+            &mut tx,
+            operator,
+            cancelled_departure,
+            EventType::DepartureCancelled,
+            now,
+        )
+        .await?;
         let detail = serde_json::json!({ "bookings_cancelled": cancelled.len() }).to_string();
         audit::record(
             &mut tx,

@@ -10,11 +10,13 @@ use super::audit::{self, Action, Target};
 use super::catalogue::{materialize_in, own_tour};
 use super::plans::release_lapsed;
 use super::principal::Principal;
+use super::webhooks::events as webhook_events;
 use crate::domain::capacity::DepartureStatus;
 use crate::domain::ids::{DepartureId, OperatorId, ScheduleId};
 use crate::domain::records::{ScheduleRecord, TourRecord};
 use crate::domain::schedule_change::{plan, DepartureChange, FutureDeparture};
 use crate::domain::schedule_draft::ScheduleDraft;
+use crate::domain::webhook::EventType;
 use crate::error::AppError;
 use crate::storage::{catalogue, departures, Store};
 
@@ -112,6 +114,7 @@ pub async fn replace_schedule(
             });
         }
         let (mut removed, mut resized, mut kept) = (0, 0, Vec::new());
+        let (mut changed, mut cancelled) = (Vec::new(), Vec::new());
         for (departure, change) in future
             .iter()
             .zip(plan(&future, &new_starts, record.capacity))
@@ -120,10 +123,22 @@ pub async fn replace_schedule(
                 DepartureChange::Keep => {}
                 DepartureChange::Resize(capacity) => {
                     departures::set_capacity(&mut tx, &departure.id, capacity, now).await?;
+                    changed.push(departure.id.clone());
                     resized += 1;
                 }
                 DepartureChange::Remove => {
-                    if !departures::delete_unbooked(&mut tx, &departure.id).await? {
+                    let last = departures::read_in(&mut tx, &departure.id, now).await?;
+                    if departures::delete_unbooked(&mut tx, &departure.id).await? {
+                        if let Some(last) = last {
+                            webhook_events::departure_removed(
+                                &mut tx,
+                                &tour.operator_id,
+                                &last,
+                                now,
+                            )
+                            .await?;
+                        }
+                    } else {
                         departures::set_status(
                             &mut tx,
                             &departure.id,
@@ -131,6 +146,7 @@ pub async fn replace_schedule(
                             now,
                         )
                         .await?;
+                        cancelled.push(departure.id.clone());
                     }
                     removed += 1;
                 }
@@ -142,6 +158,23 @@ pub async fn replace_schedule(
                 }),
             }
         }
+        let operator = &tour.operator_id;
+        webhook_events::departures_changed(
+            &mut tx,
+            operator,
+            &changed,
+            EventType::DepartureChanged,
+            now,
+        )
+        .await?;
+        webhook_events::departures_changed(
+            &mut tx,
+            operator,
+            &cancelled,
+            EventType::DepartureCancelled,
+            now,
+        )
+        .await?;
         let created = materialize_in(&mut tx, now, horizon_days, &tour, &record).await?;
         let detail = serde_json::json!({
             "rrule": record.rrule, "until": record.until, "capacity": record.capacity,

@@ -25,6 +25,18 @@ pub async fn get(
     row.map(DepartureRecord::try_from).transpose()
 }
 
+/// A departure as the caller's transaction sees it (no lock).
+pub async fn read_in(
+    tx: &mut WriteTx,
+    id: &DepartureId,
+    now: DateTime<Utc>,
+) -> Result<Option<DepartureRecord>, StorageError> {
+    let sql = format!("SELECT {DEPARTURE_COLUMNS} FROM departures o WHERE o.id = ?");
+    let row: Option<DepartureRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(at(now)).bind(id.as_str()).fetch_optional(conn).await)?;
+    row.map(DepartureRecord::try_from).transpose()
+}
+
 /// Departures of a tour starting in `[from, to)`, in start order.
 pub async fn list_for_tour(
     store: &Store,

@@ -24,6 +24,7 @@ on_both_backends!(
     a_cancelled_departure_sends_each_booking_cancelled_and_two_instances_send_each_once,
     endpoints_are_the_operators_own_and_their_input_is_checked,
     every_kind_of_booking_change_is_an_event_numbered_per_booking,
+    departures_created_changed_and_cancelled_are_events_schedules_included,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -874,5 +875,126 @@ async fn every_kind_of_booking_change_is_an_event_numbered_per_booking(backend: 
     assert_eq!(
         rescheduled["data"]["booking"]["departure_id"],
         later.as_str()
+    );
+}
+
+async fn departures_created_changed_and_cancelled_are_events_schedules_included(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let receiver = WebhookReceiver::start(vec![]).await;
+    let token = app.operator("Acme Tours").await;
+    let tour = app.tour(&token, json!({})).await;
+    endpoint(
+        &app,
+        &token,
+        &receiver.url("/departures"),
+        &[
+            "departure.created",
+            "departure.changed",
+            "departure.cancelled",
+        ],
+    )
+    .await;
+    let departure = app.departure(&token, &tour, 10, 48).await;
+    hold_one(&app, &departure).await;
+    app.patch_as(
+        &token,
+        &format!("/v1/departures/{departure}"),
+        json!({"capacity": 14}),
+    )
+    .await
+    .expect(200);
+    app.post_as(
+        &token,
+        &format!("/v1/departures/{departure}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // A schedule of two departures, then changed to one: the other, never booked, is removed.
+    let start = (app.clock.now() + Duration::days(2))
+        .date_naive()
+        .to_string();
+    let schedule = app
+        .post_as(
+            &token,
+            &format!("/v1/tours/{tour}/schedules"),
+            json!({"rrule": "FREQ=DAILY;COUNT=2", "start_date": start, "times": ["10:00"], "capacity": 8}),
+        )
+        .await;
+    schedule.expect(201);
+    app.request(
+        reqwest::Method::PUT,
+        &format!("/v1/schedules/{}", schedule.str("id")),
+        Some(&token),
+        Some(json!({"rrule": "FREQ=DAILY;COUNT=1", "start_date": start, "times": ["10:00"], "capacity": 6})),
+    )
+    .await
+    .expect(200);
+
+    dispatch(&app).await;
+    let events: Vec<Value> = receiver.all().iter().map(|r| r.json()).collect();
+    let of = |id: &str| -> Vec<(String, Value)> {
+        events
+            .iter()
+            .filter(|e| e["data"]["departure"]["id"] == id)
+            .map(|e| {
+                (
+                    e["type"].as_str().unwrap().to_owned(),
+                    e["data"]["departure"].clone(),
+                )
+            })
+            .collect()
+    };
+    // A dispatch round sends concurrently, so events arrive in any order: look each one up.
+    let one_off = of(&departure);
+    let find = |kind: &str| {
+        one_off
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| panic!("no {kind}: {one_off:?}"))
+    };
+    assert_eq!(one_off.len(), 3, "{one_off:?}");
+    let (created, changed, cancelled) = (
+        find("departure.created"),
+        find("departure.changed"),
+        find("departure.cancelled"),
+    );
+    assert_eq!(
+        (created["capacity"].clone(), created["available"].clone()),
+        (json!(10), json!(10))
+    );
+    assert_eq!(
+        (changed["capacity"].clone(), changed["available"].clone()),
+        (json!(14), json!(13)),
+        "one seat held"
+    );
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["removed"], false);
+    assert_eq!(cancelled["tour_id"], tour.as_str());
+
+    let mut scheduled: Vec<(String, bool, i64)> = events
+        .iter()
+        .filter(|e| e["data"]["departure"]["id"] != departure.as_str())
+        .map(|e| {
+            let d = &e["data"]["departure"];
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                d["removed"].as_bool().unwrap(),
+                d["capacity"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    scheduled.sort();
+    assert_eq!(
+        scheduled,
+        [
+            ("departure.cancelled".to_owned(), true, 8),
+            ("departure.changed".to_owned(), false, 6),
+            ("departure.created".to_owned(), false, 8),
+            ("departure.created".to_owned(), false, 8),
+        ]
     );
 }

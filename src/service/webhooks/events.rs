@@ -7,12 +7,12 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::ids::{BookingId, OperatorId, WebhookEndpointId};
-use crate::domain::records::BookingRecord;
-use crate::domain::webhook::{booking_payload, EventType, DELIVERY_WINDOW};
+use crate::domain::ids::{BookingId, DepartureId, OperatorId, WebhookEndpointId};
+use crate::domain::records::{BookingRecord, DepartureRecord};
+use crate::domain::webhook::{booking_payload, departure_payload, EventType, DELIVERY_WINDOW};
 use crate::error::AppError;
 use crate::storage::webhooks::{self as store_webhooks, NewEvent};
-use crate::storage::{bookings, WriteTx};
+use crate::storage::{bookings, departures, WriteTx};
 
 /// A new event's id: its `webhook-id` on every attempt and replay.
 pub fn new_event_id() -> String {
@@ -82,6 +82,72 @@ pub(crate) async fn booking_refunded(
         now,
     )
     .await
+}
+
+/// `kind` happened to each of these departures of one operator (created, changed, cancelled):
+/// each event carries the departure as this transaction now sees it.
+pub(crate) async fn departures_changed(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    ids: &[DepartureId],
+    kind: EventType,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let endpoints = store_webhooks::subscribers(tx, operator, kind).await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    for id in ids {
+        if let Some(departure) = departures::read_in(tx, id, now).await? {
+            insert(tx, operator, kind, &departure, false, &endpoints, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A departure no booking ever named is about to be deleted (a schedule change removed it):
+/// `departure.cancelled` with `removed: true`, from its last reading.
+pub(crate) async fn departure_removed(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    departure: &DepartureRecord,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let kind = EventType::DepartureCancelled;
+    let endpoints = store_webhooks::subscribers(tx, operator, kind).await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let mut last = departure.clone();
+    last.occupancy.status = crate::domain::capacity::DepartureStatus::Cancelled;
+    insert(tx, operator, kind, &last, true, &endpoints, now).await
+}
+
+async fn insert(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    kind: EventType,
+    departure: &DepartureRecord,
+    removed: bool,
+    endpoints: &[WebhookEndpointId],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let id = new_event_id();
+    let payload = departure_payload(&id, kind, now, departure, removed);
+    let event = NewEvent {
+        id: &id,
+        operator,
+        kind,
+        subject: Some(departure.id.as_str()),
+        payload: &payload,
+        endpoints,
+        give_up_at: now + DELIVERY_WINDOW,
+    };
+    store_webhooks::insert_event(tx, &event, now).await?;
+    Ok(())
 }
 
 async fn emit(
