@@ -33,6 +33,7 @@ on_both_backends!(
     an_admin_archives_a_tour_and_puts_it_back_on_sale,
     a_user_who_forgot_their_password_resets_it_with_the_emailed_code,
     staff_move_a_booking_to_another_departure_of_its_tour,
+    an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -177,6 +178,7 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
             "Bookings",
             "Tours",
             "Messages",
+            "Webhooks",
             "Reports",
             "Audit log",
             "Team",
@@ -300,6 +302,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
             "Bookings",
             "Tours",
             "Messages",
+            "Webhooks",
             "Reports",
             "Audit log",
             "Account"
@@ -2173,4 +2176,92 @@ async fn staff_move_a_booking_to_another_departure_of_its_tour(backend: Backend)
         .await;
     browser.close().await;
     app.assert_seat_invariant().await;
+}
+
+async fn an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt(backend: Backend) {
+    let Some((app, browser, _token, _tour)) =
+        console_with(backend, json!({}), &[("admin@harbour.example", "admin")]).await
+    else {
+        return;
+    };
+    let receiver = crate::support::webhook_receiver::WebhookReceiver::start(vec![]).await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Webhooks".to_owned()));
+    browser
+        .goto(&format!("{}/console/webhooks", app.base))
+        .await;
+    assert_eq!(path(&browser).await, "/console/webhooks");
+
+    // Refused: no event chosen. The form comes back with what was typed and the field marked.
+    fill(&browser, "#f-url", &receiver.url("/crm")).await;
+    fill(&browser, "#f-description", "CRM").await;
+    browser
+        .click_and_wait("form.register-endpoint button[type=submit]")
+        .await;
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#f-url').value")
+            .await,
+        json!(receiver.url("/crm"))
+    );
+    assert!(browser
+        .text("#event-types-problem")
+        .await
+        .contains("at least one event type"));
+    browser.assert_accessible("console webhooks, refused").await;
+
+    browser
+        .run("document.querySelector('input[value=\"booking.confirmed\"]').click()")
+        .await;
+    browser
+        .click_and_wait("form.register-endpoint button[type=submit]")
+        .await;
+    let secret = browser.text("#secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(browser
+        .text("section.webhook-endpoint")
+        .await
+        .contains(&receiver.url("/crm")));
+
+    browser
+        .click_and_wait("form.send-test button[type=submit]")
+        .await;
+    assert!(browser.text("#notice").await.contains("test event"));
+    assert!(
+        !browser.text("main").await.contains(&secret),
+        "the secret is shown once"
+    );
+    berth::workers::webhooks::run_once(&app.store, &app.webhooks, app.clock.now())
+        .await
+        .expect("dispatch");
+    let received = receiver.all();
+    assert_eq!(received.len(), 1);
+    crate::support::webhook_receiver::verify(&secret, &received[0], app.clock.now().timestamp())
+        .expect("signed with the secret the page showed");
+    browser
+        .goto(&format!("{}/console/webhooks", app.base))
+        .await;
+    let attempt = browser.text("tr.attempt").await;
+    assert!(
+        attempt.contains("webhook.test") && attempt.contains("HTTP 200"),
+        "{attempt}"
+    );
+    browser.assert_accessible("console webhooks").await;
+    browser
+        .screenshots(&format!("console-webhooks-{}", backend_name(backend)))
+        .await;
+
+    browser
+        .click_and_wait("form.disable button[type=submit]")
+        .await;
+    assert!(browser.text(".state").await.contains("Disabled"));
+    browser
+        .click_and_wait("form.delete button[type=submit]")
+        .await;
+    assert!(browser.text("#notice").await.contains("deleted"));
+    assert!(browser
+        .text("main")
+        .await
+        .contains("No webhook endpoints yet"));
+    browser.close().await;
 }

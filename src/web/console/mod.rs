@@ -24,6 +24,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod team;
 pub mod tours;
+pub mod webhooks;
 
 pub use session::{Console, Enrolling};
 
@@ -32,12 +33,13 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 10] = [
+pub const MENU: [(&str, &str, Role); 11] = [
     ("/console", "console-today", Role::Guide),
     ("/console/calendar", "console-calendar", Role::Guide),
     ("/console/bookings", "console-bookings", Role::Staff),
     ("/console/tours", "console-tours", Role::Staff),
     ("/console/messages", "console-messages", Role::Admin),
+    ("/console/webhooks", "console-webhooks", Role::Admin),
     ("/console/reports", "console-reports", Role::Admin),
     ("/console/audit", "console-audit", Role::Admin),
     ("/console/team", "console-team", Role::Owner),
@@ -102,6 +104,10 @@ pub fn routes() -> Vec<rocket::Route> {
         bookings::move_booking,
         messages::list,
         messages::retry,
+        webhooks::page,
+        webhooks::create,
+        webhooks::change,
+        webhooks::rotate,
         reports::page,
         reports::download,
     ]
