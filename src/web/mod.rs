@@ -321,9 +321,18 @@ mod tests {
             .expect("an empty SQLite store");
         let config = crate::config::AppConfig::from_figment(&rocket::Config::figment())
             .expect("debug config");
+        let webhooks = crate::service::webhooks::Webhooks::new(
+            crate::integrations::webhooks::WebhookClient::new(
+                crate::domain::webhook::TargetPolicy::default(),
+                std::time::Duration::from_secs(1),
+            )
+            .expect("a webhook client"),
+            config.keyring(),
+        );
         let rocket = rocket::custom(rocket::Config::debug_default())
             .manage(store)
             .manage(config)
+            .manage(std::sync::Arc::new(webhooks))
             .manage(crate::service::payments::Payments::offline())
             .manage(crate::service::auth::LoginThrottle::default())
             .manage(crate::service::passwords::Argon2Gate::default())
