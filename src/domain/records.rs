@@ -109,6 +109,7 @@ impl BookingRecord {
 #[derive(Debug, Clone)]
 pub struct ReleasedSeats {
     pub booking_id: BookingId,
+    pub operator_id: OperatorId,
     pub reference: BookingRef,
     pub seats: u32,
 }

@@ -440,6 +440,11 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
         return forbidden_v4(v4);
     }
     let first = ip.segments()[0];
+    if ip.segments()[..3] == [0x64, 0xff9b, 1] {
+        // NAT64's local-use prefix: where the IPv4 address sits depends on the network, so the
+        // whole range is refused.
+        return Some("reserved (NAT64 local use)");
+    }
     if ip.is_loopback() {
         Some("loopback")
     } else if ip.is_unspecified() || ip.is_multicast() {
@@ -467,7 +472,10 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         // IPv4-compatible (deprecated), but not :: or ::1.
         Some(tail())
     } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        // NAT64.
+        // NAT64's well-known prefix.
+        Some(tail())
+    } else if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        // IPv4-translated (SIIT).
         Some(tail())
     } else if s[0] == 0x2002 {
         // 6to4: the IPv4 address follows the prefix.
@@ -655,6 +663,8 @@ mod tests {
             "::ffff:169.254.169.254",
             "::10.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a9fe:a9fe",
+            "::ffff:0:7f00:1",
             "2002:7f00:1::",
             "2001:db8::1",
             "2001::1",

@@ -16,6 +16,8 @@ use crate::domain::webhook::TargetPolicy;
 /// How much of a response body is read, and how much of it is kept in the log.
 const BODY_READ_LIMIT: usize = 1024;
 const EXCERPT_CHARS: usize = 200;
+/// How long a name may take to resolve before the attempt fails.
+const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One attempt's outcome, as the delivery log records it.
 #[derive(Debug, Clone)]
@@ -176,8 +178,10 @@ async fn resolve(url: &url::Url) -> Result<(String, Vec<SocketAddr>), String> {
         Some(url::Host::Ipv4(ip)) => Ok((ip.to_string(), vec![SocketAddr::new(ip.into(), port)])),
         Some(url::Host::Ipv6(ip)) => Ok((ip.to_string(), vec![SocketAddr::new(ip.into(), port)])),
         Some(url::Host::Domain(host)) => {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            let lookup = tokio::net::lookup_host((host, port));
+            let addresses: Vec<SocketAddr> = tokio::time::timeout(DNS_TIMEOUT, lookup)
                 .await
+                .map_err(|_| format!("{host} did not resolve in time"))?
                 .map_err(|_| format!("{host} does not resolve"))?
                 .collect();
             if addresses.is_empty() {

@@ -174,7 +174,9 @@ pub async fn send(
                 format!("A webhook endpoint of {} was disabled", profile.name),
                 context! {
                     name => user.name, operator => profile.name, endpoint_id => endpoint.id.as_str(),
-                    description => endpoint.description, url => endpoint.url, last_error => last_error,
+                    description => endpoint.description, last_error => last_error,
+                    // The host only: a URL's path or query may carry the receiver's own token.
+                    host => url::Url::parse(&endpoint.url).ok().and_then(|u| u.host_str().map(str::to_owned)),
                 },
             )
         }

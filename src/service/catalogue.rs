@@ -636,7 +636,8 @@ pub async fn cancel_departure(
             .await?;
         }
         let ids: Vec<_> = cancelled.iter().map(|b| b.booking_id.clone()).collect();
-        webhook_events::bookings_changed(&mut tx, &ids, EventType::BookingCancelled, now).await?;
+        let kind = EventType::BookingCancelled;
+        webhook_events::bookings_changed(&mut tx, operator, &ids, kind, now).await?;
         let seats = total_seats(&cancelled);
         departures::add_seats(&mut tx, id, -i64::from(seats), now).await?;
         departures::set_status(&mut tx, id, DepartureStatus::Cancelled, now).await?;

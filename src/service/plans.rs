@@ -163,8 +163,13 @@ pub(crate) async fn release_lapsed(
     for hold in &released {
         tracing::info!(booking = %hold.reference, departure = %id, seats = hold.seats, "hold expired");
     }
-    let ids: Vec<BookingId> = released.iter().map(|h| h.booking_id.clone()).collect();
-    webhook_events::bookings_changed(tx, &ids, EventType::BookingExpired, now).await?;
+    if let Some(first) = released.first() {
+        // One departure's holds: one operator's.
+        let ids: Vec<BookingId> = released.iter().map(|h| h.booking_id.clone()).collect();
+        let operator = &first.operator_id;
+        webhook_events::bookings_changed(tx, operator, &ids, EventType::BookingExpired, now)
+            .await?;
+    }
     Ok(seats)
 }
 

@@ -308,6 +308,7 @@ pub async fn set_cancel_reason(
 #[derive(sqlx::FromRow)]
 struct SeatsRow {
     id: String,
+    operator_id: String,
     reference: String,
     seats: i64,
 }
@@ -320,6 +321,7 @@ fn released(rows: Vec<SeatsRow>) -> Result<Vec<ReleasedSeats>, StorageError> {
             })?;
             Ok(ReleasedSeats {
                 booking_id: BookingId::from_stored(row.id),
+                operator_id: OperatorId::from_stored(row.operator_id),
                 reference: BookingRef::from_stored(row.reference),
                 seats,
             })
@@ -370,7 +372,8 @@ async fn change_all(
     // of these bookings' status takes first, so what it reads stays true until the commit. A
     // locking read would also wait on holds being written for this departure (uncommitted; on
     // MySQL they take their seats last), which wait for that same lock: a deadlock.
-    let select = format!("SELECT id, reference, seats FROM bookings WHERE {condition}");
+    let select =
+        format!("SELECT id, operator_id, reference, seats FROM bookings WHERE {condition}");
     let bound = extra.map(|(_, value)| at(value));
     let rows: Vec<SeatsRow> = on_tx!(tx, conn => {
         let query = sqlx::query_as(&select).bind(departure.as_str());

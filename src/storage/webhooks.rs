@@ -203,7 +203,9 @@ pub async fn update_endpoint(
     Ok(())
 }
 
-/// Replaces the secret; the one it replaces keeps signing until `previous_until`.
+/// Replaces the secret; the one it replaces keeps signing until `previous_until`. During an
+/// overlap the earlier previous secret stays instead (with its own end): a rotation retried
+/// after its answer was lost must not cut off the secret the receiver still has.
 pub async fn rotate_secret(
     tx: &mut WriteTx,
     id: &WebhookEndpointId,
@@ -213,9 +215,12 @@ pub async fn rotate_secret(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_until = ?, \
+        "UPDATE webhook_endpoints SET \
+         previous_secret_sealed = CASE WHEN previous_secret_until > ? THEN previous_secret_sealed ELSE secret_sealed END, \
+         previous_secret_until = CASE WHEN previous_secret_until > ? THEN previous_secret_until ELSE ? END, \
          secret_sealed = ?, secret_mask = ?, updated_at = ? WHERE id = ?")
-        .bind(at(previous_until)).bind(sealed).bind(mask).bind(at(now)).bind(id.as_str())
+        .bind(at(now)).bind(at(now)).bind(at(previous_until)).bind(sealed).bind(mask).bind(at(now))
+        .bind(id.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -233,21 +238,34 @@ pub async fn delete_endpoint(
     Ok(())
 }
 
-/// The operator's enabled endpoints that subscribe to `kind`. A plain read (no lock): it runs
-/// inside holds, where a locking read would make an endpoint's edit wait for a rush.
+/// An endpoint an event goes to; a disabled one keeps it parked until it is enabled again.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub id: WebhookEndpointId,
+    pub enabled: bool,
+}
+
+/// The operator's endpoints (enabled or not, never deleted) that subscribe to `kind`. A plain
+/// read (no lock): it runs inside holds, where a locking read would make an endpoint's edit
+/// wait for a rush.
 pub async fn subscribers(
     tx: &mut WriteTx,
     operator: &OperatorId,
     kind: EventType,
-) -> Result<Vec<WebhookEndpointId>, StorageError> {
-    let rows: Vec<(String, String)> = on_tx!(tx, conn => sqlx::query_as(
-        "SELECT id, event_types FROM webhook_endpoints \
-         WHERE operator_id = ? AND enabled = 1 AND deleted_at IS NULL")
+) -> Result<Vec<Subscriber>, StorageError> {
+    let rows: Vec<(String, String, i64)> = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT id, event_types, enabled FROM webhook_endpoints \
+         WHERE operator_id = ? AND deleted_at IS NULL")
         .bind(operator.as_str()).fetch_all(conn).await)?;
     Ok(rows
         .into_iter()
-        .filter(|(_, types)| types.split_whitespace().any(|t| t == kind.as_str()))
-        .filter_map(|(id, _)| WebhookEndpointId::parse(&id))
+        .filter(|(_, types, _)| types.split_whitespace().any(|t| t == kind.as_str()))
+        .filter_map(|(id, _, enabled)| {
+            Some(Subscriber {
+                id: WebhookEndpointId::parse(&id)?,
+                enabled: enabled != 0,
+            })
+        })
         .collect())
 }
 
@@ -269,7 +287,7 @@ pub struct NewEvent<'a> {
     pub kind: EventType,
     pub subject: Option<&'a str>,
     pub payload: &'a str,
-    pub endpoints: &'a [WebhookEndpointId],
+    pub endpoints: &'a [Subscriber],
     pub give_up_at: DateTime<Utc>,
 }
 
@@ -285,11 +303,16 @@ pub async fn insert_event(
         .bind(event.payload).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     for endpoint in event.endpoints {
+        let status = if endpoint.enabled {
+            "pending"
+        } else {
+            "paused"
+        };
         on_tx!(tx, conn => sqlx::query(
             "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, operator_id, status, attempts, \
-             next_attempt_at, give_up_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)")
-            .bind(ulid::Ulid::new().to_string()).bind(event.id).bind(endpoint.as_str())
-            .bind(event.operator.as_str()).bind(at(now)).bind(at(event.give_up_at)).bind(at(now))
+             next_attempt_at, give_up_at, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)")
+            .bind(ulid::Ulid::new().to_string()).bind(event.id).bind(endpoint.id.as_str())
+            .bind(event.operator.as_str()).bind(status).bind(at(now)).bind(at(event.give_up_at)).bind(at(now))
             .execute(conn).await.map(|r| r.rows_affected()))?;
     }
     Ok(())
@@ -583,6 +606,29 @@ pub async fn disable_failing(
         .bind(at(now)).bind(at(now)).bind(endpoint).bind(at(failing_before))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)
+}
+
+/// Forgets finished deliveries (delivered or given up) made before `before`, then events with no
+/// delivery left, a batch at a time; returns how many rows went.
+pub async fn purge_finished(store: &Store, before: DateTime<Utc>) -> Result<u64, StorageError> {
+    let mut tx = store.begin_write().await?;
+    let deliveries = tx.pick(
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries \
+         WHERE status IN ('delivered', 'dead') AND created_at < ? LIMIT 1000)",
+        "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND created_at < ? LIMIT 1000",
+    );
+    let events = tx.pick(
+        "DELETE FROM webhook_events WHERE id IN (SELECT e.id FROM webhook_events e WHERE e.created_at < ? \
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id) LIMIT 1000)",
+        "DELETE FROM webhook_events WHERE created_at < ? \
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id) LIMIT 1000",
+    );
+    let mut deleted = on_tx!(tx, conn => sqlx::query(deliveries)
+        .bind(at(before)).execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+    deleted += on_tx!(tx, conn => sqlx::query(events)
+        .bind(at(before)).execute(conn).await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(deleted)
 }
 
 /// Forgets delivery log lines older than `before`, a batch at a time; returns how many went.

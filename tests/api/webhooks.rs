@@ -178,6 +178,17 @@ async fn a_confirmed_booking_reaches_the_receiver_signed_and_verifiable(backend:
     }
     assert_eq!(confirmed["data"]["booking"]["status"], "confirmed");
 
+    let audit = app.get_as(&token, "/v1/audit").await;
+    audit.expect(200);
+    assert!(
+        audit.text.contains("webhook_endpoint.create")
+            && audit.text.contains("127.0.0.1")
+            && !audit.text.contains("/hooks/berth")
+            && !audit.text.contains(&secret),
+        "the audit names the host only: {}",
+        audit.text
+    );
+
     // Delivered once: nothing more to send.
     assert_eq!(dispatch(&app).await, 0);
     assert_eq!(receiver.count(), 4);
@@ -319,12 +330,16 @@ async fn an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed(ba
     assert!(paused >= 1);
     let sent = receiver.count();
     app.clock.advance(Duration::hours(6));
+    // A change while it is disabled is kept, parked, for when it is enabled again.
+    let meanwhile = hold_one(&app, &later).await;
     assert_eq!(
         dispatch(&app).await,
         0,
         "nothing goes to a disabled endpoint"
     );
     assert_eq!(receiver.count(), sent);
+    assert_eq!(listed("paused").await, paused + 1);
+    let paused = paused + 1;
 
     berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
         .await
@@ -336,6 +351,10 @@ async fn an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed(ba
     assert_eq!(notices.len(), 1, "one email per owner: {notices:?}");
     assert!(notices[0].contains("owner.two@example.com"));
     assert!(notices[0].contains(&endpoint_id) && notices[0].contains("HTTP 500"));
+    assert!(
+        notices[0].contains("Host: 127.0.0.1") && !notices[0].contains("/down"),
+        "the host, never the path (it may carry the receiver's token)"
+    );
 
     // Enabled again: the parked delivery is sent, and the failing run is forgotten.
     receiver.script(vec![]);
@@ -356,6 +375,7 @@ async fn an_endpoint_failing_for_three_days_is_disabled_and_its_owner_emailed(ba
         .map(|r| r.json()["data"]["booking"]["reference"].clone())
         .collect();
     assert!(resent.contains(&waiting.body["reference"]), "{resent:?}");
+    assert!(resent.contains(&meanwhile.body["reference"]), "{resent:?}");
     assert_eq!(listed("delivered").await, paused);
 }
 
@@ -443,11 +463,25 @@ async fn replaying_one_event_or_all_failed_since_a_time_resends_the_same_event_i
         .await
         .unwrap();
     assert_eq!(attempts(&app, &token, &endpoint_id).await.len(), 6);
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM webhook_events").await,
+        3
+    );
     app.clock.advance(Duration::minutes(2));
     berth::workers::webhooks::purge_once(&app.store, app.clock.now())
         .await
         .unwrap();
     assert_eq!(attempts(&app, &token, &endpoint_id).await.len(), 0);
+    // Delivered events go with their log.
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM webhook_deliveries")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM webhook_events").await,
+        0
+    );
 }
 
 async fn the_test_event_goes_to_that_endpoint_only_and_rotation_keeps_the_old_secret_a_day(
@@ -475,6 +509,16 @@ async fn the_test_event_goes_to_that_endpoint_only_and_rotation_keeps_the_old_se
     assert_eq!(test["id"], queued.body["event_id"]);
     assert_eq!(test["data"]["endpoint_id"], endpoint_a.as_str());
 
+    let rotated = app
+        .post_as(
+            &token,
+            &format!("/v1/webhook-endpoints/{endpoint_a}/rotate-secret"),
+            json!({}),
+        )
+        .await;
+    rotated.expect(200);
+    // The rotation again, as a client retrying after losing the answer would: the secret the
+    // receiver still has keeps its day.
     let rotated = app
         .post_as(
             &token,
@@ -603,7 +647,7 @@ async fn a_rolled_back_change_sends_nothing(backend: Backend) {
     app.hold(&departure, json!([{"unit": "adult", "quantity": 2}]))
         .await
         .expect(201);
-    // Sold out: on MySQL this hold first wrote its booking and event, then rolled them back.
+    // Sold out, read as such: refused before anything is written.
     for _ in 0..3 {
         app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
             .await
@@ -615,7 +659,42 @@ async fn a_rolled_back_change_sends_nothing(backend: Backend) {
     );
     assert_eq!(dispatch(&app).await, 1);
     assert_eq!(receiver.count(), 1);
+
+    // A rush for the last seats: holds that read seats free but lose the race wrote their booking
+    // and event first on MySQL (seats taken last) and rolled both back. Events = bookings.
+    let rush = app
+        .departure(&token, &tour_of(&app, &departure).await, 5, 48)
+        .await;
+    let app = std::sync::Arc::new(app);
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let (app, rush) = (app.clone(), rush.clone());
+        racers.spawn(async move {
+            app.hold(&rush, json!([{"unit": "adult", "quantity": 1}]))
+                .await
+        });
+    }
+    let mut made = 0;
+    while let Some(joined) = racers.join_next().await {
+        let reply = joined.expect("racer finished");
+        match reply.status.as_u16() {
+            201 => made += 1,
+            409 => assert_eq!(reply.code(), "sold_out"),
+            other => panic!("{other}: {}", reply.text),
+        }
+    }
+    assert_eq!(made, 5);
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM webhook_events").await,
+        app.query_i64("SELECT COUNT(*) FROM bookings").await
+    );
     app.assert_seat_invariant().await;
+}
+
+async fn tour_of(app: &TestApp, departure: &str) -> String {
+    app.get(&format!("/v1/departures/{departure}"))
+        .await
+        .str("tour_id")
 }
 
 async fn a_cancelled_departure_sends_each_booking_cancelled_and_two_instances_send_each_once(

@@ -52,9 +52,14 @@ pub async fn dispatch_once(
             let (store, webhooks) = (store.clone(), webhooks.clone());
             sends.spawn(async move { deliver(&store, &webhooks, delivery, lease, clock).await });
         }
+        // One failure never stops the others of the batch mid-send: a delivery whose outcome
+        // could not be recorded is sent again when its lease ends.
         while let Some(joined) = sends.join_next().await {
             match joined {
-                Ok(result) => result?,
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "a webhook delivery's outcome was not recorded")
+                }
                 Err(error) => tracing::error!(%error, "a webhook send panicked"),
             }
         }
@@ -195,18 +200,28 @@ async fn settle_only(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     transaction!(store, |tx| {
+        // Enabled again since it was read: sent at once rather than parked with nobody to wake it.
+        let outcome = match outcome {
+            Settled::Paused
+                if store_webhooks::is_enabled(&mut tx, &delivery.endpoint_id).await? =>
+            {
+                Settled::Retry(now)
+            }
+            other => other,
+        };
         store_webhooks::settle(&mut tx, &delivery.id, lease, outcome, None, None, now).await?;
         Ok(())
     })
     .await
 }
 
-/// Forgets delivery log lines older than the retention.
+/// Forgets delivery log lines, finished deliveries and their events older than the retention.
 pub async fn purge(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
     let before = now - crate::domain::webhook::ATTEMPT_RETENTION;
     let mut purged = 0;
     loop {
-        let deleted = store_webhooks::purge_attempts(store, before).await?;
+        let deleted = store_webhooks::purge_attempts(store, before).await?
+            + store_webhooks::purge_finished(store, before).await?;
         purged += deleted;
         if deleted == 0 {
             return Ok(purged);

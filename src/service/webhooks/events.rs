@@ -7,11 +7,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::ids::{BookingId, DepartureId, OperatorId, WebhookEndpointId};
+use crate::domain::ids::{BookingId, DepartureId, OperatorId};
 use crate::domain::records::{BookingRecord, DepartureRecord};
 use crate::domain::webhook::{booking_payload, departure_payload, EventType, DELIVERY_WINDOW};
 use crate::error::AppError;
-use crate::storage::webhooks::{self as store_webhooks, NewEvent};
+use crate::storage::webhooks::{self as store_webhooks, NewEvent, Subscriber};
 use crate::storage::{bookings, departures, WriteTx};
 
 /// A new event's id: its `webhook-id` on every attempt and replay.
@@ -40,23 +40,21 @@ pub(crate) async fn booking_changed(
     .await
 }
 
-/// `kind` happened to each of these bookings of one operator (a departure's lapsed holds, a
+/// `kind` happened to each of these bookings of `operator` (a departure's lapsed holds, a
 /// cancelled departure's bookings).
 pub(crate) async fn bookings_changed(
     tx: &mut WriteTx,
+    operator: &OperatorId,
     ids: &[BookingId],
     kind: EventType,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let Some(first) = ids.first() else {
+    if ids.is_empty() {
         return Ok(());
-    };
-    let Some(first) = bookings::read_in(tx, first).await? else {
-        return Ok(());
-    };
-    let endpoints = store_webhooks::subscribers(tx, &first.operator_id, kind).await?;
+    }
+    let endpoints = store_webhooks::subscribers(tx, operator, kind).await?;
     for id in ids {
-        emit(tx, &first.operator_id, id, kind, None, &endpoints, now).await?;
+        emit(tx, operator, id, kind, None, &endpoints, now).await?;
     }
     Ok(())
 }
@@ -132,7 +130,7 @@ async fn insert(
     kind: EventType,
     departure: &DepartureRecord,
     removed: bool,
-    endpoints: &[WebhookEndpointId],
+    endpoints: &[Subscriber],
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let id = new_event_id();
@@ -156,7 +154,7 @@ async fn emit(
     booking: &BookingId,
     kind: EventType,
     refund: Option<(&str, i64)>,
-    endpoints: &[WebhookEndpointId],
+    endpoints: &[Subscriber],
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     if endpoints.is_empty() {

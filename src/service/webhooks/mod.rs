@@ -359,7 +359,10 @@ pub async fn send_test(
             kind: webhook::EventType::Test,
             subject: None,
             payload: &payload,
-            endpoints: std::slice::from_ref(&id),
+            endpoints: &[store_webhooks::Subscriber {
+                id: id.clone(),
+                enabled: true,
+            }],
             give_up_at: now + DELIVERY_WINDOW,
         };
         store_webhooks::insert_event(&mut tx, &event, now).await?;
