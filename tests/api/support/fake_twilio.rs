@@ -101,6 +101,7 @@ impl FakeTwilio {
 }
 
 /// One HTTP/1.1 request as the fakes read it.
+#[derive(Debug, Clone)]
 pub struct FakeRequest {
     pub method: String,
     pub path: String,

@@ -7,25 +7,12 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use super::fake_twilio::read_request;
+use super::fake_twilio::{read_request, FakeRequest};
 
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub path: String,
-    /// Lower-cased names.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
+/// A request as received: the fakes' own reading of HTTP.
+pub type Received = FakeRequest;
 
-impl Received {
-    pub fn header(&self, name: &str) -> String {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    }
-
+impl FakeRequest {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
@@ -80,11 +67,8 @@ impl WebhookReceiver {
     async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
         let mut reader = BufReader::new(stream);
         let request = read_request(&mut reader).await?;
-        self.received.lock().unwrap().push(Received {
-            path: request.path.clone(),
-            headers: request.headers.clone(),
-            body: request.body.clone(),
-        });
+        let path = request.path.clone();
+        self.received.lock().unwrap().push(request);
         let status = {
             let mut script = self.script.lock().unwrap();
             if script.is_empty() {
@@ -103,7 +87,7 @@ impl WebhookReceiver {
             _ => "failed for ada@example.com \u{7} try later".to_owned(),
         };
         let location = if status == 302 {
-            format!("Location: {}\r\n", request.path)
+            format!("Location: {path}\r\n")
         } else {
             String::new()
         };
@@ -167,6 +151,7 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 #[test]
 fn the_verifier_accepts_the_specifications_test_vector() {
     let received = Received {
+        method: "POST".into(),
         path: "/".into(),
         headers: vec![
             ("webhook-id".into(), "msg_p5jXN8AQM9LWM0D4loKWxJek".into()),
