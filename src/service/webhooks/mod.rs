@@ -45,15 +45,8 @@ impl Webhooks {
         let sealed = self
             .keyring
             .seal_text(SEAL_PURPOSE, endpoint.as_str(), &shown);
-        let tail: String = shown
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        (shown, sealed, format!("whsec_…{tail}"))
+        let mask = crate::domain::payment_keys::mask(&shown);
+        (shown, sealed, mask)
     }
 
     /// The secrets that sign a delivery at `now`: the current one and, for a day after a
