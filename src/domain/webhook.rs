@@ -23,6 +23,9 @@ pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
 /// How long the delivery log keeps an attempt.
 pub const ATTEMPT_RETENTION: Duration = Duration::days(30);
 
+/// At most one `availability.changed` per departure in this long.
+pub const AVAILABILITY_DEBOUNCE: Duration = Duration::seconds(1);
+
 /// Endpoints per operator.
 pub const MAX_ENDPOINTS: usize = 20;
 
@@ -42,13 +45,16 @@ pub enum EventType {
     DepartureCreated,
     DepartureChanged,
     DepartureCancelled,
+    /// A departure's seats, capacity or status changed; at most one per departure per
+    /// [`AVAILABILITY_DEBOUNCE`], carrying the latest numbers.
+    AvailabilityChanged,
     /// Sent on request to one endpoint (`POST …/test`); never subscribed to.
     Test,
 }
 
 impl EventType {
     /// The types an endpoint may subscribe to.
-    pub const SUBSCRIBABLE: [EventType; 10] = [
+    pub const SUBSCRIBABLE: [EventType; 11] = [
         EventType::BookingHeld,
         EventType::BookingConfirmed,
         EventType::BookingCancelled,
@@ -59,6 +65,7 @@ impl EventType {
         EventType::DepartureCreated,
         EventType::DepartureChanged,
         EventType::DepartureCancelled,
+        EventType::AvailabilityChanged,
     ];
 
     /// The spelling on the wire and in subscriptions; never change an existing one.
@@ -74,6 +81,7 @@ impl EventType {
             EventType::DepartureCreated => "departure.created",
             EventType::DepartureChanged => "departure.changed",
             EventType::DepartureCancelled => "departure.cancelled",
+            EventType::AvailabilityChanged => "availability.changed",
             EventType::Test => "webhook.test",
         }
     }
@@ -164,8 +172,8 @@ pub fn booking_payload(
     envelope(event_id, kind, at, data)
 }
 
-/// A departure event's body: the departure as the API shows it (`available` counts lapsed holds
-/// as free). `removed`: a cancelled departure that no booking ever named was deleted outright.
+/// A departure event's body (also `availability.changed`'s): the departure as the API shows it
+/// (`available` counts lapsed holds as free). `removed`: a cancelled departure that no booking ever named was deleted outright.
 pub fn departure_payload(
     event_id: &str,
     kind: EventType,

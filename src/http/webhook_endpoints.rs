@@ -29,7 +29,7 @@ pub struct EndpointRequest {
     url: String,
     /// The event types to receive: `booking.held`, `booking.confirmed`, `booking.cancelled`,
     /// `booking.expired`, `booking.checked_in`, `booking.rescheduled`, `booking.refunded`,
-    /// `departure.created`, `departure.changed`, `departure.cancelled`.
+    /// `departure.created`, `departure.changed`, `departure.cancelled`, `availability.changed`.
     event_types: Vec<String>,
     /// Up to 400 characters.
     #[serde(default)]

@@ -359,6 +359,11 @@ async fn write_hold(
         (None, None) => {}
     }
     super::webhooks::events::booking_changed(tx, booking, EventType::BookingHeld, now).await?;
+    // On MySQL's hot path this runs before the departure is locked: an insert-only mark adds
+    // nothing to the time the lock is held.
+    let departure = [booking.departure_id.clone()];
+    super::webhooks::events::availability_changed(tx, &booking.operator_id, &departure, now)
+        .await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::notifications;
 use super::webhooks::events as webhook_events;
 use crate::domain::booking_plan::{Facts, Plan};
-use crate::domain::ids::{BookingId, DepartureId};
+use crate::domain::ids::{BookingId, DepartureId, OperatorId};
 use crate::domain::records::{BookingRecord, DepartureRecord, ReleasedSeats};
 use crate::domain::webhook::EventType;
 use crate::error::AppError;
@@ -66,6 +66,10 @@ pub(crate) async fn execute(
         ledger::append(tx, &entry, now).await?;
     }
     departures::add_seats(tx, &booking.departure_id, plan.seat_delta, now).await?;
+    if plan.seat_delta != 0 {
+        let departure = [booking.departure_id.clone()];
+        webhook_events::availability_changed(tx, &booking.operator_id, &departure, now).await?;
+    }
     if plan.to != plan.from {
         webhook_events::booking_changed(tx, booking, EventType::of_status(plan.to), now).await?;
     }
@@ -169,6 +173,10 @@ pub(crate) async fn release_lapsed(
         let operator = &first.operator_id;
         webhook_events::bookings_changed(tx, operator, &ids, EventType::BookingExpired, now)
             .await?;
+        if seats > 0 {
+            webhook_events::availability_changed(tx, operator, std::slice::from_ref(id), now)
+                .await?;
+        }
     }
     Ok(seats)
 }
@@ -241,6 +249,7 @@ pub(crate) async fn lock_move(
 /// join `to` (on one departure, the difference).
 pub(crate) async fn shift_seats(
     tx: &mut WriteTx,
+    operator: &OperatorId,
     from: &DepartureId,
     to: &DepartureId,
     before: u32,
@@ -251,10 +260,14 @@ pub(crate) async fn shift_seats(
     if from == to {
         if after != before {
             departures::add_seats(tx, to, after - before, now).await?;
+            webhook_events::availability_changed(tx, operator, std::slice::from_ref(to), now)
+                .await?;
         }
     } else {
         departures::add_seats(tx, from, -before, now).await?;
         departures::add_seats(tx, to, after, now).await?;
+        let both = [from.clone(), to.clone()];
+        webhook_events::availability_changed(tx, operator, &both, now).await?;
     }
     Ok(())
 }

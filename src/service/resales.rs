@@ -514,7 +514,15 @@ pub async fn update(
             // Also with no new seats: a departure past its cutoff or cancelled takes no change.
             let needed = u32::try_from(taking.max(0)).unwrap_or(u32::MAX);
             to.occupancy.check_hold(needed, cutoff, now)?;
-            shift_seats(&mut tx, &from.id, &to.id, locked.seats, priced.seats, now).await?;
+            shift_seats(
+                &mut tx,
+                &locked.operator_id,
+                &from.id,
+                &to.id,
+                locked.seats,
+                priced.seats,
+                now,
+            ).await?;
             let changed = BookingRecord {
                 departure_id: to.id.clone(),
                 tour_id: target_tour.id.clone(),

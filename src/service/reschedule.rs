@@ -131,7 +131,16 @@ pub async fn reschedule(
                 },
                 now,
             )?;
-            shift_seats(&mut tx, &from.id, &to.id, current.seats, current.seats, now).await?;
+            shift_seats(
+                &mut tx,
+                &current.operator_id,
+                &from.id,
+                &to.id,
+                current.seats,
+                current.seats,
+                now,
+            )
+            .await?;
             bookings::set_departure(&mut tx, &current.id, &from.id, &to.id, now).await?;
             super::webhooks::events::booking_changed(
                 &mut tx,

@@ -7,15 +7,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
-use crate::service::webhooks::{dispatch, Webhooks};
+use crate::service::webhooks::{availability, dispatch, Webhooks};
 use crate::storage::Store;
 
-/// Sends every due delivery; returns how many were attempted (0: idle).
+/// Writes the due `availability.changed` events, then sends every due delivery; returns how
+/// many were attempted (0: idle).
 pub async fn run_once(
     store: &Store,
     webhooks: &Arc<Webhooks>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
+    availability::emit(store, now).await?;
     dispatch::dispatch_once(store, webhooks, now).await
 }
 

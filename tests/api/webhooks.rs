@@ -25,6 +25,7 @@ on_both_backends!(
     endpoints_are_the_operators_own_and_their_input_is_checked,
     every_kind_of_booking_change_is_an_event_numbered_per_booking,
     departures_created_changed_and_cancelled_are_events_schedules_included,
+    availability_changed_is_one_event_per_departure_per_second_with_the_latest_numbers,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -1075,5 +1076,135 @@ async fn departures_created_changed_and_cancelled_are_events_schedules_included(
             ("departure.created".to_owned(), false, 8),
             ("departure.created".to_owned(), false, 8),
         ]
+    );
+}
+
+/// The `availability.changed` events received so far, as (departure id, capacity, available,
+/// status), in no particular order.
+fn availability_events(receiver: &WebhookReceiver) -> Vec<(String, i64, i64, String)> {
+    receiver
+        .all()
+        .iter()
+        .map(|r| r.json())
+        .filter(|e| e["type"] == "availability.changed")
+        .map(|e| {
+            let d = &e["data"]["departure"];
+            (
+                d["id"].as_str().unwrap().to_owned(),
+                d["capacity"].as_i64().unwrap(),
+                d["available"].as_i64().unwrap(),
+                d["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn availability_changed_is_one_event_per_departure_per_second_with_the_latest_numbers(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let receiver = WebhookReceiver::start(vec![]).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (_, secret) = endpoint(
+        &app,
+        &token,
+        &receiver.url("/availability"),
+        &["availability.changed"],
+    )
+    .await;
+    // Another operator subscribes to nothing: its changes leave no trace.
+    let (_, _, quiet) = app.fresh_departure(10).await;
+    hold_one(&app, &quiet).await;
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM webhook_availability_marks")
+            .await,
+        0
+    );
+
+    // Three holds in the same second: one event, carrying the numbers after the third.
+    for _ in 0..3 {
+        hold_one(&app, &departure).await;
+    }
+    dispatch(&app).await;
+    assert_eq!(
+        availability_events(&receiver),
+        vec![(departure.clone(), 10, 7, "scheduled".to_owned())]
+    );
+    verify(&secret, &receiver.all()[0], app.clock.now().timestamp()).expect("verifies");
+
+    // Within the second: held back, not lost.
+    hold_one(&app, &departure).await;
+    dispatch(&app).await;
+    assert_eq!(receiver.count(), 1, "at most one per departure per second");
+    app.clock.advance(Duration::milliseconds(1_000));
+    dispatch(&app).await;
+    let events = availability_events(&receiver);
+    assert_eq!(events.len(), 2);
+    assert!(events.contains(&(departure.clone(), 10, 6, "scheduled".to_owned())));
+
+    // A refused hold changes nothing and marks nothing.
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 7}]))
+        .await
+        .expect_error(409, "sold_out");
+    app.clock.advance(Duration::seconds(2));
+    dispatch(&app).await;
+    assert_eq!(receiver.count(), 2);
+
+    // Capacity, lapsed holds released, a cancellation: each an event with the latest numbers.
+    app.patch_as(
+        &token,
+        &format!("/v1/departures/{departure}"),
+        json!({"capacity": 12}),
+    )
+    .await
+    .expect(200);
+    dispatch(&app).await;
+    assert!(availability_events(&receiver).contains(&(
+        departure.clone(),
+        12,
+        8,
+        "scheduled".to_owned()
+    )));
+    app.clock.advance(Duration::hours(2));
+    berth::workers::hold_expiry::run_once(&app.store, app.clock.now())
+        .await
+        .expect("expiry");
+    dispatch(&app).await;
+    assert!(availability_events(&receiver).contains(&(
+        departure.clone(),
+        12,
+        12,
+        "scheduled".to_owned()
+    )));
+    app.clock.advance(Duration::seconds(2));
+    app.post_as(
+        &token,
+        &format!("/v1/departures/{departure}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    hold_one(&app, &quiet).await;
+    // Two instances at once: one event, never two.
+    let other = app.another_instance(&[]).await;
+    tokio::join!(dispatch(&app), dispatch(&other));
+    dispatch(&app).await;
+    let events = availability_events(&receiver);
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(_, _, _, status)| status == "cancelled")
+            .count(),
+        1
+    );
+    assert!(events.iter().all(|(id, ..)| id == &departure));
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM webhook_availability_marks")
+            .await,
+        0,
+        "every mark consumed"
     );
 }

@@ -215,13 +215,17 @@ async fn settle_only(
     .await
 }
 
-/// Forgets delivery log lines, finished deliveries and their events older than the retention.
+/// Forgets delivery log lines, finished deliveries and their events older than the retention,
+/// and the availability debounce of departures quiet for a day.
 pub async fn purge(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
     let before = now - crate::domain::webhook::ATTEMPT_RETENTION;
+    // A departure quiet for a day starts afresh: its next change is sent at once anyway.
+    let quiet = now - Duration::days(1);
     let mut purged = 0;
     loop {
         let deleted = store_webhooks::purge_attempts(store, before).await?
-            + store_webhooks::purge_finished(store, before).await?;
+            + store_webhooks::purge_finished(store, before).await?
+            + store_webhooks::purge_availability_slots(store, quiet).await?;
         purged += deleted;
         if deleted == 0 {
             return Ok(purged);

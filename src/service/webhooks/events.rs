@@ -83,7 +83,8 @@ pub(crate) async fn booking_refunded(
 }
 
 /// `kind` happened to each of these departures of one operator (created, changed, cancelled):
-/// each event carries the departure as this transaction now sees it.
+/// each event carries the departure as this transaction now sees it. A change or cancellation
+/// also changes availability.
 pub(crate) async fn departures_changed(
     tx: &mut WriteTx,
     operator: &OperatorId,
@@ -93,6 +94,9 @@ pub(crate) async fn departures_changed(
 ) -> Result<(), AppError> {
     if ids.is_empty() {
         return Ok(());
+    }
+    if kind != EventType::DepartureCreated {
+        availability_changed(tx, operator, ids, now).await?;
     }
     let endpoints = store_webhooks::subscribers(tx, operator, kind).await?;
     if endpoints.is_empty() {
@@ -124,7 +128,28 @@ pub(crate) async fn departure_removed(
     insert(tx, operator, kind, &last, true, &endpoints, now).await
 }
 
-async fn insert(
+/// These departures' seats, capacity or status changed: marks them for the debounced
+/// `availability.changed` (written by [`super::availability::emit`]) when the operator has a
+/// subscriber. Call it in the change's transaction.
+pub(crate) async fn availability_changed(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    departures: &[DepartureId],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if departures.is_empty() {
+        return Ok(());
+    }
+    let endpoints =
+        store_webhooks::subscribers(tx, operator, EventType::AvailabilityChanged).await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    store_webhooks::mark_availability(tx, operator, departures, now).await?;
+    Ok(())
+}
+
+pub(super) async fn insert(
     tx: &mut WriteTx,
     operator: &OperatorId,
     kind: EventType,

@@ -1,8 +1,10 @@
 //! Outbound webhooks: operators' endpoints (register, change, rotate the secret, delete), their
 //! delivery log, replays and test events. Events are written by [`events`] in the transaction of
 //! the change they describe and sent by [`dispatch`] (signed per the Standard Webhooks
-//! specification, retried for about three days).
+//! specification, retried for about three days). `availability.changed` is debounced by
+//! [`availability`].
 
+pub mod availability;
 pub mod dispatch;
 pub mod events;
 
