@@ -7,6 +7,7 @@ pub mod booking_plan;
 pub mod capacity;
 pub mod customer;
 pub mod embed;
+pub mod guide;
 pub mod hold_expiry;
 pub mod hold_limits;
 pub mod ical;

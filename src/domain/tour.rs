@@ -198,6 +198,9 @@ fn valid_unit_code(code: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// The longest tour: a week.
+pub const MAX_DURATION_MINUTES: i64 = 10_080;
+
 impl TourDraft {
     pub fn validate(self) -> Result<Tour, AppError> {
         let mut p = Problems::new();
@@ -207,7 +210,7 @@ impl TourDraft {
         let timezone = p.check("timezone", parse_timezone(&self.timezone));
         let duration = p.check(
             "duration_minutes",
-            in_range(self.duration_minutes, 1, 10_080),
+            in_range(self.duration_minutes, 1, MAX_DURATION_MINUTES),
         );
         let currency = p.check("currency", Currency::parse(&self.currency));
         let cutoff = p.check("cutoff_minutes", in_range(self.cutoff_minutes, 0, 43_200));

@@ -18,6 +18,7 @@ pub mod catalogue;
 pub mod context;
 pub mod cors;
 pub mod guards;
+pub mod guides;
 pub mod health;
 pub mod idempotency;
 pub mod messages;
@@ -89,6 +90,13 @@ api! {
         calendar_feeds::list_feeds,
         calendar_feeds::revoke_feed,
         calendar_feeds::feed,
+        calendar_feeds::guide_feed,
+        calendar_feeds::create_my_feed,
+        calendar_feeds::list_my_feeds,
+        calendar_feeds::revoke_my_feed,
+        guides::set_guides,
+        guides::list_guides,
+        guides::my_assignments,
         webhook_endpoints::create_endpoint,
         webhook_endpoints::list_endpoints,
         webhook_endpoints::get_endpoint,

@@ -23,6 +23,7 @@ pub enum Action {
     DepartureCreate,
     DepartureCapacity,
     DepartureCancel,
+    DepartureGuides,
     BookingConfirm,
     BookingCheckIn,
     BookingCancel,
@@ -61,7 +62,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 44] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -71,6 +72,7 @@ impl Action {
         Action::DepartureCreate,
         Action::DepartureCapacity,
         Action::DepartureCancel,
+        Action::DepartureGuides,
         Action::BookingConfirm,
         Action::BookingCheckIn,
         Action::BookingCancel,
@@ -119,6 +121,7 @@ impl Action {
             Action::DepartureCreate => "departure.create",
             Action::DepartureCapacity => "departure.capacity",
             Action::DepartureCancel => "departure.cancel",
+            Action::DepartureGuides => "departure.guides",
             Action::BookingConfirm => "booking.confirm",
             Action::BookingCheckIn => "booking.check_in",
             Action::BookingCancel => "booking.cancel",

@@ -458,7 +458,7 @@ pub async fn public_departure(
     Ok((tour, departure))
 }
 
-async fn own_departure(
+pub(crate) async fn own_departure(
     store: &Store,
     now: DateTime<Utc>,
     operator: &OperatorId,

@@ -28,6 +28,7 @@ pub mod catalogue;
 pub mod dashboard;
 pub mod departures;
 pub mod error;
+pub mod guides;
 pub mod hold_limits;
 pub mod idempotency;
 pub mod ledger;

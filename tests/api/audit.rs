@@ -269,6 +269,19 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &admin,
         format!("departure:{departure}"),
     );
+    app.request(
+        reqwest::Method::PUT,
+        &format!("/v1/departures/{departure}/guides"),
+        Some(&admin_access),
+        Some(json!({"user_ids": [staff_login.str("user_id")]})),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::DepartureGuides,
+        &admin,
+        format!("departure:{departure}"),
+    );
 
     // Bookings: confirmed, checked in and partly refunded by the admin; one confirmed and moved
     // to another departure by the admin; one cancelled by the owner's token; a departure cancelled with a booking on it.
