@@ -625,6 +625,14 @@ async fn changes_move_and_resize_a_booking_without_overselling(backend: Backend)
     let (owner, tour, key) = selling(&app, "Acme Tours").await;
     let second_tour = app.tour(&owner, json!({"name": "Sunset sail"})).await;
     let at_second = app.departure(&owner, &second_tour, 12, 72).await;
+    let receiver = crate::support::webhook_receiver::WebhookReceiver::start(vec![]).await;
+    app.post_as(
+        &owner,
+        "/v1/webhook-endpoints",
+        json!({"url": receiver.url("/octo"), "event_types": ["booking.rescheduled"]}),
+    )
+    .await
+    .expect(201);
     let slots = departures(&app, &tour).await;
     let (first, first_at) = slots[0].clone();
     let (target, target_at) = slots[1].clone();
@@ -689,6 +697,26 @@ async fn changes_move_and_resize_a_booking_without_overselling(backend: Backend)
     assert_eq!(crossed.body["notes"], "Test note");
     assert_eq!(available(&app, &target).await, 20);
     assert_eq!(available(&app, &at_second).await, 10);
+    // Each move by the reseller's PATCH is an operator's `booking.rescheduled`.
+    berth::workers::webhooks::run_once(&app.store, &app.webhooks, app.clock.now())
+        .await
+        .expect("dispatch");
+    let mut moved_to: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|r| {
+            let body = r.json();
+            assert_eq!(body["type"], "booking.rescheduled");
+            body["data"]["booking"]["departure_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    moved_to.sort();
+    let mut expected = vec![target.clone(), at_second.clone()];
+    expected.sort();
+    assert_eq!(moved_to, expected);
 
     // A change that does not fit is refused and changes nothing.
     take(&app, &target, 19).await;

@@ -26,6 +26,8 @@ on_both_backends!(
     every_kind_of_booking_change_is_an_event_numbered_per_booking,
     departures_created_changed_and_cancelled_are_events_schedules_included,
     availability_changed_is_one_event_per_departure_per_second_with_the_latest_numbers,
+    a_delivery_whose_dispatcher_died_is_sent_again_when_its_lease_ends,
+    refunds_through_the_payment_provider_are_events_accepted_or_from_its_dashboard,
 );
 
 async fn dispatch(app: &TestApp) -> usize {
@@ -1207,4 +1209,94 @@ async fn availability_changed_is_one_event_per_departure_per_second_with_the_lat
         0,
         "every mark consumed"
     );
+}
+
+async fn a_delivery_whose_dispatcher_died_is_sent_again_when_its_lease_ends(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let receiver = WebhookReceiver::start(vec![]).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let (endpoint_id, _) = endpoint(&app, &token, &receiver.url("/x"), &["booking.held"]).await;
+    hold_one(&app, &departure).await;
+    // A dispatcher claims the delivery under its lease, then dies before sending.
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await.unwrap();
+    let claimed =
+        berth::storage::webhooks::claim_due(&mut tx, now, now + Duration::seconds(60), 16)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    assert_eq!(dispatch(&app).await, 0, "leased: nobody else sends it");
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(dispatch(&app).await, 1, "taken over when the lease ends");
+    assert_eq!(receiver.count(), 1);
+    let deliveries = app
+        .get_as(
+            &token,
+            &format!("/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+        )
+        .await;
+    deliveries.expect(200);
+    assert_eq!(deliveries.body[0]["status"], "delivered");
+    assert_eq!(dispatch(&app).await, 0);
+}
+
+async fn refunds_through_the_payment_provider_are_events_accepted_or_from_its_dashboard(
+    backend: Backend,
+) {
+    use crate::support::fake_stripe::event;
+    let Some((app, stripe)) = crate::payments::stripe_app(backend).await else {
+        return;
+    };
+    let receiver = WebhookReceiver::start(vec![]).await;
+    let (token, _, departure) = app.fresh_departure(10).await;
+    endpoint(
+        &app,
+        &token,
+        &receiver.url("/refunds"),
+        &["booking.refunded"],
+    )
+    .await;
+    let (held, intent) = crate::payments::paid(&app, &stripe, &departure, 2).await;
+    // Accepted by the provider when asked.
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{}/refunds", held.reference),
+        json!({"amount": 1000}),
+    )
+    .await
+    .expect(201);
+    // Made in the provider's dashboard, heard of through its event.
+    stripe.dashboard_refund(&intent, 500);
+    let charge = json!({"id": "ch_fake1", "object": "charge", "payment_intent": intent["id"],
+        "amount": 7000, "amount_refunded": 1500, "currency": "eur", "refunded": false});
+    let recorded = app
+        .stripe_event(&event("evt_dash_hook", "charge.refunded", charge))
+        .await;
+    assert_eq!(recorded.body["outcome"], "recorded", "{}", recorded.text);
+
+    dispatch(&app).await;
+    let mut refunds: Vec<(i64, i64)> = receiver
+        .all()
+        .iter()
+        .map(|r| {
+            let body = r.json();
+            assert_eq!(body["type"], "booking.refunded");
+            assert_eq!(
+                body["data"]["booking"]["reference"],
+                held.reference.as_str()
+            );
+            (
+                body["data"]["refund"]["amount"].as_i64().unwrap(),
+                body["data"]["sequence"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    refunds.sort();
+    assert_eq!(refunds.len(), 2, "{refunds:?}");
+    assert_eq!((refunds[0].0, refunds[1].0), (500, 1000));
+    assert_ne!(refunds[0].1, refunds[1].1, "each its own sequence number");
 }
