@@ -435,3 +435,27 @@ console-webhooks-notice-enabled = The endpoint is enabled; waiting events are on
 console-webhooks-notice-disabled = The endpoint is disabled; its events wait until it is enabled.
 console-webhooks-notice-test = A test event is on its way.
 console-webhooks-notice-deleted = The endpoint is deleted.
+
+## Guides and their calendar
+console-load = { $taken } of { $capacity } seats taken
+console-guides = Guides
+console-guides-none = No guide is assigned yet.
+console-guides-choose = Who leads this departure
+console-guides-save = Save guides
+console-guides-saved = Guides saved.
+console-my-departures = My departures
+console-my-departures-none = You lead no upcoming departures yet.
+console-my-calendar = My calendar
+console-my-calendar-intro = Subscribe to the departures you lead from your phone's calendar or Google Calendar. Anyone holding the address can read it: make one per device, and revoke one you lose.
+console-my-calendar-once = Your calendar address. It is shown only now: copy it into your calendar app.
+console-my-calendar-open = Open in my calendar app
+console-feed-label = Name this calendar
+console-feed-label-hint = For example "My phone" (up to 100 characters).
+console-feed-create = Make a calendar address
+console-feed-revoke = Revoke
+console-feed-revoke-named = Revoke { $label }
+console-feed-revoked = The calendar address is revoked; it no longer opens.
+console-tour-min-participants = Minimum participants
+console-tour-min-participants-hint = A departure with fewer booked is cancelled and refunded in full; 0 for no minimum.
+console-tour-decision-hours = Decide this many hours before
+console-tour-decision-hours-hint = When berth decides whether each departure runs (1 to 720).

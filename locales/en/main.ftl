@@ -103,6 +103,11 @@ day-empty = No departures on this day.
 departure-sold-out = Sold out
 departure-closed = Sales closed
 departure-cancelled = Cancelled
+departure-guaranteed = Guaranteed to run
+departure-needs = { $count ->
+    [one] Needs 1 more traveler to run
+   *[other] Needs { $count } more travelers to run
+}
 
 ## Errors
 

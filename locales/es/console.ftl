@@ -435,3 +435,27 @@ console-webhooks-notice-enabled = El endpoint está activo; los eventos en esper
 console-webhooks-notice-disabled = El endpoint está desactivado; sus eventos esperan hasta que se active.
 console-webhooks-notice-test = Un evento de prueba va de camino.
 console-webhooks-notice-deleted = El endpoint está eliminado.
+
+## Guías y su calendario
+console-load = { $taken } de { $capacity } plazas ocupadas
+console-guides = Guías
+console-guides-none = Todavía no hay guía asignado.
+console-guides-choose = Quién guía esta salida
+console-guides-save = Guardar guías
+console-guides-saved = Guías guardados.
+console-my-departures = Mis salidas
+console-my-departures-none = Todavía no guías ninguna salida próxima.
+console-my-calendar = Mi calendario
+console-my-calendar-intro = Suscríbete a las salidas que guías desde el calendario de tu teléfono o Google Calendar. Quien tenga la dirección puede leerlo: crea una por dispositivo y revoca la que pierdas.
+console-my-calendar-once = La dirección de tu calendario. Solo se muestra ahora: cópiala en tu aplicación de calendario.
+console-my-calendar-open = Abrir en mi aplicación de calendario
+console-feed-label = Nombre de este calendario
+console-feed-label-hint = Por ejemplo «Mi teléfono» (hasta 100 caracteres).
+console-feed-create = Crear una dirección de calendario
+console-feed-revoke = Revocar
+console-feed-revoke-named = Revocar { $label }
+console-feed-revoked = La dirección del calendario está revocada; ya no abre.
+console-tour-min-participants = Mínimo de participantes
+console-tour-min-participants-hint = Una salida con menos reservas se cancela y se reembolsa por completo; 0 para sin mínimo.
+console-tour-decision-hours = Decidir con estas horas de antelación
+console-tour-decision-hours-hint = Cuándo decide berth si cada salida se realiza (de 1 a 720).

@@ -102,6 +102,11 @@ day-empty = No hay salidas este día.
 departure-sold-out = Agotado
 departure-closed = Venta cerrada
 departure-cancelled = Cancelada
+departure-guaranteed = Salida garantizada
+departure-needs = { $count ->
+    [one] Falta 1 viajero para que se realice
+   *[other] Faltan { $count } viajeros para que se realice
+}
 
 ## Errores
 

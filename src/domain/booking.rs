@@ -65,6 +65,8 @@ pub enum CancelReason {
     PaymentUnavailable,
     /// The payment arrived after the hold lapsed and the seats were gone; refunded in full.
     SoldOutAfterPayment,
+    /// Too few booked by the decision time: the departure was cancelled (full refund).
+    MinimumNotReached,
 }
 
 impl CancelReason {
@@ -77,6 +79,7 @@ impl CancelReason {
             Self::PaymentCanceled => "payment_canceled",
             Self::PaymentUnavailable => "payment_unavailable",
             Self::SoldOutAfterPayment => "sold_out_after_payment",
+            Self::MinimumNotReached => "minimum_not_reached",
         }
     }
 

@@ -14,16 +14,22 @@ pub enum MessageKind {
     HoldExpired,
     /// The booking moved to another departure of its tour (one message per move).
     BookingRescheduled,
+    /// The departure reached its minimum of participants: it will run.
+    DepartureGuaranteed,
+    /// Too few booked by the decision time: the departure is cancelled, refunded in full.
+    DepartureNotRunning,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 8] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::DepartureCancelled,
         Self::Reminder,
         Self::HoldExpired,
         Self::BookingRescheduled,
+        Self::DepartureGuaranteed,
+        Self::DepartureNotRunning,
     ];
 
     /// Stored spelling; also the template name.
@@ -35,6 +41,8 @@ impl MessageKind {
             Self::Reminder => "reminder",
             Self::HoldExpired => "hold_expired",
             Self::BookingRescheduled => "booking_rescheduled",
+            Self::DepartureGuaranteed => "departure_guaranteed",
+            Self::DepartureNotRunning => "departure_not_running",
         }
     }
 

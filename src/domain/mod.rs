@@ -14,6 +14,7 @@ pub mod ical;
 pub mod ids;
 pub mod lang;
 pub mod message;
+pub mod minimum;
 pub mod money;
 pub mod octo;
 pub mod payment_keys;

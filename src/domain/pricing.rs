@@ -118,6 +118,8 @@ mod tests {
             ],
             cancellation_policy: Vec::new(),
             reschedule_allowed: true,
+            min_participants: 0,
+            decision_hours: 48,
         }
         .validate()
         .unwrap()

@@ -40,6 +40,31 @@ pub struct DepartureRecord {
     pub tour_id: TourId,
     pub schedule_id: Option<ScheduleId>,
     pub occupancy: Occupancy,
+    /// The departure's own minimum of participants and decision time (`None`: its tour's).
+    pub min_participants: Option<u32>,
+    pub decision_hours: Option<u32>,
+    /// When it was guaranteed to run (by berth's decision or the operator's).
+    pub guaranteed_at: Option<DateTime<Utc>>,
+}
+
+impl DepartureRecord {
+    /// The minimum in force for this departure of `tour`.
+    pub fn minimum(&self, tour: &super::tour::Tour) -> Option<super::minimum::Minimum> {
+        super::minimum::Minimum::in_force(
+            (tour.min_participants, tour.decision_hours),
+            (self.min_participants, self.decision_hours),
+        )
+    }
+
+    /// What travelers are shown: guaranteed, or how many more it needs (seats held or booked
+    /// now count), or nothing to say.
+    pub fn standing(&self, tour: &super::tour::Tour) -> super::minimum::Standing {
+        let occupancy = &self.occupancy;
+        let taken = occupancy
+            .seats_taken
+            .saturating_sub(occupancy.seats_expired);
+        super::minimum::Standing::of(self.minimum(tour), self.guaranteed_at.is_some(), taken)
+    }
 }
 
 #[derive(Debug, Clone)]

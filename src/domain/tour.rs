@@ -40,6 +40,18 @@ pub struct TourDraft {
     /// themselves (until their departure starts; the target must be on sale). Default: true.
     #[serde(default = "yes")]
     pub reschedule_allowed: bool,
+    /// Participants a departure needs to run (0, the default: none). See the README's
+    /// guaranteed departures.
+    #[serde(default)]
+    pub min_participants: i64,
+    /// How many hours before each departure berth decides whether it runs (1 to 720; default
+    /// 48).
+    #[serde(default = "decision_hours")]
+    pub decision_hours: i64,
+}
+
+fn decision_hours() -> i64 {
+    i64::from(super::minimum::DEFAULT_DECISION_HOURS)
 }
 
 fn yes() -> bool {
@@ -78,6 +90,9 @@ pub struct TourPatch {
     /// Applies to bookings cancelled from now on, whenever they were made.
     pub cancellation_policy: Option<Vec<RefundRule>>,
     pub reschedule_allowed: Option<bool>,
+    /// Applies to departures not yet decided.
+    pub min_participants: Option<i64>,
+    pub decision_hours: Option<i64>,
 }
 
 /// A validated tour.
@@ -95,6 +110,10 @@ pub struct Tour {
     pub units: Vec<Unit>,
     pub cancellation_policy: CancellationPolicy,
     pub reschedule_allowed: bool,
+    /// Participants each departure needs to run (0: none), and how many hours before it starts
+    /// that is decided; a departure may set its own.
+    pub min_participants: u32,
+    pub decision_hours: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +151,8 @@ impl Tour {
                 .collect(),
             cancellation_policy: self.cancellation_policy.rules().to_vec(),
             reschedule_allowed: self.reschedule_allowed,
+            min_participants: i64::from(self.min_participants),
+            decision_hours: i64::from(self.decision_hours),
         }
     }
 
@@ -158,6 +179,8 @@ impl Tour {
             .cancellation_policy
             .unwrap_or(draft.cancellation_policy);
         draft.reschedule_allowed = patch.reschedule_allowed.unwrap_or(draft.reschedule_allowed);
+        draft.min_participants = patch.min_participants.unwrap_or(draft.min_participants);
+        draft.decision_hours = patch.decision_hours.unwrap_or(draft.decision_hours);
         draft.validate()
     }
 }
@@ -255,6 +278,14 @@ impl TourDraft {
         }
         let policy =
             CancellationPolicy::parse(&self.cancellation_policy, "cancellation_policy", &mut p);
+        let min_participants = p.check(
+            "min_participants",
+            super::minimum::parse_participants(self.min_participants),
+        );
+        let decision_hours = p.check(
+            "decision_hours",
+            super::minimum::parse_decision_hours(self.decision_hours),
+        );
         p.into_result()?;
         match (
             name,
@@ -292,6 +323,8 @@ impl TourDraft {
                 units,
                 cancellation_policy,
                 reschedule_allowed: self.reschedule_allowed,
+                min_participants: min_participants.unwrap_or(0),
+                decision_hours: decision_hours.unwrap_or(super::minimum::DEFAULT_DECISION_HOURS),
             }),
             _ => Err(AppError::invalid("tour", "is invalid")),
         }
@@ -327,6 +360,8 @@ mod tests {
             ],
             cancellation_policy: Vec::new(),
             reschedule_allowed: true,
+            min_participants: 0,
+            decision_hours: 48,
         }
     }
 

@@ -110,6 +110,7 @@ api! {
         operator::create_departure,
         operator::update_departure,
         operator::cancel_departure,
+        operator::guarantee_departure,
         operator::manifest,
         operator::check_in,
         operator_bookings::search_bookings,

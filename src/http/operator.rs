@@ -21,6 +21,7 @@ use crate::domain::ids::{DepartureId, TourId};
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::error::AppError;
+use crate::service::guarantees::{self, MinimumChange};
 use crate::service::{bookings, catalogue};
 use crate::storage::Store;
 
@@ -264,15 +265,36 @@ pub async fn create_departure(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"capacity": 16, "min_participants": 6}))]
 pub struct DeparturePatch {
-    capacity: i64,
+    /// Never below the seats taken.
+    #[serde(default)]
+    capacity: Option<i64>,
+    /// The departure's own minimum of participants (0: none), or `null` for its tour's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    min_participants: Option<Option<i64>>,
+    /// The departure's own decision time in hours before it starts (1 to 720), or `null` for its
+    /// tour's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    decision_hours: Option<Option<i64>>,
+}
+
+/// A field sent as `null` (`Some(None)`) apart from one not sent (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[utoipa::path(
     patch,
     path = "/v1/departures/{id}",
     tag = "operator",
-    summary = "Change a departure's capacity",
+    summary = "Change a departure's capacity, or its own minimum of participants",
     params(("id" = String, Path, description = "Departure id"), IdempotencyKey),
     request_body = DeparturePatch,
     responses((status = 200, description = "Updated", body = DepartureView), (status = 409, description = "Conflict: `capacity_below_taken`, `idempotency_in_progress`", body = ErrorResponse)),
@@ -292,8 +314,54 @@ pub async fn update_departure(
         .json(scope, body, |ctx, patch: DeparturePatch, _| async move {
             let now = ctx.now();
             let departure = departure_id(id)?;
+            let minimum = MinimumChange {
+                min_participants: patch.min_participants,
+                decision_hours: patch.decision_hours,
+            };
+            let changes_minimum =
+                minimum.min_participants.is_some() || minimum.decision_hours.is_some();
+            if patch.capacity.is_none() && !changes_minimum {
+                return Err(AppError::invalid(
+                    "capacity",
+                    "send capacity, min_participants or decision_hours",
+                ));
+            }
+            if changes_minimum {
+                guarantees::set_minimum(ctx.store, now, &by, &departure, minimum).await?;
+            }
+            if let Some(capacity) = patch.capacity {
+                catalogue::set_capacity(ctx.store, now, &by, &departure, capacity).await?;
+            }
             let (tour, departure) =
-                catalogue::set_capacity(ctx.store, now, &by, &departure, patch.capacity).await?;
+                catalogue::own_departure(ctx.store, now, &by.operator, &departure).await?;
+            Ok(ApiResponse::ok(&DepartureView::new(&tour, &departure, now)))
+        })
+        .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/departures/{id}/guarantee",
+    tag = "operator",
+    summary = "Decide now that a departure runs, whatever its minimum: its travelers are told",
+    params(("id" = String, Path, description = "Departure id"), IdempotencyKey),
+    responses((status = 200, description = "Guaranteed (or already was)", body = DepartureView), (status = 409, description = "Conflict: `departure_cancelled`, `idempotency_in_progress`", body = ErrorResponse)),
+    security(("operator_token" = []))
+)]
+#[post("/v1/departures/<id>/guarantee")]
+pub async fn guarantee_departure(
+    _rate: RateLimited,
+    id: &str,
+    auth: Result<Authorized<Admin>, AppError>,
+    mutation: Mutation<'_>,
+) -> Result<ApiResponse, AppError> {
+    let by = auth?.0;
+    let scope = operator_scope(&by.operator);
+    mutation
+        .run(scope, |ctx, _| async move {
+            let now = ctx.now();
+            let (tour, departure) =
+                guarantees::guarantee(ctx.store, now, &by, &departure_id(id)?).await?;
             Ok(ApiResponse::ok(&DepartureView::new(&tour, &departure, now)))
         })
         .await

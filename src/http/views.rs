@@ -4,6 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::minimum::Standing;
 use crate::domain::records::{BookingRecord, DepartureRecord, ScheduleRecord, TourRecord};
 
 pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
@@ -34,6 +35,10 @@ pub struct TourView {
     pub cancellation_policy: Vec<crate::domain::refund::RefundRule>,
     /// Whether travelers may move their booking to another departure of this tour themselves.
     pub reschedule_allowed: bool,
+    /// Participants each departure needs to run (0: none); see guaranteed departures.
+    pub min_participants: u32,
+    /// How many hours before each departure berth decides whether it runs.
+    pub decision_hours: u32,
     pub created_at: String,
     pub updated_at: String,
     /// When the tour was archived (no longer sold, not in the public catalogue); absent while
@@ -67,6 +72,8 @@ impl From<&TourRecord> for TourView {
                 .collect(),
             cancellation_policy: tour.cancellation_policy.rules().to_vec(),
             reschedule_allowed: tour.reschedule_allowed,
+            min_participants: tour.min_participants,
+            decision_hours: tour.decision_hours,
             created_at: rfc3339(record.created_at),
             updated_at: rfc3339(record.updated_at),
             archived_at: record.archived_at.map(rfc3339),
@@ -94,12 +101,25 @@ pub struct DepartureView {
     pub status: &'static str,
     pub prices: Vec<PriceView>,
     pub currency: String,
+    /// Whether it runs: `scheduled` (no minimum of participants), `guaranteed`, or
+    /// `needs_participants` (it is cancelled unless `participants_needed` more book by
+    /// `decided_at`).
+    pub run_status: &'static str,
+    /// With a minimum: how many it needs to run, how many more it needs now (seats held or
+    /// booked count), and when berth decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_participants: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participants_needed: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
 }
 
 impl DepartureView {
     pub fn new(tour: &TourRecord, departure: &DepartureRecord, now: DateTime<Utc>) -> Self {
         let occupancy = &departure.occupancy;
         let tz = tour.tour.timezone;
+        let minimum = departure.minimum(&tour.tour);
         DepartureView {
             id: departure.id.to_string(),
             tour_id: tour.id.to_string(),
@@ -125,7 +145,23 @@ impl DepartureView {
                 })
                 .collect(),
             currency: tour.tour.currency.to_string(),
+            run_status: run_status(departure.standing(&tour.tour)),
+            min_participants: minimum.map(|m| m.participants),
+            participants_needed: match departure.standing(&tour.tour) {
+                Standing::Needs(more) => Some(more),
+                _ => None,
+            },
+            decided_at: minimum.map(|m| rfc3339(m.decision_at(occupancy.starts_at))),
         }
+    }
+}
+
+/// The API's spelling of a departure's standing.
+pub fn run_status(standing: Standing) -> &'static str {
+    match standing {
+        Standing::Scheduled => "scheduled",
+        Standing::Guaranteed => "guaranteed",
+        Standing::Needs(_) => "needs_participants",
     }
 }
 

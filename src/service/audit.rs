@@ -24,6 +24,8 @@ pub enum Action {
     DepartureCapacity,
     DepartureCancel,
     DepartureGuides,
+    DepartureGuarantee,
+    DepartureMinimum,
     BookingConfirm,
     BookingCheckIn,
     BookingCancel,
@@ -62,7 +64,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 46] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -73,6 +75,8 @@ impl Action {
         Action::DepartureCapacity,
         Action::DepartureCancel,
         Action::DepartureGuides,
+        Action::DepartureGuarantee,
+        Action::DepartureMinimum,
         Action::BookingConfirm,
         Action::BookingCheckIn,
         Action::BookingCancel,
@@ -122,6 +126,8 @@ impl Action {
             Action::DepartureCapacity => "departure.capacity",
             Action::DepartureCancel => "departure.cancel",
             Action::DepartureGuides => "departure.guides",
+            Action::DepartureGuarantee => "departure.guarantee",
+            Action::DepartureMinimum => "departure.minimum",
             Action::BookingConfirm => "booking.confirm",
             Action::BookingCheckIn => "booking.check_in",
             Action::BookingCancel => "booking.cancel",

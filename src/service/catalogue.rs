@@ -427,6 +427,9 @@ pub async fn create_departure(
             tour_id: tour_id.clone(),
             schedule_id: None,
             occupancy,
+            min_participants: None,
+            decision_hours: None,
+            guaranteed_at: None,
         },
     ))
 }
@@ -605,72 +608,86 @@ pub async fn cancel_departure(
     let operator = &by.operator;
     let (tour, _) = own_departure(store, now, operator, id).await?;
     let (departure, cancelled) = transaction!(store, |tx| {
-        let mut departure = departures::lock(&mut tx, id)
+        let departure = departures::lock(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if departure.occupancy.status == DepartureStatus::Cancelled {
-            return Err(AppError::DepartureCancelled);
-        }
-        let lapsed = release_lapsed(&mut tx, now, id).await?;
-        let cancelled = bookings::cancel_live(&mut tx, id, now).await?;
-        for booking in &cancelled {
-            // The operator cancelled: whatever was paid goes back in full.
-            if let Some(record) = bookings::lock(&mut tx, &booking.booking_id).await? {
-                super::plans::queue_refund(
-                    &mut tx,
-                    &record,
-                    None,
-                    CancelReason::DepartureCancelled.as_str(),
-                    now,
-                )
-                .await?;
-            }
-            // Nor does a reseller owe anything for it.
-            reseller_receivables::forgive(&mut tx, &booking.booking_id, now).await?;
-            notifications::enqueue(
-                &mut tx,
-                &booking.booking_id,
-                MessageKind::DepartureCancelled,
-                now,
-            )
-            .await?;
-        }
-        let ids: Vec<_> = cancelled.iter().map(|b| b.booking_id.clone()).collect();
-        let kind = EventType::BookingCancelled;
-        webhook_events::bookings_changed(&mut tx, operator, &ids, kind, now).await?;
-        let seats = total_seats(&cancelled);
-        departures::add_seats(&mut tx, id, -i64::from(seats), now).await?;
-        departures::set_status(&mut tx, id, DepartureStatus::Cancelled, now).await?;
-        let cancelled_departure = std::slice::from_ref(id);
-        webhook_events::departures_changed(
-            &mut tx,
-            operator,
-            cancelled_departure,
-            EventType::DepartureCancelled,
-            now,
-        )
-        .await?;
-        let detail = serde_json::json!({ "bookings_cancelled": cancelled.len() }).to_string();
-        audit::record(
-            &mut tx,
-            by,
-            now,
-            Action::DepartureCancel,
-            Target::Departure(id.as_str()),
-            Some(&detail),
-        )
-        .await?;
-        let occupancy = &mut departure.occupancy;
-        occupancy.seats_taken = occupancy.seats_taken.saturating_sub(lapsed + seats);
-        occupancy.status = DepartureStatus::Cancelled;
-        Ok((departure, cancelled))
+        let why = Cancellation {
+            reason: CancelReason::DepartureCancelled,
+            message: MessageKind::DepartureCancelled,
+            detail: serde_json::json!({}),
+        };
+        cancel_locked(&mut tx, by, departure, why, now).await
     })
     .await?;
-    tracing::info!(departure = %id, operator = %operator, bookings = cancelled.len(), "departure cancelled");
+    Ok((tour, departure, cancelled))
+}
+
+/// Why a departure is cancelled: what its bookings record, what their travelers are told, and
+/// what the audit log adds.
+pub(crate) struct Cancellation {
+    pub reason: CancelReason,
+    pub message: MessageKind,
+    pub detail: serde_json::Value,
+}
+
+/// Cancels a departure the caller's transaction has locked, with every held or confirmed booking
+/// on it: whatever was paid goes back in full, resellers owe nothing for them, travelers are
+/// told. Returns the departure as it now is and the bookings cancelled.
+pub(crate) async fn cancel_locked(
+    tx: &mut WriteTx,
+    by: &Principal,
+    mut departure: DepartureRecord,
+    why: Cancellation,
+    now: DateTime<Utc>,
+) -> Result<(DepartureRecord, Vec<ReleasedSeats>), AppError> {
+    let operator = &by.operator;
+    let id = &departure.id.clone();
+    if departure.occupancy.status == DepartureStatus::Cancelled {
+        return Err(AppError::DepartureCancelled);
+    }
+    let lapsed = release_lapsed(tx, now, id).await?;
+    let cancelled = bookings::cancel_live(tx, id, why.reason, now).await?;
+    for booking in &cancelled {
+        if let Some(record) = bookings::lock(tx, &booking.booking_id).await? {
+            super::plans::queue_refund(tx, &record, None, why.reason.as_str(), now).await?;
+        }
+        reseller_receivables::forgive(tx, &booking.booking_id, now).await?;
+        notifications::enqueue(tx, &booking.booking_id, why.message, now).await?;
+    }
+    let ids: Vec<_> = cancelled.iter().map(|b| b.booking_id.clone()).collect();
+    let kind = EventType::BookingCancelled;
+    webhook_events::bookings_changed(tx, operator, &ids, kind, now).await?;
+    let seats = total_seats(&cancelled);
+    departures::add_seats(tx, id, -i64::from(seats), now).await?;
+    departures::set_status(tx, id, DepartureStatus::Cancelled, now).await?;
+    let cancelled_departure = std::slice::from_ref(id);
+    webhook_events::departures_changed(
+        tx,
+        operator,
+        cancelled_departure,
+        EventType::DepartureCancelled,
+        now,
+    )
+    .await?;
+    let mut detail = why.detail;
+    detail["bookings_cancelled"] = cancelled.len().into();
+    audit::record(
+        tx,
+        by,
+        now,
+        Action::DepartureCancel,
+        Target::Departure(id.as_str()),
+        Some(&detail.to_string()),
+    )
+    .await?;
+    let occupancy = &mut departure.occupancy;
+    occupancy.seats_taken = occupancy.seats_taken.saturating_sub(lapsed + seats);
+    occupancy.status = DepartureStatus::Cancelled;
+    tracing::info!(departure = %id, operator = %operator, bookings = cancelled.len(), reason = why.reason.as_str(), "departure cancelled");
     for booking in &cancelled {
         tracing::info!(booking = %booking.reference, departure = %id, "booking cancelled with its departure");
     }
-    Ok((tour, departure, cancelled))
+    Ok((departure, cancelled))
 }
 
 /// Who is on a departure: every booking holding seats, with items and contact details.

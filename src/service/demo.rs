@@ -81,6 +81,8 @@ pub async fn seed_if_empty(
             },
         ],
         reschedule_allowed: true,
+        min_participants: 0,
+        decision_hours: 48,
     };
     let by = super::principal::Principal::cli(&operator);
     let tour = catalogue::create_tour(store, now, &by, draft).await?;

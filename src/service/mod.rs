@@ -31,6 +31,7 @@ pub mod catalogue;
 pub mod check;
 pub mod console;
 pub mod demo;
+pub mod guarantees;
 pub mod guides;
 pub mod holds;
 pub mod idempotency;

@@ -16,6 +16,8 @@ pub enum Actor {
     Account(UserId),
     Token(TokenId),
     Cli,
+    /// berth itself: a worker's decision (a departure's minimum of participants).
+    System,
 }
 
 impl Actor {
@@ -25,6 +27,7 @@ impl Actor {
             Actor::User { user, .. } | Actor::Account(user) => format!("user:{user}"),
             Actor::Token(token) => format!("token:{token}"),
             Actor::Cli => "cli".to_owned(),
+            Actor::System => "berth".to_owned(),
         }
     }
 }
@@ -41,6 +44,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// berth's own workers, acting for `operator`.
+    pub fn system(operator: &OperatorId) -> Principal {
+        Principal {
+            operator: operator.clone(),
+            role: Role::Owner,
+            actor: Actor::System,
+            must_enrol: false,
+        }
+    }
+
     /// The command line, acting as an owner of `operator`.
     pub fn cli(operator: &OperatorId) -> Principal {
         Principal {

@@ -424,10 +424,10 @@ pub async fn release_lapsed_holds(
 pub async fn cancel_live(
     tx: &mut WriteTx,
     departure: &DepartureId,
+    reason: CancelReason,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReleasedSeats>, StorageError> {
-    let reason = Some(CancelReason::DepartureCancelled);
-    change_all(tx, departure, BookingEvent::Cancel, None, reason, now).await
+    change_all(tx, departure, BookingEvent::Cancel, None, Some(reason), now).await
 }
 
 /// The bookings holding seats on an departure right now (lapsed holds excluded), with items.
@@ -636,4 +636,27 @@ pub async fn references_of(
         query.fetch_all(pool).await
     })?;
     Ok(rows.into_iter().collect())
+}
+
+/// The confirmed and checked-in bookings of a departure, and their seats: who counts toward its
+/// minimum of participants.
+pub async fn booked_on(
+    tx: &mut WriteTx,
+    departure: &DepartureId,
+) -> Result<Vec<(BookingId, u32)>, StorageError> {
+    let sql = format!(
+        "SELECT id, seats FROM bookings WHERE departure_id = ? AND status IN ({}) ORDER BY id",
+        sql_list(&[BookingStatus::Confirmed, BookingStatus::CheckedIn])
+    );
+    let rows: Vec<(String, i64)> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(departure.as_str()).fetch_all(conn).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, seats)| {
+            (
+                BookingId::from_stored(id),
+                u32::try_from(seats).unwrap_or(0),
+            )
+        })
+        .collect())
 }

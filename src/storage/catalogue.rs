@@ -78,13 +78,15 @@ pub async fn insert_tour(
     let units = rows::units_json(tour);
     on_tx!(tx, conn => sqlx::query(
         "INSERT INTO tours (id, operator_id, name, description, meeting_point, timezone, duration_minutes, \
-         currency, cutoff_minutes, min_per_booking, max_per_booking, units, cancellation_policy, reschedule_allowed, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         currency, cutoff_minutes, min_per_booking, max_per_booking, units, cancellation_policy, reschedule_allowed, \
+         min_participants, decision_hours, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(id.as_str()).bind(operator.as_str()).bind(&tour.name).bind(&tour.description)
         .bind(&tour.meeting_point).bind(tour.timezone.name()).bind(i64::from(tour.duration_minutes))
         .bind(tour.currency.as_str()).bind(i64::from(tour.cutoff_minutes))
         .bind(i64::from(tour.min_per_booking)).bind(i64::from(tour.max_per_booking))
-        .bind(&units).bind(rows::policy_json(tour)).bind(i64::from(tour.reschedule_allowed)).bind(at(now)).bind(at(now))
+        .bind(&units).bind(rows::policy_json(tour)).bind(i64::from(tour.reschedule_allowed))
+        .bind(i64::from(tour.min_participants)).bind(i64::from(tour.decision_hours)).bind(at(now)).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -99,11 +101,13 @@ pub async fn update_tour(
     let units = rows::units_json(tour);
     on_tx!(tx, conn => sqlx::query(
         "UPDATE tours SET name = ?, description = ?, meeting_point = ?, duration_minutes = ?, \
-         cutoff_minutes = ?, min_per_booking = ?, max_per_booking = ?, units = ?, cancellation_policy = ?, reschedule_allowed = ?, updated_at = ? WHERE id = ?")
+         cutoff_minutes = ?, min_per_booking = ?, max_per_booking = ?, units = ?, cancellation_policy = ?, reschedule_allowed = ?, \
+         min_participants = ?, decision_hours = ?, updated_at = ? WHERE id = ?")
         .bind(&tour.name).bind(&tour.description).bind(&tour.meeting_point)
         .bind(i64::from(tour.duration_minutes)).bind(i64::from(tour.cutoff_minutes))
         .bind(i64::from(tour.min_per_booking)).bind(i64::from(tour.max_per_booking))
-        .bind(&units).bind(rows::policy_json(tour)).bind(i64::from(tour.reschedule_allowed)).bind(at(now)).bind(id.as_str())
+        .bind(&units).bind(rows::policy_json(tour)).bind(i64::from(tour.reschedule_allowed))
+        .bind(i64::from(tour.min_participants)).bind(i64::from(tour.decision_hours)).bind(at(now)).bind(id.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -81,6 +81,7 @@ async fn locked_read(
 ) -> Result<Option<DepartureRecord>, StorageError> {
     let select =
         "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
+        o.min_participants, o.decision_hours, o.guaranteed_at, \
         CAST(0 AS SIGNED) AS seats_expired FROM departures o WHERE o.id = ?";
     let sql = if tx.is_sqlite() {
         select.to_owned()
@@ -303,4 +304,52 @@ pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageErr
             }),
     );
     Ok(violations)
+}
+
+/// Scheduled departures not yet guaranteed that start in `(now, until]` and have a minimum of
+/// participants (their own or their tour's), soonest first: the candidates for a decision.
+pub async fn undecided_with_minimum(
+    store: &Store,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<DepartureRecord>, StorageError> {
+    let sql = format!(
+        "SELECT {DEPARTURE_COLUMNS} FROM departures o JOIN tours t ON t.id = o.tour_id \
+         WHERE o.status = 'scheduled' AND o.guaranteed_at IS NULL AND o.starts_at > ? \
+         AND o.starts_at <= ? AND COALESCE(o.min_participants, t.min_participants) > 0 \
+         ORDER BY o.starts_at, o.id LIMIT ?"
+    );
+    let rows: Vec<DepartureRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(at(now)).bind(at(now)).bind(at(until)).bind(limit).fetch_all(pool).await)?;
+    rows.into_iter().map(DepartureRecord::try_from).collect()
+}
+
+/// Marks a locked departure guaranteed to run.
+pub async fn set_guaranteed(
+    tx: &mut WriteTx,
+    id: &DepartureId,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE departures SET guaranteed_at = ?, updated_at = ? WHERE id = ?")
+        .bind(at(now)).bind(at(now)).bind(id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Sets a departure's own minimum and decision time (`None`: its tour's).
+pub async fn set_minimum(
+    tx: &mut WriteTx,
+    id: &DepartureId,
+    min_participants: Option<u32>,
+    decision_hours: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE departures SET min_participants = ?, decision_hours = ?, updated_at = ? WHERE id = ?")
+        .bind(min_participants.map(i64::from)).bind(decision_hours.map(i64::from))
+        .bind(at(now)).bind(id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }

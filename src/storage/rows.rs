@@ -46,7 +46,7 @@ pub(super) fn units_json(tour: &Tour) -> String {
 
 pub(super) const TOUR_COLUMNS: &str = "id, operator_id, name, description, meeting_point, timezone, \
     duration_minutes, currency, cutoff_minutes, min_per_booking, max_per_booking, units, cancellation_policy, \
-    reschedule_allowed, created_at, updated_at, archived_at";
+    reschedule_allowed, min_participants, decision_hours, created_at, updated_at, archived_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TourRow {
@@ -64,6 +64,8 @@ pub(super) struct TourRow {
     units: String,
     cancellation_policy: Option<String>,
     reschedule_allowed: i64,
+    min_participants: i64,
+    decision_hours: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     archived_at: Option<DateTime<Utc>>,
@@ -107,6 +109,8 @@ impl TryFrom<TourRow> for TourRecord {
                 .collect(),
             cancellation_policy,
             reschedule_allowed: row.reschedule_allowed != 0,
+            min_participants: row.min_participants,
+            decision_hours: row.decision_hours,
         }
         .validate()
         .map_err(|e| corrupt("tour", &row.id, e))?;
@@ -124,7 +128,7 @@ impl TryFrom<TourRow> for TourRecord {
 /// Departure columns plus `seats_expired`, the seats of lapsed holds not yet released. `?` is
 /// bound to "now".
 pub(super) const DEPARTURE_COLUMNS: &str = "o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, \
-    o.seats_taken, o.status, CAST(COALESCE((SELECT SUM(b.seats) FROM bookings b \
+    o.seats_taken, o.status, o.min_participants, o.decision_hours, o.guaranteed_at, CAST(COALESCE((SELECT SUM(b.seats) FROM bookings b \
     WHERE b.departure_id = o.id AND b.status = 'held' AND b.expires_at <= ?), 0) AS SIGNED) AS seats_expired";
 
 #[derive(sqlx::FromRow)]
@@ -136,6 +140,9 @@ pub(super) struct DepartureRow {
     capacity: i64,
     seats_taken: i64,
     status: String,
+    min_participants: Option<i64>,
+    decision_hours: Option<i64>,
+    guaranteed_at: Option<DateTime<Utc>>,
     seats_expired: i64,
 }
 
@@ -151,7 +158,12 @@ impl TryFrom<DepartureRow> for DepartureRecord {
             seats_taken: count("departure", &row.id, row.seats_taken)?,
             seats_expired: count("departure", &row.id, row.seats_expired)?,
         };
+        let optional =
+            |value: Option<i64>| value.map(|v| count("departure", &row.id, v)).transpose();
         Ok(DepartureRecord {
+            min_participants: optional(row.min_participants)?,
+            decision_hours: optional(row.decision_hours)?,
+            guaranteed_at: row.guaranteed_at,
             id: DepartureId::from_stored(row.id),
             tour_id: TourId::from_stored(row.tour_id),
             schedule_id: row.schedule_id.map(ScheduleId::from_stored),

@@ -14,6 +14,7 @@ use crate::config::AppConfig;
 use crate::service::notifications::Transports;
 use crate::storage::Store;
 
+pub mod guarantees;
 pub mod hold_expiry;
 pub mod horizon;
 pub mod idempotency_purge;
@@ -59,6 +60,18 @@ pub fn stage() -> AdHoc {
                                 .await
                                 .map(|_| ())
                         }
+                    }
+                },
+            );
+            spawn_loop(
+                "guaranteed departures",
+                Duration::from_secs(60),
+                shutdown.clone(),
+                {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    move || {
+                        let (store, clock) = (store.clone(), clock.clone());
+                        async move { guarantees::run_once(&store, clock.now()).await.map(|_| ()) }
                     }
                 },
             );

@@ -282,6 +282,30 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &admin,
         format!("departure:{departure}"),
     );
+    app.patch_as(
+        &admin_access,
+        &format!("/v1/departures/{departure}"),
+        json!({"min_participants": 2}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::DepartureMinimum,
+        &admin,
+        format!("departure:{departure}"),
+    );
+    app.post_as(
+        &admin_access,
+        &format!("/v1/departures/{departure}/guarantee"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::DepartureGuarantee,
+        &admin,
+        format!("departure:{departure}"),
+    );
 
     // Bookings: confirmed, checked in and partly refunded by the admin; one confirmed and moved
     // to another departure by the admin; one cancelled by the owner's token; a departure cancelled with a booking on it.

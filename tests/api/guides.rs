@@ -117,6 +117,14 @@ async fn a_guide_subscribes_to_a_calendar_of_the_departures_they_lead(backend: B
     created.expect(201);
     let url = created.str("url");
     assert!(url.contains("/feeds/guide.ics?key=bcf_"), "{url}");
+    let key = &url[url.find("key=").unwrap() + 4..];
+    let stored = app
+        .query_strings("SELECT token_hash FROM calendar_feeds")
+        .await;
+    assert!(
+        stored.len() == 1 && !stored[0].contains(&key["bcf_".len()..]),
+        "only the key's hash is kept"
+    );
     assert_eq!(created.body["user_id"], ana.as_str());
     let own = app.get_as(&guide, "/v1/me/calendar-feeds").await;
     own.expect(200);
@@ -144,9 +152,12 @@ async fn a_guide_subscribes_to_a_calendar_of_the_departures_they_lead(backend: B
     assert_eq!(led.2, Some(EventStatus::Confirmed));
     assert_eq!(of(&second).2, Some(EventStatus::Cancelled));
     assert!(!events.iter().any(|e| e.0.starts_with(unled.as_str())));
+    let text = app.get(&url[url.find("/feeds/").unwrap()..]).await.text;
+    for personal in ["Ada Lovelace", "ada@example.com", "912 345 678"] {
+        assert!(!text.contains(personal), "{personal} in the feed");
+    }
 
     // A guide's key opens only the guide feed; a tour's only the tour feed.
-    let key = &url[url.find("key=").unwrap() + 4..];
     app.get(&format!("/feeds/tour.ics?key={key}"))
         .await
         .expect(404);

@@ -18,6 +18,7 @@ mod config;
 mod db_faults;
 mod deployment;
 mod errors;
+mod guarantees;
 mod guides;
 mod hold_limits;
 mod idempotency;

@@ -34,6 +34,7 @@ on_both_backends!(
     a_user_who_forgot_their_password_resets_it_with_the_emailed_code,
     staff_move_a_booking_to_another_departure_of_its_tour,
     an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt,
+    an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departures,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -815,6 +816,8 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
     );
     browser.assert_accessible("console tour form refused").await;
     fill(&browser, "#f-units-0-price", "25.50").await;
+    fill(&browser, "#f-min_participants", "4").await;
+    fill(&browser, "#f-decision_hours", "36").await;
     submit(&browser, "form.tour-form").await;
     assert_eq!(browser.text(".notice").await, "Tour created.");
     assert_eq!(browser.text("h1").await, "Sunset <sail>", "shown as text");
@@ -826,6 +829,13 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
         .body;
     assert_eq!(api["units"][0]["price"], 2550, "minor units");
     assert_eq!(api["cancellation_policy"][0]["refund_percent"], 100);
+    assert_eq!(
+        (
+            api["min_participants"].clone(),
+            api["decision_hours"].clone()
+        ),
+        (json!(4), json!(36))
+    );
 
     // A weekly schedule on Mondays and Thursdays, previewed, then saved.
     browser
@@ -2263,5 +2273,106 @@ async fn an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt(backend
         .text("main")
         .await
         .contains("No webhook endpoints yet"));
+    browser.close().await;
+}
+
+async fn an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departures(
+    backend: Backend,
+) {
+    let Some((app, browser, token, tour)) =
+        console_with(backend, json!({}), &[("admin@harbour.example", "admin")]).await
+    else {
+        return;
+    };
+    let ana = app.add_user(&token, "ana@harbour.example", "guide").await;
+    let first = app.departure(&token, &tour, 10, 30).await;
+    // 90 minutes long, an hour later: overlapping.
+    let second = app.departure(&token, &tour, 10, 31).await;
+    let ana_box = format!("form.guides-form input[value=\"{ana}\"]");
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/departures/{first}", app.base))
+        .await;
+    browser
+        .run(&format!("document.querySelector('{ana_box}').click()"))
+        .await;
+    submit(&browser, "form.guides-form").await;
+    assert!(browser.text(".notice").await.contains("Guides saved"));
+    assert!(browser.text(".guides .leading").await.contains("Test User"));
+
+    // The overlapping departure: refused, Ana still ticked, the reason beside the choices.
+    browser
+        .goto(&format!("{}/console/departures/{second}", app.base))
+        .await;
+    browser
+        .run(&format!("document.querySelector('{ana_box}').click()"))
+        .await;
+    submit(&browser, "form.guides-form").await;
+    assert!(browser
+        .text("#guides-problem")
+        .await
+        .contains("already leads Harbour cruise"));
+    assert_eq!(
+        browser
+            .run(&format!(
+                "return document.querySelector('{ana_box}').checked"
+            ))
+            .await,
+        json!(true)
+    );
+    browser.assert_accessible("console guides, refused").await;
+    submit(&browser, "form.sign-out").await;
+
+    // Ana, on her phone: her departures and a calendar address of her own.
+    sign_in(&browser, &app.base, "ana@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"My departures".to_owned()));
+    browser
+        .goto(&format!("{}/console/my-departures", app.base))
+        .await;
+    let led = browser.text("ul.led-departures").await;
+    assert!(led.contains("Harbour cruise"), "{led}");
+    assert_eq!(
+        browser
+            .run("return document.querySelectorAll('li.led').length")
+            .await,
+        json!(1)
+    );
+    submit(&browser, "form.make-feed").await;
+    assert!(browser
+        .text("#f-label-problem")
+        .await
+        .contains("1 to 100 characters"));
+    fill(&browser, "#f-label", "My phone").await;
+    submit(&browser, "form.make-feed").await;
+    let url = browser.text("#feed-url").await;
+    assert!(url.contains("/feeds/guide.ics?key=bcf_"), "{url}");
+    let feed_path = url[url.find("/feeds/").unwrap()..].to_owned();
+    let webcal = browser
+        .run("return document.querySelector('#new-feed a').getAttribute('href')")
+        .await;
+    assert!(
+        webcal.as_str().unwrap().starts_with("webcal://"),
+        "{webcal}"
+    );
+    let feed = app.get(&feed_path).await;
+    feed.expect(200);
+    assert!(feed.text.contains(&format!("UID:{first}.guide@berth")));
+    assert!(!feed.text.contains(&second));
+    browser.assert_accessible("console my departures").await;
+    browser
+        .screenshots(&format!("console-my-departures-{}", backend_name(backend)))
+        .await;
+
+    browser
+        .goto(&format!("{}/console/my-departures", app.base))
+        .await;
+    assert!(
+        !browser.text("main").await.contains("bcf_"),
+        "the address is shown once"
+    );
+    submit(&browser, "form.revoke-feed").await;
+    assert!(browser.text("#notice").await.contains("revoked"));
+    app.get(&feed_path).await.expect(404);
     browser.close().await;
 }

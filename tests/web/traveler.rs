@@ -17,6 +17,7 @@ on_both_backends!(
     a_keyboard_alone_reaches_a_days_departures_through_the_calendar,
     an_operators_script_in_the_description_is_shown_as_text_and_never_runs,
     a_form_posted_without_its_csrf_token_gets_the_refusal_page,
+    a_departure_with_a_minimum_shows_how_many_more_it_needs_or_that_it_runs,
 );
 
 /// Two consecutive days at least three days out, in the same month, by the test clock.
@@ -409,4 +410,44 @@ fn backend_name(backend: Backend) -> &'static str {
         Backend::Sqlite => "sqlite",
         Backend::MySql => "mysql",
     }
+}
+
+async fn a_departure_with_a_minimum_shows_how_many_more_it_needs_or_that_it_runs(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({"min_participants": 4})).await;
+    let (day, _) = two_days_in_one_month(&app);
+    let morning = departure_on(&app, &token, &tour, day, 10, 12).await;
+    let evening = departure_on(&app, &token, &tour, day, 18, 12).await;
+    book(&app, &morning, 1).await;
+    app.post_as(
+        &token,
+        &format!("/v1/departures/{evening}/guarantee"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let page = format!("{}/tours/{tour}/harbour-cruise?day={day}", app.base);
+    browser.goto(&page).await;
+    let statuses = browser
+        .run("return [...document.querySelectorAll('.run-status')].map(e => e.textContent.trim())")
+        .await;
+    assert_eq!(
+        statuses,
+        json!(["Needs 3 more travelers to run", "Guaranteed to run"])
+    );
+    browser.assert_accessible("tour page, minimum").await;
+    browser.goto(&format!("{page}&lang=es")).await;
+    assert!(browser
+        .text(".run-status.needs")
+        .await
+        .contains("Faltan 3 viajeros"));
+    browser
+        .screenshots(&format!("tour-page-minimum-{}", backend_name(backend)))
+        .await;
+    browser.close().await;
 }

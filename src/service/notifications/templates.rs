@@ -166,6 +166,7 @@ impl<'a> Content<'a> {
             manage_link => self.manage_link,
             refund => (self.refund > 0).then(|| format::money(self.refund, currency, lang)),
             sold_by => self.sold_by,
+            min_participants => self.departure.minimum(&self.tour.tour).map(|m| m.participants),
         })
     }
 
@@ -190,6 +191,8 @@ impl<'a> Content<'a> {
             MessageKind::HoldExpired => "subject-hold-expired",
             MessageKind::BookingRescheduled => "subject-booking-rescheduled",
             MessageKind::Reminder => "subject-reminder",
+            MessageKind::DepartureGuaranteed => "subject-departure-guaranteed",
+            MessageKind::DepartureNotRunning => "subject-departure-not-running",
         };
         let subject = self.message(
             subject_key,
@@ -309,6 +312,8 @@ mod tests {
             }],
             cancellation_policy: Vec::new(),
             reschedule_allowed: true,
+            min_participants: 0,
+            decision_hours: 48,
         }
         .validate();
         // The meeting point's control characters are refused at validation; build it directly.
@@ -335,6 +340,9 @@ mod tests {
                 seats_taken: 1,
                 seats_expired: 0,
             },
+            min_participants: None,
+            decision_hours: None,
+            guaranteed_at: None,
         };
         let booking = BookingRecord {
             id: BookingId::generate(),

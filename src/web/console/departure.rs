@@ -17,7 +17,7 @@ use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::http::guards::{Admin, Guide};
 use crate::http::rate_limit::RateLimited;
-use crate::service::{bookings, catalogue, console};
+use crate::service::{auth, bookings, catalogue, console, guides};
 use crate::storage::Store;
 use crate::web::{CsrfForm, Page, WebError};
 
@@ -58,18 +58,21 @@ pub async fn manifest(
     let shown = Shown {
         query: q.unwrap_or_default(),
         notice,
-        capacity: None,
+        ..Shown::default()
     };
     render(store, clock.now(), &user.0, id, shown).await
 }
 
 /// What the departure page shows besides the departure: the search, a notice after an action,
-/// and the capacity form as sent when it was refused (the value kept, the problem a catalogue key
-/// with the seats taken).
+/// the capacity form as sent when it was refused (the value kept, the problem a catalogue key
+/// with the seats taken), and the guides form as sent when it was refused (the users ticked,
+/// the service's reason).
+#[derive(Default)]
 struct Shown<'a> {
     query: &'a str,
     notice: Option<&'a str>,
     capacity: Option<(String, &'static str, u32)>,
+    guides: Option<(Vec<String>, String)>,
 }
 
 async fn render(
@@ -116,6 +119,33 @@ async fn render(
         Some((value, problem, taken)) => (value, Some(problem), taken),
         None => (departure.occupancy.capacity.to_string(), None, 0),
     };
+    let manage = principal.role.at_least(Role::Admin);
+    let assigned = guides::of_departure(store, now, principal, &departure.id).await?;
+    let (ticked, guides_problem) = match shown.guides {
+        Some((ticked, problem)) => (ticked, Some(problem)),
+        None => (
+            assigned.iter().map(|g| g.user_id.to_string()).collect(),
+            None,
+        ),
+    };
+    // Admins choose among the operator's active users, those already leading it first.
+    let choices: Vec<Value> = if manage {
+        auth::list_users(store, &principal.operator)
+            .await?
+            .into_iter()
+            .filter(|u| u.active)
+            .map(|u| {
+                let id = u.id.to_string();
+                context! {
+                    id => id, name => u.name, role_key => super::role_key(u.role),
+                    checked => ticked.contains(&id),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let leading: Vec<&str> = assigned.iter().map(|g| g.name.as_str()).collect();
     Ok(Page::new(
         "console/departure.html",
         context! {
@@ -131,15 +161,18 @@ async fn render(
                 checked_in => checked_in,
                 cancelled => departure.occupancy.status == DepartureStatus::Cancelled,
             },
-            manage => principal.role.at_least(Role::Admin),
+            manage => manage,
             capacity_form => context! { value => capacity_value, problem => capacity_problem, taken => taken },
+            guides => leading,
+            guide_choices => choices,
+            guides_problem => guides_problem,
             query => query,
             notice => shown.notice,
             bookings => rows,
             listed => list.len(),
         },
     )
-    .refused_if(capacity_problem.is_some()))
+    .refused_if(capacity_problem.is_some() || guides_problem.is_some()))
 }
 
 #[derive(FromForm)]
@@ -162,9 +195,8 @@ pub async fn set_capacity(
     let now = clock.now();
     let typed = form.0.capacity.trim().to_owned();
     let refused = |problem: &'static str, taken: u32| Shown {
-        query: "",
-        notice: None,
         capacity: Some((typed.clone(), problem, taken)),
+        ..Shown::default()
     };
     let Ok(capacity) = typed.parse::<i64>() else {
         let page = render(
@@ -199,6 +231,45 @@ pub async fn set_capacity(
                 refused("console-capacity-invalid", 0),
             );
             Ok(Either::Right(page.await?))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(FromForm)]
+pub struct Guides {
+    #[field(default = Vec::new())]
+    user_ids: Vec<String>,
+}
+
+/// `POST /console/departures/<id>/guides`: admins, as `PUT /v1/departures/{id}/guides`. A guide
+/// already leading an overlapping departure refuses the whole form: shown again with the
+/// users as ticked and the reason.
+#[post("/console/departures/<id>/guides", data = "<form>")]
+pub async fn set_guides(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    form: CsrfForm<Guides>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let principal = user.0;
+    let now = clock.now();
+    let ticked = form.0.user_ids;
+    match guides::assign(store, now, &principal, &departure_id(id)?, &ticked).await {
+        Ok(_) => Ok(Either::Left(Redirect::to(format!(
+            "/console/departures/{id}?notice=guides"
+        )))),
+        Err(error @ (AppError::Refused { .. } | AppError::Validation(_))) => {
+            let reason = error.to_string();
+            let shown = Shown {
+                guides: Some((ticked, reason)),
+                ..Shown::default()
+            };
+            Ok(Either::Right(
+                render(store, now, &principal, id, shown).await?,
+            ))
         }
         Err(other) => Err(other.into()),
     }

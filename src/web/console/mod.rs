@@ -12,6 +12,7 @@ use crate::service::auth::{self, Actor, Principal};
 use crate::storage::Store;
 
 pub mod account;
+pub mod assignments;
 pub mod bookings;
 pub mod calendar;
 pub mod departure;
@@ -33,9 +34,14 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 11] = [
+pub const MENU: [(&str, &str, Role); 12] = [
     ("/console", "console-today", Role::Guide),
     ("/console/calendar", "console-calendar", Role::Guide),
+    (
+        "/console/my-departures",
+        "console-my-departures",
+        Role::Guide,
+    ),
     ("/console/bookings", "console-bookings", Role::Staff),
     ("/console/tours", "console-tours", Role::Staff),
     ("/console/messages", "console-messages", Role::Admin),
@@ -96,6 +102,10 @@ pub fn routes() -> Vec<rocket::Route> {
         departure::set_capacity,
         departure::cancel_preview,
         departure::cancel,
+        departure::set_guides,
+        assignments::page,
+        assignments::create_feed,
+        assignments::revoke_feed,
         bookings::list,
         bookings::show,
         bookings::resend,

@@ -164,6 +164,10 @@ pub struct TourForm {
     max_per_booking: String,
     #[field(default = false)]
     reschedule_allowed: bool,
+    #[field(default = String::new())]
+    min_participants: String,
+    #[field(default = String::new())]
+    decision_hours: String,
     #[field(default = Vec::new())]
     units: Vec<UnitRow>,
     #[field(default = Vec::new())]
@@ -181,6 +185,8 @@ impl TourForm {
             max_per_booking: "10".into(),
             cutoff_minutes: "0".into(),
             reschedule_allowed: true,
+            min_participants: "0".into(),
+            decision_hours: crate::domain::minimum::DEFAULT_DECISION_HOURS.to_string(),
             ..<TourForm as Default>::default()
         }
         .padded()
@@ -201,6 +207,8 @@ impl TourForm {
             min_per_booking: tour.min_per_booking.to_string(),
             max_per_booking: tour.max_per_booking.to_string(),
             reschedule_allowed: tour.reschedule_allowed,
+            min_participants: tour.min_participants.to_string(),
+            decision_hours: tour.decision_hours.to_string(),
             units: tour
                 .units
                 .iter()
@@ -250,6 +258,8 @@ impl TourForm {
         let cutoff_minutes = number("cutoff_minutes", &self.cutoff_minutes);
         let min_per_booking = number("min_per_booking", &self.min_per_booking);
         let max_per_booking = number("max_per_booking", &self.max_per_booking);
+        let min_participants = number("min_participants", &self.min_participants);
+        let decision_hours = number("decision_hours", &self.decision_hours);
         let mut rows = Rows::default();
         let mut cancellation_policy = Vec::new();
         for (i, rule) in self.policy.iter().enumerate() {
@@ -304,6 +314,8 @@ impl TourForm {
             units,
             cancellation_policy,
             reschedule_allowed: self.reschedule_allowed,
+            min_participants,
+            decision_hours,
         };
         Ok((draft, rows))
     }
@@ -448,6 +460,8 @@ pub async fn update(
                 currency: Some(draft.currency),
                 cancellation_policy: Some(draft.cancellation_policy),
                 reschedule_allowed: Some(draft.reschedule_allowed),
+                min_participants: Some(draft.min_participants),
+                decision_hours: Some(draft.decision_hours),
             };
             match catalogue::update_tour(store, clock.now(), &principal, &tour.id, patch).await {
                 Ok(_) => {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::minimum::Standing;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use minijinja::context;
 use rocket::response::Redirect;
@@ -266,6 +267,10 @@ struct DepartureView {
     zone_abbreviation: String,
     status: &'static str,
     available: u32,
+    /// `scheduled`, `guaranteed` or `needs_participants` (as the API's `run_status`).
+    run_status: &'static str,
+    /// With `needs_participants`: how many more travelers it needs to run.
+    needs: u32,
 }
 
 impl TourPageView {
@@ -349,6 +354,11 @@ impl TourPageView {
                             SalesStatus::Cancelled => "cancelled",
                         },
                         available: o.occupancy.available(),
+                        run_status: crate::http::views::run_status(o.standing(tour)),
+                        needs: match o.standing(tour) {
+                            Standing::Needs(more) => more,
+                            _ => 0,
+                        },
                     }
                 })
                 .collect(),

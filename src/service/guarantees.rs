@@ -1,0 +1,216 @@
+//! Guaranteed departures: at its decision time (its minimum's hours before it starts) a
+//! departure with a minimum of participants is decided once, under its row lock, so several
+//! berth instances and bookings racing the decision agree: with enough confirmed seats it is
+//! guaranteed and its travelers are told it will run; with too few it is cancelled, every booking
+//! refunded in full, and its travelers are told why. An operator may guarantee it earlier (or
+//! cancel it as any departure).
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::audit::{self, Action, Target};
+use super::catalogue::{self, cancel_locked, own_departure, Cancellation};
+use super::notifications;
+use super::principal::Principal;
+use super::webhooks::events as webhook_events;
+use crate::domain::booking::CancelReason;
+use crate::domain::capacity::DepartureStatus;
+use crate::domain::ids::DepartureId;
+use crate::domain::message::MessageKind;
+use crate::domain::minimum::{
+    parse_decision_hours, parse_participants, Decision, MAX_DECISION_HOURS,
+};
+use crate::domain::records::{DepartureRecord, TourRecord};
+use crate::domain::webhook::EventType;
+use crate::error::{AppError, Problems};
+use crate::storage::{bookings, departures, Store, WriteTx};
+
+/// Departures looked at per round.
+const BATCH: i64 = 500;
+
+/// Decides every departure whose decision time has come; returns how many were decided.
+pub async fn decide_due(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let until = now + Duration::hours(MAX_DECISION_HOURS);
+    let candidates = departures::undecided_with_minimum(store, now, until, BATCH).await?;
+    let mut decided = 0;
+    for departure in candidates {
+        let tour = catalogue::tour(store, &departure.tour_id).await?;
+        let due = departure
+            .minimum(&tour.tour)
+            .is_some_and(|m| m.decision_at(departure.occupancy.starts_at) <= now);
+        if !due {
+            continue;
+        }
+        let by = Principal::system(&tour.operator_id);
+        if decide(store, now, &by, &tour, &departure.id, false)
+            .await?
+            .is_some()
+        {
+            decided += 1;
+        }
+    }
+    Ok(decided)
+}
+
+/// `POST /v1/departures/{id}/guarantee`: the operator decides now that it runs, whatever is
+/// booked.
+pub async fn guarantee(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    id: &DepartureId,
+) -> Result<(TourRecord, DepartureRecord), AppError> {
+    let (tour, _) = own_departure(store, now, &by.operator, id).await?;
+    let decision = decide(store, now, by, &tour, id, true).await?;
+    if decision.is_none() {
+        // Already decided: guaranteed, cancelled, or started.
+        let (_, departure) = own_departure(store, now, &by.operator, id).await?;
+        if departure.occupancy.status == DepartureStatus::Cancelled {
+            return Err(AppError::DepartureCancelled);
+        }
+    }
+    own_departure(store, now, &by.operator, id).await
+}
+
+/// Decides one departure under its lock; `None` when there was nothing to decide (already
+/// guaranteed or cancelled, started, or, for berth's own decision, without a minimum).
+async fn decide(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    tour: &TourRecord,
+    id: &DepartureId,
+    by_hand: bool,
+) -> Result<Option<Decision>, AppError> {
+    let decided = transaction!(store, |tx| {
+        let Some(departure) = departures::lock(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let occupancy = &departure.occupancy;
+        if occupancy.status == DepartureStatus::Cancelled
+            || departure.guaranteed_at.is_some()
+            || occupancy.starts_at <= now
+        {
+            return Ok(None);
+        }
+        let booked = bookings::booked_on(&mut tx, id).await?;
+        let seats: u32 = booked.iter().map(|(_, seats)| seats).sum();
+        let decision = match departure.minimum(&tour.tour) {
+            _ if by_hand => Decision::Run,
+            Some(minimum) => minimum.decide(seats),
+            None => return Ok(None),
+        };
+        match decision {
+            Decision::Run => {
+                run(&mut tx, by, &departure, &booked, seats, now).await?;
+            }
+            Decision::Cancel { booked, needed } => {
+                let why = Cancellation {
+                    reason: CancelReason::MinimumNotReached,
+                    message: MessageKind::DepartureNotRunning,
+                    detail: serde_json::json!({
+                        "reason": CancelReason::MinimumNotReached.as_str(),
+                        "booked": booked, "needed": needed,
+                    }),
+                };
+                cancel_locked(&mut tx, by, departure, why, now).await?;
+            }
+        }
+        Ok(Some(decision))
+    })
+    .await?;
+    if let Some(decision) = decided {
+        tracing::info!(departure = %id, ?decision, by_hand, "departure decided");
+    }
+    Ok(decided)
+}
+
+async fn run(
+    tx: &mut WriteTx,
+    by: &Principal,
+    departure: &DepartureRecord,
+    booked: &[(crate::domain::ids::BookingId, u32)],
+    seats: u32,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let id = &departure.id;
+    departures::set_guaranteed(tx, id, now).await?;
+    for (booking, _) in booked {
+        notifications::enqueue(tx, booking, MessageKind::DepartureGuaranteed, now).await?;
+    }
+    webhook_events::departures_changed(
+        tx,
+        &by.operator,
+        std::slice::from_ref(id),
+        EventType::DepartureChanged,
+        now,
+    )
+    .await?;
+    let detail = serde_json::json!({ "booked": seats }).to_string();
+    audit::record(
+        tx,
+        by,
+        now,
+        Action::DepartureGuarantee,
+        Target::Departure(id.as_str()),
+        Some(&detail),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A departure's own minimum as an operator sends it: a number, or `null` for the tour's.
+pub struct MinimumChange {
+    pub min_participants: Option<Option<i64>>,
+    pub decision_hours: Option<Option<i64>>,
+}
+
+/// Sets a departure's own minimum or decision time (`null`: back to its tour's). A departure
+/// already decided (guaranteed or cancelled) keeps its decision.
+pub async fn set_minimum(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    id: &DepartureId,
+    change: MinimumChange,
+) -> Result<(), AppError> {
+    own_departure(store, now, &by.operator, id).await?;
+    // Outer `None`: unchanged; `Some(None)`: back to the tour's.
+    let mut p = Problems::new();
+    let min: Option<Option<u32>> = match change.min_participants {
+        Some(Some(value)) => p
+            .check("min_participants", parse_participants(value))
+            .map(Some),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let hours: Option<Option<u32>> = match change.decision_hours {
+        Some(Some(value)) => p
+            .check("decision_hours", parse_decision_hours(value))
+            .map(Some),
+        Some(None) => Some(None),
+        None => None,
+    };
+    p.into_result()?;
+    transaction!(store, |tx| {
+        let departure = departures::lock(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let min_participants = min.unwrap_or(departure.min_participants);
+        let decision_hours = hours.unwrap_or(departure.decision_hours);
+        departures::set_minimum(&mut tx, id, min_participants, decision_hours, now).await?;
+        let detail = serde_json::json!({
+            "min_participants": min_participants, "decision_hours": decision_hours,
+        })
+        .to_string();
+        audit::record(
+            &mut tx,
+            by,
+            now,
+            Action::DepartureMinimum,
+            Target::Departure(id.as_str()),
+            Some(&detail),
+        )
+        .await
+    })
+    .await
+}
