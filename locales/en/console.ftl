@@ -459,3 +459,11 @@ console-tour-min-participants = Minimum participants
 console-tour-min-participants-hint = A departure with fewer booked is cancelled and refunded in full; 0 for no minimum.
 console-tour-decision-hours = Decide this many hours before
 console-tour-decision-hours-hint = When berth decides whether each departure runs (1 to 720).
+console-needs = { $count ->
+    [one] Needs 1 more traveler to run: decided { $at }.
+   *[other] Needs { $count } more travelers to run: decided { $at }.
+}
+console-guaranteed = Guaranteed to run.
+console-guarantee = Run it anyway (tell its travelers)
+console-guaranteed-notice = The departure is guaranteed; its travelers are told it runs.
+console-minimum-reached = Minimum reached with the seats held or booked now: decided { $at } on confirmed seats.

@@ -104,6 +104,7 @@ departure-sold-out = Sold out
 departure-closed = Sales closed
 departure-cancelled = Cancelled
 departure-guaranteed = Guaranteed to run
+departure-minimum-reached = Minimum reached: it runs once enough bookings are confirmed
 departure-needs = { $count ->
     [one] Needs 1 more traveler to run
    *[other] Needs { $count } more travelers to run

@@ -459,3 +459,11 @@ console-tour-min-participants = Mínimo de participantes
 console-tour-min-participants-hint = Una salida con menos reservas se cancela y se reembolsa por completo; 0 para sin mínimo.
 console-tour-decision-hours = Decidir con estas horas de antelación
 console-tour-decision-hours-hint = Cuándo decide berth si cada salida se realiza (de 1 a 720).
+console-needs = { $count ->
+    [one] Falta 1 viajero para que se realice: se decide el { $at }.
+   *[other] Faltan { $count } viajeros para que se realice: se decide el { $at }.
+}
+console-guaranteed = Salida garantizada.
+console-guarantee = Realizarla igualmente (avisar a sus viajeros)
+console-guaranteed-notice = La salida está garantizada; se avisa a sus viajeros de que se realiza.
+console-minimum-reached = Mínimo alcanzado con las plazas retenidas o reservadas ahora: se decide el { $at } con las confirmadas.

@@ -103,6 +103,7 @@ departure-sold-out = Agotado
 departure-closed = Venta cerrada
 departure-cancelled = Cancelada
 departure-guaranteed = Salida garantizada
+departure-minimum-reached = Mínimo alcanzado: se realiza cuando se confirmen reservas suficientes
 departure-needs = { $count ->
     [one] Falta 1 viajero para que se realice
    *[other] Faltan { $count } viajeros para que se realice

@@ -65,6 +65,9 @@ pub enum Standing {
     Scheduled,
     /// Guaranteed to run (decided, by berth or the operator).
     Guaranteed,
+    /// Enough seats are held or booked now, but it is not decided yet (the decision counts only
+    /// confirmed seats).
+    Reached,
     /// This many more participants are needed for it to run.
     Needs(u32),
 }
@@ -75,7 +78,7 @@ impl Standing {
         match minimum {
             _ if guaranteed => Standing::Guaranteed,
             None => Standing::Scheduled,
-            Some(m) if taken >= m.participants => Standing::Guaranteed,
+            Some(m) if taken >= m.participants => Standing::Reached,
             Some(m) => Standing::Needs(m.participants - taken),
         }
     }
@@ -138,7 +141,11 @@ mod tests {
             }
         );
         assert_eq!(Standing::of(Some(m), false, 4), Standing::Needs(2));
-        assert_eq!(Standing::of(Some(m), false, 6), Standing::Guaranteed);
+        assert_eq!(
+            Standing::of(Some(m), false, 6),
+            Standing::Reached,
+            "not decided yet"
+        );
         assert_eq!(Standing::of(Some(m), true, 0), Standing::Guaranteed);
         assert_eq!(Standing::of(None, false, 0), Standing::Scheduled);
     }

@@ -314,23 +314,23 @@ pub async fn update_departure(
         .json(scope, body, |ctx, patch: DeparturePatch, _| async move {
             let now = ctx.now();
             let departure = departure_id(id)?;
+            // Everything is checked before anything is written.
             let minimum = MinimumChange {
                 min_participants: patch.min_participants,
                 decision_hours: patch.decision_hours,
-            };
-            let changes_minimum =
-                minimum.min_participants.is_some() || minimum.decision_hours.is_some();
-            if patch.capacity.is_none() && !changes_minimum {
+            }
+            .check()?;
+            if patch.capacity.is_none() && !minimum.changes_anything() {
                 return Err(AppError::invalid(
                     "capacity",
                     "send capacity, min_participants or decision_hours",
                 ));
             }
-            if changes_minimum {
-                guarantees::set_minimum(ctx.store, now, &by, &departure, minimum).await?;
-            }
             if let Some(capacity) = patch.capacity {
                 catalogue::set_capacity(ctx.store, now, &by, &departure, capacity).await?;
+            }
+            if minimum.changes_anything() {
+                guarantees::set_minimum(ctx.store, now, &by, &departure, &minimum).await?;
             }
             let (tour, departure) =
                 catalogue::own_departure(ctx.store, now, &by.operator, &departure).await?;

@@ -101,8 +101,9 @@ pub struct DepartureView {
     pub status: &'static str,
     pub prices: Vec<PriceView>,
     pub currency: String,
-    /// Whether it runs: `scheduled` (no minimum of participants), `guaranteed`, or
-    /// `needs_participants` (it is cancelled unless `participants_needed` more book by
+    /// Whether it runs: `scheduled` (no minimum of participants), `guaranteed` (decided),
+    /// `minimum_reached` (enough seats held or booked now, decided at `decided_at` on confirmed
+    /// seats), or `needs_participants` (it is cancelled unless `participants_needed` more book by
     /// `decided_at`).
     pub run_status: &'static str,
     /// With a minimum: how many it needs to run, how many more it needs now (seats held or
@@ -161,6 +162,7 @@ pub fn run_status(standing: Standing) -> &'static str {
     match standing {
         Standing::Scheduled => "scheduled",
         Standing::Guaranteed => "guaranteed",
+        Standing::Reached => "minimum_reached",
         Standing::Needs(_) => "needs_participants",
     }
 }

@@ -27,28 +27,57 @@ use crate::storage::{bookings, departures, Store, WriteTx};
 /// Departures looked at per round.
 const BATCH: i64 = 500;
 
-/// Decides every departure whose decision time has come; returns how many were decided.
+/// Decides every departure whose decision time has come; returns how many were decided. Reads
+/// every undecided departure with a minimum in the next 30 days, a page at a time (a departure
+/// with a long decision time may be due behind many nearer ones that are not), and one that
+/// cannot be decided is logged and left for the next round without stopping the others.
 pub async fn decide_due(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
     let until = now + Duration::hours(MAX_DECISION_HOURS);
-    let candidates = departures::undecided_with_minimum(store, now, until, BATCH).await?;
     let mut decided = 0;
-    for departure in candidates {
-        let tour = catalogue::tour(store, &departure.tour_id).await?;
-        let due = departure
-            .minimum(&tour.tour)
-            .is_some_and(|m| m.decision_at(departure.occupancy.starts_at) <= now);
-        if !due {
-            continue;
+    let mut after: Option<(DateTime<Utc>, DepartureId)> = None;
+    loop {
+        let page = departures::undecided_with_minimum(
+            store,
+            now,
+            until,
+            after.as_ref().map(|(at, id)| (*at, id)),
+            BATCH,
+        )
+        .await?;
+        for departure in &page {
+            match decide_if_due(store, now, departure).await {
+                Ok(true) => decided += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(departure = %departure.id, %error, "departure not decided; tried again next round");
+                }
+            }
         }
-        let by = Principal::system(&tour.operator_id);
-        if decide(store, now, &by, &tour, &departure.id, false)
-            .await?
-            .is_some()
-        {
-            decided += 1;
+        match page.last() {
+            Some(last) if page.len() as i64 == BATCH => {
+                after = Some((last.occupancy.starts_at, last.id.clone()));
+            }
+            _ => return Ok(decided),
         }
     }
-    Ok(decided)
+}
+
+async fn decide_if_due(
+    store: &Store,
+    now: DateTime<Utc>,
+    departure: &DepartureRecord,
+) -> Result<bool, AppError> {
+    let tour = catalogue::tour(store, &departure.tour_id).await?;
+    let due = departure
+        .minimum(&tour.tour)
+        .is_some_and(|m| m.decision_at(departure.occupancy.starts_at) <= now);
+    if !due {
+        return Ok(false);
+    }
+    let by = Principal::system(&tour.operator_id);
+    Ok(decide(store, now, &by, &tour, &departure.id, false)
+        .await?
+        .is_some())
 }
 
 /// `POST /v1/departures/{id}/guarantee`: the operator decides now that it runs, whatever is
@@ -61,14 +90,20 @@ pub async fn guarantee(
 ) -> Result<(TourRecord, DepartureRecord), AppError> {
     let (tour, _) = own_departure(store, now, &by.operator, id).await?;
     let decision = decide(store, now, by, &tour, id, true).await?;
+    let (tour, departure) = own_departure(store, now, &by.operator, id).await?;
     if decision.is_none() {
-        // Already decided: guaranteed, cancelled, or started.
-        let (_, departure) = own_departure(store, now, &by.operator, id).await?;
+        // Nothing decided: already guaranteed (fine), cancelled, or started.
         if departure.occupancy.status == DepartureStatus::Cancelled {
             return Err(AppError::DepartureCancelled);
         }
+        if departure.guaranteed_at.is_none() {
+            return Err(AppError::Refused {
+                code: "departure_started",
+                message: "the departure has started: there is nothing left to decide".to_owned(),
+            });
+        }
     }
-    own_departure(store, now, &by.operator, id).await
+    Ok((tour, departure))
 }
 
 /// Decides one departure under its lock; `None` when there was nothing to decide (already
@@ -96,8 +131,12 @@ async fn decide(
         let seats: u32 = booked.iter().map(|(_, seats)| seats).sum();
         let decision = match departure.minimum(&tour.tour) {
             _ if by_hand => Decision::Run,
-            Some(minimum) => minimum.decide(seats),
-            None => return Ok(None),
+            // Read again under the lock: a minimum or decision time changed since it was found
+            // due decides nothing early.
+            Some(minimum) if minimum.decision_at(occupancy.starts_at) <= now => {
+                minimum.decide(seats)
+            }
+            _ => return Ok(None),
         };
         match decision {
             Decision::Run => {
@@ -164,39 +203,64 @@ pub struct MinimumChange {
     pub decision_hours: Option<Option<i64>>,
 }
 
-/// Sets a departure's own minimum or decision time (`null`: back to its tour's). A departure
-/// already decided (guaranteed or cancelled) keeps its decision.
+/// A checked [`MinimumChange`]: outer `None` leaves a setting as it is, `Some(None)` goes back
+/// to the tour's.
+pub struct CheckedMinimum {
+    min_participants: Option<Option<u32>>,
+    decision_hours: Option<Option<u32>>,
+}
+
+impl MinimumChange {
+    /// Checks the values before anything is written.
+    pub fn check(self) -> Result<CheckedMinimum, AppError> {
+        let mut p = Problems::new();
+        let min_participants = match self.min_participants {
+            Some(Some(value)) => p
+                .check("min_participants", parse_participants(value))
+                .map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let decision_hours = match self.decision_hours {
+            Some(Some(value)) => p
+                .check("decision_hours", parse_decision_hours(value))
+                .map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        p.into_result()?;
+        Ok(CheckedMinimum {
+            min_participants,
+            decision_hours,
+        })
+    }
+}
+
+impl CheckedMinimum {
+    pub fn changes_anything(&self) -> bool {
+        self.min_participants.is_some() || self.decision_hours.is_some()
+    }
+}
+
+/// Sets a departure's own minimum or decision time. A departure already decided (guaranteed or
+/// cancelled) keeps its decision; one whose new decision time has passed is decided at the next
+/// round.
 pub async fn set_minimum(
     store: &Store,
     now: DateTime<Utc>,
     by: &Principal,
     id: &DepartureId,
-    change: MinimumChange,
+    change: &CheckedMinimum,
 ) -> Result<(), AppError> {
     own_departure(store, now, &by.operator, id).await?;
-    // Outer `None`: unchanged; `Some(None)`: back to the tour's.
-    let mut p = Problems::new();
-    let min: Option<Option<u32>> = match change.min_participants {
-        Some(Some(value)) => p
-            .check("min_participants", parse_participants(value))
-            .map(Some),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let hours: Option<Option<u32>> = match change.decision_hours {
-        Some(Some(value)) => p
-            .check("decision_hours", parse_decision_hours(value))
-            .map(Some),
-        Some(None) => Some(None),
-        None => None,
-    };
-    p.into_result()?;
     transaction!(store, |tx| {
         let departure = departures::lock(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let min_participants = min.unwrap_or(departure.min_participants);
-        let decision_hours = hours.unwrap_or(departure.decision_hours);
+        let min_participants = change
+            .min_participants
+            .unwrap_or(departure.min_participants);
+        let decision_hours = change.decision_hours.unwrap_or(departure.decision_hours);
         departures::set_minimum(&mut tx, id, min_participants, decision_hours, now).await?;
         let detail = serde_json::json!({
             "min_participants": min_participants, "decision_hours": decision_hours,

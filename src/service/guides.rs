@@ -66,8 +66,9 @@ pub async fn assign(
     let wanted = Span::of(record.occupancy.starts_at, tour.tour.duration_minutes);
     transaction!(store, |tx| {
         for user in &users {
-            let row = accounts::lock_user(&mut tx, user)
-                .await?
+            // Another operator's user is refused before anything of theirs is locked.
+            let theirs = accounts::get_user(store, &by.operator, user).await?.is_some();
+            let row = if theirs { accounts::lock_user(&mut tx, user).await? } else { None }
                 .filter(|u| u.operator_id == by.operator.as_str() && u.deactivated_at.is_none())
                 .ok_or_else(|| {
                     AppError::invalid("user_ids", format!("{user} is not an active user of this operator"))

@@ -307,21 +307,26 @@ pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageErr
 }
 
 /// Scheduled departures not yet guaranteed that start in `(now, until]` and have a minimum of
-/// participants (their own or their tour's), soonest first: the candidates for a decision.
+/// participants (their own or their tour's), in start order after `after` (a page's last
+/// departure): the candidates for a decision.
 pub async fn undecided_with_minimum(
     store: &Store,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, &DepartureId)>,
     limit: i64,
 ) -> Result<Vec<DepartureRecord>, StorageError> {
+    let (from, from_id) = after.map_or((now, ""), |(at, id)| (at, id.as_str()));
     let sql = format!(
         "SELECT {DEPARTURE_COLUMNS} FROM departures o JOIN tours t ON t.id = o.tour_id \
          WHERE o.status = 'scheduled' AND o.guaranteed_at IS NULL AND o.starts_at > ? \
+         AND (o.starts_at > ? OR (o.starts_at = ? AND o.id > ?)) \
          AND o.starts_at <= ? AND COALESCE(o.min_participants, t.min_participants) > 0 \
          ORDER BY o.starts_at, o.id LIMIT ?"
     );
     let rows: Vec<DepartureRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(at(now)).bind(at(now)).bind(at(until)).bind(limit).fetch_all(pool).await)?;
+        .bind(at(now)).bind(at(now)).bind(at(from)).bind(at(from)).bind(from_id)
+        .bind(at(until)).bind(limit).fetch_all(pool).await)?;
     rows.into_iter().map(DepartureRecord::try_from).collect()
 }
 

@@ -336,14 +336,25 @@ pub async fn mark_availability(
     Ok(())
 }
 
-/// Up to `limit` departures with availability marks, and their operators (a plain read: the
-/// debounce slot below decides which instance sends).
+/// Whether any availability mark waits (a plain read, so an idle round opens no write
+/// transaction).
+pub async fn has_marks(store: &Store) -> Result<bool, StorageError> {
+    let found: Option<i64> = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT 1 FROM webhook_availability_marks LIMIT 1")
+        .fetch_optional(pool).await)?;
+    Ok(found.is_some())
+}
+
+/// Up to `limit` departures with availability marks, and their operators, in id order so that
+/// instances take debounce slots in one order (a plain read: the slot decides which instance
+/// sends).
 pub async fn marked_departures(
     tx: &mut WriteTx,
     limit: i64,
 ) -> Result<Vec<(DepartureId, OperatorId)>, StorageError> {
     let rows: Vec<(String, String)> = on_tx!(tx, conn => sqlx::query_as(
-        "SELECT DISTINCT departure_id, operator_id FROM webhook_availability_marks LIMIT ?")
+        "SELECT DISTINCT departure_id, operator_id FROM webhook_availability_marks \
+         ORDER BY departure_id LIMIT ?")
         .bind(limit).fetch_all(conn).await)?;
     Ok(rows
         .into_iter()

@@ -17,7 +17,11 @@ pub async fn run_once(
     webhooks: &Arc<Webhooks>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    availability::emit(store, now).await?;
+    // A round that cannot write availability events (a busy database) still sends what is due;
+    // the marks wait for the next round.
+    if let Err(error) = availability::emit(store, now).await {
+        tracing::warn!(%error, "availability events not written this round");
+    }
     dispatch::dispatch_once(store, webhooks, now).await
 }
 

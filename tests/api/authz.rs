@@ -217,6 +217,7 @@ fn rows() -> Vec<Row> {
         row("POST", "/console/departures/<id>/check-in", Console, T::None, ""),
         row("POST", "/console/departures/<id>/capacity", Console, T::None, ""),
         row("POST", "/console/departures/<id>/guides", Console, T::None, ""),
+        row("POST", "/console/departures/<id>/guarantee", Console, T::None, ""),
         row("GET", "/console/my-departures", Console, T::None, ""),
         row("POST", "/console/my-departures/calendar-feeds", Console, T::None, ""),
         row("POST", "/console/my-departures/calendar-feeds/<id>/revoke", Console, T::None, ""),

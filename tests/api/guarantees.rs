@@ -123,6 +123,11 @@ async fn at_its_minimum_a_departure_is_guaranteed_once_with_two_instances_and_bo
     let departure = app.departure(&token, &tour, 12, 30).await;
     confirmed(&app, &departure, 1).await;
     confirmed(&app, &departure, 1).await;
+    let shown = app.get(&format!("/v1/departures/{departure}")).await;
+    assert_eq!(
+        shown.body["run_status"], "minimum_reached",
+        "not decided yet"
+    );
     app.clock.advance(Duration::hours(7));
     let other = app.another_instance(&[]).await;
     let app = std::sync::Arc::new(app);
@@ -264,6 +269,15 @@ async fn operators_set_a_departures_own_minimum_and_guarantee_it_early(backend: 
     app.post_as(&other, &format!("{path}/guarantee"), json!({}))
         .await
         .expect(404);
+    let leaving = app.departure(&token, &tour, 10, 1).await;
+    app.clock.advance(Duration::hours(2));
+    app.post_as(
+        &token,
+        &format!("/v1/departures/{leaving}/guarantee"),
+        json!({}),
+    )
+    .await
+    .expect_error(409, "departure_started");
     let cancelled = app.departure(&token, &tour, 10, 50).await;
     app.post_as(
         &token,

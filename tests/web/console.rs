@@ -35,6 +35,7 @@ on_both_backends!(
     staff_move_a_booking_to_another_departure_of_its_tour,
     an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt,
     an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departures,
+    an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -176,6 +177,7 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
         [
             "Today",
             "Calendar",
+            "My departures",
             "Bookings",
             "Tours",
             "Messages",
@@ -300,6 +302,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
         [
             "Today",
             "Calendar",
+            "My departures",
             "Bookings",
             "Tours",
             "Messages",
@@ -329,7 +332,10 @@ async fn a_guide_sees_neither_the_menu_entry_nor_the_page_of_owners(backend: Bac
     app.add_user(&token, "guide@harbour.example", "guide").await;
     sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
     assert_eq!(path(&browser).await, "/console");
-    assert_eq!(menu(&browser).await, ["Today", "Calendar", "Account"]);
+    assert_eq!(
+        menu(&browser).await,
+        ["Today", "Calendar", "My departures", "Account"]
+    );
     browser.goto(&format!("{}/console/team", app.base)).await;
     assert_eq!(path(&browser).await, "/console/team");
     assert!(
@@ -2374,5 +2380,33 @@ async fn an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departur
     submit(&browser, "form.revoke-feed").await;
     assert!(browser.text("#notice").await.contains("revoked"));
     app.get(&feed_path).await.expect(404);
+    browser.close().await;
+}
+
+async fn an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway(backend: Backend) {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"min_participants": 3, "decision_hours": 24}),
+        &[("admin@harbour.example", "admin")],
+    )
+    .await
+    else {
+        return;
+    };
+    let departure = app.departure(&token, &tour, 10, 30).await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/departures/{departure}", app.base))
+        .await;
+    let status = browser.text(".run-status").await;
+    assert!(status.contains("Needs 3 more travelers to run"), "{status}");
+    browser
+        .assert_accessible("console departure short of its minimum")
+        .await;
+    submit(&browser, "form.guarantee").await;
+    assert!(browser.text(".notice").await.contains("guaranteed"));
+    assert_eq!(browser.text(".run-status").await, "Guaranteed to run.");
+    let shown = app.get(&format!("/v1/departures/{departure}")).await;
+    assert_eq!(shown.body["run_status"], "guaranteed");
     browser.close().await;
 }

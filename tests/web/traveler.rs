@@ -441,6 +441,12 @@ async fn a_departure_with_a_minimum_shows_how_many_more_it_needs_or_that_it_runs
         json!(["Needs 3 more travelers to run", "Guaranteed to run"])
     );
     browser.assert_accessible("tour page, minimum").await;
+    browser.goto(&format!("{}/book/{morning}", app.base)).await;
+    assert_eq!(
+        browser.text(".run-status").await,
+        "Needs 3 more travelers to run"
+    );
+    browser.goto(&page).await;
     browser.goto(&format!("{page}&lang=es")).await;
     assert!(browser
         .text(".run-status.needs")

@@ -17,6 +17,9 @@ const BATCH: i64 = 200;
 /// Writes the due availability events; returns how many departures were settled (an event
 /// written, or its marks dropped when nobody subscribes any more).
 pub async fn emit(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
+    if !store_webhooks::has_marks(store).await? {
+        return Ok(0);
+    }
     transaction!(store, |tx| {
         let marked = store_webhooks::marked_departures(&mut tx, BATCH).await?;
         let mut settled = 0;
@@ -33,7 +36,10 @@ pub async fn emit(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> 
                 continue;
             }
             // Marks first, then the reading: every change whose mark goes here is seen below.
-            store_webhooks::clear_marks(&mut tx, &departure).await?;
+            // None left: another instance sent them meanwhile.
+            if store_webhooks::clear_marks(&mut tx, &departure).await? == 0 {
+                continue;
+            }
             settled += 1;
             let kind = EventType::AvailabilityChanged;
             let endpoints = store_webhooks::subscribers(&mut tx, &operator, kind).await?;

@@ -13,11 +13,12 @@ use crate::domain::auth::Role;
 use crate::domain::booking::BookingStatus;
 use crate::domain::capacity::DepartureStatus;
 use crate::domain::ids::DepartureId;
+use crate::domain::minimum::Standing;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::http::guards::{Admin, Guide};
 use crate::http::rate_limit::RateLimited;
-use crate::service::{auth, bookings, catalogue, console, guides};
+use crate::service::{auth, bookings, catalogue, console, guarantees, guides};
 use crate::storage::Store;
 use crate::web::{CsrfForm, Page, WebError};
 
@@ -160,6 +161,18 @@ async fn render(
                 seats_taken => seats_taken,
                 checked_in => checked_in,
                 cancelled => departure.occupancy.status == DepartureStatus::Cancelled,
+                needs => match departure.standing(&tour.tour) {
+                    Standing::Needs(more) => Some(more),
+                    _ => None,
+                },
+                guaranteed => departure.guaranteed_at.is_some(),
+                undecided => departure.guaranteed_at.is_none() && departure.minimum(&tour.tour).is_some(),
+                decided_at => departure.minimum(&tour.tour).map(|m| {
+                    m.decision_at(departure.occupancy.starts_at)
+                        .with_timezone(&tz)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                }),
             },
             manage => manage,
             capacity_form => context! { value => capacity_value, problem => capacity_problem, taken => taken },
@@ -273,6 +286,24 @@ pub async fn set_guides(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// `POST /console/departures/<id>/guarantee`: admins, as `POST /v1/departures/{id}/guarantee`:
+/// it runs, whatever its minimum; its confirmed travelers are told.
+#[post("/console/departures/<id>/guarantee", data = "<form>")]
+pub async fn guarantee(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    form: CsrfForm<Confirm>,
+    store: &State<Store>,
+    clock: &State<Clock>,
+) -> Result<Redirect, WebError> {
+    let CsrfForm(Confirm { .. }) = form;
+    guarantees::guarantee(store, clock.now(), &user.0, &departure_id(id)?).await?;
+    Ok(Redirect::to(format!(
+        "/console/departures/{id}?notice=guaranteed"
+    )))
 }
 
 /// `GET /console/departures/<id>/cancel`: what cancelling would do (bookings, travelers, money

@@ -103,6 +103,7 @@ pub fn routes() -> Vec<rocket::Route> {
         departure::cancel_preview,
         departure::cancel,
         departure::set_guides,
+        departure::guarantee,
         assignments::page,
         assignments::create_feed,
         assignments::revoke_feed,

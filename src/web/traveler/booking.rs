@@ -353,6 +353,9 @@ struct FormView {
     /// `open`, `sold_out`, `closed` or `cancelled`.
     sales: &'static str,
     available: u32,
+    /// As the tour page: `scheduled`, `guaranteed` or `needs_participants` (`needs` more).
+    run_status: &'static str,
+    needs: u32,
     units: Vec<UnitField>,
     form: BookingForm,
     quote: Option<QuoteView>,
@@ -428,6 +431,11 @@ impl FormPage {
                 max_per_booking: tour.tour.max_per_booking,
                 sales,
                 available: departure.occupancy.available(),
+                run_status: crate::http::views::run_status(departure.standing(&tour.tour)),
+                needs: match departure.standing(&tour.tour) {
+                    crate::domain::minimum::Standing::Needs(more) => more,
+                    _ => 0,
+                },
                 units,
                 form,
                 quote: None,
