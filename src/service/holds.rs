@@ -19,7 +19,6 @@ use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{BookingRecord, Customer};
 use crate::domain::reseller::Resale;
-use crate::domain::webhook::EventType;
 use crate::error::{AppError, Problems};
 use crate::secrets::{self, Keyring};
 use crate::storage::{
@@ -358,12 +357,9 @@ async fn write_hold(
         }
         (None, None) => {}
     }
-    super::webhooks::events::booking_changed(tx, booking, EventType::BookingHeld, now).await?;
-    // On MySQL's hot path this runs before the departure is locked: an insert-only mark adds
-    // nothing to the time the lock is held.
-    let departure = [booking.departure_id.clone()];
-    super::webhooks::events::availability_changed(tx, &booking.operator_id, &departure, now)
-        .await?;
+    // On MySQL's hot path this runs before the departure is locked: the event and the
+    // insert-only availability mark add nothing to the time the lock is held.
+    super::webhooks::events::booking_held(tx, booking, now).await?;
     Ok(())
 }
 

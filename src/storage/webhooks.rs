@@ -245,28 +245,51 @@ pub struct Subscriber {
     pub enabled: bool,
 }
 
-/// The operator's endpoints (enabled or not, never deleted) that subscribe to `kind`. A plain
-/// read (no lock): it runs inside holds, where a locking read would make an endpoint's edit
-/// wait for a rush.
+/// The operator's endpoints (enabled or not, never deleted) with the event types each takes.
+#[derive(Debug, Clone, Default)]
+pub struct Subscriptions(Vec<(Subscriber, String)>);
+
+impl Subscriptions {
+    /// The endpoints that subscribe to `kind`.
+    pub fn to(&self, kind: EventType) -> Vec<Subscriber> {
+        self.0
+            .iter()
+            .filter(|(_, types)| types.split_whitespace().any(|t| t == kind.as_str()))
+            .map(|(subscriber, _)| subscriber.clone())
+            .collect()
+    }
+}
+
+/// The operator's endpoints and what they subscribe to, in one plain read (no lock): it runs
+/// inside holds, where a locking read would make an endpoint's edit wait for a rush.
+pub async fn subscriptions(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+) -> Result<Subscriptions, StorageError> {
+    let rows: Vec<(String, String, i64)> = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT id, event_types, enabled FROM webhook_endpoints \
+         WHERE operator_id = ? AND deleted_at IS NULL")
+        .bind(operator.as_str()).fetch_all(conn).await)?;
+    Ok(Subscriptions(
+        rows.into_iter()
+            .filter_map(|(id, types, enabled)| {
+                let subscriber = Subscriber {
+                    id: WebhookEndpointId::parse(&id)?,
+                    enabled: enabled != 0,
+                };
+                Some((subscriber, types))
+            })
+            .collect(),
+    ))
+}
+
+/// The operator's endpoints that subscribe to `kind` (see [`subscriptions`]).
 pub async fn subscribers(
     tx: &mut WriteTx,
     operator: &OperatorId,
     kind: EventType,
 ) -> Result<Vec<Subscriber>, StorageError> {
-    let rows: Vec<(String, String, i64)> = on_tx!(tx, conn => sqlx::query_as(
-        "SELECT id, event_types, enabled FROM webhook_endpoints \
-         WHERE operator_id = ? AND deleted_at IS NULL")
-        .bind(operator.as_str()).fetch_all(conn).await)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, types, _)| types.split_whitespace().any(|t| t == kind.as_str()))
-        .filter_map(|(id, _, enabled)| {
-            Some(Subscriber {
-                id: WebhookEndpointId::parse(&id)?,
-                enabled: enabled != 0,
-            })
-        })
-        .collect())
+    Ok(subscriptions(tx, operator).await?.to(kind))
 }
 
 /// The booking's next event number (the caller holds the booking's row).

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::on_both_backends;
 use crate::support::{Backend, Reply, TestApp};
-use crate::web::ZONE;
+use crate::web::{book, ZONE};
 
 on_both_backends!(
     below_its_minimum_a_departure_is_cancelled_and_refunded_at_its_decision_time,
@@ -22,20 +22,6 @@ async fn decide(app: &TestApp) -> usize {
     berth::workers::guarantees::run_once(&app.store, app.clock.now())
         .await
         .expect("decision round")
-}
-
-async fn confirmed(app: &TestApp, departure: &str, seats: i64) -> Reply {
-    let hold = app
-        .hold(departure, json!([{"unit": "adult", "quantity": seats}]))
-        .await;
-    hold.expect(201);
-    app.post_with_booking_token(
-        &format!("/v1/bookings/{}/confirm", hold.str("reference")),
-        &hold.str("access_token"),
-    )
-    .await
-    .expect(200);
-    hold
 }
 
 async fn messages(app: &TestApp, kind: &str) -> i64 {
@@ -64,7 +50,7 @@ async fn below_its_minimum_a_departure_is_cancelled_and_refunded_at_its_decision
     let decided_at: chrono::DateTime<chrono::Utc> = shown.str("decided_at").parse().unwrap();
     assert_eq!(starts - decided_at, Duration::hours(24));
 
-    let paid = confirmed(&app, &departure, 2).await;
+    let paid = book(&app, &departure, 2).await;
     let held = app
         .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
         .await;
@@ -121,8 +107,8 @@ async fn at_its_minimum_a_departure_is_guaranteed_once_with_two_instances_and_bo
         .tour(&token, json!({"min_participants": 2, "decision_hours": 24}))
         .await;
     let departure = app.departure(&token, &tour, 12, 30).await;
-    confirmed(&app, &departure, 1).await;
-    confirmed(&app, &departure, 1).await;
+    book(&app, &departure, 1).await;
+    book(&app, &departure, 1).await;
     let shown = app.get(&format!("/v1/departures/{departure}")).await;
     assert_eq!(
         shown.body["run_status"], "minimum_reached",
@@ -192,7 +178,7 @@ async fn the_decision_is_real_hours_before_the_start_across_a_daylight_saving_ch
         local, "10:00",
         "24 real hours, not the same clock time the day before"
     );
-    confirmed(&app, &departure, 1).await;
+    book(&app, &departure, 1).await;
     let until = decided_at - app.clock.now() - Duration::minutes(1);
     app.clock.advance(until);
     assert_eq!(decide(&app).await, 0, "a minute early");
@@ -253,7 +239,7 @@ async fn operators_set_a_departures_own_minimum_and_guarantee_it_early(backend: 
     .expect_error(422, "validation_failed");
 
     // Guaranteed by hand: its confirmed travelers are told once.
-    confirmed(&app, &departure, 1).await;
+    book(&app, &departure, 1).await;
     let guaranteed = app
         .post_as(&token, &format!("{path}/guarantee"), json!({}))
         .await;

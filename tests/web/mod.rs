@@ -78,7 +78,7 @@ pub async fn departure_on(
 }
 
 /// Holds and confirms `seats` adult seats on a departure, as a traveler would through the API.
-pub async fn book(app: &TestApp, departure: &str, seats: u32) {
+pub async fn book(app: &TestApp, departure: &str, seats: u32) -> crate::support::Reply {
     let hold = app
         .hold(departure, json!([{"unit": "adult", "quantity": seats}]))
         .await;
@@ -89,6 +89,7 @@ pub async fn book(app: &TestApp, departure: &str, seats: u32) {
     )
     .await
     .expect(200);
+    hold
 }
 
 /// Holds `seats` adult seats for `name` <`email`> and confirms them through the API, as a

@@ -59,6 +59,33 @@ pub(crate) async fn bookings_changed(
     Ok(())
 }
 
+/// A hold was written: `booking.held`, and its departure's availability changed. One read of the
+/// operator's endpoints serves both, since every hold pays for it.
+pub(crate) async fn booking_held(
+    tx: &mut WriteTx,
+    booking: &BookingRecord,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let subscriptions = store_webhooks::subscriptions(tx, &booking.operator_id).await?;
+    let kind = EventType::BookingHeld;
+    let operator = &booking.operator_id;
+    emit(
+        tx,
+        operator,
+        &booking.id,
+        kind,
+        None,
+        &subscriptions.to(kind),
+        now,
+    )
+    .await?;
+    if !subscriptions.to(EventType::AvailabilityChanged).is_empty() {
+        let departure = std::slice::from_ref(&booking.departure_id);
+        store_webhooks::mark_availability(tx, operator, departure, now).await?;
+    }
+    Ok(())
+}
+
 /// A refund of `amount` (minor units) was recorded for `booking`.
 pub(crate) async fn booking_refunded(
     tx: &mut WriteTx,
