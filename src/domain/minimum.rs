@@ -73,6 +73,14 @@ pub enum Standing {
 }
 
 impl Standing {
+    /// How many more participants it needs to run, when it needs any.
+    pub fn needs(self) -> Option<u32> {
+        match self {
+            Standing::Needs(more) => Some(more),
+            _ => None,
+        }
+    }
+
     /// `taken`: the seats held or booked now.
     pub fn of(minimum: Option<Minimum>, guaranteed: bool, taken: u32) -> Standing {
         match minimum {

@@ -174,13 +174,19 @@ pub async fn feed(
     key: Option<&str>,
     ctx: Ctx<'_>,
 ) -> Result<(ContentType, String), AppError> {
-    let key = key.ok_or(AppError::NotFound)?;
-    let calendar = calendar_feeds::calendar(ctx.store, ctx.now(), FEED_PATH, key).await?;
-    Ok((calendar_type(), calendar))
+    serve(&ctx, FEED_PATH, key).await
 }
 
-fn calendar_type() -> ContentType {
-    ContentType::new("text", "calendar").with_params(("charset", "utf-8"))
+/// The calendar a key opens at `path`, as `text/calendar`.
+async fn serve(
+    ctx: &Ctx<'_>,
+    path: &str,
+    key: Option<&str>,
+) -> Result<(ContentType, String), AppError> {
+    let key = key.ok_or(AppError::NotFound)?;
+    let calendar = calendar_feeds::calendar(ctx.store, ctx.now(), path, key).await?;
+    let utf8 = ContentType::new("text", "calendar").with_params(("charset", "utf-8"));
+    Ok((utf8, calendar))
 }
 
 #[utoipa::path(
@@ -200,9 +206,7 @@ pub async fn guide_feed(
     key: Option<&str>,
     ctx: Ctx<'_>,
 ) -> Result<(ContentType, String), AppError> {
-    let key = key.ok_or(AppError::NotFound)?;
-    let calendar = calendar_feeds::calendar(ctx.store, ctx.now(), GUIDE_FEED_PATH, key).await?;
-    Ok((calendar_type(), calendar))
+    serve(&ctx, GUIDE_FEED_PATH, key).await
 }
 
 #[utoipa::path(

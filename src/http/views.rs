@@ -121,6 +121,7 @@ impl DepartureView {
         let occupancy = &departure.occupancy;
         let tz = tour.tour.timezone;
         let minimum = departure.minimum(&tour.tour);
+        let standing = departure.standing(&tour.tour);
         DepartureView {
             id: departure.id.to_string(),
             tour_id: tour.id.to_string(),
@@ -146,12 +147,9 @@ impl DepartureView {
                 })
                 .collect(),
             currency: tour.tour.currency.to_string(),
-            run_status: run_status(departure.standing(&tour.tour)),
+            run_status: run_status(standing),
             min_participants: minimum.map(|m| m.participants),
-            participants_needed: match departure.standing(&tour.tour) {
-                Standing::Needs(more) => Some(more),
-                _ => None,
-            },
+            participants_needed: standing.needs(),
             decided_at: minimum.map(|m| rfc3339(m.decision_at(occupancy.starts_at))),
         }
     }

@@ -619,7 +619,16 @@ pub async fn cancel_departure(
         cancel_locked(&mut tx, by, departure, why, now).await
     })
     .await?;
+    log_cancelled(id, &cancelled);
     Ok((tour, departure, cancelled))
+}
+
+/// Logs a committed cancellation (never from inside a transaction that may still be retried).
+pub(crate) fn log_cancelled(id: &DepartureId, cancelled: &[ReleasedSeats]) {
+    tracing::info!(departure = %id, bookings = cancelled.len(), "departure cancelled");
+    for booking in cancelled {
+        tracing::info!(booking = %booking.reference, departure = %id, "booking cancelled with its departure");
+    }
 }
 
 /// Why a departure is cancelled: what its bookings record, what their travelers are told, and
@@ -683,10 +692,6 @@ pub(crate) async fn cancel_locked(
     let occupancy = &mut departure.occupancy;
     occupancy.seats_taken = occupancy.seats_taken.saturating_sub(lapsed + seats);
     occupancy.status = DepartureStatus::Cancelled;
-    tracing::info!(departure = %id, operator = %operator, bookings = cancelled.len(), reason = why.reason.as_str(), "departure cancelled");
-    for booking in &cancelled {
-        tracing::info!(booking = %booking.reference, departure = %id, "booking cancelled with its departure");
-    }
     Ok((departure, cancelled))
 }
 

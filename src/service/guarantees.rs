@@ -151,16 +151,21 @@ async fn decide(
                         "booked": booked, "needed": needed,
                     }),
                 };
-                cancel_locked(&mut tx, by, departure, why, now).await?;
+                let (_, cancelled) = cancel_locked(&mut tx, by, departure, why, now).await?;
+                return Ok(Some((decision, cancelled)));
             }
         }
-        Ok(Some(decision))
+        Ok(Some((decision, Vec::new())))
     })
     .await?;
-    if let Some(decision) = decided {
-        tracing::info!(departure = %id, ?decision, by_hand, "departure decided");
+    let Some((decision, cancelled)) = decided else {
+        return Ok(None);
+    };
+    tracing::info!(departure = %id, ?decision, by_hand, "departure decided");
+    if matches!(decision, Decision::Cancel { .. }) {
+        catalogue::log_cancelled(id, &cancelled);
     }
-    Ok(decided)
+    Ok(Some(decision))
 }
 
 async fn run(

@@ -13,7 +13,6 @@ use crate::domain::auth::Role;
 use crate::domain::booking::BookingStatus;
 use crate::domain::capacity::DepartureStatus;
 use crate::domain::ids::DepartureId;
-use crate::domain::minimum::Standing;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::http::guards::{Admin, Guide};
@@ -161,10 +160,7 @@ async fn render(
                 seats_taken => seats_taken,
                 checked_in => checked_in,
                 cancelled => departure.occupancy.status == DepartureStatus::Cancelled,
-                needs => match departure.standing(&tour.tour) {
-                    Standing::Needs(more) => Some(more),
-                    _ => None,
-                },
+                needs => departure.standing(&tour.tour).needs(),
                 guaranteed => departure.guaranteed_at.is_some(),
                 undecided => departure.guaranteed_at.is_none() && departure.minimum(&tour.tour).is_some(),
                 decided_at => departure.minimum(&tour.tour).map(|m| {

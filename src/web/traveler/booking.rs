@@ -432,10 +432,7 @@ impl FormPage {
                 sales,
                 available: departure.occupancy.available(),
                 run_status: crate::http::views::run_status(departure.standing(&tour.tour)),
-                needs: match departure.standing(&tour.tour) {
-                    crate::domain::minimum::Standing::Needs(more) => more,
-                    _ => 0,
-                },
+                needs: departure.standing(&tour.tour).needs().unwrap_or(0),
                 units,
                 form,
                 quote: None,

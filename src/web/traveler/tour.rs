@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::minimum::Standing;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use minijinja::context;
 use rocket::response::Redirect;
@@ -355,10 +354,7 @@ impl TourPageView {
                         },
                         available: o.occupancy.available(),
                         run_status: crate::http::views::run_status(o.standing(tour)),
-                        needs: match o.standing(tour) {
-                            Standing::Needs(more) => more,
-                            _ => 0,
-                        },
+                        needs: o.standing(tour).needs().unwrap_or(0),
                     }
                 })
                 .collect(),
