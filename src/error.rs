@@ -65,6 +65,10 @@ pub enum AppError {
     /// A rule refused the change (409 with `code`; e.g. `reschedule_not_allowed`).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// A promo code that does not apply (422, on the `promo_code` field); `code` is one of
+    /// `domain::promo::Refusal`'s.
+    #[error("{message}")]
+    PromoCodeRefused { code: &'static str, message: String },
     #[error("capacity cannot go below the {taken} seats already taken")]
     CapacityBelowTaken { taken: u32 },
     #[error("this Idempotency-Key was used with a different request")]

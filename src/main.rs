@@ -244,7 +244,7 @@ async fn run_tool(
             ExitCode::SUCCESS
         }
         Command::Check => {
-            let violations = service::check::all(&store)
+            let violations = service::check::all(&store, Clock::system().now())
                 .await
                 .map_err(|e| e.to_string())?;
             if violations.is_empty() {
@@ -252,7 +252,7 @@ async fn run_tool(
                 ExitCode::SUCCESS
             } else {
                 for v in &violations {
-                    println!("VIOLATION departure {}: {}", v.departure_id, v.detail);
+                    println!("VIOLATION {}: {}", v.subject, v.detail);
                 }
                 println!("{} violation(s)", violations.len());
                 ExitCode::from(1)

@@ -270,12 +270,18 @@ pub fn late_payment(
         Ok(Plan::moving(status, BookingEvent::Reinstate, seats)?
             .telling(MessageKind::BookingConfirmed))
     } else {
-        let reason = CancelReason::SoldOutAfterPayment;
-        Ok(Plan::moving(status, BookingEvent::PaidTooLate, seats)?
-            .cancelled_because(reason)
-            .refunding(None, reason.as_str())
-            .telling(MessageKind::BookingCancelled))
+        paid_too_late(status, seats)
     }
+}
+
+/// A payment that arrived after its hold lapsed and cannot take the seats back: the booking is
+/// cancelled and everything paid is refunded.
+pub fn paid_too_late(status: BookingStatus, seats: u32) -> Result<Plan, AppError> {
+    let reason = CancelReason::SoldOutAfterPayment;
+    Ok(Plan::moving(status, BookingEvent::PaidTooLate, seats)?
+        .cancelled_because(reason)
+        .refunding(None, reason.as_str())
+        .telling(MessageKind::BookingCancelled))
 }
 
 #[cfg(test)]

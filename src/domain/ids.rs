@@ -57,8 +57,12 @@ ulid_id!(
 );
 ulid_id!(TokenId);
 ulid_id!(
-    /// A secret calendar feed of a tour.
+    /// A secret calendar feed of a tour or a guide.
     CalendarFeedId
+);
+ulid_id!(
+    /// An operator's promo code.
+    PromoCodeId
 );
 ulid_id!(
     /// An operator's own payment-provider account: its keys, kept from the moment they were

@@ -19,6 +19,7 @@ pub mod money;
 pub mod octo;
 pub mod payment_keys;
 pub mod pricing;
+pub mod promo;
 pub mod records;
 pub mod recurrence;
 pub mod refund;

@@ -100,8 +100,11 @@ pub struct BookingRecord {
     pub operator_id: OperatorId,
     pub status: BookingStatus,
     pub seats: u32,
+    /// What is owed: the items' prices less the promo code's discount.
     pub total: i64,
     pub currency: String,
+    /// The promo code applied at hold time, and what it took off (frozen like the prices).
+    pub promo: Option<AppliedPromo>,
     pub customer: Customer,
     pub expires_at: Option<DateTime<Utc>>,
     /// Why a cancelled booking was cancelled (a [`CancelReason`] spelling).
@@ -114,7 +117,21 @@ pub struct BookingRecord {
     pub items: Vec<QuoteLine>,
 }
 
+/// A promo code as a booking applied it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedPromo {
+    /// Normalized (upper case).
+    pub code: String,
+    /// Minor units taken off the items' prices.
+    pub discount: i64,
+}
+
 impl BookingRecord {
+    /// The items' prices before any discount.
+    pub fn subtotal(&self) -> i64 {
+        self.total + self.promo.as_ref().map_or(0, |promo| promo.discount)
+    }
+
     /// A hold whose time is up occupies no seat, even before the expiry worker marks it.
     pub fn is_lapsed_hold(&self, now: DateTime<Utc>) -> bool {
         self.status == BookingStatus::Held && self.expires_at.is_some_and(|at| at <= now)
@@ -139,9 +156,19 @@ pub struct ReleasedSeats {
     pub seats: u32,
 }
 
-/// One broken seat invariant, as reported by `berth check`.
+/// One broken invariant, as reported by `berth check`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    pub departure_id: String,
+    /// What is broken: `departure <id>`, `promo code <id>`.
+    pub subject: String,
     pub detail: String,
+}
+
+impl Violation {
+    pub fn of_departure(id: String, detail: String) -> Violation {
+        Violation {
+            subject: format!("departure {id}"),
+            detail,
+        }
+    }
 }

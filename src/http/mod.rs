@@ -30,6 +30,7 @@ pub mod operator;
 pub mod operator_bookings;
 pub mod payment_settings;
 pub mod payments;
+pub mod promo_codes;
 pub mod rate_limit;
 pub mod reports;
 pub mod reschedule;
@@ -120,6 +121,10 @@ api! {
         account::set_embed_origins,
         account::set_reseller_messages,
         reports::revenue,
+        promo_codes::create_promo_code,
+        promo_codes::list_promo_codes,
+        promo_codes::get_promo_code,
+        promo_codes::update_promo_code,
         messages::list_messages,
         messages::retry_message,
         webhooks::twilio_status,

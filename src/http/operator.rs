@@ -282,7 +282,7 @@ pub struct DeparturePatch {
 }
 
 /// A field sent as `null` (`Some(None)`) apart from one not sent (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(super) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -16,6 +16,10 @@ use crate::storage::Store;
 #[derive(Serialize, ToSchema)]
 pub struct CurrencyTotalsView {
     currency: String,
+    /// What the paid bookings were priced at before promo codes: `payments + discounts`.
+    gross: i64,
+    /// What promo codes took off the bookings paid in the window.
+    discounts: i64,
     /// Minor units received.
     payments: i64,
     /// Minor units refunded (negative).
@@ -85,6 +89,8 @@ pub async fn revenue(
             .into_iter()
             .map(|t| CurrencyTotalsView {
                 currency: t.currency,
+                gross: t.gross,
+                discounts: t.discounts,
                 payments: t.payments,
                 refunds: t.refunds,
                 fees: t.fees,

@@ -37,6 +37,7 @@ impl AppError {
             Self::CancellationClosed => (Status::Conflict, "cancellation_closed"),
             Self::DepartureCancelled => (Status::Conflict, "departure_cancelled"),
             Self::Refused { code, .. } => (Status::Conflict, code),
+            Self::PromoCodeRefused { code, .. } => (Status::UnprocessableEntity, code),
             Self::CapacityBelowTaken { .. } => (Status::Conflict, "capacity_below_taken"),
             Self::IdempotencyKeyReused => (Status::UnprocessableEntity, "idempotency_key_reused"),
             Self::IdempotencyInProgress => (Status::Conflict, "idempotency_in_progress"),
@@ -140,7 +141,7 @@ pub struct ErrorDetail {
     pub message: String,
     /// Matches the server log and the `X-Request-Id` header.
     pub request_id: String,
-    /// `validation_failed`: field → problem.
+    /// `validation_failed` (and a refused promo code): field → problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
     /// `sold_out`: seats still available.
@@ -192,6 +193,9 @@ impl AppError {
         let mut detail = error_body(code, message, request_id);
         match self {
             AppError::Validation(fields) => detail.fields = Some(fields.clone()),
+            AppError::PromoCodeRefused { message, .. } => {
+                detail.fields = Some([("promo_code".to_owned(), message.clone())].into());
+            }
             AppError::SoldOut { available } => detail.available = Some(*available),
             AppError::CapacityBelowTaken { taken } => detail.seats_taken = Some(*taken),
             AppError::HoldLimitReached { held, limit, .. } => {

@@ -207,11 +207,19 @@ pub struct BookingView {
     pub tour_id: String,
     pub items: Vec<ItemView>,
     pub seats: u32,
+    /// What is owed, in minor units: `subtotal - discount`.
     pub total: i64,
+    /// The items' prices, frozen at hold time.
+    pub subtotal: i64,
+    /// What the promo code took off (0 without one).
+    pub discount: i64,
+    /// The promo code applied, normalized to upper case.
+    pub promo_code: Option<String>,
     pub currency: String,
     pub customer: CustomerView,
     /// Why a cancelled booking was cancelled: `traveler`, `operator`, `departure_cancelled`,
-    /// `payment_failed`, `payment_canceled`, `payment_unavailable`, `sold_out_after_payment`.
+    /// `payment_failed`, `payment_canceled`, `payment_unavailable`, `sold_out_after_payment`,
+    /// `minimum_not_reached`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<String>,
     /// How the booking is paid, and what was paid and refunded.
@@ -288,6 +296,9 @@ impl BookingView {
                 .collect(),
             seats: booking.seats,
             total: booking.total,
+            subtotal: booking.subtotal(),
+            discount: booking.promo.as_ref().map_or(0, |promo| promo.discount),
+            promo_code: booking.promo.as_ref().map(|promo| promo.code.clone()),
             currency: booking.currency.clone(),
             customer: CustomerView {
                 name: booking.customer.name.clone(),

@@ -45,6 +45,8 @@ pub enum Action {
     WebhookEndpointReplay,
     ResellerCreate,
     ResellerRevoke,
+    PromoCodeCreate,
+    PromoCodeUpdate,
     OperatorMailIdentity,
     OperatorEmbedOrigins,
     OperatorResellerMessages,
@@ -64,7 +66,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 48] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -96,6 +98,8 @@ impl Action {
         Action::WebhookEndpointReplay,
         Action::ResellerCreate,
         Action::ResellerRevoke,
+        Action::PromoCodeCreate,
+        Action::PromoCodeUpdate,
         Action::OperatorMailIdentity,
         Action::OperatorEmbedOrigins,
         Action::OperatorResellerMessages,
@@ -147,6 +151,8 @@ impl Action {
             Action::WebhookEndpointReplay => "webhook_endpoint.replay",
             Action::ResellerCreate => "reseller.create",
             Action::ResellerRevoke => "reseller.revoke",
+            Action::PromoCodeCreate => "promo_code.create",
+            Action::PromoCodeUpdate => "promo_code.update",
             Action::OperatorMailIdentity => "operator.mail_identity",
             Action::OperatorEmbedOrigins => "operator.embed_origins",
             Action::OperatorResellerMessages => "operator.reseller_messages",
@@ -189,6 +195,7 @@ pub enum Target<'a> {
     CalendarFeed(&'a str),
     WebhookEndpoint(&'a str),
     Reseller(&'a str),
+    PromoCode(&'a str),
     User(&'a UserId),
     Message(&'a str),
 }
@@ -206,6 +213,7 @@ impl Target<'_> {
             Target::CalendarFeed(id) => format!("calendar_feed:{id}"),
             Target::WebhookEndpoint(id) => format!("webhook_endpoint:{id}"),
             Target::Reseller(id) => format!("reseller:{id}"),
+            Target::PromoCode(id) => format!("promo_code:{id}"),
             Target::User(id) => format!("user:{id}"),
             Target::Message(id) => format!("message:{id}"),
         }

@@ -664,6 +664,7 @@ pub(crate) async fn cancel_locked(
         notifications::enqueue(tx, &booking.booking_id, why.message, now).await?;
     }
     let ids: Vec<_> = cancelled.iter().map(|b| b.booking_id.clone()).collect();
+    super::promos::release(tx, &ids, now).await?;
     let kind = EventType::BookingCancelled;
     webhook_events::bookings_changed(tx, operator, &ids, kind, now).await?;
     let seats = total_seats(&cancelled);

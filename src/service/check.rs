@@ -1,8 +1,11 @@
-//! `berth check`: the seat invariant and the ledger, verified over the whole database.
+//! `berth check`: the seat invariant, the ledger and promo code redemptions, verified over the
+//! whole database.
 
 use crate::domain::records::Violation;
 use crate::error::AppError;
-use crate::storage::{departures, ledger, Store};
+use chrono::{DateTime, Utc};
+
+use crate::storage::{departures, ledger, promos, Store};
 
 /// Every departure where `seats_taken` differs from the seats of its held, confirmed and
 /// checked-in bookings or exceeds capacity, and every booking whose items disagree with it.
@@ -15,9 +18,33 @@ pub async fn ledger(store: &Store) -> Result<Vec<Violation>, AppError> {
     Ok(ledger::violations(store).await?)
 }
 
-/// Everything `berth check` verifies.
-pub async fn all(store: &Store) -> Result<Vec<Violation>, AppError> {
+/// Every promo code redeemed by more live bookings than its maximum, and every booking that
+/// gave its seats back without giving its code's use back.
+pub async fn promo_codes(store: &Store, now: DateTime<Utc>) -> Result<Vec<Violation>, AppError> {
+    let mut violations: Vec<Violation> = promos::over_redeemed(store, now)
+        .await?
+        .into_iter()
+        .map(|(id, live, max)| Violation {
+            subject: format!("promo code {id}"),
+            detail: format!("{live} live bookings redeem it, its maximum is {max}"),
+        })
+        .collect();
+    violations.extend(
+        promos::unreleased_of_dead_bookings(store)
+            .await?
+            .into_iter()
+            .map(|(booking, status)| Violation {
+                subject: format!("booking {booking}"),
+                detail: format!("is {status} but its promo code redemption was never released"),
+            }),
+    );
+    Ok(violations)
+}
+
+/// Everything `berth check` verifies, at `now` (a hold whose time is up holds nothing).
+pub async fn all(store: &Store, now: DateTime<Utc>) -> Result<Vec<Violation>, AppError> {
     let mut violations = seat_invariant(store).await?;
     violations.extend(ledger(store).await?);
+    violations.extend(promo_codes(store, now).await?);
     Ok(violations)
 }

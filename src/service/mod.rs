@@ -42,6 +42,7 @@ pub mod passwords;
 pub mod payments;
 pub mod plans;
 pub mod principal;
+pub mod promos;
 pub mod reports;
 pub mod resales;
 pub mod reschedule;

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::notifications;
+use super::promos;
 use super::webhooks::events as webhook_events;
 use crate::domain::booking_plan::{Facts, Plan};
 use crate::domain::ids::{BookingId, DepartureId, OperatorId};
@@ -62,10 +63,15 @@ pub(crate) async fn execute(
             currency: &booking.currency,
             provider: "offline",
             provider_reference: None,
+            discount: booking.promo.as_ref().map_or(0, |promo| promo.discount),
         };
         ledger::append(tx, &entry, now).await?;
     }
     departures::add_seats(tx, &booking.departure_id, plan.seat_delta, now).await?;
+    if plan.from.occupies_seats() && !plan.to.occupies_seats() {
+        // Its promo code's redemption goes with its seats.
+        promos::release(tx, std::slice::from_ref(&booking.id), now).await?;
+    }
     if plan.seat_delta != 0 {
         let departure = [booking.departure_id.clone()];
         webhook_events::availability_changed(tx, &booking.operator_id, &departure, now).await?;
@@ -145,6 +151,7 @@ pub async fn queue_refund(
                 currency: &booking.currency,
                 provider: "offline",
                 provider_reference: Some(&id),
+                discount: 0,
             },
             now,
         )
@@ -170,6 +177,7 @@ pub(crate) async fn release_lapsed(
     if let Some(first) = released.first() {
         // One departure's holds: one operator's.
         let ids: Vec<BookingId> = released.iter().map(|h| h.booking_id.clone()).collect();
+        promos::release(tx, &ids, now).await?;
         let operator = &first.operator_id;
         webhook_events::bookings_changed(tx, operator, &ids, EventType::BookingExpired, now)
             .await?;

@@ -11,6 +11,10 @@ use crate::storage::{dashboard, ledger, reseller_receivables, Store};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CurrencyTotals {
     pub currency: String,
+    /// What the bookings paid for were priced at, before promo codes: payments + discounts.
+    pub gross: i64,
+    /// What promo codes took off the bookings paid for.
+    pub discounts: i64,
     pub payments: i64,
     pub refunds: i64,
     pub fees: i64,
@@ -77,7 +81,9 @@ pub async fn revenue(
     let (from, to) = window(now, from, to)?;
     let (start, end) = instants(from, to);
     let mut totals: Vec<CurrencyTotals> = Vec::new();
-    for (currency, kind, sum, count) in ledger::totals(store, operator, start, end).await? {
+    for (currency, kind, sum, count, discounts) in
+        ledger::totals(store, operator, start, end).await?
+    {
         if totals.last().is_none_or(|t| t.currency != currency) {
             totals.push(CurrencyTotals {
                 currency: currency.clone(),
@@ -88,10 +94,14 @@ pub async fn revenue(
             continue;
         };
         match kind.as_str() {
-            "payment" => entry.payments += sum,
+            "payment" => {
+                entry.payments += sum;
+                entry.gross += sum + discounts;
+            }
             "refund" => entry.refunds += sum,
             _ => entry.fees += sum,
         }
+        entry.discounts += discounts;
         entry.net += sum;
         entry.entries += count;
     }

@@ -168,6 +168,7 @@ pub async fn reserve(
             customer,
             items: &items,
             resale: Some(&resale),
+            promo_code: None,
         },
     )
     .await;

@@ -21,8 +21,8 @@ pub async fn insert(
     on_tx!(tx, conn => sqlx::query(
         "INSERT INTO bookings (id, reference, access_token_hash, departure_id, tour_id, operator_id, status, \
          seats, total, currency, customer_name, customer_email, customer_phone, customer_language, expires_at, created_at, \
-         updated_at, hold_client, hold_email) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         updated_at, hold_client, hold_email, discount, promo_code) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(booking.id.as_str()).bind(booking.reference.as_str()).bind(&booking.access_token_hash)
         .bind(booking.departure_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
         .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
@@ -31,6 +31,8 @@ pub async fn insert(
         .bind(booking.expires_at.map(at))
         .bind(at(booking.created_at)).bind(at(booking.updated_at))
         .bind(holder.0).bind(holder.1)
+        .bind(booking.promo.as_ref().map_or(0, |promo| promo.discount))
+        .bind(booking.promo.as_ref().map(|promo| promo.code.as_str()))
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     // One statement for all items: a booking has at most a handful, and every round trip here
     // is spent holding the departure lock.

@@ -275,34 +275,30 @@ pub async fn seat_violations(store: &Store) -> Result<Vec<Violation>, StorageErr
         .fetch_all(pool).await)?;
     let mut violations: Vec<Violation> = seats
         .into_iter()
-        .map(|row| Violation {
-            detail: format!(
+        .map(|row| {
+            let detail = format!(
                 "seats_taken {} but live bookings hold {} (capacity {})",
                 row.seats_taken, row.booked, row.capacity
-            ),
-            departure_id: row.id,
+            );
+            Violation::of_departure(row.id, detail)
         })
         .collect();
-    violations.extend(items.into_iter().map(|row| Violation {
-        detail: format!(
+    violations.extend(items.into_iter().map(|row| {
+        let detail = format!(
             "booking {} records {} seats but its items add up to {}",
             row.reference, row.seats, row.item_seats
-        ),
-        departure_id: row.departure_id,
+        );
+        Violation::of_departure(row.departure_id, detail)
     }));
     // On MySQL no foreign key keeps a booking's departure (see migration 0053): check it here.
     let orphans: Vec<(String, String)> = on_pool!(store, pool => sqlx::query_as(
         "SELECT b.reference, b.departure_id FROM bookings b \
          LEFT JOIN departures o ON o.id = b.departure_id WHERE o.id IS NULL ORDER BY b.reference")
         .fetch_all(pool).await)?;
-    violations.extend(
-        orphans
-            .into_iter()
-            .map(|(reference, departure_id)| Violation {
-                detail: format!("booking {reference} names a departure that does not exist"),
-                departure_id,
-            }),
-    );
+    violations.extend(orphans.into_iter().map(|(reference, departure_id)| {
+        let detail = format!("booking {reference} names a departure that does not exist");
+        Violation::of_departure(departure_id, detail)
+    }));
     Ok(violations)
 }
 

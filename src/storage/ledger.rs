@@ -18,6 +18,8 @@ pub struct NewEntry<'a> {
     /// `offline` (paid on arrival) or the payment provider's name (`stripe`).
     pub provider: &'a str,
     pub provider_reference: Option<&'a str>,
+    /// On a booking's payment: what its promo code took off (not money that moved; 0 else).
+    pub discount: i64,
 }
 
 pub async fn append(
@@ -26,11 +28,11 @@ pub async fn append(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO ledger_entries (id, operator_id, booking_id, kind, amount, currency, provider, provider_reference, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        "INSERT INTO ledger_entries (id, operator_id, booking_id, kind, amount, currency, provider, provider_reference, discount, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(ulid::Ulid::new().to_string()).bind(entry.operator.as_str()).bind(entry.booking.as_str())
         .bind(entry.kind).bind(entry.amount).bind(entry.currency).bind(entry.provider)
-        .bind(entry.provider_reference).bind(at(now))
+        .bind(entry.provider_reference).bind(entry.discount).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -69,15 +71,16 @@ pub async fn has(
     Ok(found.is_some())
 }
 
-/// Totals per currency and kind over `[from, to)`: (currency, kind, sum, count).
+/// Totals per currency and kind over `[from, to)`: (currency, kind, sum, count, discounts).
 pub async fn totals(
     store: &Store,
     operator: &OperatorId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(String, String, i64, i64)>, StorageError> {
-    let rows: Vec<(String, String, i64, i64)> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT currency, kind, CAST(COALESCE(SUM(amount), 0) AS SIGNED), COUNT(*) FROM ledger_entries \
+) -> Result<Vec<(String, String, i64, i64, i64)>, StorageError> {
+    let rows: Vec<(String, String, i64, i64, i64)> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT currency, kind, CAST(COALESCE(SUM(amount), 0) AS SIGNED), COUNT(*), \
+         CAST(COALESCE(SUM(discount), 0) AS SIGNED) FROM ledger_entries \
          WHERE operator_id = ? AND created_at >= ? AND created_at < ? GROUP BY currency, kind ORDER BY currency, kind")
         .bind(operator.as_str()).bind(at(from)).bind(at(to)).fetch_all(pool).await)?;
     Ok(rows)
@@ -145,9 +148,8 @@ pub async fn violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
     Ok(rows
         .into_iter()
         .filter(|row| row.paid != row.expected_paid || row.refunded != row.expected_refunded)
-        .map(|row| Violation {
-            departure_id: row.departure_id,
-            detail: format!(
+        .map(|row| {
+            let detail = format!(
                 "booking {} is {}: its ledger has payments {} and refunds {}, expected {} and {}",
                 row.reference,
                 row.status,
@@ -155,7 +157,8 @@ pub async fn violations(store: &Store) -> Result<Vec<Violation>, StorageError> {
                 row.refunded,
                 row.expected_paid,
                 row.expected_refunded
-            ),
+            );
+            Violation::of_departure(row.departure_id, detail)
         })
         .collect())
 }

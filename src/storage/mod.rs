@@ -35,6 +35,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod payment_accounts;
 pub mod payments;
+pub mod promos;
 pub mod reseller_bookings;
 pub mod reseller_receivables;
 pub mod resellers;

@@ -11,7 +11,7 @@ use crate::domain::ids::{BookingId, BookingRef, DepartureId, OperatorId, Schedul
 use crate::domain::lang::Lang;
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{
-    BookingRecord, Customer, DepartureRecord, ScheduleRecord, TourRecord,
+    AppliedPromo, BookingRecord, Customer, DepartureRecord, ScheduleRecord, TourRecord,
 };
 use crate::domain::tour::{Tour, TourDraft, UnitDraft};
 
@@ -174,7 +174,8 @@ impl TryFrom<DepartureRow> for DepartureRecord {
 
 pub(super) const BOOKING_COLUMNS: &str = "b.id, b.reference, b.access_token_hash, b.departure_id, \
     b.tour_id, b.operator_id, b.status, b.seats, b.total, b.currency, b.customer_name, b.customer_email, \
-    b.customer_phone, b.customer_language, b.expires_at, b.cancel_reason, b.created_at, b.updated_at";
+    b.customer_phone, b.customer_language, b.expires_at, b.cancel_reason, b.created_at, b.updated_at, \
+    b.discount, b.promo_code";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct BookingRow {
@@ -196,6 +197,8 @@ pub(super) struct BookingRow {
     cancel_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    discount: i64,
+    promo_code: Option<String>,
 }
 
 impl TryFrom<BookingRow> for BookingRecord {
@@ -219,6 +222,10 @@ impl TryFrom<BookingRow> for BookingRecord {
             status,
             total: row.total,
             currency: row.currency,
+            promo: row.promo_code.map(|code| AppliedPromo {
+                code,
+                discount: row.discount,
+            }),
             customer: Customer {
                 name: row.customer_name,
                 email: row.customer_email,

@@ -502,6 +502,33 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("reseller:{reseller}"),
     );
+    // A promo code, created and changed.
+    let promo = app
+        .post_as(
+            &owner,
+            "/v1/promo-codes",
+            json!({"code": "AUDIT10", "percent_off": 10}),
+        )
+        .await;
+    promo.expect(201);
+    let promo = promo.str("id");
+    expect(
+        Action::PromoCodeCreate,
+        &by_owner,
+        format!("promo_code:{promo}"),
+    );
+    app.patch_as(
+        &owner,
+        &format!("/v1/promo-codes/{promo}"),
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::PromoCodeUpdate,
+        &by_owner,
+        format!("promo_code:{promo}"),
+    );
     // The operator's own Stripe keys: set, then removed; the log keeps masks, never a key.
     let keys = json!({
         "secret_key": "sk_test_51AuditKeyAbCdEfGh4242",

@@ -85,6 +85,8 @@ enum Target {
     WebhookEndpoint,
     /// A new webhook endpoint (a deletion uses it up).
     FreshWebhookEndpoint,
+    /// A new promo code of the owning operator.
+    FreshPromoCode,
 }
 
 #[derive(Clone)]
@@ -288,6 +290,10 @@ fn rows() -> Vec<Row> {
         row("GET", "/v1/departures/<id>/guides", R("guide", Object), T::Departure, ""),
         row("POST", "/v1/webhook-endpoints", R("admin", Tenant), T::None, r#"{"url": "http://127.0.0.1:9/hook", "event_types": ["booking.held"]}"#),
         row("GET", "/v1/webhook-endpoints", R("admin", Tenant), T::None, ""),
+        row("POST", "/v1/promo-codes", R("admin", Tenant), T::None, r#"{"code": "P$UNIQUE", "percent_off": 10}"#),
+        row("GET", "/v1/promo-codes", R("staff", Tenant), T::None, ""),
+        row("GET", "/v1/promo-codes/<id>", R("staff", Object), T::FreshPromoCode, ""),
+        row("PATCH", "/v1/promo-codes/<id>", R("admin", Object), T::FreshPromoCode, r#"{"max_redemptions": 50}"#),
         row("GET", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, ""),
         row("PATCH", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, r#"{"description": "Changed"}"#),
         row("DELETE", "/v1/webhook-endpoints/<id>", R("admin", Object), T::FreshWebhookEndpoint, ""),
@@ -559,6 +565,18 @@ impl World {
             }
             Target::WebhookEndpoint => self.webhook_endpoint.clone(),
             Target::FreshWebhookEndpoint => self.webhook_endpoint().await,
+            Target::FreshPromoCode => {
+                let code = format!("P{}", ulid::Ulid::new());
+                let reply = app
+                    .post_as(
+                        &self.owner_token,
+                        "/v1/promo-codes",
+                        json!({"code": code, "percent_off": 10}),
+                    )
+                    .await;
+                reply.expect(201);
+                reply.str("id")
+            }
             Target::FreshUser => {
                 let email = format!(
                     "{}@fresh.example",

@@ -286,6 +286,8 @@ async fn two_instances_share_the_workers_backlog_and_process_each_item_once(back
         .query_i64("SELECT COUNT(*) FROM refunds WHERE status = 'succeeded'")
         .await;
     assert_eq!(settled, i64::try_from(PAID).unwrap());
-    let violations = berth::service::check::all(&a.store).await.unwrap();
+    let violations = berth::service::check::all(&a.store, a.clock.now())
+        .await
+        .unwrap();
     assert!(violations.is_empty(), "{violations:?}");
 }

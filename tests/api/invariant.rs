@@ -170,7 +170,7 @@ async fn run_case(app: &TestApp, ops: Vec<Op>) -> Result<(), TestCaseError> {
             .await
             .expect("check runs")
             .into_iter()
-            .filter(|v| v.departure_id == departure)
+            .filter(|v| v.subject == format!("departure {departure}"))
             .collect();
         check(
             violations.is_empty(),

@@ -66,7 +66,7 @@ async fn check_in_records_the_payment_and_revenue_comes_from_the_ledger(backend:
     report.expect(200);
     assert_eq!(
         report.body["currencies"],
-        json!([{"currency": "EUR", "payments": 15500, "refunds": 0, "fees": 0, "net": 15500, "entries": 2}])
+        json!([{"currency": "EUR", "gross": 15500, "discounts": 0, "payments": 15500, "refunds": 0, "fees": 0, "net": 15500, "entries": 2}])
     );
     let today = app.clock.now().date_naive();
     let yesterday = today.pred_opt().unwrap();
@@ -102,7 +102,7 @@ async fn check_in_records_the_payment_and_revenue_comes_from_the_ledger(backend:
     app.get("/v1/reports/revenue")
         .await
         .expect_error(401, "unauthorized");
-    assert!(berth::service::check::all(&app.store)
+    assert!(berth::service::check::all(&app.store, app.clock.now())
         .await
         .unwrap()
         .is_empty());
@@ -120,7 +120,7 @@ async fn berth_check_catches_a_ledger_that_disagrees(backend: Backend) {
         json!([{"unit": "adult", "quantity": 2}]),
     )
     .await;
-    assert!(berth::service::check::all(&app.store)
+    assert!(berth::service::check::all(&app.store, app.clock.now())
         .await
         .unwrap()
         .is_empty());
@@ -130,7 +130,9 @@ async fn berth_check_catches_a_ledger_that_disagrees(backend: Backend) {
          FROM bookings WHERE reference = '{reference}'"
     ))
     .await;
-    let violations = berth::service::check::all(&app.store).await.unwrap();
+    let violations = berth::service::check::all(&app.store, app.clock.now())
+        .await
+        .unwrap();
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert!(violations[0].detail.contains(&format!(
         "booking {reference} is checked_in: its ledger has payments 7000 and refunds 500, expected 7000 and 0"

@@ -93,7 +93,9 @@ pub(crate) async fn paid(
 }
 
 async fn assert_books_balance(app: &TestApp) {
-    let violations = berth::service::check::all(&app.store).await.unwrap();
+    let violations = berth::service::check::all(&app.store, app.clock.now())
+        .await
+        .unwrap();
     assert!(violations.is_empty(), "{violations:?}");
 }
 

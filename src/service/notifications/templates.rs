@@ -355,6 +355,7 @@ mod tests {
             seats: 1,
             total: 3500,
             currency: "EUR".into(),
+            promo: None,
             customer: Customer {
                 name: "Ada".into(),
                 email: "ada@example.com".into(),

@@ -9,6 +9,7 @@ use crate::domain::records::BookingRecord;
 use crate::error::AppError;
 use crate::integrations::payments::{EventKind, PaymentEvent, PaymentProvider, ProviderPayment};
 use crate::service::plans::{self, queue_refund, release_lapsed};
+use crate::service::promos;
 use crate::storage::payments::{self as store_payments, NewRefund, PaymentRow};
 use crate::storage::{bookings, departures, ledger, Store, WriteTx};
 
@@ -217,6 +218,7 @@ async fn payment_succeeded(
                     currency: &current.currency,
                     provider: name,
                     provider_reference: Some(&payment.id),
+                    discount: current.promo.as_ref().map_or(0, |promo| promo.discount),
                 },
                 now,
             )
@@ -275,7 +277,12 @@ async fn late_payment(
         },
         ..current.clone()
     };
-    let plan = booking_plan::late_payment(current.status, current.seats, &occupancy, now)?;
+    let mut plan = booking_plan::late_payment(current.status, current.seats, &occupancy, now)?;
+    if plan.to == BookingStatus::Confirmed && !promos::reclaim(tx, &current, now).await? {
+        // The seats are free but the promo code was used up meanwhile: refunded like a
+        // departure that sold out.
+        plan = booking_plan::paid_too_late(current.status, current.seats)?;
+    }
     plans::execute(tx, &current, &plan, now).await?;
     if plan.to == BookingStatus::Confirmed {
         tracing::info!(booking = %current.reference, "late payment: seats taken again");
@@ -397,6 +404,7 @@ async fn refunds_changed(
                     currency: &booking.currency,
                     provider: name,
                     provider_reference: Some(&refund.id),
+                    discount: 0,
                 },
                 now,
             )

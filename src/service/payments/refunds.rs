@@ -200,6 +200,7 @@ pub(super) async fn record_accepted(
                 currency: &refund.currency,
                 provider: &refund.provider,
                 provider_reference: Some(provider_refund_id),
+                discount: 0,
             },
             now,
         )

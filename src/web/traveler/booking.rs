@@ -124,6 +124,7 @@ impl BookingForm {
                 phone: Some(self.phone.clone()).filter(|p| !p.trim().is_empty()),
                 language: Some(lang.code().to_owned()),
             },
+            promo_code: None,
         }
     }
 }

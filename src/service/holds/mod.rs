@@ -1,29 +1,32 @@
 //! Taking seats: placing a hold (within what one client may hold at once), and releasing holds
 //! whose time is up.
 
-use std::net::IpAddr;
+mod limits;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use self::limits::{check_limits, Holder};
+pub use self::limits::{observe_holders, purge_idle_holders, Requester};
 use super::idempotency::{self, Claim};
 use super::payments::{self, PaymentSummary, Payments};
 use super::plans::release_lapsed;
+use super::promos::{self, PromoClaim};
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
-use crate::domain::hold_limits::{client_address, client_email, HoldLimits, Identity, Scope};
 use crate::domain::ids::{BookingId, BookingRef, DepartureId, PaymentAccountId};
 use crate::domain::lang::Lang;
 use crate::domain::pricing::{quote, ItemRequest};
-use crate::domain::records::{BookingRecord, Customer};
+use crate::domain::records::{AppliedPromo, BookingRecord, Customer};
 use crate::domain::reseller::Resale;
 use crate::error::{AppError, Problems};
-use crate::secrets::{self, Keyring};
+use crate::secrets;
 use crate::storage::{
-    bookings, departures, hold_limits, payments as store_payments, reseller_bookings, StorageError,
-    Store, WriteTx,
+    bookings, departures, payments as store_payments, reseller_bookings, StorageError, Store,
+    WriteTx,
 };
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
@@ -37,6 +40,11 @@ pub struct HoldRequest {
     pub departure_id: String,
     pub items: Vec<ItemRequest>,
     pub customer: CustomerRequest,
+    /// A promo code of the tour's operator, matched without regard to case. Refused with a
+    /// `422` whose code says why (`promo_code_unknown`, `promo_code_exhausted`, …).
+    #[serde(default)]
+    #[schema(example = "SUMMER10")]
+    pub promo_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -94,100 +102,6 @@ fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
         }),
         _ => Err(AppError::invalid("customer", "is invalid")),
     }
-}
-
-/// Who asks for seats, as the hold limits see them.
-#[derive(Clone, Copy)]
-pub struct Requester<'a> {
-    /// The client's address (behind trusted proxies, the one they forwarded).
-    pub address: Option<IpAddr>,
-    pub limits: &'a HoldLimits,
-    /// Keys the hashes of the address and the email that the hold records (`None`: it records
-    /// neither, and no limit can apply).
-    pub keys: Option<&'a Keyring>,
-}
-
-impl Requester<'static> {
-    /// A caller the limits do not apply to (tools, benchmarks).
-    pub const UNLIMITED: Requester<'static> = Requester {
-        address: None,
-        limits: &HoldLimits::OFF,
-        keys: None,
-    };
-}
-
-/// The keyed hashes a hold records of who made it: never the address itself, and not a second
-/// copy of the email.
-struct Holder {
-    address: Option<String>,
-    email: Option<String>,
-}
-
-impl Holder {
-    fn of(requester: &Requester<'_>, email: &str) -> Holder {
-        let short = |hash: String| hash[..32].to_owned();
-        let Some(keys) = requester.keys else {
-            return Holder {
-                address: None,
-                email: None,
-            };
-        };
-        Holder {
-            address: requester
-                .address
-                .map(|ip| short(keys.hash("hold-address", &client_address(ip)))),
-            email: Some(short(keys.hash("hold-email", &client_email(email)))),
-        }
-    }
-
-    fn key(&self, identity: Identity) -> Option<&str> {
-        match identity {
-            Identity::Address => self.address.as_deref(),
-            Identity::Email => self.email.as_deref(),
-        }
-    }
-}
-
-/// Refuses a hold that would take its client past a limit. Called in the hold's transaction
-/// before the seats are taken: the client's lock rows (MySQL; SQLite's write lock covers it)
-/// make concurrent holds of one client, on any departure and any instance, count one after the
-/// other, so they cannot pass a limit together.
-async fn check_limits(
-    tx: &mut WriteTx,
-    holder: &Holder,
-    limits: &HoldLimits,
-    departure: &DepartureId,
-    seats: u32,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let limited: Vec<(Identity, &str)> = [Identity::Address, Identity::Email]
-        .into_iter()
-        .filter(|identity| !limits.for_identity(*identity).is_off())
-        .filter_map(|identity| holder.key(identity).map(|key| (identity, key)))
-        .collect();
-    // "a:…" sorts before "e:…": every hold locks in the same order.
-    let lock_keys: Vec<String> = limited
-        .iter()
-        .map(|(identity, key)| format!("{}:{key}", &identity.as_str()[..1]))
-        .collect();
-    hold_limits::lock_clients(tx, &lock_keys, now).await?;
-    for (identity, key) in limited {
-        let current = hold_limits::held_by(tx, identity, key, departure, now).await?;
-        if let Err(exceeded) = limits.for_identity(identity).check(current.held, seats) {
-            let lapses = match exceeded.scope {
-                Scope::Departure => current.departure_first_expiry,
-                Scope::Overall => current.first_expiry,
-            };
-            return Err(AppError::HoldLimitReached {
-                identity: identity.as_str(),
-                scope: exceeded.scope.as_str(),
-                held: exceeded.held,
-                limit: exceeded.limit,
-                retry_after: lapses.map_or(1, |at| (at - now).num_seconds().max(1)),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Holds seats on a departure for `hold_ttl`, with no per-client limits (see
@@ -248,6 +162,7 @@ pub async fn place_hold_for(
             customer,
             items: &request.items,
             resale: None,
+            promo_code: request.promo_code.as_deref(),
         },
         idempotent,
         requester,
@@ -262,6 +177,8 @@ pub struct NewHold<'a> {
     pub customer: Customer,
     pub items: &'a [ItemRequest],
     pub resale: Option<&'a Resale>,
+    /// The traveler's promo code, as typed.
+    pub promo_code: Option<&'a str>,
 }
 
 /// A reseller's hold: no payment (the reseller pays on account), no per-client limits (the
@@ -294,6 +211,7 @@ struct HoldRows<'a> {
     booking: &'a BookingRecord,
     holder: &'a Holder,
     resale: Option<&'a Resale>,
+    promo: Option<&'a PromoClaim>,
     /// Paid online: the provider's name and the operator's account (`None`: the instance's).
     paid: Option<(&'a str, Option<&'a PaymentAccountId>)>,
     idempotent: Option<(&'a Claim, RenderHold<'a>)>,
@@ -318,6 +236,9 @@ async fn write_hold(
         StorageError::Duplicate => AppError::Busy,
         other => other.into(),
     })?;
+    if let Some(claim) = rows.promo {
+        promos::redeem(tx, claim, booking, now).await?;
+    }
     if let Some(resale) = rows.resale {
         reseller_bookings::insert(tx, &booking.id, resale, now)
             .await
@@ -380,6 +301,7 @@ async fn take_seats(
         customer,
         items,
         resale,
+        promo_code,
     } = hold;
     let departure = departures::get(store, &departure_id, now)
         .await?
@@ -391,6 +313,8 @@ async fn take_seats(
         });
     }
     let quote = quote(&tour.tour, items)?;
+    let promo = promos::claim(store, &tour, quote.total, promo_code, now).await?;
+    let discount = promo.as_ref().map_or(0, |claim| claim.discount);
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");
     let cutoff = tour.tour.cutoff_minutes;
     // Paid through the operator's own account, else the instance's, else on arrival; a
@@ -402,6 +326,8 @@ async fn take_seats(
     let provider = gateway.as_ref().map(|g| g.provider.as_ref());
     let account = gateway.as_ref().and_then(|g| g.account.as_ref());
     // Paid online: the payment row names the provider and the operator's own account.
+    // Nothing to pay (a code took everything off): nothing is started at the provider.
+    let provider = provider.filter(|_| quote.total > discount);
     let paid = provider.map(|p| (p.name(), account));
     let holder = Holder::of(&requester, &customer.email);
     let limited = !requester.limits.is_off();
@@ -431,8 +357,12 @@ async fn take_seats(
             operator_id: tour.operator_id.clone(),
             status: BookingStatus::Held,
             seats: quote.seats,
-            total: quote.total,
+            total: quote.total - discount,
             currency: tour.tour.currency.to_string(),
+            promo: promo.as_ref().map(|claim| AppliedPromo {
+                code: claim.code.rules.code.clone(),
+                discount,
+            }),
             customer: customer.clone(),
             expires_at: Some(now + hold_ttl),
             cancel_reason: None,
@@ -444,6 +374,7 @@ async fn take_seats(
             booking: &booking,
             holder: &holder,
             resale,
+            promo: promo.as_ref(),
             paid,
             idempotent,
             access_token: &access_token,
@@ -511,7 +442,9 @@ async fn take_seats(
         // whole transaction, so there the order changes nothing and the classic one runs. A
         // departure that plainly did not fit when read above goes straight to the classic order:
         // the hot attempt would write the booking only to roll it back.
-        let hot = if store.takes_seats_last() && plainly_fits {
+        // A promo code is locked after the departure (the order every writer keeps), so a hold
+        // with one takes the classic order too.
+        let hot = if store.takes_seats_last() && plainly_fits && promo.is_none() {
             let mut tx = store.begin_write().await?;
             let result = async {
                 if limited {
@@ -686,42 +619,6 @@ async fn resume(
         access_token,
         payment: PaymentSummary::new_hold(Some(&payment)),
     }))
-}
-
-/// Refreshes the hold gauges of `/metrics`: seats on hold, the largest holder per identity,
-/// departures sold out with seats only held.
-pub async fn observe_holders(store: &Store, now: DateTime<Utc>) -> Result<(), AppError> {
-    let holders = hold_limits::holders(store, now).await?;
-    let metrics = store.metrics();
-    metrics.seats_on_hold.set(holders.seats_held);
-    metrics
-        .largest_holder_seats
-        .with_label_values(&[Identity::Address.as_str()])
-        .set(holders.largest_by_address);
-    metrics
-        .largest_holder_seats
-        .with_label_values(&[Identity::Email.as_str()])
-        .set(holders.largest_by_email);
-    metrics
-        .departures_sold_out_by_holds
-        .set(holders.sold_out_by_holds);
-    Ok(())
-}
-
-/// Forgets the hold-limit lock rows of clients idle for a day; returns how many went.
-pub async fn purge_idle_holders(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {
-    let before = now - Duration::days(1);
-    let mut purged = 0;
-    loop {
-        let batch = transaction!(store, |tx| {
-            Ok(hold_limits::purge_idle_clients(&mut tx, before, 500).await?)
-        })
-        .await?;
-        purged += batch;
-        if batch < 500 {
-            return Ok(purged);
-        }
-    }
 }
 
 /// Releases lapsed holds everywhere; returns how many departures were processed. Safe on

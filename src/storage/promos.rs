@@ -1,0 +1,307 @@
+//! Promo codes (`promo_codes`) and what bookings redeemed of them (`promo_redemptions`).
+
+use chrono::{DateTime, Utc};
+
+use super::bookings::live_condition;
+use super::{at, on_pool, on_tx, StorageError, Store, WriteTx};
+use crate::domain::booking::{sql_list, BookingStatus};
+use crate::domain::ids::{BookingId, OperatorId, PromoCodeId, TourId};
+use crate::domain::money::Currency;
+use crate::domain::promo::{Discount, PromoCode, PromoRules};
+
+const COLUMNS: &str = "id, code, percent_off, amount_off, currency, tour_id, valid_from, \
+    valid_until, min_spend, max_redemptions, max_per_customer, active, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct PromoRow {
+    id: String,
+    code: String,
+    percent_off: Option<i64>,
+    amount_off: Option<i64>,
+    currency: Option<String>,
+    tour_id: Option<String>,
+    valid_from: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    min_spend: i64,
+    max_redemptions: Option<i64>,
+    max_per_customer: Option<i64>,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<PromoRow> for PromoCode {
+    type Error = StorageError;
+
+    fn try_from(row: PromoRow) -> Result<Self, StorageError> {
+        let bad = |why: &str| StorageError::Corrupt(format!("promo code {}: {why}", row.id));
+        let discount = match (row.percent_off, row.amount_off, row.currency.as_deref()) {
+            (Some(percent), None, _) => Discount::Percent(
+                u32::try_from(percent).map_err(|_| bad("percent_off out of range"))?,
+            ),
+            (None, Some(amount), Some(currency)) => Discount::Amount {
+                amount,
+                currency: Currency::parse(currency).map_err(|_| bad("unknown currency"))?,
+            },
+            _ => return Err(bad("no discount")),
+        };
+        let count = |n: Option<i64>| {
+            n.map(u32::try_from)
+                .transpose()
+                .map_err(|_| bad("limit out of range"))
+        };
+        Ok(PromoCode {
+            rules: PromoRules {
+                code: row.code,
+                discount,
+                tour_id: row.tour_id.map(TourId::from_stored),
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+                min_spend: row.min_spend,
+                max_redemptions: count(row.max_redemptions)?,
+                max_per_customer: count(row.max_per_customer)?,
+                active: row.active,
+            },
+            id: PromoCodeId::from_stored(row.id),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn discount_columns(rules: &PromoRules) -> (Option<i64>, Option<i64>, Option<&str>) {
+    match &rules.discount {
+        Discount::Percent(percent) => (Some(i64::from(*percent)), None, None),
+        Discount::Amount { amount, currency } => (None, Some(*amount), Some(currency.as_str())),
+    }
+}
+
+/// Stores a new code; `Duplicate` when the operator already has one spelled the same.
+pub async fn insert(
+    tx: &mut WriteTx,
+    operator: &OperatorId,
+    code: &PromoCode,
+) -> Result<(), StorageError> {
+    let rules = &code.rules;
+    let (percent, amount, currency) = discount_columns(rules);
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO promo_codes (id, operator_id, code, percent_off, amount_off, currency, tour_id, \
+         valid_from, valid_until, min_spend, max_redemptions, max_per_customer, active, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(code.id.as_str()).bind(operator.as_str()).bind(&rules.code)
+        .bind(percent).bind(amount).bind(currency)
+        .bind(rules.tour_id.as_ref().map(TourId::as_str))
+        .bind(rules.valid_from.map(at)).bind(rules.valid_until.map(at))
+        .bind(rules.min_spend)
+        .bind(rules.max_redemptions.map(i64::from)).bind(rules.max_per_customer.map(i64::from))
+        .bind(rules.active).bind(at(code.created_at)).bind(at(code.updated_at))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Writes a locked code's changeable rules (the code's text and discount never change: bookings
+/// name them).
+pub async fn update(tx: &mut WriteTx, code: &PromoCode) -> Result<(), StorageError> {
+    let rules = &code.rules;
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE promo_codes SET valid_from = ?, valid_until = ?, min_spend = ?, max_redemptions = ?, \
+         max_per_customer = ?, active = ?, updated_at = ? WHERE id = ?")
+        .bind(rules.valid_from.map(at)).bind(rules.valid_until.map(at)).bind(rules.min_spend)
+        .bind(rules.max_redemptions.map(i64::from)).bind(rules.max_per_customer.map(i64::from))
+        .bind(rules.active).bind(at(code.updated_at)).bind(code.id.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// One of the operator's codes by id.
+pub async fn get(
+    store: &Store,
+    operator: &OperatorId,
+    id: &PromoCodeId,
+) -> Result<Option<PromoCode>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM promo_codes WHERE id = ? AND operator_id = ?");
+    let row: Option<PromoRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(id.as_str()).bind(operator.as_str()).fetch_optional(pool).await)?;
+    row.map(PromoCode::try_from).transpose()
+}
+
+/// The operator's code spelled `code` (normalized).
+pub async fn find(
+    store: &Store,
+    operator: &OperatorId,
+    code: &str,
+) -> Result<Option<PromoCode>, StorageError> {
+    let sql = format!("SELECT {COLUMNS} FROM promo_codes WHERE operator_id = ? AND code = ?");
+    let row: Option<PromoRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(operator.as_str()).bind(code).fetch_optional(pool).await)?;
+    row.map(PromoCode::try_from).transpose()
+}
+
+/// Locks a code (MySQL: `FOR UPDATE`; SQLite's one writer already excludes the others) and
+/// reads it as it is now. Every redemption of the code is counted under this lock.
+pub async fn lock(tx: &mut WriteTx, id: &PromoCodeId) -> Result<Option<PromoCode>, StorageError> {
+    let select = format!("SELECT {COLUMNS} FROM promo_codes WHERE id = ?");
+    let sql = if tx.is_sqlite() {
+        select
+    } else {
+        format!("{select} FOR UPDATE")
+    };
+    let row: Option<PromoRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    row.map(PromoCode::try_from).transpose()
+}
+
+/// The operator's codes, newest first, each with its live redemptions.
+pub async fn list(
+    store: &Store,
+    operator: &OperatorId,
+    now: DateTime<Utc>,
+) -> Result<Vec<(PromoCode, u32)>, StorageError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM promo_codes WHERE operator_id = ? ORDER BY created_at DESC, id DESC LIMIT 500"
+    );
+    let rows: Vec<PromoRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(operator.as_str()).fetch_all(pool).await)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let code = PromoCode::try_from(row)?;
+        let live = live_redemptions(store, &code.id, now).await?;
+        out.push((code, live));
+    }
+    Ok(out)
+}
+
+fn live_sql(extra: &str) -> String {
+    format!(
+        "SELECT COUNT(*) FROM promo_redemptions r JOIN bookings b ON b.id = r.booking_id \
+         WHERE r.code_id = ? AND r.released_at IS NULL AND {}{extra}",
+        live_condition()
+    )
+}
+
+/// Redemptions of a code whose booking still holds seats (a lapsed hold no longer counts,
+/// released or not), read outside any transaction.
+pub async fn live_redemptions(
+    store: &Store,
+    id: &PromoCodeId,
+    now: DateTime<Utc>,
+) -> Result<u32, StorageError> {
+    let sql = live_sql("");
+    let n: i64 = on_pool!(store, pool => sqlx::query_scalar(&sql)
+        .bind(id.as_str()).bind(at(now)).fetch_one(pool).await)?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// The live redemptions of a locked code: in all, and by bookings made with `email`.
+pub async fn live_counts(
+    tx: &mut WriteTx,
+    id: &PromoCodeId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(u32, u32), StorageError> {
+    let all = live_sql("");
+    let theirs = live_sql(" AND LOWER(b.customer_email) = LOWER(?)");
+    let total: i64 = on_tx!(tx, conn => sqlx::query_scalar(&all)
+        .bind(id.as_str()).bind(at(now)).fetch_one(conn).await)?;
+    let own: i64 = on_tx!(tx, conn => sqlx::query_scalar(&theirs)
+        .bind(id.as_str()).bind(at(now)).bind(email).fetch_one(conn).await)?;
+    let clamp = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok((clamp(total), clamp(own)))
+}
+
+/// Records that `booking` redeemed the locked code.
+pub async fn redeem(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+    code: &PromoCodeId,
+    operator: &OperatorId,
+    discount: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "INSERT INTO promo_redemptions (booking_id, code_id, operator_id, discount, redeemed_at) \
+         VALUES (?, ?, ?, ?, ?)")
+        .bind(booking.as_str()).bind(code.as_str()).bind(operator.as_str()).bind(discount).bind(at(now))
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The code a booking redeemed, whether or not that redemption was released since.
+pub async fn redeemed_by(
+    tx: &mut WriteTx,
+    booking: &BookingId,
+) -> Result<Option<PromoCodeId>, StorageError> {
+    let id: Option<String> = on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT code_id FROM promo_redemptions WHERE booking_id = ?")
+        .bind(booking.as_str()).fetch_optional(conn).await)?;
+    Ok(id.map(PromoCodeId::from_stored))
+}
+
+/// Releases the redemptions of bookings that stopped holding seats; returns how many were live.
+/// Needs no lock on the codes: a released row simply stops being counted.
+pub async fn release(
+    tx: &mut WriteTx,
+    bookings: &[BookingId],
+    now: DateTime<Utc>,
+) -> Result<u64, StorageError> {
+    let mut released = 0;
+    for chunk in bookings.chunks(200) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "UPDATE promo_redemptions SET released_at = ? \
+             WHERE released_at IS NULL AND booking_id IN ({placeholders})"
+        );
+        released += on_tx!(tx, conn => {
+            let mut query = sqlx::query(&sql).bind(at(now));
+            for booking in chunk {
+                query = query.bind(booking.as_str());
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(released)
+}
+
+/// Counts a released redemption again (a late payment took the booking's seats back), under
+/// the code's lock.
+pub async fn reinstate(tx: &mut WriteTx, booking: &BookingId) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE promo_redemptions SET released_at = NULL WHERE booking_id = ?")
+        .bind(booking.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// `berth check`: codes with more live redemptions than their maximum, as (code id, live, max).
+pub async fn over_redeemed(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, i64, i64)>, StorageError> {
+    let sql = format!(
+        "SELECT c.id, COUNT(*), c.max_redemptions FROM promo_codes c \
+         JOIN promo_redemptions r ON r.code_id = c.id AND r.released_at IS NULL \
+         JOIN bookings b ON b.id = r.booking_id \
+         WHERE c.max_redemptions IS NOT NULL AND {} \
+         GROUP BY c.id, c.max_redemptions HAVING COUNT(*) > c.max_redemptions",
+        live_condition()
+    );
+    Ok(on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(at(now)).fetch_all(pool).await)?)
+}
+
+/// `berth check`: bookings that no longer hold seats (expired or cancelled) whose redemption
+/// was never released, as (booking id, status). Such a redemption is not counted (the booking
+/// is not live), so it strands nothing, but it says a release path was missed.
+pub async fn unreleased_of_dead_bookings(
+    store: &Store,
+) -> Result<Vec<(String, String)>, StorageError> {
+    let seatless: Vec<BookingStatus> = BookingStatus::ALL
+        .into_iter()
+        .filter(|status| !status.occupies_seats())
+        .collect();
+    let sql = format!(
+        "SELECT b.id, b.status FROM promo_redemptions r JOIN bookings b ON b.id = r.booking_id \
+         WHERE r.released_at IS NULL AND b.status IN ({}) LIMIT 100",
+        sql_list(&seatless)
+    );
+    Ok(on_pool!(store, pool => sqlx::query_as(&sql).fetch_all(pool).await)?)
+}
