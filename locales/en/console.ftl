@@ -467,3 +467,58 @@ console-guaranteed = Guaranteed to run.
 console-guarantee = Run it anyway (tell its travelers)
 console-guaranteed-notice = The departure is guaranteed; its travelers are told it runs.
 console-minimum-reached = Minimum reached with the seats held or booked now: decided { $at } on confirmed seats.
+
+# Promo codes
+console-promo-codes = Promo codes
+console-promo-intro = Codes travelers type on the booking form for a discount. A switched-off code is refused as unknown; bookings already made keep their discount.
+console-promo-none = No promo codes yet.
+console-promo-code = Code
+console-promo-code-hint = 1 to 32 letters, digits, - or _; travelers may type it in any case.
+console-promo-discount = Discount
+console-promo-discount-hint = Give a percent or an amount, not both.
+console-promo-percent-off = Percent off
+console-promo-percent-value = { $percent } % off
+console-promo-amount-off = Amount off
+console-promo-currency = Currency of the amounts
+console-promo-currency-hint = The amount off and the minimum spend are in this currency; an amount off applies only to tours sold in it.
+console-promo-tour = Tour
+console-promo-all-tours = All tours
+console-promo-window = Valid
+console-promo-zone = Time zone of the dates
+console-promo-valid-from = Valid from
+console-promo-valid-from-hint = Empty: from now on.
+console-promo-valid-until = Valid until
+console-promo-valid-until-hint = Holds made before this time may use it. Empty: no end.
+console-promo-from = from
+console-promo-until = until
+console-promo-always = Always
+console-promo-min-spend = Minimum spend
+console-promo-min-spend-hint = The booking's total before the discount. Empty: none.
+console-promo-no-minimum = None
+console-promo-max-redemptions = Most uses
+console-promo-max-redemptions-hint = Bookings holding seats with it at once; a lapsed or cancelled one gives its use back. Empty: no limit.
+console-promo-max-per-customer = Most uses per traveler
+console-promo-max-per-customer-hint = The same, per traveler email. Empty: no limit.
+console-promo-limits = Limits
+console-promo-max-uses = { $count ->
+    [one] at most 1 use
+   *[other] at most { $count } uses
+}
+console-promo-unlimited = no limit on uses
+console-promo-per-customer = { $count ->
+    [one] 1 per traveler
+   *[other] { $count } per traveler
+}
+console-promo-per-customer-unlimited = no limit per traveler
+console-promo-max-of = Most uses of { $code } (empty: no limit)
+console-promo-change-max = Change
+console-promo-redemptions = In use now
+console-promo-active = Active
+console-promo-switch-off = Switch { $code } off
+console-promo-switch-on = Switch { $code } on
+console-promo-create = New promo code
+console-promo-create-submit = Create the code
+console-promo-notice-created = The promo code is created; travelers can use it now.
+console-promo-notice-off = The promo code is switched off: travelers' new bookings cannot use it.
+console-promo-notice-on = The promo code is switched on again.
+console-promo-notice-limit = The code's most uses are changed.

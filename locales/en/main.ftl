@@ -137,16 +137,26 @@ label-name = Full name
 label-email = Email
 label-phone = Phone (optional)
 hint-phone = International format, e.g. +351912345678. Only for messages about this booking.
+label-promo-code = Promo code (optional)
+hint-promo-code = Have a code? It is checked when you see the total.
 book-see-total = See the total
 book-update-total = Update the total
 book-hold = Hold my seats ({ $total })
 quote-heading = Your total
 quote-total = Total
+quote-subtotal = Subtotal
+quote-discount = Promo code { $code }
 quote-note = Computed now from the tour's prices. Nothing is held until you choose to hold your seats.
 field-name = Enter your name (1 to 200 characters).
 field-email = Enter an email address such as ada@example.com.
 field-phone = Enter an international number such as +351912345678, or leave it empty.
 field-quantities = Choose whole numbers of seats, { $min } to { $max } in all.
+field-promo-unknown = We do not know this promo code. Check how it is spelled, or leave the field empty.
+field-promo-not-valid-now = This promo code is not valid at this time.
+field-promo-not-applicable = This promo code does not apply to this tour.
+field-promo-minimum-spend = This promo code needs a larger booking: its minimum spend is not reached.
+field-promo-exhausted = This promo code has been used up.
+field-promo-customer-limit = This promo code has already been used with this email as often as it may be.
 notice-sold-out = { $count ->
     [0] Sorry, this departure sold out while you were choosing. Your details are kept below: pick another departure on the tour page.
     [one] Sorry, only 1 seat is left now. Your details are kept below: change the quantities or pick another departure.

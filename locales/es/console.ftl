@@ -467,3 +467,58 @@ console-guaranteed = Salida garantizada.
 console-guarantee = Realizarla igualmente (avisar a sus viajeros)
 console-guaranteed-notice = La salida está garantizada; se avisa a sus viajeros de que se realiza.
 console-minimum-reached = Mínimo alcanzado con las plazas retenidas o reservadas ahora: se decide el { $at } con las confirmadas.
+
+# Códigos promocionales
+console-promo-codes = Códigos promocionales
+console-promo-intro = Códigos que los viajeros escriben en el formulario de reserva para obtener un descuento. Un código desactivado se rechaza como desconocido; las reservas ya hechas conservan su descuento.
+console-promo-none = Aún no hay códigos promocionales.
+console-promo-code = Código
+console-promo-code-hint = De 1 a 32 letras, dígitos, - o _; los viajeros pueden escribirlo en mayúsculas o minúsculas.
+console-promo-discount = Descuento
+console-promo-discount-hint = Indica un porcentaje o un importe, no ambos.
+console-promo-percent-off = Porcentaje de descuento
+console-promo-percent-value = { $percent } % de descuento
+console-promo-amount-off = Importe de descuento
+console-promo-currency = Moneda de los importes
+console-promo-currency-hint = El importe de descuento y el gasto mínimo están en esta moneda; un importe de descuento solo se aplica a excursiones vendidas en ella.
+console-promo-tour = Excursión
+console-promo-all-tours = Todas las excursiones
+console-promo-window = Validez
+console-promo-zone = Zona horaria de las fechas
+console-promo-valid-from = Válido desde
+console-promo-valid-from-hint = Vacío: desde ahora.
+console-promo-valid-until = Válido hasta
+console-promo-valid-until-hint = Las retenciones hechas antes de este momento pueden usarlo. Vacío: sin fin.
+console-promo-from = desde
+console-promo-until = hasta
+console-promo-always = Siempre
+console-promo-min-spend = Gasto mínimo
+console-promo-min-spend-hint = El total de la reserva antes del descuento. Vacío: ninguno.
+console-promo-no-minimum = Ninguno
+console-promo-max-redemptions = Usos máximos
+console-promo-max-redemptions-hint = Reservas que retienen plazas con él a la vez; una caducada o cancelada devuelve su uso. Vacío: sin límite.
+console-promo-max-per-customer = Usos máximos por viajero
+console-promo-max-per-customer-hint = Lo mismo, por correo del viajero. Vacío: sin límite.
+console-promo-limits = Límites
+console-promo-max-uses = { $count ->
+    [one] como máximo 1 uso
+   *[other] como máximo { $count } usos
+}
+console-promo-unlimited = sin límite de usos
+console-promo-per-customer = { $count ->
+    [one] 1 por viajero
+   *[other] { $count } por viajero
+}
+console-promo-per-customer-unlimited = sin límite por viajero
+console-promo-max-of = Usos máximos de { $code } (vacío: sin límite)
+console-promo-change-max = Cambiar
+console-promo-redemptions = En uso ahora
+console-promo-active = Activo
+console-promo-switch-off = Desactivar { $code }
+console-promo-switch-on = Activar { $code }
+console-promo-create = Nuevo código promocional
+console-promo-create-submit = Crear el código
+console-promo-notice-created = El código promocional está creado; los viajeros ya pueden usarlo.
+console-promo-notice-off = El código promocional está desactivado: las nuevas reservas no pueden usarlo.
+console-promo-notice-on = El código promocional vuelve a estar activo.
+console-promo-notice-limit = Se han cambiado los usos máximos del código.

@@ -136,16 +136,26 @@ label-name = Nombre completo
 label-email = Correo electrónico
 label-phone = Teléfono (opcional)
 hint-phone = Formato internacional, p. ej. +34612345678. Solo para mensajes sobre esta reserva.
+label-promo-code = Código promocional (opcional)
+hint-promo-code = ¿Tienes un código? Se comprueba al ver el total.
 book-see-total = Ver el total
 book-update-total = Actualizar el total
 book-hold = Reservar mis plazas ({ $total })
 quote-heading = Tu total
 quote-total = Total
+quote-subtotal = Subtotal
+quote-discount = Código promocional { $code }
 quote-note = Calculado ahora con los precios del tour. No se reserva nada hasta que decidas reservar tus plazas.
 field-name = Escribe tu nombre (de 1 a 200 caracteres).
 field-email = Escribe un correo electrónico como ada@example.com.
 field-phone = Escribe un número internacional como +34612345678, o déjalo vacío.
 field-quantities = Elige números enteros de plazas, de { $min } a { $max } en total.
+field-promo-unknown = No conocemos este código promocional. Comprueba cómo se escribe, o deja el campo vacío.
+field-promo-not-valid-now = Este código promocional no es válido en este momento.
+field-promo-not-applicable = Este código promocional no se aplica a este tour.
+field-promo-minimum-spend = Este código promocional necesita una reserva mayor: no se alcanza su gasto mínimo.
+field-promo-exhausted = Este código promocional ya se ha agotado.
+field-promo-customer-limit = Este código promocional ya se ha usado con este correo tantas veces como se permite.
 notice-sold-out = { $count ->
     [0] Lo sentimos: esta salida se agotó mientras elegías. Tus datos se conservan abajo: elige otra salida en la página del tour.
     [one] Lo sentimos: ahora solo queda 1 plaza. Tus datos se conservan abajo: cambia las cantidades o elige otra salida.

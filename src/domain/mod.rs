@@ -18,6 +18,7 @@ pub mod minimum;
 pub mod money;
 pub mod octo;
 pub mod payment_keys;
+pub mod price_rules;
 pub mod pricing;
 pub mod promo;
 pub mod records;

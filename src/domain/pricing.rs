@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::price_rules::UnitPrices;
 use super::tour::{Tour, MAX_UNITS};
 use crate::error::{AppError, Problems};
 
@@ -29,8 +30,10 @@ pub struct Quote {
     pub total: i64,
 }
 
-/// Prices the requested items against the tour, enforcing the per-booking seat limits.
-pub fn quote(tour: &Tour, items: &[ItemRequest]) -> Result<Quote, AppError> {
+/// Prices the requested items against the tour at a departure's `prices` (what
+/// `DepartureRecord::prices` says each unit sells at there), enforcing the per-booking seat
+/// limits.
+pub fn quote(tour: &Tour, prices: &UnitPrices, items: &[ItemRequest]) -> Result<Quote, AppError> {
     let mut p = Problems::new();
     if items.is_empty() || items.len() > MAX_UNITS {
         return Err(AppError::invalid(
@@ -62,7 +65,7 @@ pub fn quote(tour: &Tour, items: &[ItemRequest]) -> Result<Quote, AppError> {
         lines.push(QuoteLine {
             unit: unit.code.clone(),
             quantity: item.quantity as u32,
-            unit_price: unit.price,
+            unit_price: prices.get(&unit.code).copied().unwrap_or(unit.price),
         });
     }
     p.into_result()?;
@@ -134,7 +137,8 @@ mod tests {
 
     #[test]
     fn totals_come_from_the_tour_prices() {
-        let q = quote(&tour(1, 10), &[item("adult", 2), item("child", 1)]).unwrap();
+        let base = UnitPrices::new();
+        let q = quote(&tour(1, 10), &base, &[item("adult", 2), item("child", 1)]).unwrap();
         assert_eq!((q.seats, q.total), (3, 8500));
         assert_eq!(
             q.lines[1],
@@ -144,6 +148,14 @@ mod tests {
                 unit_price: 1500
             }
         );
+    }
+
+    #[test]
+    fn a_departures_prices_replace_the_base_ones_unit_by_unit() {
+        let prices: UnitPrices = [("adult".to_owned(), 4000)].into();
+        let q = quote(&tour(1, 10), &prices, &[item("adult", 2), item("child", 1)]).unwrap();
+        assert_eq!((q.lines[0].unit_price, q.lines[1].unit_price), (4000, 1500));
+        assert_eq!(q.total, 9500);
     }
 
     #[test]
@@ -160,7 +172,10 @@ mod tests {
             vec![item("adult", 3), item("child", 2)],
         ] {
             assert!(
-                matches!(quote(&t, &items), Err(AppError::Validation(_))),
+                matches!(
+                    quote(&t, &UnitPrices::new(), &items),
+                    Err(AppError::Validation(_))
+                ),
                 "{items:?}"
             );
         }

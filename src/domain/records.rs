@@ -6,6 +6,7 @@ use super::booking::BookingStatus;
 use super::capacity::Occupancy;
 use super::ids::{BookingId, BookingRef, DepartureId, OperatorId, ScheduleId, TourId};
 use super::lang::Lang;
+use super::price_rules::{self, PriceRule, UnitPrices};
 use super::pricing::QuoteLine;
 use super::tour::Tour;
 
@@ -18,6 +19,8 @@ pub struct TourRecord {
     pub updated_at: DateTime<Utc>,
     /// When the operator took it off sale; `None` while it is sold.
     pub archived_at: Option<DateTime<Utc>>,
+    /// Its seasonal prices, in the order they were added.
+    pub price_rules: Vec<PriceRule>,
 }
 
 impl TourRecord {
@@ -45,9 +48,42 @@ pub struct DepartureRecord {
     pub decision_hours: Option<u32>,
     /// When it was guaranteed to run (by berth's decision or the operator's).
     pub guaranteed_at: Option<DateTime<Utc>>,
+    /// Its own price per unit, over its tour's rules and base prices (`None`: none of its own).
+    pub own_prices: Option<UnitPrices>,
 }
 
 impl DepartureRecord {
+    /// The tour-local time it starts at, which the tour's price rules match.
+    fn local_start(&self, tour: &TourRecord) -> chrono::NaiveDateTime {
+        self.occupancy
+            .starts_at
+            .with_timezone(&tour.tour.timezone)
+            .naive_local()
+    }
+
+    /// What each unit sells at on this departure of `tour` (see `domain::price_rules`).
+    pub fn prices(&self, tour: &TourRecord) -> UnitPrices {
+        let local = self.local_start(tour);
+        price_rules::unit_prices(
+            &tour.tour,
+            &tour.price_rules,
+            self.own_prices.as_ref(),
+            local,
+        )
+    }
+
+    /// What one unit sells at on this departure of `tour`; `None` for a unit it does not sell.
+    pub fn unit_price(&self, tour: &TourRecord, unit: &str) -> Option<i64> {
+        let local = self.local_start(tour);
+        price_rules::unit_price(
+            &tour.tour,
+            &tour.price_rules,
+            self.own_prices.as_ref(),
+            local,
+            unit,
+        )
+    }
+
     /// The minimum in force for this departure of `tour`.
     pub fn minimum(&self, tour: &super::tour::Tour) -> Option<super::minimum::Minimum> {
         super::minimum::Minimum::in_force(

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::booking::BookingStatus;
 use super::capacity::Occupancy;
+use super::price_rules::UnitPrices;
 use super::pricing::QuoteLine;
 use super::refund::CancellationPolicy;
 use super::tour::Tour;
@@ -95,10 +96,16 @@ pub fn check_move(facts: &Move<'_>, now: DateTime<Utc>) -> Result<(), AppError> 
     Ok(())
 }
 
-/// What `items` cost at the tour's current unit prices; `None` when a unit no longer exists.
-pub fn total_at_current_prices(tour: &Tour, items: &[QuoteLine]) -> Option<i64> {
+/// What `items` cost at a departure's current `prices` (`DepartureRecord::prices`); `None`
+/// when a unit no longer exists.
+pub fn total_at_current_prices(
+    tour: &Tour,
+    prices: &UnitPrices,
+    items: &[QuoteLine],
+) -> Option<i64> {
     items.iter().try_fold(0i64, |total, item| {
-        let price = tour.unit(&item.unit)?.price;
+        let base = tour.unit(&item.unit)?.price;
+        let price = prices.get(&item.unit).copied().unwrap_or(base);
         total.checked_add(price.checked_mul(i64::from(item.quantity))?)
     })
 }

@@ -30,6 +30,7 @@ pub mod operator;
 pub mod operator_bookings;
 pub mod payment_settings;
 pub mod payments;
+pub mod prices;
 pub mod promo_codes;
 pub mod rate_limit;
 pub mod reports;
@@ -108,6 +109,10 @@ api! {
         webhook_endpoints::replay,
         webhook_endpoints::list_attempts,
         webhook_endpoints::list_deliveries,
+        prices::add_price_rule,
+        prices::list_price_rules,
+        prices::remove_price_rule,
+        prices::set_departure_prices,
         operator::create_departure,
         operator::update_departure,
         operator::cancel_departure,

@@ -136,16 +136,18 @@ impl DepartureView {
             status: occupancy
                 .sales_status(tour.tour.cutoff_minutes, now)
                 .as_str(),
-            prices: tour
-                .tour
-                .units
-                .iter()
-                .map(|u| PriceView {
-                    unit: u.code.clone(),
-                    label: u.label.clone(),
-                    price: u.price,
-                })
-                .collect(),
+            prices: {
+                let at = departure.prices(tour);
+                tour.tour
+                    .units
+                    .iter()
+                    .map(|u| PriceView {
+                        unit: u.code.clone(),
+                        label: u.label.clone(),
+                        price: at.get(&u.code).copied().unwrap_or(u.price),
+                    })
+                    .collect()
+            },
             currency: tour.tour.currency.to_string(),
             run_status: run_status(standing),
             min_participants: minimum.map(|m| m.participants),

@@ -47,6 +47,8 @@ pub enum Action {
     ResellerRevoke,
     PromoCodeCreate,
     PromoCodeUpdate,
+    TourPriceRules,
+    DeparturePrices,
     OperatorMailIdentity,
     OperatorEmbedOrigins,
     OperatorResellerMessages,
@@ -66,7 +68,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 48] = [
+    pub const ALL: [Action; 50] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -100,6 +102,8 @@ impl Action {
         Action::ResellerRevoke,
         Action::PromoCodeCreate,
         Action::PromoCodeUpdate,
+        Action::TourPriceRules,
+        Action::DeparturePrices,
         Action::OperatorMailIdentity,
         Action::OperatorEmbedOrigins,
         Action::OperatorResellerMessages,
@@ -153,6 +157,8 @@ impl Action {
             Action::ResellerRevoke => "reseller.revoke",
             Action::PromoCodeCreate => "promo_code.create",
             Action::PromoCodeUpdate => "promo_code.update",
+            Action::TourPriceRules => "tour.price_rules",
+            Action::DeparturePrices => "departure.prices",
             Action::OperatorMailIdentity => "operator.mail_identity",
             Action::OperatorEmbedOrigins => "operator.embed_origins",
             Action::OperatorResellerMessages => "operator.reseller_messages",

@@ -64,6 +64,7 @@ pub async fn create_tour(
         created_at: now,
         updated_at: now,
         archived_at: None,
+        price_rules: Vec::new(),
     })
 }
 
@@ -430,6 +431,7 @@ pub async fn create_departure(
             min_participants: None,
             decision_hours: None,
             guaranteed_at: None,
+            own_prices: None,
         },
     ))
 }

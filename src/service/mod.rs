@@ -41,6 +41,7 @@ pub mod operators;
 pub mod passwords;
 pub mod payments;
 pub mod plans;
+pub mod prices;
 pub mod principal;
 pub mod promos;
 pub mod reports;

@@ -443,7 +443,19 @@ pub async fn update(
             message: "this tour is no longer sold through you".to_owned(),
         });
     }
-    let priced = quote(&target_tour.tour, &items_of(&resale.unit_items))?;
+    // At what the target departure sells each unit now (its own prices, its tour's rules).
+    let target_prices = match update.target {
+        Some((_, departure)) => departure.prices(&target_tour),
+        None => departures::get(store, &current.booking.departure_id, now)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .prices(&target_tour),
+    };
+    let priced = quote(
+        &target_tour.tour,
+        &target_prices,
+        &items_of(&resale.unit_items),
+    )?;
     let booking_id = current.booking.id.clone();
     with_retry(store, || async {
         // Where the booking is now; checked again under its lock.

@@ -95,8 +95,6 @@ pub async fn reschedule(
         AppError::invalid("departure_id", "must be a departure of the booking's tour")
     })?;
     let tour = super::catalogue::tour(store, &booking.tour_id).await?;
-    let current_total =
-        reschedule::total_at_current_prices(&tour.tour, &booking.items).unwrap_or(i64::MIN);
     let event = ulid::Ulid::new().to_string();
     let moved = with_retry(store, || async {
         // Where the booking is now (a concurrent move may have changed it since `accessible`).
@@ -115,11 +113,17 @@ pub async fn reschedule(
                 ));
             };
             let same_tour = to.tour_id == booking.tour_id;
+            // The items at what the target sells them at now (its own prices, the tour's
+            // rules), against what they cost when booked (before any promo code).
+            let at_target = to.prices(&tour);
+            let current_total =
+                reschedule::total_at_current_prices(&tour.tour, &at_target, &booking.items)
+                    .unwrap_or(i64::MIN);
             reschedule::check_move(
                 &Move {
                     status: current.effective_status(now),
                     seats: current.seats,
-                    total: current.total,
+                    total: current.subtotal(),
                     total_at_current_prices: current_total,
                     from: &from.occupancy,
                     to: &to.occupancy,

@@ -7,6 +7,7 @@ use super::rows::{ScheduleRow, TourRow, SCHEDULE_COLUMNS, TOUR_COLUMNS};
 use super::{on_pool, on_tx, rows, StorageError, Store, WriteTx};
 use crate::domain::auth::Role;
 use crate::domain::ids::{OperatorId, ScheduleId, TokenId, TourId};
+use crate::domain::price_rules::PriceRule;
 use crate::domain::records::{ScheduleRecord, TourRecord};
 use crate::domain::tour::Tour;
 
@@ -130,6 +131,36 @@ pub async fn get_tour(store: &Store, id: &TourId) -> Result<Option<TourRecord>, 
     let row: Option<TourRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(id.as_str()).fetch_optional(pool).await)?;
     row.map(TourRecord::try_from).transpose()
+}
+
+/// Locks a tour's row (MySQL: `FOR UPDATE`; SQLite's one writer excludes the others) and reads
+/// it as it is now: its price rules change under this lock.
+pub async fn lock_tour(tx: &mut WriteTx, id: &TourId) -> Result<Option<TourRecord>, StorageError> {
+    let select = format!("SELECT {TOUR_COLUMNS} FROM tours WHERE id = ?");
+    let sql = if tx.is_sqlite() {
+        select
+    } else {
+        format!("{select} FOR UPDATE")
+    };
+    let row: Option<TourRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(id.as_str()).fetch_optional(conn).await)?;
+    row.map(TourRecord::try_from).transpose()
+}
+
+/// Stores a locked tour's price rules.
+pub async fn set_price_rules(
+    tx: &mut WriteTx,
+    id: &TourId,
+    rules: &[PriceRule],
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let json = (!rules.is_empty())
+        .then(|| serde_json::to_string(rules))
+        .transpose()
+        .map_err(|e| StorageError::Corrupt(format!("price rules of tour {id}: {e}")))?;
+    on_tx!(tx, conn => sqlx::query("UPDATE tours SET price_rules = ?, updated_at = ? WHERE id = ?")
+        .bind(json).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 pub async fn list_tours(

@@ -9,6 +9,7 @@ use super::{on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::booking::{sql_list, BookingStatus};
 use crate::domain::capacity::DepartureStatus;
 use crate::domain::ids::{DepartureId, ScheduleId, TourId};
+use crate::domain::price_rules::UnitPrices;
 use crate::domain::records::{DepartureRecord, Violation};
 
 /// Most departures one availability query returns (93 days of a busy schedule fit easily).
@@ -81,7 +82,7 @@ async fn locked_read(
 ) -> Result<Option<DepartureRecord>, StorageError> {
     let select =
         "SELECT o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, \
-        o.min_participants, o.decision_hours, o.guaranteed_at, \
+        o.min_participants, o.decision_hours, o.guaranteed_at, o.unit_prices, \
         CAST(0 AS SIGNED) AS seats_expired FROM departures o WHERE o.id = ?";
     let sql = if tx.is_sqlite() {
         select.to_owned()
@@ -141,6 +142,22 @@ pub async fn set_capacity(
 ) -> Result<(), StorageError> {
     on_tx!(tx, conn => sqlx::query("UPDATE departures SET capacity = ?, updated_at = ? WHERE id = ?")
         .bind(i64::from(capacity)).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Stores a locked departure's own prices (`None`: none, its tour's apply).
+pub async fn set_own_prices(
+    tx: &mut WriteTx,
+    id: &DepartureId,
+    prices: Option<&UnitPrices>,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let json = prices
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StorageError::Corrupt(format!("prices of departure {id}: {e}")))?;
+    on_tx!(tx, conn => sqlx::query("UPDATE departures SET unit_prices = ?, updated_at = ? WHERE id = ?")
+        .bind(json).bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -46,7 +46,7 @@ pub(super) fn units_json(tour: &Tour) -> String {
 
 pub(super) const TOUR_COLUMNS: &str = "id, operator_id, name, description, meeting_point, timezone, \
     duration_minutes, currency, cutoff_minutes, min_per_booking, max_per_booking, units, cancellation_policy, \
-    reschedule_allowed, min_participants, decision_hours, created_at, updated_at, archived_at";
+    reschedule_allowed, min_participants, decision_hours, created_at, updated_at, archived_at, price_rules";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct TourRow {
@@ -69,6 +69,7 @@ pub(super) struct TourRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     archived_at: Option<DateTime<Utc>>,
+    price_rules: Option<String>,
 }
 
 /// The stored form of a cancellation policy: NULL for the default (no rules).
@@ -84,6 +85,10 @@ impl TryFrom<TourRow> for TourRecord {
         let units: Vec<UnitJson> =
             serde_json::from_str(&row.units).map_err(|e| corrupt("tour", &row.id, e))?;
         let cancellation_policy = match row.cancellation_policy.as_deref() {
+            Some(text) => serde_json::from_str(text).map_err(|e| corrupt("tour", &row.id, e))?,
+            None => Vec::new(),
+        };
+        let price_rules = match row.price_rules.as_deref() {
             Some(text) => serde_json::from_str(text).map_err(|e| corrupt("tour", &row.id, e))?,
             None => Vec::new(),
         };
@@ -121,6 +126,7 @@ impl TryFrom<TourRow> for TourRecord {
             created_at: row.created_at,
             updated_at: row.updated_at,
             archived_at: row.archived_at,
+            price_rules,
         })
     }
 }
@@ -128,7 +134,7 @@ impl TryFrom<TourRow> for TourRecord {
 /// Departure columns plus `seats_expired`, the seats of lapsed holds not yet released. `?` is
 /// bound to "now".
 pub(super) const DEPARTURE_COLUMNS: &str = "o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, \
-    o.seats_taken, o.status, o.min_participants, o.decision_hours, o.guaranteed_at, CAST(COALESCE((SELECT SUM(b.seats) FROM bookings b \
+    o.seats_taken, o.status, o.min_participants, o.decision_hours, o.guaranteed_at, o.unit_prices, CAST(COALESCE((SELECT SUM(b.seats) FROM bookings b \
     WHERE b.departure_id = o.id AND b.status = 'held' AND b.expires_at <= ?), 0) AS SIGNED) AS seats_expired";
 
 #[derive(sqlx::FromRow)]
@@ -143,6 +149,7 @@ pub(super) struct DepartureRow {
     min_participants: Option<i64>,
     decision_hours: Option<i64>,
     guaranteed_at: Option<DateTime<Utc>>,
+    unit_prices: Option<String>,
     seats_expired: i64,
 }
 
@@ -160,7 +167,14 @@ impl TryFrom<DepartureRow> for DepartureRecord {
         };
         let optional =
             |value: Option<i64>| value.map(|v| count("departure", &row.id, v)).transpose();
+        let own_prices = match row.unit_prices.as_deref() {
+            Some(text) => {
+                Some(serde_json::from_str(text).map_err(|e| corrupt("departure", &row.id, e))?)
+            }
+            None => None,
+        };
         Ok(DepartureRecord {
+            own_prices,
             min_participants: optional(row.min_participants)?,
             decision_hours: optional(row.decision_hours)?,
             guaranteed_at: row.guaranteed_at,

@@ -294,6 +294,56 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &admin,
         format!("departure:{departure}"),
     );
+    app.request(
+        Method::PUT,
+        &format!("/v1/departures/{departure}/prices"),
+        Some(&admin_access),
+        Some(json!({"prices": {"adult": 3000}})),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::DeparturePrices,
+        &admin,
+        format!("departure:{departure}"),
+    );
+    app.post_as(
+        &admin_access,
+        &format!("/v1/tours/{tour}/price-rules"),
+        json!({"name": "Summer", "prices": {"adult": 4000}}),
+    )
+    .await
+    .expect(201);
+    expect(Action::TourPriceRules, &admin, format!("tour:{tour}"));
+    // Back to the tour's prices: a reschedule below keeps the price.
+    let rules = app
+        .get_as(&admin_access, &format!("/v1/tours/{tour}/price-rules"))
+        .await;
+    app.request(
+        Method::DELETE,
+        &format!(
+            "/v1/tours/{tour}/price-rules/{}",
+            rules.body[0]["id"].as_str().unwrap()
+        ),
+        Some(&admin_access),
+        None,
+    )
+    .await
+    .expect(200);
+    expect(Action::TourPriceRules, &admin, format!("tour:{tour}"));
+    app.request(
+        Method::PUT,
+        &format!("/v1/departures/{departure}/prices"),
+        Some(&admin_access),
+        Some(json!({"prices": null})),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::DeparturePrices,
+        &admin,
+        format!("departure:{departure}"),
+    );
     app.post_as(
         &admin_access,
         &format!("/v1/departures/{departure}/guarantee"),

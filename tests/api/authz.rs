@@ -87,6 +87,8 @@ enum Target {
     FreshWebhookEndpoint,
     /// A new promo code of the owning operator.
     FreshPromoCode,
+    /// A new price rule of the shared tour, as `<tour id>|<rule id>`.
+    FreshPriceRule,
 }
 
 #[derive(Clone)]
@@ -199,6 +201,9 @@ fn rows() -> Vec<Row> {
         row("POST", "/console/webhooks", Console, T::None, ""),
         row("POST", "/console/webhooks/<id>/<action>", Console, T::None, ""),
         row("POST", "/console/webhooks/<id>/secret", Console, T::None, ""),
+        row("GET", "/console/promo-codes", Console, T::None, ""),
+        row("POST", "/console/promo-codes", Console, T::None, ""),
+        row("POST", "/console/promo-codes/<id>", Console, T::None, ""),
         row("POST", "/console/team/users", Console, T::None, ""),
         row("GET", "/console/settings", Console, T::None, ""),
         row("POST", "/console/settings/sender", Console, T::None, ""),
@@ -291,6 +296,10 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/webhook-endpoints", R("admin", Tenant), T::None, r#"{"url": "http://127.0.0.1:9/hook", "event_types": ["booking.held"]}"#),
         row("GET", "/v1/webhook-endpoints", R("admin", Tenant), T::None, ""),
         row("POST", "/v1/promo-codes", R("admin", Tenant), T::None, r#"{"code": "P$UNIQUE", "percent_off": 10}"#),
+        row("POST", "/v1/tours/<id>/price-rules", R("admin", Object), T::Tour, r#"{"name": "Matrix", "prices": {"adult": 4000}}"#),
+        row("GET", "/v1/tours/<id>/price-rules", R("staff", Object), T::Tour, ""),
+        row("DELETE", "/v1/tours/<id>/price-rules/<rule>", R("admin", Object), T::FreshPriceRule, ""),
+        row("PUT", "/v1/departures/<id>/prices", R("admin", Object), T::Departure, r#"{"prices": {"adult": 3500}}"#),
         row("GET", "/v1/promo-codes", R("staff", Tenant), T::None, ""),
         row("GET", "/v1/promo-codes/<id>", R("staff", Object), T::FreshPromoCode, ""),
         row("PATCH", "/v1/promo-codes/<id>", R("admin", Object), T::FreshPromoCode, r#"{"max_redemptions": 50}"#),
@@ -565,6 +574,19 @@ impl World {
             }
             Target::WebhookEndpoint => self.webhook_endpoint.clone(),
             Target::FreshWebhookEndpoint => self.webhook_endpoint().await,
+            Target::FreshPriceRule => {
+                let reply = app
+                    .post_as(
+                        &self.owner_token,
+                        &format!("/v1/tours/{}/price-rules", self.tour),
+                        json!({"name": "Fresh", "prices": {"adult": 3600}}),
+                    )
+                    .await;
+                reply.expect(201);
+                let rules = reply.body.as_array().expect("rules");
+                let rule = rules.last().expect("the new rule")["id"].as_str().unwrap();
+                format!("{}|{rule}", self.tour)
+            }
             Target::FreshPromoCode => {
                 let code = format!("P{}", ulid::Ulid::new());
                 let reply = app
@@ -610,10 +632,13 @@ impl World {
 
     async fn call(&self, row: &Row, caller: &Caller) -> Reply {
         let value = self.target(row.target).await;
+        // A route with two parameters gets both: `<id>|<rule>`.
+        let (value, rule) = value.split_once('|').unwrap_or((&value, ""));
         let path = row
             .path
-            .replace("<id>", &value)
-            .replace("<reference>", &value);
+            .replace("<id>", value)
+            .replace("<reference>", value)
+            .replace("<rule>", rule);
         let future = self.app.clock.now() + Duration::days(2);
         let body = row
             .body

@@ -36,6 +36,7 @@ mod operator;
 mod operator_payments;
 mod payment_provider;
 mod payments;
+mod prices;
 mod promo_codes;
 mod reschedule;
 mod resellers;

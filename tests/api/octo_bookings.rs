@@ -1212,6 +1212,41 @@ async fn octo_pricing_shows_retail_and_the_resellers_net(backend: Backend) {
     let plain = octo(&app, Some(&key), &format!("/bookings/{uuid}"), Some("")).await;
     assert!(plain.body.get("pricing").is_none());
     assert!(plain.body["unitItems"][0].get("pricing").is_none());
+
+    // Prices per availability: a departure's own price shows on its slot, and the day shows
+    // the lowest of its departures' (09:30 at 50.00, 14:00 at 45.00; the tour's is 40.00).
+    let listed = departures(&app, &tour).await;
+    for ((departure, starts), adult) in listed[..2].iter().zip([5000, 4500]) {
+        assert_eq!(octo_id(*starts)[..10], day, "both on the day");
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/v1/departures/{departure}/prices"),
+            Some(&owner),
+            Some(json!({"prices": {"adult": adult}})),
+        )
+        .await
+        .expect(200);
+    }
+    let checked = priced_post(
+        &app,
+        &key,
+        "/availability",
+        json!({"productId": tour, "optionId": "DEFAULT", "localDate": day, "units": [{"id": "adult", "quantity": 2}, {"id": "child", "quantity": 1}]}),
+    )
+    .await;
+    checked.expect(200);
+    let slot = &checked.body[0];
+    assert_eq!(price(&slot["unitPricing"][0]), (5000, 4000));
+    assert_eq!(price(&slot["unitPricing"][1]), (1500, 1200));
+    assert_eq!(price(&slot["pricing"]), (11500, 9200));
+    let calendar = priced_post(
+        &app,
+        &key,
+        "/availability/calendar",
+        json!({"productId": tour, "optionId": "DEFAULT", "localDateStart": day, "localDateEnd": day}),
+    )
+    .await;
+    assert_eq!(price(&calendar.body[0]["unitPricingFrom"][0]), (4500, 3600));
 }
 
 /// The channels queued for a booking's messages, sorted.

@@ -22,6 +22,7 @@ on_both_backends!(
     a_double_submitted_form_holds_once,
     a_hold_the_operator_cancelled_shows_a_closed_page,
     the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate_limited,
+    a_promo_code_refused_at_the_hold_is_marked_with_the_input_kept_and_holds_nothing,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -738,4 +739,123 @@ async fn the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate
         "input kept: {}",
         limited.2
     );
+}
+
+/// A code applied on the quote and switched off before the hold: the form again with the code
+/// marked and every input kept, the total without the discount, nothing held; without the code
+/// the traveler holds at the total shown. The code is part of what the form's idempotency key
+/// protects: the same key sent again with another code is refused, not replayed.
+async fn a_promo_code_refused_at_the_hold_is_marked_with_the_input_kept_and_holds_nothing(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let day = local_today(&app) + Duration::days(3);
+    let departure = departure_on(&app, &token, &tour, day, 10, 10).await;
+    let code = app
+        .post_as(
+            &token,
+            "/v1/promo-codes",
+            json!({"code": "HALF", "percent_off": 50}),
+        )
+        .await;
+    code.expect(201);
+
+    quote(&browser, &app, &departure, 2).await;
+    fill(&browser, "#field-promo_code", " half ").await;
+    click(&browser, "button[value=quote]").await;
+    wait_for(&browser, ".quote-discount").await;
+    assert_eq!(browser.text(".quote-total").await, "€35.00");
+    fill(&browser, "#field-name", "Ada Lovelace").await;
+    fill(&browser, "#field-email", "ada@example.com").await;
+    app.patch_as(
+        &token,
+        &format!("/v1/promo-codes/{}", code.str("id")),
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    click(&browser, "button[value=hold]").await;
+    wait_for(&browser, "#promo_code-error").await;
+    assert!(browser
+        .text("#promo_code-error")
+        .await
+        .contains("We do not know this promo code"));
+    assert_eq!(value_of(&browser, "#field-promo_code").await, " half ");
+    assert_eq!(value_of(&browser, "#field-name").await, "Ada Lovelace");
+    assert_eq!(value_of(&browser, "#field-email").await, "ada@example.com");
+    assert_eq!(value_of(&browser, "#qty-adult").await, "2");
+    assert_eq!(browser.text(".quote-total").await, "€70.00");
+    assert!(browser
+        .client
+        .find(Locator::Css(".quote-discount"))
+        .await
+        .is_err());
+    assert_eq!(app.available(&departure).await, 10, "nothing held");
+    browser
+        .assert_accessible("booking form, promo code refused at the hold")
+        .await;
+
+    // Without the code: held at the total shown, no discount line.
+    fill(&browser, "#field-promo_code", "").await;
+    click(&browser, "button[value=hold]").await;
+    wait_for(&browser, ".confirm-form").await;
+    assert_eq!(browser.text(".booking-total").await, "€70.00");
+    assert!(browser
+        .client
+        .find(Locator::Css(".booking-discount"))
+        .await
+        .is_err());
+    assert_eq!(app.available(&departure).await, 8);
+    browser.close().await;
+
+    // Over HTTP: one form's key, sent with a code and then without it.
+    app.post_as(
+        &token,
+        "/v1/promo-codes",
+        json!({"code": "TENOFF", "amount_off": 1000, "currency": "EUR"}),
+    )
+    .await
+    .expect(201);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{}/book/{departure}", app.base);
+    let first = client.get(&url).send().await.unwrap();
+    let jar = set_cookies(first.headers());
+    let form = first.text().await.unwrap();
+    let post = |code: &'static str, quoted: &'static str| {
+        let fields: Vec<(&str, String)> = vec![
+            ("csrf_token", hidden_field(&form, "csrf_token")),
+            ("idempotency_key", hidden_field(&form, "idempotency_key")),
+            ("items[adult]", "1".into()),
+            ("name", "Grace Hopper".into()),
+            ("email", "grace@example.com".into()),
+            ("promo_code", code.into()),
+            ("quoted_total", quoted.into()),
+            ("step", "hold".into()),
+        ];
+        client
+            .post(&url)
+            .header("Cookie", jar.join("; "))
+            .form(&fields)
+            .send()
+    };
+    let held = post("tenoff", "2500").await.unwrap();
+    assert_eq!(held.status().as_u16(), 303, "{:?}", held.text().await);
+    assert_eq!(
+        app.query_i64("SELECT total FROM bookings WHERE customer_email = 'grace@example.com'")
+            .await,
+        2500
+    );
+    let again = post("", "3500").await.unwrap();
+    assert_eq!(again.status().as_u16(), 422, "refused, not replayed");
+    assert_eq!(app.available(&departure).await, 7);
+    app.assert_seat_invariant().await;
 }

@@ -2,7 +2,7 @@
 //! the Today board, the menu and pages by role, signing out; axe-core and screenshots. Cookie
 //! flags in release: tests/api/config.rs.
 
-use chrono::{Datelike, Duration};
+use chrono::{Datelike, Duration, TimeZone};
 use fantoccini::Locator;
 use serde_json::json;
 
@@ -36,6 +36,7 @@ on_both_backends!(
     an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt,
     an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departures,
     an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway,
+    an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_read_it,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -180,6 +181,7 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
             "My departures",
             "Bookings",
             "Tours",
+            "Promo codes",
             "Messages",
             "Webhooks",
             "Reports",
@@ -305,6 +307,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
             "My departures",
             "Bookings",
             "Tours",
+            "Promo codes",
             "Messages",
             "Webhooks",
             "Reports",
@@ -2409,4 +2412,254 @@ async fn an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway(backe
     let shown = app.get(&format!("/v1/departures/{departure}")).await;
     assert_eq!(shown.body["run_status"], "guaranteed");
     browser.close().await;
+}
+
+/// The value of the form field `css`.
+async fn value_of(browser: &Browser, css: &str) -> serde_json::Value {
+    browser
+        .run(&format!("return document.querySelector('{css}').value;"))
+        .await
+}
+
+/// An admin makes a code in the console (a refused form first, with what was typed kept and the
+/// field marked; the window typed in the tours' zone and stored as the instant it means); a
+/// traveler mistypes it on the booking form (the field marked, the input kept), then applies it
+/// and sees the subtotal, the discount and the lower total, which the hold charges and its page
+/// shows; the admin sees it in use, changes its most uses and switches it off; a staff member
+/// reads the list without the forms.
+async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_read_it(
+    backend: Backend,
+) {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({}),
+        &[
+            ("admin@harbour.example", "admin"),
+            ("staff@harbour.example", "staff"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let name = backend_name(backend);
+    let day = super::local_today(&app) + Duration::days(3);
+    let departure = super::departure_on(&app, &token, &tour, day, 10, 10).await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Promo codes".to_owned()));
+    browser
+        .goto(&format!("{}/console/promo-codes", app.base))
+        .await;
+    assert_eq!(path(&browser).await, "/console/promo-codes");
+    assert!(browser.text("main").await.contains("No promo codes yet."));
+    // The form starts in the tours' zone and currency.
+    assert_eq!(value_of(&browser, "#f-zone").await, json!("Europe/Lisbon"));
+    assert_eq!(value_of(&browser, "#f-currency").await, json!("EUR"));
+    browser.assert_accessible("console promo codes").await;
+
+    // Refused: a percent and an amount. The form again, as typed, the field marked.
+    let until = day + Duration::days(30);
+    fill(&browser, "#f-code", "summer10").await;
+    fill(&browser, "#f-percent_off", "10").await;
+    fill(&browser, "#f-amount_off", "5").await;
+    select(&browser, "#f-valid_until", &format!("{until}T00:00")).await;
+    fill(&browser, "#f-max_redemptions", "5").await;
+    fill(&browser, "#f-max_per_customer", "1").await;
+    submit(&browser, "form.create-promo").await;
+    assert!(browser
+        .text("#f-percent_off-problem")
+        .await
+        .contains("exactly one"));
+    assert_eq!(
+        browser
+            .client
+            .find(Locator::Css("#f-percent_off"))
+            .await
+            .unwrap()
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(value_of(&browser, "#f-code").await, json!("summer10"));
+    assert_eq!(value_of(&browser, "#f-amount_off").await, json!("5"));
+    assert_eq!(
+        value_of(&browser, "#f-valid_until").await,
+        json!(format!("{until}T00:00"))
+    );
+    browser
+        .assert_accessible("console promo codes, refused")
+        .await;
+
+    fill(&browser, "#f-amount_off", "").await;
+    submit(&browser, "form.create-promo").await;
+    assert!(browser.text("#notice").await.contains("created"));
+    let row = "tr.promo-code[data-code=\"SUMMER10\"]";
+    assert_eq!(browser.text(&format!("{row} .discount")).await, "10 % off");
+    assert_eq!(browser.text(&format!("{row} .tour")).await, "All tours");
+    let window = browser.text(&format!("{row} .window")).await;
+    assert!(
+        window.contains(&format!("until {until} 00:00")) && window.contains("Europe/Lisbon"),
+        "{window}"
+    );
+    assert!(browser
+        .text(&format!("{row} .limits"))
+        .await
+        .contains("at most 5 uses"));
+    // Midnight in Lisbon, stored as the instant it is.
+    let midnight = ZONE
+        .from_local_datetime(&until.and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap();
+    let codes = app.get_as(&token, "/v1/promo-codes").await;
+    codes.expect(200);
+    let stored = codes.body[0]["valid_until"].as_str().unwrap().to_owned();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(&stored).unwrap(),
+        midnight,
+        "{stored}"
+    );
+    assert_eq!(codes.body[0]["max_per_customer"], json!(1));
+
+    // The same code again: refused on its field.
+    fill(&browser, "#f-code", "Summer10").await;
+    fill(&browser, "#f-percent_off", "5").await;
+    submit(&browser, "form.create-promo").await;
+    assert!(browser
+        .text("#f-code-problem")
+        .await
+        .contains("already have a promo code SUMMER10"));
+    browser
+        .screenshots(&format!("console-promo-codes-{name}"))
+        .await;
+
+    // A traveler mistypes the code: the field marked, everything kept, nothing held.
+    browser
+        .goto(&format!("{}/book/{departure}", app.base))
+        .await;
+    fill(&browser, "#qty-adult", "2").await;
+    fill(&browser, "#field-promo_code", "SUMMER1").await;
+    browser.click_and_wait("button[value=quote]").await;
+    assert!(browser
+        .text("#promo_code-error")
+        .await
+        .contains("We do not know this promo code"));
+    assert_eq!(
+        value_of(&browser, "#field-promo_code").await,
+        json!("SUMMER1")
+    );
+    assert_eq!(value_of(&browser, "#qty-adult").await, json!("2"));
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#field-promo_code').getAttribute('aria-describedby');")
+            .await,
+        json!("promo_code-error")
+    );
+    assert_eq!(browser.text(".quote-total").await, "€70.00");
+    assert!(browser
+        .client
+        .find(Locator::Css(".quote-discount"))
+        .await
+        .is_err());
+    browser
+        .assert_accessible("booking form, promo code refused")
+        .await;
+
+    // Typed right (in any case): the subtotal, the discount with its code, the total to pay.
+    fill(&browser, "#field-promo_code", "summer10").await;
+    browser.click_and_wait("button[value=quote]").await;
+    assert_eq!(browser.text(".quote-subtotal td").await, "€70.00");
+    let discount = browser.text(".quote-discount").await;
+    assert!(
+        discount.contains("SUMMER10") && discount.contains("-€7.00"),
+        "{discount}"
+    );
+    assert_eq!(browser.text(".quote-total").await, "€63.00");
+    assert!(browser.text("button[value=hold]").await.contains("€63.00"));
+    browser
+        .assert_accessible("booking form with a promo code")
+        .await;
+    browser
+        .screenshots(&format!("book-form-promo-{name}"))
+        .await;
+    fill(&browser, "#field-name", "Ada Lovelace").await;
+    fill(&browser, "#field-email", "ada@example.com").await;
+    browser.click_and_wait("button[value=hold]").await;
+    let reference = browser.text(".reference").await;
+    assert_eq!(browser.text(".booking-total").await, "€63.00");
+    assert!(browser.text(".booking-discount").await.contains("SUMMER10"));
+    assert_eq!(browser.text(".booking-subtotal td").await, "€70.00");
+    let total = app
+        .query_i64(&format!(
+            "SELECT total FROM bookings WHERE reference = '{reference}'"
+        ))
+        .await;
+    assert_eq!(total, 6300);
+    browser
+        .assert_accessible("hold page with a promo code")
+        .await;
+
+    // The admin sees it in use; a maximum the rules refuse is marked on the row, as typed.
+    browser
+        .goto(&format!("{}/console/promo-codes", app.base))
+        .await;
+    assert_eq!(browser.text(&format!("{row} .redemptions")).await, "1");
+    let max = browser
+        .run(&format!(
+            "return document.querySelector('{} form.promo-limit input[name=max_redemptions]').id;",
+            row.replace('"', "\\\"")
+        ))
+        .await;
+    let max = format!("#{}", max.as_str().unwrap());
+    fill(&browser, &max, "0").await;
+    submit(&browser, &format!("{row} form.promo-limit")).await;
+    assert!(browser
+        .text(&format!("{max}-problem"))
+        .await
+        .contains("between 1 and"));
+    assert_eq!(value_of(&browser, &max).await, json!("0"));
+    browser
+        .assert_accessible("console promo codes, change refused")
+        .await;
+    fill(&browser, &max, "3").await;
+    submit(&browser, &format!("{row} form.promo-limit")).await;
+    assert!(browser.text("#notice").await.contains("most uses"));
+    assert!(browser
+        .text(&format!("{row} .limits"))
+        .await
+        .contains("at most 3 uses"));
+
+    // Switched off: travelers' new bookings are refused it.
+    submit(&browser, &format!("{row} form.promo-switch")).await;
+    assert!(browser.text("#notice").await.contains("switched off"));
+    assert_eq!(browser.text(&format!("{row} .active .state")).await, "no");
+    let refused = app
+        .post(
+            "/v1/bookings",
+            json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
+                   "customer": {"name": "Bo", "email": "bo@example.com"}, "promo_code": "SUMMER10"}),
+        )
+        .await;
+    refused.expect_error(422, "promo_code_unknown");
+
+    // Staff read the codes, without the forms; a post of theirs is refused.
+    submit(&browser, "form.sign-out").await;
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Promo codes".to_owned()));
+    browser
+        .goto(&format!("{}/console/promo-codes", app.base))
+        .await;
+    assert_eq!(browser.text(&format!("{row} .redemptions")).await, "1");
+    for form in ["form.create-promo", "form.promo-switch", "form.promo-limit"] {
+        assert!(
+            browser.client.find(Locator::Css(form)).await.is_err(),
+            "{form} shown to staff"
+        );
+    }
+    browser
+        .assert_accessible("console promo codes, staff")
+        .await;
+    browser.close().await;
+    app.assert_seat_invariant().await;
 }

@@ -13,6 +13,7 @@ use super::catalogue::{sellable_tour, DEFAULT_OPTION};
 use super::pricing::{Applied, PriceList, Pricing, PricingUnit};
 use super::{Octo, OctoError, ResellerKey};
 use crate::domain::octo::{day_status, slot_status, SlotStatus};
+use crate::domain::price_rules::UnitPrices;
 use crate::domain::records::{DepartureRecord, TourRecord};
 use crate::domain::reseller::Reseller;
 use crate::http::context::Ctx;
@@ -268,7 +269,8 @@ pub async fn calendar(
             vacancies,
             capacity: list.iter().map(|d| d.occupancy.capacity).sum(),
             opening_hours: [],
-            unit_pricing_from: prices.map(|p| p.units()),
+            // The lowest price of each unit among the day's departures.
+            unit_pricing_from: prices.map(|p| p.units(&lowest_prices(&tour, list))),
         });
         day = day.succ_opt().unwrap_or(range.to + Duration::days(1));
     }
@@ -301,26 +303,26 @@ pub async fn check(
         tour: &tour,
         reseller: &reseller,
     });
-    // The total for the travellers asked about, every unit one of the tour's.
-    let total = match (prices, request.units.as_deref()) {
-        (Some(prices), Some(units)) => {
-            let mut parts = Vec::with_capacity(units.len());
+    // The travellers asked about, every unit one of the tour's; priced per departure below.
+    let asked: Option<Vec<(String, i64)>> = match (prices, request.units.as_deref()) {
+        (Some(_), Some(units)) => {
+            let mut asked = Vec::with_capacity(units.len());
             for unit in units {
-                let Some(price) = tour.tour.unit(&unit.id).map(|u| u.price) else {
+                if tour.tour.unit(&unit.id).is_none() {
                     return Err(OctoError {
                         field: Some(("unitId", unit.id.clone())),
                         ..OctoError::new("INVALID_UNIT_ID", "no such unit")
                     });
-                };
+                }
                 if !(0..=1000).contains(&unit.quantity) {
                     return Err(OctoError::new(
                         "BAD_REQUEST",
                         "units[].quantity must be from 0 to 1000",
                     ));
                 }
-                parts.push(prices.at(price, unit.quantity));
+                asked.push((unit.id.clone(), unit.quantity));
             }
-            Some(prices.sum(&parts))
+            Some(asked)
         }
         _ => None,
     };
@@ -376,13 +378,38 @@ pub async fn check(
     let departures = catalogue::departures_on(ctx.store, now, &tour, &range).await?;
     let list = departures
         .iter()
-        .map(|d| availability(&tour, d, now))
-        .filter(|a| wanted.as_ref().is_none_or(|ids| ids.contains(&a.id)))
-        .map(|a| Availability {
-            unit_pricing: prices.map(|p| p.units()),
-            pricing: total.clone(),
-            ..a
+        .map(|d| (availability(&tour, d, now), d))
+        .filter(|(a, _)| wanted.as_ref().is_none_or(|ids| ids.contains(&a.id)))
+        .map(|(a, departure)| {
+            // What this departure sells each unit at (its own prices, the tour's rules).
+            let at = departure.prices(&tour);
+            let total = prices.zip(asked.as_ref()).map(|(prices, asked)| {
+                let parts: Vec<Pricing> = asked
+                    .iter()
+                    .map(|(unit, quantity)| {
+                        prices.at(at.get(unit).copied().unwrap_or(0), *quantity)
+                    })
+                    .collect();
+                prices.sum(&parts)
+            });
+            Availability {
+                unit_pricing: prices.map(|p| p.units(&at)),
+                pricing: total,
+                ..a
+            }
         })
         .collect();
     Ok(Octo(list))
+}
+
+/// Each unit's lowest price among `departures` (the tour's base prices when there are none).
+fn lowest_prices(tour: &TourRecord, departures: &[&DepartureRecord]) -> UnitPrices {
+    let mut lowest = UnitPrices::new();
+    for departure in departures {
+        for (unit, price) in departure.prices(tour) {
+            let entry = lowest.entry(unit).or_insert(price);
+            *entry = (*entry).min(price);
+        }
+    }
+    lowest
 }

@@ -9,6 +9,7 @@ use rocket::Request;
 use serde::Serialize;
 
 use crate::domain::money::minor_digits;
+use crate::domain::price_rules::UnitPrices;
 use crate::domain::records::TourRecord;
 use crate::domain::reseller::Reseller;
 
@@ -102,15 +103,15 @@ impl PriceList<'_> {
         total
     }
 
-    /// Each unit's price for one traveller.
-    pub fn units(&self) -> Vec<PricingUnit> {
+    /// Each unit's price for one traveller, at `prices` (a departure's, or the lowest of a day's).
+    pub fn units(&self, prices: &UnitPrices) -> Vec<PricingUnit> {
         self.tour
             .tour
             .units
             .iter()
             .map(|u| PricingUnit {
                 unit_id: u.code.clone(),
-                pricing: self.at(u.price, 1),
+                pricing: self.at(prices.get(&u.code).copied().unwrap_or(u.price), 1),
             })
             .collect()
     }

@@ -312,7 +312,7 @@ async fn take_seats(
             reason: "the tour is no longer sold",
         });
     }
-    let quote = quote(&tour.tour, items)?;
+    let quote = quote(&tour.tour, &departure.prices(&tour), items)?;
     let promo = promos::claim(store, &tour, quote.total, promo_code, now).await?;
     let discount = promo.as_ref().map_or(0, |claim| claim.discount);
     let (access_token, access_token_hash) = secrets::generate_token("bkt_");

@@ -327,6 +327,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             archived_at: None,
+            price_rules: Vec::new(),
         };
         let starts_at = "2027-03-28T08:00:00Z".parse().unwrap();
         let departure = DepartureRecord {
@@ -343,6 +344,7 @@ mod tests {
             min_participants: None,
             decision_hours: None,
             guaranteed_at: None,
+            own_prices: None,
         };
         let booking = BookingRecord {
             id: BookingId::generate(),

@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod departure;
 pub mod messages;
 pub mod pages;
+pub mod promo_codes;
 pub mod reports;
 pub mod schedules;
 pub mod session;
@@ -34,7 +35,7 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 12] = [
+pub const MENU: [(&str, &str, Role); 13] = [
     ("/console", "console-today", Role::Guide),
     ("/console/calendar", "console-calendar", Role::Guide),
     (
@@ -44,6 +45,7 @@ pub const MENU: [(&str, &str, Role); 12] = [
     ),
     ("/console/bookings", "console-bookings", Role::Staff),
     ("/console/tours", "console-tours", Role::Staff),
+    ("/console/promo-codes", "console-promo-codes", Role::Staff),
     ("/console/messages", "console-messages", Role::Admin),
     ("/console/webhooks", "console-webhooks", Role::Admin),
     ("/console/reports", "console-reports", Role::Admin),
@@ -119,6 +121,9 @@ pub fn routes() -> Vec<rocket::Route> {
         webhooks::create,
         webhooks::change,
         webhooks::rotate,
+        promo_codes::page,
+        promo_codes::create,
+        promo_codes::change,
         reports::page,
         reports::download,
     ]
@@ -181,6 +186,11 @@ mod tests {
             .chain(bookings::NOTICES.into_iter().map(bookings::notice_key))
             .chain(team::NOTICES.into_iter().map(team::notice_key))
             .chain(settings::NOTICES.into_iter().map(settings::notice_key))
+            .chain(
+                promo_codes::NOTICES
+                    .into_iter()
+                    .map(promo_codes::notice_key),
+            )
             .chain(
                 crate::service::payments::SettingsSource::ALL
                     .into_iter()

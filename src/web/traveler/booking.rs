@@ -3,7 +3,10 @@
 //! server computes (`domain::pricing::quote`, the API's pricing); with `step=hold` it holds the
 //! seats through `service::holds::place_hold_for`, the function behind `POST /v1/bookings`,
 //! under the form's idempotency key (a double-click holds once), and goes on to the hold's
-//! page. Every refusal renders this form again with the traveler's input (see [`failure`]).
+//! page. An optional promo code is checked on both steps by `service::promos::claim` (the check
+//! the hold itself makes): the quote shows the subtotal, the discount and the total to pay, and
+//! that total is the one the hold step compares. Every refusal renders this form again with the
+//! traveler's input (see [`failure`]).
 //!
 //! [`failure`]: super::failure
 
@@ -30,6 +33,7 @@ use crate::http::rate_limit::{ClientIp, RateLimited};
 use crate::i18n::Lang;
 use crate::service::idempotency::{self, Begin};
 use crate::service::payments::{PaymentSummary, Payments};
+use crate::service::promos::{self, PromoClaim};
 use crate::service::{catalogue, holds, operators};
 use crate::storage::Store;
 use crate::web::{CookieContext, CsrfForm, Page, WebError};
@@ -53,10 +57,14 @@ pub struct BookingForm {
     pub email: String,
     #[field(default = String::new())]
     pub phone: String,
+    /// A promo code as typed (empty: none).
+    #[field(default = String::new())]
+    pub promo_code: String,
     /// Set when the form was rendered; a resubmission of the same form replays the hold.
     #[field(default = String::new())]
     pub idempotency_key: String,
-    /// The total the traveler was shown (minor units), so a hold never charges another.
+    /// The total the traveler was shown (minor units, after any discount), so a hold never
+    /// charges another.
     pub quoted_total: Option<i64>,
     /// `quote` or `hold`.
     #[field(default = String::new())]
@@ -75,6 +83,11 @@ impl BookingForm {
             name: booking.customer.name.clone(),
             email: booking.customer.email.clone(),
             phone: booking.customer.phone.clone().unwrap_or_default(),
+            promo_code: booking
+                .promo
+                .as_ref()
+                .map(|promo| promo.code.clone())
+                .unwrap_or_default(),
             ..<BookingForm as Default>::default()
         }
     }
@@ -124,8 +137,13 @@ impl BookingForm {
                 phone: Some(self.phone.clone()).filter(|p| !p.trim().is_empty()),
                 language: Some(lang.code().to_owned()),
             },
-            promo_code: None,
+            promo_code: self.promo(),
         }
+    }
+
+    /// The promo code typed, if any.
+    fn promo(&self) -> Option<String> {
+        Some(self.promo_code.trim().to_owned()).filter(|code| !code.is_empty())
     }
 }
 
@@ -190,14 +208,29 @@ pub async fn submit(
             ))
         }
     };
-    let priced = match quote(&tour.tour, &items) {
+    let priced = match quote(&tour.tour, &departure.prices(&tour), &items) {
         Ok(priced) => priced,
         Err(error) => return Ok(Either::Left(page.failed(&error).page())),
     };
-    if form.step != "hold" || form.quoted_total != Some(priced.total) {
-        // A quote (or quantities changed since the total shown): show the total, hold nothing.
+    // The hold checks the code again (and counts its uses under its lock); this is the same
+    // check, so the total shown is the total held.
+    let claim = match promos::claim(store, &tour, priced.total, form.promo().as_deref(), now).await
+    {
+        Ok(claim) => claim,
+        Err(error) => {
+            return Ok(Either::Left(
+                page.quoted(priced, None, None).failed(&error).page(),
+            ))
+        }
+    };
+    let to_pay = priced.total - claim.as_ref().map_or(0, |claim| claim.discount);
+    if form.step != "hold" || form.quoted_total != Some(to_pay) {
+        // A quote (or quantities or the code's discount changed since the total shown): show
+        // the total, hold nothing.
         let notice = (form.step == "hold").then_some(Notice::TotalChanged);
-        return Ok(Either::Left(page.quoted(priced, notice).page()));
+        return Ok(Either::Left(
+            page.quoted(priced, claim.as_ref(), notice).page(),
+        ));
     }
     let request = form.hold_request(&departure.id, items, lang);
     match hold(store, config, payments, now, client, &form, request).await {
@@ -209,7 +242,9 @@ pub async fn submit(
             ))))
         }
         Err(error) => Ok(Either::Left(
-            page.quoted(priced, None).failed(&error).page(),
+            page.quoted(priced, claim.as_ref(), None)
+                .failed(&error)
+                .page(),
         )),
     }
 }
@@ -252,6 +287,7 @@ async fn hold(
                 "departure_id": request.departure_id,
                 "items": request.items.iter().map(|i| (&i.unit, i.quantity)).collect::<Vec<_>>(),
                 "customer": [&request.customer.name, &request.customer.email, &request.customer.phone, &request.customer.language],
+                "promo_code": request.promo_code,
             })
             .to_string();
             let print = idempotency::keyed_fingerprint(&keys, "POST", BASE, &body);
@@ -328,7 +364,7 @@ pub fn access_token(request_cookies: &CookieJar<'_>, reference: &str) -> Option<
 }
 
 /// The fields that can be marked in error (`items`: the quantities together).
-const FIELDS: [&str; 4] = ["items", "name", "email", "phone"];
+const FIELDS: [&str; 5] = ["items", "name", "email", "phone", "promo_code"];
 
 /// The booking form as rendered: the departure, the units with the traveler's quantities, the
 /// total once quoted, the fields in error and a notice.
@@ -377,7 +413,29 @@ struct UnitField {
 struct QuoteView {
     lines: Vec<QuoteLineView>,
     seats: u32,
+    /// The items' prices.
+    subtotal: i64,
+    /// The promo code applied (normalized) and what it takes off.
+    promo: Option<PromoView>,
+    /// What the traveler pays: the subtotal less the discount.
     total: i64,
+}
+
+/// A promo code on a price: the code and what it takes off (minor units).
+#[derive(Serialize)]
+pub struct PromoView {
+    pub code: String,
+    pub discount: i64,
+}
+
+impl PromoView {
+    /// The code a booking was made with, if any.
+    pub fn of(booking: &BookingRecord) -> Option<PromoView> {
+        booking.promo.as_ref().map(|promo| PromoView {
+            code: promo.code.clone(),
+            discount: promo.discount,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -397,6 +455,7 @@ impl FormPage {
     ) -> FormPage {
         let tz = tour.tour.timezone;
         let local = departure.occupancy.starts_at.with_timezone(&tz);
+        let prices = departure.prices(tour);
         let units = tour
             .tour
             .units
@@ -404,7 +463,7 @@ impl FormPage {
             .map(|unit| UnitField {
                 code: unit.code.clone(),
                 label: unit.label.clone(),
-                price: unit.price,
+                price: prices.get(&unit.code).copied().unwrap_or(unit.price),
                 quantity: form.items.get(&unit.code).cloned().unwrap_or_default(),
             })
             .collect();
@@ -446,8 +505,14 @@ impl FormPage {
         }
     }
 
-    /// The form with the server's total, ready to hold.
-    fn quoted(mut self, priced: Quote, notice: Option<Notice>) -> FormPage {
+    /// The form with the server's total (less the code's discount, when one applies), ready to
+    /// hold.
+    fn quoted(
+        mut self,
+        priced: Quote,
+        claim: Option<&PromoClaim>,
+        notice: Option<Notice>,
+    ) -> FormPage {
         let label = |code: &str| {
             self.view
                 .units
@@ -465,12 +530,19 @@ impl FormPage {
                 amount: line.unit_price * i64::from(line.quantity),
             })
             .collect();
+        let promo = claim.map(|claim| PromoView {
+            code: claim.code.rules.code.clone(),
+            discount: claim.discount,
+        });
+        let total = priced.total - promo.as_ref().map_or(0, |promo| promo.discount);
         self.view.quote = Some(QuoteView {
             lines,
             seats: priced.seats,
-            total: priced.total,
+            subtotal: priced.total,
+            promo,
+            total,
         });
-        self.view.form.quoted_total = Some(priced.total);
+        self.view.form.quoted_total = Some(total);
         if let Some(notice) = notice {
             self.view.notice = Some(notice.view());
         }
@@ -488,6 +560,14 @@ impl FormPage {
             if outcome.fields.keys().any(|f| f.starts_with("items")) {
                 self.view.quote = None;
                 self.view.form.quoted_total = None;
+            }
+            // A refused code takes nothing off: the total shown is the one without it.
+            if outcome.fields.contains_key("promo_code") {
+                if let Some(quote) = &mut self.view.quote {
+                    quote.promo = None;
+                    quote.total = quote.subtotal;
+                    self.view.form.quoted_total = Some(quote.subtotal);
+                }
             }
             for (field, key) in outcome.fields {
                 if let Some(slot) = self.view.errors.get_mut(field.as_str()) {

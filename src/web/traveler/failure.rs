@@ -95,6 +95,19 @@ fn field(name: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// The message key of a refused promo code, by the refusal's stable code
+/// (`domain::promo::Refusal::code`).
+pub fn promo_key(code: &str) -> &'static str {
+    match code {
+        "promo_code_not_valid_now" => "field-promo-not-valid-now",
+        "promo_code_not_applicable" => "field-promo-not-applicable",
+        "promo_code_minimum_spend" => "field-promo-minimum-spend",
+        "promo_code_exhausted" => "field-promo-exhausted",
+        "promo_code_customer_limit" => "field-promo-customer-limit",
+        _ => "field-promo-unknown",
+    }
+}
+
 /// The page's answer to `error`.
 pub fn classify(error: &AppError) -> Outcome {
     let (status, _) = error.status_and_code();
@@ -106,6 +119,11 @@ pub fn classify(error: &AppError) -> Outcome {
                 let (field, key) = field(name);
                 fields.insert(field.to_owned(), key);
             }
+            None
+        }
+        // The API names the same field (`fields.promo_code`).
+        AppError::PromoCodeRefused { code, .. } => {
+            fields.insert("promo_code".to_owned(), promo_key(code));
             None
         }
         AppError::SoldOut { available } => Some(Notice::SoldOut {
@@ -165,5 +183,33 @@ mod tests {
             (Status::ServiceUnavailable, Some(1))
         );
         assert_eq!(Notice::RateLimited.status(), Status::TooManyRequests);
+    }
+
+    #[test]
+    fn every_promo_refusal_marks_the_code_field_with_its_own_words_in_every_language() {
+        use crate::domain::promo::Refusal;
+        use crate::i18n::{Catalogue, Lang};
+        let catalogue = Catalogue::load().unwrap();
+        let refusals = [
+            Refusal::Unknown,
+            Refusal::NotValidNow,
+            Refusal::NotApplicable,
+            Refusal::BelowMinimumSpend { min_spend: 5000 },
+            Refusal::Exhausted,
+            Refusal::CustomerLimit,
+        ];
+        let mut keys = std::collections::BTreeSet::new();
+        for refusal in refusals {
+            let outcome = classify(&refusal.into_error("EUR"));
+            assert_eq!(outcome.status, Status::UnprocessableEntity);
+            assert!(outcome.notice.is_none());
+            let key = outcome.fields["promo_code"];
+            assert_eq!(key, promo_key(refusal.code()));
+            keys.insert(key);
+            for lang in Lang::ALL {
+                assert!(catalogue.has(lang, key), "{key} missing in {}", lang.code());
+            }
+        }
+        assert_eq!(keys.len(), refusals.len(), "each refusal says why");
     }
 }

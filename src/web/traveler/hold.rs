@@ -13,7 +13,7 @@ use rocket::response::{self, Redirect, Responder};
 use rocket::{get, post, Either, Request, Response, State};
 use serde::Serialize;
 
-use super::booking::{self, BookingForm, FormPage};
+use super::booking::{self, BookingForm, FormPage, PromoView};
 use super::failure::{self, Notice};
 use crate::clock::Clock;
 use crate::config::AppConfig;
@@ -56,7 +56,11 @@ struct HoldView {
     starts_at: String,
     zone: String,
     currency: String,
+    /// After the promo code's discount, if any: what the traveler pays.
     total: i64,
+    /// The items' prices, before the discount.
+    subtotal: i64,
+    promo: Option<PromoView>,
     seats: u32,
     lines: Vec<LineView>,
     name: String,
@@ -138,6 +142,8 @@ async fn show(
         zone: tz.name().to_owned(),
         currency: record.currency.clone(),
         total: record.total,
+        subtotal: record.subtotal(),
+        promo: PromoView::of(&record),
         seats: record.seats,
         lines: record
             .items

@@ -12,6 +12,7 @@ use rocket::response::{self, Redirect, Responder};
 use rocket::{get, post, Either, Request, Response, State};
 use serde::Serialize;
 
+use super::booking::PromoView;
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::ids::BookingRef;
@@ -364,7 +365,10 @@ struct ManageView {
     zone: String,
     departure: When,
     items: Vec<ItemView>,
+    /// After the promo code's discount, if any.
     total: i64,
+    subtotal: i64,
+    promo: Option<PromoView>,
     currency: String,
     payment: PaymentView,
     quote: QuoteView,
@@ -457,6 +461,8 @@ impl ManageView {
                 })
                 .collect(),
             total: booking.total,
+            subtotal: booking.subtotal(),
+            promo: PromoView::of(booking),
             currency: booking.currency.clone(),
             payment: PaymentView {
                 provider: summary.provider.clone(),
