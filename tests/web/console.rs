@@ -2604,7 +2604,10 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     browser
         .goto(&format!("{}/console/promo-codes", app.base))
         .await;
-    assert_eq!(browser.text(&format!("{row} .redemptions")).await, "1");
+    assert_eq!(
+        browser.text(&format!("{row} .redemptions")).await,
+        "1 in use"
+    );
     let max = browser
         .run(&format!(
             "return document.querySelector('{} form.promo-limit input[name=max_redemptions]').id;",
@@ -2633,7 +2636,10 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     // Switched off: travelers' new bookings are refused it.
     submit(&browser, &format!("{row} form.promo-switch")).await;
     assert!(browser.text("#notice").await.contains("switched off"));
-    assert_eq!(browser.text(&format!("{row} .active .state")).await, "no");
+    assert_eq!(
+        browser.text(&format!("{row} .active .state")).await,
+        "switched off"
+    );
     let refused = app
         .post(
             "/v1/bookings",
@@ -2650,7 +2656,10 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     browser
         .goto(&format!("{}/console/promo-codes", app.base))
         .await;
-    assert_eq!(browser.text(&format!("{row} .redemptions")).await, "1");
+    assert_eq!(
+        browser.text(&format!("{row} .redemptions")).await,
+        "1 in use"
+    );
     for form in ["form.create-promo", "form.promo-switch", "form.promo-limit"] {
         assert!(
             browser.client.find(Locator::Css(form)).await.is_err(),
