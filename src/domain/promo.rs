@@ -27,6 +27,9 @@ pub enum Discount {
 pub struct PromoRules {
     pub code: String,
     pub discount: Discount,
+    /// Only bookings in this currency (always set for an amount off, and for a minimum spend,
+    /// which is an amount too).
+    pub currency: Option<Currency>,
     /// Only this tour's bookings (`None`: every tour of the operator).
     pub tour_id: Option<TourId>,
     pub valid_from: Option<DateTime<Utc>>,
@@ -88,11 +91,18 @@ impl PromoDraft<'_> {
                 format!("must be 1 to {MAX_CODE_LEN} letters, digits, '-' or '_'"),
             );
         }
+        let currency = self
+            .currency
+            .and_then(|text| p.check("currency", Currency::parse(text)));
+        let needs_currency = self.amount_off.is_some() || self.min_spend.unwrap_or(0) > 0;
+        if needs_currency && self.currency.is_none() {
+            p.add(
+                "currency",
+                "is required with amount_off or a min_spend (both are amounts)",
+            );
+        }
         let discount = match (self.percent_off, self.amount_off) {
             (Some(percent), None) => {
-                if self.currency.is_some() {
-                    p.add("currency", "is only for amount_off");
-                }
                 if (1..=100).contains(&percent) {
                     Some(Discount::Percent(percent as u32))
                 } else {
@@ -102,13 +112,6 @@ impl PromoDraft<'_> {
             }
             (None, Some(amount)) => {
                 let amount = p.check("amount_off", positive_price(amount));
-                let currency = match self.currency {
-                    Some(text) => p.check("currency", Currency::parse(text)),
-                    None => {
-                        p.add("currency", "is required with amount_off");
-                        None
-                    }
-                };
                 amount
                     .zip(currency)
                     .map(|(amount, currency)| Discount::Amount { amount, currency })
@@ -135,6 +138,7 @@ impl PromoDraft<'_> {
                 Ok(PromoRules {
                     code,
                     discount,
+                    currency,
                     tour_id: self.tour_id.clone(),
                     valid_from: self.valid_from,
                     valid_until: self.valid_until,
@@ -241,10 +245,8 @@ impl PromoRules {
         if self.tour_id.as_ref().is_some_and(|only| only != tour) {
             return Err(Refusal::NotApplicable);
         }
-        if let Discount::Amount { currency: own, .. } = &self.discount {
-            if own != currency {
-                return Err(Refusal::NotApplicable);
-            }
+        if self.currency.as_ref().is_some_and(|own| own != currency) {
+            return Err(Refusal::NotApplicable);
         }
         if total < self.min_spend {
             return Err(Refusal::BelowMinimumSpend {
@@ -344,7 +346,14 @@ mod tests {
             ),
             (
                 PromoDraft {
-                    currency: Some("EUR"),
+                    min_spend: Some(5000),
+                    ..percent(5)
+                },
+                "currency",
+            ),
+            (
+                PromoDraft {
+                    currency: Some("EURO"),
                     ..percent(5)
                 },
                 "currency",
@@ -377,8 +386,15 @@ mod tests {
             valid_from: Some(now - Duration::days(1)),
             valid_until: Some(now + Duration::days(1)),
             min_spend: Some(5000),
+            currency: Some("EUR"),
             ..percent(10)
         });
+        let usd = Currency::parse("USD").unwrap();
+        assert_eq!(
+            code.discount_for(&tour, &usd, 8500, now),
+            Err(Refusal::NotApplicable),
+            "a minimum spend is an amount in its own currency"
+        );
         assert_eq!(code.discount_for(&tour, &eur(), 8500, now), Ok(850));
         assert_eq!(
             code.discount_for(&tour, &eur(), 4999, now),

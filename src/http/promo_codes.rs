@@ -30,7 +30,8 @@ pub struct PromoCodeRequest {
     /// Minor units off the booking's total (never more than the total), in `currency`.
     #[serde(default)]
     amount_off: Option<i64>,
-    /// ISO 4217, with `amount_off` only: the code applies to tours sold in this currency.
+    /// ISO 4217: required with `amount_off` or a `min_spend` (amounts in it); the code then
+    /// applies only to tours sold in this currency.
     #[serde(default)]
     currency: Option<String>,
     /// Only this tour's bookings (default: every tour of yours).
@@ -106,12 +107,11 @@ pub struct PromoCodeView {
 impl PromoCodeView {
     pub fn new(code: &PromoCode, redemptions: u32) -> Self {
         let rules = &code.rules;
-        let (percent_off, amount_off, currency) = match &rules.discount {
-            Discount::Percent(percent) => (Some(*percent), None, None),
-            Discount::Amount { amount, currency } => {
-                (None, Some(*amount), Some(currency.as_str().to_owned()))
-            }
+        let (percent_off, amount_off) = match &rules.discount {
+            Discount::Percent(percent) => (Some(*percent), None),
+            Discount::Amount { amount, .. } => (None, Some(*amount)),
         };
+        let currency = rules.currency.as_ref().map(|c| c.as_str().to_owned());
         let time = |at: Option<DateTime<Utc>>| at.map(rfc3339);
         PromoCodeView {
             id: code.id.to_string(),

@@ -185,10 +185,11 @@ pub async fn update(
             .ok_or(AppError::NotFound)?;
         let before = current.rules.clone();
         let rules = &current.rules;
-        let (percent_off, amount_off, currency) = match &rules.discount {
-            Discount::Percent(percent) => (Some(i64::from(*percent)), None, None),
-            Discount::Amount { amount, currency } => (None, Some(*amount), Some(currency.as_str())),
+        let (percent_off, amount_off) = match &rules.discount {
+            Discount::Percent(percent) => (Some(i64::from(*percent)), None),
+            Discount::Amount { amount, .. } => (None, Some(*amount)),
         };
+        let currency = rules.currency.as_ref().map(Currency::as_str);
         let draft = PromoDraft {
             code: &rules.code,
             percent_off,

@@ -35,14 +35,16 @@ impl TryFrom<PromoRow> for PromoCode {
 
     fn try_from(row: PromoRow) -> Result<Self, StorageError> {
         let bad = |why: &str| StorageError::Corrupt(format!("promo code {}: {why}", row.id));
-        let discount = match (row.percent_off, row.amount_off, row.currency.as_deref()) {
+        let currency = row
+            .currency
+            .as_deref()
+            .map(|text| Currency::parse(text).map_err(|_| bad("unknown currency")))
+            .transpose()?;
+        let discount = match (row.percent_off, row.amount_off, currency) {
             (Some(percent), None, _) => Discount::Percent(
                 u32::try_from(percent).map_err(|_| bad("percent_off out of range"))?,
             ),
-            (None, Some(amount), Some(currency)) => Discount::Amount {
-                amount,
-                currency: Currency::parse(currency).map_err(|_| bad("unknown currency"))?,
-            },
+            (None, Some(amount), Some(currency)) => Discount::Amount { amount, currency },
             _ => return Err(bad("no discount")),
         };
         let count = |n: Option<i64>| {
@@ -54,6 +56,7 @@ impl TryFrom<PromoRow> for PromoCode {
             rules: PromoRules {
                 code: row.code,
                 discount,
+                currency,
                 tour_id: row.tour_id.map(TourId::from_stored),
                 valid_from: row.valid_from,
                 valid_until: row.valid_until,
@@ -70,9 +73,10 @@ impl TryFrom<PromoRow> for PromoCode {
 }
 
 fn discount_columns(rules: &PromoRules) -> (Option<i64>, Option<i64>, Option<&str>) {
+    let currency = rules.currency.as_ref().map(Currency::as_str);
     match &rules.discount {
-        Discount::Percent(percent) => (Some(i64::from(*percent)), None, None),
-        Discount::Amount { amount, currency } => (None, Some(*amount), Some(currency.as_str())),
+        Discount::Percent(percent) => (Some(i64::from(*percent)), None, currency),
+        Discount::Amount { amount, .. } => (None, Some(*amount), currency),
     }
 }
 

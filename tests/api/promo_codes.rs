@@ -178,6 +178,19 @@ async fn a_code_applies_only_within_its_rules(backend: Backend) {
         json!({"code": "OFF", "percent_off": 5, "active": false}),
     )
     .await;
+    code(
+        &app,
+        &token,
+        json!({"code": "BIGSPENDER", "percent_off": 5, "min_spend": 100, "currency": "USD"}),
+    )
+    .await;
+    app.post_as(
+        &token,
+        "/v1/promo-codes",
+        json!({"code": "NOCURRENCY", "percent_off": 5, "min_spend": 100}),
+    )
+    .await
+    .expect_error(422, "validation_failed");
     let rival = app.operator("Rival Tours").await;
     code(&app, &rival, json!({"code": "RIVAL", "percent_off": 50})).await;
 
@@ -201,6 +214,7 @@ async fn a_code_applies_only_within_its_rules(backend: Backend) {
     refused("ONLYSUNSET", 2, "promo_code_not_applicable").await;
     refused("DOLLARS", 2, "promo_code_not_applicable").await;
     refused("SOON", 2, "promo_code_not_valid_now").await;
+    refused("BIGSPENDER", 2, "promo_code_not_applicable").await;
 
     let held = hold_with(&app, &departure, 2, "ada@example.com", " tenoff ").await;
     held.expect(201);

@@ -141,9 +141,10 @@ impl PromoForm {
         Ok(NewPromo {
             code: self.code.trim().to_owned(),
             percent_off,
-            // The currency belongs to an amount off only; for a percent it only read the
-            // minimum spend's decimals.
-            currency: amount_off.map(|_| currency.clone()),
+            // An amount off and a minimum spend are amounts in this currency; a percent code
+            // without a minimum applies whatever the tour's currency.
+            currency: (amount_off.is_some() || min_spend.is_some_and(|m| m > 0))
+                .then(|| currency.clone()),
             amount_off,
             tour_id,
             valid_from,
@@ -236,11 +237,14 @@ fn code_view(
         || defaults.zone.parse::<Tz>().unwrap_or(Tz::UTC),
         |t| t.tour.timezone,
     );
-    let (percent_off, amount_off, currency) = match &rules.discount {
-        Discount::Percent(percent) => (Some(*percent), None, None),
-        Discount::Amount { amount, currency } => (None, Some(*amount), Some(currency.to_string())),
+    let (percent_off, amount_off) = match &rules.discount {
+        Discount::Percent(percent) => (Some(*percent), None),
+        Discount::Amount { amount, .. } => (None, Some(*amount)),
     };
-    let currency = currency
+    let currency = rules
+        .currency
+        .as_ref()
+        .map(|c| c.as_str().to_owned())
         .or_else(|| tour.map(|t| t.tour.currency.to_string()))
         .unwrap_or_else(|| defaults.currency.clone());
     let when = |at: Option<DateTime<Utc>>| {
@@ -502,8 +506,9 @@ mod tests {
         assert_eq!(input.valid_until.as_deref(), Some("2027-12-01T00:00:00Z"));
         assert_eq!((input.percent_off, input.min_spend), (Some(10), Some(5000)));
         assert_eq!(
-            input.currency, None,
-            "a currency goes with an amount off only"
+            input.currency.as_deref(),
+            Some("EUR"),
+            "a minimum spend is an amount in the form's currency"
         );
     }
 
