@@ -233,38 +233,10 @@ fn checked_prices(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::tour::{TourDraft, UnitDraft};
+    use crate::domain::tour::tests::draft;
 
     fn tour() -> Tour {
-        TourDraft {
-            name: "Walk".into(),
-            description: String::new(),
-            meeting_point: String::new(),
-            timezone: "Europe/Lisbon".into(),
-            duration_minutes: 60,
-            currency: "EUR".into(),
-            cutoff_minutes: 0,
-            min_per_booking: 1,
-            max_per_booking: 10,
-            units: vec![
-                UnitDraft {
-                    code: "adult".into(),
-                    label: "Adult".into(),
-                    price: 3500,
-                },
-                UnitDraft {
-                    code: "child".into(),
-                    label: "Child".into(),
-                    price: 1500,
-                },
-            ],
-            cancellation_policy: Vec::new(),
-            reschedule_allowed: true,
-            min_participants: 0,
-            decision_hours: 48,
-        }
-        .validate()
-        .unwrap()
+        draft().validate().unwrap()
     }
 
     fn rule(draft: PriceRuleDraft) -> PriceRule {

@@ -94,35 +94,14 @@ pub fn quote(tour: &Tour, prices: &UnitPrices, items: &[ItemRequest]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::tour::{TourDraft, UnitDraft};
+    use crate::domain::tour::tests::draft;
+    use crate::domain::tour::TourDraft;
 
     fn tour(min: i64, max: i64) -> Tour {
         TourDraft {
-            name: "Walk".into(),
-            description: String::new(),
-            meeting_point: String::new(),
-            timezone: "UTC".into(),
-            duration_minutes: 60,
-            currency: "EUR".into(),
-            cutoff_minutes: 0,
             min_per_booking: min,
             max_per_booking: max,
-            units: vec![
-                UnitDraft {
-                    code: "adult".into(),
-                    label: "Adult".into(),
-                    price: 3500,
-                },
-                UnitDraft {
-                    code: "child".into(),
-                    label: "Child".into(),
-                    price: 1500,
-                },
-            ],
-            cancellation_policy: Vec::new(),
-            reschedule_allowed: true,
-            min_participants: 0,
-            decision_hours: 48,
+            ..draft()
         }
         .validate()
         .unwrap()

@@ -332,10 +332,11 @@ impl TourDraft {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub fn draft() -> TourDraft {
+    /// A valid tour draft (adults 35.00, children 15.00 EUR, Lisbon) other modules' tests share.
+    pub(crate) fn draft() -> TourDraft {
         TourDraft {
             name: "Harbour cruise".into(),
             description: String::new(),

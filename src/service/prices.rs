@@ -13,6 +13,7 @@ use super::principal::Principal;
 use crate::domain::ids::{DepartureId, TourId};
 use crate::domain::price_rules::{validate_own_prices, PriceRule, PriceRuleDraft, MAX_RULES};
 use crate::domain::records::{DepartureRecord, TourRecord};
+use crate::domain::tour::Tour;
 use crate::error::AppError;
 use crate::storage::{catalogue, departures, Store};
 
@@ -24,34 +25,19 @@ pub async fn add_rule(
     tour: &TourId,
     draft: &PriceRuleDraft,
 ) -> Result<Vec<PriceRule>, AppError> {
-    own_tour(store, &by.operator, tour).await?;
     let id = ulid::Ulid::new().to_string();
-    transaction!(store, |tx| {
-        let current = catalogue::lock_tour(&mut tx, tour)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    change_rules(store, now, by, tour, |current, rules| {
         // Checked against the tour's units as they are under the lock.
-        let rule = draft.validate(&current.tour, id.clone())?;
-        let mut rules = current.price_rules;
+        let rule = draft.validate(current, id.clone())?;
         if rules.len() >= MAX_RULES {
             return Err(AppError::Refused {
                 code: "price_rule_limit",
                 message: format!("a tour has at most {MAX_RULES} price rules; remove one first"),
             });
         }
-        let detail = serde_json::json!({"added": rule.id, "name": rule.name}).to_string();
+        let detail = serde_json::json!({"added": rule.id, "name": rule.name});
         rules.push(rule);
-        catalogue::set_price_rules(&mut tx, tour, &rules, now).await?;
-        audit::record(
-            &mut tx,
-            by,
-            now,
-            Action::TourPriceRules,
-            Target::Tour(tour.as_str()),
-            Some(&detail),
-        )
-        .await?;
-        Ok(rules)
+        Ok(detail)
     })
     .await
 }
@@ -73,19 +59,38 @@ pub async fn remove_rule(
     tour: &TourId,
     rule: &str,
 ) -> Result<Vec<PriceRule>, AppError> {
+    change_rules(store, now, by, tour, |_, rules| {
+        let before = rules.len();
+        rules.retain(|r| r.id != rule);
+        if rules.len() == before {
+            return Err(AppError::NotFound);
+        }
+        Ok(serde_json::json!({ "removed": rule }))
+    })
+    .await
+}
+
+/// Changes one of the operator's tours' rules under the tour's lock with `change` (given the
+/// tour as it is under the lock), stores them and audits what `change` says it did; returns
+/// the rules as stored.
+async fn change_rules<F>(
+    store: &Store,
+    now: DateTime<Utc>,
+    by: &Principal,
+    tour: &TourId,
+    change: F,
+) -> Result<Vec<PriceRule>, AppError>
+where
+    F: Fn(&Tour, &mut Vec<PriceRule>) -> Result<serde_json::Value, AppError>,
+{
     own_tour(store, &by.operator, tour).await?;
     transaction!(store, |tx| {
         let current = catalogue::lock_tour(&mut tx, tour)
             .await?
             .ok_or(AppError::NotFound)?;
         let mut rules = current.price_rules;
-        let before = rules.len();
-        rules.retain(|r| r.id != rule);
-        if rules.len() == before {
-            return Err(AppError::NotFound);
-        }
+        let detail = change(&current.tour, &mut rules)?.to_string();
         catalogue::set_price_rules(&mut tx, tour, &rules, now).await?;
-        let detail = serde_json::json!({ "removed": rule }).to_string();
         audit::record(
             &mut tx,
             by,

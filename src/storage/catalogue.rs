@@ -137,11 +137,7 @@ pub async fn get_tour(store: &Store, id: &TourId) -> Result<Option<TourRecord>, 
 /// it as it is now: its price rules change under this lock.
 pub async fn lock_tour(tx: &mut WriteTx, id: &TourId) -> Result<Option<TourRecord>, StorageError> {
     let select = format!("SELECT {TOUR_COLUMNS} FROM tours WHERE id = ?");
-    let sql = if tx.is_sqlite() {
-        select
-    } else {
-        format!("{select} FOR UPDATE")
-    };
+    let sql = tx.locking(select);
     let row: Option<TourRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(id.as_str()).fetch_optional(conn).await)?;
     row.map(TourRecord::try_from).transpose()

@@ -289,6 +289,16 @@ impl WriteTx {
         matches!(self.conn, TxConn::Sqlite(..))
     }
 
+    /// A `SELECT` that locks the rows it reads: `FOR UPDATE` on MySQL; on SQLite the one
+    /// writer already excludes every other, so the statement stays as it is.
+    pub(crate) fn locking(&self, select: String) -> String {
+        if self.is_sqlite() {
+            select
+        } else {
+            format!("{select} FOR UPDATE")
+        }
+    }
+
     /// Chooses the spelling of a statement whose dialects differ.
     pub(crate) fn pick(&self, sqlite: &'static str, mysql: &'static str) -> &'static str {
         if self.is_sqlite() {

@@ -145,11 +145,7 @@ pub async fn find(
 /// reads it as it is now. Every redemption of the code is counted under this lock.
 pub async fn lock(tx: &mut WriteTx, id: &PromoCodeId) -> Result<Option<PromoCode>, StorageError> {
     let select = format!("SELECT {COLUMNS} FROM promo_codes WHERE id = ?");
-    let sql = if tx.is_sqlite() {
-        select
-    } else {
-        format!("{select} FOR UPDATE")
-    };
+    let sql = tx.locking(select);
     let row: Option<PromoRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(id.as_str()).fetch_optional(conn).await)?;
     row.map(PromoCode::try_from).transpose()

@@ -157,11 +157,7 @@ pub async fn lock_endpoint(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints \
          WHERE id = ? AND operator_id = ? AND deleted_at IS NULL"
     );
-    let sql = if tx.is_sqlite() {
-        select
-    } else {
-        format!("{select} FOR UPDATE")
-    };
+    let sql = tx.locking(select);
     let row: Option<EndpointRow> = on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(id.as_str()).bind(operator.as_str()).fetch_optional(conn).await)?;
     row.map(WebhookEndpoint::try_from).transpose()
