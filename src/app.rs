@@ -141,6 +141,7 @@ fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
          2. Hold two adult seats on the next departure:\n   curl -s -X POST {base}/v1/bookings -H 'Content-Type: application/json' \\\n     \
          -d '{{\"departure_id\":\"{departure}\",\"items\":[{{\"unit\":\"adult\",\"quantity\":2}}],\"customer\":{{\"name\":\"Ada Lovelace\",\"email\":\"ada@example.com\"}}}}'\n\n\
          3. Confirm it with the reference and access_token from step 2:\n   curl -s -X POST {base}/v1/bookings/REFERENCE/confirm -H 'X-Booking-Token: ACCESS_TOKEN'\n\n\
+         Add \"promo_code\":\"{promo}\" to step 2 for 10 % off (once per traveler email); weekend sunsets sell adults at 42.00.\n\n\
          Then run step 1 again, or: curl -s {base}/v1/departures/{departure}\n\
          Operators: curl -s {base}/v1/departures/{departure}/manifest -H 'Authorization: Bearer {token}'\n\n\
          Resellers (OCTO) with the demo reseller's key (shown once): {reseller_key}\n   \
@@ -149,6 +150,7 @@ fn print_demo_banner(demo: &service::demo::DemoData, base: &str) {
         reseller_key = demo.reseller_key,
         email = crate::service::demo::OWNER_EMAIL,
         password = demo.owner_password,
+        promo = crate::service::demo::PROMO_CODE,
     );
 }
 

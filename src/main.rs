@@ -248,7 +248,7 @@ async fn run_tool(
                 .await
                 .map_err(|e| e.to_string())?;
             if violations.is_empty() {
-                println!("seat invariant holds on every departure; every booking's ledger matches its status");
+                println!("seat invariant holds on every departure; every booking's ledger matches its status; no promo code is over-redeemed");
                 ExitCode::SUCCESS
             } else {
                 for v in &violations {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::catalogue;
 use super::passwords::Argon2Gate;
 use crate::domain::ids::{DepartureId, TourId};
+use crate::domain::price_rules::PriceRuleDraft;
 use crate::domain::refund::RefundRule;
 use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, UnitDraft};
@@ -16,6 +17,9 @@ use crate::storage::Store;
 pub const OWNER_EMAIL: &str = "demo@example.com";
 
 /// What was seeded, for the start-up banner.
+/// The demo operator's promo code, printed at the first start.
+pub const PROMO_CODE: &str = "WELCOME10";
+
 pub struct DemoData {
     pub token: String,
     /// The demo owner's console password, random, shown once.
@@ -96,6 +100,23 @@ pub async fn seed_if_empty(
         exceptions: Vec::new(),
     };
     catalogue::create_schedule(store, now, horizon_days, &by, &tour.id, schedule).await?;
+    // Weekend sunsets sell dearer; a welcome code takes 10 % off, once per traveler.
+    let weekend = PriceRuleDraft {
+        name: "Weekend sunsets".into(),
+        weekdays: vec!["sat".into(), "sun".into()],
+        from_time: Some("17:00".into()),
+        prices: [("adult".to_owned(), 4200)].into(),
+        ..Default::default()
+    };
+    super::prices::add_rule(store, now, &by, &tour.id, &weekend).await?;
+    let welcome = super::promos::NewPromo {
+        code: PROMO_CODE.into(),
+        percent_off: Some(10),
+        max_redemptions: Some(100),
+        max_per_customer: Some(1),
+        ..Default::default()
+    };
+    super::promos::create(store, now, &by, welcome).await?;
     let (_, upcoming) = catalogue::availability(store, now, &tour.id, None, None).await?;
     let first_departure = upcoming
         .into_iter()

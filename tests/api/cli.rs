@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::{Datelike, Timelike};
 use serde_json::json;
 
 use crate::on_both_backends;
@@ -295,6 +296,16 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
         .find(|o| o["id"] == departure.as_str())
         .expect("the printed departure is listed");
     assert_eq!(first["available"], 20);
+    // Adults at 35.00, or 42.00 on a weekend sunset (the demo's price rule): the real clock
+    // decides which the next departure is.
+    let adult = first["prices"][0]["price"].as_i64().unwrap();
+    let starts: chrono::DateTime<chrono::FixedOffset> =
+        first["local_starts_at"].as_str().unwrap().parse().unwrap();
+    let weekend_sunset = matches!(
+        starts.weekday(),
+        chrono::Weekday::Sat | chrono::Weekday::Sun
+    ) && starts.hour() >= 17;
+    assert_eq!(adult, if weekend_sunset { 4200 } else { 3500 }, "{first}");
 
     let hold: serde_json::Value = client
         .post(format!("{base}/v1/bookings"))
@@ -308,7 +319,35 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(hold["total"], 7000);
+    assert_eq!(hold["total"], 2 * adult);
+    // The printed promo code takes 10 % off, once per traveler email.
+    assert!(stdout.contains("\"promo_code\":\"WELCOME10\""), "{stdout}");
+    let discounted = |email: &'static str| {
+        let (client, base, departure) = (client.clone(), base.clone(), departure.clone());
+        async move {
+            let reply = client
+                .post(format!("{base}/v1/bookings"))
+                .json(&json!({"departure_id": departure, "items": [{"unit": "adult", "quantity": 1}],
+                              "customer": {"name": "Grace Hopper", "email": email}, "promo_code": "welcome10"}))
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status().as_u16();
+            let body: serde_json::Value = reply.json().await.unwrap();
+            (status, body)
+        }
+    };
+    let (status, promo) = discounted("grace@example.com").await;
+    assert_eq!(
+        (status, &promo["discount"]),
+        (201, &json!(adult / 10)),
+        "{promo}"
+    );
+    let (status, again) = discounted("GRACE@example.com").await;
+    assert_eq!(
+        (status, &again["error"]["code"]),
+        (422, &json!("promo_code_customer_limit"))
+    );
     let confirmed: serde_json::Value = client
         .post(format!(
             "{base}/v1/bookings/{}/confirm",
@@ -330,7 +369,10 @@ async fn the_demo_start_prints_commands_that_book_seats(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(after_booking["available"], 18);
+    assert_eq!(
+        after_booking["available"], 17,
+        "two confirmed, one held with the code"
+    );
     let manifest = client
         .get(format!("{base}/v1/departures/{departure}/manifest"))
         .bearer_auth(&token)
