@@ -322,6 +322,7 @@ pub(crate) async fn redeem(
     let (live, theirs) =
         store_promos::live_counts(tx, &code.id, &booking.customer.email, now).await?;
     code.rules.check_counts(live, theirs).map_err(refuse)?;
+    store_promos::touch(tx, &code.id).await?;
     store_promos::redeem(
         tx,
         &booking.id,
@@ -368,6 +369,7 @@ pub(crate) async fn reclaim(
     if code.rules.check_counts(live, theirs).is_err() {
         return Ok(false);
     }
+    store_promos::touch(tx, &id).await?;
     store_promos::reinstate(tx, &booking.id).await?;
     Ok(true)
 }

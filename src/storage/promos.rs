@@ -209,6 +209,16 @@ pub async fn live_counts(
     Ok((clamp(total), clamp(own)))
 }
 
+/// Writes the locked code's row. On a single server the lock already orders redemptions; on
+/// Galera the lock is local to one node and certification only sees rows written, so a
+/// redemption racing one on another node then fails to certify (error 1213) and is retried.
+pub async fn touch(tx: &mut WriteTx, id: &PromoCodeId) -> Result<(), StorageError> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE promo_codes SET redemption_writes = redemption_writes + 1 WHERE id = ?")
+        .bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Records that `booking` redeemed the locked code.
 pub async fn redeem(
     tx: &mut WriteTx,
