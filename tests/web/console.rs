@@ -37,6 +37,8 @@ on_both_backends!(
     an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departures,
     an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway,
     an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_read_it,
+    an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them,
+    an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -2669,6 +2671,300 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     browser
         .assert_accessible("console promo codes, staff")
         .await;
+    browser.close().await;
+    app.assert_seat_invariant().await;
+}
+
+/// Whether `css` matches an element on the page.
+async fn present(browser: &Browser, css: &str) -> bool {
+    browser.client.find(Locator::Css(css)).await.is_ok()
+}
+
+/// Whether the field `css` is marked as refused.
+async fn marked(browser: &Browser, css: &str) -> bool {
+    let invalid = browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no field {css}: {e}"))
+        .attr("aria-invalid")
+        .await
+        .unwrap();
+    invalid.as_deref() == Some("true")
+}
+
+/// An admin adds weekend prices on the tour page (refused first with the dates the wrong way
+/// round, then with a price of too many decimals: each time the form comes back as typed, the
+/// field marked); a Saturday departure's page then shows the rule's price, a Wednesday's the
+/// tour's; a rule made through the API is removed with its button; a staff member reads the
+/// rules and the departure's prices without any of the forms.
+async fn an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them(backend: Backend) {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({}),
+        &[
+            ("admin@harbour.example", "admin"),
+            ("staff@harbour.example", "staff"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let name = backend_name(backend);
+    // The first Saturday at least two days ahead, and the Wednesday before it.
+    let mut saturday = super::local_today(&app) + Duration::days(2);
+    while saturday.weekday() != chrono::Weekday::Sat {
+        saturday += Duration::days(1);
+    }
+    let wednesday = saturday + Duration::days(4);
+    let weekend = super::departure_on(&app, &token, &tour, saturday, 10, 10).await;
+    let midweek = super::departure_on(&app, &token, &tour, wednesday, 10, 10).await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/tours/{tour}", app.base))
+        .await;
+    assert!(browser
+        .text("#seasonal-prices")
+        .await
+        .contains("No seasonal prices yet"));
+    browser.assert_accessible("console tour, no rules").await;
+
+    // Refused: the last date before the first. Everything comes back as typed.
+    let (first, last) = (saturday, saturday + Duration::days(60));
+    fill(&browser, "#f-name", "Weekends").await;
+    select(&browser, "#f-from_date", &last.to_string()).await;
+    select(&browser, "#f-to_date", &first.to_string()).await;
+    for day in ["#f-day-sat", "#f-day-sun"] {
+        browser
+            .client
+            .find(Locator::Css(day))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    fill(&browser, "#f-prices-adult", "45").await;
+    fill(&browser, "#f-priority", "5").await;
+    submit(&browser, "form.add-rule").await;
+    assert!(browser
+        .text("#f-to_date-problem")
+        .await
+        .contains("must not be before"));
+    assert!(marked(&browser, "#f-to_date").await);
+    assert_eq!(value_of(&browser, "#f-name").await, json!("Weekends"));
+    assert_eq!(
+        value_of(&browser, "#f-from_date").await,
+        json!(last.to_string())
+    );
+    assert_eq!(value_of(&browser, "#f-prices-adult").await, json!("45"));
+    assert_eq!(value_of(&browser, "#f-priority").await, json!("5"));
+    let ticked = browser
+        .run("return [...document.querySelectorAll('input[name=weekdays]:checked')].map(e => e.value);")
+        .await;
+    assert_eq!(ticked, json!(["sat", "sun"]));
+    assert!(browser.text("#rule-problems").await.contains("Some fields"));
+    browser
+        .assert_accessible("console tour, rule refused")
+        .await;
+
+    // Refused: a child's price with three decimals, marked on its field.
+    select(&browser, "#f-from_date", &first.to_string()).await;
+    select(&browser, "#f-to_date", &last.to_string()).await;
+    fill(&browser, "#f-prices-child", "12.345").await;
+    submit(&browser, "form.add-rule").await;
+    assert!(browser
+        .text("#f-prices-child-problem")
+        .await
+        .contains("at most 2 decimals"));
+    assert!(marked(&browser, "#f-prices-child").await);
+    assert!(!marked(&browser, "#f-to_date").await);
+    assert_eq!(value_of(&browser, "#f-prices-child").await, json!("12.345"));
+    assert_eq!(
+        value_of(&browser, "#f-to_date").await,
+        json!(last.to_string())
+    );
+
+    // The child's price left empty: the rule prices adults only.
+    fill(&browser, "#f-prices-child", "").await;
+    submit(&browser, "form.add-rule").await;
+    assert!(browser.text("#seasonal-notice").await.contains("added"));
+    let row = "tr.price-rule[data-name=\"Weekends\"]";
+    assert_eq!(browser.text(&format!("{row} .days")).await, "Sat, Sun");
+    assert_eq!(
+        browser.text(&format!("{row} .dates")).await,
+        format!("{first} – {last}")
+    );
+    assert_eq!(
+        browser.text(&format!("{row} .times")).await,
+        "any start time"
+    );
+    assert_eq!(
+        browser.text(&format!("{row} .priority")).await,
+        "priority 5"
+    );
+    // Adults only: the child's price is left as it is.
+    let adult = format!("{row} .rule-unit-prices li[data-unit=adult]");
+    assert_eq!(browser.text(&format!("{adult} .price")).await, "€45.00");
+    assert!(browser.text(&adult).await.starts_with("Adult:"));
+    assert!(
+        !present(
+            &browser,
+            &format!("{row} .rule-unit-prices li[data-unit=child]")
+        )
+        .await
+    );
+    let rules = app
+        .get_as(&token, &format!("/v1/tours/{tour}/price-rules"))
+        .await;
+    rules.expect(200);
+    assert_eq!(
+        rules.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        rules.body
+    );
+    assert_eq!(rules.body[0]["prices"], json!({"adult": 4500}));
+    assert_eq!(rules.body[0]["weekdays"], json!(["sat", "sun"]));
+
+    // The Saturday departure sells adults at the rule's price, the Wednesday at the tour's.
+    let sells = |unit: &str| format!("tr.sells-unit[data-unit={unit}] .price");
+    browser
+        .goto(&format!("{}/console/departures/{weekend}", app.base))
+        .await;
+    assert_eq!(browser.text(&sells("adult")).await, "€45.00");
+    assert_eq!(browser.text(&sells("child")).await, "€15.00");
+    assert!(!present(&browser, "tr.sells-unit[data-own]").await);
+    browser
+        .goto(&format!("{}/console/departures/{midweek}", app.base))
+        .await;
+    assert_eq!(browser.text(&sells("adult")).await, "€35.00");
+
+    // A rule made through the API, removed with its button.
+    app.post_as(
+        &token,
+        &format!("/v1/tours/{tour}/price-rules"),
+        json!({"name": "Evenings", "from_time": "18:00", "prices": {"child": 1000}, "priority": -2}),
+    )
+    .await
+    .expect(201);
+    browser
+        .goto(&format!("{}/console/tours/{tour}", app.base))
+        .await;
+    let evenings = "tr.price-rule[data-name=\"Evenings\"]";
+    assert_eq!(
+        browser.text(&format!("{evenings} .times")).await,
+        "starting at 18:00 or later"
+    );
+    assert_eq!(
+        browser.text(&format!("{evenings} .days")).await,
+        "every day"
+    );
+    browser.assert_accessible("console tour, two rules").await;
+    browser
+        .screenshots(&format!("console-tour-seasonal-prices-{name}"))
+        .await;
+    submit(&browser, &format!("{evenings} form.remove-rule")).await;
+    assert!(browser.text("#seasonal-notice").await.contains("removed"));
+    assert!(!present(&browser, evenings).await);
+    assert!(present(&browser, row).await);
+
+    // Staff read the rules and the prices, without the forms.
+    submit(&browser, "form.sign-out").await;
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/tours/{tour}", app.base))
+        .await;
+    assert_eq!(browser.text(&format!("{adult} .price")).await, "€45.00");
+    for form in ["form.add-rule", "form.remove-rule"] {
+        assert!(!present(&browser, form).await, "{form} shown to staff");
+    }
+    browser.assert_accessible("console tour, staff").await;
+    browser
+        .goto(&format!("{}/console/departures/{weekend}", app.base))
+        .await;
+    assert_eq!(browser.text(&sells("adult")).await, "€45.00");
+    for form in ["form.own-prices", "form.clear-prices"] {
+        assert!(!present(&browser, form).await, "{form} shown to staff");
+    }
+    browser.close().await;
+}
+
+/// An admin gives a departure its own adult price (a price the rules refuse first: marked, as
+/// typed); the departure page marks it as its own, and the public booking page offers and
+/// quotes it; cleared, the departure sells at the tour's price again.
+async fn an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it(backend: Backend) {
+    let Some((app, browser, token, tour)) =
+        console_with(backend, json!({}), &[("admin@harbour.example", "admin")]).await
+    else {
+        return;
+    };
+    let name = backend_name(backend);
+    let day = super::local_today(&app) + Duration::days(3);
+    let departure = super::departure_on(&app, &token, &tour, day, 10, 10).await;
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    let page = format!("{}/console/departures/{departure}", app.base);
+    browser.goto(&page).await;
+    let sells = |unit: &str| format!("tr.sells-unit[data-unit={unit}] .price");
+    assert_eq!(browser.text(&sells("adult")).await, "€35.00");
+    assert_eq!(value_of(&browser, "#f-prices-adult").await, json!(""));
+    assert!(!present(&browser, "form.clear-prices").await);
+
+    // Refused: not an amount. Marked, as typed, nothing saved.
+    fill(&browser, "#f-prices-adult", "-3").await;
+    submit(&browser, "form.own-prices").await;
+    assert!(browser
+        .text("#f-prices-adult-problem")
+        .await
+        .contains("must be an amount"));
+    assert!(marked(&browser, "#f-prices-adult").await);
+    assert_eq!(value_of(&browser, "#f-prices-adult").await, json!("-3"));
+    assert_eq!(browser.text(&sells("adult")).await, "€35.00");
+    browser
+        .assert_accessible("console departure, own prices refused")
+        .await;
+
+    fill(&browser, "#f-prices-adult", "29.50").await;
+    submit(&browser, "form.own-prices").await;
+    assert!(browser.text("#prices-notice").await.contains("saved"));
+    assert_eq!(browser.text(&sells("adult")).await, "€29.50");
+    assert!(
+        present(
+            &browser,
+            "tr.sells-unit[data-unit=adult][data-own] .tag.own"
+        )
+        .await
+    );
+    assert_eq!(browser.text(&sells("child")).await, "€15.00");
+    assert!(!present(&browser, "tr.sells-unit[data-unit=child][data-own]").await);
+    assert_eq!(value_of(&browser, "#f-prices-adult").await, json!("29.50"));
+    browser
+        .assert_accessible("console departure with its own price")
+        .await;
+    browser
+        .screenshots(&format!("console-departure-own-prices-{name}"))
+        .await;
+
+    // The booking page offers it, and quotes it.
+    browser
+        .goto(&format!("{}/book/{departure}", app.base))
+        .await;
+    assert_eq!(
+        browser.text("label[for=qty-adult] .unit-price").await,
+        "€29.50"
+    );
+    fill(&browser, "#qty-adult", "2").await;
+    browser.click_and_wait("button[value=quote]").await;
+    assert_eq!(browser.text(".quote-total").await, "€59.00");
+
+    // Cleared: the tour's price again.
+    browser.goto(&page).await;
+    submit(&browser, "form.clear-prices").await;
+    assert!(browser.text("#prices-notice").await.contains("again"));
+    assert_eq!(browser.text(&sells("adult")).await, "€35.00");
+    assert!(!present(&browser, "tr.sells-unit[data-own]").await);
+    assert!(!present(&browser, "form.clear-prices").await);
     browser.close().await;
     app.assert_seat_invariant().await;
 }

@@ -1,5 +1,9 @@
 //! A departure in the console: its manifest (printable, with a CSV download) and check-in, built
 //! for a guide's phone at the pier: search by name or reference, one large button per booking.
+//! It also shows the price each unit sells at on it (its own prices marked); admins set those
+//! (`prices`).
+
+use std::collections::BTreeMap;
 
 use minijinja::{context, Value};
 use rocket::form::FromForm;
@@ -7,6 +11,7 @@ use rocket::http::ContentType;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
+use super::prices::form;
 use super::{frame, Console};
 use crate::clock::Clock;
 use crate::domain::auth::Role;
@@ -21,7 +26,7 @@ use crate::service::{auth, bookings, catalogue, console, guarantees, guides};
 use crate::storage::Store;
 use crate::web::{CsrfForm, Page, WebError};
 
-fn departure_id(id: &str) -> Result<DepartureId, AppError> {
+pub(super) fn departure_id(id: &str) -> Result<DepartureId, AppError> {
     DepartureId::parse(id).ok_or(AppError::NotFound)
 }
 
@@ -65,17 +70,19 @@ pub async fn manifest(
 
 /// What the departure page shows besides the departure: the search, a notice after an action,
 /// the capacity form as sent when it was refused (the value kept, the problem a catalogue key
-/// with the seats taken), and the guides form as sent when it was refused (the users ticked,
-/// the service's reason).
+/// with the seats taken), the guides form as sent when it was refused (the users ticked,
+/// the service's reason), and the own-prices form as typed when it was refused (with the
+/// problems by field).
 #[derive(Default)]
-struct Shown<'a> {
-    query: &'a str,
-    notice: Option<&'a str>,
-    capacity: Option<(String, &'static str, u32)>,
-    guides: Option<(Vec<String>, String)>,
+pub(super) struct Shown<'a> {
+    pub query: &'a str,
+    pub notice: Option<&'a str>,
+    pub capacity: Option<(String, &'static str, u32)>,
+    pub guides: Option<(Vec<String>, String)>,
+    pub prices: Option<(BTreeMap<String, String>, form::Problems)>,
 }
 
-async fn render(
+pub(super) async fn render(
     store: &Store,
     now: chrono::DateTime<chrono::Utc>,
     principal: &crate::service::auth::Principal,
@@ -146,6 +153,16 @@ async fn render(
         Vec::new()
     };
     let leading: Vec<&str> = assigned.iter().map(|g| g.name.as_str()).collect();
+    let prices_refused = shown.prices.is_some();
+    let prices = form::departure_section(
+        &tour,
+        &departure,
+        manage,
+        shown
+            .prices
+            .as_ref()
+            .map(|(typed, problems)| (typed, problems)),
+    );
     Ok(Page::new(
         "console/departure.html",
         context! {
@@ -175,13 +192,14 @@ async fn render(
             guides => leading,
             guide_choices => choices,
             guides_problem => guides_problem,
+            prices => prices,
             query => query,
             notice => shown.notice,
             bookings => rows,
             listed => list.len(),
         },
     )
-    .refused_if(capacity_problem.is_some() || guides_problem.is_some()))
+    .refused_if(capacity_problem.is_some() || guides_problem.is_some() || prices_refused))
 }
 
 #[derive(FromForm)]

@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod departure;
 pub mod messages;
 pub mod pages;
+pub mod prices;
 pub mod promo_codes;
 pub mod reports;
 pub mod schedules;
@@ -94,6 +95,8 @@ pub fn routes() -> Vec<rocket::Route> {
         tours::edit,
         tours::update,
         tours::archive,
+        prices::add_rule,
+        prices::remove_rule,
         schedules::new,
         schedules::submit,
         schedules::edit,
@@ -106,6 +109,8 @@ pub fn routes() -> Vec<rocket::Route> {
         departure::cancel,
         departure::set_guides,
         departure::guarantee,
+        prices::set_departure_prices,
+        prices::clear_departure_prices,
         assignments::page,
         assignments::create_feed,
         assignments::revoke_feed,

@@ -11,6 +11,7 @@ use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 use serde::Serialize;
 
+use super::prices::form;
 use super::{frame, Console};
 use crate::clock::Clock;
 use crate::domain::auth::Role;
@@ -66,7 +67,8 @@ pub async fn list(
     ))
 }
 
-/// `GET /console/tours/<id>`: a tour, its prices and policy, and its schedules.
+/// `GET /console/tours/<id>`: a tour, its prices and policy, its seasonal prices, and its
+/// schedules.
 #[get("/console/tours/<id>?<notice>&<kept>")]
 pub async fn show(
     _rate: RateLimited,
@@ -78,6 +80,30 @@ pub async fn show(
 ) -> Result<Page, WebError> {
     let principal = user.0;
     let tour = catalogue::own_tour(store, &principal.operator, &tour_id(id)?).await?;
+    let seasonal = form::rules_section(&tour, principal.role.at_least(Role::Admin), None);
+    let shown = Shown {
+        notice,
+        kept: kept.unwrap_or(0),
+        seasonal,
+    };
+    render(store, &principal, &tour, shown).await
+}
+
+/// What the tour page shows besides the tour: a notice after a change, and its "Seasonal
+/// prices" section (`prices::form::rules_section`, with a refused rule as typed).
+pub(super) struct Shown<'a> {
+    pub notice: Option<&'a str>,
+    pub kept: u32,
+    pub seasonal: Value,
+}
+
+/// The tour page.
+pub(super) async fn render(
+    store: &Store,
+    principal: &Principal,
+    tour: &TourRecord,
+    shown: Shown<'_>,
+) -> Result<Page, WebError> {
     let schedules: Vec<Value> = catalogue::list_schedules(store, &principal.operator, &tour.id)
         .await?
         .iter()
@@ -99,7 +125,7 @@ pub async fn show(
     Ok(Page::new(
         "console/tour.html",
         context! {
-            console => frame(store, &principal, "/console/tours").await,
+            console => frame(store, principal, "/console/tours").await,
             tour => context! {
                 id => tour.id.as_str(), name => tour.tour.name, description => tour.tour.description,
                 meeting_point => tour.tour.meeting_point, timezone => tour.tour.timezone.name(),
@@ -113,10 +139,11 @@ pub async fn show(
             },
             form_key => once::new_key(),
             units => units,
+            seasonal => shown.seasonal,
             schedules => schedules,
             manage => principal.role.at_least(Role::Admin),
-            notice => notice,
-            kept => kept.unwrap_or(0),
+            notice => shown.notice,
+            kept => shown.kept,
         },
     ))
 }
