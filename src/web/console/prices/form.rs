@@ -332,7 +332,7 @@ mod tests {
         };
         let problems = form.to_draft("EUR").unwrap_err();
         let fields: Vec<&str> = problems.keys().map(String::as_str).collect();
-        assert_eq!(fields, ["priority", "prices[adult]"]);
+        assert_eq!(fields, ["prices[adult]", "priority"]);
         assert_eq!(form_field("prices.child"), "prices[child]");
         assert_eq!(form_field("weekdays[1]"), "weekdays");
         assert_eq!(form_field("to_date"), "to_date");
