@@ -162,21 +162,22 @@ pub async fn list(
     );
     let rows: Vec<PromoRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(operator.as_str()).fetch_all(pool).await)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let code = PromoCode::try_from(row)?;
-        let live = live_redemptions(store, &code.id, now).await?;
-        out.push((code, live));
-    }
-    Ok(out)
-}
-
-fn live_sql(extra: &str) -> String {
-    format!(
-        "SELECT COUNT(*) FROM promo_redemptions r JOIN bookings b ON b.id = r.booking_id \
-         WHERE r.code_id = ? AND r.released_at IS NULL AND {}{extra}",
+    // Every code's live redemptions in one query, not one per code.
+    let sql = format!(
+        "SELECT r.code_id, COUNT(*) FROM promo_redemptions r JOIN bookings b ON b.id = r.booking_id \
+         WHERE r.operator_id = ? AND r.released_at IS NULL AND {} GROUP BY r.code_id",
         live_condition()
-    )
+    );
+    let counts: Vec<(String, i64)> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(operator.as_str()).bind(at(now)).fetch_all(pool).await)?;
+    let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
+    rows.into_iter()
+        .map(|row| {
+            let code = PromoCode::try_from(row)?;
+            let live = counts.get(code.id.as_str()).copied().unwrap_or(0);
+            Ok((code, u32::try_from(live).unwrap_or(u32::MAX)))
+        })
+        .collect()
 }
 
 /// Redemptions of a code whose booking still holds seats (a lapsed hold no longer counts,
@@ -186,25 +187,33 @@ pub async fn live_redemptions(
     id: &PromoCodeId,
     now: DateTime<Utc>,
 ) -> Result<u32, StorageError> {
-    let sql = live_sql("");
+    let sql = format!(
+        "SELECT COUNT(*) FROM promo_redemptions r JOIN bookings b ON b.id = r.booking_id \
+         WHERE r.code_id = ? AND r.released_at IS NULL AND {}",
+        live_condition()
+    );
     let n: i64 = on_pool!(store, pool => sqlx::query_scalar(&sql)
         .bind(id.as_str()).bind(at(now)).fetch_one(pool).await)?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// The live redemptions of a locked code: in all, and by bookings made with `email`.
+/// The live redemptions of a locked code: in all, and by bookings made with `email` (`""`:
+/// the second is 0).
 pub async fn live_counts(
     tx: &mut WriteTx,
     id: &PromoCodeId,
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<(u32, u32), StorageError> {
-    let all = live_sql("");
-    let theirs = live_sql(" AND LOWER(b.customer_email) = LOWER(?)");
-    let total: i64 = on_tx!(tx, conn => sqlx::query_scalar(&all)
-        .bind(id.as_str()).bind(at(now)).fetch_one(conn).await)?;
-    let own: i64 = on_tx!(tx, conn => sqlx::query_scalar(&theirs)
-        .bind(id.as_str()).bind(at(now)).bind(email).fetch_one(conn).await)?;
+    // One round trip: it runs while the code's lock is held.
+    let sql = format!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN LOWER(b.customer_email) = LOWER(?) \
+         THEN 1 ELSE 0 END), 0) AS SIGNED) FROM promo_redemptions r JOIN bookings b ON b.id = r.booking_id \
+         WHERE r.code_id = ? AND r.released_at IS NULL AND {}",
+        live_condition()
+    );
+    let (total, own): (i64, i64) = on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(email).bind(id.as_str()).bind(at(now)).fetch_one(conn).await)?;
     let clamp = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     Ok((clamp(total), clamp(own)))
 }
