@@ -24,8 +24,8 @@ pub fn health(_rate: RateLimited) -> Json<Value> {
     get,
     path = "/ready",
     tag = "health",
-    summary = "The database answers",
-    responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "Database unreachable", body = serde_json::Value))
+    summary = "The database answers a read of berth's tables",
+    responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "Database unreachable, or refusing reads (a Galera node not synced with its cluster)", body = serde_json::Value))
 )]
 #[get("/ready")]
 pub async fn ready(_rate: RateLimited, store: &State<Store>) -> (Status, Json<Value>) {

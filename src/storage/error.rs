@@ -28,9 +28,17 @@ pub enum StorageError {
     Other(#[from] anyhow::Error),
 }
 
-/// MySQL/MariaDB error numbers that mean "try again": deadlock victim, lock wait timeout.
+/// MySQL/MariaDB error numbers that mean "try again": deadlock victim (also how Galera reports
+/// a certification conflict or a brute-force abort), lock wait timeout.
 const MYSQL_DEADLOCK: u16 = 1213;
 const MYSQL_LOCK_WAIT_TIMEOUT: u16 = 1205;
+/// MariaDB Galera's "WSREP has not yet prepared node for application use" (SQLSTATE 08S01): the
+/// node is not part of a primary component (cut off from the others) or rejects queries
+/// (`wsrep_reject_queries`), and it refuses every statement that reads or writes a table, so
+/// nothing was written here. The node may be back within moments, and another instance on
+/// another node can take the client's retry: a 503 with `Retry-After`, not a 500. (Outside
+/// Galera, 1047 is `ER_UNKNOWN_COM_ERROR`, a protocol command the server does not know.)
+const MYSQL_WSREP_NOT_READY: u16 = 1047;
 /// MySQL/MariaDB error numbers a server sends when it ends a connection or cannot take one:
 /// too many connections (1040), shutdown in progress (1053), aborted connection (1152), network
 /// read/write errors (1158–1161), query interrupted by a kill (1317), connection killed (1927,
@@ -44,6 +52,38 @@ const MYSQL_CONNECTION_LOST: [u16; 12] = [
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
 
+/// What a MySQL/MariaDB error number means for the transaction that got it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MySqlFailure {
+    /// Nothing was written; running the transaction again is safe.
+    Retryable,
+    /// The connection broke (see [`MYSQL_CONNECTION_LOST`]).
+    ConnectionLost,
+    /// A Galera node not synced with its cluster (see [`MYSQL_WSREP_NOT_READY`]).
+    NodeNotReady,
+    /// Anything else: left to the other checks (duplicates), then `Other`.
+    Other,
+}
+
+fn classify_mysql(number: u16) -> MySqlFailure {
+    match number {
+        MYSQL_DEADLOCK | MYSQL_LOCK_WAIT_TIMEOUT => MySqlFailure::Retryable,
+        MYSQL_WSREP_NOT_READY => MySqlFailure::NodeNotReady,
+        n if MYSQL_CONNECTION_LOST.contains(&n) => MySqlFailure::ConnectionLost,
+        _ => MySqlFailure::Other,
+    }
+}
+
+/// The classification of `error` when it is a MySQL/MariaDB server error.
+fn mysql_failure(error: &sqlx::Error) -> Option<MySqlFailure> {
+    match error {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .map(|mysql| classify_mysql(mysql.number())),
+        _ => None,
+    }
+}
+
 /// Whether `error` means the connection broke (or could not be had): the statement it carried
 /// did not complete, and the server rolls back an open transaction on a broken connection.
 pub(crate) fn is_connection_lost(error: &sqlx::Error) -> bool {
@@ -55,18 +95,21 @@ pub(crate) fn is_connection_lost(error: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::PoolClosed => true,
-        sqlx::Error::Database(db) => db
-            .try_downcast_ref::<MySqlDatabaseError>()
-            .is_some_and(|mysql| MYSQL_CONNECTION_LOST.contains(&mysql.number())),
+        sqlx::Error::Database(_) => mysql_failure(error) == Some(MySqlFailure::ConnectionLost),
         _ => false,
     }
 }
 
 impl StorageError {
     /// Classifies an error of COMMIT: a lost connection there leaves the outcome unknown.
+    /// So does a Galera node that stopped being ready during COMMIT: the write set may have
+    /// reached the rest of the cluster before the node left it.
     pub(crate) fn from_commit(error: sqlx::Error) -> StorageError {
         if is_connection_lost(&error) {
             tracing::warn!(%error, "database connection lost during commit; outcome unknown");
+            StorageError::CommitUnknown
+        } else if mysql_failure(&error) == Some(MySqlFailure::NodeNotReady) {
+            tracing::warn!(%error, "Galera node not ready during commit; outcome unknown");
             StorageError::CommitUnknown
         } else {
             error.into()
@@ -86,10 +129,13 @@ impl From<sqlx::Error> for StorageError {
                 return StorageError::Config(message.to_string());
             }
             sqlx::Error::Database(db) => {
-                if let Some(mysql) = db.try_downcast_ref::<MySqlDatabaseError>() {
-                    if matches!(mysql.number(), MYSQL_DEADLOCK | MYSQL_LOCK_WAIT_TIMEOUT) {
+                match mysql_failure(&error) {
+                    Some(MySqlFailure::Retryable) => return StorageError::Busy,
+                    Some(MySqlFailure::NodeNotReady) => {
+                        tracing::warn!(%error, "Galera node not ready (1047); answered as busy");
                         return StorageError::Busy;
                     }
+                    _ => {}
                 }
                 if db.is_unique_violation() {
                     return StorageError::Duplicate;
@@ -147,5 +193,25 @@ mod tests {
             StorageError::from_commit(sqlx::Error::RowNotFound),
             StorageError::Other(_)
         ));
+    }
+
+    /// sqlx cannot build a server error outside its crate, so the numbers are checked here and
+    /// the whole path (a real 1047 from MariaDB, answered 503) in `tests/api/db_faults.rs`.
+    #[test]
+    fn server_error_numbers_are_classified() {
+        use MySqlFailure::*;
+        for (number, expected) in [
+            (1213, Retryable),
+            (1205, Retryable),
+            (1047, NodeNotReady),
+            (1040, ConnectionLost),
+            (1927, ConnectionLost),
+            (2013, ConnectionLost),
+            (1062, Other),
+            (1452, Other),
+            (1146, Other),
+        ] {
+            assert_eq!(classify_mysql(number), expected, "error {number}");
+        }
     }
 }

@@ -123,7 +123,7 @@ pub struct PoolSettings {
     /// How long a request waits for a free connection before it is answered 503.
     pub acquire_timeout: Duration,
     /// How long one statement waits for a lock (MySQL `innodb_lock_wait_timeout`, SQLite
-    /// `busy_timeout`) before the transaction is retried.
+    /// `busy_timeout`) before the attempt fails (retried only within `service`'s 2 s budget).
     pub lock_timeout: Duration,
 }
 
@@ -273,9 +273,11 @@ impl Store {
         }
     }
 
-    /// Whether the database answers (for `/ready`).
+    /// Whether the database answers a read of one of berth's tables (for `/ready`). A table,
+    /// not `SELECT 1`: a Galera node that is not synced with its cluster still answers
+    /// `SELECT 1` but refuses every table with error 1047, and a load balancer must take it out.
     pub async fn ping(&self) -> Result<(), StorageError> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, pool => sqlx::query("SELECT 1 FROM operators LIMIT 1").execute(pool).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

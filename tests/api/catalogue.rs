@@ -158,6 +158,24 @@ async fn health_and_readiness_answer_without_auth(backend: Backend) {
     let ready = app.get("/ready").await;
     ready.expect(200);
     assert_eq!(ready.body, json!({"status": "ready"}));
+    // Readiness reads a table, not just `SELECT 1` (which a Galera node out of sync still
+    // answers; see db_faults.rs): a database where berth's tables cannot be read is not ready.
+    let (away, back) = match backend {
+        Backend::Sqlite => (
+            "ALTER TABLE operators RENAME TO operators_away",
+            "ALTER TABLE operators_away RENAME TO operators",
+        ),
+        Backend::MySql => (
+            "RENAME TABLE operators TO operators_away",
+            "RENAME TABLE operators_away TO operators",
+        ),
+    };
+    app.execute_sql(away).await;
+    let unreadable = app.get("/ready").await;
+    unreadable.expect(503);
+    assert_eq!(unreadable.body, json!({"status": "unavailable"}));
+    app.execute_sql(back).await;
+    app.get("/ready").await.expect(200);
     // With the database gone, readiness says so without details, and liveness stays up.
     app.store.close().await;
     let down = app.get("/ready").await;

@@ -2,6 +2,9 @@
 //! by its own id a hold whose commit answer was lost, and otherwise answers 503 `busy` with
 //! `Retry-After`. Never a 500, never a seat counted twice.
 //!
+//! The same for a Galera node that is not synced with its cluster (error 1047): 503 `busy`,
+//! and `/ready` says 503.
+//!
 //! MySQL only: an embedded SQLite database has no connection to lose.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -260,5 +263,75 @@ async fn killed_database_connections_during_a_rush_cost_no_500_and_no_seat() {
             .unwrap();
         assert_eq!(count, 1, "{reference}");
     }
+    app.assert_seat_invariant().await;
+}
+
+/// A MariaDB Galera node that is not part of a primary component (cut off from the others), or
+/// rejects queries, refuses every statement that touches a table with error 1047, SQLSTATE
+/// 08S01, "WSREP has not yet prepared node for application use", while `SELECT 1` still
+/// succeeds. One MariaDB plays that node here: a trigger and a view raise the same error. A
+/// hold is retried and then answered 503 `busy` with `Retry-After`, not 500, with no seat
+/// taken; `/ready` answers 503 so a load balancer takes the node out; once the node is back,
+/// both work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_galera_node_out_of_sync_answers_503_and_is_not_ready() {
+    let Some(app) = TestApp::spawn(Backend::MySql).await else {
+        return;
+    };
+    let (_, _, departure) = app.fresh_departure(10).await;
+    app.get("/ready").await.expect(200);
+    let refuse = "SIGNAL SQLSTATE '08S01' SET MYSQL_ERRNO = 1047, \
+                  MESSAGE_TEXT = 'WSREP has not yet prepared node for application use'";
+    app.execute_sql(&format!(
+        "CREATE TRIGGER wsrep_not_ready BEFORE INSERT ON bookings FOR EACH ROW {refuse}"
+    ))
+    .await;
+    let retries = app.store.metrics().transaction_retries.get();
+    let reply = app
+        .hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
+        .await;
+    reply.expect_error(503, "busy");
+    assert_eq!(reply.headers["retry-after"], "1");
+    assert!(
+        app.store.metrics().transaction_retries.get() > retries,
+        "the hold was retried before the 503"
+    );
+    assert_eq!(seats(&app, &departure).await, (0, 0), "no seat taken");
+
+    // Reads of a table are refused too.
+    app.execute_sql(&format!(
+        "CREATE FUNCTION wsrep_refuses() RETURNS INT NOT DETERMINISTIC BEGIN {refuse}; RETURN 0; END"
+    ))
+    .await;
+    app.execute_sql("RENAME TABLE operators TO operators_synced")
+        .await;
+    app.execute_sql(
+        "CREATE VIEW operators AS SELECT o.* FROM operators_synced o WHERE wsrep_refuses() = 0",
+    )
+    .await;
+    let mut conn = direct(&app).await;
+    let error = sqlx::query("SELECT 1 FROM operators LIMIT 1")
+        .execute(&mut conn)
+        .await
+        .expect_err("the view refuses reads");
+    assert_eq!(
+        error.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("08S01")
+    );
+    sqlx::query("SELECT 1").execute(&mut conn).await.unwrap();
+    let ready = app.get("/ready").await;
+    ready.expect(503);
+    assert_eq!(ready.body, json!({"status": "unavailable"}));
+    app.get("/health").await.expect(200);
+
+    // Synced again.
+    app.execute_sql("DROP VIEW operators").await;
+    app.execute_sql("RENAME TABLE operators_synced TO operators")
+        .await;
+    app.execute_sql("DROP TRIGGER wsrep_not_ready").await;
+    app.get("/ready").await.expect(200);
+    app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect(201);
     app.assert_seat_invariant().await;
 }
