@@ -30,7 +30,8 @@ enum Command {
     /// Manage an operator's resellers (OCTO API keys).
     #[command(subcommand)]
     Reseller(ResellerCommand),
-    /// Verify the seat invariant on every departure; exit 1 listing any violation.
+    /// Verify the seat invariant, the ledger, promo codes and shared resources; exit 1 listing
+    /// any violation.
     Check,
 }
 
@@ -248,7 +249,7 @@ async fn run_tool(
                 .await
                 .map_err(|e| e.to_string())?;
             if violations.is_empty() {
-                println!("seat invariant holds on every departure; every booking's ledger matches its status; no promo code is over-redeemed");
+                println!("seat invariant holds on every departure; every booking's ledger matches its status; no promo code is over-redeemed; no shared resource is drawn beyond its capacity");
                 ExitCode::SUCCESS
             } else {
                 for v in &violations {

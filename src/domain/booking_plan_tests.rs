@@ -123,6 +123,7 @@ impl Model {
             capacity: self.capacity,
             seats_taken: u32::try_from(self.seats_taken).unwrap(),
             seats_expired: 0,
+            resource_room: None,
         }
     }
 
@@ -325,6 +326,7 @@ fn a_late_payment_takes_free_seats_back_and_refunds_when_there_are_none() {
         capacity: 4,
         seats_taken,
         seats_expired: 0,
+        resource_room: None,
     };
     let plan = late_payment(BookingStatus::Expired, 2, &occupancy(2), now).unwrap();
     assert_eq!((plan.to, plan.seat_delta), (BookingStatus::Confirmed, 2));

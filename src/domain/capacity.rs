@@ -59,14 +59,19 @@ pub struct Occupancy {
     pub seats_taken: u32,
     /// Seats of holds past their `expires_at` still counted in `seats_taken`; they are free.
     pub seats_expired: u32,
+    /// Seats the shared resources it draws on (a boat other tours use too) still have room for
+    /// while it runs: `None` when it draws on none, or when the reader did not look.
+    pub resource_room: Option<u32>,
 }
 
 impl Occupancy {
-    /// Seats a new booking could take now. Expired holds never count as taken, even before
-    /// the expiry worker has released them.
+    /// Seats a new booking could take now: the tighter of the departure's own seats and its
+    /// shared resources' room. Expired holds never count as taken, even before the expiry worker
+    /// has released them.
     pub fn available(&self) -> u32 {
         let live = self.seats_taken.saturating_sub(self.seats_expired);
-        self.capacity.saturating_sub(live)
+        let own = self.capacity.saturating_sub(live);
+        self.resource_room.map_or(own, |room| own.min(room))
     }
 
     /// The moment sales close: `cutoff_minutes` before departure.
@@ -160,6 +165,7 @@ mod tests {
             capacity,
             seats_taken: taken,
             seats_expired: expired,
+            resource_room: None,
         }
     }
 

@@ -65,6 +65,14 @@ ulid_id!(
     PromoCodeId
 );
 ulid_id!(
+    /// Something departures share and may not overfill: a boat, a bus, a guide.
+    ResourceId
+);
+ulid_id!(
+    /// One resource drawn on by a tour's departures (or one schedule's).
+    ResourceAssignmentId
+);
+ulid_id!(
     /// An operator's own payment-provider account: its keys, kept from the moment they were
     /// set until they are replaced (then kept for the payments made under them).
     PaymentAccountId

@@ -26,6 +26,7 @@ pub mod recurrence;
 pub mod refund;
 pub mod reschedule;
 pub mod reseller;
+pub mod resource;
 pub mod schedule;
 pub mod schedule_change;
 pub mod schedule_draft;

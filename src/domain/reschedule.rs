@@ -185,6 +185,7 @@ mod tests {
             capacity,
             seats_taken: taken,
             seats_expired: 0,
+            resource_room: None,
         }
     }
 

@@ -36,6 +36,7 @@ pub mod rate_limit;
 pub mod reports;
 pub mod reschedule;
 pub mod resellers;
+pub mod resources;
 pub mod responder;
 pub mod responses;
 pub mod schedules;
@@ -130,6 +131,13 @@ api! {
         promo_codes::list_promo_codes,
         promo_codes::get_promo_code,
         promo_codes::update_promo_code,
+        resources::create_resource,
+        resources::list_resources,
+        resources::get_resource,
+        resources::update_resource,
+        resources::assign_resource,
+        resources::unassign_resource,
+        resources::resource_load,
         messages::list_messages,
         messages::retry_message,
         webhooks::twilio_status,

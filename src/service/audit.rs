@@ -49,6 +49,10 @@ pub enum Action {
     PromoCodeUpdate,
     TourPriceRules,
     DeparturePrices,
+    ResourceCreate,
+    ResourceUpdate,
+    ResourceAssign,
+    ResourceUnassign,
     OperatorMailIdentity,
     OperatorEmbedOrigins,
     OperatorResellerMessages,
@@ -68,7 +72,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 50] = [
+    pub const ALL: [Action; 54] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -104,6 +108,10 @@ impl Action {
         Action::PromoCodeUpdate,
         Action::TourPriceRules,
         Action::DeparturePrices,
+        Action::ResourceCreate,
+        Action::ResourceUpdate,
+        Action::ResourceAssign,
+        Action::ResourceUnassign,
         Action::OperatorMailIdentity,
         Action::OperatorEmbedOrigins,
         Action::OperatorResellerMessages,
@@ -159,6 +167,10 @@ impl Action {
             Action::PromoCodeUpdate => "promo_code.update",
             Action::TourPriceRules => "tour.price_rules",
             Action::DeparturePrices => "departure.prices",
+            Action::ResourceCreate => "resource.create",
+            Action::ResourceUpdate => "resource.update",
+            Action::ResourceAssign => "resource.assign",
+            Action::ResourceUnassign => "resource.unassign",
             Action::OperatorMailIdentity => "operator.mail_identity",
             Action::OperatorEmbedOrigins => "operator.embed_origins",
             Action::OperatorResellerMessages => "operator.reseller_messages",
@@ -202,6 +214,7 @@ pub enum Target<'a> {
     WebhookEndpoint(&'a str),
     Reseller(&'a str),
     PromoCode(&'a str),
+    Resource(&'a str),
     User(&'a UserId),
     Message(&'a str),
 }
@@ -220,6 +233,7 @@ impl Target<'_> {
             Target::WebhookEndpoint(id) => format!("webhook_endpoint:{id}"),
             Target::Reseller(id) => format!("reseller:{id}"),
             Target::PromoCode(id) => format!("promo_code:{id}"),
+            Target::Resource(id) => format!("resource:{id}"),
             Target::User(id) => format!("user:{id}"),
             Target::Message(id) => format!("message:{id}"),
         }

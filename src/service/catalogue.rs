@@ -9,6 +9,7 @@ use super::audit::{self, Action, Target};
 use super::notifications;
 use super::plans::{release_lapsed, total_seats};
 use super::principal::Principal;
+use super::resources;
 use super::webhooks::events as webhook_events;
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Occupancy;
@@ -233,7 +234,7 @@ pub async fn create_schedule(
             Some(&detail.to_string()),
         )
         .await?;
-        materialize_in(&mut tx, now, horizon_days, &tour, &record).await
+        materialize_in(&mut tx, now, horizon_days, &tour, &record, OnClash::Refuse).await
     })
     .await?;
     tracing::info!(schedule = %record.id, tour = %tour_id, created, "schedule created");
@@ -283,9 +284,19 @@ pub async fn materialize(
     schedule: &ScheduleRecord,
 ) -> Result<usize, AppError> {
     transaction!(store, |tx| {
-        materialize_in(&mut tx, now, horizon_days, tour, schedule).await
+        materialize_in(&mut tx, now, horizon_days, tour, schedule, OnClash::Skip).await
     })
     .await
+}
+
+/// What materializing does with a departure that would overdraw a resource drawn on whole (a
+/// guide already leading another departure then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnClash {
+    /// Refuse the whole change (`409 resource_over_capacity`): an operator is editing it.
+    Refuse,
+    /// Leave that departure out and log it: the horizon worker extends the schedule unattended.
+    Skip,
 }
 
 pub(super) async fn materialize_in(
@@ -294,6 +305,7 @@ pub(super) async fn materialize_in(
     horizon_days: u32,
     tour: &TourRecord,
     schedule: &ScheduleRecord,
+    on_clash: OnClash,
 ) -> Result<usize, AppError> {
     // From the schedule as it is under its lock: a change committed since the caller read it
     // (`service::schedules::replace_schedule`) wins, and the two never interleave.
@@ -317,6 +329,8 @@ pub(super) async fn materialize_in(
             .await?
             .into_iter()
             .collect();
+    let mut units =
+        resources::UnitBudget::lock(tx, tour, Some(&schedule.id), (now, horizon), now).await?;
     let mut created = Vec::new();
     for starts_at in starts.into_iter().filter(|s| !existing.contains(s)) {
         let departure = departures::NewDeparture {
@@ -326,6 +340,15 @@ pub(super) async fn materialize_in(
             starts_at,
             capacity: valid.capacity,
         };
+        if let Err(clash) = units.take(&departure.id, starts_at) {
+            match on_clash {
+                OnClash::Refuse => return Err(clash),
+                OnClash::Skip => {
+                    tracing::warn!(schedule = %schedule.id, %starts_at, "departure left out: a resource it draws on is taken then");
+                    continue;
+                }
+            }
+        }
         departures::insert(tx, &departure, now).await?;
         created.push(departure.id);
     }
@@ -392,6 +415,9 @@ pub async fn create_departure(
     })
     .to_string();
     transaction!(store, |tx| {
+        resources::UnitBudget::lock(&mut tx, &tour, None, (starts_at, starts_at), now)
+            .await?
+            .take(&new.id, starts_at)?;
         departures::insert(&mut tx, &new, now).await?;
         let created = std::slice::from_ref(&new.id);
         webhook_events::departures_changed(
@@ -420,6 +446,7 @@ pub async fn create_departure(
         capacity,
         seats_taken: 0,
         seats_expired: 0,
+        resource_room: None,
     };
     Ok((
         tour,
@@ -446,6 +473,9 @@ pub async fn departure(
         .await?
         .ok_or(AppError::NotFound)?;
     let tour = tour(store, &departure.tour_id).await?;
+    let mut listed = [departure];
+    resources::limit(store, &tour, &mut listed, now).await?;
+    let [departure] = listed;
     Ok((tour, departure))
 }
 
@@ -551,7 +581,9 @@ pub async fn departures_on(
         .succ_opt()
         .ok_or_else(|| AppError::invalid("to", "is out of range"))?;
     let end = crate::domain::schedule::resolve_local(tz, end_date, midnight);
-    Ok(departures::list_for_tour(store, &tour.id, start, end, now).await?)
+    let mut listed = departures::list_for_tour(store, &tour.id, start, end, now).await?;
+    resources::limit(store, tour, &mut listed, now).await?;
+    Ok(listed)
 }
 
 pub async fn set_capacity(

@@ -1,10 +1,11 @@
-//! `berth check`: the seat invariant, the ledger and promo code redemptions, verified over the
-//! whole database.
+//! `berth check`: the seat invariant, the ledger, promo code redemptions and shared resources'
+//! capacity, verified over the whole database.
 
 use crate::domain::records::Violation;
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 
+use super::resources as shared;
 use crate::storage::{departures, ledger, promos, Store};
 
 /// Every departure where `seats_taken` differs from the seats of its held, confirmed and
@@ -41,10 +42,36 @@ pub async fn promo_codes(store: &Store, now: DateTime<Utc>) -> Result<Vec<Violat
     Ok(violations)
 }
 
+/// Every shared resource that the departures drawing on it ask more of, at some moment, than
+/// its capacity.
+pub async fn resources(store: &Store, now: DateTime<Utc>) -> Result<Vec<Violation>, AppError> {
+    Ok(shared::overdrawn(store, now)
+        .await?
+        .into_iter()
+        .map(|(resource, at, running)| {
+            let drawn: u64 = running
+                .iter()
+                .map(|d| u64::from(resource.draw.amount(d.seats)))
+                .sum();
+            let departures: Vec<String> = running.iter().map(|d| d.departure.to_string()).collect();
+            Violation {
+                subject: format!("resource {}", resource.id),
+                detail: format!(
+                    "{drawn} drawn at {} by departures {}, its capacity is {}",
+                    at.to_rfc3339(),
+                    departures.join(", "),
+                    resource.capacity
+                ),
+            }
+        })
+        .collect())
+}
+
 /// Everything `berth check` verifies, at `now` (a hold whose time is up holds nothing).
 pub async fn all(store: &Store, now: DateTime<Utc>) -> Result<Vec<Violation>, AppError> {
     let mut violations = seat_invariant(store).await?;
     violations.extend(ledger(store).await?);
     violations.extend(promo_codes(store, now).await?);
+    violations.extend(resources(store, now).await?);
     Ok(violations)
 }

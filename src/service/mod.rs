@@ -49,6 +49,7 @@ pub mod reports;
 pub mod resales;
 pub mod reschedule;
 pub mod resellers;
+pub mod resources;
 pub mod schedules;
 pub mod webhooks;
 

@@ -190,7 +190,8 @@ pub(crate) async fn release_lapsed(
 }
 
 /// A booking and the departures a change moves it between (the same one when it stays),
-/// locked in the order every writer takes them: departures by id, then the booking.
+/// locked in the order every writer takes them: the target's shared resources, departures by
+/// id, then the booking.
 pub(crate) struct MoveLocks {
     pub from: DepartureRecord,
     /// Where it goes, its lapsed holds freed (its counter read after); `None`: no such departure.
@@ -220,6 +221,14 @@ pub(crate) async fn lock_move(
     source: &DepartureId,
     target: &DepartureId,
 ) -> Result<MoveLocks, AppError> {
+    // The target's shared resources first: the seats arrive there.
+    let target_now = departures::read_in(tx, target, now).await?;
+    let mut target_resources = None;
+    if let Some(record) = &target_now {
+        let draws = super::resources::Draws::of_tour_in(tx, &record.tour_id).await?;
+        let locked = draws.lock(tx, record).await?;
+        target_resources = Some((draws, locked));
+    }
     let (first, second) = if source <= target {
         (source, target)
     } else {
@@ -249,6 +258,10 @@ pub(crate) async fn lock_move(
         // hold being moved is freed too; its move is then refused and rolled back.)
         let freed = release_lapsed(tx, now, &to.id).await?;
         to.occupancy.seats_taken = to.occupancy.seats_taken.saturating_sub(freed);
+        if let Some((draws, locked)) = &target_resources {
+            // On one resource, the seats still counted where they come from (conservative).
+            to.occupancy.resource_room = draws.room_locked(tx, locked, to, now).await?;
+        }
     }
     Ok(MoveLocks { from, to, booking })
 }

@@ -67,7 +67,8 @@ pub async fn targets(
     days: i64,
 ) -> Result<Vec<DepartureRecord>, AppError> {
     let until = now + chrono::Duration::days(days);
-    let listed = departures::list_for_tour(store, &tour.id, now, until, now).await?;
+    let mut listed = departures::list_for_tour(store, &tour.id, now, until, now).await?;
+    super::resources::limit(store, tour, &mut listed, now).await?;
     Ok(listed
         .into_iter()
         .filter(|d| d.id != booking.departure_id)

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 use super::audit::{self, Action, Target};
-use super::catalogue::{materialize_in, own_tour};
+use super::catalogue::{materialize_in, own_tour, OnClash};
 use super::plans::release_lapsed;
 use super::principal::Principal;
 use super::webhooks::events as webhook_events;
@@ -175,7 +175,8 @@ pub async fn replace_schedule(
             now,
         )
         .await?;
-        let created = materialize_in(&mut tx, now, horizon_days, &tour, &record).await?;
+        let created =
+            materialize_in(&mut tx, now, horizon_days, &tour, &record, OnClash::Refuse).await?;
         let detail = serde_json::json!({
             "rrule": record.rrule, "until": record.until, "capacity": record.capacity,
             "created": created, "removed": removed, "kept": kept.len(),

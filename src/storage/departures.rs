@@ -97,7 +97,10 @@ async fn locked_read(
 /// The fast path of a hold: takes `seats` in one statement if the departure is scheduled, still
 /// on sale (`starts_at > sales_open_until`) and has room. The UPDATE locks the row exactly as
 /// `SELECT … FOR UPDATE` would, in one round trip instead of two. `false` changes nothing; the
-/// caller then locks and decides (lapsed holds, which error to give).
+/// caller then locks and decides (lapsed holds, which error to give). A departure whose tour
+/// draws on a shared resource is never taken here: its resources must be locked first (the
+/// guard reads the assignments in the statement, so one committed meanwhile is seen). One that
+/// draws only whole departures (a guide) is, its seats being no resource's concern.
 pub async fn take_seats_if_free(
     tx: &mut WriteTx,
     id: &DepartureId,
@@ -107,7 +110,9 @@ pub async fn take_seats_if_free(
 ) -> Result<bool, StorageError> {
     let affected = on_tx!(tx, conn => sqlx::query(
         "UPDATE departures SET seats_taken = seats_taken + ?, updated_at = ? \
-         WHERE id = ? AND status = 'scheduled' AND starts_at > ? AND seats_taken + ? <= capacity")
+         WHERE id = ? AND status = 'scheduled' AND starts_at > ? AND seats_taken + ? <= capacity \
+         AND NOT EXISTS (SELECT 1 FROM resource_assignments a JOIN resources r ON r.id = a.resource_id \
+           WHERE a.tour_id = departures.tour_id AND r.draw = 'seats')")
         .bind(i64::from(seats)).bind(at(now)).bind(id.as_str()).bind(at(sales_open_until)).bind(i64::from(seats))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)

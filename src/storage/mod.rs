@@ -39,6 +39,7 @@ pub mod promos;
 pub mod reseller_bookings;
 pub mod reseller_receivables;
 pub mod resellers;
+pub mod resources;
 mod rows;
 pub mod sender_domains;
 pub mod webhooks;

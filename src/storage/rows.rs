@@ -164,6 +164,7 @@ impl TryFrom<DepartureRow> for DepartureRecord {
             capacity: count("departure", &row.id, row.capacity)?,
             seats_taken: count("departure", &row.id, row.seats_taken)?,
             seats_expired: count("departure", &row.id, row.seats_expired)?,
+            resource_room: None,
         };
         let optional =
             |value: Option<i64>| value.map(|v| count("departure", &row.id, v)).transpose();

@@ -579,6 +579,59 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("promo_code:{promo}"),
     );
+    // A shared resource: created, changed, assigned to a tour and unassigned.
+    let boat = app
+        .post_as(
+            &owner,
+            "/v1/resources",
+            json!({"name": "Audit boat", "capacity": 40, "draw": "seats"}),
+        )
+        .await;
+    boat.expect(201);
+    let boat = boat.str("id");
+    expect(
+        Action::ResourceCreate,
+        &by_owner,
+        format!("resource:{boat}"),
+    );
+    app.patch_as(
+        &owner,
+        &format!("/v1/resources/{boat}"),
+        json!({"capacity": 30}),
+    )
+    .await
+    .expect(200);
+    expect(
+        Action::ResourceUpdate,
+        &by_owner,
+        format!("resource:{boat}"),
+    );
+    let aboard = app
+        .post_as(
+            &owner,
+            &format!("/v1/resources/{boat}/assignments"),
+            json!({"tour_id": tour}),
+        )
+        .await;
+    aboard.expect(201);
+    expect(
+        Action::ResourceAssign,
+        &by_owner,
+        format!("resource:{boat}"),
+    );
+    app.request(
+        Method::DELETE,
+        &format!("/v1/resources/{boat}/assignments/{}", aboard.str("id")),
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(204);
+    expect(
+        Action::ResourceUnassign,
+        &by_owner,
+        format!("resource:{boat}"),
+    );
     // The operator's own Stripe keys: set, then removed; the log keeps masks, never a key.
     let keys = json!({
         "secret_key": "sk_test_51AuditKeyAbCdEfGh4242",

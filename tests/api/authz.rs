@@ -89,6 +89,10 @@ enum Target {
     FreshPromoCode,
     /// A new price rule of the shared tour, as `<tour id>|<rule id>`.
     FreshPriceRule,
+    /// A new shared resource of the owning operator.
+    FreshResource,
+    /// A new resource assigned to a new tour, as `<resource id>|<assignment id>`.
+    FreshResourceAssignment,
 }
 
 #[derive(Clone)]
@@ -307,6 +311,14 @@ fn rows() -> Vec<Row> {
         row("GET", "/v1/promo-codes", R("staff", Tenant), T::None, ""),
         row("GET", "/v1/promo-codes/<id>", R("staff", Object), T::FreshPromoCode, ""),
         row("PATCH", "/v1/promo-codes/<id>", R("admin", Object), T::FreshPromoCode, r#"{"max_redemptions": 50}"#),
+        row("POST", "/v1/resources", R("admin", Tenant), T::None, r#"{"name": "Boat $UNIQUE", "capacity": 10, "draw": "seats"}"#),
+        row("GET", "/v1/resources", R("staff", Tenant), T::None, ""),
+        row("GET", "/v1/resources/<id>", R("staff", Object), T::FreshResource, ""),
+        row("PATCH", "/v1/resources/<id>", R("admin", Object), T::FreshResource, r#"{"capacity": 20}"#),
+        // No tour of the caller has that id: a 422 proves authorization let it through.
+        row("POST", "/v1/resources/<id>/assignments", R("admin", Object), T::FreshResource, r#"{"tour_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}"#).answering(422),
+        row("DELETE", "/v1/resources/<id>/assignments/<assignment>", R("admin", Object), T::FreshResourceAssignment, ""),
+        row("GET", "/v1/resources/<id>/load", R("staff", Object), T::FreshResource, ""),
         row("GET", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, ""),
         row("PATCH", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, r#"{"description": "Changed"}"#),
         row("DELETE", "/v1/webhook-endpoints/<id>", R("admin", Object), T::FreshWebhookEndpoint, ""),
@@ -493,6 +505,20 @@ impl World {
         (reference, access)
     }
 
+    /// A new shared resource of the owning operator.
+    async fn resource(&self) -> String {
+        let reply = self
+            .app
+            .post_as(
+                &self.owner_token,
+                "/v1/resources",
+                json!({"name": "Matrix boat", "capacity": 10, "draw": "seats"}),
+            )
+            .await;
+        reply.expect(201);
+        reply.str("id")
+    }
+
     /// A webhook endpoint of the owning operator (debug lets it name a loopback address).
     async fn webhook_endpoint(&self) -> String {
         let reply = self
@@ -603,6 +629,20 @@ impl World {
                 reply.expect(201);
                 reply.str("id")
             }
+            Target::FreshResource => self.resource().await,
+            Target::FreshResourceAssignment => {
+                let resource = self.resource().await;
+                let tour = app.tour(&self.owner_token, json!({})).await;
+                let reply = app
+                    .post_as(
+                        &self.owner_token,
+                        &format!("/v1/resources/{resource}/assignments"),
+                        json!({"tour_id": tour}),
+                    )
+                    .await;
+                reply.expect(201);
+                format!("{resource}|{}", reply.str("id"))
+            }
             Target::FreshUser => {
                 let email = format!(
                     "{}@fresh.example",
@@ -642,7 +682,8 @@ impl World {
             .path
             .replace("<id>", value)
             .replace("<reference>", value)
-            .replace("<rule>", rule);
+            .replace("<rule>", rule)
+            .replace("<assignment>", rule);
         let future = self.app.clock.now() + Duration::days(2);
         let body = row
             .body

@@ -40,6 +40,7 @@ mod prices;
 mod promo_codes;
 mod reschedule;
 mod resellers;
+mod resources;
 mod schedule_changes;
 mod schedules;
 mod security;

@@ -14,6 +14,7 @@ use super::idempotency::{self, Claim};
 use super::payments::{self, PaymentSummary, Payments};
 use super::plans::release_lapsed;
 use super::promos::{self, PromoClaim};
+use super::resources::Draws;
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::customer::{CustomerName, Email, Phone};
@@ -341,6 +342,9 @@ async fn take_seats(
         .fits_without_release(quote.seats, cutoff, now);
     let commit_lost = AtomicBool::new(false);
     let placed = with_retry(store, || async {
+        // Read each attempt: an attempt refused because an assignment changed reads them anew.
+        let draws = Draws::of_tour(store, &tour.id).await?;
+        let on_resources = !draws.seat_resources(&departure).is_empty();
         if commit_lost.load(Ordering::SeqCst) {
             if let Some(landed) = bookings::find_by_id(store, booking_id.as_str()).await? {
                 tracing::info!(booking = %landed.reference, "a hold whose commit answer was lost had been made");
@@ -394,23 +398,30 @@ async fn take_seats(
                     )
                     .await?;
                 }
+                // The departure's shared resources are locked before it (see `resources`).
+                let resources = draws.lock(&mut tx, &departure).await?;
                 // Fast path: one conditional UPDATE takes the seats (and the row lock) when they are
                 // plainly free. It states the same rule as `Departure::check_hold`, which stays the
-                // authority below for everything else.
+                // authority below for everything else. It never takes seats on a departure that
+                // draws on a shared resource.
                 let sales_open_until = now + Duration::minutes(i64::from(cutoff));
-                if !departures::take_seats_if_free(
-                    &mut tx,
-                    &departure_id,
-                    quote.seats,
-                    sales_open_until,
-                    now,
-                )
-                .await?
+                if on_resources
+                    || !departures::take_seats_if_free(
+                        &mut tx,
+                        &departure_id,
+                        quote.seats,
+                        sales_open_until,
+                        now,
+                    )
+                    .await?
                 {
                     let locked = departures::lock(&mut tx, &departure_id)
                         .await?
                         .ok_or(AppError::NotFound)?;
                     let mut occupancy = locked.occupancy;
+                    occupancy.resource_room = draws
+                        .room_locked(&mut tx, &resources, &locked, now)
+                        .await?;
                     if let Err(AppError::SoldOut { .. }) =
                         occupancy.check_hold(quote.seats, cutoff, now)
                     {
@@ -444,7 +455,8 @@ async fn take_seats(
         // the hot attempt would write the booking only to roll it back.
         // A promo code is locked after the departure (the order every writer keeps), so a hold
         // with one takes the classic order too.
-        let hot = if store.takes_seats_last() && plainly_fits && promo.is_none() {
+        // So does a departure drawing on a shared resource, which is locked before it.
+        let hot = if store.takes_seats_last() && plainly_fits && promo.is_none() && !on_resources {
             let mut tx = store.begin_write().await?;
             let result = async {
                 if limited {

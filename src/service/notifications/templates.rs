@@ -340,6 +340,7 @@ mod tests {
                 capacity: 5,
                 seats_taken: 1,
                 seats_expired: 0,
+                resource_room: None,
             },
             min_participants: None,
             decision_hours: None,

@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::integrations::payments::{EventKind, PaymentEvent, PaymentProvider, ProviderPayment};
 use crate::service::plans::{self, queue_refund, release_lapsed};
 use crate::service::promos;
+use crate::service::resources::Draws;
 use crate::storage::payments::{self as store_payments, NewRefund, PaymentRow};
 use crate::storage::{bookings, departures, ledger, Store, WriteTx};
 
@@ -196,6 +197,13 @@ async fn payment_succeeded(
         if !store_payments::record_event(&mut tx, &event.id, &event.kind, now).await? {
             return Ok(EventOutcome::Duplicate);
         }
+        // A late payment may take seats again: the departure's shared resources are locked
+        // before it, as every seat-taking writer does.
+        let before = departures::read_in(&mut tx, &booking.departure_id, now)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let draws = Draws::of_tour_in(&mut tx, &before.tour_id).await?;
+        let resources = draws.lock(&mut tx, &before).await?;
         let locked = departures::lock(&mut tx, &booking.departure_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -244,7 +252,10 @@ async fn payment_succeeded(
                 EventOutcome::Confirmed
             }
             PaymentDecision::LatePayment => {
-                late_payment(&mut tx, locked.occupancy, &current, now).await?
+                let mut occupancy = locked.occupancy;
+                occupancy.resource_room =
+                    draws.room_locked(&mut tx, &resources, &locked, now).await?;
+                late_payment(&mut tx, occupancy, &current, now).await?
             }
             PaymentDecision::Record => EventOutcome::Recorded,
         };
