@@ -527,6 +527,62 @@ console-promo-notice-off = The promo code is switched off: travelers' new bookin
 console-promo-notice-on = The promo code is switched on again.
 console-promo-notice-limit = The code's most uses are changed.
 
+## Shared resources: boats, buses and guides that departures of several tours draw on
+console-resources = Resources
+console-resources-intro = Boats, buses and guides that departures of several tours share. A departure draws on a resource from its start for its tour's duration, and never beyond its capacity: a hold that would pass it is refused, and so is an assignment or a smaller capacity.
+console-resources-none = No resources yet.
+console-resources-capacity = Capacity
+console-resources-capacity-seats = { $count ->
+    [one] 1 seat
+   *[other] { $count } seats
+}
+console-resources-capacity-departures = { $count ->
+    [one] 1 departure at a time
+   *[other] { $count } departures at a time
+}
+console-resources-draw = Departures draw on it by
+console-resources-draw-seats = Seats: each departure running takes the seats held or booked on it (a boat, a bus)
+console-resources-draw-departure = Departure: each takes one while it runs, booked or not (a guide, a driver)
+console-resources-assigned = Assigned to
+console-resources-assigned-none = No tour draws on it yet.
+console-resources-every-departure = every departure of the tour
+console-resources-schedule = the schedule at { $times } from { $start }
+console-resources-schedule-until = the schedule at { $times } from { $start } to { $until }
+console-resources-schedule-unknown = the schedule { $id }
+console-resources-end = End the assignment to { $tour }
+console-resources-load = The next 7 days
+console-resources-load-of = Departures drawing on { $name } in the next 7 days
+console-resources-peak-seats = Busiest moment: { $peak } of { $capacity } seats drawn ({ $free } free).
+console-resources-peak-departures = Busiest moment: { $peak } of { $capacity } at once ({ $free } free).
+console-resources-load-none = No departure draws on it in the next 7 days.
+console-resources-starts = Runs (tour's local time)
+console-resources-tour = Tour
+console-resources-draws = Draws on it
+console-resources-draws-seats = { $count ->
+    [one] 1 seat
+   *[other] { $count } seats
+}
+console-resources-draws-departure = { $seats ->
+    [one] 1 departure (1 seat taken)
+   *[other] 1 departure ({ $seats } seats taken)
+}
+console-resources-change = Name and capacity
+console-resources-name = Name
+console-resources-name-hint = 1 to 100 characters, such as Boat Marlin or Guide Ana.
+console-resources-capacity-hint = Seats of a boat or bus; departures at a time for a guide (usually 1).
+console-resources-change-submit = Save
+console-resources-assign = Assign to a tour
+console-resources-schedule-choice = Schedule (optional)
+console-resources-schedule-hint = One of the chosen tour's schedules: only its departures draw on the resource.
+console-resources-assign-submit = Assign
+console-resources-no-tours = No tour on sale to assign it to.
+console-resources-create = New resource
+console-resources-create-submit = Create the resource
+console-resources-notice-created = The resource is created; assign it to the tours whose departures draw on it.
+console-resources-notice-changed = The resource is changed.
+console-resources-notice-assigned = The resource is assigned: the tour's departures draw on it now.
+console-resources-notice-unassigned = The assignment is ended: those departures no longer draw on the resource.
+
 ## Prices by date: a tour's seasonal prices, a departure's own prices
 
 console-seasonal-prices = Seasonal prices

@@ -527,6 +527,62 @@ console-promo-notice-off = El código promocional está desactivado: las nuevas 
 console-promo-notice-on = El código promocional vuelve a estar activo.
 console-promo-notice-limit = Se han cambiado los usos máximos del código.
 
+## Recursos compartidos: barcos, autobuses y guías que ocupan salidas de varias excursiones
+console-resources = Recursos
+console-resources-intro = Barcos, autobuses y guías que comparten salidas de varias excursiones. Una salida ocupa un recurso desde su inicio durante lo que dura su excursión, y nunca más allá de su capacidad: se rechaza una retención que la superaría, y también una asignación o una capacidad menor.
+console-resources-none = Aún no hay recursos.
+console-resources-capacity = Capacidad
+console-resources-capacity-seats = { $count ->
+    [one] 1 plaza
+   *[other] { $count } plazas
+}
+console-resources-capacity-departures = { $count ->
+    [one] 1 salida a la vez
+   *[other] { $count } salidas a la vez
+}
+console-resources-draw = Las salidas lo ocupan por
+console-resources-draw-seats = Plazas: cada salida en curso ocupa las plazas retenidas o reservadas en ella (un barco, un autobús)
+console-resources-draw-departure = Salida: cada una ocupa una unidad mientras dura, reservada o no (un guía, un conductor)
+console-resources-assigned = Asignado a
+console-resources-assigned-none = Aún no lo ocupa ninguna excursión.
+console-resources-every-departure = todas las salidas de la excursión
+console-resources-schedule = el horario de las { $times } desde el { $start }
+console-resources-schedule-until = el horario de las { $times } del { $start } al { $until }
+console-resources-schedule-unknown = el horario { $id }
+console-resources-end = Terminar la asignación a { $tour }
+console-resources-load = Los próximos 7 días
+console-resources-load-of = Salidas que ocupan { $name } en los próximos 7 días
+console-resources-peak-seats = Momento de más ocupación: { $peak } de { $capacity } plazas ocupadas ({ $free } libres).
+console-resources-peak-departures = Momento de más ocupación: { $peak } de { $capacity } a la vez ({ $free } libres).
+console-resources-load-none = Ninguna salida lo ocupa en los próximos 7 días.
+console-resources-starts = Horario (hora local de la excursión)
+console-resources-tour = Excursión
+console-resources-draws = Lo que ocupa
+console-resources-draws-seats = { $count ->
+    [one] 1 plaza
+   *[other] { $count } plazas
+}
+console-resources-draws-departure = { $seats ->
+    [one] 1 salida (1 plaza ocupada)
+   *[other] 1 salida ({ $seats } plazas ocupadas)
+}
+console-resources-change = Nombre y capacidad
+console-resources-name = Nombre
+console-resources-name-hint = De 1 a 100 caracteres, como Barco Marlin o Guía Ana.
+console-resources-capacity-hint = Plazas de un barco o autobús; salidas a la vez para un guía (normalmente 1).
+console-resources-change-submit = Guardar
+console-resources-assign = Asignar a una excursión
+console-resources-schedule-choice = Horario (opcional)
+console-resources-schedule-hint = Uno de los horarios de la excursión elegida: solo sus salidas ocupan el recurso.
+console-resources-assign-submit = Asignar
+console-resources-no-tours = No hay ninguna excursión a la venta a la que asignarlo.
+console-resources-create = Nuevo recurso
+console-resources-create-submit = Crear el recurso
+console-resources-notice-created = El recurso está creado; asígnelo a las excursiones cuyas salidas lo ocupan.
+console-resources-notice-changed = Se ha cambiado el recurso.
+console-resources-notice-assigned = El recurso está asignado: las salidas de la excursión ya lo ocupan.
+console-resources-notice-unassigned = La asignación ha terminado: esas salidas ya no ocupan el recurso.
+
 ## Precios por fecha: los precios de temporada de un tour, los precios propios de una salida
 
 console-seasonal-prices = Precios de temporada

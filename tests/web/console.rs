@@ -39,6 +39,7 @@ on_both_backends!(
     an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_read_it,
     an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them,
     an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it,
+    an_admin_shares_a_boat_between_two_tours_and_staff_only_read_its_load,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -184,6 +185,7 @@ async fn an_owner_signs_in_sees_today_and_the_team_and_signs_out(backend: Backen
             "Bookings",
             "Tours",
             "Promo codes",
+            "Resources",
             "Messages",
             "Webhooks",
             "Reports",
@@ -310,6 +312,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
             "Bookings",
             "Tours",
             "Promo codes",
+            "Resources",
             "Messages",
             "Webhooks",
             "Reports",
@@ -2965,6 +2968,239 @@ async fn an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it(bac
     assert_eq!(browser.text(&sells("adult")).await, "€35.00");
     assert!(!present(&browser, "tr.sells-unit[data-own]").await);
     assert!(!present(&browser, "form.clear-prices").await);
+    browser.close().await;
+    app.assert_seat_invariant().await;
+}
+
+/// An admin creates a boat in the console (a refused form first, what was typed kept and the
+/// field marked), assigns it to one tour and sees that tour's departure in the next seven days'
+/// load, in the tour's local time; assigning it to a second tour whose departure overlaps with
+/// more seats than the boat has is refused beside the choice, naming the clash, the choice kept;
+/// so is a capacity below what is drawn; with a larger capacity both tours draw on it, and one
+/// assignment is ended again. A staff member reads the page without any of the forms.
+async fn an_admin_shares_a_boat_between_two_tours_and_staff_only_read_its_load(backend: Backend) {
+    let Some((app, browser, token, harbour)) = console_with(
+        backend,
+        json!({}),
+        &[
+            ("admin@harbour.example", "admin"),
+            ("staff@harbour.example", "staff"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let name = backend_name(backend);
+    let sunset = app.tour(&token, json!({"name": "Sunset cruise"})).await;
+    // 90-minute cruises half an hour apart, two days ahead: aboard together from 10:30.
+    let day = super::local_today(&app) + Duration::days(2);
+    let morning = super::departure_on(&app, &token, &harbour, day, 10, 10).await;
+    let later = {
+        let local = day.and_hms_opt(10, 30, 0).unwrap();
+        let starts_at = ZONE.from_local_datetime(&local).earliest().unwrap();
+        let reply = app
+            .post_as(
+                &token,
+                &format!("/v1/tours/{sunset}/departures"),
+                json!({"starts_at": starts_at.to_rfc3339(), "capacity": 10}),
+            )
+            .await;
+        reply.expect(201);
+        reply.str("id")
+    };
+    super::book(&app, &morning, 6).await;
+    super::book(&app, &later, 5).await;
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Resources".to_owned()));
+    browser
+        .goto(&format!("{}/console/resources", app.base))
+        .await;
+    assert_eq!(path(&browser).await, "/console/resources");
+    assert!(browser.text("main").await.contains("No resources yet."));
+    browser.assert_accessible("console resources").await;
+
+    // Refused: a capacity that is not a number. The form again, as typed, the field marked.
+    fill(&browser, "#f-name", "Boat Marlin").await;
+    fill(&browser, "#f-capacity", "eight").await;
+    select(&browser, "#f-draw", "seats").await;
+    submit(&browser, "form.create-resource").await;
+    assert!(browser
+        .text("#f-capacity-problem")
+        .await
+        .contains("whole number"));
+    assert!(marked(&browser, "#f-capacity").await);
+    assert_eq!(value_of(&browser, "#f-name").await, json!("Boat Marlin"));
+    assert_eq!(value_of(&browser, "#f-capacity").await, json!("eight"));
+    browser
+        .assert_accessible("console resources, create refused")
+        .await;
+    fill(&browser, "#f-capacity", "8").await;
+    submit(&browser, "form.create-resource").await;
+    assert!(browser.text("#notice").await.contains("created"));
+    let listed = app.get_as(&token, "/v1/resources").await;
+    listed.expect(200);
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "created once");
+    let boat = listed.body[0]["id"].as_str().unwrap().to_owned();
+    let section = "section.resource[data-resource=\"Boat Marlin\"]";
+    assert_eq!(
+        browser.text(&format!("{section} .resource-capacity")).await,
+        "8 seats"
+    );
+    assert!(browser
+        .text(&format!("{section} .draw"))
+        .await
+        .contains("the seats held or booked on it"));
+    assert!(browser
+        .text(&format!("{section} .empty"))
+        .await
+        .contains("No tour draws on it yet."));
+
+    // Assigned to the harbour cruise: its departure is in the load, in Lisbon time.
+    select(&browser, &format!("#tour-{boat}"), &harbour).await;
+    submit(&browser, &format!("{section} form.assign-resource")).await;
+    assert!(browser.text("#notice").await.contains("assigned"));
+    let assignment = browser.text(&format!("{section} li.assignment")).await;
+    assert!(
+        assignment.contains("Harbour cruise") && assignment.contains("every departure"),
+        "{assignment}"
+    );
+    let row = format!("{section} tr.drawing[data-departure=\"{morning}\"]");
+    let starts = browser.text(&format!("{row} .starts")).await;
+    assert!(
+        starts.contains(&format!("{day} 10:00")) && starts.contains("Europe/Lisbon"),
+        "{starts}"
+    );
+    assert_eq!(browser.text(&format!("{row} .draws")).await, "6 seats");
+    assert!(browser
+        .text(&format!("{section} .peak"))
+        .await
+        .contains("6 of 8 seats"));
+
+    // The sunset cruise too: 6 + 5 seats aboard at 10:30 is more than 8. Refused beside the
+    // choice, naming both departures, the choice kept.
+    select(&browser, &format!("#tour-{boat}"), &sunset).await;
+    submit(&browser, &format!("{section} form.assign-resource")).await;
+    let problem = browser.text(&format!("#tour-{boat}-problem")).await;
+    for named in [
+        "Boat Marlin",
+        "Harbour cruise",
+        "Sunset cruise",
+        "10:00",
+        "10:30",
+    ] {
+        assert!(problem.contains(named), "names {named}: {problem}");
+    }
+    assert!(marked(&browser, &format!("#tour-{boat}")).await);
+    assert_eq!(
+        value_of(&browser, &format!("#tour-{boat}")).await,
+        json!(sunset)
+    );
+    assert_eq!(
+        browser
+            .run(&format!(
+                "return document.querySelector('#tour-{boat}').getAttribute('aria-describedby');"
+            ))
+            .await,
+        json!(format!("tour-{boat}-problem"))
+    );
+    browser
+        .assert_accessible("console resources, assignment refused")
+        .await;
+    browser
+        .screenshots(&format!("console-resources-refused-{name}"))
+        .await;
+    // Usable on a 360 px phone: nothing scrolls sideways.
+    browser.client.set_window_size(360, 900).await.unwrap();
+    let overflow = browser
+        .run("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        .await;
+    assert_eq!(
+        overflow,
+        json!(0),
+        "the resources page scrolls sideways at 360 px"
+    );
+    browser.client.set_window_size(1280, 900).await.unwrap();
+
+    // A capacity below the 6 seats drawn: refused beside the field, as typed.
+    fill(&browser, &format!("#capacity-{boat}"), "5").await;
+    submit(&browser, &format!("{section} form.change-resource")).await;
+    assert!(browser
+        .text(&format!("#capacity-{boat}-problem"))
+        .await
+        .contains("Harbour cruise"));
+    assert!(marked(&browser, &format!("#capacity-{boat}")).await);
+    assert_eq!(
+        value_of(&browser, &format!("#capacity-{boat}")).await,
+        json!("5")
+    );
+    browser
+        .assert_accessible("console resources, capacity refused")
+        .await;
+    // Room for both: 12 seats, and the sunset cruise aboard too.
+    fill(&browser, &format!("#capacity-{boat}"), "12").await;
+    submit(&browser, &format!("{section} form.change-resource")).await;
+    assert!(browser.text("#notice").await.contains("changed"));
+    select(&browser, &format!("#tour-{boat}"), &sunset).await;
+    submit(&browser, &format!("{section} form.assign-resource")).await;
+    assert!(browser.text("#notice").await.contains("assigned"));
+    assert!(browser
+        .text(&format!("{section} .peak"))
+        .await
+        .contains("11 of 12 seats"));
+    assert_eq!(
+        browser
+            .client
+            .find_all(Locator::Css(&format!("{section} li.assignment")))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let later_row = format!("{section} tr.drawing[data-departure=\"{later}\"]");
+    assert!(browser
+        .text(&format!("{later_row} .starts"))
+        .await
+        .contains(&format!("{day} 10:30")));
+    browser
+        .screenshots(&format!("console-resources-{name}"))
+        .await;
+
+    // The sunset cruise's assignment ended: only the harbour cruise draws on the boat.
+    submit(
+        &browser,
+        &format!("{section} li.assignment[data-tour=\"{sunset}\"] form.end-assignment"),
+    )
+    .await;
+    assert!(browser.text("#notice").await.contains("ended"));
+    let detail = app.get_as(&token, &format!("/v1/resources/{boat}")).await;
+    detail.expect(200);
+    assert_eq!(detail.body["capacity"], json!(12));
+    let assigned = detail.body["assignments"].as_array().unwrap();
+    assert_eq!(assigned.len(), 1);
+    assert_eq!(assigned[0]["tour_id"], json!(harbour));
+
+    // Staff read the resource and its load, without the forms.
+    submit(&browser, "form.sign-out").await;
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    assert!(menu(&browser).await.contains(&"Resources".to_owned()));
+    browser
+        .goto(&format!("{}/console/resources", app.base))
+        .await;
+    assert!(browser
+        .text(&format!("{section} .peak"))
+        .await
+        .contains("6 of 12 seats"));
+    for form in [
+        "form.create-resource",
+        "form.change-resource",
+        "form.assign-resource",
+        "form.end-assignment",
+    ] {
+        assert!(!present(&browser, form).await, "{form} shown to staff");
+    }
+    browser.assert_accessible("console resources, staff").await;
     browser.close().await;
     app.assert_seat_invariant().await;
 }

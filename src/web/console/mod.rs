@@ -21,6 +21,7 @@ pub mod pages;
 pub mod prices;
 pub mod promo_codes;
 pub mod reports;
+pub mod resources;
 pub mod schedules;
 pub mod session;
 pub mod settings;
@@ -36,7 +37,7 @@ pub const BASE: &str = "/console";
 
 /// The menu: path, label (a catalogue key), and the least role that may open the page. A page's
 /// guard names the same role (`tests/web/console.rs` checks both for every role).
-pub const MENU: [(&str, &str, Role); 13] = [
+pub const MENU: [(&str, &str, Role); 14] = [
     ("/console", "console-today", Role::Guide),
     ("/console/calendar", "console-calendar", Role::Guide),
     (
@@ -47,6 +48,7 @@ pub const MENU: [(&str, &str, Role); 13] = [
     ("/console/bookings", "console-bookings", Role::Staff),
     ("/console/tours", "console-tours", Role::Staff),
     ("/console/promo-codes", "console-promo-codes", Role::Staff),
+    ("/console/resources", "console-resources", Role::Staff),
     ("/console/messages", "console-messages", Role::Admin),
     ("/console/webhooks", "console-webhooks", Role::Admin),
     ("/console/reports", "console-reports", Role::Admin),
@@ -129,6 +131,11 @@ pub fn routes() -> Vec<rocket::Route> {
         promo_codes::page,
         promo_codes::create,
         promo_codes::change,
+        resources::page,
+        resources::create,
+        resources::change,
+        resources::assign,
+        resources::unassign,
         reports::page,
         reports::download,
     ]
@@ -196,6 +203,7 @@ mod tests {
                     .into_iter()
                     .map(promo_codes::notice_key),
             )
+            .chain(resources::NOTICES.into_iter().map(resources::notice_key))
             .chain(
                 crate::service::payments::SettingsSource::ALL
                     .into_iter()
