@@ -196,6 +196,9 @@ ended-back = Back to the tour
 
 manage-title = Booking { $reference }
 manage-status = Status
+manage-complete = Complete your booking
+manage-complete-until = These seats are held for you until
+manage-complete-submit = Complete my booking
 manage-tour = Tour
 manage-when = When
 manage-items = Tickets

@@ -195,6 +195,9 @@ ended-back = Volver al tour
 
 manage-title = Reserva { $reference }
 manage-status = Estado
+manage-complete = Completa tu reserva
+manage-complete-until = Te guardamos estas plazas hasta el
+manage-complete-submit = Completar mi reserva
 manage-tour = Excursión
 manage-when = Cuándo
 manage-items = Entradas

@@ -45,6 +45,9 @@ pub fn idempotency_ttl_hours() -> u32 {
 pub fn hold_ttl_seconds() -> u32 {
     900
 }
+pub fn waitlist_offer_seconds() -> u32 {
+    3600
+}
 pub fn hold_max_seconds() -> u32 {
     3600
 }

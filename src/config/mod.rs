@@ -48,6 +48,10 @@ pub struct AppConfig {
     /// `expirationMinutes`, `POST /v1/bookings/{reference}/extend`).
     #[serde(default = "defaults::hold_max_seconds")]
     pub hold_max_seconds: u32,
+    /// How long the hold berth places for a traveler on a waiting line lasts: the time they have
+    /// to complete the booking after the offer is sent.
+    #[serde(default = "defaults::waitlist_offer_seconds")]
+    pub waitlist_offer_seconds: u32,
     #[serde(default = "defaults::schedule_horizon_days")]
     pub schedule_horizon_days: u32,
     /// Seed demo data into an empty database; defaults to on in debug, off in release.
@@ -276,6 +280,10 @@ impl AppConfig {
 
     pub fn hold_ttl(&self) -> Duration {
         Duration::seconds(i64::from(self.hold_ttl_seconds))
+    }
+
+    pub fn waitlist_offer_ttl(&self) -> Duration {
+        Duration::seconds(i64::from(self.waitlist_offer_seconds))
     }
 
     /// A hold's default and longest lengths (the default is always allowed).

@@ -123,6 +123,9 @@ impl AppConfig {
         if !(60..=86_400).contains(&self.hold_max_seconds) {
             return Err("BERTH_HOLD_MAX_SECONDS must be between 60 and 86400".into());
         }
+        if !(300..=172_800).contains(&self.waitlist_offer_seconds) {
+            return Err("BERTH_WAITLIST_OFFER_SECONDS must be between 300 and 172800".into());
+        }
         if !(1..=730).contains(&self.schedule_horizon_days) {
             return Err("BERTH_SCHEDULE_HORIZON_DAYS must be between 1 and 730".into());
         }

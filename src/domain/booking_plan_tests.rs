@@ -124,6 +124,7 @@ impl Model {
             seats_taken: u32::try_from(self.seats_taken).unwrap(),
             seats_expired: 0,
             resource_room: None,
+            held_for_waitlist: 0,
         }
     }
 
@@ -327,6 +328,7 @@ fn a_late_payment_takes_free_seats_back_and_refunds_when_there_are_none() {
         seats_taken,
         seats_expired: 0,
         resource_room: None,
+        held_for_waitlist: 0,
     };
     let plan = late_payment(BookingStatus::Expired, 2, &occupancy(2), now).unwrap();
     assert_eq!((plan.to, plan.seat_delta), (BookingStatus::Confirmed, 2));

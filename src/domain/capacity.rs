@@ -62,16 +62,23 @@ pub struct Occupancy {
     /// Seats the shared resources it draws on (a boat other tours use too) still have room for
     /// while it runs: `None` when it draws on none, or when the reader did not look.
     pub resource_room: Option<u32>,
+    /// Seats of what is free that travelers on the departure's waiting line are owed (see
+    /// `waitlist`): nobody else's. 0 when the line is empty, or when the reader did not look.
+    pub held_for_waitlist: u32,
 }
 
 impl Occupancy {
-    /// Seats a new booking could take now: the tighter of the departure's own seats and its
-    /// shared resources' room. Expired holds never count as taken, even before the expiry worker
-    /// has released them.
-    pub fn available(&self) -> u32 {
+    /// Seats nobody holds: the tighter of the departure's own seats and its shared resources'
+    /// room. Expired holds never count as taken, even before the expiry worker has released them.
+    pub fn free(&self) -> u32 {
         let live = self.seats_taken.saturating_sub(self.seats_expired);
         let own = self.capacity.saturating_sub(live);
         self.resource_room.map_or(own, |room| own.min(room))
+    }
+
+    /// Seats a new booking could take now: those free that the waiting line is not owed.
+    pub fn available(&self) -> u32 {
+        self.free().saturating_sub(self.held_for_waitlist)
     }
 
     /// The moment sales close: `cutoff_minutes` before departure.
@@ -166,6 +173,7 @@ mod tests {
             seats_taken: taken,
             seats_expired: expired,
             resource_room: None,
+            held_for_waitlist: 0,
         }
     }
 

@@ -73,6 +73,10 @@ ulid_id!(
     ResourceAssignmentId
 );
 ulid_id!(
+    /// A traveler's place in the waiting line of a sold-out departure.
+    WaitlistEntryId
+);
+ulid_id!(
     /// An operator's own payment-provider account: its keys, kept from the moment they were
     /// set until they are replaced (then kept for the payments made under them).
     PaymentAccountId

@@ -18,10 +18,13 @@ pub enum MessageKind {
     DepartureGuaranteed,
     /// Too few booked by the decision time: the departure is cancelled, refunded in full.
     DepartureNotRunning,
+    /// Seats freed up for a traveler on the waiting line: berth holds them, until the hold's
+    /// expiry, for the traveler to complete the booking.
+    WaitlistOffer,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::DepartureCancelled,
@@ -30,6 +33,7 @@ impl MessageKind {
         Self::BookingRescheduled,
         Self::DepartureGuaranteed,
         Self::DepartureNotRunning,
+        Self::WaitlistOffer,
     ];
 
     /// Stored spelling; also the template name.
@@ -43,6 +47,7 @@ impl MessageKind {
             Self::BookingRescheduled => "booking_rescheduled",
             Self::DepartureGuaranteed => "departure_guaranteed",
             Self::DepartureNotRunning => "departure_not_running",
+            Self::WaitlistOffer => "waitlist_offer",
         }
     }
 

@@ -31,4 +31,5 @@ pub mod schedule;
 pub mod schedule_change;
 pub mod schedule_draft;
 pub mod tour;
+pub mod waitlist;
 pub mod webhook;

@@ -186,6 +186,7 @@ mod tests {
             seats_taken: taken,
             seats_expired: 0,
             resource_room: None,
+            held_for_waitlist: 0,
         }
     }
 

@@ -43,6 +43,7 @@ pub mod schedules;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod waitlist;
 pub mod webhook_endpoints;
 pub mod webhooks;
 
@@ -138,6 +139,9 @@ api! {
         resources::assign_resource,
         resources::unassign_resource,
         resources::resource_load,
+        waitlist::join_waitlist,
+        waitlist::list_waitlist,
+        waitlist::remove_from_waitlist,
         messages::list_messages,
         messages::retry_message,
         webhooks::twilio_status,

@@ -53,6 +53,7 @@ pub enum Action {
     ResourceUpdate,
     ResourceAssign,
     ResourceUnassign,
+    WaitlistRemove,
     OperatorMailIdentity,
     OperatorEmbedOrigins,
     OperatorResellerMessages,
@@ -72,7 +73,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order of the enum.
-    pub const ALL: [Action; 54] = [
+    pub const ALL: [Action; 55] = [
         Action::TourCreate,
         Action::TourUpdate,
         Action::TourArchive,
@@ -112,6 +113,7 @@ impl Action {
         Action::ResourceUpdate,
         Action::ResourceAssign,
         Action::ResourceUnassign,
+        Action::WaitlistRemove,
         Action::OperatorMailIdentity,
         Action::OperatorEmbedOrigins,
         Action::OperatorResellerMessages,
@@ -171,6 +173,7 @@ impl Action {
             Action::ResourceUpdate => "resource.update",
             Action::ResourceAssign => "resource.assign",
             Action::ResourceUnassign => "resource.unassign",
+            Action::WaitlistRemove => "waitlist.remove",
             Action::OperatorMailIdentity => "operator.mail_identity",
             Action::OperatorEmbedOrigins => "operator.embed_origins",
             Action::OperatorResellerMessages => "operator.reseller_messages",
@@ -215,6 +218,7 @@ pub enum Target<'a> {
     Reseller(&'a str),
     PromoCode(&'a str),
     Resource(&'a str),
+    WaitlistEntry(&'a str),
     User(&'a UserId),
     Message(&'a str),
 }
@@ -234,6 +238,7 @@ impl Target<'_> {
             Target::Reseller(id) => format!("reseller:{id}"),
             Target::PromoCode(id) => format!("promo_code:{id}"),
             Target::Resource(id) => format!("resource:{id}"),
+            Target::WaitlistEntry(id) => format!("waitlist_entry:{id}"),
             Target::User(id) => format!("user:{id}"),
             Target::Message(id) => format!("message:{id}"),
         }

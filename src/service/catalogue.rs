@@ -10,6 +10,7 @@ use super::notifications;
 use super::plans::{release_lapsed, total_seats};
 use super::principal::Principal;
 use super::resources;
+use super::waitlist;
 use super::webhooks::events as webhook_events;
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Occupancy;
@@ -447,6 +448,7 @@ pub async fn create_departure(
         seats_taken: 0,
         seats_expired: 0,
         resource_room: None,
+        held_for_waitlist: 0,
     };
     Ok((
         tour,
@@ -475,6 +477,7 @@ pub async fn departure(
     let tour = tour(store, &departure.tour_id).await?;
     let mut listed = [departure];
     resources::limit(store, &tour, &mut listed, now).await?;
+    waitlist::limit(store, &mut listed).await?;
     let [departure] = listed;
     Ok((tour, departure))
 }
@@ -583,6 +586,7 @@ pub async fn departures_on(
     let end = crate::domain::schedule::resolve_local(tz, end_date, midnight);
     let mut listed = departures::list_for_tour(store, &tour.id, start, end, now).await?;
     resources::limit(store, tour, &mut listed, now).await?;
+    waitlist::limit(store, &mut listed).await?;
     Ok(listed)
 }
 

@@ -1,12 +1,12 @@
-//! `berth check`: the seat invariant, the ledger, promo code redemptions and shared resources'
-//! capacity, verified over the whole database.
+//! `berth check`: the seat invariant, the ledger, promo code redemptions, shared resources'
+//! capacity and waitlist holds, verified over the whole database.
 
 use crate::domain::records::Violation;
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 
 use super::resources as shared;
-use crate::storage::{departures, ledger, promos, Store};
+use crate::storage::{departures, ledger, promos, waitlist as waiting_lines, Store};
 
 /// Every departure where `seats_taken` differs from the seats of its held, confirmed and
 /// checked-in bookings or exceeds capacity, and every booking whose items disagree with it.
@@ -67,11 +67,25 @@ pub async fn resources(store: &Store, now: DateTime<Utc>) -> Result<Vec<Violatio
         .collect())
 }
 
+/// Every waitlist entry marked offered whose hold is missing, on another departure, or for
+/// other seats than the traveler waited for.
+pub async fn waitlist(store: &Store) -> Result<Vec<Violation>, AppError> {
+    Ok(waiting_lines::offers_astray(store)
+        .await?
+        .into_iter()
+        .map(|(entry, why)| Violation {
+            subject: format!("waitlist entry {entry}"),
+            detail: why,
+        })
+        .collect())
+}
+
 /// Everything `berth check` verifies, at `now` (a hold whose time is up holds nothing).
 pub async fn all(store: &Store, now: DateTime<Utc>) -> Result<Vec<Violation>, AppError> {
     let mut violations = seat_invariant(store).await?;
     violations.extend(ledger(store).await?);
     violations.extend(promo_codes(store, now).await?);
     violations.extend(resources(store, now).await?);
+    violations.extend(waitlist(store).await?);
     Ok(violations)
 }

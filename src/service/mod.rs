@@ -51,6 +51,7 @@ pub mod reschedule;
 pub mod resellers;
 pub mod resources;
 pub mod schedules;
+pub mod waitlist;
 pub mod webhooks;
 
 /// The most attempts one transaction gets while the database answers `Busy` (a deadlock victim,

@@ -262,6 +262,8 @@ pub(crate) async fn lock_move(
             // On one resource, the seats still counted where they come from (conservative).
             to.occupancy.resource_room = draws.room_locked(tx, locked, to, now).await?;
         }
+        // Seats owed to the target's waiting line are nobody else's.
+        super::waitlist::hold_back_locked(tx, &to.id, &mut to.occupancy).await?;
     }
     Ok(MoveLocks { from, to, booking })
 }

@@ -169,6 +169,7 @@ pub async fn reserve(
             items: &items,
             resale: Some(&resale),
             promo_code: None,
+            waitlist: None,
         },
     )
     .await;

@@ -69,6 +69,7 @@ pub async fn targets(
     let until = now + chrono::Duration::days(days);
     let mut listed = departures::list_for_tour(store, &tour.id, now, until, now).await?;
     super::resources::limit(store, tour, &mut listed, now).await?;
+    super::waitlist::limit(store, &mut listed).await?;
     Ok(listed
         .into_iter()
         .filter(|d| d.id != booking.departure_id)

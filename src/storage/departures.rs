@@ -100,7 +100,9 @@ async fn locked_read(
 /// caller then locks and decides (lapsed holds, which error to give). A departure whose tour
 /// draws on a shared resource is never taken here: its resources must be locked first (the
 /// guard reads the assignments in the statement, so one committed meanwhile is seen). One that
-/// draws only whole departures (a guide) is, its seats being no resource's concern.
+/// draws only whole departures (a guide) is, its seats being no resource's concern. Nor is one
+/// with travelers on its waiting line: freed seats may be owed to them, which the caller decides
+/// under the lock.
 pub async fn take_seats_if_free(
     tx: &mut WriteTx,
     id: &DepartureId,
@@ -112,7 +114,9 @@ pub async fn take_seats_if_free(
         "UPDATE departures SET seats_taken = seats_taken + ?, updated_at = ? \
          WHERE id = ? AND status = 'scheduled' AND starts_at > ? AND seats_taken + ? <= capacity \
          AND NOT EXISTS (SELECT 1 FROM resource_assignments a JOIN resources r ON r.id = a.resource_id \
-           WHERE a.tour_id = departures.tour_id AND r.draw = 'seats')")
+           WHERE a.tour_id = departures.tour_id AND r.draw = 'seats') \
+         AND NOT EXISTS (SELECT 1 FROM waitlist_entries w \
+           WHERE w.departure_id = departures.id AND w.status = 'waiting')")
         .bind(i64::from(seats)).bind(at(now)).bind(id.as_str()).bind(at(sales_open_until)).bind(i64::from(seats))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)

@@ -42,6 +42,7 @@ pub mod resellers;
 pub mod resources;
 mod rows;
 pub mod sender_domains;
+pub mod waitlist;
 pub mod webhooks;
 
 pub use error::StorageError;

@@ -165,6 +165,7 @@ impl TryFrom<DepartureRow> for DepartureRecord {
             seats_taken: count("departure", &row.id, row.seats_taken)?,
             seats_expired: count("departure", &row.id, row.seats_expired)?,
             resource_room: None,
+            held_for_waitlist: 0,
         };
         let optional =
             |value: Option<i64>| value.map(|v| count("departure", &row.id, v)).transpose();

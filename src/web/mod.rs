@@ -87,6 +87,7 @@ pub fn stage() -> AdHoc {
                     traveler::manage::manage_page,
                     traveler::manage::calendar_entry,
                     traveler::manage::cancel,
+                    traveler::manage::complete,
                     traveler::manage::reschedule,
                     lang::switch,
                     assets::asset,

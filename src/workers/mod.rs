@@ -21,6 +21,7 @@ pub mod idempotency_purge;
 pub mod outbox;
 pub mod refunds;
 pub mod reminders;
+pub mod waitlist;
 pub mod webhooks;
 
 /// Starts the workers when `workers` is on (the default).
@@ -110,6 +111,24 @@ pub fn stage() -> AdHoc {
                     },
                 );
             }
+            if let Some(payments) = rocket.state::<crate::service::payments::Payments>() {
+                let (store, clock, payments) = (store.clone(), clock.clone(), payments.clone());
+                let offer_ttl = config.waitlist_offer_ttl();
+                spawn_loop(
+                    "waitlist offers",
+                    Duration::from_secs(5),
+                    shutdown.clone(),
+                    move || {
+                        let (store, clock, payments) =
+                            (store.clone(), clock.clone(), payments.clone());
+                        async move {
+                            waitlist::run_once(&store, &payments, clock.now(), offer_ttl)
+                                .await
+                                .map(|_| ())
+                        }
+                    },
+                );
+            }
             // Always, whatever the instance's own setting: any operator may set keys of its own.
             if let Some(payments) = rocket.state::<crate::service::payments::Payments>() {
                 let (store, clock, payments) = (store.clone(), clock.clone(), payments.clone());
@@ -162,6 +181,18 @@ pub fn stage() -> AdHoc {
                     },
                 );
             }
+            spawn_loop(
+                "waitlist purge",
+                Duration::from_secs(3600),
+                shutdown.clone(),
+                {
+                    let (store, clock) = (store.clone(), clock.clone());
+                    move || {
+                        let (store, clock) = (store.clone(), clock.clone());
+                        async move { waitlist::purge_once(&store, clock.now()).await.map(|_| ()) }
+                    }
+                },
+            );
             spawn_loop(
                 "webhook log purge",
                 Duration::from_secs(3600),

@@ -632,6 +632,38 @@ async fn every_audit_action_is_recorded_with_its_actor_and_object(backend: Backe
         &by_owner,
         format!("resource:{boat}"),
     );
+    // A traveler waiting on a sold-out departure, taken out of the line.
+    let full = app.departure(&owner, &tour, 1, 96).await;
+    expect(
+        Action::DepartureCreate,
+        &by_owner,
+        format!("departure:{full}"),
+    );
+    app.hold(&full, json!([{"unit": "adult", "quantity": 1}]))
+        .await
+        .expect(201);
+    let waiting = app
+        .post(
+            &format!("/v1/departures/{full}/waitlist"),
+            json!({"name": "Wanda", "email": "wanda@example.com",
+                   "items": [{"unit": "adult", "quantity": 1}]}),
+        )
+        .await;
+    waiting.expect(201);
+    let entry = waiting.str("id");
+    app.request(
+        Method::DELETE,
+        &format!("/v1/departures/{full}/waitlist/{entry}"),
+        Some(&owner),
+        None,
+    )
+    .await
+    .expect(204);
+    expect(
+        Action::WaitlistRemove,
+        &by_owner,
+        format!("waitlist_entry:{entry}"),
+    );
     // The operator's own Stripe keys: set, then removed; the log keeps masks, never a key.
     let keys = json!({
         "secret_key": "sk_test_51AuditKeyAbCdEfGh4242",

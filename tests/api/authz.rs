@@ -93,6 +93,8 @@ enum Target {
     FreshResource,
     /// A new resource assigned to a new tour, as `<resource id>|<assignment id>`.
     FreshResourceAssignment,
+    /// A traveler waiting on a new sold-out departure, as `<departure id>|<entry id>`.
+    FreshWaitlistEntry,
 }
 
 #[derive(Clone)]
@@ -274,6 +276,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/manage/<reference>/<token>", Public, T::None, ""),
         row("GET", "/manage/<reference>/<token>/booking.ics", Public, T::None, ""),
         row("POST", "/manage/<reference>/<token>/cancel", Public, T::None, ""),
+        row("POST", "/manage/<reference>/<token>/complete", Public, T::None, ""),
         row("POST", "/manage/<reference>/<token>/reschedule", Public, T::None, ""),
         row("GET", "/v1/bookings", R("staff", Tenant), T::None, ""),
         row("POST", "/v1/bookings/<reference>/resend-confirmation", R("staff", Object), T::FreshConfirmedBooking, ""),
@@ -324,6 +327,11 @@ fn rows() -> Vec<Row> {
         row("POST", "/v1/resources/<id>/assignments", R("admin", Object), T::FreshResource, r#"{"tour_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}"#).answering(422),
         row("DELETE", "/v1/resources/<id>/assignments/<assignment>", R("admin", Object), T::FreshResourceAssignment, ""),
         row("GET", "/v1/resources/<id>/load", R("staff", Object), T::FreshResource, ""),
+        // The shared departure has seats for sale: a 409 `seats_available` proves the join got
+        // through to the service.
+        row("POST", "/v1/departures/<id>/waitlist", Public, T::Departure, r#"{"name": "Ada", "email": "ada@example.com", "items": [{"unit": "adult", "quantity": 1}]}"#).answering(409),
+        row("GET", "/v1/departures/<id>/waitlist", R("staff", Object), T::Departure, ""),
+        row("DELETE", "/v1/departures/<id>/waitlist/<entry>", R("admin", Object), T::FreshWaitlistEntry, ""),
         row("GET", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, ""),
         row("PATCH", "/v1/webhook-endpoints/<id>", R("admin", Object), T::WebhookEndpoint, r#"{"description": "Changed"}"#),
         row("DELETE", "/v1/webhook-endpoints/<id>", R("admin", Object), T::FreshWebhookEndpoint, ""),
@@ -648,6 +656,21 @@ impl World {
                 reply.expect(201);
                 format!("{resource}|{}", reply.str("id"))
             }
+            Target::FreshWaitlistEntry => {
+                let departure = app.departure(&self.owner_token, &self.tour, 1, 72).await;
+                app.hold(&departure, json!([{"unit": "adult", "quantity": 1}]))
+                    .await
+                    .expect(201);
+                let reply = app
+                    .post(
+                        &format!("/v1/departures/{departure}/waitlist"),
+                        json!({"name": "Ada", "email": "ada@example.com",
+                               "items": [{"unit": "adult", "quantity": 1}]}),
+                    )
+                    .await;
+                reply.expect(201);
+                format!("{departure}|{}", reply.str("id"))
+            }
             Target::FreshUser => {
                 let email = format!(
                     "{}@fresh.example",
@@ -688,7 +711,8 @@ impl World {
             .replace("<id>", value)
             .replace("<reference>", value)
             .replace("<rule>", rule)
-            .replace("<assignment>", rule);
+            .replace("<assignment>", rule)
+            .replace("<entry>", rule);
         let future = self.app.clock.now() + Duration::days(2);
         let body = row
             .body

@@ -47,6 +47,7 @@ mod security;
 mod sender_domains;
 mod slow_clients;
 mod vocabulary;
+mod waitlist;
 mod webhooks;
 
 // Page tests (src/web) share this binary: see tests/web/mod.rs for why.

@@ -17,6 +17,7 @@ on_both_backends!(
     a_booking_moves_to_another_departure_from_the_page,
     a_tampered_or_outdated_link_gets_a_clear_page,
     a_double_submitted_move_or_cancel_acts_once,
+    a_waitlist_offer_is_completed_from_the_emailed_link,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -357,4 +358,89 @@ async fn a_double_submitted_move_or_cancel_acts_once(backend: Backend) {
     )
     .await;
     assert_eq!((status, location), (409, None));
+}
+
+/// A traveler waiting on a sold-out departure gets the seats a cancellation frees: the offer's
+/// email links the manage page, which opens the hold on the booking pages to be confirmed.
+async fn a_waitlist_offer_is_completed_from_the_emailed_link(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let departure = app.departure(&token, &tour, 2, 48).await;
+    let two = json!([{"unit": "adult", "quantity": 2}]);
+    let first = app.hold(&departure, two.clone()).await;
+    first.expect(201);
+    app.post(
+        &format!("/v1/departures/{departure}/waitlist"),
+        json!({"name": "Grace Hopper", "email": "grace@example.com", "items": two}),
+    )
+    .await
+    .expect(201);
+    app.post_with_booking_token(
+        &format!("/v1/bookings/{}/cancel", first.str("reference")),
+        &first.str("access_token"),
+    )
+    .await
+    .expect(200);
+    let offered = berth::workers::waitlist::run_once(
+        &app.store,
+        &app.payments,
+        app.clock.now(),
+        app.config.waitlist_offer_ttl(),
+    )
+    .await
+    .expect("offers");
+    assert_eq!(offered, 1);
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch");
+    let mail = std::fs::read_dir(app.files.path().join("mail"))
+        .expect("mail was written")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains("Subject: Seats for you"))
+        .expect("the offer email");
+    let link = format!("{}{}", app.base, manage_path(&mail));
+
+    browser.goto(&link).await;
+    assert_eq!(
+        browser.text(".booking-status").await,
+        "Held, awaiting payment"
+    );
+    let until = browser.text(".complete").await;
+    assert!(until.contains("held for you until"), "{until}");
+    browser
+        .assert_accessible("manage page, waitlist offer")
+        .await;
+    browser
+        .screenshots(&format!("manage-waitlist-offer-{}", backend_name(backend)))
+        .await;
+    submit(&browser, "#complete-submit").await;
+    let url = browser.client.current_url().await.unwrap();
+    assert!(url.path().starts_with("/book/hold/"), "{url}");
+    submit(&browser, ".confirm-form button").await;
+    let reference = url.path().trim_start_matches("/book/hold/").to_owned();
+    let booking = app
+        .get_as(&token, &format!("/v1/bookings/{reference}"))
+        .await;
+    assert_eq!(booking.body["status"], "confirmed");
+    assert_eq!(booking.body["customer"]["name"], "Grace Hopper");
+    let line = app
+        .get_as(&token, &format!("/v1/departures/{departure}/waitlist"))
+        .await;
+    assert_eq!(line.body[0]["state"], "booked");
+
+    // The link of a lapsed or completed offer opens no hold any more.
+    browser.goto(&link).await;
+    assert!(browser
+        .client
+        .find_all(Locator::Css("#complete-submit"))
+        .await
+        .unwrap()
+        .is_empty());
+    browser.close().await;
+    app.assert_seat_invariant().await;
 }

@@ -2,6 +2,7 @@
 //! whose time is up.
 
 mod limits;
+pub mod waitlist;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,17 +18,20 @@ use super::promos::{self, PromoClaim};
 use super::resources::Draws;
 use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
+use crate::domain::capacity::Occupancy;
 use crate::domain::customer::{CustomerName, Email, Phone};
-use crate::domain::ids::{BookingId, BookingRef, DepartureId, PaymentAccountId};
+use crate::domain::ids::{BookingId, BookingRef, DepartureId, PaymentAccountId, WaitlistEntryId};
 use crate::domain::lang::Lang;
+use crate::domain::message::MessageKind;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{AppliedPromo, BookingRecord, Customer};
 use crate::domain::reseller::Resale;
+use crate::domain::waitlist::owed;
 use crate::error::{AppError, Problems};
 use crate::secrets;
 use crate::storage::{
-    bookings, departures, payments as store_payments, reseller_bookings, StorageError, Store,
-    WriteTx,
+    bookings, departures, outbox, payments as store_payments, reseller_bookings,
+    waitlist as store_waitlist, StorageError, Store, WriteTx,
 };
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
@@ -164,6 +168,7 @@ pub async fn place_hold_for(
             items: &request.items,
             resale: None,
             promo_code: request.promo_code.as_deref(),
+            waitlist: None,
         },
         idempotent,
         requester,
@@ -180,6 +185,9 @@ pub struct NewHold<'a> {
     pub resale: Option<&'a Resale>,
     /// The traveler's promo code, as typed.
     pub promo_code: Option<&'a str>,
+    /// An offer to this entry of the departure's waiting line: its seats are owed to it (see
+    /// `service::waitlist`), and the entry is marked offered with the hold.
+    pub waitlist: Option<&'a WaitlistEntryId>,
 }
 
 /// A reseller's hold: no payment (the reseller pays on account), no per-client limits (the
@@ -217,6 +225,7 @@ struct HoldRows<'a> {
     paid: Option<(&'a str, Option<&'a PaymentAccountId>)>,
     idempotent: Option<(&'a Claim, RenderHold<'a>)>,
     access_token: &'a str,
+    waitlist: Option<&'a WaitlistEntryId>,
 }
 
 /// Writes a hold's rows in its transaction: the booking and its items, the reseller's record,
@@ -279,6 +288,16 @@ async fn write_hold(
         }
         (None, None) => {}
     }
+    if let Some(entry) = rows.waitlist {
+        // Removed by the operator since the line was read: no offer.
+        if !store_waitlist::set_offered(tx, entry, &booking.id, now).await? {
+            return Err(AppError::Refused {
+                code: super::waitlist::NOT_SERVED,
+                message: "the traveler no longer waits".to_owned(),
+            });
+        }
+        outbox::enqueue(tx, &booking.id, MessageKind::WaitlistOffer, now).await?;
+    }
     // On MySQL's hot path this runs before the departure is locked: the event and the
     // insert-only availability mark add nothing to the time the lock is held.
     super::webhooks::events::booking_held(tx, booking, now).await?;
@@ -303,6 +322,7 @@ async fn take_seats(
         items,
         resale,
         promo_code,
+        waitlist,
     } = hold;
     let departure = departures::get(store, &departure_id, now)
         .await?
@@ -337,9 +357,11 @@ async fn take_seats(
     // looks the booking up by this id and returns it if the commit landed, instead of holding a
     // second time.
     let booking_id = BookingId::generate();
-    let plainly_fits = departure
-        .occupancy
-        .fits_without_release(quote.seats, cutoff, now);
+    // An offer to the waiting line always takes the lock: what is owed is decided there.
+    let plainly_fits = waitlist.is_none()
+        && departure
+            .occupancy
+            .fits_without_release(quote.seats, cutoff, now);
     let commit_lost = AtomicBool::new(false);
     let placed = with_retry(store, || async {
         // Read each attempt: an attempt refused because an assignment changed reads them anew.
@@ -382,6 +404,7 @@ async fn take_seats(
             paid,
             idempotent,
             access_token: &access_token,
+            waitlist,
         };
         // The classic order: the departure locked first (run below when needed).
         let classic = async {
@@ -406,6 +429,7 @@ async fn take_seats(
                 // draws on a shared resource.
                 let sales_open_until = now + Duration::minutes(i64::from(cutoff));
                 if on_resources
+                    || waitlist.is_some()
                     || !departures::take_seats_if_free(
                         &mut tx,
                         &departure_id,
@@ -422,13 +446,26 @@ async fn take_seats(
                     occupancy.resource_room = draws
                         .room_locked(&mut tx, &resources, &locked, now)
                         .await?;
-                    if let Err(AppError::SoldOut { .. }) =
-                        occupancy.check_hold(quote.seats, cutoff, now)
-                    {
-                        // Only a request that does not fit pays for looking at lapsed holds.
+                    // Seats owed to the waiting line are held back (for an offer: those owed to
+                    // the others), after lapsed holds are released: what is owed depends on
+                    // what is free.
+                    let line = store_waitlist::waiting_locked(&mut tx, &departure_id).await?;
+                    let hold_back = |occupancy: &mut Occupancy| match waitlist {
+                        Some(entry) => super::waitlist::hold_back_for(&line, entry, occupancy),
+                        None => {
+                            occupancy.held_for_waitlist = owed(occupancy.free(), &line);
+                            Ok(())
+                        }
+                    };
+                    let fits = hold_back(&mut occupancy)
+                        .and_then(|()| occupancy.check_hold(quote.seats, cutoff, now));
+                    if waitlist.is_some() || matches!(fits, Err(AppError::SoldOut { .. })) {
+                        // Only a request that does not fit (or an offer) pays for looking at
+                        // lapsed holds.
                         let released = release_lapsed(&mut tx, now, &departure_id).await?;
                         occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
                     }
+                    hold_back(&mut occupancy)?;
                     occupancy.check_hold(quote.seats, cutoff, now)?;
                     departures::add_seats(&mut tx, &departure_id, i64::from(quote.seats), now)
                         .await?;
@@ -456,6 +493,7 @@ async fn take_seats(
         // A promo code is locked after the departure (the order every writer keeps), so a hold
         // with one takes the classic order too.
         // So does a departure drawing on a shared resource, which is locked before it.
+        // So does an offer to the waiting line (never `plainly_fits`).
         let hot = if store.takes_seats_last() && plainly_fits && promo.is_none() && !on_resources {
             let mut tx = store.begin_write().await?;
             let result = async {
@@ -596,21 +634,9 @@ async fn resume(
         return Ok(None);
     };
     let provider = gateway.provider.as_ref();
-    let (access_token, access_token_hash) = secrets::generate_token("bkt_");
-    let live = transaction!(store, |tx| {
-        let current = bookings::lock(&mut tx, &booking.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if current.status != BookingStatus::Held || current.is_lapsed_hold(now) {
-            return Ok(false);
-        }
-        bookings::set_access_token_hash(&mut tx, &booking.id, &access_token_hash).await?;
-        Ok(true)
-    })
-    .await?;
-    if !live {
+    let Some(access_token) = reissue_access_token(store, now, &booking.id).await? else {
         return Ok(None);
-    }
+    };
     tracing::info!(booking = %booking.reference, "resuming a paid hold whose request stalled");
     let tour = super::catalogue::tour(store, &booking.tour_id).await?;
     let created = payments::create_payment(store, provider, &booking, &tour.tour.name, now).await?;
@@ -631,6 +657,29 @@ async fn resume(
         access_token,
         payment: PaymentSummary::new_hold(Some(&payment)),
     }))
+}
+
+/// A new access token for a live hold, replacing the one it had (which stops working): for a
+/// client that never received the first (a stalled request, a hold berth placed for a traveler
+/// on a waiting line). `None` when the booking is no longer a live hold.
+pub async fn reissue_access_token(
+    store: &Store,
+    now: DateTime<Utc>,
+    booking: &BookingId,
+) -> Result<Option<String>, AppError> {
+    let (access_token, access_token_hash) = secrets::generate_token("bkt_");
+    let live = transaction!(store, |tx| {
+        let current = bookings::lock(&mut tx, booking)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if current.status != BookingStatus::Held || current.is_lapsed_hold(now) {
+            return Ok(false);
+        }
+        bookings::set_access_token_hash(&mut tx, booking, &access_token_hash).await?;
+        Ok(true)
+    })
+    .await?;
+    Ok(live.then_some(access_token))
 }
 
 /// Releases lapsed holds everywhere; returns how many departures were processed. Safe on

@@ -130,6 +130,10 @@ async fn send(
         MessageKind::Reminder => {
             booking.status == BookingStatus::Confirmed && departure.occupancy.starts_at > now
         }
+        // An offer the traveler can no longer take up (lapsed, cancelled) is not sent.
+        MessageKind::WaitlistOffer => {
+            booking.status == BookingStatus::Held && !booking.is_lapsed_hold(now)
+        }
         _ => true,
     };
     if !current {

@@ -109,35 +109,45 @@ impl<'a> Content<'a> {
         Ok(catalogue.message(self.lang(), key, Some(&fluent)))
     }
 
-    fn context(&self) -> Result<minijinja::Value, minijinja::Error> {
+    /// `at` in the tour's time zone, as the email says it (`short`: as an SMS does).
+    fn local_time(&self, at: DateTime<Utc>, short: bool) -> Result<String, minijinja::Error> {
         let lang = self.lang();
         let tz = self.tour.tour.timezone;
-        let local = self.departure.occupancy.starts_at.with_timezone(&tz);
+        let local = at.with_timezone(&tz);
         let catalogue = Catalogue::shared()
             .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
         let time = format::time(local.time(), lang);
-        let local_start = self.message(
+        if short {
+            return self.message(
+                "sms-when",
+                &[
+                    ("day", local.day().to_string()),
+                    (
+                        "month",
+                        catalogue.message(lang, &format!("month-{}", local.month()), None),
+                    ),
+                    ("time", time),
+                ],
+            );
+        }
+        self.message(
             "mail-when",
             &[
                 (
                     "date",
                     format::date_long(local.date_naive(), lang, &catalogue),
                 ),
-                ("time", time.clone()),
+                ("time", time),
                 ("zone", tz.name().to_owned()),
             ],
-        )?;
-        let local_start_short = self.message(
-            "sms-when",
-            &[
-                ("day", local.day().to_string()),
-                (
-                    "month",
-                    catalogue.message(lang, &format!("month-{}", local.month()), None),
-                ),
-                ("time", time),
-            ],
-        )?;
+        )
+    }
+
+    fn context(&self) -> Result<minijinja::Value, minijinja::Error> {
+        let lang = self.lang();
+        let starts_at = self.departure.occupancy.starts_at;
+        let local_start = self.local_time(starts_at, false)?;
+        let local_start_short = self.local_time(starts_at, true)?;
         let items: Vec<minijinja::Value> = self
             .booking
             .items
@@ -167,6 +177,8 @@ impl<'a> Content<'a> {
             refund => (self.refund > 0).then(|| format::money(self.refund, currency, lang)),
             sold_by => self.sold_by,
             min_participants => self.departure.minimum(&self.tour.tour).map(|m| m.participants),
+            hold_until => self.booking.expires_at.map(|at| self.local_time(at, false)).transpose()?,
+            hold_until_short => self.booking.expires_at.map(|at| self.local_time(at, true)).transpose()?,
         })
     }
 
@@ -193,6 +205,7 @@ impl<'a> Content<'a> {
             MessageKind::Reminder => "subject-reminder",
             MessageKind::DepartureGuaranteed => "subject-departure-guaranteed",
             MessageKind::DepartureNotRunning => "subject-departure-not-running",
+            MessageKind::WaitlistOffer => "subject-waitlist-offer",
         };
         let subject = self.message(
             subject_key,
@@ -341,6 +354,7 @@ mod tests {
                 seats_taken: 1,
                 seats_expired: 0,
                 resource_room: None,
+                held_for_waitlist: 0,
             },
             min_participants: None,
             decision_hours: None,

@@ -280,6 +280,8 @@ async fn late_payment(
     let lapsed = current.is_lapsed_hold(now);
     let released = release_lapsed(tx, now, &current.departure_id).await?;
     occupancy.seats_taken = occupancy.seats_taken.saturating_sub(released);
+    // Seats owed to the waiting line are not sold to a late payer either.
+    crate::service::waitlist::hold_back_locked(tx, &current.departure_id, &mut occupancy).await?;
     let current = BookingRecord {
         status: if lapsed {
             BookingStatus::Expired

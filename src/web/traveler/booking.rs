@@ -345,7 +345,12 @@ pub fn cookie_name(reference: &str) -> String {
     format!("berth_booking_{reference}")
 }
 
-fn remember(cookies: &CookieJar<'_>, context: CookieContext, reference: &str, token: &str) {
+pub(super) fn remember(
+    cookies: &CookieJar<'_>,
+    context: CookieContext,
+    reference: &str,
+    token: &str,
+) {
     cookies.add(
         context.apply(
             Cookie::build((cookie_name(reference), token.to_owned()))

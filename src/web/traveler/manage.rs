@@ -1,13 +1,14 @@
 //! The traveler's manage page, opened by the link in every message about a booking
 //! (`/manage/{reference}/{token}`, see `service::manage_link`): the booking with its items,
 //! total, payment and refunds; its calendar entry; cancelling after seeing what the policy
-//! refunds now; moving it to another departure of the tour. Forms post to the same path and
-//! call the same service functions as the API; the link stands in for the booking token.
+//! refunds now; moving it to another departure of the tour; completing a hold berth placed for
+//! the traveler (a waitlist offer) on the booking pages. Forms post to the same path and call the
+//! same service functions as the API; the link stands in for the booking token.
 
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use rocket::form::FromForm;
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, CookieJar, Header, Status};
 use rocket::response::{self, Redirect, Responder};
 use rocket::{get, post, Either, Request, Response, State};
 use serde::Serialize;
@@ -24,9 +25,9 @@ use crate::service::bookings::Caller;
 use crate::service::manage_link::{self, Verdict};
 use crate::service::payments::{self, PaymentSummary, Payments};
 use crate::service::reschedule::{self as moves, RescheduleRequest};
-use crate::service::{bookings, catalogue, notifications};
+use crate::service::{bookings, catalogue, holds, notifications};
 use crate::storage::{departures, Store};
-use crate::web::{once, CsrfForm, Page, WebError};
+use crate::web::{once, CookieContext, CsrfForm, Page, WebError};
 
 /// How far ahead the page offers departures to move to.
 const TARGET_DAYS: i64 = 92;
@@ -216,6 +217,40 @@ pub async fn cancel(
     }
 }
 
+/// Opens a live hold on this browser's booking page (`/book/hold/{reference}`), where it is paid
+/// or confirmed like any hold: a hold berth placed for a traveler on a waiting line, whose access
+/// token nobody received. A fresh token replaces the old one and is kept in the hold's cookie.
+#[post("/manage/<reference>/<token>/complete", data = "<_form>")]
+#[expect(clippy::too_many_arguments, reason = "one argument per request guard")]
+pub async fn complete(
+    _rate: RateLimited,
+    reference: &str,
+    token: &str,
+    _form: CsrfForm<super::hold::ConfirmForm>,
+    cookies: &CookieJar<'_>,
+    cookie_context: CookieContext,
+    store: &State<Store>,
+    clock: &State<Clock>,
+    config: &State<AppConfig>,
+) -> Result<Either<Redirect, Page>, LinkError> {
+    let now = clock.now();
+    let opened = open(store, config, now, reference, token).await?;
+    let booking = &opened.booking;
+    match holds::reissue_access_token(store, now, &booking.id).await? {
+        Some(access) => {
+            let reference = booking.reference.as_str();
+            super::booking::remember(cookies, cookie_context, reference, &access);
+            Ok(Either::Left(Redirect::to(format!(
+                "{}/hold/{reference}",
+                super::booking::BASE
+            ))))
+        }
+        None => Ok(Either::Right(
+            refused(store, now, &opened, AppError::HoldExpired, None).await?,
+        )),
+    }
+}
+
 #[derive(FromForm)]
 pub struct RescheduleForm {
     departure_id: String,
@@ -374,6 +409,9 @@ struct ManageView {
     quote: QuoteView,
     movable: bool,
     targets: Vec<TargetView>,
+    /// A hold's expiry, in the tour's zone (a hold berth placed from the waiting line is
+    /// completed from this page).
+    hold_until: Option<When>,
 }
 
 #[derive(Serialize)]
@@ -448,6 +486,7 @@ impl ManageView {
             meeting_point: tour.tour.meeting_point.clone(),
             zone: tour.tour.timezone.name().to_owned(),
             departure: When::new(departure.occupancy.starts_at, tour),
+            hold_until: booking.expires_at.map(|at| When::new(at, tour)),
             items: booking
                 .items
                 .iter()

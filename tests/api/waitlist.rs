@@ -1,0 +1,432 @@
+//! Waitlist (issue 19 §4): travelers join a sold-out departure's line; freed seats are owed to
+//! them in the order they joined, never sold to a rush meanwhile; berth holds them for the first
+//! who fit and tells them; a lapsed offer moves the line on; seats beyond what the line wants go
+//! back on sale; operators see and prune the line.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+
+use crate::on_both_backends;
+use crate::support::{Backend, Reply, TestApp};
+
+on_both_backends!(
+    a_cancellation_racing_a_rush_serves_the_waitlisted_traveler_first,
+    offers_go_in_join_order_lapse_and_move_on_and_extra_seats_go_on_sale,
+    two_instances_offering_at_once_make_one_offer_per_traveler,
+    joining_is_checked_and_operators_see_and_prune_the_line,
+);
+
+fn adults(quantity: i64) -> Value {
+    json!([{"unit": "adult", "quantity": quantity}])
+}
+
+/// Joins the line as `who`; the test clock then moves a second, so the order of joining is
+/// the order of the calls.
+async fn join(app: &TestApp, departure: &str, who: &str, quantity: i64) -> Reply {
+    let reply = app
+        .post(
+            &format!("/v1/departures/{departure}/waitlist"),
+            json!({"name": who, "email": format!("{}@example.com", who.to_lowercase()),
+                   "phone": format!("+3519123{:05}", who.bytes().map(u32::from).sum::<u32>()),
+                   "items": adults(quantity)}),
+        )
+        .await;
+    app.clock.advance(Duration::seconds(1));
+    reply
+}
+
+async fn offer(app: &TestApp) -> usize {
+    berth::workers::waitlist::run_once(
+        &app.store,
+        &app.payments,
+        app.clock.now(),
+        app.config.waitlist_offer_ttl(),
+    )
+    .await
+    .expect("offers")
+}
+
+async fn line(app: &TestApp, token: &str, departure: &str) -> Vec<Value> {
+    let reply = app
+        .get_as(token, &format!("/v1/departures/{departure}/waitlist"))
+        .await;
+    reply.expect(200);
+    reply.body.as_array().expect("a list").clone()
+}
+
+fn states(line: &[Value]) -> Vec<(String, String)> {
+    line.iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Sells `capacity` seats out in holds of two; returns (reference, access token) of each.
+async fn sell_out(app: &TestApp, departure: &str, holds: usize) -> Vec<(String, String)> {
+    let mut sold = Vec::new();
+    for _ in 0..holds {
+        let reply = app.hold(departure, adults(2)).await;
+        reply.expect(201);
+        sold.push((reply.str("reference"), reply.str("access_token")));
+    }
+    assert_eq!(app.available(departure).await, 0);
+    sold
+}
+
+async fn assert_check_clean(app: &TestApp) {
+    let violations = berth::service::check::all(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert!(violations.is_empty(), "{violations:?}");
+}
+
+async fn a_cancellation_racing_a_rush_serves_the_waitlisted_traveler_first(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (token, _tour, departure) = app.fresh_departure(10).await;
+    join(&app, &departure, "Early", 2)
+        .await
+        .expect_error(409, "seats_available");
+    let sold = sell_out(&app, &departure, 5).await;
+    let joined = join(&app, &departure, "Grace", 2).await;
+    joined.expect(201);
+    assert_eq!(joined.body["position"], 1);
+    assert_eq!(joined.body["seats"], 2);
+
+    // One traveler cancels two seats while 60 others rush for one seat each.
+    let mut racers = JoinSet::new();
+    let (reference, access) = sold[0].clone();
+    {
+        let app = app.clone();
+        racers.spawn(async move {
+            let reply = app
+                .post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), &access)
+                .await;
+            reply.expect(200);
+            None
+        });
+    }
+    for _ in 0..60 {
+        let (app, departure) = (app.clone(), departure.clone());
+        racers.spawn(async move { Some(app.hold(&departure, adults(1)).await) });
+    }
+    let mut refused = 0;
+    while let Some(done) = racers.join_next().await {
+        if let Some(reply) = done.unwrap() {
+            assert!(
+                !reply.status.is_server_error(),
+                "{} {}",
+                reply.status,
+                reply.text
+            );
+            reply.expect_error(409, "sold_out");
+            assert_eq!(reply.body["error"]["available"], 0, "{}", reply.text);
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 60,
+        "the freed seats are owed to Grace, not the rush"
+    );
+    assert_eq!(app.available(&departure).await, 0);
+    app.assert_seat_invariant().await;
+
+    assert_eq!(offer(&app).await, 1);
+    let line = line(&app, &token, &departure).await;
+    assert_eq!(states(&line), [("Grace".to_owned(), "offered".to_owned())]);
+    let reference = line[0]["booking_reference"].as_str().unwrap().to_owned();
+    let booking = app
+        .get_as(&token, &format!("/v1/bookings/{reference}"))
+        .await;
+    booking.expect(200);
+    assert_eq!(booking.body["status"], "held");
+    assert_eq!(booking.body["seats"], 2);
+    assert_eq!(booking.body["customer"]["name"], "Grace");
+    let offers = app
+        .query_i64(&format!(
+            "SELECT COUNT(*) FROM outbox o JOIN bookings b ON b.id = o.booking_id \
+             WHERE o.kind = 'waitlist_offer' AND b.reference = '{reference}'"
+        ))
+        .await;
+    assert_eq!(offers, 2, "an email and an SMS tell Grace");
+    assert_eq!(offer(&app).await, 0, "one offer per traveler");
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+
+    // Cancelled before the dispatcher got to it, the offer is not sent.
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{reference}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .unwrap();
+    let sent = app
+        .query_strings("SELECT status FROM outbox WHERE kind = 'waitlist_offer' ORDER BY status")
+        .await;
+    assert_eq!(sent, ["failed", "failed"], "not sent: the hold is gone");
+}
+
+async fn offers_go_in_join_order_lapse_and_move_on_and_extra_seats_go_on_sale(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _tour, departure) = app.fresh_departure(6).await;
+    let sold = sell_out(&app, &departure, 3).await;
+    join(&app, &departure, "Ana", 4).await.expect(201);
+    let bea = join(&app, &departure, "Bea", 2).await;
+    bea.expect(201);
+    assert_eq!(bea.body["position"], 2);
+    join(&app, &departure, "Cai", 1).await.expect(201);
+
+    // Two seats free: Ana (four) does not fit, Bea (two) is served; nothing left for sale.
+    let (reference, access) = &sold[0];
+    app.post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), access)
+        .await
+        .expect(200);
+    assert_eq!(app.available(&departure).await, 0, "owed to Bea");
+    assert_eq!(offer(&app).await, 1);
+    assert_eq!(
+        states(&line(&app, &token, &departure).await),
+        [
+            ("Ana".to_owned(), "waiting".to_owned()),
+            ("Bea".to_owned(), "offered".to_owned()),
+            ("Cai".to_owned(), "waiting".to_owned()),
+        ]
+    );
+
+    // Capacity raised by six: Ana's four and Cai's one are owed, one seat goes on sale.
+    app.patch_as(
+        &token,
+        &format!("/v1/departures/{departure}"),
+        json!({"capacity": 12}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.available(&departure).await,
+        1,
+        "beyond the line, for sale"
+    );
+    app.hold(&departure, adults(2))
+        .await
+        .expect_error(409, "sold_out");
+    app.hold(&departure, adults(1)).await.expect(201);
+    assert_eq!(offer(&app).await, 2);
+
+    // Dan joins the full departure. Every offer (and every other hold) then lapses; the expiry
+    // worker frees the seats, and the only one still waiting, Dan, is served.
+    join(&app, &departure, "Dan", 2).await.expect(201);
+    app.clock
+        .advance(app.config.waitlist_offer_ttl() + Duration::minutes(1));
+    berth::workers::hold_expiry::run_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(offer(&app).await, 1);
+    let listed = line(&app, &token, &departure).await;
+    let by_name: Vec<(String, String)> = states(&listed);
+    assert_eq!(
+        by_name,
+        [
+            ("Ana".to_owned(), "lapsed".to_owned()),
+            ("Bea".to_owned(), "lapsed".to_owned()),
+            ("Cai".to_owned(), "lapsed".to_owned()),
+            ("Dan".to_owned(), "offered".to_owned()),
+        ]
+    );
+    // The offer email names the hold and links the manage page.
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .unwrap();
+    let dan = listed[3]["booking_reference"].as_str().unwrap();
+    let mails: Vec<String> = std::fs::read_dir(app.files.path().join("mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|mail| mail.replace("=\r\n", "").replace("=\n", ""))
+        .filter(|mail| mail.contains(dan))
+        .collect();
+    assert_eq!(mails.len(), 1, "one email to Dan");
+    assert!(mails[0].contains("Seats for you"), "{}", mails[0]);
+    assert!(mails[0].contains("/manage/"), "{}", mails[0]);
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+}
+
+async fn two_instances_offering_at_once_make_one_offer_per_traveler(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (token, _tour, departure) = app.fresh_departure(8).await;
+    let sold = sell_out(&app, &departure, 4).await;
+    for who in ["Ana", "Bea", "Cai"] {
+        join(&app, &departure, who, 2).await.expect(201);
+    }
+    for (reference, access) in &sold[..3] {
+        app.post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), access)
+            .await
+            .expect(200);
+    }
+    let mut passes = JoinSet::new();
+    for _ in 0..4 {
+        let app = app.clone();
+        passes.spawn(async move { offer(&app).await });
+    }
+    let mut offered = 0;
+    while let Some(done) = passes.join_next().await {
+        offered += done.unwrap();
+    }
+    offered += offer(&app).await;
+    assert_eq!(offered, 3, "each traveler offered once");
+    let listed = line(&app, &token, &departure).await;
+    assert!(listed.iter().all(|e| e["state"] == "offered"), "{listed:?}");
+    let held = app
+        .query_i64(&format!(
+            "SELECT COUNT(*) FROM bookings WHERE departure_id = '{departure}' AND status = 'held'"
+        ))
+        .await;
+    assert_eq!(held, 4, "one of the first four holds plus three offers");
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+
+    // `berth check` notices an offer whose hold is not what the traveler waited for.
+    let entry = listed[0]["id"].as_str().unwrap();
+    app.execute_sql(&format!(
+        "UPDATE waitlist_entries SET seats = 3 WHERE id = '{entry}'"
+    ))
+    .await;
+    let violations = berth::service::check::all(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].subject, format!("waitlist entry {entry}"));
+    assert!(
+        violations[0].detail.contains("wanted 3 seats"),
+        "{violations:?}"
+    );
+}
+
+async fn joining_is_checked_and_operators_see_and_prune_the_line(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _tour, departure) = app.fresh_departure(2).await;
+    sell_out(&app, &departure, 1).await;
+    let path = format!("/v1/departures/{departure}/waitlist");
+    let reply = app
+        .post(&path, json!({"name": "Ada", "items": adults(1)}))
+        .await;
+    reply.expect_error(422, "validation_failed");
+    assert!(reply.text.contains("email"), "{}", reply.text);
+    app.post(
+        &path,
+        json!({"name": "Ada", "email": "not-an-email", "items": adults(1)}),
+    )
+    .await
+    .expect_error(422, "validation_failed");
+    app.post(
+        &path,
+        json!({"name": "Ada", "email": "ada@example.com", "items": [{"unit": "dragon", "quantity": 1}]}),
+    )
+    .await
+    .expect_error(422, "validation_failed");
+    let unknown = app
+        .post(
+            &path,
+            json!({"name": "Ada", "email": "ada@example.com", "items": adults(1), "price": 0}),
+        )
+        .await;
+    assert!(unknown.status.is_client_error(), "{}", unknown.text);
+    app.post(
+        "/v1/departures/01JD3Z8Q4W7N5X2R6T9V0B1C3D/waitlist",
+        json!({"name": "Ada", "email": "ada@example.com", "items": adults(1)}),
+    )
+    .await
+    .expect_error(404, "not_found");
+    // A phone alone is enough, in Spanish by the request's language.
+    let by_phone = TestApp::reply(
+        app.client
+            .post(format!("{}{path}", app.base))
+            .header("Accept-Language", "es")
+            .json(&json!({"name": "Bo", "phone": "+34600111222", "items": adults(1)})),
+    )
+    .await;
+    by_phone.expect(201);
+    app.clock.advance(Duration::seconds(1));
+    let ada = app
+        .post(
+            &path,
+            json!({"name": "Ada", "email": "Ada@Example.com", "items": adults(1)}),
+        )
+        .await;
+    ada.expect(201);
+    assert_eq!(ada.body["position"], 2);
+    app.post(
+        &path,
+        json!({"name": "Ada again", "email": "ada@example.com", "items": adults(2)}),
+    )
+    .await
+    .expect_error(409, "already_waiting");
+
+    let listed = line(&app, &token, &departure).await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["phone"], "+34600111222");
+    assert_eq!(listed[0]["email"], Value::Null);
+    assert_eq!(listed[0]["language"], "es");
+    assert_eq!(listed[1]["email"], "Ada@Example.com", "as typed");
+
+    // Another operator sees nothing of it, and cannot remove from it.
+    let other = app.operator("Other Tours").await;
+    app.get_as(&other, &path)
+        .await
+        .expect_error(404, "not_found");
+    let entry = listed[1]["id"].as_str().unwrap();
+    let entry_path = format!("{path}/{entry}");
+    let delete = reqwest::Method::DELETE;
+    app.request(delete.clone(), &entry_path, Some(&other), None)
+        .await
+        .expect_error(404, "not_found");
+    app.request(delete.clone(), &entry_path, Some(&token), None)
+        .await
+        .expect(204);
+    app.request(delete, &entry_path, Some(&token), None)
+        .await
+        .expect_error(409, "not_waiting");
+    let listed = line(&app, &token, &departure).await;
+    assert_eq!(listed[1]["state"], "removed");
+    // Traveler-facing reads never show the line's people.
+    let public = app.get(&format!("/v1/departures/{departure}")).await;
+    assert!(!public.text.contains("ada@example.com"));
+    app.get(&path).await.expect_error(401, "unauthorized");
+    assert_check_clean(&app).await;
+
+    // Thirty days after the departure the line is deleted, names and addresses with it.
+    let count = "SELECT COUNT(*) FROM waitlist_entries";
+    app.clock.advance(Duration::days(31));
+    berth::workers::waitlist::purge_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.query_i64(count).await,
+        2,
+        "the departure left 29 days ago"
+    );
+    app.clock.advance(Duration::days(2));
+    let purged = berth::workers::waitlist::purge_once(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(purged, 2);
+    assert_eq!(app.query_i64(count).await, 0);
+}
