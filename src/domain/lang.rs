@@ -30,6 +30,17 @@ impl Lang {
     }
 
     /// `es`, `es-MX`, `ES` → Spanish; anything else we do not speak → `None`.
+    /// A traveler's language as asked for: English when none is given; a tag berth writes no
+    /// messages in is refused.
+    pub fn of_traveler(tag: Option<&str>) -> Result<Lang, &'static str> {
+        match tag {
+            Some(tag) => {
+                Lang::parse(tag).ok_or("is not a language berth writes messages in (en, es)")
+            }
+            None => Ok(Lang::En),
+        }
+    }
+
     pub fn parse(tag: &str) -> Option<Lang> {
         let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
         Lang::ALL.into_iter().find(|lang| lang.code() == primary)

@@ -83,6 +83,8 @@ impl Assignment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drawing {
     pub departure: DepartureId,
+    /// The departure's tour.
+    pub tour: TourId,
     pub span: Span,
     pub seats: u32,
 }
@@ -155,6 +157,7 @@ mod tests {
     fn drawing(name: &str, start: i64, minutes: u32, seats: u32) -> Drawing {
         Drawing {
             departure: DepartureId::from_stored(name.to_owned()),
+            tour: TourId::from_stored("tour".to_owned()),
             span: Span::of(at(start), minutes),
             seats,
         }

@@ -342,18 +342,9 @@ pub async fn load(
     let peak = crate::domain::resource::peak_within(&window, resource.draw, &drawings);
     let mut tours: Vec<TourRecord> = Vec::new();
     let mut listed = Vec::with_capacity(drawings.len());
+    // Each tour read once: the drawings name their tours.
     for drawing in drawings {
-        let departure = crate::storage::departures::get(store, &drawing.departure, now)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let tour = match tours.iter().find(|t| t.id == departure.tour_id) {
-            Some(tour) => tour.clone(),
-            None => {
-                let tour = read_tour(store, &departure.tour_id).await?;
-                tours.push(tour.clone());
-                tour
-            }
-        };
+        let tour = tour_once(store, &mut tours, &drawing.tour).await?;
         listed.push((drawing, tour));
     }
     Ok(Load {
@@ -383,6 +374,20 @@ async fn read_tour(store: &Store, id: &TourId) -> Result<TourRecord, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// `id`'s tour, read once for all the drawings that name it.
+async fn tour_once(
+    store: &Store,
+    read: &mut Vec<TourRecord>,
+    id: &TourId,
+) -> Result<TourRecord, AppError> {
+    if let Some(tour) = read.iter().find(|t| &t.id == id) {
+        return Ok(tour.clone());
+    }
+    let tour = read_tour(store, id).await?;
+    read.push(tour.clone());
+    Ok(tour)
+}
+
 async fn future_drawings(
     tx: &mut WriteTx,
     resource: &ResourceId,
@@ -395,11 +400,9 @@ async fn future_drawings(
 /// clash, in their tours' local time.
 async fn describe(store: &Store, running: &[&Drawing]) -> Result<String, AppError> {
     let mut parts = Vec::new();
+    let mut tours: Vec<TourRecord> = Vec::new();
     for drawing in running.iter().take(5) {
-        let departure =
-            crate::storage::departures::get(store, &drawing.departure, drawing.span.start).await?;
-        let Some(departure) = departure else { continue };
-        let tour = read_tour(store, &departure.tour_id).await?;
+        let tour = tour_once(store, &mut tours, &drawing.tour).await?;
         let zone = tour.tour.timezone;
         parts.push(format!(
             "{} {} ({zone}, {} seats)",
@@ -564,6 +567,7 @@ pub async fn limit(
 /// whole (`draw: departure`: a guide leads one at a time), locked in id order before any
 /// departure is written, with what is already drawn on them.
 pub(crate) struct UnitBudget {
+    tour: TourId,
     resources: Vec<(Resource, Vec<Drawing>)>,
     minutes: u32,
     zone: chrono_tz::Tz,
@@ -598,6 +602,7 @@ impl UnitBudget {
             resources.push((resource, drawn));
         }
         Ok(UnitBudget {
+            tour: tour.id.clone(),
             resources,
             minutes,
             zone: tour.tour.timezone,
@@ -630,6 +635,7 @@ impl UnitBudget {
         for (_, drawn) in &mut self.resources {
             drawn.push(Drawing {
                 departure: departure.clone(),
+                tour: self.tour.clone(),
                 span,
                 seats: 0,
             });

@@ -102,13 +102,7 @@ fn parse_customer(request: &JoinRequest) -> Result<Customer, AppError> {
             Err("give an email or a phone number, to be told when seats free up"),
         );
     }
-    let language = match request.language.as_deref() {
-        Some(tag) => p.check(
-            "language",
-            Lang::parse(tag).ok_or("is not a language berth writes messages in (en, es)"),
-        ),
-        None => Some(Lang::En),
-    };
+    let language = p.check("language", Lang::of_traveler(request.language.as_deref()));
     p.into_result()?;
     match (name, email, phone, language) {
         (Some(name), Some(email), Some(phone), Some(language)) => Ok(Customer {
@@ -131,14 +125,9 @@ pub async fn join(
     departure_id: &str,
     request: JoinRequest,
 ) -> Result<Joined, AppError> {
-    let departure_id = DepartureId::parse(departure_id).ok_or(AppError::NotFound)?;
     let customer = parse_customer(&request)?;
-    let departure = departures::get(store, &departure_id, now)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let tour = catalogue::get_tour(store, &departure.tour_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (tour, departure) = departure_with_tour(store, departure_id, now).await?;
+    let departure_id = departure.id.clone();
     if tour.archived_at.is_some() {
         return Err(AppError::SalesClosed {
             reason: "the tour is no longer sold",
@@ -267,9 +256,8 @@ pub fn hold_back_for(
     Ok(())
 }
 
-async fn own_departure(
+async fn departure_with_tour(
     store: &Store,
-    by: &Principal,
     departure_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(TourRecord, DepartureRecord), AppError> {
@@ -280,6 +268,16 @@ async fn own_departure(
     let tour = catalogue::get_tour(store, &departure.tour_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    Ok((tour, departure))
+}
+
+async fn own_departure(
+    store: &Store,
+    by: &Principal,
+    departure_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(TourRecord, DepartureRecord), AppError> {
+    let (tour, departure) = departure_with_tour(store, departure_id, now).await?;
     if tour.operator_id != by.operator {
         return Err(AppError::NotFound);
     }

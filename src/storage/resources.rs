@@ -241,7 +241,7 @@ pub async fn delete_assignment(
 /// departure may run: one that started that long before `from` may still be running.
 fn drawings_sql(locking: Option<&str>) -> String {
     format!(
-        "SELECT o.id, o.starts_at, t.duration_minutes, o.seats_taken, \
+        "SELECT o.id, o.tour_id, o.starts_at, t.duration_minutes, o.seats_taken, \
          CAST(COALESCE((SELECT SUM(b.seats) FROM bookings b WHERE b.departure_id = o.id \
             AND b.status = 'held' AND b.expires_at <= ?), 0) AS SIGNED) AS seats_expired \
          FROM departures o JOIN tours t ON t.id = o.tour_id \
@@ -254,15 +254,16 @@ fn drawings_sql(locking: Option<&str>) -> String {
     )
 }
 
-type DrawingRow = (String, DateTime<Utc>, i64, i64, i64);
+type DrawingRow = (String, String, DateTime<Utc>, i64, i64, i64);
 
 fn to_drawings(rows: Vec<DrawingRow>, from: DateTime<Utc>) -> Vec<Drawing> {
     rows.into_iter()
-        .filter_map(|(id, starts_at, minutes, taken, expired)| {
+        .filter_map(|(id, tour, starts_at, minutes, taken, expired)| {
             let span = Span::of(starts_at, u32::try_from(minutes).unwrap_or(0));
             let seats = u32::try_from((taken - expired).max(0)).unwrap_or(u32::MAX);
             (span.end > from).then(|| Drawing {
                 departure: DepartureId::from_stored(id),
+                tour: TourId::from_stored(tour),
                 span,
                 seats,
             })

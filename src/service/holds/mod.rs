@@ -90,13 +90,10 @@ fn parse_customer(request: &CustomerRequest) -> Result<Customer, AppError> {
         Some(text) => p.check("customer.phone", Phone::parse(text)).map(Some),
         None => Some(None),
     };
-    let language = match request.language.as_deref() {
-        Some(tag) => p.check(
-            "customer.language",
-            Lang::parse(tag).ok_or("is not a language berth writes messages in (en, es)"),
-        ),
-        None => Some(Lang::En),
-    };
+    let language = p.check(
+        "customer.language",
+        Lang::of_traveler(request.language.as_deref()),
+    );
     p.into_result()?;
     match (name, email, phone, language) {
         (Some(name), Some(email), Some(phone), Some(language)) => Ok(Customer {
