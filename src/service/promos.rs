@@ -16,7 +16,7 @@ use crate::domain::promo::{normalize, Discount, PromoCode, PromoDraft, PromoRule
 use crate::domain::records::{BookingRecord, TourRecord};
 use crate::error::AppError;
 use crate::storage::catalogue as store_catalogue;
-use crate::storage::promos as store_promos;
+use crate::storage::promos::{self as store_promos, Redemption};
 use crate::storage::{StorageError, Store, WriteTx};
 
 /// A new code as the operator sends it.
@@ -323,15 +323,14 @@ pub(crate) async fn redeem(
         store_promos::live_counts(tx, &code.id, &booking.customer.email, now).await?;
     code.rules.check_counts(live, theirs).map_err(refuse)?;
     store_promos::touch(tx, &code.id).await?;
-    store_promos::redeem(
-        tx,
-        &booking.id,
-        &code.id,
-        &booking.operator_id,
+    let redemption = Redemption {
+        booking: &booking.id,
+        code: &code.id,
+        operator: &booking.operator_id,
+        email: &booking.customer.email,
         discount,
-        now,
-    )
-    .await?;
+    };
+    store_promos::redeem(tx, &redemption, now).await?;
     Ok(())
 }
 
@@ -348,9 +347,9 @@ pub(crate) async fn release(
 }
 
 /// A late payment is about to take a booking's seats back: its code, if it had one, must have
-/// room for it again. Locks the code (after the departure, as every writer does) and counts
-/// it again when it fits; `false` when the code has no room left (the payment is then refunded
-/// like one that found the departure sold out).
+/// room for it again, counted by the email it was redeemed with. Locks the code (after the
+/// departure, as every writer does) and counts it again when it fits; `false` when the code has
+/// no room left (the payment is then refunded like one that found the departure sold out).
 pub(crate) async fn reclaim(
     tx: &mut WriteTx,
     booking: &BookingRecord,
@@ -359,13 +358,13 @@ pub(crate) async fn reclaim(
     if booking.promo.is_none() {
         return Ok(true);
     }
-    let Some(id) = store_promos::redeemed_by(tx, &booking.id).await? else {
+    let Some((id, email)) = store_promos::redeemed_by(tx, &booking.id).await? else {
         return Ok(true);
     };
     let Some(code) = store_promos::lock(tx, &id).await? else {
         return Ok(false);
     };
-    let (live, theirs) = store_promos::live_counts(tx, &id, &booking.customer.email, now).await?;
+    let (live, theirs) = store_promos::live_counts(tx, &id, &email, now).await?;
     if code.rules.check_counts(live, theirs).is_err() {
         return Ok(false);
     }

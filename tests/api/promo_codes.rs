@@ -18,6 +18,7 @@ on_both_backends!(
     lapsed_and_cancelled_bookings_give_their_use_back,
     operators_create_list_and_change_their_codes,
     a_discounted_booking_is_charged_recorded_and_reported_discounted,
+    the_limit_per_traveler_counts_the_email_a_code_was_redeemed_with,
 );
 
 const HOLD_TTL: i64 = 901;
@@ -518,4 +519,42 @@ async fn a_discounted_booking_is_charged_recorded_and_reported_discounted(backen
     assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
+}
+
+/// The limit per traveler counts the email each redemption was made with: a booking whose email
+/// changes afterwards neither gives the old address its use back nor takes one from the new.
+async fn the_limit_per_traveler_counts_the_email_a_code_was_redeemed_with(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, departure) = app.fresh_departure(40).await;
+    code(
+        &app,
+        &token,
+        json!({"code": "ONCE", "percent_off": 10, "max_per_customer": 1}),
+    )
+    .await;
+    let held = hold_with(&app, &departure, 1, "Ada@Example.com", "ONCE").await;
+    held.expect(201);
+    assert_eq!(
+        app.query_strings("SELECT customer_email FROM promo_redemptions")
+            .await,
+        ["ada@example.com"],
+        "the redemption records the email it was made with"
+    );
+    // No endpoint changes a discounted booking's email today (a reseller's bookings, whose
+    // contact comes later, take no codes), so the change is made in the database, as a contact
+    // change or a support edit would make it.
+    app.execute_sql(&format!(
+        "UPDATE bookings SET customer_email = 'grace@example.com' WHERE reference = '{}'",
+        held.str("reference")
+    ))
+    .await;
+    hold_with(&app, &departure, 1, "ada@example.com", "ONCE")
+        .await
+        .expect_error(422, "promo_code_customer_limit");
+    hold_with(&app, &departure, 1, "grace@example.com", "ONCE")
+        .await
+        .expect(201);
+    app.assert_seat_invariant().await;
 }
