@@ -234,14 +234,7 @@ impl PromoRules {
         total: i64,
         now: DateTime<Utc>,
     ) -> Result<i64, Refusal> {
-        if !self.active {
-            return Err(Refusal::Unknown);
-        }
-        let started = self.valid_from.is_none_or(|from| from <= now);
-        let not_ended = self.valid_until.is_none_or(|until| now < until);
-        if !(started && not_ended) {
-            return Err(Refusal::NotValidNow);
-        }
+        self.usable_at(now)?;
         if self.tour_id.as_ref().is_some_and(|only| only != tour) {
             return Err(Refusal::NotApplicable);
         }
@@ -258,6 +251,21 @@ impl PromoRules {
             Discount::Percent(percent) => total * i64::from(percent) / 100,
             Discount::Amount { amount, .. } => amount.min(total),
         })
+    }
+
+    /// Whether the code may be used at all at `now`: switched on, and within its window
+    /// (`valid_until` exclusive). A hold checks it in [`PromoRules::discount_for`]; a late payment
+    /// taking a lapsed hold's seats back checks it before counting its redemption again.
+    pub fn usable_at(&self, now: DateTime<Utc>) -> Result<(), Refusal> {
+        if !self.active {
+            return Err(Refusal::Unknown);
+        }
+        let started = self.valid_from.is_none_or(|from| from <= now);
+        let not_ended = self.valid_until.is_none_or(|until| now < until);
+        if !(started && not_ended) {
+            return Err(Refusal::NotValidNow);
+        }
+        Ok(())
     }
 
     /// Whether one more redemption fits, given the live redemptions of the code in all and of

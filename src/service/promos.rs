@@ -346,10 +346,11 @@ pub(crate) async fn release(
     Ok(())
 }
 
-/// A late payment is about to take a booking's seats back: its code, if it had one, must have
-/// room for it again, counted by the email it was redeemed with. Locks the code (after the
-/// departure, as every writer does) and counts it again when it fits; `false` when the code has
-/// no room left (the payment is then refunded like one that found the departure sold out).
+/// A late payment is about to take a booking's seats back: its code, if it had one, must still
+/// be usable now (switched on, within its window) and have room for it again, counted by the
+/// email it was redeemed with. Locks the code (after the departure, as every writer does) and
+/// counts it again when it fits; `false` otherwise (the payment is then refunded like one that
+/// found the departure sold out).
 pub(crate) async fn reclaim(
     tx: &mut WriteTx,
     booking: &BookingRecord,
@@ -364,6 +365,9 @@ pub(crate) async fn reclaim(
     let Some(code) = store_promos::lock(tx, &id).await? else {
         return Ok(false);
     };
+    if code.rules.usable_at(now).is_err() {
+        return Ok(false);
+    }
     let (live, theirs) = store_promos::live_counts(tx, &id, &email, now).await?;
     if code.rules.check_counts(live, theirs).is_err() {
         return Ok(false);

@@ -19,6 +19,7 @@ on_both_backends!(
     operators_create_list_and_change_their_codes,
     a_discounted_booking_is_charged_recorded_and_reported_discounted,
     the_limit_per_traveler_counts_the_email_a_code_was_redeemed_with,
+    a_late_payment_takes_its_code_back_only_while_the_code_is_on_and_in_its_window,
 );
 
 const HOLD_TTL: i64 = 901;
@@ -557,4 +558,62 @@ async fn the_limit_per_traveler_counts_the_email_a_code_was_redeemed_with(backen
         .await
         .expect(201);
     app.assert_seat_invariant().await;
+}
+
+/// A payment arriving after its hold lapsed takes its code's use back only while the code is
+/// still switched on and within its window; otherwise it is refunded like one that found the
+/// departure sold out.
+async fn a_late_payment_takes_its_code_back_only_while_the_code_is_on_and_in_its_window(
+    backend: Backend,
+) {
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let until = app.clock.now() + Duration::seconds(HOLD_TTL / 2);
+    code(
+        &app,
+        &token,
+        json!({"code": "ENDING", "percent_off": 10, "valid_until": until.to_rfc3339()}),
+    )
+    .await;
+    let switched_off = code(&app, &token, json!({"code": "OFFSOON", "percent_off": 10})).await;
+    code(&app, &token, json!({"code": "STAYS", "percent_off": 10})).await;
+    let ending = hold_with(&app, &departure, 1, "a@example.com", "ENDING").await;
+    let off = hold_with(&app, &departure, 1, "b@example.com", "OFFSOON").await;
+    let stays = hold_with(&app, &departure, 1, "c@example.com", "STAYS").await;
+    for held in [&ending, &off, &stays] {
+        held.expect(201);
+    }
+    app.clock.advance(Duration::seconds(HOLD_TTL));
+    app.patch_as(
+        &token,
+        &format!("/v1/promo-codes/{switched_off}"),
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+
+    for (held, outcome) in [
+        (&ending, "refunded"),
+        (&off, "refunded"),
+        (&stays, "confirmed"),
+    ] {
+        let reference = held.str("reference");
+        let intent = stripe.intent_for(&reference).expect("intent created");
+        let ack = app
+            .stripe_event(&succeeded(&format!("evt_{reference}"), &intent))
+            .await;
+        assert_eq!(ack.body["outcome"], outcome, "{reference}: {}", ack.text);
+    }
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM promo_redemptions WHERE released_at IS NULL")
+            .await,
+        1,
+        "only the usable code's use was taken back"
+    );
+    assert_eq!(app.available(&departure).await, 9);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
 }
