@@ -12,7 +12,7 @@ use super::audit::{self, Action, Target};
 use super::principal::Principal;
 use crate::domain::ids::{BookingId, PromoCodeId, TourId};
 use crate::domain::money::Currency;
-use crate::domain::promo::{normalize, Discount, PromoCode, PromoDraft, PromoRules, Refusal};
+use crate::domain::promo::{normalize, PromoChange, PromoCode, PromoDraft, PromoRules, Refusal};
 use crate::domain::records::{BookingRecord, TourRecord};
 use crate::error::AppError;
 use crate::storage::catalogue as store_catalogue;
@@ -35,13 +35,15 @@ pub struct NewPromo {
     pub active: Option<bool>,
 }
 
-/// A change to a code: `None` keeps a field, `Some(None)` clears an optional one. The code's
-/// text, discount and tour never change (bookings name them); make a new code instead.
+/// A change to a code: `None` keeps a field, `Some(None)` clears an optional one (a cleared
+/// `min_spend` is 0). The code's text, discount and tour never change (bookings name them);
+/// make a new code instead.
 #[derive(Debug, Default)]
 pub struct PromoPatch {
     pub valid_from: Option<Option<String>>,
     pub valid_until: Option<Option<String>>,
-    pub min_spend: Option<i64>,
+    pub currency: Option<Option<String>>,
+    pub min_spend: Option<Option<i64>>,
     pub max_redemptions: Option<Option<i64>>,
     pub max_per_customer: Option<Option<i64>>,
     pub active: Option<bool>,
@@ -184,30 +186,15 @@ pub async fn update(
             .await?
             .ok_or(AppError::NotFound)?;
         let before = current.rules.clone();
-        let rules = &current.rules;
-        let (percent_off, amount_off) = match &rules.discount {
-            Discount::Percent(percent) => (Some(i64::from(*percent)), None),
-            Discount::Amount { amount, .. } => (None, Some(*amount)),
-        };
-        let currency = rules.currency.as_ref().map(Currency::as_str);
-        let draft = PromoDraft {
-            code: &rules.code,
-            percent_off,
-            amount_off,
-            currency,
-            tour_id: rules.tour_id.clone(),
-            valid_from: valid_from.unwrap_or(rules.valid_from),
-            valid_until: valid_until.unwrap_or(rules.valid_until),
-            min_spend: Some(patch.min_spend.unwrap_or(rules.min_spend)),
-            max_redemptions: patch
-                .max_redemptions
-                .unwrap_or(rules.max_redemptions.map(i64::from)),
-            max_per_customer: patch
-                .max_per_customer
-                .unwrap_or(rules.max_per_customer.map(i64::from)),
-            active: Some(patch.active.unwrap_or(rules.active)),
-        };
-        let new_rules = draft.validate()?;
+        let new_rules = before.changed(&PromoChange {
+            valid_from,
+            valid_until,
+            currency: patch.currency.as_ref().map(Option::as_deref),
+            min_spend: patch.min_spend,
+            max_redemptions: patch.max_redemptions,
+            max_per_customer: patch.max_per_customer,
+            active: patch.active,
+        })?;
         let (live, _) = store_promos::live_counts(&mut tx, &id, "", now).await?;
         if new_rules.max_redemptions.is_some_and(|max| max < live) {
             return Err(AppError::Refused {
@@ -247,6 +234,10 @@ fn change_detail(before: &PromoRules, after: &PromoRules) -> String {
     }
     if before.valid_until != after.valid_until {
         detail.insert("valid_until".into(), time(after.valid_until).into());
+    }
+    if before.currency != after.currency {
+        let currency = after.currency.as_ref().map(|c| c.as_str().to_owned());
+        detail.insert("currency".into(), currency.into());
     }
     if before.min_spend != after.min_spend {
         detail.insert("min_spend".into(), after.min_spend.into());

@@ -104,12 +104,14 @@ pub async fn insert(
 }
 
 /// Writes a locked code's changeable rules (the code's text and discount never change: bookings
-/// name them).
+/// name them; the currency may, except an amount off's, which `PromoRules::changed` refuses).
 pub async fn update(tx: &mut WriteTx, code: &PromoCode) -> Result<(), StorageError> {
     let rules = &code.rules;
+    let (_, _, currency) = discount_columns(rules);
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE promo_codes SET valid_from = ?, valid_until = ?, min_spend = ?, max_redemptions = ?, \
-         max_per_customer = ?, active = ?, updated_at = ? WHERE id = ?")
+        "UPDATE promo_codes SET currency = ?, valid_from = ?, valid_until = ?, min_spend = ?, \
+         max_redemptions = ?, max_per_customer = ?, active = ?, updated_at = ? WHERE id = ?")
+        .bind(currency)
         .bind(rules.valid_from.map(at)).bind(rules.valid_until.map(at)).bind(rules.min_spend)
         .bind(rules.max_redemptions.map(i64::from)).bind(rules.max_per_customer.map(i64::from))
         .bind(rules.active).bind(at(code.updated_at)).bind(code.id.as_str())
