@@ -270,6 +270,10 @@ impl Refusal {
         AppError::PromoCodeRefused {
             code: self.code(),
             message: self.message(currency),
+            min_spend: match self {
+                Refusal::BelowMinimumSpend { min_spend } => Some(min_spend),
+                _ => None,
+            },
         }
     }
 }
