@@ -66,9 +66,14 @@ pub enum AppError {
     #[error("{message}")]
     Refused { code: &'static str, message: String },
     /// A promo code that does not apply (422, on the `promo_code` field); `code` is one of
-    /// `domain::promo::Refusal`'s.
+    /// `domain::promo::Refusal`'s; `min_spend` is the code's minimum (minor units of the
+    /// booking's currency) when that is what the booking did not reach, for pages that say it.
     #[error("{message}")]
-    PromoCodeRefused { code: &'static str, message: String },
+    PromoCodeRefused {
+        code: &'static str,
+        message: String,
+        min_spend: Option<i64>,
+    },
     #[error("capacity cannot go below the {taken} seats already taken")]
     CapacityBelowTaken { taken: u32 },
     #[error("this Idempotency-Key was used with a different request")]

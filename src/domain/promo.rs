@@ -169,6 +169,57 @@ fn limit(value: Option<i64>) -> Result<Option<u32>, String> {
     }
 }
 
+/// A change to a code's rules as an operator sends it: `None` keeps a field, `Some(None)`
+/// clears it (a cleared `min_spend` is none, 0).
+#[derive(Debug, Clone, Default)]
+pub struct PromoChange<'a> {
+    pub valid_from: Option<Option<DateTime<Utc>>>,
+    pub valid_until: Option<Option<DateTime<Utc>>>,
+    pub currency: Option<Option<&'a str>>,
+    pub min_spend: Option<Option<i64>>,
+    pub max_redemptions: Option<Option<i64>>,
+    pub max_per_customer: Option<Option<i64>>,
+    pub active: Option<bool>,
+}
+
+impl PromoRules {
+    /// The rules after `change`, checked as a new code's are (so a minimum spend needs a
+    /// currency, given with it or already the code's). The code's text, discount and tour never
+    /// change, since bookings name them: an amount off keeps its currency.
+    pub fn changed(&self, change: &PromoChange<'_>) -> Result<PromoRules, AppError> {
+        let (percent_off, amount_off) = match &self.discount {
+            Discount::Percent(percent) => (Some(i64::from(*percent)), None),
+            Discount::Amount { amount, .. } => (None, Some(*amount)),
+        };
+        let keep = |limit: Option<u32>| limit.map(i64::from);
+        let rules = PromoDraft {
+            code: &self.code,
+            percent_off,
+            amount_off,
+            currency: change
+                .currency
+                .unwrap_or(self.currency.as_ref().map(Currency::as_str)),
+            tour_id: self.tour_id.clone(),
+            valid_from: change.valid_from.unwrap_or(self.valid_from),
+            valid_until: change.valid_until.unwrap_or(self.valid_until),
+            min_spend: change.min_spend.unwrap_or(Some(self.min_spend)),
+            max_redemptions: change.max_redemptions.unwrap_or(keep(self.max_redemptions)),
+            max_per_customer: change
+                .max_per_customer
+                .unwrap_or(keep(self.max_per_customer)),
+            active: Some(change.active.unwrap_or(self.active)),
+        }
+        .validate()?;
+        if rules.discount != self.discount {
+            return Err(AppError::invalid(
+                "currency",
+                "an amount off stays in its currency; make a new code for another",
+            ));
+        }
+        Ok(rules)
+    }
+}
+
 /// Why a code does not apply; each is a `422` with its own stable code, on the `promo_code`
 /// field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,6 +270,10 @@ impl Refusal {
         AppError::PromoCodeRefused {
             code: self.code(),
             message: self.message(currency),
+            min_spend: match self {
+                Refusal::BelowMinimumSpend { min_spend } => Some(min_spend),
+                _ => None,
+            },
         }
     }
 }
@@ -234,14 +289,7 @@ impl PromoRules {
         total: i64,
         now: DateTime<Utc>,
     ) -> Result<i64, Refusal> {
-        if !self.active {
-            return Err(Refusal::Unknown);
-        }
-        let started = self.valid_from.is_none_or(|from| from <= now);
-        let not_ended = self.valid_until.is_none_or(|until| now < until);
-        if !(started && not_ended) {
-            return Err(Refusal::NotValidNow);
-        }
+        self.usable_at(now)?;
         if self.tour_id.as_ref().is_some_and(|only| only != tour) {
             return Err(Refusal::NotApplicable);
         }
@@ -258,6 +306,21 @@ impl PromoRules {
             Discount::Percent(percent) => total * i64::from(percent) / 100,
             Discount::Amount { amount, .. } => amount.min(total),
         })
+    }
+
+    /// Whether the code may be used at all at `now`: switched on, and within its window
+    /// (`valid_until` exclusive). A hold checks it in [`PromoRules::discount_for`]; a late payment
+    /// taking a lapsed hold's seats back checks it before counting its redemption again.
+    pub fn usable_at(&self, now: DateTime<Utc>) -> Result<(), Refusal> {
+        if !self.active {
+            return Err(Refusal::Unknown);
+        }
+        let started = self.valid_from.is_none_or(|from| from <= now);
+        let not_ended = self.valid_until.is_none_or(|until| now < until);
+        if !(started && not_ended) {
+            return Err(Refusal::NotValidNow);
+        }
+        Ok(())
     }
 
     /// Whether one more redemption fits, given the live redemptions of the code in all and of
@@ -453,6 +516,80 @@ mod tests {
         assert_eq!(code.check_counts(10, 0), Err(Refusal::Exhausted));
         assert_eq!(code.check_counts(3, 2), Err(Refusal::CustomerLimit));
         assert_eq!(rules(percent(10)).check_counts(u32::MAX, u32::MAX), Ok(()));
+    }
+
+    #[test]
+    fn a_change_sets_or_clears_a_currency_and_minimum_spend_checked_as_on_creation() {
+        let code = rules(percent(10));
+        let change = |change: PromoChange<'static>| code.changed(&change);
+        let spend = change(PromoChange {
+            currency: Some(Some("EUR")),
+            min_spend: Some(Some(5000)),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (spend.currency, spend.min_spend, spend.discount),
+            (Some(eur()), 5000, Discount::Percent(10))
+        );
+        let invalid = |result: Result<PromoRules, AppError>| match result {
+            Err(AppError::Validation(fields)) => fields.into_keys().collect::<Vec<_>>(),
+            other => panic!("accepted: {other:?}"),
+        };
+        // A minimum spend is an amount: it needs a currency, sent with it or the code's.
+        assert_eq!(
+            invalid(change(PromoChange {
+                min_spend: Some(Some(5000)),
+                ..Default::default()
+            })),
+            ["currency"]
+        );
+        assert_eq!(
+            invalid(spend.changed(&PromoChange {
+                currency: Some(None),
+                ..Default::default()
+            })),
+            ["currency"]
+        );
+        assert_eq!(
+            invalid(change(PromoChange {
+                currency: Some(Some("EURO")),
+                min_spend: Some(Some(-1)),
+                ..Default::default()
+            })),
+            ["currency", "min_spend"]
+        );
+        let cleared = spend
+            .changed(&PromoChange {
+                currency: Some(None),
+                min_spend: Some(None),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!((cleared.currency, cleared.min_spend), (None, 0));
+        // An amount off keeps its currency; a minimum spend is added in it.
+        let amount = rules(PromoDraft {
+            code: "TENOFF",
+            amount_off: Some(1000),
+            currency: Some("EUR"),
+            ..Default::default()
+        });
+        for currency in [Some("USD"), None] {
+            assert_eq!(
+                invalid(amount.changed(&PromoChange {
+                    currency: Some(currency),
+                    ..Default::default()
+                })),
+                ["currency"]
+            );
+        }
+        let with_minimum = amount
+            .changed(&PromoChange {
+                min_spend: Some(Some(3000)),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(with_minimum.min_spend, 3000);
     }
 
     proptest! {

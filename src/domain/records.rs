@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::booking::BookingStatus;
-use super::capacity::Occupancy;
+use super::capacity::{Occupancy, SalesStatus};
 use super::ids::{BookingId, BookingRef, DepartureId, OperatorId, ScheduleId, TourId};
 use super::lang::Lang;
 use super::price_rules::{self, PriceRule, UnitPrices};
@@ -24,6 +24,43 @@ pub struct TourRecord {
 }
 
 impl TourRecord {
+    /// Each unit's "from" price: its lowest over `departures` that are on sale at `now`, at the
+    /// prices a hold would quote (the departure's own, the tour's rules, the base price). With
+    /// none on sale, the base prices: nothing else is sold.
+    pub fn prices_from<'a>(
+        &self,
+        departures: impl IntoIterator<Item = &'a DepartureRecord>,
+        now: DateTime<Utc>,
+    ) -> UnitPrices {
+        let mut lowest = UnitPrices::new();
+        let on_sale = departures.into_iter().filter(|d| {
+            d.tour_id == self.id
+                && d.occupancy.sales_status(self.tour.cutoff_minutes, now) == SalesStatus::Open
+        });
+        for departure in on_sale {
+            for (unit, price) in departure.prices(self) {
+                let entry = lowest.entry(unit).or_insert(price);
+                *entry = (*entry).min(price);
+            }
+        }
+        for unit in &self.tour.units {
+            lowest.entry(unit.code.clone()).or_insert(unit.price);
+        }
+        lowest
+    }
+
+    /// The lowest of [`TourRecord::prices_from`]: what the tour sells from (0 with no units).
+    pub fn price_from<'a>(
+        &self,
+        departures: impl IntoIterator<Item = &'a DepartureRecord>,
+        now: DateTime<Utc>,
+    ) -> i64 {
+        self.prices_from(departures, now)
+            .into_values()
+            .min()
+            .unwrap_or(0)
+    }
+
     /// An archived tour sells nothing new: no holds, no departures, no schedules. Its bookings
     /// stay as they are.
     pub fn check_on_sale(&self) -> Result<(), crate::error::AppError> {

@@ -70,8 +70,16 @@ pub struct PromoCodePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable)]
     valid_until: Option<Option<String>>,
-    #[serde(default)]
-    min_spend: Option<i64>,
+    /// ISO 4217, or `null` to remove it: a minimum spend is an amount in it, and a code with
+    /// one applies only to tours sold in it. An amount off keeps its currency for good.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    currency: Option<Option<String>>,
+    /// Minor units of `currency` (the code's, or the one sent with it), or `null` (or 0) for
+    /// none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    min_spend: Option<Option<i64>>,
     /// Never below the redemptions live now (`409 below_redeemed`); `null`: no limit.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, nullable)]
@@ -231,7 +239,7 @@ pub async fn get_promo_code(
     patch,
     path = "/v1/promo-codes/{id}",
     tag = "operator",
-    summary = "Change a promo code's window, minimum spend, limits, or switch it off",
+    summary = "Change a promo code's window, currency and minimum spend, limits, or switch it off",
     params(("id" = String, Path, description = "Promo code id"), IdempotencyKey),
     request_body = PromoCodePatch,
     responses(
@@ -256,6 +264,7 @@ pub async fn update_promo_code(
             let patch = PromoPatch {
                 valid_from: request.valid_from,
                 valid_until: request.valid_until,
+                currency: request.currency,
                 min_spend: request.min_spend,
                 max_redemptions: request.max_redemptions,
                 max_per_customer: request.max_per_customer,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::audit::{self, Action, Target};
 use super::notifications;
@@ -184,6 +184,27 @@ pub async fn own_tour(
 
 pub async fn list_tours(store: &Store, operator: &OperatorId) -> Result<Vec<TourRecord>, AppError> {
     Ok(catalogue::list_tours(store, operator).await?)
+}
+
+/// An operator's departures starting in the next [`MAX_RANGE_DAYS`] days and not cancelled, by
+/// tour, read in one query (the soonest 5000 in all): what a catalogue's "from" prices are
+/// taken over (`TourRecord::prices_from`). Seats are the departures' own; a departure full only
+/// because a shared resource is may still count.
+pub async fn upcoming_by_tour(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+) -> Result<HashMap<TourId, Vec<DepartureRecord>>, AppError> {
+    let until = now + Duration::days(MAX_RANGE_DAYS);
+    let listed = departures::list_for_operator(store, operator, now, until, now).await?;
+    let mut by_tour: HashMap<TourId, Vec<DepartureRecord>> = HashMap::new();
+    for departure in listed {
+        by_tour
+            .entry(departure.tour_id.clone())
+            .or_default()
+            .push(departure);
+    }
+    Ok(by_tour)
 }
 
 /// Creates a recurring schedule and materializes its departures up to the horizon.

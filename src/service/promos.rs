@@ -12,11 +12,11 @@ use super::audit::{self, Action, Target};
 use super::principal::Principal;
 use crate::domain::ids::{BookingId, PromoCodeId, TourId};
 use crate::domain::money::Currency;
-use crate::domain::promo::{normalize, Discount, PromoCode, PromoDraft, PromoRules, Refusal};
+use crate::domain::promo::{normalize, PromoChange, PromoCode, PromoDraft, PromoRules, Refusal};
 use crate::domain::records::{BookingRecord, TourRecord};
 use crate::error::AppError;
 use crate::storage::catalogue as store_catalogue;
-use crate::storage::promos as store_promos;
+use crate::storage::promos::{self as store_promos, Redemption};
 use crate::storage::{StorageError, Store, WriteTx};
 
 /// A new code as the operator sends it.
@@ -35,13 +35,15 @@ pub struct NewPromo {
     pub active: Option<bool>,
 }
 
-/// A change to a code: `None` keeps a field, `Some(None)` clears an optional one. The code's
-/// text, discount and tour never change (bookings name them); make a new code instead.
+/// A change to a code: `None` keeps a field, `Some(None)` clears an optional one (a cleared
+/// `min_spend` is 0). The code's text, discount and tour never change (bookings name them);
+/// make a new code instead.
 #[derive(Debug, Default)]
 pub struct PromoPatch {
     pub valid_from: Option<Option<String>>,
     pub valid_until: Option<Option<String>>,
-    pub min_spend: Option<i64>,
+    pub currency: Option<Option<String>>,
+    pub min_spend: Option<Option<i64>>,
     pub max_redemptions: Option<Option<i64>>,
     pub max_per_customer: Option<Option<i64>>,
     pub active: Option<bool>,
@@ -184,30 +186,15 @@ pub async fn update(
             .await?
             .ok_or(AppError::NotFound)?;
         let before = current.rules.clone();
-        let rules = &current.rules;
-        let (percent_off, amount_off) = match &rules.discount {
-            Discount::Percent(percent) => (Some(i64::from(*percent)), None),
-            Discount::Amount { amount, .. } => (None, Some(*amount)),
-        };
-        let currency = rules.currency.as_ref().map(Currency::as_str);
-        let draft = PromoDraft {
-            code: &rules.code,
-            percent_off,
-            amount_off,
-            currency,
-            tour_id: rules.tour_id.clone(),
-            valid_from: valid_from.unwrap_or(rules.valid_from),
-            valid_until: valid_until.unwrap_or(rules.valid_until),
-            min_spend: Some(patch.min_spend.unwrap_or(rules.min_spend)),
-            max_redemptions: patch
-                .max_redemptions
-                .unwrap_or(rules.max_redemptions.map(i64::from)),
-            max_per_customer: patch
-                .max_per_customer
-                .unwrap_or(rules.max_per_customer.map(i64::from)),
-            active: Some(patch.active.unwrap_or(rules.active)),
-        };
-        let new_rules = draft.validate()?;
+        let new_rules = before.changed(&PromoChange {
+            valid_from,
+            valid_until,
+            currency: patch.currency.as_ref().map(Option::as_deref),
+            min_spend: patch.min_spend,
+            max_redemptions: patch.max_redemptions,
+            max_per_customer: patch.max_per_customer,
+            active: patch.active,
+        })?;
         let (live, _) = store_promos::live_counts(&mut tx, &id, "", now).await?;
         if new_rules.max_redemptions.is_some_and(|max| max < live) {
             return Err(AppError::Refused {
@@ -247,6 +234,10 @@ fn change_detail(before: &PromoRules, after: &PromoRules) -> String {
     }
     if before.valid_until != after.valid_until {
         detail.insert("valid_until".into(), time(after.valid_until).into());
+    }
+    if before.currency != after.currency {
+        let currency = after.currency.as_ref().map(|c| c.as_str().to_owned());
+        detail.insert("currency".into(), currency.into());
     }
     if before.min_spend != after.min_spend {
         detail.insert("min_spend".into(), after.min_spend.into());
@@ -323,15 +314,14 @@ pub(crate) async fn redeem(
         store_promos::live_counts(tx, &code.id, &booking.customer.email, now).await?;
     code.rules.check_counts(live, theirs).map_err(refuse)?;
     store_promos::touch(tx, &code.id).await?;
-    store_promos::redeem(
-        tx,
-        &booking.id,
-        &code.id,
-        &booking.operator_id,
+    let redemption = Redemption {
+        booking: &booking.id,
+        code: &code.id,
+        operator: &booking.operator_id,
+        email: &booking.customer.email,
         discount,
-        now,
-    )
-    .await?;
+    };
+    store_promos::redeem(tx, &redemption, now).await?;
     Ok(())
 }
 
@@ -347,10 +337,11 @@ pub(crate) async fn release(
     Ok(())
 }
 
-/// A late payment is about to take a booking's seats back: its code, if it had one, must have
-/// room for it again. Locks the code (after the departure, as every writer does) and counts
-/// it again when it fits; `false` when the code has no room left (the payment is then refunded
-/// like one that found the departure sold out).
+/// A late payment is about to take a booking's seats back: its code, if it had one, must still
+/// be usable now (switched on, within its window) and have room for it again, counted by the
+/// email it was redeemed with. Locks the code (after the departure, as every writer does) and
+/// counts it again when it fits; `false` otherwise (the payment is then refunded like one that
+/// found the departure sold out).
 pub(crate) async fn reclaim(
     tx: &mut WriteTx,
     booking: &BookingRecord,
@@ -359,13 +350,16 @@ pub(crate) async fn reclaim(
     if booking.promo.is_none() {
         return Ok(true);
     }
-    let Some(id) = store_promos::redeemed_by(tx, &booking.id).await? else {
+    let Some((id, email)) = store_promos::redeemed_by(tx, &booking.id).await? else {
         return Ok(true);
     };
     let Some(code) = store_promos::lock(tx, &id).await? else {
         return Ok(false);
     };
-    let (live, theirs) = store_promos::live_counts(tx, &id, &booking.customer.email, now).await?;
+    if code.rules.usable_at(now).is_err() {
+        return Ok(false);
+    }
+    let (live, theirs) = store_promos::live_counts(tx, &id, &email, now).await?;
     if code.rules.check_counts(live, theirs).is_err() {
         return Ok(false);
     }

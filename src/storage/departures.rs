@@ -8,7 +8,7 @@ use super::rows::{DepartureRow, DEPARTURE_COLUMNS};
 use super::{on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::booking::{sql_list, BookingStatus};
 use crate::domain::capacity::DepartureStatus;
-use crate::domain::ids::{DepartureId, ScheduleId, TourId};
+use crate::domain::ids::{DepartureId, OperatorId, ScheduleId, TourId};
 use crate::domain::price_rules::UnitPrices;
 use crate::domain::records::{DepartureRecord, Violation};
 
@@ -51,6 +51,26 @@ pub async fn list_for_tour(
          WHERE o.tour_id = ? AND o.starts_at >= ? AND o.starts_at < ? ORDER BY o.starts_at, o.id LIMIT ?");
     let rows: Vec<DepartureRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(at(now)).bind(tour.as_str()).bind(at(from)).bind(at(to)).bind(MAX_LISTED).fetch_all(pool).await)?;
+    rows.into_iter().map(DepartureRecord::try_from).collect()
+}
+
+/// The departures of all an operator's tours starting in `[from, to)` and not cancelled, in
+/// start order, in one query (a catalogue's "from" prices); the soonest [`MAX_LISTED`] in all.
+pub async fn list_for_operator(
+    store: &Store,
+    operator: &OperatorId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<DepartureRecord>, StorageError> {
+    let sql = format!(
+        "SELECT {DEPARTURE_COLUMNS} FROM departures o JOIN tours t ON t.id = o.tour_id \
+         WHERE t.operator_id = ? AND o.starts_at >= ? AND o.starts_at < ? AND o.status <> ? \
+         ORDER BY o.starts_at, o.id LIMIT ?"
+    );
+    let rows: Vec<DepartureRow> = on_pool!(store, pool => sqlx::query_as(&sql)
+        .bind(at(now)).bind(operator.as_str()).bind(at(from)).bind(at(to))
+        .bind(DepartureStatus::Cancelled.as_str()).bind(MAX_LISTED).fetch_all(pool).await)?;
     rows.into_iter().map(DepartureRecord::try_from).collect()
 }
 

@@ -104,12 +104,14 @@ pub async fn insert(
 }
 
 /// Writes a locked code's changeable rules (the code's text and discount never change: bookings
-/// name them).
+/// name them; the currency may, except an amount off's, which `PromoRules::changed` refuses).
 pub async fn update(tx: &mut WriteTx, code: &PromoCode) -> Result<(), StorageError> {
     let rules = &code.rules;
+    let (_, _, currency) = discount_columns(rules);
     on_tx!(tx, conn => sqlx::query(
-        "UPDATE promo_codes SET valid_from = ?, valid_until = ?, min_spend = ?, max_redemptions = ?, \
-         max_per_customer = ?, active = ?, updated_at = ? WHERE id = ?")
+        "UPDATE promo_codes SET currency = ?, valid_from = ?, valid_until = ?, min_spend = ?, \
+         max_redemptions = ?, max_per_customer = ?, active = ?, updated_at = ? WHERE id = ?")
+        .bind(currency)
         .bind(rules.valid_from.map(at)).bind(rules.valid_until.map(at)).bind(rules.min_spend)
         .bind(rules.max_redemptions.map(i64::from)).bind(rules.max_per_customer.map(i64::from))
         .bind(rules.active).bind(at(code.updated_at)).bind(code.id.as_str())
@@ -197,8 +199,9 @@ pub async fn live_redemptions(
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// The live redemptions of a locked code: in all, and by bookings made with `email` (`""`:
-/// the second is 0).
+/// The live redemptions of a locked code: in all, and those redeemed with `email` (the email
+/// recorded with each redemption, not its booking's email now, which may have changed since;
+/// `""`: the second is 0).
 pub async fn live_counts(
     tx: &mut WriteTx,
     id: &PromoCodeId,
@@ -207,13 +210,13 @@ pub async fn live_counts(
 ) -> Result<(u32, u32), StorageError> {
     // One round trip: it runs while the code's lock is held.
     let sql = format!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN LOWER(b.customer_email) = LOWER(?) \
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN ? <> '' AND r.customer_email = LOWER(?) \
          THEN 1 ELSE 0 END), 0) AS SIGNED) FROM promo_redemptions r JOIN bookings b ON b.id = r.booking_id \
          WHERE r.code_id = ? AND r.released_at IS NULL AND {}",
         live_condition()
     );
     let (total, own): (i64, i64) = on_tx!(tx, conn => sqlx::query_as(&sql)
-        .bind(email).bind(id.as_str()).bind(at(now)).fetch_one(conn).await)?;
+        .bind(email).bind(email).bind(id.as_str()).bind(at(now)).fetch_one(conn).await)?;
     let clamp = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     Ok((clamp(total), clamp(own)))
 }
@@ -228,32 +231,44 @@ pub async fn touch(tx: &mut WriteTx, id: &PromoCodeId) -> Result<(), StorageErro
     Ok(())
 }
 
-/// Records that `booking` redeemed the locked code.
+/// A booking's redemption of a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption<'a> {
+    pub booking: &'a BookingId,
+    pub code: &'a PromoCodeId,
+    pub operator: &'a OperatorId,
+    /// The traveler email it was made with; stored lower-cased (by the database's `LOWER`, as
+    /// [`live_counts`] compares it), and counted for the code's limit per traveler.
+    pub email: &'a str,
+    pub discount: i64,
+}
+
+/// Records that a booking redeemed the locked code.
 pub async fn redeem(
     tx: &mut WriteTx,
-    booking: &BookingId,
-    code: &PromoCodeId,
-    operator: &OperatorId,
-    discount: i64,
+    redemption: &Redemption<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
+    let r = redemption;
     on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO promo_redemptions (booking_id, code_id, operator_id, discount, redeemed_at) \
-         VALUES (?, ?, ?, ?, ?)")
-        .bind(booking.as_str()).bind(code.as_str()).bind(operator.as_str()).bind(discount).bind(at(now))
+        "INSERT INTO promo_redemptions (booking_id, code_id, operator_id, customer_email, discount, redeemed_at) \
+         VALUES (?, ?, ?, LOWER(?), ?, ?)")
+        .bind(r.booking.as_str()).bind(r.code.as_str()).bind(r.operator.as_str())
+        .bind(r.email).bind(r.discount).bind(at(now))
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// The code a booking redeemed, whether or not that redemption was released since.
+/// The code a booking redeemed and the email it redeemed it with, whether or not that
+/// redemption was released since.
 pub async fn redeemed_by(
     tx: &mut WriteTx,
     booking: &BookingId,
-) -> Result<Option<PromoCodeId>, StorageError> {
-    let id: Option<String> = on_tx!(tx, conn => sqlx::query_scalar(
-        "SELECT code_id FROM promo_redemptions WHERE booking_id = ?")
+) -> Result<Option<(PromoCodeId, String)>, StorageError> {
+    let row: Option<(String, String)> = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT code_id, customer_email FROM promo_redemptions WHERE booking_id = ?")
         .bind(booking.as_str()).fetch_optional(conn).await)?;
-    Ok(id.map(PromoCodeId::from_stored))
+    Ok(row.map(|(id, email)| (PromoCodeId::from_stored(id), email)))
 }
 
 /// Releases the redemptions of bookings that stopped holding seats; returns how many were live.

@@ -13,6 +13,7 @@ on_both_backends!(
     rules_and_a_departures_own_prices_decide_what_it_sells_at,
     a_held_price_never_moves_and_a_move_keeps_the_price,
     price_rules_are_checked_and_belong_to_their_operator,
+    from_prices_are_the_lowest_of_the_departures_on_sale,
 );
 
 /// The first `weekday` at least `days` days after the test clock's local date.
@@ -385,4 +386,93 @@ async fn price_rules_are_checked_and_belong_to_their_operator(backend: Backend) 
         (4000, 1049),
         "the last added of equal priority"
     );
+}
+
+/// The catalogue page's "from" price and OCTO's `pricingFrom` per unit are the lowest prices
+/// the tour's departures on sale sell at (rules and a departure's own prices included), not the
+/// base prices; with none on sale, the base prices.
+async fn from_prices_are_the_lowest_of_the_departures_on_sale(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (operator, token) = app.operator_with_id("Harbour Tours").await;
+    let tour = app.tour(&token, json!({})).await;
+    let reseller = app
+        .post_as(
+            &token,
+            "/v1/resellers",
+            json!({"name": "Harbour OTA", "commission_percent": 20}),
+        )
+        .await;
+    reseller.expect(201);
+    let key = reseller.str("key");
+    let catalogue_from = || async {
+        let page = app.get(&format!("/tours?operator={operator}")).await;
+        assert_eq!(page.status.as_u16(), 200);
+        let at = page.text.find("from €").expect("a from price");
+        page.text[at + "from ".len()..]
+            .split('<')
+            .next()
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let octo_from = || async {
+        let reply = crate::octo::octo(
+            &app,
+            Some(&key),
+            &format!("/products/{tour}"),
+            Some("octo/pricing"),
+        )
+        .await;
+        reply.expect(200);
+        let units = reply.body["options"][0]["units"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let of = |unit: &str| {
+            units.iter().find(|u| u["id"] == unit).unwrap()["pricingFrom"][0]["retail"]
+                .as_i64()
+                .unwrap()
+        };
+        (of("adult"), of("child"))
+    };
+    assert_eq!(catalogue_from().await, "€15.00", "no departures: the base");
+    assert_eq!(octo_from().await, (3500, 1500));
+
+    let wednesday = next(&app, Weekday::Wed, 3);
+    let saturday = next(&app, Weekday::Sat, 3);
+    let midweek = departure_on(&app, &token, &tour, wednesday, "10:00").await;
+    departure_on(&app, &token, &tour, saturday, "10:00").await;
+    let weekends = json!({"name": "Weekends", "weekdays": ["sat", "sun"],
+                          "prices": {"adult": 2500, "child": 1200}});
+    rule(&app, &token, &tour, weekends).await.expect(201);
+    assert_eq!(catalogue_from().await, "€12.00", "the weekend rule");
+    assert_eq!(octo_from().await, (2500, 1200));
+
+    app.request(
+        reqwest::Method::PUT,
+        &format!("/v1/departures/{midweek}/prices"),
+        Some(&token),
+        Some(json!({"prices": {"child": 1000}})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        catalogue_from().await,
+        "€10.00",
+        "the departure's own price"
+    );
+    assert_eq!(octo_from().await, (2500, 1000));
+
+    // A cancelled departure sells nothing: its price is no longer a "from" price.
+    app.post_as(
+        &token,
+        &format!("/v1/departures/{midweek}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(catalogue_from().await, "€12.00");
+    assert_eq!(octo_from().await, (2500, 1200));
 }

@@ -18,6 +18,9 @@ on_both_backends!(
     lapsed_and_cancelled_bookings_give_their_use_back,
     operators_create_list_and_change_their_codes,
     a_discounted_booking_is_charged_recorded_and_reported_discounted,
+    the_limit_per_traveler_counts_the_email_a_code_was_redeemed_with,
+    a_change_gives_a_percent_code_a_currency_and_minimum_spend_or_takes_them_away,
+    a_late_payment_takes_its_code_back_only_while_the_code_is_on_and_in_its_window,
 );
 
 const HOLD_TTL: i64 = 901;
@@ -516,6 +519,217 @@ async fn a_discounted_booking_is_charged_recorded_and_reported_discounted(backen
     assert_eq!(app.available(&departure).await, 1, "a seat is free for it");
     let ack = app.stripe_event(&succeeded("evt_late", &intent)).await;
     assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    app.assert_seat_invariant().await;
+    assert_books_balance(&app).await;
+}
+
+/// The limit per traveler counts the email each redemption was made with: a booking whose email
+/// changes afterwards neither gives the old address its use back nor takes one from the new.
+async fn the_limit_per_traveler_counts_the_email_a_code_was_redeemed_with(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, departure) = app.fresh_departure(40).await;
+    code(
+        &app,
+        &token,
+        json!({"code": "ONCE", "percent_off": 10, "max_per_customer": 1}),
+    )
+    .await;
+    let held = hold_with(&app, &departure, 1, "Ada@Example.com", "ONCE").await;
+    held.expect(201);
+    // No endpoint changes a discounted booking's email today (a reseller's bookings, whose
+    // contact comes later, take no codes), so the change is made in the database, as a contact
+    // change or a support edit would make it.
+    app.execute_sql(&format!(
+        "UPDATE bookings SET customer_email = 'grace@example.com' WHERE reference = '{}'",
+        held.str("reference")
+    ))
+    .await;
+    hold_with(&app, &departure, 1, "ada@example.com", "ONCE")
+        .await
+        .expect_error(422, "promo_code_customer_limit");
+    hold_with(&app, &departure, 1, "grace@example.com", "ONCE")
+        .await
+        .expect(201);
+    assert_eq!(
+        app.query_strings(
+            "SELECT customer_email FROM promo_redemptions ORDER BY redeemed_at, customer_email"
+        )
+        .await,
+        ["ada@example.com", "grace@example.com"],
+        "each redemption records the email it was made with, lower-cased"
+    );
+    app.assert_seat_invariant().await;
+}
+
+/// `PATCH` sets or clears a code's currency and minimum spend with the rules of creation: a
+/// minimum spend needs a currency, and an amount off keeps its own.
+async fn a_change_gives_a_percent_code_a_currency_and_minimum_spend_or_takes_them_away(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, _, departure) = app.fresh_departure(40).await;
+    let id = code(&app, &token, json!({"code": "PCT", "percent_off": 10})).await;
+    let path = format!("/v1/promo-codes/{id}");
+    let refused = app
+        .patch_as(&token, &path, json!({"min_spend": 5000}))
+        .await;
+    refused.expect_error(422, "validation_failed");
+    assert!(
+        refused.body["error"]["fields"]["currency"].is_string(),
+        "{}",
+        refused.text
+    );
+    let bad = app
+        .patch_as(&token, &path, json!({"currency": "EURO", "min_spend": -1}))
+        .await;
+    bad.expect_error(422, "validation_failed");
+    for field in ["currency", "min_spend"] {
+        assert!(
+            bad.body["error"]["fields"][field].is_string(),
+            "{}",
+            bad.text
+        );
+    }
+
+    let changed = app
+        .patch_as(&token, &path, json!({"currency": "EUR", "min_spend": 5000}))
+        .await;
+    changed.expect(200);
+    assert_eq!(
+        (&changed.body["currency"], &changed.body["min_spend"]),
+        (&json!("EUR"), &json!(5000))
+    );
+    let stored = app.get_as(&token, &path).await;
+    stored.expect(200);
+    assert_eq!(
+        (&stored.body["currency"], &stored.body["min_spend"]),
+        (&json!("EUR"), &json!(5000)),
+        "stored, not only answered"
+    );
+    hold_with(&app, &departure, 1, "ada@example.com", "PCT")
+        .await
+        .expect_error(422, "promo_code_minimum_spend");
+    let held = hold_with(&app, &departure, 2, "ada@example.com", "PCT").await;
+    held.expect(201);
+    assert_eq!(held.body["discount"], 700);
+
+    // In a currency the tour is not sold in, the code no longer applies to it.
+    app.patch_as(&token, &path, json!({"currency": "USD"}))
+        .await
+        .expect(200);
+    hold_with(&app, &departure, 2, "grace@example.com", "PCT")
+        .await
+        .expect_error(422, "promo_code_not_applicable");
+    // The minimum spend still needs its currency; both go together.
+    app.patch_as(&token, &path, json!({"currency": null}))
+        .await
+        .expect_error(422, "validation_failed");
+    let cleared = app
+        .patch_as(&token, &path, json!({"currency": null, "min_spend": null}))
+        .await;
+    cleared.expect(200);
+    assert_eq!(
+        (&cleared.body["currency"], &cleared.body["min_spend"]),
+        (&Value::Null, &json!(0))
+    );
+    hold_with(&app, &departure, 1, "grace@example.com", "PCT")
+        .await
+        .expect(201);
+
+    // An amount off is in its currency for good; a minimum spend is added in it.
+    let amount = code(
+        &app,
+        &token,
+        json!({"code": "TENOFF", "amount_off": 1000, "currency": "EUR"}),
+    )
+    .await;
+    let amount_path = format!("/v1/promo-codes/{amount}");
+    for currency in [json!("USD"), Value::Null] {
+        let refused = app
+            .patch_as(&token, &amount_path, json!({"currency": currency}))
+            .await;
+        refused.expect_error(422, "validation_failed");
+        assert!(refused.body["error"]["fields"]["currency"].is_string());
+    }
+    let minimum = app
+        .patch_as(&token, &amount_path, json!({"min_spend": 4000}))
+        .await;
+    minimum.expect(200);
+    assert_eq!(
+        (&minimum.body["currency"], &minimum.body["amount_off"]),
+        (&json!("EUR"), &json!(1000))
+    );
+    assert_eq!(
+        app.query_strings(&format!(
+            "SELECT detail FROM audit_log WHERE action = 'promo_code.update' AND target = 'promo_code:{id}' \
+             ORDER BY created_at, id"
+        ))
+        .await
+        .first()
+        .map(String::as_str),
+        Some(r#"{"currency":"EUR","min_spend":5000}"#),
+        "the audit log names what changed"
+    );
+}
+
+/// A payment arriving after its hold lapsed takes its code's use back only while the code is
+/// still switched on and within its window; otherwise it is refunded like one that found the
+/// departure sold out.
+async fn a_late_payment_takes_its_code_back_only_while_the_code_is_on_and_in_its_window(
+    backend: Backend,
+) {
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let (token, _, departure) = app.fresh_departure(10).await;
+    let until = app.clock.now() + Duration::seconds(HOLD_TTL / 2);
+    code(
+        &app,
+        &token,
+        json!({"code": "ENDING", "percent_off": 10, "valid_until": until.to_rfc3339()}),
+    )
+    .await;
+    let switched_off = code(&app, &token, json!({"code": "OFFSOON", "percent_off": 10})).await;
+    code(&app, &token, json!({"code": "STAYS", "percent_off": 10})).await;
+    let ending = hold_with(&app, &departure, 1, "a@example.com", "ENDING").await;
+    let off = hold_with(&app, &departure, 1, "b@example.com", "OFFSOON").await;
+    let stays = hold_with(&app, &departure, 1, "c@example.com", "STAYS").await;
+    for held in [&ending, &off, &stays] {
+        held.expect(201);
+    }
+    app.clock.advance(Duration::seconds(HOLD_TTL));
+    app.patch_as(
+        &token,
+        &format!("/v1/promo-codes/{switched_off}"),
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+
+    for (held, outcome) in [
+        (&ending, "refunded"),
+        (&off, "refunded"),
+        (&stays, "confirmed"),
+    ] {
+        let reference = held.str("reference");
+        let intent = stripe.intent_for(&reference).expect("intent created");
+        let ack = app
+            .stripe_event(&succeeded(&format!("evt_{reference}"), &intent))
+            .await;
+        assert_eq!(ack.body["outcome"], outcome, "{reference}: {}", ack.text);
+    }
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) FROM promo_redemptions WHERE released_at IS NULL")
+            .await,
+        1,
+        "only the usable code's use was taken back"
+    );
+    assert_eq!(app.available(&departure).await, 9);
     app.assert_seat_invariant().await;
     assert_books_balance(&app).await;
 }

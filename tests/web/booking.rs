@@ -23,6 +23,8 @@ on_both_backends!(
     a_hold_the_operator_cancelled_shows_a_closed_page,
     the_booking_form_prints_operator_text_as_text_and_keeps_input_when_rate_limited,
     a_promo_code_refused_at_the_hold_is_marked_with_the_input_kept_and_holds_nothing,
+    a_code_below_its_minimum_spend_says_the_minimum_in_the_travelers_language,
+    a_booking_a_code_makes_free_says_there_is_nothing_to_pay,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -858,4 +860,158 @@ async fn a_promo_code_refused_at_the_hold_is_marked_with_the_input_kept_and_hold
     assert_eq!(again.status().as_u16(), 422, "refused, not replayed");
     assert_eq!(app.available(&departure).await, 7);
     app.assert_seat_invariant().await;
+}
+
+/// A code the booking is too small for says the minimum to reach, as money in the traveler's
+/// language, beside the code with every input kept.
+async fn a_code_below_its_minimum_spend_says_the_minimum_in_the_travelers_language(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let day = local_today(&app) + Duration::days(3);
+    let departure = departure_on(&app, &token, &tour, day, 10, 10).await;
+    app.post_as(
+        &token,
+        "/v1/promo-codes",
+        json!({"code": "BIG", "percent_off": 10, "min_spend": 5000, "currency": "EUR"}),
+    )
+    .await
+    .expect(201);
+
+    quote(&browser, &app, &departure, 1).await;
+    fill(&browser, "#field-promo_code", "big").await;
+    click(&browser, "button[value=quote]").await;
+    wait_for(&browser, "#promo_code-error").await;
+    let said = browser.text("#promo_code-error").await;
+    assert!(said.contains("at least €50.00"), "{said}");
+    assert_eq!(value_of(&browser, "#field-promo_code").await, "big");
+    assert_eq!(browser.text(".quote-total").await, "€35.00");
+    browser
+        .assert_accessible("booking form, promo code below its minimum spend")
+        .await;
+    // Reaching the minimum, the code applies.
+    fill(&browser, "#qty-adult", "2").await;
+    click(&browser, "button[value=quote]").await;
+    wait_for(&browser, ".quote-discount").await;
+    assert_eq!(browser.text(".quote-total").await, "€63.00");
+    browser.close().await;
+
+    // In Spanish, over HTTP: the amount as Spanish money.
+    let url = format!("{}/book/{departure}", app.base);
+    let first = app
+        .client
+        .get(&url)
+        .header("Cookie", "lang=es")
+        .send()
+        .await
+        .unwrap();
+    let mut jar = set_cookies(first.headers());
+    jar.push("lang=es".to_owned());
+    let form = first.text().await.unwrap();
+    let fields = [
+        ("csrf_token", hidden_field(&form, "csrf_token")),
+        ("idempotency_key", hidden_field(&form, "idempotency_key")),
+        ("items[adult]", "1".to_owned()),
+        ("promo_code", "BIG".to_owned()),
+        ("step", "quote".to_owned()),
+    ];
+    let reply = app
+        .client
+        .post(&url)
+        .header("Cookie", jar.join("; "))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 422);
+    let page = reply.text().await.unwrap();
+    assert!(
+        page.contains("necesita una reserva de al menos 50,00\u{a0}€"),
+        "{page}"
+    );
+    assert_eq!(app.available(&departure).await, 10, "nothing held");
+}
+
+/// A booking a code takes everything off says there is nothing to pay (not "pay €0.00 on
+/// arrival") on its hold, confirmation and manage pages.
+async fn a_booking_a_code_makes_free_says_there_is_nothing_to_pay(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (token, tour) = tour(&app, json!({})).await;
+    let day = local_today(&app) + Duration::days(3);
+    let departure = departure_on(&app, &token, &tour, day, 10, 10).await;
+    app.post_as(
+        &token,
+        "/v1/promo-codes",
+        json!({"code": "FREE", "percent_off": 100}),
+    )
+    .await
+    .expect(201);
+
+    quote(&browser, &app, &departure, 2).await;
+    fill(&browser, "#field-promo_code", "free").await;
+    click(&browser, "button[value=quote]").await;
+    wait_for(&browser, ".quote-discount").await;
+    assert_eq!(browser.text(".quote-total").await, "€0.00");
+    fill(&browser, "#field-name", "Ada Lovelace").await;
+    fill(&browser, "#field-email", "ada@example.com").await;
+    click(&browser, "button[value=hold]").await;
+    wait_for(&browser, ".confirm-form").await;
+    let form = browser.text(".confirm-form").await;
+    assert!(form.contains("There is nothing to pay"), "{form}");
+    assert!(!form.contains("arrival"), "{form}");
+    assert!(browser
+        .client
+        .find(Locator::Css(".pay-on-arrival"))
+        .await
+        .is_err());
+    browser
+        .assert_accessible("hold page with nothing to pay")
+        .await;
+    let reference = reference_on_page(&browser).await;
+
+    click(&browser, ".confirm-form button").await;
+    wait_for(&browser, ".confirmed-lead").await;
+    assert_eq!(status_of(&app, &reference).await, "confirmed");
+    assert_eq!(
+        browser.text(".nothing-to-pay").await,
+        "There is nothing to pay."
+    );
+    let page = browser.run("return document.body.innerText;").await;
+    assert!(!page.as_str().unwrap().contains("arrival"), "{page}");
+    browser.close().await;
+
+    // The manage page from the confirmation email: nothing to pay, not "pay on arrival".
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .expect("dispatch");
+    let mail = std::fs::read_dir(app.files.path().join("mail"))
+        .expect("mail was written")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains(&format!("Subject: Booking {reference} confirmed")))
+        .expect("the confirmation email");
+    let manage = app
+        .client
+        .get(format!(
+            "{}{}",
+            app.base,
+            crate::reschedule::manage_path(&mail)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manage.status().as_u16(), 200);
+    let manage = manage.text().await.unwrap();
+    assert!(manage.contains("(nothing to pay)"), "{manage}");
+    assert!(!manage.contains("pay on arrival"), "{manage}");
 }

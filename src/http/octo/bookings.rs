@@ -9,7 +9,7 @@ use rocket::{get, patch, post};
 use serde::{Deserialize, Serialize};
 
 use super::availability::{availability, date, parse, product_and_option, Availability};
-use super::catalogue::{product, start_times, DEFAULT_OPTION};
+use super::catalogue::{product, upcoming, DEFAULT_OPTION};
 use super::pricing::{Applied, PriceList, Pricing};
 use super::{Octo, OctoError, ResellerKey};
 use crate::domain::booking::BookingStatus;
@@ -247,12 +247,12 @@ impl<'a, 'r> Products<'a, 'r> {
     async fn get(&mut self, tour: &TourId) -> Result<&(TourRecord, serde_json::Value), OctoError> {
         if !self.seen.contains_key(tour) {
             let record = catalogue::tour(self.ctx.store, tour).await?;
-            let times = start_times(self.ctx, &record).await?;
+            let upcoming = upcoming(self.ctx, &record).await?;
             let prices = self.pricing.then_some(PriceList {
                 tour: &record,
                 reseller: self.reseller,
             });
-            let value = serde_json::to_value(product(&record, times, prices))
+            let value = serde_json::to_value(product(&record, upcoming, prices))
                 .map_err(|e| AppError::Internal(e.into()))?;
             self.seen.insert(tour.clone(), (record, value));
         }

@@ -11,6 +11,7 @@ use super::pricing::{Applied, PriceList, Pricing, ProductPricing};
 use super::{Octo, OctoError, ResellerKey, BASE};
 use crate::domain::ids::TourId;
 use crate::domain::octo::unit_type;
+use crate::domain::price_rules::UnitPrices;
 use crate::domain::records::TourRecord;
 use crate::domain::reseller::Reseller;
 use crate::http::context::Ctx;
@@ -154,9 +155,13 @@ pub const DEFAULT_OPTION: &str = "DEFAULT";
 
 pub(super) fn product(
     tour: &TourRecord,
-    start_times: BTreeSet<String>,
+    upcoming: Upcoming,
     prices: Option<PriceList<'_>>,
 ) -> OctoProduct {
+    let Upcoming {
+        start_times,
+        prices_from,
+    } = upcoming;
     let units = tour
         .tour
         .units
@@ -176,7 +181,10 @@ pub(super) fn product(
                 accompanied_by: [],
             },
             required_contact_fields: [],
-            pricing_from: prices.map(|p| [p.at(unit.price, 1)]),
+            pricing_from: prices.map(|p| {
+                let from = prices_from.get(&unit.code).copied();
+                [p.at(from.unwrap_or(unit.price), 1)]
+            }),
         })
         .collect();
     OctoProduct {
@@ -214,13 +222,18 @@ pub(super) fn product(
     }
 }
 
-/// The local start times a product's option lists: its schedules' times and those of its
-/// departures in the next 93 days, `HH:MM`, sorted. Never empty (the spec wants one at least):
-/// a tour with neither lists midnight, and its availability is empty.
-pub(super) async fn start_times(
-    ctx: &Ctx<'_>,
-    tour: &TourRecord,
-) -> Result<BTreeSet<String>, OctoError> {
+/// What a product says of its departures in the next 93 days.
+pub(super) struct Upcoming {
+    /// The local start times its option lists: its schedules' times and those of the
+    /// departures, `HH:MM`, sorted. Never empty (the spec wants one at least): a tour with
+    /// neither lists midnight, and its availability is empty.
+    start_times: BTreeSet<String>,
+    /// Each unit's lowest price on those on sale (`TourRecord::prices_from`): its `pricingFrom`.
+    prices_from: UnitPrices,
+}
+
+/// A product's [`Upcoming`], from the one query of its departures that its start times need.
+pub(super) async fn upcoming(ctx: &Ctx<'_>, tour: &TourRecord) -> Result<Upcoming, OctoError> {
     let mut times: BTreeSet<String> = catalogue::schedule_times(ctx.store, &tour.id)
         .await?
         .into_iter()
@@ -231,14 +244,18 @@ pub(super) async fn start_times(
         from: today,
         to: today + chrono::Duration::days(93),
     };
-    for departure in catalogue::departures_on(ctx.store, ctx.now(), tour, &range).await? {
+    let departures = catalogue::departures_on(ctx.store, ctx.now(), tour, &range).await?;
+    for departure in &departures {
         let local = departure.occupancy.starts_at.with_timezone(&tz);
         times.insert(local.format("%H:%M").to_string());
     }
     if times.is_empty() {
         times.insert("00:00".to_owned());
     }
-    Ok(times)
+    Ok(Upcoming {
+        start_times: times,
+        prices_from: tour.prices_from(&departures, ctx.now()),
+    })
 }
 
 /// The tours a reseller may sell, in a stable order (the operator's, by id).
@@ -269,12 +286,12 @@ pub async fn products(
     let reseller = key.0?;
     let mut list = Vec::new();
     for tour in sellable(&ctx, &reseller).await? {
-        let times = start_times(&ctx, &tour).await?;
+        let upcoming = upcoming(&ctx, &tour).await?;
         let prices = applied.pricing.then_some(PriceList {
             tour: &tour,
             reseller: &reseller,
         });
-        list.push(product(&tour, times, prices));
+        list.push(product(&tour, upcoming, prices));
     }
     Ok(Octo(list))
 }
@@ -318,12 +335,12 @@ pub async fn product_by_id(
 ) -> Result<Octo<OctoProduct>, OctoError> {
     let reseller = key.0?;
     let tour = sellable_tour(&ctx, &reseller, id).await?;
-    let times = start_times(&ctx, &tour).await?;
+    let upcoming = upcoming(&ctx, &tour).await?;
     let prices = applied.pricing.then_some(PriceList {
         tour: &tour,
         reseller: &reseller,
     });
-    Ok(Octo(product(&tour, times, prices)))
+    Ok(Octo(product(&tour, upcoming, prices)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

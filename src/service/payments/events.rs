@@ -292,8 +292,8 @@ async fn late_payment(
     };
     let mut plan = booking_plan::late_payment(current.status, current.seats, &occupancy, now)?;
     if plan.to == BookingStatus::Confirmed && !promos::reclaim(tx, &current, now).await? {
-        // The seats are free but the promo code was used up meanwhile: refunded like a
-        // departure that sold out.
+        // The seats are free but the promo code was used up, switched off or ended meanwhile:
+        // refunded like a departure that sold out.
         plan = booking_plan::paid_too_late(current.status, current.seats)?;
     }
     plans::execute(tx, &current, &plan, now).await?;

@@ -403,6 +403,8 @@ struct FormView {
     quote: Option<QuoteView>,
     /// Every field of the form, with the message key of its error (`None`: fine).
     errors: HashMap<&'static str, Option<&'static str>>,
+    /// The promo code's minimum spend, when the booking did not reach it (its error says it).
+    promo_min_spend: Option<i64>,
     notice: Option<NoticeView>,
 }
 
@@ -502,6 +504,7 @@ impl FormPage {
                 form,
                 quote: None,
                 errors: FIELDS.iter().map(|f| (*f, None)).collect(),
+                promo_min_spend: None,
                 notice: None,
             },
             status: rocket::http::Status::Ok,
@@ -574,6 +577,7 @@ impl FormPage {
                     self.view.form.quoted_total = Some(quote.subtotal);
                 }
             }
+            self.view.promo_min_spend = outcome.promo_min_spend;
             for (field, key) in outcome.fields {
                 if let Some(slot) = self.view.errors.get_mut(field.as_str()) {
                     *slot = Some(key);

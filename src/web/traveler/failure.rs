@@ -82,6 +82,8 @@ pub struct Outcome {
     pub retry_after: Option<u64>,
     /// Form field → message key, for fields the traveler can correct.
     pub fields: HashMap<String, &'static str>,
+    /// The promo code's minimum spend, when the booking did not reach it (the message says it).
+    pub promo_min_spend: Option<i64>,
     pub notice: Option<Notice>,
 }
 
@@ -113,6 +115,7 @@ pub fn classify(error: &AppError) -> Outcome {
     let (status, _) = error.status_and_code();
     let retry_after = error.retry_after().and_then(|s| s.parse().ok());
     let mut fields = HashMap::new();
+    let mut promo_min_spend = None;
     let notice = match error {
         AppError::Validation(problems) => {
             for name in problems.keys() {
@@ -122,8 +125,11 @@ pub fn classify(error: &AppError) -> Outcome {
             None
         }
         // The API names the same field (`fields.promo_code`).
-        AppError::PromoCodeRefused { code, .. } => {
+        AppError::PromoCodeRefused {
+            code, min_spend, ..
+        } => {
             fields.insert("promo_code".to_owned(), promo_key(code));
+            promo_min_spend = *min_spend;
             None
         }
         AppError::SoldOut { available } => Some(Notice::SoldOut {
@@ -147,6 +153,7 @@ pub fn classify(error: &AppError) -> Outcome {
         status,
         retry_after,
         fields,
+        promo_min_spend,
         notice,
     }
 }
@@ -205,6 +212,8 @@ mod tests {
             assert!(outcome.notice.is_none());
             let key = outcome.fields["promo_code"];
             assert_eq!(key, promo_key(refusal.code()));
+            let minimum = matches!(refusal, Refusal::BelowMinimumSpend { .. });
+            assert_eq!(outcome.promo_min_spend, minimum.then_some(5000));
             keys.insert(key);
             for lang in Lang::ALL {
                 assert!(catalogue.has(lang, key), "{key} missing in {}", lang.code());

@@ -101,7 +101,9 @@ struct CatalogueEntry {
     path: String,
     duration_hours: u32,
     duration_minutes: u32,
-    /// The lowest unit price, in the tour's currency.
+    /// The lowest unit price on its departures on sale in the next 93 days (price rules and
+    /// departures' own prices included; the base prices when none is on sale), in the tour's
+    /// currency.
     from_price: i64,
     currency: String,
 }
@@ -113,7 +115,9 @@ pub async fn catalogue_page(
     _rate: RateLimited,
     operator: Option<&str>,
     store: &State<Store>,
+    clock: &State<Clock>,
 ) -> Result<Page, WebError> {
+    let now = clock.now();
     let operator = operator
         .and_then(OperatorId::parse)
         .ok_or(AppError::NotFound)?;
@@ -126,6 +130,7 @@ pub async fn catalogue_page(
         return Err(AppError::NotFound.into());
     }
     let name = operators::profile(store, &operator).await?.name;
+    let upcoming = catalogue::upcoming_by_tour(store, now, &operator).await?;
     let entries: Vec<CatalogueEntry> = tours
         .iter()
         .map(|record| CatalogueEntry {
@@ -134,7 +139,7 @@ pub async fn catalogue_page(
             path: path(record),
             duration_hours: record.tour.duration_minutes / 60,
             duration_minutes: record.tour.duration_minutes % 60,
-            from_price: record.tour.units.iter().map(|u| u.price).min().unwrap_or(0),
+            from_price: record.price_from(upcoming.get(&record.id).into_iter().flatten(), now),
             currency: record.tour.currency.to_string(),
         })
         .collect();
