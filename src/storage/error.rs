@@ -1,5 +1,7 @@
 //! `StorageError` and the one place where driver errors are classified.
 
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
 use sqlx::mysql::MySqlDatabaseError;
 
 use crate::error::AppError;
@@ -100,6 +102,57 @@ pub(crate) fn is_connection_lost(error: &sqlx::Error) -> bool {
     }
 }
 
+/// Writes at most one line per `every` seconds, counting the lines it held back: a node out of
+/// the cluster fails every request at once, and one warning per request would flood the log.
+pub(crate) struct LogThrottle {
+    last: AtomicI64,
+    held: AtomicU64,
+    every: i64,
+}
+
+impl LogThrottle {
+    pub(crate) const fn new(every: i64) -> LogThrottle {
+        LogThrottle {
+            last: AtomicI64::new(i64::MIN),
+            held: AtomicU64::new(0),
+            every,
+        }
+    }
+
+    /// At `now` (Unix seconds): `Some(lines held back since the last one written)` when a line
+    /// may be written, else `None` (and it is counted).
+    pub(crate) fn admit(&self, now: i64) -> Option<u64> {
+        let last = self.last.load(Ordering::Relaxed);
+        let due = last == i64::MIN || now.saturating_sub(last) >= self.every;
+        if due
+            && self
+                .last
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.held.swap(0, Ordering::Relaxed));
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+/// The "Galera node not ready" warnings: at most one every ten seconds.
+static NODE_NOT_READY_LOG: LogThrottle = LogThrottle::new(10);
+
+fn warn_node_not_ready(error: &sqlx::Error, during_commit: bool) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if let Some(held_back) = NODE_NOT_READY_LOG.admit(now) {
+        if during_commit {
+            tracing::warn!(%error, held_back, "Galera node not ready during commit; outcome unknown (at most one such line per 10 s; held_back: lines not written since the last)");
+        } else {
+            tracing::warn!(%error, held_back, "Galera node not ready (1047); answered as busy (at most one such line per 10 s; held_back: lines not written since the last)");
+        }
+    }
+}
+
 impl StorageError {
     /// Classifies an error of COMMIT: a lost connection there leaves the outcome unknown.
     /// So does a Galera node that stopped being ready during COMMIT: the write set may have
@@ -109,7 +162,7 @@ impl StorageError {
             tracing::warn!(%error, "database connection lost during commit; outcome unknown");
             StorageError::CommitUnknown
         } else if mysql_failure(&error) == Some(MySqlFailure::NodeNotReady) {
-            tracing::warn!(%error, "Galera node not ready during commit; outcome unknown");
+            warn_node_not_ready(&error, true);
             StorageError::CommitUnknown
         } else {
             error.into()
@@ -132,7 +185,7 @@ impl From<sqlx::Error> for StorageError {
                 match mysql_failure(&error) {
                     Some(MySqlFailure::Retryable) => return StorageError::Busy,
                     Some(MySqlFailure::NodeNotReady) => {
-                        tracing::warn!(%error, "Galera node not ready (1047); answered as busy");
+                        warn_node_not_ready(&error, false);
                         return StorageError::Busy;
                     }
                     _ => {}
@@ -167,6 +220,18 @@ impl From<StorageError> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttled_warning_is_written_once_per_period_and_counts_what_it_held_back() {
+        let throttle = LogThrottle::new(10);
+        assert_eq!(throttle.admit(1_000), Some(0), "the first line is written");
+        for second in 1_000..1_010 {
+            assert_eq!(throttle.admit(second), None);
+        }
+        assert_eq!(throttle.admit(1_010), Some(10), "ten were held back");
+        assert_eq!(throttle.admit(1_011), None);
+        assert_eq!(throttle.admit(5_000), Some(1));
+    }
 
     #[test]
     fn a_broken_connection_is_retryable_and_a_broken_commit_is_unknown() {
