@@ -44,15 +44,20 @@ async fn booked_from_email(app: &TestApp, departure: &str) -> (String, String) {
     berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
         .await
         .expect("dispatch");
-    let mail = std::fs::read_dir(app.files.path().join("mail"))
-        .expect("mail was written")
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .find(|m| m.contains(&format!("Subject: Booking {reference} confirmed")))
-        .expect("the confirmation email");
+    let mail = delivered(app, &format!("Subject: Booking {reference} confirmed"));
     (
         reference.clone(),
         format!("{}{}", app.base, manage_path(&mail)),
     )
+}
+
+/// The delivered email that contains `needle`.
+fn delivered(app: &TestApp, needle: &str) -> String {
+    std::fs::read_dir(app.files.path().join("mail"))
+        .expect("mail was written")
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains(needle))
+        .unwrap_or_else(|| panic!("no email with {needle:?}"))
 }
 
 /// Clicks `css`, a control that does not leave the page (a choice in a form).
@@ -398,11 +403,7 @@ async fn a_waitlist_offer_is_completed_from_the_emailed_link(backend: Backend) {
     berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
         .await
         .expect("dispatch");
-    let mail = std::fs::read_dir(app.files.path().join("mail"))
-        .expect("mail was written")
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .find(|m| m.contains("Subject: Seats for you"))
-        .expect("the offer email");
+    let mail = delivered(&app, "Subject: Seats for you");
     let link = format!("{}{}", app.base, manage_path(&mail));
 
     browser.goto(&link).await;
