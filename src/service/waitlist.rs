@@ -370,6 +370,27 @@ pub async fn drop_unsellable(
     .await
 }
 
+/// Puts an entry whose offer could not be made (the provider did not start its payment, so berth
+/// released the hold at once) back in the line in its place: the traveler loses nothing to an
+/// outage, and a later pass offers again.
+pub async fn reopen(
+    store: &Store,
+    now: DateTime<Utc>,
+    entry: &WaitlistEntryId,
+) -> Result<(), AppError> {
+    let Some(current) = stored::get(store, entry).await? else {
+        return Ok(());
+    };
+    let Some(booking) = current.booking else {
+        return Ok(());
+    };
+    transaction!(store, |tx| {
+        Ok(stored::reopen(&mut tx, entry, &booking, now).await?)
+    })
+    .await?;
+    Ok(())
+}
+
 /// Deletes the lines of departures that left more than [`KEEP_AFTER_DEPARTURE`] ago; returns
 /// how many entries.
 pub async fn purge(store: &Store, now: DateTime<Utc>) -> Result<u64, AppError> {

@@ -324,6 +324,23 @@ pub async fn purge_before(
     Ok(deleted)
 }
 
+/// Puts an offered entry back in the line, in its place, when its hold was given up before the
+/// traveler heard of it (the payment provider could not start the payment); `false` when it is
+/// not offered with that hold.
+pub async fn reopen(
+    tx: &mut WriteTx,
+    id: &WaitlistEntryId,
+    booking: &BookingId,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE waitlist_entries SET status = 'waiting', booking_id = NULL, updated_at = ? \
+         WHERE id = ? AND status = 'offered' AND booking_id = ?")
+        .bind(at(now)).bind(id.as_str()).bind(booking.as_str())
+        .execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}
+
 /// Takes an entry out of the line whoever's it is (berth itself: it can never be served).
 pub async fn drop_waiting(
     tx: &mut WriteTx,

@@ -17,6 +17,7 @@ on_both_backends!(
     offers_go_in_join_order_lapse_and_move_on_and_extra_seats_go_on_sale,
     two_instances_offering_at_once_make_one_offer_per_traveler,
     joining_is_checked_and_operators_see_and_prune_the_line,
+    an_offer_whose_payment_cannot_start_keeps_the_travelers_place,
 );
 
 fn adults(quantity: i64) -> Value {
@@ -429,4 +430,45 @@ async fn joining_is_checked_and_operators_see_and_prune_the_line(backend: Backen
         .unwrap();
     assert_eq!(purged, 2);
     assert_eq!(app.query_i64(count).await, 0);
+}
+
+/// Paid online, an offer whose payment the provider cannot start is given up at once (as any
+/// hold is); the traveler keeps their place and a later pass offers again.
+async fn an_offer_whose_payment_cannot_start_keeps_the_travelers_place(backend: Backend) {
+    use crate::support::fake_stripe::{FakeStripe, Mode};
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let (token, _tour, departure) = app.fresh_departure(2).await;
+    let sold = sell_out(&app, &departure, 1).await;
+    join(&app, &departure, "Grace", 2).await.expect(201);
+    let (reference, access) = &sold[0];
+    app.post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), access)
+        .await
+        .expect(200);
+
+    stripe.set_mode(Mode::Fail(500));
+    assert_eq!(offer(&app).await, 0);
+    let waiting = line(&app, &token, &departure).await;
+    assert_eq!(
+        states(&waiting),
+        [("Grace".to_owned(), "waiting".to_owned())]
+    );
+    assert_eq!(app.available(&departure).await, 0, "still owed to Grace");
+
+    stripe.set_mode(Mode::Normal);
+    assert_eq!(offer(&app).await, 1);
+    let offered = line(&app, &token, &departure).await;
+    assert_eq!(
+        states(&offered),
+        [("Grace".to_owned(), "offered".to_owned())]
+    );
+    let held = offered[0]["booking_reference"].as_str().unwrap();
+    assert!(
+        stripe.intent_for(held).is_some(),
+        "the offer's payment was started"
+    );
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
 }

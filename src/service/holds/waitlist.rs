@@ -99,6 +99,13 @@ async fn offer_on(
                 offered += 1;
                 tracing::info!(departure = %departure_id, entry = %entry.id, booking = %placed.booking.reference, "offered freed seats to the waitlist");
             }
+            // The provider did not start the payment and berth gave the hold up at once: the
+            // traveler keeps their place, and a later pass offers again.
+            Err(AppError::PaymentUnavailable) => {
+                tracing::warn!(departure = %departure_id, entry = %entry.id, "waitlist offer not made: the payment could not be started; the entry waits again");
+                crate::service::waitlist::reopen(store, now, &entry.id).await?;
+                break;
+            }
             // The line or the seats changed since they were read: the next pass sees anew.
             Err(
                 AppError::Refused { .. } | AppError::SoldOut { .. } | AppError::SalesClosed { .. },
