@@ -630,3 +630,22 @@ console-own-prices-save = Save own prices
 console-own-prices-clear = Clear own prices
 console-own-prices-saved = This departure's own prices are saved; new bookings pay them.
 console-own-prices-cleared = This departure sells at the tour's prices for its date again.
+
+## Waiting list (departure page)
+
+console-waitlist = Waiting list
+console-waitlist-empty = Nobody is waiting for this departure.
+console-waitlist-seats = { $seats ->
+    [one] 1 seat
+   *[other] { $seats } seats
+}
+console-waitlist-joined = joined { $at }
+console-waitlist-until = held until { $at }
+console-waitlist-remove = Remove { $name } from the list
+console-waitlist-removed = Removed from the waiting list.
+console-waitlist-not-waiting = Only a traveler still waiting can be removed. Once offered, the hold is a booking: cancel it from its page.
+console-waitlist-state-waiting = Waiting
+console-waitlist-state-offered = Offered
+console-waitlist-state-booked = Booked
+console-waitlist-state-lapsed = Offer lapsed
+console-waitlist-state-removed = Removed

@@ -171,6 +171,9 @@ notice-rate-limited = Too many requests from you in a short time. Your details a
 notice-total-changed = The quantities changed, so here is the new total. Check it, then hold your seats.
 notice-busy = berth is busy right now. Your details are kept: wait { $seconds } seconds and send the form again.
 notice-failed = This booking could not be made. Check your details and try again.
+notice-seats-available = Seats are for sale now, so there is no need to wait: your details are kept below. See the total, then hold your seats.
+notice-already-waiting = This email or phone number is already on the waiting list for this departure, so you keep your place: we will write to you when seats free up.
+notice-waitlist-full = The waiting list for this departure is full. Your details are kept: pick another departure on the tour page.
 pay-title = Your seats are held
 pay-held-until = We hold your seats until { $time } ({ $zone }).
 pay-time-left = Time left:
@@ -239,3 +242,27 @@ booking-status-confirmed = Confirmed
 booking-status-checked_in = Checked in
 booking-status-expired = Expired
 booking-status-cancelled = Cancelled
+
+## Waiting list
+
+waitlist-heading = Join the waiting list
+waitlist-lead = This departure is sold out. Tell us how many seats you want: when seats free up, we hold them for you in the order travelers joined and write to you.
+hint-waitlist-contact = Give an email, a phone number, or both: we write there when seats free up.
+label-waitlist-email = Email
+label-waitlist-phone = Phone
+field-waitlist-email = Enter an email address such as ada@example.com, or a phone number: we need one to tell you when seats free up.
+waitlist-join = Join the waiting list
+waitlist-joined-title = You are on the waiting list
+waitlist-joined-position = You are number { $position } in line.
+waitlist-hold-minutes = { $count ->
+    [one] 1 minute
+   *[other] { $count } minutes
+}
+waitlist-hold-hours = { $count ->
+    [one] 1 hour
+   *[other] { $count } hours
+}
+waitlist-joined-email = When seats free up for you, we hold them for { $held } and email you a link to complete your booking.
+waitlist-joined-sms = When seats free up for you, we hold them for { $held } and send you a text message with a link to complete your booking.
+waitlist-joined-both = When seats free up for you, we hold them for { $held } and send you an email and a text message with a link to complete your booking.
+waitlist-joined-order = Seats go to travelers in the order they joined, each to the first whose party fits. If the hold runs out, the seats go to the next in line.

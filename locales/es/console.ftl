@@ -630,3 +630,22 @@ console-own-prices-save = Guardar precios propios
 console-own-prices-clear = Quitar los precios propios
 console-own-prices-saved = Los precios propios de esta salida están guardados; las nuevas reservas los pagan.
 console-own-prices-cleared = Esta salida vuelve a venderse a los precios del tour para su fecha.
+
+## Lista de espera (página de la salida)
+
+console-waitlist = Lista de espera
+console-waitlist-empty = Nadie espera esta salida.
+console-waitlist-seats = { $seats ->
+    [one] 1 plaza
+   *[other] { $seats } plazas
+}
+console-waitlist-joined = se apuntó el { $at }
+console-waitlist-until = retenida hasta { $at }
+console-waitlist-remove = Quitar a { $name } de la lista
+console-waitlist-removed = Quitado de la lista de espera.
+console-waitlist-not-waiting = Solo se puede quitar a un viajero que aún espera. Una vez ofrecida, la retención es una reserva: cancélala desde su página.
+console-waitlist-state-waiting = En espera
+console-waitlist-state-offered = Ofrecida
+console-waitlist-state-booked = Reservada
+console-waitlist-state-lapsed = Oferta caducada
+console-waitlist-state-removed = Quitado

@@ -170,6 +170,9 @@ notice-rate-limited = Demasiadas solicitudes tuyas en poco tiempo. Tus datos se 
 notice-total-changed = Las cantidades cambiaron; este es el nuevo total. Revísalo y reserva tus plazas.
 notice-busy = berth está ocupado ahora mismo. Tus datos se conservan: espera { $seconds } segundos y envía el formulario de nuevo.
 notice-failed = No se pudo hacer esta reserva. Revisa tus datos e inténtalo de nuevo.
+notice-seats-available = Hay plazas a la venta ahora, así que no hace falta esperar: tus datos se conservan abajo. Mira el total y reserva tus plazas.
+notice-already-waiting = Este correo o teléfono ya está en la lista de espera de esta salida, así que conservas tu lugar: te escribiremos cuando se liberen plazas.
+notice-waitlist-full = La lista de espera de esta salida está llena. Tus datos se conservan: elige otra salida en la página del tour.
 pay-title = Tus plazas están reservadas
 pay-held-until = Guardamos tus plazas hasta las { $time } ({ $zone }).
 pay-time-left = Tiempo restante:
@@ -238,3 +241,27 @@ booking-status-confirmed = Confirmada
 booking-status-checked_in = Presentada
 booking-status-expired = Caducada
 booking-status-cancelled = Cancelada
+
+## Lista de espera
+
+waitlist-heading = Apúntate a la lista de espera
+waitlist-lead = Esta salida está agotada. Dinos cuántas plazas quieres: cuando se liberen plazas, te las retenemos en el orden en que se apuntaron los viajeros y te escribimos.
+hint-waitlist-contact = Indica un correo, un teléfono o ambos: te escribimos ahí cuando se liberen plazas.
+label-waitlist-email = Correo electrónico
+label-waitlist-phone = Teléfono
+field-waitlist-email = Escribe un correo como ada@example.com, o un teléfono: necesitamos uno para avisarte cuando se liberen plazas.
+waitlist-join = Apuntarme a la lista de espera
+waitlist-joined-title = Estás en la lista de espera
+waitlist-joined-position = Eres el número { $position } de la lista.
+waitlist-hold-minutes = { $count ->
+    [one] 1 minuto
+   *[other] { $count } minutos
+}
+waitlist-hold-hours = { $count ->
+    [one] 1 hora
+   *[other] { $count } horas
+}
+waitlist-joined-email = Cuando se liberen plazas para ti, te las retenemos durante { $held } y te enviamos por correo un enlace para completar tu reserva.
+waitlist-joined-sms = Cuando se liberen plazas para ti, te las retenemos durante { $held } y te enviamos un SMS con un enlace para completar tu reserva.
+waitlist-joined-both = Cuando se liberen plazas para ti, te las retenemos durante { $held } y te enviamos un correo y un SMS con un enlace para completar tu reserva.
+waitlist-joined-order = Las plazas van a los viajeros en el orden en que se apuntaron, cada una al primero cuyo grupo quepa. Si la retención caduca, pasan al siguiente de la lista.

@@ -81,6 +81,8 @@ pub fn stage() -> AdHoc {
                     traveler::tour::tour_page_with_slug,
                     traveler::booking::form,
                     traveler::booking::submit,
+                    traveler::waitlist::join,
+                    traveler::waitlist::joined,
                     traveler::hold::hold_page,
                     traveler::hold::confirm,
                     traveler::hold::calendar_file,

@@ -191,6 +191,8 @@ fn rows() -> Vec<Row> {
         // a cookie (no operator credentials open them: 404, like the API without a token).
         row("GET", "/book/<departure>", Public, T::None, ""),
         row("POST", "/book/<departure>", Public, T::None, ""),
+        row("POST", "/book/<departure>/waitlist", Public, T::None, ""),
+        row("GET", "/book/<departure>/waitlist", Public, T::None, ""),
         row("GET", "/book/hold/<reference>", Public, T::None, ""),
         row("POST", "/book/hold/<reference>/confirm", Public, T::None, ""),
         row("GET", "/book/hold/<reference>/calendar.ics", Public, T::None, ""),
@@ -238,6 +240,7 @@ fn rows() -> Vec<Row> {
         row("POST", "/console/departures/<id>/guarantee", Console, T::None, ""),
         row("POST", "/console/departures/<id>/prices", Console, T::None, ""),
         row("POST", "/console/departures/<id>/prices/clear", Console, T::None, ""),
+        row("POST", "/console/departures/<id>/waitlist/<entry>/remove", Console, T::None, ""),
         row("GET", "/console/my-departures", Console, T::None, ""),
         row("POST", "/console/my-departures/calendar-feeds", Console, T::None, ""),
         row("POST", "/console/my-departures/calendar-feeds/<id>/revoke", Console, T::None, ""),

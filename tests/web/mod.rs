@@ -9,6 +9,8 @@
 //! - `traveler`: in headless Chromium: what a traveler sees and can do, axe-clean, with
 //!   screenshots.
 //! - `manage`: the manage-booking page opened from the emailed link, in Chromium.
+//! - `waitlist`: joining a sold-out departure's waiting line from its booking page, and the
+//!   line on the console's departure page, in Chromium and over HTTP.
 //! - `widget`: the booking pages framed by an operator's site, in Chromium and over HTTP.
 
 mod booking;
@@ -17,6 +19,7 @@ mod console;
 mod manage;
 mod pages;
 mod traveler;
+mod waitlist;
 mod widget;
 
 use chrono::{NaiveDate, TimeZone};

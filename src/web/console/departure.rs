@@ -1,7 +1,10 @@
 //! A departure in the console: its manifest (printable, with a CSV download) and check-in, built
 //! for a guide's phone at the pier: search by name or reference, one large button per booking.
 //! It also shows the price each unit sells at on it (its own prices marked); admins set those
-//! (`prices`).
+//! (`prices`). Staff and above see its waiting line (as `GET /v1/departures/{id}/waitlist`): each
+//! entry in join order with its contact, seats, state and the hold offered to it; admins take a
+//! waiting traveler out of it, once per rendered form, an entry no longer waiting refused beside
+//! it (not an error page).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +13,9 @@ use rocket::form::FromForm;
 use rocket::http::ContentType;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use super::prices::form;
 use super::{frame, Console};
@@ -20,11 +26,14 @@ use crate::domain::capacity::DepartureStatus;
 use crate::domain::ids::DepartureId;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
+use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Guide};
 use crate::http::rate_limit::RateLimited;
+use crate::service::auth::Principal;
+use crate::service::waitlist::{self, State as WaitlistState};
 use crate::service::{auth, bookings, catalogue, console, guarantees, guides};
 use crate::storage::Store;
-use crate::web::{CsrfForm, Page, WebError};
+use crate::web::{once, CsrfForm, Page, WebError};
 
 pub(super) fn departure_id(id: &str) -> Result<DepartureId, AppError> {
     DepartureId::parse(id).ok_or(AppError::NotFound)
@@ -71,8 +80,8 @@ pub async fn manifest(
 /// What the departure page shows besides the departure: the search, a notice after an action,
 /// the capacity form as sent when it was refused (the value kept, the problem a catalogue key
 /// with the seats taken), the guides form as sent when it was refused (the users ticked,
-/// the service's reason), and the own-prices form as typed when it was refused (with the
-/// problems by field).
+/// the service's reason), the own-prices form as typed when it was refused (with the
+/// problems by field), and a waitlist entry whose removal was refused (with the message key).
 #[derive(Default)]
 pub(super) struct Shown<'a> {
     pub query: &'a str,
@@ -80,6 +89,7 @@ pub(super) struct Shown<'a> {
     pub capacity: Option<(String, &'static str, u32)>,
     pub guides: Option<(Vec<String>, String)>,
     pub prices: Option<(BTreeMap<String, String>, form::Problems)>,
+    pub waitlist: Option<(String, &'static str)>,
 }
 
 pub(super) async fn render(
@@ -154,6 +164,7 @@ pub(super) async fn render(
     };
     let leading: Vec<&str> = assigned.iter().map(|g| g.name.as_str()).collect();
     let prices_refused = shown.prices.is_some();
+    let waitlist = waitlist_section(store, now, principal, id, tz, shown.waitlist.as_ref()).await?;
     let prices = form::departure_section(
         &tour,
         &departure,
@@ -193,6 +204,7 @@ pub(super) async fn render(
             guide_choices => choices,
             guides_problem => guides_problem,
             prices => prices,
+            waitlist => waitlist,
             query => query,
             notice => shown.notice,
             bookings => rows,
@@ -441,4 +453,119 @@ pub async fn check_in(
         notice = Some(reference.as_str())
     ));
     Ok(Redirect::to(back.to_string()))
+}
+
+/// Every state an entry is shown in (each a catalogue key `console-waitlist-state-…`).
+pub const WAITLIST_STATES: [WaitlistState; 5] = [
+    WaitlistState::Waiting,
+    WaitlistState::Offered,
+    WaitlistState::Booked,
+    WaitlistState::Lapsed,
+    WaitlistState::Removed,
+];
+
+pub fn waitlist_state_key(state: WaitlistState) -> String {
+    format!("console-waitlist-state-{}", state.as_str())
+}
+
+/// The line as the departure page shows it; `None` for guides, who see no travelers' contacts
+/// beyond the manifest. `refused` is an entry whose removal was refused, with the message key.
+async fn waitlist_section(
+    store: &Store,
+    now: DateTime<Utc>,
+    principal: &Principal,
+    departure: &str,
+    tz: Tz,
+    refused: Option<&(String, &'static str)>,
+) -> Result<Option<Value>, AppError> {
+    if !principal.role.at_least(Role::Staff) {
+        return Ok(None);
+    }
+    let manage = principal.role.at_least(Role::Admin);
+    let local = |at: DateTime<Utc>| at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let entries: Vec<Value> = waitlist::list(store, now, principal, departure)
+        .await?
+        .iter()
+        .map(|listed| {
+            let entry = &listed.entry;
+            let id = entry.id.to_string();
+            let items: Vec<String> = entry
+                .items
+                .iter()
+                .map(|i| format!("{} × {}", i.quantity, i.unit))
+                .collect();
+            let problem = refused
+                .filter(|(refused, _)| *refused == id)
+                .map(|(_, key)| *key);
+            context! {
+                id => id,
+                name => entry.customer.name,
+                email => Some(entry.customer.email.as_str()).filter(|e| !e.is_empty()),
+                phone => entry.customer.phone,
+                seats => entry.seats,
+                items => items.join(", "),
+                state => listed.state.as_str(),
+                state_key => waitlist_state_key(listed.state),
+                joined_at => local(entry.joined_at),
+                reference => listed.hold.as_ref().map(|(r, _)| r.to_string()),
+                expires_at => listed.hold.as_ref().and_then(|(_, at)| at.map(local)),
+                can_remove => manage && listed.state == WaitlistState::Waiting,
+                form_key => once::new_key(),
+                problem => problem,
+            }
+        })
+        .collect();
+    Ok(Some(context! { entries => entries, manage => manage }))
+}
+
+/// The remove button's form: its key, so a double-click removes once.
+#[derive(FromForm)]
+pub struct RemoveFromWaitlist {
+    #[field(default = String::new())]
+    form_key: String,
+}
+
+/// `POST /console/departures/<id>/waitlist/<entry>/remove`: admins. An entry already offered
+/// or removed (`not_waiting`) shows the page again with the reason beside it.
+#[post("/console/departures/<id>/waitlist/<entry>/remove", data = "<form>")]
+pub async fn remove_from_waitlist(
+    _rate: RateLimited,
+    user: Console<Admin>,
+    id: &str,
+    entry: &str,
+    form: CsrfForm<RemoveFromWaitlist>,
+    ctx: Ctx<'_>,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let principal = user.0;
+    let scope = format!("console:{}:waitlist", principal.operator);
+    let removed = once::once(
+        ctx.store,
+        ctx.config,
+        ctx.now(),
+        &scope,
+        &form.0.form_key,
+        &format!("{id}:{entry}"),
+        || async {
+            waitlist::remove(ctx.store, ctx.now(), &principal, id, entry).await?;
+            Ok(format!(
+                "/console/departures/{id}?notice=waitlist-removed#waitlist"
+            ))
+        },
+    )
+    .await;
+    match removed {
+        Ok(location) => Ok(Either::Left(Redirect::to(location))),
+        Err(AppError::Refused {
+            code: "not_waiting",
+            ..
+        }) => {
+            let shown = Shown {
+                waitlist: Some((entry.to_owned(), "console-waitlist-not-waiting")),
+                ..Shown::default()
+            };
+            let page = render(ctx.store, ctx.now(), &principal, id, shown).await?;
+            Ok(Either::Right(page.status(rocket::http::Status::Conflict)))
+        }
+        Err(other) => Err(other.into()),
+    }
 }

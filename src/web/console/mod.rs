@@ -113,6 +113,7 @@ pub fn routes() -> Vec<rocket::Route> {
         departure::guarantee,
         prices::set_departure_prices,
         prices::clear_departure_prices,
+        departure::remove_from_waitlist,
         assignments::page,
         assignments::create_feed,
         assignments::revoke_feed,
@@ -204,6 +205,11 @@ mod tests {
                     .map(promo_codes::notice_key),
             )
             .chain(resources::NOTICES.into_iter().map(resources::notice_key))
+            .chain(
+                departure::WAITLIST_STATES
+                    .into_iter()
+                    .map(departure::waitlist_state_key),
+            )
             .chain(
                 crate::service::payments::SettingsSource::ALL
                     .into_iter()

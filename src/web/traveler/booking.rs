@@ -6,9 +6,11 @@
 //! page. An optional promo code is checked on both steps by `service::promos::claim` (the check
 //! the hold itself makes): the quote shows the subtotal, the discount and the total to pay, and
 //! that total is the one the hold step compares. Every refusal renders this form again with the
-//! traveler's input (see [`failure`]).
+//! traveler's input (see [`failure`]). On a sold-out departure the page offers the departure's
+//! waiting line instead, in a form with the same fields (see [`waitlist`]).
 //!
 //! [`failure`]: super::failure
+//! [`waitlist`]: super::waitlist
 
 use std::collections::HashMap;
 
@@ -94,7 +96,7 @@ impl BookingForm {
 
     /// The requested items in the tour's unit order (a zero or empty quantity asks for none),
     /// or the fields whose quantity is not a number.
-    fn item_requests(&self, tour: &TourRecord) -> Result<Vec<ItemRequest>, FieldErrors> {
+    pub(super) fn item_requests(&self, tour: &TourRecord) -> Result<Vec<ItemRequest>, FieldErrors> {
         let mut items = Vec::new();
         let mut errors = FieldErrors::new();
         for unit in &tour.tour.units {
@@ -601,6 +603,17 @@ impl FormPage {
     pub fn framed_by(mut self, origins: Vec<EmbedOrigin>) -> FormPage {
         self.framed_by = origins;
         self
+    }
+
+    /// The page after joining the departure's waiting line: `position` in line, the channels
+    /// berth writes through (`via`: `email`, `sms` or `both`) and how long an offer's hold lasts.
+    pub fn joined(self, position: u32, via: &str, offer_minutes: i64) -> Page {
+        let joined = context! { position => position, via => via, offer_minutes => offer_minutes };
+        Page::new(
+            "traveler/waitlist_joined.html",
+            context! { page => self.view, joined => joined },
+        )
+        .framed_by(self.framed_by)
     }
 
     pub fn page(self) -> Page {

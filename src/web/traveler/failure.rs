@@ -40,12 +40,23 @@ pub enum Notice {
     Busy,
     /// Anything else the form cannot fix by itself.
     Failed,
+    /// A join of the waiting line refused: the seats are for sale now (`seats_available`).
+    SeatsAvailable,
+    /// A join of the waiting line refused: this email or phone already waits.
+    AlreadyWaiting,
+    /// A join of the waiting line refused: the line is full.
+    WaitlistFull,
 }
 
 impl Notice {
     pub fn status(self) -> Status {
         match self {
-            Notice::SoldOut { .. } | Notice::SalesClosed | Notice::HoldExpired => Status::Conflict,
+            Notice::SoldOut { .. }
+            | Notice::SalesClosed
+            | Notice::HoldExpired
+            | Notice::SeatsAvailable
+            | Notice::AlreadyWaiting
+            | Notice::WaitlistFull => Status::Conflict,
             Notice::HoldLimit { .. } | Notice::RateLimited => Status::TooManyRequests,
             Notice::PaymentUnavailable => Status::BadGateway,
             Notice::PaymentFailed => Status::PaymentRequired,
@@ -67,6 +78,9 @@ impl Notice {
             Notice::TotalChanged => ("notice-total-changed", 0, 0),
             Notice::Busy => ("notice-busy", 0, 1),
             Notice::Failed => ("notice-failed", 0, 0),
+            Notice::SeatsAvailable => ("notice-seats-available", 0, 0),
+            Notice::AlreadyWaiting => ("notice-already-waiting", 0, 0),
+            Notice::WaitlistFull => ("notice-waitlist-full", 0, 0),
         };
         NoticeView {
             key,
@@ -87,12 +101,13 @@ pub struct Outcome {
     pub notice: Option<Notice>,
 }
 
-/// The form field a service's field name belongs to, with its message key.
+/// The form field a service's field name belongs to, with its message key (a hold names the
+/// traveler's fields `customer.…`, a waitlist join names them bare).
 fn field(name: &str) -> (&'static str, &'static str) {
     match name {
-        "customer.name" => ("name", "field-name"),
-        "customer.email" => ("email", "field-email"),
-        "customer.phone" => ("phone", "field-phone"),
+        "customer.name" | "name" => ("name", "field-name"),
+        "customer.email" | "email" => ("email", "field-email"),
+        "customer.phone" | "phone" => ("phone", "field-phone"),
         _ => ("items", "field-quantities"),
     }
 }
@@ -141,6 +156,19 @@ pub fn classify(error: &AppError) -> Outcome {
         }),
         AppError::PaymentUnavailable => Some(Notice::PaymentUnavailable),
         AppError::HoldExpired => Some(Notice::HoldExpired),
+        // The waiting line's refusals (`service::waitlist::join`), by their stable codes.
+        AppError::Refused {
+            code: "seats_available",
+            ..
+        } => Some(Notice::SeatsAvailable),
+        AppError::Refused {
+            code: "already_waiting",
+            ..
+        } => Some(Notice::AlreadyWaiting),
+        AppError::Refused {
+            code: "waitlist_full",
+            ..
+        } => Some(Notice::WaitlistFull),
         AppError::Busy | AppError::CommitUnknown | AppError::IdempotencyInProgress => {
             Some(Notice::Busy)
         }
@@ -190,6 +218,30 @@ mod tests {
             (Status::ServiceUnavailable, Some(1))
         );
         assert_eq!(Notice::RateLimited.status(), Status::TooManyRequests);
+    }
+
+    #[test]
+    fn a_refused_waitlist_join_marks_the_bare_fields_and_says_why() {
+        let mut problems = crate::error::FieldErrors::new();
+        problems.insert("name".into(), "bad".into());
+        problems.insert("phone".into(), "bad".into());
+        let outcome = classify(&AppError::Validation(problems));
+        assert_eq!(outcome.fields.get("name"), Some(&"field-name"));
+        assert_eq!(outcome.fields.get("phone"), Some(&"field-phone"));
+        for (code, notice) in [
+            ("seats_available", Notice::SeatsAvailable),
+            ("already_waiting", Notice::AlreadyWaiting),
+            ("waitlist_full", Notice::WaitlistFull),
+        ] {
+            let outcome = classify(&AppError::Refused {
+                code,
+                message: String::new(),
+            });
+            assert_eq!(
+                (outcome.status, outcome.notice),
+                (Status::Conflict, Some(notice))
+            );
+        }
     }
 
     #[test]
