@@ -42,16 +42,6 @@ async fn bookable(app: &TestApp, capacity: i64) -> (String, String) {
     (tour, departure)
 }
 
-async fn fill(browser: &Browser, css: &str, text: &str) {
-    let field = browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no field {css}: {e}"));
-    field.clear().await.expect("field cleared");
-    field.send_keys(text).await.expect("text typed");
-}
-
 async fn click(browser: &Browser, css: &str) {
     browser
         .client
@@ -98,7 +88,7 @@ async fn quote(browser: &Browser, app: &TestApp, departure: &str, adults: u32) {
     browser
         .goto(&format!("{}/book/{departure}", app.base))
         .await;
-    fill(browser, "#qty-adult", &adults.to_string()).await;
+    browser.fill("#qty-adult", &adults.to_string()).await;
     click(browser, "button[value=quote]").await;
     wait_for(browser, ".quote-total").await;
 }
@@ -142,17 +132,17 @@ async fn a_traveler_books_a_seat_end_to_end_paying_on_arrival(backend: Backend) 
     browser.screenshots(&format!("book-form-{name}")).await;
 
     // The total comes from the server before anything is held.
-    fill(&browser, "#qty-adult", "2").await;
-    fill(&browser, "#qty-child", "1").await;
+    browser.fill("#qty-adult", "2").await;
+    browser.fill("#qty-child", "1").await;
     click(&browser, "button[value=quote]").await;
     wait_for(&browser, ".quote-total").await;
     assert_eq!(browser.text(".quote-total").await, "€85.00");
     assert_eq!(app.available(&departure).await, 10, "a quote holds nothing");
 
     // A bad email is marked next to its field, the rest kept.
-    fill(&browser, "#field-name", "Ada Lovelace").await;
-    fill(&browser, "#field-email", "ada@").await;
-    fill(&browser, "#field-phone", "+351 912 345 678").await;
+    browser.fill("#field-name", "Ada Lovelace").await;
+    browser.fill("#field-email", "ada@").await;
+    browser.fill("#field-phone", "+351 912 345 678").await;
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, "#email-error").await;
     let marked = browser
@@ -183,7 +173,7 @@ async fn a_traveler_books_a_seat_end_to_end_paying_on_arrival(backend: Backend) 
         .await;
 
     // Held: the countdown runs, and the seats are taken.
-    fill(&browser, "#field-email", "ada@example.com").await;
+    browser.fill("#field-email", "ada@example.com").await;
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, ".confirm-form").await;
     assert_eq!(app.available(&departure).await, 7);
@@ -262,8 +252,8 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
     // Stripe unreachable: 502, nothing held, the form kept.
     stripe.set_mode(Mode::Fail(503));
     quote(&browser, &app, &departure, 2).await;
-    fill(&browser, "#field-name", "Grace Hopper").await;
-    fill(&browser, "#field-email", "grace@example.com").await;
+    browser.fill("#field-name", "Grace Hopper").await;
+    browser.fill("#field-email", "grace@example.com").await;
     click(&browser, "button[value=hold]").await;
     notice_says(&browser, "payment service could not be reached").await;
     assert_eq!(
@@ -313,8 +303,8 @@ async fn paid_online_the_page_gets_the_holds_client_secret_and_the_webhook_confi
 
     // A second hold whose payment fails: its page is the form again, filled in.
     quote(&browser, &app, &departure, 1).await;
-    fill(&browser, "#field-name", "Grace Hopper").await;
-    fill(&browser, "#field-email", "grace@example.com").await;
+    browser.fill("#field-name", "Grace Hopper").await;
+    browser.fill("#field-email", "grace@example.com").await;
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, "#payment-form").await;
     let second = reference_on_page(&browser).await;
@@ -342,13 +332,13 @@ async fn two_browsers_race_for_the_last_seat_and_the_loser_keeps_their_input(bac
     let (_, departure) = bookable(&app, 1).await;
     for (browser, who) in [(&first, "Ada"), (&second, "Grace")] {
         quote(browser, &app, &departure, 1).await;
-        fill(browser, "#field-name", who).await;
-        fill(
-            browser,
-            "#field-email",
-            &format!("{}@example.com", who.to_lowercase()),
-        )
-        .await;
+        browser.fill("#field-name", who).await;
+        browser
+            .fill(
+                "#field-email",
+                &format!("{}@example.com", who.to_lowercase()),
+            )
+            .await;
     }
     let hold = |browser: &Browser| {
         let client = browser.client.clone();
@@ -470,8 +460,8 @@ async fn an_expired_hold_and_closed_sales_show_the_form_again_with_the_input_kep
     };
     let (_, departure) = bookable(&app, 10).await;
     quote(&browser, &app, &departure, 2).await;
-    fill(&browser, "#field-name", "Ada Lovelace").await;
-    fill(&browser, "#field-email", "ada@example.com").await;
+    browser.fill("#field-name", "Ada Lovelace").await;
+    browser.fill("#field-email", "ada@example.com").await;
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, ".confirm-form").await;
 
@@ -769,12 +759,12 @@ async fn a_promo_code_refused_at_the_hold_is_marked_with_the_input_kept_and_hold
     code.expect(201);
 
     quote(&browser, &app, &departure, 2).await;
-    fill(&browser, "#field-promo_code", " half ").await;
+    browser.fill("#field-promo_code", " half ").await;
     click(&browser, "button[value=quote]").await;
     wait_for(&browser, ".quote-discount").await;
     assert_eq!(browser.text(".quote-total").await, "€35.00");
-    fill(&browser, "#field-name", "Ada Lovelace").await;
-    fill(&browser, "#field-email", "ada@example.com").await;
+    browser.fill("#field-name", "Ada Lovelace").await;
+    browser.fill("#field-email", "ada@example.com").await;
     app.patch_as(
         &token,
         &format!("/v1/promo-codes/{}", code.str("id")),
@@ -804,7 +794,7 @@ async fn a_promo_code_refused_at_the_hold_is_marked_with_the_input_kept_and_hold
         .await;
 
     // Without the code: held at the total shown, no discount line.
-    fill(&browser, "#field-promo_code", "").await;
+    browser.fill("#field-promo_code", "").await;
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, ".confirm-form").await;
     assert_eq!(browser.text(".booking-total").await, "€70.00");
@@ -885,7 +875,7 @@ async fn a_code_below_its_minimum_spend_says_the_minimum_in_the_travelers_langua
     .expect(201);
 
     quote(&browser, &app, &departure, 1).await;
-    fill(&browser, "#field-promo_code", "big").await;
+    browser.fill("#field-promo_code", "big").await;
     click(&browser, "button[value=quote]").await;
     wait_for(&browser, "#promo_code-error").await;
     let said = browser.text("#promo_code-error").await;
@@ -896,7 +886,7 @@ async fn a_code_below_its_minimum_spend_says_the_minimum_in_the_travelers_langua
         .assert_accessible("booking form, promo code below its minimum spend")
         .await;
     // Reaching the minimum, the code applies.
-    fill(&browser, "#qty-adult", "2").await;
+    browser.fill("#qty-adult", "2").await;
     click(&browser, "button[value=quote]").await;
     wait_for(&browser, ".quote-discount").await;
     assert_eq!(browser.text(".quote-total").await, "€63.00");
@@ -959,12 +949,12 @@ async fn a_booking_a_code_makes_free_says_there_is_nothing_to_pay(backend: Backe
     .expect(201);
 
     quote(&browser, &app, &departure, 2).await;
-    fill(&browser, "#field-promo_code", "free").await;
+    browser.fill("#field-promo_code", "free").await;
     click(&browser, "button[value=quote]").await;
     wait_for(&browser, ".quote-discount").await;
     assert_eq!(browser.text(".quote-total").await, "€0.00");
-    fill(&browser, "#field-name", "Ada Lovelace").await;
-    fill(&browser, "#field-email", "ada@example.com").await;
+    browser.fill("#field-name", "Ada Lovelace").await;
+    browser.fill("#field-email", "ada@example.com").await;
     click(&browser, "button[value=hold]").await;
     wait_for(&browser, ".confirm-form").await;
     let form = browser.text(".confirm-form").await;

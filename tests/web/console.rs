@@ -52,19 +52,9 @@ fn backend_name(backend: Backend) -> &'static str {
 /// Fills and sends the password step.
 async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
     browser.goto(&format!("{base}/console/sign-in")).await;
-    fill(browser, "#email", email).await;
-    fill(browser, "#password", password).await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", password).await;
     submit(browser, "form.stacked").await;
-}
-
-async fn fill(browser: &Browser, css: &str, value: &str) {
-    let field = browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no field {css}: {e}"));
-    field.clear().await.expect("field cleared");
-    field.send_keys(value).await.expect("typed");
 }
 
 /// Submits `form` and waits until the next page has loaded.
@@ -287,7 +277,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
     assert_eq!(path(&browser).await, "/console/sign-in");
     assert!(browser.text("#code-help").await.contains("six-digit code"));
     browser.assert_accessible("console code step").await;
-    fill(&browser, "#code", "000000").await;
+    browser.fill("#code", "000000").await;
     submit(&browser, "form.stacked").await;
     assert!(browser
         .text(".form-problem")
@@ -295,7 +285,7 @@ async fn a_user_with_two_factor_sign_in_enters_a_code_from_their_app(backend: Ba
         .starts_with("That code was not accepted."));
 
     sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
-    fill(&browser, "#code", &totp(&app, &secret)).await;
+    browser.fill("#code", &totp(&app, &secret)).await;
     submit(&browser, "form.stacked").await;
     assert_eq!(
         path(&browser).await,
@@ -543,7 +533,7 @@ async fn a_guide_on_a_phone_finds_a_traveler_and_checks_them_in(backend: Backend
         .text(".departure-load")
         .await
         .starts_with("4 of 10 seats taken, 0 checked in"));
-    fill(&browser, "#q", "hopper").await;
+    browser.fill("#q", "hopper").await;
     submit(&browser, "form.search").await;
     let listed = browser
         .client
@@ -689,7 +679,7 @@ async fn an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_fi
 
     sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
     browser.goto(&page).await;
-    fill(&browser, "#capacity", "1").await;
+    browser.fill("#capacity", "1").await;
     submit(&browser, "form.capacity").await;
     assert_eq!(
         browser.text("#capacity-problem").await,
@@ -710,7 +700,7 @@ async fn an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_fi
         app.get(&format!("/v1/departures/{departure}")).await.body["capacity"],
         10
     );
-    fill(&browser, "#capacity", "6").await;
+    browser.fill("#capacity", "6").await;
     submit(&browser, "form.capacity").await;
     assert_eq!(browser.text(".notice").await, "Capacity changed.");
     assert_eq!(
@@ -794,15 +784,15 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
     sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
     browser.goto(&format!("{}/console/tours", app.base)).await;
     browser.click_and_wait("a[href='/console/tours/new']").await;
-    fill(&browser, "#f-name", "Sunset <sail>").await;
-    fill(&browser, "#f-timezone", ZONE.name()).await;
-    fill(&browser, "#f-currency", "EUR").await;
-    fill(&browser, "#f-duration_minutes", "90").await;
-    fill(&browser, "#f-units-0-code", "adult").await;
-    fill(&browser, "#f-units-0-label", "Adult").await;
-    fill(&browser, "#f-units-0-price", "25.505").await;
-    fill(&browser, "#f-policy-0-hours_before", "24").await;
-    fill(&browser, "#f-policy-0-refund_percent", "100").await;
+    browser.fill("#f-name", "Sunset <sail>").await;
+    browser.fill("#f-timezone", ZONE.name()).await;
+    browser.fill("#f-currency", "EUR").await;
+    browser.fill("#f-duration_minutes", "90").await;
+    browser.fill("#f-units-0-code", "adult").await;
+    browser.fill("#f-units-0-label", "Adult").await;
+    browser.fill("#f-units-0-price", "25.505").await;
+    browser.fill("#f-policy-0-hours_before", "24").await;
+    browser.fill("#f-policy-0-refund_percent", "100").await;
     submit(&browser, "form.tour-form").await;
     assert_eq!(path(&browser).await, "/console/tours");
     let price = browser
@@ -829,9 +819,9 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
         "the rest of the form is kept"
     );
     browser.assert_accessible("console tour form refused").await;
-    fill(&browser, "#f-units-0-price", "25.50").await;
-    fill(&browser, "#f-min_participants", "4").await;
-    fill(&browser, "#f-decision_hours", "36").await;
+    browser.fill("#f-units-0-price", "25.50").await;
+    browser.fill("#f-min_participants", "4").await;
+    browser.fill("#f-decision_hours", "36").await;
     submit(&browser, "form.tour-form").await;
     assert_eq!(browser.text(".notice").await, "Tour created.");
     assert_eq!(browser.text("h1").await, "Sunset <sail>", "shown as text");
@@ -865,8 +855,8 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
             .await
             .unwrap();
     }
-    fill(&browser, "#f-times", "10:00, 16:30").await;
-    fill(&browser, "#f-capacity", "12").await;
+    browser.fill("#f-times", "10:00, 16:30").await;
+    browser.fill("#f-capacity", "12").await;
     browser
         .click_and_wait("button[name=action][value=preview]")
         .await;
@@ -962,7 +952,7 @@ async fn an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_o
         Some("10:00, 16:30"),
         "the builder shows the saved schedule"
     );
-    fill(&browser, "#f-times", "11:00").await;
+    browser.fill("#f-times", "11:00").await;
     browser
         .click_and_wait("button[name=action][value=save]")
         .await;
@@ -1103,7 +1093,7 @@ async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password
     browser
         .assert_accessible("console two-factor enrolment")
         .await;
-    fill(&browser, "#f-code", "000000").await;
+    browser.fill("#f-code", "000000").await;
     submit(&browser, "form.two-factor-confirm").await;
     assert!(browser
         .text(".form-problem")
@@ -1111,7 +1101,7 @@ async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password
         .contains("is not the current code"));
     submit(&browser, "form.two-factor-start").await;
     let secret = browser.text(".totp-secret").await;
-    fill(&browser, "#f-code", &totp(&app, &secret)).await;
+    browser.fill("#f-code", &totp(&app, &secret)).await;
     submit(&browser, "form.two-factor-confirm").await;
     let codes = browser
         .client
@@ -1134,13 +1124,12 @@ async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password
         .starts_with("Two-factor sign-in is on"));
 
     // The password: a wrong current one is refused beside its field; then changed.
-    fill(&browser, "#f-current_password", "not my password at all").await;
-    fill(
-        &browser,
-        "#f-new_password",
-        "a brand new harbour passphrase",
-    )
-    .await;
+    browser
+        .fill("#f-current_password", "not my password at all")
+        .await;
+    browser
+        .fill("#f-new_password", "a brand new harbour passphrase")
+        .await;
     submit(&browser, "form.password-change").await;
     assert_eq!(
         browser
@@ -1154,13 +1143,10 @@ async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password
             .as_deref(),
         Some("true")
     );
-    fill(&browser, "#f-current_password", PASSWORD).await;
-    fill(
-        &browser,
-        "#f-new_password",
-        "a brand new harbour passphrase",
-    )
-    .await;
+    browser.fill("#f-current_password", PASSWORD).await;
+    browser
+        .fill("#f-new_password", "a brand new harbour passphrase")
+        .await;
     submit(&browser, "form.password-change").await;
     assert!(browser
         .text(".notice")
@@ -1178,7 +1164,7 @@ async fn a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password
     )
     .await;
     assert_eq!(path(&browser).await, "/console/sign-in");
-    fill(&browser, "#code", &totp(&app, &secret)).await;
+    browser.fill("#code", &totp(&app, &secret)).await;
     submit(&browser, "form.stacked").await;
     assert_eq!(path(&browser).await, "/console");
     browser.close().await;
@@ -1256,7 +1242,7 @@ async fn staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_
         .await
         .unwrap();
     assert_eq!(rows.len(), 2, "every booking, newest first");
-    fill(&browser, "#f-q", "GRACE@navy").await;
+    browser.fill("#f-q", "GRACE@navy").await;
     submit(&browser, "form.booking-search").await;
     let rows = browser
         .client
@@ -1326,7 +1312,7 @@ async fn staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_
     browser
         .goto(&format!("{}/console/bookings/{grace}", app.base))
         .await;
-    fill(&browser, "#f-amount", "100").await;
+    browser.fill("#f-amount", "100").await;
     browser.click_and_wait("#refund-submit").await;
     assert!(browser
         .text("#f-amount-problem")
@@ -1338,7 +1324,7 @@ async fn staff_find_a_booking_by_email_and_resend_its_confirmation_and_an_admin_
             .await,
         json!("100")
     );
-    fill(&browser, "#f-amount", "15.00").await;
+    browser.fill("#f-amount", "15.00").await;
     browser.click_and_wait("#refund-submit").await;
     assert!(browser.text("#notice-refunded").await.contains("refund"));
     assert!(browser.text(".refunded").await.contains("€15.00"));
@@ -1579,10 +1565,10 @@ async fn an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token(b
     browser.goto(&format!("{}/console/team", app.base)).await;
 
     // A password below the policy: the form again, name and email kept, the password marked.
-    fill(&browser, "#f-name", "Grace Hopper").await;
-    fill(&browser, "#f-email", "grace@harbour.example").await;
+    browser.fill("#f-name", "Grace Hopper").await;
+    browser.fill("#f-email", "grace@harbour.example").await;
     select(&browser, "#f-role", "guide").await;
-    fill(&browser, "#f-password", "short").await;
+    browser.fill("#f-password", "short").await;
     browser
         .click_and_wait("form.add-user button[type=submit]")
         .await;
@@ -1603,7 +1589,9 @@ async fn an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token(b
         json!(""),
         "a password is never sent back"
     );
-    fill(&browser, "#f-password", "a long enough first passphrase").await;
+    browser
+        .fill("#f-password", "a long enough first passphrase")
+        .await;
     browser
         .click_and_wait("form.add-user button[type=submit]")
         .await;
@@ -1659,7 +1647,7 @@ async fn an_owner_adds_a_user_changes_roles_and_makes_and_revokes_an_api_token(b
     browser.assert_accessible("console team").await;
 
     // An API token, shown once; it works until it is revoked.
-    fill(&browser, "#f-label", "booking website").await;
+    browser.fill("#f-label", "booking website").await;
     select(&browser, "#f-token-role", "staff").await;
     browser
         .click_and_wait("form.create-token button[type=submit]")
@@ -1728,7 +1716,7 @@ async fn when_two_factor_is_required_a_user_without_it_is_led_to_turn_it_on(back
         .await;
     submit(&browser, "form.two-factor-start").await;
     let secret = browser.text(".totp-secret").await;
-    fill(&browser, "#f-code", &totp(&app, &secret)).await;
+    browser.fill("#f-code", &totp(&app, &secret)).await;
     submit(&browser, "form.two-factor-confirm").await;
     browser.goto(&format!("{}/console", app.base)).await;
     assert_eq!(path(&browser).await, "/console", "the console is open now");
@@ -1763,7 +1751,9 @@ async fn an_owner_sets_the_sender_the_widget_sites_and_resellers_messages_and_re
     assert!(browser.text("section").await.contains("harbour.example"));
 
     // A domain not approved: refused beside the field, what was typed kept.
-    fill(&browser, "#f-mail_from", "bookings@elsewhere.example").await;
+    browser
+        .fill("#f-mail_from", "bookings@elsewhere.example")
+        .await;
     browser
         .click_and_wait("form.settings-sender button[type=submit]")
         .await;
@@ -1774,8 +1764,10 @@ async fn an_owner_sets_the_sender_the_widget_sites_and_resellers_messages_and_re
             .await,
         json!("bookings@elsewhere.example")
     );
-    fill(&browser, "#f-mail_from", "bookings@harbour.example").await;
-    fill(&browser, "#f-reply_to", "desk@harbour.example").await;
+    browser
+        .fill("#f-mail_from", "bookings@harbour.example")
+        .await;
+    browser.fill("#f-reply_to", "desk@harbour.example").await;
     browser
         .click_and_wait("form.settings-sender button[type=submit]")
         .await;
@@ -1788,17 +1780,17 @@ async fn an_owner_sets_the_sender_the_widget_sites_and_resellers_messages_and_re
     assert_eq!(profile.body["reply_to"], "desk@harbour.example");
 
     // The widget's sites: a bad one refused, then two saved, one per line.
-    fill(&browser, "#f-origins", "ftp://harbour.example").await;
+    browser.fill("#f-origins", "ftp://harbour.example").await;
     browser
         .click_and_wait("form.settings-origins button[type=submit]")
         .await;
     assert!(!browser.text("#f-origins-problem").await.is_empty());
-    fill(
-        &browser,
-        "#f-origins",
-        "https://harbour-tours.example\nhttp://localhost:8080",
-    )
-    .await;
+    browser
+        .fill(
+            "#f-origins",
+            "https://harbour-tours.example\nhttp://localhost:8080",
+        )
+        .await;
     browser
         .click_and_wait("form.settings-origins button[type=submit]")
         .await;
@@ -1887,14 +1879,11 @@ async fn an_owner_connects_its_own_stripe_account(backend: Backend) {
 
     // Keys of two modes: refused beside the field; the publishable key kept, the secrets not
     // written back into the page.
-    fill(&browser, "#f-secret_key", secret).await;
-    fill(
-        &browser,
-        "#f-publishable_key",
-        "pk_live_51HarbourConsoleKey00000000",
-    )
-    .await;
-    fill(&browser, "#f-webhook_secret", webhook).await;
+    browser.fill("#f-secret_key", secret).await;
+    browser
+        .fill("#f-publishable_key", "pk_live_51HarbourConsoleKey00000000")
+        .await;
+    browser.fill("#f-webhook_secret", webhook).await;
     browser
         .click_and_wait("form.settings-payments button[type=submit]")
         .await;
@@ -1917,9 +1906,9 @@ async fn an_owner_connects_its_own_stripe_account(backend: Backend) {
         .assert_accessible("console settings, payment keys refused")
         .await;
 
-    fill(&browser, "#f-secret_key", secret).await;
-    fill(&browser, "#f-publishable_key", publishable).await;
-    fill(&browser, "#f-webhook_secret", webhook).await;
+    browser.fill("#f-secret_key", secret).await;
+    browser.fill("#f-publishable_key", publishable).await;
+    browser.fill("#f-webhook_secret", webhook).await;
     browser
         .click_and_wait("form.settings-payments button[type=submit]")
         .await;
@@ -2002,7 +1991,7 @@ async fn an_owner_adds_a_reseller_for_one_tour_and_revokes_it(backend: Backend) 
     };
 
     // Refused: no name, a commission over 100; what was typed is kept, the fields marked.
-    fill(&browser, "#f-reseller_commission_percent", "150").await;
+    browser.fill("#f-reseller_commission_percent", "150").await;
     browser
         .click_and_wait("form.create-reseller button[type=submit]")
         .await;
@@ -2021,8 +2010,8 @@ async fn an_owner_adds_a_reseller_for_one_tour_and_revokes_it(backend: Backend) 
         .assert_accessible("console team, reseller refused")
         .await;
 
-    fill(&browser, "#f-reseller_name", "Harbour OTA").await;
-    fill(&browser, "#f-reseller_commission_percent", "15").await;
+    browser.fill("#f-reseller_name", "Harbour OTA").await;
+    browser.fill("#f-reseller_commission_percent", "15").await;
     browser
         .run(&format!(
             "document.querySelector('input[name=reseller_tours][value=\"{second}\"]').click(); return null;"
@@ -2109,7 +2098,7 @@ async fn a_user_who_forgot_their_password_resets_it_with_the_emailed_code(backen
     browser.goto(&format!("{}/console/sign-in", app.base)).await;
     browser.click_and_wait("#forgot").await;
     browser.assert_accessible("console password reset").await;
-    fill(&browser, "#email", "guide@harbour.example").await;
+    browser.fill("#email", "guide@harbour.example").await;
     submit(&browser, "form.reset-request").await;
     assert!(browser
         .text("#reset-sent")
@@ -2127,8 +2116,8 @@ async fn a_user_who_forgot_their_password_resets_it_with_the_emailed_code(backen
     let code: String = mail[at..].chars().take(8).collect();
 
     // A weak password: the form again, the code kept, the password marked.
-    fill(&browser, "#f-code", &code).await;
-    fill(&browser, "#f-new_password", "short").await;
+    browser.fill("#f-code", &code).await;
+    browser.fill("#f-new_password", "short").await;
     submit(&browser, "form.reset-confirm").await;
     assert!(!browser.text("#f-new_password-problem").await.is_empty());
     assert_eq!(
@@ -2137,7 +2126,9 @@ async fn a_user_who_forgot_their_password_resets_it_with_the_emailed_code(backen
             .await,
         json!(code)
     );
-    fill(&browser, "#f-new_password", "a fresh harbour passphrase").await;
+    browser
+        .fill("#f-new_password", "a fresh harbour passphrase")
+        .await;
     submit(&browser, "form.reset-confirm").await;
     assert_eq!(path(&browser).await, "/console/sign-in");
     assert!(browser
@@ -2217,8 +2208,8 @@ async fn an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt(backend
     assert_eq!(path(&browser).await, "/console/webhooks");
 
     // Refused: no event chosen. The form comes back with what was typed and the field marked.
-    fill(&browser, "#f-url", &receiver.url("/crm")).await;
-    fill(&browser, "#f-description", "CRM").await;
+    browser.fill("#f-url", &receiver.url("/crm")).await;
+    browser.fill("#f-description", "CRM").await;
     browser
         .click_and_wait("form.register-endpoint button[type=submit]")
         .await;
@@ -2357,7 +2348,7 @@ async fn an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departur
         .text("#f-label-problem")
         .await
         .contains("1 to 100 characters"));
-    fill(&browser, "#f-label", "My phone").await;
+    browser.fill("#f-label", "My phone").await;
     submit(&browser, "form.make-feed").await;
     let url = browser.text("#feed-url").await;
     assert!(url.contains("/feeds/guide.ics?key=bcf_"), "{url}");
@@ -2464,12 +2455,12 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
 
     // Refused: a percent and an amount. The form again, as typed, the field marked.
     let until = day + Duration::days(30);
-    fill(&browser, "#f-code", "summer10").await;
-    fill(&browser, "#f-percent_off", "10").await;
-    fill(&browser, "#f-amount_off", "5").await;
+    browser.fill("#f-code", "summer10").await;
+    browser.fill("#f-percent_off", "10").await;
+    browser.fill("#f-amount_off", "5").await;
     select(&browser, "#f-valid_until", &format!("{until}T00:00")).await;
-    fill(&browser, "#f-max_redemptions", "5").await;
-    fill(&browser, "#f-max_per_customer", "1").await;
+    browser.fill("#f-max_redemptions", "5").await;
+    browser.fill("#f-max_per_customer", "1").await;
     submit(&browser, "form.create-promo").await;
     assert!(browser
         .text("#f-percent_off-problem")
@@ -2497,7 +2488,7 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
         .assert_accessible("console promo codes, refused")
         .await;
 
-    fill(&browser, "#f-amount_off", "").await;
+    browser.fill("#f-amount_off", "").await;
     submit(&browser, "form.create-promo").await;
     assert!(browser.text("#notice").await.contains("created"));
     let row = "tr.promo-code[data-code=\"SUMMER10\"]";
@@ -2528,8 +2519,8 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     assert_eq!(codes.body[0]["max_per_customer"], json!(1));
 
     // The same code again: refused on its field.
-    fill(&browser, "#f-code", "Summer10").await;
-    fill(&browser, "#f-percent_off", "5").await;
+    browser.fill("#f-code", "Summer10").await;
+    browser.fill("#f-percent_off", "5").await;
     submit(&browser, "form.create-promo").await;
     assert!(browser
         .text("#f-code-problem")
@@ -2543,8 +2534,8 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     browser
         .goto(&format!("{}/book/{departure}", app.base))
         .await;
-    fill(&browser, "#qty-adult", "2").await;
-    fill(&browser, "#field-promo_code", "SUMMER1").await;
+    browser.fill("#qty-adult", "2").await;
+    browser.fill("#field-promo_code", "SUMMER1").await;
     browser.click_and_wait("button[value=quote]").await;
     assert!(browser
         .text("#promo_code-error")
@@ -2572,7 +2563,7 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
         .await;
 
     // Typed right (in any case): the subtotal, the discount with its code, the total to pay.
-    fill(&browser, "#field-promo_code", "summer10").await;
+    browser.fill("#field-promo_code", "summer10").await;
     browser.click_and_wait("button[value=quote]").await;
     assert_eq!(browser.text(".quote-subtotal td").await, "€70.00");
     let discount = browser.text(".quote-discount").await;
@@ -2588,8 +2579,8 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     browser
         .screenshots(&format!("book-form-promo-{name}"))
         .await;
-    fill(&browser, "#field-name", "Ada Lovelace").await;
-    fill(&browser, "#field-email", "ada@example.com").await;
+    browser.fill("#field-name", "Ada Lovelace").await;
+    browser.fill("#field-email", "ada@example.com").await;
     browser.click_and_wait("button[value=hold]").await;
     let reference = browser.text(".reference").await;
     assert_eq!(browser.text(".booking-total").await, "€63.00");
@@ -2620,7 +2611,7 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
         ))
         .await;
     let max = format!("#{}", max.as_str().unwrap());
-    fill(&browser, &max, "0").await;
+    browser.fill(&max, "0").await;
     submit(&browser, &format!("{row} form.promo-limit")).await;
     assert!(browser
         .text(&format!("{max}-problem"))
@@ -2630,7 +2621,7 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
     browser
         .assert_accessible("console promo codes, change refused")
         .await;
-    fill(&browser, &max, "3").await;
+    browser.fill(&max, "3").await;
     submit(&browser, &format!("{row} form.promo-limit")).await;
     assert!(browser.text("#notice").await.contains("most uses"));
     assert!(browser
@@ -2735,7 +2726,7 @@ async fn an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them(
 
     // Refused: the last date before the first. Everything comes back as typed.
     let (first, last) = (saturday, saturday + Duration::days(60));
-    fill(&browser, "#f-name", "Weekends").await;
+    browser.fill("#f-name", "Weekends").await;
     select(&browser, "#f-from_date", &last.to_string()).await;
     select(&browser, "#f-to_date", &first.to_string()).await;
     for day in ["#f-day-sat", "#f-day-sun"] {
@@ -2748,8 +2739,8 @@ async fn an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them(
             .await
             .unwrap();
     }
-    fill(&browser, "#f-prices-adult", "45").await;
-    fill(&browser, "#f-priority", "5").await;
+    browser.fill("#f-prices-adult", "45").await;
+    browser.fill("#f-priority", "5").await;
     submit(&browser, "form.add-rule").await;
     assert!(browser
         .text("#f-to_date-problem")
@@ -2775,7 +2766,7 @@ async fn an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them(
     // Refused: a child's price with three decimals, marked on its field.
     select(&browser, "#f-from_date", &first.to_string()).await;
     select(&browser, "#f-to_date", &last.to_string()).await;
-    fill(&browser, "#f-prices-child", "12.345").await;
+    browser.fill("#f-prices-child", "12.345").await;
     submit(&browser, "form.add-rule").await;
     assert!(browser
         .text("#f-prices-child-problem")
@@ -2790,7 +2781,7 @@ async fn an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them(
     );
 
     // The child's price left empty: the rule prices adults only.
-    fill(&browser, "#f-prices-child", "").await;
+    browser.fill("#f-prices-child", "").await;
     submit(&browser, "form.add-rule").await;
     assert!(browser.text("#seasonal-notice").await.contains("added"));
     let row = "tr.price-rule[data-name=\"Weekends\"]";
@@ -2915,7 +2906,7 @@ async fn an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it(bac
     assert!(!present(&browser, "form.clear-prices").await);
 
     // Refused: not an amount. Marked, as typed, nothing saved.
-    fill(&browser, "#f-prices-adult", "-3").await;
+    browser.fill("#f-prices-adult", "-3").await;
     submit(&browser, "form.own-prices").await;
     assert!(browser
         .text("#f-prices-adult-problem")
@@ -2928,7 +2919,7 @@ async fn an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it(bac
         .assert_accessible("console departure, own prices refused")
         .await;
 
-    fill(&browser, "#f-prices-adult", "29.50").await;
+    browser.fill("#f-prices-adult", "29.50").await;
     submit(&browser, "form.own-prices").await;
     assert!(browser.text("#prices-notice").await.contains("saved"));
     assert_eq!(browser.text(&sells("adult")).await, "€29.50");
@@ -2957,7 +2948,7 @@ async fn an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it(bac
         browser.text("label[for=qty-adult] .unit-price").await,
         "€29.50"
     );
-    fill(&browser, "#qty-adult", "2").await;
+    browser.fill("#qty-adult", "2").await;
     browser.click_and_wait("button[value=quote]").await;
     assert_eq!(browser.text(".quote-total").await, "€59.00");
 
@@ -3022,8 +3013,8 @@ async fn an_admin_shares_a_boat_between_two_tours_and_staff_only_read_its_load(b
     browser.assert_accessible("console resources").await;
 
     // Refused: a capacity that is not a number. The form again, as typed, the field marked.
-    fill(&browser, "#f-name", "Boat Marlin").await;
-    fill(&browser, "#f-capacity", "eight").await;
+    browser.fill("#f-name", "Boat Marlin").await;
+    browser.fill("#f-capacity", "eight").await;
     select(&browser, "#f-draw", "seats").await;
     submit(&browser, "form.create-resource").await;
     assert!(browser
@@ -3036,7 +3027,7 @@ async fn an_admin_shares_a_boat_between_two_tours_and_staff_only_read_its_load(b
     browser
         .assert_accessible("console resources, create refused")
         .await;
-    fill(&browser, "#f-capacity", "8").await;
+    browser.fill("#f-capacity", "8").await;
     submit(&browser, "form.create-resource").await;
     assert!(browser.text("#notice").await.contains("created"));
     let listed = app.get_as(&token, "/v1/resources").await;
@@ -3124,7 +3115,7 @@ async fn an_admin_shares_a_boat_between_two_tours_and_staff_only_read_its_load(b
     browser.client.set_window_size(1280, 900).await.unwrap();
 
     // A capacity below the 6 seats drawn: refused beside the field, as typed.
-    fill(&browser, &format!("#capacity-{boat}"), "5").await;
+    browser.fill(&format!("#capacity-{boat}"), "5").await;
     submit(&browser, &format!("{section} form.change-resource")).await;
     assert!(browser
         .text(&format!("#capacity-{boat}-problem"))
@@ -3139,7 +3130,7 @@ async fn an_admin_shares_a_boat_between_two_tours_and_staff_only_read_its_load(b
         .assert_accessible("console resources, capacity refused")
         .await;
     // Room for both: 12 seats, and the sunset cruise aboard too.
-    fill(&browser, &format!("#capacity-{boat}"), "12").await;
+    browser.fill(&format!("#capacity-{boat}"), "12").await;
     submit(&browser, &format!("{section} form.change-resource")).await;
     assert!(browser.text("#notice").await.contains("changed"));
     select(&browser, &format!("#tour-{boat}"), &sunset).await;

@@ -35,16 +35,6 @@ async fn sold_out(app: &TestApp) -> (String, String) {
     (token, departure)
 }
 
-async fn fill(browser: &Browser, css: &str, text: &str) {
-    let field = browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no field {css}: {e}"));
-    field.clear().await.expect("field cleared");
-    field.send_keys(text).await.expect("text typed");
-}
-
 async fn value_of(browser: &Browser, css: &str) -> String {
     browser
         .run(&format!("return document.querySelector('{css}').value;"))
@@ -71,8 +61,8 @@ async fn line(app: &TestApp, token: &str, departure: &str) -> Vec<Value> {
 
 async fn sign_in(browser: &Browser, base: &str, email: &str) {
     browser.goto(&format!("{base}/console/sign-in")).await;
-    fill(browser, "#email", email).await;
-    fill(browser, "#password", PASSWORD).await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", PASSWORD).await;
     browser
         .click_and_wait("form.stacked button[type=submit]")
         .await;
@@ -100,8 +90,8 @@ async fn a_traveler_joins_a_sold_out_departures_line_and_an_admin_removes_them(b
     browser.screenshots(&format!("waitlist-form-{name}")).await;
 
     // Neither an email nor a phone: the email field is marked, the input kept, nobody joins.
-    fill(&browser, "#qty-adult", "2").await;
-    fill(&browser, "#field-name", "Grace Hopper").await;
+    browser.fill("#qty-adult", "2").await;
+    browser.fill("#field-name", "Grace Hopper").await;
     browser
         .click_and_wait("form.waitlist-form button[type=submit]")
         .await;
@@ -126,7 +116,7 @@ async fn a_traveler_joins_a_sold_out_departures_line_and_an_admin_removes_them(b
         .await;
 
     // With an email: number 1 in line, told how long the seats will be held, nothing echoed.
-    fill(&browser, "#field-email", "grace@example.com").await;
+    browser.fill("#field-email", "grace@example.com").await;
     browser
         .click_and_wait("form.waitlist-form button[type=submit]")
         .await;
@@ -159,9 +149,9 @@ async fn a_traveler_joins_a_sold_out_departures_line_and_an_admin_removes_them(b
 
     // The same email again: refused kindly, the form as typed, still one entry.
     browser.goto(&book_url).await;
-    fill(&browser, "#qty-adult", "1").await;
-    fill(&browser, "#field-name", "Grace H.").await;
-    fill(&browser, "#field-email", "Grace@Example.com").await;
+    browser.fill("#qty-adult", "1").await;
+    browser.fill("#field-name", "Grace H.").await;
+    browser.fill("#field-email", "Grace@Example.com").await;
     browser
         .click_and_wait("form.waitlist-form button[type=submit]")
         .await;

@@ -82,16 +82,6 @@ async fn wait_for(browser: &Browser, css: &str) {
     }
 }
 
-async fn fill(browser: &Browser, css: &str, text: &str) {
-    let field = browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no field {css}: {e}"));
-    field.clear().await.expect("field cleared");
-    field.send_keys(text).await.expect("text typed");
-}
-
 async fn click(browser: &Browser, css: &str) {
     browser
         .client
@@ -170,11 +160,11 @@ async fn a_traveler_books_inside_the_widget_on_an_allowed_site_and_nowhere_else(
     wait_for(&browser, ".departures .book-link").await;
     browser.click_and_wait(".departures .book-link").await;
     wait_for(&browser, "#qty-adult").await;
-    fill(&browser, "#qty-adult", "2").await;
+    browser.fill("#qty-adult", "2").await;
     click(&browser, "button[value=quote]").await;
     wait_for(&browser, ".quote-total").await;
-    fill(&browser, "#field-name", "Ada Lovelace").await;
-    fill(&browser, "#field-email", "ada@example.com").await;
+    browser.fill("#field-name", "Ada Lovelace").await;
+    browser.fill("#field-email", "ada@example.com").await;
     browser.click_and_wait("button[value=hold]").await;
     wait_for(&browser, "button[name=confirm]").await;
     browser.click_and_wait("button[name=confirm]").await;
