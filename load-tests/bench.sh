@@ -85,15 +85,18 @@ fresh_db() {
   fi
 }
 
-# start_berth URL: berth (release profile) on a free port; sets BASE and TOKEN
+# start_berth URL [NAME=VALUE...]: berth (release profile) on a free port, with any extra settings;
+# sets BASE and TOKEN
 start_berth() {
-  local url="$1" port
+  local url="$1" port setting
+  shift
   port="$(free_port)"
   export BERTH_DATABASE_URL="$url" ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 \
     ROCKET_PORT="$port" BERTH_DEMO=false BERTH_LOG=warn \
     BERTH_PUBLIC_URL="http://127.0.0.1:$port" BERTH_RATE_LIMITS=off BERTH_HOLD_LIMITS=off \
     BERTH_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     BERTH_ALLOW_SQLITE_IN_RELEASE=true
+  for setting in "$@"; do export "${setting?}"; done
   TOKEN="$("$BIN/berth" operator create --name "bench" --email bench@example.com | tail -n 1)"
   "$BIN/berth" serve >"$WORK/berth-$port.log" 2>&1 &
   BERTH_PID=$!
@@ -110,7 +113,7 @@ stop_berth() {
   wait "$BERTH_PID" 2>/dev/null || true
   BERTH_PID=""
   unset BERTH_DATABASE_URL ROCKET_PROFILE ROCKET_ADDRESS ROCKET_PORT BERTH_DEMO BERTH_LOG BERTH_PUBLIC_URL BERTH_RATE_LIMITS BERTH_HOLD_LIMITS \
-    BERTH_SECRET_KEY BERTH_ALLOW_SQLITE_IN_RELEASE
+    BERTH_SECRET_KEY BERTH_ALLOW_SQLITE_IN_RELEASE BERTH_HOLD_BATCH
 }
 
 # load NAME SCENARIO ARGS...: berth-load, result in $WORK/NAME.json; a failed run is recorded,
@@ -181,6 +184,10 @@ for backend in $BACKENDS; do
   tour_id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["tour_id"])' "$WORK/$backend-page-fixtures.json")"
   curl -fsS -o /dev/null "$BASE/tours/$tour_id" || { echo "the tour page did not answer 200"; exit 1; }
   load "$backend-tour-page" ceiling --path "/tours/$tour_id"
+  stop_berth
+  # The rush again with every hold in a transaction of its own: what batching adds, same run.
+  start_berth "$(fresh_db "$backend" unbatched)" BERTH_HOLD_BATCH=1
+  load "$backend-rush-unbatched" rush --capacity "$CAPACITY" --max-quantity 1
   stop_berth
   floor "$backend-floor-rush" "$backend" --departures 1
   floor "$backend-floor-spread" "$backend" --departures "$SPREAD_DEPARTURES"
@@ -257,6 +264,12 @@ for b in os.environ["BACKENDS"].split():
                     f"{fl['outcomes']}, seats = bookings: {'yes' if fl['verified'] else 'NO'}")
                 floor_rows.append(f"| {b} | {label} | {what} | {f(fl['rate'])} | "
                                   f"{f(fl['p50'],2)} / {f(fl['p99'],2)} | {check} |")
+    un, raw = tool(f"{b}-rush-unbatched"), floor(f"{b}-floor-rush")
+    if un:
+        rows.append(f"| {b} | rush, one hold per commit (`BERTH_HOLD_BATCH=1`) | {f(un['rate'])} | "
+                    f"{f(un['p50'],2)} / {f(un['p99'],2)} | {f(ratio(un, raw), 2)} | "
+                    f"{f(ratio(un, floor(f'{b}-sysbench-rush')), 2)} | {f(ratio(un, floor(f'{b}-service-rush')), 2)} | "
+                    f"{f(ratio(un, ceil) and ratio(un, ceil)*100)} % | {un['5xx']} | {'yes' if un['verified'] else 'NO'} |")
     if ceil:
         rows.append(f"| {b} | ceiling (GET /health) | {f(ceil['rate'])} | {f(ceil['p50'],2)} / {f(ceil['p99'],2)} | | | | | {ceil['5xx']} | |")
 
@@ -303,6 +316,10 @@ lines = [
     "a second floor independent of Rust and sqlx (MariaDB only; sysbench has no SQLite driver).",
     "- **service**: `berth-floor --mode service`, `berth::service::holds::place_hold` in a loop on "
     "berth's pool: berth without HTTP; the ratio to it is HTTP's share.",
+    "",
+    "berth batches the holds of a departure that arrive together into one transaction "
+    "(`BERTH_HOLD_BATCH`, default 32; README, \"The seat invariant\"); the row \"one hold per commit\" "
+    "is the same rush with batching off, for comparison. The floors commit one hold per transaction.",
     "",
     "| backend | scenario | per s | p50 / p99 ms | ÷ raw | ÷ sysbench | ÷ service | ÷ ceiling | 5xx | verified |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -356,7 +373,7 @@ PY
 
 if [ "$SMOKE" = 1 ]; then
   for backend in $BACKENDS; do
-    runs="rush spread ceiling tour-page floor-rush floor-spread service-rush service-spread"
+    runs="rush spread ceiling tour-page rush-unbatched floor-rush floor-spread service-rush service-spread"
     [ "$backend" = mysql ] && runs="$runs floor-last-rush floor-last-spread sysbench-rush sysbench-spread"
     for run in $runs; do
       [ -s "$WORK/$backend-$run.json" ] || { echo "bench smoke: $backend-$run wrote no result"; exit 1; }

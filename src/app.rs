@@ -159,6 +159,7 @@ pub fn pool_settings(config: &AppConfig) -> PoolSettings {
     PoolSettings {
         max_connections: config.database_max_connections,
         lock_timeout: Duration::from_secs(u64::from(config.database_lock_timeout_seconds)),
+        hold_batch: config.hold_batch as usize,
         ..Default::default()
     }
 }

@@ -2,8 +2,8 @@
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Everything berth counts. Cheap to update from any task.
@@ -43,6 +43,12 @@ pub struct Metrics {
     /// Departures yet to start that are sold out with some of their seats only held, refreshed
     /// at scrape time.
     pub departures_sold_out_by_holds: IntGauge,
+    /// Holds committed together in one transaction (`service::holds::batch`), per commit.
+    pub hold_batch_size: Histogram,
+    /// Batches whose holds did not fit together and were placed one by one instead.
+    pub hold_batches_split: IntCounter,
+    /// Holds waiting now for the transaction of their departure's next batch.
+    pub holds_queued: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -191,6 +197,30 @@ impl Metrics {
                         "The most seats one client address or one customer email holds now",
                     ),
                     &["identity"],
+                ),
+            ),
+            hold_batch_size: registered(
+                r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "hold_batch_size",
+                        "Holds of one departure committed together in one transaction",
+                    )
+                    .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+                ),
+            ),
+            hold_batches_split: registered(
+                r,
+                IntCounter::new(
+                    "hold_batches_split_total",
+                    "Batches of holds that did not fit together and were placed one by one",
+                ),
+            ),
+            holds_queued: registered(
+                r,
+                IntGauge::new(
+                    "holds_queued",
+                    "Holds waiting for their departure's next batch transaction",
                 ),
             ),
             departures_sold_out_by_holds: registered(

@@ -36,6 +36,9 @@ pub fn reminder_hours() -> u32 {
 pub fn outbox_max_attempts() -> u32 {
     8
 }
+pub fn hold_batch() -> u32 {
+    32
+}
 pub fn database_lock_timeout_seconds() -> u32 {
     5
 }

@@ -40,6 +40,10 @@ pub struct AppConfig {
     pub database_max_connections: u32,
     #[serde(default = "defaults::database_lock_timeout_seconds")]
     pub database_lock_timeout_seconds: u32,
+    /// How many holds of one departure may share one transaction and one commit (1: each hold
+    /// commits alone). See `service::holds::batch`.
+    #[serde(default = "defaults::hold_batch")]
+    pub hold_batch: u32,
     #[serde(default = "defaults::idempotency_ttl_hours")]
     pub idempotency_ttl_hours: u32,
     #[serde(default = "defaults::hold_ttl_seconds")]

@@ -129,6 +129,9 @@ impl AppConfig {
         if !(1..=730).contains(&self.schedule_horizon_days) {
             return Err("BERTH_SCHEDULE_HORIZON_DAYS must be between 1 and 730".into());
         }
+        if !(1..=256).contains(&self.hold_batch) {
+            return Err("BERTH_HOLD_BATCH must be between 1 and 256".into());
+        }
         if !(1..=120).contains(&self.database_lock_timeout_seconds) {
             return Err("BERTH_DATABASE_LOCK_TIMEOUT_SECONDS must be between 1 and 120".into());
         }

@@ -84,6 +84,11 @@ pub(crate) use {on_pool, on_tx};
 pub struct Store {
     pub(crate) db: Db,
     metrics: Arc<Metrics>,
+    /// Tells this store apart from others in the process (tests open many), for state kept per
+    /// store outside it, such as the hold batches of `service::holds::batch`.
+    instance: u64,
+    /// How many holds of one departure may share a write transaction (1: none share).
+    hold_batch: usize,
 }
 
 /// Which backend, chosen once at start-up from `database_url`.
@@ -127,6 +132,9 @@ pub struct PoolSettings {
     /// How long one statement waits for a lock (MySQL `innodb_lock_wait_timeout`, SQLite
     /// `busy_timeout`) before the attempt fails (retried only within `service`'s 2 s budget).
     pub lock_timeout: Duration,
+    /// How many holds of one departure may be written in one transaction and committed
+    /// together (`BERTH_HOLD_BATCH`; 1 turns batching off).
+    pub hold_batch: usize,
 }
 
 impl Default for PoolSettings {
@@ -135,16 +143,30 @@ impl Default for PoolSettings {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             lock_timeout: Duration::from_secs(5),
+            hold_batch: 32,
         }
     }
 }
 
 impl Store {
-    fn new(db: Db) -> Store {
+    fn new(db: Db, settings: &PoolSettings) -> Store {
+        static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Store {
             db,
             metrics: Arc::new(Metrics::new()),
+            instance: INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            hold_batch: settings.hold_batch.max(1),
         }
+    }
+
+    /// Which store of the process this is (clones share it).
+    pub fn instance(&self) -> u64 {
+        self.instance
+    }
+
+    /// How many holds of one departure may share a transaction ([`PoolSettings::hold_batch`]).
+    pub fn hold_batch(&self) -> usize {
+        self.hold_batch
     }
 
     /// The counters of this berth instance (one registry per `Store`, so tests do not share).
@@ -193,11 +215,14 @@ impl Store {
                     other => break other?,
                 }
             };
-            Ok(Store::new(Db::Sqlite(SqliteStore {
-                pool,
-                writer: Arc::new(Mutex::new(())),
-                lock_timeout: settings.lock_timeout,
-            })))
+            Ok(Store::new(
+                Db::Sqlite(SqliteStore {
+                    pool,
+                    writer: Arc::new(Mutex::new(())),
+                    lock_timeout: settings.lock_timeout,
+                }),
+                settings,
+            ))
         } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
             let url = url.replacen("mariadb:", "mysql:", 1);
             let options = MySqlConnectOptions::from_str(&url)?;
@@ -222,7 +247,7 @@ impl Store {
                 })
                 .connect_with(options)
                 .await?;
-            Ok(Store::new(Db::MySql(pool)))
+            Ok(Store::new(Db::MySql(pool), settings))
         } else {
             Err(StorageError::Config(
                 "database_url must start with sqlite:// or mysql://".to_owned(),
@@ -319,6 +344,37 @@ impl WriteTx {
         }
     }
 
+    /// Marks a point this transaction can go back to without ending: in a batch of holds
+    /// sharing one transaction, a hold that fails undoes only its own statements
+    /// ([`WriteTx::undo_to`]). One at a time: each is kept or undone before the next.
+    pub async fn savepoint(&mut self) -> Result<Savepoint, StorageError> {
+        self.raw("SAVEPOINT batch_member").await?;
+        Ok(Savepoint {
+            pending: self.pending.len(),
+        })
+    }
+
+    /// Keeps what was written since `point`.
+    pub async fn keep(&mut self, point: Savepoint) -> Result<(), StorageError> {
+        let _ = point;
+        self.raw("RELEASE SAVEPOINT batch_member").await
+    }
+
+    /// Undoes what was written since `point`, the counts of it included; the transaction goes
+    /// on.
+    pub async fn undo_to(&mut self, point: Savepoint) -> Result<(), StorageError> {
+        self.raw("ROLLBACK TO SAVEPOINT batch_member").await?;
+        self.raw("RELEASE SAVEPOINT batch_member").await?;
+        self.pending.truncate(point.pending);
+        Ok(())
+    }
+
+    /// A statement without parameters, sent as plain text rather than prepared (it runs once).
+    async fn raw(&mut self, sql: &'static str) -> Result<(), StorageError> {
+        on_tx!(self, conn => sqlx::Executor::execute(conn, sql).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Commits. A connection lost on the way is [`StorageError::CommitUnknown`]: the server may
     /// have committed before the answer was lost, so the caller must not simply run the
     /// transaction again.
@@ -347,6 +403,13 @@ impl WriteTx {
         }
         Ok(())
     }
+}
+
+/// A point a [`WriteTx`] can go back to ([`WriteTx::savepoint`]).
+#[must_use = "keep it or undo to it"]
+pub struct Savepoint {
+    /// How many counts were pending when it was made.
+    pending: usize,
 }
 
 /// How often opening a SQLite database is tried again when another process holds it while

@@ -381,6 +381,18 @@ fn the_release_profile_refuses_each_documented_misconfiguration() {
             vec![stripe[1].1, stripe[2].1],
         ),
         (
+            "a hold batch of none",
+            vec![("BERTH_HOLD_BATCH", "0")],
+            "BERTH_HOLD_BATCH",
+            vec![KEY],
+        ),
+        (
+            "a hold batch beyond 256",
+            vec![("BERTH_HOLD_BATCH", "257")],
+            "BERTH_HOLD_BATCH",
+            vec![KEY],
+        ),
+        (
             "a short metrics token",
             vec![("BERTH_METRICS_TOKEN", "short-token")],
             "BERTH_METRICS_TOKEN",

@@ -20,6 +20,7 @@ mod deployment;
 mod errors;
 mod guarantees;
 mod guides;
+mod hold_batches;
 mod hold_limits;
 mod idempotency;
 mod injection;

@@ -34,6 +34,7 @@ impl Requester<'static> {
 
 /// The keyed hashes a hold records of who made it: never the address itself, and not a second
 /// copy of the email.
+#[derive(Clone)]
 pub(super) struct Holder {
     pub(super) address: Option<String>,
     pub(super) email: Option<String>,

@@ -1,6 +1,7 @@
 //! Taking seats: placing a hold (within what one client may hold at once), and releasing holds
 //! whose time is up.
 
+mod batch;
 mod limits;
 pub mod waitlist;
 
@@ -9,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use self::batch::{hold_in_batch, Batched, BatchedHold};
 use self::limits::{check_limits, Holder};
 pub use self::limits::{observe_holders, purge_idle_holders, Requester};
 use super::idempotency::{self, Claim};
@@ -347,6 +349,7 @@ async fn take_seats(
     // Nothing to pay (a code took everything off): nothing is started at the provider.
     let provider = provider.filter(|_| quote.total > discount);
     let paid = provider.map(|p| (p.name(), account));
+    let sales_open_until = now + Duration::minutes(i64::from(cutoff));
     let holder = Holder::of(&requester, &customer.email);
     let limited = !requester.limits.is_off();
 
@@ -424,7 +427,6 @@ async fn take_seats(
                 // plainly free. It states the same rule as `Departure::check_hold`, which stays the
                 // authority below for everything else. It never takes seats on a departure that
                 // draws on a shared resource.
-                let sales_open_until = now + Duration::minutes(i64::from(cutoff));
                 if on_resources
                     || waitlist.is_some()
                     || !departures::take_seats_if_free(
@@ -491,7 +493,30 @@ async fn take_seats(
         // with one takes the classic order too.
         // So does a departure drawing on a shared resource, which is locked before it.
         // So does an offer to the waiting line (never `plainly_fits`).
-        let hot = if store.takes_seats_last() && plainly_fits && promo.is_none() && !on_resources {
+        // With batching on (both backends), the fast path goes through the departure's batch
+        // instead (see `batch`): hot row last, shared by the holds arriving together.
+        let fast = plainly_fits && promo.is_none() && !on_resources;
+        let hot = if fast && store.hold_batch() > 1 {
+            let batched = BatchedHold {
+                booking: booking.clone(),
+                holder: holder.clone(),
+                limits: limited.then_some(*requester.limits),
+                resale: resale.cloned(),
+                paid: provider.map(|p| (p.name(), account.cloned())),
+                idempotent: idempotent.map(|(claim, render)| {
+                    let response =
+                        render(&booking, &access_token, &PaymentSummary::new_hold(None));
+                    (claim.clone(), response)
+                }),
+                sales_open_until,
+                now,
+            };
+            match hold_in_batch(store, batched).await {
+                Ok(Batched::Held) => Some(Ok(())),
+                Ok(Batched::Alone) => None,
+                Err(error) => Some(Err(error)),
+            }
+        } else if store.takes_seats_last() && fast {
             let mut tx = store.begin_write().await?;
             let result = async {
                 if limited {
@@ -506,7 +531,6 @@ async fn take_seats(
                     .await?;
                 }
                 write_hold(&mut tx, rows, now).await?;
-                let sales_open_until = now + Duration::minutes(i64::from(cutoff));
                 Ok(departures::take_seats_if_free(
                     &mut tx,
                     &departure_id,
