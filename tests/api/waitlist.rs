@@ -19,6 +19,8 @@ on_both_backends!(
     joining_is_checked_and_operators_see_and_prune_the_line,
     an_offer_whose_payment_cannot_start_keeps_the_travelers_place,
     when_sales_close_the_line_ends_and_each_traveler_is_told_once,
+    a_move_onto_the_departure_does_not_take_seats_owed_to_the_line,
+    a_late_payment_does_not_take_seats_owed_to_the_line,
 );
 
 fn adults(quantity: i64) -> Value {
@@ -650,6 +652,107 @@ async fn when_sales_close_the_line_ends_and_each_traveler_is_told_once(backend: 
         bea[0].contains("Lista de espera cerrada: Harbour cruise"),
         "{sms}"
     );
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+}
+
+/// A confirmed (pay on arrival) booking of `quantity` adults: (reference, access token).
+async fn confirmed(app: &TestApp, departure: &str, quantity: i64) -> (String, String) {
+    let hold = app.hold(departure, adults(quantity)).await;
+    hold.expect(201);
+    let (reference, access) = (hold.str("reference"), hold.str("access_token"));
+    app.post_with_booking_token(&format!("/v1/bookings/{reference}/confirm"), &access)
+        .await
+        .expect(200);
+    (reference, access)
+}
+
+/// Seats freed on a sold-out departure are owed to the traveler waiting: a booking moved onto
+/// it from another departure (`plans::lock_move`, under the departures' locks) is refused, and
+/// the seats go to the traveler waiting.
+async fn a_move_onto_the_departure_does_not_take_seats_owed_to_the_line(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, tour, departure) = app.fresh_departure(2).await;
+    let elsewhere = app.departure(&token, &tour, 4, 72).await;
+    let (leaving, leaving_access) = confirmed(&app, &departure, 2).await;
+    let (mover, mover_access) = confirmed(&app, &elsewhere, 2).await;
+    join(&app, &departure, "Grace", 2).await.expect(201);
+    app.post_with_booking_token(&format!("/v1/bookings/{leaving}/cancel"), &leaving_access)
+        .await
+        .expect(200);
+    assert_eq!(app.available(&departure).await, 0, "owed to Grace");
+
+    // The traveler of the other departure asks to move onto it: sold out to them.
+    let moved = TestApp::reply(
+        app.client
+            .post(format!("{}/v1/bookings/{mover}/reschedule", app.base))
+            .header("X-Booking-Token", &mover_access)
+            .json(&json!({ "departure_id": departure })),
+    )
+    .await;
+    moved.expect_error(409, "sold_out");
+    // Nor may the operator move it there.
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{mover}/reschedule"),
+        json!({ "departure_id": departure }),
+    )
+    .await
+    .expect_error(409, "sold_out");
+    let still = app.get_as(&token, &format!("/v1/bookings/{mover}")).await;
+    still.expect(200);
+    assert_eq!(still.body["departure_id"], elsewhere.as_str());
+
+    assert_eq!(offer(&app).await, 1);
+    assert_eq!(
+        states(&line(&app, &token, &departure).await),
+        [("Grace".to_owned(), "offered".to_owned())]
+    );
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+}
+
+/// A paid hold that lapsed while a traveler waited: its seats are owed to the line, so the
+/// provider's late "payment succeeded" does not take them back (it is refunded), and the seats
+/// go to the traveler waiting.
+async fn a_late_payment_does_not_take_seats_owed_to_the_line(backend: Backend) {
+    use crate::support::fake_stripe::{succeeded, FakeStripe};
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let (token, _tour, departure) = app.fresh_departure(2).await;
+    let late = app.hold(&departure, adults(2)).await;
+    late.expect(201);
+    let late_reference = late.str("reference");
+    join(&app, &departure, "Grace", 2).await.expect(201);
+
+    // The hold lapses (its seats free, owed to Grace); then the payment arrives.
+    app.clock
+        .advance(app.config.hold_ttl() + Duration::minutes(1));
+    assert_eq!(app.available(&departure).await, 0, "owed to Grace");
+    let intent = stripe.intent_for(&late_reference).expect("an intent");
+    let ack = app
+        .stripe_event(&succeeded("evt_late_waitlist", &intent))
+        .await;
+    ack.expect(200);
+    assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    let after = app
+        .get_as(&token, &format!("/v1/bookings/{late_reference}"))
+        .await;
+    after.expect(200);
+    assert_eq!(after.body["status"], "cancelled", "{}", after.text);
+    assert_eq!(after.body["cancel_reason"], "sold_out_after_payment");
+
+    assert_eq!(offer(&app).await, 1);
+    let listed = line(&app, &token, &departure).await;
+    assert_eq!(
+        states(&listed),
+        [("Grace".to_owned(), "offered".to_owned())]
+    );
+    assert_eq!(app.available(&departure).await, 0);
     app.assert_seat_invariant().await;
     assert_check_clean(&app).await;
 }
