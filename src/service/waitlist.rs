@@ -319,6 +319,23 @@ pub async fn list(
         .collect())
 }
 
+/// A waiting entry and its place in line as it stands now (1 for the first): what the traveler is
+/// shown after joining, read afresh, never taken from the request. `None` once it no longer
+/// waits (offered, removed, closed) or is gone.
+pub async fn place_in_line(
+    store: &Store,
+    entry: &WaitlistEntryId,
+) -> Result<Option<(Entry, usize)>, AppError> {
+    let Some(found) = stored::get(store, entry).await? else {
+        return Ok(None);
+    };
+    if found.status != EntryStatus::Waiting {
+        return Ok(None);
+    }
+    let ahead = stored::waiting_ahead_of(store, entry).await?;
+    Ok(Some((found, ahead + 1)))
+}
+
 /// Takes a waiting traveler out of the line (`409 not_waiting` once offered: the offer is a
 /// booking, cancelled like any other).
 pub async fn remove(

@@ -210,6 +210,18 @@ pub async fn get(store: &Store, id: &WaitlistEntryId) -> Result<Option<Entry>, S
     row.map(Entry::try_from).transpose()
 }
 
+/// How many wait ahead of this entry in its departure's line (those who joined before it, ties
+/// by id); 0 for the first, and for an entry that does not exist.
+pub async fn waiting_ahead_of(store: &Store, id: &WaitlistEntryId) -> Result<usize, StorageError> {
+    let count: i64 = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM waitlist_entries w JOIN waitlist_entries me \
+           ON me.id = ? AND w.departure_id = me.departure_id \
+         WHERE w.status = 'waiting' \
+           AND (w.joined_at < me.joined_at OR (w.joined_at = me.joined_at AND w.id < me.id))")
+        .bind(id.as_str()).fetch_one(pool).await)?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
 /// Marks a waiting entry offered with its hold; `false` when it is no longer waiting (the
 /// operator removed it meanwhile).
 pub async fn set_offered(
