@@ -2,7 +2,7 @@
 //! booking page (a missing contact marked, a second join refused with the form kept, a
 //! double-submitted form joining once, in the page's language); staff read the line on the
 //! console's departure page; an admin removes a waiting traveler, and one already taken out is
-//! refused beside it. Each page axe-checked and photographed.
+//! refused beside it; a line ended by the close of sales shows so. Each page axe-checked and photographed.
 
 use chrono::Duration;
 use fantoccini::Locator;
@@ -281,6 +281,30 @@ async fn a_traveler_joins_a_sold_out_departures_line_and_an_admin_removes_them(b
         .map(|e| e["state"].clone())
         .collect();
     assert_eq!(states, [json!("removed"), json!("removed")]);
+
+    // Sales close with a traveler still waiting: the line ends, and the page says so (signed in
+    // again: days went by).
+    app.post(
+        &format!("/v1/departures/{departure}/waitlist"),
+        json!({"name": "Cy Young", "email": "cy@example.com", "items": [{"unit": "adult", "quantity": 1}]}),
+    )
+    .await
+    .expect(201);
+    let cy = line(&app, &token, &departure).await[2]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.clock.advance(Duration::days(4));
+    berth::service::waitlist::close_ended(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    sign_in(&browser, &app.base, "admin@harbour.example").await;
+    browser.goto(&console).await;
+    assert!(browser
+        .text(&format!("li.waitlist-entry[data-entry=\"{cy}\"] .state"))
+        .await
+        .contains("Closed: sales ended"));
+    assert!(!present(&browser, "form.remove-waiting").await);
     // Usable on a 360 px phone: nothing scrolls sideways.
     browser.client.set_window_size(360, 900).await.unwrap();
     let overflow = browser
