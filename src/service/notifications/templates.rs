@@ -384,6 +384,28 @@ mod tests {
     }
 
     #[test]
+    fn every_message_kind_has_a_subject_and_templates_in_every_language() {
+        let catalogue = Catalogue::shared().unwrap();
+        let env = environment(catalogue.clone()).unwrap();
+        for kind in MessageKind::ALL {
+            for lang in Lang::ALL {
+                assert!(
+                    catalogue.has(lang, subject_key(kind)),
+                    "{kind:?}: no subject in {lang:?}"
+                );
+            }
+            for template in ["email/{}.txt", "email/{}.html", "sms/{}.txt"] {
+                // A lapsed hold is told by email only (`storage::outbox::enqueue_event`).
+                if kind == MessageKind::HoldExpired && template.starts_with("sms") {
+                    continue;
+                }
+                let name = template.replace("{}", kind.as_str());
+                assert!(env.get_template(&name).is_ok(), "{name} is missing");
+            }
+        }
+    }
+
+    #[test]
     fn the_calendar_entry_is_folded_escaped_and_stable() {
         let tour = TourDraft {
             name: "Sunset, wine; and a very long name that goes on and on well past the line limit"
