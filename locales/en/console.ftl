@@ -649,3 +649,4 @@ console-waitlist-state-offered = Offered
 console-waitlist-state-booked = Booked
 console-waitlist-state-lapsed = Offer lapsed
 console-waitlist-state-removed = Removed
+console-waitlist-state-closed = Closed: sales ended

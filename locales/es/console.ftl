@@ -649,3 +649,4 @@ console-waitlist-state-offered = Ofrecida
 console-waitlist-state-booked = Reservada
 console-waitlist-state-lapsed = Oferta caducada
 console-waitlist-state-removed = Quitado
+console-waitlist-state-closed = Cerrada: venta terminada

@@ -21,10 +21,14 @@ pub enum MessageKind {
     /// Seats freed up for a traveler on the waiting line: berth holds them, until the hold's
     /// expiry, for the traveler to complete the booking.
     WaitlistOffer,
+    /// The departure a traveler waited for can no longer be sold (its cutoff passed, it
+    /// departed, it is cancelled or its tour archived): no seats will free up for them. About a
+    /// waiting-line entry, not a booking.
+    WaitlistClosed,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 9] = [
+    pub const ALL: [MessageKind; 10] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::DepartureCancelled,
@@ -34,6 +38,7 @@ impl MessageKind {
         Self::DepartureGuaranteed,
         Self::DepartureNotRunning,
         Self::WaitlistOffer,
+        Self::WaitlistClosed,
     ];
 
     /// Stored spelling; also the template name.
@@ -48,6 +53,7 @@ impl MessageKind {
             Self::DepartureGuaranteed => "departure_guaranteed",
             Self::DepartureNotRunning => "departure_not_running",
             Self::WaitlistOffer => "waitlist_offer",
+            Self::WaitlistClosed => "waitlist_closed",
         }
     }
 

@@ -22,6 +22,9 @@ pub enum EntryStatus {
     Offered,
     /// Taken out of the line by the operator.
     Removed,
+    /// Still waiting when the departure's sales closed (cutoff passed, departed, cancelled, or
+    /// its tour archived): the line ended, and berth told the traveler so.
+    Closed,
 }
 
 impl EntryStatus {
@@ -30,6 +33,7 @@ impl EntryStatus {
             Self::Waiting => "waiting",
             Self::Offered => "offered",
             Self::Removed => "removed",
+            Self::Closed => "closed",
         }
     }
 
@@ -38,8 +42,31 @@ impl EntryStatus {
             "waiting" => Some(Self::Waiting),
             "offered" => Some(Self::Offered),
             "removed" => Some(Self::Removed),
+            "closed" => Some(Self::Closed),
             _ => None,
         }
+    }
+}
+
+/// What decides whether a departure's line can still be served: the facts of its sales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sales {
+    pub starts_at: DateTime<Utc>,
+    pub cancelled: bool,
+    /// The tour's booking cutoff, in minutes before departure.
+    pub cutoff_minutes: u32,
+    /// The tour is no longer sold.
+    pub archived: bool,
+}
+
+impl Sales {
+    /// No seat of the departure can be sold any more (its cutoff passed, it departed, it is
+    /// cancelled or its tour archived): its line is over, as `SalesStatus::{Closed, Cancelled}`
+    /// and a hold on an archived tour say.
+    pub fn closed(&self, now: DateTime<Utc>) -> bool {
+        self.cancelled
+            || self.archived
+            || now >= self.starts_at - chrono::Duration::minutes(i64::from(self.cutoff_minutes))
     }
 }
 
@@ -158,6 +185,39 @@ mod tests {
             held_for_others(6, &line, Some(&WaitlistEntryId::generate())),
             Err(NotServed)
         );
+    }
+
+    #[test]
+    fn a_line_ends_when_sales_close() {
+        let now: DateTime<Utc> = "2027-03-28T08:00:00Z".parse().unwrap();
+        let sales = Sales {
+            starts_at: now + chrono::Duration::minutes(60),
+            cancelled: false,
+            cutoff_minutes: 30,
+            archived: false,
+        };
+        assert!(!sales.closed(now));
+        assert!(!sales.closed(now + chrono::Duration::minutes(29)));
+        assert!(
+            sales.closed(now + chrono::Duration::minutes(30)),
+            "at the cutoff"
+        );
+        assert!(
+            sales.closed(now + chrono::Duration::minutes(90)),
+            "departed"
+        );
+        assert!(Sales {
+            cancelled: true,
+            ..sales
+        }
+        .closed(now));
+        assert!(Sales {
+            archived: true,
+            ..sales
+        }
+        .closed(now));
+        assert_eq!(EntryStatus::parse("closed"), Some(EntryStatus::Closed));
+        assert_eq!(EntryStatus::Closed.as_str(), "closed");
     }
 
     proptest! {

@@ -65,7 +65,8 @@ pub struct WaitlistEntryView {
     seats: u32,
     /// `waiting`; `offered` (its hold is live until `hold_expires_at`); `booked` (the traveler
     /// completed it); `lapsed` (the offer ran out or was cancelled: the line moved on);
-    /// `removed` (by the operator).
+    /// `removed` (by the operator); `closed` (still waiting when the departure's sales closed:
+    /// the traveler was told no seats will come).
     state: &'static str,
     /// The hold berth placed for it, once offered.
     booking_reference: Option<String>,

@@ -12,15 +12,18 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::audit::{self, Action, Target};
 use super::principal::Principal;
-use crate::domain::capacity::{Occupancy, SalesStatus};
+use crate::domain::capacity::{DepartureStatus, Occupancy, SalesStatus};
 use crate::domain::customer::{CustomerName, Email, Phone};
 use crate::domain::ids::{BookingRef, DepartureId, WaitlistEntryId};
 use crate::domain::lang::Lang;
+use crate::domain::message::MessageKind;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{Customer, DepartureRecord, TourRecord};
-use crate::domain::waitlist::{held_for_others, owed, Entry, EntryStatus, WantedItem, MAX_WAITING};
+use crate::domain::waitlist::{
+    held_for_others, owed, Entry, EntryStatus, Sales, WantedItem, MAX_WAITING,
+};
 use crate::error::{AppError, Problems};
-use crate::storage::{catalogue, departures, waitlist as stored, Store, WriteTx};
+use crate::storage::{catalogue, departures, outbox, waitlist as stored, Store, WriteTx};
 
 /// An offer refused because someone ahead in the line is served first, or the entry is no
 /// longer waiting: the line has changed, and the next pass offers afresh.
@@ -56,6 +59,8 @@ pub enum State {
     /// The offer lapsed or was cancelled; the line moved on.
     Lapsed,
     Removed,
+    /// Still waiting when the departure's sales closed: the line ended, and berth told them.
+    Closed,
 }
 
 impl State {
@@ -66,6 +71,7 @@ impl State {
             Self::Booked => "booked",
             Self::Lapsed => "lapsed",
             Self::Removed => "removed",
+            Self::Closed => "closed",
         }
     }
 }
@@ -299,6 +305,7 @@ pub async fn list(
             let state = match (entry.status, &hold) {
                 (EntryStatus::Waiting, _) => State::Waiting,
                 (EntryStatus::Removed, _) => State::Removed,
+                (EntryStatus::Closed, _) => State::Closed,
                 (EntryStatus::Offered, None) => State::Lapsed,
                 (EntryStatus::Offered, Some(hold)) => match hold.status.as_str() {
                     "held" if hold.expires_at.is_some_and(|at| at > now) => State::Offered,
@@ -310,6 +317,23 @@ pub async fn list(
             Listed { entry, state, hold }
         })
         .collect())
+}
+
+/// A waiting entry and its place in line as it stands now (1 for the first): what the traveler is
+/// shown after joining, read afresh, never taken from the request. `None` once it no longer
+/// waits (offered, removed, closed) or is gone.
+pub async fn place_in_line(
+    store: &Store,
+    entry: &WaitlistEntryId,
+) -> Result<Option<(Entry, usize)>, AppError> {
+    let Some(found) = stored::get(store, entry).await? else {
+        return Ok(None);
+    };
+    if found.status != EntryStatus::Waiting {
+        return Ok(None);
+    }
+    let ahead = stored::waiting_ahead_of(store, entry).await?;
+    Ok(Some((found, ahead + 1)))
 }
 
 /// Takes a waiting traveler out of the line (`409 not_waiting` once offered: the offer is a
@@ -389,6 +413,69 @@ pub async fn reopen(
     })
     .await?;
     Ok(())
+}
+
+/// Departures one closing pass looks at.
+const BATCH: usize = 200;
+
+/// Ends the lines of departures that can no longer be sold (their cutoff passed, they departed,
+/// were cancelled, or their tour was archived): each traveler still waiting is `closed` and told
+/// so once (`waitlist_closed`, by email and SMS). Returns how many entries it closed. One
+/// departure that fails does not stop the others.
+///
+/// Safe on several instances: each line is closed under its departure's lock, sales judged again
+/// there, and each entry is closed only while it still waits, its message enqueued in the same
+/// transaction; an instance that comes second closes (and tells) nobody.
+pub async fn close_ended(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
+    let mut closed = 0;
+    for (departure, sales) in stored::departures_with_waiting(store, BATCH).await? {
+        if !sales.closed(now) {
+            continue;
+        }
+        match close_line(store, now, &departure, sales).await {
+            Ok(count) => closed += count,
+            Err(error) => {
+                tracing::warn!(departure = %departure, %error, "could not close the waitlist of a departure no longer sold")
+            }
+        }
+    }
+    Ok(closed)
+}
+
+async fn close_line(
+    store: &Store,
+    now: DateTime<Utc>,
+    departure: &DepartureId,
+    sales: Sales,
+) -> Result<usize, AppError> {
+    let closed = transaction!(store, |tx| {
+        let Some(locked) = departures::lock(&mut tx, departure).await? else {
+            return Ok(0);
+        };
+        // Judged again on the locked row: the departure may have moved later meanwhile.
+        let sales = Sales {
+            starts_at: locked.occupancy.starts_at,
+            cancelled: locked.occupancy.status == DepartureStatus::Cancelled,
+            ..sales
+        };
+        if !sales.closed(now) {
+            return Ok(0);
+        }
+        let mut closed = 0;
+        for waiting in stored::waiting_locked(&mut tx, departure).await? {
+            if stored::close(&mut tx, &waiting.id, now).await? {
+                outbox::enqueue_waitlist(&mut tx, &waiting.id, MessageKind::WaitlistClosed, now)
+                    .await?;
+                closed += 1;
+            }
+        }
+        Ok(closed)
+    })
+    .await?;
+    if closed > 0 {
+        tracing::info!(departure = %departure, closed, "sales closed: the waitlist ended and its travelers were told");
+    }
+    Ok(closed)
 }
 
 /// Deletes the lines of departures that left more than [`KEEP_AFTER_DEPARTURE`] ago; returns

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{at, on_pool, on_tx, StorageError, Store, WriteTx};
-use crate::domain::ids::{BookingId, OperatorId};
+use crate::domain::ids::{BookingId, OperatorId, WaitlistEntryId};
 use crate::domain::message::{dedupe_key, Channel, MessageKind};
 
 /// A message row as the dispatcher and the operator API see it.
@@ -131,6 +131,40 @@ async fn enqueue_on(
         on_tx!(tx, conn => sqlx::query(&sql)
             .bind(ulid::Ulid::new().to_string()).bind(kind.as_str()).bind(channel.as_str()).bind(&key)
             .bind(at(now)).bind(at(now)).bind(booking.as_str())
+            .execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Enqueues `kind` for a waiting-line entry (no booking: the entry is the message's
+/// `subject_id`, its addresses read from it when sent): an email when it has an email address,
+/// an SMS when it has a phone number, once per entry, kind and channel (unique `dedupe_key`).
+pub async fn enqueue_waitlist(
+    tx: &mut WriteTx,
+    entry: &WaitlistEntryId,
+    kind: MessageKind,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    for channel in [Channel::Email, Channel::Sms] {
+        let address_filter = if channel == Channel::Sms {
+            " AND customer_phone IS NOT NULL"
+        } else {
+            " AND customer_email <> ''"
+        };
+        let select = format!(
+            "SELECT ?, operator_id, id, ?, ?, ?, 'pending', 0, ?, ? FROM waitlist_entries WHERE id = ?{address_filter}"
+        );
+        let insert = "INSERT INTO outbox (id, operator_id, subject_id, kind, channel, dedupe_key, status, attempts, \
+             next_attempt_at, created_at)";
+        let sql = if tx.is_sqlite() {
+            format!("{insert} {select} ON CONFLICT (dedupe_key) DO NOTHING")
+        } else {
+            format!("{insert} {select} ON DUPLICATE KEY UPDATE outbox.id = outbox.id")
+        };
+        let key = format!("waitlist:{}", dedupe_key(entry.as_str(), kind, channel));
+        on_tx!(tx, conn => sqlx::query(&sql)
+            .bind(ulid::Ulid::new().to_string()).bind(kind.as_str()).bind(channel.as_str()).bind(&key)
+            .bind(at(now)).bind(at(now)).bind(entry.as_str())
             .execute(conn).await.map(|r| r.rows_affected()))?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use super::{at, on_pool, on_tx, StorageError, Store, WriteTx};
 use crate::domain::ids::{BookingId, BookingRef, DepartureId, OperatorId, WaitlistEntryId};
 use crate::domain::lang::Lang;
 use crate::domain::records::Customer;
-use crate::domain::waitlist::{Entry, EntryStatus, Waiting};
+use crate::domain::waitlist::{Entry, EntryStatus, Sales, Waiting};
 
 const COLUMNS: &str = "id, departure_id, customer_name, customer_email, customer_phone, \
     customer_language, items, seats, status, booking_id, joined_at";
@@ -210,6 +210,18 @@ pub async fn get(store: &Store, id: &WaitlistEntryId) -> Result<Option<Entry>, S
     row.map(Entry::try_from).transpose()
 }
 
+/// How many wait ahead of this entry in its departure's line (those who joined before it, ties
+/// by id); 0 for the first, and for an entry that does not exist.
+pub async fn waiting_ahead_of(store: &Store, id: &WaitlistEntryId) -> Result<usize, StorageError> {
+    let count: i64 = on_pool!(store, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM waitlist_entries w JOIN waitlist_entries me \
+           ON me.id = ? AND w.departure_id = me.departure_id \
+         WHERE w.status = 'waiting' \
+           AND (w.joined_at < me.joined_at OR (w.joined_at = me.joined_at AND w.id < me.id))")
+        .bind(id.as_str()).fetch_one(pool).await)?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
 /// Marks a waiting entry offered with its hold; `false` when it is no longer waiting (the
 /// operator removed it meanwhile).
 pub async fn set_offered(
@@ -242,20 +254,54 @@ pub async fn remove(
     Ok(affected == 1)
 }
 
-/// Departures still ahead (at most `limit`) whose line has someone waiting: where freed seats
-/// may be owed.
+#[derive(sqlx::FromRow)]
+struct WaitedForRow {
+    id: String,
+    starts_at: DateTime<Utc>,
+    status: String,
+    cutoff_minutes: i64,
+    archived: i64,
+}
+
+/// Departures (at most `limit`, soonest first) whose line has someone waiting, each with the
+/// facts of its sales: where freed seats may be owed, or where the line is over.
 pub async fn departures_with_waiting(
     store: &Store,
-    now: DateTime<Utc>,
     limit: usize,
-) -> Result<Vec<DepartureId>, StorageError> {
-    let ids: Vec<String> = on_pool!(store, pool => sqlx::query_scalar(
-        "SELECT DISTINCT w.departure_id FROM waitlist_entries w \
-         JOIN departures d ON d.id = w.departure_id \
-         WHERE w.status = 'waiting' AND d.status = 'scheduled' AND d.starts_at > ? \
-         ORDER BY w.departure_id LIMIT ?")
-        .bind(at(now)).bind(limit as i64).fetch_all(pool).await)?;
-    Ok(ids.into_iter().map(DepartureId::from_stored).collect())
+) -> Result<Vec<(DepartureId, Sales)>, StorageError> {
+    // From the waiting entries (their status index), not from every departure.
+    let rows: Vec<WaitedForRow> = on_pool!(store, pool => sqlx::query_as(
+        "SELECT d.id, d.starts_at, d.status, t.cutoff_minutes, \
+           CAST(CASE WHEN t.archived_at IS NULL THEN 0 ELSE 1 END AS SIGNED) AS archived \
+         FROM departures d JOIN tours t ON t.id = d.tour_id \
+         WHERE d.id IN (SELECT w.departure_id FROM waitlist_entries w WHERE w.status = 'waiting') \
+         ORDER BY d.starts_at, d.id LIMIT ?")
+        .bind(limit as i64).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let sales = Sales {
+                starts_at: row.starts_at,
+                cancelled: row.status != "scheduled",
+                cutoff_minutes: u32::try_from(row.cutoff_minutes).unwrap_or(0),
+                archived: row.archived != 0,
+            };
+            (DepartureId::from_stored(row.id), sales)
+        })
+        .collect())
+}
+
+/// Ends a waiting entry's wait because its departure's sales closed; `false` when it no longer
+/// waits (offered, removed, or closed by another instance): the caller then tells nobody.
+pub async fn close(
+    tx: &mut WriteTx,
+    id: &WaitlistEntryId,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE waitlist_entries SET status = 'closed', updated_at = ? WHERE id = ? AND status = 'waiting'")
+        .bind(at(now)).bind(id.as_str()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
 }
 
 /// Offered entries whose hold is not on their departure, or not for their seats (`berth

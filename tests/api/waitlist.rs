@@ -18,6 +18,9 @@ on_both_backends!(
     two_instances_offering_at_once_make_one_offer_per_traveler,
     joining_is_checked_and_operators_see_and_prune_the_line,
     an_offer_whose_payment_cannot_start_keeps_the_travelers_place,
+    when_sales_close_the_line_ends_and_each_traveler_is_told_once,
+    a_move_onto_the_departure_does_not_take_seats_owed_to_the_line,
+    a_late_payment_does_not_take_seats_owed_to_the_line,
 );
 
 fn adults(quantity: i64) -> Value {
@@ -469,6 +472,287 @@ async fn an_offer_whose_payment_cannot_start_keeps_the_travelers_place(backend: 
         stripe.intent_for(held).is_some(),
         "the offer's payment was started"
     );
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+}
+
+/// The `waitlist_closed` messages about a departure's line: (traveler, channel), in order.
+async fn closed_messages(app: &TestApp, departure: &str) -> Vec<String> {
+    app.query_strings(&format!(
+        "SELECT CONCAT(w.customer_name, ' ', o.channel) FROM outbox o \
+         JOIN waitlist_entries w ON w.id = o.subject_id \
+         WHERE o.kind = 'waitlist_closed' AND w.departure_id = '{departure}' \
+         ORDER BY w.customer_name, o.channel"
+    ))
+    .await
+}
+
+/// Once a departure can no longer be sold (its cutoff passed, it departed, it was cancelled,
+/// its tour archived), its waiting travelers' line ends: each is `closed` and told once, by
+/// email and SMS in their language, even with passes racing; a departure still on sale keeps
+/// its line; and the worker no longer looks at a closed one.
+async fn when_sales_close_the_line_ends_and_each_traveler_is_told_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    // Two days out; the tour's cutoff is 30 minutes before departure.
+    let (token, tour, soon) = app.fresh_departure(2).await;
+    let later = app.departure(&token, &tour, 2, 72).await;
+    let cancelled = app.departure(&token, &tour, 2, 96).await;
+    let other_tour = app.tour(&token, json!({"name": "Night walk"})).await;
+    let archived = app.departure(&token, &other_tour, 2, 96).await;
+    // Sold out in confirmed bookings: no hold lapses while the clock moves on.
+    for departure in [&soon, &later, &cancelled, &archived] {
+        for (reference, access) in sell_out(&app, departure, 1).await {
+            app.post_with_booking_token(&format!("/v1/bookings/{reference}/confirm"), &access)
+                .await
+                .expect(200);
+        }
+    }
+    join(&app, &soon, "Ana", 1).await.expect(201);
+    // Bea leaves only a phone, and reads Spanish.
+    app.post(
+        &format!("/v1/departures/{soon}/waitlist"),
+        json!({"name": "Bea", "phone": "+34600111222", "language": "es", "items": adults(2)}),
+    )
+    .await
+    .expect(201);
+    join(&app, &later, "Cai", 1).await.expect(201);
+    join(&app, &cancelled, "Dan", 1).await.expect(201);
+    join(&app, &archived, "Eve", 1).await.expect(201);
+    let waiting = |name: &str| (name.to_owned(), "waiting".to_owned());
+    let closed = |name: &str| (name.to_owned(), "closed".to_owned());
+
+    assert_eq!(offer(&app).await, 0);
+    assert_eq!(
+        states(&line(&app, &token, &soon).await),
+        [waiting("Ana"), waiting("Bea")]
+    );
+    assert!(closed_messages(&app, &soon).await.is_empty());
+
+    // Past the first departure's cutoff, before it leaves: its sales are closed. Passes on
+    // several instances race to end its line.
+    app.clock
+        .advance(Duration::hours(48) - Duration::minutes(29));
+    let mut passes = JoinSet::new();
+    for _ in 0..4 {
+        let app = app.clone();
+        passes.spawn(async move { offer(&app).await });
+    }
+    for _ in 0..2 {
+        let app = app.clone();
+        passes.spawn(async move {
+            berth::service::waitlist::close_ended(&app.store, app.clock.now())
+                .await
+                .expect("closes");
+            0
+        });
+    }
+    let mut offered = 0;
+    while let Some(done) = passes.join_next().await {
+        offered += done.unwrap();
+    }
+    assert_eq!(offered, 0);
+    assert_eq!(
+        states(&line(&app, &token, &soon).await),
+        [closed("Ana"), closed("Bea")]
+    );
+    assert_eq!(
+        closed_messages(&app, &soon).await,
+        ["Ana email", "Ana sms", "Bea sms"],
+        "each told once, on each channel they left"
+    );
+    // Still on sale: their lines stand.
+    assert_eq!(states(&line(&app, &token, &later).await), [waiting("Cai")]);
+    assert_eq!(
+        states(&line(&app, &token, &cancelled).await),
+        [waiting("Dan")]
+    );
+
+    // Later passes tell nobody again, and no longer look at the closed departure.
+    assert_eq!(offer(&app).await, 0);
+    assert_eq!(closed_messages(&app, &soon).await.len(), 3);
+    let looked_at = berth::storage::waitlist::departures_with_waiting(&app.store, 100)
+        .await
+        .unwrap();
+    assert!(
+        looked_at.iter().all(|(id, _)| id.as_str() != soon),
+        "{looked_at:?}"
+    );
+
+    // A cancelled departure and an archived tour end their lines at the next pass.
+    app.post_as(
+        &token,
+        &format!("/v1/departures/{cancelled}/cancel"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post_as(
+        &token,
+        &format!("/v1/tours/{other_tour}/archive"),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    offer(&app).await;
+    assert_eq!(
+        states(&line(&app, &token, &cancelled).await),
+        [closed("Dan")]
+    );
+    assert_eq!(
+        states(&line(&app, &token, &archived).await),
+        [closed("Eve")]
+    );
+    assert_eq!(
+        closed_messages(&app, &cancelled).await,
+        ["Dan email", "Dan sms"]
+    );
+    assert_eq!(
+        closed_messages(&app, &archived).await,
+        ["Eve email", "Eve sms"]
+    );
+    assert_eq!(states(&line(&app, &token, &later).await), [waiting("Cai")]);
+
+    // Once it has departed, so does the one that was still on sale.
+    app.clock.advance(Duration::hours(25));
+    offer(&app).await;
+    assert_eq!(states(&line(&app, &token, &later).await), [closed("Cai")]);
+    assert_eq!(
+        closed_messages(&app, &later).await,
+        ["Cai email", "Cai sms"]
+    );
+
+    // What they read: the departure they waited for, in their language.
+    berth::workers::outbox::run_once(&app.store, &app.transports, app.clock.now())
+        .await
+        .unwrap();
+    let statuses = app
+        .query_strings("SELECT DISTINCT status FROM outbox WHERE kind = 'waitlist_closed'")
+        .await;
+    assert_eq!(statuses, ["sent"]);
+    let mails: Vec<String> = std::fs::read_dir(app.files.path().join("mail"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|mail| mail.replace("=\r\n", "").replace("=\n", ""))
+        .filter(|mail| mail.contains("Waiting list closed"))
+        .collect();
+    assert_eq!(mails.len(), 4, "Ana, Cai, Dan and Eve");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("Hello Ana") && m.contains("Harbour cruise")),
+        "{mails:?}"
+    );
+    let sms = std::fs::read_to_string(app.files.path().join("sms").join("sms.jsonl")).unwrap();
+    let bea: Vec<&str> = sms.lines().filter(|l| l.contains("+34600111222")).collect();
+    assert_eq!(bea.len(), 1, "{sms}");
+    assert!(
+        bea[0].contains("Lista de espera cerrada: Harbour cruise"),
+        "{sms}"
+    );
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+}
+
+/// A confirmed (pay on arrival) booking of `quantity` adults: (reference, access token).
+async fn confirmed(app: &TestApp, departure: &str, quantity: i64) -> (String, String) {
+    let hold = app.hold(departure, adults(quantity)).await;
+    hold.expect(201);
+    let (reference, access) = (hold.str("reference"), hold.str("access_token"));
+    app.post_with_booking_token(&format!("/v1/bookings/{reference}/confirm"), &access)
+        .await
+        .expect(200);
+    (reference, access)
+}
+
+/// Seats freed on a sold-out departure are owed to the traveler waiting: a booking moved onto
+/// it from another departure (`plans::lock_move`, under the departures' locks) is refused, and
+/// the seats go to the traveler waiting.
+async fn a_move_onto_the_departure_does_not_take_seats_owed_to_the_line(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, tour, departure) = app.fresh_departure(2).await;
+    let elsewhere = app.departure(&token, &tour, 4, 72).await;
+    let (leaving, leaving_access) = confirmed(&app, &departure, 2).await;
+    let (mover, mover_access) = confirmed(&app, &elsewhere, 2).await;
+    join(&app, &departure, "Grace", 2).await.expect(201);
+    app.post_with_booking_token(&format!("/v1/bookings/{leaving}/cancel"), &leaving_access)
+        .await
+        .expect(200);
+    assert_eq!(app.available(&departure).await, 0, "owed to Grace");
+
+    // The traveler of the other departure asks to move onto it: sold out to them.
+    let moved = TestApp::reply(
+        app.client
+            .post(format!("{}/v1/bookings/{mover}/reschedule", app.base))
+            .header("X-Booking-Token", &mover_access)
+            .json(&json!({ "departure_id": departure })),
+    )
+    .await;
+    moved.expect_error(409, "sold_out");
+    // Nor may the operator move it there.
+    app.post_as(
+        &token,
+        &format!("/v1/bookings/{mover}/reschedule"),
+        json!({ "departure_id": departure }),
+    )
+    .await
+    .expect_error(409, "sold_out");
+    let still = app.get_as(&token, &format!("/v1/bookings/{mover}")).await;
+    still.expect(200);
+    assert_eq!(still.body["departure_id"], elsewhere.as_str());
+
+    assert_eq!(offer(&app).await, 1);
+    assert_eq!(
+        states(&line(&app, &token, &departure).await),
+        [("Grace".to_owned(), "offered".to_owned())]
+    );
+    app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+}
+
+/// A paid hold that lapsed while a traveler waited: its seats are owed to the line, so the
+/// provider's late "payment succeeded" does not take them back (it is refunded), and the seats
+/// go to the traveler waiting.
+async fn a_late_payment_does_not_take_seats_owed_to_the_line(backend: Backend) {
+    use crate::support::fake_stripe::{succeeded, FakeStripe};
+    let stripe = FakeStripe::start().await;
+    let Some(app) = TestApp::spawn_stripe(backend, &stripe, &[]).await else {
+        return;
+    };
+    let (token, _tour, departure) = app.fresh_departure(2).await;
+    let late = app.hold(&departure, adults(2)).await;
+    late.expect(201);
+    let late_reference = late.str("reference");
+    join(&app, &departure, "Grace", 2).await.expect(201);
+
+    // The hold lapses (its seats free, owed to Grace); then the payment arrives.
+    app.clock
+        .advance(app.config.hold_ttl() + Duration::minutes(1));
+    assert_eq!(app.available(&departure).await, 0, "owed to Grace");
+    let intent = stripe.intent_for(&late_reference).expect("an intent");
+    let ack = app
+        .stripe_event(&succeeded("evt_late_waitlist", &intent))
+        .await;
+    ack.expect(200);
+    assert_eq!(ack.body["outcome"], "refunded", "{}", ack.text);
+    let after = app
+        .get_as(&token, &format!("/v1/bookings/{late_reference}"))
+        .await;
+    after.expect(200);
+    assert_eq!(after.body["status"], "cancelled", "{}", after.text);
+    assert_eq!(after.body["cancel_reason"], "sold_out_after_payment");
+
+    assert_eq!(offer(&app).await, 1);
+    let listed = line(&app, &token, &departure).await;
+    assert_eq!(
+        states(&listed),
+        [("Grace".to_owned(), "offered".to_owned())]
+    );
+    assert_eq!(app.available(&departure).await, 0);
     app.assert_seat_invariant().await;
     assert_check_clean(&app).await;
 }

@@ -2,7 +2,7 @@
 //! booking page (a missing contact marked, a second join refused with the form kept, a
 //! double-submitted form joining once, in the page's language); staff read the line on the
 //! console's departure page; an admin removes a waiting traveler, and one already taken out is
-//! refused beside it. Each page axe-checked and photographed.
+//! refused beside it; a line ended by the close of sales shows so. Each page axe-checked and photographed.
 
 use chrono::Duration;
 use fantoccini::Locator;
@@ -16,6 +16,7 @@ use crate::support::{Backend, TestApp, PASSWORD};
 on_both_backends!(
     a_traveler_joins_a_sold_out_departures_line_and_an_admin_removes_them,
     a_double_submitted_join_form_joins_once_in_the_pages_language,
+    the_place_in_line_is_read_from_the_line_never_from_the_url,
 );
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -280,6 +281,30 @@ async fn a_traveler_joins_a_sold_out_departures_line_and_an_admin_removes_them(b
         .map(|e| e["state"].clone())
         .collect();
     assert_eq!(states, [json!("removed"), json!("removed")]);
+
+    // Sales close with a traveler still waiting: the line ends, and the page says so (signed in
+    // again: days went by).
+    app.post(
+        &format!("/v1/departures/{departure}/waitlist"),
+        json!({"name": "Cy Young", "email": "cy@example.com", "items": [{"unit": "adult", "quantity": 1}]}),
+    )
+    .await
+    .expect(201);
+    let cy = line(&app, &token, &departure).await[2]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.clock.advance(Duration::days(4));
+    berth::service::waitlist::close_ended(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    sign_in(&browser, &app.base, "admin@harbour.example").await;
+    browser.goto(&console).await;
+    assert!(browser
+        .text(&format!("li.waitlist-entry[data-entry=\"{cy}\"] .state"))
+        .await
+        .contains("Closed: sales ended"));
+    assert!(!present(&browser, "form.remove-waiting").await);
     // Usable on a 360 px phone: nothing scrolls sideways.
     browser.client.set_window_size(360, 900).await.unwrap();
     let overflow = browser
@@ -328,12 +353,12 @@ async fn a_double_submitted_join_form_joins_once_in_the_pages_language(backend: 
         locations[0], locations[1],
         "the second post replays the first"
     );
-    assert_eq!(
-        locations[0],
-        format!("/book/{departure}/waitlist?position=1&via=email")
-    );
     let listed = line(&app, &token, &departure).await;
     assert_eq!(listed.len(), 1, "joined once");
+    let entry = listed[0]["id"].as_str().unwrap();
+    let prefix = format!("/book/{departure}/waitlist?entry={entry}&key=");
+    assert!(locations[0].starts_with(&prefix), "{}", locations[0]);
+    assert_eq!(locations[0].len(), prefix.len() + 32, "{}", locations[0]);
     assert_eq!(listed[0]["language"], "es");
     let page = client
         .get(format!("{}{}", app.base, locations[0]))
@@ -345,4 +370,126 @@ async fn a_double_submitted_join_form_joins_once_in_the_pages_language(backend: 
     let html = page.text().await.unwrap();
     assert!(html.contains("Eres el número 1 de la lista."), "{html}");
     assert!(!html.contains("ada@example.com"));
+}
+
+/// Joins `departure`'s line through its booking page's form (plain HTTP); returns where the post
+/// leads (the place-in-line page).
+async fn join_on_page(
+    app: &TestApp,
+    client: &reqwest::Client,
+    departure: &str,
+    name: &str,
+) -> String {
+    let url = format!("{}/book/{departure}", app.base);
+    let first = client.get(&url).send().await.unwrap();
+    let jar = set_cookies(first.headers());
+    let form = first.text().await.unwrap();
+    let email = format!("{}@example.com", name.to_lowercase());
+    let fields: Vec<(&str, String)> = vec![
+        ("csrf_token", hidden_field(&form, "csrf_token")),
+        ("idempotency_key", hidden_field(&form, "idempotency_key")),
+        ("items[adult]", "1".into()),
+        ("name", name.into()),
+        ("email", email),
+    ];
+    let reply = client
+        .post(format!("{url}/waitlist"))
+        .header("Cookie", jar.join("; "))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 303, "{:?}", reply.text().await);
+    reply.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The page after joining says the traveler's place as the line stands now, read on the server:
+/// a URL that states a position, or names an entry without berth's key, or another departure's
+/// entry, leads to the booking page; the place moves up as the line does; an entry no longer
+/// waiting has no place to show.
+async fn the_place_in_line_is_read_from_the_line_never_from_the_url(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (token, departure) = sold_out(&app).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: String| {
+        let client = client.clone();
+        let base = app.base.clone();
+        async move {
+            let reply = client.get(format!("{base}{path}")).send().await.unwrap();
+            let status = reply.status().as_u16();
+            let location = reply
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (status, location, reply.text().await.unwrap())
+        }
+    };
+    let booking_page = format!("/book/{departure}");
+    let ana = join_on_page(&app, &client, &departure, "Ana").await;
+    app.clock.advance(Duration::seconds(1));
+    let bea = join_on_page(&app, &client, &departure, "Bea").await;
+    let (status, _, html) = get(bea.clone()).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("You are number 2 in line."), "{html}");
+    assert!(!html.contains("bea@example.com"));
+
+    // A position in the URL is not shown; nor is a place without berth's key for that entry.
+    let forged = [
+        format!("/book/{departure}/waitlist?position=1&via=email"),
+        bea.split("&key=").next().unwrap().to_owned(),
+        format!(
+            "{}&key={}",
+            bea.split("&key=").next().unwrap(),
+            "0".repeat(32)
+        ),
+        // Ana's entry under Bea's key.
+        format!(
+            "{}&key={}",
+            ana.split("&key=").next().unwrap(),
+            bea.split("&key=").nth(1).unwrap()
+        ),
+    ];
+    for path in forged {
+        let (status, location, html) = get(path.clone()).await;
+        assert_eq!(status, 303, "{path}: {html}");
+        assert_eq!(location.as_deref(), Some(booking_page.as_str()), "{path}");
+    }
+    // Bea's entry and key on another departure's page.
+    let (other_token, other_tour) = tour(&app, json!({})).await;
+    let other = departure_on(
+        &app,
+        &other_token,
+        &other_tour,
+        local_today(&app) + Duration::days(4),
+        10,
+        2,
+    )
+    .await;
+    let elsewhere = bea.replace(&departure, &other);
+    let (status, location, _) = get(elsewhere).await;
+    assert_eq!(status, 303);
+    assert_eq!(location, Some(format!("/book/{other}")));
+
+    // Ana leaves the line: Bea's page now says she is first.
+    let listed = line(&app, &token, &departure).await;
+    let ana_id = listed[0]["id"].as_str().unwrap();
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/v1/departures/{departure}/waitlist/{ana_id}"),
+        Some(&token),
+        None,
+    )
+    .await
+    .expect(204);
+    let (_, _, html) = get(bea.clone()).await;
+    assert!(html.contains("You are number 1 in line."), "{html}");
+    // Ana no longer waits: no place to show.
+    let (status, location, _) = get(ana).await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some(booking_page.as_str()));
 }

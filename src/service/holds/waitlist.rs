@@ -29,7 +29,12 @@ pub async fn offer_freed_seats(
     offer_ttl: Duration,
 ) -> Result<usize, AppError> {
     let mut offered = 0;
-    for departure in stored::departures_with_waiting(store, now, BATCH).await? {
+    for (departure, sales) in stored::departures_with_waiting(store, BATCH).await? {
+        // No seat of it can be sold: its line is closed (`service::waitlist::close_ended`),
+        // not offered to again and again.
+        if sales.closed(now) {
+            continue;
+        }
         match offer_on(store, payments, now, offer_ttl, &departure).await {
             Ok(count) => offered += count,
             Err(error) => {

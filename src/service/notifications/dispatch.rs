@@ -5,10 +5,10 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 
-use super::templates::Content;
+use super::templates::{Content, LineContent};
 use super::transports::Transports;
 use crate::domain::booking::BookingStatus;
-use crate::domain::ids::OperatorId;
+use crate::domain::ids::{OperatorId, WaitlistEntryId};
 use crate::domain::message::{next_attempt, Channel, MessageKind};
 use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
 use crate::error::AppError;
@@ -113,6 +113,9 @@ async fn send(
         .ok_or_else(|| SendError::Permanent("unknown message kind".into()))?;
     let channel = Channel::parse(&message.channel)
         .ok_or_else(|| SendError::Permanent("unknown channel".into()))?;
+    if kind == MessageKind::WaitlistClosed {
+        return send_about_line(store, transports, message, kind, channel, now).await;
+    }
     let booking_id = message
         .booking_id
         .as_deref()
@@ -179,6 +182,72 @@ async fn send(
         }
         Channel::Sms => {
             let phone = booking
+                .customer
+                .phone
+                .as_deref()
+                .ok_or_else(|| SendError::Permanent("no phone number".into()))?;
+            let text = content
+                .sms(kind)
+                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
+            transports.sms.send(&message.id, phone, &text).await
+        }
+    }
+}
+
+/// Renders and sends a message about a waiting-line entry (its `subject_id`), from the entry,
+/// its departure and tour as they stand.
+async fn send_about_line(
+    store: &Store,
+    transports: &Transports,
+    message: &OutboxRow,
+    kind: MessageKind,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, SendError> {
+    let entry = message
+        .subject_id
+        .as_deref()
+        .and_then(WaitlistEntryId::parse)
+        .ok_or_else(|| SendError::Permanent("no waitlist entry".into()))?;
+    let loaded = async {
+        let Some(entry) = crate::storage::waitlist::get(store, &entry).await? else {
+            return Ok(None);
+        };
+        let departure = departures::get(store, &entry.departure_id, now)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let tour = catalogue::get_tour(store, &departure.tour_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok::<_, AppError>(Some((entry, tour, departure)))
+    };
+    let (entry, tour, departure) = loaded
+        .await
+        .map_err(|_| SendError::Transient("waitlist entry could not be loaded".into()))?
+        // Purged with its departure's line: nobody to write to any more.
+        .ok_or_else(|| SendError::Permanent("not sent: the waitlist entry is gone".into()))?;
+    let content = LineContent {
+        entry: &entry,
+        tour: &tour,
+        departure: &departure,
+    };
+    match channel {
+        Channel::Email => {
+            let email = content
+                .email(kind)
+                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
+            let operator = OperatorId::from_stored(message.operator_id.clone());
+            let sender = operators::traveler_sender(store, &operator)
+                .await
+                .map_err(|_| SendError::Transient("operator could not be loaded".into()))?;
+            transports
+                .mailer
+                .send(&message.id, &email, &sender)
+                .await
+                .map(|()| None)
+        }
+        Channel::Sms => {
+            let phone = entry
                 .customer
                 .phone
                 .as_deref()

@@ -11,6 +11,7 @@ use crate::domain::ical;
 use crate::domain::lang::Lang;
 use crate::domain::message::MessageKind;
 use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
+use crate::domain::waitlist::Entry;
 use crate::embedded;
 use crate::i18n::{format, Catalogue};
 use crate::integrations::email::Email;
@@ -100,47 +101,12 @@ impl<'a> Content<'a> {
 
     /// A catalogue message in the booking's language.
     fn message(&self, key: &str, args: &[(&str, String)]) -> Result<String, minijinja::Error> {
-        let catalogue = Catalogue::shared()
-            .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
-        let mut fluent = FluentArgs::new();
-        for (name, value) in args {
-            fluent.set(*name, value.clone());
-        }
-        Ok(catalogue.message(self.lang(), key, Some(&fluent)))
+        message(self.lang(), key, args)
     }
 
     /// `at` in the tour's time zone, as the email says it (`short`: as an SMS does).
     fn local_time(&self, at: DateTime<Utc>, short: bool) -> Result<String, minijinja::Error> {
-        let lang = self.lang();
-        let tz = self.tour.tour.timezone;
-        let local = at.with_timezone(&tz);
-        let catalogue = Catalogue::shared()
-            .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
-        let time = format::time(local.time(), lang);
-        if short {
-            return self.message(
-                "sms-when",
-                &[
-                    ("day", local.day().to_string()),
-                    (
-                        "month",
-                        catalogue.message(lang, &format!("month-{}", local.month()), None),
-                    ),
-                    ("time", time),
-                ],
-            );
-        }
-        self.message(
-            "mail-when",
-            &[
-                (
-                    "date",
-                    format::date_long(local.date_naive(), lang, &catalogue),
-                ),
-                ("time", time),
-                ("zone", tz.name().to_owned()),
-            ],
-        )
+        local_time(self.lang(), self.tour, at, short)
     }
 
     fn context(&self) -> Result<minijinja::Value, minijinja::Error> {
@@ -196,17 +162,7 @@ impl<'a> Content<'a> {
         let html = env
             .get_template(&format!("email/{name}.html"))?
             .render(&context)?;
-        let subject_key = match kind {
-            MessageKind::BookingConfirmed => "subject-booking-confirmed",
-            MessageKind::BookingCancelled => "subject-booking-cancelled",
-            MessageKind::DepartureCancelled => "subject-departure-cancelled",
-            MessageKind::HoldExpired => "subject-hold-expired",
-            MessageKind::BookingRescheduled => "subject-booking-rescheduled",
-            MessageKind::Reminder => "subject-reminder",
-            MessageKind::DepartureGuaranteed => "subject-departure-guaranteed",
-            MessageKind::DepartureNotRunning => "subject-departure-not-running",
-            MessageKind::WaitlistOffer => "subject-waitlist-offer",
-        };
+        let subject_key = subject_key(kind);
         let subject = self.message(
             subject_key,
             &[
@@ -251,6 +207,128 @@ impl<'a> Content<'a> {
             cancelled: false,
         };
         ical::calendar("-//berth//bookings//EN", None, &[event], now)
+    }
+}
+
+/// A catalogue message in `lang`.
+fn message(lang: Lang, key: &str, args: &[(&str, String)]) -> Result<String, minijinja::Error> {
+    let catalogue = Catalogue::shared()
+        .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
+    let mut fluent = FluentArgs::new();
+    for (name, value) in args {
+        fluent.set(*name, value.clone());
+    }
+    Ok(catalogue.message(lang, key, Some(&fluent)))
+}
+
+/// `at` in `tour`'s time zone, as an email says it in `lang` (`short`: as an SMS does).
+fn local_time(
+    lang: Lang,
+    tour: &TourRecord,
+    at: DateTime<Utc>,
+    short: bool,
+) -> Result<String, minijinja::Error> {
+    let tz = tour.tour.timezone;
+    let local = at.with_timezone(&tz);
+    let catalogue = Catalogue::shared()
+        .map_err(|error| minijinja::Error::new(ErrorKind::InvalidOperation, error))?;
+    let time = format::time(local.time(), lang);
+    if short {
+        return message(
+            lang,
+            "sms-when",
+            &[
+                ("day", local.day().to_string()),
+                (
+                    "month",
+                    catalogue.message(lang, &format!("month-{}", local.month()), None),
+                ),
+                ("time", time),
+            ],
+        );
+    }
+    message(
+        lang,
+        "mail-when",
+        &[
+            (
+                "date",
+                format::date_long(local.date_naive(), lang, &catalogue),
+            ),
+            ("time", time),
+            ("zone", tz.name().to_owned()),
+        ],
+    )
+}
+
+/// The catalogue key of each kind's email subject.
+const fn subject_key(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::BookingConfirmed => "subject-booking-confirmed",
+        MessageKind::BookingCancelled => "subject-booking-cancelled",
+        MessageKind::DepartureCancelled => "subject-departure-cancelled",
+        MessageKind::HoldExpired => "subject-hold-expired",
+        MessageKind::BookingRescheduled => "subject-booking-rescheduled",
+        MessageKind::Reminder => "subject-reminder",
+        MessageKind::DepartureGuaranteed => "subject-departure-guaranteed",
+        MessageKind::DepartureNotRunning => "subject-departure-not-running",
+        MessageKind::WaitlistOffer => "subject-waitlist-offer",
+        MessageKind::WaitlistClosed => "subject-waitlist-closed",
+    }
+}
+
+/// Renders `kind`'s template in `folder` (`email`, `sms`) with extension `ext`.
+fn render(
+    kind: MessageKind,
+    folder: &str,
+    ext: &str,
+    context: &minijinja::Value,
+) -> Result<String, minijinja::Error> {
+    shared_environment()?
+        .get_template(&format!("{folder}/{}.{ext}", kind.as_str()))?
+        .render(context)
+}
+
+/// What a traveler on a waiting line reads about it (no booking yet): the entry, with its
+/// departure and tour as they stand.
+pub(super) struct LineContent<'a> {
+    pub(super) entry: &'a Entry,
+    pub(super) tour: &'a TourRecord,
+    pub(super) departure: &'a DepartureRecord,
+}
+
+impl LineContent<'_> {
+    fn context(&self) -> Result<minijinja::Value, minijinja::Error> {
+        let lang = self.entry.customer.language;
+        let starts_at = self.departure.occupancy.starts_at;
+        Ok(context! {
+            lang => lang.code(),
+            customer_name => self.entry.customer.name,
+            tour_name => self.tour.tour.name,
+            local_start => local_time(lang, self.tour, starts_at, false)?,
+            local_start_short => local_time(lang, self.tour, starts_at, true)?,
+            seats => self.entry.seats,
+        })
+    }
+
+    pub(super) fn email(&self, kind: MessageKind) -> Result<Email, minijinja::Error> {
+        let context = self.context()?;
+        let subject = message(
+            self.entry.customer.language,
+            subject_key(kind),
+            &[("tour", self.tour.tour.name.clone())],
+        )?;
+        Ok(Email {
+            to: self.entry.customer.email.clone(),
+            subject,
+            text: render(kind, "email", "txt", &context)?,
+            html: render(kind, "email", "html", &context)?,
+            ics: None,
+        })
+    }
+
+    pub(super) fn sms(&self, kind: MessageKind) -> Result<String, minijinja::Error> {
+        render(kind, "sms", "txt", &self.context()?)
     }
 }
 
@@ -303,6 +381,28 @@ mod tests {
             }
         }
         assert!(used > 30, "only {used} message keys found");
+    }
+
+    #[test]
+    fn every_message_kind_has_a_subject_and_templates_in_every_language() {
+        let catalogue = Catalogue::shared().unwrap();
+        let env = environment(catalogue.clone()).unwrap();
+        for kind in MessageKind::ALL {
+            for lang in Lang::ALL {
+                assert!(
+                    catalogue.has(lang, subject_key(kind)),
+                    "{kind:?}: no subject in {lang:?}"
+                );
+            }
+            for template in ["email/{}.txt", "email/{}.html", "sms/{}.txt"] {
+                // A lapsed hold is told by email only (`storage::outbox::enqueue_event`).
+                if kind == MessageKind::HoldExpired && template.starts_with("sms") {
+                    continue;
+                }
+                let name = template.replace("{}", kind.as_str());
+                assert!(env.get_template(&name).is_ok(), "{name} is missing");
+            }
+        }
     }
 
     #[test]

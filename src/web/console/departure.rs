@@ -456,12 +456,13 @@ pub async fn check_in(
 }
 
 /// Every state an entry is shown in (each a catalogue key `console-waitlist-state-…`).
-pub const WAITLIST_STATES: [WaitlistState; 5] = [
+pub const WAITLIST_STATES: [WaitlistState; 6] = [
     WaitlistState::Waiting,
     WaitlistState::Offered,
     WaitlistState::Booked,
     WaitlistState::Lapsed,
     WaitlistState::Removed,
+    WaitlistState::Closed,
 ];
 
 pub fn waitlist_state_key(state: WaitlistState) -> String {

@@ -3,8 +3,9 @@
 //! `POST /book/{departure}/waitlist` joins through `service::waitlist::join`, the function behind
 //! `POST /v1/departures/{id}/waitlist`, in the page's language, once per rendered form (a
 //! double-click or a reload joins once and leads to the same page). It then shows
-//! `GET /book/{departure}/waitlist?position=N&via=…`: where the traveler stands, how berth will
-//! tell them and how long the seats are then held. A refusal is the booking page again with the
+//! `GET /book/{departure}/waitlist?entry=…&key=…`: where the traveler stands (read from the line
+//! as it is now: the URL names the entry, under a key only berth makes, never the position), how
+//! berth will tell them and how long the seats are then held. A refusal is the booking page again with the
 //! input kept (see `failure`): the booking form when the seats are for sale after all, else the
 //! waiting-line form with the field marked or a notice.
 
@@ -15,22 +16,31 @@ use super::booking::{self, BookingForm, FormPage};
 use super::failure::Notice;
 use crate::clock::Clock;
 use crate::config::AppConfig;
+use crate::domain::ids::WaitlistEntryId;
+use crate::domain::waitlist::Entry;
 use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;
 use crate::i18n::Lang;
+use crate::secrets::{constant_time_eq, Keyring};
 use crate::service::operators;
-use crate::service::waitlist::{self, JoinRequest, Joined};
+use crate::service::waitlist::{self, JoinRequest};
 use crate::storage::Store;
 use crate::web::{once, CsrfForm, Page, WebError};
 
 /// How berth reaches a traveler who joined: `email`, `sms` or `both`.
-fn via(joined: &Joined) -> &'static str {
-    let customer = &joined.entry.customer;
+fn via(entry: &Entry) -> &'static str {
+    let customer = &entry.customer;
     match (customer.email.is_empty(), customer.phone.is_some()) {
         (false, true) => "both",
         (true, _) => "sms",
         (false, false) => "email",
     }
+}
+
+/// The key of an entry's place-in-line page: only berth makes one, so a URL cannot name an entry
+/// it was not given.
+fn place_key(keys: &Keyring, entry: &WaitlistEntryId) -> String {
+    keys.hash("waitlist-place", entry.as_str())[..32].to_owned()
 }
 
 /// Joins the departure's waiting line with the form's quantities and contact.
@@ -90,12 +100,12 @@ pub async fn join(
         &fields,
         || async {
             let joined = waitlist::join(store, now, departure, request).await?;
+            let entry = &joined.entry.id;
             Ok(format!(
-                "{}/{}/waitlist?position={}&via={}",
+                "{}/{}/waitlist?entry={entry}&key={}",
                 booking::BASE,
                 record.id,
-                joined.position,
-                via(&joined)
+                place_key(&config.keyring(), entry)
             ))
         },
     )
@@ -106,64 +116,73 @@ pub async fn join(
     }
 }
 
-/// Where a traveler who joined stands: nothing of theirs but their place in line (and only the
-/// channel, never the address, berth writes to). Without a position: the booking page.
-#[get("/book/<departure>/waitlist?<position>&<via>")]
+/// Where a traveler who joined stands: nothing of theirs but their place in line as it is now
+/// (and only the channel, never the address, berth writes to). Without a valid entry and key, or
+/// once the entry no longer waits: the booking page.
+#[get("/book/<departure>/waitlist?<entry>&<key>")]
 pub async fn joined(
     _rate: RateLimited,
     departure: &str,
-    position: Option<u32>,
-    via: Option<&str>,
+    entry: Option<&str>,
+    key: Option<&str>,
     store: &State<Store>,
     clock: &State<Clock>,
     config: &State<AppConfig>,
 ) -> Result<Either<Page, Redirect>, WebError> {
     let now = clock.now();
     let (tour, record) = booking::load(store, now, departure).await?;
-    let Some(position) = position.filter(|p| *p > 0) else {
-        return Ok(Either::Right(Redirect::to(format!(
+    let back = || {
+        Ok(Either::Right(Redirect::to(format!(
             "{}/{}",
             booking::BASE,
             record.id
-        ))));
+        ))))
     };
-    let via = via
-        .filter(|v| matches!(*v, "email" | "sms" | "both"))
-        .unwrap_or("both");
+    let Some(entry) = entry.and_then(WaitlistEntryId::parse) else {
+        return back();
+    };
+    let expected = place_key(&config.keyring(), &entry);
+    if !key.is_some_and(|key| constant_time_eq(key, &expected)) {
+        return back();
+    }
+    let Some((entry, position)) = waitlist::place_in_line(store, &entry).await? else {
+        return back();
+    };
+    if entry.departure_id != record.id {
+        return back();
+    }
     let framing = operators::embed_origins(store, &tour.operator_id).await?;
     let minutes = config.waitlist_offer_ttl().num_minutes();
+    let position = u32::try_from(position).unwrap_or(u32::MAX);
     Ok(Either::Left(
         FormPage::new(&tour, &record, now, BookingForm::default())
             .framed_by(framing)
-            .joined(position, via, minutes),
+            .joined(position, via(&entry), minutes),
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{DepartureId, WaitlistEntryId};
+    use crate::domain::ids::DepartureId;
     use crate::domain::records::Customer;
-    use crate::domain::waitlist::{Entry, EntryStatus};
+    use crate::domain::waitlist::EntryStatus;
 
-    fn joined(email: &str, phone: Option<&str>) -> Joined {
-        Joined {
-            entry: Entry {
-                id: WaitlistEntryId::generate(),
-                departure_id: DepartureId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
-                customer: Customer {
-                    name: "Ada".to_owned(),
-                    email: email.to_owned(),
-                    phone: phone.map(str::to_owned),
-                    language: Lang::En,
-                },
-                items: Vec::new(),
-                seats: 1,
-                status: EntryStatus::Waiting,
-                booking: None,
-                joined_at: chrono::Utc::now(),
+    fn joined(email: &str, phone: Option<&str>) -> Entry {
+        Entry {
+            id: WaitlistEntryId::generate(),
+            departure_id: DepartureId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").unwrap(),
+            customer: Customer {
+                name: "Ada".to_owned(),
+                email: email.to_owned(),
+                phone: phone.map(str::to_owned),
+                language: Lang::En,
             },
-            position: 1,
+            items: Vec::new(),
+            seats: 1,
+            status: EntryStatus::Waiting,
+            booking: None,
+            joined_at: chrono::Utc::now(),
         }
     }
 
