@@ -467,6 +467,14 @@ console-guaranteed = Guaranteed to run.
 console-guarantee = Run it anyway (tell its travelers)
 console-guaranteed-notice = The departure is guaranteed; its travelers are told it runs.
 console-minimum-reached = Minimum reached with the seats held or booked now: decided { $at } on confirmed seats.
+console-departure-minimum = Minimum of participants
+console-departure-minimum-tours = the tour's
+console-departure-min-participants-hint = Empty for the tour's ({ $value }); 0 for no minimum.
+console-departure-decision-hours-hint = Empty for the tour's ({ $value }); 1 to 720.
+console-departure-minimum-save = Save this departure's minimum
+console-departure-minimum-clear = Use the tour's minimum
+console-departure-minimum-saved = This departure's minimum is saved.
+console-departure-minimum-cleared = This departure follows its tour's minimum again.
 
 # Promo codes
 console-promo-codes = Promo codes

@@ -36,6 +36,7 @@ on_both_backends!(
     an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt,
     an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departures,
     an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway,
+    an_admin_sets_a_departures_own_minimum_and_clears_it_back_to_the_tours,
     an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_read_it,
     an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them,
     an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it,
@@ -2407,6 +2408,88 @@ async fn an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway(backe
     assert_eq!(browser.text(".run-status").await, "Guaranteed to run.");
     let shown = app.get(&format!("/v1/departures/{departure}")).await;
     assert_eq!(shown.body["run_status"], "guaranteed");
+    browser.close().await;
+}
+
+/// An admin sets a departure's own minimum on its page (refused first with numbers out of range:
+/// the form comes back as typed, the fields marked, nothing saved), sees it marked as the
+/// departure's own beside the tour's decision time, then goes back to the tour's minimum; a
+/// staff member reads the minimum without the form.
+async fn an_admin_sets_a_departures_own_minimum_and_clears_it_back_to_the_tours(backend: Backend) {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"min_participants": 3, "decision_hours": 24}),
+        &[
+            ("admin@harbour.example", "admin"),
+            ("staff@harbour.example", "staff"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let departure = app.departure(&token, &tour, 10, 30).await;
+    let api = format!("/v1/departures/{departure}");
+    let page = format!("{}/console/departures/{departure}", app.base);
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    assert_eq!(browser.text(".min-participants").await, "3 the tour's");
+    assert_eq!(browser.text(".decision-hours").await, "24 the tour's");
+    assert_eq!(value_of(&browser, "#f-min_participants").await, "");
+    assert!(!present(&browser, "button.use-tour").await);
+
+    browser.fill("#f-min_participants", "-1").await;
+    browser.fill("#f-decision_hours", "1000").await;
+    submit(&browser, "form.own-minimum").await;
+    assert!(marked(&browser, "#f-min_participants").await);
+    assert!(marked(&browser, "#f-decision_hours").await);
+    assert_eq!(value_of(&browser, "#f-min_participants").await, "-1");
+    assert_eq!(value_of(&browser, "#f-decision_hours").await, "1000");
+    browser
+        .assert_accessible("console departure minimum refused")
+        .await;
+    assert_eq!(app.get(&api).await.body["min_participants"], 3);
+
+    browser.fill("#f-min_participants", "5").await;
+    browser.fill("#f-decision_hours", "").await;
+    submit(&browser, "form.own-minimum").await;
+    assert_eq!(
+        browser.text("#minimum-notice").await,
+        "This departure's minimum is saved."
+    );
+    assert_eq!(
+        browser.text(".min-participants").await,
+        "5 this departure's own"
+    );
+    assert_eq!(browser.text(".decision-hours").await, "24 the tour's");
+    assert!(browser
+        .text(".run-status")
+        .await
+        .contains("Needs 5 more travelers to run"));
+    assert_eq!(value_of(&browser, "#f-min_participants").await, "5");
+    assert_eq!(app.get(&api).await.body["min_participants"], 5);
+
+    browser.goto(&page).await;
+    submit(&browser, "form.sign-out").await;
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    assert_eq!(
+        browser.text(".min-participants").await,
+        "5 this departure's own"
+    );
+    assert!(!present(&browser, "form.own-minimum").await);
+    submit(&browser, "form.sign-out").await;
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    browser.click_and_wait("button.use-tour").await;
+    assert_eq!(
+        browser.text("#minimum-notice").await,
+        "This departure follows its tour's minimum again."
+    );
+    assert_eq!(browser.text(".min-participants").await, "3 the tour's");
+    assert!(!present(&browser, "button.use-tour").await);
+    assert_eq!(app.get(&api).await.body["min_participants"], 3);
     browser.close().await;
 }
 
