@@ -534,6 +534,12 @@ console-promo-notice-created = The promo code is created; travelers can use it n
 console-promo-notice-off = The promo code is switched off: travelers' new bookings cannot use it.
 console-promo-notice-on = The promo code is switched on again.
 console-promo-notice-limit = The code's most uses are changed.
+console-promo-in-currency = in { $currency } only
+console-promo-any-currency = any currency
+console-promo-min-spend-of = Minimum spend of { $code } (empty: none)
+console-promo-currency-of = Currency of { $code } (empty: any, without a minimum spend)
+console-promo-change-spend = Change
+console-promo-notice-spend = The code's minimum spend and currency are changed.
 
 ## Shared resources: boats, buses and guides that departures of several tours draw on
 console-resources = Resources

@@ -534,6 +534,12 @@ console-promo-notice-created = El código promocional está creado; los viajeros
 console-promo-notice-off = El código promocional está desactivado: las nuevas reservas no pueden usarlo.
 console-promo-notice-on = El código promocional vuelve a estar activo.
 console-promo-notice-limit = Se han cambiado los usos máximos del código.
+console-promo-in-currency = solo en { $currency }
+console-promo-any-currency = cualquier moneda
+console-promo-min-spend-of = Gasto mínimo de { $code } (vacío: ninguno)
+console-promo-currency-of = Moneda de { $code } (vacía: cualquiera, sin gasto mínimo)
+console-promo-change-spend = Cambiar
+console-promo-notice-spend = El gasto mínimo y la moneda del código han cambiado.
 
 ## Recursos compartidos: barcos, autobuses y guías que ocupan salidas de varias excursiones
 console-resources = Recursos
