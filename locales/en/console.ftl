@@ -467,6 +467,14 @@ console-guaranteed = Guaranteed to run.
 console-guarantee = Run it anyway (tell its travelers)
 console-guaranteed-notice = The departure is guaranteed; its travelers are told it runs.
 console-minimum-reached = Minimum reached with the seats held or booked now: decided { $at } on confirmed seats.
+console-departure-minimum = Minimum of participants
+console-departure-minimum-tours = the tour's
+console-departure-min-participants-hint = Empty for the tour's ({ $value }); 0 for no minimum.
+console-departure-decision-hours-hint = Empty for the tour's ({ $value }); 1 to 720.
+console-departure-minimum-save = Save this departure's minimum
+console-departure-minimum-clear = Use the tour's minimum
+console-departure-minimum-saved = This departure's minimum is saved.
+console-departure-minimum-cleared = This departure follows its tour's minimum again.
 
 # Promo codes
 console-promo-codes = Promo codes
@@ -526,6 +534,12 @@ console-promo-notice-created = The promo code is created; travelers can use it n
 console-promo-notice-off = The promo code is switched off: travelers' new bookings cannot use it.
 console-promo-notice-on = The promo code is switched on again.
 console-promo-notice-limit = The code's most uses are changed.
+console-promo-in-currency = in { $currency } only
+console-promo-any-currency = any currency
+console-promo-min-spend-of = Minimum spend of { $code } (empty: none)
+console-promo-currency-of = Currency of { $code } (empty: any, without a minimum spend)
+console-promo-change-spend = Change
+console-promo-notice-spend = The code's minimum spend and currency are changed.
 
 ## Shared resources: boats, buses and guides that departures of several tours draw on
 console-resources = Resources

@@ -49,6 +49,7 @@ duration = { $hours ->
 tour-meeting-point = Meeting point
 tour-duration = Duration
 tour-prices = Prices
+tour-prices-vary = Prices vary by date: each departure's booking page shows what it sells at.
 catalogue-from = from { $price }
 tour-price-per-person = per person
 tour-group-size = { $min ->

@@ -467,6 +467,14 @@ console-guaranteed = Salida garantizada.
 console-guarantee = Realizarla igualmente (avisar a sus viajeros)
 console-guaranteed-notice = La salida está garantizada; se avisa a sus viajeros de que se realiza.
 console-minimum-reached = Mínimo alcanzado con las plazas retenidas o reservadas ahora: se decide el { $at } con las confirmadas.
+console-departure-minimum = Mínimo de participantes
+console-departure-minimum-tours = de la excursión
+console-departure-min-participants-hint = Vacío para el de la excursión ({ $value }); 0 para sin mínimo.
+console-departure-decision-hours-hint = Vacío para el de la excursión ({ $value }); de 1 a 720.
+console-departure-minimum-save = Guardar el mínimo de esta salida
+console-departure-minimum-clear = Usar el mínimo de la excursión
+console-departure-minimum-saved = El mínimo de esta salida está guardado.
+console-departure-minimum-cleared = Esta salida vuelve a seguir el mínimo de su excursión.
 
 # Códigos promocionales
 console-promo-codes = Códigos promocionales
@@ -526,6 +534,12 @@ console-promo-notice-created = El código promocional está creado; los viajeros
 console-promo-notice-off = El código promocional está desactivado: las nuevas reservas no pueden usarlo.
 console-promo-notice-on = El código promocional vuelve a estar activo.
 console-promo-notice-limit = Se han cambiado los usos máximos del código.
+console-promo-in-currency = solo en { $currency }
+console-promo-any-currency = cualquier moneda
+console-promo-min-spend-of = Gasto mínimo de { $code } (vacío: ninguno)
+console-promo-currency-of = Moneda de { $code } (vacía: cualquiera, sin gasto mínimo)
+console-promo-change-spend = Cambiar
+console-promo-notice-spend = El gasto mínimo y la moneda del código han cambiado.
 
 ## Recursos compartidos: barcos, autobuses y guías que ocupan salidas de varias excursiones
 console-resources = Recursos

@@ -48,6 +48,7 @@ duration = { $hours ->
 tour-meeting-point = Punto de encuentro
 tour-duration = Duración
 tour-prices = Precios
+tour-prices-vary = Los precios varían según la fecha: la página de reserva de cada salida muestra los suyos.
 catalogue-from = desde { $price }
 tour-price-per-person = por persona
 tour-group-size = { $min ->

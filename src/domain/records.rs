@@ -32,21 +32,37 @@ impl TourRecord {
         departures: impl IntoIterator<Item = &'a DepartureRecord>,
         now: DateTime<Utc>,
     ) -> UnitPrices {
-        let mut lowest = UnitPrices::new();
+        self.price_ranges(departures, now)
+            .into_iter()
+            .map(|(unit, (lowest, _))| (unit, lowest))
+            .collect()
+    }
+
+    /// Each unit's lowest and highest price over `departures` on sale at `now`, as
+    /// [`TourRecord::prices_from`] reads them (with none on sale, the base price both ways).
+    pub fn price_ranges<'a>(
+        &self,
+        departures: impl IntoIterator<Item = &'a DepartureRecord>,
+        now: DateTime<Utc>,
+    ) -> std::collections::BTreeMap<String, (i64, i64)> {
+        let mut ranges = std::collections::BTreeMap::new();
         let on_sale = departures.into_iter().filter(|d| {
             d.tour_id == self.id
                 && d.occupancy.sales_status(self.tour.cutoff_minutes, now) == SalesStatus::Open
         });
         for departure in on_sale {
             for (unit, price) in departure.prices(self) {
-                let entry = lowest.entry(unit).or_insert(price);
-                *entry = (*entry).min(price);
+                let (lowest, highest) = ranges.entry(unit).or_insert((price, price));
+                *lowest = (*lowest).min(price);
+                *highest = (*highest).max(price);
             }
         }
         for unit in &self.tour.units {
-            lowest.entry(unit.code.clone()).or_insert(unit.price);
+            ranges
+                .entry(unit.code.clone())
+                .or_insert((unit.price, unit.price));
         }
-        lowest
+        ranges
     }
 
     /// The lowest of [`TourRecord::prices_from`]: what the tour sells from (0 with no units).

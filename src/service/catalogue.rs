@@ -207,6 +207,18 @@ pub async fn upcoming_by_tour(
     Ok(by_tour)
 }
 
+/// One tour's departures starting in the next [`MAX_RANGE_DAYS`] days, as
+/// [`upcoming_by_tour`] reads an operator's: what its tour page's "from" prices are taken over,
+/// so the page and the catalogue agree.
+pub async fn upcoming_of_tour(
+    store: &Store,
+    now: DateTime<Utc>,
+    tour: &TourRecord,
+) -> Result<Vec<DepartureRecord>, AppError> {
+    let until = now + Duration::days(MAX_RANGE_DAYS);
+    Ok(departures::list_for_tour(store, &tour.id, now, until, now).await?)
+}
+
 /// Creates a recurring schedule and materializes its departures up to the horizon.
 pub async fn create_schedule(
     store: &Store,

@@ -238,6 +238,7 @@ fn rows() -> Vec<Row> {
         row("POST", "/console/departures/<id>/capacity", Console, T::None, ""),
         row("POST", "/console/departures/<id>/guides", Console, T::None, ""),
         row("POST", "/console/departures/<id>/guarantee", Console, T::None, ""),
+        row("POST", "/console/departures/<id>/minimum", Console, T::None, ""),
         row("POST", "/console/departures/<id>/prices", Console, T::None, ""),
         row("POST", "/console/departures/<id>/prices/clear", Console, T::None, ""),
         row("POST", "/console/departures/<id>/waitlist/<entry>/remove", Console, T::None, ""),

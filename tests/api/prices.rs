@@ -388,9 +388,10 @@ async fn price_rules_are_checked_and_belong_to_their_operator(backend: Backend) 
     );
 }
 
-/// The catalogue page's "from" price and OCTO's `pricingFrom` per unit are the lowest prices
-/// the tour's departures on sale sell at (rules and a departure's own prices included), not the
-/// base prices; with none on sale, the base prices.
+/// The catalogue page's "from" price, the tour page's prices and OCTO's `pricingFrom` per unit
+/// are the lowest prices the tour's departures on sale sell at (rules and a departure's own
+/// prices included), not the base prices; with none on sale, the base prices. The tour page says
+/// "from" only for a unit some departure on sale sells higher.
 async fn from_prices_are_the_lowest_of_the_departures_on_sale(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -417,6 +418,31 @@ async fn from_prices_are_the_lowest_of_the_departures_on_sale(backend: Backend) 
             .trim()
             .to_owned()
     };
+    let tour_prices = || async {
+        let page = app.get(&format!("/tours/{tour}")).await;
+        assert_eq!(page.status.as_u16(), 200);
+        let list = page
+            .text
+            .split_once(r#"<ul class="prices">"#)
+            .and_then(|(_, rest)| rest.split_once("</ul>"))
+            .expect("the tour page's prices")
+            .0;
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in list.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    text.push(' ');
+                }
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        let vary = page.text.contains(r#"class="prices-vary""#);
+        (text.split_whitespace().collect::<Vec<_>>().join(" "), vary)
+    };
     let octo_from = || async {
         let reply = crate::octo::octo(
             &app,
@@ -438,6 +464,10 @@ async fn from_prices_are_the_lowest_of_the_departures_on_sale(backend: Backend) 
         (of("adult"), of("child"))
     };
     assert_eq!(catalogue_from().await, "€15.00", "no departures: the base");
+    assert_eq!(
+        tour_prices().await,
+        ("Adult €35.00 Child €15.00".to_owned(), false)
+    );
     assert_eq!(octo_from().await, (3500, 1500));
 
     let wednesday = next(&app, Weekday::Wed, 3);
@@ -448,6 +478,11 @@ async fn from_prices_are_the_lowest_of_the_departures_on_sale(backend: Backend) 
                           "prices": {"adult": 2500, "child": 1200}});
     rule(&app, &token, &tour, weekends).await.expect(201);
     assert_eq!(catalogue_from().await, "€12.00", "the weekend rule");
+    assert_eq!(
+        tour_prices().await,
+        ("Adult from €25.00 Child from €12.00".to_owned(), true),
+        "the weekend rule's prices, the midweek's higher"
+    );
     assert_eq!(octo_from().await, (2500, 1200));
 
     app.request(
@@ -463,6 +498,10 @@ async fn from_prices_are_the_lowest_of_the_departures_on_sale(backend: Backend) 
         "€10.00",
         "the departure's own price"
     );
+    assert_eq!(
+        tour_prices().await,
+        ("Adult from €25.00 Child from €10.00".to_owned(), true)
+    );
     assert_eq!(octo_from().await, (2500, 1000));
 
     // A cancelled departure sells nothing: its price is no longer a "from" price.
@@ -474,5 +513,10 @@ async fn from_prices_are_the_lowest_of_the_departures_on_sale(backend: Backend) 
     .await
     .expect(200);
     assert_eq!(catalogue_from().await, "€12.00");
+    assert_eq!(
+        tour_prices().await,
+        ("Adult €25.00 Child €12.00".to_owned(), false),
+        "only the Saturday on sale: its prices, not the base ones, and no \"from\""
+    );
     assert_eq!(octo_from().await, (2500, 1200));
 }

@@ -36,7 +36,9 @@ on_both_backends!(
     an_admin_registers_a_webhook_sends_a_test_and_reads_the_attempt,
     an_admin_assigns_a_guide_who_subscribes_to_a_calendar_of_their_departures,
     an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway,
+    an_admin_sets_a_departures_own_minimum_and_clears_it_back_to_the_tours,
     an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_read_it,
+    an_admin_gives_a_promo_code_a_minimum_spend_in_a_currency_and_takes_it_away,
     an_admin_adds_weekend_prices_on_the_tour_page_and_staff_only_read_them,
     an_admin_sets_a_departures_own_price_and_the_booking_page_offers_it,
     an_admin_shares_a_boat_between_two_tours_and_staff_only_read_its_load,
@@ -2410,6 +2412,88 @@ async fn an_admin_sees_a_departure_short_of_its_minimum_and_runs_it_anyway(backe
     browser.close().await;
 }
 
+/// An admin sets a departure's own minimum on its page (refused first with numbers out of range:
+/// the form comes back as typed, the fields marked, nothing saved), sees it marked as the
+/// departure's own beside the tour's decision time, then goes back to the tour's minimum; a
+/// staff member reads the minimum without the form.
+async fn an_admin_sets_a_departures_own_minimum_and_clears_it_back_to_the_tours(backend: Backend) {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"min_participants": 3, "decision_hours": 24}),
+        &[
+            ("admin@harbour.example", "admin"),
+            ("staff@harbour.example", "staff"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let departure = app.departure(&token, &tour, 10, 30).await;
+    let api = format!("/v1/departures/{departure}");
+    let page = format!("{}/console/departures/{departure}", app.base);
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    assert_eq!(browser.text(".min-participants").await, "3 the tour's");
+    assert_eq!(browser.text(".decision-hours").await, "24 the tour's");
+    assert_eq!(value_of(&browser, "#f-min_participants").await, "");
+    assert!(!present(&browser, "button.use-tour").await);
+
+    browser.fill("#f-min_participants", "-1").await;
+    browser.fill("#f-decision_hours", "1000").await;
+    submit(&browser, "form.own-minimum").await;
+    assert!(marked(&browser, "#f-min_participants").await);
+    assert!(marked(&browser, "#f-decision_hours").await);
+    assert_eq!(value_of(&browser, "#f-min_participants").await, "-1");
+    assert_eq!(value_of(&browser, "#f-decision_hours").await, "1000");
+    browser
+        .assert_accessible("console departure minimum refused")
+        .await;
+    assert_eq!(app.get(&api).await.body["min_participants"], 3);
+
+    browser.fill("#f-min_participants", "5").await;
+    browser.fill("#f-decision_hours", "").await;
+    submit(&browser, "form.own-minimum").await;
+    assert_eq!(
+        browser.text("#minimum-notice").await,
+        "This departure's minimum is saved."
+    );
+    assert_eq!(
+        browser.text(".min-participants").await,
+        "5 this departure's own"
+    );
+    assert_eq!(browser.text(".decision-hours").await, "24 the tour's");
+    assert!(browser
+        .text(".run-status")
+        .await
+        .contains("Needs 5 more travelers to run"));
+    assert_eq!(value_of(&browser, "#f-min_participants").await, "5");
+    assert_eq!(app.get(&api).await.body["min_participants"], 5);
+
+    browser.goto(&page).await;
+    submit(&browser, "form.sign-out").await;
+    sign_in(&browser, &app.base, "staff@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    assert_eq!(
+        browser.text(".min-participants").await,
+        "5 this departure's own"
+    );
+    assert!(!present(&browser, "form.own-minimum").await);
+    submit(&browser, "form.sign-out").await;
+
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser.goto(&page).await;
+    browser.click_and_wait("button.use-tour").await;
+    assert_eq!(
+        browser.text("#minimum-notice").await,
+        "This departure follows its tour's minimum again."
+    );
+    assert_eq!(browser.text(".min-participants").await, "3 the tour's");
+    assert!(!present(&browser, "button.use-tour").await);
+    assert_eq!(app.get(&api).await.body["min_participants"], 3);
+    browser.close().await;
+}
+
 /// The value of the form field `css`.
 async fn value_of(browser: &Browser, css: &str) -> serde_json::Value {
     browser
@@ -2656,7 +2740,12 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
         browser.text(&format!("{row} .redemptions")).await,
         "1 in use"
     );
-    for form in ["form.create-promo", "form.promo-switch", "form.promo-limit"] {
+    for form in [
+        "form.create-promo",
+        "form.promo-switch",
+        "form.promo-limit",
+        "form.promo-spend",
+    ] {
         assert!(
             browser.client.find(Locator::Css(form)).await.is_err(),
             "{form} shown to staff"
@@ -2667,6 +2756,86 @@ async fn an_admin_makes_a_promo_code_a_traveler_books_with_it_and_staff_only_rea
         .await;
     browser.close().await;
     app.assert_seat_invariant().await;
+}
+
+/// An admin gives a percent code a minimum spend on its row of the console (refused first without
+/// a currency: the field marked, what was typed kept, nothing saved), then takes both away; the
+/// API reads each change back.
+async fn an_admin_gives_a_promo_code_a_minimum_spend_in_a_currency_and_takes_it_away(
+    backend: Backend,
+) {
+    let Some((app, browser, token, _tour)) =
+        console_with(backend, json!({}), &[("admin@harbour.example", "admin")]).await
+    else {
+        return;
+    };
+    let created = app
+        .post_as(
+            &token,
+            "/v1/promo-codes",
+            json!({"code": "SPRING", "percent_off": 10}),
+        )
+        .await;
+    created.expect(201);
+    let id = created.str("id");
+    let api = format!("/v1/promo-codes/{id}");
+    let row = r#"tr[data-code="SPRING"]"#;
+    let (spend, currency) = (format!("#min_spend-{id}"), format!("#currency-{id}"));
+    sign_in(&browser, &app.base, "admin@harbour.example", PASSWORD).await;
+    browser
+        .goto(&format!("{}/console/promo-codes", app.base))
+        .await;
+    assert_eq!(
+        browser.text(&format!("{row} .code-currency")).await,
+        "any currency"
+    );
+    assert_eq!(value_of(&browser, &spend).await, json!(""));
+
+    browser.fill(&spend, "50").await;
+    submit(&browser, &format!("{row} form.promo-spend")).await;
+    assert!(marked(&browser, &currency).await);
+    assert!(browser
+        .text(&format!("{currency}-problem"))
+        .await
+        .contains("required"));
+    assert_eq!(value_of(&browser, &spend).await, json!("50"));
+    browser
+        .assert_accessible("console promo codes, minimum spend refused")
+        .await;
+    let stored = app.get_as(&token, &api).await;
+    assert_eq!(
+        (&stored.body["min_spend"], &stored.body["currency"]),
+        (&json!(0), &json!(null))
+    );
+
+    browser.fill(&currency, "eur").await;
+    submit(&browser, &format!("{row} form.promo-spend")).await;
+    assert!(browser.text("#notice").await.contains("minimum spend"));
+    assert_eq!(
+        browser.text(&format!("{row} .code-currency")).await,
+        "in EUR only"
+    );
+    assert_eq!(value_of(&browser, &spend).await, json!("50.00"));
+    let stored = app.get_as(&token, &api).await;
+    assert_eq!(
+        (&stored.body["min_spend"], &stored.body["currency"]),
+        (&json!(5000), &json!("EUR"))
+    );
+
+    browser.fill(&spend, "").await;
+    browser.fill(&currency, "").await;
+    submit(&browser, &format!("{row} form.promo-spend")).await;
+    assert!(browser.text("#notice").await.contains("minimum spend"));
+    assert_eq!(
+        browser.text(&format!("{row} .code-currency")).await,
+        "any currency"
+    );
+    let stored = app.get_as(&token, &api).await;
+    assert_eq!(
+        (&stored.body["min_spend"], &stored.body["currency"]),
+        (&json!(0), &json!(null))
+    );
+    browser.close().await;
 }
 
 /// Whether `css` matches an element on the page.

@@ -111,6 +111,7 @@ pub fn routes() -> Vec<rocket::Route> {
         departure::cancel,
         departure::set_guides,
         departure::guarantee,
+        departure::set_minimum,
         prices::set_departure_prices,
         prices::clear_departure_prices,
         departure::remove_from_waitlist,

@@ -1,6 +1,7 @@
 //! Promo codes in the console (as `/v1/promo-codes`): staff read the operator's codes with their
 //! discount, window, limits and the redemptions live now; admins create one and switch one off
-//! or on, or change its maximum uses. Each is the API's service function (`service::promos`), so
+//! or on, or change its maximum uses, or its minimum spend and the currency it is in (set or
+//! cleared). Each is the API's service function (`service::promos`), so
 //! the domain's rules answer the page as they answer the API; each change runs once per rendered
 //! form, and a refusal shows the form again with what was typed and the field marked.
 //!
@@ -20,7 +21,7 @@ use serde::Serialize;
 
 use super::{frame, Console};
 use crate::domain::auth::Role;
-use crate::domain::money::parse_major;
+use crate::domain::money::{format_major, parse_major};
 use crate::domain::promo::{Discount, PromoCode};
 use crate::domain::records::TourRecord;
 use crate::domain::schedule::resolve_local;
@@ -37,7 +38,7 @@ use crate::web::{once, CsrfForm, Page, WebError};
 const PATH: &str = "/console/promo-codes";
 
 /// The notices a change leads to (each a catalogue key `console-promo-notice-…`).
-pub const NOTICES: [&str; 4] = ["created", "off", "on", "limit"];
+pub const NOTICES: [&str; 5] = ["created", "off", "on", "limit", "spend"];
 
 pub fn notice_key(notice: &str) -> String {
     format!("console-promo-notice-{notice}")
@@ -216,6 +217,16 @@ struct Shown {
     problems: Problems,
     /// (the code's id, the maximum as typed, why it was refused).
     change: Option<(String, String, String)>,
+    /// A refused minimum spend: the code's id, the form as typed, its problems by field.
+    spend: Option<Spend>,
+}
+
+/// A minimum spend form as typed, with its problems by field.
+struct Spend {
+    id: String,
+    min_spend: String,
+    currency: String,
+    problems: Problems,
 }
 
 /// One code as the list shows it.
@@ -225,6 +236,7 @@ fn code_view(
     tours: &[TourRecord],
     defaults: &Defaults,
     change: Option<&(String, String, String)>,
+    spend: Option<&Spend>,
 ) -> Value {
     let rules = &code.rules;
     let tour = rules
@@ -257,6 +269,9 @@ fn code_view(
     };
     let id = code.id.as_str();
     let refused = change.filter(|(of, _, _)| of == id);
+    let spend = spend.filter(|spend| spend.id == id);
+    let own_currency = rules.currency.as_ref().map(|c| c.as_str().to_owned());
+    let no_problems = Problems::new();
     context! {
         id => id,
         code => rules.code,
@@ -277,6 +292,22 @@ fn code_view(
             |(_, typed, _)| typed.clone(),
         ),
         problem => refused.map(|(_, _, message)| message.clone()),
+        // The minimum spend form: the code's own currency (empty: none, the code applies in any)
+        // and its minimum in it (empty: none), or what was typed when it was refused.
+        own_currency => own_currency,
+        spend_typed => spend.map_or_else(
+            || context! {
+                min_spend => if rules.min_spend > 0 {
+                    format_major(rules.min_spend, &currency)
+                } else {
+                    String::new()
+                },
+                currency => own_currency.clone().unwrap_or_default(),
+            },
+            |spend| context! { min_spend => spend.min_spend, currency => spend.currency },
+        ),
+        spend_errors => spend.map_or(&no_problems, |spend| &spend.problems),
+        spend_key => once::new_key(),
         // One key per form: a row sends either.
         switch_key => once::new_key(),
         limit_key => once::new_key(),
@@ -290,7 +321,16 @@ async fn render(ctx: Ctx<'_>, principal: &Principal, shown: Shown) -> Result<Pag
     let codes: Vec<Value> = promos::list(store, ctx.now(), principal)
         .await?
         .iter()
-        .map(|(code, live)| code_view(code, *live, &tours, &defaults, shown.change.as_ref()))
+        .map(|(code, live)| {
+            code_view(
+                code,
+                *live,
+                &tours,
+                &defaults,
+                shown.change.as_ref(),
+                shown.spend.as_ref(),
+            )
+        })
         .collect();
     let on_sale: Vec<Value> = tours
         .iter()
@@ -302,7 +342,7 @@ async fn render(ctx: Ctx<'_>, principal: &Principal, shown: Shown) -> Result<Pag
         currency: defaults.currency.clone(),
         ..<PromoForm as Default>::default()
     });
-    let refused = !shown.problems.is_empty() || shown.change.is_some();
+    let refused = !shown.problems.is_empty() || shown.change.is_some() || shown.spend.is_some();
     Ok(Page::new(
         "console/promo_codes.html",
         context! {
@@ -408,13 +448,36 @@ pub async fn create(
 }
 
 /// A change of one code: only the fields its form sends (the switch sends `active`, the limit
-/// form `max_redemptions`, empty for no limit), as a `PATCH` body.
+/// form `max_redemptions`, empty for no limit, the minimum spend form `min_spend` and
+/// `currency`, each empty for none), as a `PATCH` body.
 #[derive(FromForm)]
 pub struct ChangeForm {
     #[field(default = String::new())]
     form_key: String,
     active: Option<bool>,
     max_redemptions: Option<String>,
+    min_spend: Option<String>,
+    currency: Option<String>,
+}
+
+impl ChangeForm {
+    /// The minimum spend form's `PATCH` fields (`currency`, `min_spend`; empty is `null`), the
+    /// amount read in the currency typed; or the problem of an amount that cannot be read.
+    fn spend_patch(&self) -> Result<(Option<String>, Option<i64>), Problems> {
+        let currency = self
+            .currency
+            .as_deref()
+            .map(|c| c.trim().to_uppercase())
+            .filter(|c| !c.is_empty());
+        let min_spend = match self.min_spend.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                parse_major(text, currency.as_deref().unwrap_or_default())
+                    .map_err(|message| Problems::from([("min_spend".to_owned(), message)]))?,
+            ),
+        };
+        Ok((currency, min_spend))
+    }
 }
 
 /// `POST /console/promo-codes/<id>`: switches a code off or on, or changes its maximum uses, as
@@ -430,6 +493,9 @@ pub async fn change(
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
     let f = form.0;
+    if f.min_spend.is_some() || f.currency.is_some() {
+        return change_spend(ctx, &principal, id, f).await;
+    }
     let typed = f.max_redemptions.clone().unwrap_or_default();
     let max_redemptions = match f.max_redemptions.as_deref().map(str::trim) {
         None => Ok(None),
@@ -474,6 +540,49 @@ pub async fn change(
         ..Shown::default()
     };
     Ok(Either::Right(render(ctx, &principal, shown).await?))
+}
+
+/// The minimum spend form of `POST /console/promo-codes/<id>`: sets or clears the code's
+/// currency and minimum spend, as `PATCH /v1/promo-codes/{id}` with `currency` and `min_spend`
+/// (a minimum needs a currency; an amount off keeps its own). A refusal shows the form again in
+/// the code's row with what was typed and the field marked.
+async fn change_spend(
+    ctx: Ctx<'_>,
+    principal: &Principal,
+    id: &str,
+    f: ChangeForm,
+) -> Result<Either<Redirect, Page>, WebError> {
+    let problems = match f.spend_patch() {
+        Ok((currency, min_spend)) => {
+            let fields = format!("{id}:spend:{currency:?}:{min_spend:?}");
+            let patch = PromoPatch {
+                currency: Some(currency),
+                min_spend: Some(min_spend),
+                ..PromoPatch::default()
+            };
+            let done = run_once(ctx, principal, (&f.form_key, &fields), "spend", || async {
+                promos::update(ctx.store, ctx.now(), principal, id, patch).await?;
+                Ok(())
+            })
+            .await;
+            match done {
+                Ok(location) => return Ok(Either::Left(Redirect::to(location))),
+                Err(AppError::Validation(problems)) => problems,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(problems) => problems,
+    };
+    let shown = Shown {
+        spend: Some(Spend {
+            id: id.to_owned(),
+            min_spend: f.min_spend.unwrap_or_default(),
+            currency: f.currency.unwrap_or_default(),
+            problems,
+        }),
+        ..Shown::default()
+    };
+    Ok(Either::Right(render(ctx, principal, shown).await?))
 }
 
 #[cfg(test)]
@@ -556,5 +665,25 @@ mod tests {
         .to_input()
         .unwrap_err();
         assert!(zone.contains_key("zone"));
+    }
+
+    #[test]
+    fn the_minimum_spend_form_reads_its_amount_in_the_currency_typed_and_empty_as_none() {
+        let spend = |min_spend: &str, currency: &str| ChangeForm {
+            form_key: String::new(),
+            active: None,
+            max_redemptions: None,
+            min_spend: Some(min_spend.into()),
+            currency: Some(currency.into()),
+        };
+        assert_eq!(
+            spend(" 50.5 ", " eur ").spend_patch().unwrap(),
+            (Some("EUR".to_owned()), Some(5050))
+        );
+        assert_eq!(spend("", " ").spend_patch().unwrap(), (None, None));
+        assert!(spend("50.555", "EUR")
+            .spend_patch()
+            .unwrap_err()
+            .contains_key("min_spend"));
     }
 }

@@ -1,4 +1,5 @@
-//! `GET /tours/{id}` (and `/tours/{id}/{slug}`): a tour with its prices, cancellation policy and
+//! `GET /tours/{id}` (and `/tours/{id}/{slug}`): a tour with its prices (the lowest its departures
+//! on sale sell at, "from" where they differ), cancellation policy and
 //! a month calendar of departures; `?month=YYYY-MM` pages through months, `?day=YYYY-MM-DD`
 //! lists that day's departures at tour-local times. Everything works with plain links.
 
@@ -176,7 +177,9 @@ async fn render(
         return Err(AppError::NotFound.into());
     };
     let departures = catalogue::departures_on(store, now, tour, &DateRange { from, to }).await?;
-    let view = TourPageView::new(tour, now, today, month, day, &departures);
+    let upcoming = catalogue::upcoming_of_tour(store, now, tour).await?;
+    let prices = tour.price_ranges(&upcoming, now);
+    let view = TourPageView::new(tour, now, today, month, day, &departures, &prices);
     let framing = operators::embed_origins(store, &tour.operator_id).await?;
     Ok(Page::new("traveler/tour.html", context! { page => view })
         .cache(Cache::Brief)
@@ -228,10 +231,14 @@ struct TourPageView {
     day: Option<DayDepartures>,
 }
 
+/// A unit's price as the tour page lists it: the lowest it sells at on the departures on sale
+/// in the next 93 days (as the catalogue's "from" price), `varies` when some of them sell it
+/// higher (by date or a departure's own price), so the page says "from".
 #[derive(Serialize)]
 struct UnitView {
     label: String,
     price: i64,
+    varies: bool,
 }
 
 #[derive(Serialize)]
@@ -285,6 +292,7 @@ impl TourPageView {
         month: Month,
         picked: Option<NaiveDate>,
         departures: &[DepartureRecord],
+        prices: &BTreeMap<String, (i64, i64)>,
     ) -> TourPageView {
         let tour = &record.tour;
         let tz = tour.timezone;
@@ -378,9 +386,14 @@ impl TourPageView {
             units: tour
                 .units
                 .iter()
-                .map(|u| UnitView {
-                    label: u.label.clone(),
-                    price: u.price,
+                .map(|u| {
+                    let (lowest, highest) =
+                        prices.get(&u.code).copied().unwrap_or((u.price, u.price));
+                    UnitView {
+                        label: u.label.clone(),
+                        price: lowest,
+                        varies: highest > lowest,
+                    }
                 })
                 .collect(),
             policy: policy::describe(&tour.cancellation_policy),
