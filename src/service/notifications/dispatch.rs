@@ -12,6 +12,7 @@ use crate::domain::ids::{OperatorId, WaitlistEntryId};
 use crate::domain::message::{next_attempt, Channel, MessageKind};
 use crate::domain::records::{BookingRecord, DepartureRecord, TourRecord};
 use crate::error::AppError;
+use crate::integrations::email::Email;
 use crate::integrations::SendError;
 use crate::service::{account_mail, operators};
 use crate::storage::outbox::{self, OutboxRow};
@@ -166,32 +167,43 @@ async fn send(
             .map_err(|_| SendError::Transient("the booking's seller could not be loaded".into()))?,
     );
     match channel {
-        Channel::Email => {
-            let email = content
-                .email(kind, now)
-                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
-            let operator = OperatorId::from_stored(message.operator_id.clone());
-            let sender = operators::traveler_sender(store, &operator)
-                .await
-                .map_err(|_| SendError::Transient("operator could not be loaded".into()))?;
-            transports
-                .mailer
-                .send(&message.id, &email, &sender)
-                .await
-                .map(|()| None)
-        }
+        Channel::Email => send_email(store, transports, message, content.email(kind, now)).await,
         Channel::Sms => {
-            let phone = booking
-                .customer
-                .phone
-                .as_deref()
-                .ok_or_else(|| SendError::Permanent("no phone number".into()))?;
-            let text = content
-                .sms(kind)
-                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
-            transports.sms.send(&message.id, phone, &text).await
+            let phone = booking.customer.phone.as_deref();
+            send_sms(transports, message, phone, content.sms(kind)).await
         }
     }
+}
+
+/// Sends a rendered email from the operator's sender for travelers.
+async fn send_email(
+    store: &Store,
+    transports: &Transports,
+    message: &OutboxRow,
+    email: Result<Email, minijinja::Error>,
+) -> Result<Option<String>, SendError> {
+    let email = email.map_err(|e| SendError::Permanent(format!("template: {e}")))?;
+    let operator = OperatorId::from_stored(message.operator_id.clone());
+    let sender = operators::traveler_sender(store, &operator)
+        .await
+        .map_err(|_| SendError::Transient("operator could not be loaded".into()))?;
+    transports
+        .mailer
+        .send(&message.id, &email, &sender)
+        .await
+        .map(|()| None)
+}
+
+/// Sends a rendered SMS to the traveler's phone, if they gave one.
+async fn send_sms(
+    transports: &Transports,
+    message: &OutboxRow,
+    phone: Option<&str>,
+    text: Result<String, minijinja::Error>,
+) -> Result<Option<String>, SendError> {
+    let phone = phone.ok_or_else(|| SendError::Permanent("no phone number".into()))?;
+    let text = text.map_err(|e| SendError::Permanent(format!("template: {e}")))?;
+    transports.sms.send(&message.id, phone, &text).await
 }
 
 /// Renders and sends a message about a waiting-line entry (its `subject_id`), from the entry,
@@ -232,30 +244,10 @@ async fn send_about_line(
         departure: &departure,
     };
     match channel {
-        Channel::Email => {
-            let email = content
-                .email(kind)
-                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
-            let operator = OperatorId::from_stored(message.operator_id.clone());
-            let sender = operators::traveler_sender(store, &operator)
-                .await
-                .map_err(|_| SendError::Transient("operator could not be loaded".into()))?;
-            transports
-                .mailer
-                .send(&message.id, &email, &sender)
-                .await
-                .map(|()| None)
-        }
+        Channel::Email => send_email(store, transports, message, content.email(kind)).await,
         Channel::Sms => {
-            let phone = entry
-                .customer
-                .phone
-                .as_deref()
-                .ok_or_else(|| SendError::Permanent("no phone number".into()))?;
-            let text = content
-                .sms(kind)
-                .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
-            transports.sms.send(&message.id, phone, &text).await
+            let phone = entry.customer.phone.as_deref();
+            send_sms(transports, message, phone, content.sms(kind)).await
         }
     }
 }
