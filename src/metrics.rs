@@ -47,7 +47,7 @@ pub struct Metrics {
     pub hold_batch_size: Histogram,
     /// Batches whose holds did not fit together and were placed one by one instead.
     pub hold_batches_split: IntCounter,
-    /// Holds waiting now for the transaction of their departure's next batch.
+    /// Holds waiting now for their batch: queued, or in the transaction being written.
     pub holds_queued: IntGauge,
 }
 
@@ -220,7 +220,7 @@ impl Metrics {
                 r,
                 IntGauge::new(
                     "holds_queued",
-                    "Holds waiting for their departure's next batch transaction",
+                    "Holds waiting for their batch's commit: queued, or in the transaction being written",
                 ),
             ),
             departures_sold_out_by_holds: registered(

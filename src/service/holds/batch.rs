@@ -130,12 +130,12 @@ async fn run_batches(store: Store, key: Key) {
             };
             let before = queue.len();
             queue.retain(|queued| !queued.answer.is_closed());
-            let taken = queue.len().min(store.hold_batch());
-            let batch: Vec<Queued> = queue.drain(..taken).collect();
             store
                 .metrics()
                 .holds_queued
                 .sub((before - queue.len()) as i64);
+            let taken = queue.len().min(store.hold_batch());
+            let batch: Vec<Queued> = queue.drain(..taken).collect();
             if batch.is_empty() {
                 waiting.remove(&key);
                 lane.open = false;
@@ -151,6 +151,7 @@ async fn run_batches(store: Store, key: Key) {
             Ok(decided) => decided,
             Err(error) => holds.iter().map(|_| each(&error)).collect(),
         };
+        store.metrics().holds_queued.sub(answers.len() as i64);
         for (answer, decided) in answers.into_iter().zip(decided) {
             // A client that went away meanwhile: its hold lapses like any unpaid one.
             let _ = answer.send(decided);
