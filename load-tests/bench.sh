@@ -121,7 +121,9 @@ stop_berth() {
 load() {
   local name="$1"; shift
   echo "== $name"
-  "$BIN/berth-load" --target "$BASE" --token "$TOKEN" "$@" \
+  # A long timeout: the verification reads the rush departure's manifest, every booking of the
+  # run (over 50,000 when holds are batched), in one response.
+  "$BIN/berth-load" --target "$BASE" --token "$TOKEN" "$@" --timeout 120s \
     --concurrency "$CONC" --duration "${SECS}s" --requests 10000000 --quiet \
     --json "$WORK/$name.json" | grep -E '^(rush|spread|ceiling|successful|hold |ceiling |status|errors|  PASSED|  FAILED|RESULT)' || true
 }
