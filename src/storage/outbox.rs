@@ -108,30 +108,20 @@ async fn enqueue_on(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     for &channel in channels {
-        // No address, no message: a reseller's booking may have neither.
-        let phone_filter = if channel == Channel::Sms {
-            " AND customer_phone IS NOT NULL"
-        } else {
-            " AND customer_email <> ''"
-        };
-        let select = format!(
-            "SELECT ?, operator_id, id, ?, ?, ?, 'pending', 0, ?, ? FROM bookings WHERE id = ?{phone_filter}"
-        );
-        let insert = "INSERT INTO outbox (id, operator_id, booking_id, kind, channel, dedupe_key, status, attempts, \
-             next_attempt_at, created_at)";
-        let sql = if tx.is_sqlite() {
-            format!("{insert} {select} ON CONFLICT (dedupe_key) DO NOTHING")
-        } else {
-            format!("{insert} {select} ON DUPLICATE KEY UPDATE outbox.id = outbox.id")
-        };
         let mut key = dedupe_key(booking.as_str(), kind, channel);
         if let Some(event) = event {
             key = format!("{key}:{event}");
         }
-        on_tx!(tx, conn => sqlx::query(&sql)
-            .bind(ulid::Ulid::new().to_string()).bind(kind.as_str()).bind(channel.as_str()).bind(&key)
-            .bind(at(now)).bind(at(now)).bind(booking.as_str())
-            .execute(conn).await.map(|r| r.rows_affected()))?;
+        insert_once(
+            tx,
+            Subject::Booking,
+            booking.as_str(),
+            kind,
+            channel,
+            &key,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -146,27 +136,65 @@ pub async fn enqueue_waitlist(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     for channel in [Channel::Email, Channel::Sms] {
-        let address_filter = if channel == Channel::Sms {
-            " AND customer_phone IS NOT NULL"
-        } else {
-            " AND customer_email <> ''"
-        };
-        let select = format!(
-            "SELECT ?, operator_id, id, ?, ?, ?, 'pending', 0, ?, ? FROM waitlist_entries WHERE id = ?{address_filter}"
-        );
-        let insert = "INSERT INTO outbox (id, operator_id, subject_id, kind, channel, dedupe_key, status, attempts, \
-             next_attempt_at, created_at)";
-        let sql = if tx.is_sqlite() {
-            format!("{insert} {select} ON CONFLICT (dedupe_key) DO NOTHING")
-        } else {
-            format!("{insert} {select} ON DUPLICATE KEY UPDATE outbox.id = outbox.id")
-        };
         let key = format!("waitlist:{}", dedupe_key(entry.as_str(), kind, channel));
-        on_tx!(tx, conn => sqlx::query(&sql)
-            .bind(ulid::Ulid::new().to_string()).bind(kind.as_str()).bind(channel.as_str()).bind(&key)
-            .bind(at(now)).bind(at(now)).bind(entry.as_str())
-            .execute(conn).await.map(|r| r.rows_affected()))?;
+        insert_once(
+            tx,
+            Subject::WaitlistEntry,
+            entry.as_str(),
+            kind,
+            channel,
+            &key,
+            now,
+        )
+        .await?;
     }
+    Ok(())
+}
+
+/// What a message is about, and so where its addresses are read from when it is sent.
+#[derive(Clone, Copy)]
+enum Subject {
+    Booking,
+    WaitlistEntry,
+}
+
+/// Inserts one message about `id` on `channel`, unless one with `key` exists, and only when the
+/// subject has that channel's address (no address, no message: a reseller's booking may have
+/// neither).
+async fn insert_once(
+    tx: &mut WriteTx,
+    subject: Subject,
+    id: &str,
+    kind: MessageKind,
+    channel: Channel,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let (table, column) = match subject {
+        Subject::Booking => ("bookings", "booking_id"),
+        Subject::WaitlistEntry => ("waitlist_entries", "subject_id"),
+    };
+    let address_filter = if channel == Channel::Sms {
+        " AND customer_phone IS NOT NULL"
+    } else {
+        " AND customer_email <> ''"
+    };
+    let select = format!(
+        "SELECT ?, operator_id, id, ?, ?, ?, 'pending', 0, ?, ? FROM {table} WHERE id = ?{address_filter}"
+    );
+    let insert = format!(
+        "INSERT INTO outbox (id, operator_id, {column}, kind, channel, dedupe_key, status, attempts, \
+         next_attempt_at, created_at)"
+    );
+    let sql = if tx.is_sqlite() {
+        format!("{insert} {select} ON CONFLICT (dedupe_key) DO NOTHING")
+    } else {
+        format!("{insert} {select} ON DUPLICATE KEY UPDATE outbox.id = outbox.id")
+    };
+    on_tx!(tx, conn => sqlx::query(&sql)
+        .bind(ulid::Ulid::new().to_string()).bind(kind.as_str()).bind(channel.as_str()).bind(key)
+        .bind(at(now)).bind(at(now)).bind(id)
+        .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

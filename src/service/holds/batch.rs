@@ -52,9 +52,9 @@ pub(super) struct BatchedHold {
     pub resale: Option<Resale>,
     /// Paid online: the provider's name and the operator's account.
     pub paid: Option<(&'static str, Option<PaymentAccountId>)>,
-    /// The request's idempotency claim and the response to store with the hold when nothing
-    /// is paid online (a paid hold stores its response with the payment, later).
-    pub idempotent: Option<(Claim, (u16, String))>,
+    /// The request's idempotency claim and, when nothing is paid online, the response to store
+    /// with the hold (a paid hold stores its response with the payment, later).
+    pub idempotent: Option<(Claim, Option<(u16, String)>)>,
     /// The departure must start after this for its sales to be open.
     pub sales_open_until: DateTime<Utc>,
     pub now: DateTime<Utc>,
@@ -208,10 +208,8 @@ async fn write_batch_now(store: &Store, holds: &[BatchedHold]) -> Result<Vec<Ans
     let seats_last = store.takes_seats_last();
     // The latest clock of the batch: a hold read a moment earlier is judged no more kindly.
     let sales_open_until = holds.iter().map(|h| h.sales_open_until).max();
-    let now = holds.iter().map(|h| h.now).max();
-    let (Some(sales_open_until), Some(now)) = (sales_open_until, now) else {
-        return Ok(Vec::new());
-    };
+    let sales_open_until = sales_open_until.unwrap_or(first.sales_open_until);
+    let now = holds.iter().map(|h| h.now).max().unwrap_or(first.now);
     let mut tx = store.begin_write().await?;
     let written = async {
         let all: u32 = holds.iter().map(|h| h.booking.seats).sum();
@@ -317,7 +315,7 @@ async fn write_one_now(tx: &mut WriteTx, hold: &BatchedHold) -> Result<(), AppEr
     let stored = |_: &BookingRecord, _: &str, _: &PaymentSummary| {
         hold.idempotent
             .as_ref()
-            .map(|(_, response)| response.clone())
+            .and_then(|(_, response)| response.clone())
             .unwrap_or_default()
     };
     let rows = HoldRows {

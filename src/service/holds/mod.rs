@@ -503,9 +503,11 @@ async fn take_seats(
                 limits: limited.then_some(*requester.limits),
                 resale: resale.cloned(),
                 paid: provider.map(|p| (p.name(), account.cloned())),
+                // Rendered now only when it is stored with the hold (nothing paid online).
                 idempotent: idempotent.map(|(claim, render)| {
-                    let response =
-                        render(&booking, &access_token, &PaymentSummary::new_hold(None));
+                    let response = provider.is_none().then(|| {
+                        render(&booking, &access_token, &PaymentSummary::new_hold(None))
+                    });
                     (claim.clone(), response)
                 }),
                 sales_open_until,
