@@ -10,43 +10,77 @@ use crate::domain::ids::{BookingId, BookingRef, DepartureId, OperatorId, TourId}
 use crate::domain::pricing::QuoteLine;
 use crate::domain::records::{BookingRecord, Customer, ReleasedSeats};
 
+/// Who made a hold, as keyed hashes of its client address and customer email (for the hold
+/// limits); `(None, None)` when no limits apply.
+pub type HolderKeys<'a> = (Option<&'a str>, Option<&'a str>);
+
 /// Writes a booking and its items; `seats_taken` is the caller's to update under the same lock.
-/// `holder` is who made the hold, as keyed hashes of its client address and customer email
-/// (for the hold limits).
 pub async fn insert(
     tx: &mut WriteTx,
     booking: &BookingRecord,
-    holder: (Option<&str>, Option<&str>),
+    holder: HolderKeys<'_>,
 ) -> Result<(), StorageError> {
-    on_tx!(tx, conn => sqlx::query(
+    insert_many(tx, &[(booking, holder)]).await
+}
+
+/// Most item rows one statement writes: 4 parameters each stays far below SQLite's 32,766.
+const ITEM_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Writes bookings and their items with one multi-row `INSERT` for the bookings and one for
+/// their items (more only past [`ITEM_ROWS_PER_STATEMENT`]): every round trip here is spent
+/// in a transaction that takes seats, and a batch of holds (`service::holds::batch`) writes up
+/// to 256 bookings at once. Any duplicate (a reference collision) fails them all.
+pub async fn insert_many(
+    tx: &mut WriteTx,
+    bookings: &[(&BookingRecord, HolderKeys<'_>)],
+) -> Result<(), StorageError> {
+    if bookings.is_empty() {
+        return Ok(());
+    }
+    let placeholders =
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; bookings.len()]
+            .join(", ");
+    let sql = format!(
         "INSERT INTO bookings (id, reference, access_token_hash, departure_id, tour_id, operator_id, status, \
          seats, total, currency, customer_name, customer_email, customer_phone, customer_language, expires_at, created_at, \
-         updated_at, hold_client, hold_email, discount, promo_code) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(booking.id.as_str()).bind(booking.reference.as_str()).bind(&booking.access_token_hash)
-        .bind(booking.departure_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
-        .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
-        .bind(&booking.currency).bind(&booking.customer.name).bind(&booking.customer.email)
-        .bind(booking.customer.phone.as_deref()).bind(booking.customer.language.code())
-        .bind(booking.expires_at.map(at))
-        .bind(at(booking.created_at)).bind(at(booking.updated_at))
-        .bind(holder.0).bind(holder.1)
-        .bind(booking.promo.as_ref().map_or(0, |promo| promo.discount))
-        .bind(booking.promo.as_ref().map(|promo| promo.code.as_str()))
-        .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-    // One statement for all items: a booking has at most a handful, and every round trip here
-    // is spent holding the departure lock.
-    let placeholders = vec!["(?, ?, ?, ?)"; booking.items.len()].join(", ");
-    let sql = format!("INSERT INTO booking_items (booking_id, unit_code, quantity, unit_price) VALUES {placeholders}");
+         updated_at, hold_client, hold_email, discount, promo_code) VALUES {placeholders}"
+    );
     on_tx!(tx, conn => {
         let mut query = sqlx::query(&sql);
-        for item in &booking.items {
-            query = query.bind(booking.id.as_str()).bind(&item.unit).bind(i64::from(item.quantity)).bind(item.unit_price);
+        for (booking, holder) in bookings {
+            query = query
+                .bind(booking.id.as_str()).bind(booking.reference.as_str()).bind(&booking.access_token_hash)
+                .bind(booking.departure_id.as_str()).bind(booking.tour_id.as_str()).bind(booking.operator_id.as_str())
+                .bind(booking.status.as_str()).bind(i64::from(booking.seats)).bind(booking.total)
+                .bind(&booking.currency).bind(&booking.customer.name).bind(&booking.customer.email)
+                .bind(booking.customer.phone.as_deref()).bind(booking.customer.language.code())
+                .bind(booking.expires_at.map(at))
+                .bind(at(booking.created_at)).bind(at(booking.updated_at))
+                .bind(holder.0).bind(holder.1)
+                .bind(booking.promo.as_ref().map_or(0, |promo| promo.discount))
+                .bind(booking.promo.as_ref().map(|promo| promo.code.as_str()));
         }
-        query.execute(conn).await.map(|r| r.rows_affected())
+        query.execute(&mut *conn).await.map(|r| r.rows_affected())
     })?;
-    tx.count(booking.status.as_str(), 1);
-    tx.count("seats_held", u64::from(booking.seats));
+    let items: Vec<(&BookingId, &QuoteLine)> = bookings
+        .iter()
+        .flat_map(|(booking, _)| booking.items.iter().map(|item| (&booking.id, item)))
+        .collect();
+    for chunk in items.chunks(ITEM_ROWS_PER_STATEMENT) {
+        let placeholders = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!("INSERT INTO booking_items (booking_id, unit_code, quantity, unit_price) VALUES {placeholders}");
+        on_tx!(tx, conn => {
+            let mut query = sqlx::query(&sql);
+            for (booking, item) in chunk {
+                query = query.bind(booking.as_str()).bind(&item.unit).bind(i64::from(item.quantity)).bind(item.unit_price);
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    for (booking, _) in bookings {
+        tx.count(booking.status.as_str(), 1);
+        tx.count("seats_held", u64::from(booking.seats));
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::on_both_backends;
 use crate::support::wait::eventually;
+use crate::support::webhook_receiver::WebhookReceiver;
 use crate::support::{Backend, Reply, TestApp};
 
 on_both_backends!(
@@ -19,6 +20,7 @@ on_both_backends!(
     a_hold_refused_in_a_batch_does_not_fail_the_others,
     batched_holds_replay_under_their_idempotency_keys,
     batching_can_be_turned_off,
+    each_batched_hold_is_its_own_webhook_event,
 );
 
 /// Traveler `i`'s hold of one adult seat for `email`, optionally under an idempotency key,
@@ -269,4 +271,44 @@ async fn batching_can_be_turned_off(backend: Backend) {
     assert_eq!(batches(&app), (0, 0.0), "no hold went through a batch");
     assert_eq!(app.available(&departure).await, 30);
     app.assert_seat_invariant().await;
+}
+
+/// Holds written together (one multi-row `INSERT` for the batch) are still one `booking.held`
+/// event each, and their departure's availability is marked changed, in the batch's commit.
+async fn each_batched_hold_is_its_own_webhook_event(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &patient()).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let (token, _, departure) = app.fresh_departure(50).await;
+    let receiver = WebhookReceiver::start(vec![]).await;
+    app.post_as(
+        &token,
+        "/v1/webhook-endpoints",
+        json!({"url": receiver.url("/hook"), "event_types": ["booking.held", "availability.changed"]}),
+    )
+    .await
+    .expect(201);
+
+    let replies = rush_behind_a_lock(&app, &departure, 12, traveler, no_key).await;
+    let (commits, held) = batches(&app);
+    assert_eq!(held, 12.0);
+    assert!(commits <= 2, "12 holds in {commits} commits");
+    let mut booked: Vec<String> = app
+        .query_strings(&format!(
+            "SELECT id FROM bookings WHERE departure_id = '{departure}'"
+        ))
+        .await;
+    booked.sort();
+    let mut events = app
+        .query_strings("SELECT subject_id FROM webhook_events WHERE type = 'booking.held'")
+        .await;
+    events.sort();
+    assert_eq!(events, booked, "one booking.held per hold: {replies:?}");
+    let marks = app
+        .query_i64(&format!(
+            "SELECT COUNT(*) FROM webhook_availability_marks WHERE departure_id = '{departure}'"
+        ))
+        .await;
+    assert!(marks >= 1, "availability marked changed");
 }

@@ -12,12 +12,14 @@ use crate::octo::{
     assert_valid, capabilities_header, departures, octo, octo_id, octo_post, selling, take,
 };
 use crate::on_both_backends;
+use crate::support::wait::eventually;
 use crate::support::{Backend, Reply, TestApp};
 
 on_both_backends!(
     a_reseller_sells_a_booking_end_to_end,
     booking_requests_are_refused_with_octos_codes,
     a_reused_uuid_is_one_booking_even_under_twenty_concurrent_copies,
+    copies_of_a_uuid_in_one_batch_are_one_booking_and_the_batch_commits,
     a_reseller_reaches_only_its_own_bookings,
     a_hold_never_outlives_the_sales_cutoff,
     changes_move_and_resize_a_booking_without_overselling,
@@ -481,6 +483,57 @@ async fn a_reused_uuid_is_one_booking_even_under_twenty_concurrent_copies(backen
         available(&app, &departure).await,
         17,
         "its seats taken once"
+    );
+    app.assert_seat_invariant().await;
+}
+
+/// Copies of one uuid queued in one batch of holds (group commit per departure) with other
+/// bookings: the batch cannot write its rows together (the second copy's uuid is taken), so it
+/// writes them one by one: the copies are one booking and every other booking still commits in
+/// that batch, not one transaction each.
+async fn copies_of_a_uuid_in_one_batch_are_one_booking_and_the_batch_commits(backend: Backend) {
+    let patient = [("database_lock_timeout_seconds", json!(30))];
+    let Some(app) = TestApp::spawn_with(backend, &patient).await else {
+        return;
+    };
+    let (_, tour, key) = selling(&app, "Acme Tours").await;
+    let (departure, at) = departures(&app, &tour).await[0].clone();
+    let app = Arc::new(app);
+    let before = available(&app, &departure).await;
+    let blocker = app.lock_departure_elsewhere(&departure).await;
+    let mut racers = JoinSet::new();
+    for i in 0..12u32 {
+        let uuid = match i {
+            0..4 => "5e0f3c2a-9b8d-4e7f-a6b5-c4d3e2f1a0b9".to_owned(),
+            _ => format!("00000000-0000-4000-8000-{i:012}"),
+        };
+        let body = json!({"productId": tour, "optionId": "DEFAULT", "availabilityId": octo_id(at), "unitItems": adults(1), "uuid": uuid});
+        let (app, key) = (app.clone(), key.clone());
+        racers.spawn(async move { octo_post(&app, &key, "/bookings", body).await });
+    }
+    eventually(
+        "every booking waits for a batch",
+        std::time::Duration::from_secs(20),
+        || async { (app.store.metrics().holds_queued.get() == 12).then_some(()) },
+    )
+    .await;
+    drop(blocker);
+    let mut ids = Vec::new();
+    while let Some(joined) = racers.join_next().await {
+        let reply = joined.expect("racer finished");
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+        ids.push(reply.body["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 9, "the four copies are one booking: {ids:?}");
+    assert_eq!(available(&app, &departure).await, before - 9);
+    let size = &app.store.metrics().hold_batch_size;
+    assert_eq!(size.get_sample_sum(), 9.0, "every booking held in a batch");
+    assert!(
+        size.get_sample_count() <= 2,
+        "9 bookings in {} commits",
+        size.get_sample_count()
     );
     app.assert_seat_invariant().await;
 }

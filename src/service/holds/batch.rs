@@ -9,8 +9,11 @@
 //! - A hold that finds no batch of its departure in flight goes at once: an idle system waits
 //!   for nothing. A batch never waits to fill up; it is what arrived during the last one.
 //! - A batch takes at most `BERTH_HOLD_BATCH` holds; the rest wait for the next.
-//! - Each hold's rows are written under a savepoint: one that fails (its client's hold limit, a
-//!   reference collision) is undone alone and answered its own error; the others go on.
+//! - The holds' rows are written together, a multi-row `INSERT` per kind of row, when no hold
+//!   has hold limits to check. When that fails on one hold's account (a reference or reseller
+//!   uuid taken), or when limits apply, each hold's rows are written under a savepoint: one that
+//!   fails (its client's hold limit, a reference collision) is undone alone and answered its own
+//!   error; the others go on.
 //! - When the batch's seats do not fit together, it is rolled back and each of its holds runs
 //!   alone in the classic order (lock, release lapsed holds, check), which sells what is left
 //!   and answers `sold_out` with the true availability. So near the last seats holds are placed
@@ -33,7 +36,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use super::limits::{check_limits, Holder};
-use super::{write_hold, HoldRows};
+use super::{write_hold, write_hold_extras, HoldRows, RenderHold};
 use crate::domain::hold_limits::HoldLimits;
 use crate::domain::ids::{DepartureId, PaymentAccountId};
 use crate::domain::records::BookingRecord;
@@ -41,7 +44,8 @@ use crate::domain::reseller::Resale;
 use crate::error::AppError;
 use crate::service::idempotency::Claim;
 use crate::service::payments::PaymentSummary;
-use crate::storage::{departures, Store, WriteTx};
+use crate::service::webhooks::events;
+use crate::storage::{bookings as store_bookings, departures, StorageError, Store, WriteTx};
 
 /// One hold, ready to be written by whichever task runs its batch: everything it needs, owned.
 pub(super) struct BatchedHold {
@@ -221,7 +225,18 @@ async fn write_batch_now(store: &Store, holds: &[BatchedHold]) -> Result<Vec<Ans
         }
         let mut own: Vec<Option<AppError>> = Vec::with_capacity(holds.len());
         let mut seats = 0;
-        for hold in holds {
+        if together(holds) {
+            let point = tx.savepoint().await?;
+            if write_together(&mut tx, holds, now).await? {
+                tx.keep(point).await?;
+                seats = holds.iter().map(|hold| hold.booking.seats).sum();
+                own.extend(holds.iter().map(|_| None));
+            } else {
+                tx.undo_to(point).await?;
+            }
+        }
+        // Written together, nothing is left; else each hold under a savepoint of its own.
+        for hold in holds.iter().skip(own.len()) {
             let point = tx.savepoint().await?;
             match write_one(&mut tx, hold).await {
                 Ok(()) => {
@@ -292,6 +307,80 @@ async fn roll_back(tx: WriteTx) {
     }
 }
 
+/// Whether the batch's rows are first tried all together: when there are several holds and none
+/// has hold limits (each limit check reads what the holds before it wrote, so those holds are
+/// written one by one).
+fn together(holds: &[BatchedHold]) -> bool {
+    holds.len() > 1 && holds.iter().all(|hold| hold.limits.is_none())
+}
+
+/// Writes every hold's rows with a statement per kind of row rather than per hold: one
+/// multi-row `INSERT` of the bookings, one of their items, one read of the operator's webhook
+/// endpoints (a departure's holds share their operator). On MySQL each statement is a round
+/// trip made while the batch's transaction is open, and with one departure's holds serialized
+/// behind it they were the limit of a hot departure. `Ok(false)`: a hold was refused on its own
+/// account (its reference or its reseller uuid taken); the caller undoes everything written
+/// here and writes the holds one by one, so only that hold is refused.
+fn write_together<'a>(
+    tx: &'a mut WriteTx,
+    holds: &'a [BatchedHold],
+    now: DateTime<Utc>,
+) -> Pin<Box<dyn Future<Output = Result<bool, AppError>> + Send + 'a>> {
+    Box::pin(async move {
+        let bookings: Vec<_> = holds
+            .iter()
+            .map(|hold| (&hold.booking, hold.holder.keys()))
+            .collect();
+        match store_bookings::insert_many(tx, &bookings).await {
+            Ok(()) => {}
+            Err(StorageError::Duplicate) => return Ok(false),
+            Err(error) => return Err(error.into()),
+        }
+        for hold in holds {
+            let stored = |_: &BookingRecord, _: &str, _: &PaymentSummary| hold.stored_response();
+            match write_hold_extras(tx, hold.rows(&stored), hold.now).await {
+                Ok(()) => {}
+                Err(error @ (AppError::Busy | AppError::CommitUnknown | AppError::Internal(_))) => {
+                    return Err(error)
+                }
+                Err(_) => return Ok(false),
+            }
+        }
+        let held: Vec<&BookingRecord> = holds.iter().map(|hold| &hold.booking).collect();
+        events::bookings_held(tx, &held, now).await?;
+        Ok(true)
+    })
+}
+
+impl BatchedHold {
+    /// The response stored under the hold's idempotency key with the hold (rendered before the
+    /// batch, see `take_seats`).
+    fn stored_response(&self) -> (u16, String) {
+        self.idempotent
+            .as_ref()
+            .and_then(|(_, response)| response.clone())
+            .unwrap_or_default()
+    }
+
+    /// The hold's rows as `write_hold` takes them; `stored` renders [`Self::stored_response`].
+    fn rows<'a>(&'a self, stored: RenderHold<'a>) -> HoldRows<'a> {
+        HoldRows {
+            booking: &self.booking,
+            holder: &self.holder,
+            resale: self.resale.as_ref(),
+            promo: None,
+            paid: self
+                .paid
+                .as_ref()
+                .map(|(provider, account)| (*provider, account.as_ref())),
+            idempotent: self.idempotent.as_ref().map(|(claim, _)| (claim, stored)),
+            // Only the response rendered before the batch needed it.
+            access_token: "",
+            waitlist: None,
+        }
+    }
+}
+
 /// One hold's rows: its client's limits checked, then what `write_hold` writes for any hold.
 fn write_one<'a>(
     tx: &'a mut WriteTx,
@@ -312,28 +401,6 @@ async fn write_one_now(tx: &mut WriteTx, hold: &BatchedHold) -> Result<(), AppEr
         )
         .await?;
     }
-    let stored = |_: &BookingRecord, _: &str, _: &PaymentSummary| {
-        hold.idempotent
-            .as_ref()
-            .and_then(|(_, response)| response.clone())
-            .unwrap_or_default()
-    };
-    let rows = HoldRows {
-        booking: &hold.booking,
-        holder: &hold.holder,
-        resale: hold.resale.as_ref(),
-        promo: None,
-        paid: hold
-            .paid
-            .as_ref()
-            .map(|(provider, account)| (*provider, account.as_ref())),
-        idempotent: hold
-            .idempotent
-            .as_ref()
-            .map(|(claim, _)| (claim, &stored as super::RenderHold<'_>)),
-        // Only the response rendered above needed it.
-        access_token: "",
-        waitlist: None,
-    };
-    write_hold(tx, rows, hold.now).await
+    let stored = |_: &BookingRecord, _: &str, _: &PaymentSummary| hold.stored_response();
+    write_hold(tx, hold.rows(&stored), hold.now).await
 }

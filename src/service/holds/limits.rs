@@ -10,6 +10,7 @@ use crate::domain::hold_limits::{client_address, client_email, HoldLimits, Ident
 use crate::domain::ids::DepartureId;
 use crate::error::AppError;
 use crate::secrets::Keyring;
+use crate::storage::bookings::HolderKeys;
 use crate::storage::{hold_limits, Store, WriteTx};
 
 /// Who asks for seats, as the hold limits see them.
@@ -55,6 +56,11 @@ impl Holder {
                 .map(|ip| short(keys.hash("hold-address", &client_address(ip)))),
             email: Some(short(keys.hash("hold-email", &client_email(email)))),
         }
+    }
+
+    /// The keys stored with the booking (`bookings.hold_client`, `bookings.hold_email`).
+    pub(super) fn keys(&self) -> HolderKeys<'_> {
+        (self.address.as_deref(), self.email.as_deref())
     }
 
     fn key(&self, identity: Identity) -> Option<&str> {

@@ -227,24 +227,39 @@ struct HoldRows<'a> {
     waitlist: Option<&'a WaitlistEntryId>,
 }
 
-/// Writes a hold's rows in its transaction: the booking and its items, the reseller's record,
-/// and the payment to start or, paid on arrival, the answer kept for the idempotency key.
+/// Writes a hold's rows in its transaction: the booking and its items, what else the hold
+/// carries (see [`write_hold_extras`]) and its `booking.held` event.
 async fn write_hold(
     tx: &mut WriteTx,
     rows: HoldRows<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let booking = rows.booking;
-    bookings::insert(
-        tx,
-        booking,
-        (rows.holder.address.as_deref(), rows.holder.email.as_deref()),
-    )
-    .await
-    .map_err(|error| match error {
+    bookings::insert(tx, rows.booking, rows.holder.keys())
+        .await
+        .map_err(reference_taken_is_busy)?;
+    write_hold_extras(tx, rows, now).await?;
+    // On MySQL's hot path this runs before the departure is locked: the event and the
+    // insert-only availability mark add nothing to the time the lock is held.
+    super::webhooks::events::booking_held(tx, rows.booking, now).await
+}
+
+/// A booking reference taken meanwhile (very rare: they are random) is retried like contention.
+fn reference_taken_is_busy(error: StorageError) -> AppError {
+    match error {
         StorageError::Duplicate => AppError::Busy,
         other => other.into(),
-    })?;
+    }
+}
+
+/// What a hold writes besides its booking and its event: the promo code's redemption, the
+/// reseller's record, and the payment to start or, paid on arrival, the answer kept for the
+/// idempotency key; for an offer, the waiting-line entry marked offered.
+async fn write_hold_extras(
+    tx: &mut WriteTx,
+    rows: HoldRows<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let booking = rows.booking;
     if let Some(claim) = rows.promo {
         promos::redeem(tx, claim, booking, now).await?;
     }
@@ -297,9 +312,6 @@ async fn write_hold(
         }
         outbox::enqueue(tx, &booking.id, MessageKind::WaitlistOffer, now).await?;
     }
-    // On MySQL's hot path this runs before the departure is locked: the event and the
-    // insert-only availability mark add nothing to the time the lock is held.
-    super::webhooks::events::booking_held(tx, booking, now).await?;
     Ok(())
 }
 

@@ -66,22 +66,35 @@ pub(crate) async fn booking_held(
     booking: &BookingRecord,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let subscriptions = store_webhooks::subscriptions(tx, &booking.operator_id).await?;
+    bookings_held(tx, &[booking], now).await
+}
+
+/// Holds of one operator were written (a batch of holds of one departure): `booking.held` for
+/// each and the availability of their departures, after one read of the operator's endpoints.
+pub(crate) async fn bookings_held(
+    tx: &mut WriteTx,
+    held: &[&BookingRecord],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let Some(first) = held.first() else {
+        return Ok(());
+    };
+    let operator = &first.operator_id;
+    debug_assert!(held.iter().all(|booking| &booking.operator_id == operator));
+    let subscriptions = store_webhooks::subscriptions(tx, operator).await?;
     let kind = EventType::BookingHeld;
-    let operator = &booking.operator_id;
-    emit(
-        tx,
-        operator,
-        &booking.id,
-        kind,
-        None,
-        &subscriptions.to(kind),
-        now,
-    )
-    .await?;
+    let endpoints = subscriptions.to(kind);
+    for booking in held {
+        emit(tx, operator, &booking.id, kind, None, &endpoints, now).await?;
+    }
     if !subscriptions.to(EventType::AvailabilityChanged).is_empty() {
-        let departure = std::slice::from_ref(&booking.departure_id);
-        store_webhooks::mark_availability(tx, operator, departure, now).await?;
+        let mut departures: Vec<DepartureId> = held
+            .iter()
+            .map(|booking| booking.departure_id.clone())
+            .collect();
+        departures.sort();
+        departures.dedup();
+        store_webhooks::mark_availability(tx, operator, &departures, now).await?;
     }
     Ok(())
 }
