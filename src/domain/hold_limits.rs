@@ -29,7 +29,7 @@ pub struct HoldLimits {
 pub const RELEASE_DEFAULT: &str = "departure=8,overall=32";
 
 /// Which identity a limit is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Identity {
     Address,
     Email,

@@ -45,6 +45,7 @@ pub async fn lock_clients(
 
 #[derive(sqlx::FromRow)]
 struct HeldRow {
+    client_key: String,
     on_departure: i64,
     overall: i64,
     departure_first_expiry: Option<NaiveDateTime>,
@@ -53,6 +54,7 @@ struct HeldRow {
 
 /// What one identity holds right now, and when its first live hold lapses (on `departure`,
 /// and anywhere), for `Retry-After`.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct HeldNow {
     pub held: Held,
     pub departure_first_expiry: Option<DateTime<Utc>>,
@@ -67,26 +69,59 @@ pub async fn held_by(
     departure: &DepartureId,
     now: DateTime<Utc>,
 ) -> Result<HeldNow, StorageError> {
+    let held = held_by_each(tx, identity, &[key], departure, now).await?;
+    Ok(held
+        .into_iter()
+        .next()
+        .map(|(_, now)| now)
+        .unwrap_or_default())
+}
+
+/// [`held_by`] for several keys of one identity in one query (a batch of holds); a key that
+/// holds nothing is left out.
+pub async fn held_by_each(
+    tx: &mut WriteTx,
+    identity: Identity,
+    keys: &[&str],
+    departure: &DepartureId,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, HeldNow)>, StorageError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let column = column(identity);
+    let listed = vec!["?"; keys.len()].join(", ");
     let sql = format!(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN departure_id = ? THEN seats ELSE 0 END), 0) AS SIGNED) AS on_departure, \
+        "SELECT {column} AS client_key, \
+         CAST(COALESCE(SUM(CASE WHEN departure_id = ? THEN seats ELSE 0 END), 0) AS SIGNED) AS on_departure, \
          CAST(COALESCE(SUM(seats), 0) AS SIGNED) AS overall, \
          MIN(CASE WHEN departure_id = ? THEN expires_at END) AS departure_first_expiry, \
          MIN(expires_at) AS first_expiry \
-         FROM bookings WHERE {} = ? AND status = 'held' AND expires_at > ?",
-        column(identity)
+         FROM bookings WHERE {column} IN ({listed}) AND status = 'held' AND expires_at > ? \
+         GROUP BY {column}"
     );
-    let row: HeldRow = on_tx!(tx, conn => sqlx::query_as(&sql)
-        .bind(departure.as_str()).bind(departure.as_str()).bind(key).bind(at(now))
-        .fetch_one(conn).await)?;
+    let rows: Vec<HeldRow> = on_tx!(tx, conn => {
+        let mut query = sqlx::query_as(&sql).bind(departure.as_str()).bind(departure.as_str());
+        for key in keys {
+            query = query.bind(*key);
+        }
+        query.bind(at(now)).fetch_all(conn).await
+    })?;
     let seats = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
-    Ok(HeldNow {
-        held: Held {
-            on_departure: seats(row.on_departure),
-            overall: seats(row.overall),
-        },
-        departure_first_expiry: row.departure_first_expiry.map(|t| t.and_utc()),
-        first_expiry: row.first_expiry.map(|t| t.and_utc()),
-    })
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let held = HeldNow {
+                held: Held {
+                    on_departure: seats(row.on_departure),
+                    overall: seats(row.overall),
+                },
+                departure_first_expiry: row.departure_first_expiry.map(|t| t.and_utc()),
+                first_expiry: row.first_expiry.map(|t| t.and_utc()),
+            };
+            (row.client_key, held)
+        })
+        .collect())
 }
 
 /// Holders right now, for `/metrics`.

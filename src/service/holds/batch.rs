@@ -9,11 +9,12 @@
 //! - A hold that finds no batch of its departure in flight goes at once: an idle system waits
 //!   for nothing. A batch never waits to fill up; it is what arrived during the last one.
 //! - A batch takes at most `BERTH_HOLD_BATCH` holds; the rest wait for the next.
-//! - The holds' rows are written together, a multi-row `INSERT` per kind of row, when no hold
-//!   has hold limits to check. When that fails on one hold's account (a reference or reseller
-//!   uuid taken), or when limits apply, each hold's rows are written under a savepoint: one that
-//!   fails (its client's hold limit, a reference collision) is undone alone and answered its own
-//!   error; the others go on.
+//! - The holds' limits are checked together (their clients' lock rows taken in one statement,
+//!   in key order; what they hold read once per identity; each hold judged in arrival order)
+//!   and the rows of those that pass written together, a multi-row `INSERT` per kind of row.
+//!   When that fails on one hold's account (a reference or reseller uuid taken), each hold's
+//!   rows are written under a savepoint instead: one that fails (its client's hold limit, a
+//!   reference collision) is undone alone and answered its own error; the others go on.
 //! - When the batch's seats do not fit together, it is rolled back and each of its holds runs
 //!   alone in the classic order (lock, release lapsed holds, check), which sells what is left
 //!   and answers `sold_out` with the true availability. So near the last seats holds are placed
@@ -35,7 +36,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::limits::{check_limits, Holder};
+use super::limits::{check_limits, check_limits_together, Holder, LimitedHold};
 use super::{write_hold, write_hold_extras, HoldRows, RenderHold};
 use crate::domain::hold_limits::HoldLimits;
 use crate::domain::ids::{DepartureId, PaymentAccountId};
@@ -225,12 +226,27 @@ async fn write_batch_now(store: &Store, holds: &[BatchedHold]) -> Result<Vec<Ans
         }
         let mut own: Vec<Option<AppError>> = Vec::with_capacity(holds.len());
         let mut seats = 0;
-        if together(holds) {
+        if holds.len() > 1 {
             let point = tx.savepoint().await?;
-            if write_together(&mut tx, holds, now).await? {
+            let limited: Vec<LimitedHold<'_>> = holds
+                .iter()
+                .map(|hold| LimitedHold {
+                    holder: &hold.holder,
+                    limits: hold.limits.as_ref(),
+                    seats: hold.booking.seats,
+                    expires_at: hold.booking.expires_at,
+                })
+                .collect();
+            let refused = check_limits_together(&mut tx, &limited, departure, now).await?;
+            let passed: Vec<&BatchedHold> = holds
+                .iter()
+                .zip(&refused)
+                .filter_map(|(hold, refused)| refused.is_none().then_some(hold))
+                .collect();
+            if write_together(&mut tx, &passed, now).await? {
                 tx.keep(point).await?;
-                seats = holds.iter().map(|hold| hold.booking.seats).sum();
-                own.extend(holds.iter().map(|_| None));
+                seats = passed.iter().map(|hold| hold.booking.seats).sum();
+                own = refused;
             } else {
                 tx.undo_to(point).await?;
             }
@@ -307,23 +323,17 @@ async fn roll_back(tx: WriteTx) {
     }
 }
 
-/// Whether the batch's rows are first tried all together: when there are several holds and none
-/// has hold limits (each limit check reads what the holds before it wrote, so those holds are
-/// written one by one).
-fn together(holds: &[BatchedHold]) -> bool {
-    holds.len() > 1 && holds.iter().all(|hold| hold.limits.is_none())
-}
-
 /// Writes every hold's rows with a statement per kind of row rather than per hold: one
 /// multi-row `INSERT` of the bookings, one of their items, one read of the operator's webhook
-/// endpoints (a departure's holds share their operator). On MySQL each statement is a round
-/// trip made while the batch's transaction is open, and with one departure's holds serialized
-/// behind it they were the limit of a hot departure. `Ok(false)`: a hold was refused on its own
-/// account (its reference or its reseller uuid taken); the caller undoes everything written
-/// here and writes the holds one by one, so only that hold is refused.
+/// endpoints (a departure's holds share their operator); their limits were checked together
+/// before (`check_limits_together`). On MySQL each statement is a round trip made while the
+/// batch's transaction is open, and with one departure's holds serialized behind it they were
+/// the limit of a hot departure. `Ok(false)`: a hold was refused on its own account (its
+/// reference or its reseller uuid taken); the caller undoes everything written since the limits
+/// were checked and writes the holds one by one, so only that hold is refused.
 fn write_together<'a>(
     tx: &'a mut WriteTx,
-    holds: &'a [BatchedHold],
+    holds: &'a [&'a BatchedHold],
     now: DateTime<Utc>,
 ) -> Pin<Box<dyn Future<Output = Result<bool, AppError>> + Send + 'a>> {
     Box::pin(async move {
