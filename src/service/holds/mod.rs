@@ -338,7 +338,13 @@ async fn take_seats(
     let departure = departures::get(store, &departure_id, now)
         .await?
         .ok_or(AppError::NotFound)?;
-    let tour = super::catalogue::tour(store, &departure.tour_id).await?;
+    // The tour and what its departures draw on shared resources, read at once (two pooled
+    // connections, one wait): every hold pays for these reads before its transaction.
+    let (tour, draws_read) = tokio::try_join!(
+        super::catalogue::tour(store, &departure.tour_id),
+        Draws::of_tour(store, &departure.tour_id)
+    )?;
+    let draws_read = std::sync::Mutex::new(Some(draws_read));
     if tour.archived_at.is_some() {
         return Err(AppError::SalesClosed {
             reason: "the tour is no longer sold",
@@ -376,8 +382,16 @@ async fn take_seats(
             .fits_without_release(quote.seats, cutoff, now);
     let commit_lost = AtomicBool::new(false);
     let placed = with_retry(store, || async {
-        // Read each attempt: an attempt refused because an assignment changed reads them anew.
-        let draws = Draws::of_tour(store, &tour.id).await?;
+        // Read anew for each attempt after the first: an attempt refused because an assignment
+        // changed must see the change.
+        let first = draws_read
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let draws = match first {
+            Some(draws) => draws,
+            None => Draws::of_tour(store, &tour.id).await?,
+        };
         let on_resources = !draws.seat_resources(&departure).is_empty();
         if commit_lost.load(Ordering::SeqCst) {
             if let Some(landed) = bookings::find_by_id(store, booking_id.as_str()).await? {
