@@ -124,7 +124,9 @@ pub(super) async fn hold_in_batch(store: &Store, hold: BatchedHold) -> Answer {
 async fn run_batches(store: Store, key: Key) {
     let mut lane = Lane {
         key: key.clone(),
+        store: store.clone(),
         open: true,
+        in_flight: 0,
     };
     loop {
         let batch: Vec<Queued> = {
@@ -152,11 +154,13 @@ async fn run_batches(store: Store, key: Key) {
             .into_iter()
             .map(|queued| (queued.hold, queued.answer))
             .unzip();
+        lane.in_flight = answers.len();
         let decided = match write_batch(&store, &holds).await {
             Ok(decided) => decided,
             Err(error) => holds.iter().map(|_| each(&error)).collect(),
         };
         store.metrics().holds_queued.sub(answers.len() as i64);
+        lane.in_flight = 0;
         for (answer, decided) in answers.into_iter().zip(decided) {
             // A client that went away meanwhile: its hold lapses like any unpaid one.
             let _ = answer.send(decided);
@@ -165,16 +169,22 @@ async fn run_batches(store: Store, key: Key) {
 }
 
 /// Closes a departure's queue if its task ends early (a panic): the holds still queued are
-/// dropped, so their requests learn that their outcome is unknown and look for it.
+/// dropped, so their requests learn that their outcome is unknown and look for it, and they and
+/// the batch being written leave `berth_holds_queued`.
 struct Lane {
     key: Key,
+    store: Store,
     open: bool,
+    /// Holds of the batch being written.
+    in_flight: usize,
 }
 
 impl Drop for Lane {
     fn drop(&mut self) {
         if self.open {
-            waiting().remove(&self.key);
+            let queued = waiting().remove(&self.key).map_or(0, |queue| queue.len());
+            let gone = i64::try_from(queued + self.in_flight).unwrap_or(i64::MAX);
+            self.store.metrics().holds_queued.sub(gone);
         }
     }
 }
