@@ -564,6 +564,25 @@ async fn when_sales_close_the_line_ends_and_each_traveler_is_told_once(backend: 
         ["Ana email", "Ana sms", "Bea sms"],
         "each told once, on each channel they left"
     );
+    // The operator's message list shows them, about the entries; another operator's does not.
+    let listed = app.get_as(&token, "/v1/messages").await;
+    listed.expect(200);
+    let told: Vec<&Value> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "waitlist_closed")
+        .collect();
+    assert_eq!(told.len(), 3, "{}", listed.text);
+    for message in &told {
+        assert_eq!(message["booking_id"], "");
+        assert!(message["waitlist_entry_id"].is_string(), "{message}");
+    }
+    let other = app.operator("Other Tours").await;
+    let theirs = app.get_as(&other, "/v1/messages").await;
+    theirs.expect(200);
+    assert_eq!(theirs.body, json!([]));
     // Still on sale: their lines stand.
     assert_eq!(states(&line(&app, &token, &later).await), [waiting("Cai")]);
     assert_eq!(
