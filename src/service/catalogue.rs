@@ -780,6 +780,19 @@ pub async fn manifest(
     Ok((tour, departure, bookings))
 }
 
+/// Whether the booking `reference` is on the manifest of a departure of `operator` (a departure
+/// of another operator is not found).
+pub async fn on_manifest(
+    store: &Store,
+    now: DateTime<Utc>,
+    operator: &OperatorId,
+    id: &DepartureId,
+    reference: &str,
+) -> Result<bool, AppError> {
+    own_departure(store, now, operator, id).await?;
+    Ok(bookings::on_manifest(store, id, reference, now).await?)
+}
+
 /// Every booking on a departure of `operator`'s manifest, in the manifest's order, handed to
 /// `each` a chunk at a time: keyset reads of `bookings::MANIFEST_CHUNK`, so a departure of tens
 /// of thousands of bookings is never one query nor one list in memory (for the CSV).

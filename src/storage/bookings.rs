@@ -514,6 +514,24 @@ pub async fn manifest_page(
     attach_items(bookings, items)
 }
 
+/// Whether the booking `reference` (exactly as written) holds seats on a departure right now,
+/// i.e. is on its manifest: one indexed read, not the whole list.
+pub async fn on_manifest(
+    store: &Store,
+    departure: &DepartureId,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let sql = format!(
+        "SELECT b.reference FROM bookings b WHERE b.reference = ? AND b.departure_id = ? AND {}",
+        live_condition()
+    );
+    let found: Option<String> = on_pool!(store, pool => sqlx::query_scalar(&sql)
+        .bind(reference).bind(departure.as_str()).bind(at(now)).fetch_optional(pool).await)?;
+    // Compared here too: MySQL's collation ignores letter case.
+    Ok(found.as_deref() == Some(reference))
+}
+
 /// Every booking holding seats on a departure right now, read a page of `MANIFEST_CHUNK` at a
 /// time (for callers that need the whole list: the CSV, check-in, the cancellation preview).
 pub async fn manifest(

@@ -710,6 +710,18 @@ async fn a_guide_pages_through_a_long_manifest_and_checks_in_on_the_second_page(
         .text(".departure-load")
         .await
         .ends_with("2 checked in"));
+    // A booking of another departure, its reference slipped into the form, is not checked in
+    // from this page.
+    let elsewhere = app.departure(&token, &tour, 10, 3).await;
+    let foreign = super::booked_for(&app, &elsewhere, ("Alan Turing", "alan@example.com"), 1).await;
+    browser
+        .run(&format!(
+            "document.querySelector('.traveler form input[name=reference]').value = '{foreign}'; return null;"
+        ))
+        .await;
+    submit(&browser, ".traveler form").await;
+    let booking = app.get_as(&token, &format!("/v1/bookings/{foreign}")).await;
+    assert_eq!(booking.body["status"], "confirmed", "not on this manifest");
     browser.close().await;
 }
 

@@ -624,8 +624,7 @@ pub async fn check_in(
         cursor,
     } = form.0;
     // Only a booking on this departure's manifest: a reference from elsewhere is not found here.
-    let (_, _, list) = catalogue::manifest(store, now, &principal.operator, &departure).await?;
-    if !list.iter().any(|b| b.reference.to_string() == reference) {
+    if !catalogue::on_manifest(store, now, &principal.operator, &departure, &reference).await? {
         return Err(AppError::NotFound.into());
     }
     bookings::check_in(store, now, &reference, &principal).await?;
