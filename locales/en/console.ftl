@@ -50,6 +50,7 @@ console-manifest-search = Find a traveler (name or reference)
 console-manifest-search-submit = Search
 console-manifest-no-match = No booking matches “{ $query }”.
 console-manifest-empty = Nobody is booked yet.
+console-manifest-next = Next travelers
 console-check-in = Check in { $name } ({ $seats ->
     [one] 1 seat
    *[other] { $seats } seats

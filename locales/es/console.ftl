@@ -50,6 +50,7 @@ console-manifest-search = Buscar un viajero (nombre o referencia)
 console-manifest-search-submit = Buscar
 console-manifest-no-match = Ninguna reserva coincide con «{ $query }».
 console-manifest-empty = Todavía no hay reservas.
+console-manifest-next = Siguientes viajeros
 console-check-in = Registrar a { $name } ({ $seats ->
     [one] 1 plaza
    *[other] { $seats } plazas

@@ -18,8 +18,13 @@ use crate::storage::Store;
 #[derive(Serialize, ToSchema)]
 pub struct MessageView {
     id: String,
+    /// The booking the message is about; empty for a waiting-line message.
     booking_id: String,
-    /// booking_confirmed, booking_cancelled or departure_cancelled.
+    /// The waiting-line entry a message is about (`waitlist_closed`; an offer is about its hold);
+    /// null for a booking's message.
+    waitlist_entry_id: Option<String>,
+    /// What it says: booking_confirmed, booking_cancelled, departure_cancelled,
+    /// waitlist_offer, waitlist_closed, …
     kind: String,
     /// email or sms.
     channel: String,
@@ -43,6 +48,11 @@ impl From<&OutboxRow> for MessageView {
         MessageView {
             id: row.id.clone(),
             booking_id: row.booking_id.clone().unwrap_or_default(),
+            // Traveler messages without a booking are about a waiting-line entry.
+            waitlist_entry_id: match row.booking_id {
+                None => row.subject_id.clone(),
+                Some(_) => None,
+            },
             kind: row.kind.clone(),
             channel: row.channel.clone(),
             status: row.status.clone(),

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::guards::{Admin, Authorized, Guide, Staff};
 use super::responder::ErrorResponse;
 use super::views::{
-    manifest_csv, BookingView, DepartureView, ManifestEntryView, ManifestView, ScheduleView,
-    TourView,
+    push_manifest_csv_rows, BookingView, DepartureView, ManifestEntryView, ManifestView,
+    ScheduleView, TourView, MANIFEST_CSV_HEADER,
 };
 use crate::clock::Clock;
 use crate::domain::ids::{DepartureId, TourId};
@@ -419,16 +419,24 @@ pub enum Manifest {
     get,
     path = "/v1/departures/{id}/manifest",
     tag = "operator",
-    summary = "Who holds seats on a departure",
-    params(("id" = String, Path, description = "Departure id"), ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, description = "The manifest (JSON, or CSV with format=csv)", body = ManifestView, content_type = "application/json"), (status = 422, description = "`format` neither json nor csv (`validation_failed` with `fields`)", body = ErrorResponse)),
+    summary = "Who holds seats on a departure (a page at a time; CSV whole)",
+    params(
+        ("id" = String, Path, description = "Departure id"),
+        ("format" = Option<String>, Query, description = "json (default) or csv (the whole manifest in one file; `cursor` and `limit` do not apply)"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next_cursor`"),
+        ("limit" = Option<String>, Query, description = "Bookings per page, 1 to 1000; 500 when not given")
+    ),
+    responses((status = 200, description = "The manifest (JSON, or CSV with format=csv). The totals count the whole departure; the bookings are the page's, oldest first", body = ManifestView, content_type = "application/json"), (status = 422, description = "`format` neither json nor csv, a bad `cursor` or `limit` (`validation_failed` with `fields`)", body = ErrorResponse)),
     security(("operator_token" = []))
 )]
-#[get("/v1/departures/<id>/manifest?<format>")]
+#[get("/v1/departures/<id>/manifest?<format>&<cursor>&<limit>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn manifest(
     _rate: RateLimited,
     id: &str,
     format: Option<&str>,
+    cursor: Option<&str>,
+    limit: Option<&str>,
     auth: Result<Authorized<Guide>, AppError>,
     store: &State<Store>,
     clock: &State<Clock>,
@@ -441,23 +449,29 @@ pub async fn manifest(
         Some(_) => return Err(AppError::invalid("format", "must be json or csv")),
     };
     let now = clock.now();
-    let (tour, departure, bookings) =
-        catalogue::manifest(store, now, &operator, &departure_id(id)?).await?;
+    let id = departure_id(id)?;
     if csv {
-        return Ok(Manifest::Csv((
-            ContentType::CSV,
-            manifest_csv(&bookings, now),
-        )));
+        let mut out = String::from(MANIFEST_CSV_HEADER);
+        catalogue::manifest_in_chunks(store, now, &operator, &id, |chunk| {
+            push_manifest_csv_rows(&mut out, chunk, now)
+        })
+        .await?;
+        return Ok(Manifest::Csv((ContentType::CSV, out)));
     }
-    let shown = DepartureView::new(&tour, &departure, now);
+    let page = catalogue::manifest_page(store, now, &operator, &id, cursor, limit).await?;
+    let shown = DepartureView::new(&page.tour, &page.departure, now);
     Ok(Manifest::Json(Box::new(Json(ManifestView {
-        seats_taken: bookings.iter().map(|b| b.seats).sum(),
+        seats_taken: page.totals.seats,
+        bookings_total: page.totals.bookings,
+        seats_checked_in: page.totals.checked_in,
         occurrence: shown.clone(),
         departure: shown,
-        bookings: bookings
+        bookings: page
+            .bookings
             .iter()
             .map(|b| ManifestEntryView::new(b, now))
             .collect(),
+        next_cursor: page.next_cursor,
     }))))
 }
 

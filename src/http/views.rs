@@ -373,8 +373,17 @@ pub struct ManifestView {
     /// Deprecated: `departure`, under its name before 0.2.
     #[schema(deprecated)]
     pub occurrence: DepartureView,
-    pub seats_taken: u32,
+    /// Seats held or booked on the whole departure (every page, not only this one).
+    pub seats_taken: u64,
+    /// Bookings on the whole departure (every page).
+    pub bookings_total: u64,
+    /// Seats checked in on the whole departure.
+    pub seats_checked_in: u64,
+    /// This page's bookings, oldest first.
     pub bookings: Vec<ManifestEntryView>,
+    /// Present when more bookings follow: send it as `cursor` for the next page; null on the
+    /// last page.
+    pub next_cursor: Option<String>,
 }
 
 impl ManifestEntryView {
@@ -411,11 +420,13 @@ pub fn csv_cell(value: &str) -> String {
     }
 }
 
-/// One manifest as CSV for printing. Cells that a spreadsheet would run as a formula are
-/// prefixed with `'` (CSV injection).
-pub fn manifest_csv(bookings: &[BookingRecord], now: DateTime<Utc>) -> String {
+/// A manifest as CSV for printing starts with this line.
+pub const MANIFEST_CSV_HEADER: &str = "reference,status,seats,items,name,email,phone\r\n";
+
+/// Appends one CSV line per booking of a manifest (read a chunk at a time). Cells that a
+/// spreadsheet would run as a formula are prefixed with `'` (CSV injection).
+pub fn push_manifest_csv_rows(out: &mut String, bookings: &[BookingRecord], now: DateTime<Utc>) {
     let cell = csv_cell;
-    let mut out = String::from("reference,status,seats,items,name,email,phone\r\n");
     for booking in bookings {
         let items: Vec<String> = booking
             .items
@@ -435,5 +446,4 @@ pub fn manifest_csv(bookings: &[BookingRecord], now: DateTime<Utc>) -> String {
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
-    out
 }

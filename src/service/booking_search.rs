@@ -140,12 +140,12 @@ fn parse(request: &SearchRequest<'_>) -> Result<Filters, AppError> {
 }
 
 /// A cursor names the last booking a page covered: its creation time (nanoseconds) and id.
-fn cursor_of(created_at: DateTime<Utc>, id: &BookingId) -> String {
+pub(crate) fn cursor_of(created_at: DateTime<Utc>, id: &BookingId) -> String {
     let nanos = created_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
     format!("{nanos}.{id}")
 }
 
-fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, BookingId)> {
+pub(crate) fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, BookingId)> {
     let (nanos, id) = cursor.split_once('.')?;
     let nanos: i64 = nanos.parse().ok()?;
     Some((Utc.timestamp_nanos(nanos), BookingId::parse(id)?))

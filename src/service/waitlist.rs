@@ -415,8 +415,28 @@ pub async fn reopen(
     Ok(())
 }
 
-/// Departures one closing pass looks at.
-const BATCH: usize = 200;
+/// Departures one read of `departures_with_waiting` returns at most.
+pub(crate) const BATCH: usize = 200;
+
+/// Every departure whose line has someone waiting, soonest first (by start, then id), each with
+/// the facts of its sales; read `batch` at a time (keyset on start and id), so a pass sees the
+/// 201st line as it sees the first. Only ids and a few facts per departure are kept.
+pub(crate) async fn departures_with_waiting(
+    store: &Store,
+    batch: usize,
+) -> Result<Vec<(DepartureId, Sales)>, AppError> {
+    let batch = batch.max(1);
+    let mut all: Vec<(DepartureId, Sales)> = Vec::new();
+    loop {
+        let after = all.last().map(|(id, sales)| (sales.starts_at, id.clone()));
+        let read = stored::departures_with_waiting(store, after.as_ref(), batch).await?;
+        let done = read.len() < batch;
+        all.extend(read);
+        if done {
+            return Ok(all);
+        }
+    }
+}
 
 /// Ends the lines of departures that can no longer be sold (their cutoff passed, they departed,
 /// were cancelled, or their tour was archived): each traveler still waiting is `closed` and told
@@ -428,7 +448,7 @@ const BATCH: usize = 200;
 /// transaction; an instance that comes second closes (and tells) nobody.
 pub async fn close_ended(store: &Store, now: DateTime<Utc>) -> Result<usize, AppError> {
     let mut closed = 0;
-    for (departure, sales) in stored::departures_with_waiting(store, BATCH).await? {
+    for (departure, sales) in departures_with_waiting(store, BATCH).await? {
         if !sales.closed(now) {
             continue;
         }

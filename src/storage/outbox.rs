@@ -289,8 +289,9 @@ pub async fn list(
     } else {
         ""
     };
-    // Account messages (reset codes, lockout notices) are the user's business, not the console's.
-    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE operator_id = ? AND booking_id IS NOT NULL{filter} ORDER BY created_at DESC, id LIMIT ?");
+    // Messages to travelers, about a booking or a waiting-line entry. Account messages (reset
+    // codes, lockout notices: they name a user) are the user's business, not the console's.
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE operator_id = ? AND user_id IS NULL{filter} ORDER BY created_at DESC, id LIMIT ?");
     let rows: Vec<OutboxRow> = on_pool!(store, pool => {
         let mut query = sqlx::query_as(&sql).bind(operator.as_str());
         if let Some(status) = status {
@@ -323,7 +324,7 @@ pub async fn retry(
 ) -> Result<bool, StorageError> {
     let affected = on_tx!(tx, conn => sqlx::query(
         "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL \
-         WHERE id = ? AND operator_id = ? AND booking_id IS NOT NULL AND status IN ('failed', 'dead')")
+         WHERE id = ? AND operator_id = ? AND user_id IS NULL AND status IN ('failed', 'dead')")
         .bind(at(now)).bind(id).bind(operator.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(affected == 1)
@@ -335,7 +336,7 @@ pub async fn get(
     id: &str,
 ) -> Result<Option<OutboxRow>, StorageError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM outbox WHERE id = ? AND operator_id = ? AND booking_id IS NOT NULL"
+        "SELECT {COLUMNS} FROM outbox WHERE id = ? AND operator_id = ? AND user_id IS NULL"
     );
     let row: Option<OutboxRow> = on_pool!(store, pool => sqlx::query_as(&sql)
         .bind(id).bind(operator.as_str()).fetch_optional(pool).await)?;

@@ -263,20 +263,34 @@ struct WaitedForRow {
     archived: i64,
 }
 
-/// Departures (at most `limit`, soonest first) whose line has someone waiting, each with the
-/// facts of its sales: where freed seats may be owed, or where the line is over.
+/// Departures (at most `limit`, soonest first: by start, then id) whose line has someone
+/// waiting, each with the facts of its sales: where freed seats may be owed, or where the line
+/// is over. `after` is the last departure of the previous batch (its start and id): a pass
+/// reads batch after batch until one comes back short, so no departure is left out however
+/// many lines wait.
 pub async fn departures_with_waiting(
     store: &Store,
+    after: Option<&(DateTime<Utc>, DepartureId)>,
     limit: usize,
 ) -> Result<Vec<(DepartureId, Sales)>, StorageError> {
     // From the waiting entries (their status index), not from every departure.
-    let rows: Vec<WaitedForRow> = on_pool!(store, pool => sqlx::query_as(
+    let mut sql = String::from(
         "SELECT d.id, d.starts_at, d.status, t.cutoff_minutes, \
            CAST(CASE WHEN t.archived_at IS NULL THEN 0 ELSE 1 END AS SIGNED) AS archived \
          FROM departures d JOIN tours t ON t.id = d.tour_id \
-         WHERE d.id IN (SELECT w.departure_id FROM waitlist_entries w WHERE w.status = 'waiting') \
-         ORDER BY d.starts_at, d.id LIMIT ?")
-        .bind(limit as i64).fetch_all(pool).await)?;
+         WHERE d.id IN (SELECT w.departure_id FROM waitlist_entries w WHERE w.status = 'waiting')",
+    );
+    if after.is_some() {
+        sql.push_str(" AND (d.starts_at > ? OR (d.starts_at = ? AND d.id > ?))");
+    }
+    sql.push_str(" ORDER BY d.starts_at, d.id LIMIT ?");
+    let rows: Vec<WaitedForRow> = on_pool!(store, pool => {
+        let mut query = sqlx::query_as(&sql);
+        if let Some((starts_at, id)) = after {
+            query = query.bind(at(*starts_at)).bind(at(*starts_at)).bind(id.as_str());
+        }
+        query.bind(limit as i64).fetch_all(pool).await
+    })?;
     Ok(rows
         .into_iter()
         .map(|row| {

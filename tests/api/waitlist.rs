@@ -21,6 +21,7 @@ on_both_backends!(
     when_sales_close_the_line_ends_and_each_traveler_is_told_once,
     a_move_onto_the_departure_does_not_take_seats_owed_to_the_line,
     a_late_payment_does_not_take_seats_owed_to_the_line,
+    a_line_beyond_the_first_batch_of_departures_is_offered_its_seats,
 );
 
 fn adults(quantity: i64) -> Value {
@@ -563,6 +564,25 @@ async fn when_sales_close_the_line_ends_and_each_traveler_is_told_once(backend: 
         ["Ana email", "Ana sms", "Bea sms"],
         "each told once, on each channel they left"
     );
+    // The operator's message list shows them, about the entries; another operator's does not.
+    let listed = app.get_as(&token, "/v1/messages").await;
+    listed.expect(200);
+    let told: Vec<&Value> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "waitlist_closed")
+        .collect();
+    assert_eq!(told.len(), 3, "{}", listed.text);
+    for message in &told {
+        assert_eq!(message["booking_id"], "");
+        assert!(message["waitlist_entry_id"].is_string(), "{message}");
+    }
+    let other = app.operator("Other Tours").await;
+    let theirs = app.get_as(&other, "/v1/messages").await;
+    theirs.expect(200);
+    assert_eq!(theirs.body, json!([]));
     // Still on sale: their lines stand.
     assert_eq!(states(&line(&app, &token, &later).await), [waiting("Cai")]);
     assert_eq!(
@@ -573,7 +593,7 @@ async fn when_sales_close_the_line_ends_and_each_traveler_is_told_once(backend: 
     // Later passes tell nobody again, and no longer look at the closed departure.
     assert_eq!(offer(&app).await, 0);
     assert_eq!(closed_messages(&app, &soon).await.len(), 3);
-    let looked_at = berth::storage::waitlist::departures_with_waiting(&app.store, 100)
+    let looked_at = berth::storage::waitlist::departures_with_waiting(&app.store, None, 100)
         .await
         .unwrap();
     assert!(
@@ -754,5 +774,52 @@ async fn a_late_payment_does_not_take_seats_owed_to_the_line(backend: Backend) {
     );
     assert_eq!(app.available(&departure).await, 0);
     app.assert_seat_invariant().await;
+    assert_check_clean(&app).await;
+}
+
+/// The pass reads the departures with a line a batch at a time (200; two here): seats freed on
+/// the third, beyond the first batch, still reach its line, however many earlier lines wait.
+async fn a_line_beyond_the_first_batch_of_departures_is_offered_its_seats(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.operator("Acme Tours").await;
+    let tour = app.tour(&token, json!({})).await;
+    let mut departures = Vec::new();
+    for hours in [48, 49, 50] {
+        let departure = app.departure(&token, &tour, 2, hours).await;
+        let sold = sell_out(&app, &departure, 1).await;
+        join(&app, &departure, &format!("Wait{hours}"), 2)
+            .await
+            .expect(201);
+        departures.push((departure, sold));
+    }
+    // The latest departure gets its two seats back; the two earlier stay sold out.
+    let (last, sold) = &departures[2];
+    let (reference, access) = &sold[0];
+    app.post_with_booking_token(&format!("/v1/bookings/{reference}/cancel"), access)
+        .await
+        .expect(200);
+    let offered = berth::service::holds::waitlist::offer_freed_seats_reading(
+        &app.store,
+        &app.payments,
+        app.clock.now(),
+        app.config.waitlist_offer_ttl(),
+        2,
+    )
+    .await
+    .expect("offers");
+    assert_eq!(offered, 1, "the third departure's line is served");
+    assert_eq!(
+        states(&line(&app, &token, last).await),
+        [("Wait50".to_owned(), "offered".to_owned())]
+    );
+    for (departure, _) in &departures[..2] {
+        assert_eq!(
+            states(&line(&app, &token, departure).await)[0].1,
+            "waiting",
+            "nothing freed on {departure}"
+        );
+    }
     assert_check_clean(&app).await;
 }

@@ -19,6 +19,7 @@ on_both_backends!(
     a_console_form_posted_without_its_csrf_token_is_refused,
     every_console_page_serves_exactly_the_roles_its_menu_entry_names,
     a_guide_on_a_phone_finds_a_traveler_and_checks_them_in,
+    a_guide_pages_through_a_long_manifest_and_checks_in_on_the_second_page,
     an_admin_changes_capacity_and_cancels_a_departure_seeing_the_refunds_first,
     an_admin_creates_a_tour_and_a_weekly_schedule_and_sees_its_departures_on_the_calendar,
     a_guide_turns_on_two_factor_from_the_qr_code_and_changes_their_password,
@@ -627,6 +628,100 @@ async fn a_guide_on_a_phone_finds_a_traveler_and_checks_them_in(backend: Backend
         assert_eq!(reply.status(), 404, "{path}");
         assert!(!reply.text().await.unwrap().contains("Grace Hopper"));
     }
+    browser.close().await;
+}
+
+/// A manifest longer than a page (500): the page links to the next, the totals count every
+/// page, a search looks through all of them, and a check-in on the second page comes back to it.
+async fn a_guide_pages_through_a_long_manifest_and_checks_in_on_the_second_page(backend: Backend) {
+    let Some((app, browser, token, tour)) = console_with(
+        backend,
+        json!({"cutoff_minutes": 5}),
+        &[("guide@harbour.example", "guide")],
+    )
+    .await
+    else {
+        return;
+    };
+    let departure = app.departure(&token, &tour, 1000, 2).await;
+    let reference =
+        super::booked_for(&app, &departure, ("Grace Hopper", "grace@example.com"), 2).await;
+    // 520 more, by SQL: confirmed, one seat each, made at the same instant as hers.
+    crate::operator::copies_of_booking(&app, &reference, 520).await;
+    sign_in(&browser, &app.base, "guide@harbour.example", PASSWORD).await;
+    let page = format!("{}/console/departures/{departure}", app.base);
+    browser.client.goto(&page).await.unwrap();
+    let travelers = || async {
+        browser
+            .client
+            .find_all(Locator::Css(".traveler"))
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(travelers().await, 500, "a page of 500");
+    assert!(browser
+        .text(".departure-load")
+        .await
+        .starts_with("522 of 1000 seats taken, 0 checked in"));
+    // The last of them is on the second page (same instant: by id, hers the highest).
+    browser.fill("#q", &reference).await;
+    submit(&browser, "form.search").await;
+    assert_eq!(travelers().await, 1, "the search covers every page");
+    browser.client.goto(&page).await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("a.next-page"))
+        .await
+        .expect("a link to the next page")
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the second page",
+        std::time::Duration::from_secs(10),
+        || async { (travelers().await == 21).then_some(()) },
+    )
+    .await;
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css("a.next-page"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the last page links nowhere"
+    );
+    assert!(browser
+        .text(".departure-load")
+        .await
+        .starts_with("522 of 1000 seats taken"));
+    submit(
+        &browser,
+        &format!(".traveler[data-reference=\"{reference}\"] form"),
+    )
+    .await;
+    assert_eq!(
+        browser.text(".notice").await,
+        format!("{reference} is checked in.")
+    );
+    assert_eq!(travelers().await, 21, "back on the second page");
+    assert!(browser
+        .text(".departure-load")
+        .await
+        .ends_with("2 checked in"));
+    // A booking of another departure, its reference slipped into the form, is not checked in
+    // from this page.
+    let elsewhere = app.departure(&token, &tour, 10, 3).await;
+    let foreign = super::booked_for(&app, &elsewhere, ("Alan Turing", "alan@example.com"), 1).await;
+    browser
+        .run(&format!(
+            "document.querySelector('.traveler form input[name=reference]').value = '{foreign}'; return null;"
+        ))
+        .await;
+    submit(&browser, ".traveler form").await;
+    let booking = app.get_as(&token, &format!("/v1/bookings/{foreign}")).await;
+    assert_eq!(booking.body["status"], "confirmed", "not on this manifest");
     browser.close().await;
 }
 
@@ -2092,8 +2187,12 @@ async fn an_admin_archives_a_tour_and_puts_it_back_on_sale(backend: Backend) {
 }
 
 async fn a_user_who_forgot_their_password_resets_it_with_the_emailed_code(backend: Backend) {
-    let Some((app, browser, _, _)) =
-        console_with(backend, json!({}), &[("guide@harbour.example", "guide")]).await
+    let Some((app, browser, _, _)) = console_with(
+        backend,
+        json!({"cutoff_minutes": 5}),
+        &[("guide@harbour.example", "guide")],
+    )
+    .await
     else {
         return;
     };

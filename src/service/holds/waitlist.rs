@@ -15,21 +15,33 @@ use crate::domain::pricing::ItemRequest;
 use crate::domain::waitlist::{served, EntryStatus};
 use crate::error::AppError;
 use crate::service::payments::Payments;
+use crate::service::waitlist::{departures_with_waiting, BATCH};
 use crate::storage::{departures, waitlist as stored, Store};
 
-/// Departures one pass looks at.
-const BATCH: usize = 200;
-
-/// Offers the seats free on departures with travelers waiting; returns how many holds it
-/// placed. One departure that fails does not stop the others.
+/// Offers the seats free on departures with travelers waiting, every such departure however
+/// many there are; returns how many holds it placed. One departure that fails does not stop the
+/// others.
 pub async fn offer_freed_seats(
     store: &Store,
     payments: &Payments,
     now: DateTime<Utc>,
     offer_ttl: Duration,
 ) -> Result<usize, AppError> {
+    offer_freed_seats_reading(store, payments, now, offer_ttl, BATCH).await
+}
+
+/// `offer_freed_seats`, reading the departures with a line `batch` at a time (tests make it
+/// small, to show that a departure beyond the first batch is served).
+#[doc(hidden)]
+pub async fn offer_freed_seats_reading(
+    store: &Store,
+    payments: &Payments,
+    now: DateTime<Utc>,
+    offer_ttl: Duration,
+    batch: usize,
+) -> Result<usize, AppError> {
     let mut offered = 0;
-    for (departure, sales) in stored::departures_with_waiting(store, BATCH).await? {
+    for (departure, sales) in departures_with_waiting(store, batch).await? {
         // No seat of it can be sold: its line is closed (`service::waitlist::close_ended`),
         // not offered to again and again.
         if sales.closed(now) {

@@ -59,21 +59,25 @@ pub fn status_key(status: BookingStatus) -> String {
     format!("console-status-{}", status.as_str())
 }
 
-/// `GET /console/departures/<id>?q=…`: the manifest, filtered by `q`. Every role; admins also
-/// get the capacity form and the way to cancel the departure.
-#[get("/console/departures/<id>?<q>&<notice>")]
+/// `GET /console/departures/<id>?q=…`: the manifest, filtered by `q`, a page at a time (after
+/// `cursor`, the link to the next page). Every role; admins also get the capacity form and the
+/// way to cancel the departure.
+#[get("/console/departures/<id>?<q>&<notice>&<cursor>")]
+#[allow(clippy::too_many_arguments)]
 pub async fn manifest(
     _rate: RateLimited,
     user: Console<Guide>,
     id: &str,
     q: Option<&str>,
     notice: Option<&str>,
+    cursor: Option<&str>,
     store: &State<Store>,
     clock: &State<Clock>,
 ) -> Result<Page, WebError> {
     let shown = Shown {
         query: q.unwrap_or_default(),
         notice,
+        cursor,
         ..Shown::default()
     };
     render(store, clock.now(), &user.0, id, shown).await
@@ -89,6 +93,8 @@ pub async fn manifest(
 pub(super) struct Shown<'a> {
     pub query: &'a str,
     pub notice: Option<&'a str>,
+    /// Where the manifest page starts: the previous page's `next_cursor`.
+    pub cursor: Option<&'a str>,
     pub capacity: Option<(String, &'static str, u32)>,
     pub guides: Option<(Vec<String>, String)>,
     pub prices: Option<(BTreeMap<String, String>, form::Problems)>,
@@ -103,13 +109,41 @@ pub(super) async fn render(
     id: &str,
     shown: Shown<'_>,
 ) -> Result<Page, WebError> {
-    let (tour, departure, list) =
-        catalogue::manifest(store, now, &principal.operator, &departure_id(id)?).await?;
+    let departure_id = departure_id(id)?;
     let query = shown.query;
+    // A page of the manifest (the service's default, 500) and the whole departure's totals.
+    let page = catalogue::manifest_page(
+        store,
+        now,
+        &principal.operator,
+        &departure_id,
+        shown.cursor,
+        None,
+    )
+    .await?;
+    let (tour, departure, totals) = (page.tour, page.departure, page.totals);
+    // A search reads the whole manifest a chunk at a time and shows the first page of matches.
+    let (list, next_cursor) = if query.trim().is_empty() {
+        (page.bookings, page.next_cursor)
+    } else {
+        let shown_at_most = catalogue::MANIFEST_DEFAULT_LIMIT as usize;
+        let mut found = Vec::new();
+        catalogue::manifest_in_chunks(store, now, &principal.operator, &departure_id, |chunk| {
+            let room = shown_at_most.saturating_sub(found.len());
+            found.extend(
+                chunk
+                    .iter()
+                    .filter(|b| matches(b, query))
+                    .take(room)
+                    .cloned(),
+            );
+        })
+        .await?;
+        (found, None)
+    };
     let tz = tour.tour.timezone;
     let rows: Vec<Value> = list
         .iter()
-        .filter(|b| matches(b, query))
         .map(|b| {
             let items: Vec<String> = b
                 .items
@@ -130,12 +164,15 @@ pub(super) async fn render(
         })
         .collect();
     let starts = departure.occupancy.starts_at.with_timezone(&tz);
-    let seats_taken: u32 = list.iter().map(|b| b.seats).sum();
-    let checked_in: u32 = list
-        .iter()
-        .filter(|b| b.status == BookingStatus::CheckedIn)
-        .map(|b| b.seats)
-        .sum();
+    let next_page = next_cursor.map(|cursor| {
+        rocket::uri!(manifest(
+            id = id,
+            q = _,
+            notice = _,
+            cursor = Some(cursor.as_str())
+        ))
+        .to_string()
+    });
     let (capacity_value, capacity_problem, taken) = match shown.capacity {
         Some((value, problem, taken)) => (value, Some(problem), taken),
         None => (departure.occupancy.capacity.to_string(), None, 0),
@@ -191,8 +228,8 @@ pub(super) async fn render(
                 time => starts.format("%H:%M").to_string(),
                 timezone => tz.name(),
                 capacity => departure.occupancy.capacity,
-                seats_taken => seats_taken,
-                checked_in => checked_in,
+                seats_taken => totals.seats,
+                checked_in => totals.checked_in,
                 cancelled => departure.occupancy.status == DepartureStatus::Cancelled,
                 needs => departure.standing(&tour.tour).needs(),
                 guaranteed => departure.guaranteed_at.is_some(),
@@ -213,9 +250,10 @@ pub(super) async fn render(
             minimum => minimum,
             waitlist => waitlist,
             query => query,
+            cursor => shown.cursor,
             notice => shown.notice,
             bookings => rows,
-            listed => list.len(),
+            next_page => next_page,
         },
     )
     .refused_if(
@@ -550,18 +588,20 @@ pub async fn manifest_csv(
     clock: &State<Clock>,
 ) -> Result<(ContentType, String), WebError> {
     let now = clock.now();
-    let (_, _, list) =
-        catalogue::manifest(store, now, &user.0.operator, &departure_id(id)?).await?;
-    Ok((
-        ContentType::CSV,
-        crate::http::views::manifest_csv(&list, now),
-    ))
+    let mut csv = String::from(crate::http::views::MANIFEST_CSV_HEADER);
+    catalogue::manifest_in_chunks(store, now, &user.0.operator, &departure_id(id)?, |chunk| {
+        crate::http::views::push_manifest_csv_rows(&mut csv, chunk, now)
+    })
+    .await?;
+    Ok((ContentType::CSV, csv))
 }
 
 #[derive(FromForm)]
 pub struct CheckIn {
     reference: String,
     q: String,
+    /// The manifest page the guide was on, to go back to.
+    cursor: Option<String>,
 }
 
 /// `POST /console/departures/<id>/check-in`: checks one booking of this departure in, then back
@@ -578,17 +618,21 @@ pub async fn check_in(
     let principal = user.0;
     let now = clock.now();
     let departure = departure_id(id)?;
-    let CheckIn { reference, q } = form.0;
+    let CheckIn {
+        reference,
+        q,
+        cursor,
+    } = form.0;
     // Only a booking on this departure's manifest: a reference from elsewhere is not found here.
-    let (_, _, list) = catalogue::manifest(store, now, &principal.operator, &departure).await?;
-    if !list.iter().any(|b| b.reference.to_string() == reference) {
+    if !catalogue::on_manifest(store, now, &principal.operator, &departure, &reference).await? {
         return Err(AppError::NotFound.into());
     }
     bookings::check_in(store, now, &reference, &principal).await?;
     let back = rocket::uri!(manifest(
         id = id,
         q = Some(q.as_str()),
-        notice = Some(reference.as_str())
+        notice = Some(reference.as_str()),
+        cursor = cursor.as_deref()
     ));
     Ok(Redirect::to(back.to_string()))
 }
