@@ -232,13 +232,21 @@ def observe(bases, token, departure):
         status, view = client.request("GET", f"/v1/departures/{departure}")
         if status != 200:
             raise RuntimeError(f"{base}: departure {status} {view}")
-        status, manifest = client.request("GET", f"/v1/departures/{departure}/manifest",
-                                          headers=auth)
-        if status != 200:
-            raise RuntimeError(f"{base}: manifest {status} {manifest}")
+        # The manifest comes in pages (next_cursor); seats_taken is the whole departure's.
+        bookings, cursor = [], None
+        while True:
+            query = "?limit=1000" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+            status, manifest = client.request(
+                "GET", f"/v1/departures/{departure}/manifest{query}", headers=auth)
+            if status != 200:
+                raise RuntimeError(f"{base}: manifest {status} {manifest}")
+            bookings.extend(manifest["bookings"])
+            cursor = manifest.get("next_cursor")
+            if not cursor:
+                break
         refs = collections.Counter()
         seats = 0
-        for booking in manifest["bookings"]:
+        for booking in bookings:
             refs[booking["reference"]] += 1
             seats += booking["seats"]
         seen.append({
@@ -246,9 +254,9 @@ def observe(bases, token, departure):
             "capacity": view["capacity"],
             "available": view["available"],
             "seats_taken": manifest["seats_taken"],
-            "manifest_bookings": len(manifest["bookings"]),
+            "manifest_bookings": len(bookings),
             "manifest_seats": seats,
-            "statuses": dict(collections.Counter(b["status"] for b in manifest["bookings"])),
+            "statuses": dict(collections.Counter(b["status"] for b in bookings)),
             "references": refs,
         })
     return seen

@@ -64,12 +64,7 @@ async fn observe(
     let mut last = None;
     for _ in 0..3 {
         let before = Api::expect(api.departure(id), 200, "read a fixture departure").await?;
-        let manifest = Api::expect(
-            api.manifest(id),
-            200,
-            "read a fixture manifest (is --token the operator that owns the fixtures?)",
-        )
-        .await?;
+        let (seats_taken, entries) = read_manifest(api, id).await?;
         let after = Api::expect(api.departure(id), 200, "read a fixture departure").await?;
         let numbers = |r: &crate::api::Reply| (r.u64("capacity"), r.u64("available"));
         let (Some(capacity), Some(available)) = numbers(&before) else {
@@ -78,21 +73,6 @@ async fn observe(
                 before.body
             ));
         };
-        let entries = manifest.body["bookings"]
-            .as_array()
-            .ok_or_else(|| format!("manifest of {id} has no bookings array"))?
-            .iter()
-            .map(|b| {
-                (
-                    b["reference"].as_str().unwrap_or("").to_owned(),
-                    ManifestEntry {
-                        status: b["status"].as_str().unwrap_or("").to_owned(),
-                        seats: b["seats"].as_u64().unwrap_or(0),
-                    },
-                )
-            })
-            .collect();
-        let seats_taken = manifest.u64("seats_taken");
         let stable = numbers(&before) == numbers(&after);
         last = Some((capacity, available, seats_taken, entries));
         if stable {
@@ -100,6 +80,44 @@ async fn observe(
         }
     }
     last.ok_or_else(|| format!("departure {id} could not be read"))
+}
+
+/// A departure's whole manifest, page after page (`next_cursor`), and its `seats_taken` (the
+/// whole departure's, on every page).
+async fn read_manifest(
+    api: &Api,
+    id: &str,
+) -> Result<(Option<u64>, Vec<(String, ManifestEntry)>), String> {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request = api.manifest(id).query(&[("limit", "1000")]);
+        if let Some(cursor) = &cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        let page = Api::expect(
+            request,
+            200,
+            "read a fixture manifest (is --token the operator that owns the fixtures?)",
+        )
+        .await?;
+        let bookings = page.body["bookings"]
+            .as_array()
+            .ok_or_else(|| format!("manifest of {id} has no bookings array"))?;
+        entries.extend(bookings.iter().map(|b| {
+            (
+                b["reference"].as_str().unwrap_or("").to_owned(),
+                ManifestEntry {
+                    status: b["status"].as_str().unwrap_or("").to_owned(),
+                    seats: b["seats"].as_u64().unwrap_or(0),
+                },
+            )
+        }));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return Ok((page.u64("seats_taken"), entries)),
+        }
+    }
 }
 
 /// Checks every fixture departure. `ledger` is what the tool was answered (None after an
