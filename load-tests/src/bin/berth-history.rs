@@ -21,7 +21,8 @@
 //! The history belongs to the operator whose email is `--operator-email` when there is one (the
 //! benchmark's own, so its searches and reports read through it), else to a new operator.
 //! The schema is berth's: the loader runs berth's migrations first (nothing to do when berth
-//! already ran on the database). Prints what it made as JSON (`--out` writes them too).
+//! already ran on the database). On SQLite it ends with a checkpoint that empties the WAL, as a
+//! database that grew over time would be. Prints what it made as JSON (`--out` writes them too).
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -660,6 +661,12 @@ async fn main() -> Result<(), String> {
         Conn::MySql(_) => "ANALYZE TABLE departures, bookings, booking_items, payments, refunds, ledger_entries, outbox, audit_log",
     };
     conn.exec(analyze).await?;
+    if matches!(conn, Conn::Sqlite(_)) {
+        // Everything written is still in the WAL (GBs of it: berth's readers kept it from being
+        // reset while the loader wrote). A database that grew over a season would have been
+        // checkpointed long ago, so this one is too, and its WAL emptied.
+        conn.exec("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    }
     on_conn!(conn, c => c.close().await).map_err(|e| e.to_string())?;
     let seconds = started.elapsed().as_secs_f64();
     let summary = json!({
