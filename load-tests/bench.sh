@@ -14,6 +14,15 @@
 # BENCH_SMOKE=1 checks that the benchmark still builds and runs, measuring nothing: the debug
 # build, 1 s per run, concurrency 4, its table written to a temp file, RESULTS.md untouched
 # (.ci/run does this).
+# BENCH_HISTORY=1 measures how cost grows with the data instead (issue 18), per backend: rush,
+# spread and four read paths (a tour's availability for a month, a manifest of 500 bookings, the
+# revenue report for a year, the operator's booking search) on an empty database, then again
+# after `berth-history` loaded a large history in bulk into the same database (default 50 tours
+# with two years of daily departures, 2,000,000 bookings with their items, payments, refunds,
+# ledger, outbox and audit rows; BENCH_HISTORY_TOURS, BENCH_HISTORY_DAYS, BENCH_HISTORY_BOOKINGS),
+# with `berth check` after the load, berth's RSS idle and under rush, and the query plans of the
+# hot statements (EXPLAIN QUERY PLAN / EXPLAIN). It writes load-tests/HISTORY.md (RESULTS.md is
+# untouched). BENCH_SMOKE=1 also runs it, at a tiny size (300 bookings), into a temp file.
 # Every run is bounded by its duration; all traffic goes to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +30,7 @@ cd "$(dirname "$0")/.."
 source .ci/mariadb.sh
 
 SMOKE="${BENCH_SMOKE:-}"
+HISTORY="${BENCH_HISTORY:-}"
 SECS="${BENCH_SECONDS:-15}"
 CONC="${BENCH_CONCURRENCY:-32}"
 MYSQL_BASE="${BENCH_MYSQL_URL:-${BERTH_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}}"
@@ -174,6 +184,7 @@ PY
   grep -E "transactions:|99th percentile" "$WORK/$name.txt" || true
 }
 
+if [ "$HISTORY" != 1 ]; then
 for backend in $BACKENDS; do
   start_berth "$(fresh_db "$backend" berth)"
   load "$backend-rush" rush --capacity "$CAPACITY" --max-quantity 1
@@ -373,7 +384,9 @@ with open(out, "w") as f:
 print(f"wrote {out}")
 PY
 
-if [ "$SMOKE" = 1 ]; then
+fi
+
+if [ "$SMOKE" = 1 ] && [ "$HISTORY" != 1 ]; then
   for backend in $BACKENDS; do
     runs="rush spread ceiling tour-page rush-unbatched floor-rush floor-spread service-rush service-spread"
     [ "$backend" = mysql ] && runs="$runs floor-last-rush floor-last-spread sysbench-rush sysbench-spread"
@@ -388,4 +401,144 @@ if [ "$SMOKE" = 1 ]; then
     fi
   done
   echo "== bench smoke passed: every run of every backend wrote its result"
+fi
+
+# ---- How cost grows with the data (BENCH_HISTORY=1; the smoke runs it at a tiny size) ----------
+
+# berth's resident memory in kB (VmRSS)
+berth_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$BERTH_PID/status" 2>/dev/null || echo 0; }
+
+# sampled_load NAME ARGS...: `load`, with berth's peak RSS during the run in $WORK/NAME.rss
+sampled_load() {
+  local name="$1" sampler
+  ( peak=0; while kill -0 "$BERTH_PID" 2>/dev/null; do
+      now="$(berth_rss)"; [ "${now:-0}" -gt "$peak" ] && peak="$now" && echo "$peak" >"$WORK/$name.rss"
+      sleep 0.25
+    done ) &
+  sampler=$!
+  load "$@"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+}
+
+# history_phase PHASE: rush, spread and the read paths against the running berth, results in
+# $WORK/$backend-PHASE-*.json
+history_phase() {
+  local p="$backend-$1"
+  berth_rss >"$WORK/$p-idle.rss"
+  sampled_load "$p-rush" rush --capacity "$CAPACITY" --max-quantity 1
+  load "$p-spread" spread --departures "$SPREAD_DEPARTURES" --capacity "$CAPACITY" --max-quantity 1
+  load "$p-availability" availability --departures 30
+  load "$p-manifest" manifest --bookings "$MANIFEST_BOOKINGS" --max-quantity 1
+  load "$p-revenue" revenue
+  load "$p-search" search
+  load "$p-search-text" search --query "q=garcia"
+}
+
+# explain_all: the query plans of the hot statements, after the history load, into
+# $WORK/$backend-explain.md. The statements are berth's (src/storage/), with literals from the
+# runs: the history rush's departure and tour, the bench operator.
+explain_all() {
+  local url="$1" out="$WORK/$backend-explain.md" ids
+  ids="$(python3 - "$WORK/$backend-history-rush.json" "$WORK/$backend-history.json" <<'PY'
+import json, sys
+rush, hist = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print(rush["fixtures"]["departures"][0]["id"], rush["fixtures"]["tour_id"], hist["operator"], hist["tours"][0])
+PY
+)"
+  read -r dep tour op htour <<<"$ids"
+  local now="2026-01-01 00:00:00" from="2025-01-01 00:00:00" to="2026-01-02 00:00:00"
+  now="$(date -u '+%Y-%m-%d %H:%M:%S')"
+  from="$(date -u -d '365 days ago' '+%Y-%m-%d 00:00:00')"
+  to="$(date -u -d 'tomorrow' '+%Y-%m-%d 00:00:00')"
+  local month_from month_to
+  month_from="$(date -u -d '30 days' '+%Y-%m-%d 00:00:00')"
+  month_to="$(date -u -d '61 days' '+%Y-%m-%d 00:00:00')"
+  local cols="o.id, o.tour_id, o.schedule_id, o.starts_at, o.capacity, o.seats_taken, o.status, o.min_participants, o.decision_hours, o.guaranteed_at, o.unit_prices, CAST(COALESCE((SELECT SUM(b.seats) FROM bookings b WHERE b.departure_id = o.id AND b.status = 'held' AND b.expires_at <= '$now'), 0) AS SIGNED) AS seats_expired"
+  local bcols="b.id, b.reference, b.access_token_hash, b.departure_id, b.tour_id, b.operator_id, b.status, b.seats, b.total, b.currency, b.customer_name, b.customer_email, b.customer_phone, b.customer_language, b.expires_at, b.cancel_reason, b.created_at, b.updated_at, b.discount, b.promo_code"
+  local live="b.departure_id = '$dep' AND (b.status IN ('confirmed', 'checked_in') OR (b.status = 'held' AND b.expires_at > '$now'))"
+  local lock=" FOR UPDATE"
+  [ "$backend" = sqlite ] && lock=""
+  # name|statement (storage function in the name)
+  cat >"$WORK/$backend-explain.sql" <<SQL
+hold: the departure read (departures::get)|SELECT $cols FROM departures o WHERE o.id = '$dep'
+hold: the locked read (departures::lock)|SELECT o.id, o.seats_taken, o.capacity FROM departures o WHERE o.id = '$dep'$lock
+hold: the guarded UPDATE (departures::take_seats_if_free)|UPDATE departures SET seats_taken = seats_taken + 1, updated_at = '$now' WHERE id = '$dep' AND status = 'scheduled' AND starts_at > '$now' AND seats_taken + 1 <= capacity AND NOT EXISTS (SELECT 1 FROM resource_assignments a JOIN resources r ON r.id = a.resource_id WHERE a.tour_id = departures.tour_id AND r.draw = 'seats') AND NOT EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.departure_id = departures.id AND w.status = 'waiting')
+hold: the booking insert (bookings::insert)|INSERT INTO bookings (id, reference, access_token_hash, departure_id, tour_id, operator_id, status, seats, total, currency, customer_name, customer_email, customer_phone, customer_language, expires_at, created_at, updated_at, hold_client, hold_email, discount, promo_code) VALUES ('01ZZZZZZZZZZZZZZZZZZZZZZZZ', 'ZZZZZZZZ', 'explain', '$dep', '$tour', '$op', 'held', 1, 3500, 'EUR', 'E', 'e@example.com', NULL, 'en', '$now', '$now', '$now', NULL, NULL, 0, NULL)
+availability: a month of a history tour (departures::list_for_tour)|SELECT $cols FROM departures o WHERE o.tour_id = '$htour' AND o.starts_at >= '$month_from' AND o.starts_at < '$month_to' ORDER BY o.starts_at, o.id LIMIT 5000
+manifest: the bookings (bookings::manifest)|SELECT $bcols FROM bookings b WHERE $live ORDER BY b.created_at, b.id
+manifest: the items (bookings::manifest)|SELECT i.booking_id, i.unit_code, i.quantity, i.unit_price FROM booking_items i JOIN bookings b ON b.id = i.booking_id WHERE $live ORDER BY i.booking_id, i.unit_code
+revenue: totals (ledger)|SELECT currency, kind, CAST(COALESCE(SUM(amount), 0) AS SIGNED), COUNT(*), CAST(COALESCE(SUM(discount), 0) AS SIGNED) FROM ledger_entries WHERE operator_id = '$op' AND created_at >= '$from' AND created_at < '$to' GROUP BY currency, kind ORDER BY currency, kind
+revenue: per tour (ledger)|SELECT b.tour_id, l.currency, l.kind, CAST(COALESCE(SUM(l.amount), 0) AS SIGNED) FROM ledger_entries l JOIN bookings b ON b.id = l.booking_id WHERE l.operator_id = '$op' AND l.created_at >= '$from' AND l.created_at < '$to' GROUP BY b.tour_id, l.currency, l.kind ORDER BY b.tour_id, l.currency, l.kind
+search: the newest page (bookings::search)|SELECT $bcols, d.starts_at AS departure_starts_at, t.timezone AS tour_timezone FROM bookings b JOIN departures d ON d.id = b.departure_id JOIN tours t ON t.id = b.tour_id WHERE b.operator_id = '$op' ORDER BY b.created_at DESC, b.id DESC LIMIT 51
+search: by text (bookings::search, q=garcia)|SELECT $bcols, d.starts_at AS departure_starts_at, t.timezone AS tour_timezone FROM bookings b JOIN departures d ON d.id = b.departure_id JOIN tours t ON t.id = b.tour_id WHERE b.operator_id = '$op' AND (LOWER(b.customer_name) LIKE '%garcia%' ESCAPE '!' OR LOWER(b.customer_email) LIKE '%garcia%' ESCAPE '!' OR b.reference = 'GARCIA') ORDER BY b.created_at DESC, b.id DESC LIMIT 51
+SQL
+  : >"$out"
+  local name sql
+  while IFS='|' read -r name sql; do
+    printf '**%s**\n\n```\n' "$name" >>"$out"
+    if [ "$backend" = sqlite ]; then
+      python3 - "${url#sqlite://}" "$sql" >>"$out" <<'PY' || echo "(EXPLAIN failed)" >>"$out"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for row in db.execute("EXPLAIN QUERY PLAN " + sys.argv[2]):
+    print(f"{row[0]:>3} {row[1]:>3}  {row[3]}")
+PY
+    else
+      mysql_exec "EXPLAIN $sql" --database="${url##*/}" --table >>"$out" 2>&1 || echo "(EXPLAIN failed)" >>"$out"
+    fi
+    printf '```\n\n' >>"$out"
+  done <"$WORK/$backend-explain.sql"
+}
+
+if [ "$HISTORY" = 1 ] || [ "$SMOKE" = 1 ]; then
+  H_TOURS="${BENCH_HISTORY_TOURS:-50}" H_DAYS="${BENCH_HISTORY_DAYS:-730}" H_BOOKINGS="${BENCH_HISTORY_BOOKINGS:-2000000}"
+  MANIFEST_BOOKINGS=500
+  HOUT=load-tests/HISTORY.md
+  if [ "$SMOKE" = 1 ]; then
+    H_TOURS=2 H_DAYS=20 H_BOOKINGS=300 MANIFEST_BOOKINGS=20 HOUT="$WORK/HISTORY.md"
+  fi
+  for backend in $BACKENDS; do
+    url="$(fresh_db "$backend" history)"
+    start_berth "$url"
+    sleep 1
+    history_phase empty
+    echo "== $backend: loading the history ($H_BOOKINGS bookings, $H_TOURS tours x $H_DAYS days)"
+    BENCH_HISTORY_TOURS="$H_TOURS" BENCH_HISTORY_DAYS="$H_DAYS" BENCH_HISTORY_BOOKINGS="$H_BOOKINGS" \
+      "$BIN/berth-history" --database-url "$url" --operator-email bench@example.com \
+      --out "$WORK/$backend-history.json" 2>"$WORK/$backend-history.log" >/dev/null \
+      || { tail -20 "$WORK/$backend-history.log"; exit 1; }
+    tail -1 "$WORK/$backend-history.log"
+    echo "== $backend: berth check"
+    if "$BIN/berth" check >"$WORK/$backend-check.txt" 2>&1; then echo passed >"$WORK/$backend-check.status"
+    else echo failed >"$WORK/$backend-check.status"; tail -20 "$WORK/$backend-check.txt"; fi
+    # The load went around berth; let it settle before measuring it idle again.
+    sleep 2
+    history_phase history
+    explain_all "$url"
+    if [ "$backend" = mysql ]; then
+      mysql_exec "SELECT table_name, table_rows, ROUND((data_length + index_length) / 1048576) FROM information_schema.tables WHERE table_schema = '${url##*/}' AND table_rows > 1000 ORDER BY 3 DESC" -N >"$WORK/$backend-sizes.txt" || true
+    else
+      du -m "${url#sqlite://}" | cut -f1 >"$WORK/$backend-sizes.txt"
+    fi
+    stop_berth
+  done
+  CORES="$(nproc)" SECS="$SECS" CONC="$CONC" BACKENDS="$BACKENDS" WORK="$WORK" COMMIT="$COMMIT" PROFILE="$PROFILE" \
+    H_TOURS="$H_TOURS" H_DAYS="$H_DAYS" H_BOOKINGS="$H_BOOKINGS" MANIFEST_BOOKINGS="$MANIFEST_BOOKINGS" \
+    MACHINE="$(uname -srm); $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//'); $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo 2>/dev/null)" \
+    MYSQL_VERSION="$(mysql_exec 'SELECT VERSION()' 2>/dev/null | tail -n 1 || echo unknown)" \
+    MYSQL_POOL_MB="$(mysql_exec 'SELECT @@innodb_buffer_pool_size DIV 1048576' -N 2>/dev/null || echo unknown)" \
+    python3 load-tests/history_report.py "$HOUT"
+  if [ "$SMOKE" = 1 ]; then
+    for backend in $BACKENDS; do
+      for phase in empty history; do
+        for run in rush spread availability manifest revenue search search-text; do
+          grep -q '"passed": true' "$WORK/$backend-$phase-$run.json" 2>/dev/null \
+            || { echo "bench smoke: history mode: $backend-$phase-$run did not pass"; exit 1; }
+        done
+      done
+      grep -q passed "$WORK/$backend-check.status" || { echo "bench smoke: berth check failed after the history load"; exit 1; }
+    done
+    echo "== bench smoke passed: the history mode ran on every backend and berth check passed"
+  fi
 fi

@@ -136,6 +136,11 @@ impl Api {
         self.request(Method::GET, path)
     }
 
+    /// A GET of any path as the operator (the reports, the booking search).
+    pub fn operator_get(&self, path: &str) -> RequestBuilder {
+        self.operator(Method::GET, path)
+    }
+
     pub fn hold(&self, body: &Value) -> RequestBuilder {
         self.request(Method::POST, "/v1/bookings").json(body)
     }

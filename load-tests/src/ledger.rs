@@ -112,6 +112,15 @@ impl Ledger {
         self.lock().wrong_seats.push(evidence);
     }
 
+    /// A read answered 200 with something it must not say (evidence kept for the first 20; one
+    /// is enough to fail the verification).
+    pub fn wrong_answer(&self, evidence: String) {
+        let mut inner = self.lock();
+        if inner.wrong_seats.len() < 20 {
+            inner.wrong_seats.push(evidence);
+        }
+    }
+
     /// One Idempotency-Key done: whether it booked, and what went wrong with it, if anything.
     pub fn key_done(&self, booked: bool, violation: Option<String>) {
         let mut inner = self.lock();

@@ -40,6 +40,14 @@ pub enum Scenario {
     Retry,
     /// GET --path (default /health) as fast as possible: the HTTP ceiling, no fixtures.
     Ceiling,
+    /// A tour's public availability for a month (30 daily departures, or --departures).
+    Availability,
+    /// A departure's manifest of --bookings live bookings (held first, not timed).
+    Manifest,
+    /// The operator's revenue report for the last year.
+    Revenue,
+    /// The operator's booking search: the newest page (--query adds filters).
+    Search,
 }
 
 impl Scenario {
@@ -50,7 +58,19 @@ impl Scenario {
             Scenario::Mixed => "mixed",
             Scenario::Retry => "retry",
             Scenario::Ceiling => "ceiling",
+            Scenario::Availability => "availability",
+            Scenario::Manifest => "manifest",
+            Scenario::Revenue => "revenue",
+            Scenario::Search => "search",
         }
+    }
+
+    /// The read paths: GETs judged by what they answer, no bookings made while timed.
+    pub fn is_read(self) -> bool {
+        matches!(
+            self,
+            Scenario::Availability | Scenario::Manifest | Scenario::Revenue | Scenario::Search
+        )
     }
 }
 
@@ -83,6 +103,10 @@ pub struct Config {
     pub copies: usize,
     /// Print a progress line every second (stderr).
     pub progress: bool,
+    /// Live bookings on the manifest (`manifest`), made before the timed run.
+    pub bookings: u32,
+    /// Extra query string for `search`, e.g. `q=garcia` or `status=confirmed`.
+    pub query: Option<String>,
 }
 
 /// Durations in the JSON result are seconds.
@@ -110,6 +134,8 @@ impl Config {
             path: "/health".to_owned(),
             copies: 3,
             progress: false,
+            bookings: 500,
+            query: None,
         }
     }
 
@@ -130,7 +156,10 @@ impl Config {
                 self.departures.unwrap_or(10).max(1),
                 self.capacity.unwrap_or(50),
             ),
-            Scenario::Ceiling => (0, 0),
+            Scenario::Ceiling | Scenario::Revenue => (0, 0),
+            Scenario::Availability => (self.departures.unwrap_or(30).clamp(1, 90), 10),
+            Scenario::Manifest => (1, self.capacity.unwrap_or(0).max(self.bookings.max(1))),
+            Scenario::Search => (1, 100),
         }
     }
 }
@@ -191,7 +220,12 @@ pub async fn run(config: &Config) -> Result<RunResult, RunError> {
             count,
             capacity,
             config.max_quantity.clamp(1, 100),
-            1,
+            // The availability reads a month: one departure a day.
+            if config.scenario == Scenario::Availability {
+                1440
+            } else {
+                1
+            },
         )
         .await
         .map_err(RunError::Setup)?;
@@ -200,8 +234,18 @@ pub async fn run(config: &Config) -> Result<RunResult, RunError> {
         None
     };
 
-    let recorder = Arc::new(Recorder::new());
     let ledger = Arc::new(Ledger::default());
+    // The read paths' request and what its answer must be; their bookings are made here, untimed.
+    let read = if config.scenario.is_read() {
+        Some(Arc::new(
+            scenario::prepare_read(&api, config, fixtures.as_deref(), &ledger)
+                .await
+                .map_err(RunError::Setup)?,
+        ))
+    } else {
+        None
+    };
+    let recorder = Arc::new(Recorder::new());
     let started = Instant::now();
     let ctx = Arc::new(scenario::Context {
         api: api.clone(),
@@ -222,6 +266,11 @@ pub async fn run(config: &Config) -> Result<RunResult, RunError> {
         Scenario::Mixed => scenario::mixed(ctx, config.rate).await,
         Scenario::Ceiling => scenario::ceiling(ctx, config.path.clone()).await,
         Scenario::Retry => scenario::retry(ctx, config.copies).await,
+        Scenario::Availability | Scenario::Manifest | Scenario::Revenue | Scenario::Search => {
+            if let Some(read) = read {
+                scenario::read(ctx, read).await;
+            }
+        }
     }
     let elapsed = started.elapsed();
     if let Some(progress) = progress {

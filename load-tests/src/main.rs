@@ -61,6 +61,20 @@ enum Command {
     /// GET --path (default /health) as fast as possible: the HTTP ceiling of the deployment and
     /// this client. No fixtures, no verification.
     Ceiling(RunArgs),
+    /// A tour's public availability for a month: a fixture tour with one departure a day
+    /// (--departures, default 30), its GET /v1/tours/{id}/availability as fast as possible;
+    /// every answer must list exactly those departures.
+    Availability(RunArgs),
+    /// A departure's manifest: --bookings holds (default 500) are made first, untimed, then
+    /// GET /v1/departures/{id}/manifest as fast as possible; every answer must list exactly them.
+    Manifest(RunArgs),
+    /// The operator's revenue report for the last year (GET /v1/reports/revenue, 366 days);
+    /// every answer must cover those dates. Needs an admin token.
+    Revenue(RunArgs),
+    /// The operator's booking search, its newest page of 50 (GET /v1/bookings; --query adds
+    /// filters, e.g. q=garcia); every answer must be newest first and, unfiltered, hold the 5
+    /// bookings made first.
+    Search(RunArgs),
     /// Create fixtures for another load tool (k6, Locust) and write them as JSON.
     Setup(SetupArgs),
     /// Verify fixture departures after another tool ran against them.
@@ -102,6 +116,12 @@ struct RunArgs {
     /// Concurrent copies of each booking (retry).
     #[arg(long, default_value_t = 3)]
     copies: usize,
+    /// Live bookings on the manifest (manifest).
+    #[arg(long, default_value_t = 500)]
+    bookings: u32,
+    /// Extra query string for search, e.g. q=garcia or status=confirmed.
+    #[arg(long)]
+    query: Option<String>,
     /// Write the full result as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<String>,
@@ -194,6 +214,32 @@ async fn main() -> ExitCode {
         Command::Ceiling(args) => {
             run(&cli.target, cli.token, cli.timeout, Scenario::Ceiling, args).await
         }
+        Command::Availability(args) => {
+            run(
+                &cli.target,
+                cli.token,
+                cli.timeout,
+                Scenario::Availability,
+                args,
+            )
+            .await
+        }
+        Command::Manifest(args) => {
+            run(
+                &cli.target,
+                cli.token,
+                cli.timeout,
+                Scenario::Manifest,
+                args,
+            )
+            .await
+        }
+        Command::Revenue(args) => {
+            run(&cli.target, cli.token, cli.timeout, Scenario::Revenue, args).await
+        }
+        Command::Search(args) => {
+            run(&cli.target, cli.token, cli.timeout, Scenario::Search, args).await
+        }
         Command::Setup(args) => setup(&cli.target, cli.token, cli.timeout, args).await,
         Command::Verify(args) => verify_command(&cli.target, cli.token, cli.timeout, args).await,
     };
@@ -231,6 +277,8 @@ async fn run(
     config.path = args.path;
     config.copies = args.copies.clamp(1, 100);
     config.progress = !args.quiet;
+    config.bookings = args.bookings.clamp(1, 100_000);
+    config.query = args.query;
     let result = match berth_load::run(&config).await {
         Ok(result) => result,
         Err(error @ RunError::Setup(_)) => return Err(error.to_string()),

@@ -22,7 +22,7 @@ pub fn text(result: &RunResult) -> String {
         s.duration_s,
         s.requests_per_s
     );
-    if result.config.scenario == crate::Scenario::Ceiling {
+    if result.config.scenario == crate::Scenario::Ceiling || result.config.scenario.is_read() {
         let _ = writeln!(
             out,
             "successful responses (2xx): {} ({:.1}/s)",

@@ -397,3 +397,263 @@ pub fn judge_key(key: &str, answers: &[Outcome], late: &Outcome) -> KeyVerdict {
         violation,
     }
 }
+
+/// What a read scenario asks for and what every answer must say.
+pub struct ReadTarget {
+    pub path: String,
+    /// Sent with the operator token.
+    pub operator: bool,
+    pub check: ReadCheck,
+}
+
+pub enum ReadCheck {
+    /// The availability lists exactly these departures.
+    Departures(Vec<String>),
+    /// The manifest lists exactly these references.
+    Manifest(std::collections::BTreeSet<String>),
+    /// The revenue report covers these dates and has a currencies list.
+    Revenue { from: String, to: String },
+    /// A page of at most `limit` bookings, newest first, at least `at_least` of them.
+    Search { limit: usize, at_least: usize },
+}
+
+fn date_of(text: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// Places `count` holds of one seat on `departure` (a few at a time), recorded in the ledger so
+/// the verification knows them; not timed. Returns their references.
+async fn place_untimed(
+    api: &Api,
+    fixtures: &Fixtures,
+    ledger: &Ledger,
+    departure: &str,
+    count: u32,
+) -> Result<Vec<String>, String> {
+    let mut references = Vec::new();
+    let unit = fixtures.units.first().cloned().unwrap_or_default();
+    let numbers: Vec<u32> = (0..count).collect();
+    for group in numbers.chunks(16) {
+        let sends = group.iter().map(|n| {
+            let body = json!({
+                "departure_id": departure,
+                "items": [{"unit": unit, "quantity": 1}],
+                "customer": {"name": format!("Read Tester {n}"), "email": format!("read+{n}@example.com")}
+            });
+            Api::expect(api.hold(&body), 201, "place a booking for the read")
+        });
+        for reply in futures_join(sends).await {
+            let reply = reply?;
+            let reference = reply.str("reference").unwrap_or("").to_owned();
+            ledger.held(Entry {
+                reference: reference.clone(),
+                departure_id: departure.to_owned(),
+                seats: reply.u64("seats").unwrap_or(0),
+                state: State::Held,
+                uncertain: false,
+            });
+            references.push(reference);
+        }
+    }
+    Ok(references)
+}
+
+/// Awaits every future of `futures` concurrently, in order.
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        match handle.await {
+            Ok(value) => out.push(value),
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
+    }
+    out
+}
+
+/// Makes what a read scenario reads (untimed) and says what to ask and what must come back.
+pub async fn prepare_read(
+    api: &Api,
+    config: &crate::Config,
+    fixtures: Option<&Fixtures>,
+    ledger: &Ledger,
+) -> Result<ReadTarget, String> {
+    use crate::Scenario;
+    let today = chrono::Utc::now().date_naive();
+    match (config.scenario, fixtures) {
+        (Scenario::Availability, Some(fixtures)) => {
+            let first = &fixtures.departures[0].id;
+            let reply = Api::expect(api.departure(first), 200, "read a fixture departure").await?;
+            let from = reply
+                .str("starts_at")
+                .and_then(date_of)
+                .ok_or_else(|| format!("departure {first} has no starts_at: {}", reply.body))?;
+            // One departure a day from `from` (UTC): the range covers them all.
+            let to = from + chrono::Duration::days(fixtures.departures.len() as i64);
+            Ok(ReadTarget {
+                path: format!(
+                    "/v1/tours/{}/availability?from={from}&to={to}",
+                    fixtures.tour_id
+                ),
+                operator: false,
+                check: ReadCheck::Departures(
+                    fixtures.departures.iter().map(|d| d.id.clone()).collect(),
+                ),
+            })
+        }
+        (Scenario::Manifest, Some(fixtures)) => {
+            let departure = fixtures.departures[0].id.clone();
+            let references =
+                place_untimed(api, fixtures, ledger, &departure, config.bookings.max(1)).await?;
+            Ok(ReadTarget {
+                path: format!("/v1/departures/{departure}/manifest"),
+                operator: true,
+                check: ReadCheck::Manifest(references.into_iter().collect()),
+            })
+        }
+        (Scenario::Revenue, _) => {
+            // A year: the report's widest window (366 days, both ends included).
+            let from = today - chrono::Duration::days(365);
+            Ok(ReadTarget {
+                path: format!("/v1/reports/revenue?from={from}&to={today}"),
+                operator: true,
+                check: ReadCheck::Revenue {
+                    from: from.to_string(),
+                    to: today.to_string(),
+                },
+            })
+        }
+        (Scenario::Search, Some(fixtures)) => {
+            let departure = fixtures.departures[0].id.clone();
+            let made = place_untimed(api, fixtures, ledger, &departure, 5).await?;
+            let limit = 50;
+            let path = match &config.query {
+                Some(query) => format!("/v1/bookings?limit={limit}&{query}"),
+                None => format!("/v1/bookings?limit={limit}"),
+            };
+            Ok(ReadTarget {
+                path,
+                operator: true,
+                check: ReadCheck::Search {
+                    limit,
+                    // Without filters the newest page holds at least the bookings just made.
+                    at_least: if config.query.is_none() {
+                        made.len()
+                    } else {
+                        0
+                    },
+                },
+            })
+        }
+        (scenario, _) => Err(format!(
+            "{} is not a read scenario with fixtures",
+            scenario.as_str()
+        )),
+    }
+}
+
+/// What is wrong with a 200 answer, if anything (`None` also when the list it checks is missing:
+/// [`read`] reports that apart).
+pub fn judge(check: &ReadCheck, body: &Value) -> Option<String> {
+    match check {
+        ReadCheck::Departures(expected) => {
+            let listed: Vec<&str> = body["departures"]
+                .as_array()?
+                .iter()
+                .filter_map(|d| d["id"].as_str())
+                .collect();
+            let wanted: Vec<&str> = expected.iter().map(String::as_str).collect();
+            (listed != wanted).then(|| {
+                format!(
+                    "availability listed {} departures, expected the {} fixture departures in order",
+                    listed.len(),
+                    wanted.len()
+                )
+            })
+        }
+        ReadCheck::Manifest(expected) => {
+            let listed: std::collections::BTreeSet<String> = body["bookings"]
+                .as_array()?
+                .iter()
+                .filter_map(|b| b["reference"].as_str().map(str::to_owned))
+                .collect();
+            (listed != *expected).then(|| {
+                format!(
+                    "manifest listed {} bookings, expected the {} made",
+                    listed.len(),
+                    expected.len()
+                )
+            })
+        }
+        ReadCheck::Revenue { from, to } => {
+            let ok = body["from"].as_str() == Some(from.as_str())
+                && body["to"].as_str() == Some(to.as_str())
+                && body["currencies"].is_array();
+            (!ok).then(|| {
+                format!(
+                    "revenue report for {from}..{to} answered {}",
+                    crate::api::truncate(&body.to_string(), 200)
+                )
+            })
+        }
+        ReadCheck::Search { limit, at_least } => {
+            let page = body["bookings"].as_array()?;
+            // Compared as instants: RFC 3339 text drops a zero fraction, so it does not sort.
+            let created: Vec<chrono::DateTime<chrono::FixedOffset>> = page
+                .iter()
+                .filter_map(|b| b["created_at"].as_str())
+                .filter_map(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                .collect();
+            let newest_first = created.windows(2).all(|w| w[0] >= w[1]);
+            (page.len() > *limit || page.len() < *at_least || !newest_first).then(|| {
+                format!(
+                    "search answered {} bookings (limit {limit}, at least {at_least}), newest first: {newest_first}",
+                    page.len()
+                )
+            })
+        }
+    }
+}
+
+/// A read path, as fast as the clients go: every answer must be 200 and pass its check.
+pub async fn read(ctx: Arc<Context>, target: Arc<ReadTarget>) {
+    closed_loop(ctx, move |ctx, _, _| {
+        let target = target.clone();
+        async move {
+            let request = if target.operator {
+                ctx.api.operator_get(&target.path)
+            } else {
+                ctx.api.get(&target.path)
+            };
+            let (outcome, latency) = Api::send(request).await;
+            ctx.recorder.record("read", &outcome, latency, false);
+            if let Ok(reply) = &outcome {
+                if reply.status == 200 {
+                    let problem = judge(&target.check, &reply.body).or_else(|| {
+                        // A body that is not the expected shape at all.
+                        judge_shape(&target.check, &reply.body)
+                    });
+                    if let Some(problem) = problem {
+                        ctx.ledger
+                            .wrong_answer(format!("GET {}: {problem}", target.path));
+                    }
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// `judge` returns `None` when the list it looks for is missing: that is wrong too.
+fn judge_shape(check: &ReadCheck, body: &Value) -> Option<String> {
+    let key = match check {
+        ReadCheck::Departures(_) => "departures",
+        ReadCheck::Manifest(_) | ReadCheck::Search { .. } => "bookings",
+        ReadCheck::Revenue { .. } => return None,
+    };
+    (!body[key].is_array()).then(|| format!("no {key} list in the answer"))
+}

@@ -241,10 +241,79 @@ fn a_key_answered_with_two_bookings_is_a_violation() {
         .contains("Idempotent-Replayed"));
 }
 
+/// Each read path, briefly: every answer 200 and what it must say, the bookings made for the
+/// manifest and the search verified like any run's.
+async fn the_read_paths_answer_what_they_must(backend: Backend) {
+    let Some(berth) = Berth::spawn(backend).await else {
+        return;
+    };
+    for scenario in [
+        Scenario::Availability,
+        Scenario::Manifest,
+        Scenario::Revenue,
+        Scenario::Search,
+    ] {
+        let mut config = Config::new(&berth.base, Some(berth.token.clone()), scenario);
+        config.requests = 20;
+        config.concurrency = 4;
+        config.departures = Some(5);
+        config.bookings = 12;
+        config.max_quantity = 1;
+        config.duration = Duration::from_secs(60);
+        let result = berth_load::run(&config).await.expect("the run happens");
+        let report = berth_load::report::text(&result);
+        assert!(result.passed, "{}: {report}", scenario.as_str());
+        assert_eq!(result.summary.kinds["read"].count, 20, "{report}");
+        assert_eq!(
+            result.summary.kinds["read"].statuses.get("200"),
+            Some(&20),
+            "{report}"
+        );
+        if scenario == Scenario::Manifest {
+            let verification = result.verification.as_ref().expect("verified");
+            assert_eq!(verification.departures[0].manifest_seats, 12, "{report}");
+        }
+    }
+}
+
+/// A read answered 200 with the wrong list, or out of order, is caught; RFC 3339 times without a
+/// fraction are ordered as instants, not as text.
+#[test]
+fn a_wrong_read_answer_is_caught() {
+    use berth_load::scenario::{judge, ReadCheck};
+    use serde_json::json;
+    let made: std::collections::BTreeSet<String> = ["AAA", "BBB"].map(str::to_owned).into();
+    let manifest = ReadCheck::Manifest(made);
+    let both = json!({"bookings": [{"reference": "BBB"}, {"reference": "AAA"}]});
+    assert_eq!(judge(&manifest, &both), None);
+    let one = json!({"bookings": [{"reference": "AAA"}]});
+    assert!(judge(&manifest, &one)
+        .unwrap()
+        .contains("listed 1 bookings"));
+
+    let search = ReadCheck::Search {
+        limit: 2,
+        at_least: 1,
+    };
+    let newest_first = json!({"bookings": [
+        {"created_at": "2026-01-01T10:00:01.500Z"}, {"created_at": "2026-01-01T10:00:01Z"}]});
+    assert_eq!(judge(&search, &newest_first), None);
+    let oldest_first = json!({"bookings": [
+        {"created_at": "2026-01-01T10:00:01Z"}, {"created_at": "2026-01-01T10:00:01.500Z"}]});
+    assert!(judge(&search, &oldest_first).is_some());
+    let empty = json!({"bookings": []});
+    assert!(judge(&search, &empty).is_some());
+
+    let departures = ReadCheck::Departures(vec!["D1".into(), "D2".into()]);
+    let swapped = json!({"departures": [{"id": "D2"}, {"id": "D1"}]});
+    assert!(judge(&departures, &swapped).is_some());
+}
+
 on_both_backends!(
     a_rush_sells_every_seat_exactly_once,
     the_verifier_catches_a_corrupted_seat_count,
     the_verifier_catches_a_ledger_that_disagrees,
     mixed_traffic_balances,
     every_idempotency_key_makes_one_booking,
+    the_read_paths_answer_what_they_must,
 );

@@ -1,0 +1,4 @@
+-- An operator's booking search lists its bookings newest first, a page at a time: with this index
+-- it reads one page's rows instead of reading and sorting every booking of the operator (the
+-- foreign key's index on operator_id alone gave a filesort; measured with 2 M bookings, issue 18).
+CREATE INDEX bookings_operator_created ON bookings (operator_id, created_at, id);
