@@ -104,11 +104,12 @@ impl CancellationPolicy {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn policy(rules: &[(i64, i64)]) -> CancellationPolicy {
+    /// A parsed policy from `(hours_before, refund_percent)` rules (other modules' tests share it).
+    pub(crate) fn policy(rules: &[(i64, i64)]) -> CancellationPolicy {
         let rules: Vec<RefundRule> = rules
             .iter()
             .map(|&(hours_before, refund_percent)| RefundRule {

@@ -123,6 +123,37 @@ impl<'r, L: RoleLevel> FromRequest<'r> for Authorized<L> {
     }
 }
 
+/// Which header carries a signed callback's signature.
+pub trait SignatureHeader {
+    const NAME: &'static str;
+}
+
+/// A signed callback's signature (from the header `H` names, if sent) and its source address,
+/// for verification and logging.
+pub struct Signature<H: SignatureHeader> {
+    pub header: Option<String>,
+    /// As rate limits see it: `X-Forwarded-For` only from a trusted proxy.
+    pub source: Option<std::net::IpAddr>,
+    kind: PhantomData<H>,
+}
+
+#[rocket::async_trait]
+impl<'r, H: SignatureHeader> FromRequest<'r> for Signature<H> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        Outcome::Success(Signature {
+            header: request.headers().get_one(H::NAME).map(str::to_owned),
+            source: request
+                .guard::<super::rate_limit::ClientIp>()
+                .await
+                .succeeded()
+                .and_then(|client| client.0),
+            kind: PhantomData,
+        })
+    }
+}
+
 /// A signed-in user (a session's access token, any role): for what only a person can do, such as
 /// signing out or enrolling a second factor (allowed even while the operator's 2FA requirement
 /// blocks everything else). An API token: 403.

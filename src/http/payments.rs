@@ -2,11 +2,11 @@
 
 use rocket::data::{Data, ToByteUnit};
 use rocket::serde::json::Json;
-use rocket::{post, Request, State};
+use rocket::{post, State};
 use serde::{Deserialize, Serialize};
 
 use super::context::Mutation;
-use super::guards::{Admin, Authorized};
+use super::guards::{Admin, Authorized, Signature, SignatureHeader};
 use super::idempotency::{operator_scope, ApiResponse, IdempotencyKey};
 use super::rate_limit::RateLimited;
 use super::responder::{ErrorResponse, JsonBody};
@@ -21,31 +21,15 @@ use crate::storage::Store;
 /// Where Stripe delivers events (configure this URL on the webhook endpoint).
 pub const STRIPE_WEBHOOK_PATH: &str = "/v1/webhooks/stripe";
 
+/// Stripe signs its events in `Stripe-Signature`.
+pub struct StripeHeader;
+
+impl SignatureHeader for StripeHeader {
+    const NAME: &'static str = "Stripe-Signature";
+}
+
 /// The request's `Stripe-Signature` and source address.
-pub struct StripeSignature {
-    header: Option<String>,
-    source: Option<std::net::IpAddr>,
-}
-
-#[rocket::async_trait]
-impl<'r> rocket::request::FromRequest<'r> for StripeSignature {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        rocket::outcome::Outcome::Success(StripeSignature {
-            header: request
-                .headers()
-                .get_one("Stripe-Signature")
-                .map(str::to_owned),
-            // As rate limits see it: `X-Forwarded-For` only from a trusted proxy.
-            source: request
-                .guard::<super::rate_limit::ClientIp>()
-                .await
-                .succeeded()
-                .and_then(|client| client.0),
-        })
-    }
-}
+pub type StripeSignature = Signature<StripeHeader>;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct WebhookAck {

@@ -3,8 +3,9 @@
 use super::rate_limit::RateLimited;
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::Status;
-use rocket::{post, Request, State};
+use rocket::{post, State};
 
+use super::guards::{Signature, SignatureHeader};
 use super::responder::ErrorResponse;
 use crate::config::AppConfig;
 use crate::error::AppError;
@@ -15,31 +16,15 @@ use crate::storage::Store;
 /// Where Twilio reports delivery (`StatusCallback` of every SMS berth sends).
 pub const TWILIO_STATUS_PATH: &str = "/v1/webhooks/twilio/status";
 
+/// Twilio signs its callbacks in `X-Twilio-Signature`.
+pub struct TwilioHeader;
+
+impl SignatureHeader for TwilioHeader {
+    const NAME: &'static str = "X-Twilio-Signature";
+}
+
 /// The request's `X-Twilio-Signature` and source address, for verification and logging.
-pub struct TwilioSignature {
-    signature: Option<String>,
-    source: Option<std::net::IpAddr>,
-}
-
-#[rocket::async_trait]
-impl<'r> rocket::request::FromRequest<'r> for TwilioSignature {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(request: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
-        rocket::outcome::Outcome::Success(TwilioSignature {
-            signature: request
-                .headers()
-                .get_one("X-Twilio-Signature")
-                .map(str::to_owned),
-            // As rate limits see it: `X-Forwarded-For` only from a trusted proxy.
-            source: request
-                .guard::<super::rate_limit::ClientIp>()
-                .await
-                .succeeded()
-                .and_then(|client| client.0),
-        })
-    }
-}
+pub type TwilioSignature = Signature<TwilioHeader>;
 
 #[utoipa::path(
     post,
@@ -81,7 +66,7 @@ pub async fn twilio_status(
         config.public_url().trim_end_matches('/')
     );
     let verified = signature
-        .signature
+        .header
         .as_deref()
         .is_some_and(|s| valid_signature(twilio.auth_token(), &url, &params, s));
     if !verified {

@@ -103,9 +103,18 @@ pub async fn find_by_reference(
     store: &Store,
     reference: &BookingRef,
 ) -> Result<Option<BookingRecord>, StorageError> {
-    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.reference = ?");
-    let row: Option<BookingRow> = on_pool!(store, pool => sqlx::query_as(&sql)
-        .bind(reference.as_str()).fetch_optional(pool).await)?;
+    find_one(store, "b.reference", reference.as_str()).await
+}
+
+/// The booking whose `column` (a fixed column name, never input) is `value`, with its items.
+async fn find_one(
+    store: &Store,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<BookingRecord>, StorageError> {
+    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE {column} = ?");
+    let row: Option<BookingRow> =
+        on_pool!(store, pool => sqlx::query_as(&sql).bind(value).fetch_optional(pool).await)?;
     let Some(booking) = row.map(BookingRecord::try_from).transpose()? else {
         return Ok(None);
     };
@@ -147,16 +156,7 @@ pub async fn expired_since(
 
 /// A booking with its items, by id (for the message dispatcher).
 pub async fn find_by_id(store: &Store, id: &str) -> Result<Option<BookingRecord>, StorageError> {
-    let sql = format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ?");
-    let row: Option<BookingRow> =
-        on_pool!(store, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
-    let Some(booking) = row.map(BookingRecord::try_from).transpose()? else {
-        return Ok(None);
-    };
-    let items: Vec<ItemRow> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items WHERE booking_id = ? ORDER BY unit_code")
-        .bind(booking.id.as_str()).fetch_all(pool).await)?;
-    Ok(attach_items(vec![booking], items)?.pop())
+    find_one(store, "b.id", id).await
 }
 
 /// The bookings with these ids, with items, in no particular order (unknown ids are left out).

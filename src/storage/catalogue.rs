@@ -325,10 +325,7 @@ pub async fn get_operator(store: &Store, id: &str) -> Result<Option<OperatorRow>
 
 /// The origins that may frame an operator's booking pages, as stored (separated by spaces).
 pub async fn embed_origins(store: &Store, operator: &OperatorId) -> Result<String, StorageError> {
-    let origins: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
-        "SELECT embed_origins FROM operators WHERE id = ?")
-        .bind(operator.as_str()).fetch_optional(pool).await)?;
-    Ok(origins.unwrap_or_default())
+    operator_text(store, "embed_origins", operator).await
 }
 
 pub async fn set_embed_origins(
@@ -336,10 +333,7 @@ pub async fn set_embed_origins(
     operator: &OperatorId,
     origins: &str,
 ) -> Result<(), StorageError> {
-    on_tx!(tx, conn => sqlx::query("UPDATE operators SET embed_origins = ? WHERE id = ?")
-        .bind(origins).bind(operator.as_str())
-        .execute(conn).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    set_operator_text(tx, "embed_origins", operator, origins).await
 }
 
 /// Whether berth messages an operator's reseller bookings' travellers, as stored.
@@ -347,10 +341,7 @@ pub async fn reseller_messages(
     store: &Store,
     operator: &OperatorId,
 ) -> Result<String, StorageError> {
-    let messages: Option<String> = on_pool!(store, pool => sqlx::query_scalar(
-        "SELECT reseller_messages FROM operators WHERE id = ?")
-        .bind(operator.as_str()).fetch_optional(pool).await)?;
-    Ok(messages.unwrap_or_default())
+    operator_text(store, "reseller_messages", operator).await
 }
 
 pub async fn set_reseller_messages(
@@ -358,8 +349,31 @@ pub async fn set_reseller_messages(
     operator: &OperatorId,
     messages: &str,
 ) -> Result<(), StorageError> {
-    on_tx!(tx, conn => sqlx::query("UPDATE operators SET reseller_messages = ? WHERE id = ?")
-        .bind(messages).bind(operator.as_str())
+    set_operator_text(tx, "reseller_messages", operator, messages).await
+}
+
+/// One text setting of an operator (`column`: a fixed column name, never input); empty when
+/// the operator is unknown.
+async fn operator_text(
+    store: &Store,
+    column: &'static str,
+    operator: &OperatorId,
+) -> Result<String, StorageError> {
+    let sql = format!("SELECT {column} FROM operators WHERE id = ?");
+    let value: Option<String> = on_pool!(store, pool => sqlx::query_scalar(&sql)
+        .bind(operator.as_str()).fetch_optional(pool).await)?;
+    Ok(value.unwrap_or_default())
+}
+
+async fn set_operator_text(
+    tx: &mut WriteTx,
+    column: &'static str,
+    operator: &OperatorId,
+    value: &str,
+) -> Result<(), StorageError> {
+    let sql = format!("UPDATE operators SET {column} = ? WHERE id = ?");
+    on_tx!(tx, conn => sqlx::query(&sql)
+        .bind(value).bind(operator.as_str())
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 
 use crate::config::AppConfig;
 use crate::error::AppError;
+use crate::http::context::Ctx;
 use crate::service::idempotency::{self, Begin};
+use crate::service::principal::Principal;
 use crate::storage::Store;
 
 /// The hidden field every such form carries.
@@ -70,4 +72,33 @@ where
             Err(error)
         }
     }
+}
+
+/// A console change, once per rendered form: scoped to the operator and `what` it changes
+/// (`console:{operator}:{what}`), then on to `location`.
+pub async fn for_operator<F, Fut>(
+    ctx: Ctx<'_>,
+    principal: &Principal,
+    (what, form_key, fields): (&str, &str, &str),
+    location: String,
+    run: F,
+) -> Result<String, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), AppError>>,
+{
+    let scope = format!("console:{}:{what}", principal.operator);
+    once(
+        ctx.store,
+        ctx.config,
+        ctx.now(),
+        &scope,
+        form_key,
+        fields,
+        || async {
+            run().await?;
+            Ok(location)
+        },
+    )
+    .await
 }

@@ -33,8 +33,26 @@ pub const BASE: &str = "/octo";
 /// The capabilities berth can apply, in the order it lists them.
 pub const SUPPORTED: [&str; 1] = [pricing::PRICING];
 
-pub fn routes() -> Vec<Route> {
-    rocket::routes![
+/// Lists each OCTO handler once, as `http::api!` does for `/v1`: `documented` ones are mounted
+/// and described in `/octo/openapi.json`, `plumbing` ones (the document itself) only mounted.
+macro_rules! octo_api {
+    (
+        documented: [$($module:ident :: $handler:ident),* $(,)?],
+        plumbing: [$($p_module:ident :: $p_handler:ident),* $(,)?] $(,)?
+    ) => {
+        pub fn routes() -> Vec<Route> {
+            rocket::routes![$($module::$handler,)* $($p_module::$p_handler),*]
+        }
+
+        /// The documented operations; `openapi::document` adds the info, tags and shared parts.
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($module::$handler),*))]
+        pub struct Operations;
+    };
+}
+
+octo_api! {
+    documented: [
         catalogue::supplier,
         catalogue::products,
         catalogue::product_by_id,
@@ -48,8 +66,8 @@ pub fn routes() -> Vec<Route> {
         bookings::update,
         bookings::cancel,
         bookings::list,
-        openapi::openapi_json,
-    ]
+    ],
+    plumbing: [openapi::openapi_json],
 }
 
 /// OCTO's answers for what the router or a guard refused before a handler ran.

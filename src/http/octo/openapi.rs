@@ -8,7 +8,7 @@ use rocket::http::ContentType;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{availability, bookings, catalogue};
+use super::bookings;
 use crate::http::rate_limit::RateLimited;
 
 #[derive(OpenApi)]
@@ -19,21 +19,6 @@ use crate::http::rate_limit::RateLimited;
             Every success is 200; every error is 400 with `error` and `errorMessage`. Money is integer minor units. \
             Every request may send `Octo-Capabilities` (comma-separated; berth offers `octo/pricing`), and every \
             answer says in `Octo-Capabilities` which it applied.",
-    ),
-    paths(
-        catalogue::supplier,
-        catalogue::products,
-        catalogue::product_by_id,
-        catalogue::capabilities,
-        availability::calendar,
-        availability::check,
-        bookings::reserve,
-        bookings::get_booking,
-        bookings::confirm,
-        bookings::extend,
-        bookings::update,
-        bookings::cancel,
-        bookings::list,
     ),
     components(schemas(bookings::OctoBooking, super::OctoErrorBody)),
     modifiers(&ResellerKeyScheme),
@@ -60,9 +45,9 @@ impl Modify for ResellerKeyScheme {
 
 /// The document as JSON text.
 pub fn document() -> String {
-    OctoDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+    let mut openapi = OctoDoc::openapi();
+    openapi.merge(super::Operations::openapi());
+    openapi.to_pretty_json().unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// `GET /octo/openapi.json`: public, like `/openapi.json`.

@@ -37,6 +37,11 @@ use crate::web::{once, CsrfForm, Page, WebError};
 /// Where the page lives.
 const PATH: &str = "/console/promo-codes";
 
+/// The list again, with `notice` shown.
+fn back_with(notice: &str) -> String {
+    format!("{PATH}?notice={notice}")
+}
+
 /// The notices a change leads to (each a catalogue key `console-promo-notice-…`).
 pub const NOTICES: [&str; 5] = ["created", "off", "on", "limit", "spend"];
 
@@ -375,34 +380,6 @@ pub async fn page(
     render(ctx, &user.0, shown).await
 }
 
-/// Runs a change once per rendered form, then back to the list with `notice`.
-async fn run_once<F, Fut>(
-    ctx: Ctx<'_>,
-    principal: &Principal,
-    (form_key, fields): (&str, &str),
-    notice: &str,
-    run: F,
-) -> Result<String, AppError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(), AppError>>,
-{
-    let scope = format!("console:{}:promo-codes", principal.operator);
-    once::once(
-        ctx.store,
-        ctx.config,
-        ctx.now(),
-        &scope,
-        form_key,
-        fields,
-        || async {
-            run().await?;
-            Ok(format!("{PATH}?notice={notice}"))
-        },
-    )
-    .await
-}
-
 /// `POST /console/promo-codes`: creates a code, as `POST /v1/promo-codes`. A refusal (a field
 /// the rules refuse, a code already taken) shows the form again with what was typed.
 #[post("/console/promo-codes", data = "<form>")]
@@ -417,11 +394,11 @@ pub async fn create(
     let problems = match f.to_input() {
         Ok(input) => {
             let fields = serde_json::to_string(&f).unwrap_or_default();
-            let done = run_once(
+            let done = once::for_operator(
                 ctx,
                 &principal,
-                (&f.form_key, &fields),
-                "created",
+                ("promo-codes", &f.form_key, &fields),
+                back_with("created"),
                 || async {
                     promos::create(ctx.store, ctx.now(), &principal, input).await?;
                     Ok(())
@@ -519,10 +496,16 @@ pub async fn change(
                 max_redemptions,
                 ..PromoPatch::default()
             };
-            run_once(ctx, &principal, (&f.form_key, &fields), notice, || async {
-                promos::update(ctx.store, ctx.now(), &principal, id, patch).await?;
-                Ok(())
-            })
+            once::for_operator(
+                ctx,
+                &principal,
+                ("promo-codes", &f.form_key, &fields),
+                back_with(notice),
+                || async {
+                    promos::update(ctx.store, ctx.now(), &principal, id, patch).await?;
+                    Ok(())
+                },
+            )
             .await
         }
         Err(message) => Err(AppError::invalid("max_redemptions", message)),
@@ -560,10 +543,16 @@ async fn change_spend(
                 min_spend: Some(min_spend),
                 ..PromoPatch::default()
             };
-            let done = run_once(ctx, principal, (&f.form_key, &fields), "spend", || async {
-                promos::update(ctx.store, ctx.now(), principal, id, patch).await?;
-                Ok(())
-            })
+            let done = once::for_operator(
+                ctx,
+                principal,
+                ("promo-codes", &f.form_key, &fields),
+                back_with("spend"),
+                || async {
+                    promos::update(ctx.store, ctx.now(), principal, id, patch).await?;
+                    Ok(())
+                },
+            )
             .await;
             match done {
                 Ok(location) => return Ok(Either::Left(Redirect::to(location))),

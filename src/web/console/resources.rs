@@ -34,6 +34,11 @@ use crate::web::{once, CsrfForm, Page, WebError};
 /// Where the page lives.
 const PATH: &str = "/console/resources";
 
+/// The list again, with `notice` shown.
+fn back_with(notice: &str) -> String {
+    format!("{PATH}?notice={notice}")
+}
+
 /// The notices a change leads to (each a catalogue key `console-resources-notice-…`).
 pub const NOTICES: [&str; 4] = ["created", "changed", "assigned", "unassigned"];
 
@@ -281,34 +286,6 @@ pub async fn page(
     render(ctx, &user.0, shown).await
 }
 
-/// Runs a change once per rendered form, then back to the list with `notice`.
-async fn run_once<F, Fut>(
-    ctx: Ctx<'_>,
-    principal: &Principal,
-    (form_key, fields): (&str, &str),
-    notice: &str,
-    run: F,
-) -> Result<String, AppError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(), AppError>>,
-{
-    let scope = format!("console:{}:resources", principal.operator);
-    once::once(
-        ctx.store,
-        ctx.config,
-        ctx.now(),
-        &scope,
-        form_key,
-        fields,
-        || async {
-            run().await?;
-            Ok(format!("{PATH}?notice={notice}"))
-        },
-    )
-    .await
-}
-
 /// `POST /console/resources`: creates a resource, as `POST /v1/resources`. A refusal (a field
 /// the rules refuse, too many resources) shows the form again with what was typed.
 #[post("/console/resources", data = "<form>")]
@@ -329,11 +306,11 @@ pub async fn create(
                 capacity,
                 draw: f.draw.trim().to_owned(),
             };
-            let done = run_once(
+            let done = once::for_operator(
                 ctx,
                 &principal,
-                (&f.form_key, &fields),
-                "created",
+                ("resources", &f.form_key, &fields),
+                back_with("created"),
                 || async {
                     resources::create(ctx.store, ctx.now(), &principal, input).await?;
                     Ok(())
@@ -393,11 +370,11 @@ pub async fn change(
                 name: Some(f.name.clone()),
                 capacity: Some(capacity),
             };
-            let done = run_once(
+            let done = once::for_operator(
                 ctx,
                 &principal,
-                (&f.form_key, &fields),
-                "changed",
+                ("resources", &f.form_key, &fields),
+                back_with("changed"),
                 || async {
                     resources::update(ctx.store, ctx.now(), &principal, id, patch).await?;
                     Ok(())
@@ -459,11 +436,11 @@ pub async fn assign(
     let f = form.0;
     let schedule = Some(f.schedule_id.trim()).filter(|s| !s.is_empty());
     let fields = format!("{id}:{}:{}", f.tour_id, f.schedule_id);
-    let done = run_once(
+    let done = once::for_operator(
         ctx,
         &principal,
-        (&f.form_key, &fields),
-        "assigned",
+        ("resources", &f.form_key, &fields),
+        back_with("assigned"),
         || async {
             resources::assign(ctx.store, ctx.now(), &principal, id, &f.tour_id, schedule).await?;
             Ok(())
@@ -521,11 +498,11 @@ pub async fn unassign(
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
     let fields = format!("{id}:{assignment}");
-    let location = run_once(
+    let location = once::for_operator(
         ctx,
         &principal,
-        (&form.0.form_key, &fields),
-        "unassigned",
+        ("resources", &form.0.form_key, &fields),
+        back_with("unassigned"),
         || async {
             resources::unassign(ctx.store, ctx.now(), &principal, id, assignment).await?;
             Ok(())

@@ -148,13 +148,9 @@ impl<'r> FromRequest<'r> for Enrolling {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let found = &request
-            .local_cache_async(async { SignedInUser(principal(request).await) })
-            .await
-            .0;
-        match found {
+        match signed_in(request).await {
             None => Outcome::Error((Status::Unauthorized, ())),
-            Some(principal) => Outcome::Success(Enrolling(principal.clone())),
+            Some(principal) => Outcome::Success(Enrolling(principal)),
         }
     }
 }
@@ -164,11 +160,7 @@ impl<'r, L: RoleLevel> FromRequest<'r> for Console<L> {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let found = &request
-            .local_cache_async(async { SignedInUser(principal(request).await) })
-            .await
-            .0;
-        match found {
+        match signed_in(request).await {
             None => Outcome::Error((Status::Unauthorized, ())),
             Some(principal) if principal.must_enrol => {
                 Outcome::Error((Status::PreconditionRequired, ()))
@@ -176,7 +168,7 @@ impl<'r, L: RoleLevel> FromRequest<'r> for Console<L> {
             Some(principal) if !principal.role.at_least(L::MIN) => {
                 Outcome::Error((Status::Forbidden, ()))
             }
-            Some(principal) => Outcome::Success(Console(principal.clone(), PhantomData)),
+            Some(principal) => Outcome::Success(Console(principal, PhantomData)),
         }
     }
 }

@@ -14,7 +14,6 @@ use rocket::{get, post, Either, State};
 
 use super::{frame, role_key, Console};
 use crate::clock::Clock;
-use crate::config::AppConfig;
 use crate::domain::auth::Role;
 use crate::domain::reseller::NewReseller as ResellerDraft;
 use crate::error::AppError;
@@ -162,24 +161,26 @@ pub async fn page(
     render(store, &user.0, shown).await
 }
 
-/// Runs a team change once per rendered form, then back to the team page with `notice`.
-async fn change<F, Fut>(
-    (store, config, now): (&Store, &AppConfig, chrono::DateTime<chrono::Utc>),
+/// The team page again, with `notice` shown.
+fn back_with(notice: &str) -> String {
+    format!("/console/team?notice={notice}")
+}
+
+/// Where a team change leads: the team page with its notice, or the page again with the
+/// problems `shown` makes of a refusal.
+async fn settle(
+    store: &Store,
     principal: &Principal,
-    (form_key, fields): (&str, &str),
-    notice: &str,
-    run: F,
-) -> Result<String, AppError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(), AppError>>,
-{
-    let scope = format!("console:{}:team", principal.operator);
-    once::once(store, config, now, &scope, form_key, fields, || async {
-        run().await?;
-        Ok(format!("/console/team?notice={notice}"))
-    })
-    .await
+    done: Result<String, AppError>,
+    shown: impl FnOnce(Problems) -> Shown,
+) -> Result<Either<Redirect, Page>, WebError> {
+    match done {
+        Ok(location) => Ok(Either::Left(Redirect::to(location))),
+        Err(AppError::Validation(problems)) => Ok(Either::Right(
+            render(store, principal, shown(problems)).await?,
+        )),
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(FromForm)]
@@ -208,14 +209,14 @@ pub async fn add_user(
     gate: &State<Argon2Gate>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
+    let (store, now) = (ctx.store, ctx.now());
     let f = form.0;
     let fields = format!("add:{}:{}:{}", f.email.trim(), f.name.trim(), f.role);
-    let done = change(
-        (store, config, now),
+    let done = once::for_operator(
+        ctx,
         &principal,
-        (&f.form_key, &fields),
-        "added",
+        ("team", &f.form_key, &fields),
+        back_with("added"),
         || async {
             let draft = UserDraft {
                 email: &f.email,
@@ -228,25 +229,19 @@ pub async fn add_user(
         },
     )
     .await;
-    match done {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(AppError::Validation(problems)) => {
-            let shown = Shown {
-                new_user: NewUser {
-                    name: f.name.clone(),
-                    email: f.email.clone(),
-                    role: f.role.clone(),
-                },
-                problems: problems
-                    .into_iter()
-                    .map(|(field, message)| (format!("user_{field}"), message))
-                    .collect(),
-                ..Shown::default()
-            };
-            Ok(Either::Right(render(store, &principal, shown).await?))
-        }
-        Err(other) => Err(other.into()),
-    }
+    settle(store, &principal, done, |problems| Shown {
+        new_user: NewUser {
+            name: f.name.clone(),
+            email: f.email.clone(),
+            role: f.role.clone(),
+        },
+        problems: problems
+            .into_iter()
+            .map(|(field, message)| (format!("user_{field}"), message))
+            .collect(),
+        ..Shown::default()
+    })
+    .await
 }
 
 #[derive(FromForm)]
@@ -271,7 +266,7 @@ pub async fn change_user(
     ctx: Ctx<'_>,
 ) -> Result<Either<Redirect, Page>, WebError> {
     let principal = user.0;
-    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
+    let (store, now) = (ctx.store, ctx.now());
     let f = form.0;
     let (change_to, notice) = match what {
         "role" => (
@@ -287,31 +282,25 @@ pub async fn change_user(
         _ => return Err(AppError::NotFound.into()),
     };
     let fields = format!("{what}:{id}:{}", f.role);
-    let done = change(
-        (store, config, now),
+    let done = once::for_operator(
+        ctx,
         &principal,
-        (&f.form_key, &fields),
-        notice,
+        ("team", &f.form_key, &fields),
+        back_with(notice),
         || async {
             auth::change_user(store, now, &principal, id, change_to).await?;
             Ok(())
         },
     )
     .await;
-    match done {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(AppError::Validation(problems)) => {
-            let shown = Shown {
-                problems: problems
-                    .into_values()
-                    .map(|message| ("team".to_owned(), message))
-                    .collect(),
-                ..Shown::default()
-            };
-            Ok(Either::Right(render(store, &principal, shown).await?))
-        }
-        Err(other) => Err(other.into()),
-    }
+    settle(store, &principal, done, |problems| Shown {
+        problems: problems
+            .into_values()
+            .map(|message| ("team".to_owned(), message))
+            .collect(),
+        ..Shown::default()
+    })
+    .await
 }
 
 #[derive(FromForm)]
@@ -332,18 +321,18 @@ pub async fn require_two_factor(
     ctx: Ctx<'_>,
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
-    let (store, config, now) = (ctx.store, ctx.config, ctx.now());
+    let (store, now) = (ctx.store, ctx.now());
     let f = form.0;
     let notice = if f.required {
         "required"
     } else {
         "not-required"
     };
-    let location = change(
-        (store, config, now),
+    let location = once::for_operator(
+        ctx,
         &principal,
-        (&f.form_key, notice),
-        notice,
+        ("team", &f.form_key, notice),
+        back_with(notice),
         || async { auth::require_two_factor(store, now, &principal, f.required).await },
     )
     .await?;
@@ -435,11 +424,11 @@ where
     Fut: std::future::Future<Output = Result<(), AppError>>,
 {
     let fields = format!("{what}:{id}");
-    let location = change(
-        (ctx.store, ctx.config, ctx.now()),
+    let location = once::for_operator(
+        ctx,
         principal,
-        (&form.form_key, &fields),
-        notice,
+        ("team", &form.form_key, &fields),
+        back_with(notice),
         run,
     )
     .await?;

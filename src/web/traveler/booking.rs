@@ -160,6 +160,41 @@ pub async fn load(
     catalogue::public_departure(store, now, &id).await
 }
 
+/// A posted booking form (a hold's or a waiting line's) read against its departure: the tour,
+/// the departure, the page that answers (framed as the operator allows) and the units asked for.
+pub(super) struct Posted {
+    pub(super) tour: TourRecord,
+    pub(super) departure: DepartureRecord,
+    pub(super) page: FormPage,
+    pub(super) items: Vec<ItemRequest>,
+}
+
+/// Reads a posted form; `Err` is the page that answers at once: the rate limit (`limited`),
+/// before any work, with the form as it was sent, or the fields the form got wrong.
+pub(super) async fn posted(
+    store: &Store,
+    now: DateTime<Utc>,
+    departure: &str,
+    form: &BookingForm,
+    limited: bool,
+) -> Result<Result<Posted, Page>, AppError> {
+    let (tour, departure) = load(store, now, departure).await?;
+    let framing = operators::embed_origins(store, &tour.operator_id).await?;
+    let page = FormPage::new(&tour, &departure, now, form.clone()).framed_by(framing);
+    if limited {
+        return Ok(Err(page.notice(Notice::RateLimited).page()));
+    }
+    Ok(match form.item_requests(&tour) {
+        Ok(items) => Ok(Posted {
+            tour,
+            departure,
+            page,
+            items,
+        }),
+        Err(fields) => Err(page.failed(&AppError::Validation(fields)).page()),
+    })
+}
+
 #[get("/book/<departure>")]
 pub async fn form(
     _rate: RateLimited,
@@ -195,20 +230,14 @@ pub async fn submit(
 ) -> Result<Either<Page, Redirect>, WebError> {
     let now = clock.now();
     let form = form.0;
-    let (tour, departure) = load(store, now, departure).await?;
-    let framing = operators::embed_origins(store, &tour.operator_id).await?;
-    let page = FormPage::new(&tour, &departure, now, form.clone()).framed_by(framing);
-    if rate.is_err() {
-        // The limit answers before any work, with the form as it was sent.
-        return Ok(Either::Left(page.notice(Notice::RateLimited).page()));
-    }
-    let items = match form.item_requests(&tour) {
-        Ok(items) => items,
-        Err(fields) => {
-            return Ok(Either::Left(
-                page.failed(&AppError::Validation(fields)).page(),
-            ))
-        }
+    let Posted {
+        tour,
+        departure,
+        page,
+        items,
+    } = match posted(store, now, departure, &form, rate.is_err()).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(Either::Left(answer)),
     };
     let priced = match quote(&tour.tour, &departure.prices(&tour), &items) {
         Ok(priced) => priced,

@@ -8,13 +8,14 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::context;
-use rocket::http::{ContentType, CookieJar, Header};
-use rocket::response::{self, Redirect, Responder};
-use rocket::{get, post, Either, Request, Response, State};
+use rocket::http::CookieJar;
+use rocket::response::Redirect;
+use rocket::{get, post, Either, State};
 use serde::Serialize;
 
 use super::booking::{self, BookingForm, FormPage, PromoView};
 use super::failure::{self, Notice};
+use super::CalendarFile;
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::booking::{BookingStatus, CancelReason};
@@ -23,7 +24,7 @@ use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;
 use crate::service::bookings::{self as booking_service, Caller};
 use crate::service::payments::{self, PaymentSummary};
-use crate::service::{catalogue, notifications, operators};
+use crate::service::{catalogue, operators};
 use crate::storage::Store;
 use crate::web::{CsrfForm, Page, PageSettings, WebError};
 
@@ -244,25 +245,6 @@ pub async fn confirm(
     }
 }
 
-/// An `.ics` file: the confirmation email's calendar entry.
-pub struct CalendarFile {
-    reference: String,
-    body: String,
-}
-
-impl<'r> Responder<'r, 'static> for CalendarFile {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        Response::build()
-            .header(ContentType::new("text", "calendar").with_params(("charset", "utf-8")))
-            .header(Header::new(
-                "Content-Disposition",
-                format!("attachment; filename=\"berth-{}.ics\"", self.reference),
-            ))
-            .sized_body(self.body.len(), std::io::Cursor::new(self.body))
-            .ok()
-    }
-}
-
 /// `GET /book/hold/{reference}/calendar.ics`, for a confirmed booking.
 #[get("/book/hold/<reference>/calendar.ics")]
 pub async fn calendar_file(
@@ -282,17 +264,14 @@ pub async fn calendar_file(
         return Err(WebError(AppError::NotFound));
     }
     let (tour, departure) = catalogue::departure(store, now, &record.departure_id).await?;
-    let link = crate::service::manage_link::url(
-        config.public_url(),
-        &config.keyring(),
+    Ok(CalendarFile::new(
+        config,
+        now,
         &record,
+        &tour,
         &departure,
-    );
-    let body = notifications::calendar_entry(&record, &tour, &departure, link, now);
-    Ok(CalendarFile {
-        reference: record.reference.to_string(),
-        body,
-    })
+        format!("berth-{}.ics", record.reference),
+    ))
 }
 
 #[cfg(test)]

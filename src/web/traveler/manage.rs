@@ -8,12 +8,13 @@
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use rocket::form::FromForm;
-use rocket::http::{ContentType, CookieJar, Header, Status};
+use rocket::http::{CookieJar, Status};
 use rocket::response::{self, Redirect, Responder};
-use rocket::{get, post, Either, Request, Response, State};
+use rocket::{get, post, Either, Request, State};
 use serde::Serialize;
 
 use super::booking::PromoView;
+use super::CalendarFile;
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::ids::BookingRef;
@@ -25,7 +26,7 @@ use crate::service::bookings::Caller;
 use crate::service::manage_link::{self, Verdict};
 use crate::service::payments::{self, PaymentSummary, Payments};
 use crate::service::reschedule::{self as moves, RescheduleRequest};
-use crate::service::{bookings, catalogue, holds, notifications};
+use crate::service::{bookings, catalogue, holds};
 use crate::storage::{departures, Store};
 use crate::web::{once, CookieContext, CsrfForm, Page, WebError};
 
@@ -130,36 +131,14 @@ pub async fn calendar_entry(
     let now = clock.now();
     let opened = open(store, config, now, reference, token).await?;
     let (tour, departure) = context_of(store, now, &opened.booking).await?;
-    let link = manage_link::url(
-        config.public_url(),
-        &config.keyring(),
+    Ok(CalendarFile::new(
+        config,
+        now,
         &opened.booking,
+        &tour,
         &departure,
-    );
-    Ok(CalendarFile {
-        name: format!("booking-{}.ics", opened.booking.reference),
-        body: notifications::calendar_entry(&opened.booking, &tour, &departure, link, now),
-    })
-}
-
-/// An `.ics` download.
-pub struct CalendarFile {
-    name: String,
-    body: String,
-}
-
-impl<'r> Responder<'r, 'static> for CalendarFile {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        Response::build()
-            .header(ContentType::new("text", "calendar").with_params(("charset", "utf-8")))
-            .header(Header::new(
-                "Content-Disposition",
-                format!("attachment; filename=\"{}\"", self.name),
-            ))
-            .header(Header::new("Cache-Control", "no-store"))
-            .sized_body(self.body.len(), std::io::Cursor::new(self.body))
-            .ok()
-    }
+        format!("booking-{}.ics", opened.booking.reference),
+    ))
 }
 
 /// The cancel button's form: `confirm` says the traveler saw the quote.
@@ -209,12 +188,7 @@ pub async fn cancel(
         },
     )
     .await;
-    match done {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(error) => Ok(Either::Right(
-            refused(store, now, &opened, error, None).await?,
-        )),
-    }
+    settle(store, now, &opened, done, None).await
 }
 
 /// Opens a live hold on this browser's booking page (`/book/hold/{reference}`), where it is paid
@@ -296,10 +270,21 @@ pub async fn reschedule(
         },
     )
     .await;
-    match moved {
+    settle(store, now, &opened, moved, Some(chosen)).await
+}
+
+/// Where a cancel or move leads: the page it names, or this page again with why it was refused.
+async fn settle(
+    store: &Store,
+    now: DateTime<Utc>,
+    opened: &Opened,
+    done: Result<String, AppError>,
+    chosen: Option<String>,
+) -> Result<Either<Redirect, Page>, LinkError> {
+    match done {
         Ok(location) => Ok(Either::Left(Redirect::to(location))),
         Err(error) => Ok(Either::Right(
-            refused(store, now, &opened, error, Some(chosen)).await?,
+            refused(store, now, opened, error, chosen).await?,
         )),
     }
 }

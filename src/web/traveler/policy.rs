@@ -53,23 +53,8 @@ pub fn describe(policy: &CancellationPolicy) -> Vec<PolicyLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::refund::RefundRule;
-    use crate::error::Problems;
+    use crate::domain::refund::tests::policy;
     use chrono::{Duration, TimeZone, Utc};
-
-    fn policy(rules: &[(i64, i64)]) -> CancellationPolicy {
-        let rules: Vec<RefundRule> = rules
-            .iter()
-            .map(|&(hours_before, refund_percent)| RefundRule {
-                hours_before,
-                refund_percent,
-            })
-            .collect();
-        let mut p = Problems::new();
-        let parsed = CancellationPolicy::parse(&rules, "cancellation_policy", &mut p);
-        p.into_result().unwrap();
-        parsed.unwrap()
-    }
 
     /// The percentage a line promises for a cancellation `notice_hours` before the start, if
     /// the line covers that notice.

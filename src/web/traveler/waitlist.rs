@@ -13,12 +13,10 @@ use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
 use super::booking::{self, BookingForm, FormPage};
-use super::failure::Notice;
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::domain::ids::WaitlistEntryId;
 use crate::domain::waitlist::Entry;
-use crate::error::AppError;
 use crate::http::rate_limit::RateLimited;
 use crate::i18n::Lang;
 use crate::secrets::{constant_time_eq, Keyring};
@@ -56,20 +54,14 @@ pub async fn join(
 ) -> Result<Either<Page, Redirect>, WebError> {
     let now = clock.now();
     let form = form.0;
-    let (tour, record) = booking::load(store, now, departure).await?;
-    let framing = operators::embed_origins(store, &tour.operator_id).await?;
-    let page = FormPage::new(&tour, &record, now, form.clone()).framed_by(framing);
-    if rate.is_err() {
-        // The limit answers before any work, with the form as it was sent.
-        return Ok(Either::Left(page.notice(Notice::RateLimited).page()));
-    }
-    let items = match form.item_requests(&tour) {
-        Ok(items) => items,
-        Err(fields) => {
-            return Ok(Either::Left(
-                page.failed(&AppError::Validation(fields)).page(),
-            ))
-        }
+    let booking::Posted {
+        departure: record,
+        page,
+        items,
+        ..
+    } = match booking::posted(store, now, departure, &form, rate.is_err()).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(Either::Left(answer)),
     };
     // What the form sent, for the key's fingerprint: the same key with other input is refused.
     let fields = serde_json::json!([

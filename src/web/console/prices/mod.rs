@@ -16,43 +16,11 @@ use self::form::{OwnPricesForm, Problems, RuleForm};
 use super::departure::{self, departure_id};
 use super::tours::{self, tour_id};
 use super::Console;
-use crate::error::AppError;
 use crate::http::context::Ctx;
 use crate::http::guards::Admin;
 use crate::http::rate_limit::RateLimited;
-use crate::service::auth::Principal;
 use crate::service::{catalogue, prices};
 use crate::web::{once, CsrfForm, Page, WebError};
-
-/// Runs a change once per rendered form (scoped to the operator and what it changes), then on
-/// to `location`.
-async fn run_once<F, Fut>(
-    ctx: Ctx<'_>,
-    principal: &Principal,
-    (what, form_key, fields): (&str, &str, &str),
-    location: String,
-    run: F,
-) -> Result<String, AppError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(), AppError>>,
-{
-    let scope = format!("console:{}:{what}", principal.operator);
-    once::once(
-        ctx.store,
-        ctx.config,
-        ctx.now(),
-        &scope,
-        form_key,
-        fields,
-        || async {
-            run().await?;
-            Ok(location)
-        },
-    )
-    .await
-}
-
 /// `POST /console/tours/<id>/price-rules`: adds a seasonal rule, as
 /// `POST /v1/tours/{id}/price-rules`. Admins. A refusal shows the tour page again with the
 /// form as typed and each problem beside its field.
@@ -71,7 +39,7 @@ pub async fn add_rule(
         Ok(draft) => {
             let fields = format!("{id}:{}", serde_json::to_string(&typed).unwrap_or_default());
             let location = format!("/console/tours/{id}?notice=rule-added#seasonal-prices");
-            let done = run_once(
+            let done = once::for_operator(
                 ctx,
                 &principal,
                 ("price-rules", &typed.form_key, &fields),
@@ -120,7 +88,7 @@ pub async fn remove_rule(
     let tour = tour_id(id)?;
     let location = format!("/console/tours/{id}?notice=rule-removed#seasonal-prices");
     let fields = format!("{id}:{rule}");
-    let location = run_once(
+    let location = once::for_operator(
         ctx,
         &principal,
         ("price-rules", &form.0.form_key, &fields),
@@ -159,7 +127,7 @@ pub async fn set_departure_prices(
                 "prices-cleared"
             };
             let fields = format!("{id}:{own:?}");
-            let done = run_once(
+            let done = once::for_operator(
                 ctx,
                 &principal,
                 ("departure-prices", &typed.form_key, &fields),
@@ -204,7 +172,7 @@ pub async fn clear_departure_prices(
 ) -> Result<Redirect, WebError> {
     let principal = user.0;
     let departure = departure_id(id)?;
-    let location = run_once(
+    let location = once::for_operator(
         ctx,
         &principal,
         ("departure-prices", &form.0.form_key, &format!("{id}:clear")),
