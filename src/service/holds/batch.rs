@@ -37,7 +37,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use super::limits::{check_limits, check_limits_together, Holder, LimitedHold};
-use super::{write_hold, write_hold_extras, HoldRows, RenderHold};
+use super::rows::{write_hold, write_hold_extras, HoldRows};
+use super::RenderHold;
 use crate::domain::hold_limits::HoldLimits;
 use crate::domain::ids::{DepartureId, PaymentAccountId};
 use crate::domain::records::BookingRecord;

@@ -3,6 +3,7 @@
 
 mod batch;
 mod limits;
+mod rows;
 pub mod waitlist;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +14,8 @@ use serde::Deserialize;
 use self::batch::{hold_in_batch, Batched, BatchedHold};
 use self::limits::{check_limits, Holder};
 pub use self::limits::{observe_holders, purge_idle_holders, Requester};
-use super::idempotency::{self, Claim};
+use self::rows::{write_hold, HoldRows};
+use super::idempotency::Claim;
 use super::payments::{self, PaymentSummary, Payments};
 use super::plans::release_lapsed;
 use super::promos::{self, PromoClaim};
@@ -22,9 +24,8 @@ use super::{finish, with_retry};
 use crate::domain::booking::BookingStatus;
 use crate::domain::capacity::Occupancy;
 use crate::domain::customer::{CustomerName, Email, Phone};
-use crate::domain::ids::{BookingId, BookingRef, DepartureId, PaymentAccountId, WaitlistEntryId};
+use crate::domain::ids::{BookingId, BookingRef, DepartureId, WaitlistEntryId};
 use crate::domain::lang::Lang;
-use crate::domain::message::MessageKind;
 use crate::domain::pricing::{quote, ItemRequest};
 use crate::domain::records::{AppliedPromo, BookingRecord, Customer};
 use crate::domain::reseller::Resale;
@@ -32,8 +33,7 @@ use crate::domain::waitlist::owed;
 use crate::error::{AppError, Problems};
 use crate::secrets;
 use crate::storage::{
-    bookings, departures, outbox, payments as store_payments, reseller_bookings,
-    waitlist as store_waitlist, StorageError, Store, WriteTx,
+    bookings, departures, payments as store_payments, waitlist as store_waitlist, Store,
 };
 
 /// `POST /v1/bookings`. Unknown fields (a `price`, a `total`) are refused: prices are the
@@ -211,108 +211,6 @@ pub async fn place_resale_hold(
     )
     .await
     .map(|placed| placed.booking)
-}
-
-/// The rows a hold writes besides the seats.
-#[derive(Clone, Copy)]
-struct HoldRows<'a> {
-    booking: &'a BookingRecord,
-    holder: &'a Holder,
-    resale: Option<&'a Resale>,
-    promo: Option<&'a PromoClaim>,
-    /// Paid online: the provider's name and the operator's account (`None`: the instance's).
-    paid: Option<(&'a str, Option<&'a PaymentAccountId>)>,
-    idempotent: Option<(&'a Claim, RenderHold<'a>)>,
-    access_token: &'a str,
-    waitlist: Option<&'a WaitlistEntryId>,
-}
-
-/// Writes a hold's rows in its transaction: the booking and its items, what else the hold
-/// carries (see [`write_hold_extras`]) and its `booking.held` event.
-async fn write_hold(
-    tx: &mut WriteTx,
-    rows: HoldRows<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    bookings::insert(tx, rows.booking, rows.holder.keys())
-        .await
-        .map_err(reference_taken_is_busy)?;
-    write_hold_extras(tx, rows, now).await?;
-    // On MySQL's hot path this runs before the departure is locked: the event and the
-    // insert-only availability mark add nothing to the time the lock is held.
-    super::webhooks::events::booking_held(tx, rows.booking, now).await
-}
-
-/// A booking reference taken meanwhile (very rare: they are random) is retried like contention.
-fn reference_taken_is_busy(error: StorageError) -> AppError {
-    match error {
-        StorageError::Duplicate => AppError::Busy,
-        other => other.into(),
-    }
-}
-
-/// What a hold writes besides its booking and its event: the promo code's redemption, the
-/// reseller's record, and the payment to start or, paid on arrival, the answer kept for the
-/// idempotency key; for an offer, the waiting-line entry marked offered.
-async fn write_hold_extras(
-    tx: &mut WriteTx,
-    rows: HoldRows<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let booking = rows.booking;
-    if let Some(claim) = rows.promo {
-        promos::redeem(tx, claim, booking, now).await?;
-    }
-    if let Some(resale) = rows.resale {
-        reseller_bookings::insert(tx, &booking.id, resale, now)
-            .await
-            .map_err(|error| match error {
-                StorageError::Duplicate => AppError::Refused {
-                    code: UUID_TAKEN,
-                    message: "this uuid already names one of your bookings".to_owned(),
-                },
-                other => other.into(),
-            })?;
-    }
-    match (rows.paid, rows.idempotent) {
-        (Some((provider, account)), idempotent) => {
-            // The key learns the booking with the booking: a retry that takes over a stalled
-            // claim carries on with this hold instead of making another.
-            if let Some((claim, _)) = idempotent {
-                idempotency::attach_in(tx, claim, booking.id.as_str()).await?;
-            }
-            store_payments::insert(
-                tx,
-                &store_payments::NewPaymentRow {
-                    booking: &booking.id,
-                    operator: &booking.operator_id,
-                    provider,
-                    account,
-                    amount: booking.total,
-                    currency: &booking.currency,
-                },
-                now,
-            )
-            .await?;
-        }
-        (None, Some((claim, render))) => {
-            let (status, body) =
-                render(booking, rows.access_token, &PaymentSummary::new_hold(None));
-            idempotency::complete_in(tx, claim, status, &body).await?;
-        }
-        (None, None) => {}
-    }
-    if let Some(entry) = rows.waitlist {
-        // Removed by the operator since the line was read: no offer.
-        if !store_waitlist::set_offered(tx, entry, &booking.id, now).await? {
-            return Err(AppError::Refused {
-                code: super::waitlist::NOT_SERVED,
-                message: "the traveler no longer waits".to_owned(),
-            });
-        }
-        outbox::enqueue(tx, &booking.id, MessageKind::WaitlistOffer, now).await?;
-    }
-    Ok(())
 }
 
 /// The uuid a reseller's hold was made under is already one of its bookings.

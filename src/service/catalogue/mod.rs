@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::audit::{self, Action, Target};
 use super::notifications;
@@ -15,18 +15,21 @@ use super::webhooks::events as webhook_events;
 use crate::domain::booking::CancelReason;
 use crate::domain::capacity::Occupancy;
 use crate::domain::capacity::{parse_capacity, DepartureStatus};
-use crate::domain::ids::{DepartureId, OperatorId, ScheduleId, TourId};
+use crate::domain::ids::{DepartureId, OperatorId, TourId};
 use crate::domain::message::MessageKind;
-use crate::domain::records::{
-    BookingRecord, DepartureRecord, ReleasedSeats, ScheduleRecord, TourRecord,
-};
+use crate::domain::records::{DepartureRecord, ReleasedSeats, TourRecord};
 use crate::domain::recurrence::parse_date;
-use crate::domain::schedule::PreviewDeparture;
-use crate::domain::schedule_draft::ScheduleDraft;
 use crate::domain::tour::{TourDraft, TourPatch};
 use crate::domain::webhook::EventType;
 use crate::error::{AppError, Problems};
 use crate::storage::{bookings, catalogue, departures, reseller_receivables, Store, WriteTx};
+
+mod manifest;
+mod schedules;
+
+pub use self::manifest::*;
+pub use self::schedules::*;
+pub(crate) use self::schedules::{materialize_in, OnClash};
 
 /// Longest availability window one request may ask for, in days (about a quarter).
 pub const MAX_RANGE_DAYS: i64 = 93;
@@ -217,185 +220,6 @@ pub async fn upcoming_of_tour(
 ) -> Result<Vec<DepartureRecord>, AppError> {
     let until = now + Duration::days(MAX_RANGE_DAYS);
     Ok(departures::list_for_tour(store, &tour.id, now, until, now).await?)
-}
-
-/// Creates a recurring schedule and materializes its departures up to the horizon.
-pub async fn create_schedule(
-    store: &Store,
-    now: DateTime<Utc>,
-    horizon_days: u32,
-    by: &Principal,
-    tour_id: &TourId,
-    draft: ScheduleDraft,
-) -> Result<(ScheduleRecord, usize), AppError> {
-    let tour = own_tour(store, &by.operator, tour_id).await?;
-    tour.check_on_sale()?;
-    let valid = draft.validate(tour.tour.timezone)?;
-    let record = ScheduleRecord {
-        id: ScheduleId::generate(),
-        tour_id: tour_id.clone(),
-        rrule: valid.schedule.recurrence.to_string(),
-        start_date: valid.schedule.start_date.to_string(),
-        until: valid.schedule.until.map(|d| d.to_string()),
-        times: valid
-            .schedule
-            .times
-            .iter()
-            .map(|t| t.format("%H:%M").to_string())
-            .collect(),
-        exceptions: valid
-            .schedule
-            .exceptions
-            .iter()
-            .map(|d| d.to_string())
-            .collect(),
-        capacity: valid.capacity,
-        materialized_until: None,
-    };
-    // The schedule and its departures commit together: a retry after a failure never finds a
-    // schedule without departures, nor creates a second one.
-    let created = transaction!(store, |tx| {
-        catalogue::insert_schedule(&mut tx, &record, now).await?;
-        let detail = serde_json::json!({
-            "tour": tour_id.as_str(), "rrule": record.rrule, "capacity": record.capacity,
-        });
-        audit::record(
-            &mut tx,
-            by,
-            now,
-            Action::ScheduleCreate,
-            Target::Schedule(record.id.as_str()),
-            Some(&detail.to_string()),
-        )
-        .await?;
-        materialize_in(&mut tx, now, horizon_days, &tour, &record, OnClash::Refuse).await
-    })
-    .await?;
-    tracing::info!(schedule = %record.id, tour = %tour_id, created, "schedule created");
-    Ok((record, created))
-}
-
-/// How many departures a schedule preview lists.
-pub const PREVIEW_DEPARTURES: usize = 20;
-
-/// The next departures `draft` would create for `tour`, each marked where a daylight-saving
-/// change comes before it, for the operator to check before saving. Validates as
-/// [`create_schedule`] does, so a draft that previews is one that saves.
-pub fn preview_schedule(
-    tour: &TourRecord,
-    draft: &ScheduleDraft,
-    now: DateTime<Utc>,
-) -> Result<Vec<PreviewDeparture>, AppError> {
-    let valid = draft.validate(tour.tour.timezone)?;
-    Ok(valid.schedule.preview(now, PREVIEW_DEPARTURES))
-}
-
-pub async fn list_schedules(
-    store: &Store,
-    operator: &OperatorId,
-    tour_id: &TourId,
-) -> Result<Vec<ScheduleRecord>, AppError> {
-    own_tour(store, operator, tour_id).await?;
-    Ok(catalogue::list_schedules_for_tour(store, tour_id).await?)
-}
-
-/// The local start times (`HH:MM`) of a tour's schedules, for channels that list them.
-pub async fn schedule_times(store: &Store, tour_id: &TourId) -> Result<Vec<String>, AppError> {
-    Ok(catalogue::list_schedules_for_tour(store, tour_id)
-        .await?
-        .into_iter()
-        .flat_map(|schedule| schedule.times)
-        .collect())
-}
-
-/// Creates the schedule's departures from now up to `now + horizon_days`. Idempotent: a
-/// departure that already exists (even one since cancelled or resized) is left alone.
-pub async fn materialize(
-    store: &Store,
-    now: DateTime<Utc>,
-    horizon_days: u32,
-    tour: &TourRecord,
-    schedule: &ScheduleRecord,
-) -> Result<usize, AppError> {
-    transaction!(store, |tx| {
-        materialize_in(&mut tx, now, horizon_days, tour, schedule, OnClash::Skip).await
-    })
-    .await
-}
-
-/// What materializing does with a departure that would overdraw a resource drawn on whole (a
-/// guide already leading another departure then).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum OnClash {
-    /// Refuse the whole change (`409 resource_over_capacity`): an operator is editing it.
-    Refuse,
-    /// Leave that departure out and log it: the horizon worker extends the schedule unattended.
-    Skip,
-}
-
-pub(super) async fn materialize_in(
-    tx: &mut WriteTx,
-    now: DateTime<Utc>,
-    horizon_days: u32,
-    tour: &TourRecord,
-    schedule: &ScheduleRecord,
-    on_clash: OnClash,
-) -> Result<usize, AppError> {
-    // From the schedule as it is under its lock: a change committed since the caller read it
-    // (`service::schedules::replace_schedule`) wins, and the two never interleave.
-    let schedule = &catalogue::lock_schedule(tx, &schedule.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let draft = ScheduleDraft {
-        rrule: schedule.rrule.clone(),
-        start_date: schedule.start_date.clone(),
-        until: schedule.until.clone(),
-        times: schedule.times.clone(),
-        capacity: i64::from(schedule.capacity),
-        exceptions: schedule.exceptions.clone(),
-    };
-    let valid = draft.validate(tour.tour.timezone)?;
-    let horizon = now + Duration::days(i64::from(horizon_days));
-    let mut starts = valid.schedule.departures_between(now, horizon);
-    starts.truncate(MAX_MATERIALIZED);
-    let existing: HashSet<DateTime<Utc>> =
-        departures::scheduled_starts(tx, &schedule.id, now, horizon)
-            .await?
-            .into_iter()
-            .collect();
-    let mut units =
-        resources::UnitBudget::lock(tx, tour, Some(&schedule.id), (now, horizon), now).await?;
-    let mut created = Vec::new();
-    for starts_at in starts.into_iter().filter(|s| !existing.contains(s)) {
-        let departure = departures::NewDeparture {
-            id: DepartureId::generate(),
-            tour_id: &tour.id,
-            schedule_id: Some(&schedule.id),
-            starts_at,
-            capacity: valid.capacity,
-        };
-        if let Err(clash) = units.take(&departure.id, starts_at) {
-            match on_clash {
-                OnClash::Refuse => return Err(clash),
-                OnClash::Skip => {
-                    tracing::warn!(schedule = %schedule.id, %starts_at, "departure left out: a resource it draws on is taken then");
-                    continue;
-                }
-            }
-        }
-        departures::insert(tx, &departure, now).await?;
-        created.push(departure.id);
-    }
-    catalogue::set_materialized_until(tx, &schedule.id, horizon).await?;
-    webhook_events::departures_changed(
-        tx,
-        &tour.operator_id,
-        &created,
-        EventType::DepartureCreated,
-        now,
-    )
-    .await?;
-    Ok(created.len())
 }
 
 /// `POST /v1/tours/{id}/departures`: a one-off departure.
@@ -765,122 +589,4 @@ pub(crate) async fn cancel_locked(
     occupancy.seats_taken = occupancy.seats_taken.saturating_sub(lapsed + seats);
     occupancy.status = DepartureStatus::Cancelled;
     Ok((departure, cancelled))
-}
-
-/// Who is on a departure: every booking holding seats, with items and contact details (read a
-/// chunk at a time; for the CSV and the console's checks).
-pub async fn manifest(
-    store: &Store,
-    now: DateTime<Utc>,
-    operator: &OperatorId,
-    id: &DepartureId,
-) -> Result<(TourRecord, DepartureRecord, Vec<BookingRecord>), AppError> {
-    let (tour, departure) = own_departure(store, now, operator, id).await?;
-    let bookings = bookings::manifest(store, id, now).await?;
-    Ok((tour, departure, bookings))
-}
-
-/// Whether the booking `reference` is on the manifest of a departure of `operator` (a departure
-/// of another operator is not found).
-pub async fn on_manifest(
-    store: &Store,
-    now: DateTime<Utc>,
-    operator: &OperatorId,
-    id: &DepartureId,
-    reference: &str,
-) -> Result<bool, AppError> {
-    own_departure(store, now, operator, id).await?;
-    Ok(bookings::on_manifest(store, id, reference, now).await?)
-}
-
-/// Every booking on a departure of `operator`'s manifest, in the manifest's order, handed to
-/// `each` a chunk at a time: keyset reads of `bookings::MANIFEST_CHUNK`, so a departure of tens
-/// of thousands of bookings is never one query nor one list in memory (for the CSV).
-pub async fn manifest_in_chunks(
-    store: &Store,
-    now: DateTime<Utc>,
-    operator: &OperatorId,
-    id: &DepartureId,
-    mut each: impl FnMut(&[BookingRecord]),
-) -> Result<(TourRecord, DepartureRecord), AppError> {
-    let (tour, departure) = own_departure(store, now, operator, id).await?;
-    let mut after = None;
-    loop {
-        let chunk =
-            bookings::manifest_page(store, id, now, after.as_ref(), bookings::MANIFEST_CHUNK)
-                .await?;
-        each(&chunk);
-        if chunk.len() < bookings::MANIFEST_CHUNK as usize {
-            return Ok((tour, departure));
-        }
-        after = chunk.last().map(|b| (b.created_at, b.id.clone()));
-    }
-}
-
-/// The most bookings a manifest page holds, and what it holds when not asked.
-pub const MANIFEST_MAX_LIMIT: u32 = 1000;
-pub const MANIFEST_DEFAULT_LIMIT: u32 = 500;
-
-/// One page of a departure's manifest.
-pub struct ManifestPage {
-    pub tour: TourRecord,
-    pub departure: DepartureRecord,
-    /// The page's bookings, oldest first (`created_at`, then id).
-    pub bookings: Vec<BookingRecord>,
-    /// Over the whole departure, not the page.
-    pub totals: bookings::ManifestTotals,
-    /// Present when more may follow: pass it as `cursor` for the next page.
-    pub next_cursor: Option<String>,
-}
-
-/// A page of a departure of `operator`'s manifest: `limit` (1 to `MANIFEST_MAX_LIMIT`, unparsed
-/// as sent) bookings after `cursor` (a previous page's `next_cursor`). A bad one is a
-/// `validation_failed` naming it.
-pub async fn manifest_page(
-    store: &Store,
-    now: DateTime<Utc>,
-    operator: &OperatorId,
-    id: &DepartureId,
-    cursor: Option<&str>,
-    limit: Option<&str>,
-) -> Result<ManifestPage, AppError> {
-    let (tour, departure) = own_departure(store, now, operator, id).await?;
-    let after = cursor
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            super::booking_search::parse_cursor(c).ok_or_else(|| {
-                AppError::invalid("cursor", "is not a cursor this manifest gave out")
-            })
-        })
-        .transpose()?;
-    let limit = match limit.filter(|l| !l.is_empty()) {
-        None => MANIFEST_DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MANIFEST_MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "limit",
-                    format!("must be a number from 1 to {MANIFEST_MAX_LIMIT}"),
-                )
-            })?,
-    };
-    // One more than the page tells whether more follow.
-    let mut page = bookings::manifest_page(store, id, now, after.as_ref(), limit + 1).await?;
-    let next_cursor = if page.len() > limit as usize {
-        page.truncate(limit as usize);
-        page.last()
-            .map(|b| super::booking_search::cursor_of(b.created_at, &b.id))
-    } else {
-        None
-    };
-    let totals = bookings::manifest_totals(store, id, now).await?;
-    Ok(ManifestPage {
-        tour,
-        departure,
-        bookings: page,
-        totals,
-        next_cursor,
-    })
 }

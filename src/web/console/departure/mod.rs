@@ -15,9 +15,6 @@ use rocket::http::ContentType;
 use rocket::response::Redirect;
 use rocket::{get, post, Either, State};
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-
 use super::prices::form;
 use super::{frame, Console};
 use crate::clock::Clock;
@@ -27,15 +24,21 @@ use crate::domain::capacity::DepartureStatus;
 use crate::domain::ids::DepartureId;
 use crate::domain::records::BookingRecord;
 use crate::error::AppError;
-use crate::http::context::Ctx;
 use crate::http::guards::{Admin, Guide};
 use crate::http::rate_limit::RateLimited;
-use crate::service::auth::Principal;
-use crate::service::guarantees::MinimumChange;
-use crate::service::waitlist::{self, State as WaitlistState};
 use crate::service::{auth, bookings, catalogue, console, guarantees, guides};
 use crate::storage::Store;
-use crate::web::{once, CsrfForm, Page, WebError};
+use crate::web::{CsrfForm, Page, WebError};
+
+mod minimum;
+mod waiting_line;
+
+use self::minimum::minimum_section;
+pub use self::minimum::{set_minimum, MinimumForm};
+use self::waiting_line::waitlist_section;
+pub use self::waiting_line::{
+    remove_from_waitlist, waitlist_state_key, RemoveFromWaitlist, WAITLIST_STATES,
+};
 
 pub(super) fn departure_id(id: &str) -> Result<DepartureId, AppError> {
     DepartureId::parse(id).ok_or(AppError::NotFound)
@@ -258,135 +261,6 @@ pub(super) async fn render(
     )
     .refused_if(
         capacity_problem.is_some() || guides_problem.is_some() || prices_refused || minimum_refused,
-    ))
-}
-
-/// The departure's minimum of participants and decision time as the page shows them: the value
-/// in force, whether it is the departure's own or its tour's, and the form's fields (its own
-/// values, empty for the tour's, or what was typed when the form was refused).
-fn minimum_section(
-    tour: &crate::domain::tour::Tour,
-    departure: &crate::domain::records::DepartureRecord,
-    refused: Option<(BTreeMap<String, String>, form::Problems)>,
-) -> Value {
-    let own = |value: Option<u32>| value.map(|v| v.to_string()).unwrap_or_default();
-    let (typed, errors) = refused.unwrap_or_else(|| {
-        let typed = BTreeMap::from([
-            (
-                "min_participants".to_owned(),
-                own(departure.min_participants),
-            ),
-            ("decision_hours".to_owned(), own(departure.decision_hours)),
-        ]);
-        (typed, form::Problems::new())
-    });
-    context! {
-        min_participants => departure.min_participants.unwrap_or(tour.min_participants),
-        min_participants_own => departure.min_participants.is_some(),
-        tour_min_participants => tour.min_participants,
-        decision_hours => departure.decision_hours.unwrap_or(tour.decision_hours),
-        decision_hours_own => departure.decision_hours.is_some(),
-        tour_decision_hours => tour.decision_hours,
-        has_own => departure.min_participants.is_some() || departure.decision_hours.is_some(),
-        typed => typed,
-        errors => errors,
-    }
-}
-
-/// The minimum form: each field a number for the departure's own, or empty for its tour's;
-/// `use_tour` (its second button) clears both.
-#[derive(FromForm)]
-pub struct MinimumForm {
-    #[field(default = String::new())]
-    min_participants: String,
-    #[field(default = String::new())]
-    decision_hours: String,
-    #[field(default = false)]
-    use_tour: bool,
-}
-
-impl MinimumForm {
-    /// The change the API's `PATCH /v1/departures/{id}` would receive (`null`, the tour's, for
-    /// an empty field), or the fields that are not even whole numbers.
-    fn to_change(&self) -> Result<MinimumChange, form::Problems> {
-        if self.use_tour {
-            return Ok(MinimumChange {
-                min_participants: Some(None),
-                decision_hours: Some(None),
-            });
-        }
-        let mut problems = form::Problems::new();
-        let mut number = |field: &str, text: &str| match text.trim() {
-            "" => Some(None),
-            text => match text.parse::<i64>() {
-                Ok(value) => Some(Some(value)),
-                Err(_) => {
-                    problems.insert(field.to_owned(), "must be a whole number".to_owned());
-                    None
-                }
-            },
-        };
-        let min_participants = number("min_participants", &self.min_participants);
-        let decision_hours = number("decision_hours", &self.decision_hours);
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(MinimumChange {
-            min_participants,
-            decision_hours,
-        })
-    }
-}
-
-/// `POST /console/departures/<id>/minimum`: admins, as `PATCH /v1/departures/{id}` with
-/// `min_participants` and `decision_hours`: the departure's own, or its tour's again. A refusal
-/// shows the page again with the values as typed and the field marked.
-#[post("/console/departures/<id>/minimum", data = "<form>")]
-pub async fn set_minimum(
-    _rate: RateLimited,
-    user: Console<Admin>,
-    id: &str,
-    form: CsrfForm<MinimumForm>,
-    store: &State<Store>,
-    clock: &State<Clock>,
-) -> Result<Either<Redirect, Page>, WebError> {
-    let principal = user.0;
-    let now = clock.now();
-    let departure = departure_id(id)?;
-    let typed = form.0;
-    let problems = match typed.to_change() {
-        Err(problems) => problems,
-        Ok(change) => match change.check() {
-            Err(error) => form::problems_of(error)?,
-            Ok(change) => {
-                match guarantees::set_minimum(store, now, &principal, &departure, &change).await {
-                    Ok(()) => {
-                        let notice = if typed.use_tour {
-                            "minimum-cleared"
-                        } else {
-                            "minimum"
-                        };
-                        return Ok(Either::Left(Redirect::to(format!(
-                            "/console/departures/{id}?notice={notice}#minimum"
-                        ))));
-                    }
-                    Err(error) => form::problems_of(error)?,
-                }
-            }
-        },
-    };
-    let shown = Shown {
-        minimum: Some((
-            BTreeMap::from([
-                ("min_participants".to_owned(), typed.min_participants),
-                ("decision_hours".to_owned(), typed.decision_hours),
-            ]),
-            problems,
-        )),
-        ..Shown::default()
-    };
-    Ok(Either::Right(
-        render(store, now, &principal, id, shown).await?,
     ))
 }
 
@@ -635,120 +509,4 @@ pub async fn check_in(
         cursor = cursor.as_deref()
     ));
     Ok(Redirect::to(back.to_string()))
-}
-
-/// Every state an entry is shown in (each a catalogue key `console-waitlist-state-…`).
-pub const WAITLIST_STATES: [WaitlistState; 6] = [
-    WaitlistState::Waiting,
-    WaitlistState::Offered,
-    WaitlistState::Booked,
-    WaitlistState::Lapsed,
-    WaitlistState::Removed,
-    WaitlistState::Closed,
-];
-
-pub fn waitlist_state_key(state: WaitlistState) -> String {
-    format!("console-waitlist-state-{}", state.as_str())
-}
-
-/// The line as the departure page shows it; `None` for guides, who see no travelers' contacts
-/// beyond the manifest. `refused` is an entry whose removal was refused, with the message key.
-async fn waitlist_section(
-    store: &Store,
-    now: DateTime<Utc>,
-    principal: &Principal,
-    departure: &str,
-    tz: Tz,
-    refused: Option<&(String, &'static str)>,
-) -> Result<Option<Value>, AppError> {
-    if !principal.role.at_least(Role::Staff) {
-        return Ok(None);
-    }
-    let manage = principal.role.at_least(Role::Admin);
-    let local = |at: DateTime<Utc>| at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-    let entries: Vec<Value> = waitlist::list(store, now, principal, departure)
-        .await?
-        .iter()
-        .map(|listed| {
-            let entry = &listed.entry;
-            let id = entry.id.to_string();
-            let items: Vec<String> = entry
-                .items
-                .iter()
-                .map(|i| format!("{} × {}", i.quantity, i.unit))
-                .collect();
-            let problem = refused
-                .filter(|(refused, _)| *refused == id)
-                .map(|(_, key)| *key);
-            context! {
-                id => id,
-                name => entry.customer.name,
-                email => Some(entry.customer.email.as_str()).filter(|e| !e.is_empty()),
-                phone => entry.customer.phone,
-                seats => entry.seats,
-                items => items.join(", "),
-                state => listed.state.as_str(),
-                state_key => waitlist_state_key(listed.state),
-                joined_at => local(entry.joined_at),
-                reference => listed.hold.as_ref().map(|(r, _)| r.to_string()),
-                expires_at => listed.hold.as_ref().and_then(|(_, at)| at.map(local)),
-                can_remove => manage && listed.state == WaitlistState::Waiting,
-                form_key => once::new_key(),
-                problem => problem,
-            }
-        })
-        .collect();
-    Ok(Some(context! { entries => entries, manage => manage }))
-}
-
-/// The remove button's form: its key, so a double-click removes once.
-#[derive(FromForm)]
-pub struct RemoveFromWaitlist {
-    #[field(default = String::new())]
-    form_key: String,
-}
-
-/// `POST /console/departures/<id>/waitlist/<entry>/remove`: admins. An entry already offered
-/// or removed (`not_waiting`) shows the page again with the reason beside it.
-#[post("/console/departures/<id>/waitlist/<entry>/remove", data = "<form>")]
-pub async fn remove_from_waitlist(
-    _rate: RateLimited,
-    user: Console<Admin>,
-    id: &str,
-    entry: &str,
-    form: CsrfForm<RemoveFromWaitlist>,
-    ctx: Ctx<'_>,
-) -> Result<Either<Redirect, Page>, WebError> {
-    let principal = user.0;
-    let scope = format!("console:{}:waitlist", principal.operator);
-    let removed = once::once(
-        ctx.store,
-        ctx.config,
-        ctx.now(),
-        &scope,
-        &form.0.form_key,
-        &format!("{id}:{entry}"),
-        || async {
-            waitlist::remove(ctx.store, ctx.now(), &principal, id, entry).await?;
-            Ok(format!(
-                "/console/departures/{id}?notice=waitlist-removed#waitlist"
-            ))
-        },
-    )
-    .await;
-    match removed {
-        Ok(location) => Ok(Either::Left(Redirect::to(location))),
-        Err(AppError::Refused {
-            code: "not_waiting",
-            ..
-        }) => {
-            let shown = Shown {
-                waitlist: Some((entry.to_owned(), "console-waitlist-not-waiting")),
-                ..Shown::default()
-            };
-            let page = render(ctx.store, ctx.now(), &principal, id, shown).await?;
-            Ok(Either::Right(page.status(rocket::http::Status::Conflict)))
-        }
-        Err(other) => Err(other.into()),
-    }
 }
