@@ -6,10 +6,10 @@ use crate::domain::booking::BookingStatus;
 use crate::domain::ids::{BookingId, DepartureId};
 use crate::domain::records::BookingRecord;
 use crate::storage::at;
-use crate::storage::rows::{BookingRow, ItemRow, BOOKING_COLUMNS};
+use crate::storage::rows::{BookingRow, BOOKING_COLUMNS};
 use crate::storage::{on_pool, StorageError, Store};
 
-use super::{attach_items, live_condition};
+use super::{live_condition, with_items};
 
 /// What a departure's manifest adds up to over all its pages: the bookings holding seats right
 /// now (lapsed holds excluded), their seats, and the seats checked in.
@@ -74,23 +74,7 @@ pub async fn manifest_page(
         .into_iter()
         .map(BookingRecord::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    if bookings.is_empty() {
-        return Ok(bookings);
-    }
-    // The page's items in one query, by booking id.
-    let placeholders = vec!["?"; bookings.len()].join(", ");
-    let sql = format!(
-        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items \
-         WHERE booking_id IN ({placeholders}) ORDER BY booking_id, unit_code"
-    );
-    let items: Vec<ItemRow> = on_pool!(store, pool => {
-        let mut query = sqlx::query_as(&sql);
-        for booking in &bookings {
-            query = query.bind(booking.id.as_str());
-        }
-        query.fetch_all(pool).await
-    })?;
-    attach_items(bookings, items)
+    with_items(store, bookings).await
 }
 
 /// Whether the booking `reference` (exactly as written) holds seats on a departure right now,

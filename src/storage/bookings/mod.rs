@@ -1,5 +1,7 @@
 //! Bookings and their items.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::at;
@@ -90,15 +92,44 @@ pub async fn insert_many(
     Ok(())
 }
 
+/// `bookings` with their items, read in one query (a page or a chunk of bookings at a time).
+async fn with_items(
+    store: &Store,
+    bookings: Vec<BookingRecord>,
+) -> Result<Vec<BookingRecord>, StorageError> {
+    if bookings.is_empty() {
+        return Ok(bookings);
+    }
+    let marks = vec!["?"; bookings.len()].join(", ");
+    let sql = format!(
+        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items \
+         WHERE booking_id IN ({marks}) ORDER BY booking_id, unit_code"
+    );
+    let items: Vec<ItemRow> = on_pool!(store, pool => {
+        let mut query = sqlx::query_as(&sql);
+        for booking in &bookings {
+            query = query.bind(booking.id.as_str());
+        }
+        query.fetch_all(pool).await
+    })?;
+    attach_items(bookings, items)
+}
+
+/// Puts each item row on its booking.
 fn attach_items(
     mut bookings: Vec<BookingRecord>,
     items: Vec<ItemRow>,
 ) -> Result<Vec<BookingRecord>, StorageError> {
+    let position: HashMap<String, usize> = bookings
+        .iter()
+        .enumerate()
+        .map(|(i, booking)| (booking.id.as_str().to_owned(), i))
+        .collect();
     for row in items {
-        let booking_id = row.booking_id.clone();
+        let index = position.get(&row.booking_id).copied();
         let line = QuoteLine::try_from(row)?;
-        if let Some(booking) = bookings.iter_mut().find(|b| b.id.as_str() == booking_id) {
-            booking.items.push(line);
+        if let Some(i) = index {
+            bookings[i].items.push(line);
         }
     }
     Ok(bookings)
@@ -124,10 +155,7 @@ async fn find_one(
     let Some(booking) = row.map(BookingRecord::try_from).transpose()? else {
         return Ok(None);
     };
-    let items: Vec<ItemRow> = on_pool!(store, pool => sqlx::query_as(
-        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items WHERE booking_id = ? ORDER BY unit_code")
-        .bind(booking.id.as_str()).fetch_all(pool).await)?;
-    Ok(attach_items(vec![booking], items)?.pop())
+    Ok(with_items(store, vec![booking]).await?.pop())
 }
 
 /// Confirmed bookings whose departure starts in `(from, to]`, with when each was made and when it
@@ -186,18 +214,7 @@ pub async fn find_by_ids(
         .into_iter()
         .map(BookingRecord::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    let sql = format!(
-        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items \
-         WHERE booking_id IN ({marks}) ORDER BY booking_id, unit_code"
-    );
-    let items: Vec<ItemRow> = on_pool!(store, pool => {
-        let mut query = sqlx::query_as(&sql);
-        for id in ids {
-            query = query.bind(id.as_str());
-        }
-        query.fetch_all(pool).await
-    })?;
-    attach_items(bookings, items)
+    with_items(store, bookings).await
 }
 
 /// Reads a booking and its items inside a transaction, as the transaction sees it (no lock).

@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::booking::BookingStatus;
 use crate::domain::ids::{BookingId, OperatorId, TourId};
-use crate::domain::pricing::QuoteLine;
 use crate::domain::records::BookingRecord;
 use crate::storage::at;
-use crate::storage::rows::{BookingRow, ItemRow, BOOKING_COLUMNS};
+use crate::storage::rows::{BookingRow, BOOKING_COLUMNS};
 use crate::storage::{on_pool, StorageError, Store};
+
+use super::with_items;
 
 /// An operator's search of its bookings. Every filter is optional; the text is matched as typed
 /// by the caller (the service lowercases it).
@@ -119,41 +120,20 @@ pub async fn search(
         }
         query.bind(limit).fetch_all(pool).await
     })?;
-    let mut found = rows
+    let mut bookings = Vec::with_capacity(rows.len());
+    let mut departures = Vec::with_capacity(rows.len());
+    for row in rows {
+        bookings.push(BookingRecord::try_from(row.booking)?);
+        departures.push((row.departure_starts_at, row.tour_timezone));
+    }
+    let bookings = with_items(store, bookings).await?;
+    Ok(bookings
         .into_iter()
-        .map(|row| {
-            Ok(FoundBooking {
-                booking: BookingRecord::try_from(row.booking)?,
-                starts_at: row.departure_starts_at,
-                timezone: row.tour_timezone,
-            })
+        .zip(departures)
+        .map(|(booking, (starts_at, timezone))| FoundBooking {
+            booking,
+            starts_at,
+            timezone,
         })
-        .collect::<Result<Vec<_>, StorageError>>()?;
-    if found.is_empty() {
-        return Ok(found);
-    }
-    // The page's items in one query.
-    let placeholders = vec!["?"; found.len()].join(", ");
-    let sql = format!(
-        "SELECT booking_id, unit_code, quantity, unit_price FROM booking_items \
-         WHERE booking_id IN ({placeholders}) ORDER BY booking_id, unit_code"
-    );
-    let items: Vec<ItemRow> = on_pool!(store, pool => {
-        let mut query = sqlx::query_as(&sql);
-        for f in &found {
-            query = query.bind(f.booking.id.as_str());
-        }
-        query.fetch_all(pool).await
-    })?;
-    for row in items {
-        let booking_id = row.booking_id.clone();
-        let line = QuoteLine::try_from(row)?;
-        if let Some(f) = found
-            .iter_mut()
-            .find(|f| f.booking.id.as_str() == booking_id)
-        {
-            f.booking.items.push(line);
-        }
-    }
-    Ok(found)
+        .collect())
 }
